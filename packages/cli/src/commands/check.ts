@@ -1,0 +1,35 @@
+import type { CheckOutput } from '@dx/core';
+import { DxCommand, exitCodesHelp } from '../dx-command.js';
+import { beadsFlag, positiveNumber } from '../flags.js';
+import { formatDuration } from '../render/table.js';
+
+export default class Check extends DxCommand<CheckOutput> {
+  static override summary = "report one job's health state and exit with its code";
+  static override description = `States: launching, healthy, stalled, no_op, exited_ok, exited_err, blocked. The exit code is the
+state's: 0 for launching/healthy/exited_ok, 2 stalled, 3 exited_err or blocked, 23 no_op. When one
+beads id ran under several providers, the latest instance is reported.
+${exitCodesHelp([0, 1, 2, 3, 23])}`;
+
+  static override examples = ['<%= config.bin %> check --beads bd-xxx', "<%= config.bin %> check --beads bd-xxx --json | jq -r .state"];
+
+  static override flags = {
+    beads: beadsFlag({ required: true }),
+    'stall-minutes': positiveNumber({ description: 'minutes without a provider event before a live job is stalled' }),
+  };
+
+  async run(): Promise<CheckOutput> {
+    const { flags } = await this.parse(Check);
+    const core = await this.core();
+    core.assertBeadsId(flags.beads);
+    const root = await this.stateRoot(false);
+    const view = core.toJobView(core.requireJob(root, flags.beads), { stallMinutes: flags['stall-minutes'] });
+    process.exitCode = core.exitCodeForState(view.state);
+    this.out(`${view.beads}: ${view.state} (${view.reason_code})`);
+    this.out(`next_action=${view.next_action}`);
+    this.out(`provider=${view.provider} selected_model=${view.selected_model ?? '-'} retries=${view.retries}${view.pid ? ` pid=${view.pid}` : ''}`);
+    this.out(
+      `metrics events=${view.events} tool_calls=${view.tool_calls} mutations=${view.mutations} log_bytes=${view.log_bytes} elapsed=${formatDuration(view.elapsed_sec)}${view.exit_code === null ? '' : ` exit_code=${view.exit_code}`}`,
+    );
+    return view;
+  }
+}

@@ -1,0 +1,35 @@
+import { Flags } from '@oclif/core';
+import type { FinalizeOutput } from '@dx/core';
+import { DxCommand, exitCodesHelp } from '../dx-command.js';
+import { beadsFlag } from '../flags.js';
+
+export default class Finalize extends DxCommand<FinalizeOutput> {
+  static override summary = 'force-finalize a stuck job with a reason and exit code';
+  static override description = `Ends the job's process group if it still runs and records an outcome with the given reason
+and exit code. A job that already has an outcome keeps it (finalized=false).
+${exitCodesHelp([0, 1, 2])}`;
+
+  static override examples = ['<%= config.bin %> finalize --beads bd-xxx', '<%= config.bin %> finalize --beads bd-xxx --reason stalled --exit-code 1'];
+
+  static override flags = {
+    beads: beadsFlag({ required: true }),
+    reason: Flags.string({ description: 'reason code to record', default: 'forced_finalization', helpValue: '<code>' }),
+    'exit-code': Flags.integer({ description: 'exit code to record', default: 1, min: 0, max: 255, helpValue: '<n>' }),
+  };
+
+  async run(): Promise<FinalizeOutput> {
+    const { flags } = await this.parse(Finalize);
+    const core = await this.core();
+    core.assertBeadsId(flags.beads);
+    if (!/^[a-z0-9][a-z0-9_.:-]{0,99}$/i.test(flags.reason)) {
+      throw new core.DxError(`invalid --reason "${flags.reason}": use letters, digits and _ . : -`, { exitCode: core.ExitCode.usage, reasonCode: 'invalid_reason' });
+    }
+    const result = await core.finalizeJob(await this.stateRoot(false), flags.beads, flags.reason, flags['exit-code']);
+    this.out(
+      result.finalized
+        ? `force_finalized beads=${result.beads} reason=${result.reason_code} exit_code=${result.exit_code}`
+        : `already_finalized beads=${result.beads} reason=${result.reason_code} exit_code=${result.exit_code}`,
+    );
+    return result;
+  }
+}

@@ -1,0 +1,41 @@
+import { Flags } from '@oclif/core';
+import type { FleetReport, JobReport } from '@dx/core';
+import { DxCommand, exitCodesHelp } from '../dx-command.js';
+import { beadsFlag } from '../flags.js';
+
+export default class Report extends DxCommand<JobReport | FleetReport> {
+  static override summary = 'report outcome, timings, retries, fallback, model, usage and evidence';
+  static override description = `With --beads: one job (its latest instance across providers, plus the history of earlier
+instances). Without: every recorded job. --format json prints the JSON report (same as --json).
+${exitCodesHelp([0, 1, 2])}`;
+
+  static override examples = ['<%= config.bin %> report --beads bd-xxx --format json', '<%= config.bin %> report --beads bd-xxx --format markdown', '<%= config.bin %> report --format markdown'];
+
+  static override flags = {
+    beads: beadsFlag(),
+    format: Flags.string({ description: 'output format', options: ['json', 'markdown'], default: 'markdown' }),
+  };
+
+  async run(): Promise<JobReport | FleetReport> {
+    const { flags } = await this.parse(Report);
+    const core = await this.core();
+    const root = await this.stateRoot(false);
+    let report: JobReport | FleetReport;
+    let markdown: () => string;
+    if (flags.beads) {
+      core.assertBeadsId(flags.beads);
+      const r = core.buildJobReport(core.requireJob(root, flags.beads));
+      report = r;
+      markdown = () => core.renderJobReportMarkdown(r);
+    } else {
+      const r = core.buildFleetReport(core.listJobs(root));
+      report = r;
+      markdown = () => core.renderFleetReportMarkdown(r);
+    }
+    if (!this.jsonEnabled()) {
+      if (flags.format === 'json') this.logJson(report);
+      else this.out(markdown().trimEnd());
+    }
+    return report;
+  }
+}

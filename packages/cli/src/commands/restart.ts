@@ -1,0 +1,28 @@
+import type { RestartOutput } from '@dx/core';
+import { DxCommand, exitCodesHelp, policyFlag } from '../dx-command.js';
+import { beadsFlag } from '../flags.js';
+
+export default class Restart extends DxCommand<RestartOutput> {
+  static override summary = 'relaunch a job with the same prompt, worktree and model';
+  static override description = `Stops the current instance if it still runs, rotates its log and outcome (<beads>.log.N),
+keeps its metadata, and launches the next instance; retries counts restarts. The worktree gate and
+the provider's concurrency cap apply again.
+${exitCodesHelp([0, 1, 2, 20, 21, 22])}`;
+
+  static override examples = ['<%= config.bin %> restart --beads bd-xxx'];
+  static override flags = { beads: beadsFlag({ required: true }), policy: policyFlag };
+
+  async run(): Promise<RestartOutput> {
+    const { flags } = await this.parse(Restart);
+    const core = await this.core();
+    core.assertBeadsId(flags.beads);
+    const root = await this.stateRoot(false);
+    const result = await core.restartJob(root, flags.beads, {
+      registry: await this.providers(),
+      policy: await this.policy(flags.policy),
+      version: this.config.version,
+    });
+    this.out(`restarted beads=${result.beads} provider=${result.provider} pid=${result.pid} retry=${result.retries}`);
+    return result;
+  }
+}

@@ -1,0 +1,52 @@
+import { Flags } from '@oclif/core';
+import type { StartOutput } from '@dx/core';
+import { DxCommand, exitCodesHelp, policyFlag } from '../dx-command.js';
+import { beadsFlag } from '../flags.js';
+
+export default class Start extends DxCommand<StartOutput> {
+  static override summary = 'launch an agent job for a beads issue in an isolated worktree';
+  static override description = `Validates the beads id, prompt file, provider and worktree (worktree-only gate), then launches
+the provider's CLI headless and detached, in its own process group with stdin closed and a private
+HOME and TMPDIR. A watcher process follows the job, records progress and writes the outcome file
+when it ends. --dry-run validates everything and launches nothing.
+${exitCodesHelp([0, 1, 2, 20, 21, 22, 25])}`;
+
+  static override examples = [
+    '<%= config.bin %> start --beads bd-xxx --provider opencode --prompt-file /tmp/p.prompt --worktree /tmp/agents/bd-xxx/repo',
+    '<%= config.bin %> start --beads bd-xxx --provider cc-glm --prompt-file /tmp/p.prompt --dry-run --json',
+  ];
+
+  static override flags = {
+    beads: beadsFlag({ required: true }),
+    provider: Flags.string({ description: 'provider id (see dx-runner preflight)', required: true, helpValue: '<id>' }),
+    'prompt-file': Flags.string({ description: 'file holding the task prompt (required unless --dry-run)', helpValue: '<file>' }),
+    worktree: Flags.string({ description: 'directory the agent works in (default: the git worktree containing cwd)', helpValue: '<dir>' }),
+    model: Flags.string({ description: 'model to request (must be allowed by the policy)', helpValue: '<model>' }),
+    'dry-run': Flags.boolean({ description: 'validate everything, launch nothing' }),
+    policy: policyFlag,
+  };
+
+  async run(): Promise<StartOutput> {
+    const { flags } = await this.parse(Start);
+    const core = await this.core();
+    const registry = await this.providers();
+    const provider = registry.get(flags.provider);
+    const result = await core.startJob({
+      beads: flags.beads,
+      provider,
+      promptFile: flags['prompt-file'],
+      worktree: flags.worktree,
+      model: flags.model,
+      dryRun: flags['dry-run'],
+      policy: await this.policy(flags.policy),
+      version: this.config.version,
+    });
+    if (result.dry_run) {
+      this.out(`dry-run ok beads=${result.beads} provider=${result.provider} worktree=${result.worktree}`);
+      this.out(`command: ${result.command}`);
+    } else {
+      this.out(`started beads=${result.beads} provider=${result.provider} pid=${result.pid} log=${result.log}`);
+    }
+    return result;
+  }
+}

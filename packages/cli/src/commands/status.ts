@@ -1,0 +1,63 @@
+import { Flags } from '@oclif/core';
+import type { JobView, StatusOutput } from '@dx/core';
+import { DxCommand, exitCodesHelp } from '../dx-command.js';
+import { beadsFlag, positiveNumber } from '../flags.js';
+import { formatDuration, renderTable } from '../render/table.js';
+
+export default class Status extends DxCommand<StatusOutput> {
+  static override summary = 'show running jobs (and, with --recent, the latest finished ones)';
+  static override description = `Lists every job that has not ended yet, each with its health state and reason. --recent N adds
+the N most recently finished jobs; --beads shows one job whatever its state. Reads state files only:
+no process is spawned per job.
+${exitCodesHelp([0, 1, 2, 22])}`;
+
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status --recent 10 --json',
+    "<%= config.bin %> status --json | jq '.jobs[] | {beads, state, reason_code}'",
+  ];
+
+  static override flags = {
+    beads: beadsFlag(),
+    recent: Flags.integer({ description: 'also list the N most recently finished jobs', min: 0, default: 0, helpValue: '<n>' }),
+    'stall-minutes': positiveNumber({ description: 'stall threshold for this view (default: as recorded at start)' }),
+  };
+
+  async run(): Promise<StatusOutput> {
+    const { flags } = await this.parse(Status);
+    const core = await this.core();
+    const root = await this.stateRoot(false);
+    const opts = { stallMinutes: flags['stall-minutes'] };
+    let jobs: JobView[];
+    let recent: JobView[] = [];
+    if (flags.beads) {
+      core.assertBeadsId(flags.beads);
+      jobs = [core.toJobView(core.requireJob(root, flags.beads), opts)];
+    } else {
+      const all = core.listJobs(root).map((j) => core.toJobView(j, opts));
+      jobs = all.filter((j) => j.outcome_state === null).sort((a, b) => (a.started_at ?? '').localeCompare(b.started_at ?? ''));
+      recent = all
+        .filter((j) => j.outcome_state !== null)
+        .sort((a, b) => (b.completed_at ?? '').localeCompare(a.completed_at ?? ''))
+        .slice(0, flags.recent);
+    }
+    const result: StatusOutput = { generated_at: new Date().toISOString(), state_dir: core.stateRootPath(), jobs: [...jobs, ...recent] };
+    if (!this.jsonEnabled()) this.render(jobs, recent, flags.recent, result.state_dir);
+    return result;
+  }
+
+  private render(jobs: JobView[], recent: JobView[], recentCount: number, stateDir: string): void {
+    const headers = ['beads', 'provider', 'state', 'reason', 'elapsed', 'events', 'changes', 'retry', 'pid'];
+    const row = (j: JobView) => [j.beads, j.provider, j.state, j.reason_code, formatDuration(j.elapsed_sec), j.events, j.mutations, j.retries, j.pid];
+    if (jobs.length === 0 && recent.length === 0) {
+      this.out(`(no jobs found in ${stateDir})`);
+      return;
+    }
+    if (jobs.length > 0) this.out(renderTable(headers, jobs.map(row)));
+    else this.out('(no running jobs)');
+    if (recentCount > 0) {
+      this.out(`\n=== Recently Completed (last ${recentCount}) ===`);
+      this.out(recent.length > 0 ? renderTable(headers.slice(0, -1).concat('exit'), recent.map((j) => [...row(j).slice(0, -1), j.exit_code])) : '(none)');
+    }
+  }
+}

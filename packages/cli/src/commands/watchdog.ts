@@ -1,0 +1,70 @@
+import { Flags } from '@oclif/core';
+import type { WatchdogOutput, WatchdogPassOutput } from '@dx/core';
+import { DxCommand, exitCodesHelp, policyFlag } from '../dx-command.js';
+import { positiveNumber } from '../flags.js';
+
+export default class Watchdog extends DxCommand<WatchdogOutput> {
+  static override summary = 'restart stalled/no_op jobs, block them after max retries, finalize timeouts';
+  static override description = `Every --interval seconds: jobs that are stalled or no_op are restarted while their retries are
+below --max-retries and marked blocked after that; jobs past DX_RUNNER_MAX_RUNTIME_MINUTES and jobs
+whose watcher died are force-finalized. Runs until interrupted, or --once for a single pass
+(--max-passes N for a bounded run). With --json each pass is printed as one JSON line.
+${exitCodesHelp([0, 1, 2, 22])}`;
+
+  static override examples = ['<%= config.bin %> watchdog --interval 60 --max-retries 1', '<%= config.bin %> watchdog --once --json'];
+
+  static override flags = {
+    interval: positiveNumber({ description: 'seconds between passes', default: 60 }),
+    'max-retries': Flags.integer({ description: 'restarts allowed before a job is marked blocked', default: 1, min: 0, helpValue: '<n>' }),
+    'stall-minutes': positiveNumber({ description: 'stall threshold (default: as recorded at start)' }),
+    once: Flags.boolean({ description: 'run a single pass and exit' }),
+    'max-passes': Flags.integer({ description: 'stop after N passes', min: 1, helpValue: '<n>' }),
+    policy: policyFlag,
+  };
+
+  async run(): Promise<WatchdogOutput> {
+    const { flags } = await this.parse(Watchdog);
+    const core = await this.core();
+    const registry = await this.providers();
+    const policy = await this.policy(flags.policy);
+    const maxPasses = flags.once ? 1 : (flags['max-passes'] ?? Infinity);
+    const passes: WatchdogPassOutput[] = [];
+    let stopping = false;
+    const onSignal = () => {
+      stopping = true;
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    if (!this.jsonEnabled() && maxPasses > 1) {
+      this.out(`watchdog: interval=${flags.interval}s max_retries=${flags['max-retries']} state_dir=${core.stateRootPath()}`);
+    }
+    for (let n = 0; n < maxPasses && !stopping; n++) {
+      const root = await this.stateRoot(false);
+      const pass = await core.watchdogPass(root, {
+        registry,
+        policy,
+        maxRetries: flags['max-retries'],
+        stallMinutes: flags['stall-minutes'],
+        version: this.config.version,
+      });
+      if (maxPasses === 1) passes.push(pass);
+      if (this.jsonEnabled()) {
+        if (maxPasses > 1) process.stdout.write(`${JSON.stringify(this.redactor().redactDeep(pass))}\n`);
+      } else {
+        for (const a of pass.actions) {
+          this.out(`${pass.generated_at} [${a.beads}] ${a.state} (${a.reason_code})${a.action === 'none' ? '' : ` -> ${a.action}${a.detail ? `: ${a.detail}` : ''}`}`);
+        }
+        if (pass.actions.length === 0 && maxPasses === 1) this.out(`${pass.generated_at} checked=${pass.checked} nothing to do`);
+      }
+      if (n + 1 < maxPasses && !stopping) await waitInterruptible(flags.interval * 1000, () => stopping);
+    }
+    // A long-running watchdog streamed its passes as JSON lines already; only --once returns them.
+    if (this.jsonEnabled() && maxPasses > 1) process.exit(process.exitCode ?? 0);
+    return { passes };
+  }
+}
+
+async function waitInterruptible(ms: number, stop: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !stop()) await new Promise((r) => setTimeout(r, Math.min(200, end - Date.now())));
+}

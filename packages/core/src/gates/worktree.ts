@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DxError, ExitCode } from '../errors.js';
+import type { Policy } from '../policy/schema.js';
+
+export interface WorktreeDecision {
+  /** The path as given (or discovered). */
+  requested: string;
+  /** After resolving symlinks and "..": the directory the agent really runs in. */
+  worktree: string;
+  allowedPrefix: string;
+}
+
+function denied(message: string, reasonCode: string, nextAction: string, details: Record<string, unknown>): DxError {
+  return new DxError(message, { exitCode: ExitCode.permissionDenied, reasonCode, nextAction, details });
+}
+
+function realOrResolved(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/** Inside or equal, with a path separator boundary: /tmp/agentsX is not inside /tmp/agents. */
+export function isWithin(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function gitToplevel(dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Which directory a job runs in: --worktree, else DX_RUNNER_DEFAULT_WORKTREE, else the git worktree
+ * containing cwd. A --worktree that does not exist is an error, never a silent fallback.
+ */
+export function locateWorktree(requested: string | undefined, options: { cwd: string; env: NodeJS.ProcessEnv }): string {
+  const given = requested ?? options.env.DX_RUNNER_DEFAULT_WORKTREE;
+  if (given) {
+    const abs = path.resolve(options.cwd, given);
+    if (!fs.existsSync(abs)) {
+      throw denied(`worktree does not exist: ${abs}`, 'worktree_missing', 'create_the_worktree_first_e.g._dx-worktree_create', { worktree: abs });
+    }
+    return abs;
+  }
+  const top = gitToplevel(options.cwd);
+  if (!top) {
+    throw denied(
+      `no worktree: pass --worktree /tmp/agents/<beads>/<repo> (cwd ${options.cwd} is not inside a git worktree)`,
+      'worktree_missing',
+      'pass_--worktree_pointing_at_the_task_worktree',
+      { cwd: options.cwd },
+    );
+  }
+  return top;
+}
+
+/**
+ * The worktree-only permission gate (ADR "Permission Gate"): agents mutate only inside the allowed
+ * prefixes and never inside a canonical clone. Decided on the real path, so a symlink or ".." that
+ * escapes is judged by where it lands.
+ */
+export function checkWorktree(requested: string, policy: Policy): WorktreeDecision {
+  const abs = path.resolve(requested);
+  let real: string;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    throw denied(`worktree does not exist: ${abs}`, 'worktree_missing', 'create_the_worktree_first_e.g._dx-worktree_create', { worktree: abs });
+  }
+  if (!fs.statSync(real).isDirectory()) {
+    throw denied(`worktree is not a directory: ${real}`, 'worktree_not_directory', 'pass_a_worktree_directory', { worktree: real });
+  }
+  const via = real !== abs ? ` (${abs} resolves to ${real})` : '';
+  for (const repo of policy.worktrees.forbiddenRepos) {
+    const canonical = realOrResolved(repo);
+    if (isWithin(real, canonical)) {
+      throw denied(
+        `mutating execution forbidden in canonical repo ${canonical}${via}; use a worktree: dx-worktree create <beads> ${path.basename(canonical)}`,
+        'canonical_worktree_forbidden',
+        `dx-worktree_create_<beads>_${path.basename(canonical)}`,
+        { worktree: real, canonical_repo: canonical },
+      );
+    }
+  }
+  for (const prefix of policy.worktrees.allowedPrefixes) {
+    const allowed = realOrResolved(prefix);
+    if (isWithin(real, allowed)) return { requested: abs, worktree: real, allowedPrefix: allowed };
+  }
+  throw denied(
+    `worktree ${real}${via} is outside the allowed prefixes (${policy.worktrees.allowedPrefixes.join(', ') || 'none'})`,
+    'worktree_outside_allowed_prefixes',
+    'use_a_worktree_under_an_allowed_prefix_or_add_one_to_the_policy',
+    { worktree: real, allowed_prefixes: policy.worktrees.allowedPrefixes },
+  );
+}

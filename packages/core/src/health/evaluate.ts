@@ -1,0 +1,83 @@
+import type { JobSnapshot } from '../jobs/store.js';
+import { nextActionFor } from './next-actions.js';
+import type { HealthState } from './states.js';
+
+export interface Health {
+  state: HealthState;
+  reasonCode: string;
+  nextAction: string;
+}
+
+export interface HealthOptions {
+  now?: number;
+  /** `check --stall-minutes` overrides the threshold recorded at start. */
+  stallMinutes?: number;
+}
+
+/** A start that never spawned its watcher is given this long before it is called incomplete. */
+const LAUNCH_ACK_GRACE_MS = 60_000;
+/** The watcher enforces max runtime itself; past this slack something is wrong with it. */
+const MAX_RUNTIME_SLACK_MS = 60_000;
+
+function health(state: HealthState, reasonCode: string, failureClass?: string, explicitNext?: string): Health {
+  return { state, reasonCode, nextAction: nextActionFor(reasonCode, failureClass, explicitNext) };
+}
+
+function since(iso: string | undefined, now: number): number {
+  if (!iso) return Infinity;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? now - t : Infinity;
+}
+
+/**
+ * The runbook's health state of a job, from its files alone: the outcome when there is one (it is
+ * authoritative), else the watcher's heartbeat — parsed provider events and worktree mutations,
+ * not log bytes or CPU time.
+ */
+export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): Health {
+  const now = options.now ?? Date.now();
+  if (job.corrupt) return health('exited_err', 'state_file_corrupt');
+  const meta = job.meta;
+  if (!meta) return health('exited_err', 'state_file_corrupt');
+  if (job.blocked) return health('blocked', job.blocked.reason, undefined, 'manual_intervention_required');
+
+  const outcome = job.outcome;
+  if (outcome) {
+    switch (outcome.state) {
+      case 'success':
+        return health('exited_ok', outcome.reason_code, outcome.failure_class, outcome.next_action);
+      case 'no_op':
+        return health('no_op', outcome.reason_code, outcome.failure_class, outcome.next_action);
+      case 'blocked':
+        return health('blocked', outcome.reason_code, outcome.failure_class, outcome.next_action ?? 'manual_intervention_required');
+      default:
+        return health('exited_err', outcome.reason_code, outcome.failure_class, outcome.next_action);
+    }
+  }
+
+  const age = since(meta.started_at, now);
+  if (!job.watcherAlive) {
+    if (meta.watcher_pid === undefined) {
+      return age < LAUNCH_ACK_GRACE_MS ? health('launching', 'launch_in_progress') : health('exited_err', 'launch_incomplete');
+    }
+    return health('exited_err', 'watcher_lost');
+  }
+
+  const hb = job.heartbeat;
+  if (hb?.terminating) return health('healthy', 'stopping');
+  if (age > meta.max_runtime_minutes * 60_000 + MAX_RUNTIME_SLACK_MS) return health('stalled', 'max_runtime_exceeded');
+  const events = hb?.events ?? 0;
+  const mutations = hb?.mutations ?? 0;
+  if (events === 0) {
+    if (age < meta.startup_grace_sec * 1000) return health('launching', 'awaiting_first_event');
+    if (mutations > 0) return health('healthy', 'mutating_without_events');
+    return health('no_op', 'no_events_no_mutation');
+  }
+  if (hb?.rate_limited_until && Date.parse(hb.rate_limited_until) > now) return health('healthy', 'rate_limit_backoff');
+  if (hb?.final_result_at) return health('healthy', 'finishing_after_final_result');
+  const stallMs = (options.stallMinutes ?? meta.stall_minutes) * 60_000;
+  const lastProgress = Math.min(since(hb?.last_event_at, now), since(hb?.last_mutation_at, now));
+  if (lastProgress > stallMs) return health('stalled', 'no_progress_events');
+  if (mutations === 0 && age > meta.no_mutation_timeout_minutes * 60_000) return health('no_op', 'no_mutation_timeout');
+  return health('healthy', 'progressing');
+}

@@ -1,0 +1,469 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
+import { DxError, ExitCode } from '../errors.js';
+import { checkWorktree, locateWorktree } from '../gates/worktree.js';
+import { maxParallelFor } from '../policy/load.js';
+import type { Policy } from '../policy/schema.js';
+import { identify, readProcessInfo, type ProcessIdentity } from '../process/identity.js';
+import { signalProcess } from '../process/signals.js';
+import type { LaunchSpec, Provider } from '../providers/contract.js';
+import type { StartOutput } from '../schemas/outputs.js';
+import { Redactor } from '../secrets/redact.js';
+import { ensurePrivateDir, writeFileAtomic } from '../state/atomic.js';
+import { serializeKv, type KvValue } from '../state/kv.js';
+import { jobPaths, rotateFile, type JobPaths } from '../state/layout.js';
+import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
+import { openStateRoot } from '../state/root.js';
+import { assertBeadsId } from './beads-id.js';
+import { limitsFromEnv, type JobLimits } from './limits.js';
+import type { MetaRecord } from './records.js';
+import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
+import type { WatcherAck, WatcherSpec } from './watcher/spec.js';
+
+export const MAX_PROMPT_BYTES = 1024 * 1024;
+const ACK_TIMEOUT_MS = 30_000;
+const LOCK_TIMEOUT_MS = 60_000;
+
+export interface StartJobOptions {
+  beads: string;
+  provider: Provider;
+  promptFile?: string;
+  worktree?: string;
+  model?: string;
+  profile?: string;
+  dryRun?: boolean;
+  policy: Policy;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  version?: string;
+}
+
+export type StartResult = StartOutput;
+
+function fail(message: string, exitCode: number, reasonCode: string, nextAction?: string): never {
+  throw new DxError(message, { exitCode, reasonCode, nextAction });
+}
+
+/** Read and vet a prompt file; it is copied into the state dir so restarts never depend on it. */
+export function readPromptFile(file: string): string {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') fail(`prompt file not found: ${file}`, ExitCode.general, 'prompt_file_missing', 'pass_an_existing_--prompt-file');
+    fail(`prompt file not readable: ${file} (${code})`, ExitCode.general, 'prompt_file_unreadable', 'fix_the_prompt_file_permissions');
+  }
+  if (!st.isFile()) fail(`prompt file is not a regular file: ${file}`, ExitCode.general, 'prompt_file_invalid', 'pass_a_regular_file');
+  if (st.size > MAX_PROMPT_BYTES) fail(`prompt file is too large: ${file} (${st.size} bytes, limit ${MAX_PROMPT_BYTES})`, ExitCode.general, 'prompt_file_too_large');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    fail(`prompt file not readable: ${file} (${(err as NodeJS.ErrnoException).code})`, ExitCode.general, 'prompt_file_unreadable', 'fix_the_prompt_file_permissions');
+  }
+  if (text.trim() === '') fail(`prompt file is empty: ${file}`, ExitCode.general, 'prompt_file_empty', 'write_the_task_into_the_prompt_file');
+  return text;
+}
+
+function stamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+function shortHost(): string {
+  return os.hostname().split('.')[0] ?? os.hostname();
+}
+
+function watcherEntry(): { file: string; execArgv: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // development mode (sources run through tsx): the watcher needs the loader too
+    return { file: fileURLToPath(new URL('./watcher/main.ts', here)), execArgv: ['--import', import.meta.resolve('tsx')] };
+  }
+  return { file: fileURLToPath(new URL('./watcher/main.js', here)), execArgv: [] };
+}
+
+/** A redacted, prompt-free preview of the agent command line for dry runs and meta. */
+function commandPreview(spec: LaunchSpec, prompt: string): string {
+  const args = spec.args.map((a) => (a === prompt ? '<prompt>' : a.length > 200 ? `${a.slice(0, 40)}…` : a));
+  const redactor = Redactor.fromEnv([spec.env], { names: spec.secretEnvNames, values: spec.secretValues });
+  return redactor.redact([spec.command, ...args].join(' '));
+}
+
+interface LaunchParams {
+  root: string;
+  beads: string;
+  provider: Provider;
+  prompt: string;
+  promptFile?: string;
+  worktree: string;
+  model?: string;
+  profile?: string;
+  policy: Policy;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  limits: JobLimits;
+  retries: number;
+  firstStartedAt?: string;
+  version?: string;
+}
+
+function liveCount(root: string, provider: string): number {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(path.join(root, provider));
+  } catch {
+    return 0;
+  }
+  let live = 0;
+  for (const name of names) {
+    if (!name.endsWith('.pid') || name.startsWith('.')) continue;
+    const pid = Number(fs.readFileSync(path.join(root, provider, name), 'utf8').trim());
+    const info = Number.isInteger(pid) ? readProcessInfo(pid) : undefined;
+    if (info && info.state !== 'Z' && info.state !== 'X') live++;
+  }
+  return live;
+}
+
+async function lock(root: string, name: string): Promise<Lock> {
+  try {
+    return await acquireLock(root, name, LOCK_TIMEOUT_MS);
+  } catch (err) {
+    if (err instanceof LockTimeoutError) fail(err.message, ExitCode.general, 'lock_timeout', 'retry_or_run_dx_runner_prune');
+    throw err;
+  }
+}
+
+function assertNotRunning(root: string, beads: string): string[] {
+  const providers = providersForBeads(root, beads);
+  for (const p of providers) {
+    const job = loadJob(jobPaths(root, p, beads));
+    if (isLive(job)) {
+      fail(`job ${beads} already running (provider ${p}, pid ${job.heartbeat?.agent_pid ?? job.meta?.watcher_pid ?? '?'})`, ExitCode.general, 'job_already_running', 'wait_for_it_or_run_dx_runner_stop');
+    }
+    if (!job.outcome && job.agentAlive) {
+      fail(
+        `job ${beads} (provider ${p}) lost its watcher but its agent pid ${job.heartbeat?.agent_pid} still runs; run dx-runner prune --beads ${beads} first`,
+        ExitCode.general,
+        'job_needs_prune',
+        'run_dx_runner_prune',
+      );
+    }
+  }
+  return providers;
+}
+
+function clearInstanceFiles(paths: JobPaths): void {
+  rotateFile(paths.log);
+  rotateFile(paths.outcome);
+  for (const f of [paths.heartbeat, paths.blocked, paths.control, paths.rc, paths.pid]) fs.rmSync(f, { force: true });
+  for (const d of [paths.home, paths.tmp]) fs.rmSync(d, { recursive: true, force: true });
+}
+
+function readAck(stream: Readable, timeoutMs: number): Promise<WatcherAck> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => done(new Error(`watcher did not acknowledge the launch within ${timeoutMs / 1000}s`)), timeoutMs);
+    const done = (err?: Error, ack?: WatcherAck) => {
+      clearTimeout(timer);
+      stream.removeAllListeners();
+      if (err) reject(err);
+      else resolve(ack!);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        try {
+          done(undefined, JSON.parse(buf.slice(0, nl)) as WatcherAck);
+        } catch (err) {
+          done(err as Error);
+        }
+      }
+    });
+    stream.on('end', () => done(new Error('watcher exited before acknowledging the launch')));
+    stream.on('error', (err) => done(err));
+  });
+}
+
+function metaRecord(p: {
+  params: LaunchParams;
+  paths: JobPaths;
+  runInstance: string;
+  runId: string;
+  startedAt: string;
+  spec: LaunchSpec;
+  switchFrom: string[];
+  watcher?: ProcessIdentity;
+}): Record<string, KvValue> {
+  const { params, paths, spec } = p;
+  return {
+    beads: params.beads,
+    provider: params.provider.id,
+    run_instance: p.runInstance,
+    run_id: p.runId,
+    started_at: p.startedAt,
+    first_started_at: params.firstStartedAt ?? p.startedAt,
+    retries: params.retries,
+    host: shortHost(),
+    cwd: params.cwd,
+    worktree: params.worktree,
+    prompt_file: params.promptFile,
+    prompt_copy: paths.prompt,
+    model: params.model,
+    selected_model: spec.selectedModel ?? params.model,
+    fallback_reason: spec.fallbackReason ?? 'none',
+    provider_switch_from: p.switchFrom.length > 0 ? p.switchFrom.join(',') : 'none',
+    profile: params.profile,
+    runtime_module: params.provider.runtimeModule,
+    launch_command: path.basename(spec.command),
+    watcher_pid: p.watcher?.pid,
+    watcher_start_ticks: p.watcher?.startTicks,
+    max_runtime_minutes: params.limits.maxRuntimeMinutes,
+    no_mutation_timeout_minutes: params.limits.noMutationTimeoutMinutes,
+    stall_minutes: params.limits.stallMinutes,
+    startup_grace_sec: params.limits.startupGraceSec,
+    version: params.version,
+  };
+}
+
+/**
+ * Launch one instance: under the beads lock (so concurrent starts of one id yield one job) and the
+ * provider lock (so the concurrency cap cannot be raced), rotate the previous instance's files,
+ * write meta, spawn the detached watcher and wait for its acknowledgement.
+ */
+async function launch(params: LaunchParams): Promise<StartResult> {
+  const { root, beads, provider } = params;
+  const beadsLock = await lock(root, `beads-${beads}`);
+  try {
+    const providers = assertNotRunning(root, beads);
+    const providerLock = await lock(root, `provider-${provider.id}`);
+    try {
+      const cap = maxParallelFor(params.policy, provider.id, params.env);
+      const live = liveCount(root, provider.id);
+      if (live >= cap) {
+        const envName = `DX_RUNNER_MAX_PARALLEL_${provider.id.toUpperCase().replace(/-/g, '_')}`;
+        fail(`provider ${provider.id} concurrency cap reached (${live}/${cap} live jobs); wait, switch provider, or raise ${envName}`, ExitCode.general, 'provider_concurrency_cap_exceeded', 'wait_for_provider_capacity_or_switch_provider');
+      }
+      ensurePrivateDir(path.join(root, provider.id));
+      const paths = jobPaths(root, provider.id, beads);
+      const previous = fs.existsSync(paths.meta) ? findLatestJob(root, beads) : undefined;
+      clearInstanceFiles(paths);
+      ensurePrivateDir(paths.home);
+      ensurePrivateDir(paths.tmp);
+      writeFileAtomic(paths.prompt, params.prompt);
+
+      const spec = await params.provider.buildLaunch({
+        beads,
+        prompt: params.prompt,
+        promptFile: paths.prompt,
+        worktree: params.worktree,
+        model: params.model,
+        jobHome: paths.home,
+        jobTmp: paths.tmp,
+        env: params.env,
+        policy: params.policy.providers[provider.id],
+      });
+      const now = new Date();
+      const runId = stamp(now);
+      let runInstance = `${runId}-${provider.id}-${process.pid}`;
+      if (previous?.meta?.run_instance === runInstance) runInstance += `-${params.retries}`;
+      const startedAt = now.toISOString();
+      const switchFrom = providers.filter((p) => p !== provider.id);
+      const meta = { params, paths, runInstance, runId, startedAt, spec, switchFrom };
+      writeFileAtomic(paths.meta, serializeKv(metaRecord(meta)));
+
+      const watcherSpec: WatcherSpec = {
+        paths,
+        beads,
+        provider: provider.id,
+        runInstance,
+        runId,
+        runtimeModule: provider.runtimeModule,
+        launch: spec,
+        worktree: params.worktree,
+        limits: {
+          maxRuntimeMs: params.limits.maxRuntimeMinutes * 60_000,
+          finalExitGraceMs: params.limits.finalExitGraceSec * 1000,
+          killGraceMs: params.limits.killGraceSec * 1000,
+          mutationPollMs: params.limits.mutationPollSec * 1000,
+          heartbeatIntervalMs: params.limits.heartbeatIntervalMs,
+        },
+        outcomeBase: {
+          retries: params.retries,
+          selectedModel: spec.selectedModel ?? params.model ?? 'unknown',
+          fallbackReason: spec.fallbackReason ?? 'none',
+          host: shortHost(),
+          cwd: params.cwd,
+          providerSwitchFrom: switchFrom,
+          startedAt,
+        },
+        keepHome: params.env.DX_RUNNER_KEEP_JOB_HOME === '1',
+        logLevel: params.env.DX_RUNNER_LOG_LEVEL ?? 'info',
+      };
+      const ack = await spawnWatcher(watcherSpec, (watcher) => {
+        writeFileAtomic(paths.meta, serializeKv(metaRecord({ ...meta, watcher })));
+      });
+      if (!ack.ok) {
+        const exitCode = ack.failureClass === 'binary_missing' || ack.failureClass === 'auth_missing' ? ExitCode.preflightFailed : ack.failureClass === 'model_unavailable' ? ExitCode.modelUnavailable : ExitCode.general;
+        throw new DxError(`provider ${provider.id} could not start the agent: ${ack.message}`, {
+          exitCode,
+          reasonCode: ack.reasonCode,
+          nextAction: undefined,
+          details: { failure_class: ack.failureClass, outcome: paths.outcome },
+        });
+      }
+      return {
+        beads,
+        provider: provider.id,
+        dry_run: false,
+        state: 'launching',
+        run_instance: runInstance,
+        pid: ack.agentPid,
+        watcher_pid: ack.watcherPid,
+        log: paths.log,
+        worktree: params.worktree,
+        command: commandPreview(spec, params.prompt),
+        selected_model: spec.selectedModel ?? params.model ?? null,
+        fallback_reason: spec.fallbackReason ?? 'none',
+        provider_switch_from: switchFrom,
+        retries: params.retries,
+      };
+    } finally {
+      providerLock.release();
+    }
+  } finally {
+    beadsLock.release();
+  }
+}
+
+async function spawnWatcher(spec: WatcherSpec, onSpawn: (watcher: ProcessIdentity) => void): Promise<WatcherAck> {
+  const entry = watcherEntry();
+  const logFd = fs.openSync(spec.paths.watcherLog, 'a', 0o600);
+  let child;
+  try {
+    child = spawn(process.execPath, [...entry.execArgv, entry.file], {
+      cwd: '/',
+      detached: true,
+      stdio: ['pipe', logFd, logFd, 'pipe'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+  } finally {
+    fs.closeSync(logFd);
+  }
+  const spawned = await new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid!));
+    child.once('error', reject);
+  });
+  const watcher = identify(spawned) ?? { pid: spawned, startTicks: 0 };
+  onSpawn(watcher);
+  child.stdin!.end(JSON.stringify(spec));
+  try {
+    return await readAck(child.stdio[3] as Readable, ACK_TIMEOUT_MS);
+  } catch (err) {
+    signalProcess(watcher, 'SIGTERM');
+    throw new DxError(`launch not acknowledged: ${(err as Error).message}`, { exitCode: ExitCode.general, reasonCode: 'launch_not_acknowledged', nextAction: 'inspect_the_watcher_log_then_run_dx_runner_prune' });
+  } finally {
+    (child.stdio[3] as Readable).destroy();
+    child.stdin!.destroy();
+    child.unref();
+  }
+}
+
+/** `dx-runner start`: validate everything, then launch (or, with dryRun, stop after validating). */
+export async function startJob(options: StartJobOptions): Promise<StartResult> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const beads = assertBeadsId(options.beads);
+  if (!options.promptFile && !options.dryRun) fail('--prompt-file is required (except with --dry-run)', ExitCode.usage, 'prompt_file_required', 'pass_--prompt-file');
+  const prompt = options.promptFile ? readPromptFile(options.promptFile) : '';
+  const located = locateWorktree(options.worktree, { cwd, env });
+  const { worktree } = checkWorktree(located, options.policy);
+  const limits = limitsFromEnv(env);
+  maxParallelFor(options.policy, options.provider.id, env);
+  if (options.dryRun) {
+    const root = openStateRoot({ env, create: false });
+    const paths = jobPaths(root ?? '<state-root>', options.provider.id, beads);
+    const spec = await options.provider.buildLaunch({
+      beads,
+      prompt: prompt || '<prompt>',
+      promptFile: paths.prompt,
+      worktree,
+      model: options.model,
+      jobHome: paths.home,
+      jobTmp: paths.tmp,
+      env,
+      policy: options.policy.providers[options.provider.id],
+    });
+    return {
+      beads,
+      provider: options.provider.id,
+      dry_run: true,
+      state: 'validated',
+      run_instance: null,
+      pid: null,
+      watcher_pid: null,
+      log: null,
+      worktree,
+      command: commandPreview(spec, prompt || '<prompt>'),
+      selected_model: spec.selectedModel ?? options.model ?? null,
+      fallback_reason: spec.fallbackReason ?? 'none',
+      provider_switch_from: root ? providersForBeads(root, beads).filter((p) => p !== options.provider.id) : [],
+      retries: 0,
+    };
+  }
+  const root = openStateRoot({ env, create: true })!;
+  return launch({
+    root,
+    beads,
+    provider: options.provider,
+    prompt,
+    promptFile: path.resolve(cwd, options.promptFile!),
+    worktree,
+    model: options.model,
+    profile: options.profile,
+    policy: options.policy,
+    env,
+    cwd,
+    limits,
+    retries: 0,
+    version: options.version,
+  });
+}
+
+export interface RelaunchOptions {
+  root: string;
+  provider: Provider;
+  policy: Policy;
+  env?: NodeJS.ProcessEnv;
+  version?: string;
+}
+
+/** Launch the next instance of an ended job with the same prompt, worktree and model; retries + 1. */
+export async function relaunch(job: { paths: JobPaths; meta: MetaRecord }, options: RelaunchOptions): Promise<StartResult> {
+  const env = options.env ?? process.env;
+  const { meta } = job;
+  const prompt = readPromptFile(meta.prompt_copy);
+  const { worktree } = checkWorktree(meta.worktree, options.policy);
+  return launch({
+    root: options.root,
+    beads: meta.beads,
+    provider: options.provider,
+    prompt,
+    promptFile: meta.prompt_file,
+    worktree,
+    model: meta.model,
+    profile: meta.profile,
+    policy: options.policy,
+    env,
+    cwd: meta.cwd,
+    limits: limitsFromEnv(env),
+    retries: meta.retries + 1,
+    firstStartedAt: meta.first_started_at ?? meta.started_at,
+    version: options.version,
+  });
+}

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { parseKvList } from '../state/kv.js';
+import { OUTCOME_STATES } from './outcome-state.js';
+
+export { OUTCOME_STATES, outcomeStateForExit, type OutcomeState } from './outcome-state.js';
+
+/**
+ * The three state files of a job, stored in the runbook's key=value format:
+ * - meta: the job definition, written by start/restart only;
+ * - heartbeat: live progress, written by the watcher only;
+ * - outcome: the final record, written once when the job ends.
+ * Unknown keys are kept (looseObject) so older/newer versions can read each other's files.
+ */
+const int = z.string().regex(/^-?\d+$/, 'expected an integer').transform(Number);
+const num = z.string().regex(/^-?\d+(\.\d+)?$/, 'expected a number').transform(Number);
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const list = z.string().transform((v) => parseKvList(v));
+
+
+export const MetaSchema = z.looseObject({
+  beads: z.string(),
+  provider: z.string(),
+  run_instance: z.string(),
+  run_id: z.string(),
+  started_at: z.string(),
+  first_started_at: z.string().optional(),
+  retries: int,
+  host: z.string(),
+  cwd: z.string(),
+  worktree: z.string(),
+  prompt_file: z.string().optional(),
+  prompt_copy: z.string(),
+  model: z.string().optional(),
+  selected_model: z.string().optional(),
+  fallback_reason: z.string().optional(),
+  provider_switch_from: list.optional(),
+  profile: z.string().optional(),
+  runtime_module: z.string(),
+  launch_command: z.string().optional(),
+  watcher_pid: int.optional(),
+  watcher_start_ticks: int.optional(),
+  max_runtime_minutes: num,
+  no_mutation_timeout_minutes: num,
+  stall_minutes: num,
+  startup_grace_sec: num,
+  version: z.string().optional(),
+});
+export type MetaRecord = z.output<typeof MetaSchema>;
+
+export const HeartbeatSchema = z.looseObject({
+  run_instance: z.string(),
+  watcher_pid: int,
+  watcher_start_ticks: int,
+  agent_pid: int.optional(),
+  agent_start_ticks: int.optional(),
+  launched_at: z.string(),
+  updated_at: z.string(),
+  events: int,
+  tool_calls: int,
+  messages: int,
+  provider_retries: int,
+  last_event_at: z.string().optional(),
+  last_event_kind: z.string().optional(),
+  last_event_detail: z.string().optional(),
+  rate_limited_until: z.string().optional(),
+  rate_limit_detail: z.string().optional(),
+  final_result_at: z.string().optional(),
+  final_ok: bool.optional(),
+  writes_refused: int,
+  mutations: int,
+  last_mutation_at: z.string().optional(),
+  tokens_input: int.optional(),
+  tokens_output: int.optional(),
+  cost_usd: num.optional(),
+  terminating: z.string().optional(),
+});
+export type HeartbeatRecord = z.output<typeof HeartbeatSchema>;
+
+export const OutcomeSchema = z.looseObject({
+  beads: z.string(),
+  provider: z.string(),
+  run_id: z.string(),
+  exit_code: int,
+  state: z.enum(OUTCOME_STATES),
+  reason_code: z.string(),
+  completed_at: z.string(),
+  duration_sec: int,
+  retries: int,
+  selected_model: z.string(),
+  fallback_reason: z.string(),
+  run_instance: z.string(),
+  host: z.string(),
+  cwd: z.string(),
+  worktree: z.string(),
+  provider_switch_from: list,
+  started_at: z.string().optional(),
+  signal: z.string().optional(),
+  failure_class: z.string().optional(),
+  retry_after_sec: int.optional(),
+  reset_at: z.string().optional(),
+  summary: z.string().optional(),
+  next_action: z.string().optional(),
+  mutations: int.optional(),
+  changed_files: list.optional(),
+  commits: list.optional(),
+  start_head: z.string().optional(),
+  end_head: z.string().optional(),
+  log_bytes: int.optional(),
+  events: int.optional(),
+  tool_calls: int.optional(),
+  provider_retries: int.optional(),
+  tokens_input: int.optional(),
+  tokens_output: int.optional(),
+  cost_usd: num.optional(),
+  final_text: z.string().optional(),
+  hung_after_final_result: bool.optional(),
+  writes_refused: int.optional(),
+  finalized_by: z.string().optional(),
+});
+export type OutcomeRecord = z.output<typeof OutcomeSchema>;
+
+/** A request left for the watcher before it is signalled (stop/finalize/restart/block). */
+export const ControlSchema = z.looseObject({
+  action: z.enum(['stop', 'finalize', 'restart', 'block', 'timeout']),
+  reason: z.string(),
+  exit_code: int,
+  run_instance: z.string(),
+  requested_at: z.string(),
+});
+export type ControlRecord = z.output<typeof ControlSchema>;
+
+/** Written by the watchdog when a job ran out of retries. */
+export const BlockedSchema = z.looseObject({
+  run_instance: z.string(),
+  reason: z.string(),
+  retries: int,
+  blocked_at: z.string(),
+});
+export type BlockedRecord = z.output<typeof BlockedSchema>;

@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import { evaluateHealth, type HealthOptions } from '../health/evaluate.js';
+import type { JobView } from '../schemas/job-view.js';
+import type { JobSnapshot } from './store.js';
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The JSON view of a job: the health verdict plus the facts it was derived from. */
+export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobView {
+  const now = options.now ?? Date.now();
+  const health = evaluateHealth(job, { ...options, now });
+  const { meta, heartbeat: hb, outcome } = job;
+  const started = meta ? Date.parse(meta.started_at) : NaN;
+  const completed = outcome ? Date.parse(outcome.completed_at) : NaN;
+  const end = Number.isFinite(completed) ? completed : now;
+  return {
+    beads: job.paths.beads,
+    provider: job.paths.provider,
+    state: health.state,
+    reason_code: health.reasonCode,
+    next_action: health.nextAction,
+    run_instance: meta?.run_instance ?? null,
+    started_at: meta?.started_at ?? null,
+    elapsed_sec: Number.isFinite(started) ? Math.max(0, Math.round((end - started) / 1000)) : null,
+    retries: meta?.retries ?? 0,
+    pid: !outcome && job.agentAlive ? (hb?.agent_pid ?? null) : null,
+    watcher_pid: !outcome && job.watcherAlive ? (meta?.watcher_pid ?? null) : null,
+    host: outcome?.host ?? meta?.host ?? null,
+    cwd: outcome?.cwd ?? meta?.cwd ?? null,
+    worktree: outcome?.worktree ?? meta?.worktree ?? null,
+    selected_model: outcome?.selected_model ?? meta?.selected_model ?? null,
+    fallback_reason: outcome?.fallback_reason ?? meta?.fallback_reason ?? null,
+    provider_switch_from: meta?.provider_switch_from ?? job.otherProviders,
+    events: outcome?.events ?? hb?.events ?? 0,
+    tool_calls: outcome?.tool_calls ?? hb?.tool_calls ?? 0,
+    last_event_at: hb?.last_event_at ?? null,
+    last_event_kind: hb?.last_event_kind ?? null,
+    mutations: outcome?.mutations ?? hb?.mutations ?? 0,
+    log_bytes: outcome?.log_bytes ?? fileSize(job.paths.log),
+    rate_limited_until: !outcome ? (hb?.rate_limited_until ?? null) : null,
+    exit_code: outcome?.exit_code ?? null,
+    outcome_state: outcome?.state ?? null,
+    completed_at: outcome?.completed_at ?? null,
+    duration_sec: outcome?.duration_sec ?? null,
+    log: job.paths.log,
+  };
+}

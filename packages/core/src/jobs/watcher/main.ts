@@ -1,0 +1,32 @@
+/**
+ * Entry point of the per-job watcher process, spawned detached by `dx-runner start`. It reads its
+ * WatcherSpec from stdin and answers on fd 3 once the agent is running.
+ */
+import fs from 'node:fs';
+import { JobWatcher } from './run.js';
+import type { WatcherAck, WatcherSpec } from './spec.js';
+
+const ACK_FD = 3;
+
+let acked = false;
+function ack(message: WatcherAck): void {
+  if (acked) return;
+  acked = true;
+  try {
+    fs.writeSync(ACK_FD, `${JSON.stringify(message)}\n`);
+    fs.closeSync(ACK_FD);
+  } catch {
+    // start gave up waiting; the outcome file still tells the story
+  }
+}
+
+const chunks: Buffer[] = [];
+for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+const spec = JSON.parse(Buffer.concat(chunks).toString('utf8')) as WatcherSpec;
+process.title = `dx-runner-watcher ${spec.provider}/${spec.beads}`;
+process.on('uncaughtException', (err) => {
+  ack({ ok: false, reasonCode: 'watcher_crashed', failureClass: 'crashed', message: err.message, exitCode: 1 });
+  process.stderr.write(`watcher crashed: ${err.stack ?? err.message}\n`);
+  process.exit(70);
+});
+await new JobWatcher(spec, ack).run();

@@ -1,0 +1,562 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { createLogger } from '../../logging/logger.js';
+import { groupIsEmpty, terminateGroup } from '../../process/signals.js';
+import { identify, type ProcessIdentity } from '../../process/identity.js';
+import type { AgentEvent, AgentExit, EventParser, FailureClassification, ProviderRuntime } from '../../providers/contract.js';
+import { Redactor } from '../../secrets/redact.js';
+import { readFileIfExists, writeFileAtomic, writeFileExclusive } from '../../state/atomic.js';
+import { parseKv, serializeKv, type KvValue } from '../../state/kv.js';
+import { outcomeStateForExit, type OutcomeState } from '../outcome-state.js';
+import { LineSplitter, Tail } from './lines.js';
+import { MutationTracker, type MutationSnapshot } from './mutations.js';
+import type { WatcherAck, WatcherSpec } from './spec.js';
+
+const TAIL_LINES = 200;
+const NOTABLE_EVENTS = 100;
+const FINAL_TEXT_MAX = 2000;
+const MAX_CHANGED_FILES_RECORDED = 500;
+const MUTATION_DEBOUNCE_MS = 1000;
+
+interface Termination {
+  action: 'stop' | 'finalize' | 'restart' | 'block' | 'timeout' | 'hung' | 'signal';
+  reason: string;
+  exitCode: number;
+  state?: OutcomeState;
+}
+
+function iso(ms = Date.now()): string {
+  return new Date(ms).toISOString();
+}
+
+function signalNumber(signal: string | null): number {
+  if (!signal) return 0;
+  return (os.constants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+/**
+ * Supervises one agent process from launch to outcome. It is the agent's parent, so it learns of
+ * the exit from the kernel (no `ps` polling), and it is the single writer of the heartbeat and,
+ * while alive, of the outcome. Other commands talk to it through a control file plus SIGTERM.
+ */
+export class JobWatcher {
+  private readonly redactor: Redactor;
+  private readonly log: Logger;
+  private runtime!: ProviderRuntime;
+  private parser!: EventParser;
+  private readonly tracker: MutationTracker;
+  private child?: ChildProcess;
+  private agent?: ProcessIdentity;
+  private logStream?: fs.WriteStream;
+  private readonly stdoutTail = new Tail<string>(TAIL_LINES);
+  private readonly stderrTail = new Tail<string>(TAIL_LINES);
+  private readonly notable = new Tail<AgentEvent>(NOTABLE_EVENTS);
+  private termination?: Termination;
+  private pendingTermination?: Termination;
+  private finalText?: string;
+  private hungAfterFinal = false;
+  private logBytes = 0;
+  private readonly launchedAt = Date.now();
+  private readonly hb = {
+    events: 0,
+    toolCalls: 0,
+    messages: 0,
+    providerRetries: 0,
+    writesRefused: 0,
+    lastEventAt: undefined as number | undefined,
+    lastEventKind: undefined as string | undefined,
+    lastEventDetail: undefined as string | undefined,
+    rateLimitedUntil: undefined as number | undefined,
+    rateLimitDetail: undefined as string | undefined,
+    finalAt: undefined as number | undefined,
+    finalOk: undefined as boolean | undefined,
+    lastMutationAt: undefined as number | undefined,
+    tokensInput: undefined as number | undefined,
+    tokensOutput: undefined as number | undefined,
+    costUsd: undefined as number | undefined,
+  };
+  private hbLastWrite = 0;
+  private hbTimer?: NodeJS.Timeout;
+  private mutationTimer?: NodeJS.Timeout;
+  private mutationInFlight?: Promise<MutationSnapshot>;
+  private lastPollAt = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly self: ProcessIdentity;
+
+  constructor(
+    private readonly spec: WatcherSpec,
+    private readonly ack: (message: WatcherAck) => void,
+  ) {
+    this.redactor = Redactor.fromEnv([process.env, spec.launch.env], {
+      names: spec.launch.secretEnvNames,
+      values: spec.launch.secretValues,
+    });
+    this.log = createLogger({
+      redactor: this.redactor,
+      level: spec.logLevel,
+      destination: 1,
+      base: { beads: spec.beads, provider: spec.provider, run_instance: spec.runInstance },
+    });
+    this.tracker = new MutationTracker(spec.worktree);
+    this.self = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
+  }
+
+  async run(): Promise<void> {
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void this.onSignal(sig));
+    try {
+      const mod = (await import(this.spec.runtimeModule)) as { provider?: ProviderRuntime; default?: ProviderRuntime };
+      const runtime = mod.provider ?? mod.default;
+      if (!runtime || typeof runtime.createParser !== 'function' || typeof runtime.classifyFailure !== 'function') {
+        throw new Error(`module ${this.spec.runtimeModule} has no provider runtime export`);
+      }
+      this.runtime = runtime;
+      this.parser = runtime.createParser();
+    } catch (err) {
+      await this.failBeforeLaunch('provider_runtime_load_failed', 'crashed', `cannot load provider runtime: ${(err as Error).message}`, 1);
+      return;
+    }
+    try {
+      this.prepareFiles();
+      await this.tracker.baseline();
+    } catch (err) {
+      await this.failBeforeLaunch('launch_preparation_failed', 'crashed', `cannot prepare the job: ${(err as Error).message}`, 1);
+      return;
+    }
+    this.logStream = fs.createWriteStream(this.spec.paths.log, { flags: 'a', mode: 0o600 });
+    this.spawnAgent();
+  }
+
+  private prepareFiles(): void {
+    const { home, tmp } = this.spec.paths;
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
+    for (const file of this.spec.launch.files ?? []) {
+      const resolved = path.resolve(file.path);
+      if (!resolved.startsWith(`${path.resolve(home)}${path.sep}`)) throw new Error(`launch file ${file.path} is outside the job home`);
+      fs.mkdirSync(path.dirname(resolved), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(resolved, file.content, { mode: file.mode ?? 0o600 });
+    }
+  }
+
+  private spawnAgent(): void {
+    const { launch } = this.spec;
+    let stdinFd: number | 'ignore' = 'ignore';
+    if (launch.stdinFile) stdinFd = fs.openSync(launch.stdinFile, 'r');
+    const child = spawn(launch.command, launch.args, {
+      cwd: launch.cwd,
+      env: launch.env,
+      detached: true,
+      stdio: [stdinFd, 'pipe', 'pipe'],
+    });
+    this.child = child;
+    let started = false;
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      if (started) {
+        this.log.error({ err: err.message }, 'agent process error');
+        return;
+      }
+      void this.onSpawnError(err);
+    });
+    child.once('spawn', () => {
+      started = true;
+      if (typeof stdinFd === 'number') fs.closeSync(stdinFd);
+      this.onSpawned(child);
+    });
+  }
+
+  private onSpawned(child: ChildProcess): void {
+    const pid = child.pid!;
+    this.agent = identify(pid) ?? { pid, startTicks: 0 };
+    const stdout = new LineSplitter((line) => this.onLine(line, 'stdout'));
+    const stderr = new LineSplitter((line) => this.onLine(line, 'stderr'));
+    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const streamsClosed = Promise.all([
+      new Promise<void>((r) => child.stdout!.once('close', () => r())),
+      new Promise<void>((r) => child.stderr!.once('close', () => r())),
+    ]);
+    child.once('exit', (code, signal) => {
+      void this.onExit(code, signal, streamsClosed, () => {
+        stdout.end();
+        stderr.end();
+      });
+    });
+    fs.writeFileSync(this.spec.paths.pid, `${pid}\n`, { mode: 0o600 });
+    this.writeHeartbeat(true);
+    this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
+    this.ack({ ok: true, agentPid: pid, agentStartTicks: this.agent.startTicks, watcherPid: process.pid });
+    const { limits } = this.spec;
+    this.timers.push(setTimeout(() => void this.terminate({ action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }), limits.maxRuntimeMs));
+    const poll = setInterval(() => this.scheduleMutationPoll(0), limits.mutationPollMs);
+    this.timers.push(poll);
+    if (this.pendingTermination) void this.terminate(this.pendingTermination);
+  }
+
+  private onLine(line: string, stream: 'stdout' | 'stderr'): void {
+    const clean = this.redactor.redact(line);
+    const bytes = Buffer.byteLength(clean) + 1;
+    this.logBytes += bytes;
+    this.logStream?.write(`${clean}\n`);
+    (stream === 'stdout' ? this.stdoutTail : this.stderrTail).push(clean);
+    let events: AgentEvent[] = [];
+    try {
+      events = this.parser.parse(line, stream);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'provider parser threw; line kept in the log only');
+    }
+    for (const event of events) this.applyEvent(event);
+  }
+
+  private applyEvent(event: AgentEvent): void {
+    const now = Date.now();
+    const hb = this.hb;
+    switch (event.kind) {
+      case 'progress':
+        hb.events++;
+        hb.lastEventAt = now;
+        hb.lastEventKind = event.activity;
+        hb.lastEventDetail = event.detail;
+        hb.rateLimitedUntil = undefined;
+        if (event.activity === 'tool_call') hb.toolCalls++;
+        if (event.activity === 'message') hb.messages++;
+        if (event.activity === 'tool_call' || event.activity === 'tool_result') this.scheduleMutationPoll(MUTATION_DEBOUNCE_MS);
+        break;
+      case 'retry': {
+        hb.events++;
+        hb.providerRetries++;
+        hb.lastEventAt = now;
+        hb.lastEventKind = 'retry';
+        hb.lastEventDetail = event.detail;
+        if (event.failureClass === 'rate_limited') {
+          const until = event.resetAt ? Date.parse(event.resetAt) : now + (event.retryAfterSec ?? 60) * 1000;
+          hb.rateLimitedUntil = Number.isFinite(until) ? until : now + 60_000;
+          hb.rateLimitDetail = event.detail;
+        }
+        this.notable.push(event);
+        break;
+      }
+      case 'usage':
+        if (event.mode === 'total') {
+          if (event.inputTokens !== undefined) hb.tokensInput = event.inputTokens;
+          if (event.outputTokens !== undefined) hb.tokensOutput = event.outputTokens;
+          if (event.costUsd !== undefined) hb.costUsd = event.costUsd;
+        } else {
+          if (event.inputTokens !== undefined) hb.tokensInput = (hb.tokensInput ?? 0) + event.inputTokens;
+          if (event.outputTokens !== undefined) hb.tokensOutput = (hb.tokensOutput ?? 0) + event.outputTokens;
+          if (event.costUsd !== undefined) hb.costUsd = (hb.costUsd ?? 0) + event.costUsd;
+        }
+        break;
+      case 'final':
+        hb.events++;
+        hb.lastEventAt = now;
+        hb.lastEventKind = 'final';
+        hb.finalAt = now;
+        hb.finalOk = event.ok;
+        if (event.text !== undefined) this.finalText = this.redactor.redact(event.text).slice(0, FINAL_TEXT_MAX);
+        this.notable.push(event);
+        this.scheduleMutationPoll(0);
+        this.timers.push(setTimeout(() => this.onFinalGraceElapsed(), this.spec.limits.finalExitGraceMs));
+        break;
+      case 'writes_refused':
+        hb.writesRefused++;
+        this.notable.push(event);
+        break;
+      case 'error':
+        hb.events++;
+        hb.lastEventAt = now;
+        hb.lastEventKind = 'error';
+        hb.lastEventDetail = event.detail;
+        this.notable.push(event);
+        break;
+    }
+    this.writeHeartbeat(event.kind === 'final' || hb.events === 1);
+  }
+
+  private onFinalGraceElapsed(): void {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null || this.termination) return;
+    this.hungAfterFinal = true;
+    this.log.warn({ grace_ms: this.spec.limits.finalExitGraceMs }, 'agent still alive after its final result; terminating');
+    void this.terminate({ action: 'hung', reason: 'hung_after_final_result', exitCode: 0 });
+  }
+
+  private scheduleMutationPoll(delayMs: number): void {
+    if (this.mutationTimer) return;
+    const wait = Math.max(delayMs, this.lastPollAt + MUTATION_DEBOUNCE_MS - Date.now(), 0);
+    this.mutationTimer = setTimeout(() => {
+      this.mutationTimer = undefined;
+      void this.pollMutations();
+    }, wait);
+  }
+
+  private async pollMutations(): Promise<MutationSnapshot> {
+    if (this.mutationInFlight) return this.mutationInFlight;
+    this.lastPollAt = Date.now();
+    const before = this.tracker.snapshot.mutations;
+    this.mutationInFlight = this.tracker
+      .poll()
+      .catch((err: Error) => {
+        this.log.warn({ err: err.message }, 'mutation poll failed');
+        return this.tracker.snapshot;
+      })
+      .finally(() => {
+        this.mutationInFlight = undefined;
+      });
+    const snap = await this.mutationInFlight;
+    if (snap.mutations !== before) {
+      this.hb.lastMutationAt = Date.now();
+      this.writeHeartbeat(true);
+    }
+    return snap;
+  }
+
+  private writeHeartbeat(force = false): void {
+    const now = Date.now();
+    const interval = this.spec.limits.heartbeatIntervalMs;
+    if (!force && now - this.hbLastWrite < interval) {
+      if (!this.hbTimer) {
+        this.hbTimer = setTimeout(() => {
+          this.hbTimer = undefined;
+          this.writeHeartbeat(true);
+        }, interval - (now - this.hbLastWrite));
+      }
+      return;
+    }
+    this.hbLastWrite = now;
+    const hb = this.hb;
+    const record: Record<string, KvValue> = {
+      run_instance: this.spec.runInstance,
+      watcher_pid: this.self.pid,
+      watcher_start_ticks: this.self.startTicks,
+      agent_pid: this.agent?.pid,
+      agent_start_ticks: this.agent?.startTicks,
+      launched_at: iso(this.launchedAt),
+      updated_at: iso(now),
+      events: hb.events,
+      tool_calls: hb.toolCalls,
+      messages: hb.messages,
+      provider_retries: hb.providerRetries,
+      last_event_at: hb.lastEventAt ? iso(hb.lastEventAt) : undefined,
+      last_event_kind: hb.lastEventKind,
+      last_event_detail: hb.lastEventDetail ? this.redactor.redact(hb.lastEventDetail).slice(0, 200) : undefined,
+      rate_limited_until: hb.rateLimitedUntil ? iso(hb.rateLimitedUntil) : undefined,
+      rate_limit_detail: hb.rateLimitDetail ? this.redactor.redact(hb.rateLimitDetail).slice(0, 200) : undefined,
+      final_result_at: hb.finalAt ? iso(hb.finalAt) : undefined,
+      final_ok: hb.finalOk,
+      writes_refused: hb.writesRefused,
+      mutations: this.tracker.snapshot.mutations,
+      last_mutation_at: hb.lastMutationAt ? iso(hb.lastMutationAt) : undefined,
+      tokens_input: hb.tokensInput,
+      tokens_output: hb.tokensOutput,
+      cost_usd: hb.costUsd,
+      terminating: this.termination?.reason,
+    };
+    try {
+      writeFileAtomic(this.spec.paths.heartbeat, serializeKv(record));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'heartbeat write failed');
+    }
+  }
+
+  private readControl(): Termination | undefined {
+    const text = readFileIfExists(this.spec.paths.control);
+    if (!text) return undefined;
+    try {
+      const kv = parseKv(text, this.spec.paths.control);
+      if (kv.run_instance !== this.spec.runInstance) return undefined;
+      const action = kv.action as Termination['action'];
+      if (!['stop', 'finalize', 'restart', 'block', 'timeout'].includes(action)) return undefined;
+      const exitCode = Number(kv.exit_code);
+      return { action, reason: kv.reason || action, exitCode: Number.isInteger(exitCode) ? exitCode : 1, state: action === 'block' ? 'blocked' : undefined };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async onSignal(signal: NodeJS.Signals): Promise<void> {
+    const requested = this.readControl() ?? { action: 'signal' as const, reason: 'watcher_terminated', exitCode: 128 + signalNumber(signal) };
+    this.log.info({ signal, action: requested.action, reason: requested.reason }, 'termination requested');
+    if (!this.child) {
+      // Signalled before the agent existed: nothing to stop, but the job still gets its outcome.
+      this.termination = requested;
+      await this.failBeforeLaunch(requested.reason, 'crashed', `stopped before launch (${signal})`, requested.exitCode);
+      return;
+    }
+    await this.terminate(requested);
+  }
+
+  private async terminate(request: Termination): Promise<void> {
+    if (this.termination) return;
+    if (!this.agent) {
+      // spawn() returned but the 'spawn' event has not fired yet; act as soon as it does
+      this.pendingTermination ??= request;
+      return;
+    }
+    this.termination = request;
+    this.writeHeartbeat(true);
+    const result = await terminateGroup(this.agent, this.spec.limits.killGraceMs);
+    this.log.info({ result, reason: request.reason }, 'agent process group terminated');
+  }
+
+  private async onExit(code: number | null, signal: NodeJS.Signals | null, streamsClosed: Promise<unknown>, flush: () => void): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    if (this.mutationTimer) clearTimeout(this.mutationTimer);
+    // Children the agent left behind in its group would hold our pipes open and outlive the job.
+    let leftovers = false;
+    if (this.agent && !groupIsEmpty(this.agent.pid)) {
+      leftovers = true;
+      await terminateGroup(this.agent, Math.min(this.spec.limits.killGraceMs, 5000));
+    }
+    await Promise.race([streamsClosed, sleep(3000)]);
+    this.child?.stdout?.destroy();
+    this.child?.stderr?.destroy();
+    flush();
+    const mutation = await this.pollMutations();
+    const exit: AgentExit = {
+      exitCode: code,
+      signal,
+      events: this.notable.toArray(),
+      stdoutTail: this.stdoutTail.toArray(),
+      stderrTail: this.stderrTail.toArray(),
+    };
+    const decided = this.decide(exit, mutation);
+    this.log.info({ exit_code: code, signal, state: decided.state, reason: decided.reasonCode, leftovers }, 'agent exited');
+    await this.finish(decided, mutation, signal);
+    process.exit(0);
+  }
+
+  private classify(exit: AgentExit): FailureClassification {
+    try {
+      return this.runtime.classifyFailure(exit);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'provider classifier threw');
+      return { reasonCode: 'process_exit_nonzero', failureClass: 'crashed' };
+    }
+  }
+
+  private decide(exit: AgentExit, mutation: MutationSnapshot): Decision {
+    const t = this.termination;
+    if (t && t.action !== 'hung') {
+      return { state: t.state ?? outcomeStateForExit(t.exitCode), exitCode: t.exitCode, reasonCode: t.reason, finalizedBy: t.action };
+    }
+    const rawExit = exit.exitCode ?? 128 + signalNumber(exit.signal);
+    const ok = t?.action === 'hung' ? this.hb.finalOk === true : rawExit === 0 && this.hb.finalOk !== false;
+    if (ok) {
+      const exitCode = t?.action === 'hung' ? 0 : rawExit;
+      if (mutation.mutations > 0) {
+        return { state: 'success', exitCode, reasonCode: t?.action === 'hung' ? 'completed_then_hung_after_final_result' : 'process_exit' };
+      }
+      return { state: 'no_op', exitCode, reasonCode: this.hb.writesRefused > 0 ? 'writes_refused_no_mutations' : 'exit_zero_no_mutations' };
+    }
+    const classification = this.classify(exit);
+    return { state: 'failed', exitCode: rawExit, reasonCode: classification.reasonCode, classification };
+  }
+
+  private async onSpawnError(err: NodeJS.ErrnoException): Promise<void> {
+    const exit: AgentExit = {
+      exitCode: null,
+      signal: null,
+      spawnErrorCode: err.code,
+      spawnErrorMessage: err.message,
+      events: [],
+      stdoutTail: [],
+      stderrTail: [],
+    };
+    const classification = this.classify(exit);
+    const decided: Decision = { state: 'failed', exitCode: err.code === 'ENOENT' ? 127 : 126, reasonCode: classification.reasonCode, classification };
+    this.log.error({ code: err.code }, 'agent could not be started');
+    await this.finish(decided, this.tracker.snapshot, null);
+    this.ack({
+      ok: false,
+      reasonCode: classification.reasonCode,
+      failureClass: classification.failureClass,
+      message: this.redactor.redact(classification.summary ?? `cannot start ${path.basename(this.spec.launch.command)}: ${err.code ?? err.message}`),
+      exitCode: decided.exitCode,
+    });
+    process.exit(0);
+  }
+
+  private async failBeforeLaunch(reasonCode: string, failureClass: string, message: string, exitCode: number): Promise<void> {
+    this.log.error({ reason: reasonCode }, message);
+    const decided: Decision = {
+      state: 'failed',
+      exitCode,
+      reasonCode,
+      classification: { reasonCode, failureClass: 'crashed', summary: message },
+    };
+    await this.finish(decided, this.tracker.snapshot, null);
+    this.ack({ ok: false, reasonCode, failureClass, message: this.redactor.redact(message), exitCode });
+    process.exit(0);
+  }
+
+  private async finish(decided: Decision, mutation: MutationSnapshot, signal: string | null): Promise<void> {
+    const { paths, outcomeBase } = this.spec;
+    const now = Date.now();
+    const startedMs = Date.parse(outcomeBase.startedAt);
+    const hb = this.hb;
+    const changed = mutation.changedFiles.slice(0, MAX_CHANGED_FILES_RECORDED);
+    const record: Record<string, KvValue> = {
+      beads: this.spec.beads,
+      provider: this.spec.provider,
+      run_id: this.spec.runId,
+      exit_code: decided.exitCode,
+      state: decided.state,
+      reason_code: decided.reasonCode,
+      completed_at: iso(now),
+      duration_sec: Number.isFinite(startedMs) ? Math.max(0, Math.round((now - startedMs) / 1000)) : 0,
+      retries: outcomeBase.retries,
+      selected_model: outcomeBase.selectedModel,
+      fallback_reason: outcomeBase.fallbackReason,
+      run_instance: this.spec.runInstance,
+      host: outcomeBase.host,
+      cwd: outcomeBase.cwd,
+      worktree: this.spec.worktree,
+      provider_switch_from: outcomeBase.providerSwitchFrom.length > 0 ? outcomeBase.providerSwitchFrom.join(',') : 'none',
+      started_at: outcomeBase.startedAt,
+      signal: signal ?? undefined,
+      failure_class: decided.classification?.failureClass,
+      retry_after_sec: decided.classification?.retryAfterSec,
+      reset_at: decided.classification?.resetAt,
+      summary: decided.classification?.summary ? this.redactor.redact(decided.classification.summary).slice(0, 500) : undefined,
+      next_action: decided.classification?.nextAction,
+      mutations: mutation.mutations,
+      changed_files: changed,
+      commits: mutation.commits,
+      start_head: mutation.startHead,
+      end_head: mutation.head,
+      log_bytes: this.logBytes,
+      events: hb.events,
+      tool_calls: hb.toolCalls,
+      provider_retries: hb.providerRetries,
+      tokens_input: hb.tokensInput,
+      tokens_output: hb.tokensOutput,
+      cost_usd: hb.costUsd,
+      final_text: this.finalText,
+      hung_after_final_result: this.hungAfterFinal || undefined,
+      writes_refused: hb.writesRefused,
+      finalized_by: decided.finalizedBy,
+    };
+    if (this.logStream) await new Promise<void>((resolve) => this.logStream!.end(() => resolve()));
+    const written = writeFileExclusive(paths.outcome, serializeKv(record));
+    if (!written) this.log.warn('an outcome already existed; kept the first one');
+    writeFileAtomic(paths.rc, `${decided.exitCode}\n`);
+    if (this.hbTimer) clearTimeout(this.hbTimer);
+    this.writeHeartbeat(true);
+    fs.rmSync(paths.pid, { force: true });
+    fs.rmSync(paths.control, { force: true });
+    fs.rmSync(paths.tmp, { recursive: true, force: true });
+    if (!this.spec.keepHome) fs.rmSync(paths.home, { recursive: true, force: true });
+  }
+
+}
+
+interface Decision {
+  state: OutcomeState;
+  exitCode: number;
+  reasonCode: string;
+  classification?: FailureClassification;
+  finalizedBy?: string;
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { HEALTH_STATES } from '../health/states.js';
+
+/** One job as status/check/report show it (runbook JSON shapes: beads, provider, state, reason_code, …). */
+export const JobViewSchema = z.object({
+  beads: z.string(),
+  provider: z.string(),
+  state: z.enum(HEALTH_STATES),
+  reason_code: z.string(),
+  next_action: z.string(),
+  run_instance: z.string().nullable(),
+  started_at: z.string().nullable(),
+  elapsed_sec: z.number().int().nullable(),
+  retries: z.number().int(),
+  pid: z.number().int().nullable(),
+  watcher_pid: z.number().int().nullable(),
+  host: z.string().nullable(),
+  cwd: z.string().nullable(),
+  worktree: z.string().nullable(),
+  selected_model: z.string().nullable(),
+  fallback_reason: z.string().nullable(),
+  provider_switch_from: z.array(z.string()),
+  events: z.number().int(),
+  tool_calls: z.number().int(),
+  last_event_at: z.string().nullable(),
+  last_event_kind: z.string().nullable(),
+  mutations: z.number().int(),
+  log_bytes: z.number().int(),
+  rate_limited_until: z.string().nullable(),
+  exit_code: z.number().int().nullable(),
+  outcome_state: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  duration_sec: z.number().int().nullable(),
+  log: z.string(),
+});
+export type JobView = z.infer<typeof JobViewSchema>;

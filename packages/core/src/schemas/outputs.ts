@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { HEALTH_STATES } from '../health/states.js';
+import { JobViewSchema } from './job-view.js';
+
+export { JobViewSchema, type JobView } from './job-view.js';
+
+/**
+ * The JSON contract of every dx-runner command (`--json`). The siblings (dx-batch, dx-dispatch,
+ * nightly-dispatch) validate dx-runner's output with these same schemas; the committed JSON Schema
+ * files under `schemas/` are generated from them and checked for drift by the tests.
+ */
+export const ErrorOutputSchema = z.object({
+  error: z.object({
+    message: z.string(),
+    exit_code: z.number().int(),
+    reason_code: z.string(),
+    next_action: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type ErrorOutput = z.infer<typeof ErrorOutputSchema>;
+
+export const StartOutputSchema = z.object({
+  beads: z.string(),
+  provider: z.string(),
+  dry_run: z.boolean(),
+  state: z.enum(['launching', 'validated']),
+  run_instance: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  watcher_pid: z.number().int().nullable(),
+  log: z.string().nullable(),
+  worktree: z.string(),
+  command: z.string(),
+  selected_model: z.string().nullable(),
+  fallback_reason: z.string(),
+  provider_switch_from: z.array(z.string()),
+  retries: z.number().int(),
+});
+export type StartOutput = z.infer<typeof StartOutputSchema>;
+
+export const StatusOutputSchema = z.object({
+  generated_at: z.string(),
+  state_dir: z.string(),
+  jobs: z.array(JobViewSchema),
+});
+export type StatusOutput = z.infer<typeof StatusOutputSchema>;
+
+export const CheckOutputSchema = JobViewSchema;
+export type CheckOutput = z.infer<typeof CheckOutputSchema>;
+
+export const StopOutputSchema = z.object({
+  beads: z.string(),
+  provider: z.string(),
+  stopped: z.boolean(),
+  reason_code: z.string(),
+  exit_code: z.number().int().nullable(),
+  outcome_state: z.string().nullable(),
+  written_by: z.enum(['watcher', 'dx-runner', 'none']),
+});
+export type StopOutput = z.infer<typeof StopOutputSchema>;
+
+export const FinalizeOutputSchema = z.object({
+  beads: z.string(),
+  provider: z.string(),
+  finalized: z.boolean(),
+  reason_code: z.string(),
+  exit_code: z.number().int(),
+  outcome_state: z.string(),
+  written_by: z.enum(['watcher', 'dx-runner', 'none']),
+});
+export type FinalizeOutput = z.infer<typeof FinalizeOutputSchema>;
+
+export const RestartOutputSchema = StartOutputSchema.extend({
+  previous_run_instance: z.string(),
+  stopped_previous: z.boolean(),
+});
+export type RestartOutput = z.infer<typeof RestartOutputSchema>;
+
+export const PruneOutputSchema = z.object({
+  checked: z.number().int(),
+  pruned: z.number().int(),
+  stale_locks_removed: z.number().int(),
+  actions: z.array(
+    z.object({
+      beads: z.string(),
+      provider: z.string(),
+      action: z.enum(['removed_invalid_pid', 'finalized_ghost', 'removed_stale_files', 'left_corrupt_state']),
+      detail: z.string(),
+    }),
+  ),
+});
+export type PruneOutput = z.infer<typeof PruneOutputSchema>;
+
+export const WatchdogPassSchema = z.object({
+  generated_at: z.string(),
+  checked: z.number().int(),
+  actions: z.array(
+    z.object({
+      beads: z.string(),
+      provider: z.string(),
+      state: z.string(),
+      reason_code: z.string(),
+      action: z.enum(['none', 'restarted', 'blocked', 'finalized_timeout', 'finalized_ghost', 'restart_failed']),
+      retries: z.number().int(),
+      detail: z.string(),
+    }),
+  ),
+});
+export type WatchdogPassOutput = z.infer<typeof WatchdogPassSchema>;
+
+export const WatchdogOutputSchema = z.object({
+  passes: z.array(WatchdogPassSchema),
+});
+export type WatchdogOutput = z.infer<typeof WatchdogOutputSchema>;
+
+export const HistoryEntrySchema = z.object({
+  provider: z.string(),
+  run_instance: z.string(),
+  state: z.string(),
+  reason_code: z.string(),
+  exit_code: z.number().int(),
+  started_at: z.string().nullable(),
+  completed_at: z.string(),
+  duration_sec: z.number().int(),
+  selected_model: z.string(),
+});
+
+export const JobReportSchema = JobViewSchema.extend({
+  summary: z.string().nullable(),
+  final_text: z.string().nullable(),
+  failure_class: z.string().nullable(),
+  first_started_at: z.string().nullable(),
+  evidence: z.object({
+    mutations: z.number().int(),
+    changed_files: z.array(z.string()),
+    commits: z.array(z.string()),
+    start_head: z.string().nullable(),
+    end_head: z.string().nullable(),
+    writes_refused: z.number().int(),
+  }),
+  usage: z.object({
+    tokens_input: z.number().int().nullable(),
+    tokens_output: z.number().int().nullable(),
+    cost_usd: z.number().nullable(),
+    provider_retries: z.number().int(),
+  }),
+  history: z.array(HistoryEntrySchema),
+});
+export type JobReport = z.infer<typeof JobReportSchema>;
+
+export const FleetReportSchema = z.object({
+  generated_at: z.string(),
+  totals: z.record(z.enum(HEALTH_STATES), z.number().int()),
+  jobs: z.array(JobReportSchema),
+});
+export type FleetReport = z.infer<typeof FleetReportSchema>;
+
+export const ReportOutputSchema = z.union([JobReportSchema, FleetReportSchema]);
+
+export const LogsOutputSchema = z.object({
+  beads: z.string(),
+  provider: z.string(),
+  log: z.string(),
+  lines: z.array(z.string()),
+});
+export type LogsOutput = z.infer<typeof LogsOutputSchema>;
+
+/** Command id → schema of its `--json` output; drives the committed JSON Schema files. */
+export const OUTPUT_SCHEMAS = {
+  error: ErrorOutputSchema,
+  start: StartOutputSchema,
+  status: StatusOutputSchema,
+  check: CheckOutputSchema,
+  stop: StopOutputSchema,
+  restart: RestartOutputSchema,
+  finalize: FinalizeOutputSchema,
+  prune: PruneOutputSchema,
+  watchdog: WatchdogOutputSchema,
+  report: ReportOutputSchema,
+  logs: LogsOutputSchema,
+} as const;
+
+export function jsonSchemaFor(name: keyof typeof OUTPUT_SCHEMAS): Record<string, unknown> {
+  return z.toJSONSchema(OUTPUT_SCHEMAS[name], { target: 'draft-2020-12', io: 'output' }) as Record<string, unknown>;
+}

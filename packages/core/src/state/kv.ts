@@ -1,0 +1,62 @@
+/**
+ * The runbook's key=value state format (`beads=bd-xxx` one per line). Values are escaped so a
+ * newline in a value can never forge another key; lists are stored as JSON arrays.
+ */
+export type KvValue = string | number | boolean | readonly string[] | null | undefined;
+export type KvRecord = Record<string, string>;
+
+const KEY = /^[a-z][a-z0-9_]*$/;
+
+export class KvParseError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    detail: string,
+  ) {
+    super(`${file}:${line}: ${detail}`);
+    this.name = 'KvParseError';
+  }
+}
+
+function escapeValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+function unescapeValue(value: string): string {
+  return value.replace(/\\(\\|n|r)/g, (_m, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
+}
+
+export function serializeKv(record: Record<string, KvValue>): string {
+  let out = '';
+  for (const [key, value] of Object.entries(record)) {
+    if (value === undefined || value === null) continue;
+    if (!KEY.test(key)) throw new Error(`invalid state key: ${key}`);
+    const text = Array.isArray(value) ? JSON.stringify(value) : escapeValue(String(value));
+    out += `${key}=${text}\n`;
+  }
+  return out;
+}
+
+export function parseKv(text: string, file = '<memory>'): KvRecord {
+  const record: KvRecord = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new KvParseError(file, i + 1, `expected key=value, got "${line.slice(0, 60)}"`);
+    const key = line.slice(0, eq);
+    if (!KEY.test(key)) throw new KvParseError(file, i + 1, `invalid key "${key.slice(0, 60)}"`);
+    record[key] = unescapeValue(line.slice(eq + 1));
+  }
+  return record;
+}
+
+export function parseKvList(value: string | undefined): string[] {
+  if (value === undefined || value === '' || value === 'none' || value === '-') return [];
+  if (value.startsWith('[')) {
+    const parsed: unknown = JSON.parse(value);
+    if (Array.isArray(parsed)) return parsed.map(String);
+  }
+  return value.split(',').filter(Boolean);
+}

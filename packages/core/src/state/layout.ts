@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensurePrivateDir } from './atomic.js';
+
+/** Where every file of one job instance lives: `<root>/<provider>/<beads>.<kind>` (runbook layout). */
+export interface JobPaths {
+  readonly root: string;
+  readonly dir: string;
+  readonly provider: string;
+  readonly beads: string;
+  readonly meta: string;
+  readonly outcome: string;
+  readonly log: string;
+  readonly heartbeat: string;
+  readonly pid: string;
+  readonly rc: string;
+  readonly control: string;
+  readonly prompt: string;
+  readonly blocked: string;
+  readonly watcherLog: string;
+  readonly home: string;
+  readonly tmp: string;
+}
+
+export function jobPaths(root: string, provider: string, beads: string): JobPaths {
+  const dir = path.join(root, provider);
+  const base = path.join(dir, beads);
+  return {
+    root,
+    dir,
+    provider,
+    beads,
+    meta: `${base}.meta`,
+    outcome: `${base}.outcome`,
+    log: `${base}.log`,
+    heartbeat: `${base}.heartbeat`,
+    pid: `${base}.pid`,
+    rc: `${base}.rc`,
+    control: `${base}.control`,
+    prompt: `${base}.prompt`,
+    blocked: `${base}.blocked`,
+    watcherLog: `${base}.watcher.log`,
+    home: `${base}.home`,
+    tmp: `${base}.tmp`,
+  };
+}
+
+const PROVIDER_DIR = /^[a-z][a-z0-9-]*$/;
+
+/** Provider directories under the root; dot-directories (locks) and stray files are skipped. */
+export function listProviderDirs(root: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return entries.filter((e) => e.isDirectory() && PROVIDER_DIR.test(e.name)).map((e) => e.name).sort();
+}
+
+/** Beads ids that have a meta file in one provider directory. */
+export function listBeadsInProviderDir(root: string, provider: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(root, provider));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names.filter((n) => n.endsWith('.meta') && !n.startsWith('.')).map((n) => n.slice(0, -'.meta'.length));
+}
+
+export function ensureProviderDir(root: string, provider: string): string {
+  const dir = path.join(root, provider);
+  ensurePrivateDir(dir);
+  return dir;
+}
+
+/** Move `file` aside to `file.N` with the smallest free N ≥ 1 (runbook rotation: .1 is the oldest). */
+export function rotateFile(file: string): string | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+  if (st.size === 0) {
+    fs.rmSync(file, { force: true });
+    return undefined;
+  }
+  for (let n = 1; n < 100_000; n++) {
+    const target = `${file}.${n}`;
+    if (!fs.existsSync(target)) {
+      fs.renameSync(file, target);
+      return target;
+    }
+  }
+  throw new Error(`too many rotated copies of ${file}`);
+}

@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { identify, isAlive } from '../process/identity.js';
+import { ensurePrivateDir, readFileIfExists } from './atomic.js';
+import { parseKv, serializeKv } from './kv.js';
+
+export interface Lock {
+  readonly file: string;
+  release(): void;
+}
+
+export class LockTimeoutError extends Error {
+  constructor(readonly file: string, readonly holder: string | undefined) {
+    super(`timed out waiting for lock ${file}${holder ? ` (held by pid ${holder})` : ''}`);
+    this.name = 'LockTimeoutError';
+  }
+}
+
+function holderIsDead(content: string | undefined): boolean {
+  if (content === undefined) return false;
+  try {
+    const kv = parseKv(content);
+    const pid = Number(kv.pid);
+    const startTicks = Number(kv.start_ticks);
+    if (!Number.isInteger(pid)) return true;
+    return !isAlive({ pid, startTicks: Number.isFinite(startTicks) ? startTicks : 0 });
+  } catch {
+    // A half-written lock from a crashed holder is as dead as its holder.
+    return true;
+  }
+}
+
+/** Take over a lock whose holder died; rename first so two waiters can never both delete it. */
+function breakStaleLock(file: string): void {
+  const aside = `${file}.stale.${process.pid}.${Date.now()}`;
+  try {
+    fs.renameSync(file, aside);
+  } catch {
+    return;
+  }
+  const content = readFileIfExists(aside);
+  if (holderIsDead(content)) {
+    fs.rmSync(aside, { force: true });
+    return;
+  }
+  try {
+    fs.linkSync(aside, file);
+  } catch {
+    // someone else already holds a fresh lock; theirs wins
+  }
+  fs.rmSync(aside, { force: true });
+}
+
+/**
+ * An exclusive lock file under `<root>/.locks`, owned by pid + start time so a crashed holder's lock
+ * is recovered instead of blocking forever. Waiting is bounded by timeoutMs.
+ */
+export async function acquireLock(root: string, name: string, timeoutMs = 30_000): Promise<Lock> {
+  const dir = path.join(root, '.locks');
+  ensurePrivateDir(dir);
+  const file = path.join(dir, `${name}.lock`);
+  const me = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
+  const content = serializeKv({ pid: me.pid, start_ticks: me.startTicks, acquired_at: new Date().toISOString() });
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    try {
+      const fd = fs.openSync(file, 'wx', 0o600);
+      fs.writeSync(fd, content);
+      fs.closeSync(fd);
+      let released = false;
+      return {
+        file,
+        release() {
+          if (released) return;
+          released = true;
+          if (readFileIfExists(file) === content) fs.rmSync(file, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = readFileIfExists(file);
+    if (holderIsDead(holder)) {
+      breakStaleLock(file);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      let holderPid: string | undefined;
+      try {
+        holderPid = holder ? parseKv(holder).pid : undefined;
+      } catch {
+        holderPid = undefined;
+      }
+      throw new LockTimeoutError(file, holderPid);
+    }
+    await sleep(delay + Math.floor(Math.random() * delay));
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+export async function withLock<T>(root: string, name: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+  const lock = await acquireLock(root, name, timeoutMs);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+/** Remove lock files whose holders are dead; returns how many. */
+export function pruneStaleLocks(root: string): number {
+  const dir = path.join(root, '.locks');
+  let removed = 0;
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const file = path.join(dir, name);
+    if (name.includes('.stale.')) {
+      fs.rmSync(file, { force: true });
+      removed++;
+      continue;
+    }
+    if (name.endsWith('.lock') && holderIsDead(readFileIfExists(file))) {
+      breakStaleLock(file);
+      removed++;
+    }
+  }
+  return removed;
+}

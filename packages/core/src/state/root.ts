@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DxError, ExitCode } from '../errors.js';
+
+export function stateRootPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DX_RUNNER_STATE_DIR) return path.resolve(env.DX_RUNNER_STATE_DIR);
+  const base = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
+  return path.join(base, 'dx-runner');
+}
+
+function refuse(dir: string, why: string, reasonCode: string): never {
+  throw new DxError(`unsafe state root ${dir}: ${why}`, {
+    exitCode: ExitCode.permissionDenied,
+    reasonCode,
+    nextAction: 'point_DX_RUNNER_STATE_DIR_at_a_private_directory_you_own',
+  });
+}
+
+/**
+ * Everything under the state root controls which processes dx-runner will signal, so a root that
+ * someone else could plant or edit is refused rather than trusted.
+ */
+export function assertSafeStateRoot(dir: string): void {
+  const st = fs.lstatSync(dir);
+  if (st.isSymbolicLink()) refuse(dir, 'it is a symlink', 'state_root_symlink');
+  if (!st.isDirectory()) refuse(dir, 'it is not a directory', 'state_root_not_directory');
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (uid !== undefined && st.uid !== uid) refuse(dir, `it is owned by uid ${st.uid}, not ${uid}`, 'state_root_foreign_owner');
+  if ((st.mode & 0o022) !== 0) {
+    refuse(dir, `it is group/world-writable (mode ${(st.mode & 0o777).toString(8)})`, 'state_root_insecure_permissions');
+  }
+}
+
+/**
+ * Resolve and vet the state root. With create=false a missing root yields undefined so read-only
+ * commands never create directories as a side effect.
+ */
+export function openStateRoot(options: { env?: NodeJS.ProcessEnv; create: boolean }): string | undefined {
+  const dir = stateRootPath(options.env);
+  if (!fs.existsSync(dir) && !isDanglingSymlink(dir)) {
+    if (!options.create) return undefined;
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  assertSafeStateRoot(dir);
+  return dir;
+}
+
+function isDanglingSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,243 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CheckOutputSchema, OutcomeSchema, parseKv, StartOutputSchema, StatusOutputSchema } from '@dx/core';
+import { createSandbox, git, waitFor, type Sandbox } from '../helpers/sandbox.js';
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = createSandbox();
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+function outcomeOf(provider: string, beads: string) {
+  const file = path.join(sb.state, provider, `${beads}.outcome`);
+  if (!fs.existsSync(file)) return undefined;
+  return OutcomeSchema.parse(parseKv(fs.readFileSync(file, 'utf8')));
+}
+
+async function check(beads: string, extra: string[] = []) {
+  return sb.dxJson(['check', '--beads', beads, ...extra], CheckOutputSchema);
+}
+
+describe('job lifecycle through the built CLI', () => {
+  it('goes launching → healthy → exited_ok and records every outcome field', async () => {
+    const wt = sb.worktree('bd-life');
+    const prompt = sb.prompt({
+      silent: true,
+      steps: [
+        { sleep: 1500 },
+        { message: 'reading the task' },
+        { write: 'src/feature.txt', content: 'feature\n' },
+        { usage: { input: 120, output: 45, cost: 0.002 } },
+        { message: 'waiting for the test to look' },
+        { sleep: 1500 },
+        { commit: 'feat: add feature\n\nFeature-Key: bd-life' },
+        { result: 'implemented the feature' },
+        { exit: 0 },
+      ],
+    });
+    const start = await sb.dxJson(['start', '--beads', 'bd-life', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt], StartOutputSchema);
+    expect(start.code).toBe(0);
+    expect(start.json).toMatchObject({ beads: 'bd-life', provider: 'fake', state: 'launching', dry_run: false, worktree: wt });
+    expect(start.json.pid).toBeGreaterThan(0);
+
+    const first = await check('bd-life');
+    expect(first.json.state).toBe('launching');
+    expect(first.json.reason_code).toBe('awaiting_first_event');
+    expect(first.code).toBe(0);
+
+    const healthy = await waitFor(async () => {
+      const c = await check('bd-life');
+      return c.json.state === 'healthy' ? c : undefined;
+    }, 'healthy');
+    expect(healthy.json.reason_code).toBe('progressing');
+    expect(healthy.json.events).toBeGreaterThan(0);
+    expect(healthy.code).toBe(0);
+
+    const done = await waitFor(async () => {
+      const c = await check('bd-life');
+      return c.json.state === 'exited_ok' ? c : undefined;
+    }, 'exited_ok');
+    expect(done.code).toBe(0);
+    expect(done.json).toMatchObject({ reason_code: 'process_exit', exit_code: 0, outcome_state: 'success', pid: null });
+
+    const outcome = outcomeOf('fake', 'bd-life')!;
+    const head = git(wt, 'rev-parse', 'HEAD');
+    expect(outcome).toMatchObject({
+      beads: 'bd-life',
+      provider: 'fake',
+      exit_code: 0,
+      state: 'success',
+      reason_code: 'process_exit',
+      retries: 0,
+      selected_model: 'fake-model-1',
+      fallback_reason: 'none',
+      worktree: wt,
+      cwd: sb.dir,
+      provider_switch_from: [],
+      commits: [head],
+      changed_files: ['src/feature.txt'],
+      end_head: head,
+      tokens_input: 120,
+      tokens_output: 45,
+      final_text: 'implemented the feature',
+    });
+    expect(outcome.run_id).toMatch(/^\d{14}$/);
+    expect(outcome.run_instance).toMatch(/^\d{14}-fake-\d+/);
+    expect(outcome.duration_sec).toBeGreaterThanOrEqual(3);
+    expect(Date.parse(outcome.completed_at)).toBeGreaterThan(Date.parse(start.json.run_instance ? outcome.started_at! : '0'));
+    expect(outcome.host).not.toBe('');
+    expect(outcome.mutations).toBe(1);
+    // the runbook reads these keys with grep: plain key=value lines
+    const raw = fs.readFileSync(path.join(sb.state, 'fake', 'bd-life.outcome'), 'utf8');
+    for (const key of ['beads', 'provider', 'run_id', 'exit_code', 'state', 'reason_code', 'completed_at', 'duration_sec', 'retries', 'selected_model', 'fallback_reason', 'run_instance', 'host', 'cwd', 'worktree', 'provider_switch_from']) {
+      expect(raw).toMatch(new RegExp(`^${key}=`, 'm'));
+    }
+    // the pid file goes away with the job; the log holds the CLI's raw output
+    expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-life.pid'))).toBe(false);
+    expect(fs.readFileSync(path.join(sb.state, 'fake', 'bd-life.log'), 'utf8')).toContain('"type":"result"');
+  });
+
+  it('records exited_err with the provider reason and exits 3', async () => {
+    const wt = sb.worktree('bd-err');
+    const prompt = sb.prompt({
+      steps: [{ message: 'calling the model' }, { error: { class: 'rate_limited', reason: 'fake_rate_limited', text: 'Rate limit reached for requests' } }, { exit: 1 }],
+    });
+    expect((await sb.dx(['start', '--beads', 'bd-err', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt])).code).toBe(0);
+    const done = await waitFor(async () => {
+      const c = await check('bd-err');
+      return c.json.state === 'exited_err' ? c : undefined;
+    }, 'exited_err');
+    expect(done.code).toBe(3);
+    expect(done.json.reason_code).toBe('fake_rate_limited');
+    expect(done.json.next_action).toBe('retry_backoff_or_switch_provider');
+    expect(outcomeOf('fake', 'bd-err')).toMatchObject({ exit_code: 1, state: 'failed', failure_class: 'rate_limited', summary: 'Rate limit reached for requests' });
+    const human = await sb.dx(['check', '--beads', 'bd-err']);
+    expect(human.code).toBe(3);
+    expect(human.stdout).toContain('bd-err: exited_err (fake_rate_limited)');
+  });
+
+  it('calls an exit 0 that changed nothing no_op (exit 23), never success', async () => {
+    const wt = sb.worktree('bd-noop');
+    const prompt = sb.prompt({ steps: [{ message: 'looked around' }, { result: 'nothing to do' }, { exit: 0 }] });
+    await sb.dx(['start', '--beads', 'bd-noop', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]);
+    const done = await waitFor(async () => {
+      const c = await check('bd-noop');
+      return c.json.outcome_state ? c : undefined;
+    }, 'outcome');
+    expect(done.json.state).toBe('no_op');
+    expect(done.json.reason_code).toBe('exit_zero_no_mutations');
+    expect(done.code).toBe(23);
+  });
+
+  it('does not count files that were already dirty before launch as the agent’s work', async () => {
+    const wt = sb.worktree('bd-dirty');
+    fs.writeFileSync(path.join(wt, 'preexisting.txt'), 'left by a human\n');
+    const prompt = sb.prompt({ steps: [{ message: 'nothing' }, { result: 'done' }, { exit: 0 }] });
+    await sb.dx(['start', '--beads', 'bd-dirty', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]);
+    const done = await waitFor(async () => (await check('bd-dirty')).json.outcome_state !== null && (await check('bd-dirty')), 'outcome');
+    expect(done.json.state).toBe('no_op');
+  });
+
+  it('reports writes refused by the CLI while it exits 0 as no_op with its own reason', async () => {
+    const wt = sb.worktree('bd-refused');
+    const prompt = sb.prompt({ steps: [{ message: 'trying to write' }, { refuse_write: 'src/a.ts' }, { result: 'could not write' }, { exit: 0 }] });
+    await sb.dx(['start', '--beads', 'bd-refused', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]);
+    const done = await waitFor(async () => {
+      const c = await check('bd-refused');
+      return c.json.outcome_state ? c : undefined;
+    }, 'outcome');
+    expect(done.json).toMatchObject({ state: 'no_op', reason_code: 'writes_refused_no_mutations', next_action: 'grant_the_agent_write_permission_then_restart' });
+  });
+
+  it('marks a job stalled when no provider event arrives within the threshold (exit 2)', async () => {
+    const wt = sb.worktree('bd-stall');
+    const prompt = sb.prompt({ steps: [{ message: 'thinking' }, { hang: true }] });
+    await sb.dx(['start', '--beads', 'bd-stall', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]);
+    await waitFor(async () => (await check('bd-stall')).json.events > 0, 'first event');
+    const stalled = await waitFor(async () => {
+      const c = await check('bd-stall', ['--stall-minutes', '0.02']);
+      return c.json.state === 'stalled' ? c : undefined;
+    }, 'stalled');
+    expect(stalled.code).toBe(2);
+    expect(stalled.json.reason_code).toBe('no_progress_events');
+    // the default threshold (20 min) still calls it healthy
+    expect((await check('bd-stall')).json.state).toBe('healthy');
+  });
+
+  it('calls a live job that never reports an event and changes nothing no_op after the startup grace (exit 23)', async () => {
+    const wt = sb.worktree('bd-silent');
+    const prompt = sb.prompt({ silent: true, steps: [{ hang: true }] });
+    await sb.dx(['start', '--beads', 'bd-silent', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt], {
+      env: { DX_RUNNER_STARTUP_GRACE_SEC: '1.5' },
+    });
+    expect((await check('bd-silent')).json.state).toBe('launching');
+    const c = await waitFor(async () => {
+      const r = await check('bd-silent');
+      return r.json.state === 'no_op' ? r : undefined;
+    }, 'no_op silent job');
+    expect(c.code).toBe(23);
+    expect(c.json.reason_code).toBe('no_events_no_mutation');
+  });
+
+  it('reports a job waiting out a rate limit as healthy with rate_limit_backoff', async () => {
+    const wt = sb.worktree('bd-wait');
+    const prompt = sb.prompt({ steps: [{ message: 'calling' }, { retry: { class: 'rate_limited', retry_after: 600 } }, { hang: true }] });
+    await sb.dx(['start', '--beads', 'bd-wait', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]);
+    const c = await waitFor(async () => {
+      const r = await check('bd-wait', ['--stall-minutes', '0.01']);
+      return r.json.reason_code === 'rate_limit_backoff' ? r : undefined;
+    }, 'rate limit backoff');
+    expect(c.json.state).toBe('healthy');
+    expect(c.json.rate_limited_until).not.toBeNull();
+  });
+
+  it('terminates a CLI that stays alive after its final result and keeps the result', async () => {
+    const wt = sb.worktree('bd-hung');
+    const prompt = sb.prompt({ steps: [{ write: 'done.txt' }, { result: 'all done' }, { hang: true }] });
+    await sb.dx(['start', '--beads', 'bd-hung', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt], {
+      env: { DX_RUNNER_FINAL_EXIT_GRACE_SEC: '1' },
+    });
+    const done = await waitFor(async () => {
+      const c = await check('bd-hung');
+      return c.json.outcome_state ? c : undefined;
+    }, 'outcome');
+    expect(done.json).toMatchObject({ state: 'exited_ok', reason_code: 'completed_then_hung_after_final_result', exit_code: 0 });
+    expect(outcomeOf('fake', 'bd-hung')?.hung_after_final_result).toBe(true);
+  });
+
+  it('enforces DX_RUNNER_MAX_RUNTIME_MINUTES: a hanging job ends as a timeout (exit code 124)', async () => {
+    const wt = sb.worktree('bd-timeout');
+    const prompt = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
+    await sb.dx(['start', '--beads', 'bd-timeout', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt], {
+      env: { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.03' },
+    });
+    const done = await waitFor(async () => {
+      const c = await check('bd-timeout');
+      return c.json.outcome_state ? c : undefined;
+    }, 'timeout outcome');
+    expect(done.json).toMatchObject({ state: 'exited_err', reason_code: 'max_runtime_exceeded', exit_code: 124, outcome_state: 'timeout' });
+    expect(done.code).toBe(3);
+  });
+
+  it('lists live jobs in status and finished ones with --recent', async () => {
+    const wt1 = sb.worktree('bd-s1');
+    const wt2 = sb.worktree('bd-s2');
+    await sb.dx(['start', '--beads', 'bd-s1', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ message: 'x' }, { hang: true }] }), '--worktree', wt1]);
+    await sb.dx(['start', '--beads', 'bd-s2', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ write: 'a' }, { exit: 0 }] }), '--worktree', wt2]);
+    await waitFor(async () => (await check('bd-s2')).json.outcome_state !== null, 'bd-s2 done');
+    const live = await sb.dxJson(['status'], StatusOutputSchema);
+    expect(live.json.jobs.map((j) => j.beads)).toEqual(['bd-s1']);
+    const recent = await sb.dxJson(['status', '--recent', '5'], StatusOutputSchema);
+    expect(recent.json.jobs.map((j) => [j.beads, j.state])).toEqual([
+      ['bd-s1', expect.stringMatching(/launching|healthy/)],
+      ['bd-s2', 'exited_ok'],
+    ]);
+    const human = await sb.dx(['status', '--recent', '5']);
+    expect(human.stdout).toContain('=== Recently Completed (last 5) ===');
+    expect(human.stdout).toMatch(/bd-s2\s+fake\s+exited_ok/);
+  });
+});

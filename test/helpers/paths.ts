@@ -1,0 +1,7 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI_BIN = path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'run.js');
+export const FAKE_PROVIDER_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'provider-fake');
+export const FAKE_AGENT = path.join(REPO_ROOT, 'test', 'fixtures', 'fake-agent.mjs');

@@ -1,0 +1,161 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import type { z } from 'zod';
+import { jobPaths, listBeadsInProviderDir, listProviderDirs, loadJob, signalGroup, signalProcess } from '@dx/core';
+import { CLI_BIN } from './paths.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Sandbox {
+  dir: string;
+  state: string;
+  agents: string;
+  env: Record<string, string>;
+  dx(args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  dxJson<S extends z.ZodType>(args: string[], schema: S, options?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<CliResult & { json: z.output<S> }>;
+  worktree(name: string): string;
+  prompt(script: unknown, name?: string): string;
+  cleanup(): Promise<void>;
+}
+
+/** Fast limits so lifecycle tests take seconds; individual tests override what they exercise. */
+export const FAST_LIMITS: Record<string, string> = {
+  DX_RUNNER_HEARTBEAT_INTERVAL_MS: '100',
+  DX_RUNNER_MUTATION_POLL_SEC: '0.3',
+  DX_RUNNER_KILL_GRACE_SEC: '1',
+  DX_RUNNER_FINAL_EXIT_GRACE_SEC: '5',
+  DX_RUNNER_MAX_PARALLEL_FAKE: '50',
+};
+
+export function runCli(args: string[], env: Record<string, string | undefined>, cwd: string, timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`dx-runner ${args.join(' ')} timed out after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', '-c', 'init.defaultBranch=main', ...args], {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+}
+
+/** End every job process a test left behind, by pid + start time (never by name). */
+export function killJobProcesses(state: string): void {
+  for (const provider of listProviderDirs(state)) {
+    for (const beads of listBeadsInProviderDir(state, provider)) {
+      const job = loadJob(jobPaths(state, provider, beads));
+      const hb = job.heartbeat;
+      if (hb?.agent_pid) signalGroup({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks ?? 0 }, 'SIGKILL');
+      const meta = job.meta;
+      if (meta?.watcher_pid) signalProcess({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks ?? 0 }, 'SIGKILL');
+    }
+  }
+}
+
+export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-e2e-')));
+  const state = path.join(dir, 'state');
+  const agents = path.join(dir, 'agents');
+  const home = path.join(dir, 'home');
+  fs.mkdirSync(agents, { recursive: true });
+  fs.mkdirSync(home, { recursive: true });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_DATA_HOME: path.join(home, '.local', 'share'),
+    XDG_STATE_HOME: path.join(home, '.local', 'state'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    TMPDIR: dir,
+    NODE_ENV: 'production',
+    DX_RUNNER_DATA_DIR: inject('pluginDataDir'),
+    DX_RUNNER_STATE_DIR: state,
+    DX_RUNNER_EXTRA_ALLOWED_PREFIXES: agents,
+    OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
+    ...FAST_LIMITS,
+    ...extraEnv,
+  };
+  const sandbox: Sandbox = {
+    dir,
+    state,
+    agents,
+    env,
+    dx(args, options = {}) {
+      return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs);
+    },
+    async dxJson(args, schema, options = {}) {
+      const result = await sandbox.dx([...args, '--json'], options);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(result.stdout);
+      } catch {
+        throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\nstderr: ${result.stderr}`);
+      }
+      return { ...result, json: schema.parse(parsed) };
+    },
+    worktree(name) {
+      const wt = path.join(agents, name, 'repo');
+      fs.mkdirSync(wt, { recursive: true });
+      git(wt, 'init', '-q');
+      fs.writeFileSync(path.join(wt, 'README.md'), `# ${name}\n`);
+      git(wt, 'add', '-A');
+      git(wt, 'commit', '-q', '-m', 'initial commit');
+      return wt;
+    },
+    prompt(script, name = `prompt-${Math.random().toString(36).slice(2)}.json`) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, typeof script === 'string' ? script : JSON.stringify(script));
+      return file;
+    },
+    async cleanup() {
+      killJobProcesses(state);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return sandbox;
+}
+
+/** Poll until `fn` returns a truthy value; bounded in time, never in a busy loop. */
+export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 20_000, intervalMs = 100): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+export function processExists(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}

@@ -18,7 +18,7 @@ export interface Sandbox {
   state: string;
   agents: string;
   env: Record<string, string>;
-  dx(args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  dx(args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number; wrap?: string[] }): Promise<CliResult>;
   dxJson<S extends z.ZodType>(args: string[], schema: S, options?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<CliResult & { json: z.output<S> }>;
   worktree(name: string): string;
   prompt(script: unknown, name?: string): string;
@@ -34,9 +34,10 @@ export const FAST_LIMITS: Record<string, string> = {
   DX_RUNNER_MAX_PARALLEL_FAKE: '50',
 };
 
-export function runCli(args: string[], env: Record<string, string | undefined>, cwd: string, timeoutMs = 60_000): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string | undefined>, cwd: string, timeoutMs = 60_000, wrap: string[] = []): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...prefix] = wrap.length > 0 ? [...wrap, process.execPath] : [process.execPath];
+    const child = spawn(command!, [...prefix, CLI_BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -104,7 +105,7 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
     agents,
     env,
     dx(args, options = {}) {
-      return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs);
+      return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs, options.wrap);
     },
     async dxJson(args, schema, options = {}) {
       const result = await sandbox.dx([...args, '--json'], options);
@@ -137,6 +138,9 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
   };
   return sandbox;
 }
+
+/** Run as root without the capability to bypass file permissions, so chmod 000 means unreadable. */
+export const WITHOUT_DAC_OVERRIDE = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-all'] : [];
 
 /** Poll until `fn` returns a truthy value; bounded in time, never in a busy loop. */
 export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 20_000, intervalMs = 100): Promise<NonNullable<T>> {

@@ -58,8 +58,8 @@ export function readPolicyFile(file: string): PolicyDocument {
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax) {
-    const pos = syntax.linePos?.[0];
-    throw policyError(file, pos?.line, pos?.col, syntax.message.split('\n')[0] ?? 'syntax error');
+    const pos = counter.linePos(syntax.pos[0]);
+    throw policyError(file, pos.line, pos.col, syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
   }
   const data: unknown = doc.toJS() ?? {};
   const parsed = PolicySchema.safeParse(data);

@@ -1,0 +1,57 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MutationTracker } from './mutations.js';
+
+let wt: string;
+const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: wt, encoding: 'utf8' }).trim();
+beforeEach(() => {
+  wt = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-mut-'));
+  git('init', '-q');
+  fs.writeFileSync(path.join(wt, 'a.txt'), 'a\n');
+  git('add', '-A');
+  git('commit', '-qm', 'init');
+});
+afterEach(() => fs.rmSync(wt, { recursive: true, force: true }));
+
+describe('MutationTracker', () => {
+  it('counts only changes made after the baseline, including commits', async () => {
+    fs.writeFileSync(path.join(wt, 'dirty-before.txt'), 'x\n');
+    const t = new MutationTracker(wt);
+    await t.baseline();
+    expect((await t.poll()).mutations).toBe(0);
+    fs.writeFileSync(path.join(wt, 'new.txt'), 'n\n');
+    fs.appendFileSync(path.join(wt, 'a.txt'), 'more\n');
+    expect((await t.poll()).changedFiles).toEqual(['a.txt', 'new.txt']);
+    git('add', 'new.txt', 'a.txt');
+    git('commit', '-qm', 'work');
+    const snap = await t.poll();
+    expect(snap.changedFiles).toEqual(['a.txt', 'new.txt']);
+    expect(snap.commits).toEqual([git('rev-parse', 'HEAD')]);
+    expect(snap.mutations).toBe(2);
+  });
+
+  it('sees a pre-existing dirty file changed again', async () => {
+    fs.writeFileSync(path.join(wt, 'a.txt'), 'dirty\n');
+    const t = new MutationTracker(wt);
+    await t.baseline();
+    expect((await t.poll()).mutations).toBe(0);
+    fs.writeFileSync(path.join(wt, 'a.txt'), 'dirty and longer\n');
+    expect((await t.poll()).changedFiles).toEqual(['a.txt']);
+  });
+
+  it('works in a directory that is not a git repository', async () => {
+    const plain = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-plain-'));
+    try {
+      const t = new MutationTracker(plain);
+      await t.baseline();
+      fs.mkdirSync(path.join(plain, 'd'));
+      fs.writeFileSync(path.join(plain, 'd', 'f'), 'x');
+      expect((await t.poll()).changedFiles).toEqual(['d/f']);
+    } finally {
+      fs.rmSync(plain, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorOutputSchema, StatusOutputSchema } from '@dx/core';
+import { createSandbox, WITHOUT_DAC_OVERRIDE, waitFor, type CliResult, type Sandbox } from '../helpers/sandbox.js';
+
+let sb: Sandbox;
+let wt: string;
+let prompt: string;
+beforeEach(() => {
+  sb = createSandbox();
+  wt = sb.worktree('bd-ok');
+  prompt = sb.prompt({ steps: [{ message: 'hi' }, { hang: true }] });
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+/** One line on stderr, naming the problem; the documented exit code. */
+function expectRefusal(r: CliResult, exitCode: number, reason: string, fragment?: string | RegExp): void {
+  expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(exitCode);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toContain(`reason_code=${reason}`);
+  if (fragment) expect(lines[0]).toMatch(fragment);
+}
+
+const start = (...extra: string[]) => ['start', '--provider', 'fake', '--prompt-file', prompt, ...(extra.includes('--worktree') ? [] : ['--worktree', wt]), ...extra];
+
+describe('bad input: clear message, documented exit code, nothing lost', () => {
+  it.each([['../x'], ['bd x'], ['/etc/passwd'], ['-rf'], ['a'.repeat(200)], ['bd..x'], ['']])('refuses beads id %j with exit 2', async (id) => {
+    const r = await sb.dx(start(`--beads=${id}`));
+    if (id === '-rf' || id === '') {
+      expect(r.code).toBe(2);
+      return;
+    }
+    expectRefusal(r, 2, 'invalid_beads_id', 'invalid beads id');
+    for (const cmd of [['check'], ['stop'], ['report'], ['logs']]) {
+      const other = await sb.dx([...cmd, '--beads', id]);
+      expect(other.code).toBe(2);
+    }
+    expect(fs.existsSync(path.join(sb.state))).toBe(false);
+  });
+
+  it('refuses a missing prompt file (exit 1) and a missing --prompt-file (exit 2)', async () => {
+    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', path.join(sb.dir, 'nope.prompt'), '--worktree', wt]), 1, 'prompt_file_missing', 'prompt file not found');
+    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--worktree', wt]), 2, 'prompt_file_required');
+    const emptyFile = sb.prompt('   \n');
+    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', emptyFile, '--worktree', wt]), 1, 'prompt_file_empty');
+    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', sb.dir, '--worktree', wt]), 1, 'prompt_file_invalid');
+  });
+
+  it('refuses an unreadable prompt file with exit 1', async () => {
+    const file = sb.prompt({ steps: [] });
+    fs.chmodSync(file, 0o000);
+    const r = await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', file, '--worktree', wt], { wrap: WITHOUT_DAC_OVERRIDE });
+    expectRefusal(r, 1, 'prompt_file_unreadable', 'EACCES');
+  });
+
+  it('refuses an unknown provider with exit 20 and lists the known ones', async () => {
+    const r = await sb.dx(['start', '--beads', 'bd-1', '--provider', 'nosuch', '--prompt-file', prompt, '--worktree', wt]);
+    expectRefusal(r, 20, 'provider_not_found', /unknown provider "nosuch" \(available: .*fake/);
+  });
+
+  it('refuses worktrees outside the allowed prefixes, including by symlink, ".." and prefix look-alikes (exit 22)', async () => {
+    const outside = fs.mkdtempSync(path.join(sb.dir, 'outside-'));
+    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', outside)), 22, 'worktree_outside_allowed_prefixes', 'outside the allowed prefixes');
+    const link = path.join(sb.agents, 'sneaky');
+    fs.symlinkSync(outside, link);
+    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', link)), 22, 'worktree_outside_allowed_prefixes', `resolves to ${outside}`);
+    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', `${sb.agents}/../${path.basename(outside)}`)), 22, 'worktree_outside_allowed_prefixes');
+    const lookalike = `${sb.agents}X`;
+    fs.mkdirSync(lookalike);
+    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', lookalike)), 22, 'worktree_outside_allowed_prefixes');
+    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', path.join(sb.agents, 'missing'))), 22, 'worktree_missing', 'does not exist');
+    // no worktree given and cwd is not a git worktree
+    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', prompt], { cwd: outside }), 22, 'worktree_missing');
+  });
+
+  it('refuses a canonical repo and anything below it, even inside an allowed prefix (exit 22)', async () => {
+    const canonical = path.join(sb.agents, 'agent-skills');
+    fs.mkdirSync(path.join(canonical, 'sub'), { recursive: true });
+    const policy = path.join(sb.dir, 'policy.yaml');
+    fs.writeFileSync(policy, `worktrees:\n  forbidden_repos:\n    - ${canonical}\n`);
+    for (const target of [canonical, path.join(canonical, 'sub')]) {
+      const r = await sb.dx(start('--beads', 'bd-1', '--worktree', target, '--policy', policy));
+      expectRefusal(r, 22, 'canonical_worktree_forbidden', 'dx-worktree create');
+    }
+    // the default policy forbids ~/agent-skills
+    const homeCanonical = path.join(sb.env.HOME!, 'agent-skills');
+    fs.mkdirSync(homeCanonical);
+    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', homeCanonical)), 22, 'canonical_worktree_forbidden');
+  });
+
+  it('refuses an unsafe state root: symlink, world-writable, owned by another user (exit 22)', async () => {
+    const real = fs.mkdtempSync(path.join(sb.dir, 'real-state-'));
+    const link = path.join(sb.dir, 'state-link');
+    fs.symlinkSync(real, link);
+    expectRefusal(await sb.dx(['status'], { env: { DX_RUNNER_STATE_DIR: link } }), 22, 'state_root_symlink');
+    const open = fs.mkdtempSync(path.join(sb.dir, 'open-state-'));
+    fs.chmodSync(open, 0o777);
+    expectRefusal(await sb.dx(start('--beads', 'bd-1'), { env: { DX_RUNNER_STATE_DIR: open } }), 22, 'state_root_insecure_permissions', 'mode 777');
+    const foreign = fs.mkdtempSync(path.join(sb.dir, 'foreign-state-'));
+    if (process.getuid?.() === 0) {
+      fs.chownSync(foreign, 65534, 65534);
+      expectRefusal(await sb.dx(['status'], { env: { DX_RUNNER_STATE_DIR: foreign } }), 22, 'state_root_foreign_owner', 'owned by uid 65534');
+    }
+    expect(fs.readdirSync(open)).toEqual([]);
+  });
+
+  it('reports malformed policy YAML with file, line and column (exit 1)', async () => {
+    const bad = path.join(sb.dir, 'bad.yaml');
+    fs.writeFileSync(bad, 'worktrees:\n  allowed_prefixes: [/tmp/agents\n  forbidden_repos: []\n');
+    const r1 = await sb.dx(start('--beads', 'bd-1', '--policy', bad));
+    expectRefusal(r1, 1, 'policy_invalid', new RegExp(`${bad}:\\d+:\\d+`));
+    fs.writeFileSync(bad, 'version: 1\nworktrees:\n  allowed_prefixs:\n    - /tmp/agents\n');
+    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--policy', bad)), 1, 'policy_invalid', `${bad}:3:3: worktrees.allowed_prefixs`);
+    fs.writeFileSync(bad, 'defaults:\n  max_parallel: lots\n');
+    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--policy', bad)), 1, 'policy_invalid', `${bad}:2:17: defaults.max_parallel`);
+    expectRefusal(await sb.dx(start('--beads', 'bd-1'), { env: { DX_POLICY_FILE: path.join(sb.dir, 'absent.yaml') } }), 1, 'policy_unreadable');
+  });
+
+  it('refuses invalid limits in the environment instead of guessing', async () => {
+    expectRefusal(await sb.dx(start('--beads', 'bd-1'), { env: { DX_RUNNER_MAX_RUNTIME_MINUTES: 'soon' } }), 1, 'invalid_env', 'DX_RUNNER_MAX_RUNTIME_MINUTES');
+    expectRefusal(await sb.dx(start('--beads', 'bd-1'), { env: { DX_RUNNER_MAX_PARALLEL_FAKE: '0' } }), 1, 'invalid_env');
+  });
+
+  it('survives corrupt or truncated state files: names the file, keeps it, keeps the other jobs visible', async () => {
+    const other = sb.worktree('bd-other');
+    await sb.dx(['start', '--beads', 'bd-other', '--provider', 'fake', '--prompt-file', prompt, '--worktree', other]);
+    await sb.dx(['start', '--beads', 'bd-trunc', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ exit: 0 }] }), '--worktree', wt]);
+    const outcome = path.join(sb.state, 'fake', 'bd-trunc.outcome');
+    await waitFor(() => fs.existsSync(outcome), 'outcome');
+    const text = fs.readFileSync(outcome, 'utf8');
+    fs.writeFileSync(outcome, text.slice(0, text.indexOf('state=') + 3));
+    const check = await sb.dx(['check', '--beads', 'bd-trunc']);
+    expect(check.code).toBe(3);
+    expect(check.stdout).toContain('state_file_corrupt');
+    const json = await sb.dxJson(['status', '--recent', '10'], StatusOutputSchema);
+    expect(json.json.jobs.map((j) => [j.beads, j.reason_code])).toContainEqual(['bd-trunc', 'state_file_corrupt']);
+    expect(json.json.jobs.map((j) => j.beads)).toContain('bd-other');
+    expect(fs.readFileSync(outcome, 'utf8')).toBe(text.slice(0, text.indexOf('state=') + 3));
+    fs.writeFileSync(path.join(sb.state, 'fake', 'bd-trunc.meta'), 'this is not key value\n');
+    const stop = await sb.dx(['stop', '--beads', 'bd-trunc']);
+    expectRefusal(stop, 1, 'state_file_corrupt', 'bd-trunc.meta:1');
+  });
+
+  it('a refused start leaves the running job untouched', async () => {
+    await sb.dx(start('--beads', 'bd-keep'));
+    const log = path.join(sb.state, 'fake', 'bd-keep.log');
+    await waitFor(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('hi'), 'log');
+    const before = fs.readdirSync(path.join(sb.state, 'fake')).sort();
+    const again = await sb.dx(start('--beads', 'bd-keep', '--json'));
+    expect(again.code).toBe(1);
+    expect(ErrorOutputSchema.parse(JSON.parse(again.stdout)).error).toMatchObject({ reason_code: 'job_already_running', exit_code: 1 });
+    expect(fs.readdirSync(path.join(sb.state, 'fake')).sort()).toEqual(before);
+    expect((await sb.dx(['check', '--beads', 'bd-keep'])).code).toBe(0);
+  });
+
+  it('answers an unknown job with exit 1 and a JSON error object under --json', async () => {
+    const r = await sb.dx(['check', '--beads', 'bd-unknown', '--json']);
+    expect(r.code).toBe(1);
+    expect(ErrorOutputSchema.parse(JSON.parse(r.stdout)).error).toMatchObject({ reason_code: 'job_not_found', next_action: 'verify_the_beads_id_or_start_the_job' });
+    const usage = await sb.dx(['check', '--json']);
+    expect(usage.code).toBe(2);
+    expect(ErrorOutputSchema.parse(JSON.parse(usage.stdout)).error.reason_code).toBe('usage_error');
+  });
+});

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CheckOutputSchema, MetaSchema, parseKv, RestartOutputSchema, WatchdogOutputSchema, WatchdogPassSchema } from '@dx/core';
+import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = createSandbox();
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+const meta = (beads: string) => MetaSchema.parse(parseKv(fs.readFileSync(path.join(sb.state, 'fake', `${beads}.meta`), 'utf8')));
+
+describe('restart', () => {
+  it('stops the running instance, rotates the log, keeps metadata and counts retries', async () => {
+    const wt = sb.worktree('bd-rs');
+    const prompt = sb.prompt({ steps: [{ message: 'first try' }, { hang: true }] });
+    const first = await sb.dx(['start', '--beads', 'bd-rs', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt, '--model', 'fake-model-2', '--json']);
+    const firstPid = JSON.parse(first.stdout).pid as number;
+    await waitFor(() => fs.readFileSync(path.join(sb.state, 'fake', 'bd-rs.log'), 'utf8').includes('first try'), 'first log line');
+    const before = meta('bd-rs');
+    // the user's prompt file may be gone by now (nightly deletes it): restart uses the stored copy
+    fs.rmSync(prompt);
+    const restart = await sb.dxJson(['restart', '--beads', 'bd-rs'], RestartOutputSchema);
+    expect(restart.code).toBe(0);
+    expect(restart.json).toMatchObject({ retries: 1, stopped_previous: true, previous_run_instance: before.run_instance, selected_model: 'fake-model-2', worktree: wt });
+    await waitFor(() => !processExists(firstPid), 'first instance gone');
+    const after = meta('bd-rs');
+    expect(after.retries).toBe(1);
+    expect(after.run_instance).not.toBe(before.run_instance);
+    expect(after.first_started_at).toBe(before.started_at);
+    expect(after.model).toBe('fake-model-2');
+    const dir = path.join(sb.state, 'fake');
+    expect(fs.readFileSync(path.join(dir, 'bd-rs.log.1'), 'utf8')).toContain('first try');
+    expect(fs.readFileSync(path.join(dir, 'bd-rs.outcome.1'), 'utf8')).toContain('reason_code=restarted');
+    const check = await sb.dxJson(['check', '--beads', 'bd-rs'], CheckOutputSchema);
+    expect(check.json.state).toMatch(/launching|healthy/);
+    expect(check.json.retries).toBe(1);
+  });
+
+  it('restarts a finished job too, and refuses an unknown beads id', async () => {
+    const wt = sb.worktree('bd-rs2');
+    await sb.dx(['start', '--beads', 'bd-rs2', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ exit: 4 }] }), '--worktree', wt]);
+    await waitFor(async () => (await sb.dx(['check', '--beads', 'bd-rs2'])).code === 3, 'exited_err');
+    const restart = await sb.dxJson(['restart', '--beads', 'bd-rs2'], RestartOutputSchema);
+    expect(restart.json).toMatchObject({ retries: 1, stopped_previous: false });
+    const unknown = await sb.dx(['restart', '--beads', 'bd-nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no job recorded for beads bd-nope');
+  });
+});
+
+describe('watchdog', () => {
+  it('restarts a stalled job until max retries, then marks it blocked (check exits 3)', async () => {
+    const wt = sb.worktree('bd-wd');
+    const prompt = sb.prompt({ steps: [{ message: 'thinking' }, { hang: true }] });
+    await sb.dx(['start', '--beads', 'bd-wd', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]);
+    await waitFor(async () => (await sb.dxJson(['check', '--beads', 'bd-wd', '--stall-minutes', '0.01'], CheckOutputSchema)).json.state === 'stalled', 'stalled');
+
+    const pass1 = await sb.dxJson(['watchdog', '--once', '--max-retries', '1', '--stall-minutes', '0.01'], WatchdogOutputSchema);
+    expect(pass1.json.passes[0]!.actions).toEqual([expect.objectContaining({ beads: 'bd-wd', state: 'stalled', action: 'restarted', retries: 1 })]);
+    expect(meta('bd-wd').retries).toBe(1);
+
+    await waitFor(async () => (await sb.dxJson(['check', '--beads', 'bd-wd', '--stall-minutes', '0.01'], CheckOutputSchema)).json.state === 'stalled', 'stalled again');
+    const pass2 = await sb.dxJson(['watchdog', '--once', '--max-retries', '1', '--stall-minutes', '0.01'], WatchdogOutputSchema);
+    expect(pass2.json.passes[0]!.actions).toEqual([expect.objectContaining({ beads: 'bd-wd', action: 'blocked' })]);
+
+    const check = await sb.dxJson(['check', '--beads', 'bd-wd'], CheckOutputSchema);
+    expect(check.code).toBe(3);
+    expect(check.json).toMatchObject({ state: 'blocked', reason_code: 'max_retries_exhausted', next_action: 'manual_intervention_required', pid: null });
+    const pass3 = await sb.dxJson(['watchdog', '--once', '--max-retries', '1'], WatchdogOutputSchema);
+    expect(pass3.json.passes[0]!.actions.filter((a) => a.action !== 'none')).toEqual([]);
+  });
+
+  it('restarts a finished no_op job, and blocks it when the retry no-ops again', async () => {
+    const wt = sb.worktree('bd-wd-noop');
+    await sb.dx(['start', '--beads', 'bd-wd-noop', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ message: 'meh' }, { exit: 0 }] }), '--worktree', wt]);
+    await waitFor(async () => (await sb.dx(['check', '--beads', 'bd-wd-noop'])).code === 23, 'no_op');
+    const pass1 = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
+    expect(pass1.json.passes[0]!.actions[0]).toMatchObject({ action: 'restarted', state: 'no_op' });
+    await waitFor(async () => {
+      const c = await sb.dxJson(['check', '--beads', 'bd-wd-noop'], CheckOutputSchema);
+      return c.json.retries === 1 && c.json.state === 'no_op';
+    }, 'second no_op');
+    const pass2 = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
+    expect(pass2.json.passes[0]!.actions[0]).toMatchObject({ action: 'blocked' });
+    expect((await sb.dx(['check', '--beads', 'bd-wd-noop'])).code).toBe(3);
+  });
+
+  it('streams one JSON line per pass and stops after --max-passes', async () => {
+    const r = await sb.dx(['watchdog', '--interval', '0.2', '--max-passes', '3', '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    for (const l of lines) WatchdogPassSchema.parse(JSON.parse(l));
+  });
+});

@@ -1,5 +1,6 @@
-import { Flags } from '@oclif/core';
+import { Flags, type Interfaces } from '@oclif/core';
 import type { StartOutput } from '@dx/core';
+import type { PrespawnedWatcher } from '@dx/core/prespawn';
 import { DxCommand, exitCodesHelp, policyFlag } from '../dx-command.js';
 import { beadsFlag } from '../flags.js';
 
@@ -28,6 +29,17 @@ ${exitCodesHelp([0, 1, 2, 20, 21, 22, 25])}`;
 
   async run(): Promise<StartOutput> {
     const { flags } = await this.parse(Start);
+    // boot the watcher now, in parallel with validation; startJob consumes or cancels it
+    const { prespawnWatcher } = await import('@dx/core/prespawn');
+    const watcher = flags['dry-run'] ? undefined : prespawnWatcher();
+    try {
+      return await this.launch(flags, watcher);
+    } finally {
+      watcher?.cancel();
+    }
+  }
+
+  private async launch(flags: Interfaces.InferredFlags<typeof Start.flags>, watcher: PrespawnedWatcher | undefined): Promise<StartOutput> {
     const core = await this.core();
     const registry = await this.providers();
     const provider = registry.get(flags.provider);
@@ -40,6 +52,7 @@ ${exitCodesHelp([0, 1, 2, 20, 21, 22, 25])}`;
       dryRun: flags['dry-run'],
       policy: await this.policy(flags.policy),
       version: this.config.version,
+      watcher,
     });
     if (result.dry_run) {
       this.out(`dry-run ok beads=${result.beads} provider=${result.provider} worktree=${result.worktree}`);

@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { DxError, ExitCode } from '../errors.js';
 import { checkWorktree, locateWorktree } from '../gates/worktree.js';
@@ -22,6 +20,7 @@ import { assertBeadsId } from './beads-id.js';
 import { limitsFromEnv, type JobLimits } from './limits.js';
 import type { MetaRecord } from './records.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
+import { prespawnWatcher, type PrespawnedWatcher } from './watcher/prespawn.js';
 import type { WatcherAck, WatcherSpec } from './watcher/spec.js';
 
 export const MAX_PROMPT_BYTES = 1024 * 1024;
@@ -40,6 +39,8 @@ export interface StartJobOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   version?: string;
+  /** A watcher spawned early by the CLI (see prespawn.ts); cancelled if the start is refused. */
+  watcher?: PrespawnedWatcher;
 }
 
 export type StartResult = StartOutput;
@@ -78,15 +79,6 @@ function shortHost(): string {
   return os.hostname().split('.')[0] ?? os.hostname();
 }
 
-function watcherEntry(): { file: string; execArgv: string[] } {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // development mode (sources run through tsx): the watcher needs the loader too
-    return { file: fileURLToPath(new URL('./watcher/main.ts', here)), execArgv: ['--import', import.meta.resolve('tsx')] };
-  }
-  return { file: fileURLToPath(new URL('./watcher/main.js', here)), execArgv: [] };
-}
-
 /** A redacted, prompt-free preview of the agent command line for dry runs and meta. */
 function commandPreview(spec: LaunchSpec, prompt: string): string {
   const args = spec.args.map((a) => (a === prompt ? '<prompt>' : a.length > 200 ? `${a.slice(0, 40)}…` : a));
@@ -110,6 +102,7 @@ interface LaunchParams {
   retries: number;
   firstStartedAt?: string;
   version?: string;
+  watcher?: PrespawnedWatcher;
 }
 
 function liveCount(root: string, provider: string): number {
@@ -305,9 +298,11 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         keepHome: params.env.DX_RUNNER_KEEP_JOB_HOME === '1',
         logLevel: params.env.DX_RUNNER_LOG_LEVEL ?? 'info',
       };
-      const ack = await spawnWatcher(watcherSpec, (watcher) => {
-        writeFileAtomic(paths.meta, serializeKv(metaRecord({ ...meta, watcher })));
-      });
+      const ack = await spawnWatcher(
+        watcherSpec,
+        (watcher) => writeFileAtomic(paths.meta, serializeKv(metaRecord({ ...meta, watcher }))),
+        params.watcher,
+      );
       if (!ack.ok) {
         const exitCode = ack.failureClass === 'binary_missing' || ack.failureClass === 'auth_missing' ? ExitCode.preflightFailed : ack.failureClass === 'model_unavailable' ? ExitCode.modelUnavailable : ExitCode.general;
         throw new DxError(`provider ${provider.id} could not start the agent: ${ack.message}`, {
@@ -341,25 +336,12 @@ async function launch(params: LaunchParams): Promise<StartResult> {
   }
 }
 
-async function spawnWatcher(spec: WatcherSpec, onSpawn: (watcher: ProcessIdentity) => void): Promise<WatcherAck> {
-  const entry = watcherEntry();
-  const logFd = fs.openSync(spec.paths.watcherLog, 'a', 0o600);
-  let child;
-  try {
-    child = spawn(process.execPath, [...entry.execArgv, entry.file], {
-      cwd: '/',
-      detached: true,
-      stdio: ['pipe', logFd, logFd, 'pipe'],
-      env: { ...process.env, NODE_ENV: 'production' },
-    });
-  } finally {
-    fs.closeSync(logFd);
-  }
-  const spawned = await new Promise<number>((resolve, reject) => {
-    child.once('spawn', () => resolve(child.pid!));
-    child.once('error', reject);
-  });
-  const watcher = identify(spawned) ?? { pid: spawned, startTicks: 0 };
+async function spawnWatcher(spec: WatcherSpec, onSpawn: (watcher: ProcessIdentity) => void, early?: PrespawnedWatcher): Promise<WatcherAck> {
+  const prepared = early && !early.consumed ? early : prespawnWatcher();
+  prepared.consumed = true;
+  const { child } = prepared;
+  const pid = await prepared.spawned;
+  const watcher = identify(pid) ?? { pid, startTicks: 0 };
   onSpawn(watcher);
   child.stdin!.end(JSON.stringify(spec));
   try {
@@ -376,6 +358,14 @@ async function spawnWatcher(spec: WatcherSpec, onSpawn: (watcher: ProcessIdentit
 
 /** `dx-runner start`: validate everything, then launch (or, with dryRun, stop after validating). */
 export async function startJob(options: StartJobOptions): Promise<StartResult> {
+  try {
+    return await validateAndLaunch(options);
+  } finally {
+    options.watcher?.cancel();
+  }
+}
+
+async function validateAndLaunch(options: StartJobOptions): Promise<StartResult> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const beads = assertBeadsId(options.beads);
@@ -432,6 +422,7 @@ export async function startJob(options: StartJobOptions): Promise<StartResult> {
     limits,
     retries: 0,
     version: options.version,
+    watcher: options.watcher,
   });
 }
 

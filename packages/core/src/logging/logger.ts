@@ -1,4 +1,5 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type { DestinationStream, Logger } from 'pino';
 import type { Redactor } from '../secrets/redact.js';
 
 export type { Logger } from 'pino';
@@ -9,6 +10,8 @@ export type { Logger } from 'pino';
  */
 export function createLogger(options: { redactor: Redactor; level?: string; destination?: DestinationStream | number; base?: Record<string, unknown> }): Logger {
   const { redactor } = options;
+  // loaded on first use: only the watcher and debug logging need pino
+  const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
   const destination = typeof options.destination === 'number' ? pino.destination({ fd: options.destination, sync: true }) : options.destination;
   return pino(
     {

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { DxError, ExitCode } from '../errors.js';
 import { PolicySchema, type Policy, type PolicyDocument } from './schema.js';
@@ -19,13 +20,22 @@ function policyError(file: string, line: number | undefined, col: number | undef
   });
 }
 
-function locate(doc: Document, counter: LineCounter, issue: z.core.$ZodIssue): { line?: number; col?: number; label: string } {
+type Yaml = typeof import('yaml');
+let yamlModule: Yaml | undefined;
+/** yaml is loaded on first use so commands that never read a policy do not pay for it. */
+function yaml(): Yaml {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as Yaml;
+  return yamlModule;
+}
+
+function locate(doc: Document, counter: InstanceType<Yaml['LineCounter']>, issue: z.core.$ZodIssue): { line?: number; col?: number; label: string } {
   const segments = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   let node: unknown = segments.length > 0 ? doc.getIn(segments, true) : doc.contents;
   let label = segments.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
   if (issue.code === 'unrecognized_keys') {
     const container = segments.length > 0 ? doc.getIn(segments, true) : doc.contents;
     const key = issue.keys[0];
+    const { isMap, isScalar } = yaml();
     if (isMap(container) && key !== undefined) {
       const pair = container.items.find((item) => isScalar(item.key) && item.key.value === key);
       if (pair) node = pair.key;
@@ -54,6 +64,7 @@ export function readPolicyFile(file: string): PolicyDocument {
       reasonCode: 'policy_unreadable',
     });
   }
+  const { LineCounter, parseDocument } = yaml();
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];

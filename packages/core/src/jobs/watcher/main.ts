@@ -22,11 +22,15 @@ function ack(message: WatcherAck): void {
 
 const chunks: Buffer[] = [];
 for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+// `start` spawns the watcher before it has validated anything; an empty spec means "not needed".
+if (chunks.length === 0) process.exit(0);
 const spec = JSON.parse(Buffer.concat(chunks).toString('utf8')) as WatcherSpec;
 process.title = `dx-runner-watcher ${spec.provider}/${spec.beads}`;
+// diagnostics and crash reports go to the job's watcher log (stdout/stderr are /dev/null)
+const logFd = fs.openSync(spec.paths.watcherLog, 'a', 0o600);
 process.on('uncaughtException', (err) => {
   ack({ ok: false, reasonCode: 'watcher_crashed', failureClass: 'crashed', message: err.message, exitCode: 1 });
-  process.stderr.write(`watcher crashed: ${err.stack ?? err.message}\n`);
+  fs.writeSync(logFd, `watcher crashed: ${err.stack ?? err.message}\n`);
   process.exit(70);
 });
-await new JobWatcher(spec, ack).run();
+await new JobWatcher(spec, ack, logFd).run();

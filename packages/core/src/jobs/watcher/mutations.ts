@@ -68,11 +68,12 @@ export class MutationTracker {
   constructor(private readonly worktree: string) {}
 
   async baseline(): Promise<void> {
-    const inside = await git(this.worktree, ['rev-parse', '--is-inside-work-tree']);
+    // run together: this sits on the path to start's acknowledgement
+    const [inside, head, status] = await Promise.all([git(this.worktree, ['rev-parse', '--is-inside-work-tree']), this.head(), this.status()]);
     this.isGit = inside.code === 0 && inside.stdout.trim() === 'true';
     if (this.isGit) {
-      this.startHead = await this.head();
-      this.baselineStatus = await this.status();
+      this.startHead = head;
+      this.baselineStatus = status;
     } else {
       this.baselineWalk = walk(this.worktree);
     }

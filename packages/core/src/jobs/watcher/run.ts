@@ -45,7 +45,7 @@ function signalNumber(signal: string | null): number {
  */
 export class JobWatcher {
   private readonly redactor: Redactor;
-  private readonly log: Logger;
+  private logger?: Logger;
   private runtime!: ProviderRuntime;
   private parser!: EventParser;
   private readonly tracker: MutationTracker;
@@ -90,19 +90,25 @@ export class JobWatcher {
   constructor(
     private readonly spec: WatcherSpec,
     private readonly ack: (message: WatcherAck) => void,
+    private readonly logFd: number,
   ) {
     this.redactor = Redactor.fromEnv([process.env, spec.launch.env], {
       names: spec.launch.secretEnvNames,
       values: spec.launch.secretValues,
     });
-    this.log = createLogger({
-      redactor: this.redactor,
-      level: spec.logLevel,
-      destination: 1,
-      base: { beads: spec.beads, provider: spec.provider, run_instance: spec.runInstance },
-    });
     this.tracker = new MutationTracker(spec.worktree);
     this.self = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
+  }
+
+  /** Created on first use, so loading pino stays off the path to start's acknowledgement. */
+  private get log(): Logger {
+    this.logger ??= createLogger({
+      redactor: this.redactor,
+      level: this.spec.logLevel,
+      destination: this.logFd,
+      base: { beads: this.spec.beads, provider: this.spec.provider, run_instance: this.spec.runInstance },
+    });
+    return this.logger;
   }
 
   async run(): Promise<void> {
@@ -187,8 +193,8 @@ export class JobWatcher {
     });
     fs.writeFileSync(this.spec.paths.pid, `${pid}\n`, { mode: 0o600 });
     this.writeHeartbeat(true);
-    this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
     this.ack({ ok: true, agentPid: pid, agentStartTicks: this.agent.startTicks, watcherPid: process.pid });
+    this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
     const { limits } = this.spec;
     this.timers.push(setTimeout(() => void this.terminate({ action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }), limits.maxRuntimeMs));
     const poll = setInterval(() => this.scheduleMutationPoll(0), limits.mutationPollMs);

@@ -1,0 +1,54 @@
+/**
+ * Spawning the watcher is on the critical path of `start`, so `start` spawns it first thing and
+ * lets it boot while the CLI validates; the watcher then waits on stdin for its spec. This module
+ * imports nothing heavy so the CLI can load it before @dx/core.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface PrespawnedWatcher {
+  readonly child: ChildProcess;
+  /** Resolves with the pid once the process exists; rejects if it could not be spawned. */
+  readonly spawned: Promise<number>;
+  /** Release a watcher that will not be used: it sees an empty spec and exits quietly. */
+  cancel(): void;
+  consumed: boolean;
+}
+
+export function watcherEntry(): { file: string; execArgv: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // development mode (sources run through tsx): the watcher needs the loader too
+    return { file: fileURLToPath(new URL('./main.ts', here)), execArgv: ['--import', import.meta.resolve('tsx')] };
+  }
+  return { file: fileURLToPath(new URL('./main.js', here)), execArgv: [] };
+}
+
+export function prespawnWatcher(env: NodeJS.ProcessEnv = process.env): PrespawnedWatcher {
+  const entry = watcherEntry();
+  const child = spawn(process.execPath, [...entry.execArgv, entry.file], {
+    cwd: '/',
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
+    env: { ...env, NODE_ENV: 'production' },
+  });
+  const spawned = new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid!));
+    child.once('error', reject);
+  });
+  spawned.catch(() => undefined);
+  const watcher: PrespawnedWatcher = {
+    child,
+    spawned,
+    consumed: false,
+    cancel() {
+      if (watcher.consumed) return;
+      watcher.consumed = true;
+      child.stdin?.end();
+      child.stdin?.destroy();
+      (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void } | null)?.destroy();
+      child.unref();
+    },
+  };
+  return watcher;
+}

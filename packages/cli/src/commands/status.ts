@@ -30,31 +30,33 @@ ${exitCodesHelp([0, 1, 2, 22])}`;
     const opts = { stallMinutes: flags['stall-minutes'] };
     let jobs: JobView[];
     let recent: JobView[] = [];
+    let finished = 0;
     if (flags.beads) {
       core.assertBeadsId(flags.beads);
       jobs = [core.toJobView(core.requireJob(root, flags.beads), opts)];
     } else {
       const all = core.listJobs(root).map((j) => core.toJobView(j, opts));
       jobs = all.filter((j) => j.outcome_state === null).sort((a, b) => (a.started_at ?? '').localeCompare(b.started_at ?? ''));
+      finished = all.length - jobs.length;
       recent = all
         .filter((j) => j.outcome_state !== null)
         .sort((a, b) => (b.completed_at ?? '').localeCompare(a.completed_at ?? ''))
         .slice(0, flags.recent);
     }
     const result: StatusOutput = { generated_at: new Date().toISOString(), state_dir: core.stateRootPath(), jobs: [...jobs, ...recent] };
-    if (!this.jsonEnabled()) this.render(jobs, recent, flags.recent, result.state_dir);
+    if (!this.jsonEnabled()) this.render(jobs, recent, flags.recent, result.state_dir, finished);
     return result;
   }
 
-  private render(jobs: JobView[], recent: JobView[], recentCount: number, stateDir: string): void {
+  private render(jobs: JobView[], recent: JobView[], recentCount: number, stateDir: string, finished: number): void {
     const headers = ['beads', 'provider', 'state', 'reason', 'elapsed', 'events', 'changes', 'retry', 'pid'];
     const row = (j: JobView) => [j.beads, j.provider, j.state, j.reason_code, formatDuration(j.elapsed_sec), j.events, j.mutations, j.retries, j.pid];
-    if (jobs.length === 0 && recent.length === 0) {
+    if (jobs.length === 0 && recent.length === 0 && finished === 0) {
       this.out(`(no jobs found in ${stateDir})`);
       return;
     }
     if (jobs.length > 0) this.out(renderTable(headers, jobs.map(row)));
-    else this.out('(no running jobs)');
+    else this.out(`(no running jobs${finished > 0 && recentCount === 0 ? `; ${finished} finished, see: dx-runner status --recent ${finished}` : ''})`);
     if (recentCount > 0) {
       this.out(`\n=== Recently Completed (last ${recentCount}) ===`);
       this.out(recent.length > 0 ? renderTable(headers.slice(0, -1).concat('exit'), recent.map((j) => [...row(j).slice(0, -1), j.exit_code])) : '(none)');

@@ -138,7 +138,10 @@ describe('job lifecycle through the built CLI', () => {
     fs.writeFileSync(path.join(wt, 'preexisting.txt'), 'left by a human\n');
     const prompt = sb.prompt({ steps: [{ message: 'nothing' }, { result: 'done' }, { exit: 0 }] });
     await sb.dx(['start', '--beads', 'bd-dirty', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]);
-    const done = await waitFor(async () => (await check('bd-dirty')).json.outcome_state !== null && (await check('bd-dirty')), 'outcome');
+    const done = await waitFor(async () => {
+      const c = await check('bd-dirty');
+      return c.json.outcome_state !== null ? c : undefined;
+    }, 'outcome');
     expect(done.json.state).toBe('no_op');
   });
 

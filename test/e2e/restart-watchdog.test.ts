@@ -90,6 +90,25 @@ describe('watchdog', () => {
     expect((await sb.dx(['check', '--beads', 'bd-wd-noop'])).code).toBe(3);
   });
 
+  it('force-finalizes a job past its runtime limit whose watcher stopped enforcing it (frozen watcher)', async () => {
+    const wt = sb.worktree('bd-frozen');
+    const start = await sb.dx(['start', '--beads', 'bd-frozen', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }), '--worktree', wt, '--json'], {
+      env: { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.05' },
+    });
+    const { pid, watcher_pid: watcherPid } = JSON.parse(start.stdout) as { pid: number; watcher_pid: number };
+    process.kill(watcherPid, 'SIGSTOP');
+    try {
+      await waitFor(async () => (await sb.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema)).json.reason_code === 'max_runtime_exceeded', 'past the limit');
+      const pass = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
+      expect(pass.json.passes[0]!.actions).toEqual([expect.objectContaining({ beads: 'bd-frozen', action: 'finalized_timeout' })]);
+      await waitFor(() => !processExists(pid) && !processExists(watcherPid), 'agent and frozen watcher gone');
+      const check = await sb.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema);
+      expect(check.json).toMatchObject({ state: 'exited_err', reason_code: 'max_runtime_exceeded', exit_code: 124, outcome_state: 'timeout' });
+    } finally {
+      if (processExists(watcherPid)) process.kill(watcherPid, 'SIGCONT');
+    }
+  });
+
   it('streams one JSON line per pass and stops after --max-passes', async () => {
     const r = await sb.dx(['watchdog', '--interval', '0.2', '--max-passes', '3', '--json']);
     expect(r.code).toBe(0);

@@ -16,8 +16,10 @@ export interface HealthOptions {
 
 /** A start that never spawned its watcher is given this long before it is called incomplete. */
 const LAUNCH_ACK_GRACE_MS = 60_000;
-/** The watcher enforces max runtime itself; past this slack something is wrong with it. */
-const MAX_RUNTIME_SLACK_MS = 60_000;
+/** The watcher enforces max runtime itself; past this slack (a quarter of the limit, 1 s..60 s) it is not doing its job. */
+function maxRuntimeSlackMs(limitMs: number): number {
+  return Math.min(60_000, Math.max(1000, limitMs / 4));
+}
 
 function health(state: HealthState, reasonCode: string, failureClass?: string, explicitNext?: string): Health {
   return { state, reasonCode, nextAction: nextActionFor(reasonCode, failureClass, explicitNext) };
@@ -65,7 +67,8 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
 
   const hb = job.heartbeat;
   if (hb?.terminating) return health('healthy', 'stopping');
-  if (age > meta.max_runtime_minutes * 60_000 + MAX_RUNTIME_SLACK_MS) return health('stalled', 'max_runtime_exceeded');
+  const limitMs = meta.max_runtime_minutes * 60_000;
+  if (age > limitMs + maxRuntimeSlackMs(limitMs)) return health('stalled', 'max_runtime_exceeded');
   const events = hb?.events ?? 0;
   const mutations = hb?.mutations ?? 0;
   if (events === 0) {

@@ -131,7 +131,7 @@ export async function endJob(job: JobSnapshot, request: EndRequest, env: NodeJS.
     writeFileAtomic(job.paths.control, serializeKv(control));
     const watcher = { pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks ?? 0 };
     if (signalProcess(watcher, 'SIGTERM') === 'sent') {
-      const outcome = await waitForOutcome(job, killGraceMs + 10_000);
+      const outcome = await waitForOutcome(job, killGraceMs + 5000);
       if (outcome) return { ended: true, outcome, writtenBy: 'watcher' };
       signalProcess(watcher, 'SIGKILL');
     }

@@ -4,10 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { CLI_BIN, FAKE_PROVIDER_DIR } from '../helpers/paths.js';
+import { CLI_BIN_DIR, ensureRealClis } from '../helpers/real-clis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pluginDataDir: string;
+    /** PATH entry holding the pinned opencode, claude and gemini binaries; '' when DX_SKIP_REAL_CLIS=1. */
+    realCliBin: string;
   }
 }
 
@@ -27,5 +30,12 @@ export default function setup(project: TestProject): () => void {
   });
   if (linked.status !== 0) throw new Error(`plugins link failed: ${linked.stderr}`);
   project.provide('pluginDataDir', dataDir);
+  // DX_SKIP_REAL_CLIS=1 is for quick local iterations only; CI always installs and runs them.
+  if (process.env.DX_SKIP_REAL_CLIS === '1' && process.env.CI !== 'true') {
+    project.provide('realCliBin', '');
+  } else {
+    ensureRealClis();
+    project.provide('realCliBin', CLI_BIN_DIR);
+  }
   return () => fs.rmSync(dataDir, { recursive: true, force: true });
 }

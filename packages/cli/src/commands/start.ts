@@ -15,11 +15,14 @@ ${exitCodesHelp([0, 1, 2, 20, 21, 22, 25])}`;
   static override examples = [
     '<%= config.bin %> start --beads bd-xxx --provider opencode --prompt-file /tmp/p.prompt --worktree /tmp/agents/bd-xxx/repo',
     '<%= config.bin %> start --beads bd-xxx --provider cc-glm --prompt-file /tmp/p.prompt --dry-run --json',
+    '<%= config.bin %> start --beads bd-xxx --profile cc-glm-fallback --prompt-file /tmp/p.prompt --preflight',
   ];
 
   static override flags = {
     beads: beadsFlag({ required: true }),
-    provider: Flags.string({ description: 'provider id (see dx-runner preflight)', required: true, helpValue: '<id>' }),
+    provider: Flags.string({ description: "provider id (see dx-runner preflight); default: the profile's", helpValue: '<id>' }),
+    profile: Flags.string({ description: 'YAML profile: provider, model and limits (see dx-runner profiles)', helpValue: '<name>' }),
+    preflight: Flags.boolean({ description: "run the provider's preflight first; refuse to launch if it fails (exit 21/25)" }),
     'prompt-file': Flags.string({ description: 'file holding the task prompt (required unless --dry-run)', helpValue: '<file>' }),
     worktree: Flags.string({ description: 'directory the agent works in (default: the git worktree containing cwd)', helpValue: '<dir>' }),
     model: Flags.string({ description: 'model to request (must be allowed by the policy)', helpValue: '<model>' }),
@@ -41,11 +44,12 @@ ${exitCodesHelp([0, 1, 2, 20, 21, 22, 25])}`;
 
   private async launch(flags: Interfaces.InferredFlags<typeof Start.flags>, watcher: PrespawnedWatcher | undefined): Promise<StartOutput> {
     const core = await this.core();
-    const registry = await this.providers();
-    const provider = registry.get(flags.provider);
     const result = await core.startJob({
       beads: flags.beads,
-      provider,
+      provider: flags.provider,
+      registry: await this.providers(),
+      profile: flags.profile ? core.loadProfile(flags.profile) : undefined,
+      preflight: flags.preflight,
       promptFile: flags['prompt-file'],
       worktree: flags.worktree,
       model: flags.model,

@@ -19,6 +19,7 @@ beforeEach(() => {
     worktrees: { allowedPrefixes: [path.join(base, 'agents'), path.join(base, 'canonical')], forbiddenRepos: [path.join(base, 'canonical')] },
     defaults: { maxParallel: 2 },
     providers: {},
+    fallbackChain: [],
   };
 });
 afterEach(() => fs.rmSync(base, { recursive: true, force: true }));

@@ -29,6 +29,7 @@ const BY_REASON: Record<string, string> = {
   launch_preparation_failed: 'check_the_worktree_and_state_dir_then_start_again',
   watcher_crashed: 'inspect_the_watcher_log_then_start_again',
   process_exit_nonzero: 'inspect_logs_and_restart',
+  provider_not_found: 'install_the_provider_plugin_or_fix_the_provider_id',
 };
 
 const BY_CLASS: Record<FailureClass, string> = {

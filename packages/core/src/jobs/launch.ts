@@ -9,6 +9,10 @@ import type { Policy } from '../policy/schema.js';
 import { identify, readProcessInfo, type ProcessIdentity } from '../process/identity.js';
 import { signalProcess } from '../process/signals.js';
 import type { LaunchSpec, Provider } from '../providers/contract.js';
+import { resolveModel } from '../providers/models.js';
+import { preflightProvider } from '../providers/preflight.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import { profileLimits, type Profile } from '../profiles/profiles.js';
 import type { StartOutput } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
 import { ensurePrivateDir, writeFileAtomic } from '../state/atomic.js';
@@ -29,11 +33,15 @@ const LOCK_TIMEOUT_MS = 60_000;
 
 export interface StartJobOptions {
   beads: string;
-  provider: Provider;
+  /** Provider id; defaults to the profile's. */
+  provider?: string;
+  registry: ProviderRegistry;
   promptFile?: string;
   worktree?: string;
   model?: string;
-  profile?: string;
+  profile?: Profile;
+  /** Run the provider's preflight first and refuse to launch when it fails (exit 21/25). */
+  preflight?: boolean;
   dryRun?: boolean;
   policy: Policy;
   env?: NodeJS.ProcessEnv;
@@ -369,29 +377,49 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const beads = assertBeadsId(options.beads);
+  const providerId = options.provider ?? options.profile?.provider;
+  if (!providerId) fail('--provider or --profile is required', ExitCode.usage, 'provider_required', 'pass_--provider');
+  const provider = options.registry.get(providerId);
   if (!options.promptFile && !options.dryRun) fail('--prompt-file is required (except with --dry-run)', ExitCode.usage, 'prompt_file_required', 'pass_--prompt-file');
   const prompt = options.promptFile ? readPromptFile(options.promptFile) : '';
   const located = locateWorktree(options.worktree, { cwd, env });
   const { worktree } = checkWorktree(located, options.policy);
-  const limits = limitsFromEnv(env);
-  maxParallelFor(options.policy, options.provider.id, env);
+  const limits = { ...limitsFromEnv(env), ...profileLimits(options.profile) };
+  maxParallelFor(options.policy, provider.id, env);
+  const choice = resolveModel(provider.id, options.policy.providers[provider.id], {
+    requested: options.model ?? options.profile?.model,
+    requestedFrom: options.model ? 'flag' : 'profile',
+    env,
+  });
+  let model = choice.model || undefined;
+  if (options.preflight) {
+    const result = await preflightProvider(provider.id, { registry: options.registry, policy: options.policy, env, model, worktree });
+    if (!result.ok) {
+      throw new DxError(`preflight failed for provider ${provider.id}: ${result.error ?? 'unavailable'}`, {
+        exitCode: result.exit_code,
+        reasonCode: result.reason_code ?? 'preflight_failed',
+        nextAction: result.next_action ?? undefined,
+      });
+    }
+    model = result.model ?? model;
+  }
   if (options.dryRun) {
     const root = openStateRoot({ env, create: false });
-    const paths = jobPaths(root ?? '<state-root>', options.provider.id, beads);
-    const spec = await options.provider.buildLaunch({
+    const paths = jobPaths(root ?? '<state-root>', provider.id, beads);
+    const spec = await provider.buildLaunch({
       beads,
       prompt: prompt || '<prompt>',
       promptFile: paths.prompt,
       worktree,
-      model: options.model,
+      model,
       jobHome: paths.home,
       jobTmp: paths.tmp,
       env,
-      policy: options.policy.providers[options.provider.id],
+      policy: options.policy.providers[provider.id],
     });
     return {
       beads,
-      provider: options.provider.id,
+      provider: provider.id,
       dry_run: true,
       state: 'validated',
       run_instance: null,
@@ -400,9 +428,9 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
       log: null,
       worktree,
       command: commandPreview(spec, prompt || '<prompt>'),
-      selected_model: spec.selectedModel ?? options.model ?? null,
+      selected_model: spec.selectedModel ?? model ?? null,
       fallback_reason: spec.fallbackReason ?? 'none',
-      provider_switch_from: root ? providersForBeads(root, beads).filter((p) => p !== options.provider.id) : [],
+      provider_switch_from: root ? providersForBeads(root, beads).filter((p) => p !== provider.id) : [],
       retries: 0,
     };
   }
@@ -410,12 +438,12 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   return launch({
     root,
     beads,
-    provider: options.provider,
+    provider,
     prompt,
     promptFile: path.resolve(cwd, options.promptFile!),
     worktree,
-    model: options.model,
-    profile: options.profile,
+    model,
+    profile: options.profile?.name,
     policy: options.policy,
     env,
     cwd,
@@ -440,6 +468,8 @@ export async function relaunch(job: { paths: JobPaths; meta: MetaRecord }, optio
   const { meta } = job;
   const prompt = readPromptFile(meta.prompt_copy);
   const { worktree } = checkWorktree(meta.worktree, options.policy);
+  // the policy may have changed since the first start: the model must still be allowed
+  if (meta.model) resolveModel(options.provider.id, options.policy.providers[options.provider.id], { requested: meta.model, env });
   return launch({
     root: options.root,
     beads: meta.beads,
@@ -452,7 +482,13 @@ export async function relaunch(job: { paths: JobPaths; meta: MetaRecord }, optio
     policy: options.policy,
     env,
     cwd: meta.cwd,
-    limits: limitsFromEnv(env),
+    limits: {
+      ...limitsFromEnv(env),
+      maxRuntimeMinutes: meta.max_runtime_minutes,
+      noMutationTimeoutMinutes: meta.no_mutation_timeout_minutes,
+      stallMinutes: meta.stall_minutes,
+      startupGraceSec: meta.startup_grace_sec,
+    },
     retries: meta.retries + 1,
     firstStartedAt: meta.first_started_at ?? meta.started_at,
     version: options.version,

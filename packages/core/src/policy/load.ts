@@ -2,84 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import type { Document } from 'yaml';
-import type { z } from 'zod';
 import { DxError, ExitCode } from '../errors.js';
 import { PolicySchema, type Policy, type PolicyDocument } from './schema.js';
+import { readYamlFile } from './yaml.js';
 
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policy/default.yaml', import.meta.url));
 
-function policyError(file: string, line: number | undefined, col: number | undefined, detail: string): DxError {
-  const where = line !== undefined ? `${file}:${line}:${col ?? 1}` : file;
-  return new DxError(`invalid policy ${where}: ${detail}`, {
-    exitCode: ExitCode.general,
-    reasonCode: 'policy_invalid',
-    nextAction: 'fix_the_policy_file_at_the_reported_line',
-    details: { file, line, column: col },
-  });
-}
-
-type Yaml = typeof import('yaml');
-let yamlModule: Yaml | undefined;
-/** yaml is loaded on first use so commands that never read a policy do not pay for it. */
-function yaml(): Yaml {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as Yaml;
-  return yamlModule;
-}
-
-function locate(doc: Document, counter: InstanceType<Yaml['LineCounter']>, issue: z.core.$ZodIssue): { line?: number; col?: number; label: string } {
-  const segments = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-  let node: unknown = segments.length > 0 ? doc.getIn(segments, true) : doc.contents;
-  let label = segments.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-  if (issue.code === 'unrecognized_keys') {
-    const container = segments.length > 0 ? doc.getIn(segments, true) : doc.contents;
-    const key = issue.keys[0];
-    const { isMap, isScalar } = yaml();
-    if (isMap(container) && key !== undefined) {
-      const pair = container.items.find((item) => isScalar(item.key) && item.key.value === key);
-      if (pair) node = pair.key;
-    }
-    label = [label, key].filter(Boolean).join('.');
-  }
-  if (node === undefined && segments.length > 0) {
-    const parent = doc.getIn(segments.slice(0, -1), true);
-    node = parent;
-  }
-  const range = (node as { range?: [number, number, number] } | undefined)?.range;
-  if (!range) return { label };
-  const pos = counter.linePos(range[0]);
-  return { line: pos.line, col: pos.col, label };
-}
-
 /** Parse one policy file; every error names file, line and column. */
 export function readPolicyFile(file: string): PolicyDocument {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DxError(`cannot read policy ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code)}`, {
-      exitCode: ExitCode.general,
-      reasonCode: 'policy_unreadable',
-    });
-  }
-  const { LineCounter, parseDocument } = yaml();
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
-  const syntax = doc.errors[0];
-  if (syntax) {
-    const pos = counter.linePos(syntax.pos[0]);
-    throw policyError(file, pos.line, pos.col, syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
-  }
-  const data: unknown = doc.toJS() ?? {};
-  const parsed = PolicySchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = locate(doc, counter, issue);
-    throw policyError(file, where.line, where.col, `${where.label ? `${where.label}: ` : ''}${issue.message}`);
-  }
-  return parsed.data;
+  return readYamlFile(file, PolicySchema, 'policy');
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -133,6 +64,7 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
     },
     defaults: { maxParallel: document.defaults?.max_parallel ?? 2 },
     providers: document.providers ?? {},
+    fallbackChain: document.fallback_chain ?? [],
   };
 }
 

@@ -4,9 +4,28 @@ import { z } from 'zod';
  * Every field is optional so a user policy can override any subset; the shipped default policy
  * supplies the rest. Objects are strict so a misspelt key is reported, not silently ignored.
  */
+const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name');
+const providerId = z.string().regex(/^[a-z][a-z0-9-]*$/);
+
 export const ProviderPolicySchema = z
   .object({
+    /** The model a job runs unless one is requested. */
+    canonical_model: z.string().min(1).optional(),
+    /** The same model reachable under other ids (e.g. another route to GLM-5); strict_gate accepts these. */
+    canonical_aliases: z.array(z.string().min(1)).optional(),
+    /** Models that may run at all; requests and env overrides outside it are refused (exit 25). */
+    allowed_models: z.array(z.string().min(1)).optional(),
+    /** true: never fall back to another model inside this provider; fail so the chain moves on. */
+    strict_gate: z.boolean().optional(),
     max_parallel: z.number().int().positive().optional(),
+    /** Bound on the CLI's own retries of a failing request. */
+    max_retries: z.number().int().min(0).max(20).optional(),
+    /** Runbook env overrides: names of the variables that pick a model, the canonical model, the allowlist. */
+    model_env: envName.optional(),
+    canonical_model_env: envName.optional(),
+    allowed_models_env: envName.optional(),
+    /** Provider-specific settings, documented in the provider's README. */
+    options: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -26,7 +45,9 @@ export const PolicySchema = z
       })
       .strict()
       .optional(),
-    providers: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), ProviderPolicySchema).optional(),
+    /** Preflight order when no provider is named: the first available one is selected. */
+    fallback_chain: z.array(providerId).optional(),
+    providers: z.record(providerId, ProviderPolicySchema).optional(),
   })
   .strict();
 
@@ -39,5 +60,6 @@ export interface Policy {
   readonly worktrees: { allowedPrefixes: string[]; forbiddenRepos: string[] };
   readonly defaults: { maxParallel: number };
   readonly providers: Record<string, ProviderPolicy>;
+  readonly fallbackChain: string[];
   readonly document: PolicyDocument;
 }

@@ -30,7 +30,12 @@ export type AgentEvent =
   | { kind: 'usage'; mode: 'add' | 'total'; inputTokens?: number; outputTokens?: number; costUsd?: number }
   | { kind: 'final'; ok: boolean; text?: string; detail?: string }
   | { kind: 'writes_refused'; detail?: string }
-  | { kind: 'error'; detail: string };
+  | { kind: 'error'; detail: string }
+  /**
+   * The CLI hit an error it will only keep retrying (bad key, missing model, exhausted quota) or
+   * exceeded the adapter's retry bound: the watcher ends it now and lets classifyFailure decide.
+   */
+  | { kind: 'fatal'; failureClass: FailureClass; detail: string; retryAfterSec?: number; resetAt?: string };
 
 export interface EventParser {
   /** Called once per output line; returns the events that line carries (often none). */
@@ -61,11 +66,29 @@ export interface FailureClassification {
   nextAction?: string;
 }
 
+/**
+ * Generic helpers core hands to providers (so a plugin needs @dx/core for types only). They know
+ * HTTP and text conventions, never a particular vendor.
+ */
+export interface ProviderKit {
+  /** The normalized class of an HTTP status (401/403 auth, 404 model, 429 rate, 5xx server). */
+  httpStatusClass(status: number): FailureClass | undefined;
+  /** "… reset at 2026-11-24 12:00:00" → ISO time, read in the given UTC offset (minutes). */
+  findResetAt(text: string, utcOffsetMinutes?: number): string | undefined;
+  /** JSON.parse that returns undefined instead of throwing. */
+  parseJson(text: string): unknown;
+  /** First line, trimmed and cut to `max` characters. */
+  firstLine(text: string, max?: number): string;
+  /** `${prefix}_${suffix}` for a failure class, with per-provider overrides of the suffix. */
+  reasonCode(prefix: string, failureClass: FailureClass, overrides?: Partial<Record<FailureClass, string>>): string;
+}
+
 /** The part of a provider the watcher process loads; keep its module's imports light. */
 export interface ProviderRuntime {
   readonly id: string;
-  createParser(): EventParser;
-  classifyFailure(exit: AgentExit): FailureClassification;
+  /** `options` are the LaunchSpec's runtimeOptions (e.g. the retry bound). */
+  createParser(options: Record<string, unknown>, kit: ProviderKit): EventParser;
+  classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClassification;
 }
 
 export interface LaunchRequest {
@@ -106,6 +129,39 @@ export interface LaunchSpec {
   secretValues?: string[];
   selectedModel?: string;
   fallbackReason?: string;
+  /** Serializable options handed to createParser in the watcher (e.g. { maxRetries: 3 }). */
+  runtimeOptions?: Record<string, unknown>;
+}
+
+export interface PreflightContext {
+  env: NodeJS.ProcessEnv;
+  policy?: ProviderPolicy;
+  /** The model resolved from --model / env / policy, already checked against the allowlist. */
+  model: string;
+  /** Models that may stand in for `model` when it is unavailable: its aliases, plus (without strict_gate) the rest of the allowlist. */
+  candidates: string[];
+  worktree?: string;
+  /** A private scratch dir to use as HOME for the checks; removed afterwards. */
+  workDir: string;
+  timeoutMs: number;
+}
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface PreflightCheck {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  reasonCode?: string;
+  failureClass?: FailureClass;
+}
+
+export interface ProviderPreflight {
+  ok: boolean;
+  binary?: { path?: string; version?: string };
+  /** The model the provider would run (may be an alias of the requested one). */
+  model?: string;
+  checks: PreflightCheck[];
 }
 
 export interface Provider extends ProviderRuntime {
@@ -113,4 +169,8 @@ export interface Provider extends ProviderRuntime {
   /** URL of a module whose `provider` export is this provider's ProviderRuntime (loaded by the watcher). */
   readonly runtimeModule: string;
   buildLaunch(request: LaunchRequest): LaunchSpec | Promise<LaunchSpec>;
+  /** Cheap, offline checks: binary and version, credentials present, model available. */
+  preflight?(context: PreflightContext): Promise<ProviderPreflight>;
+  /** One tiny real request with `context.model`. */
+  probeModel?(context: PreflightContext): Promise<ProviderPreflight>;
 }

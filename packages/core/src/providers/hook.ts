@@ -1,7 +1,18 @@
-import type { LaunchRequest, Provider } from './contract.js';
+import type { LaunchRequest, Provider, ProviderKit } from './contract.js';
 
 export const PROVIDER_HOOK = 'dx:providers' as const;
 export const CORE_API_VERSION = 1 as const;
+
+export interface StreamingResult {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string[];
+  stderr: string[];
+  /** onLine asked to stop (e.g. the provider's parser saw a fatal error). */
+  stopped: boolean;
+  timedOut: boolean;
+  errorCode?: string;
+}
 
 export interface RunToolResult {
   exitCode: number;
@@ -16,6 +27,18 @@ export interface CoreServices {
   runTool(command: string, args: string[], options?: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<RunToolResult>;
   /** The agent environment core recommends: the caller's env with HOME-like dirs and TMPDIR isolated. */
   childEnv(request: LaunchRequest, extra?: Record<string, string | undefined>): Record<string, string>;
+  /**
+   * Run a CLI in its own process group with stdin closed, feeding each output line to onLine; the
+   * whole group is killed when onLine returns true or the timeout passes. Bounded in time.
+   */
+  runStreaming(
+    command: string,
+    args: string[],
+    options: { cwd?: string; env: Record<string, string>; timeoutMs: number; onLine?: (line: string, stream: 'stdout' | 'stderr') => boolean | void },
+  ): Promise<StreamingResult>;
+  /** Absolute path of an executable found on env.PATH (or the path itself if it contains a slash). */
+  findExecutable(name: string, env: NodeJS.ProcessEnv): string | undefined;
+  kit: ProviderKit;
 }
 
 // A type alias, not an interface: it must be assignable to oclif's Record<string, unknown> hook options.

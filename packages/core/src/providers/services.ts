@@ -1,6 +1,10 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
+import { providerKit } from './kit.js';
 import type { LaunchRequest } from './contract.js';
-import type { CoreServices, RunToolResult } from './hook.js';
+import type { CoreServices, RunToolResult, StreamingResult } from './hook.js';
 
 /**
  * The agent environment: the caller's env (agents run tests that need it) with HOME, XDG dirs and
@@ -53,7 +57,76 @@ export async function runTool(
   };
 }
 
-export const coreServices: CoreServices = { runTool, childEnv };
+export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const isExec = (p: string) => {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return fs.statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (name.includes('/')) return isExec(name) ? path.resolve(name) : undefined;
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    if (isExec(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export function runStreaming(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env: Record<string, string>; timeoutMs: number; onLine?: (line: string, stream: 'stdout' | 'stderr') => boolean | void },
+): Promise<StreamingResult> {
+  return new Promise((resolve) => {
+    const result: StreamingResult = { exitCode: null, signal: null, stdout: [], stderr: [], stopped: false, timedOut: false };
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      result.timedOut = true;
+      killGroup();
+    }, options.timeoutMs);
+    const feed = (stream: 'stdout' | 'stderr') => {
+      let pending = '';
+      return (chunk: Buffer) => {
+        pending += chunk.toString('utf8');
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) {
+          result[stream].push(line);
+          if (!result.stopped && options.onLine?.(line, stream)) {
+            result.stopped = true;
+            killGroup();
+          }
+        }
+      };
+    };
+    child.stdout.on('data', feed('stdout'));
+    child.stderr.on('data', feed('stderr'));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      result.errorCode = err.code;
+      resolve(result);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      killGroup();
+      result.exitCode = code;
+      result.signal = signal;
+      resolve(result);
+    });
+  });
+}
+
+export const coreServices: CoreServices = { runTool, runStreaming, childEnv, findExecutable, kit: providerKit };
 
 export function unknownProviderError(id: string, known: string[]): DxError {
   return new DxError(`unknown provider "${id}" (available: ${known.length > 0 ? known.join(', ') : 'none installed'})`, {

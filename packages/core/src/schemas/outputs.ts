@@ -165,6 +165,53 @@ export const LogsOutputSchema = z.object({
 });
 export type LogsOutput = z.infer<typeof LogsOutputSchema>;
 
+export const PreflightOutputSchema = z.object({
+  provider: z.string(),
+  ok: z.boolean(),
+  exit_code: z.number().int(),
+  model: z.string().nullable(),
+  model_source: z.string().nullable(),
+  binary: z.object({ path: z.string().nullable(), version: z.string().nullable() }),
+  checks: z.array(
+    z.object({
+      name: z.string(),
+      status: z.enum(['ok', 'warn', 'fail', 'skip']),
+      detail: z.string(),
+      reason_code: z.string().nullable(),
+      failure_class: z.string().nullable(),
+    }),
+  ),
+  reason_code: z.string().nullable(),
+  failure_class: z.string().nullable(),
+  error: z.string().nullable(),
+  next_action: z.string().nullable(),
+});
+export type PreflightOutput = z.infer<typeof PreflightOutputSchema>;
+
+/** `preflight` with no --provider: every provider of the fallback chain until one is available. */
+export const PreflightChainOutputSchema = z.object({
+  ok: z.boolean(),
+  selected_provider: z.string().nullable(),
+  selected_model: z.string().nullable(),
+  primary_failure: z.object({ provider: z.string(), reason_code: z.string(), error: z.string() }).nullable(),
+  results: z.array(PreflightOutputSchema),
+});
+export type PreflightChainOutput = z.infer<typeof PreflightChainOutputSchema>;
+
+export const ProfileSchemaOutput = z.object({
+  name: z.string(),
+  source: z.string(),
+  description: z.string().nullable(),
+  provider: z.string(),
+  model: z.string().nullable(),
+  limits: z.record(z.string(), z.number()),
+});
+
+export const ProfilesOutputSchema = z.object({
+  profiles: z.array(ProfileSchemaOutput),
+});
+export type ProfilesOutput = z.infer<typeof ProfilesOutputSchema>;
+
 /** Command id → schema of its `--json` output; drives the committed JSON Schema files. */
 export const OUTPUT_SCHEMAS = {
   error: ErrorOutputSchema,
@@ -178,6 +225,9 @@ export const OUTPUT_SCHEMAS = {
   watchdog: WatchdogOutputSchema,
   report: ReportOutputSchema,
   logs: LogsOutputSchema,
+  preflight: z.union([PreflightOutputSchema, PreflightChainOutputSchema]),
+  probe: PreflightOutputSchema,
+  profiles: ProfilesOutputSchema,
 } as const;
 
 export function jsonSchemaFor(name: keyof typeof OUTPUT_SCHEMAS): Record<string, unknown> {

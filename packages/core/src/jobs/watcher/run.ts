@@ -8,6 +8,7 @@ import { createLogger } from '../../logging/logger.js';
 import { groupIsEmpty, terminateGroup } from '../../process/signals.js';
 import { identify, type ProcessIdentity } from '../../process/identity.js';
 import type { AgentEvent, AgentExit, EventParser, FailureClassification, ProviderRuntime } from '../../providers/contract.js';
+import { providerKit } from '../../providers/kit.js';
 import { Redactor } from '../../secrets/redact.js';
 import { readFileIfExists, writeFileAtomic, writeFileExclusive } from '../../state/atomic.js';
 import { parseKv, serializeKv, type KvValue } from '../../state/kv.js';
@@ -23,7 +24,7 @@ const MAX_CHANGED_FILES_RECORDED = 500;
 const MUTATION_DEBOUNCE_MS = 1000;
 
 interface Termination {
-  action: 'stop' | 'finalize' | 'restart' | 'block' | 'timeout' | 'hung' | 'signal';
+  action: 'stop' | 'finalize' | 'restart' | 'block' | 'timeout' | 'hung' | 'signal' | 'fatal';
   reason: string;
   exitCode: number;
   state?: OutcomeState;
@@ -120,7 +121,7 @@ export class JobWatcher {
         throw new Error(`module ${this.spec.runtimeModule} has no provider runtime export`);
       }
       this.runtime = runtime;
-      this.parser = runtime.createParser();
+      this.parser = runtime.createParser(this.spec.launch.runtimeOptions ?? {}, providerKit);
     } catch (err) {
       await this.failBeforeLaunch('provider_runtime_load_failed', 'crashed', `cannot load provider runtime: ${(err as Error).message}`, 1);
       return;
@@ -277,6 +278,15 @@ export class JobWatcher {
         hb.lastEventKind = 'error';
         hb.lastEventDetail = event.detail;
         this.notable.push(event);
+        break;
+      case 'fatal':
+        hb.events++;
+        hb.lastEventAt = now;
+        hb.lastEventKind = 'fatal';
+        hb.lastEventDetail = event.detail;
+        this.notable.push(event);
+        this.log.warn({ failure_class: event.failureClass, detail: event.detail }, 'provider reported a fatal error; ending the agent now');
+        void this.terminate({ action: 'fatal', reason: 'fatal', exitCode: 1 });
         break;
     }
     this.writeHeartbeat(event.kind === 'final' || hb.events === 1);
@@ -436,7 +446,7 @@ export class JobWatcher {
 
   private classify(exit: AgentExit): FailureClassification {
     try {
-      return this.runtime.classifyFailure(exit);
+      return this.runtime.classifyFailure(exit, providerKit);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'provider classifier threw');
       return { reasonCode: 'process_exit_nonzero', failureClass: 'crashed' };
@@ -445,11 +455,11 @@ export class JobWatcher {
 
   private decide(exit: AgentExit, mutation: MutationSnapshot): Decision {
     const t = this.termination;
-    if (t && t.action !== 'hung') {
+    if (t && t.action !== 'hung' && t.action !== 'fatal') {
       return { state: t.state ?? outcomeStateForExit(t.exitCode), exitCode: t.exitCode, reasonCode: t.reason, finalizedBy: t.action };
     }
     const rawExit = exit.exitCode ?? 128 + signalNumber(exit.signal);
-    const ok = t?.action === 'hung' ? this.hb.finalOk === true : rawExit === 0 && this.hb.finalOk !== false;
+    const ok = t?.action === 'fatal' ? false : t?.action === 'hung' ? this.hb.finalOk === true : rawExit === 0 && this.hb.finalOk !== false;
     if (ok) {
       const exitCode = t?.action === 'hung' ? 0 : rawExit;
       if (mutation.mutations > 0) {
@@ -458,7 +468,7 @@ export class JobWatcher {
       return { state: 'no_op', exitCode, reasonCode: this.hb.writesRefused > 0 ? 'writes_refused_no_mutations' : 'exit_zero_no_mutations' };
     }
     const classification = this.classify(exit);
-    return { state: 'failed', exitCode: rawExit, reasonCode: classification.reasonCode, classification };
+    return { state: 'failed', exitCode: rawExit, reasonCode: classification.reasonCode, classification, finalizedBy: t?.action === 'fatal' ? 'fail_fast' : undefined };
   }
 
   private async onSpawnError(err: NodeJS.ErrnoException): Promise<void> {

@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Document } from 'yaml';
+import type { z } from 'zod';
+import { DxError, ExitCode } from '../errors.js';
+
+type Yaml = typeof import('yaml');
+let yamlModule: Yaml | undefined;
+/** yaml is loaded on first use so commands that never read YAML do not pay for it. */
+function yaml(): Yaml {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as Yaml;
+  return yamlModule;
+}
+
+function yamlError(kind: string, file: string, line: number | undefined, col: number | undefined, detail: string): DxError {
+  const where = line !== undefined ? `${file}:${line}:${col ?? 1}` : file;
+  return new DxError(`invalid ${kind} ${where}: ${detail}`, {
+    exitCode: ExitCode.general,
+    reasonCode: `${kind}_invalid`,
+    nextAction: `fix_the_${kind}_file_at_the_reported_line`,
+    details: { file, line, column: col },
+  });
+}
+
+function locate(doc: Document, counter: InstanceType<Yaml['LineCounter']>, issue: z.core.$ZodIssue): { line?: number; col?: number; label: string } {
+  const { isMap, isScalar } = yaml();
+  const segments = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  let node: unknown = segments.length > 0 ? doc.getIn(segments, true) : doc.contents;
+  let label = segments.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0];
+    if (isMap(node) && key !== undefined) {
+      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === key);
+      if (pair) node = pair.key;
+    }
+    label = [label, key].filter(Boolean).join('.');
+  }
+  if (node === undefined && segments.length > 0) node = doc.getIn(segments.slice(0, -1), true);
+  const range = (node as { range?: [number, number, number] } | undefined)?.range;
+  if (!range) return { label };
+  const pos = counter.linePos(range[0]);
+  return { line: pos.line, col: pos.col, label };
+}
+
+/**
+ * Read a YAML file and validate it with a zod schema; every error names the file, line and column
+ * (`kind` names the file in messages and reason codes: policy_invalid, profile_invalid, …).
+ */
+export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind: string): z.output<S> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DxError(`cannot read ${kind} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code)}`, {
+      exitCode: ExitCode.general,
+      reasonCode: `${kind}_unreadable`,
+    });
+  }
+  const { LineCounter, parseDocument } = yaml();
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const pos = counter.linePos(syntax.pos[0]);
+    throw yamlError(kind, file, pos.line, pos.col, syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
+  }
+  const data: unknown = doc.toJS() ?? {};
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = locate(doc, counter, issue);
+    throw yamlError(kind, file, where.line, where.col, `${where.label ? `${where.label}: ` : ''}${issue.message}`);
+  }
+  return parsed.data;
+}

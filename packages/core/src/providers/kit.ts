@@ -1,0 +1,48 @@
+import type { FailureClass, ProviderKit } from './contract.js';
+
+/** Vendor-neutral helpers injected into providers (watcher-safe: no imports). */
+export const providerKit: ProviderKit = {
+  httpStatusClass(status) {
+    if (status === 401 || status === 403) return 'auth_invalid';
+    if (status === 404) return 'model_unavailable';
+    if (status === 408) return 'timeout';
+    if (status === 429) return 'rate_limited';
+    if (status >= 500 && status <= 599) return 'server_error';
+    return undefined;
+  },
+  findResetAt(text, utcOffsetMinutes = 0) {
+    const m = /reset(?:s)?\s+(?:at|on)\s+(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?/i.exec(text);
+    if (!m) return undefined;
+    const [, y, mo, d, h, mi, se] = m;
+    const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(se ?? 0)) - utcOffsetMinutes * 60_000;
+    return Number.isFinite(utc) ? new Date(utc).toISOString() : undefined;
+  },
+  parseJson(text) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  },
+  firstLine(text, max = 300) {
+    const line = text.trim().split('\n')[0]?.trim() ?? '';
+    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  },
+  reasonCode(prefix, failureClass, overrides = {}) {
+    const suffix: Record<FailureClass, string> = {
+      rate_limited: 'rate_limited',
+      auth_missing: 'auth_missing',
+      auth_invalid: 'auth_blocked',
+      model_unavailable: 'model_unavailable',
+      network: 'network_error',
+      server_error: 'server_error',
+      binary_missing: 'binary_missing',
+      untrusted_workspace: 'untrusted_workspace',
+      permission_denied: 'permission_denied',
+      turn_limit: 'turn_limit',
+      timeout: 'timeout',
+      crashed: 'crashed',
+    };
+    return `${prefix}_${overrides[failureClass] ?? suffix[failureClass]}`;
+  },
+};

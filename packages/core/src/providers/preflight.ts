@@ -1,0 +1,150 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DxError, ExitCode, isDxError } from '../errors.js';
+import { nextActionFor } from '../health/next-actions.js';
+import type { Policy } from '../policy/schema.js';
+import type { PreflightChainOutput, PreflightOutput } from '../schemas/outputs.js';
+import { Redactor } from '../secrets/redact.js';
+import type { PreflightContext, ProviderPreflight } from './contract.js';
+import { resolveModel } from './models.js';
+import type { ProviderRegistry } from './registry.js';
+
+export interface PreflightOptions {
+  registry: ProviderRegistry;
+  policy: Policy;
+  env?: NodeJS.ProcessEnv;
+  /** --model, checked against the allowlist like any request. */
+  model?: string;
+  worktree?: string;
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+function exitCodeFor(failureClass: string | undefined): number {
+  return failureClass === 'model_unavailable' ? ExitCode.modelUnavailable : ExitCode.preflightFailed;
+}
+
+function failed(provider: string, reasonCode: string, failureClass: string | null, error: string, exitCode: number, model: string | null = null): PreflightOutput {
+  return {
+    provider,
+    ok: false,
+    exit_code: exitCode,
+    model,
+    model_source: null,
+    binary: { path: null, version: null },
+    checks: [{ name: 'provider', status: 'fail', detail: error, reason_code: reasonCode, failure_class: failureClass }],
+    reason_code: reasonCode,
+    failure_class: failureClass,
+    error,
+    next_action: nextActionFor(reasonCode, failureClass ?? undefined),
+  };
+}
+
+/**
+ * Preflight (or probe) one provider: resolve its model under the policy, run the provider's own
+ * checks in a private scratch HOME, and turn the first failing check into reason, class, exit code.
+ */
+export async function preflightProvider(providerId: string, options: PreflightOptions, mode: 'preflight' | 'probe' = 'preflight'): Promise<PreflightOutput> {
+  const env = options.env ?? process.env;
+  const redactor = Redactor.fromEnv([env]);
+  if (!options.registry.has(providerId)) {
+    const known = options.registry.ids();
+    return failed(providerId, 'provider_not_found', null, `unknown provider "${providerId}" (available: ${known.join(', ') || 'none installed'})`, ExitCode.providerNotFound);
+  }
+  const provider = options.registry.get(providerId);
+  const section = options.policy.providers[providerId];
+  let choice;
+  try {
+    choice = resolveModel(providerId, section, { requested: options.model, env });
+  } catch (err) {
+    if (!isDxError(err)) throw err;
+    return failed(providerId, err.reasonCode, 'model_unavailable', err.message, err.exitCode, options.model ?? null);
+  }
+  const run = mode === 'probe' ? provider.probeModel : provider.preflight;
+  if (!run) {
+    return {
+      provider: providerId,
+      ok: true,
+      exit_code: 0,
+      model: choice.model || null,
+      model_source: choice.source,
+      binary: { path: null, version: null },
+      checks: [{ name: mode, status: 'skip', detail: `provider ${providerId} has no ${mode}`, reason_code: null, failure_class: null }],
+      reason_code: null,
+      failure_class: null,
+      error: null,
+      next_action: null,
+    };
+  }
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `dx-${mode}-${providerId}-`));
+  let result: ProviderPreflight;
+  try {
+    const context: PreflightContext = {
+      env,
+      policy: section,
+      model: choice.model,
+      candidates: choice.candidates,
+      worktree: options.worktree,
+      workDir,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    };
+    result = await run.call(provider, context);
+  } catch (err) {
+    result = { ok: false, checks: [{ name: mode, status: 'fail', detail: `${mode} crashed: ${(err as Error).message}`, failureClass: 'crashed' }] };
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+  const failing = result.checks.find((c) => c.status === 'fail');
+  const ok = result.ok && !failing;
+  const reasonCode = failing ? (failing.reasonCode ?? `${providerId.replace(/-/g, '_')}_${mode}_failed`) : null;
+  const failureClass = failing?.failureClass ?? null;
+  return redactor.redactDeep({
+    provider: providerId,
+    ok,
+    exit_code: ok ? 0 : exitCodeFor(failureClass ?? undefined),
+    model: result.model ?? (choice.model || null),
+    model_source: choice.source,
+    binary: { path: result.binary?.path ?? null, version: result.binary?.version ?? null },
+    checks: result.checks.map((c) => ({ name: c.name, status: c.status, detail: c.detail, reason_code: c.reasonCode ?? null, failure_class: c.failureClass ?? null })),
+    reason_code: reasonCode,
+    failure_class: failureClass,
+    error: failing ? `${failing.name}: ${failing.detail}` : null,
+    next_action: reasonCode ? nextActionFor(reasonCode, failureClass ?? undefined) : null,
+  });
+}
+
+/**
+ * Seed 003's provider selection: preflight each provider of the chain in order, keep every
+ * result, select the first available one, and name the primary (first) failure when falling back.
+ */
+export async function preflightChain(options: PreflightOptions & { chain?: string[] }): Promise<PreflightChainOutput> {
+  const chain = options.chain ?? options.policy.fallbackChain;
+  if (chain.length === 0) {
+    throw new DxError('no providers to check: the policy has no fallback_chain and no --provider was given', {
+      exitCode: ExitCode.preflightFailed,
+      reasonCode: 'no_fallback_chain',
+      nextAction: 'add_fallback_chain_to_the_policy_or_pass_--provider',
+    });
+  }
+  const results: PreflightOutput[] = [];
+  let selected: PreflightOutput | undefined;
+  for (const id of chain) {
+    const result = await preflightProvider(id, options);
+    results.push(result);
+    if (result.ok) {
+      selected = result;
+      break;
+    }
+  }
+  const first = results[0]!;
+  const primary = selected && selected === first ? null : first;
+  return {
+    ok: Boolean(selected),
+    selected_provider: selected?.provider ?? null,
+    selected_model: selected?.model ?? null,
+    primary_failure: primary ? { provider: primary.provider, reason_code: primary.reason_code ?? 'unknown', error: primary.error ?? 'unavailable' } : null,
+    results,
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Reading `gemini -p … -o stream-json` (verified against @google/gemini-cli 0.61.0, recordings in
+ * ../fixtures). Gemini exits with the HTTP status mod 256 for API errors and with its own codes
+ * otherwise (41 auth, 53 turn limit, 55 untrusted folder). Loaded by the dx-runner watcher, so it
+ * imports nothing at run time.
+ */
+import type { AgentEvent, AgentExit, FailureClass, FailureClassification, ProviderKit, ProviderRuntime } from '@dx/core';
+
+export const PROVIDER_ID = 'gemini';
+const PREFIX = 'gemini';
+/** Seed reason codes: Gemini's quota and capacity failures are `gemini_capacity_exhausted`. */
+const REASON_OVERRIDES: Partial<Record<FailureClass, string>> = { rate_limited: 'capacity_exhausted' };
+
+type Json = Record<string, unknown>;
+
+/** Exit codes that are an HTTP status & 255 (research: provider-clis.md §3.3). */
+const HTTP_EXIT: Record<number, number> = { 144: 400, 145: 401, 147: 403, 148: 404, 173: 429, 244: 500, 247: 503 };
+
+function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit): AgentEvent[] {
+  if (stream === 'stderr') {
+    const attempt = /^Attempt (\d+) failed(?: with status (\d+))?[.:]\s*(.*)$/.exec(line);
+    if (!attempt) return [];
+    const text = attempt[3] ?? '';
+    const status = attempt[2] ? Number(attempt[2]) : undefined;
+    const failureClass: FailureClass = /exhausted|quota|RESOURCE_EXHAUSTED/i.test(text) ? 'rate_limited' : /overloaded/i.test(text) ? 'server_error' : (status ? kit.httpStatusClass(status) : undefined) ?? 'network';
+    return [{ kind: 'retry', failureClass, attempt: Number(attempt[1]), detail: kit.firstLine(text) }];
+  }
+  if (!line.startsWith('{')) return [];
+  const e = kit.parseJson(line) as Json | undefined;
+  if (!e || typeof e.type !== 'string') return [];
+  switch (e.type) {
+    case 'init':
+      return [{ kind: 'progress', activity: 'init', detail: String(e.model ?? '') }];
+    case 'message':
+      return e.role === 'assistant' ? [{ kind: 'progress', activity: 'message', detail: kit.firstLine(String(e.content ?? ''), 120) }] : [];
+    case 'tool_use':
+      return [{ kind: 'progress', activity: 'tool_call', detail: String(e.tool_name ?? 'tool') }];
+    case 'tool_result': {
+      const error = (e.error ?? {}) as Json;
+      // the default approval mode does not even register the write tools: the run "succeeds" anyway
+      if (e.status === 'error' && (error.type === 'tool_not_registered' || /not found|permission|denied|not allowed/i.test(String(error.message ?? '')))) {
+        return [{ kind: 'writes_refused', detail: kit.firstLine(String(error.message ?? e.output ?? 'tool refused'), 160) }];
+      }
+      return [{ kind: 'progress', activity: 'tool_result' }];
+    }
+    case 'error':
+      return [{ kind: 'error', detail: kit.firstLine(String(e.message ?? 'error')) }];
+    case 'result': {
+      const stats = (e.stats ?? {}) as Json;
+      const n = (v: unknown) => (typeof v === 'number' ? v : undefined);
+      const error = (e.error ?? {}) as Json;
+      return [
+        { kind: 'usage', mode: 'total', inputTokens: n(stats.input_tokens), outputTokens: n(stats.output_tokens) },
+        { kind: 'final', ok: e.status === 'success', text: e.status === 'success' ? undefined : String(error.message ?? '') },
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+function resultError(lines: string[], kit: ProviderKit): string | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!lines[i]!.includes('"type":"result"')) continue;
+    const e = kit.parseJson(lines[i]!) as Json | undefined;
+    if (e?.type === 'result' && e.status === 'error') return String(((e.error ?? {}) as Json).message ?? '');
+  }
+  return undefined;
+}
+
+const NEXT: Partial<Record<FailureClass, string>> = {
+  auth_missing: 'set_GEMINI_API_KEY',
+  auth_invalid: 'check_GEMINI_API_KEY',
+  rate_limited: 'retry_backoff_or_switch_to_opencode_or_cc_glm',
+  model_unavailable: 'use_another_allowed_gemini_model',
+  binary_missing: 'npm_install_-g_@google/gemini-cli@0.61.0',
+  untrusted_workspace: 'pass_--skip-trust_or_set_GEMINI_CLI_TRUST_WORKSPACE=true',
+};
+
+function classified(failureClass: FailureClass, summary: string, kit: ProviderKit, extra: Partial<FailureClassification> = {}): FailureClassification {
+  return { reasonCode: kit.reasonCode(PREFIX, failureClass, REASON_OVERRIDES), failureClass, summary: kit.firstLine(summary), nextAction: NEXT[failureClass], ...extra };
+}
+
+/** Decided from Gemini's exit code (its documented meaning) and the result event's error JSON. */
+export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClassification {
+  const stderr = exit.stderrTail.join('\n');
+  if (exit.spawnErrorCode === 'ENOENT') return classified('binary_missing', 'gemini is not installed', kit);
+  const fatal = exit.events.findLast((e) => e.kind === 'fatal');
+  if (fatal?.kind === 'fatal') return classified(fatal.failureClass, fatal.detail, kit);
+  const code = exit.exitCode ?? -1;
+  const message = resultError(exit.stdoutTail, kit) ?? exit.stderrTail.findLast((l) => /Error/.test(l)) ?? '';
+  if (code === 41 || /Please set an Auth method|must specify the GEMINI_API_KEY|Invalid auth method/i.test(stderr)) {
+    return classified('auth_missing', /GEMINI_API_KEY/.test(stderr) ? 'GEMINI_API_KEY is not set' : 'no Gemini auth method configured', kit);
+  }
+  if (code === 55 || /not running in a trusted directory/.test(stderr)) return classified('untrusted_workspace', 'Gemini CLI refuses an untrusted folder', kit);
+  if (code === 53) return classified('turn_limit', message || 'turn limit reached', kit);
+  const embedded = /"code"\s*:\s*(\d{3})/.exec(message);
+  const status = HTTP_EXIT[code] ?? (embedded ? Number(embedded[1]) : undefined);
+  if (/exhausted your daily quota|TerminalQuotaError/i.test(message + stderr)) {
+    return classified('rate_limited', message || 'daily quota exhausted', kit, { reasonCode: `${PREFIX}_capacity_exhausted` });
+  }
+  if (status === 429 || /Resource has been exhausted|RESOURCE_EXHAUSTED|RetryableQuotaError: Resource/i.test(message)) {
+    const retry = /Please retry in (\d+(?:\.\d+)?)s/.exec(message + stderr);
+    return classified('rate_limited', message, kit, { retryAfterSec: retry ? Math.ceil(Number(retry[1])) : undefined });
+  }
+  if (status === 503 || /model is overloaded/i.test(message)) return classified('server_error', message, kit, { reasonCode: `${PREFIX}_capacity_exhausted`, nextAction: NEXT.rate_limited });
+  if (status === 400 && /API key not valid|API_KEY_INVALID/i.test(message + stderr)) return classified('auth_invalid', message, kit);
+  if (status === 401 || status === 403) return classified('auth_invalid', message, kit);
+  if (/ModelNotFoundError|is not found for API version|not supported for generateContent/i.test(message + stderr)) return classified('model_unavailable', message, kit);
+  if (status !== undefined && status >= 500) return classified('server_error', message, kit);
+  if (/fetch failed|ECONNREFUSED|ENOTFOUND|Unable to connect/i.test(message + stderr)) return classified('network', message || 'cannot reach the Gemini API', kit);
+  return classified('crashed', message || `gemini exited ${exit.exitCode ?? exit.signal}`, kit);
+}
+
+export const provider: ProviderRuntime = {
+  id: PROVIDER_ID,
+  createParser(_options, kit) {
+    return { parse: (line, stream) => parseLine(line, stream, kit) };
+  },
+  classifyFailure,
+};

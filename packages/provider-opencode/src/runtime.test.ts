@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { providerKit, type AgentEvent, type AgentExit } from '@dx/core';
+import { provider } from './runtime.js';
+
+/** Replays a recording of the real opencode 1.18.33 (../fixtures/<name>.*) through the parser. */
+function replay(name: string, options: Record<string, unknown> = { maxRetries: 3, credentialsPresent: true }) {
+  const read = (ext: string) => fs.readFileSync(new URL(`../fixtures/${name}.${ext}`, import.meta.url), 'utf8');
+  const parser = provider.createParser(options, providerKit);
+  const stdout = read('stdout').split('\n').filter(Boolean);
+  const stderr = read('stderr').split('\n').filter(Boolean);
+  // stderr log lines arrive before the final error event on stdout
+  const events: AgentEvent[] = [...stderr.flatMap((l) => parser.parse(l, 'stderr')), ...stdout.flatMap((l) => parser.parse(l, 'stdout'))];
+  const exit: AgentExit = { exitCode: Number(read('rc')), signal: null, events: events.filter((e) => e.kind !== 'progress' && e.kind !== 'usage'), stdoutTail: stdout, stderrTail: stderr };
+  return { events, exit, classification: provider.classifyFailure(exit, providerKit) };
+}
+
+describe('opencode JSON event parser (recorded opencode 1.18.33 output)', () => {
+  it('reads a run with a tool call: steps, tool, text, usage and a final result on step_finish stop', () => {
+    const { events } = replay('tool');
+    expect(events.filter((e) => e.kind === 'progress' && e.activity === 'tool_call')).toHaveLength(1);
+    expect(events.find((e) => e.kind === 'final')).toMatchObject({ ok: true, text: 'READY. Hello from the fake model server.' });
+    expect(events.filter((e) => e.kind === 'usage').length).toBe(2);
+  });
+
+  it('ends a bad key at the first attempt instead of retrying for a minute', () => {
+    const { events } = replay('401');
+    const fatal = events.filter((e) => e.kind === 'fatal');
+    expect(fatal).toEqual([expect.objectContaining({ failureClass: 'auth_invalid' })]);
+    expect(events.findIndex((e) => e.kind === 'fatal')).toBeLessThan(3);
+  });
+
+  it('turns transient stream errors into retries, then a fatal after maxRetries', () => {
+    const retries = replay('500', { maxRetries: 3 }).events;
+    expect(retries.filter((e) => e.kind === 'retry').length).toBeGreaterThan(0);
+    const bounded = replay('500', { maxRetries: 1 }).events;
+    expect(bounded.filter((e) => e.kind === 'retry')).toHaveLength(1);
+    expect(bounded.find((e) => e.kind === 'fatal')).toMatchObject({ failureClass: 'server_error' });
+  });
+
+  it('ignores errors of the title agent', () => {
+    const stderr = 'timestamp=x level=ERROR message="stream error" small=true agent=title error.error="AI_APICallError: Incorrect API key provided"';
+    expect(provider.createParser({}, providerKit).parse(stderr, 'stderr')).toEqual([]);
+  });
+});
+
+describe('opencode failure classifier (every failure row of the research file)', () => {
+  it.each([
+    ['401', 'opencode_auth_blocked', 'auth_invalid'],
+    ['403', 'opencode_auth_blocked', 'auth_invalid'],
+    ['404', 'opencode_model_unavailable', 'model_unavailable'],
+    ['429', 'opencode_rate_limited', 'rate_limited'],
+    ['zai1302', 'opencode_rate_limited', 'rate_limited'],
+    ['zai1308', 'opencode_rate_limited', 'rate_limited'],
+    ['529', 'opencode_server_error', 'server_error'],
+    ['refused', 'opencode_network_error', 'network'],
+    ['unknown-model', 'opencode_model_unavailable', 'model_unavailable'],
+  ])('%s → %s (%s)', (name, reasonCode, failureClass) => {
+    expect(replay(name).classification).toMatchObject({ reasonCode, failureClass });
+  });
+
+  it('calls "model not found" a missing key when no credentials were found at launch', () => {
+    expect(replay('nokey', { credentialsPresent: false }).classification).toMatchObject({ reasonCode: 'opencode_auth_blocked', failureClass: 'auth_missing' });
+    expect(replay('nokey', { credentialsPresent: true }).classification).toMatchObject({ reasonCode: 'opencode_model_unavailable' });
+  });
+
+  it('reads the Z.ai 1308 reset time into reset_at', () => {
+    expect(replay('zai1308').classification.resetAt).toBe('2026-11-24T04:00:00.000Z');
+  });
+
+  it('reports a missing or half-installed binary', () => {
+    const exit = (over: Partial<AgentExit>): AgentExit => ({ exitCode: 1, signal: null, events: [], stdoutTail: [], stderrTail: [], ...over });
+    expect(provider.classifyFailure(exit({ spawnErrorCode: 'ENOENT', exitCode: null }), providerKit).reasonCode).toBe('opencode_binary_missing');
+    expect(provider.classifyFailure(exit({ stderrTail: ["Error: opencode-ai's postinstall script was not run."] }), providerKit).reasonCode).toBe('opencode_binary_missing');
+  });
+
+  it('does not call a crash with "429" somewhere in its output rate limited', () => {
+    const exit: AgentExit = { exitCode: 1, signal: null, events: [], stdoutTail: ['{"type":"text","part":{"text":"edited line 429"}}'], stderrTail: ['Segmentation fault'] };
+    expect(provider.classifyFailure(exit, providerKit).failureClass).toBe('crashed');
+  });
+});

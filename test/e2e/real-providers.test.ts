@@ -1,0 +1,192 @@
+/**
+ * The three real agent CLIs (pinned, installed by the test set-up) driven through `dx-runner start`
+ * against the fake model server on 127.0.0.1: a job that writes a file, every failure mode, a hang.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CheckOutputSchema, JobReportSchema, PreflightOutputSchema, StartOutputSchema } from '@dx/core';
+import { startFakeModelServer } from '../fixtures/fake-model-server.mjs';
+import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { REAL_CLIS } from '../helpers/real-clis.js';
+
+const realBin = inject('realCliBin');
+const describeReal = realBin ? describe : describe.skip;
+
+type Server = Awaited<ReturnType<typeof startFakeModelServer>>;
+let server: Server;
+beforeAll(async () => {
+  server = await startFakeModelServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+/** Bounded retries so each failure ends in seconds; OpenCode routed to the fake server via a model it knows. */
+const TEST_POLICY = `providers:
+  opencode:
+    canonical_model: zai-coding-plan/glm-4.7
+    canonical_aliases: []
+    allowed_models: [zai-coding-plan/glm-4.7]
+    max_retries: 0
+  cc-glm:
+    max_retries: 0
+  gemini:
+    canonical_model: gemini-2.5-flash
+    allowed_models: [gemini-2.5-flash]
+    max_retries: 0
+`;
+
+interface ProviderCase {
+  id: 'cc-glm' | 'gemini' | 'opencode';
+  binary: string;
+  version: string;
+  env(mode: string): Record<string, string>;
+  failures: Array<[mode: string, reason: string, failureClass: string]>;
+}
+
+const CASES: ProviderCase[] = [
+  {
+    id: 'cc-glm',
+    binary: 'claude',
+    version: REAL_CLIS['@anthropic-ai/claude-code'],
+    env: (mode) => ({ CC_GLM_AUTH_TOKEN: 'fake-token-for-tests', CC_GLM_BASE_URL: server.base(mode) }),
+    failures: [
+      ['401', 'cc_glm_auth_blocked', 'auth_invalid'],
+      ['403', 'cc_glm_auth_blocked', 'auth_invalid'],
+      ['404', 'cc_glm_model_unavailable', 'model_unavailable'],
+      ['429', 'cc_glm_rate_limited', 'rate_limited'],
+      ['zai1302', 'cc_glm_rate_limited', 'rate_limited'],
+      ['zai1308', 'cc_glm_quota_exhausted', 'rate_limited'],
+      ['500', 'cc_glm_server_error', 'server_error'],
+      ['529', 'cc_glm_server_error', 'server_error'],
+    ],
+  },
+  {
+    id: 'gemini',
+    binary: 'gemini',
+    version: REAL_CLIS['@google/gemini-cli'],
+    env: (mode) => ({ GEMINI_API_KEY: 'fake-key-for-tests', GOOGLE_GEMINI_BASE_URL: server.base(mode) }),
+    failures: [
+      ['401', 'gemini_auth_blocked', 'auth_invalid'],
+      ['403', 'gemini_auth_blocked', 'auth_invalid'],
+      ['404', 'gemini_model_unavailable', 'model_unavailable'],
+      ['429', 'gemini_capacity_exhausted', 'rate_limited'],
+      ['500', 'gemini_server_error', 'server_error'],
+      ['503', 'gemini_capacity_exhausted', 'server_error'],
+    ],
+  },
+  {
+    id: 'opencode',
+    binary: 'opencode',
+    version: REAL_CLIS['opencode-ai'],
+    env: (mode) => ({
+      ZHIPU_API_KEY: 'fake-key-for-tests',
+      OPENCODE_CONFIG_CONTENT: JSON.stringify({ provider: { 'zai-coding-plan': { options: { baseURL: `${server.base(mode)}/api/coding/paas/v4` } } } }),
+    }),
+    failures: [
+      ['401', 'opencode_auth_blocked', 'auth_invalid'],
+      ['403', 'opencode_auth_blocked', 'auth_invalid'],
+      ['404', 'opencode_model_unavailable', 'model_unavailable'],
+      ['429', 'opencode_rate_limited', 'rate_limited'],
+      ['zai1302', 'opencode_rate_limited', 'rate_limited'],
+      ['zai1308', 'opencode_rate_limited', 'rate_limited'],
+      ['500', 'opencode_server_error', 'server_error'],
+      ['529', 'opencode_server_error', 'server_error'],
+    ],
+  },
+];
+
+/** Run `fn` over items with at most `limit` at a time (the CLIs are heavy on 2 cores). */
+async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return results;
+}
+
+for (const c of CASES) {
+  describeReal(`real ${c.binary} ${c.version} through dx-runner (provider ${c.id})`, () => {
+    let sb: Sandbox;
+    let policy: string;
+    beforeAll(() => {
+      sb = createSandbox({ PATH: `${realBin}:${process.env.PATH}`, [`DX_RUNNER_MAX_PARALLEL_${c.id.toUpperCase().replace('-', '_')}`]: '20', DX_RUNNER_MUTATION_POLL_SEC: '0.5' });
+      policy = path.join(sb.dir, 'policy.yaml');
+      fs.writeFileSync(policy, TEST_POLICY);
+    });
+    afterAll(async () => {
+      await sb.cleanup();
+    });
+
+    const start = (beads: string, mode: string, extraEnv: Record<string, string> = {}) =>
+      sb.dxJson(['start', '--beads', beads, '--provider', c.id, '--policy', policy, '--prompt-file', sb.prompt('Please do the task.'), '--worktree', sb.worktree(beads)], StartOutputSchema, {
+        env: { ...c.env(mode), ...extraEnv },
+      });
+    const ended = async (beads: string, timeoutMs = 60_000) =>
+      waitFor(async () => {
+        const r = await sb.dxJson(['check', '--beads', beads], CheckOutputSchema);
+        return r.json.outcome_state !== null ? r : undefined;
+      }, `${beads} to end`, timeoutMs, 250);
+    const report = async (beads: string) => JobReportSchema.parse(JSON.parse((await sb.dx(['report', '--beads', beads, '--json'])).stdout));
+
+    it('preflight finds the pinned binary and the credentials', async () => {
+      const r = await sb.dxJson(['preflight', '--provider', c.id, '--policy', policy], PreflightOutputSchema, { env: c.env('ok') });
+      expect(r.code, JSON.stringify(r.json)).toBe(0);
+      expect(r.json.binary.version).toContain(c.version);
+      expect(r.json.checks.map((k) => k.status)).not.toContain('fail');
+    });
+
+    it('preflight without credentials fails with exit 21 and the provider reason code', async () => {
+      const env = Object.fromEntries(Object.keys(c.env('ok')).map((k) => [k, undefined]));
+      const r = await sb.dxJson(['preflight', '--provider', c.id, '--policy', policy], PreflightOutputSchema, { env: { ...env, ZAI_API_KEY: undefined } });
+      expect(r.code).toBe(21);
+      expect(r.json.failure_class).toBe('auth_missing');
+      expect(r.json.reason_code).toMatch(new RegExp(`^${c.id.replace('-', '_')}_auth_`));
+    });
+
+    it('a job whose model asks for a file write ends exited_ok with the mutation recorded', async () => {
+      const target = path.join(sb.agents, `${c.id}-write`, 'repo', 'from-the-model.txt');
+      const started = await start(`${c.id}-write`, server.toolMode(target));
+      expect(started.code, started.stderr).toBe(0);
+      const done = await ended(`${c.id}-write`);
+      expect(done.json).toMatchObject({ state: 'exited_ok', reason_code: 'process_exit', exit_code: 0 });
+      expect(fs.readFileSync(target, 'utf8')).toBe('written through the fake model server\n');
+      const r = await report(`${c.id}-write`);
+      expect(r.evidence.changed_files).toEqual(['from-the-model.txt']);
+      expect(r.usage.tokens_output).toBeGreaterThan(0);
+      expect(r.events).toBeGreaterThan(2);
+      // the CLI wrote its config into the job's private HOME, never the user's
+      expect(fs.readdirSync(sb.env.HOME!)).toEqual([]);
+    });
+
+    it('each failure mode ends within seconds with the right reason code and class', async () => {
+      const results = await pool(c.failures, 3, async ([mode, reason, failureClass]) => {
+        const beads = `${c.id}-f${mode}`;
+        const started = await start(beads, mode);
+        expect(started.code, started.stderr).toBe(0);
+        await ended(beads, 45_000);
+        const r = await report(beads);
+        return { mode, expected: [reason, failureClass], got: [r.reason_code, r.failure_class], state: r.state, r };
+      });
+      for (const x of results) {
+        expect({ mode: x.mode, got: x.got, state: x.state }).toEqual({ mode: x.mode, got: x.expected, state: 'exited_err' });
+      }
+      const quota = results.find((x) => x.mode === 'zai1308');
+      if (quota) expect(quota.r.outcome_state).toBe('failed');
+    }, 240_000);
+
+    it('a hanging model server is caught by the runtime limit', async () => {
+      const started = await start(`${c.id}-hang`, 'hang', { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.1', CC_GLM_TIMEOUT_MS: '600000' });
+      expect(started.code).toBe(0);
+      const done = await ended(`${c.id}-hang`, 60_000);
+      expect(done.json).toMatchObject({ state: 'exited_err', reason_code: 'max_runtime_exceeded', exit_code: 124, outcome_state: 'timeout' });
+    }, 90_000);
+  });
+}

@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from './paths.js';
+
+/**
+ * The real agent CLIs, pinned, installed by the test set-up into a folder of their own (not the
+ * root dependencies, so `npm ci` stays light for users): research/provider-clis.md §1.
+ */
+export const REAL_CLIS = {
+  'opencode-ai': '1.18.33',
+  '@google/gemini-cli': '0.61.0',
+  '@anthropic-ai/claude-code': '2.1.197',
+} as const;
+
+export const CLI_DIR = path.join(REPO_ROOT, 'test', '.cache', 'clis');
+export const CLI_BIN_DIR = path.join(CLI_DIR, 'node_modules', '.bin');
+
+function installedVersion(pkg: string): string | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(CLI_DIR, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function binariesWork(): boolean {
+  return ['opencode', 'claude', 'gemini'].every((bin) => {
+    const r = spawnSync(path.join(CLI_BIN_DIR, bin), ['--version'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: CLI_DIR, GEMINI_CLI_NO_RELAUNCH: 'true' } });
+    return r.status === 0;
+  });
+}
+
+/** Install (or reuse) the pinned CLIs; throws with npm's output when the registry install fails. */
+export function ensureRealClis(): void {
+  const missing = Object.entries(REAL_CLIS).filter(([pkg, version]) => installedVersion(pkg) !== version);
+  if (missing.length === 0 && binariesWork()) return;
+  fs.mkdirSync(CLI_DIR, { recursive: true });
+  fs.writeFileSync(
+    path.join(CLI_DIR, 'package.json'),
+    `${JSON.stringify(
+      {
+        name: 'dx-runner-test-clis',
+        private: true,
+        version: '0.0.0',
+        // their postinstall scripts only link the native binary shipped in the package (no download)
+        allowScripts: { 'opencode-ai': true, '@anthropic-ai/claude-code': true, 'node-pty': true, '@github/keytar': true },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  const specs = Object.entries(REAL_CLIS).map(([pkg, version]) => `${pkg}@${version}`);
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', ...specs], {
+    cwd: CLI_DIR,
+    encoding: 'utf8',
+    timeout: 15 * 60_000,
+    env: { ...process.env, npm_config_engine_strict: 'false' },
+  });
+  if (r.status !== 0) throw new Error(`installing the real agent CLIs failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  if (!binariesWork()) throw new Error(`the real agent CLIs were installed into ${CLI_DIR} but do not run`);
+}

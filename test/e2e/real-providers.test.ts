@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CheckOutputSchema, JobReportSchema, PreflightOutputSchema, StartOutputSchema } from '@dx/core';
+import { CheckOutputSchema, JobReportSchema, PreflightChainOutputSchema, PreflightOutputSchema, StartOutputSchema } from '@dx/core';
 import { startFakeModelServer } from '../fixtures/fake-model-server.mjs';
 import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { REAL_CLIS } from '../helpers/real-clis.js';
@@ -190,3 +190,48 @@ for (const c of CASES) {
     }, 90_000);
   });
 }
+
+describeReal('preflight chain and the strict OpenCode model gate (real CLIs)', () => {
+  let sb: Sandbox;
+  beforeAll(() => {
+    sb = createSandbox({ PATH: `${realBin}:${process.env.PATH}` });
+  });
+  afterAll(async () => {
+    await sb.cleanup();
+  });
+
+  it('falls back from opencode to cc-glm, keeps every result and names the primary failure', async () => {
+    const r = await sb.dxJson(['preflight'], PreflightChainOutputSchema, { env: { CC_GLM_AUTH_TOKEN: 'fake-token-for-tests', ZHIPU_API_KEY: undefined } });
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, selected_provider: 'cc-glm', selected_model: 'glm-5' });
+    expect(r.json.results.map((x) => [x.provider, x.ok])).toEqual([
+      ['opencode', false],
+      ['cc-glm', true],
+    ]);
+    expect(r.json.primary_failure).toMatchObject({ provider: 'opencode', reason_code: 'opencode_auth_blocked' });
+    expect(r.json.primary_failure!.error).toContain('no credentials for zhipuai-coding-plan');
+  });
+
+  it('reports every failure when no provider is available (exit 21)', async () => {
+    const r = await sb.dxJson(['preflight'], PreflightChainOutputSchema, { env: { ZHIPU_API_KEY: undefined, GEMINI_API_KEY: undefined, GOOGLE_API_KEY: undefined } });
+    expect(r.code).toBe(21);
+    expect(r.json.selected_provider).toBeNull();
+    expect(r.json.results.map((x) => [x.provider, x.failure_class])).toEqual([
+      ['opencode', 'auth_missing'],
+      ['cc-glm', 'auth_missing'],
+      ['gemini', 'auth_missing'],
+    ]);
+  });
+
+  it('with strict_gate, an unavailable canonical model fails (exit 25) instead of running another model', async () => {
+    const policy = path.join(sb.dir, 'strict.yaml');
+    fs.writeFileSync(policy, 'providers:\n  opencode:\n    canonical_model: zai-coding-plan/glm-5\n    canonical_aliases: []\n    allowed_models: [zai-coding-plan/glm-5, zai-coding-plan/glm-4.7]\n    strict_gate: true\n');
+    const r = await sb.dxJson(['preflight', '--provider', 'opencode', '--policy', policy], PreflightOutputSchema, { env: { ZHIPU_API_KEY: 'fake-key-for-tests' } });
+    expect(r.code).toBe(25);
+    expect(r.json).toMatchObject({ reason_code: 'opencode_model_unavailable', failure_class: 'model_unavailable' });
+    expect(r.json.error).toContain('strict model gate');
+    // the default policy reaches GLM-5 through its alias zhipuai/glm-5, which OpenCode 1.18.33 lists
+    const dflt = await sb.dxJson(['preflight', '--provider', 'opencode'], PreflightOutputSchema, { env: { ZHIPU_API_KEY: 'fake-key-for-tests' } });
+    expect(dflt.json).toMatchObject({ ok: true, model: 'zhipuai/glm-5' });
+  });
+});

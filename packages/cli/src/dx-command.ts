@@ -69,7 +69,8 @@ export abstract class DxCommand<T> extends Command {
   protected async providers(): Promise<ProviderRegistry> {
     const core = await this.core();
     const registry = await core.ProviderRegistry.fromConfig(this.config);
-    for (const e of registry.errors) this.warn(`provider plugin ${e.plugin} skipped: ${e.message}`);
+    // one plain line each, also under --json (stdout stays pure JSON)
+    for (const e of registry.errors) process.stderr.write(`Warning: provider plugin ${e.plugin} skipped: ${e.message}\n`);
     return registry;
   }
 

@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { DxError, ExitCode } from '../errors.js';
+import { baselineGate } from '../gates/baseline.js';
+import { readAllowedPaths } from '../gates/scope.js';
 import { checkWorktree, locateWorktree } from '../gates/worktree.js';
 import { maxParallelFor } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
@@ -42,6 +44,11 @@ export interface StartJobOptions {
   profile?: Profile;
   /** Run the provider's preflight first and refuse to launch when it fails (exit 21/25). */
   preflight?: boolean;
+  /** Refuse to launch unless the worktree's HEAD contains this commit (baseline gate). */
+  requiredBaseline?: string;
+  /** Recorded for the job's scope gate. */
+  allowedPathsFile?: string;
+  mutationBudget?: number;
   dryRun?: boolean;
   policy: Policy;
   env?: NodeJS.ProcessEnv;
@@ -111,6 +118,9 @@ interface LaunchParams {
   firstStartedAt?: string;
   version?: string;
   watcher?: PrespawnedWatcher;
+  requiredBaseline?: string;
+  allowedPathsFile?: string;
+  mutationBudget?: number;
 }
 
 function liveCount(root: string, provider: string): number {
@@ -228,6 +238,9 @@ function metaRecord(p: {
     no_mutation_timeout_minutes: params.limits.noMutationTimeoutMinutes,
     stall_minutes: params.limits.stallMinutes,
     startup_grace_sec: params.limits.startupGraceSec,
+    required_baseline: params.requiredBaseline,
+    allowed_paths_file: params.allowedPathsFile,
+    mutation_budget: params.mutationBudget,
     version: params.version,
   };
 }
@@ -392,6 +405,20 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     env,
   });
   let model = choice.model || undefined;
+  if (options.requiredBaseline) {
+    const gate = await baselineGate({ worktree, requiredBaseline: options.requiredBaseline });
+    if (!gate.passed) {
+      fail(`baseline gate failed: ${gate.details}`, ExitCode.general, gate.reason_code, gate.next_action);
+    }
+  }
+  const allowedPathsFile = options.allowedPathsFile ? path.resolve(cwd, options.allowedPathsFile) : undefined;
+  if (allowedPathsFile) {
+    try {
+      readAllowedPaths(allowedPathsFile);
+    } catch (err) {
+      fail(`allowed paths file not readable: ${allowedPathsFile} (${(err as NodeJS.ErrnoException).code})`, ExitCode.general, 'allowed_paths_file_unreadable', 'fix_the_allowed_paths_file');
+    }
+  }
   if (options.preflight) {
     const result = await preflightProvider(provider.id, { registry: options.registry, policy: options.policy, env, model, worktree });
     if (!result.ok) {
@@ -451,6 +478,9 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     retries: 0,
     version: options.version,
     watcher: options.watcher,
+    requiredBaseline: options.requiredBaseline,
+    allowedPathsFile,
+    mutationBudget: options.mutationBudget,
   });
 }
 
@@ -491,6 +521,9 @@ export async function relaunch(job: { paths: JobPaths; meta: MetaRecord }, optio
     },
     retries: meta.retries + 1,
     firstStartedAt: meta.first_started_at ?? meta.started_at,
+    requiredBaseline: meta.required_baseline,
+    allowedPathsFile: meta.allowed_paths_file,
+    mutationBudget: meta.mutation_budget,
     version: options.version,
   });
 }

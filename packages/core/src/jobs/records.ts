@@ -43,6 +43,9 @@ export const MetaSchema = z.looseObject({
   no_mutation_timeout_minutes: num,
   stall_minutes: num,
   startup_grace_sec: num,
+  required_baseline: z.string().optional(),
+  allowed_paths_file: z.string().optional(),
+  mutation_budget: int.optional(),
   version: z.string().optional(),
 });
 export type MetaRecord = z.output<typeof MetaSchema>;
@@ -68,6 +71,7 @@ export const HeartbeatSchema = z.looseObject({
   final_ok: bool.optional(),
   writes_refused: int,
   mutations: int,
+  start_head: z.string().optional(),
   last_mutation_at: z.string().optional(),
   tokens_input: int.optional(),
   tokens_output: int.optional(),

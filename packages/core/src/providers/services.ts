@@ -4,7 +4,8 @@ import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import { providerKit } from './kit.js';
 import type { LaunchRequest } from './contract.js';
-import type { CoreServices, RunToolResult, StreamingResult } from './hook.js';
+import { runTool } from '../process/run.js';
+import type { CoreServices, StreamingResult } from './hook.js';
 
 /**
  * The agent environment: the caller's env (agents run tests that need it) with HOME, XDG dirs and
@@ -28,33 +29,6 @@ export function childEnv(request: LaunchRequest, extra: Record<string, string | 
     else env[k] = v;
   }
   return env;
-}
-
-export async function runTool(
-  command: string,
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<RunToolResult> {
-  const { execa } = await import('execa');
-  const result = await execa(command, args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: options.env === undefined,
-    timeout: options.timeoutMs ?? 30_000,
-    reject: false,
-    stdin: 'ignore',
-    killSignal: 'SIGKILL',
-    forceKillAfterDelay: 1000,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const errorCode = (result as { code?: string }).code;
-  return {
-    exitCode: typeof result.exitCode === 'number' ? result.exitCode : result.failed ? 127 : 0,
-    stdout: String(result.stdout ?? ''),
-    stderr: String(result.stderr ?? ''),
-    timedOut: Boolean(result.timedOut),
-    errorCode: errorCode ?? (result.failed && result.exitCode === undefined ? 'ENOENT' : undefined),
-  };
 }
 
 export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {

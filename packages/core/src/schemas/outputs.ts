@@ -1,5 +1,13 @@
 import { z } from 'zod';
 import { HEALTH_STATES } from '../health/states.js';
+import {
+  BaselineGateOutputSchema,
+  BeadsGateOutputSchema,
+  EvidenceGateOutputSchema,
+  FeatureKeyGateOutputSchema,
+  IntegrityGateOutputSchema,
+  ScopeGateOutputSchema,
+} from './gates.js';
 import { JobViewSchema } from './job-view.js';
 
 export { JobViewSchema, type JobView } from './job-view.js';
@@ -228,6 +236,12 @@ export const OUTPUT_SCHEMAS = {
   preflight: z.union([PreflightOutputSchema, PreflightChainOutputSchema]),
   probe: PreflightOutputSchema,
   profiles: ProfilesOutputSchema,
+  'baseline-gate': BaselineGateOutputSchema,
+  'integrity-gate': IntegrityGateOutputSchema,
+  'feature-key-gate': FeatureKeyGateOutputSchema,
+  'scope-gate': ScopeGateOutputSchema,
+  'evidence-gate': EvidenceGateOutputSchema,
+  'beads-gate': BeadsGateOutputSchema,
 } as const;
 
 export function jsonSchemaFor(name: keyof typeof OUTPUT_SCHEMAS): Record<string, unknown> {

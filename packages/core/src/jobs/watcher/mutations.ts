@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { git } from '../../process/git.js';
 
 /**
  * What the agent changed in its worktree since launch: files whose status or content differs from
@@ -14,15 +14,6 @@ export interface MutationSnapshot {
   commits: string[];
   startHead?: string;
   head?: string;
-}
-
-function git(cwd: string, args: string[]): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile('git', ['--no-optional-locks', ...args], { cwd, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' } }, (err, stdout) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 127) : 0;
-      resolve({ code, stdout: String(stdout ?? '') });
-    });
-  });
 }
 
 function fingerprint(file: string): string {

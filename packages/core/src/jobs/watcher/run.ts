@@ -364,6 +364,7 @@ export class JobWatcher {
       final_ok: hb.finalOk,
       writes_refused: hb.writesRefused,
       mutations: this.tracker.snapshot.mutations,
+      start_head: this.tracker.snapshot.startHead,
       last_mutation_at: hb.lastMutationAt ? iso(hb.lastMutationAt) : undefined,
       tokens_input: hb.tokensInput,
       tokens_output: hb.tokensOutput,

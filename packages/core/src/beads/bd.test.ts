@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { parseClaimError } from './bd.js';
+
+describe('parseClaimError (seed 003: multi-word owners, optional timestamp)', () => {
+  it.each([
+    ['already claimed by Recovery Agent', 'Recovery Agent', null],
+    ['already claimed by System Auto-Fixer at 2026-02-19T06:00:00Z', 'System Auto-Fixer', '2026-02-19T06:00:00'],
+    ['already claimed by nightly_dispatch', 'nightly_dispatch', null],
+    ['Error: already claimed by Some Long Agent Name here', 'Some Long Agent Name here', null],
+    ['Error claiming bd-x1: issue already claimed by alice', 'alice', null],
+    ['already claimed by nightly_dispatch at 2026-02-19T06:00:00Z', 'nightly_dispatch', '2026-02-19T06:00:00'],
+    ['Error claiming bd-x1: issue already claimed by Agent at Home', 'Agent at Home', null],
+  ])('%s → %s', (text, owner, at) => {
+    expect(parseClaimError(text)).toEqual({ claimedBy: owner, claimedAt: at });
+  });
+
+  it('returns undefined for other errors', () => {
+    expect(parseClaimError('Error claiming bd-x1: issue not claimable: status closed')).toBeUndefined();
+  });
+});

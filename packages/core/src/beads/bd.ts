@@ -1,0 +1,112 @@
+import { runTool } from '../process/run.js';
+import type { RunToolResult } from '../providers/hook.js';
+import { findExecutable } from '../providers/services.js';
+
+/**
+ * The Beads CLI, driven through its documented contract (research/provider-clis.md §5):
+ * `--json` output is a raw array for show/list/ready, errors are plain text on stderr.
+ */
+export interface BeadsIssue {
+  id: string;
+  title: string;
+  status: string;
+  priority?: number;
+  issue_type?: string;
+  assignee?: string;
+  description?: string;
+  labels?: string[];
+  [key: string]: unknown;
+}
+
+export interface ClaimInfo {
+  claimedBy: string;
+  claimedAt: string | null;
+}
+
+/**
+ * "already claimed by <owner>[ at <timestamp>]" with multi-word owners (seed 003's fix of the
+ * first-word-only regex). bd may exit 0 on it, so callers check the text, not the exit code.
+ */
+export function parseClaimError(text: string): ClaimInfo | undefined {
+  const m = /already claimed by (.+?)(?:\s+at\s+(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\S*)?\s*$/im.exec(text);
+  if (!m) return undefined;
+  return { claimedBy: m[1]!.trim(), claimedAt: m[2] ?? null };
+}
+
+export function bdBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return findExecutable(env.BD_BIN?.trim() || 'bd', env);
+}
+
+export class BdClient {
+  constructor(
+    readonly bin: string,
+    readonly cwd: string,
+    readonly env: NodeJS.ProcessEnv = process.env,
+    readonly timeoutMs = 30_000,
+  ) {}
+
+  run(args: string[]): Promise<RunToolResult> {
+    return runTool(this.bin, args, { cwd: this.cwd, env: this.env, timeoutMs: this.timeoutMs });
+  }
+
+  /** The first x.y.z in `bd --version` (trailing text like "(abc)" is ignored). */
+  async version(): Promise<string | undefined> {
+    const r = await this.run(['--version']);
+    return /\d+\.\d+\.\d+/.exec(`${r.stdout} ${r.stderr}`)?.[0];
+  }
+
+  async ping(): Promise<{ ok: boolean; error?: string }> {
+    const r = await this.run(['ping', '--json']);
+    const json = safeJson(r.stdout) as { status?: string; error?: string } | undefined;
+    if (r.exitCode === 0 && json?.status === 'ok') return { ok: true };
+    return { ok: false, error: json?.error ?? firstLine(r.stderr || r.stdout) ?? `bd ping exited ${r.exitCode}` };
+  }
+
+  async context(): Promise<Record<string, unknown> | undefined> {
+    const r = await this.run(['context', '--json']);
+    const json = safeJson(r.stdout);
+    return r.exitCode === 0 && json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+  }
+
+  async show(id: string): Promise<BeadsIssue | undefined> {
+    const r = await this.run(['show', id, '--json']);
+    const json = safeJson(r.stdout);
+    const issue = Array.isArray(json) ? json[0] : json && typeof json === 'object' && 'id' in json ? json : undefined;
+    return r.exitCode === 0 && issue ? (issue as BeadsIssue) : undefined;
+  }
+
+  async ready(): Promise<BeadsIssue[]> {
+    const r = await this.run(['ready', '--json']);
+    if (r.exitCode !== 0) throw new Error(`bd ready failed: ${firstLine(r.stderr || r.stdout) ?? `exit ${r.exitCode}`}`);
+    const json = safeJson(r.stdout);
+    const list = Array.isArray(json) ? json : (json as { data?: unknown } | undefined)?.data;
+    if (!Array.isArray(list)) throw new Error('bd ready --json did not print a JSON array');
+    return list as BeadsIssue[];
+  }
+
+  setStatus(id: string, status: string): Promise<RunToolResult> {
+    return this.run(['update', id, '--status', status, '--json']);
+  }
+
+  /** Atomic claim (`bd update ID --claim`); an issue held by someone else is reported, never taken. */
+  async claim(id: string, actor?: string): Promise<{ claimed: true } | { claimed: false; claimedBy?: string; claimedAt?: string | null; error: string }> {
+    const r = await this.run([...(actor ? ['--actor', actor] : []), 'update', id, '--claim', '--json']);
+    const text = `${r.stderr}\n${r.stdout}`;
+    const taken = parseClaimError(text);
+    if (taken) return { claimed: false, claimedBy: taken.claimedBy, claimedAt: taken.claimedAt, error: `already claimed by ${taken.claimedBy}` };
+    if (r.exitCode !== 0) return { claimed: false, error: firstLine(r.stderr || r.stdout) ?? `bd update --claim exited ${r.exitCode}` };
+    return { claimed: true };
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text.trim()) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstLine(text: string): string | undefined {
+  return text.trim().split('\n')[0]?.trim() || undefined;
+}

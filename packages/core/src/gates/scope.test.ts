@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { pathMatcher } from './scope.js';
+
+describe('allowlist path matching', () => {
+  it('treats a plain entry as a path prefix on segment boundaries', () => {
+    const m = pathMatcher('src/');
+    expect([m('src/a.ts'), m('src/deep/b.ts'), m('srcx/a.ts'), m('lib/src/a.ts')]).toEqual([true, true, false, false]);
+    expect(pathMatcher('README.md')('README.md')).toBe(true);
+  });
+
+  it('supports *, ** and ?', () => {
+    expect(pathMatcher('docs/*.md')('docs/a.md')).toBe(true);
+    expect(pathMatcher('docs/*.md')('docs/x/a.md')).toBe(false);
+    expect(pathMatcher('test/**/*.test.ts')('test/a.test.ts')).toBe(true);
+    expect(pathMatcher('test/**/*.test.ts')('test/u/v/a.test.ts')).toBe(true);
+    expect(pathMatcher('test/**/*.test.ts')('test/u/a.ts')).toBe(false);
+    expect(pathMatcher('file?.txt')('file1.txt')).toBe(true);
+  });
+});

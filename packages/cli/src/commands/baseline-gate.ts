@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { BaselineGateOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
 import { renderGate } from '../render/gate.js';
+import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class BaselineGate extends DxCommand<BaselineGateOutput> {
   static override summary = "check that a worktree's HEAD contains a required commit";

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { BeadsGateOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
 import { renderGate } from '../render/gate.js';
+import { DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class BeadsGate extends DxCommand<BeadsGateOutput> {
   static override summary = 'check the Beads database before a wave (exit 24 on failure)';

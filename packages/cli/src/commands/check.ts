@@ -1,7 +1,5 @@
 import type { CheckOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag, positiveNumber } from '../flags.js';
-import { formatDuration } from '../render/table.js';
+import { beadsFlag, DxCommand, exitCodesHelp, formatDuration, positiveNumber } from '@dx/cli-kit';
 
 export default class Check extends DxCommand<CheckOutput> {
   static override summary = "report one job's health state and exit with its code";

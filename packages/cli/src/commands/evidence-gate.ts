@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { EvidenceGateOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
 import { renderGate } from '../render/gate.js';
+import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class EvidenceGate extends DxCommand<EvidenceGateOutput> {
   static override summary = "check a signoff file's claims against what the job really did";

@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { FeatureKeyGateOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
 import { renderGate } from '../render/gate.js';
+import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class FeatureKeyGate extends DxCommand<FeatureKeyGateOutput> {
   static override summary = 'check every commit of the range carries the trailer Feature-Key: <beads id>';

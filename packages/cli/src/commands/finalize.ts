@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { FinalizeOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
+import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class Finalize extends DxCommand<FinalizeOutput> {
   static override summary = 'force-finalize a stuck job with a reason and exit code';

@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { IntegrityGateOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
 import { renderGate } from '../render/gate.js';
+import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class IntegrityGate extends DxCommand<IntegrityGateOutput> {
   static override summary = 'check that the commit an agent reports exists and descends from the job base';

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { LogsOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
+import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class Logs extends DxCommand<LogsOutput> {
   static override summary = "print the tail of a job's agent log";

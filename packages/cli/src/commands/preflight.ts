@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { PreflightChainOutput, PreflightOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp, policyFlag } from '../dx-command.js';
 import { renderPreflight } from '../render/preflight.js';
+import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
 
 export default class Preflight extends DxCommand<PreflightOutput | PreflightChainOutput> {
   static override summary = 'check a provider (or the whole fallback chain) before dispatching work';

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { PreflightOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp, policyFlag } from '../dx-command.js';
 import { renderPreflight } from '../render/preflight.js';
+import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
 
 export default class Probe extends DxCommand<PreflightOutput> {
   static override summary = 'send one tiny real request to test a provider/model pair';

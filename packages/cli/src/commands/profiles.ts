@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { Profile, ProfilesOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { renderTable } from '../render/table.js';
+import { DxCommand, exitCodesHelp, renderTable } from '@dx/cli-kit';
 
 export default class Profiles extends DxCommand<ProfilesOutput> {
   static override summary = 'list the YAML start profiles, or show one';

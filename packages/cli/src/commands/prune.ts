@@ -1,6 +1,5 @@
 import type { PruneOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
+import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class Prune extends DxCommand<PruneOutput> {
   static override summary = 'clean up dead, invalid and ghost job records';

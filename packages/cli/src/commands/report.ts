@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { FleetReport, JobReport } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
+import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class Report extends DxCommand<JobReport | FleetReport> {
   static override summary = 'report outcome, timings, retries, fallback, model, usage and evidence';

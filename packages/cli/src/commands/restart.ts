@@ -1,6 +1,5 @@
 import type { RestartOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp, policyFlag } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
+import { beadsFlag, DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
 
 export default class Restart extends DxCommand<RestartOutput> {
   static override summary = 'relaunch a job with the same prompt, worktree and model';

@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { ScopeGateOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
 import { renderGate } from '../render/gate.js';
+import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class ScopeGate extends DxCommand<ScopeGateOutput> {
   static override summary = 'check the changed paths stay inside an allowlist and within a mutation budget';

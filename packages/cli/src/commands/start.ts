@@ -1,8 +1,7 @@
 import { Flags, type Interfaces } from '@oclif/core';
 import type { StartOutput } from '@dx/core';
 import type { PrespawnedWatcher } from '@dx/core/prespawn';
-import { DxCommand, exitCodesHelp, policyFlag } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
+import { beadsFlag, DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
 
 export default class Start extends DxCommand<StartOutput> {
   static override summary = 'launch an agent job for a beads issue in an isolated worktree';

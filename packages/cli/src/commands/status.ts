@@ -1,8 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { JobView, StatusOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag, positiveNumber } from '../flags.js';
-import { formatDuration, renderTable } from '../render/table.js';
+import { beadsFlag, DxCommand, exitCodesHelp, formatDuration, positiveNumber, renderTable } from '@dx/cli-kit';
 
 export default class Status extends DxCommand<StatusOutput> {
   static override summary = 'show running jobs (and, with --recent, the latest finished ones)';

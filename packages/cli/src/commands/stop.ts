@@ -1,6 +1,5 @@
 import type { StopOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '../dx-command.js';
-import { beadsFlag } from '../flags.js';
+import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 
 export default class Stop extends DxCommand<StopOutput> {
   static override summary = "stop a running job and its whole process group";

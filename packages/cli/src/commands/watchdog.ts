@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { WatchdogOutput, WatchdogPassOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp, policyFlag } from '../dx-command.js';
-import { positiveNumber } from '../flags.js';
+import { DxCommand, exitCodesHelp, policyFlag, positiveNumber } from '@dx/cli-kit';
 
 export default class Watchdog extends DxCommand<WatchdogOutput> {
   static override summary = 'restart stalled/no_op jobs, block them after max retries, finalize timeouts';

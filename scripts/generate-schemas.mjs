@@ -1,18 +1,23 @@
 #!/usr/bin/env node
 /**
- * Writes schemas/dx-runner/<command>.json from the zod schemas in @dx/core (run `npm run schemas`
- * after changing an output). test/schemas.test.ts fails when the committed files drift.
+ * Writes schemas/<tool>/<command>.json from the zod schemas of every tool's --json outputs (run
+ * `npm run schemas` after changing an output). test/schemas.test.ts fails when the committed files drift.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { OUTPUT_SCHEMAS, jsonSchemaFor } = await import(path.join(root, 'packages/core/dist/index.js'));
-const dir = path.join(root, 'schemas', 'dx-runner');
-fs.mkdirSync(dir, { recursive: true });
-for (const name of Object.keys(OUTPUT_SCHEMAS)) {
-  const schema = { $id: `https://dx-runner.dev/schemas/dx-runner/${name}.json`, title: `dx-runner ${name} --json`, ...jsonSchemaFor(name) };
-  fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(schema, null, 2)}\n`);
+const { OUTPUT_SCHEMAS, toJsonSchema } = await import(path.join(root, 'packages/core/dist/index.js'));
+const { DX_BATCH_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/dx-batch/dist/index.js'));
+const tools = { 'dx-runner': OUTPUT_SCHEMAS, 'dx-batch': DX_BATCH_OUTPUT_SCHEMAS };
+for (const [tool, schemas] of Object.entries(tools)) {
+  const dir = path.join(root, 'schemas', tool);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, schema] of Object.entries(schemas)) {
+    const doc = { $id: `https://dx-runner.dev/schemas/${tool}/${name}.json`, title: `${tool} ${name} --json`, ...toJsonSchema(schema) };
+    fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+  }
+  console.log(`wrote ${Object.keys(schemas).length} schemas to ${path.relative(root, dir)}`);
 }
-console.log(`wrote ${Object.keys(OUTPUT_SCHEMAS).length} schemas to ${path.relative(root, dir)}`);

@@ -1,19 +1,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { jsonSchemaFor, OUTPUT_SCHEMAS } from '@dx/core';
+import { OUTPUT_SCHEMAS, toJsonSchema } from '@dx/core';
+import { DX_BATCH_OUTPUT_SCHEMAS } from '@dx/dx-batch';
 import { REPO_ROOT } from './helpers/paths.js';
 
-const dir = path.join(REPO_ROOT, 'schemas', 'dx-runner');
+const TOOLS: Record<string, Record<string, z.ZodType>> = { 'dx-runner': OUTPUT_SCHEMAS, 'dx-batch': DX_BATCH_OUTPUT_SCHEMAS };
 
-describe('committed JSON Schema files', () => {
-  it.each(Object.keys(OUTPUT_SCHEMAS))('%s.json matches its zod schema (run `npm run schemas` after changing an output)', (name) => {
+describe.each(Object.entries(TOOLS))('committed JSON Schema files of %s', (tool, schemas) => {
+  const dir = path.join(REPO_ROOT, 'schemas', tool);
+
+  it.each(Object.keys(schemas))('%s.json matches its zod schema (run `npm run schemas` after changing an output)', (name) => {
     const committed = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
     const { $id: _id, title: _title, ...rest } = committed;
-    expect(rest).toEqual(jsonSchemaFor(name as keyof typeof OUTPUT_SCHEMAS));
+    expect(rest).toEqual(toJsonSchema(schemas[name]!));
   });
 
   it('has no schema file for a command that no longer exists', () => {
-    expect(fs.readdirSync(dir).sort()).toEqual(Object.keys(OUTPUT_SCHEMAS).map((n) => `${n}.json`).sort());
+    expect(fs.readdirSync(dir).sort()).toEqual(Object.keys(schemas).map((n) => `${n}.json`).sort());
   });
 });

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI_BIN = path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'run.js');
+export const BATCH_BIN = path.join(REPO_ROOT, 'packages', 'dx-batch', 'bin', 'run.js');
 export const FAKE_PROVIDER_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'provider-fake');
 export const FAKE_AGENT = path.join(REPO_ROOT, 'test', 'fixtures', 'fake-agent.mjs');
 export const BD_STUB_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'bd-stub');

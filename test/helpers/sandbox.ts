@@ -5,7 +5,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import type { z } from 'zod';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs, loadJob, signalGroup, signalProcess } from '@dx/core';
-import { CLI_BIN } from './paths.js';
+import { BATCH_BIN, CLI_BIN } from './paths.js';
 
 export interface CliResult {
   code: number;
@@ -20,6 +20,8 @@ export interface Sandbox {
   env: Record<string, string>;
   dx(args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number; wrap?: string[] }): Promise<CliResult>;
   dxJson<S extends z.ZodType>(args: string[], schema: S, options?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<CliResult & { json: z.output<S> }>;
+  /** Runs the dx-batch bin with the sandbox's env (DX_BATCH_DIR inside the sandbox). */
+  batch(args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
   worktree(name: string): string;
   prompt(script: unknown, name?: string): string;
   cleanup(): Promise<void>;
@@ -34,17 +36,17 @@ export const FAST_LIMITS: Record<string, string> = {
   DX_RUNNER_MAX_PARALLEL_FAKE: '50',
 };
 
-export function runCli(args: string[], env: Record<string, string | undefined>, cwd: string, timeoutMs = 60_000, wrap: string[] = []): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string | undefined>, cwd: string, timeoutMs = 60_000, wrap: string[] = [], bin = CLI_BIN): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const [command, ...prefix] = wrap.length > 0 ? [...wrap, process.execPath] : [process.execPath];
-    const child = spawn(command!, [...prefix, CLI_BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command!, [...prefix, bin, ...args], { env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`dx-runner ${args.join(' ')} timed out after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`${path.basename(path.dirname(path.dirname(bin)))} ${args.join(' ')} timed out after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -95,6 +97,7 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
     DX_RUNNER_DATA_DIR: inject('pluginDataDir'),
     DX_RUNNER_STATE_DIR: state,
     DX_RUNNER_EXTRA_ALLOWED_PREFIXES: agents,
+    DX_BATCH_DIR: path.join(dir, 'batch'),
     OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
     ...FAST_LIMITS,
     ...extraEnv,
@@ -116,6 +119,9 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
         throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\nstderr: ${result.stderr}`);
       }
       return { ...result, json: schema.parse(parsed) };
+    },
+    batch(args, options = {}) {
+      return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs ?? 120_000, [], BATCH_BIN);
     },
     worktree(name) {
       const wt = path.join(agents, name, 'repo');

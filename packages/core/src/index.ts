@@ -46,3 +46,4 @@ export * from './jobs/logs.js';
 export * from './reports/report.js';
 export * from './schemas/outputs.js';
 export * from './schemas/gates.js';
+export * from './client/dx-runner-client.js';

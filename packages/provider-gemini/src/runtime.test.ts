@@ -19,7 +19,7 @@ describe('gemini stream-json parser (recorded gemini 0.61.0 output)', () => {
     const { events, exit } = replay('ok');
     expect(exit.exitCode).toBe(0);
     expect(events.map((e) => (e.kind === 'progress' ? e.activity : e.kind))).toEqual(['init', 'message', 'usage', 'final']);
-    expect(events.find((e) => e.kind === 'final')).toMatchObject({ ok: true });
+    expect(events.find((e) => e.kind === 'final')).toMatchObject({ ok: true, text: 'READY. Hello from the fake model server.' });
   });
 
   it('flags the default approval mode dropping write_file while the run "succeeds" with exit 0', () => {

@@ -16,7 +16,12 @@ type Json = Record<string, unknown>;
 /** Exit codes that are an HTTP status & 255 (research: provider-clis.md §3.3). */
 const HTTP_EXIT: Record<number, number> = { 144: 400, 145: 401, 147: 403, 148: 404, 173: 429, 244: 500, 247: 503 };
 
-function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit): AgentEvent[] {
+/** What the model said since its last tool call: the final answer that the result event lacks. */
+interface ParserState {
+  assistantText: string;
+}
+
+function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit, state: ParserState): AgentEvent[] {
   if (stream === 'stderr') {
     const attempt = /^Attempt (\d+) failed(?: with status (\d+))?[.:]\s*(.*)$/.exec(line);
     if (!attempt) return [];
@@ -31,9 +36,14 @@ function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit):
   switch (e.type) {
     case 'init':
       return [{ kind: 'progress', activity: 'init', detail: String(e.model ?? '') }];
-    case 'message':
-      return e.role === 'assistant' ? [{ kind: 'progress', activity: 'message', detail: kit.firstLine(String(e.content ?? ''), 120) }] : [];
+    case 'message': {
+      if (e.role !== 'assistant') return [];
+      const content = String(e.content ?? '');
+      state.assistantText = e.delta === true ? state.assistantText + content : content;
+      return [{ kind: 'progress', activity: 'message', detail: kit.firstLine(content, 120) }];
+    }
     case 'tool_use':
+      state.assistantText = '';
       return [{ kind: 'progress', activity: 'tool_call', detail: String(e.tool_name ?? 'tool') }];
     case 'tool_result': {
       const error = (e.error ?? {}) as Json;
@@ -51,7 +61,7 @@ function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit):
       const error = (e.error ?? {}) as Json;
       return [
         { kind: 'usage', mode: 'total', inputTokens: n(stats.input_tokens), outputTokens: n(stats.output_tokens) },
-        { kind: 'final', ok: e.status === 'success', text: e.status === 'success' ? undefined : String(error.message ?? '') },
+        { kind: 'final', ok: e.status === 'success', text: e.status === 'success' ? state.assistantText : String(error.message ?? '') },
       ];
     }
     default:
@@ -115,7 +125,8 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
 export const provider: ProviderRuntime = {
   id: PROVIDER_ID,
   createParser(_options, kit) {
-    return { parse: (line, stream) => parseLine(line, stream, kit) };
+    const state: ParserState = { assistantText: '' };
+    return { parse: (line, stream) => parseLine(line, stream, kit, state) };
   },
   classifyFailure,
 };

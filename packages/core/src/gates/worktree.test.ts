@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DxError } from '../errors.js';
+import { loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
 import { checkWorktree, isWithin } from './worktree.js';
 
@@ -14,12 +15,8 @@ beforeEach(() => {
   fs.mkdirSync(path.join(base, 'canonical', 'deep'), { recursive: true });
   fs.mkdirSync(path.join(base, 'elsewhere'), { recursive: true });
   policy = {
-    sources: [],
-    document: {},
+    ...loadPolicy({ env: {} }),
     worktrees: { allowedPrefixes: [path.join(base, 'agents'), path.join(base, 'canonical')], forbiddenRepos: [path.join(base, 'canonical')] },
-    defaults: { maxParallel: 2 },
-    providers: {},
-    fallbackChain: [],
   };
 });
 afterEach(() => fs.rmSync(base, { recursive: true, force: true }));

@@ -65,6 +65,16 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
     defaults: { maxParallel: document.defaults?.max_parallel ?? 2 },
     providers: document.providers ?? {},
     fallbackChain: document.fallback_chain ?? [],
+    batch: {
+      retryChain: document.batch?.retry_chain ?? ['opencode', 'cc-glm'],
+      reviewChain: document.batch?.review_chain ?? document.batch?.retry_chain ?? ['opencode', 'cc-glm'],
+      maxParallel: document.batch?.max_parallel ?? 3,
+      maxRevisions: document.batch?.max_revisions ?? 2,
+      execProcessCap: document.batch?.exec_process_cap ?? 60,
+      leaseTtlMinutes: document.batch?.lease_ttl_minutes ?? 10,
+      pollIntervalSec: document.batch?.poll_interval_sec ?? 5,
+      review: document.batch?.review ?? true,
+    },
   };
 }
 

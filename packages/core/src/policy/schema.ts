@@ -45,6 +45,24 @@ export const PolicySchema = z
       })
       .strict()
       .optional(),
+    /** dx-batch: how waves run (SPEC §7; seed 004). */
+    batch: z
+      .object({
+        /** Implement attempts move along this chain after each failure; past its end the item is blocked. */
+        retry_chain: z.array(providerId).min(1).optional(),
+        /** Providers for the separate review run, tried in order on review failures (default: retry_chain). */
+        review_chain: z.array(providerId).min(1).optional(),
+        max_parallel: z.number().int().positive().optional(),
+        /** Review REVISION_REQUIRED verdicts allowed before the item is blocked. */
+        max_revisions: z.number().int().min(0).optional(),
+        exec_process_cap: z.number().int().positive().optional(),
+        /** An orchestrator that has not renewed its wave lease for this long may be taken over. */
+        lease_ttl_minutes: z.number().positive().optional(),
+        poll_interval_sec: z.number().positive().optional(),
+        review: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     /** Preflight order when no provider is named: the first available one is selected. */
     fallback_chain: z.array(providerId).optional(),
     providers: z.record(providerId, ProviderPolicySchema).optional(),
@@ -54,6 +72,17 @@ export const PolicySchema = z
 export type PolicyDocument = z.infer<typeof PolicySchema>;
 export type ProviderPolicy = z.infer<typeof ProviderPolicySchema>;
 
+export interface BatchPolicy {
+  retryChain: string[];
+  reviewChain: string[];
+  maxParallel: number;
+  maxRevisions: number;
+  execProcessCap: number;
+  leaseTtlMinutes: number;
+  pollIntervalSec: number;
+  review: boolean;
+}
+
 /** The merged, resolved policy every consumer reads. */
 export interface Policy {
   readonly sources: string[];
@@ -61,5 +90,6 @@ export interface Policy {
   readonly defaults: { maxParallel: number };
   readonly providers: Record<string, ProviderPolicy>;
   readonly fallbackChain: string[];
+  readonly batch: BatchPolicy;
   readonly document: PolicyDocument;
 }

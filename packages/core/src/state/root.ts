@@ -9,8 +9,8 @@ export function stateRootPath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'dx-runner');
 }
 
-function refuse(dir: string, why: string, reasonCode: string): never {
-  throw new DxError(`unsafe state root ${dir}: ${why}`, {
+function refuse(dir: string, why: string, reasonCode: string, label = 'state root'): never {
+  throw new DxError(`unsafe ${label} ${dir}: ${why}`, {
     exitCode: ExitCode.permissionDenied,
     reasonCode,
     nextAction: 'point_DX_RUNNER_STATE_DIR_at_a_private_directory_you_own',
@@ -21,14 +21,14 @@ function refuse(dir: string, why: string, reasonCode: string): never {
  * Everything under the state root controls which processes dx-runner will signal, so a root that
  * someone else could plant or edit is refused rather than trusted.
  */
-export function assertSafeStateRoot(dir: string): void {
+export function assertSafeStateRoot(dir: string, label = 'state root'): void {
   const st = fs.lstatSync(dir);
-  if (st.isSymbolicLink()) refuse(dir, 'it is a symlink', 'state_root_symlink');
-  if (!st.isDirectory()) refuse(dir, 'it is not a directory', 'state_root_not_directory');
+  if (st.isSymbolicLink()) refuse(dir, 'it is a symlink', 'state_root_symlink', label);
+  if (!st.isDirectory()) refuse(dir, 'it is not a directory', 'state_root_not_directory', label);
   const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
-  if (uid !== undefined && st.uid !== uid) refuse(dir, `it is owned by uid ${st.uid}, not ${uid}`, 'state_root_foreign_owner');
+  if (uid !== undefined && st.uid !== uid) refuse(dir, `it is owned by uid ${st.uid}, not ${uid}`, 'state_root_foreign_owner', label);
   if ((st.mode & 0o022) !== 0) {
-    refuse(dir, `it is group/world-writable (mode ${(st.mode & 0o777).toString(8)})`, 'state_root_insecure_permissions');
+    refuse(dir, `it is group/world-writable (mode ${(st.mode & 0o777).toString(8)})`, 'state_root_insecure_permissions', label);
   }
 }
 
@@ -37,9 +37,13 @@ export function assertSafeStateRoot(dir: string): void {
  * commands never create directories as a side effect.
  */
 export function openStateRoot(options: { env?: NodeJS.ProcessEnv; create: boolean }): string | undefined {
-  const dir = stateRootPath(options.env);
+  return openPrivateRoot(stateRootPath(options.env), options.create);
+}
+
+/** A private root directory (created 0700 when asked) that passes the same safety checks. */
+export function openPrivateRoot(dir: string, create: boolean, label = 'state root'): string | undefined {
   if (!fs.existsSync(dir) && !isDanglingSymlink(dir)) {
-    if (!options.create) return undefined;
+    if (!create) return undefined;
     fs.mkdirSync(path.dirname(dir), { recursive: true });
     try {
       fs.mkdirSync(dir, { mode: 0o700 });
@@ -47,7 +51,7 @@ export function openStateRoot(options: { env?: NodeJS.ProcessEnv; create: boolea
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  assertSafeStateRoot(dir);
+  assertSafeStateRoot(dir, label);
   return dir;
 }
 

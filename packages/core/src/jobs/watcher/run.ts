@@ -19,7 +19,8 @@ import type { WatcherAck, WatcherSpec } from './spec.js';
 
 const TAIL_LINES = 200;
 const NOTABLE_EVENTS = 100;
-const FINAL_TEXT_MAX = 2000;
+/** Long enough for a final message that ends with a machine-readable contract line. */
+const FINAL_TEXT_MAX = 16_000;
 const MAX_CHANGED_FILES_RECORDED = 500;
 const MUTATION_DEBOUNCE_MS = 1000;
 
@@ -263,7 +264,11 @@ export class JobWatcher {
         hb.lastEventKind = 'final';
         hb.finalAt = now;
         hb.finalOk = event.ok;
-        if (event.text !== undefined) this.finalText = this.redactor.redact(event.text).slice(0, FINAL_TEXT_MAX);
+        if (event.text !== undefined) {
+          const text = this.redactor.redact(event.text);
+          // keep the end: agents put their machine-readable contract on the last line
+          this.finalText = text.length > FINAL_TEXT_MAX ? `…${text.slice(-FINAL_TEXT_MAX)}` : text;
+        }
         this.notable.push(event);
         this.scheduleMutationPoll(0);
         this.timers.push(setTimeout(() => this.onFinalGraceElapsed(), this.spec.limits.finalExitGraceMs));

@@ -1,0 +1,177 @@
+import { spawn } from 'node:child_process';
+import type { z } from 'zod';
+import {
+  CheckOutputSchema,
+  ErrorOutputSchema,
+  JobReportSchema,
+  LogsOutputSchema,
+  PreflightChainOutputSchema,
+  PreflightOutputSchema,
+  PruneOutputSchema,
+  StartOutputSchema,
+  StatusOutputSchema,
+  StopOutputSchema,
+  type CheckOutput,
+  type JobReport,
+  type LogsOutput,
+  type PreflightChainOutput,
+  type PreflightOutput,
+  type PruneOutput,
+  type StartOutput,
+  type StatusOutput,
+  type StopOutput,
+} from '../schemas/outputs.js';
+import { findExecutable } from '../providers/services.js';
+
+/** A dx-runner command that answered with its JSON error object (or broke its contract). */
+export class DxRunnerError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly reasonCode: string,
+    readonly nextAction: string | null,
+    readonly args: string[],
+  ) {
+    super(message);
+    this.name = 'DxRunnerError';
+  }
+}
+
+export interface DxRunnerClientOptions {
+  /** argv prefix that runs dx-runner: ['dx-runner'], [node, run.js], or ['ssh', host, 'dx-runner']. */
+  command: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+export interface StartRequest {
+  beads: string;
+  provider?: string;
+  profile?: string;
+  promptFile: string;
+  worktree: string;
+  model?: string;
+  policy?: string;
+}
+
+/**
+ * The siblings' only way to run jobs (SPEC §1): runs `dx-runner … --json` and validates the output
+ * with the same zod schemas dx-runner declares. Non-zero exit codes that carry a state (check: 2, 3,
+ * 23) are results, not errors.
+ */
+export class DxRunnerClient {
+  readonly command: string[];
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly cwd?: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: DxRunnerClientOptions) {
+    if (options.command.length === 0) throw new Error('DxRunnerClient needs a command');
+    this.command = options.command;
+    this.env = options.env ?? process.env;
+    this.cwd = options.cwd;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+  }
+
+  /** DX_RUNNER_BIN, else `dx-runner` on PATH, else `fallback` (e.g. [node, @dx/cli/bin/run.js]). */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env, fallback?: string[]): DxRunnerClient {
+    const explicit = env.DX_RUNNER_BIN?.trim();
+    const onPath = findExecutable('dx-runner', env);
+    const command = explicit ? [explicit] : onPath ? [onPath] : fallback;
+    if (!command) throw new DxRunnerError('dx-runner not found: set DX_RUNNER_BIN or put dx-runner on PATH', 127, 'dx_runner_missing', 'install_dx_runner', []);
+    return new DxRunnerClient({ command, env });
+  }
+
+  private exec(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const [cmd, ...prefix] = this.command;
+    return new Promise((resolve, reject) => {
+      const child = spawn(cmd!, [...prefix, ...args], {
+        cwd: this.cwd,
+        env: { ...this.env, NODE_ENV: 'production' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), this.timeoutMs);
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new DxRunnerError(`cannot run ${cmd}: ${err.code ?? err.message}`, 127, 'dx_runner_missing', 'install_dx_runner', args));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        if (signal === 'SIGKILL') reject(new DxRunnerError(`dx-runner ${args[0]} timed out after ${this.timeoutMs} ms`, 124, 'dx_runner_timeout', 'retry', args));
+        else resolve({ code: code ?? 1, stdout, stderr });
+      });
+    });
+  }
+
+  /** Run one command with --json; exit codes in `results` are answers, any other is an error. */
+  async call<S extends z.ZodType>(args: string[], schema: S, results: number[] = [0]): Promise<{ exitCode: number; data: z.output<S> }> {
+    const full = [...args, '--json'];
+    const r = await this.exec(full);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(r.stdout);
+    } catch {
+      throw new DxRunnerError(`dx-runner ${args[0]} did not print JSON (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}`, r.code || 1, 'dx_runner_bad_output', null, full);
+    }
+    const error = ErrorOutputSchema.safeParse(parsed);
+    if (error.success) {
+      const e = error.data.error;
+      throw new DxRunnerError(e.message, e.exit_code, e.reason_code, e.next_action, full);
+    }
+    if (!results.includes(r.code)) {
+      throw new DxRunnerError(`dx-runner ${args[0]} exited ${r.code}`, r.code, 'dx_runner_failed', null, full);
+    }
+    const data = schema.safeParse(parsed);
+    if (!data.success) {
+      throw new DxRunnerError(`dx-runner ${args[0]} output does not match its schema: ${data.error.issues[0]?.path.join('.')}: ${data.error.issues[0]?.message}`, r.code || 1, 'dx_runner_contract_violation', null, full);
+    }
+    return { exitCode: r.code, data: data.data };
+  }
+
+  async start(req: StartRequest): Promise<StartOutput> {
+    const args = ['start', '--beads', req.beads, '--prompt-file', req.promptFile, '--worktree', req.worktree];
+    if (req.provider) args.push('--provider', req.provider);
+    if (req.profile) args.push('--profile', req.profile);
+    if (req.model) args.push('--model', req.model);
+    if (req.policy) args.push('--policy', req.policy);
+    return (await this.call(args, StartOutputSchema)).data;
+  }
+
+  async check(beads: string): Promise<{ exitCode: number; view: CheckOutput }> {
+    const r = await this.call(['check', '--beads', beads], CheckOutputSchema, [0, 2, 3, 23]);
+    return { exitCode: r.exitCode, view: r.data };
+  }
+
+  async stop(beads: string): Promise<StopOutput> {
+    return (await this.call(['stop', '--beads', beads], StopOutputSchema)).data;
+  }
+
+  async prune(): Promise<PruneOutput> {
+    return (await this.call(['prune'], PruneOutputSchema)).data;
+  }
+
+  async status(recent = 0): Promise<StatusOutput> {
+    return (await this.call(['status', ...(recent > 0 ? ['--recent', String(recent)] : [])], StatusOutputSchema)).data;
+  }
+
+  async preflight(provider: string, policy?: string): Promise<PreflightOutput> {
+    return (await this.call(['preflight', '--provider', provider, ...(policy ? ['--policy', policy] : [])], PreflightOutputSchema, [0, 20, 21, 25])).data;
+  }
+
+  async preflightChain(policy?: string): Promise<PreflightChainOutput> {
+    return (await this.call(['preflight', ...(policy ? ['--policy', policy] : [])], PreflightChainOutputSchema, [0, 21])).data;
+  }
+
+  async report(beads: string): Promise<JobReport> {
+    return (await this.call(['report', '--beads', beads], JobReportSchema)).data;
+  }
+
+  async logs(beads: string, lines: number): Promise<LogsOutput> {
+    return (await this.call(['logs', '--beads', beads, '--lines', String(lines)], LogsOutputSchema)).data;
+  }
+}

@@ -1,0 +1,341 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CancelOutputSchema, DoctorOutputSchema, WaveOutputSchema, WaveReportSchema, readLedger, wavePaths, type WaveOutput } from '@dx/dx-batch';
+import { StatusOutputSchema } from '@dx/core';
+import { BATCH_BIN } from '../helpers/paths.js';
+import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
+
+/**
+ * dx-batch waves end to end: the built dx-batch bin drives the built dx-runner, which runs the fake
+ * agent through the `fake` / `fake-alt` providers. The agent picks its script from FAKE_AGENT_SCRIPTS
+ * by the DX-BATCH-* header of the prompt dx-batch wrote (item, phase, attempt, provider).
+ */
+
+const IMPLEMENT_OK = {
+  steps: [
+    { write: '${batch:item}-attempt${batch:attempt}.txt', content: 'work of attempt ${batch:attempt}\n' },
+    { usage: { input: 100, output: 20 } },
+    { contract: { status: 'completed', artifacts: { files_changed: ['${batch:item}.txt'], commits: [] }, summary: 'implemented', findings: [] } },
+  ],
+};
+const REVIEW_OK = { steps: [{ usage: { input: 50, output: 5 } }, { contract: { verdict: 'APPROVED', findings: [], summary: 'looks right', reviewer: 'fake' } }] };
+
+let sb: Sandbox;
+let scripts: string;
+let runsLog: string;
+
+function script(name: string, body: unknown): void {
+  fs.writeFileSync(path.join(scripts, `${name}.json`), JSON.stringify(body));
+}
+
+function recorded(body: { steps: unknown[] }): { steps: unknown[] } {
+  return { steps: [{ record_run: runsLog }, ...body.steps] };
+}
+
+function items(ids: string[]): string {
+  for (const id of ids) sb.worktree(id);
+  return ids.join(',');
+}
+
+function parseWave(stdout: string): WaveOutput {
+  const parsed = WaveOutputSchema.safeParse(JSON.parse(stdout));
+  if (!parsed.success) throw new Error(`not a wave: ${stdout.slice(0, 2000)}`);
+  return parsed.data;
+}
+
+function runs(): string[][] {
+  return (fs.existsSync(runsLog) ? fs.readFileSync(runsLog, 'utf8') : '').trim().split('\n').filter(Boolean).map((l) => l.split(' '));
+}
+
+function byId(wave: WaveOutput, id: string) {
+  const item = wave.items.find((i) => i.beads_id === id);
+  if (!item) throw new Error(`no item ${id}`);
+  return item;
+}
+
+/** A dx-batch process started in the background (for kill -9, concurrency and cancel). */
+function spawnBatch(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [BATCH_BIN, ...args], { env: { ...sb.env, ...env }, cwd: sb.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+const background: ChildProcess[] = [];
+
+beforeAll(() => {
+  sb = createSandbox();
+  scripts = path.join(sb.dir, 'scripts');
+  runsLog = path.join(sb.dir, 'runs.log');
+  fs.mkdirSync(scripts);
+  script('default.implement', recorded(IMPLEMENT_OK));
+  script('default.review', recorded(REVIEW_OK));
+  const policy = path.join(sb.dir, 'policy.yaml');
+  fs.writeFileSync(
+    policy,
+    [
+      `worktrees:`,
+      `  allowed_prefixes: [${sb.agents}]`,
+      `batch:`,
+      `  retry_chain: [fake, fake-alt]`,
+      `  review_chain: [fake, fake-alt]`,
+      `  max_parallel: 2`,
+      `  poll_interval_sec: 0.2`,
+      '',
+    ].join('\n'),
+  );
+  Object.assign(sb.env, { DX_POLICY_FILE: policy, FAKE_AGENT_SCRIPTS: scripts });
+});
+
+afterAll(async () => {
+  for (const child of background) if (child.pid && processExists(child.pid)) child.kill('SIGKILL');
+  await sb.cleanup();
+});
+
+describe('dx-batch waves', () => {
+  it('runs every item through implement and a separate review job to APPROVED, at most max-parallel at once', async () => {
+    const ids = ['ok-a', 'ok-b', 'ok-c'];
+    const r = await sb.batch(['start', '--items', items(ids), '--wave-id', 'w-ok', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const wave = parseWave(r.stdout);
+    expect(wave.status).toBe('completed');
+    expect(wave.reason_code).toBe('wave_completed');
+    for (const id of ids) {
+      const item = byId(wave, id);
+      expect(item.status).toBe('APPROVED');
+      expect(item.attempts.map((a) => [a.phase, a.provider, a.job_beads])).toEqual([
+        ['implement', 'fake', id],
+        ['review', 'fake', `${id}-review`],
+      ]);
+      expect(item.attempts[0]!.tokens_input).toBe(100);
+      // the implement job really changed the item's worktree
+      expect(fs.existsSync(path.join(sb.agents, id, 'repo', `${id}-attempt1.txt`))).toBe(true);
+      // every transition is in the ledger, in order
+      const ledger = readLedger(wavePaths(path.join(sb.dir, 'batch'), 'w-ok'), id);
+      expect(ledger.filter((e) => e.to).map((e) => e.to)).toEqual(['IMPLEMENTING', 'REVIEWING', 'APPROVED']);
+    }
+    // never more than two items' jobs at once
+    const spans = wave.items.flatMap((i) => i.attempts.map((a) => [Date.parse(a.started_at), Date.parse(a.completed_at!)] as const));
+    const maxOverlap = Math.max(...spans.map(([s]) => spans.filter(([s2, e2]) => s2 <= s && s < e2).length));
+    expect(maxOverlap).toBeLessThanOrEqual(2);
+    // review is a job of its own in dx-runner
+    const status = await sb.dxJson(['status', '--recent', '50'], StatusOutputSchema);
+    expect(status.json.jobs.map((j) => j.beads).sort()).toEqual(expect.arrayContaining(['ok-a', 'ok-a-review', 'ok-b-review']));
+
+    const st = await sb.batch(['status', '--wave-id', 'w-ok']);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/ok-a\s+APPROVED/);
+    const report = await sb.batch(['report', '--wave-id', 'w-ok', '--format', 'json']);
+    const parsed = WaveReportSchema.parse(JSON.parse(report.stdout));
+    expect(parsed.totals).toMatchObject({ attempts: 6, tokens_input: 450, tokens_output: 75 });
+    const md = await sb.batch(['report', '--wave-id', 'w-ok']);
+    expect(md.stdout).toContain('| ok-b | APPROVED |');
+    const doctor = await sb.batch(['doctor', '--wave-id', 'w-ok', '--json']);
+    expect(doctor.code, doctor.stdout).toBe(0);
+    expect(DoctorOutputSchema.parse(JSON.parse(doctor.stdout)).issues.filter((i) => i.severity !== 'info')).toEqual([]);
+  });
+
+  it('sends a REVISION_REQUIRED item back to implementing with the findings, and blocks it past max revisions', async () => {
+    script('rev-a.review.2', recorded({ steps: [{ contract: { verdict: 'REVISION_REQUIRED', findings: [{ type: 'major', message: 'add a test for the empty list' }], summary: 'almost' } }] }));
+    script('rev-b.review', recorded({ steps: [{ contract: { verdict: 'REVISION_REQUIRED', findings: [{ type: 'minor', message: 'rename x' }], summary: 'again' } }] }));
+    const r = await sb.batch(['start', '--items', items(['rev-a', 'rev-b']), '--wave-id', 'w-rev', '--max-revisions', '1', '--json']);
+    expect(r.code, r.stderr).toBe(3);
+    const wave = parseWave(r.stdout);
+    const a = byId(wave, 'rev-a');
+    expect(a.status).toBe('APPROVED');
+    expect(a.revisions).toBe(1);
+    expect(a.attempts.map((x) => `${x.phase}:${x.verdict ?? '-'}`)).toEqual(['implement:-', 'review:REVISION_REQUIRED', 'implement:-', 'review:APPROVED']);
+    // the second implement prompt carries the reviewer's findings
+    const prompt = fs.readFileSync(path.join(sb.dir, 'batch', 'waves', 'w-rev', 'prompts', 'rev-a.implement.attempt3.prompt'), 'utf8');
+    expect(prompt).toContain('add a test for the empty list');
+    const b = byId(wave, 'rev-b');
+    expect(b.status).toBe('BLOCKED');
+    expect(b.reason_code).toBe('revision_limit_reached');
+    expect(b.attempts.filter((x) => x.phase === 'review')).toHaveLength(2);
+  });
+
+  it('treats a missing or invalid contract as a failed attempt: next provider, then blocked with each reason kept', async () => {
+    script('nocontract.implement', recorded({ steps: [{ write: 'x.txt', content: '${batch:attempt}' }, { result: 'I did it, trust me' }] }));
+    script('badreview.review', recorded({ steps: [{ contract: { verdict: 'BLOCKED', findings: [], summary: 'no findings given' } }] }));
+    const r = await sb.batch(['start', '--items', items(['nocontract', 'badreview']), '--wave-id', 'w-contract', '--json']);
+    expect(r.code, r.stderr).toBe(3);
+    const wave = parseWave(r.stdout);
+    const nc = byId(wave, 'nocontract');
+    expect(nc.status).toBe('BLOCKED');
+    expect(nc.reason_code).toBe('retry_chain_exhausted');
+    expect(nc.attempts.map((a) => [a.provider, a.reason_code])).toEqual([
+      ['fake', 'implement_contract_missing_or_invalid'],
+      ['fake-alt', 'implement_contract_missing_or_invalid'],
+    ]);
+    const br = byId(wave, 'badreview');
+    expect(br.status).toBe('BLOCKED');
+    expect(br.reason_code).toBe('review_contract_missing_or_invalid');
+    expect(br.attempts.filter((a) => a.phase === 'review').map((a) => a.reason_code)).toEqual(['review_contract_missing_or_invalid', 'review_contract_missing_or_invalid']);
+  });
+
+  it('falls back to the next provider when an attempt fails, and skips a provider that fails preflight', async () => {
+    script('fb.implement.fake', recorded({ steps: [{ error: { class: 'rate_limited', reason: 'fake_rate_limited', text: 'HTTP 429 slow down' } }, { exit: 1 }] }));
+    const r = await sb.batch(['start', '--items', items(['fb']), '--wave-id', 'w-fallback', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const fb = byId(parseWave(r.stdout), 'fb');
+    expect(fb.status).toBe('APPROVED');
+    expect(fb.attempts.map((a) => [a.phase, a.provider, a.result, a.reason_code])).toEqual([
+      ['implement', 'fake', 'exited_err', 'fake_rate_limited'],
+      ['implement', 'fake-alt', 'exited_ok', 'implement_completed'],
+      ['review', 'fake', 'no_op', 'review_approved'],
+    ]);
+
+    const pre = await sb.batch(['start', '--items', items(['pf']), '--wave-id', 'w-preflight', '--json'], { env: { FAKE_PREFLIGHT_FAIL: 'fake' } });
+    expect(pre.code, pre.stderr).toBe(0);
+    const wave = parseWave(pre.stdout);
+    expect(wave.preflight.map((p) => [p.provider, p.available, p.reason_code])).toEqual([
+      ['fake', false, 'fake_auth_blocked'],
+      ['fake-alt', true, null],
+    ]);
+    expect(byId(wave, 'pf').attempts.map((a) => a.provider)).toEqual(['fake-alt', 'fake-alt']);
+  });
+
+  it('blocks every item when every provider fails, and refuses to start when none passes preflight', async () => {
+    script('down-a.implement', recorded({ steps: [{ error: { class: 'auth', reason: 'fake_auth_blocked', text: '401 unauthorized' } }, { exit: 1 }] }));
+    script('down-b.implement', recorded({ steps: [{ error: { class: 'auth', reason: 'fake_auth_blocked', text: '401 unauthorized' } }, { exit: 1 }] }));
+    const r = await sb.batch(['start', '--items', items(['down-a', 'down-b']), '--wave-id', 'w-down', '--json']);
+    expect(r.code, r.stderr).toBe(3);
+    const wave = parseWave(r.stdout);
+    expect(wave.items.map((i) => [i.status, i.reason_code])).toEqual([
+      ['BLOCKED', 'retry_chain_exhausted'],
+      ['BLOCKED', 'retry_chain_exhausted'],
+    ]);
+    expect(wave.stats).toMatchObject({ total: 2, blocked: 2, approved: 0 });
+
+    const none = await sb.batch(['start', '--items', items(['np']), '--wave-id', 'w-none'], { env: { FAKE_PREFLIGHT_FAIL: 'fake,fake-alt' } });
+    expect(none.code).toBe(1);
+    expect(none.stdout + none.stderr).toMatch(/no_provider_available/);
+    expect(runs().filter((x) => x[0] === 'np')).toEqual([]);
+  });
+
+  it('survives kill -9 of the orchestrator: resume finishes the wave, no item lost or run twice', async () => {
+    const slow = recorded({ steps: [{ sleep: 1500 }, ...IMPLEMENT_OK.steps] });
+    const ids = ['k1', 'k2', 'k3', 'k4'];
+    for (const id of ids) script(`${id}.implement`, slow);
+    const { child, done } = spawnBatch(['start', '--items', items(ids), '--wave-id', 'w-kill']);
+    background.push(child);
+    const paths = wavePaths(path.join(sb.dir, 'batch'), 'w-kill');
+    await waitFor(() => fs.existsSync(paths.ledgers) && readLedger(paths, 'k1').some((e) => e.event === 'job_started'), 'k1 job started', 30_000);
+    child.kill('SIGKILL');
+    const killed = await done;
+    expect(killed.signal).toBe('SIGKILL');
+
+    const doctor = await sb.batch(['doctor', '--wave-id', 'w-kill', '--json']);
+    expect(doctor.code).toBe(1);
+    expect(DoctorOutputSchema.parse(JSON.parse(doctor.stdout)).issues.map((i) => i.type)).toContain('orchestrator_not_running');
+
+    const r = await sb.batch(['resume', '--wave-id', 'w-kill', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const wave = parseWave(r.stdout);
+    expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED', 'APPROVED', 'APPROVED']);
+    for (const id of ids) {
+      const mine = runs().filter((x) => x[0] === id);
+      expect(mine.map((x) => x[1]).sort(), `${id} ran ${JSON.stringify(mine)}`).toEqual(['implement', 'review']);
+    }
+    const again = await sb.batch(['resume', '--wave-id', 'w-kill']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/wave w-kill is completed; nothing to resume/);
+  });
+
+  it('pauses on SIGTERM, leaving the running jobs to finish, and resume adopts them', async () => {
+    const slow = recorded({ steps: [{ sleep: 1500 }, ...IMPLEMENT_OK.steps] });
+    for (const id of ['p1', 'p2']) script(`${id}.implement`, slow);
+    const { child, done } = spawnBatch(['start', '--items', items(['p1', 'p2']), '--wave-id', 'w-pause']);
+    background.push(child);
+    await waitFor(() => runs().filter((x) => x[0] === 'p1' || x[0] === 'p2').length === 2, 'both implement jobs running', 30_000);
+    child.kill('SIGTERM');
+    const paused = await done;
+    expect(paused.code).toBe(1);
+    const st = parseWave((await sb.batch(['status', '--wave-id', 'w-pause', '--json'])).stdout);
+    expect(st.status).toBe('paused');
+    expect(st.reason_code).toBe('wave_paused_signal');
+    const r = await sb.batch(['resume', '--wave-id', 'w-pause', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const id of ['p1', 'p2']) expect(runs().filter((x) => x[0] === id).map((x) => x[1]).sort()).toEqual(['implement', 'review']);
+  });
+
+  it('lets exactly one of two concurrent starts of one wave run it', async () => {
+    const ids = ['dup-a', 'dup-b'];
+    const list = items(ids);
+    const [a, b] = [spawnBatch(['start', '--items', list, '--wave-id', 'w-dup']), spawnBatch(['start', '--items', list, '--wave-id', 'w-dup'])];
+    background.push(a.child, b.child);
+    const results = await Promise.all([a.done, b.done]);
+    const codes = results.map((x) => x.code).sort();
+    expect(codes, JSON.stringify(results)).toEqual([0, 1]);
+    const loser = results.find((x) => x.code === 1)!;
+    expect(loser.stderr).toMatch(/reason_code=(wave_already_running|wave_exists)/);
+    for (const id of ids) expect(runs().filter((x) => x[0] === id).map((x) => x[1]).sort()).toEqual(['implement', 'review']);
+  });
+
+  it('cancel stops every running job and the orchestrator, and marks unfinished items CANCELLED', async () => {
+    const hang = recorded({ steps: [{ write: '${batch:item}.wip' }, { hang: true }] });
+    const ids = ['c1', 'c2', 'c3'];
+    for (const id of ids) script(`${id}.implement`, hang);
+    const { child, done } = spawnBatch(['start', '--items', items(ids), '--wave-id', 'w-cancel']);
+    background.push(child);
+    await waitFor(() => runs().filter((x) => x[0] === 'c1' || x[0] === 'c2').length === 2, 'two jobs running', 30_000);
+    const agentPids = runs().filter((x) => ids.includes(x[0]!)).map((x) => Number(x[4]));
+    const r = await sb.batch(['cancel', '--wave-id', 'w-cancel', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = CancelOutputSchema.parse(JSON.parse(r.stdout));
+    expect(out.stopped_jobs.sort()).toEqual(['c1', 'c2']);
+    expect(out.cancelled_items.sort()).toEqual(ids);
+    await done;
+    for (const pid of agentPids) await waitFor(() => !processExists(pid), `agent ${pid} gone`, 10_000);
+    const st = await sb.batch(['status', '--wave-id', 'w-cancel', '--json']);
+    const wave = parseWave(st.stdout);
+    expect(wave.status).toBe('cancelled');
+    expect(wave.items.map((i) => i.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    expect(runs().filter((x) => x[0] === 'c3')).toEqual([]);
+  });
+
+  it('fails fast with exec_saturation above the process cap, before dispatching anything', async () => {
+    const wt = sb.worktree('sat-bg');
+    await sb.dx(['start', '--beads', 'sat-bg', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ hang: true }] }), '--worktree', wt]);
+    const r = await sb.batch(['start', '--items', items(['sat-a']), '--wave-id', 'w-sat', '--exec-process-cap', '1', '--json']);
+    expect(r.code).toBe(1);
+    const wave = parseWave(r.stdout);
+    expect(wave.status).toBe('failed');
+    expect(wave.reason_code).toBe('exec_saturation');
+    expect(wave.error).toMatch(/live_processes=\d+ cap=1/);
+    expect(runs().filter((x) => x[0] === 'sat-a')).toEqual([]);
+    await sb.dx(['stop', '--beads', 'sat-bg']);
+  });
+
+  it('refuses bad input with one line, the documented exit code, and no state', async () => {
+    const bad = await sb.batch(['start', '--items', 'ok,../x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    const unknown = await sb.batch(['status', '--wave-id', 'w-nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/wave w-nope/);
+    const exists = await sb.batch(['start', '--items', 'ok-a', '--wave-id', 'w-ok']);
+    expect(exists.code).toBe(1);
+    expect(exists.stderr).toMatch(/already exists.*dx-batch resume/);
+    const canonical = path.join(sb.dir, 'canonical');
+    fs.mkdirSync(canonical);
+    const policy = path.join(sb.dir, 'canonical-policy.yaml');
+    fs.writeFileSync(policy, `worktrees:\n  forbidden_repos: [${canonical}]\n`);
+    const cwd = await sb.batch(['start', '--items', 'cw-a', '--wave-id', 'w-cwd', '--policy', policy], { cwd: canonical });
+    expect(cwd.code).toBe(22);
+    expect(fs.existsSync(path.join(sb.dir, 'batch', 'waves', 'w-cwd', 'wave_state.json'))).toBe(false);
+    const state = path.join(sb.dir, 'batch', 'waves', 'w-ok', 'wave_state.json');
+    const before = fs.readFileSync(state, 'utf8');
+    fs.writeFileSync(path.join(sb.dir, 'batch', 'waves', 'w-ok', 'wave_state.json.bak'), before);
+    fs.writeFileSync(state, before.slice(0, 100));
+    const corrupt = await sb.batch(['status', '--wave-id', 'w-ok']);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr).toMatch(/wave_state\.json/);
+    fs.writeFileSync(state, before);
+  });
+});

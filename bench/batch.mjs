@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * dx-batch orchestration overhead: one wave of N items whose fake jobs finish at once (implement
+ * writes a file and reports its contract; review approves). Prints wall time per item, the number
+ * of dx-runner calls per item, and dx-batch's own CPU per item — what the orchestrator itself costs,
+ * apart from the dx-runner processes it runs. Not a test: nothing here asserts a time.
+ *
+ *   node bench/batch.mjs [--items 200] [--max-parallel 3] [--no-review]
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(root, 'packages/cli/bin/run.js');
+const batch = path.join(root, 'packages/dx-batch/bin/run.js');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
+const ITEMS = Number(opt('items', '200'));
+const PARALLEL = Number(opt('max-parallel', '3'));
+const REVIEW = !args.includes('--no-review');
+
+const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-bench-batch-')));
+const agents = path.join(work, 'agents');
+const calls = path.join(work, 'calls.log');
+const env = {
+  ...process.env,
+  NODE_ENV: 'production',
+  HOME: path.join(work, 'home'),
+  TMPDIR: work,
+  DX_RUNNER_DATA_DIR: path.join(work, 'data'),
+  DX_RUNNER_STATE_DIR: path.join(work, 'state'),
+  DX_BATCH_DIR: path.join(work, 'batch'),
+  DX_RUNNER_EXTRA_ALLOWED_PREFIXES: agents,
+  DX_RUNNER_MAX_PARALLEL_FAKE: '1000',
+  DX_RUNNER_HEARTBEAT_INTERVAL_MS: '100',
+  DX_RUNNER_MUTATION_POLL_SEC: '0.3',
+  FAKE_AGENT_SCRIPTS: path.join(work, 'scripts'),
+  DX_POLICY_FILE: path.join(work, 'policy.yaml'),
+  // every dx-runner call goes through this wrapper, which counts it
+  DX_RUNNER_BIN: path.join(work, 'dx-runner'),
+  OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
+};
+fs.mkdirSync(env.HOME, { recursive: true });
+fs.mkdirSync(env.FAKE_AGENT_SCRIPTS);
+fs.writeFileSync(env.DX_RUNNER_BIN, `#!/bin/sh\necho "$1" >> '${calls}'\nexec '${process.execPath}' '${cli}' "$@"\n`, { mode: 0o755 });
+fs.writeFileSync(env.DX_POLICY_FILE, `batch:\n  retry_chain: [fake]\n  review_chain: [fake]\n  poll_interval_sec: 0.2\n  exec_process_cap: 1000\n`);
+fs.writeFileSync(path.join(env.FAKE_AGENT_SCRIPTS, 'default.implement.json'), JSON.stringify({ steps: [{ write: 'done.txt', content: 'x' }, { contract: { status: 'completed', artifacts: { files_changed: ['done.txt'], commits: [] }, summary: 'ok' } }] }));
+fs.writeFileSync(path.join(env.FAKE_AGENT_SCRIPTS, 'default.review.json'), JSON.stringify({ steps: [{ contract: { verdict: 'APPROVED', findings: [], summary: 'ok' } }] }));
+
+const git = (cwd, ...a) => spawnSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', ...a], { cwd, stdio: 'ignore' });
+try {
+  const link = spawnSync(process.execPath, [cli, 'plugins', 'link', path.join(root, 'test/fixtures/provider-fake'), '--no-install'], { env, encoding: 'utf8' });
+  if (link.status !== 0) throw new Error(`plugins link failed: ${link.stderr}`);
+  const ids = Array.from({ length: ITEMS }, (_, i) => `bd-b${i}`);
+  for (const id of ids) {
+    const repo = path.join(agents, id, 'repo');
+    fs.mkdirSync(repo, { recursive: true });
+    git(repo, 'init', '-q');
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'init');
+  }
+  // dx-batch in-process under a tiny wrapper that records its own CPU time at exit
+  const cpuFile = path.join(work, 'cpu.json');
+  const wrapper = path.join(work, 'measured-dx-batch.mjs');
+  fs.writeFileSync(wrapper, `import fs from 'node:fs';\nprocess.on('exit', () => fs.writeFileSync(${JSON.stringify(cpuFile)}, JSON.stringify(process.cpuUsage())));\nawait import(${JSON.stringify(batch)});\n`);
+  const argv = ['start', '--items', ids.join(','), '--wave-id', 'bench', '--max-parallel', String(PARALLEL), '--worktree-base', agents, '--json', ...(REVIEW ? [] : ['--no-review'])];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [wrapper, ...argv], { env, encoding: 'utf8', cwd: work, maxBuffer: 64 << 20 });
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const wave = JSON.parse(r.stdout);
+  const approved = wave.items.filter((i) => i.status === 'APPROVED').length;
+  if (approved !== ITEMS) throw new Error(`only ${approved}/${ITEMS} approved: ${r.stderr.slice(-2000)}`);
+  const cpu = JSON.parse(fs.readFileSync(cpuFile, 'utf8'));
+  const byCommand = {};
+  for (const c of fs.readFileSync(calls, 'utf8').trim().split('\n')) byCommand[c] = (byCommand[c] ?? 0) + 1;
+  const total = Object.values(byCommand).reduce((a, b) => a + b, 0);
+  const result = {
+    items: ITEMS,
+    max_parallel: PARALLEL,
+    review: REVIEW,
+    wall_sec: Math.round(wallMs / 100) / 10,
+    wall_ms_per_item: Math.round(wallMs / ITEMS),
+    dx_batch_cpu_ms_per_item: Math.round((cpu.user + cpu.system) / 1000 / ITEMS),
+    dx_runner_calls_per_item: Math.round((total / ITEMS) * 10) / 10,
+    dx_runner_calls: byCommand,
+  };
+  console.log(JSON.stringify(result, null, 2));
+  fs.mkdirSync(path.join(root, 'bench', '.out'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'bench', '.out', 'batch.json'), `${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  // every job has ended by the time the wave completes; nothing is left to kill
+  fs.rmSync(work, { recursive: true, force: true });
+}

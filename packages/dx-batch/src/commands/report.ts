@@ -1,0 +1,28 @@
+import { Flags } from '@oclif/core';
+import { DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import type { WaveReport } from '../schemas.js';
+
+export default class Report extends DxCommand<WaveReport> {
+  static override summary = 'summarise a wave: per item attempts, providers, verdicts, durations, tokens';
+  static override description = `${exitCodesHelp([0, 1, 2])}`;
+
+  static override examples = ['<%= config.bin %> report --wave-id wave-42 --format markdown'];
+  static override flags = {
+    'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }),
+    format: Flags.string({ description: 'output format', options: ['json', 'markdown'], default: 'markdown' }),
+  };
+
+  async run(): Promise<WaveReport> {
+    const { flags } = await this.parse(Report);
+    await this.core();
+    const { openBatchRoot, wavePaths } = await import('../waves/paths.js');
+    const { loadWave } = await import('../waves/state.js');
+    const { buildWaveReport, renderWaveReportMarkdown } = await import('../reports/report.js');
+    const report = buildWaveReport(loadWave(wavePaths(openBatchRoot(process.env, false) ?? '', flags['wave-id'])));
+    if (!this.jsonEnabled()) {
+      if (flags.format === 'json') this.logJson(report);
+      else this.out(renderWaveReportMarkdown(report).trimEnd());
+    }
+    return report;
+  }
+}

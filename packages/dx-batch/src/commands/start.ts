@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Flags } from '@oclif/core';
+import { DxCommand, exitCodesHelp, policyFlag, positiveNumber } from '@dx/cli-kit';
+import type { WaveOutput } from '../schemas.js';
+import { exitCodeForWave, finishWave } from '../render/wave-output.js';
+
+export default class Start extends DxCommand<WaveOutput> {
+  static override summary = 'run a new implement→review wave over dx-runner';
+  static override description = `Every item goes PENDING → IMPLEMENTING → REVIEWING → APPROVED through dx-runner jobs (review is a
+separate job), REVISION_REQUIRED back to implementing (at most --max-revisions times), BLOCKED when
+the retry chain (policy batch.retry_chain, default opencode → cc-glm) or the agent gives up. At most
+--max-parallel items run at once. Before dispatching: provider preflight, dx-runner prune and the
+exec saturation cap. A live view goes to stderr (a table on a terminal, lines otherwise).
+${exitCodesHelp([0, 1, 2, 3, 22])}
+  (3: the wave completed with blocked or cancelled items)`;
+
+  static override examples = ['<%= config.bin %> start --items bd-aaa,bd-bbb,bd-ccc --max-parallel 3', '<%= config.bin %> start --items bd-aaa,bd-bbb --exec-process-cap 40 --wave-id wave-42'];
+
+  static override flags = {
+    items: Flags.string({ description: 'comma-separated Beads ids', required: true, helpValue: '<ids>' }),
+    'wave-id': Flags.string({ description: 'wave id (default wave-YYYYMMDD-HHMMSS, UTC)', helpValue: '<id>' }),
+    'max-parallel': Flags.integer({ description: 'items running at once (policy batch.max_parallel, default 3)', min: 1, helpValue: '<n>' }),
+    'max-revisions': Flags.integer({ description: 'REVISION_REQUIRED verdicts allowed per item (default 2)', min: 0, helpValue: '<n>' }),
+    'exec-process-cap': Flags.integer({ description: 'refuse to dispatch above this many live dispatch/runner processes (default 60)', min: 1, helpValue: '<n>' }),
+    'poll-interval': positiveNumber({ description: 'seconds between cycles (default 5)' }),
+    'no-review': Flags.boolean({ description: 'approve after a successful implement run, without a review job' }),
+    'prompt-file': Flags.string({ description: 'extra instructions added to every implement prompt', helpValue: '<file>' }),
+    'worktree-base': Flags.string({ description: 'items work in the single git worktree under <base>/<id>/ (default: first allowed prefix)', helpValue: '<dir>' }),
+    policy: policyFlag,
+  };
+
+  async run(): Promise<WaveOutput> {
+    const { flags } = await this.parse(Start);
+    const core = await this.core();
+    const items = [...new Set(flags.items.split(',').map((s) => s.trim()).filter(Boolean))];
+    if (items.length === 0) throw new core.DxError('--items lists no beads id', { exitCode: core.ExitCode.usage, reasonCode: 'items_required' });
+    for (const id of items) core.assertBeadsId(id);
+    if (flags['wave-id']) core.assertBeadsId(flags['wave-id']);
+    const promptFile = flags['prompt-file'] ? path.resolve(flags['prompt-file']) : null;
+    if (promptFile) core.readPromptFile(promptFile);
+    const { startWave } = await import('../orchestrator/lifecycle.js');
+    const { waveDeps } = await import('../deps.js');
+    const deps = waveDeps({ policyFile: flags.policy, silent: this.jsonEnabled(), create: true });
+    const wave = await startWave(
+      {
+        items,
+        waveId: flags['wave-id'],
+        config: {
+          ...(flags['max-parallel'] ? { max_parallel: flags['max-parallel'] } : {}),
+          ...(flags['max-revisions'] !== undefined ? { max_revisions: flags['max-revisions'] } : {}),
+          ...(flags['exec-process-cap'] ? { exec_process_cap: flags['exec-process-cap'] } : {}),
+          ...(flags['poll-interval'] ? { poll_interval_sec: flags['poll-interval'] } : {}),
+          ...(flags['no-review'] ? { review: false } : {}),
+          ...(flags['worktree-base'] ? { worktree_base: fs.realpathSync(path.resolve(flags['worktree-base'])) } : {}),
+          prompt_file: promptFile,
+          policy_file: flags.policy ? path.resolve(flags.policy) : null,
+        },
+      },
+      { ...deps, onRunning: (o) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => o.requestPause())) },
+    );
+    process.exitCode = exitCodeForWave(wave);
+    return finishWave((t) => this.out(t), wave);
+  }
+}

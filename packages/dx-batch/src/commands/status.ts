@@ -1,0 +1,22 @@
+import { Flags } from '@oclif/core';
+import { DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import type { WaveOutput } from '../schemas.js';
+import { finishWave } from '../render/wave-output.js';
+
+export default class Status extends DxCommand<WaveOutput> {
+  static override summary = "show a wave's state and every item";
+  static override description = `The full wave state (items, attempts, preflight, config) with --json.
+${exitCodesHelp([0, 1, 2])}`;
+
+  static override examples = ['<%= config.bin %> status --wave-id wave-42', '<%= config.bin %> status --wave-id wave-42 --json'];
+  static override flags = { 'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }) };
+
+  async run(): Promise<WaveOutput> {
+    const { flags } = await this.parse(Status);
+    await this.core();
+    const { openBatchRoot, wavePaths } = await import('../waves/paths.js');
+    const { loadWave } = await import('../waves/state.js');
+    const root = openBatchRoot(process.env, false) ?? '';
+    return finishWave((t) => this.out(t), loadWave(wavePaths(root, flags['wave-id'])));
+  }
+}

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DxError, ExitCode, readFileIfExists, writeFileAtomic } from '@dx/core';
+import { wavePaths, type WavePaths } from '../waves/paths.js';
+import { FencedError, holderIsLive, readHolder } from './wave-lock.js';
+
+interface LeaseRecord {
+  wave_id: string;
+  beads_id: string;
+  attempt?: number;
+  token: number;
+  pid: number;
+  acquired_at: string;
+}
+
+function read(file: string): LeaseRecord | undefined {
+  const text = readFileIfExists(file);
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as LeaseRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function create(file: string, record: LeaseRecord): boolean {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    const fd = fs.openSync(file, 'wx', 0o600);
+    fs.writeSync(fd, `${JSON.stringify(record)}\n`);
+    fs.closeSync(fd);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+export function attemptLeaseFile(paths: WavePaths, beads: string, attempt: number): string {
+  return path.join(paths.leases, `${beads}+attempt${attempt}.lock`);
+}
+
+/**
+ * The lease of one attempt of one item (`<beads>+attempt<n>.lock`), stamped with the wave's fencing
+ * token: a lease left by an older (dead or fenced) orchestrator is taken over; one stamped with a
+ * newer token means this orchestrator has been fenced.
+ */
+export function acquireAttemptLease(paths: WavePaths, beads: string, attempt: number, token: number): void {
+  const file = attemptLeaseFile(paths, beads, attempt);
+  const record: LeaseRecord = { wave_id: paths.waveId, beads_id: beads, attempt, token, pid: process.pid, acquired_at: new Date().toISOString() };
+  if (create(file, record)) return;
+  const existing = read(file);
+  if (existing && existing.token > token) throw new FencedError(paths.waveId, token, existing.token);
+  writeFileAtomic(file, `${JSON.stringify(record)}\n`);
+}
+
+export function releaseAttemptLease(paths: WavePaths, beads: string, attempt: number, token: number): void {
+  const file = attemptLeaseFile(paths, beads, attempt);
+  const existing = read(file);
+  if (!existing || existing.token <= token) fs.rmSync(file, { force: true });
+}
+
+/** Attempt leases of this wave held under an older token (their orchestrator is gone). */
+export function staleAttemptLeases(paths: WavePaths, token: number): string[] {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(paths.leases);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => (read(path.join(paths.leases, n))?.token ?? -1) < token);
+}
+
+/**
+ * Items are also leased across waves (`leases/items/<beads>.lock`): a second wave that wants an item
+ * a live orchestrator is working on is refused; one whose orchestrator is gone is taken over.
+ */
+export function acquireItemLease(paths: WavePaths, beads: string, token: number, ttlMinutes: number): void {
+  const file = path.join(paths.itemLeases, `${beads}.lock`);
+  const record: LeaseRecord = { wave_id: paths.waveId, beads_id: beads, token, pid: process.pid, acquired_at: new Date().toISOString() };
+  if (create(file, record)) return;
+  const existing = read(file);
+  if (existing && existing.wave_id !== paths.waveId) {
+    const other = readHolder(wavePaths(paths.root, existing.wave_id).lock);
+    if (holderIsLive(other, ttlMinutes)) {
+      throw new DxError(`item ${beads} is being worked on by wave ${existing.wave_id} (pid ${other!.pid})`, {
+        exitCode: ExitCode.general,
+        reasonCode: 'item_leased_by_other_wave',
+        nextAction: 'wait_for_the_other_wave_or_cancel_it',
+      });
+    }
+  }
+  writeFileAtomic(file, `${JSON.stringify(record)}\n`);
+}
+
+export function releaseItemLease(paths: WavePaths, beads: string): void {
+  const file = path.join(paths.itemLeases, `${beads}.lock`);
+  if (read(file)?.wave_id === paths.waveId) fs.rmSync(file, { force: true });
+}

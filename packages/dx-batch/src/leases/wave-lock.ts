@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import { DxError, ExitCode, identify, isAlive, readFileIfExists, writeFileAtomic } from '@dx/core';
+import type { WavePaths } from '../waves/paths.js';
+
+/** Who holds a wave: one orchestrator at a time, identified by pid + start time and a fencing token. */
+export interface LockHolder {
+  wave_id: string;
+  pid: number;
+  start_ticks: number;
+  host: string;
+  token: number;
+  /** Tells apart two contenders that moved the same stale lock aside and drew the same token. */
+  nonce: string;
+  acquired_at: string;
+  renewed_at: string;
+}
+
+/** Raised when another orchestrator took the wave over: this one must not write anything more. */
+export class FencedError extends DxError {
+  constructor(waveId: string, mine: number, current: number | undefined) {
+    super(`wave ${waveId} was taken over (lease token ${current ?? 'gone'} > mine ${mine}); this orchestrator stops without writing`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'orchestrator_fenced',
+      nextAction: 'check_which_orchestrator_owns_the_wave',
+    });
+  }
+}
+
+export function readHolder(file: string): LockHolder | undefined {
+  const text = readFileIfExists(file);
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as LockHolder;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A live holder renewed its lease within the TTL (pid + start time checked when on this host). */
+export function holderIsLive(holder: LockHolder | undefined, ttlMinutes: number): boolean {
+  if (!holder) return false;
+  const fresh = Date.now() - Date.parse(holder.renewed_at) < ttlMinutes * 60_000;
+  if (holder.host !== os.hostname()) return fresh;
+  return fresh && isAlive({ pid: holder.pid, startTicks: holder.start_ticks });
+}
+
+export class WaveLock {
+  private released = false;
+
+  private constructor(
+    readonly paths: WavePaths,
+    readonly token: number,
+    private holder: LockHolder,
+  ) {}
+
+  /**
+   * Take the wave. A live, fresh holder is refused (`wave_already_running`) unless `force` (cancel).
+   * A dead or silent holder is moved aside atomically — two contenders cannot both take it — and
+   * the new token is higher than every token seen, which fences the old holder out.
+   */
+  static acquire(paths: WavePaths, options: { ttlMinutes: number; minToken?: number; force?: boolean }): WaveLock {
+    fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    const me = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
+    let floor = options.minToken ?? 0;
+    for (let tries = 0; tries < 10; tries++) {
+      const now = new Date().toISOString();
+      const holder: LockHolder = { wave_id: paths.waveId, pid: me.pid, start_ticks: me.startTicks, host: os.hostname(), token: floor + 1, nonce: randomUUID(), acquired_at: now, renewed_at: now };
+      try {
+        const fd = fs.openSync(paths.lock, 'wx', 0o600);
+        fs.writeSync(fd, `${JSON.stringify(holder)}\n`);
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+        return new WaveLock(paths, holder.token, holder);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const current = readHolder(paths.lock);
+      floor = Math.max(floor, current?.token ?? 0);
+      if (!options.force && holderIsLive(current, options.ttlMinutes)) {
+        throw new DxError(`wave ${paths.waveId} is already being run by pid ${current!.pid} on ${current!.host} (since ${current!.acquired_at})`, {
+          exitCode: ExitCode.general,
+          reasonCode: 'wave_already_running',
+          nextAction: 'wait_for_it_or_cancel_the_wave',
+        });
+      }
+      try {
+        fs.renameSync(paths.lock, `${paths.lock}.stale.${process.pid}.${tries}`);
+      } catch {
+        // another contender moved it first; try again
+      }
+    }
+    throw new DxError(`could not take the lease of wave ${paths.waveId}`, { exitCode: ExitCode.general, reasonCode: 'wave_lock_contended' });
+  }
+
+  /** Throws FencedError when the lock file no longer carries this orchestrator's token. */
+  assertHeld(): void {
+    const current = readHolder(this.paths.lock);
+    if (this.released || current?.token !== this.token || current.nonce !== this.holder.nonce) throw new FencedError(this.paths.waveId, this.token, current?.token);
+  }
+
+  renew(): void {
+    this.assertHeld();
+    this.holder = { ...this.holder, renewed_at: new Date().toISOString() };
+    writeFileAtomic(this.paths.lock, `${JSON.stringify(this.holder)}\n`);
+  }
+
+  release(): void {
+    if (this.released) return;
+    const current = readHolder(this.paths.lock);
+    if (current?.token === this.token && current.nonce === this.holder.nonce) fs.rmSync(this.paths.lock, { force: true });
+    this.released = true;
+    for (const f of fs.readdirSync(this.paths.dir)) if (f.startsWith('orchestrator.lock.stale.')) fs.rmSync(`${this.paths.dir}/${f}`, { force: true });
+  }
+}

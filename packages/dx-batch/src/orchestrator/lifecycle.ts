@@ -1,0 +1,223 @@
+import { expandHome, DxError, ExitCode, isWithin, signalProcess, type BdClient, type DxRunnerClient, type Policy } from '@dx/core';
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { acquireItemLease } from '../leases/item-leases.js';
+import { readHolder, WaveLock } from '../leases/wave-lock.js';
+import type { ProgressView } from '../reports/view.js';
+import { wavePaths, type WavePaths } from '../waves/paths.js';
+import { isTerminalItem, loadWave, newItem, waveExists, writeWave, type PreflightRecord, type WaveConfig, type WaveState } from '../waves/state.js';
+import { Orchestrator } from './orchestrator.js';
+import { countLiveProcesses } from './saturation.js';
+
+export interface WaveDeps {
+  root: string;
+  client: DxRunnerClient;
+  policy: Policy;
+  view: ProgressView;
+  bd?: BdClient;
+  /** Called with the orchestrator once it runs, so SIGINT/SIGTERM can pause it. */
+  onRunning?: (o: Orchestrator) => void;
+}
+
+export interface StartWaveOptions {
+  items: string[];
+  waveId?: string;
+  cwd?: string;
+  config?: Partial<WaveConfig>;
+}
+
+export function defaultWaveId(now = new Date()): string {
+  return `wave-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
+}
+
+function refuseCanonicalCwd(cwd: string, policy: Policy): void {
+  let real = cwd;
+  try {
+    real = fs.realpathSync(cwd);
+  } catch {
+    real = cwd;
+  }
+  for (const repo of policy.worktrees.forbiddenRepos) {
+    if (isWithin(real, path.resolve(expandHome(repo)))) {
+      throw new DxError(`dx-batch refuses to run from the canonical repo ${repo} (cwd ${cwd}); cd /tmp/agents and run it from there`, {
+        exitCode: ExitCode.permissionDenied,
+        reasonCode: 'canonical_cwd_forbidden',
+        nextAction: 'cd_out_of_the_canonical_repo',
+      });
+    }
+  }
+}
+
+async function preflight(client: DxRunnerClient, providers: string[], policyFile: string | null): Promise<PreflightRecord[]> {
+  const records: PreflightRecord[] = [];
+  for (const provider of providers) {
+    const r = await client.preflight(provider, policyFile ?? undefined);
+    records.push({ provider, available: r.ok, model: r.model, reason_code: r.reason_code, error: r.error, checked_at: new Date().toISOString() });
+  }
+  return records;
+}
+
+function leaseItems(paths: WavePaths, state: WaveState, lock: WaveLock): void {
+  for (const item of state.items) if (!isTerminalItem(item)) acquireItemLease(paths, item.beads_id, lock.token, state.config.lease_ttl_minutes);
+}
+
+async function runLoop(paths: WavePaths, state: WaveState, lock: WaveLock, deps: WaveDeps): Promise<WaveState> {
+  const orchestrator = new Orchestrator({ paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd }, state);
+  deps.onRunning?.(orchestrator);
+  try {
+    return await orchestrator.run();
+  } finally {
+    lock.release();
+    deps.view.close();
+  }
+}
+
+/**
+ * `dx-batch start`: a new wave only (an existing wave id is refused: use resume). Gates before any
+ * dispatch: canonical cwd, item leases, provider preflight through dx-runner, `dx-runner prune`,
+ * the exec saturation cap.
+ */
+export async function startWave(options: StartWaveOptions, deps: WaveDeps): Promise<WaveState> {
+  const waveId = options.waveId ?? defaultWaveId();
+  const paths = wavePaths(deps.root, waveId);
+  if (waveExists(paths)) {
+    const existing = loadWave(paths);
+    throw new DxError(`wave ${waveId} already exists (status ${existing.status}); use dx-batch resume --wave-id ${waveId}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'wave_exists',
+      nextAction: 'run_dx_batch_resume_or_pick_a_new_wave_id',
+    });
+  }
+  refuseCanonicalCwd(options.cwd ?? process.cwd(), deps.policy);
+  const b = deps.policy.batch;
+  const config: WaveConfig = {
+    max_parallel: b.maxParallel,
+    max_revisions: b.maxRevisions,
+    retry_chain: b.retryChain,
+    review_chain: b.reviewChain,
+    review: b.review,
+    exec_process_cap: b.execProcessCap,
+    poll_interval_sec: b.pollIntervalSec,
+    lease_ttl_minutes: b.leaseTtlMinutes,
+    worktree_base: deps.policy.worktrees.allowedPrefixes[0] ?? '/tmp/agents',
+    prompt_file: null,
+    policy_file: null,
+    ...options.config,
+  };
+  const lock = WaveLock.acquire(paths, { ttlMinutes: config.lease_ttl_minutes });
+  try {
+    // a concurrent start may have created and finished the wave between our check and the lock
+    if (waveExists(paths)) {
+      throw new DxError(`wave ${waveId} already exists (status ${loadWave(paths).status}); use dx-batch resume --wave-id ${waveId}`, {
+        exitCode: ExitCode.general,
+        reasonCode: 'wave_exists',
+        nextAction: 'run_dx_batch_resume_or_pick_a_new_wave_id',
+      });
+    }
+    const now = new Date().toISOString();
+    const state: WaveState = {
+      schema_version: 1,
+      wave_id: waveId,
+      status: 'pending',
+      reason_code: 'wave_pending',
+      error: null,
+      created_at: now,
+      updated_at: now,
+      started_at: null,
+      completed_at: null,
+      config,
+      preflight: [],
+      token: lock.token,
+      items: options.items.map(newItem),
+      stats: {},
+    };
+    leaseItems(paths, state, lock);
+    lock.assertHeld();
+    writeWave(paths, state);
+    const fail = (reason: string, error: string) => {
+      state.status = 'failed';
+      state.reason_code = reason;
+      state.error = error;
+      state.completed_at = new Date().toISOString();
+      lock.assertHeld();
+      writeWave(paths, state);
+      deps.view.event(state, `wave ${waveId} failed (${reason}): ${error}`);
+      lock.release();
+      return state;
+    };
+    state.preflight = await preflight(deps.client, [...new Set([...config.retry_chain, ...config.review_chain])], config.policy_file);
+    lock.assertHeld();
+    writeWave(paths, state);
+    const usable = config.retry_chain.filter((p) => state.preflight.find((r) => r.provider === p)?.available);
+    if (usable.length === 0) {
+      return fail('no_provider_available', `no provider of the retry chain passed preflight: ${state.preflight.map((r) => `${r.provider}: ${r.reason_code}`).join('; ')}`);
+    }
+    await deps.client.prune().catch(() => undefined);
+    const live = await countLiveProcesses(deps.client, paths, config.lease_ttl_minutes);
+    if (live > config.exec_process_cap) {
+      return fail('exec_saturation', `exec_saturation: live_processes=${live} cap=${config.exec_process_cap}; run dx-runner prune and dx-batch doctor before retrying`);
+    }
+    state.status = 'running';
+    state.reason_code = 'wave_running';
+    state.started_at = new Date().toISOString();
+    lock.assertHeld();
+    writeWave(paths, state);
+    deps.view.event(state, `wave ${waveId} started with ${state.items.length} items (max parallel ${config.max_parallel}; chain ${usable.join(' → ')} → blocked)`);
+    return await runLoop(paths, state, lock, deps);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/**
+ * `dx-batch resume`: take the wave over (refused while its orchestrator is alive) with a higher
+ * fencing token, then continue: jobs that ran while nobody watched are adopted, attempts whose job
+ * was never started are started, nothing that finished is run again.
+ */
+export async function resumeWave(waveId: string, deps: WaveDeps): Promise<WaveState> {
+  const paths = wavePaths(deps.root, waveId);
+  const state = loadWave(paths);
+  if (state.status === 'completed' || state.status === 'cancelled') {
+    throw new DxError(`wave ${waveId} is ${state.status}; nothing to resume`, { exitCode: ExitCode.general, reasonCode: 'wave_not_resumable', nextAction: 'review_the_report' });
+  }
+  const lock = WaveLock.acquire(paths, { ttlMinutes: state.config.lease_ttl_minutes, minToken: state.token });
+  try {
+    leaseItems(paths, state, lock);
+    state.status = 'running';
+    state.reason_code = 'wave_running';
+    state.error = null;
+    state.completed_at = null;
+    state.started_at ??= new Date().toISOString();
+    state.token = lock.token;
+    lock.assertHeld();
+    writeWave(paths, state);
+    deps.view.event(state, `wave ${waveId} resumed (lease token ${lock.token})`);
+    return await runLoop(paths, state, lock, deps);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/** `dx-batch cancel`: fences and signals a running orchestrator, stops every job of the wave. */
+export async function cancelWave(waveId: string, deps: Omit<WaveDeps, 'onRunning'>): Promise<{ wave: WaveState; cancelled: string[]; stopped: string[] }> {
+  const paths = wavePaths(deps.root, waveId);
+  const state = loadWave(paths);
+  if (state.status === 'completed' || state.status === 'cancelled') {
+    throw new DxError(`wave ${waveId} is already ${state.status}`, { exitCode: ExitCode.general, reasonCode: 'wave_not_cancellable', nextAction: 'nothing_to_cancel' });
+  }
+  const previous = readHolder(paths.lock);
+  const lock = WaveLock.acquire(paths, { ttlMinutes: state.config.lease_ttl_minutes, minToken: state.token, force: true });
+  try {
+    if (previous && previous.host === os.hostname() && previous.pid !== process.pid) {
+      signalProcess({ pid: previous.pid, startTicks: previous.start_ticks }, 'SIGTERM');
+    }
+    const orchestrator = new Orchestrator({ paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd }, state);
+    const result = await orchestrator.cancel();
+    return { wave: orchestrator.wave, ...result };
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,94 @@
+import type { WaveOutput, WaveReport } from '../schemas.js';
+import type { WaveState } from '../waves/state.js';
+
+/** What to do next with a wave, by its status (anchor §1.3, plus blocked items). */
+export function waveNextAction(state: WaveState): string {
+  switch (state.status) {
+    case 'running':
+      return 'monitor_wave_until_terminal';
+    case 'paused':
+      return 'run_dx_batch_resume';
+    case 'failed':
+      return state.reason_code === 'exec_saturation' ? 'run_dx_runner_prune_then_dx_batch_resume' : 'inspect_wave_error_then_dx_batch_resume';
+    case 'cancelled':
+      return 'review_outcomes_before_restart';
+    case 'completed':
+      return (state.stats.blocked ?? 0) > 0 ? 'resolve_blocked_items_then_close' : 'review_report_and_close_items';
+    default:
+      return 'start_or_resume_wave';
+  }
+}
+
+export function waveOutput(state: WaveState): WaveOutput {
+  return { ...state, next_action: waveNextAction(state) };
+}
+
+const seconds = (a: string | null, b: string | null) => (a && b ? Math.max(0, Math.round((Date.parse(b) - Date.parse(a)) / 1000)) : null);
+
+/** Per item: attempts, providers, verdicts, durations, tokens. */
+export function buildWaveReport(state: WaveState): WaveReport {
+  const items = state.items.map((i) => ({
+    beads_id: i.beads_id,
+    status: i.status,
+    reason_code: i.reason_code,
+    verdict: i.verdict,
+    attempts: i.attempts.length,
+    implement_attempts: i.attempts.filter((a) => a.phase === 'implement').length,
+    review_attempts: i.attempts.filter((a) => a.phase === 'review').length,
+    revisions: i.revisions,
+    providers: [...new Set(i.attempts.map((a) => a.provider))],
+    duration_sec: seconds(i.started_at, i.completed_at),
+    tokens_input: i.attempts.reduce((n, a) => n + (a.tokens_input ?? 0), 0),
+    tokens_output: i.attempts.reduce((n, a) => n + (a.tokens_output ?? 0), 0),
+    error: i.error,
+    history: i.attempts,
+  }));
+  return {
+    wave_id: state.wave_id,
+    status: state.status,
+    reason_code: state.reason_code,
+    next_action: waveNextAction(state),
+    created_at: state.created_at,
+    started_at: state.started_at,
+    completed_at: state.completed_at,
+    duration_sec: seconds(state.started_at, state.completed_at),
+    stats: state.stats,
+    preflight: state.preflight,
+    totals: {
+      attempts: items.reduce((n, i) => n + i.attempts, 0),
+      tokens_input: items.reduce((n, i) => n + i.tokens_input, 0),
+      tokens_output: items.reduce((n, i) => n + i.tokens_output, 0),
+    },
+    items,
+  };
+}
+
+export function renderWaveReportMarkdown(r: WaveReport): string {
+  const d = (v: unknown) => (v === null || v === undefined || v === '' ? '-' : String(v));
+  const lines = [
+    `# dx-batch Report: ${r.wave_id}`,
+    '',
+    `- State: ${r.status} (${d(r.reason_code)})`,
+    `- Next Action: ${r.next_action}`,
+    `- Created: ${r.created_at}`,
+    `- Started: ${d(r.started_at)}`,
+    `- Completed: ${d(r.completed_at)}`,
+    `- Duration: ${d(r.duration_sec)}s`,
+    `- Attempts: ${r.totals.attempts} (tokens in ${r.totals.tokens_input} / out ${r.totals.tokens_output})`,
+    '',
+    '## Preflight',
+    ...r.preflight.map((p) => `- ${p.provider}: ${p.available ? `available (${d(p.model)})` : `unavailable (${d(p.reason_code)})`}`),
+    '',
+    '## Stats',
+    ...Object.entries(r.stats).map(([k, v]) => `- ${k}: ${v}`),
+    '',
+    '## Items',
+    '',
+    '| item | status | reason | verdict | attempts (impl/review) | revisions | providers | duration | tokens in/out |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.items.map(
+      (i) => `| ${i.beads_id} | ${i.status} | ${d(i.reason_code)} | ${d(i.verdict)} | ${i.attempts} (${i.implement_attempts}/${i.review_attempts}) | ${i.revisions} | ${i.providers.join(' → ') || '-'} | ${d(i.duration_sec)}s | ${i.tokens_input}/${i.tokens_output} |`,
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}

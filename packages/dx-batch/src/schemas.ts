@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { AttemptSchema, WaveStateSchema } from './waves/state.js';
+
+/** The JSON contract of every dx-batch command; JSON Schema files are generated from these. */
+export const WaveOutputSchema = WaveStateSchema.extend({ next_action: z.string() });
+export type WaveOutput = z.infer<typeof WaveOutputSchema>;
+
+export const DoctorOutputSchema = z.object({
+  wave_id: z.string(),
+  checked_at: z.string(),
+  status: z.string().nullable(),
+  issues: z.array(z.object({ type: z.string(), severity: z.enum(['critical', 'warning', 'info']), message: z.string() })),
+  recommendations: z.array(z.string()),
+});
+export type DoctorOutput = z.infer<typeof DoctorOutputSchema>;
+
+export const CancelOutputSchema = z.object({
+  wave_id: z.string(),
+  status: z.string(),
+  cancelled_items: z.array(z.string()),
+  stopped_jobs: z.array(z.string()),
+});
+export type CancelOutput = z.infer<typeof CancelOutputSchema>;
+
+export const WaveReportSchema = z.object({
+  wave_id: z.string(),
+  status: z.string(),
+  reason_code: z.string().nullable(),
+  next_action: z.string(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  duration_sec: z.number().int().nullable(),
+  stats: z.record(z.string(), z.number().int()),
+  preflight: WaveStateSchema.shape.preflight,
+  totals: z.object({ attempts: z.number().int(), tokens_input: z.number().int(), tokens_output: z.number().int() }),
+  items: z.array(
+    z.object({
+      beads_id: z.string(),
+      status: z.string(),
+      reason_code: z.string().nullable(),
+      verdict: z.string().nullable(),
+      attempts: z.number().int(),
+      implement_attempts: z.number().int(),
+      review_attempts: z.number().int(),
+      revisions: z.number().int(),
+      providers: z.array(z.string()),
+      duration_sec: z.number().int().nullable(),
+      tokens_input: z.number().int(),
+      tokens_output: z.number().int(),
+      error: z.string().nullable(),
+      history: z.array(AttemptSchema),
+    }),
+  ),
+});
+export type WaveReport = z.infer<typeof WaveReportSchema>;
+
+export const DX_BATCH_OUTPUT_SCHEMAS = {
+  start: WaveOutputSchema,
+  resume: WaveOutputSchema,
+  status: WaveOutputSchema,
+  cancel: CancelOutputSchema,
+  doctor: DoctorOutputSchema,
+  report: WaveReportSchema,
+} as const;

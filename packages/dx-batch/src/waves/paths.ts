@@ -1,0 +1,43 @@
+import os from 'node:os';
+import path from 'node:path';
+import { assertBeadsId, openPrivateRoot } from '@dx/core';
+
+/** DX_BATCH_DIR, default `${XDG_STATE_HOME:-~/.local/state}/dx-batch` (seed layout underneath). */
+export function batchRootPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DX_BATCH_DIR) return path.resolve(env.DX_BATCH_DIR);
+  return path.join(env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state'), 'dx-batch');
+}
+
+export function openBatchRoot(env: NodeJS.ProcessEnv, create: boolean): string | undefined {
+  return openPrivateRoot(batchRootPath(env), create, 'dx-batch root');
+}
+
+export interface WavePaths {
+  root: string;
+  waveId: string;
+  dir: string;
+  state: string;
+  lock: string;
+  prompts: string;
+  leases: string;
+  itemLeases: string;
+  ledgers: string;
+  jobs: string;
+}
+
+/** The seed's artifact layout: waves/, leases/, ledgers/, jobs/ (prompts now live per wave). */
+export function wavePaths(root: string, waveId: string): WavePaths {
+  assertBeadsId(waveId);
+  return {
+    root,
+    waveId,
+    dir: path.join(root, 'waves', waveId),
+    state: path.join(root, 'waves', waveId, 'wave_state.json'),
+    lock: path.join(root, 'waves', waveId, 'orchestrator.lock'),
+    prompts: path.join(root, 'waves', waveId, 'prompts'),
+    leases: path.join(root, 'leases', waveId),
+    itemLeases: path.join(root, 'leases', 'items'),
+    ledgers: path.join(root, 'ledgers', waveId),
+    jobs: path.join(root, 'jobs', waveId),
+  };
+}

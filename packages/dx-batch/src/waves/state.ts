@@ -1,0 +1,172 @@
+import fs from 'node:fs';
+import { z } from 'zod';
+import { DxError, ExitCode, writeFileAtomic } from '@dx/core';
+import type { WavePaths } from './paths.js';
+
+export const ITEM_STATES = ['PENDING', 'IMPLEMENTING', 'REVIEWING', 'REVISION_REQUIRED', 'APPROVED', 'BLOCKED', 'CANCELLED'] as const;
+export type ItemState = (typeof ITEM_STATES)[number];
+export const TERMINAL_ITEM_STATES: readonly ItemState[] = ['APPROVED', 'BLOCKED', 'CANCELLED'];
+
+export const WAVE_STATES = ['pending', 'running', 'paused', 'completed', 'failed', 'cancelled'] as const;
+export type WaveStatus = (typeof WAVE_STATES)[number];
+
+export const AttemptSchema = z.object({
+  attempt: z.number().int().positive(),
+  phase: z.enum(['implement', 'review']),
+  provider: z.string(),
+  job_beads: z.string(),
+  run_instance: z.string().nullable(),
+  started_at: z.string(),
+  completed_at: z.string().nullable(),
+  /** What the attempt ended with: the dx-runner state, or a dx-batch verdict on it. */
+  result: z.string().nullable(),
+  reason_code: z.string().nullable(),
+  verdict: z.string().nullable(),
+  duration_sec: z.number().int().nullable(),
+  tokens_input: z.number().int().nullable(),
+  tokens_output: z.number().int().nullable(),
+});
+export type Attempt = z.infer<typeof AttemptSchema>;
+
+export const ItemSchema = z.object({
+  beads_id: z.string(),
+  status: z.enum(ITEM_STATES),
+  phase: z.enum(['implement', 'review']).nullable(),
+  /** Jobs started for this item (implement and review); leases are per beads_id + attempt. */
+  attempt: z.number().int().min(0),
+  implement_failures: z.number().int().min(0),
+  review_failures: z.number().int().min(0),
+  revisions: z.number().int().min(0),
+  provider: z.string().nullable(),
+  job_beads: z.string().nullable(),
+  run_instance: z.string().nullable(),
+  /** When this attempt's job was requested: an adopted job must have started after it. */
+  job_requested_at: z.string().nullable(),
+  worktree: z.string().nullable(),
+  verdict: z.string().nullable(),
+  reason_code: z.string().nullable(),
+  error: z.string().nullable(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  implement_summary: z.string().nullable(),
+  /** What the last review asked to change: passed to the next implement attempt. */
+  review_findings: z.array(z.string()),
+  attempts: z.array(AttemptSchema),
+});
+export type Item = z.infer<typeof ItemSchema>;
+
+export const WaveConfigSchema = z.object({
+  max_parallel: z.number().int().positive(),
+  max_revisions: z.number().int().min(0),
+  retry_chain: z.array(z.string()),
+  review_chain: z.array(z.string()),
+  review: z.boolean(),
+  exec_process_cap: z.number().int().positive(),
+  poll_interval_sec: z.number().positive(),
+  lease_ttl_minutes: z.number().positive(),
+  worktree_base: z.string(),
+  prompt_file: z.string().nullable(),
+  policy_file: z.string().nullable(),
+});
+export type WaveConfig = z.infer<typeof WaveConfigSchema>;
+
+export const PreflightRecordSchema = z.object({
+  provider: z.string(),
+  available: z.boolean(),
+  model: z.string().nullable(),
+  reason_code: z.string().nullable(),
+  error: z.string().nullable(),
+  checked_at: z.string(),
+});
+export type PreflightRecord = z.infer<typeof PreflightRecordSchema>;
+
+export const WaveStateSchema = z.object({
+  schema_version: z.literal(1),
+  wave_id: z.string(),
+  status: z.enum(WAVE_STATES),
+  reason_code: z.string().nullable(),
+  error: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  config: WaveConfigSchema,
+  preflight: z.array(PreflightRecordSchema),
+  /** The fencing token of the orchestrator that last wrote this state. */
+  token: z.number().int().min(0),
+  items: z.array(ItemSchema),
+  stats: z.record(z.string(), z.number().int()),
+});
+export type WaveState = z.infer<typeof WaveStateSchema>;
+
+export function newItem(beadsId: string): Item {
+  return {
+    beads_id: beadsId,
+    status: 'PENDING',
+    phase: null,
+    attempt: 0,
+    implement_failures: 0,
+    review_failures: 0,
+    revisions: 0,
+    provider: null,
+    job_beads: null,
+    run_instance: null,
+    job_requested_at: null,
+    worktree: null,
+    verdict: null,
+    reason_code: null,
+    error: null,
+    started_at: null,
+    completed_at: null,
+    implement_summary: null,
+    review_findings: [],
+    attempts: [],
+  };
+}
+
+export function computeStats(items: Item[]): Record<string, number> {
+  const stats: Record<string, number> = { total: items.length };
+  for (const s of ITEM_STATES) stats[s.toLowerCase()] = 0;
+  for (const i of items) stats[i.status.toLowerCase()]! += 1;
+  return stats;
+}
+
+export function isTerminalItem(item: Item): boolean {
+  return TERMINAL_ITEM_STATES.includes(item.status);
+}
+
+export function loadWave(paths: WavePaths): WaveState {
+  let text: string;
+  try {
+    text = fs.readFileSync(paths.state, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new DxError(`wave ${paths.waveId} not found (${paths.state})`, { exitCode: ExitCode.general, reasonCode: 'wave_not_found', nextAction: 'create_or_verify_wave_id' });
+    }
+    throw err;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new DxError(`wave state ${paths.state} is not valid JSON (truncated?)`, { exitCode: ExitCode.general, reasonCode: 'wave_state_corrupt' });
+  }
+  const parsed = WaveStateSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new DxError(`wave state ${paths.state}: ${issue.path.join('.')}: ${issue.message}`, { exitCode: ExitCode.general, reasonCode: 'wave_state_corrupt' });
+  }
+  return parsed.data;
+}
+
+export function waveExists(paths: WavePaths): boolean {
+  return fs.existsSync(paths.state);
+}
+
+/** Rewritten atomically (rename), so a reader never sees half a state. */
+export function writeWave(paths: WavePaths, state: WaveState): void {
+  state.updated_at = new Date().toISOString();
+  state.stats = computeStats(state.items);
+  fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(paths.state, `${JSON.stringify(state, null, 2)}\n`);
+}

@@ -22,6 +22,8 @@ export interface Sandbox {
   dxJson<S extends z.ZodType>(args: string[], schema: S, options?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<CliResult & { json: z.output<S> }>;
   /** Runs the dx-batch bin with the sandbox's env (DX_BATCH_DIR inside the sandbox). */
   batch(args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  /** Runs another bin of the toolkit (dx-dispatch, cc-glm-job, nightly-dispatch) with the sandbox's env. */
+  bin(bin: string, args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
   worktree(name: string): string;
   prompt(script: unknown, name?: string): string;
   cleanup(): Promise<void>;
@@ -122,6 +124,9 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
     },
     batch(args, options = {}) {
       return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs ?? 120_000, [], BATCH_BIN);
+    },
+    bin(bin, args, options = {}) {
+      return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs ?? 120_000, [], bin);
     },
     worktree(name) {
       const wt = path.join(agents, name, 'repo');

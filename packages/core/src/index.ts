@@ -4,6 +4,7 @@ export * from './state/atomic.js';
 export * from './state/root.js';
 export * from './state/layout.js';
 export * from './state/lock.js';
+export * from './state/secure-prompt.js';
 export * from './process/identity.js';
 export * from './process/signals.js';
 export * from './process/run.js';

@@ -23,6 +23,15 @@ import {
 } from '../schemas/outputs.js';
 import { findExecutable } from '../providers/services.js';
 
+/** argv prefix that runs dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else `fallback`. */
+export function dxRunnerCommand(env: NodeJS.ProcessEnv = process.env, fallback?: string[]): string[] {
+  const explicit = env.DX_RUNNER_BIN?.trim();
+  const onPath = findExecutable('dx-runner', env);
+  const command = explicit ? [explicit] : onPath ? [onPath] : fallback;
+  if (!command) throw new DxRunnerError('dx-runner not found: set DX_RUNNER_BIN or put dx-runner on PATH', 127, 'dx_runner_missing', 'install_dx_runner', []);
+  return command;
+}
+
 /** A dx-runner command that answered with its JSON error object (or broke its contract). */
 export class DxRunnerError extends Error {
   constructor(
@@ -76,11 +85,7 @@ export class DxRunnerClient {
 
   /** DX_RUNNER_BIN, else `dx-runner` on PATH, else `fallback` (e.g. [node, @dx/cli/bin/run.js]). */
   static fromEnv(env: NodeJS.ProcessEnv = process.env, fallback?: string[]): DxRunnerClient {
-    const explicit = env.DX_RUNNER_BIN?.trim();
-    const onPath = findExecutable('dx-runner', env);
-    const command = explicit ? [explicit] : onPath ? [onPath] : fallback;
-    if (!command) throw new DxRunnerError('dx-runner not found: set DX_RUNNER_BIN or put dx-runner on PATH', 127, 'dx_runner_missing', 'install_dx_runner', []);
-    return new DxRunnerClient({ command, env });
+    return new DxRunnerClient({ command: dxRunnerCommand(env, fallback), env });
   }
 
   private exec(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

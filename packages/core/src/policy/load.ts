@@ -75,6 +75,19 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
       pollIntervalSec: document.batch?.poll_interval_sec ?? 5,
       review: document.batch?.review ?? true,
     },
+    dispatchHosts: document.dispatch?.hosts ?? {},
+    nightly: {
+      providerChain: document.nightly?.provider_chain ?? document.fallback_chain ?? ['opencode', 'cc-glm', 'gemini'],
+      maxItems: document.nightly?.max_items ?? 3,
+      ackTimeoutSec: document.nightly?.ack_timeout_sec ?? 45,
+      ackRetries: document.nightly?.ack_retries ?? 1,
+      maxParallel: document.nightly?.max_parallel ?? 1,
+      maxParallelPostMigration: document.nightly?.max_parallel_post_migration ?? 2,
+      migrationHours: document.nightly?.migration_hours ?? 48,
+      alertOnFallback: document.nightly?.alert_on_fallback ?? true,
+      alertOnNoProviders: document.nightly?.alert_on_no_providers ?? true,
+      alertRateLimitMinutes: document.nightly?.alert_rate_limit_minutes ?? 30,
+    },
   };
 }
 

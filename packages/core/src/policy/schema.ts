@@ -63,6 +63,29 @@ export const PolicySchema = z
       })
       .strict()
       .optional(),
+    /** dx-dispatch: legacy host/VM names mapped to providers (unlisted hosts go to opencode). */
+    dispatch: z
+      .object({ hosts: z.record(z.string().min(1), providerId).optional() })
+      .strict()
+      .optional(),
+    /** nightly-dispatch (seed 003). */
+    nightly: z
+      .object({
+        /** Preflight order; default fallback_chain. */
+        provider_chain: z.array(providerId).min(1).optional(),
+        max_items: z.number().int().positive().optional(),
+        ack_timeout_sec: z.number().positive().optional(),
+        ack_retries: z.number().int().min(0).optional(),
+        /** Jobs at once during the first migration_hours after the recorded migration start, then max_parallel_post_migration. */
+        max_parallel: z.number().int().positive().optional(),
+        max_parallel_post_migration: z.number().int().positive().optional(),
+        migration_hours: z.number().positive().optional(),
+        alert_on_fallback: z.boolean().optional(),
+        alert_on_no_providers: z.boolean().optional(),
+        alert_rate_limit_minutes: z.number().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     /** Preflight order when no provider is named: the first available one is selected. */
     fallback_chain: z.array(providerId).optional(),
     providers: z.record(providerId, ProviderPolicySchema).optional(),
@@ -83,6 +106,19 @@ export interface BatchPolicy {
   review: boolean;
 }
 
+export interface NightlyPolicy {
+  providerChain: string[];
+  maxItems: number;
+  ackTimeoutSec: number;
+  ackRetries: number;
+  maxParallel: number;
+  maxParallelPostMigration: number;
+  migrationHours: number;
+  alertOnFallback: boolean;
+  alertOnNoProviders: boolean;
+  alertRateLimitMinutes: number;
+}
+
 /** The merged, resolved policy every consumer reads. */
 export interface Policy {
   readonly sources: string[];
@@ -91,5 +127,7 @@ export interface Policy {
   readonly providers: Record<string, ProviderPolicy>;
   readonly fallbackChain: string[];
   readonly batch: BatchPolicy;
+  readonly dispatchHosts: Record<string, string>;
+  readonly nightly: NightlyPolicy;
   readonly document: PolicyDocument;
 }

@@ -1,0 +1,180 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { assertBeadsId, DxRunnerClient, DxRunnerError, isDxError, loadPolicy, writeSecurePromptFile, type Policy } from '@dx/core';
+import { parseLegacyArgv, stringFlag, type FlagArity } from '../forward/argv.js';
+import { deprecation, dxRunnerArgv, explainIgnored, runDxRunner, usageError, worktreeForRepo } from '../forward/forward.js';
+import { providerForVm } from './vm.js';
+
+const TOOL = 'dx-dispatch';
+
+export const USAGE = `Usage: dx-dispatch <vm> "<task>" [--beads <id>] [--repo <name|dir>] [--worktree <dir>] [--model <m>]
+                   [--wait [--timeout <sec>]] [--dry-run]
+       dx-dispatch --list | --status [<vm>] | --abort <id> | --help
+
+dx-dispatch is a compatibility shim: every call runs dx-runner and returns its exit code.
+  dx-dispatch <vm> "task" --beads bd-1   ->  dx-runner start --provider <p> --beads bd-1 --prompt-file <private file>
+  dx-dispatch --list                     ->  dx-runner status
+  dx-dispatch --status                   ->  dx-runner status
+  dx-dispatch --status <vm>              ->  dx-runner preflight --provider <p>   (is that backend usable?)
+  dx-dispatch --abort <id>               ->  dx-runner stop --beads <id>
+<vm> picks the provider: cc-glm or local -> cc-glm, gemini -> gemini, any host name -> opencode
+(policy dispatch.hosts maps hosts explicitly). --wait polls dx-runner check until the job ends
+(exit: dx-runner check's code; 124 when --timeout, default 300 s, passes first).
+Flags of the old tool with no dx-runner counterpart (--session --slack --no-slack --smoke-pr --all
+--shell --attach --issue) are accepted and named in a warning; --jules and --finalize-pr are refused.
+DX_DISPATCH_NO_DEPRECATION=1 silences the [DEPRECATION] line.`;
+
+const FLAGS: Record<string, FlagArity> = {
+  '--help': 'none',
+  '--list': 'none',
+  '--status': 'optional',
+  '--beads': 'value',
+  '--repo': 'value',
+  '--worktree': 'value',
+  '--model': 'value',
+  '--provider': 'value',
+  '--wait': 'none',
+  '--timeout': 'value',
+  '--dry-run': 'none',
+  '--json': 'none',
+  '--abort': 'value',
+  '--session': 'value',
+  '--slack': 'none',
+  '--no-slack': 'none',
+  '--smoke-pr': 'none',
+  '--all': 'none',
+  '--shell': 'none',
+  '--attach': 'none',
+  '--issue': 'value',
+  '--jules': 'none',
+  '--finalize-pr': 'value',
+};
+
+const IGNORED: Record<string, string> = {
+  '--session': 'lib/fleet sessions do not exist in dx-runner; use dx-runner restart --beads',
+  '--slack': 'Slack audit is not part of dx-runner',
+  '--no-slack': 'Slack audit is not part of dx-runner',
+  '--smoke-pr': 'no PR automation in dx-runner',
+  '--all': 'dispatch is local; there are no hosts to fan out to',
+  '--shell': 'legacy transport option',
+  '--attach': 'legacy transport option',
+  '--issue': 'only meaningful with --jules',
+};
+
+const REFUSED: Record<string, string> = {
+  '--jules': 'Jules cloud dispatch has no dx-runner counterpart; run jules yourself',
+  '--finalize-pr': 'PR finalisation has no dx-runner counterpart; open the PR with gh',
+};
+
+const TERMINAL = new Set(['exited_ok', 'exited_err', 'no_op', 'blocked']);
+
+function defaultBeadsId(now = new Date()): string {
+  return `dispatch-${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
+}
+
+/** `--wait`: poll `dx-runner check` until the job ends, bounded by --timeout. */
+async function waitForJob(beads: string, timeoutSec: number, env: NodeJS.ProcessEnv): Promise<number> {
+  const client = new DxRunnerClient({ command: dxRunnerArgv(env), env });
+  const pollMs = Math.max(100, Number(env.DX_DISPATCH_POLL_SEC ?? '5') * 1000);
+  const deadline = Date.now() + timeoutSec * 1000;
+  for (;;) {
+    try {
+      const { exitCode, view } = await client.check(beads);
+      if (TERMINAL.has(view.state)) {
+        process.stderr.write(`${beads}: ${view.state} (${view.reason_code ?? '-'})\n`);
+        return exitCode;
+      }
+    } catch (err) {
+      if (!(err instanceof DxRunnerError)) throw err;
+      process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
+      return err.exitCode || 1;
+    }
+    if (Date.now() + pollMs > deadline) {
+      process.stderr.write(`Error: ${beads} still running after --timeout ${timeoutSec}s; it keeps running (dx-runner check --beads ${beads}) (reason_code=wait_timeout)\n`);
+      return 124;
+    }
+    await sleep(pollMs);
+  }
+}
+
+export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const parsed = parseLegacyArgv(argv, FLAGS, { '-h': '--help', '-i': '--issue' });
+  if (parsed.flags.has('--help')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (argv.length === 0) return usageError(TOOL, 'dx-dispatch requires <vm> and <task>');
+  if (parsed.unknown.length > 0) return usageError(TOOL, `unknown flag ${parsed.unknown[0]}`);
+  if (parsed.missingValue.length > 0) return usageError(TOOL, `${parsed.missingValue[0]} needs a value`);
+  for (const [flag, why] of Object.entries(REFUSED)) if (parsed.flags.has(flag)) return usageError(TOOL, `${flag}: ${why}`);
+  const json = parsed.flags.has('--json') ? ['--json'] : [];
+
+  let policy: Policy;
+  try {
+    policy = loadPolicy({ env });
+  } catch (err) {
+    if (!isDxError(err)) throw err;
+    process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
+    return err.exitCode;
+  }
+
+  if (parsed.flags.has('--list') || parsed.flags.get('--status') === true) {
+    const args = ['status', ...json];
+    deprecation(TOOL, args, env);
+    return runDxRunner(args, env);
+  }
+  const statusVm = stringFlag(parsed, '--status');
+  if (statusVm) {
+    const args = ['preflight', '--provider', providerForVm(statusVm, policy.dispatchHosts), ...json];
+    deprecation(TOOL, args, env);
+    return runDxRunner(args, env);
+  }
+  const abort = stringFlag(parsed, '--abort');
+  if (abort) {
+    const args = ['stop', '--beads', abort, ...json];
+    deprecation(TOOL, args, env);
+    return runDxRunner(args, env);
+  }
+
+  const [vm, task, ...extra] = parsed.positionals;
+  if (!vm || !task?.trim()) return usageError(TOOL, 'dx-dispatch requires <vm> and <task>');
+  if (extra.length > 0) return usageError(TOOL, `unexpected argument "${extra[0]}" (quote the task)`);
+  const beads = stringFlag(parsed, '--beads') ?? defaultBeadsId();
+  try {
+    assertBeadsId(beads);
+  } catch (err) {
+    if (!isDxError(err)) throw err;
+    process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
+    return err.exitCode;
+  }
+  const timeoutRaw = stringFlag(parsed, '--timeout') ?? '300';
+  const timeoutSec = Number(timeoutRaw);
+  if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) return usageError(TOOL, `--timeout must be a positive number of seconds, got "${timeoutRaw}"`);
+
+  const provider = stringFlag(parsed, '--provider') ?? providerForVm(vm, policy.dispatchHosts);
+  const args = ['start', '--provider', provider, '--beads', beads];
+  let worktree = stringFlag(parsed, '--worktree');
+  const repo = stringFlag(parsed, '--repo');
+  const ignored = Object.entries(IGNORED).filter(([flag]) => parsed.flags.has(flag)).map(([flag, why]) => ({ flag, why }));
+  if (!worktree && repo) {
+    worktree = worktreeForRepo(repo, beads, policy, env);
+    if (!worktree) ignored.push({ flag: `--repo ${repo}`, why: `no worktree for it under ${policy.worktrees.allowedPrefixes.map((p) => `${p}/${beads}/`).join(' or ')}; dx-runner uses its default worktree` });
+  }
+  const model = stringFlag(parsed, '--model');
+  const prompt = writeSecurePromptFile('dx-dispatch_', beads, `${task}\n`, env.TMPDIR || undefined);
+  try {
+    args.push('--prompt-file', prompt.path);
+    if (worktree) args.push('--worktree', worktree);
+    if (model) args.push('--model', model);
+    if (parsed.flags.has('--dry-run')) args.push('--dry-run');
+    args.push(...json);
+    deprecation(TOOL, args.map((a) => (a === prompt.path ? '<prompt-file>' : a)), env);
+    explainIgnored(TOOL, ignored);
+    const code = await runDxRunner(args, env);
+    // dx-runner start has copied the prompt by the time it acknowledges the launch
+    prompt.remove();
+    if (code !== 0 || !parsed.flags.has('--wait') || parsed.flags.has('--dry-run')) return code;
+    return await waitForJob(beads, timeoutSec, env);
+  } finally {
+    prompt.remove();
+  }
+}

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dxRunnerCommand, expandHome, type Policy } from '@dx/core';
+
+/** How the shims reach dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
+export function dxRunnerArgv(env: NodeJS.ProcessEnv): string[] {
+  const runJs = fileURLToPath(new URL('./bin/run.js', import.meta.resolve('@dx/cli/package.json')));
+  return dxRunnerCommand(env, [process.execPath, runJs]);
+}
+
+/** Runs dx-runner with our stdio, so its output and exit code are the user's; signals are passed on. */
+export function runDxRunner(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [cmd, ...prefix] = dxRunnerArgv(env);
+  return new Promise((resolve) => {
+    const child = spawn(cmd!, [...prefix, ...args], { env, stdio: ['inherit', 'inherit', 'inherit'] });
+    const pass = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on('SIGINT', pass).on('SIGTERM', pass);
+    child.on('error', (err) => {
+      process.stderr.write(`Error: cannot run dx-runner (${(err as NodeJS.ErrnoException).code ?? err.message}); set DX_RUNNER_BIN (reason_code=dx_runner_missing)\n`);
+      resolve(127);
+    });
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', pass).off('SIGTERM', pass);
+      resolve(code ?? (signal === 'SIGINT' ? 130 : 143));
+    });
+  });
+}
+
+/** Shell-quoted, so the deprecation line can be copied and run. */
+export function shellLine(argv: string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** One `[DEPRECATION]` line per call naming the dx-runner equivalent; DX_DISPATCH_NO_DEPRECATION=1 silences it. */
+export function deprecation(tool: string, equivalent: string[], env: NodeJS.ProcessEnv): void {
+  if (env.DX_DISPATCH_NO_DEPRECATION === '1') return;
+  process.stderr.write(`[DEPRECATION] ${tool} is a compatibility shim; use: ${shellLine(['dx-runner', ...equivalent])}\n`);
+}
+
+/** Legacy flags that have no dx-runner counterpart: named in one line, never dropped silently. */
+export function explainIgnored(tool: string, ignored: Array<{ flag: string; why: string }>): void {
+  if (ignored.length === 0) return;
+  process.stderr.write(`[${tool}] ignored (no dx-runner counterpart): ${ignored.map((i) => `${i.flag} (${i.why})`).join('; ')}\n`);
+}
+
+/** One line, exit 2 (the usage text is one `--help` away). */
+export function usageError(tool: string, message: string): number {
+  process.stderr.write(`Error: ${message}; see ${tool} --help (reason_code=usage_error)\n`);
+  return 2;
+}
+
+/**
+ * The legacy `--repo NAME` names a repository, not a worktree: an existing directory is used as is,
+ * else the dx-worktree layout `<allowed prefix>/<beads>/<NAME>`; otherwise dx-runner picks its default.
+ */
+export function worktreeForRepo(repo: string, beads: string, policy: Policy, env: NodeJS.ProcessEnv): string | undefined {
+  const direct = path.resolve(expandHome(repo, env));
+  if (fs.existsSync(direct) && fs.statSync(direct).isDirectory() && (repo.includes('/') || repo.startsWith('.'))) return direct;
+  for (const prefix of policy.worktrees.allowedPrefixes) {
+    const candidate = path.join(prefix, beads, path.basename(repo));
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}

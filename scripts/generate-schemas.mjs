@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { OUTPUT_SCHEMAS, toJsonSchema } = await import(path.join(root, 'packages/core/dist/index.js'));
 const { DX_BATCH_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/dx-batch/dist/index.js'));
-const tools = { 'dx-runner': OUTPUT_SCHEMAS, 'dx-batch': DX_BATCH_OUTPUT_SCHEMAS };
+const { NIGHTLY_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/nightly-dispatch/dist/index.js'));
+const tools = { 'dx-runner': OUTPUT_SCHEMAS, 'dx-batch': DX_BATCH_OUTPUT_SCHEMAS, 'nightly-dispatch': NIGHTLY_OUTPUT_SCHEMAS };
 for (const [tool, schemas] of Object.entries(tools)) {
   const dir = path.join(root, 'schemas', tool);
   fs.rmSync(dir, { recursive: true, force: true });

@@ -4,9 +4,10 @@ import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_SCHEMAS, toJsonSchema } from '@dx/core';
 import { DX_BATCH_OUTPUT_SCHEMAS } from '@dx/dx-batch';
+import { NIGHTLY_OUTPUT_SCHEMAS } from '@dx/nightly-dispatch';
 import { REPO_ROOT } from './helpers/paths.js';
 
-const TOOLS: Record<string, Record<string, z.ZodType>> = { 'dx-runner': OUTPUT_SCHEMAS, 'dx-batch': DX_BATCH_OUTPUT_SCHEMAS };
+const TOOLS: Record<string, Record<string, z.ZodType>> = { 'dx-runner': OUTPUT_SCHEMAS, 'dx-batch': DX_BATCH_OUTPUT_SCHEMAS, 'nightly-dispatch': NIGHTLY_OUTPUT_SCHEMAS };
 
 describe.each(Object.entries(TOOLS))('committed JSON Schema files of %s', (tool, schemas) => {
   const dir = path.join(REPO_ROOT, 'schemas', tool);

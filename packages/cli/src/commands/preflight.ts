@@ -15,6 +15,7 @@ ${exitCodesHelp([0, 2, 20, 21, 25])}`;
 
   static override flags = {
     provider: Flags.string({ description: 'provider to check; default: the policy fallback chain', helpValue: '<id>' }),
+    chain: Flags.string({ description: 'comma-separated providers to try in order instead of the policy fallback chain', helpValue: '<ids>', exclusive: ['provider'] }),
     model: Flags.string({ description: 'model to check instead of the policy/env choice', helpValue: '<model>' }),
     worktree: Flags.string({ description: 'worktree the job would run in', helpValue: '<dir>' }),
     policy: policyFlag,
@@ -30,7 +31,7 @@ ${exitCodesHelp([0, 2, 20, 21, 25])}`;
       this.out(renderPreflight(result));
       return result;
     }
-    const chain = await core.preflightChain(options);
+    const chain = await core.preflightChain({ ...options, chain: flags.chain ? flags.chain.split(',').map((s) => s.trim()).filter(Boolean) : undefined });
     process.exitCode = chain.ok ? 0 : core.ExitCode.preflightFailed;
     for (const r of chain.results) this.out(`${renderPreflight(r)}\n`);
     if (chain.ok) {

@@ -59,7 +59,8 @@ export interface StartRequest {
   provider?: string;
   profile?: string;
   promptFile: string;
-  worktree: string;
+  /** Without it dx-runner uses DX_RUNNER_DEFAULT_WORKTREE or the git worktree around its cwd. */
+  worktree?: string;
   model?: string;
   policy?: string;
 }
@@ -139,7 +140,7 @@ export class DxRunnerClient {
   }
 
   async start(req: StartRequest): Promise<StartOutput> {
-    const args = ['start', '--beads', req.beads, '--prompt-file', req.promptFile, '--worktree', req.worktree];
+    const args = ['start', '--beads', req.beads, '--prompt-file', req.promptFile, ...(req.worktree ? ['--worktree', req.worktree] : [])];
     if (req.provider) args.push('--provider', req.provider);
     if (req.profile) args.push('--profile', req.profile);
     if (req.model) args.push('--model', req.model);
@@ -168,8 +169,11 @@ export class DxRunnerClient {
     return (await this.call(['preflight', '--provider', provider, ...(policy ? ['--policy', policy] : [])], PreflightOutputSchema, [0, 20, 21, 25])).data;
   }
 
-  async preflightChain(policy?: string): Promise<PreflightChainOutput> {
-    return (await this.call(['preflight', ...(policy ? ['--policy', policy] : [])], PreflightChainOutputSchema, [0, 21])).data;
+  /** The shared fallback-chain preflight (every result kept, primary failure named); `chain` overrides the policy's. */
+  async preflightChain(policy?: string, chain?: string[]): Promise<{ exitCode: number; chain: PreflightChainOutput }> {
+    const args = ['preflight', ...(policy ? ['--policy', policy] : []), ...(chain?.length ? ['--chain', chain.join(',')] : [])];
+    const r = await this.call(args, PreflightChainOutputSchema, [0, 20, 21, 25]);
+    return { exitCode: r.exitCode, chain: r.data };
   }
 
   async report(beads: string): Promise<JobReport> {

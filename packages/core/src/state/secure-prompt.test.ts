@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sanitizeForFileName, writeSecurePromptFile } from './secure-prompt.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-secure-prompt-'));
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-secure-prompt-'));
+});
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('secure prompt files', () => {

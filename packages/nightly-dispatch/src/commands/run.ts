@@ -1,0 +1,40 @@
+import path from 'node:path';
+import { Flags } from '@oclif/core';
+import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import type { NightReport } from '../schemas.js';
+
+export default class Run extends DxCommand<NightReport> {
+  static override summary = 'one night: claim ready Beads items and dispatch them through dx-runner';
+  static override description = `Selects the provider with dx-runner's preflight chain (policy nightly.provider_chain; every result
+kept, the primary failure reported and alerted on fallback), reads \`bd ready --json\`, claims each item
+with \`bd update ID --claim\` (items claimed by someone else are skipped), writes the prompt to a private
+file and dispatches it with dx-runner start, waiting for the launch acknowledgement (45 s, one retry).
+At most nightly.max_parallel nightly jobs run at once during the first 48 h after the recorded
+migration start, max_parallel_post_migration afterwards. Alerts go to SLACK_WEBHOOK_URL. A second run
+while one is in progress exits at once. Every run writes a morning report (markdown and JSON).
+${exitCodesHelp([0, 1, 2, 21, 24])}
+  (1: another run in progress, or some items could not be dispatched; 21: no provider available;
+   24: bd unavailable)`;
+
+  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --dry-run --max-items 5', '<%= config.bin %> run --json'];
+
+  static override flags = {
+    'dry-run': Flags.boolean({ description: 'preflight and list what would be dispatched; claim and start nothing' }),
+    'max-items': Flags.integer({ description: 'items dispatched this run (policy nightly.max_items, default 3)', min: 1, helpValue: '<n>' }),
+    policy: policyFlag,
+  };
+
+  async run(): Promise<NightReport> {
+    const { flags } = await this.parse(Run);
+    await this.core();
+    const { runNight } = await import('../night/run-night.js');
+    const { nightDeps } = await import('../deps.js');
+    // the log goes to stderr even with --json: cron keeps it, stdout stays one JSON document
+    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} nightly-dispatch ${line}\n`);
+    const report = await runNight({ dryRun: flags['dry-run'] ?? false, maxItems: flags['max-items'] }, nightDeps({ policyFile: flags.policy ? path.resolve(flags.policy) : undefined, log }));
+    process.exitCode = report.exit_code;
+    const { renderMorningReport } = await import('../reports/morning.js');
+    this.out(renderMorningReport(report).trimEnd());
+    return report;
+  }
+}

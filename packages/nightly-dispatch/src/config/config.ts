@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openPrivateRoot, writeFileAtomic, type NightlyPolicy, type Policy } from '@dx/core';
+
+/** NIGHTLY_DISPATCH_DIR, default `${XDG_STATE_HOME:-~/.local/state}/nightly-dispatch`. */
+export function nightlyRootPath(env: NodeJS.ProcessEnv): string {
+  if (env.NIGHTLY_DISPATCH_DIR) return path.resolve(env.NIGHTLY_DISPATCH_DIR);
+  return path.join(env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state'), 'nightly-dispatch');
+}
+
+export function openNightlyRoot(env: NodeJS.ProcessEnv): string {
+  return openPrivateRoot(nightlyRootPath(env), true, 'nightly-dispatch root')!;
+}
+
+export interface NightConfig extends NightlyPolicy {
+  root: string;
+  webhook: string | undefined;
+  /** When the migration to dx-runner was recorded; null until the first real run records it. */
+  migrationStart: string | null;
+  /** Jobs at once now: maxParallel during the first migrationHours, then maxParallelPostMigration. */
+  currentMaxParallel: number;
+}
+
+const MIGRATION_FILE = 'migration-start';
+
+/**
+ * Seed 003's migration clock: MAX_PARALLEL 1 for 48 h after the recorded start, 2 afterwards. The
+ * start is recorded by the first real run (a dry run only reads it), in the state root.
+ */
+export function migrationStart(root: string, record: boolean, now = new Date()): string | null {
+  const file = path.join(root, MIGRATION_FILE);
+  try {
+    const text = fs.readFileSync(file, 'utf8').trim();
+    if (!Number.isNaN(Date.parse(text))) return text;
+  } catch {
+    // not recorded yet
+  }
+  if (!record) return null;
+  writeFileAtomic(file, `${now.toISOString()}\n`);
+  return now.toISOString();
+}
+
+export function maxParallelAt(policy: NightlyPolicy, start: string | null, now = new Date()): number {
+  if (!start) return policy.maxParallel;
+  return now.getTime() - Date.parse(start) >= policy.migrationHours * 3_600_000 ? policy.maxParallelPostMigration : policy.maxParallel;
+}
+
+export function nightConfig(policy: Policy, env: NodeJS.ProcessEnv, options: { record: boolean; maxItems?: number }): NightConfig {
+  const root = openNightlyRoot(env);
+  const start = migrationStart(root, options.record);
+  return {
+    ...policy.nightly,
+    maxItems: options.maxItems ?? policy.nightly.maxItems,
+    root,
+    webhook: env.SLACK_WEBHOOK_URL || env.SLACK_WEBHOOK || undefined,
+    migrationStart: start,
+    currentMaxParallel: maxParallelAt(policy.nightly, start),
+  };
+}

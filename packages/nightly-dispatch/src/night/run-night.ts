@@ -1,0 +1,218 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { acquireLock, DxError, DxRunnerClient, ExitCode, LockTimeoutError, writeFileAtomic, writeSecurePromptFile, type BdClient, type BeadsIssue, type Policy } from '@dx/core';
+import { SlackAlerter } from '../alerts/slack.js';
+import { nightConfig, openNightlyRoot, type NightConfig } from '../config/config.js';
+import { writeMorningReport } from '../reports/morning.js';
+import type { NightItem, NightReport } from '../schemas.js';
+import { dispatchWithAck } from './dispatch.js';
+import { nightlyPrompt } from './prompt.js';
+
+export interface NightDeps {
+  /** argv prefix that runs dx-runner. */
+  dxRunner: string[];
+  policy: Policy;
+  policyFile?: string;
+  bd: BdClient | undefined;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}
+
+const LIVE = new Set(['launching', 'healthy', 'stalled']);
+
+/** Jobs this tool dispatched that still run: they count against max_parallel across runs. */
+async function liveNightlyJobs(config: NightConfig, client: DxRunnerClient): Promise<string[]> {
+  const file = path.join(config.root, 'jobs.json');
+  let ids: string[] = [];
+  try {
+    ids = JSON.parse(fs.readFileSync(file, 'utf8')) as string[];
+  } catch {
+    ids = [];
+  }
+  const live: string[] = [];
+  for (const id of ids) {
+    const view = await client.check(id).then((r) => r.view, () => null);
+    if (view && LIVE.has(view.state)) live.push(id);
+  }
+  writeFileAtomic(file, `${JSON.stringify(live)}\n`);
+  return live;
+}
+
+function rememberJob(config: NightConfig, id: string): void {
+  const file = path.join(config.root, 'jobs.json');
+  let ids: string[] = [];
+  try {
+    ids = JSON.parse(fs.readFileSync(file, 'utf8')) as string[];
+  } catch {
+    ids = [];
+  }
+  writeFileAtomic(file, `${JSON.stringify([...new Set([...ids, id])])}\n`);
+}
+
+/** The item's dx-worktree (`<allowed prefix>/<id>/<repo>`) when there is one; else dx-runner's default. */
+function worktreeFor(id: string, policy: Policy): string | undefined {
+  for (const prefix of policy.worktrees.allowedPrefixes) {
+    const dir = path.join(prefix, id);
+    try {
+      const child = fs.readdirSync(dir, { withFileTypes: true }).find((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, '.git')));
+      if (child) return path.join(dir, child.name);
+    } catch {
+      // no worktree under this prefix
+    }
+  }
+  return undefined;
+}
+
+function runId(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * One night (seed 003): ready work from bd, provider chosen by the shared preflight chain (every
+ * result kept; a fallback alerts with the primary failure), each item claimed atomically and
+ * dispatched through dx-runner with a bounded launch acknowledgement, within the migration-safe
+ * parallelism. Never two runs at once; every run leaves a morning report.
+ */
+export async function runNight(options: { dryRun: boolean; maxItems?: number }, deps: NightDeps): Promise<NightReport> {
+  let lock;
+  try {
+    lock = await acquireLock(openNightlyRoot(deps.env), 'nightly-run', 0);
+  } catch (err) {
+    if (!(err instanceof LockTimeoutError)) throw err;
+    throw new DxError(`another nightly-dispatch run is in progress (pid ${err.holder ?? '?'}); this one exits without doing anything`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'nightly_run_in_progress',
+      nextAction: 'wait_for_the_running_night_to_finish',
+    });
+  }
+  try {
+    // only the run that holds the lock may record the migration start
+    const config = nightConfig(deps.policy, deps.env, { record: !options.dryRun, maxItems: options.maxItems });
+    return await night(options, deps, config);
+  } finally {
+    lock.release();
+  }
+}
+
+async function night(options: { dryRun: boolean }, deps: NightDeps, config: NightConfig): Promise<NightReport> {
+  const startedAt = new Date();
+  const id = runId(startedAt);
+  const client = new DxRunnerClient({ command: deps.dxRunner, env: deps.env });
+  const alerter = new SlackAlerter(config.webhook, config.root, config.alertRateLimitMinutes, deps.log);
+  const items: NightItem[] = [];
+  const report: NightReport = {
+    run_id: id,
+    started_at: startedAt.toISOString(),
+    completed_at: '',
+    dry_run: options.dryRun,
+    status: 'ok',
+    exit_code: 0,
+    error: null,
+    migration: { started_at: config.migrationStart, max_parallel: config.currentMaxParallel, live_jobs: 0 },
+    provider: { selected: null, model: null, fallback: false, primary_failure: null, preflight: [] },
+    counts: { ready: 0, claimed: 0, dispatched: 0, skipped: 0, failed: 0 },
+    items,
+    alerts: alerter.records,
+    report_files: { markdown: path.join(config.root, 'reports', `${id}.md`), json: path.join(config.root, 'reports', `${id}.json`) },
+  };
+  const finish = (status: NightReport['status'], exitCode: number, error: string | null = null): NightReport => {
+    report.status = status;
+    report.exit_code = exitCode;
+    report.error = error;
+    report.completed_at = new Date().toISOString();
+    for (const key of ['dispatched', 'skipped', 'failed'] as const) report.counts[key] = items.filter((i) => i.action === key).length;
+    writeMorningReport(config.root, report);
+    deps.log(`night ${id}: ${status}; report ${report.report_files.markdown}`);
+    return report;
+  };
+
+  // 1. which provider tonight (the shared preflight chain of dx-runner)
+  const { chain } = await client.preflightChain(deps.policyFile, config.providerChain);
+  report.provider = { selected: chain.selected_provider, model: chain.selected_model, fallback: false, primary_failure: chain.primary_failure, preflight: chain.results };
+  if (!chain.ok || !chain.selected_provider) {
+    const failures = chain.results.map((r) => `${r.provider}: ${r.reason_code ?? 'failed'} (${r.error ?? 'unknown error'})`);
+    deps.log(`no provider available: ${failures.join('; ')}`);
+    if (config.alertOnNoProviders) await alerter.send('no_providers', '🚨 nightly-dispatch: no provider available', ['Failures:', ...failures.map((f) => `• ${f}`)]);
+    return finish('no_provider', ExitCode.preflightFailed, `no provider available: ${failures.join('; ')}`);
+  }
+  const primary = config.providerChain[0];
+  if (chain.selected_provider !== primary) {
+    report.provider.fallback = true;
+    const pf = chain.primary_failure;
+    const reason = pf ? `${pf.reason_code}: ${pf.error}` : 'unknown';
+    deps.log(`provider fallback: ${primary} unavailable, using ${chain.selected_provider}. Primary failure: ${reason}`);
+    if (config.alertOnFallback) await alerter.send(`fallback_${primary}_${chain.selected_provider}`, `⚠️ nightly-dispatch provider fallback: ${primary} → ${chain.selected_provider}`, [`Primary failure (${pf?.provider ?? primary}): ${reason}`]);
+  }
+
+  // 2. ready work
+  if (!deps.bd) return finish('beads_unavailable', ExitCode.beadsGateFailed, 'bd not found: set BD_BIN or put bd on PATH');
+  let ready: BeadsIssue[];
+  try {
+    ready = await deps.bd.ready();
+  } catch (err) {
+    return finish('beads_unavailable', ExitCode.beadsGateFailed, (err as Error).message);
+  }
+  report.counts.ready = ready.length;
+  deps.log(`${ready.length} ready item(s); provider ${chain.selected_provider}; max parallel ${config.currentMaxParallel}`);
+  if (ready.length === 0) return finish('nothing_to_do', 0);
+
+  const live = options.dryRun ? [] : await liveNightlyJobs(config, client);
+  report.migration.live_jobs = live.length;
+  const budget = Math.max(0, Math.min(config.maxItems, config.currentMaxParallel - live.length));
+  let used = 0;
+  const item = (issue: BeadsIssue, fields: Partial<NightItem>): NightItem => {
+    const record: NightItem = { beads_id: issue.id, title: issue.title ?? null, action: 'skipped', reason: null, claimed_by: null, provider: null, model: null, run_instance: null, ack_attempts: 0, claim_released: false, ...fields };
+    items.push(record);
+    return record;
+  };
+
+  // 3. claim and dispatch, one item at a time, within the budget
+  for (const issue of ready) {
+    if (used >= budget) {
+      const why = used >= config.maxItems ? `max_items_reached (${config.maxItems} per run)` : `max_parallel_reached (${config.currentMaxParallel}; ${live.length} nightly job(s) already running)`;
+      item(issue, { reason: why });
+      continue;
+    }
+    if (options.dryRun) {
+      item(issue, { action: 'would_dispatch', provider: chain.selected_provider, model: chain.selected_model });
+      used++;
+      continue;
+    }
+    const claim = await deps.bd.claim(issue.id);
+    if (!claim.claimed) {
+      deps.log(`${issue.id}: skipped, ${claim.error}`);
+      item(issue, { reason: claim.claimedBy ? `already claimed by ${claim.claimedBy}${claim.claimedAt ? ` at ${claim.claimedAt}` : ''}` : `claim failed: ${claim.error}`, claimed_by: claim.claimedBy ?? null });
+      continue;
+    }
+    report.counts.claimed++;
+    used++;
+    const prompt = writeSecurePromptFile('ndisp_', issue.id, nightlyPrompt(issue), deps.env.TMPDIR || undefined);
+    let ack;
+    try {
+      ack = await dispatchWithAck(
+        deps.dxRunner,
+        deps.env,
+        { beads: issue.id, provider: chain.selected_provider, model: chain.selected_model ?? undefined, promptFile: prompt.path, worktree: worktreeFor(issue.id, deps.policy), policy: deps.policyFile },
+        config.ackTimeoutSec,
+        config.ackRetries,
+        deps.log,
+      );
+    } finally {
+      // dx-runner keeps its own copy once it acknowledged; ours goes either way
+      prompt.remove();
+    }
+    if (ack.ok) {
+      rememberJob(config, issue.id);
+      deps.log(`${issue.id}: dispatched to ${chain.selected_provider}${ack.late ? ' (late acknowledgement)' : ''}`);
+      item(issue, { action: 'dispatched', provider: chain.selected_provider, model: chain.selected_model, run_instance: ack.started?.run_instance ?? null, ack_attempts: ack.attempts });
+      continue;
+    }
+    // give the item back so tomorrow (or a person) can take it
+    const released = (await deps.bd.run(['update', issue.id, '--status', 'open', '--assignee', '', '--json'])).exitCode === 0;
+    deps.log(`${issue.id}: dispatch failed (${ack.reasonCode}): ${ack.error}${released ? '; claim released' : '; claim NOT released'}`);
+    item(issue, { action: 'failed', reason: `${ack.reasonCode}: ${ack.error}`, provider: chain.selected_provider, model: chain.selected_model, ack_attempts: ack.attempts, claim_released: released });
+    await alerter.send('dispatch_failed', '❌ nightly-dispatch: dispatch failed', [`Beads ID: ${issue.id}`, `Provider: ${chain.selected_provider}`, `Reason: ${ack.reasonCode}`]);
+  }
+  const failed = items.some((i) => i.action === 'failed');
+  return finish(failed ? 'partial' : 'ok', failed ? ExitCode.general : 0, failed ? 'some items could not be dispatched (see items)' : null);
+}

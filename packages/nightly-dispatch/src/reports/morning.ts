@@ -1,0 +1,48 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '@dx/core';
+import type { NightReport } from '../schemas.js';
+
+export function renderMorningReport(r: NightReport): string {
+  const lines = [
+    `# Nightly dispatch ${r.run_id}${r.dry_run ? ' (dry run)' : ''}`,
+    '',
+    `- status: **${r.status}** (exit ${r.exit_code})${r.error ? ` — ${r.error}` : ''}`,
+    `- ${r.started_at} → ${r.completed_at}`,
+    `- ready ${r.counts.ready} · claimed ${r.counts.claimed} · dispatched ${r.counts.dispatched} · skipped ${r.counts.skipped} · failed ${r.counts.failed}`,
+    `- max parallel ${r.migration.max_parallel} (migration started ${r.migration.started_at ?? 'not recorded yet'}; ${r.migration.live_jobs} nightly job(s) were already running)`,
+    '',
+    '## Provider',
+    '',
+    r.provider.selected ? `Selected **${r.provider.selected}** (${r.provider.model ?? 'default model'})${r.provider.fallback ? ' — a fallback' : ''}.` : 'No provider available.',
+    ...(r.provider.primary_failure ? ['', `Primary failure: ${r.provider.primary_failure.provider}: ${r.provider.primary_failure.reason_code} — ${r.provider.primary_failure.error}`] : []),
+    '',
+    '| provider | ok | reason | error |',
+    '|---|---|---|---|',
+    ...r.provider.preflight.map((p) => `| ${p.provider} | ${p.ok ? 'yes' : 'no'} | ${p.reason_code ?? '-'} | ${(p.error ?? '-').replace(/\|/g, '\\|')} |`),
+    '',
+    '## Items',
+    '',
+    ...(r.items.length === 0
+      ? ['No ready items.']
+      : ['| item | action | reason | provider | run instance |', '|---|---|---|---|---|', ...r.items.map((i) => `| ${i.beads_id} | ${i.action} | ${(i.reason ?? '-').replace(/\|/g, '\\|')} | ${i.provider ?? '-'} | ${i.run_instance ?? '-'} |`)]),
+    '',
+    '## Alerts',
+    '',
+    ...(r.alerts.length === 0 ? ['None.'] : r.alerts.map((a) => `- ${a.kind}: ${a.result}${a.detail ? ` (${a.detail})` : ''}`)),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** `<root>/reports/<run-id>.{md,json}` plus `latest.{md,json}`. */
+export function writeMorningReport(root: string, report: NightReport): void {
+  const dir = path.join(root, 'reports');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const md = renderMorningReport(report);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  writeFileAtomic(report.report_files.markdown, md);
+  writeFileAtomic(report.report_files.json, json);
+  writeFileAtomic(path.join(dir, 'latest.md'), md);
+  writeFileAtomic(path.join(dir, 'latest.json'), json);
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { PreflightOutputSchema } from '@dx/core';
+
+/** The morning report of one run (`run --json` prints it; the JSON Schema is generated from it). */
+export const NightItemSchema = z.object({
+  beads_id: z.string(),
+  title: z.string().nullable(),
+  /** dispatched: running under dx-runner; skipped: left alone (claimed by someone else, no slot…); failed: claimed but not launched. */
+  action: z.enum(['dispatched', 'skipped', 'failed', 'would_dispatch']),
+  reason: z.string().nullable(),
+  claimed_by: z.string().nullable(),
+  provider: z.string().nullable(),
+  model: z.string().nullable(),
+  run_instance: z.string().nullable(),
+  ack_attempts: z.number().int(),
+  claim_released: z.boolean(),
+});
+export type NightItem = z.infer<typeof NightItemSchema>;
+
+export const NightReportSchema = z.object({
+  run_id: z.string(),
+  started_at: z.string(),
+  completed_at: z.string(),
+  dry_run: z.boolean(),
+  status: z.enum(['ok', 'partial', 'no_provider', 'beads_unavailable', 'nothing_to_do']),
+  exit_code: z.number().int(),
+  error: z.string().nullable(),
+  migration: z.object({ started_at: z.string().nullable(), max_parallel: z.number().int(), live_jobs: z.number().int() }),
+  provider: z.object({
+    selected: z.string().nullable(),
+    model: z.string().nullable(),
+    fallback: z.boolean(),
+    primary_failure: z.object({ provider: z.string(), reason_code: z.string(), error: z.string() }).nullable(),
+    preflight: z.array(PreflightOutputSchema),
+  }),
+  counts: z.object({ ready: z.number().int(), claimed: z.number().int(), dispatched: z.number().int(), skipped: z.number().int(), failed: z.number().int() }),
+  items: z.array(NightItemSchema),
+  alerts: z.array(z.object({ kind: z.string(), result: z.enum(['sent', 'rate_limited', 'failed', 'disabled']), detail: z.string().nullable() })),
+  report_files: z.object({ markdown: z.string(), json: z.string() }),
+});
+export type NightReport = z.infer<typeof NightReportSchema>;
+
+export const NIGHTLY_OUTPUT_SCHEMAS = { run: NightReportSchema } as const;

@@ -1,0 +1,272 @@
+/**
+ * nightly-dispatch end to end: the built bin, the bd stub speaking bd's contract, the built dx-runner
+ * running the fake agent (fake = "opencode", fake-alt = "cc-glm"), and a Slack webhook on 127.0.0.1.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { NightReportSchema, type NightReport } from '@dx/nightly-dispatch';
+import { CheckOutputSchema } from '@dx/core';
+import { BD_STUB_DIR, CLI_BIN, NIGHTLY_BIN } from '../helpers/paths.js';
+import { createSandbox, runCli, type Sandbox } from '../helpers/sandbox.js';
+
+interface Hook {
+  url: string;
+  bodies: Array<{ text: string; blocks: unknown[] }>;
+  status: number;
+  close(): Promise<void>;
+}
+
+/** A Slack incoming webhook stand-in: records every POST body, answers `status`. */
+async function startWebhook(): Promise<Hook> {
+  const bodies: Hook['bodies'] = [];
+  const hook = { bodies, status: 200 } as Hook;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      bodies.push(JSON.parse(body));
+      res.writeHead(hook.status).end(hook.status === 200 ? 'ok' : 'no_service');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  hook.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T000/B000/secret-hook-token`;
+  hook.close = () => new Promise<void>((r) => server.close(() => r()));
+  return hook;
+}
+
+let sb: Sandbox;
+let hook: Hook;
+let beadsDir: string;
+let nightly: string;
+const bdStub = path.join(BD_STUB_DIR, 'bd');
+const bd = (...args: string[]) => execFileSync(bdStub, args, { cwd: path.dirname(beadsDir), encoding: 'utf8', env: { ...process.env, BEADS_DIR: beadsDir } }).trim();
+const issue = (id: string) => JSON.parse(bd('show', id, '--json'))[0] as { status: string; assignee?: string };
+
+function create(id: string, priority = 1): void {
+  bd('create', `Fix ${id}`, '--id', id, '-p', String(priority), '-d', `The ${id} bug`, '--silent');
+  sb.worktree(id);
+}
+
+async function night(args: string[] = [], env: Record<string, string | undefined> = {}): Promise<{ code: number; stderr: string; stdout: string; report: NightReport }> {
+  const r = await sb.bin(NIGHTLY_BIN, ['run', '--json', ...args], { env });
+  let report: NightReport;
+  try {
+    report = NightReportSchema.parse(JSON.parse(r.stdout));
+  } catch {
+    throw new Error(`not a night report (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
+  }
+  return { ...r, report };
+}
+
+const stop = (beads: string) => sb.dx(['stop', '--beads', beads]);
+
+beforeAll(async () => {
+  hook = await startWebhook();
+});
+afterAll(async () => {
+  await hook.close();
+});
+
+beforeEach(() => {
+  sb = createSandbox({ PATH: `${BD_STUB_DIR}:${process.env.PATH}` });
+  const ws = path.join(sb.dir, 'workspace');
+  fs.mkdirSync(ws);
+  execFileSync(bdStub, ['init', '-p', 'bd'], { cwd: ws });
+  beadsDir = path.join(ws, '.beads');
+  nightly = path.join(sb.dir, 'nightly');
+  const policy = path.join(sb.dir, 'policy.yaml');
+  fs.writeFileSync(policy, `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 5\n`);
+  const hang = path.join(sb.dir, 'hang.json');
+  fs.writeFileSync(hang, JSON.stringify({ steps: [{ message: 'working on it' }, { hang: true }] }));
+  Object.assign(sb.env, { BEADS_DIR: beadsDir, NIGHTLY_DISPATCH_DIR: nightly, DX_POLICY_FILE: policy, SLACK_WEBHOOK_URL: hook.url, FAKE_AGENT_DEFAULT_SCRIPT: hang });
+  hook.bodies.length = 0;
+  hook.status = 200;
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+describe('nightly-dispatch run', () => {
+  it('claims and dispatches ready work through dx-runner, one at a time for the first 48 h, and writes the morning report', async () => {
+    create('bd-n1', 0);
+    create('bd-n2', 1);
+    const r = await night();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report).toMatchObject({ status: 'ok', dry_run: false, provider: { selected: 'fake', fallback: false }, counts: { ready: 2, claimed: 1, dispatched: 1, skipped: 1 } });
+    expect(r.report.migration.max_parallel).toBe(1);
+    expect(r.report.items.map((i) => [i.beads_id, i.action])).toEqual([
+      ['bd-n1', 'dispatched'],
+      ['bd-n2', 'skipped'],
+    ]);
+    expect(r.report.items[1]!.reason).toMatch(/^max_parallel_reached/);
+    // claimed in Beads, running under dx-runner with the secure prompt gone
+    expect(issue('bd-n1')).toMatchObject({ status: 'in_progress' });
+    expect(issue('bd-n2')).toMatchObject({ status: 'open' });
+    const job = CheckOutputSchema.parse(JSON.parse((await sb.dx(['check', '--beads', 'bd-n1', '--json'])).stdout));
+    expect(job).toMatchObject({ provider: 'fake', worktree: path.join(sb.agents, 'bd-n1', 'repo') });
+    expect(fs.readdirSync(sb.dir).filter((f) => f.startsWith('ndisp_'))).toEqual([]);
+    // morning report, markdown and JSON
+    expect(fs.readFileSync(path.join(nightly, 'reports', 'latest.md'), 'utf8')).toMatch(/\| bd-n1 \| dispatched \|/);
+    expect(NightReportSchema.parse(JSON.parse(fs.readFileSync(r.report.report_files.json, 'utf8'))).run_id).toBe(r.report.run_id);
+    expect(fs.existsSync(path.join(nightly, 'migration-start'))).toBe(true);
+    expect(hook.bodies).toEqual([]);
+
+    // the next hour: the nightly job still runs, so no slot is free
+    const next = await night();
+    expect(next.report.migration.live_jobs).toBe(1);
+    expect(next.report.counts.dispatched).toBe(0);
+    await stop('bd-n1');
+  });
+
+  it('runs two at a time once 48 h have passed since the recorded migration start', async () => {
+    for (const id of ['bd-m1', 'bd-m2', 'bd-m3']) create(id);
+    fs.mkdirSync(nightly, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(nightly, 'migration-start'), `${new Date(Date.now() - 49 * 3_600_000).toISOString()}\n`);
+    const r = await night(['--max-items', '5']);
+    expect(r.report.migration.max_parallel).toBe(2);
+    expect(r.report.items.map((i) => i.action)).toEqual(['dispatched', 'dispatched', 'skipped']);
+    await Promise.all(['bd-m1', 'bd-m2'].map(stop));
+  });
+
+  it('falls back from the primary provider, alerting once per 30 minutes with the primary failure', async () => {
+    create('bd-f1');
+    const r = await night([], { FAKE_PREFLIGHT_FAIL: 'fake' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.provider).toMatchObject({ selected: 'fake-alt', fallback: true, primary_failure: { provider: 'fake', reason_code: 'fake_auth_blocked' } });
+    expect(r.report.provider.preflight.map((p) => [p.provider, p.ok])).toEqual([
+      ['fake', false],
+      ['fake-alt', true],
+    ]);
+    expect(r.report.items[0]).toMatchObject({ action: 'dispatched', provider: 'fake-alt' });
+    expect(hook.bodies).toHaveLength(1);
+    expect(hook.bodies[0]!.text).toMatch(/provider fallback: fake → fake-alt[\s\S]*Primary failure \(fake\): fake_auth_blocked/);
+    expect(hook.bodies[0]!.blocks).toEqual([{ type: 'section', text: { type: 'mrkdwn', text: hook.bodies[0]!.text } }]);
+    expect(r.stderr).toMatch(/provider fallback: fake unavailable, using fake-alt\. Primary failure: fake_auth_blocked/);
+
+    // an hour later (a new process): the same alert is rate-limited, remembered on disk
+    const again = await night([], { FAKE_PREFLIGHT_FAIL: 'fake' });
+    expect(again.report.alerts).toEqual([{ kind: 'fallback_fake_fake-alt', result: 'rate_limited', detail: expect.stringMatching(/^last sent /) }]);
+    expect(hook.bodies).toHaveLength(1);
+    await stop('bd-f1');
+  });
+
+  it('with every provider down: exit 21, every failure listed and alerted, nothing claimed', async () => {
+    create('bd-d1');
+    const r = await night([], { FAKE_PREFLIGHT_FAIL: 'fake,fake-alt' });
+    expect(r.code).toBe(21);
+    expect(r.report.status).toBe('no_provider');
+    expect(r.report.error).toMatch(/fake: fake_auth_blocked .*; fake-alt: fake_alt_auth_blocked/);
+    expect(hook.bodies.map((b) => b.text)).toEqual([expect.stringMatching(/no provider available[\s\S]*fake: fake_auth_blocked[\s\S]*fake-alt: fake_alt_auth_blocked/)]);
+    expect(issue('bd-d1')).toMatchObject({ status: 'open' });
+    expect(r.report.counts.claimed).toBe(0);
+  });
+
+  it('skips items someone else claimed (multi-word owners, even when bd exits 0) and takes the next', async () => {
+    create('bd-c1', 0);
+    create('bd-c2', 1);
+    // bd ready lists only unassigned items: the race is an item claimed between ready and claim
+    const wrapper = path.join(sb.dir, 'bd-racy');
+    fs.writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = update ] && [ "$2" = bd-c1 ]; then BD_ACTOR='Recovery Agent' '${bdStub}' update bd-c1 --claim >/dev/null 2>&1; fi\nexec '${bdStub}' "$@"\n`, { mode: 0o755 });
+    const r = await night(['--max-items', '1'], { BD_BIN: wrapper, BD_STUB_CLAIM_EXIT0: '1' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.items.map((i) => [i.beads_id, i.action, i.claimed_by])).toEqual([
+      ['bd-c1', 'skipped', 'Recovery Agent'],
+      ['bd-c2', 'dispatched', null],
+    ]);
+    expect(r.report.items[0]!.reason).toBe('already claimed by Recovery Agent');
+    expect(issue('bd-c1').assignee).toBe('Recovery Agent');
+    await stop('bd-c2');
+  });
+
+  it('retries a launch whose acknowledgement timed out, and gives the claim back when it never comes', async () => {
+    create('bd-a1');
+    const slowOnce = path.join(sb.dir, 'dx-runner-slow-once');
+    const marker = path.join(sb.dir, 'slow-once.done');
+    fs.writeFileSync(slowOnce, `#!/bin/sh\nif [ "$1" = start ] && [ ! -e '${marker}' ]; then touch '${marker}'; exec sleep 4; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, { mode: 0o755 });
+    const policy = path.join(sb.dir, 'fast-ack.yaml');
+    fs.writeFileSync(policy, `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 1.5\n  ack_retries: 1\n`);
+    const r = await night(['--policy', policy], { DX_RUNNER_BIN: slowOnce });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.items[0]).toMatchObject({ action: 'dispatched', ack_attempts: 2 });
+    expect(r.stderr).toContain('bd-a1: no launch acknowledgement within 1.5s (attempt 1 of 2)');
+    await stop('bd-a1');
+
+    create('bd-a2');
+    const slow = path.join(sb.dir, 'dx-runner-slow');
+    fs.writeFileSync(slow, `#!/bin/sh\nif [ "$1" = start ]; then exec sleep 4; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, { mode: 0o755 });
+    const failed = await night(['--policy', policy], { DX_RUNNER_BIN: slow });
+    expect(failed.code).toBe(1);
+    expect(failed.report.status).toBe('partial');
+    expect(failed.report.items.find((i) => i.beads_id === 'bd-a2')).toMatchObject({ action: 'failed', ack_attempts: 2, claim_released: true, reason: expect.stringMatching(/^ack_timeout: /) });
+    expect(issue('bd-a2').status).toBe('open');
+    expect(issue('bd-a2').assignee).toBeUndefined();
+    expect(hook.bodies.map((b) => b.text)).toEqual([expect.stringMatching(/dispatch failed[\s\S]*bd-a2/)]);
+  });
+
+  it('a webhook that is down never fails the night, and its URL never reaches the output', async () => {
+    create('bd-w1');
+    hook.status = 500;
+    const r = await night([], { FAKE_PREFLIGHT_FAIL: 'fake' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.alerts).toEqual([{ kind: 'fallback_fake_fake-alt', result: 'failed', detail: 'HTTP 500' }]);
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const refused = await night([], { FAKE_PREFLIGHT_FAIL: 'fake', SLACK_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/secret-hook-token` });
+    expect(refused.code).toBe(0);
+    expect(refused.report.alerts[0]).toMatchObject({ result: 'failed', detail: 'ECONNREFUSED' });
+    for (const out of [r.stdout, r.stderr, refused.stdout, refused.stderr, fs.readFileSync(path.join(nightly, 'reports', 'latest.md'), 'utf8')]) expect(out).not.toContain('secret-hook-token');
+    await stop('bd-w1');
+  });
+
+  it('refuses to overlap a run in progress, and a dry run claims and records nothing', async () => {
+    create('bd-o1');
+    const slow = path.join(sb.dir, 'dx-runner-slow-preflight');
+    fs.writeFileSync(slow, `#!/bin/sh\nif [ "$1" = preflight ]; then sleep 3; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, { mode: 0o755 });
+    const first = spawn(process.execPath, [NIGHTLY_BIN, 'run', '--dry-run'], { env: { ...sb.env, DX_RUNNER_BIN: slow }, stdio: 'ignore' });
+    const firstDone = new Promise<number | null>((resolve) => first.on('close', resolve));
+    const lock = path.join(nightly, '.locks', 'nightly-run.lock');
+    for (let i = 0; i < 100 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
+    const second = await sb.bin(NIGHTLY_BIN, ['run']);
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toMatch(/^Error: another nightly-dispatch run is in progress \(pid \d+\).*reason_code=nightly_run_in_progress/);
+    expect(await firstDone).toBe(0);
+
+    const dry = await night(['--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.report.items).toMatchObject([{ beads_id: 'bd-o1', action: 'would_dispatch', provider: 'fake' }]);
+    expect(issue('bd-o1').status).toBe('open');
+    expect(fs.existsSync(path.join(nightly, 'migration-start'))).toBe(false);
+  });
+
+  it('without bd: exit 24 and a report saying so', async () => {
+    const r = await night([], { BD_BIN: path.join(sb.dir, 'no-such-bd'), PATH: '/usr/bin:/bin' });
+    expect(r.code).toBe(24);
+    expect(r.report.status).toBe('beads_unavailable');
+  });
+});
+
+const realBin = inject('realCliBin');
+/** Seed 003's "real CLI smoke test": preflight per provider and a dry-run start/check, against the built dx-runner. */
+(realBin ? describe : describe.skip)('seed 003 real CLI smoke test', () => {
+  it.each(['opencode', 'cc-glm', 'gemini'])('dx-runner preflight --provider %s answers 0 or 21 with the real CLI', async (provider) => {
+    const env = { ...sb.env, PATH: `${realBin}:/usr/bin:/bin` };
+    const r = await runCli(['preflight', '--provider', provider, '--json'], env, sb.dir);
+    expect([0, 21], r.stderr).toContain(r.code);
+    expect(JSON.parse(r.stdout).binary.version).toBeTruthy();
+  });
+
+  it('dry-run start and check of the same beads id', async () => {
+    const wt = sb.worktree('smoke-test');
+    const env = { ...sb.env, PATH: `${realBin}:/usr/bin:/bin` };
+    const start = await runCli(['start', '--beads', 'smoke-test', '--provider', 'cc-glm', '--prompt-file', sb.prompt('smoke'), '--worktree', wt, '--dry-run'], env, sb.dir);
+    expect(start.code, start.stderr).toBe(0);
+    const check = await runCli(['check', '--beads', 'smoke-test'], env, sb.dir);
+    expect([0, 1]).toContain(check.code);
+  });
+});

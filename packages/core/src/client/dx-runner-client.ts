@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import {
   CheckOutputSchema,
@@ -23,8 +24,17 @@ import {
 } from '../schemas/outputs.js';
 import { findExecutable } from '../providers/services.js';
 
-/** argv prefix that runs dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else `fallback`. */
-export function dxRunnerCommand(env: NodeJS.ProcessEnv = process.env, fallback?: string[]): string[] {
+/** The dx-runner installed next to the caller (the siblings depend on @dx/cli), when there is one. */
+function installedDxRunner(): string[] | undefined {
+  try {
+    return [process.execPath, fileURLToPath(new URL('./bin/run.js', import.meta.resolve('@dx/cli/package.json')))];
+  } catch {
+    return undefined;
+  }
+}
+
+/** argv prefix that runs dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else the installed @dx/cli. */
+export function dxRunnerCommand(env: NodeJS.ProcessEnv = process.env, fallback: string[] | undefined = installedDxRunner()): string[] {
   const explicit = env.DX_RUNNER_BIN?.trim();
   const onPath = findExecutable('dx-runner', env);
   const command = explicit ? [explicit] : onPath ? [onPath] : fallback;

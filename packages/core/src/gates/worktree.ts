@@ -102,3 +102,26 @@ export function checkWorktree(requested: string, policy: Policy): WorktreeDecisi
     { worktree: real, allowed_prefixes: policy.worktrees.allowedPrefixes },
   );
 }
+
+/**
+ * dx-worktree's layout: an item's checkouts live at `<prefix>/<beads>/<repo>/`. Every such directory
+ * holding a `.git` (a repo or a linked worktree), under each prefix, in order; `repo` narrows it to one name.
+ */
+export function itemWorktreeCandidates(prefixes: string[], beads: string, repo?: string): string[] {
+  const found: string[] = [];
+  for (const prefix of prefixes) {
+    const dir = path.join(prefix, beads);
+    let names: string[];
+    try {
+      names = fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+        .map((e) => e.name)
+        .sort();
+    } catch {
+      continue;
+    }
+    for (const name of names) if ((!repo || name === repo) && fs.existsSync(path.join(dir, name, '.git'))) found.push(path.join(dir, name));
+  }
+  return found;
+}

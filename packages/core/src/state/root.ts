@@ -3,10 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 
-export function stateRootPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.DX_RUNNER_STATE_DIR) return path.resolve(env.DX_RUNNER_STATE_DIR);
+/** A tool's state directory: `$<override>`, else `${XDG_STATE_HOME:-~/.local/state}/<name>`. */
+export function toolStatePath(name: string, override: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env[override]) return path.resolve(env[override]);
   const base = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
-  return path.join(base, 'dx-runner');
+  return path.join(base, name);
+}
+
+export function stateRootPath(env: NodeJS.ProcessEnv = process.env): string {
+  return toolStatePath('dx-runner', 'DX_RUNNER_STATE_DIR', env);
 }
 
 function refuse(dir: string, why: string, reasonCode: string, label = 'state root'): never {

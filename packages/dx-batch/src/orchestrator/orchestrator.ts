@@ -177,7 +177,7 @@ export class Orchestrator {
       return;
     }
     if (!item.worktree) {
-      const wt = await resolveItemWorktree(this.state.config.worktree_base, item.beads_id, this.deps.policy);
+      const wt = resolveItemWorktree(this.state.config.worktree_base, item.beads_id, this.deps.policy);
       if (!wt.ok) {
         this.transition(item, 'BLOCKED', 'worktree_unresolved', { reason_code: wt.reasonCode, error: wt.detail });
         return;

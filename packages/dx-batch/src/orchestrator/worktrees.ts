@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { checkWorktree, git, isDxError, type Policy } from '@dx/core';
+import { checkWorktree, isDxError, itemWorktreeCandidates, type Policy } from '@dx/core';
 
 export type WorktreeResolution = { ok: true; worktree: string } | { ok: false; reasonCode: string; detail: string };
 
@@ -9,20 +8,9 @@ export type WorktreeResolution = { ok: true; worktree: string } | { ok: false; r
  * to dx-runner explicitly; none or several is a clear failure, and dx-runner's worktree gate
  * (allowed prefixes, no canonical repo) applies on top.
  */
-export async function resolveItemWorktree(base: string, beads: string, policy: Policy): Promise<WorktreeResolution> {
+export function resolveItemWorktree(base: string, beads: string, policy: Policy): WorktreeResolution {
   const dir = path.join(base, beads);
-  let children: string[] = [];
-  try {
-    children = fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-      .map((e) => path.join(dir, e.name))
-      .sort();
-  } catch {
-    children = [];
-  }
-  const repos: string[] = [];
-  for (const child of children) if ((await git(child, ['rev-parse', '--git-dir'])).code === 0) repos.push(child);
+  const repos = itemWorktreeCandidates([base], beads);
   if (repos.length === 0) return { ok: false, reasonCode: 'worktree_missing', detail: `no git worktree under ${dir} (create one: dx-worktree create ${beads} <repo>)` };
   if (repos.length > 1) return { ok: false, reasonCode: 'worktree_ambiguous', detail: `several git worktrees under ${dir}: ${repos.join(', ')}; keep exactly one` };
   try {

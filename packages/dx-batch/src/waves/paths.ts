@@ -1,11 +1,9 @@
-import os from 'node:os';
 import path from 'node:path';
-import { assertBeadsId, openPrivateRoot } from '@dx/core';
+import { assertBeadsId, openPrivateRoot, toolStatePath } from '@dx/core';
 
 /** DX_BATCH_DIR, default `${XDG_STATE_HOME:-~/.local/state}/dx-batch` (seed layout underneath). */
 export function batchRootPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.DX_BATCH_DIR) return path.resolve(env.DX_BATCH_DIR);
-  return path.join(env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state'), 'dx-batch');
+  return toolStatePath('dx-batch', 'DX_BATCH_DIR', env);
 }
 
 export function openBatchRoot(env: NodeJS.ProcessEnv, create: boolean): string | undefined {

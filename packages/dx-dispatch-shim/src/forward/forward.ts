@@ -1,13 +1,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { dxRunnerCommand, expandHome, type Policy } from '@dx/core';
+import { dxRunnerCommand, expandHome, itemWorktreeCandidates, type Policy } from '@dx/core';
 
 /** How the shims reach dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
 export function dxRunnerArgv(env: NodeJS.ProcessEnv): string[] {
-  const runJs = fileURLToPath(new URL('./bin/run.js', import.meta.resolve('@dx/cli/package.json')));
-  return dxRunnerCommand(env, [process.execPath, runJs]);
+  return dxRunnerCommand(env);
 }
 
 /** Runs dx-runner with our stdio, so its output and exit code are the user's; signals are passed on. */
@@ -52,15 +50,13 @@ export function usageError(tool: string, message: string): number {
 }
 
 /**
- * The legacy `--repo NAME` names a repository, not a worktree: an existing directory is used as is,
- * else the dx-worktree layout `<allowed prefix>/<beads>/<NAME>`; otherwise dx-runner picks its default.
+ * The legacy `--repo NAME` names a repository, not a worktree: a directory path is used as is, a
+ * name means the dx-worktree checkout `<allowed prefix>/<beads>/<NAME>`; otherwise dx-runner picks its default.
  */
 export function worktreeForRepo(repo: string, beads: string, policy: Policy, env: NodeJS.ProcessEnv): string | undefined {
-  const direct = path.resolve(expandHome(repo, env));
-  if (fs.existsSync(direct) && fs.statSync(direct).isDirectory() && (repo.includes('/') || repo.startsWith('.'))) return direct;
-  for (const prefix of policy.worktrees.allowedPrefixes) {
-    const candidate = path.join(prefix, beads, path.basename(repo));
-    if (fs.existsSync(candidate)) return candidate;
+  if (repo.includes('/') || repo.startsWith('.')) {
+    const direct = path.resolve(expandHome(repo, env));
+    return fs.existsSync(direct) && fs.statSync(direct).isDirectory() ? direct : undefined;
   }
-  return undefined;
+  return itemWorktreeCandidates(policy.worktrees.allowedPrefixes, beads, repo)[0];
 }

@@ -1,12 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { openPrivateRoot, writeFileAtomic, type NightlyPolicy, type Policy } from '@dx/core';
+import { openPrivateRoot, toolStatePath, writeFileAtomic, type NightlyPolicy, type Policy } from '@dx/core';
 
 /** NIGHTLY_DISPATCH_DIR, default `${XDG_STATE_HOME:-~/.local/state}/nightly-dispatch`. */
 export function nightlyRootPath(env: NodeJS.ProcessEnv): string {
-  if (env.NIGHTLY_DISPATCH_DIR) return path.resolve(env.NIGHTLY_DISPATCH_DIR);
-  return path.join(env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state'), 'nightly-dispatch');
+  return toolStatePath('nightly-dispatch', 'NIGHTLY_DISPATCH_DIR', env);
 }
 
 export function openNightlyRoot(env: NodeJS.ProcessEnv): string {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { acquireLock, DxError, DxRunnerClient, ExitCode, LockTimeoutError, writeFileAtomic, writeSecurePromptFile, type BdClient, type BeadsIssue, type Policy } from '@dx/core';
+import { acquireLock, DxError, itemWorktreeCandidates, DxRunnerClient, ExitCode, LockTimeoutError, writeFileAtomic, writeSecurePromptFile, type BdClient, type BeadsIssue, type Policy } from '@dx/core';
 import { SlackAlerter } from '../alerts/slack.js';
 import { nightConfig, openNightlyRoot, type NightConfig } from '../config/config.js';
 import { writeMorningReport } from '../reports/morning.js';
@@ -47,20 +47,6 @@ function rememberJob(config: NightConfig, id: string): void {
     ids = [];
   }
   writeFileAtomic(file, `${JSON.stringify([...new Set([...ids, id])])}\n`);
-}
-
-/** The item's dx-worktree (`<allowed prefix>/<id>/<repo>`) when there is one; else dx-runner's default. */
-function worktreeFor(id: string, policy: Policy): string | undefined {
-  for (const prefix of policy.worktrees.allowedPrefixes) {
-    const dir = path.join(prefix, id);
-    try {
-      const child = fs.readdirSync(dir, { withFileTypes: true }).find((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, '.git')));
-      if (child) return path.join(dir, child.name);
-    } catch {
-      // no worktree under this prefix
-    }
-  }
-  return undefined;
 }
 
 function runId(now: Date): string {
@@ -192,7 +178,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       ack = await dispatchWithAck(
         deps.dxRunner,
         deps.env,
-        { beads: issue.id, provider: chain.selected_provider, model: chain.selected_model ?? undefined, promptFile: prompt.path, worktree: worktreeFor(issue.id, deps.policy), policy: deps.policyFile },
+        { beads: issue.id, provider: chain.selected_provider, model: chain.selected_model ?? undefined, promptFile: prompt.path, worktree: itemWorktreeCandidates(deps.policy.worktrees.allowedPrefixes, issue.id)[0], policy: deps.policyFile },
         config.ackTimeoutSec,
         config.ackRetries,
         deps.log,

@@ -41,7 +41,7 @@ export function implementPrompt(p: { waveId: string; beadsId: string; attempt: n
     `3. The LAST line of your final message must be ${CONTRACT_MARKER} followed by one line of JSON:`,
     `   ${CONTRACT_MARKER}${JSON.stringify(example)}`,
     '   status is one of completed | partial | failed | no_op | blocked; findings items are {type: info|warning|error, message}.',
-    '   Report only what you really did: dx-batch checks the contract against the worktree.',
+    '   Report only what you really did: a separate reviewer reads the diff and runs the tests.',
   ].join('\n');
 }
 

@@ -68,6 +68,15 @@ describe('provider plugins as products', () => {
   });
 });
 
+describe('provider preflight answers are checked', () => {
+  it('fails a check whose status breaks the contract instead of passing it on', async () => {
+    const r = await sb.dxJson(['preflight', '--provider', 'fake'], PreflightOutputSchema, { env: { FAKE_PREFLIGHT_BAD_STATUS: '1' } });
+    expect(r.code).toBe(21);
+    expect(r.json).toMatchObject({ ok: false, checks: [{ name: 'auth', status: 'fail' }] });
+    expect(r.json.error).toMatch(/answered status "pass" \(expected ok\|warn\|fail\|skip\)/);
+  });
+});
+
 describe('profiles', () => {
   it('lists the shipped profiles and lets a user profile override one by name', async () => {
     const shipped = await sb.dxJson(['profiles'], ProfilesOutputSchema);

@@ -42,6 +42,16 @@ function failed(provider: string, reasonCode: string, failureClass: string | nul
   };
 }
 
+const CHECK_STATUSES: readonly string[] = ['ok', 'warn', 'fail', 'skip'];
+
+/** A plugin's answer is not trusted blindly: a check with a status outside the contract fails, saying so. */
+function withValidChecks(result: ProviderPreflight, providerId: string): ProviderPreflight {
+  const checks = (Array.isArray(result?.checks) ? result.checks : []).map((c) =>
+    CHECK_STATUSES.includes(c.status) ? c : { ...c, status: 'fail' as const, detail: `provider ${providerId} answered status "${String(c.status)}" (expected ok|warn|fail|skip): ${c.detail}`, failureClass: c.failureClass ?? 'crashed' },
+  );
+  return { ...result, ok: Boolean(result?.ok), checks };
+}
+
 /**
  * Preflight (or probe) one provider: resolve its model under the policy, run the provider's own
  * checks in a private scratch HOME, and turn the first failing check into reason, class, exit code.
@@ -91,6 +101,7 @@ export async function preflightProvider(providerId: string, options: PreflightOp
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     };
     result = await run.call(provider, context);
+    result = withValidChecks(result, providerId);
   } catch (err) {
     result = { ok: false, checks: [{ name: mode, status: 'fail', detail: `${mode} crashed: ${(err as Error).message}`, failureClass: 'crashed' }] };
   } finally {

@@ -66,8 +66,8 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
     providers: document.providers ?? {},
     fallbackChain: document.fallback_chain ?? [],
     batch: {
-      retryChain: document.batch?.retry_chain ?? ['opencode', 'cc-glm'],
-      reviewChain: document.batch?.review_chain ?? document.batch?.retry_chain ?? ['opencode', 'cc-glm'],
+      retryChain: document.batch?.retry_chain ?? document.fallback_chain ?? [],
+      reviewChain: document.batch?.review_chain ?? document.batch?.retry_chain ?? document.fallback_chain ?? [],
       maxParallel: document.batch?.max_parallel ?? 3,
       maxRevisions: document.batch?.max_revisions ?? 2,
       execProcessCap: document.batch?.exec_process_cap ?? 60,
@@ -75,9 +75,9 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
       pollIntervalSec: document.batch?.poll_interval_sec ?? 5,
       review: document.batch?.review ?? true,
     },
-    dispatchHosts: document.dispatch?.hosts ?? {},
+    dispatch: { hosts: document.dispatch?.hosts ?? {}, defaultProvider: document.dispatch?.default_provider ?? document.fallback_chain?.[0] ?? null },
     nightly: {
-      providerChain: document.nightly?.provider_chain ?? document.fallback_chain ?? ['opencode', 'cc-glm', 'gemini'],
+      providerChain: document.nightly?.provider_chain ?? document.fallback_chain ?? [],
       maxItems: document.nightly?.max_items ?? 3,
       ackTimeoutSec: document.nightly?.ack_timeout_sec ?? 45,
       ackRetries: document.nightly?.ack_retries ?? 1,

@@ -63,9 +63,9 @@ export const PolicySchema = z
       })
       .strict()
       .optional(),
-    /** dx-dispatch: legacy host/VM names mapped to providers (unlisted hosts go to opencode). */
+    /** dx-dispatch: legacy VM/host names mapped to providers; unlisted hosts go to default_provider. */
     dispatch: z
-      .object({ hosts: z.record(z.string().min(1), providerId).optional() })
+      .object({ hosts: z.record(z.string().min(1), providerId).optional(), default_provider: providerId.optional() })
       .strict()
       .optional(),
     /** nightly-dispatch (seed 003). */
@@ -127,7 +127,7 @@ export interface Policy {
   readonly providers: Record<string, ProviderPolicy>;
   readonly fallbackChain: string[];
   readonly batch: BatchPolicy;
-  readonly dispatchHosts: Record<string, string>;
+  readonly dispatch: { hosts: Record<string, string>; defaultProvider: string | null };
   readonly nightly: NightlyPolicy;
   readonly document: PolicyDocument;
 }

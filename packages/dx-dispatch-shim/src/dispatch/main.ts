@@ -124,7 +124,9 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
   }
   const statusVm = stringFlag(parsed, '--status');
   if (statusVm) {
-    const args = ['preflight', '--provider', providerForVm(statusVm, policy.dispatchHosts), ...json];
+    const provider = providerForVm(statusVm, policy.dispatch);
+    if (!provider) return usageError(TOOL, `no provider for "${statusVm}": add it to the policy's dispatch.hosts or set dispatch.default_provider`);
+    const args = ['preflight', '--provider', provider, ...json];
     deprecation(TOOL, args, env);
     return runDxRunner(args, env);
   }
@@ -150,7 +152,8 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
   const timeoutSec = Number(timeoutRaw);
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) return usageError(TOOL, `--timeout must be a positive number of seconds, got "${timeoutRaw}"`);
 
-  const provider = stringFlag(parsed, '--provider') ?? providerForVm(vm, policy.dispatchHosts);
+  const provider = stringFlag(parsed, '--provider') ?? providerForVm(vm, policy.dispatch);
+  if (!provider) return usageError(TOOL, `no provider for "${vm}": add it to the policy's dispatch.hosts or set dispatch.default_provider`);
   const args = ['start', '--provider', provider, '--beads', beads];
   let worktree = stringFlag(parsed, '--worktree');
   const repo = stringFlag(parsed, '--repo');

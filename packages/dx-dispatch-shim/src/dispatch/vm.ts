@@ -1,11 +1,9 @@
+import type { Policy } from '@dx/core';
+
 /**
- * The legacy tool's VM names: `cc-glm`/`local` ran Claude Code on GLM, `gemini` ran Gemini, and every
- * host (epyc6, epyc12, macmini, …) ran OpenCode. The policy's `dispatch.hosts` maps hosts explicitly.
+ * A legacy VM name to a provider, from the policy's `dispatch` section (shipped with the legacy
+ * tool's mapping: cc-glm/local → cc-glm, gemini → gemini, every other host → default_provider).
  */
-export function providerForVm(vm: string, hosts: Record<string, string>): string {
-  if (hosts[vm]) return hosts[vm];
-  const name = vm.toLowerCase();
-  if (name === 'cc-glm' || name === 'local') return 'cc-glm';
-  if (name === 'gemini') return 'gemini';
-  return 'opencode';
+export function providerForVm(vm: string, dispatch: Policy['dispatch']): string | undefined {
+  return dispatch.hosts[vm] ?? dispatch.hosts[vm.toLowerCase()] ?? dispatch.defaultProvider ?? undefined;
 }

@@ -166,3 +166,20 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expect(ErrorOutputSchema.parse(JSON.parse(usage.stdout)).error.reason_code).toBe('usage_error');
   });
 });
+
+describe('flag and argument errors', () => {
+  it.each([
+    [['start'], /^Error: Missing required flag beads; see --help \(reason_code=usage_error\)$/],
+    [['status', '--recent', '-3'], /^Error: Parsing --recent: Expected an integer greater than or equal to 0 but received: -3; see --help \(reason_code=usage_error\)$/],
+    [['report', '--beads', 'x', '--format', 'xml'], /^Error: Expected --format=xml to be one of: json, markdown; see --help/],
+    [['status', '--bogus'], /^Error: Nonexistent flag: --bogus; see --help/],
+  ])('dx-runner %j: one line, exit 2', async (args, message) => {
+    const r = await sb.dx(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const json = await sb.dx([...args, '--json']);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ exit_code: 2, reason_code: 'usage_error' });
+    expect(JSON.parse(json.stdout).error.message).not.toContain('\n');
+  });
+});

@@ -29,6 +29,15 @@ export const policyFlag = Flags.string({
  * Commands stay thin: parse flags, call @dx/core, render a table for humans or return the typed
  * result for --json. @dx/core is imported lazily so --help and --version stay fast.
  */
+/** oclif's flag and argument errors span several lines; operators' scripts want one. */
+function usageMessage(message: string): string {
+  return message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(See more help|The following error occurred)/.test(l))
+    .join(': ');
+}
+
 export abstract class DxCommand<T> extends Command {
   static override enableJsonFlag = true;
   private redactorCache?: Redactor;
@@ -78,7 +87,7 @@ export abstract class DxCommand<T> extends Command {
     const e = err as { message?: string; exitCode?: number; reasonCode?: string; nextAction?: string; details?: Record<string, unknown>; oclif?: { exit?: number } };
     return {
       error: {
-        message: e.message ?? String(err),
+        message: e.oclif?.exit === 2 && !e.reasonCode ? usageMessage(e.message ?? String(err)) : (e.message ?? String(err)),
         exit_code: e.exitCode ?? e.oclif?.exit ?? 1,
         reason_code: e.reasonCode ?? (e.oclif?.exit === 2 ? 'usage_error' : 'internal_error'),
         next_action: e.nextAction ?? null,
@@ -95,6 +104,11 @@ export abstract class DxCommand<T> extends Command {
     if (this.jsonEnabled()) {
       this.logJson(this.toErrorJson(err));
       return undefined;
+    }
+    if (!expected && err.oclif?.exit === 2) {
+      // oclif's flag/argument errors span several lines; an operator's script wants one
+      process.stderr.write(`Error: ${usageMessage(err.message)}; see --help (reason_code=usage_error)\n`);
+      throw new Errors.ExitError(2);
     }
     if (!expected) return super.catch(err);
     const message = this.coreModule ? this.redactor().redact(err.message) : err.message;

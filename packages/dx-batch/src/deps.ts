@@ -1,7 +1,7 @@
 import { BdClient, bdBinary, DxRunnerClient, loadPolicy } from '@dx/core';
 import { createView } from './reports/view.js';
 import type { WaveDeps } from './orchestrator/lifecycle.js';
-import { openBatchRoot } from './waves/paths.js';
+import { batchRootPath, openBatchRoot } from './waves/paths.js';
 
 /** dx-runner as a sibling package: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
 export function dxRunnerClient(env: NodeJS.ProcessEnv = process.env): DxRunnerClient {
@@ -12,7 +12,7 @@ export function waveDeps(options: { policyFile?: string; silent: boolean; create
   const root = openBatchRoot(env, options.create);
   const bin = bdBinary(env);
   return {
-    root: root ?? '',
+    root: root ?? batchRootPath(env),
     client: dxRunnerClient(env),
     policy: loadPolicy({ file: options.policyFile, env }),
     view: createView(process.stderr, options.silent ? 'silent' : 'auto'),

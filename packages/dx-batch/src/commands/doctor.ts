@@ -19,9 +19,9 @@ ${exitCodesHelp([0, 1, 2])}
     core.assertBeadsId(flags['wave-id']);
     const { diagnoseWave } = await import('../orchestrator/doctor.js');
     const { dxRunnerClient } = await import('../deps.js');
-    const { openBatchRoot, wavePaths } = await import('../waves/paths.js');
-    const root = openBatchRoot(process.env, false) ?? '';
-    const report = await diagnoseWave(wavePaths(root || '/nonexistent', flags['wave-id']), dxRunnerClient());
+    const { batchRootPath, openBatchRoot, wavePaths } = await import('../waves/paths.js');
+    const root = openBatchRoot(process.env, false) ?? batchRootPath(process.env);
+    const report = await diagnoseWave(wavePaths(root, flags['wave-id']), dxRunnerClient());
     process.exitCode = report.issues.some((i) => i.severity !== 'info') ? 1 : 0;
     this.out(`Doctor Report for Wave: ${report.wave_id}\nChecked: ${report.checked_at}\n`);
     this.out(report.issues.length === 0 ? 'No issues found.' : ['Issues Found:', ...report.issues.map((i) => `  [${i.severity.toUpperCase()}] ${i.type}: ${i.message}`)].join('\n'));

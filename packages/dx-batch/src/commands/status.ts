@@ -14,9 +14,9 @@ ${exitCodesHelp([0, 1, 2])}`;
   async run(): Promise<WaveOutput> {
     const { flags } = await this.parse(Status);
     await this.core();
-    const { openBatchRoot, wavePaths } = await import('../waves/paths.js');
+    const { batchRootPath, openBatchRoot, wavePaths } = await import('../waves/paths.js');
     const { loadWave } = await import('../waves/state.js');
-    const root = openBatchRoot(process.env, false) ?? '';
+    const root = openBatchRoot(process.env, false) ?? batchRootPath(process.env);
     return finishWave((t) => this.out(t), loadWave(wavePaths(root, flags['wave-id'])));
   }
 }

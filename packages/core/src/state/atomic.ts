@@ -59,6 +59,21 @@ export function readFileIfExists(file: string): string | undefined {
   }
 }
 
+/** A small JSON state file; undefined when it is missing or torn (a writer killed mid-write). */
+export function readJsonFileIfExists<T>(file: string): T | undefined {
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 export function ensurePrivateDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DxError, ExitCode, readFileIfExists, writeFileAtomic } from '@dx/core';
+import { DxError, ExitCode, readJsonFileIfExists, writeFileAtomic } from '@dx/core';
 import { wavePaths, type WavePaths } from '../waves/paths.js';
 import { FencedError, holderIsLive, readHolder } from './wave-lock.js';
 
@@ -14,13 +14,7 @@ interface LeaseRecord {
 }
 
 function read(file: string): LeaseRecord | undefined {
-  const text = readFileIfExists(file);
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as LeaseRecord;
-  } catch {
-    return undefined;
-  }
+  return readJsonFileIfExists<LeaseRecord>(file);
 }
 
 function create(file: string, record: LeaseRecord): boolean {

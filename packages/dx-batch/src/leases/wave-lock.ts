@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { DxError, ExitCode, identify, isAlive, readFileIfExists, writeFileAtomic } from '@dx/core';
+import { DxError, ExitCode, identify, isAlive, readJsonFileIfExists, writeFileAtomic } from '@dx/core';
 import type { WavePaths } from '../waves/paths.js';
 
 /** Who holds a wave: one orchestrator at a time, identified by pid + start time and a fencing token. */
@@ -29,13 +29,7 @@ export class FencedError extends DxError {
 }
 
 export function readHolder(file: string): LockHolder | undefined {
-  const text = readFileIfExists(file);
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as LockHolder;
-  } catch {
-    return undefined;
-  }
+  return readJsonFileIfExists<LockHolder>(file);
 }
 
 /** A live holder renewed its lease within the TTL (pid + start time checked when on this host). */

@@ -1,7 +1,6 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '@dx/core';
+import { readJsonFileIfExists, writeFileAtomic } from '@dx/core';
 
 export type AlertResult = 'sent' | 'rate_limited' | 'failed' | 'disabled';
 export interface AlertRecord {
@@ -31,11 +30,7 @@ export class SlackAlerter {
   }
 
   private lastSent(): Record<string, string> {
-    try {
-      return JSON.parse(fs.readFileSync(this.file, 'utf8')) as Record<string, string>;
-    } catch {
-      return {};
-    }
+    return readJsonFileIfExists<Record<string, string>>(this.file) ?? {};
   }
 
   async send(kind: string, title: string, lines: string[]): Promise<AlertResult> {

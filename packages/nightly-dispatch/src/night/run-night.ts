@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { acquireLock, DxError, itemWorktreeCandidates, DxRunnerClient, ExitCode, LockTimeoutError, writeFileAtomic, writeSecurePromptFile, type BdClient, type BeadsIssue, type Policy } from '@dx/core';
+import { acquireLock, DxError, itemWorktreeCandidates, readJsonFileIfExists, DxRunnerClient, ExitCode, LockTimeoutError, writeFileAtomic, writeSecurePromptFile, type BdClient, type BeadsIssue, type Policy } from '@dx/core';
 import { SlackAlerter } from '../alerts/slack.js';
 import { nightConfig, openNightlyRoot, type NightConfig } from '../config/config.js';
 import { writeMorningReport } from '../reports/morning.js';
@@ -20,33 +19,24 @@ export interface NightDeps {
 
 const LIVE = new Set(['launching', 'healthy', 'stalled']);
 
-/** Jobs this tool dispatched that still run: they count against max_parallel across runs. */
+/** Jobs this tool dispatched (`jobs.json`): those still running count against max_parallel across runs. */
+function jobsFile(config: NightConfig): string {
+  return path.join(config.root, 'jobs.json');
+}
+
 async function liveNightlyJobs(config: NightConfig, client: DxRunnerClient): Promise<string[]> {
-  const file = path.join(config.root, 'jobs.json');
-  let ids: string[] = [];
-  try {
-    ids = JSON.parse(fs.readFileSync(file, 'utf8')) as string[];
-  } catch {
-    ids = [];
-  }
   const live: string[] = [];
-  for (const id of ids) {
+  for (const id of readJsonFileIfExists<string[]>(jobsFile(config)) ?? []) {
     const view = await client.check(id).then((r) => r.view, () => null);
     if (view && LIVE.has(view.state)) live.push(id);
   }
-  writeFileAtomic(file, `${JSON.stringify(live)}\n`);
+  writeFileAtomic(jobsFile(config), `${JSON.stringify(live)}\n`);
   return live;
 }
 
 function rememberJob(config: NightConfig, id: string): void {
-  const file = path.join(config.root, 'jobs.json');
-  let ids: string[] = [];
-  try {
-    ids = JSON.parse(fs.readFileSync(file, 'utf8')) as string[];
-  } catch {
-    ids = [];
-  }
-  writeFileAtomic(file, `${JSON.stringify([...new Set([...ids, id])])}\n`);
+  const ids = readJsonFileIfExists<string[]>(jobsFile(config)) ?? [];
+  writeFileAtomic(jobsFile(config), `${JSON.stringify([...new Set([...ids, id])])}\n`);
 }
 
 function runId(now: Date): string {

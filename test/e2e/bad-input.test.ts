@@ -163,23 +163,32 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expect(ErrorOutputSchema.parse(JSON.parse(r.stdout)).error).toMatchObject({ reason_code: 'job_not_found', next_action: 'verify_the_beads_id_or_start_the_job' });
     const usage = await sb.dx(['check', '--json']);
     expect(usage.code).toBe(2);
-    expect(ErrorOutputSchema.parse(JSON.parse(usage.stdout)).error.reason_code).toBe('usage_error');
+    expect(ErrorOutputSchema.parse(JSON.parse(usage.stdout)).error.reason_code).toBe('usage');
   });
 });
 
 describe('flag and argument errors', () => {
   it.each([
-    [['start'], /^Error: Missing required flag beads; see --help \(reason_code=usage_error\)$/],
-    [['status', '--recent', '-3'], /^Error: Parsing --recent: Expected an integer greater than or equal to 0 but received: -3; see --help \(reason_code=usage_error\)$/],
-    [['report', '--beads', 'x', '--format', 'xml'], /^Error: Expected --format=xml to be one of: json, markdown; see --help/],
-    [['status', '--bogus'], /^Error: Nonexistent flag: --bogus; see --help/],
-  ])('dx-runner %j: one line, exit 2', async (args, message) => {
+    [['start'], /^Error: Missing required flag beads; see --help \(reason_code=usage\)$/, 'usage'],
+    [['status', '--recent', '-3'], /^Error: Parsing --recent: Expected an integer greater than or equal to 0 but received: -3; see --help \(reason_code=invalid_flag\)$/, 'invalid_flag'],
+    [['report', '--beads', 'x', '--format', 'xml'], /^Error: Expected --format=xml to be one of: json, markdown; see --help/, 'invalid_flag'],
+    [['status', '--bogus'], /^Error: Nonexistent flag: --bogus; see --help/, 'usage'],
+    [['check', '--beads', 'x', '--stall-minutes', '0'], /^Error: Parsing --stall-minutes: expected a positive number, got "0"; see --help \(reason_code=invalid_flag\)$/, 'invalid_flag'],
+    [['check', '--beads', 'x', '--stall-minutes', '-5'], /Parsing --stall-minutes/, 'invalid_flag'],
+    [['check', '--beads', 'x', '--stall-minutes', 'abc'], /expected a positive number, got "abc"/, 'invalid_flag'],
+    [['watchdog', '--interval', '0', '--once'], /Parsing --interval/, 'invalid_flag'],
+    [['watchdog', '--max-retries', '-1', '--once'], /Parsing --max-retries/, 'invalid_flag'],
+    [['logs', '--beads', 'x', '--lines', '0'], /Parsing --lines/, 'invalid_flag'],
+    [['bogus-command'], /^Error: unknown command "bogus-command"; see dx-runner --help \(reason_code=unknown_command\)$/, 'unknown_command'],
+  ])('dx-runner %j: one line, the usage exit code, a reason code', async (args, message, reason) => {
     const r = await sb.dx(args);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).toBe('');
     const json = await sb.dx([...args, '--json']);
-    expect(JSON.parse(json.stdout).error).toMatchObject({ exit_code: 2, reason_code: 'usage_error' });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ exit_code: 2, reason_code: reason });
     expect(JSON.parse(json.stdout).error.message).not.toContain('\n');
   });
 });

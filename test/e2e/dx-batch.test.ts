@@ -187,7 +187,7 @@ describe('dx-batch waves', () => {
     expect(fb.attempts.map((a) => [a.phase, a.provider, a.result, a.reason_code])).toEqual([
       ['implement', 'fake', 'exited_err', 'fake_rate_limited'],
       ['implement', 'fake-alt', 'exited_ok', 'implement_completed'],
-      ['review', 'fake', 'no_op', 'review_approved'],
+      ['review', 'fake', 'exited_ok', 'review_approved'],
     ]);
 
     const pre = await sb.batch(['start', '--items', items(['pf']), '--wave-id', 'w-preflight', '--json'], { env: { FAKE_PREFLIGHT_FAIL: 'fake' } });

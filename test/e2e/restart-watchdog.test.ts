@@ -75,19 +75,39 @@ describe('watchdog', () => {
     expect(pass3.json.passes[0]!.actions.filter((a) => a.action !== 'none')).toEqual([]);
   });
 
-  it('restarts a finished no_op job, and blocks it when the retry no-ops again', async () => {
+  it('never re-runs a finished job: a finished no_op is reported by check and left alone', async () => {
     const wt = sb.worktree('bd-wd-noop');
     await sb.dx(['start', '--beads', 'bd-wd-noop', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ message: 'meh' }, { exit: 0 }] }), '--worktree', wt]);
     await waitFor(async () => (await sb.dx(['check', '--beads', 'bd-wd-noop'])).code === 23, 'no_op');
-    const pass1 = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
-    expect(pass1.json.passes[0]!.actions[0]).toMatchObject({ action: 'restarted', state: 'no_op' });
-    await waitFor(async () => {
-      const c = await sb.dxJson(['check', '--beads', 'bd-wd-noop'], CheckOutputSchema);
-      return c.json.retries === 1 && c.json.state === 'no_op';
-    }, 'second no_op');
-    const pass2 = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
-    expect(pass2.json.passes[0]!.actions[0]).toMatchObject({ action: 'blocked' });
-    expect((await sb.dx(['check', '--beads', 'bd-wd-noop'])).code).toBe(3);
+    const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-wd-noop.log'), 'utf8');
+    for (let n = 0; n < 2; n++) {
+      const pass = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
+      expect(pass.json.passes[0]!.actions).toEqual([]);
+    }
+    expect(meta('bd-wd-noop').retries).toBe(0);
+    expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-wd-noop.log.1'))).toBe(false);
+    expect(fs.readFileSync(path.join(sb.state, 'fake', 'bd-wd-noop.log'), 'utf8')).toBe(log);
+  });
+
+  it('restarts a live job that makes no progress, then blocks it; a job with an owner is left to its owner', async () => {
+    const env = { DX_RUNNER_STARTUP_GRACE_SEC: '0.5' };
+    const silent = () => sb.prompt({ silent: true, steps: [{ hang: true }] });
+    await sb.dx(['start', '--beads', 'bd-wd-live', '--provider', 'fake', '--prompt-file', silent(), '--worktree', sb.worktree('bd-wd-live')], { env });
+    await sb.dx(['start', '--beads', 'bd-wd-owned', '--provider', 'fake', '--prompt-file', silent(), '--worktree', sb.worktree('bd-wd-owned'), '--owner', 'dx-batch:wave-x'], { env });
+    const noOp = async (beads: string) => (await sb.dxJson(['check', '--beads', beads], CheckOutputSchema)).json.state === 'no_op';
+    await waitFor(async () => (await noOp('bd-wd-live')) && (await noOp('bd-wd-owned')), 'both live jobs no_op');
+    const pass1 = await sb.dxJson(['watchdog', '--once', '--max-retries', '1'], WatchdogOutputSchema, { env });
+    expect(pass1.json.passes[0]!.actions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ beads: 'bd-wd-live', state: 'no_op', action: 'restarted', retries: 1 }),
+        expect.objectContaining({ beads: 'bd-wd-owned', state: 'no_op', action: 'left_to_owner' }),
+      ]),
+    );
+    expect(meta('bd-wd-owned').retries).toBe(0);
+    await waitFor(async () => (await sb.dxJson(['check', '--beads', 'bd-wd-live'], CheckOutputSchema)).json.retries === 1 && (await noOp('bd-wd-live')), 'second no_op');
+    const pass2 = await sb.dxJson(['watchdog', '--once', '--max-retries', '1'], WatchdogOutputSchema, { env });
+    expect(pass2.json.passes[0]!.actions).toContainEqual(expect.objectContaining({ beads: 'bd-wd-live', action: 'blocked' }));
+    expect((await sb.dx(['check', '--beads', 'bd-wd-live'])).code).toBe(3);
   });
 
   it('force-finalizes a job past its runtime limit whose watcher stopped enforcing it (frozen watcher)', async () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import type { z } from 'zod';
-import { jobPaths, listBeadsInProviderDir, listProviderDirs, loadJob, signalGroup, signalProcess } from '@dx/core';
+import { jobPaths, listBeadsInProviderDir, listProviderDirs, loadJob, sendSignal } from '@dx/core';
 import { BATCH_BIN, CLI_BIN } from './paths.js';
 
 export interface CliResult {
@@ -72,9 +72,9 @@ export function killJobProcesses(state: string): void {
     for (const beads of listBeadsInProviderDir(state, provider)) {
       const job = loadJob(jobPaths(state, provider, beads));
       const hb = job.heartbeat;
-      if (hb?.agent_pid) signalGroup({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks ?? 0 }, 'SIGKILL');
+      if (hb?.agent_pid) sendSignal({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks }, 'SIGKILL', 'group');
       const meta = job.meta;
-      if (meta?.watcher_pid) signalProcess({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks ?? 0 }, 'SIGKILL');
+      if (meta?.watcher_pid) sendSignal({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks }, 'SIGKILL');
     }
   }
 }

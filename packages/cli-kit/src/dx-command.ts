@@ -1,5 +1,14 @@
 import { Command, Errors, Flags } from '@oclif/core';
 import type { ErrorOutput, Policy, ProviderRegistry, Redactor } from '@dx/core';
+import { stringifyJsonSafe, visibleText } from '@dx/core/output';
+import { USAGE_EXIT_CODE, usageMessage, usageReason } from './usage.js';
+
+type CommandError = Error & { exitCode?: number; reasonCode?: string; nextAction?: string; details?: Record<string, unknown>; oclif?: { exit?: number } };
+
+/** oclif's own parse errors (bad flag value, unknown flag, missing argument): not a DxError. */
+function isUsageError(err: CommandError): boolean {
+  return typeof err.reasonCode !== 'string' && (err.oclif?.exit === USAGE_EXIT_CODE || /^Parsing --/.test(err.message ?? ''));
+}
 
 type Core = typeof import('@dx/core');
 
@@ -29,15 +38,6 @@ export const policyFlag = Flags.string({
  * Commands stay thin: parse flags, call @dx/core, render a table for humans or return the typed
  * result for --json. @dx/core is imported lazily so --help and --version stay fast.
  */
-/** oclif's flag and argument errors span several lines; operators' scripts want one. */
-function usageMessage(message: string): string {
-  return message
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !/^(See more help|The following error occurred)/.test(l))
-    .join(': ');
-}
-
 export abstract class DxCommand<T> extends Command {
   static override enableJsonFlag = true;
   private redactorCache?: Redactor;
@@ -56,13 +56,14 @@ export abstract class DxCommand<T> extends Command {
     return this.redactorCache;
   }
 
-  /** Human output, with any secret value scrubbed. */
+  /** Human output, with any secret value scrubbed and control characters made visible. */
   protected out(text: string): void {
-    this.log(this.coreModule ? this.redactor().redact(text) : text);
+    this.log(visibleText(this.coreModule ? this.redactor().redact(text) : text));
   }
 
+  /** One JSON document on stdout: redacted, every control character escaped, never colourised. */
   protected override logJson(json: unknown): void {
-    super.logJson(this.coreModule ? this.redactor().redactDeep(json) : json);
+    process.stdout.write(`${stringifyJsonSafe(this.coreModule ? this.redactor().redactDeep(json) : json)}\n`);
   }
 
   protected async stateRoot(create: boolean): Promise<string | undefined> {
@@ -84,34 +85,39 @@ export abstract class DxCommand<T> extends Command {
   }
 
   protected override toErrorJson(err: unknown): ErrorOutput {
-    const e = err as { message?: string; exitCode?: number; reasonCode?: string; nextAction?: string; details?: Record<string, unknown>; oclif?: { exit?: number } };
+    const e = err as CommandError;
+    if (isUsageError(e)) {
+      const message = usageMessage(e.message ?? String(err));
+      return { error: { message, exit_code: USAGE_EXIT_CODE, reason_code: usageReason(message), next_action: 'see_--help' } };
+    }
     return {
       error: {
-        message: e.oclif?.exit === 2 && !e.reasonCode ? usageMessage(e.message ?? String(err)) : (e.message ?? String(err)),
+        message: e.message ?? String(err),
         exit_code: e.exitCode ?? e.oclif?.exit ?? 1,
-        reason_code: e.reasonCode ?? (e.oclif?.exit === 2 ? 'usage_error' : 'internal_error'),
+        reason_code: e.reasonCode ?? 'internal_error',
         next_action: e.nextAction ?? null,
         ...(e.details ? { details: e.details } : {}),
       },
     };
   }
 
-  protected override async catch(err: Error & { exitCode?: number; reasonCode?: string; nextAction?: string; oclif?: { exit?: number } }): Promise<unknown> {
+  protected override async catch(err: CommandError): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err;
     const expected = typeof err.reasonCode === 'string' && typeof err.exitCode === 'number';
-    const code = err.exitCode ?? err.oclif?.exit ?? 1;
+    const usage = isUsageError(err);
+    const code = usage ? USAGE_EXIT_CODE : (err.exitCode ?? err.oclif?.exit ?? 1);
     process.exitCode = code;
     if (this.jsonEnabled()) {
       this.logJson(this.toErrorJson(err));
       return undefined;
     }
-    if (!expected && err.oclif?.exit === 2) {
-      // oclif's flag/argument errors span several lines; an operator's script wants one
-      process.stderr.write(`Error: ${usageMessage(err.message)}; see --help (reason_code=usage_error)\n`);
-      throw new Errors.ExitError(2);
+    if (usage) {
+      const message = usageMessage(err.message);
+      process.stderr.write(`Error: ${visibleText(message)}; see --help (reason_code=${usageReason(message)})\n`);
+      throw new Errors.ExitError(code);
     }
     if (!expected) return super.catch(err);
-    const message = this.coreModule ? this.redactor().redact(err.message) : err.message;
+    const message = visibleText(this.coreModule ? this.redactor().redact(err.message) : err.message);
     process.stderr.write(`Error: ${message} (reason_code=${err.reasonCode})\n`);
     throw new Errors.ExitError(code);
   }

@@ -35,7 +35,7 @@ export const NightReportSchema = z.object({
   }),
   counts: z.object({ ready: z.number().int(), claimed: z.number().int(), dispatched: z.number().int(), skipped: z.number().int(), failed: z.number().int() }),
   items: z.array(NightItemSchema),
-  alerts: z.array(z.object({ kind: z.string(), result: z.enum(['sent', 'rate_limited', 'failed', 'disabled']), detail: z.string().nullable() })),
+  alerts: z.array(z.object({ kind: z.string(), result: z.enum(['sent', 'rate_limited', 'failed', 'disabled', 'dry_run']), detail: z.string().nullable() })),
   report_files: z.object({ markdown: z.string(), json: z.string() }),
 });
 export type NightReport = z.infer<typeof NightReportSchema>;

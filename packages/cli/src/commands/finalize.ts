@@ -5,7 +5,9 @@ import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
 export default class Finalize extends DxCommand<FinalizeOutput> {
   static override summary = 'force-finalize a stuck job with a reason and exit code';
   static override description = `Ends the job's process group if it still runs and records an outcome with the given reason
-and exit code. A job that already has an outcome keeps it (finalized=false).
+and exit code. A job that already has an outcome keeps it (finalized=false). A job whose record
+cannot prove which processes are its own (identity_unproven) is refused; after ending its processes
+yourself, --no-signal records the outcome without signalling anything.
 ${exitCodesHelp([0, 1, 2])}`;
 
   static override examples = ['<%= config.bin %> finalize --beads bd-xxx', '<%= config.bin %> finalize --beads bd-xxx --reason stalled --exit-code 1'];
@@ -14,6 +16,7 @@ ${exitCodesHelp([0, 1, 2])}`;
     beads: beadsFlag({ required: true }),
     reason: Flags.string({ description: 'reason code to record', default: 'forced_finalization', helpValue: '<code>' }),
     'exit-code': Flags.integer({ description: 'exit code to record', default: 1, min: 0, max: 255, helpValue: '<n>' }),
+    'no-signal': Flags.boolean({ description: 'record the outcome without signalling any process (you ended them yourself)' }),
   };
 
   async run(): Promise<FinalizeOutput> {
@@ -23,7 +26,7 @@ ${exitCodesHelp([0, 1, 2])}`;
     if (!/^[a-z0-9][a-z0-9_.:-]{0,99}$/i.test(flags.reason)) {
       throw new core.DxError(`invalid --reason "${flags.reason}": use letters, digits and _ . : -`, { exitCode: core.ExitCode.usage, reasonCode: 'invalid_reason' });
     }
-    const result = await core.finalizeJob(await this.stateRoot(false), flags.beads, flags.reason, flags['exit-code']);
+    const result = await core.finalizeJob(await this.stateRoot(false), flags.beads, flags.reason, flags['exit-code'], process.env, { noSignal: flags['no-signal'] });
     this.out(
       result.finalized
         ? `force_finalized beads=${result.beads} reason=${result.reason_code} exit_code=${result.exit_code}`

@@ -29,6 +29,15 @@ ${exitCodesHelp([0, 1, 2, 20, 21, 22, 25])}`;
     worktree: Flags.string({ description: 'directory the agent works in (default: the git worktree containing cwd)', helpValue: '<dir>' }),
     model: Flags.string({ description: 'model to request (must be allowed by the policy)', helpValue: '<model>' }),
     'dry-run': Flags.boolean({ description: 'validate everything, launch nothing' }),
+    'expect-no-changes': Flags.boolean({ description: 'a read-only task (e.g. a review): exit 0 without changes is exited_ok (read_only_ok), not no_op' }),
+    owner: Flags.string({
+      description: 'who starts the job, e.g. dx-batch:<wave>; the watchdog leaves restarts of owned jobs to their owner',
+      helpValue: '<tool:id>',
+      async parse(input) {
+        if (!/^[a-z][a-z0-9-]*:[A-Za-z0-9._:-]{1,128}$/.test(input)) throw new Error(`expected <tool>:<id> (e.g. dx-batch:wave-1), got "${input}"`);
+        return input;
+      },
+    }),
     policy: policyFlag,
   };
 
@@ -59,6 +68,8 @@ ${exitCodesHelp([0, 1, 2, 20, 21, 22, 25])}`;
       worktree: flags.worktree,
       model: flags.model,
       dryRun: flags['dry-run'],
+      expectNoChanges: flags['expect-no-changes'],
+      owner: flags.owner,
       policy: await this.policy(flags.policy),
       version: this.config.version,
       watcher,

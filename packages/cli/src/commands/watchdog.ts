@@ -24,6 +24,7 @@ ${exitCodesHelp([0, 1, 2, 22])}`;
   async run(): Promise<WatchdogOutput> {
     const { flags } = await this.parse(Watchdog);
     const core = await this.core();
+    core.validateEnv();
     const registry = await this.providers();
     const policy = await this.policy(flags.policy);
     const maxPasses = flags.once ? 1 : (flags['max-passes'] ?? Infinity);
@@ -48,7 +49,7 @@ ${exitCodesHelp([0, 1, 2, 22])}`;
       });
       if (maxPasses === 1) passes.push(pass);
       if (this.jsonEnabled()) {
-        if (maxPasses > 1) process.stdout.write(`${JSON.stringify(this.redactor().redactDeep(pass))}\n`);
+        if (maxPasses > 1) process.stdout.write(`${core.stringifyJsonSafe(this.redactor().redactDeep(pass), 0)}\n`);
       } else {
         for (const a of pass.actions) {
           this.out(`${pass.generated_at} [${a.beads}] ${a.state} (${a.reason_code})${a.action === 'none' ? '' : ` -> ${a.action}${a.detail ? `: ${a.detail}` : ''}`}`);

@@ -22,6 +22,7 @@ import {
   type StatusOutput,
   type StopOutput,
 } from '../schemas/outputs.js';
+import { signalsForChild } from '../process/signals.js';
 import { findExecutable } from '../providers/services.js';
 
 /** The dx-runner installed next to the caller (the siblings depend on @dx/cli), when there is one. */
@@ -73,6 +74,10 @@ export interface StartRequest {
   worktree?: string;
   model?: string;
   policy?: string;
+  /** `dx-batch:<wave>`, `nightly-dispatch:<run>`: the watchdog leaves the job's restarts to its owner. */
+  owner?: string;
+  /** A read-only task (a review): exiting without changes is success. */
+  expectNoChanges?: boolean;
 }
 
 /**
@@ -111,14 +116,19 @@ export class DxRunnerClient {
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), this.timeoutMs);
+      const signal = signalsForChild(child);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        signal('SIGKILL');
+      }, this.timeoutMs);
       child.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         reject(new DxRunnerError(`cannot run ${cmd}: ${err.code ?? err.message}`, 127, 'dx_runner_missing', 'install_dx_runner', args));
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
-        if (signal === 'SIGKILL') reject(new DxRunnerError(`dx-runner ${args[0]} timed out after ${this.timeoutMs} ms`, 124, 'dx_runner_timeout', 'retry', args));
+        if (timedOut && signal === 'SIGKILL') reject(new DxRunnerError(`dx-runner ${args[0]} timed out after ${this.timeoutMs} ms`, 124, 'dx_runner_timeout', 'retry', args));
         else resolve({ code: code ?? 1, stdout, stderr });
       });
     });
@@ -155,6 +165,8 @@ export class DxRunnerClient {
     if (req.profile) args.push('--profile', req.profile);
     if (req.model) args.push('--model', req.model);
     if (req.policy) args.push('--policy', req.policy);
+    if (req.owner) args.push('--owner', req.owner);
+    if (req.expectNoChanges) args.push('--expect-no-changes');
     return (await this.call(args, StartOutputSchema)).data;
   }
 

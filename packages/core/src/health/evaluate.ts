@@ -57,6 +57,7 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
     }
   }
 
+  if (job.identityUnproven) return health('exited_err', 'identity_unproven');
   const age = since(meta.started_at, now);
   if (!job.watcherAlive) {
     if (meta.watcher_pid === undefined) {
@@ -71,16 +72,18 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
   if (age > limitMs + maxRuntimeSlackMs(limitMs)) return health('stalled', 'max_runtime_exceeded');
   const events = hb?.events ?? 0;
   const mutations = hb?.mutations ?? 0;
+  // a read-only task (a review) is expected to change nothing: only events tell progress
+  const readOnly = meta.expect_no_changes === true;
   if (events === 0) {
     if (age < meta.startup_grace_sec * 1000) return health('launching', 'awaiting_first_event');
     if (mutations > 0) return health('healthy', 'mutating_without_events');
-    return health('no_op', 'no_events_no_mutation');
+    return readOnly ? health('stalled', 'no_progress_events') : health('no_op', 'no_events_no_mutation');
   }
   if (hb?.rate_limited_until && Date.parse(hb.rate_limited_until) > now) return health('healthy', 'rate_limit_backoff');
   if (hb?.final_result_at) return health('healthy', 'finishing_after_final_result');
   const stallMs = (options.stallMinutes ?? meta.stall_minutes) * 60_000;
   const lastProgress = Math.min(since(hb?.last_event_at, now), since(hb?.last_mutation_at, now));
   if (lastProgress > stallMs) return health('stalled', 'no_progress_events');
-  if (mutations === 0 && age > meta.no_mutation_timeout_minutes * 60_000) return health('no_op', 'no_mutation_timeout');
+  if (!readOnly && mutations === 0 && age > meta.no_mutation_timeout_minutes * 60_000) return health('no_op', 'no_mutation_timeout');
   return health('healthy', 'progressing');
 }

@@ -3,6 +3,9 @@ import type { FailureClass } from '../providers/contract.js';
 /** What an operator should do next, per reason code. Every reason core emits has an entry. */
 const BY_REASON: Record<string, string> = {
   process_exit: 'review_changes_and_run_the_gates',
+  read_only_ok: 'read_the_report',
+  identity_unproven: 'verify_the_processes_by_hand_then_finalize_with_--no-signal',
+  lock_busy: 'retry_later',
   completed_then_hung_after_final_result: 'review_changes_and_run_the_gates',
   exit_zero_no_mutations: 'redispatch_with_guardrails_or_review_prompt_for_no_work',
   writes_refused_no_mutations: 'grant_the_agent_write_permission_then_restart',

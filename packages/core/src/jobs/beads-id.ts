@@ -1,16 +1,32 @@
 import { DxError, ExitCode } from '../errors.js';
+import { JOB_FILE_SUFFIXES } from '../state/layout.js';
 
 export const BEADS_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/**
+ * Endings that would make one job's file names another's: when suffix `.watcher.log` ends with
+ * suffix `.log`, job `X.watcher` would write its log into job X's watcher log. Derived from the
+ * suffix list, so a new suffix is covered without anyone remembering to.
+ */
+export const ALIASING_ENDINGS: readonly string[] = [
+  ...new Set(JOB_FILE_SUFFIXES.flatMap((long) => JOB_FILE_SUFFIXES.filter((short) => long !== short && long.endsWith(short)).map((short) => long.slice(0, -short.length)))),
+];
+
+export function aliasingEnding(id: string): string | undefined {
+  return ALIASING_ENDINGS.find((ending) => id.endsWith(ending));
+}
+
 export function isValidBeadsId(id: string): boolean {
-  return BEADS_ID_PATTERN.test(id) && !id.includes('..');
+  return BEADS_ID_PATTERN.test(id) && !id.includes('..') && aliasingEnding(id) === undefined;
 }
 
 /** Beads ids become file names under the state root, so anything path-like is refused outright. */
 export function assertBeadsId(id: string): string {
   if (!isValidBeadsId(id)) {
     const shown = JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}…` : id);
-    throw new DxError(`invalid beads id ${shown}: must match ${BEADS_ID_PATTERN.source} and contain no ".."`, {
+    const ending = aliasingEnding(id);
+    const why = ending ? `it ends with "${ending}", which would make its files another job's` : `must match ${BEADS_ID_PATTERN.source} and contain no ".."`;
+    throw new DxError(`invalid beads id ${shown}: ${why}`, {
       exitCode: ExitCode.usage,
       reasonCode: 'invalid_beads_id',
       nextAction: 'pass_a_beads_issue_id_like_bd-abc.1',

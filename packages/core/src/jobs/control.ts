@@ -2,23 +2,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DxError, ExitCode } from '../errors.js';
-import { signalProcess, terminateGroup } from '../process/signals.js';
+import { jobProcessStatus } from '../process/identity.js';
+import { sendSignal, terminateGroup, terminateProcess } from '../process/signals.js';
 import { Redactor } from '../secrets/redact.js';
-import { readFileIfExists, writeFileAtomic, writeFileExclusive } from '../state/atomic.js';
-import { serializeKv, type KvValue } from '../state/kv.js';
-import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
-import { pruneStaleLocks } from '../state/lock.js';
+import { readFileIfExists } from '../state/atomic.js';
+import { jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths } from '../state/layout.js';
+import { acquireLock, LockTimeoutError, pruneStaleLocks, type Lock } from '../state/lock.js';
 import { limitsFromEnv } from './limits.js';
 import { outcomeStateForExit, type OutcomeState } from './outcome-state.js';
 import type { FinalizeOutput, PruneOutput, StopOutput } from '../schemas/outputs.js';
+import { cleanupInstance, CorruptRecordError, publishOutcome, readRecord, writeRecord } from './record-io.js';
 import type { ControlRecord, OutcomeRecord } from './records.js';
-import { loadJob, readOutcome, requireJob, type JobSnapshot } from './store.js';
+import { loadJob, requireJob, type JobSnapshot } from './store.js';
 
 export interface EndRequest {
   action: ControlRecord['action'];
   reason: string;
   exitCode: number;
   state?: OutcomeState;
+  /** Record the outcome without signalling anything (finalize --no-signal: the operator vouches). */
+  noSignal?: boolean;
 }
 
 export interface EndResult {
@@ -27,25 +30,61 @@ export interface EndResult {
   outcome: OutcomeRecord | undefined;
   /** Who wrote the outcome: the watcher, or this command because the watcher was gone or stuck. */
   writtenBy: 'watcher' | 'dx-runner' | 'none';
+  signalled: boolean;
+}
+
+const LOCK_TIMEOUT_MS = 60_000;
+/** How long a watcher that published its outcome gets to exit before it is ended. */
+const WATCHER_EXIT_GRACE_MS = 5000;
+
+/**
+ * Every command that changes a job's lifecycle (start, stop, restart, finalize, prune, watchdog)
+ * holds this lock while it does, so two of them never act on one job at once.
+ */
+export async function lockJob(root: string, beads: string, timeoutMs = LOCK_TIMEOUT_MS): Promise<Lock> {
+  try {
+    return await acquireLock(root, `beads-${beads}`, timeoutMs);
+  } catch (err) {
+    if (err instanceof LockTimeoutError) {
+      throw new DxError(`job ${beads} is being controlled by another command: ${err.message}`, { exitCode: ExitCode.general, reasonCode: 'lock_timeout', nextAction: 'retry_or_run_dx_runner_prune' });
+    }
+    throw err;
+  }
+}
+
+export async function withJobLock<T>(root: string, beads: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+  const lock = await lockJob(root, beads, timeoutMs);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+export function identityUnprovenError(job: JobSnapshot, action: string): DxError {
+  return new DxError(`job ${job.paths.beads}: will not ${action}: ${job.identityUnproven ?? 'process identity unproven'}; no process was signalled`, {
+    exitCode: ExitCode.general,
+    reasonCode: 'identity_unproven',
+    nextAction: 'verify_the_processes_by_hand_then_finalize_with_--no-signal',
+  });
 }
 
 /**
- * An outcome for a job whose watcher can no longer write one (it died, or never started). Built
- * from meta + the last heartbeat; first writer wins, like every outcome write.
+ * The outcome of a job whose watcher can no longer write one (it died, never started, or was ended
+ * because it did not answer). Built from meta + the last heartbeat.
  */
-export function writeOutcomeWithoutWatcher(job: JobSnapshot, request: EndRequest): boolean {
+export function finalizeWithoutWatcher(job: JobSnapshot, request: EndRequest): boolean {
   const { meta, heartbeat: hb, paths } = job;
   if (!meta) return false;
   const now = Date.now();
   const started = Date.parse(meta.started_at);
-  const redactor = Redactor.fromEnv();
   let logBytes = 0;
   try {
     logBytes = fs.statSync(paths.log).size;
   } catch {
     logBytes = 0;
   }
-  const record: Record<string, KvValue> = {
+  const outcome: OutcomeRecord = {
     beads: meta.beads,
     provider: meta.provider,
     run_id: meta.run_id,
@@ -61,7 +100,7 @@ export function writeOutcomeWithoutWatcher(job: JobSnapshot, request: EndRequest
     host: meta.host,
     cwd: meta.cwd,
     worktree: meta.worktree,
-    provider_switch_from: meta.provider_switch_from && meta.provider_switch_from.length > 0 ? meta.provider_switch_from.join(',') : 'none',
+    provider_switch_from: meta.provider_switch_from ?? [],
     started_at: meta.started_at,
     mutations: hb?.mutations ?? 0,
     log_bytes: logBytes,
@@ -72,181 +111,256 @@ export function writeOutcomeWithoutWatcher(job: JobSnapshot, request: EndRequest
     tokens_output: hb?.tokens_output,
     cost_usd: hb?.cost_usd,
     writes_refused: hb?.writes_refused ?? 0,
-    summary: redactor.redact(`finalized by dx-runner ${request.action}: ${request.reason}`),
+    summary: `finalized by dx-runner ${request.action}: ${request.reason}`,
     finalized_by: request.action,
   };
-  const written = writeFileExclusive(paths.outcome, serializeKv(record));
-  writeFileAtomic(paths.rc, `${request.exitCode}\n`);
-  cleanupInstance(job);
+  const written = publishOutcome(paths, outcome, Redactor.fromEnv()) === 'written';
+  cleanupInstance(paths, meta.run_instance, { keepHome: process.env.DX_RUNNER_KEEP_JOB_HOME === '1' });
   return written;
 }
 
-/** Remove what only matters while a job runs; logs, meta and outcome stay. */
-export function cleanupInstance(job: JobSnapshot): void {
-  const { paths } = job;
-  fs.rmSync(paths.pid, { force: true });
-  fs.rmSync(paths.control, { force: true });
-  fs.rmSync(paths.tmp, { recursive: true, force: true });
-  if (process.env.DX_RUNNER_KEEP_JOB_HOME !== '1') fs.rmSync(paths.home, { recursive: true, force: true });
+function currentOutcome(job: JobSnapshot): OutcomeRecord | undefined {
+  try {
+    const outcome = readRecord(job.paths.outcome, 'outcome');
+    return outcome?.run_instance === job.meta?.run_instance ? outcome : undefined;
+  } catch (err) {
+    // a garbled file the watcher has not set aside yet
+    if (err instanceof CorruptRecordError) return undefined;
+    throw err;
+  }
 }
 
 async function waitForOutcome(job: JobSnapshot, timeoutMs: number): Promise<OutcomeRecord | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const outcome = readOutcome(job.paths);
-    if (outcome && outcome.run_instance === job.meta?.run_instance) {
-      // the watcher publishes the outcome, then removes its pid file; wait briefly for that too
-      const pidGone = Date.now() + 2000;
-      while (fs.existsSync(job.paths.pid) && Date.now() < pidGone) await sleep(25);
-      return outcome;
-    }
+    const outcome = currentOutcome(job);
+    if (outcome) return outcome;
     if (Date.now() >= deadline) return undefined;
     await sleep(50);
   }
 }
 
-function agentIdentity(job: JobSnapshot) {
-  const hb = job.heartbeat;
-  return hb?.agent_pid !== undefined ? { pid: hb.agent_pid, startTicks: hb.agent_start_ticks ?? 0 } : undefined;
+/**
+ * A watcher that has published its outcome is finishing its cleanup; nothing may replace its
+ * instance until it is gone, or its late cleanup would delete the next instance's files.
+ */
+export async function awaitWatcherExit(job: JobSnapshot): Promise<void> {
+  const meta = job.meta;
+  if (meta?.watcher_pid === undefined) return;
+  const watcher = { pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks };
+  const deadline = Date.now() + WATCHER_EXIT_GRACE_MS;
+  while (Date.now() < deadline && jobProcessStatus(watcher).status === 'alive') await sleep(25);
+  if (jobProcessStatus(watcher).status === 'alive') await terminateProcess(watcher, 1000);
 }
 
 /**
- * End a job: ask its watcher (control file + SIGTERM) so the outcome carries full evidence; if the
- * watcher is gone or does not answer in time, end the agent's process group ourselves (only after
- * proving it is ours) and write the outcome.
+ * End a job (the caller holds its lock): ask its watcher (control file + SIGTERM) so the outcome
+ * carries full evidence; if the watcher is gone or does not answer in time, end the agent's process
+ * group ourselves and write the outcome. Nothing is signalled unless its identity is proven.
  */
 export async function endJob(job: JobSnapshot, request: EndRequest, env: NodeJS.ProcessEnv = process.env): Promise<EndResult> {
-  if (job.outcome) return { ended: false, outcome: job.outcome, writtenBy: 'none' };
+  if (job.outcome) return { ended: false, outcome: job.outcome, writtenBy: 'none', signalled: false };
   const meta = job.meta;
-  if (!meta) throw new DxError(`cannot end job ${job.paths.beads}: ${job.corrupt?.message ?? 'no metadata'}`, { exitCode: ExitCode.general, reasonCode: 'state_file_corrupt' });
+  if (!meta) throw new DxError(`cannot end job ${job.paths.beads}: ${job.corrupt?.message ?? 'no metadata'}`, { exitCode: ExitCode.general, reasonCode: 'state_file_corrupt', nextAction: 'inspect_or_remove_the_corrupt_state_file' });
+  if (request.noSignal) {
+    finalizeWithoutWatcher(job, request);
+    return { ended: true, outcome: currentOutcome(job), writtenBy: 'dx-runner', signalled: false };
+  }
+  if (job.identityUnproven) throw identityUnprovenError(job, request.action);
   const killGraceMs = limitsFromEnv(env).killGraceSec * 1000;
+  let signalled = false;
   if (job.watcherAlive && meta.watcher_pid !== undefined) {
-    const control: Record<string, KvValue> = {
+    const control: ControlRecord = {
       action: request.action,
       reason: request.reason,
       exit_code: request.exitCode,
       run_instance: meta.run_instance,
       requested_at: new Date().toISOString(),
     };
-    writeFileAtomic(job.paths.control, serializeKv(control));
-    const watcher = { pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks ?? 0 };
-    if (signalProcess(watcher, 'SIGTERM') === 'sent') {
+    writeRecord(job.paths.control, 'control', control);
+    const watcher = { pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks };
+    if (sendSignal(watcher, 'SIGTERM').result === 'sent') {
+      signalled = true;
       const outcome = await waitForOutcome(job, killGraceMs + 5000);
-      if (outcome) return { ended: true, outcome, writtenBy: 'watcher' };
-      signalProcess(watcher, 'SIGKILL');
+      if (outcome) {
+        await awaitWatcherExit(job);
+        return { ended: true, outcome, writtenBy: 'watcher', signalled };
+      }
+      await terminateProcess(watcher, 1000);
     }
   }
-  const agent = agentIdentity(job);
-  if (agent) await terminateGroup(agent, killGraceMs);
-  writeOutcomeWithoutWatcher(job, request);
-  return { ended: true, outcome: readOutcome(job.paths), writtenBy: 'dx-runner' };
+  const hb = job.heartbeat;
+  if (hb?.agent_pid !== undefined) {
+    const result = await terminateGroup({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks }, killGraceMs);
+    if (result === 'refused') throw identityUnprovenError(job, request.action);
+    signalled ||= result !== 'exited';
+  }
+  finalizeWithoutWatcher(job, request);
+  return { ended: true, outcome: currentOutcome(job), writtenBy: 'dx-runner', signalled };
 }
 
 export type StopResult = StopOutput;
 
 /** `dx-runner stop`: end the whole process group of a running job; outcome `killed`/`manual_stop`. */
 export async function stopJob(root: string | undefined, beads: string, env: NodeJS.ProcessEnv = process.env): Promise<StopResult> {
-  const job = requireJob(root, beads);
-  if (job.outcome) {
-    throw new DxError(`job ${beads} is not running (it ended: ${job.outcome.state}, ${job.outcome.reason_code})`, {
-      exitCode: ExitCode.general,
-      reasonCode: 'job_not_running',
-      nextAction: 'nothing_to_stop',
-    });
-  }
-  const result = await endJob(job, { action: 'stop', reason: 'manual_stop', exitCode: 137, state: 'killed' }, env);
-  return {
-    beads,
-    provider: job.paths.provider,
-    stopped: result.ended,
-    reason_code: result.outcome?.reason_code ?? 'manual_stop',
-    exit_code: result.outcome?.exit_code ?? null,
-    outcome_state: result.outcome?.state ?? null,
-    written_by: result.writtenBy,
-  };
+  requireJob(root, beads);
+  return withJobLock(root!, beads, async () => {
+    const job = requireJob(root, beads);
+    if (job.outcome) {
+      throw new DxError(`job ${beads} is not running (it ended: ${job.outcome.state}, ${job.outcome.reason_code})`, {
+        exitCode: ExitCode.general,
+        reasonCode: 'job_not_running',
+        nextAction: 'nothing_to_stop',
+      });
+    }
+    const result = await endJob(job, { action: 'stop', reason: 'manual_stop', exitCode: 137, state: 'killed' }, env);
+    return {
+      beads,
+      provider: job.paths.provider,
+      stopped: result.ended,
+      reason_code: result.outcome?.reason_code ?? 'manual_stop',
+      exit_code: result.outcome?.exit_code ?? null,
+      outcome_state: result.outcome?.state ?? null,
+      written_by: result.writtenBy,
+    };
+  });
 }
 
 export type FinalizeResult = FinalizeOutput;
 
 /** `dx-runner finalize`: force an outcome (the process group is ended if still running). */
-export async function finalizeJob(root: string | undefined, beads: string, reason: string, exitCode: number, env: NodeJS.ProcessEnv = process.env): Promise<FinalizeResult> {
-  const job = requireJob(root, beads);
-  const result = await endJob(job, { action: 'finalize', reason, exitCode }, env);
-  const outcome = result.outcome;
-  return {
-    beads,
-    provider: job.paths.provider,
-    finalized: result.ended,
-    reason_code: outcome?.reason_code ?? reason,
-    exit_code: outcome?.exit_code ?? exitCode,
-    outcome_state: outcome?.state ?? outcomeStateForExit(exitCode),
-    written_by: result.writtenBy,
-  };
+export async function finalizeJob(
+  root: string | undefined,
+  beads: string,
+  reason: string,
+  exitCode: number,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { noSignal?: boolean } = {},
+): Promise<FinalizeResult> {
+  requireJob(root, beads);
+  return withJobLock(root!, beads, async () => {
+    const job = requireJob(root, beads);
+    const result = await endJob(job, { action: 'finalize', reason, exitCode, noSignal: options.noSignal }, env);
+    const outcome = result.outcome;
+    return {
+      beads,
+      provider: job.paths.provider,
+      finalized: result.ended,
+      reason_code: outcome?.reason_code ?? reason,
+      exit_code: outcome?.exit_code ?? exitCode,
+      outcome_state: outcome?.state ?? outcomeStateForExit(exitCode),
+      written_by: result.writtenBy,
+      signalled: result.signalled,
+    };
+  });
 }
 
-/** Mark a job blocked (watchdog, after max retries): a running one is ended with outcome `blocked`. */
+/** Mark a job blocked (watchdog, after max retries; the caller holds its lock). */
 export async function blockJob(job: JobSnapshot, reason: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const meta = job.meta!;
   if (!job.outcome) await endJob(job, { action: 'block', reason, exitCode: 1, state: 'blocked' }, env);
-  const record: Record<string, KvValue> = { run_instance: meta.run_instance, reason, retries: meta.retries, blocked_at: new Date().toISOString() };
-  writeFileAtomic(job.paths.blocked, serializeKv(record));
+  writeRecord(job.paths.blocked, 'blocked', { run_instance: meta.run_instance, reason, retries: meta.retries, blocked_at: new Date().toISOString() });
 }
 
 export type PruneResult = PruneOutput;
 type PruneAction = PruneOutput['actions'][number];
 
+/** Pid files no job record explains (no meta beside them): a stale pid file never names a live job. */
+function orphanPidFiles(root: string, provider: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(root, provider));
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.endsWith('.pid') && !n.startsWith('.') && !names.includes(`${n.slice(0, -'.pid'.length)}.meta`));
+}
+
+async function pruneOne(paths: JobPaths, env: NodeJS.ProcessEnv): Promise<PruneAction[]> {
+  const { beads: id, provider } = paths;
+  const actions: PruneAction[] = [];
+  let pidText: string | undefined;
+  try {
+    pidText = readFileIfExists(paths.pid);
+  } catch {
+    pidText = 'not a regular file';
+  }
+  if (pidText !== undefined && !/^\d+\s*$/.test(pidText)) {
+    fs.rmSync(paths.pid, { force: true, recursive: true });
+    actions.push({ beads: id, provider, action: 'removed_invalid_pid', detail: `pid file held ${JSON.stringify(pidText.slice(0, 40))}` });
+  }
+  const job = loadJob(paths);
+  if (job.corrupt) {
+    actions.push({ beads: id, provider, action: 'left_corrupt_state', detail: job.corrupt.message });
+    return actions;
+  }
+  if (job.identityUnproven) {
+    actions.push({ beads: id, provider, action: 'left_identity_unproven', detail: `${job.identityUnproven}; nothing signalled` });
+    return actions;
+  }
+  if (!job.outcome && !job.watcherAlive) {
+    const age = Date.now() - Date.parse(job.meta!.started_at);
+    if (job.meta!.watcher_pid === undefined && age < 60_000) return actions;
+    const reason = job.meta!.watcher_pid === undefined ? 'launch_incomplete' : 'watcher_lost';
+    const agentWasAlive = job.agentAlive;
+    await endJob(job, { action: 'finalize', reason, exitCode: 1, state: 'failed' }, env);
+    actions.push({
+      beads: id,
+      provider,
+      action: 'finalized_ghost',
+      detail: `${reason}${agentWasAlive ? `; ended orphaned agent group ${job.heartbeat?.agent_pid}` : ''}`,
+    });
+    return actions;
+  }
+  if (job.outcome && !job.watcherAlive) {
+    const leftovers: string[] = [];
+    for (const f of [paths.pid, paths.tmp, paths.control]) if (fs.existsSync(f)) leftovers.push(path.basename(f));
+    if (fs.existsSync(paths.home) && env.DX_RUNNER_KEEP_JOB_HOME !== '1') leftovers.push(path.basename(paths.home));
+    if (leftovers.length > 0 && cleanupInstance(paths, job.meta!.run_instance, { keepHome: env.DX_RUNNER_KEEP_JOB_HOME === '1' })) {
+      actions.push({ beads: id, provider, action: 'removed_stale_files', detail: leftovers.join(', ') });
+    }
+  }
+  return actions;
+}
+
 /**
  * `dx-runner prune`: finalize jobs whose watcher is gone (ending an orphaned agent group only after
- * proving it is ours by pid + start time), drop invalid or stale pid files and leftover job temp
- * dirs, and clear locks held by dead processes. Never signals anything by name.
+ * proving it is ours by pid + start time), drop invalid, stale or orphaned pid files and leftover job
+ * temp dirs, and clear locks held by dead processes. Never signals anything by name; a job another
+ * command is controlling is skipped and left for the next prune.
  */
 export async function pruneJobs(root: string | undefined, beads?: string, env: NodeJS.ProcessEnv = process.env): Promise<PruneResult> {
   const result: PruneResult = { checked: 0, pruned: 0, stale_locks_removed: 0, actions: [] };
   if (!root) return result;
   if (beads) requireJob(root, beads);
   for (const provider of listProviderDirs(root)) {
+    if (!beads) {
+      for (const name of orphanPidFiles(root, provider)) {
+        fs.rmSync(path.join(root, provider, name), { force: true, recursive: true });
+        result.actions.push({ beads: name.slice(0, -'.pid'.length), provider, action: 'removed_orphan_pid', detail: `${name} had no job record beside it` });
+      }
+    }
     const ids = beads ? [beads] : listBeadsInProviderDir(root, provider);
     for (const id of ids) {
       const paths = jobPaths(root, provider, id);
       if (!fs.existsSync(paths.meta)) continue;
       result.checked++;
-      const pidText = readFileIfExists(paths.pid);
-      if (pidText !== undefined && !/^\d+\s*$/.test(pidText)) {
-        fs.rmSync(paths.pid, { force: true });
-        result.actions.push({ beads: id, provider, action: 'removed_invalid_pid', detail: `pid file held ${JSON.stringify(pidText.slice(0, 40))}` });
-      }
-      const job = loadJob(paths);
-      if (job.corrupt) {
-        result.actions.push({ beads: id, provider, action: 'left_corrupt_state', detail: job.corrupt.message });
+      let lock: Lock;
+      try {
+        lock = await acquireLock(root, `beads-${id}`, 2000);
+      } catch (err) {
+        if (!(err instanceof LockTimeoutError)) throw err;
+        result.actions.push({ beads: id, provider, action: 'skipped_busy', detail: 'another command is controlling this job' });
         continue;
       }
-      if (!job.outcome && !job.watcherAlive) {
-        const age = Date.now() - Date.parse(job.meta!.started_at);
-        if (job.meta!.watcher_pid === undefined && age < 60_000) continue;
-        const reason = job.meta!.watcher_pid === undefined ? 'launch_incomplete' : 'watcher_lost';
-        const agent = agentIdentity(job);
-        const agentWasAlive = job.agentAlive;
-        await endJob(job, { action: 'finalize', reason, exitCode: 1, state: 'failed' }, env);
-        result.actions.push({
-          beads: id,
-          provider,
-          action: 'finalized_ghost',
-          detail: `${reason}${agentWasAlive && agent ? `; ended orphaned agent group ${agent.pid}` : ''}`,
-        });
-        continue;
-      }
-      if (job.outcome) {
-        const leftovers: string[] = [];
-        for (const f of [paths.pid, paths.tmp, paths.control]) if (fs.existsSync(f)) leftovers.push(path.basename(f));
-        if (fs.existsSync(paths.home) && env.DX_RUNNER_KEEP_JOB_HOME !== '1') leftovers.push(path.basename(paths.home));
-        if (leftovers.length > 0) {
-          cleanupInstance(job);
-          result.actions.push({ beads: id, provider, action: 'removed_stale_files', detail: leftovers.join(', ') });
-        }
+      try {
+        result.actions.push(...(await pruneOne(paths, env)));
+      } finally {
+        lock.release();
       }
     }
   }
   result.stale_locks_removed = pruneStaleLocks(root);
-  result.pruned = result.actions.filter((a) => a.action !== 'left_corrupt_state').length;
+  result.pruned = result.actions.filter((a) => !['left_corrupt_state', 'left_identity_unproven', 'skipped_busy'].includes(a.action)).length;
   return result;
 }

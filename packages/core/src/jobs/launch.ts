@@ -2,14 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { validateEnv } from '../config/env.js';
 import { DxError, ExitCode } from '../errors.js';
 import { baselineGate } from '../gates/baseline.js';
 import { readAllowedPaths } from '../gates/scope.js';
 import { checkWorktree, locateWorktree } from '../gates/worktree.js';
 import { maxParallelFor } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
-import { identify, readProcessInfo, type ProcessIdentity } from '../process/identity.js';
-import { signalProcess } from '../process/signals.js';
+import { identify, readProcessInfo } from '../process/identity.js';
+import { sendSignal } from '../process/signals.js';
 import type { LaunchSpec, Provider } from '../providers/contract.js';
 import { resolveModel } from '../providers/models.js';
 import { preflightProvider } from '../providers/preflight.js';
@@ -17,21 +18,21 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import { profileLimits, type Profile } from '../profiles/profiles.js';
 import type { StartOutput } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
-import { ensurePrivateDir, writeFileAtomic } from '../state/atomic.js';
-import { serializeKv, type KvValue } from '../state/kv.js';
+import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../state/atomic.js';
 import { jobPaths, rotateFile, type JobPaths } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { openStateRoot } from '../state/root.js';
 import { assertBeadsId } from './beads-id.js';
 import { limitsFromEnv, type JobLimits } from './limits.js';
 import type { MetaRecord } from './records.js';
+import { awaitWatcherExit, identityUnprovenError, lockJob } from './control.js';
+import { writeRecord } from './record-io.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
 import { prespawnWatcher, type PrespawnedWatcher } from './watcher/prespawn.js';
 import type { WatcherAck, WatcherSpec } from './watcher/spec.js';
 
 export const MAX_PROMPT_BYTES = 1024 * 1024;
 const ACK_TIMEOUT_MS = 30_000;
-const LOCK_TIMEOUT_MS = 60_000;
 
 export interface StartJobOptions {
   beads: string;
@@ -49,6 +50,10 @@ export interface StartJobOptions {
   /** Recorded for the job's scope gate. */
   allowedPathsFile?: string;
   mutationBudget?: number;
+  /** Who starts the job when it is not an operator (`dx-batch:<wave>`): the watchdog leaves its restarts to the owner. */
+  owner?: string;
+  /** A read-only task: exiting 0 without changes is `exited_ok` (read_only_ok), not `no_op`. */
+  expectNoChanges?: boolean;
   dryRun?: boolean;
   policy: Policy;
   env?: NodeJS.ProcessEnv;
@@ -121,6 +126,10 @@ interface LaunchParams {
   requiredBaseline?: string;
   allowedPathsFile?: string;
   mutationBudget?: number;
+  owner?: string;
+  expectNoChanges?: boolean;
+  /** The caller (restart, watchdog) already holds the job's lock. */
+  lockHeld?: boolean;
 }
 
 function liveCount(root: string, provider: string): number {
@@ -133,26 +142,34 @@ function liveCount(root: string, provider: string): number {
   let live = 0;
   for (const name of names) {
     if (!name.endsWith('.pid') || name.startsWith('.')) continue;
-    const pid = Number(fs.readFileSync(path.join(root, provider, name), 'utf8').trim());
+    let text: string | undefined;
+    try {
+      text = readFileIfExists(path.join(root, provider, name));
+    } catch {
+      continue;
+    }
+    const pid = Number(text?.trim());
     const info = Number.isInteger(pid) ? readProcessInfo(pid) : undefined;
     if (info && info.state !== 'Z' && info.state !== 'X') live++;
   }
   return live;
 }
 
-async function lock(root: string, name: string): Promise<Lock> {
+/** Held while a launch counts live jobs, so a provider's concurrency cap cannot be raced. */
+async function providerCapLock(root: string, provider: string): Promise<Lock> {
   try {
-    return await acquireLock(root, name, LOCK_TIMEOUT_MS);
+    return await acquireLock(root, `provider-${provider}`, 60_000);
   } catch (err) {
     if (err instanceof LockTimeoutError) fail(err.message, ExitCode.general, 'lock_timeout', 'retry_or_run_dx_runner_prune');
     throw err;
   }
 }
 
-function assertNotRunning(root: string, beads: string): string[] {
+async function assertNotRunning(root: string, beads: string): Promise<string[]> {
   const providers = providersForBeads(root, beads);
   for (const p of providers) {
     const job = loadJob(jobPaths(root, p, beads));
+    if (job.identityUnproven) throw identityUnprovenError(job, 'start a new instance');
     if (isLive(job)) {
       fail(`job ${beads} already running (provider ${p}, pid ${job.heartbeat?.agent_pid ?? job.meta?.watcher_pid ?? '?'})`, ExitCode.general, 'job_already_running', 'wait_for_it_or_run_dx_runner_stop');
     }
@@ -164,6 +181,7 @@ function assertNotRunning(root: string, beads: string): string[] {
         'run_dx_runner_prune',
       );
     }
+    if (job.outcome && job.watcherAlive) await awaitWatcherExit(job);
   }
   return providers;
 }
@@ -209,8 +227,8 @@ function metaRecord(p: {
   startedAt: string;
   spec: LaunchSpec;
   switchFrom: string[];
-  watcher?: ProcessIdentity;
-}): Record<string, KvValue> {
+  watcher?: { pid: number; startTicks: number };
+}): MetaRecord {
   const { params, paths, spec } = p;
   return {
     beads: params.beads,
@@ -228,7 +246,7 @@ function metaRecord(p: {
     model: params.model,
     selected_model: spec.selectedModel ?? params.model,
     fallback_reason: spec.fallbackReason ?? 'none',
-    provider_switch_from: p.switchFrom.length > 0 ? p.switchFrom.join(',') : 'none',
+    provider_switch_from: p.switchFrom,
     profile: params.profile,
     runtime_module: params.provider.runtimeModule,
     launch_command: path.basename(spec.command),
@@ -241,6 +259,8 @@ function metaRecord(p: {
     required_baseline: params.requiredBaseline,
     allowed_paths_file: params.allowedPathsFile,
     mutation_budget: params.mutationBudget,
+    owner: params.owner,
+    expect_no_changes: params.expectNoChanges || undefined,
     version: params.version,
   };
 }
@@ -252,10 +272,10 @@ function metaRecord(p: {
  */
 async function launch(params: LaunchParams): Promise<StartResult> {
   const { root, beads, provider } = params;
-  const beadsLock = await lock(root, `beads-${beads}`);
+  const beadsLock: Lock | undefined = params.lockHeld ? undefined : await lockJob(root, beads);
   try {
-    const providers = assertNotRunning(root, beads);
-    const providerLock = await lock(root, `provider-${provider.id}`);
+    const providers = await assertNotRunning(root, beads);
+    const providerLock = await providerCapLock(root, provider.id);
     try {
       const cap = maxParallelFor(params.policy, provider.id, params.env);
       const live = liveCount(root, provider.id);
@@ -289,7 +309,8 @@ async function launch(params: LaunchParams): Promise<StartResult> {
       const startedAt = now.toISOString();
       const switchFrom = providers.filter((p) => p !== provider.id);
       const meta = { params, paths, runInstance, runId, startedAt, spec, switchFrom };
-      writeFileAtomic(paths.meta, serializeKv(metaRecord(meta)));
+      const redactor = Redactor.fromEnv([params.env, spec.env], { names: spec.secretEnvNames, values: spec.secretValues });
+      writeRecord(paths.meta, 'meta', metaRecord(meta), redactor);
 
       const watcherSpec: WatcherSpec = {
         paths,
@@ -317,11 +338,12 @@ async function launch(params: LaunchParams): Promise<StartResult> {
           startedAt,
         },
         keepHome: params.env.DX_RUNNER_KEEP_JOB_HOME === '1',
-        logLevel: params.env.DX_RUNNER_LOG_LEVEL ?? 'info',
+        logLevel: params.env.DX_RUNNER_LOG_LEVEL || 'info',
+        expectNoChanges: params.expectNoChanges ?? false,
       };
       const ack = await spawnWatcher(
         watcherSpec,
-        (watcher) => writeFileAtomic(paths.meta, serializeKv(metaRecord({ ...meta, watcher }))),
+        (watcher) => writeRecord(paths.meta, 'meta', metaRecord({ ...meta, watcher }), redactor),
         params.watcher,
       );
       if (!ack.ok) {
@@ -353,22 +375,26 @@ async function launch(params: LaunchParams): Promise<StartResult> {
       providerLock.release();
     }
   } finally {
-    beadsLock.release();
+    beadsLock?.release();
   }
 }
 
-async function spawnWatcher(spec: WatcherSpec, onSpawn: (watcher: ProcessIdentity) => void, early?: PrespawnedWatcher): Promise<WatcherAck> {
+async function spawnWatcher(spec: WatcherSpec, onSpawn: (watcher: { pid: number; startTicks: number }) => void, early?: PrespawnedWatcher): Promise<WatcherAck> {
   const prepared = early && !early.consumed ? early : prespawnWatcher();
   prepared.consumed = true;
   const { child } = prepared;
   const pid = await prepared.spawned;
-  const watcher = identify(pid) ?? { pid, startTicks: 0 };
+  const watcher = identify(pid);
+  if (!watcher) {
+    child.stdin!.destroy();
+    throw new DxError(`the watcher (pid ${pid}) exited before it could be identified`, { exitCode: ExitCode.general, reasonCode: 'launch_not_acknowledged', nextAction: 'inspect_the_watcher_log_then_run_dx_runner_prune' });
+  }
   onSpawn(watcher);
   child.stdin!.end(JSON.stringify(spec));
   try {
     return await readAck(child.stdio[3] as Readable, ACK_TIMEOUT_MS);
   } catch (err) {
-    signalProcess(watcher, 'SIGTERM');
+    sendSignal(watcher, 'SIGTERM');
     throw new DxError(`launch not acknowledged: ${(err as Error).message}`, { exitCode: ExitCode.general, reasonCode: 'launch_not_acknowledged', nextAction: 'inspect_the_watcher_log_then_run_dx_runner_prune' });
   } finally {
     (child.stdio[3] as Readable).destroy();
@@ -388,6 +414,7 @@ export async function startJob(options: StartJobOptions): Promise<StartResult> {
 
 async function validateAndLaunch(options: StartJobOptions): Promise<StartResult> {
   const env = options.env ?? process.env;
+  validateEnv(env);
   const cwd = options.cwd ?? process.cwd();
   const beads = assertBeadsId(options.beads);
   const providerId = options.provider ?? options.profile?.provider;
@@ -481,6 +508,8 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     requiredBaseline: options.requiredBaseline,
     allowedPathsFile,
     mutationBudget: options.mutationBudget,
+    owner: options.owner,
+    expectNoChanges: options.expectNoChanges,
   });
 }
 
@@ -490,11 +519,13 @@ export interface RelaunchOptions {
   policy: Policy;
   env?: NodeJS.ProcessEnv;
   version?: string;
+  lockHeld?: boolean;
 }
 
 /** Launch the next instance of an ended job with the same prompt, worktree and model; retries + 1. */
 export async function relaunch(job: { paths: JobPaths; meta: MetaRecord }, options: RelaunchOptions): Promise<StartResult> {
   const env = options.env ?? process.env;
+  validateEnv(env);
   const { meta } = job;
   const prompt = readPromptFile(meta.prompt_copy);
   const { worktree } = checkWorktree(meta.worktree, options.policy);
@@ -524,6 +555,9 @@ export async function relaunch(job: { paths: JobPaths; meta: MetaRecord }, optio
     requiredBaseline: meta.required_baseline,
     allowedPathsFile: meta.allowed_paths_file,
     mutationBudget: meta.mutation_budget,
+    owner: meta.owner,
+    expectNoChanges: meta.expect_no_changes,
     version: options.version,
+    lockHeld: options.lockHeld,
   });
 }

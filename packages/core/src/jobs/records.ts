@@ -5,7 +5,7 @@ import { OUTCOME_STATES } from './outcome-state.js';
 export { OUTCOME_STATES, outcomeStateForExit, type OutcomeState } from './outcome-state.js';
 
 /**
- * The three state files of a job, stored in the runbook's key=value format:
+ * The state files of a job, stored in the runbook's key=value format:
  * - meta: the job definition, written by start/restart only;
  * - heartbeat: live progress, written by the watcher only;
  * - outcome: the final record, written once when the job ends.
@@ -46,6 +46,10 @@ export const MetaSchema = z.looseObject({
   required_baseline: z.string().optional(),
   allowed_paths_file: z.string().optional(),
   mutation_budget: int.optional(),
+  /** Who started the job when it was not an operator: `dx-batch:<wave>`, `nightly-dispatch:<run>`. */
+  owner: z.string().optional(),
+  /** A read-only task (e.g. a review): exiting 0 without changes is success, not no_op. */
+  expect_no_changes: bool.optional(),
   version: z.string().optional(),
 });
 export type MetaRecord = z.output<typeof MetaSchema>;

@@ -1,7 +1,8 @@
+import { validateEnv } from '../config/env.js';
 import { DxError, ExitCode } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { endJob } from './control.js';
+import { awaitWatcherExit, endJob, identityUnprovenError, withJobLock } from './control.js';
 import type { RestartOutput } from '../schemas/outputs.js';
 import { relaunch } from './launch.js';
 import { requireJob, type JobSnapshot } from './store.js';
@@ -17,24 +18,30 @@ export type RestartResult = RestartOutput;
 
 /**
  * End the current instance if it still runs (outcome `restarted`), rotate its log and outcome, and
- * launch the next instance with the same prompt, worktree and model; retries counts restarts.
+ * launch the next instance with the same prompt, worktree and model; retries counts restarts. The
+ * caller holds the job's lock; the old watcher is gone before the new instance's files exist.
  */
 export async function restartInstance(root: string, job: JobSnapshot, options: RestartOptions): Promise<RestartResult> {
   const meta = job.meta;
   if (!meta) {
-    throw new DxError(`cannot restart ${job.paths.beads}: ${job.corrupt?.message ?? 'no metadata'}`, { exitCode: ExitCode.general, reasonCode: 'state_file_corrupt' });
+    throw new DxError(`cannot restart ${job.paths.beads}: ${job.corrupt?.message ?? 'no metadata'}`, { exitCode: ExitCode.general, reasonCode: 'state_file_corrupt', nextAction: 'inspect_or_remove_the_corrupt_state_file' });
   }
+  if (job.identityUnproven) throw identityUnprovenError(job, 'restart');
+  // a bad environment must not cost the running instance: check it before stopping anything
+  validateEnv(options.env ?? process.env);
   const provider = options.registry.get(meta.provider);
   let stoppedPrevious = false;
   if (!job.outcome) {
     const ended = await endJob(job, { action: 'restart', reason: 'restarted', exitCode: 143, state: 'killed' }, options.env);
     stoppedPrevious = ended.ended;
+  } else {
+    await awaitWatcherExit(job);
   }
-  const started = await relaunch({ paths: job.paths, meta }, { root, provider, policy: options.policy, env: options.env, version: options.version });
+  const started = await relaunch({ paths: job.paths, meta }, { root, provider, policy: options.policy, env: options.env, version: options.version, lockHeld: true });
   return { ...started, previous_run_instance: meta.run_instance, stopped_previous: stoppedPrevious };
 }
 
 export async function restartJob(root: string | undefined, beads: string, options: RestartOptions): Promise<RestartResult> {
-  const job = requireJob(root, beads);
-  return restartInstance(root!, job, options);
+  requireJob(root, beads);
+  return withJobLock(root!, beads, () => restartInstance(root!, requireJob(root, beads), options));
 }

@@ -1,20 +1,9 @@
 import fs from 'node:fs';
-import type { z } from 'zod';
 import { DxError, ExitCode } from '../errors.js';
-import { isAlive } from '../process/identity.js';
-import { readFileIfExists } from '../state/atomic.js';
-import { KvParseError, parseKv } from '../state/kv.js';
+import { jobProcessStatus } from '../process/identity.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths } from '../state/layout.js';
-import {
-  BlockedSchema,
-  HeartbeatSchema,
-  MetaSchema,
-  OutcomeSchema,
-  type BlockedRecord,
-  type HeartbeatRecord,
-  type MetaRecord,
-  type OutcomeRecord,
-} from './records.js';
+import { CorruptRecordError, readRecord } from './record-io.js';
+import type { BlockedRecord, HeartbeatRecord, MetaRecord, OutcomeRecord } from './records.js';
 
 /** Everything known about one job instance, read from disk in one go. */
 export interface JobSnapshot {
@@ -23,71 +12,71 @@ export interface JobSnapshot {
   heartbeat?: HeartbeatRecord;
   outcome?: OutcomeRecord;
   blocked?: BlockedRecord;
-  /** Set when a state file could not be parsed; the file is left untouched. */
+  /** Set when a state file could not be read; the file is left untouched. */
   corrupt?: { file: string; message: string };
+  /**
+   * A garbled outcome file while the job's watcher still runs: the watcher sets it aside and
+   * publishes the real outcome when the agent ends, so the job is followed as live meanwhile.
+   */
+  corruptOutcome?: { file: string; message: string };
   watcherAlive: boolean;
   agentAlive: boolean;
+  /** The record names a process it cannot prove is the job's: nothing of this job is signalled. */
+  identityUnproven?: string;
   /** Other providers that also ran this beads id. */
   otherProviders: string[];
 }
 
-class CorruptStateError extends Error {
-  constructor(readonly file: string, message: string) {
-    super(message);
-  }
-}
-
-function readRecord<S extends z.ZodType>(file: string, schema: S): z.output<S> | undefined {
-  const text = readFileIfExists(file);
-  if (text === undefined) return undefined;
-  let kv: Record<string, string>;
-  try {
-    kv = parseKv(text, file);
-  } catch (err) {
-    if (err instanceof KvParseError) throw new CorruptStateError(file, err.message);
-    throw err;
-  }
-  const parsed = schema.safeParse(kv);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = issue.path.join('.') || '(record)';
-    throw new CorruptStateError(file, `${file}: ${key}: ${issue.message}${text.endsWith('\n') ? '' : ' (file looks truncated)'}`);
-  }
-  return parsed.data;
-}
-
 export function readMeta(paths: JobPaths): MetaRecord | undefined {
-  return readRecord(paths.meta, MetaSchema);
+  return readRecord(paths.meta, 'meta');
 }
 
 export function readOutcome(paths: JobPaths): OutcomeRecord | undefined {
-  return readRecord(paths.outcome, OutcomeSchema);
+  return readRecord(paths.outcome, 'outcome');
+}
+
+function instanceRecord<K extends 'heartbeat' | 'outcome' | 'blocked'>(file: string, kind: K, instance: string) {
+  const record = readRecord(file, kind);
+  return record?.run_instance === instance ? record : undefined;
 }
 
 /** Read one instance. A corrupt file is reported in `corrupt`, never thrown and never deleted. */
 export function loadJob(paths: JobPaths, otherProviders: string[] = []): JobSnapshot {
   const snap: JobSnapshot = { paths, watcherAlive: false, agentAlive: false, otherProviders };
+  let outcomeProblem: CorruptRecordError | undefined;
   try {
-    snap.meta = readRecord(paths.meta, MetaSchema);
+    snap.meta = readRecord(paths.meta, 'meta');
     if (!snap.meta) return snap;
     const instance = snap.meta.run_instance;
-    const heartbeat = readRecord(paths.heartbeat, HeartbeatSchema);
-    if (heartbeat?.run_instance === instance) snap.heartbeat = heartbeat;
-    const outcome = readRecord(paths.outcome, OutcomeSchema);
-    if (outcome?.run_instance === instance) snap.outcome = outcome;
-    const blocked = readRecord(paths.blocked, BlockedSchema);
-    if (blocked?.run_instance === instance) snap.blocked = blocked;
+    snap.heartbeat = instanceRecord(paths.heartbeat, 'heartbeat', instance);
+    try {
+      snap.outcome = instanceRecord(paths.outcome, 'outcome', instance);
+    } catch (err) {
+      if (!(err instanceof CorruptRecordError)) throw err;
+      outcomeProblem = err;
+    }
+    snap.blocked = instanceRecord(paths.blocked, 'blocked', instance);
   } catch (err) {
-    if (!(err instanceof CorruptStateError)) throw err;
+    if (!(err instanceof CorruptRecordError)) throw err;
     snap.corrupt = { file: err.file, message: err.message };
   }
   const meta = snap.meta;
+  const problems: string[] = [];
   if (meta?.watcher_pid !== undefined) {
-    snap.watcherAlive = isAlive({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks ?? 0 });
+    const status = jobProcessStatus({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks });
+    snap.watcherAlive = status.status === 'alive';
+    if (status.status === 'unproven') problems.push(`watcher: ${status.detail}`);
   }
   const hb = snap.heartbeat;
   if (hb?.agent_pid !== undefined) {
-    snap.agentAlive = isAlive({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks ?? 0 });
+    const status = jobProcessStatus({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks });
+    snap.agentAlive = status.status === 'alive';
+    if (status.status === 'unproven') problems.push(`agent: ${status.detail}`);
+  }
+  if (problems.length > 0 && !snap.outcome) snap.identityUnproven = problems.join('; ');
+  if (outcomeProblem && !snap.corrupt) {
+    if (snap.watcherAlive) snap.corruptOutcome = { file: outcomeProblem.file, message: outcomeProblem.message };
+    else snap.corrupt = { file: outcomeProblem.file, message: outcomeProblem.message };
   }
   return snap;
 }

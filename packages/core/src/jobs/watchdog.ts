@@ -2,9 +2,10 @@ import { evaluateHealth } from '../health/evaluate.js';
 import type { Policy } from '../policy/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { WatchdogPassOutput } from '../schemas/outputs.js';
+import { acquireLock, LockTimeoutError } from '../state/lock.js';
 import { blockJob, endJob } from './control.js';
 import { restartInstance } from './restart.js';
-import { listJobs } from './store.js';
+import { listJobs, loadJob, type JobSnapshot } from './store.js';
 
 export interface WatchdogOptions {
   registry: ProviderRegistry;
@@ -18,52 +19,88 @@ export interface WatchdogOptions {
 export type WatchdogPass = WatchdogPassOutput;
 type WatchdogAction = WatchdogPassOutput['actions'][number];
 
+/** What the watchdog does with one job; only live work is ever acted on. */
+async function tend(root: string, job: JobSnapshot, entry: WatchdogAction, options: WatchdogOptions): Promise<void> {
+  const meta = job.meta!;
+  if (job.outcome) return;
+  if (job.identityUnproven) {
+    entry.action = 'left_identity_unproven';
+    entry.detail = `${job.identityUnproven}; nothing signalled`;
+    return;
+  }
+  if (entry.state === 'stalled' && entry.reason_code === 'max_runtime_exceeded') {
+    await endJob(job, { action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }, options.env);
+    entry.action = 'finalized_timeout';
+    return;
+  }
+  if (entry.state === 'exited_err' && (entry.reason_code === 'watcher_lost' || entry.reason_code === 'launch_incomplete')) {
+    await endJob(job, { action: 'finalize', reason: entry.reason_code, exitCode: 1, state: 'failed' }, options.env);
+    entry.action = 'finalized_ghost';
+    return;
+  }
+  // restarting or blocking is only for an agent that is alive and making no progress
+  if ((entry.state !== 'stalled' && entry.state !== 'no_op') || !job.agentAlive) return;
+  if (meta.owner) {
+    entry.action = 'left_to_owner';
+    entry.detail = `started by ${meta.owner}, which decides about restarts`;
+    return;
+  }
+  if (meta.retries < options.maxRetries) {
+    const restarted = await restartInstance(root, job, options);
+    entry.action = 'restarted';
+    entry.retries = restarted.retries;
+    entry.detail = `retry ${restarted.retries}/${options.maxRetries}`;
+  } else {
+    await blockJob(job, 'max_retries_exhausted', options.env);
+    entry.action = 'blocked';
+    entry.detail = `after ${meta.retries} retries (${entry.state}: ${entry.reason_code})`;
+  }
+}
+
 /**
- * One watchdog pass (runbook "Watchdog Mode"): restart stalled / no_op jobs while retries remain,
- * mark them blocked after max retries, force-finalize jobs past their runtime limit and jobs whose
- * watcher died. A failing restart is reported and the pass goes on.
+ * One watchdog pass (runbook "Watchdog Mode"): restart live jobs that are stalled or make no
+ * progress while retries remain, mark them blocked after max retries, finalize once the jobs past
+ * their runtime limit and those whose watcher died. A finished job is never re-run; a job started
+ * by dx-batch or nightly-dispatch is reported and left to its owner; a job another command is
+ * controlling is skipped this pass.
  */
 export async function watchdogPass(root: string | undefined, options: WatchdogOptions): Promise<WatchdogPass> {
   const pass: WatchdogPass = { generated_at: new Date().toISOString(), checked: 0, actions: [] };
-  for (const job of listJobs(root)) {
-    if (job.corrupt || !job.meta) continue;
+  for (const listed of listJobs(root)) {
+    if (listed.corrupt || !listed.meta || listed.outcome) continue;
     pass.checked++;
-    const health = evaluateHealth(job, { stallMinutes: options.stallMinutes });
     const entry: WatchdogAction = {
-      beads: job.paths.beads,
-      provider: job.paths.provider,
-      state: health.state,
-      reason_code: health.reasonCode,
+      beads: listed.paths.beads,
+      provider: listed.paths.provider,
+      state: '',
+      reason_code: '',
       action: 'none',
-      retries: job.meta.retries,
+      retries: listed.meta.retries,
       detail: '',
     };
+    let lock;
     try {
-      if (health.state === 'stalled' && health.reasonCode === 'max_runtime_exceeded') {
-        await endJob(job, { action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }, options.env);
-        entry.action = 'finalized_timeout';
-      } else if (health.state === 'exited_err' && (health.reasonCode === 'watcher_lost' || health.reasonCode === 'launch_incomplete')) {
-        await endJob(job, { action: 'finalize', reason: health.reasonCode, exitCode: 1, state: 'failed' }, options.env);
-        entry.action = 'finalized_ghost';
-      } else if (health.state === 'stalled' || health.state === 'no_op') {
-        if (job.meta.retries < options.maxRetries) {
-          const restarted = await restartInstance(root!, job, options);
-          entry.action = 'restarted';
-          entry.retries = restarted.retries;
-          entry.detail = `retry ${restarted.retries}/${options.maxRetries}`;
-        } else {
-          await blockJob(job, 'max_retries_exhausted', options.env);
-          entry.action = 'blocked';
-          entry.detail = `after ${job.meta.retries} retries (${health.state}: ${health.reasonCode})`;
-        }
-      }
+      lock = await acquireLock(root!, `beads-${listed.paths.beads}`, 2000);
+    } catch (err) {
+      if (!(err instanceof LockTimeoutError)) throw err;
+      pass.actions.push({ ...entry, state: 'unknown', reason_code: 'lock_busy', action: 'skipped_busy', detail: 'another command is controlling this job' });
+      continue;
+    }
+    try {
+      // read again under the lock: another command may have changed the job since the listing
+      const job = loadJob(listed.paths, listed.otherProviders);
+      if (job.corrupt || !job.meta || job.outcome || job.meta.run_instance !== listed.meta.run_instance) continue;
+      const health = evaluateHealth(job, { stallMinutes: options.stallMinutes });
+      entry.state = health.state;
+      entry.reason_code = health.reasonCode;
+      await tend(root!, job, entry, options);
     } catch (err) {
       entry.action = entry.action === 'none' ? 'restart_failed' : entry.action;
       entry.detail = (err as Error).message;
+    } finally {
+      lock.release();
     }
-    if (entry.action !== 'none' || (health.state !== 'exited_ok' && health.state !== 'exited_err' && health.state !== 'blocked')) {
-      pass.actions.push(entry);
-    }
+    if (entry.action !== 'none' || !['exited_ok', 'exited_err', 'blocked'].includes(entry.state)) pass.actions.push(entry);
   }
   return pass;
 }

@@ -49,6 +49,7 @@ function locate(doc: Document, counter: InstanceType<Yaml['LineCounter']>, issue
 export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind: string): z.output<S> {
   let text: string;
   try {
+    if (!fs.statSync(file).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -65,7 +66,13 @@ export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind:
     const pos = counter.linePos(syntax.pos[0]);
     throw yamlError(kind, file, pos.line, pos.col, syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
   }
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS() ?? {};
+  } catch (err) {
+    // e.g. the alias limit that stops a "billion laughs" document
+    throw yamlError(kind, file, undefined, undefined, (err as Error).message.replace(/\s+/g, ' ').trim());
+  }
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -1,35 +1,30 @@
 import fs from 'node:fs';
 
 /**
- * A process is identified by pid + kernel start time, so a recycled pid is never mistaken for one
- * of our jobs (anchor trap 17) and a zombie counts as dead (anchor trap 21).
+ * A process is identified by pid + kernel start time (clock ticks since boot, /proc/<pid>/stat field
+ * 22), so a recycled pid is never mistaken for one of our jobs and a zombie counts as dead.
  */
 export interface ProcessInfo {
   pid: number;
   state: string;
   ppid: number;
   pgrp: number;
+  session: number;
   startTicks: number;
 }
 
-const HAS_PROC = fs.existsSync('/proc/self/stat');
+/** Whether this system exposes kernel start times at all; without them no pid can be proven ours. */
+export const KERNEL_START_TIMES = fs.existsSync('/proc/self/stat');
 
 export function readProcessInfo(pid: number): ProcessInfo | undefined {
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  if (!HAS_PROC) {
-    try {
-      process.kill(pid, 0);
-      return { pid, state: 'S', ppid: 0, pgrp: 0, startTicks: 0 };
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM' ? { pid, state: 'S', ppid: 0, pgrp: 0, startTicks: 0 } : undefined;
-    }
-  }
+  if (!KERNEL_START_TIMES || !Number.isInteger(pid) || pid <= 0) return undefined;
   let text: string;
   try {
     text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
+  // the command name may contain spaces and parentheses: fields start after the last ')'
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   const fields = text.slice(close + 2).split(' ');
@@ -38,38 +33,80 @@ export function readProcessInfo(pid: number): ProcessInfo | undefined {
     state: fields[0] ?? '?',
     ppid: Number(fields[1]),
     pgrp: Number(fields[2]),
+    session: Number(fields[3]),
     startTicks: Number(fields[19]),
   };
 }
 
 export interface ProcessIdentity {
   pid: number;
-  startTicks: number;
+  /** Kernel start time; 0 or undefined means "not recorded", which proves nothing. */
+  startTicks: number | undefined;
 }
 
-export function identify(pid: number): ProcessIdentity | undefined {
+/** The identity of a live process now; undefined when it does not exist or start times are unreadable. */
+export function identify(pid: number): { pid: number; startTicks: number } | undefined {
   const info = readProcessInfo(pid);
   return info ? { pid, startTicks: info.startTicks } : undefined;
 }
 
-/** True only if the very process we recorded is still running (not a zombie, not a recycled pid). */
-export function isAlive(id: ProcessIdentity | undefined): boolean {
-  if (!id) return false;
-  const info = readProcessInfo(id.pid);
-  if (!info) return false;
-  if (info.state === 'Z' || info.state === 'X') return false;
-  return !HAS_PROC || id.startTicks === 0 || info.startTicks === id.startTicks;
+let selfInfo: ProcessInfo | undefined;
+/** dx-runner's own process (pid and process group), which no record may ever make it signal. */
+export function selfProcess(): { pid: number; pgrp: number } {
+  selfInfo ??= readProcessInfo(process.pid);
+  return { pid: process.pid, pgrp: selfInfo?.pgrp ?? process.pid };
 }
 
-/** Pids of live processes whose process group is `pgid` (Linux only; empty elsewhere). */
-export function groupMembers(pgid: number): number[] {
-  if (!HAS_PROC) return [];
-  const members: number[] = [];
+/**
+ * What a record's pid + start time say about a process:
+ * - `alive`: that very process runs (not a zombie);
+ * - `dead`: no process has that pid and start time (exited, reaped, or the pid was recycled);
+ * - `unproven`: the record cannot identify a process (pid not positive, start time missing or 0,
+ *   or no kernel start times on this system).
+ */
+export type ProcessStatus = { status: 'alive' | 'dead'; info?: ProcessInfo } | { status: 'unproven'; detail: string };
+
+export function processStatus(target: ProcessIdentity): ProcessStatus {
+  const { pid, startTicks } = target;
+  if (!Number.isInteger(pid) || pid <= 0) return { status: 'unproven', detail: `pid ${pid} is not a process id` };
+  if (startTicks === undefined || !Number.isInteger(startTicks) || startTicks <= 0) {
+    return { status: 'unproven', detail: `the record of pid ${pid} has no kernel start time` };
+  }
+  if (!KERNEL_START_TIMES) return { status: 'unproven', detail: 'kernel start times cannot be read on this system (no /proc)' };
+  const info = readProcessInfo(pid);
+  if (!info || info.startTicks !== startTicks) return { status: 'dead' };
+  if (info.state === 'Z' || info.state === 'X') return { status: 'dead', info };
+  return { status: 'alive', info };
+}
+
+/** Why a pid may never be signalled whatever a record says: init, "every process", or dx-runner itself. */
+export function signalRefusal(pid: number): string | undefined {
+  if (!Number.isInteger(pid) || pid <= 1) return `pid ${pid} cannot be a job process`;
+  const self = selfProcess();
+  if (pid === self.pid || pid === self.pgrp) return `pid ${pid} is dx-runner itself or its process group`;
+  return undefined;
+}
+
+/** The status of a process a job record names: a pid that may never be signalled is unproven. */
+export function jobProcessStatus(target: ProcessIdentity): ProcessStatus {
+  const refusal = signalRefusal(target.pid);
+  return refusal ? { status: 'unproven', detail: refusal } : processStatus(target);
+}
+
+/** True only if the very process we recorded is still running (not a zombie, not a recycled pid). */
+export function isAlive(id: ProcessIdentity | undefined): boolean {
+  return id !== undefined && processStatus(id).status === 'alive';
+}
+
+/** Live processes whose process group is `pgid` (Linux only; empty elsewhere). */
+export function groupMembers(pgid: number): ProcessInfo[] {
+  if (!KERNEL_START_TIMES) return [];
+  const members: ProcessInfo[] = [];
   for (const name of fs.readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
     const info = readProcessInfo(pid);
-    if (info && info.pgrp === pgid && info.state !== 'Z' && info.state !== 'X') members.push(pid);
+    if (info && info.pgrp === pgid && info.state !== 'Z' && info.state !== 'X') members.push(info);
   }
   return members;
 }

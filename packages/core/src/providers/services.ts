@@ -5,6 +5,7 @@ import { DxError, ExitCode } from '../errors.js';
 import { providerKit } from './kit.js';
 import type { LaunchRequest } from './contract.js';
 import { runTool } from '../process/run.js';
+import { signalsForChild } from '../process/signals.js';
 import type { CoreServices, StreamingResult } from './hook.js';
 
 /**
@@ -57,13 +58,9 @@ export function runStreaming(
   return new Promise((resolve) => {
     const result: StreamingResult = { exitCode: null, signal: null, stdout: [], stderr: [], stopped: false, timedOut: false };
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const killGroup = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
+    const signal = signalsForChild(child);
+    // the CLI leads its own group (detached): end it with whatever it started
+    const killGroup = () => void signal('SIGKILL', 'group');
     const timer = setTimeout(() => {
       result.timedOut = true;
       killGroup();

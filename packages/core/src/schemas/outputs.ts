@@ -75,6 +75,8 @@ export const FinalizeOutputSchema = z.object({
   exit_code: z.number().int(),
   outcome_state: z.string(),
   written_by: z.enum(['watcher', 'dx-runner', 'none']),
+  /** Whether any process was signalled (false for --no-signal and for a job that had already ended). */
+  signalled: z.boolean(),
 });
 export type FinalizeOutput = z.infer<typeof FinalizeOutputSchema>;
 
@@ -92,7 +94,7 @@ export const PruneOutputSchema = z.object({
     z.object({
       beads: z.string(),
       provider: z.string(),
-      action: z.enum(['removed_invalid_pid', 'finalized_ghost', 'removed_stale_files', 'left_corrupt_state']),
+      action: z.enum(['removed_invalid_pid', 'removed_orphan_pid', 'finalized_ghost', 'removed_stale_files', 'left_corrupt_state', 'left_identity_unproven', 'skipped_busy']),
       detail: z.string(),
     }),
   ),
@@ -108,7 +110,7 @@ export const WatchdogPassSchema = z.object({
       provider: z.string(),
       state: z.string(),
       reason_code: z.string(),
-      action: z.enum(['none', 'restarted', 'blocked', 'finalized_timeout', 'finalized_ghost', 'restart_failed']),
+      action: z.enum(['none', 'restarted', 'blocked', 'finalized_timeout', 'finalized_ghost', 'restart_failed', 'left_to_owner', 'left_identity_unproven', 'skipped_busy']),
       retries: z.number().int(),
       detail: z.string(),
     }),

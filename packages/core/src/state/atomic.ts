@@ -50,28 +50,71 @@ export function writeFileExclusive(file: string, content: string, mode = 0o600):
   }
 }
 
-export function readFileIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+/** A state file that is not a regular file we can read (a directory, FIFO, socket, device or symlink). */
+export class StateFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'StateFileError';
   }
 }
 
-/** A small JSON state file; undefined when it is missing or torn (a writer killed mid-write). */
+const KIND: ReadonlyArray<readonly [(st: fs.Stats) => boolean, string]> = [
+  [(st) => st.isDirectory(), 'is a directory, not a regular file'],
+  [(st) => st.isFIFO(), 'is a FIFO, not a regular file'],
+  [(st) => st.isSocket(), 'is a socket, not a regular file'],
+  [(st) => st.isCharacterDevice() || st.isBlockDevice(), 'is a device, not a regular file'],
+];
+
+/**
+ * Read a state file without following a symlink and without blocking (a FIFO planted under a
+ * state name must never hang a command): anything but a regular file is a StateFileError.
+ * Undefined when the file does not exist.
+ */
+export function readFileIfExists(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'ELOOP') throw new StateFileError(file, 'is a symlink; state files are never followed');
+    if (code === 'ENXIO') throw new StateFileError(file, 'is a socket, not a regular file');
+    throw new StateFileError(file, `cannot be opened (${code ?? (err as Error).message})`);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new StateFileError(file, KIND.find(([test]) => test(st))?.[1] ?? 'is not a regular file');
+    return fs.readFileSync(fd, 'utf8');
+  } catch (err) {
+    if (err instanceof StateFileError) throw err;
+    throw new StateFileError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A small JSON state file; undefined when it is missing, torn (a writer killed mid-write) or not a regular file. */
 export function readJsonFileIfExists<T>(file: string): T | undefined {
   let text: string | undefined;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileIfExists(file);
   } catch {
     return undefined;
   }
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as T;
   } catch {
     return undefined;
   }
+}
+
+/** Open a file for appending, never through a symlink (diagnostic and agent logs under the state root). */
+export function openAppendNoFollow(file: string, mode = 0o600): number {
+  return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, mode);
 }
 
 export function ensurePrivateDir(dir: string): void {

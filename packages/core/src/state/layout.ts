@@ -22,6 +22,13 @@ export interface JobPaths {
   readonly tmp: string;
 }
 
+/**
+ * Every file or directory name a job uses is `<beads><suffix>`; rotations append `.N`
+ * (`.log.N`, `.outcome.N`, `.outcome.corrupt.N`). Beads ids are checked against this list so one
+ * job's names can never be another job's (see beads-id.ts).
+ */
+export const JOB_FILE_SUFFIXES = ['.meta', '.outcome', '.log', '.heartbeat', '.pid', '.rc', '.control', '.prompt', '.blocked', '.watcher.log', '.home', '.tmp'] as const;
+
 export function jobPaths(root: string, provider: string, beads: string): JobPaths {
   const dir = path.join(root, provider);
   const base = path.join(dir, beads);

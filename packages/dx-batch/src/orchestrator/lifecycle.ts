@@ -1,4 +1,4 @@
-import { expandHome, DxError, ExitCode, isWithin, signalProcess, type BdClient, type DxRunnerClient, type Policy } from '@dx/core';
+import { expandHome, DxError, ExitCode, isWithin, sendSignal, type BdClient, type DxRunnerClient, type Policy } from '@dx/core';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -212,7 +212,7 @@ export async function cancelWave(waveId: string, deps: Omit<WaveDeps, 'onRunning
   const lock = WaveLock.acquire(paths, { ttlMinutes: state.config.lease_ttl_minutes, minToken: state.token, force: true });
   try {
     if (previous && previous.host === os.hostname() && previous.pid !== process.pid) {
-      signalProcess({ pid: previous.pid, startTicks: previous.start_ticks }, 'SIGTERM');
+      sendSignal({ pid: previous.pid, startTicks: previous.start_ticks }, 'SIGTERM');
     }
     const orchestrator = new Orchestrator({ paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd }, state);
     const result = await orchestrator.cancel();

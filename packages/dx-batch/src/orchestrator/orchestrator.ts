@@ -217,6 +217,9 @@ export class Orchestrator {
         promptFile,
         worktree: item.worktree!,
         policy: this.state.config.policy_file ?? undefined,
+        owner: `dx-batch:${this.state.wave_id}`,
+        // a review changes nothing by design: success is exited_ok, not no_op
+        expectNoChanges: item.phase === 'review',
       });
       item.run_instance = started.run_instance;
       fs.mkdirSync(this.deps.paths.jobs, { recursive: true, mode: 0o700 });

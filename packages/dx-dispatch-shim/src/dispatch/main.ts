@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertBeadsId, DxRunnerClient, DxRunnerError, isDxError, loadPolicy, writeSecurePromptFile, type Policy } from '@dx/core';
+import os from 'node:os';
+import { assertBeadsId, DxRunnerClient, DxRunnerError, isDxError, loadPolicy, validateEnv, writeSecurePromptFile, type Policy, type SecurePromptFile } from '@dx/core';
 import { parseLegacyArgv, stringFlag, type FlagArity } from '../forward/argv.js';
 import { deprecation, dxRunnerArgv, explainIgnored, runDxRunner, usageError, worktreeForRepo } from '../forward/forward.js';
 import { providerForVm } from './vm.js';
@@ -65,6 +66,12 @@ const REFUSED: Record<string, string> = {
   '--finalize-pr': 'PR finalisation has no dx-runner counterpart; open the PR with gh',
 };
 
+/** The shim's own variables, checked before anything runs. */
+const SHIM_ENV = [
+  { name: 'DX_DISPATCH_POLL_SEC', kind: 'positive-number', default: '5', description: 'dx-dispatch --wait poll interval' },
+  { name: 'DX_DISPATCH_NO_DEPRECATION', kind: 'flag', default: '0', description: '1 silences the [DEPRECATION] line' },
+] as const;
+
 const TERMINAL = new Set(['exited_ok', 'exited_err', 'no_op', 'blocked']);
 
 function defaultBeadsId(now = new Date()): string {
@@ -110,6 +117,8 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
 
   let policy: Policy;
   try {
+    validateEnv(env);
+    validateEnv(env, SHIM_ENV);
     policy = loadPolicy({ env });
   } catch (err) {
     if (!isDxError(err)) throw err;
@@ -163,7 +172,14 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
     if (!worktree) ignored.push({ flag: `--repo ${repo}`, why: `no worktree for it under ${policy.worktrees.allowedPrefixes.map((p) => `${p}/${beads}/`).join(' or ')}; dx-runner uses its default worktree` });
   }
   const model = stringFlag(parsed, '--model');
-  const prompt = writeSecurePromptFile('dx-dispatch_', beads, `${task}\n`, env.TMPDIR || undefined);
+  let prompt: SecurePromptFile;
+  try {
+    prompt = writeSecurePromptFile('dx-dispatch_', beads, `${task}\n`, env.TMPDIR || undefined);
+  } catch (err) {
+    const dir = env.TMPDIR || os.tmpdir();
+    process.stderr.write(`Error: cannot create the private prompt file in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set TMPDIR to a writable directory (reason_code=prompt_file_unwritable)\n`);
+    return 1;
+  }
   try {
     args.push('--prompt-file', prompt.path);
     if (worktree) args.push('--worktree', worktree);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dxRunnerCommand, expandHome, itemWorktreeCandidates, type Policy } from '@dx/core';
+import { dxRunnerCommand, expandHome, itemWorktreeCandidates, signalsForChild, type Policy } from '@dx/core';
 
 /** How the shims reach dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
 export function dxRunnerArgv(env: NodeJS.ProcessEnv): string[] {
@@ -13,7 +13,8 @@ export function runDxRunner(args: string[], env: NodeJS.ProcessEnv): Promise<num
   const [cmd, ...prefix] = dxRunnerArgv(env);
   return new Promise((resolve) => {
     const child = spawn(cmd!, [...prefix, ...args], { env, stdio: ['inherit', 'inherit', 'inherit'] });
-    const pass = (signal: NodeJS.Signals) => child.kill(signal);
+    const signal = signalsForChild(child);
+    const pass = (sig: NodeJS.Signals) => void signal(sig);
     process.on('SIGINT', pass).on('SIGTERM', pass);
     child.on('error', (err) => {
       process.stderr.write(`Error: cannot run dx-runner (${(err as NodeJS.ErrnoException).code ?? err.message}); set DX_RUNNER_BIN (reason_code=dx_runner_missing)\n`);

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readJsonFileIfExists, writeFileAtomic } from '@dx/core';
 
-export type AlertResult = 'sent' | 'rate_limited' | 'failed' | 'disabled';
+export type AlertResult = 'sent' | 'rate_limited' | 'failed' | 'disabled' | 'dry_run';
 export interface AlertRecord {
   kind: string;
   result: AlertResult;
@@ -25,6 +25,8 @@ export class SlackAlerter {
     root: string,
     private readonly rateLimitMinutes: number,
     private readonly log: (line: string) => void,
+    /** A dry run prints what it would send and sends nothing. */
+    private readonly dryRun = false,
   ) {
     this.file = path.join(root, 'alerts.json');
   }
@@ -43,6 +45,10 @@ export class SlackAlerter {
     const last = sent[kind];
     if (last && Date.now() - Date.parse(last) < this.rateLimitMinutes * 60_000) return record('rate_limited', `last sent ${last}`);
     const text = [`*${title}*`, ...lines, `Host: ${os.hostname()} · Time: ${new Date().toISOString()}`].join('\n');
+    if (this.dryRun) {
+      this.log(`dry run: would send alert ${kind}: ${text.replace(/\n/g, ' | ')}`);
+      return record('dry_run', text);
+    }
     const body = { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
     try {
       const response = await fetch(this.webhook, {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadPolicy } from '@dx/core';
-import { maxParallelAt, migrationStart } from './config.js';
+import { maxParallelAt, migrationStart, recordMigrationStart } from './config.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nightly-config-'));
 afterEach(() => fs.rmSync(path.join(root, 'migration-start'), { force: true }));
@@ -23,11 +23,12 @@ describe('migration clock (seed 003)', () => {
   });
 
   it('records the start once, only when asked, and treats an unreadable record as not recorded', () => {
-    expect(migrationStart(root, false)).toBeNull();
-    const first = migrationStart(root, true, new Date('2026-11-20T00:00:00Z'));
+    expect(migrationStart(root)).toBeNull();
+    const first = recordMigrationStart(root, new Date('2026-11-20T00:00:00Z'));
     expect(first).toBe('2026-11-20T00:00:00.000Z');
-    expect(migrationStart(root, true, new Date('2026-11-24T00:00:00Z'))).toBe(first);
+    expect(recordMigrationStart(root, new Date('2026-11-24T00:00:00Z'))).toBe(first);
+    expect(migrationStart(root)).toBe(first);
     fs.writeFileSync(path.join(root, 'migration-start'), 'garbage');
-    expect(migrationStart(root, false)).toBeNull();
+    expect(migrationStart(root)).toBeNull();
   });
 });

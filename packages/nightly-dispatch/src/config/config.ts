@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { openPrivateRoot, toolStatePath, writeFileAtomic, type NightlyPolicy, type Policy } from '@dx/core';
+import { openPrivateRoot, readFileIfExists, toolStatePath, writeFileAtomic, type NightlyPolicy, type Policy } from '@dx/core';
 
 /** NIGHTLY_DISPATCH_DIR, default `${XDG_STATE_HOME:-~/.local/state}/nightly-dispatch`. */
 export function nightlyRootPath(env: NodeJS.ProcessEnv): string {
@@ -24,18 +23,19 @@ const MIGRATION_FILE = 'migration-start';
 
 /**
  * Seed 003's migration clock: MAX_PARALLEL 1 for 48 h after the recorded start, 2 afterwards. The
- * start is recorded by the first real run (a dry run only reads it), in the state root.
+ * start is recorded when the first real dispatch is attempted (a dry run, or a run that ends
+ * before dispatching anything, only reads it), in the state root.
  */
-export function migrationStart(root: string, record: boolean, now = new Date()): string | null {
-  const file = path.join(root, MIGRATION_FILE);
-  try {
-    const text = fs.readFileSync(file, 'utf8').trim();
-    if (!Number.isNaN(Date.parse(text))) return text;
-  } catch {
-    // not recorded yet
-  }
-  if (!record) return null;
-  writeFileAtomic(file, `${now.toISOString()}\n`);
+export function migrationStart(root: string): string | null {
+  const text = readFileIfExists(path.join(root, MIGRATION_FILE))?.trim();
+  return text && !Number.isNaN(Date.parse(text)) ? text : null;
+}
+
+/** Record the migration start once; later calls keep the first. */
+export function recordMigrationStart(root: string, now = new Date()): string {
+  const existing = migrationStart(root);
+  if (existing) return existing;
+  writeFileAtomic(path.join(root, MIGRATION_FILE), `${now.toISOString()}\n`);
   return now.toISOString();
 }
 
@@ -44,9 +44,9 @@ export function maxParallelAt(policy: NightlyPolicy, start: string | null, now =
   return now.getTime() - Date.parse(start) >= policy.migrationHours * 3_600_000 ? policy.maxParallelPostMigration : policy.maxParallel;
 }
 
-export function nightConfig(policy: Policy, env: NodeJS.ProcessEnv, options: { record: boolean; maxItems?: number }): NightConfig {
+export function nightConfig(policy: Policy, env: NodeJS.ProcessEnv, options: { maxItems?: number }): NightConfig {
   const root = openNightlyRoot(env);
-  const start = migrationStart(root, options.record);
+  const start = migrationStart(root);
   return {
     ...policy.nightly,
     maxItems: options.maxItems ?? policy.nightly.maxItems,

@@ -1,4 +1,4 @@
-import { DxRunnerClient, DxRunnerError, type StartOutput } from '@dx/core';
+import { DxRunnerClient, DxRunnerError, type StartOutput, type StartRequest } from '@dx/core';
 
 export type AckResult = { ok: true; started: StartOutput | null; attempts: number; late: boolean } | { ok: false; attempts: number; reasonCode: string; error: string };
 
@@ -10,7 +10,7 @@ export type AckResult = { ok: true; started: StartOutput | null; attempts: numbe
 export async function dispatchWithAck(
   command: string[],
   env: NodeJS.ProcessEnv,
-  request: { beads: string; provider: string; model?: string; promptFile: string; worktree?: string; policy?: string },
+  request: StartRequest,
   ackTimeoutSec: number,
   retries: number,
   log: (line: string) => void,

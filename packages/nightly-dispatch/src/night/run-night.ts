@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { acquireLock, DxError, itemWorktreeCandidates, readJsonFileIfExists, DxRunnerClient, ExitCode, LockTimeoutError, writeFileAtomic, writeSecurePromptFile, type BdClient, type BeadsIssue, type Policy } from '@dx/core';
 import { SlackAlerter } from '../alerts/slack.js';
-import { nightConfig, openNightlyRoot, type NightConfig } from '../config/config.js';
+import { nightConfig, openNightlyRoot, recordMigrationStart, type NightConfig } from '../config/config.js';
 import { writeMorningReport } from '../reports/morning.js';
 import type { NightItem, NightReport } from '../schemas.js';
 import { dispatchWithAck } from './dispatch.js';
@@ -62,8 +62,7 @@ export async function runNight(options: { dryRun: boolean; maxItems?: number }, 
     });
   }
   try {
-    // only the run that holds the lock may record the migration start
-    const config = nightConfig(deps.policy, deps.env, { record: !options.dryRun, maxItems: options.maxItems });
+    const config = nightConfig(deps.policy, deps.env, { maxItems: options.maxItems });
     return await night(options, deps, config);
   } finally {
     lock.release();
@@ -74,7 +73,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   const startedAt = new Date();
   const id = runId(startedAt);
   const client = new DxRunnerClient({ command: deps.dxRunner, env: deps.env });
-  const alerter = new SlackAlerter(config.webhook, config.root, config.alertRateLimitMinutes, deps.log);
+  const alerter = new SlackAlerter(config.webhook, config.root, config.alertRateLimitMinutes, deps.log, options.dryRun);
   const items: NightItem[] = [];
   const report: NightReport = {
     run_id: id,
@@ -162,13 +161,18 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     }
     report.counts.claimed++;
     used++;
+    // the 48 h ramp starts with the first dispatch actually attempted (only the lock holder gets here)
+    if (!config.migrationStart) {
+      config.migrationStart = recordMigrationStart(config.root);
+      report.migration.started_at = config.migrationStart;
+    }
     const prompt = writeSecurePromptFile('ndisp_', issue.id, nightlyPrompt(issue), deps.env.TMPDIR || undefined);
     let ack;
     try {
       ack = await dispatchWithAck(
         deps.dxRunner,
         deps.env,
-        { beads: issue.id, provider: chain.selected_provider, model: chain.selected_model ?? undefined, promptFile: prompt.path, worktree: itemWorktreeCandidates(deps.policy.worktrees.allowedPrefixes, issue.id)[0], policy: deps.policyFile },
+        { beads: issue.id, provider: chain.selected_provider, model: chain.selected_model ?? undefined, promptFile: prompt.path, worktree: itemWorktreeCandidates(deps.policy.worktrees.allowedPrefixes, issue.id)[0], policy: deps.policyFile, owner: `nightly-dispatch:${id}` },
         config.ackTimeoutSec,
         config.ackRetries,
         deps.log,

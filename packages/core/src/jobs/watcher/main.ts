@@ -3,6 +3,7 @@
  * WatcherSpec from stdin and answers on fd 3 once the agent is running.
  */
 import fs from 'node:fs';
+import { openAppendNoFollow } from '../../state/atomic.js';
 import { JobWatcher } from './run.js';
 import type { WatcherAck, WatcherSpec } from './spec.js';
 
@@ -27,7 +28,13 @@ if (chunks.length === 0) process.exit(0);
 const spec = JSON.parse(Buffer.concat(chunks).toString('utf8')) as WatcherSpec;
 process.title = `dx-runner-watcher ${spec.provider}/${spec.beads}`;
 // diagnostics and crash reports go to the job's watcher log (stdout/stderr are /dev/null)
-const logFd = fs.openSync(spec.paths.watcherLog, 'a', 0o600);
+let logFd: number;
+try {
+  logFd = openAppendNoFollow(spec.paths.watcherLog);
+} catch {
+  // never through a symlink; without a diagnostics log the job is still supervised
+  logFd = fs.openSync('/dev/null', 'w');
+}
 process.on('uncaughtException', (err) => {
   ack({ ok: false, reasonCode: 'watcher_crashed', failureClass: 'crashed', message: err.message, exitCode: 1 });
   fs.writeSync(logFd, `watcher crashed: ${err.stack ?? err.message}\n`);

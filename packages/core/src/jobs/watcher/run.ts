@@ -5,14 +5,16 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createLogger } from '../../logging/logger.js';
-import { groupIsEmpty, terminateGroup } from '../../process/signals.js';
+import { groupAlive, terminateGroup } from '../../process/signals.js';
 import { identify, type ProcessIdentity } from '../../process/identity.js';
 import type { AgentEvent, AgentExit, EventParser, FailureClassification, ProviderRuntime } from '../../providers/contract.js';
 import { providerKit } from '../../providers/kit.js';
 import { Redactor } from '../../secrets/redact.js';
-import { readFileIfExists, writeFileAtomic, writeFileExclusive } from '../../state/atomic.js';
-import { parseKv, serializeKv, type KvValue } from '../../state/kv.js';
+import { openAppendNoFollow, readFileIfExists, writeFileAtomic } from '../../state/atomic.js';
+import { parseKv } from '../../state/kv.js';
 import { outcomeStateForExit, type OutcomeState } from '../outcome-state.js';
+import { cleanupInstance, isCurrentInstance, publishOutcome, writeRecord } from '../record-io.js';
+import type { HeartbeatRecord, OutcomeRecord } from '../records.js';
 import { LineSplitter, Tail } from './lines.js';
 import { MutationTracker, type MutationSnapshot } from './mutations.js';
 import type { WatcherAck, WatcherSpec } from './spec.js';
@@ -102,14 +104,22 @@ export class JobWatcher {
     this.self = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
   }
 
-  /** Created on first use, so loading pino stays off the path to start's acknowledgement. */
+  /**
+   * Created on first use, so loading pino stays off the path to start's acknowledgement. If the
+   * logger cannot be set up, diagnostics fall back to plain lines: supervision never depends on it.
+   */
   private get log(): Logger {
-    this.logger ??= createLogger({
-      redactor: this.redactor,
-      level: this.spec.logLevel,
-      destination: this.logFd,
-      base: { beads: this.spec.beads, provider: this.spec.provider, run_instance: this.spec.runInstance },
-    });
+    if (this.logger) return this.logger;
+    try {
+      this.logger = createLogger({
+        redactor: this.redactor,
+        level: this.spec.logLevel,
+        destination: this.logFd,
+        base: { beads: this.spec.beads, provider: this.spec.provider, run_instance: this.spec.runInstance },
+      });
+    } catch (err) {
+      this.logger = plainLogger(this.logFd, this.redactor, `logging set-up failed (${(err as Error).message}); plain diagnostics follow`);
+    }
     return this.logger;
   }
 
@@ -134,7 +144,12 @@ export class JobWatcher {
       await this.failBeforeLaunch('launch_preparation_failed', 'crashed', `cannot prepare the job: ${(err as Error).message}`, 1);
       return;
     }
-    this.logStream = fs.createWriteStream(this.spec.paths.log, { flags: 'a', mode: 0o600 });
+    try {
+      this.logStream = fs.createWriteStream('', { fd: openAppendNoFollow(this.spec.paths.log) });
+    } catch (err) {
+      await this.failBeforeLaunch('launch_preparation_failed', 'crashed', `cannot open the job log ${this.spec.paths.log}: ${(err as Error).message}`, 1);
+      return;
+    }
     this.spawnAgent();
   }
 
@@ -178,9 +193,10 @@ export class JobWatcher {
 
   private onSpawned(child: ChildProcess): void {
     const pid = child.pid!;
-    this.agent = identify(pid) ?? { pid, startTicks: 0 };
-    const stdout = new LineSplitter((line) => this.onLine(line, 'stdout'));
-    const stderr = new LineSplitter((line) => this.onLine(line, 'stderr'));
+    this.agent = identify(pid) ?? { pid, startTicks: undefined };
+    const redact = (text: string) => this.redactor.redact(text);
+    const stdout = new LineSplitter((line) => this.onLine(line, 'stdout'), { redact });
+    const stderr = new LineSplitter((line) => this.onLine(line, 'stderr'), { redact });
     child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     const streamsClosed = Promise.all([
@@ -193,9 +209,9 @@ export class JobWatcher {
         stderr.end();
       });
     });
-    fs.writeFileSync(this.spec.paths.pid, `${pid}\n`, { mode: 0o600 });
+    writeFileAtomic(this.spec.paths.pid, `${pid}\n`);
     this.writeHeartbeat(true);
-    this.ack({ ok: true, agentPid: pid, agentStartTicks: this.agent.startTicks, watcherPid: process.pid });
+    this.ack({ ok: true, agentPid: pid, agentStartTicks: this.agent.startTicks ?? 0, watcherPid: process.pid });
     this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
     const { limits } = this.spec;
     this.timers.push(setTimeout(() => void this.terminate({ action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }), limits.maxRuntimeMs));
@@ -204,6 +220,7 @@ export class JobWatcher {
     if (this.pendingTermination) void this.terminate(this.pendingTermination);
   }
 
+  /** Every line is redacted before anything reads it: the log, the tails and the provider's parser. */
   private onLine(line: string, stream: 'stdout' | 'stderr'): void {
     const clean = this.redactor.redact(line);
     const bytes = Buffer.byteLength(clean) + 1;
@@ -212,7 +229,7 @@ export class JobWatcher {
     (stream === 'stdout' ? this.stdoutTail : this.stderrTail).push(clean);
     let events: AgentEvent[] = [];
     try {
-      events = this.parser.parse(line, stream);
+      events = this.parser.parse(clean, stream);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'provider parser threw; line kept in the log only');
     }
@@ -265,8 +282,8 @@ export class JobWatcher {
         hb.finalAt = now;
         hb.finalOk = event.ok;
         if (event.text !== undefined) {
-          const text = this.redactor.redact(event.text);
           // keep the end: agents put their machine-readable contract on the last line
+          const text = event.text;
           this.finalText = text.length > FINAL_TEXT_MAX ? `…${text.slice(-FINAL_TEXT_MAX)}` : text;
         }
         this.notable.push(event);
@@ -348,10 +365,10 @@ export class JobWatcher {
     }
     this.hbLastWrite = now;
     const hb = this.hb;
-    const record: Record<string, KvValue> = {
+    const record: HeartbeatRecord = {
       run_instance: this.spec.runInstance,
       watcher_pid: this.self.pid,
-      watcher_start_ticks: this.self.startTicks,
+      watcher_start_ticks: this.self.startTicks!,
       agent_pid: this.agent?.pid,
       agent_start_ticks: this.agent?.startTicks,
       launched_at: iso(this.launchedAt),
@@ -362,9 +379,9 @@ export class JobWatcher {
       provider_retries: hb.providerRetries,
       last_event_at: hb.lastEventAt ? iso(hb.lastEventAt) : undefined,
       last_event_kind: hb.lastEventKind,
-      last_event_detail: hb.lastEventDetail ? this.redactor.redact(hb.lastEventDetail).slice(0, 200) : undefined,
+      last_event_detail: hb.lastEventDetail?.slice(0, 200),
       rate_limited_until: hb.rateLimitedUntil ? iso(hb.rateLimitedUntil) : undefined,
-      rate_limit_detail: hb.rateLimitDetail ? this.redactor.redact(hb.rateLimitDetail).slice(0, 200) : undefined,
+      rate_limit_detail: hb.rateLimitDetail?.slice(0, 200),
       final_result_at: hb.finalAt ? iso(hb.finalAt) : undefined,
       final_ok: hb.finalOk,
       writes_refused: hb.writesRefused,
@@ -377,16 +394,16 @@ export class JobWatcher {
       terminating: this.termination?.reason,
     };
     try {
-      writeFileAtomic(this.spec.paths.heartbeat, serializeKv(record));
+      writeRecord(this.spec.paths.heartbeat, 'heartbeat', record, this.redactor);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'heartbeat write failed');
     }
   }
 
   private readControl(): Termination | undefined {
-    const text = readFileIfExists(this.spec.paths.control);
-    if (!text) return undefined;
     try {
+      const text = readFileIfExists(this.spec.paths.control);
+      if (!text) return undefined;
       const kv = parseKv(text, this.spec.paths.control);
       if (kv.run_instance !== this.spec.runInstance) return undefined;
       const action = kv.action as Termination['action'];
@@ -420,7 +437,8 @@ export class JobWatcher {
     this.termination = request;
     this.writeHeartbeat(true);
     const result = await terminateGroup(this.agent, this.spec.limits.killGraceMs);
-    this.log.info({ result, reason: request.reason }, 'agent process group terminated');
+    if (result === 'refused') this.log.error({ reason: request.reason }, 'cannot prove the agent is ours (no kernel start time): not signalled');
+    else this.log.info({ result, reason: request.reason }, 'agent process group terminated');
   }
 
   private async onExit(code: number | null, signal: NodeJS.Signals | null, streamsClosed: Promise<unknown>, flush: () => void): Promise<void> {
@@ -428,7 +446,7 @@ export class JobWatcher {
     if (this.mutationTimer) clearTimeout(this.mutationTimer);
     // Children the agent left behind in its group would hold our pipes open and outlive the job.
     let leftovers = false;
-    if (this.agent && !groupIsEmpty(this.agent.pid)) {
+    if (this.agent && groupAlive(this.agent)) {
       leftovers = true;
       await terminateGroup(this.agent, Math.min(this.spec.limits.killGraceMs, 5000));
     }
@@ -471,6 +489,7 @@ export class JobWatcher {
       if (mutation.mutations > 0) {
         return { state: 'success', exitCode, reasonCode: t?.action === 'hung' ? 'completed_then_hung_after_final_result' : 'process_exit' };
       }
+      if (this.spec.expectNoChanges) return { state: 'success', exitCode, reasonCode: 'read_only_ok' };
       return { state: 'no_op', exitCode, reasonCode: this.hb.writesRefused > 0 ? 'writes_refused_no_mutations' : 'exit_zero_no_mutations' };
     }
     const classification = this.classify(exit);
@@ -519,8 +538,7 @@ export class JobWatcher {
     const now = Date.now();
     const startedMs = Date.parse(outcomeBase.startedAt);
     const hb = this.hb;
-    const changed = mutation.changedFiles.slice(0, MAX_CHANGED_FILES_RECORDED);
-    const record: Record<string, KvValue> = {
+    const outcome: OutcomeRecord = {
       beads: this.spec.beads,
       provider: this.spec.provider,
       run_id: this.spec.runId,
@@ -536,7 +554,7 @@ export class JobWatcher {
       host: outcomeBase.host,
       cwd: outcomeBase.cwd,
       worktree: this.spec.worktree,
-      provider_switch_from: outcomeBase.providerSwitchFrom.length > 0 ? outcomeBase.providerSwitchFrom.join(',') : 'none',
+      provider_switch_from: outcomeBase.providerSwitchFrom,
       started_at: outcomeBase.startedAt,
       signal: signal ?? undefined,
       failure_class: decided.classification?.failureClass,
@@ -545,7 +563,7 @@ export class JobWatcher {
       summary: decided.classification?.summary ? this.redactor.redact(decided.classification.summary).slice(0, 500) : undefined,
       next_action: decided.classification?.nextAction,
       mutations: mutation.mutations,
-      changed_files: changed,
+      changed_files: mutation.changedFiles.slice(0, MAX_CHANGED_FILES_RECORDED),
       commits: mutation.commits,
       start_head: mutation.startHead,
       end_head: mutation.head,
@@ -562,17 +580,36 @@ export class JobWatcher {
       finalized_by: decided.finalizedBy,
     };
     if (this.logStream) await new Promise<void>((resolve) => this.logStream!.end(() => resolve()));
-    const written = writeFileExclusive(paths.outcome, serializeKv(record));
-    if (!written) this.log.warn('an outcome already existed; kept the first one');
-    writeFileAtomic(paths.rc, `${decided.exitCode}\n`);
     if (this.hbTimer) clearTimeout(this.hbTimer);
+    // an instance that is no longer the job's current one (the job was replaced) writes nothing more
+    if (!isCurrentInstance(paths, this.spec.runInstance)) {
+      this.log.warn('this instance is no longer the job\'s current one; its outcome is not written');
+      return;
+    }
+    try {
+      if (publishOutcome(paths, outcome, this.redactor) === 'kept_existing') this.log.warn('an outcome for this instance already existed; kept it');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'could not write the outcome');
+    }
     this.writeHeartbeat(true);
-    fs.rmSync(paths.pid, { force: true });
-    fs.rmSync(paths.control, { force: true });
-    fs.rmSync(paths.tmp, { recursive: true, force: true });
-    if (!this.spec.keepHome) fs.rmSync(paths.home, { recursive: true, force: true });
+    cleanupInstance(paths, this.spec.runInstance, { keepHome: this.spec.keepHome });
   }
 
+}
+
+/** Diagnostics as plain JSON lines, for when pino itself cannot be set up. */
+function plainLogger(fd: number, redactor: Redactor, first: string): Logger {
+  const write = (level: string) => (obj: unknown, msg?: string) => {
+    const fields = typeof obj === 'string' ? { msg: obj } : { ...(obj as object), msg };
+    try {
+      fs.writeSync(fd, `${redactor.redact(JSON.stringify({ level, time: new Date().toISOString(), ...fields }))}\n`);
+    } catch {
+      // nowhere left to report to; supervision goes on
+    }
+  };
+  const logger = { info: write('info'), warn: write('warn'), error: write('error'), debug: () => undefined } as unknown as Logger;
+  logger.warn(first);
+  return logger;
 }
 
 interface Decision {

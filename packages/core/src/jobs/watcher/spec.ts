@@ -23,6 +23,8 @@ export interface WatcherSpec {
   };
   keepHome: boolean;
   logLevel: string;
+  /** A read-only task: exiting 0 without changes is success (read_only_ok). */
+  expectNoChanges: boolean;
 }
 
 export interface WatcherLimits {

@@ -1,0 +1,1 @@
+export { default } from '@dx/cli-kit/hooks/command-not-found';

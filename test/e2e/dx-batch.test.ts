@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelOutputSchema, DoctorOutputSchema, WaveOutputSchema, WaveReportSchema, readLedger, wavePaths, type WaveOutput } from '@dx/dx-batch';
+import { CancelOutputSchema, DoctorOutputSchema, WaveReportSchema, readLedger, wavePaths } from '@dx/dx-batch';
 import { StatusOutputSchema } from '@dx/core';
 import { BATCH_BIN } from '../helpers/paths.js';
+import { createBatchFixture, IMPLEMENT_OK, itemById, parseWave, type BatchFixture } from '../helpers/batch.js';
 import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 /**
@@ -13,47 +14,13 @@ import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/
  * by the DX-BATCH-* header of the prompt dx-batch wrote (item, phase, attempt, provider).
  */
 
-const IMPLEMENT_OK = {
-  steps: [
-    { write: '${batch:item}-attempt${batch:attempt}.txt', content: 'work of attempt ${batch:attempt}\n' },
-    { usage: { input: 100, output: 20 } },
-    { contract: { status: 'completed', artifacts: { files_changed: ['${batch:item}.txt'], commits: [] }, summary: 'implemented', findings: [] } },
-  ],
-};
-const REVIEW_OK = { steps: [{ usage: { input: 50, output: 5 } }, { contract: { verdict: 'APPROVED', findings: [], summary: 'looks right', reviewer: 'fake' } }] };
-
 let sb: Sandbox;
-let scripts: string;
-let runsLog: string;
-
-function script(name: string, body: unknown): void {
-  fs.writeFileSync(path.join(scripts, `${name}.json`), JSON.stringify(body));
-}
-
-function recorded(body: { steps: unknown[] }): { steps: unknown[] } {
-  return { steps: [{ record_run: runsLog }, ...body.steps] };
-}
-
-function items(ids: string[]): string {
-  for (const id of ids) sb.worktree(id);
-  return ids.join(',');
-}
-
-function parseWave(stdout: string): WaveOutput {
-  const parsed = WaveOutputSchema.safeParse(JSON.parse(stdout));
-  if (!parsed.success) throw new Error(`not a wave: ${stdout.slice(0, 2000)}`);
-  return parsed.data;
-}
-
-function runs(): string[][] {
-  return (fs.existsSync(runsLog) ? fs.readFileSync(runsLog, 'utf8') : '').trim().split('\n').filter(Boolean).map((l) => l.split(' '));
-}
-
-function byId(wave: WaveOutput, id: string) {
-  const item = wave.items.find((i) => i.beads_id === id);
-  if (!item) throw new Error(`no item ${id}`);
-  return item;
-}
+let fx: BatchFixture;
+const script = (name: string, body: unknown) => fx.script(name, body);
+const recorded = (body: { steps: unknown[] }) => fx.recorded(body);
+const items = (ids: string[]) => fx.items(ids);
+const runs = () => fx.runs();
+const byId = itemById;
 
 /** A dx-batch process started in the background (for kill -9, concurrency and cancel). */
 function spawnBatch(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
@@ -70,26 +37,7 @@ const background: ChildProcess[] = [];
 
 beforeAll(() => {
   sb = createSandbox();
-  scripts = path.join(sb.dir, 'scripts');
-  runsLog = path.join(sb.dir, 'runs.log');
-  fs.mkdirSync(scripts);
-  script('default.implement', recorded(IMPLEMENT_OK));
-  script('default.review', recorded(REVIEW_OK));
-  const policy = path.join(sb.dir, 'policy.yaml');
-  fs.writeFileSync(
-    policy,
-    [
-      `worktrees:`,
-      `  allowed_prefixes: [${sb.agents}]`,
-      `batch:`,
-      `  retry_chain: [fake, fake-alt]`,
-      `  review_chain: [fake, fake-alt]`,
-      `  max_parallel: 2`,
-      `  poll_interval_sec: 0.2`,
-      '',
-    ].join('\n'),
-  );
-  Object.assign(sb.env, { DX_POLICY_FILE: policy, FAKE_AGENT_SCRIPTS: scripts });
+  fx = createBatchFixture(sb);
 });
 
 afterAll(async () => {

@@ -12,31 +12,7 @@ import { NightReportSchema, type NightReport } from '@dx/nightly-dispatch';
 import { CheckOutputSchema } from '@dx/core';
 import { BD_STUB_DIR, CLI_BIN, NIGHTLY_BIN } from '../helpers/paths.js';
 import { createSandbox, runCli, type Sandbox } from '../helpers/sandbox.js';
-
-interface Hook {
-  url: string;
-  bodies: Array<{ text: string; blocks: unknown[] }>;
-  status: number;
-  close(): Promise<void>;
-}
-
-/** A Slack incoming webhook stand-in: records every POST body, answers `status`. */
-async function startWebhook(): Promise<Hook> {
-  const bodies: Hook['bodies'] = [];
-  const hook = { bodies, status: 200 } as Hook;
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      bodies.push(JSON.parse(body));
-      res.writeHead(hook.status).end(hook.status === 200 ? 'ok' : 'no_service');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  hook.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T000/B000/secret-hook-token`;
-  hook.close = () => new Promise<void>((r) => server.close(() => r()));
-  return hook;
-}
+import { startWebhook, type Hook } from '../helpers/webhook.js';
 
 let sb: Sandbox;
 let hook: Hook;
@@ -242,6 +218,37 @@ describe('nightly-dispatch run', () => {
     expect(dry.report.items).toMatchObject([{ beads_id: 'bd-o1', action: 'would_dispatch', provider: 'fake' }]);
     expect(issue('bd-o1').status).toBe('open');
     expect(fs.existsSync(path.join(nightly, 'migration-start'))).toBe(false);
+  });
+
+  it('a dry run prints the alerts it would send and sends none', async () => {
+    create('bd-dry');
+    const dry = await night(['--dry-run'], { FAKE_PREFLIGHT_FAIL: 'fake' });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.report.provider).toMatchObject({ selected: 'fake-alt', fallback: true });
+    expect(dry.report.alerts).toEqual([expect.objectContaining({ kind: 'fallback_fake_fake-alt', result: 'dry_run', detail: expect.stringContaining('provider fallback: fake → fake-alt') })]);
+    expect(dry.stderr).toMatch(/dry run: would send alert fallback_fake_fake-alt: .*Primary failure \(fake\): fake_auth_blocked/);
+    expect(hook.bodies).toEqual([]);
+    // nothing was remembered as sent: the next real run alerts
+    const real = await night([], { FAKE_PREFLIGHT_FAIL: 'fake' });
+    expect(real.report.alerts[0]).toMatchObject({ result: 'sent' });
+    expect(hook.bodies).toHaveLength(1);
+    await stop('bd-dry');
+  });
+
+  it('a night that ends before dispatching anything does not start the 48 h migration clock', async () => {
+    // no provider: the run ends before any claim
+    const none = await night([], { FAKE_PREFLIGHT_FAIL: 'fake,fake-alt' });
+    expect(none.code).toBe(21);
+    // nothing ready: the run ends before any claim
+    const empty = await night();
+    expect(empty.report.status).toBe('nothing_to_do');
+    expect(fs.existsSync(path.join(nightly, 'migration-start'))).toBe(false);
+    expect(empty.report.migration.started_at).toBeNull();
+    create('bd-clock');
+    const real = await night();
+    expect(real.report.counts.dispatched).toBe(1);
+    expect(real.report.migration.started_at).toBe(fs.readFileSync(path.join(nightly, 'migration-start'), 'utf8').trim());
+    await stop('bd-clock');
   });
 
   it('without bd: exit 24 and a report saying so', async () => {

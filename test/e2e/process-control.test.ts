@@ -78,7 +78,7 @@ describe('stop, finalize and prune end only our own processes', () => {
 
   it('a watcher killed with SIGKILL leaves a classifiable job: check reports it, prune ends the orphan', async () => {
     const { agentPid, watcherPid, childPid } = await startHanging('bd-ghost');
-    process.kill(watcherPid, 'SIGKILL');
+    sb.signal(watcherPid, 'SIGKILL');
     await waitFor(() => !processExists(watcherPid), 'watcher gone');
     const t0 = Date.now();
     const check = await sb.dxJson(['check', '--beads', 'bd-ghost'], CheckOutputSchema);

@@ -116,7 +116,7 @@ describe('watchdog', () => {
       env: { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.05' },
     });
     const { pid, watcher_pid: watcherPid } = JSON.parse(start.stdout) as { pid: number; watcher_pid: number };
-    process.kill(watcherPid, 'SIGSTOP');
+    sb.signal(watcherPid, 'SIGSTOP');
     try {
       await waitFor(async () => (await sb.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema)).json.reason_code === 'max_runtime_exceeded', 'past the limit');
       const pass = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
@@ -125,7 +125,7 @@ describe('watchdog', () => {
       const check = await sb.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema);
       expect(check.json).toMatchObject({ state: 'exited_err', reason_code: 'max_runtime_exceeded', exit_code: 124, outcome_state: 'timeout' });
     } finally {
-      if (processExists(watcherPid)) process.kill(watcherPid, 'SIGCONT');
+      if (processExists(watcherPid)) sb.signal(watcherPid, 'SIGCONT');
     }
   });
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import type { z } from 'zod';
-import { jobPaths, listBeadsInProviderDir, listProviderDirs, loadJob, sendSignal } from '@dx/core';
+import { identify, jobPaths, listBeadsInProviderDir, listProviderDirs, loadJob, sendSignal } from '@dx/core';
 import { BATCH_BIN, CLI_BIN } from './paths.js';
 
 export interface CliResult {
@@ -24,6 +24,8 @@ export interface Sandbox {
   batch(args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
   /** Runs another bin of the toolkit (dx-dispatch, cc-glm-job, nightly-dispatch) with the sandbox's env. */
   bin(bin: string, args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  /** Signal one of this sandbox's own processes (its environment names the state root), by pid + start time. */
+  signal(pid: number, signal: NodeJS.Signals): void;
   worktree(name: string): string;
   prompt(script: unknown, name?: string): string;
   cleanup(): Promise<void>;
@@ -66,15 +68,29 @@ export function git(cwd: string, ...args: string[]): string {
   }).trim();
 }
 
-/** End every job process a test left behind, by pid + start time (never by name). */
+/** True when the process was started with this sandbox's state root in its environment: one of the test's own. */
+function startedBySandbox(pid: number, state: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 1) return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`DX_RUNNER_STATE_DIR=${state}`);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * End every job process a test left behind, by pid + start time (never by name), and only a
+ * process whose environment names this sandbox's state root: a forged or stale record can never
+ * make a test's cleanup signal anything but the test's own processes.
+ */
 export function killJobProcesses(state: string): void {
   for (const provider of listProviderDirs(state)) {
     for (const beads of listBeadsInProviderDir(state, provider)) {
       const job = loadJob(jobPaths(state, provider, beads));
       const hb = job.heartbeat;
-      if (hb?.agent_pid) sendSignal({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks }, 'SIGKILL', 'group');
+      if (hb?.agent_pid && startedBySandbox(hb.agent_pid, state)) sendSignal({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks }, 'SIGKILL', 'group');
       const meta = job.meta;
-      if (meta?.watcher_pid) sendSignal({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks }, 'SIGKILL');
+      if (meta?.watcher_pid && startedBySandbox(meta.watcher_pid, state)) sendSignal({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks }, 'SIGKILL');
     }
   }
 }
@@ -127,6 +143,11 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
     },
     bin(bin, args, options = {}) {
       return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs ?? 120_000, [], bin);
+    },
+    signal(pid, signal) {
+      if (!startedBySandbox(pid, state)) throw new Error(`pid ${pid} is not a process of this sandbox`);
+      const result = sendSignal({ pid, startTicks: identify(pid)?.startTicks }, signal);
+      if (result.result !== 'sent') throw new Error(`pid ${pid}: ${JSON.stringify(result)}`);
     },
     worktree(name) {
       const wt = path.join(agents, name, 'repo');

@@ -46,6 +46,7 @@ export * from './jobs/launch.js';
 export * from './jobs/control.js';
 export * from './jobs/restart.js';
 export * from './jobs/watchdog.js';
+export type { WatcherSpec, WatcherAck } from './jobs/watcher/spec.js';
 export * from './jobs/logs.js';
 export * from './reports/report.js';
 export * from './schemas/outputs.js';

@@ -1,4 +1,4 @@
-import { BdClient, bdBinary, DxRunnerClient, loadPolicy } from '@dx/core';
+import { BdClient, bdBinary, DxRunnerClient, loadPolicy, validateEnv, type EnvVarSpec } from '@dx/core';
 import { createView } from './reports/view.js';
 import type { WaveDeps } from './orchestrator/lifecycle.js';
 import { batchRootPath, openBatchRoot } from './waves/paths.js';
@@ -8,7 +8,12 @@ export function dxRunnerClient(env: NodeJS.ProcessEnv = process.env): DxRunnerCl
   return DxRunnerClient.fromEnv(env);
 }
 
+/** dx-batch's own variables (dx-runner's are checked too: a wave launches its jobs). */
+export const BATCH_ENV: readonly EnvVarSpec[] = [{ name: 'DX_BATCH_DIR', kind: 'path', default: '${XDG_STATE_HOME:-~/.local/state}/dx-batch', description: 'dx-batch state root' }];
+
 export function waveDeps(options: { policyFile?: string; silent: boolean; create: boolean }, env: NodeJS.ProcessEnv = process.env): WaveDeps {
+  validateEnv(env);
+  validateEnv(env, BATCH_ENV);
   const root = openBatchRoot(env, options.create);
   const bin = bdBinary(env);
   return {

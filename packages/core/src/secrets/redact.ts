@@ -6,7 +6,9 @@
 const SECRET_NAME = /(API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|(^|_)KEY$|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|(^|_)AUTH($|_)|WEBHOOK|COOKIE|SESSION_?ID)/i;
 const NOT_SECRET_NAME = /(_FILE|_PATH|_DIR|_URL_?BASE|_MODE|_TYPE|_TIMEOUT(_MS)?|_COUNT|_ENABLED)$/i;
 const MIN_SECRET_LENGTH = 8;
-const PLACEHOLDER = '[REDACTED]';
+/** What a secret is replaced with, everywhere. */
+export const REDACTION_MARK = '[REDACTED]';
+const PLACEHOLDER = REDACTION_MARK;
 
 /** Well-known token shapes that are scrubbed even when no env var names them. */
 const TOKEN_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [

@@ -36,6 +36,9 @@ ${exitCodesHelp([0, 1, 2, 3, 22])}
     const items = [...new Set(flags.items.split(',').map((s) => s.trim()).filter(Boolean))];
     if (items.length === 0) throw new core.DxError('--items lists no beads id', { exitCode: core.ExitCode.usage, reasonCode: 'items_required' });
     for (const id of items) core.assertBeadsId(id);
+    // an item's review job runs as <id>-review: an item of that name would share its job
+    const clash = items.find((id) => items.includes(`${id}-review`));
+    if (clash) throw new core.DxError(`--items lists both ${clash} and ${clash}-review, whose job ids would collide (the review of ${clash} runs as ${clash}-review)`, { exitCode: core.ExitCode.usage, reasonCode: 'items_collide' });
     if (flags['wave-id']) core.assertBeadsId(flags['wave-id']);
     const promptFile = flags['prompt-file'] ? path.resolve(flags['prompt-file']) : null;
     if (promptFile) core.readPromptFile(promptFile);

@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { REDACTION_MARK } from '../../secrets/redact.js';
 
 const MAX_LINE = 1024 * 1024;
 /** Longer than any secret value or token shape the redactor knows, so a cut never splits one. */
@@ -40,7 +41,10 @@ export class LineSplitter {
     }
     if (this.pending.length > this.maxLine) {
       const redacted = this.redact(this.pending);
-      const cut = redacted.length - CUT_OVERLAP;
+      let cut = redacted.length - CUT_OVERLAP;
+      // never split a redaction mark either: a reader must see it whole
+      const mark = redacted.lastIndexOf(REDACTION_MARK, cut);
+      if (mark >= 0 && mark + REDACTION_MARK.length > cut) cut = mark;
       this.pending = redacted.slice(cut);
       this.onLine(redacted.slice(0, cut));
     }

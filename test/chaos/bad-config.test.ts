@@ -84,7 +84,7 @@ describe('a watcher whose logging cannot be set up', () => {
       runtimeModule: new URL('../fixtures/provider-fake/runtime.js', import.meta.url).href,
       launch: { command: process.execPath, args: [FAKE_AGENT, prompt], env: { ...sb.env }, cwd: wt },
       worktree: wt,
-      limits: { maxRuntimeMs: 60_000, finalExitGraceMs: 5000, killGraceMs: 1000, mutationPollMs: 300, heartbeatIntervalMs: 100 },
+      limits: { logCapBytes: 50 * 1024 * 1024, outputCapBytes: 1024 * 1024 * 1024, maxRuntimeMs: 60_000, finalExitGraceMs: 5000, killGraceMs: 1000, mutationPollMs: 300, heartbeatIntervalMs: 100 },
       outcomeBase: { retries: 0, selectedModel: 'fake-model-1', fallbackReason: 'none', host: 'test', cwd: sb.dir, providerSwitchFrom: [], startedAt: new Date().toISOString() },
       keepHome: false,
       logLevel: 'no-such-level',

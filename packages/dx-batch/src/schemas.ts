@@ -55,7 +55,20 @@ export const WaveReportSchema = z.object({
 });
 export type WaveReport = z.infer<typeof WaveReportSchema>;
 
+/** `dx-batch prune`: finished waves past retention.waves_days removed with their ledgers, leases and prompts. */
+export const BatchPruneOutputSchema = z.object({
+  dry_run: z.boolean(),
+  older_than_sec: z.number().int(),
+  keep_last: z.number().int(),
+  removed: z.array(z.object({ wave_id: z.string(), status: z.string(), completed_at: z.string().nullable(), bytes: z.number().int() })),
+  /** Waves kept: unfinished (running, paused, pending), recent, or unreadable. */
+  kept: z.object({ unfinished: z.number().int(), recent: z.number().int(), unreadable: z.number().int() }),
+  bytes_freed: z.number().int(),
+});
+export type BatchPruneOutput = z.infer<typeof BatchPruneOutputSchema>;
+
 export const DX_BATCH_OUTPUT_SCHEMAS = {
+  prune: BatchPruneOutputSchema,
   start: WaveOutputSchema,
   resume: WaveOutputSchema,
   status: WaveOutputSchema,

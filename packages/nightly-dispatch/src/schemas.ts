@@ -22,7 +22,7 @@ export const NightReportSchema = z.object({
   started_at: z.string(),
   completed_at: z.string(),
   dry_run: z.boolean(),
-  status: z.enum(['ok', 'partial', 'no_provider', 'beads_unavailable', 'nothing_to_do']),
+  status: z.enum(['ok', 'partial', 'no_provider', 'beads_unavailable', 'nothing_to_do', 'disk_low']),
   exit_code: z.number().int(),
   error: z.string().nullable(),
   migration: z.object({ started_at: z.string().nullable(), max_parallel: z.number().int(), live_jobs: z.number().int() }),
@@ -40,4 +40,15 @@ export const NightReportSchema = z.object({
 });
 export type NightReport = z.infer<typeof NightReportSchema>;
 
-export const NIGHTLY_OUTPUT_SCHEMAS = { run: NightReportSchema } as const;
+/** `nightly-dispatch prune`: morning reports past retention.nights_days. */
+export const NightlyPruneOutputSchema = z.object({
+  dry_run: z.boolean(),
+  older_than_sec: z.number().int(),
+  keep_last: z.number().int(),
+  removed: z.array(z.object({ run_id: z.string(), files: z.number().int(), bytes: z.number().int() })),
+  kept: z.number().int(),
+  bytes_freed: z.number().int(),
+});
+export type NightlyPruneOutput = z.infer<typeof NightlyPruneOutputSchema>;
+
+export const NIGHTLY_OUTPUT_SCHEMAS = { run: NightReportSchema, prune: NightlyPruneOutputSchema } as const;

@@ -18,6 +18,7 @@ ${exitCodesHelp([0, 1, 2])}`;
     const core = await this.core();
     core.assertBeadsId(flags.beads);
     const result = core.readJobLog(await this.stateRoot(false), flags.beads, flags.lines);
+    if (result.cut && !this.jsonEnabled()) process.stderr.write(`note: this log was cut to stay under limits.max_log_mb${result.bytes_dropped ? ` (${result.bytes_dropped} bytes dropped between its beginning and its end)` : ''}\n`);
     for (const line of result.lines) this.out(line);
     return result;
   }

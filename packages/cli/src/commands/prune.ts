@@ -1,23 +1,42 @@
+import { Flags } from '@oclif/core';
 import type { PruneOutput } from '@dx/core';
-import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { beadsFlag, DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
 
 export default class Prune extends DxCommand<PruneOutput> {
   static override summary = 'clean up dead, invalid and ghost job records';
   static override description = `Finalizes jobs whose watcher died (ending an orphaned agent only after proving by pid and
 start time that it is ours), removes invalid or stale pid files, leftover per-job temp dirs and locks
 held by dead processes. Corrupt state files are reported and left in place.
+With --retention (or --older-than), finished jobs past the policy's retention (retention.jobs_days,
+keeping the retention.keep_last most recent) lose every file: meta, outcome, logs and their
+rotations, heartbeat, prompt copy. Never a live job, never one whose owner (a dx-batch wave) still
+holds it. --dry-run lists what would go and how much, and changes nothing.
 ${exitCodesHelp([0, 1, 2, 22])}`;
 
-  static override examples = ['<%= config.bin %> prune', '<%= config.bin %> prune --beads bd-xxx --json'];
-  static override flags = { beads: beadsFlag() };
+  static override examples = ['<%= config.bin %> prune', '<%= config.bin %> prune --beads bd-xxx --json', '<%= config.bin %> prune --older-than 30d --dry-run', '<%= config.bin %> prune --retention'];
+  static override flags = {
+    beads: beadsFlag(),
+    retention: Flags.boolean({ description: "also remove finished jobs past the policy's retention" }),
+    'older-than': Flags.string({ description: 'remove finished jobs older than this (30d, 12h, 90m); implies --retention', helpValue: '<age>' }),
+    'keep-last': Flags.integer({ description: 'keep this many most recent finished jobs whatever their age (policy retention.keep_last)', min: 0, helpValue: '<n>' }),
+    'dry-run': Flags.boolean({ description: 'list what retention would remove, change nothing' }),
+    policy: policyFlag,
+  };
 
   async run(): Promise<PruneOutput> {
     const { flags } = await this.parse(Prune);
     const core = await this.core();
     if (flags.beads) core.assertBeadsId(flags.beads);
-    const result = await core.pruneJobs(await this.stateRoot(false), flags.beads);
+    const byAge = flags.retention || flags['older-than'] !== undefined || flags['keep-last'] !== undefined || flags['dry-run'];
+    const retention = byAge ? core.retentionOptions(await this.policy(flags.policy), { olderThan: flags['older-than'], keepLast: flags['keep-last'], dryRun: flags['dry-run'] }) : undefined;
+    const result = await core.pruneJobs(await this.stateRoot(false), flags.beads, process.env, retention);
     for (const a of result.actions) this.out(`${a.action} beads=${a.beads} provider=${a.provider}: ${a.detail}`);
-    this.out(`prune: checked=${result.checked} pruned=${result.pruned}`);
+    const r = result.retention;
+    if (r) {
+      for (const j of r.removed) this.out(`${r.dry_run ? 'would_remove' : 'removed'} beads=${j.beads} provider=${j.provider} completed_at=${j.completed_at} files=${j.files} bytes=${j.bytes}`);
+      this.out(`retention: ${r.dry_run ? 'would free' : 'freed'} ${r.bytes_freed} bytes in ${r.removed.length} job(s); kept live=${r.kept.live} held=${r.kept.held} recent=${r.kept.recent} unfinished=${r.kept.unfinished}`);
+    }
+    if (!r?.dry_run) this.out(`prune: checked=${result.checked} pruned=${result.pruned}`);
     return result;
   }
 }

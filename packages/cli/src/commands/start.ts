@@ -30,14 +30,7 @@ ${exitCodesHelp([0, 1, 2, 20, 21, 22, 25])}`;
     model: Flags.string({ description: 'model to request (must be allowed by the policy)', helpValue: '<model>' }),
     'dry-run': Flags.boolean({ description: 'validate everything, launch nothing' }),
     'expect-no-changes': Flags.boolean({ description: 'a read-only task (e.g. a review): exit 0 without changes is exited_ok (read_only_ok), not no_op' }),
-    owner: Flags.string({
-      description: 'who starts the job, e.g. dx-batch:<wave>; the watchdog leaves restarts of owned jobs to their owner',
-      helpValue: '<tool:id>',
-      async parse(input) {
-        if (!/^[a-z][a-z0-9-]*:[A-Za-z0-9._:-]{1,128}$/.test(input)) throw new Error(`expected <tool>:<id> (e.g. dx-batch:wave-1), got "${input}"`);
-        return input;
-      },
-    }),
+    owner: Flags.string({ description: 'who starts the job, e.g. dx-batch:<wave>; the watchdog leaves restarts of owned jobs to their owner', helpValue: '<tool:id>' }),
     policy: policyFlag,
   };
 

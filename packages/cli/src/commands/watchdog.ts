@@ -6,7 +6,8 @@ export default class Watchdog extends DxCommand<WatchdogOutput> {
   static override summary = 'restart stalled/no_op jobs, block them after max retries, finalize timeouts';
   static override description = `Every --interval seconds: jobs that are stalled or no_op are restarted while their retries are
 below --max-retries and marked blocked after that; jobs past DX_RUNNER_MAX_RUNTIME_MINUTES and jobs
-whose watcher died are force-finalized. Runs until interrupted, or --once for a single pass
+whose watcher died are force-finalized; once a day the policy's job retention is applied (see
+dx-runner prune --retention). Runs until interrupted, or --once for a single pass
 (--max-passes N for a bounded run). With --json each pass is printed as one JSON line.
 ${exitCodesHelp([0, 1, 2, 22])}`;
 
@@ -44,6 +45,7 @@ ${exitCodesHelp([0, 1, 2, 22])}`;
         registry,
         policy,
         maxRetries: flags['max-retries'],
+        dailyRetention: true,
         stallMinutes: flags['stall-minutes'],
         version: this.config.version,
       });

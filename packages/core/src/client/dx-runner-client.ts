@@ -3,21 +3,25 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import {
   CheckOutputSchema,
+  DiskOutputSchema,
   ErrorOutputSchema,
   JobReportSchema,
   LogsOutputSchema,
   PreflightChainOutputSchema,
   PreflightOutputSchema,
   PruneOutputSchema,
+  ReleaseOutputSchema,
   StartOutputSchema,
   StatusOutputSchema,
   StopOutputSchema,
   type CheckOutput,
+  type DiskOutput,
   type JobReport,
   type LogsOutput,
   type PreflightChainOutput,
   type PreflightOutput,
   type PruneOutput,
+  type ReleaseOutput,
   type StartOutput,
   type StatusOutput,
   type StopOutput,
@@ -179,8 +183,9 @@ export class DxRunnerClient {
     return (await this.call(['stop', '--beads', beads], StopOutputSchema)).data;
   }
 
-  async prune(): Promise<PruneOutput> {
-    return (await this.call(['prune'], PruneOutputSchema)).data;
+  /** `retention`: also remove finished jobs past the policy's retention. */
+  async prune(options: { retention?: boolean } = {}): Promise<PruneOutput> {
+    return (await this.call(['prune', ...(options.retention ? ['--retention'] : [])], PruneOutputSchema)).data;
   }
 
   async status(recent = 0): Promise<StatusOutput> {
@@ -200,6 +205,16 @@ export class DxRunnerClient {
 
   async report(beads: string): Promise<JobReport> {
     return (await this.call(['report', '--beads', beads], JobReportSchema)).data;
+  }
+
+  /** Let retention remove the jobs an owner (a wave) held; answered even when there was no hold. */
+  async release(owner: string): Promise<ReleaseOutput> {
+    return (await this.call(['release', '--owner', owner], ReleaseOutputSchema)).data;
+  }
+
+  /** Disk use and free space where this dx-runner keeps its state. */
+  async disk(): Promise<DiskOutput> {
+    return (await this.call(['status', '--disk'], DiskOutputSchema)).data;
   }
 
   async logs(beads: string, lines: number): Promise<LogsOutput> {

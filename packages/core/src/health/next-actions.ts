@@ -6,6 +6,9 @@ const BY_REASON: Record<string, string> = {
   read_only_ok: 'read_the_report',
   identity_unproven: 'verify_the_processes_by_hand_then_finalize_with_--no-signal',
   lock_busy: 'retry_later',
+  output_flood: 'find_why_the_agent_floods_its_output_then_restart',
+  disk_full: 'free_disk_space_where_the_state_lives_then_restart',
+  disk_low: 'free_disk_space_or_prune_old_jobs_then_start_again',
   completed_then_hung_after_final_result: 'review_changes_and_run_the_gates',
   exit_zero_no_mutations: 'redispatch_with_guardrails_or_review_prompt_for_no_work',
   writes_refused_no_mutations: 'grant_the_agent_write_permission_then_restart',
@@ -79,6 +82,8 @@ const BY_CLASS: Record<FailureClass, string> = {
   turn_limit: 'raise_the_turn_limit_or_split_the_task',
   timeout: 'retry_with_a_smaller_task',
   crashed: 'inspect_logs_and_restart',
+  output_flood: 'find_why_the_agent_floods_its_output_then_restart',
+  disk_full: 'free_disk_space_where_the_state_lives_then_restart',
 };
 
 export function nextActionFor(reasonCode: string, failureClass?: string, explicit?: string): string {

@@ -9,6 +9,8 @@ import { readFileIfExists } from '../state/atomic.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, pruneStaleLocks, type Lock } from '../state/lock.js';
 import { limitsFromEnv } from './limits.js';
+import { applyJobRetention, type RetentionOptions } from './retention.js';
+import { logBytesOnDisk, sealLog } from './capped-log.js';
 import { outcomeStateForExit, type OutcomeState } from './outcome-state.js';
 import type { FinalizeOutput, PruneOutput, StopOutput } from '../schemas/outputs.js';
 import { cleanupInstance, CorruptRecordError, publishOutcome, readRecord, writeRecord } from './record-io.js';
@@ -78,12 +80,9 @@ export function finalizeWithoutWatcher(job: JobSnapshot, request: EndRequest): b
   if (!meta) return false;
   const now = Date.now();
   const started = Date.parse(meta.started_at);
-  let logBytes = 0;
-  try {
-    logBytes = fs.statSync(paths.log).size;
-  } catch {
-    logBytes = 0;
-  }
+  // the watcher is gone: put a log tail it kept apart back into the log
+  sealLog(paths.log, undefined);
+  const logBytes = logBytesOnDisk(paths.log);
   const outcome: OutcomeRecord = {
     beads: meta.beads,
     provider: meta.provider,
@@ -329,9 +328,14 @@ async function pruneOne(paths: JobPaths, env: NodeJS.ProcessEnv): Promise<PruneA
  * temp dirs, and clear locks held by dead processes. Never signals anything by name; a job another
  * command is controlling is skipped and left for the next prune.
  */
-export async function pruneJobs(root: string | undefined, beads?: string, env: NodeJS.ProcessEnv = process.env): Promise<PruneResult> {
-  const result: PruneResult = { checked: 0, pruned: 0, stale_locks_removed: 0, actions: [] };
+export async function pruneJobs(root: string | undefined, beads?: string, env: NodeJS.ProcessEnv = process.env, retention?: RetentionOptions): Promise<PruneResult> {
+  const result: PruneResult = { checked: 0, pruned: 0, stale_locks_removed: 0, actions: [], retention: null };
   if (!root) return result;
+  if (retention?.dryRun) {
+    // a dry run lists what retention would remove and changes nothing else
+    result.retention = await applyJobRetention(root, retention);
+    return result;
+  }
   if (beads) requireJob(root, beads);
   for (const provider of listProviderDirs(root)) {
     if (!beads) {
@@ -361,6 +365,7 @@ export async function pruneJobs(root: string | undefined, beads?: string, env: N
     }
   }
   result.stale_locks_removed = pruneStaleLocks(root);
+  if (retention && !beads) result.retention = await applyJobRetention(root, retention);
   result.pruned = result.actions.filter((a) => !['left_corrupt_state', 'left_identity_unproven', 'skipped_busy'].includes(a.action)).length;
   return result;
 }

@@ -25,13 +25,17 @@ import { openStateRoot } from '../state/root.js';
 import { assertBeadsId } from './beads-id.js';
 import { limitsFromEnv, type JobLimits } from './limits.js';
 import type { MetaRecord } from './records.js';
+import { sealLog } from './capped-log.js';
 import { awaitWatcherExit, identityUnprovenError, lockJob } from './control.js';
+import { assertFreeSpace } from './disk.js';
+import { assertOwner, placeHold } from './holds.js';
 import { writeRecord } from './record-io.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
 import { prespawnWatcher, type PrespawnedWatcher } from './watcher/prespawn.js';
 import type { WatcherAck, WatcherSpec } from './watcher/spec.js';
 
 export const MAX_PROMPT_BYTES = 1024 * 1024;
+const MB = 1024 * 1024;
 const ACK_TIMEOUT_MS = 30_000;
 
 export interface StartJobOptions {
@@ -187,6 +191,8 @@ async function assertNotRunning(root: string, beads: string): Promise<string[]> 
 }
 
 function clearInstanceFiles(paths: JobPaths): void {
+  // a watcher that died before sealing its log left the tail apart: put it back first
+  sealLog(paths.log, undefined);
   rotateFile(paths.log);
   rotateFile(paths.outcome);
   for (const f of [paths.heartbeat, paths.blocked, paths.control, paths.rc, paths.pid]) fs.rmSync(f, { force: true });
@@ -283,6 +289,8 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         const envName = `DX_RUNNER_MAX_PARALLEL_${provider.id.toUpperCase().replace(/-/g, '_')}`;
         fail(`provider ${provider.id} concurrency cap reached (${live}/${cap} live jobs); wait, switch provider, or raise ${envName}`, ExitCode.general, 'provider_concurrency_cap_exceeded', 'wait_for_provider_capacity_or_switch_provider');
       }
+      assertFreeSpace(root, params.policy);
+      if (params.owner) placeHold(root, params.owner);
       ensurePrivateDir(path.join(root, provider.id));
       const paths = jobPaths(root, provider.id, beads);
       const previous = fs.existsSync(paths.meta) ? findLatestJob(root, beads) : undefined;
@@ -322,6 +330,8 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         launch: spec,
         worktree: params.worktree,
         limits: {
+          logCapBytes: Math.round(params.policy.limits.maxLogMb * MB),
+          outputCapBytes: Math.round(params.policy.limits.maxOutputMb * MB),
           maxRuntimeMs: params.limits.maxRuntimeMinutes * 60_000,
           finalExitGraceMs: params.limits.finalExitGraceSec * 1000,
           killGraceMs: params.limits.killGraceSec * 1000,
@@ -417,6 +427,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   validateEnv(env);
   const cwd = options.cwd ?? process.cwd();
   const beads = assertBeadsId(options.beads);
+  if (options.owner !== undefined) assertOwner(options.owner);
   const providerId = options.provider ?? options.profile?.provider;
   if (!providerId) fail('--provider or --profile is required', ExitCode.usage, 'provider_required', 'pass_--provider');
   const provider = options.registry.get(providerId);

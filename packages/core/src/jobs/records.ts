@@ -80,6 +80,8 @@ export const HeartbeatSchema = z.looseObject({
   tokens_input: int.optional(),
   tokens_output: int.optional(),
   cost_usd: num.optional(),
+  output_bytes: int.optional(),
+  log_bytes_dropped: int.optional(),
   terminating: z.string().optional(),
 });
 export type HeartbeatRecord = z.output<typeof HeartbeatSchema>;
@@ -114,6 +116,11 @@ export const OutcomeSchema = z.looseObject({
   start_head: z.string().optional(),
   end_head: z.string().optional(),
   log_bytes: int.optional(),
+  /** Bytes of agent output the log was given, and how many of them were dropped to keep it under limits.max_log_mb. */
+  log_bytes_total: int.optional(),
+  log_bytes_dropped: int.optional(),
+  /** CPU time the watcher spent supervising the job. */
+  watcher_cpu_ms: int.optional(),
   events: int.optional(),
   tool_calls: int.optional(),
   provider_retries: int.optional(),

@@ -1,15 +1,7 @@
-import fs from 'node:fs';
 import { evaluateHealth, type HealthOptions } from '../health/evaluate.js';
 import type { JobView } from '../schemas/job-view.js';
+import { logBytesOnDisk } from './capped-log.js';
 import type { JobSnapshot } from './store.js';
-
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
 
 /** The JSON view of a job: the health verdict plus the facts it was derived from. */
 export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobView {
@@ -42,7 +34,8 @@ export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobVie
     last_event_at: hb?.last_event_at ?? null,
     last_event_kind: hb?.last_event_kind ?? null,
     mutations: outcome?.mutations ?? hb?.mutations ?? 0,
-    log_bytes: outcome?.log_bytes ?? fileSize(job.paths.log),
+    log_bytes: outcome?.log_bytes ?? logBytesOnDisk(job.paths.log),
+    log_bytes_dropped: outcome?.log_bytes_dropped ?? hb?.log_bytes_dropped ?? 0,
     rate_limited_until: !outcome ? (hb?.rate_limited_until ?? null) : null,
     exit_code: outcome?.exit_code ?? null,
     outcome_state: outcome?.state ?? null,

@@ -5,10 +5,13 @@ import type { WatchdogPassOutput } from '../schemas/outputs.js';
 import { acquireLock, LockTimeoutError } from '../state/lock.js';
 import { blockJob, endJob } from './control.js';
 import { restartInstance } from './restart.js';
+import { applyJobRetention, onceEvery, RETENTION_PERIOD_MS, retentionOptions } from './retention.js';
 import { listJobs, loadJob, type JobSnapshot } from './store.js';
 
 export interface WatchdogOptions {
   registry: ProviderRegistry;
+  /** Apply the policy's job retention when a day has passed since the last time (long-running watchdogs). */
+  dailyRetention?: boolean;
   policy: Policy;
   maxRetries: number;
   stallMinutes?: number;
@@ -65,7 +68,10 @@ async function tend(root: string, job: JobSnapshot, entry: WatchdogAction, optio
  * controlling is skipped this pass.
  */
 export async function watchdogPass(root: string | undefined, options: WatchdogOptions): Promise<WatchdogPass> {
-  const pass: WatchdogPass = { generated_at: new Date().toISOString(), checked: 0, actions: [] };
+  const pass: WatchdogPass = { generated_at: new Date().toISOString(), checked: 0, actions: [], retention: null };
+  if (root && options.dailyRetention) {
+    pass.retention = (await onceEvery(root, '.retention-last-run', RETENTION_PERIOD_MS, () => applyJobRetention(root, retentionOptions(options.policy)))) ?? null;
+  }
   for (const listed of listJobs(root)) {
     if (listed.corrupt || !listed.meta || listed.outcome) continue;
     pass.checked++;

@@ -88,6 +88,17 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
       alertOnNoProviders: document.nightly?.alert_on_no_providers ?? true,
       alertRateLimitMinutes: document.nightly?.alert_rate_limit_minutes ?? 30,
     },
+    limits: {
+      maxLogMb: document.limits?.max_log_mb ?? 50,
+      maxOutputMb: document.limits?.max_output_mb ?? 1024,
+      minFreeMb: document.limits?.min_free_mb ?? 1024,
+    },
+    retention: {
+      jobsDays: document.retention?.jobs_days ?? 30,
+      wavesDays: document.retention?.waves_days ?? 90,
+      nightsDays: document.retention?.nights_days ?? 90,
+      keepLast: document.retention?.keep_last ?? 200,
+    },
   };
 }
 

@@ -86,6 +86,29 @@ export const PolicySchema = z
       })
       .strict()
       .optional(),
+    /** What a job may write and the free space launches need (bounded disk). */
+    limits: z
+      .object({
+        /** A job log is kept to its first part plus a rolling last part past this size (also the watcher's own log). */
+        max_log_mb: z.number().positive().optional(),
+        /** An agent that prints more than this is stopped (output_flood). */
+        max_output_mb: z.number().positive().optional(),
+        /** start (and dx-batch, nightly-dispatch) refuse to launch below this much free space where the state lives. */
+        min_free_mb: z.number().min(0).optional(),
+      })
+      .strict()
+      .optional(),
+    /** How long finished work is kept (prune --retention, and once a day by watchdog and the nightly run). */
+    retention: z
+      .object({
+        jobs_days: z.number().positive().optional(),
+        waves_days: z.number().positive().optional(),
+        nights_days: z.number().positive().optional(),
+        /** The most recent finished jobs, waves and nights kept whatever their age. */
+        keep_last: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     /** Preflight order when no provider is named: the first available one is selected. */
     fallback_chain: z.array(providerId).optional(),
     providers: z.record(providerId, ProviderPolicySchema).optional(),
@@ -119,6 +142,19 @@ export interface NightlyPolicy {
   alertRateLimitMinutes: number;
 }
 
+export interface LimitsPolicy {
+  maxLogMb: number;
+  maxOutputMb: number;
+  minFreeMb: number;
+}
+
+export interface RetentionPolicy {
+  jobsDays: number;
+  wavesDays: number;
+  nightsDays: number;
+  keepLast: number;
+}
+
 /** The merged, resolved policy every consumer reads. */
 export interface Policy {
   readonly sources: string[];
@@ -129,5 +165,7 @@ export interface Policy {
   readonly batch: BatchPolicy;
   readonly dispatch: { hosts: Record<string, string>; defaultProvider: string | null };
   readonly nightly: NightlyPolicy;
+  readonly limits: LimitsPolicy;
+  readonly retention: RetentionPolicy;
   readonly document: PolicyDocument;
 }

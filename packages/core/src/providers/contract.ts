@@ -18,6 +18,10 @@ export const FAILURE_CLASSES = [
   'turn_limit',
   'timeout',
   'crashed',
+  /** The agent printed past limits.max_output_mb and was stopped. */
+  'output_flood',
+  /** The file system holding the job's state filled up under the job. */
+  'disk_full',
 ] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
 

@@ -42,6 +42,8 @@ export const providerKit: ProviderKit = {
       turn_limit: 'turn_limit',
       timeout: 'timeout',
       crashed: 'crashed',
+      output_flood: 'output_flood',
+      disk_full: 'disk_full',
     };
     return `${prefix}_${overrides[failureClass] ?? suffix[failureClass]}`;
   },

@@ -131,7 +131,7 @@ export function renderJobReportMarkdown(r: JobReport): string {
     `- Worktree: ${dash(r.worktree)}`,
     `- Run Instance: ${dash(r.run_instance)}`,
     `- Events: ${r.events} (tool calls: ${r.tool_calls})`,
-    `- Log: ${r.log} (${r.log_bytes} bytes)`,
+    `- Log: ${r.log} (${r.log_bytes} bytes${r.log_bytes_dropped > 0 ? `; cut to stay under limits.max_log_mb: ${r.log_bytes_dropped} bytes dropped between its beginning and its end` : ''})`,
   ];
   if (r.history.length > 0) {
     lines.push('', '## History', '', '| completed | provider | state | reason | exit | duration | model |', '|---|---|---|---|---|---|---|');

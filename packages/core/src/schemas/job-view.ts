@@ -26,6 +26,8 @@ export const JobViewSchema = z.object({
   last_event_kind: z.string().nullable(),
   mutations: z.number().int(),
   log_bytes: z.number().int(),
+  /** Bytes of output dropped from the log to keep it under limits.max_log_mb (0: the log is whole). */
+  log_bytes_dropped: z.number().int(),
   rate_limited_until: z.string().nullable(),
   exit_code: z.number().int().nullable(),
   outcome_state: z.string().nullable(),

@@ -86,6 +86,17 @@ export const RestartOutputSchema = StartOutputSchema.extend({
 });
 export type RestartOutput = z.infer<typeof RestartOutputSchema>;
 
+/** Retention of finished jobs (`prune --retention` / `--older-than`). */
+export const RetentionOutputSchema = z.object({
+  dry_run: z.boolean(),
+  older_than_sec: z.number().int(),
+  keep_last: z.number().int(),
+  removed: z.array(z.object({ beads: z.string(), provider: z.string(), completed_at: z.string(), files: z.number().int(), bytes: z.number().int() })),
+  kept: z.object({ live: z.number().int(), held: z.number().int(), recent: z.number().int(), unfinished: z.number().int() }),
+  bytes_freed: z.number().int(),
+});
+export type RetentionOutput = z.infer<typeof RetentionOutputSchema>;
+
 export const PruneOutputSchema = z.object({
   checked: z.number().int(),
   pruned: z.number().int(),
@@ -98,6 +109,8 @@ export const PruneOutputSchema = z.object({
       detail: z.string(),
     }),
   ),
+  /** Set when finished jobs were removed by age (--retention, --older-than). */
+  retention: RetentionOutputSchema.nullable(),
 });
 export type PruneOutput = z.infer<typeof PruneOutputSchema>;
 
@@ -115,6 +128,8 @@ export const WatchdogPassSchema = z.object({
       detail: z.string(),
     }),
   ),
+  /** The daily job retention, when this pass ran it. */
+  retention: RetentionOutputSchema.nullable(),
 });
 export type WatchdogPassOutput = z.infer<typeof WatchdogPassSchema>;
 
@@ -172,7 +187,27 @@ export const LogsOutputSchema = z.object({
   provider: z.string(),
   log: z.string(),
   lines: z.array(z.string()),
+  /** The log was cut to stay under limits.max_log_mb: bytes_dropped bytes between its head and tail are gone. */
+  cut: z.boolean(),
+  bytes_dropped: z.number().int().nullable(),
 });
+
+/** `status --disk`: where the bytes are, and how many are left. */
+export const DiskOutputSchema = z.object({
+  generated_at: z.string(),
+  state_dir: z.string(),
+  total_bytes: z.number().int(),
+  free_bytes: z.number().int().nullable(),
+  by_provider: z.record(z.string(), z.number().int()),
+  by_kind: z.record(z.string(), z.number().int()),
+  largest_jobs: z.array(z.object({ beads: z.string(), provider: z.string(), bytes: z.number().int() })),
+  /** Owners (e.g. dx-batch:<wave>) whose jobs retention keeps. */
+  holds: z.array(z.string()),
+});
+export type DiskOutput = z.infer<typeof DiskOutputSchema>;
+
+export const ReleaseOutputSchema = z.object({ owner: z.string(), released: z.boolean() });
+export type ReleaseOutput = z.infer<typeof ReleaseOutputSchema>;
 export type LogsOutput = z.infer<typeof LogsOutputSchema>;
 
 export const PreflightOutputSchema = z.object({
@@ -226,7 +261,8 @@ export type ProfilesOutput = z.infer<typeof ProfilesOutputSchema>;
 export const OUTPUT_SCHEMAS = {
   error: ErrorOutputSchema,
   start: StartOutputSchema,
-  status: StatusOutputSchema,
+  status: z.union([StatusOutputSchema, DiskOutputSchema]),
+  release: ReleaseOutputSchema,
   check: CheckOutputSchema,
   stop: StopOutputSchema,
   restart: RestartOutputSchema,

@@ -10,13 +10,16 @@ const MIN_SECRET_LENGTH = 8;
 export const REDACTION_MARK = '[REDACTED]';
 const PLACEHOLDER = REDACTION_MARK;
 
-/** Well-known token shapes that are scrubbed even when no env var names them. */
-const TOKEN_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/\bsk-(?:ant-)?[A-Za-z0-9_-]{20,}/g, PLACEHOLDER],
-  [/\bAIza[0-9A-Za-z_-]{35}\b/g, PLACEHOLDER],
-  [/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, PLACEHOLDER],
-  [/\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, PLACEHOLDER],
-  [/(Bearer\s+)[A-Za-z0-9._~+/=-]{16,}/g, `$1${PLACEHOLDER}`],
+/**
+ * Well-known token shapes that are scrubbed even when no env var names them; each with the literal
+ * every match contains, so a line without it skips the pattern (a flood of output stays cheap).
+ */
+const TOKEN_PATTERNS: ReadonlyArray<readonly [string, RegExp, string]> = [
+  ['sk-', /\bsk-(?:ant-)?[A-Za-z0-9_-]{20,}/g, PLACEHOLDER],
+  ['AIza', /\bAIza[0-9A-Za-z_-]{35}\b/g, PLACEHOLDER],
+  ['_', /\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, PLACEHOLDER],
+  ['xox', /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, PLACEHOLDER],
+  ['Bearer', /(Bearer\s+)[A-Za-z0-9._~+/=-]{16,}/g, `$1${PLACEHOLDER}`],
 ];
 
 export function isSecretEnvName(name: string): boolean {
@@ -53,7 +56,7 @@ export class Redactor {
 
   redact(text: string): string {
     let out = this.exact ? text.replace(this.exact, PLACEHOLDER) : text;
-    for (const [pattern, replacement] of TOKEN_PATTERNS) out = out.replace(pattern, replacement);
+    for (const [literal, pattern, replacement] of TOKEN_PATTERNS) if (out.includes(literal)) out = out.replace(pattern, replacement);
     return out;
   }
 

@@ -1,4 +1,4 @@
-import { expandHome, DxError, ExitCode, isWithin, sendSignal, type BdClient, type DxRunnerClient, type Policy } from '@dx/core';
+import { assertFreeSpace, expandHome, DxError, ExitCode, isDxError, isWithin, sendSignal, type BdClient, type DxRunnerClient, type Policy } from '@dx/core';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -58,6 +58,22 @@ async function preflight(client: DxRunnerClient, providers: string[], policyFile
   return records;
 }
 
+/** Both state roots need room before anything is dispatched: dx-runner's (asked, never assumed) and ours. */
+async function freeSpaceProblem(deps: WaveDeps): Promise<string | undefined> {
+  const minBytes = deps.policy.limits.minFreeMb * 1024 * 1024;
+  const disk = await deps.client.disk().catch(() => undefined);
+  if (disk?.free_bytes !== null && disk?.free_bytes !== undefined && disk.free_bytes < minBytes) {
+    return `only ${Math.floor(disk.free_bytes / 1048576)} MB free where dx-runner keeps its state (${disk.state_dir}); limits.min_free_mb is ${deps.policy.limits.minFreeMb}`;
+  }
+  try {
+    assertFreeSpace(deps.root, deps.policy, 'the dx-batch state root');
+  } catch (err) {
+    if (isDxError(err)) return err.message;
+    throw err;
+  }
+  return undefined;
+}
+
 function leaseItems(paths: WavePaths, state: WaveState, lock: WaveLock): void {
   for (const item of state.items) if (!isTerminalItem(item)) acquireItemLease(paths, item.beads_id, lock.token, state.config.lease_ttl_minutes);
 }
@@ -66,7 +82,9 @@ async function runLoop(paths: WavePaths, state: WaveState, lock: WaveLock, deps:
   const orchestrator = new Orchestrator({ paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd }, state);
   deps.onRunning?.(orchestrator);
   try {
-    return await orchestrator.run();
+    const wave = await orchestrator.run();
+    await orchestrator.releaseJobs();
+    return wave;
   } finally {
     lock.release();
     deps.view.close();
@@ -154,6 +172,8 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
       return fail('no_provider_available', `no provider of the retry chain passed preflight: ${state.preflight.map((r) => `${r.provider}: ${r.reason_code}`).join('; ')}`);
     }
     await deps.client.prune().catch(() => undefined);
+    const space = await freeSpaceProblem(deps);
+    if (space) return fail('disk_low', space);
     const live = await countLiveProcesses(deps.client, paths, config.lease_ttl_minutes);
     if (live > config.exec_process_cap) {
       return fail('exec_saturation', `exec_saturation: live_processes=${live} cap=${config.exec_process_cap}; run dx-runner prune and dx-batch doctor before retrying`);
@@ -216,6 +236,7 @@ export async function cancelWave(waveId: string, deps: Omit<WaveDeps, 'onRunning
     }
     const orchestrator = new Orchestrator({ paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd }, state);
     const result = await orchestrator.cancel();
+    await orchestrator.releaseJobs();
     return { wave: orchestrator.wave, ...result };
   } finally {
     lock.release();

@@ -24,6 +24,11 @@ export interface OrchestratorDeps {
 }
 
 const LOG_LINES_FOR_CONTRACT = 400;
+
+/** The owner dx-batch gives dx-runner for the jobs of a wave (they are held until the wave is over). */
+export function waveOwner(waveId: string): string {
+  return `dx-batch:${waveId}`;
+}
 /** A dx-runner job is an agent process group plus its watcher. */
 const PROCESSES_PER_JOB = 2;
 
@@ -85,6 +90,12 @@ export class Orchestrator {
     if (status === 'completed' || status === 'failed' || status === 'cancelled') this.state.completed_at = new Date().toISOString();
     this.save();
     this.deps.view.event(this.state, `wave ${this.state.wave_id} ${status} (${reasonCode})`);
+  }
+
+  /** The wave is over for good: dx-runner's retention may now remove its jobs. */
+  async releaseJobs(): Promise<void> {
+    if (this.state.status !== 'completed' && this.state.status !== 'cancelled') return;
+    await this.deps.client.release(waveOwner(this.state.wave_id)).catch(() => undefined);
   }
 
   async run(): Promise<WaveState> {
@@ -158,6 +169,7 @@ export class Orchestrator {
         return false;
       }
       await this.launch(item);
+      if (this.state.status !== 'running') return false;
     }
     return true;
   }
@@ -217,7 +229,7 @@ export class Orchestrator {
         promptFile,
         worktree: item.worktree!,
         policy: this.state.config.policy_file ?? undefined,
-        owner: `dx-batch:${this.state.wave_id}`,
+        owner: waveOwner(this.state.wave_id),
         // a review changes nothing by design: success is exited_ok, not no_op
         expectNoChanges: item.phase === 'review',
       });
@@ -228,6 +240,15 @@ export class Orchestrator {
       this.save();
     } catch (err) {
       if (!(err instanceof DxRunnerError)) throw err;
+      if (err.reasonCode === 'disk_low') {
+        // nothing can run until space is freed: give the slot back and stop the wave where it is (resume later)
+        this.ledger(item, { event: 'attempt_deferred', attempt: item.attempt, reason_code: err.reasonCode, detail: err.message });
+        releaseAttemptLease(this.deps.paths, item.beads_id, item.attempt, this.deps.lock.token);
+        item.attempt -= 1;
+        item.job_beads = null;
+        this.setWave('failed', 'disk_low', err.message);
+        return;
+      }
       if (err.reasonCode === 'provider_concurrency_cap_exceeded' || err.reasonCode === 'lock_timeout') {
         // not this attempt's fault: give the slot back and try again next cycle
         this.ledger(item, { event: 'attempt_deferred', attempt: item.attempt, reason_code: err.reasonCode, detail: err.message });

@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { acquireLock, DxError, itemWorktreeCandidates, readJsonFileIfExists, DxRunnerClient, ExitCode, LockTimeoutError, writeFileAtomic, writeSecurePromptFile, type BdClient, type BeadsIssue, type Policy } from '@dx/core';
+import { acquireLock, assertFreeSpace, DxError, isDxError, itemWorktreeCandidates, onceEvery, readJsonFileIfExists, DxRunnerClient, ExitCode, LockTimeoutError, RETENTION_PERIOD_MS, retentionOptions, writeFileAtomic, writeSecurePromptFile, type BdClient, type BeadsIssue, type Policy } from '@dx/core';
 import { SlackAlerter } from '../alerts/slack.js';
 import { nightConfig, openNightlyRoot, recordMigrationStart, type NightConfig } from '../config/config.js';
 import { writeMorningReport } from '../reports/morning.js';
+import { pruneReports } from '../reports/retention.js';
 import type { NightItem, NightReport } from '../schemas.js';
 import { dispatchWithAck } from './dispatch.js';
 import { nightlyPrompt } from './prompt.js';
@@ -37,6 +38,21 @@ async function liveNightlyJobs(config: NightConfig, client: DxRunnerClient): Pro
 function rememberJob(config: NightConfig, id: string): void {
   const ids = readJsonFileIfExists<string[]>(jobsFile(config)) ?? [];
   writeFileAtomic(jobsFile(config), `${JSON.stringify([...new Set([...ids, id])])}\n`);
+}
+
+async function freeSpaceProblem(config: NightConfig, policy: Policy, client: DxRunnerClient): Promise<string | undefined> {
+  const minBytes = policy.limits.minFreeMb * 1024 * 1024;
+  const disk = await client.disk().catch(() => undefined);
+  if (disk?.free_bytes !== null && disk?.free_bytes !== undefined && disk.free_bytes < minBytes) {
+    return `disk_low: only ${Math.floor(disk.free_bytes / 1048576)} MB free where dx-runner keeps its state (${disk.state_dir}); limits.min_free_mb is ${policy.limits.minFreeMb}`;
+  }
+  try {
+    assertFreeSpace(config.root, policy, 'the nightly-dispatch state root');
+  } catch (err) {
+    if (isDxError(err)) return `disk_low: ${err.message}`;
+    throw err;
+  }
+  return undefined;
 }
 
 function runId(now: Date): string {
@@ -101,6 +117,15 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     return report;
   };
 
+  // 0. once a day: old morning reports and dx-runner's old jobs go (never live or held ones)
+  if (!options.dryRun) {
+    await onceEvery(config.root, '.retention-last-run', RETENTION_PERIOD_MS, async () => {
+      const reports = pruneReports(config.root, retentionOptions(deps.policy, { olderThan: `${deps.policy.retention.nightsDays}d` }));
+      const jobs = await client.prune({ retention: true }).catch(() => null);
+      deps.log(`retention: ${reports.removed.length} morning report(s) and ${jobs?.retention?.removed.length ?? 0} finished job(s) removed`);
+    });
+  }
+
   // 1. which provider tonight (the shared preflight chain of dx-runner)
   const { chain } = await client.preflightChain(deps.policyFile, config.providerChain);
   report.provider = { selected: chain.selected_provider, model: chain.selected_model, fallback: false, primary_failure: chain.primary_failure, preflight: chain.results };
@@ -130,6 +155,14 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   report.counts.ready = ready.length;
   deps.log(`${ready.length} ready item(s); provider ${chain.selected_provider}; max parallel ${config.currentMaxParallel}`);
   if (ready.length === 0) return finish('nothing_to_do', 0);
+
+  // room to work: dx-runner's state (asked, never assumed) and ours
+  const lowSpace = await freeSpaceProblem(config, deps.policy, client);
+  if (lowSpace) {
+    deps.log(lowSpace);
+    await alerter.send('disk_low', '🚨 nightly-dispatch: disk space low, nothing dispatched', [lowSpace]);
+    return finish('disk_low', ExitCode.general, lowSpace);
+  }
 
   const live = options.dryRun ? [] : await liveNightlyJobs(config, client);
   report.migration.live_jobs = live.length;

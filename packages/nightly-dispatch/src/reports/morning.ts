@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '@dx/core';
+import { stringifyJsonSafe, visibleText, writeFileAtomic } from '@dx/core';
 import type { NightReport } from '../schemas.js';
 
 export function renderMorningReport(r: NightReport): string {
@@ -35,12 +35,30 @@ export function renderMorningReport(r: NightReport): string {
   return lines.join('\n');
 }
 
+/** Morning reports kept by `nightly-dispatch prune` and the nightly run's daily retention: `<run-id>.{md,json}`. */
+export function reportRuns(root: string): Array<{ runId: string; files: string[]; time: number }> {
+  const dir = path.join(root, 'reports');
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const runs = new Map<string, string[]>();
+  for (const name of names) {
+    const m = /^(\d{8}T\d{6}Z)\.(md|json)$/.exec(name);
+    if (m) runs.set(m[1]!, [...(runs.get(m[1]!) ?? []), path.join(dir, name)]);
+  }
+  return [...runs].map(([runId, files]) => ({ runId, files, time: Date.parse(runId.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')) || 0 }));
+}
+
 /** `<root>/reports/<run-id>.{md,json}` plus `latest.{md,json}`. */
 export function writeMorningReport(root: string, report: NightReport): void {
   const dir = path.join(root, 'reports');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const md = renderMorningReport(report);
-  const json = `${JSON.stringify(report, null, 2)}\n`;
+  // a person reads the markdown with cat: item titles and errors come from outside, so no raw control characters
+  const md = visibleText(renderMorningReport(report));
+  const json = `${stringifyJsonSafe(report)}\n`;
   writeFileAtomic(report.report_files.markdown, md);
   writeFileAtomic(report.report_files.json, json);
   writeFileAtomic(path.join(dir, 'latest.md'), md);

@@ -3,8 +3,8 @@
  * WatcherSpec from stdin and answers on fd 3 once the agent is running.
  */
 import fs from 'node:fs';
-import { openAppendNoFollow } from '../../state/atomic.js';
-import { JobWatcher } from './run.js';
+import { CappedLog, sealLog } from '../capped-log.js';
+import { JobWatcher, type DiagnosticsSink } from './run.js';
 import type { WatcherAck, WatcherSpec } from './spec.js';
 
 const ACK_FD = 3;
@@ -27,17 +27,20 @@ for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
 if (chunks.length === 0) process.exit(0);
 const spec = JSON.parse(Buffer.concat(chunks).toString('utf8')) as WatcherSpec;
 process.title = `dx-runner-watcher ${spec.provider}/${spec.beads}`;
-// diagnostics and crash reports go to the job's watcher log (stdout/stderr are /dev/null)
-let logFd: number;
+// diagnostics and crash reports go to the job's watcher log (stdout/stderr are /dev/null), capped like the job log
+let diagnostics: DiagnosticsSink;
 try {
-  logFd = openAppendNoFollow(spec.paths.watcherLog);
+  sealLog(spec.paths.watcherLog, undefined);
+  const log = new CappedLog(spec.paths.watcherLog, { capBytes: spec.limits.logCapBytes, buffered: false });
+  diagnostics = log;
+  process.on('exit', () => log.seal());
 } catch {
   // never through a symlink; without a diagnostics log the job is still supervised
-  logFd = fs.openSync('/dev/null', 'w');
+  diagnostics = { write: () => undefined };
 }
 process.on('uncaughtException', (err) => {
   ack({ ok: false, reasonCode: 'watcher_crashed', failureClass: 'crashed', message: err.message, exitCode: 1 });
-  fs.writeSync(logFd, `watcher crashed: ${err.stack ?? err.message}\n`);
+  diagnostics.write(`watcher crashed: ${err.stack ?? err.message}\n`);
   process.exit(70);
 });
-await new JobWatcher(spec, ack, logFd).run();
+await new JobWatcher(spec, ack, diagnostics).run();

@@ -10,7 +10,9 @@ import { identify, type ProcessIdentity } from '../../process/identity.js';
 import type { AgentEvent, AgentExit, EventParser, FailureClassification, ProviderRuntime } from '../../providers/contract.js';
 import { providerKit } from '../../providers/kit.js';
 import { Redactor } from '../../secrets/redact.js';
-import { openAppendNoFollow, readFileIfExists, writeFileAtomic } from '../../state/atomic.js';
+import { readFileIfExists, writeFileAtomic } from '../../state/atomic.js';
+import { nextActionFor } from '../../health/next-actions.js';
+import { CappedLog } from '../capped-log.js';
 import { parseKv } from '../../state/kv.js';
 import { outcomeStateForExit, type OutcomeState } from '../outcome-state.js';
 import { cleanupInstance, isCurrentInstance, publishOutcome, writeRecord } from '../record-io.js';
@@ -25,9 +27,10 @@ const NOTABLE_EVENTS = 100;
 const FINAL_TEXT_MAX = 16_000;
 const MAX_CHANGED_FILES_RECORDED = 500;
 const MUTATION_DEBOUNCE_MS = 1000;
+const LOG_FLUSH_MS = 500;
 
 interface Termination {
-  action: 'stop' | 'finalize' | 'restart' | 'block' | 'timeout' | 'hung' | 'signal' | 'fatal';
+  action: 'stop' | 'finalize' | 'restart' | 'block' | 'timeout' | 'hung' | 'signal' | 'fatal' | 'flood' | 'disk_full';
   reason: string;
   exitCode: number;
   state?: OutcomeState;
@@ -55,7 +58,8 @@ export class JobWatcher {
   private readonly tracker: MutationTracker;
   private child?: ChildProcess;
   private agent?: ProcessIdentity;
-  private logStream?: fs.WriteStream;
+  private agentLog?: CappedLog;
+  private outputBytes = 0;
   private readonly stdoutTail = new Tail<string>(TAIL_LINES);
   private readonly stderrTail = new Tail<string>(TAIL_LINES);
   private readonly notable = new Tail<AgentEvent>(NOTABLE_EVENTS);
@@ -63,7 +67,6 @@ export class JobWatcher {
   private pendingTermination?: Termination;
   private finalText?: string;
   private hungAfterFinal = false;
-  private logBytes = 0;
   private readonly launchedAt = Date.now();
   private readonly hb = {
     events: 0,
@@ -94,7 +97,7 @@ export class JobWatcher {
   constructor(
     private readonly spec: WatcherSpec,
     private readonly ack: (message: WatcherAck) => void,
-    private readonly logFd: number,
+    private readonly diagnostics: DiagnosticsSink,
   ) {
     this.redactor = Redactor.fromEnv([process.env, spec.launch.env], {
       names: spec.launch.secretEnvNames,
@@ -114,11 +117,11 @@ export class JobWatcher {
       this.logger = createLogger({
         redactor: this.redactor,
         level: this.spec.logLevel,
-        destination: this.logFd,
+        destination: this.diagnostics,
         base: { beads: this.spec.beads, provider: this.spec.provider, run_instance: this.spec.runInstance },
       });
     } catch (err) {
-      this.logger = plainLogger(this.logFd, this.redactor, `logging set-up failed (${(err as Error).message}); plain diagnostics follow`);
+      this.logger = plainLogger(this.diagnostics, this.redactor, `logging set-up failed (${(err as Error).message}); plain diagnostics follow`);
     }
     return this.logger;
   }
@@ -145,7 +148,7 @@ export class JobWatcher {
       return;
     }
     try {
-      this.logStream = fs.createWriteStream('', { fd: openAppendNoFollow(this.spec.paths.log) });
+      this.agentLog = new CappedLog(this.spec.paths.log, { capBytes: this.spec.limits.logCapBytes });
     } catch (err) {
       await this.failBeforeLaunch('launch_preparation_failed', 'crashed', `cannot open the job log ${this.spec.paths.log}: ${(err as Error).message}`, 1);
       return;
@@ -197,8 +200,14 @@ export class JobWatcher {
     const redact = (text: string) => this.redactor.redact(text);
     const stdout = new LineSplitter((line) => this.onLine(line, 'stdout'), { redact });
     const stderr = new LineSplitter((line) => this.onLine(line, 'stderr'), { redact });
-    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      this.countOutput(chunk.length);
+      stdout.push(chunk);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.countOutput(chunk.length);
+      stderr.push(chunk);
+    });
     const streamsClosed = Promise.all([
       new Promise<void>((r) => child.stdout!.once('close', () => r())),
       new Promise<void>((r) => child.stderr!.once('close', () => r())),
@@ -217,15 +226,31 @@ export class JobWatcher {
     this.timers.push(setTimeout(() => void this.terminate({ action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }), limits.maxRuntimeMs));
     const poll = setInterval(() => this.scheduleMutationPoll(0), limits.mutationPollMs);
     this.timers.push(poll);
+    // output gathered for the log reaches the file at least this often, so readers lag little
+    this.timers.push(setInterval(() => this.agentLog?.flush(), LOG_FLUSH_MS));
     if (this.pendingTermination) void this.terminate(this.pendingTermination);
+  }
+
+  /** An agent printing past limits.max_output_mb is stopped: its output is still parsed until then. */
+  private countOutput(bytes: number): void {
+    this.outputBytes += bytes;
+    if (this.outputBytes > this.spec.limits.outputCapBytes && !this.termination) {
+      this.log.warn({ output_bytes: this.outputBytes, cap: this.spec.limits.outputCapBytes }, 'agent output past limits.max_output_mb; ending the agent');
+      void this.terminate({ action: 'flood', reason: 'output_flood', exitCode: 1, state: 'failed' });
+    }
   }
 
   /** Every line is redacted before anything reads it: the log, the tails and the provider's parser. */
   private onLine(line: string, stream: 'stdout' | 'stderr'): void {
     const clean = this.redactor.redact(line);
-    const bytes = Buffer.byteLength(clean) + 1;
-    this.logBytes += bytes;
-    this.logStream?.write(`${clean}\n`);
+    this.agentLog?.write(`${clean}\n`);
+    if (this.agentLog?.error && !this.termination) {
+      // the disk filled up under the job: it cannot be recorded any more, so end it cleanly now, and
+      // give back the log's tail so the outcome still fits
+      this.log.error({ err: this.agentLog.error.message }, 'cannot write the job log; ending the agent');
+      if (this.agentLog.error.code === 'ENOSPC') this.agentLog.reclaim();
+      void this.terminate({ action: 'disk_full', reason: 'disk_full', exitCode: 1, state: 'failed' });
+    }
     (stream === 'stdout' ? this.stdoutTail : this.stderrTail).push(clean);
     let events: AgentEvent[] = [];
     try {
@@ -391,6 +416,8 @@ export class JobWatcher {
       tokens_input: hb.tokensInput,
       tokens_output: hb.tokensOutput,
       cost_usd: hb.costUsd,
+      output_bytes: this.outputBytes,
+      log_bytes_dropped: this.agentLog?.counts.dropped,
       terminating: this.termination?.reason,
     };
     try {
@@ -479,6 +506,11 @@ export class JobWatcher {
 
   private decide(exit: AgentExit, mutation: MutationSnapshot): Decision {
     const t = this.termination;
+    if (t && (t.action === 'flood' || t.action === 'disk_full')) {
+      const failureClass = t.action === 'flood' ? 'output_flood' : 'disk_full';
+      const summary = t.action === 'flood' ? `the agent printed more than ${this.spec.limits.outputCapBytes} bytes (limits.max_output_mb) and was stopped` : `the job log could not be written (${this.agentLog?.error?.code ?? 'write error'}); the agent was stopped`;
+      return { state: 'failed', exitCode: t.exitCode, reasonCode: t.reason, classification: { reasonCode: t.reason, failureClass, summary, nextAction: nextActionFor(t.reason, failureClass) }, finalizedBy: t.action };
+    }
     if (t && t.action !== 'hung' && t.action !== 'fatal') {
       return { state: t.state ?? outcomeStateForExit(t.exitCode), exitCode: t.exitCode, reasonCode: t.reason, finalizedBy: t.action };
     }
@@ -538,6 +570,7 @@ export class JobWatcher {
     const now = Date.now();
     const startedMs = Date.parse(outcomeBase.startedAt);
     const hb = this.hb;
+    const logCounts = this.agentLog?.seal() ?? { total: 0, dropped: 0 };
     const outcome: OutcomeRecord = {
       beads: this.spec.beads,
       provider: this.spec.provider,
@@ -567,7 +600,10 @@ export class JobWatcher {
       commits: mutation.commits,
       start_head: mutation.startHead,
       end_head: mutation.head,
-      log_bytes: this.logBytes,
+      log_bytes: logCounts.total - logCounts.dropped,
+      log_bytes_total: logCounts.total,
+      log_bytes_dropped: logCounts.dropped,
+      watcher_cpu_ms: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
       events: hb.events,
       tool_calls: hb.toolCalls,
       provider_retries: hb.providerRetries,
@@ -579,7 +615,6 @@ export class JobWatcher {
       writes_refused: hb.writesRefused,
       finalized_by: decided.finalizedBy,
     };
-    if (this.logStream) await new Promise<void>((resolve) => this.logStream!.end(() => resolve()));
     if (this.hbTimer) clearTimeout(this.hbTimer);
     // an instance that is no longer the job's current one (the job was replaced) writes nothing more
     if (!isCurrentInstance(paths, this.spec.runInstance)) {
@@ -598,18 +633,19 @@ export class JobWatcher {
 }
 
 /** Diagnostics as plain JSON lines, for when pino itself cannot be set up. */
-function plainLogger(fd: number, redactor: Redactor, first: string): Logger {
+function plainLogger(sink: DiagnosticsSink, redactor: Redactor, first: string): Logger {
   const write = (level: string) => (obj: unknown, msg?: string) => {
     const fields = typeof obj === 'string' ? { msg: obj } : { ...(obj as object), msg };
-    try {
-      fs.writeSync(fd, `${redactor.redact(JSON.stringify({ level, time: new Date().toISOString(), ...fields }))}\n`);
-    } catch {
-      // nowhere left to report to; supervision goes on
-    }
+    sink.write(`${redactor.redact(JSON.stringify({ level, time: new Date().toISOString(), ...fields }))}\n`);
   };
   const logger = { info: write('info'), warn: write('warn'), error: write('error'), debug: () => undefined } as unknown as Logger;
   logger.warn(first);
   return logger;
+}
+
+/** Where the watcher's own diagnostics go (its capped log); never throws. */
+export interface DiagnosticsSink {
+  write(text: string): void;
 }
 
 interface Decision {

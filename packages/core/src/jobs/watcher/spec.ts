@@ -28,6 +28,10 @@ export interface WatcherSpec {
 }
 
 export interface WatcherLimits {
+  /** Job log and watcher log cap (head + rolling tail), limits.max_log_mb. */
+  logCapBytes: number;
+  /** Agent output past this ends the job (output_flood), limits.max_output_mb. */
+  outputCapBytes: number;
   maxRuntimeMs: number;
   finalExitGraceMs: number;
   killGraceMs: number;

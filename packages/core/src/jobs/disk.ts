@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DxError, ExitCode } from '../errors.js';
+import type { Policy } from '../policy/schema.js';
+import type { DiskOutput } from '../schemas/outputs.js';
+import { listProviderDirs } from '../state/layout.js';
+import { listHolds } from './holds.js';
+
+const MB = 1024 * 1024;
+
+/** Bytes free for an unprivileged writer on the file system holding `dir`. */
+export function freeBytes(dir: string): number {
+  const st = fs.statfsSync(dir);
+  return Number(st.bavail) * Number(st.bsize);
+}
+
+/** Refuse to start work that needs room to write when the state root's file system is nearly full. */
+export function assertFreeSpace(dir: string, policy: Policy, label = 'the dx-runner state root'): void {
+  const minBytes = policy.limits.minFreeMb * MB;
+  const free = freeBytes(dir);
+  if (free < minBytes) {
+    throw new DxError(`only ${Math.floor(free / MB)} MB free on the file system of ${label} (${dir}); limits.min_free_mb is ${policy.limits.minFreeMb}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'disk_low',
+      nextAction: 'free_disk_space_or_prune_old_jobs_then_start_again',
+      details: { free_bytes: free, min_free_bytes: minBytes },
+    });
+  }
+}
+
+/** What kind of state a job file is, by its name after the beads id. */
+const KINDS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\.watcher\.log(\.tail\.[01])?$/, 'watcher_log'],
+  [/\.log\.tail\.[01]$/, 'log'],
+  [/\.log$/, 'log'],
+  [/\.log\.\d+$/, 'rotated_log'],
+  [/\.outcome(\.\d+|\.corrupt\.\d+)?$/, 'outcome'],
+  [/\.meta$/, 'meta'],
+  [/\.heartbeat$/, 'heartbeat'],
+  [/\.prompt$/, 'prompt'],
+  [/\.(home|tmp)$/, 'private_dirs'],
+];
+
+function kindOf(name: string): string {
+  return KINDS.find(([re]) => re.test(name))?.[1] ?? 'other';
+}
+
+/** Bytes under a path (a directory is walked, symlinks are not followed). */
+export function bytesUnder(p: string): number {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.size;
+  let total = 0;
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync(p);
+  } catch {
+    return total;
+  }
+  for (const e of entries) total += bytesUnder(path.join(p, e));
+  return total;
+}
+
+/** The beads id a job file belongs to: its name up to the first job suffix. */
+function beadsOf(name: string): string | undefined {
+  const m = /^(.+?)\.(meta|outcome|log|heartbeat|pid|rc|control|prompt|blocked|watcher\.log|home|tmp)(\..*)?$/.exec(name);
+  return m?.[1];
+}
+
+/** `status --disk`: bytes per provider, per kind of file, the largest jobs, and the free space. */
+export function diskUsage(root: string | undefined, rootPath: string, top = 10): DiskOutput {
+  const out: DiskOutput = {
+    generated_at: new Date().toISOString(),
+    state_dir: rootPath,
+    total_bytes: 0,
+    free_bytes: null,
+    by_provider: {},
+    by_kind: {},
+    largest_jobs: [],
+    holds: [],
+  };
+  if (!root) return out;
+  out.free_bytes = freeBytes(root);
+  const jobs = new Map<string, { beads: string; provider: string; bytes: number }>();
+  for (const provider of listProviderDirs(root)) {
+    const dir = path.join(root, provider);
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const bytes = bytesUnder(path.join(dir, name));
+      out.total_bytes += bytes;
+      out.by_provider[provider] = (out.by_provider[provider] ?? 0) + bytes;
+      const kind = kindOf(name);
+      out.by_kind[kind] = (out.by_kind[kind] ?? 0) + bytes;
+      const beads = beadsOf(name);
+      if (!beads) continue;
+      const key = `${provider}/${beads}`;
+      const job = jobs.get(key) ?? { beads, provider, bytes: 0 };
+      job.bytes += bytes;
+      jobs.set(key, job);
+    }
+  }
+  out.largest_jobs = [...jobs.values()].sort((a, b) => b.bytes - a.bytes).slice(0, top);
+  out.holds = listHolds(root);
+  return out;
+}

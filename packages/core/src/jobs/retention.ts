@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DxError, ExitCode } from '../errors.js';
+import type { Policy } from '../policy/schema.js';
+import type { RetentionOutput } from '../schemas/outputs.js';
+import { readFileIfExists, writeFileAtomic } from '../state/atomic.js';
+import { jobPaths, JOB_FILE_SUFFIXES, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
+import { acquireLock, LockTimeoutError } from '../state/lock.js';
+import { bytesUnder } from './disk.js';
+import { isHeld } from './holds.js';
+import { loadJob } from './store.js';
+
+const DAY_MS = 86_400_000;
+
+/** `30d`, `12h`, `90m`, `45s`, or a bare number of days. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([dhms]?)$/.exec(text.trim());
+  if (!m) throw new Error(`expected a duration like 30d, 12h, 90m or 45s, got "${text}"`);
+  const n = Number(m[1]);
+  const unit = { d: DAY_MS, h: 3_600_000, m: 60_000, s: 1000, '': DAY_MS }[m[2] as 'd' | 'h' | 'm' | 's' | ''];
+  return n * unit;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Every file and directory of one job in its provider directory: its suffixes, rotations, tail segments and corrupt copies. */
+export function jobFileNames(names: string[], beads: string): string[] {
+  const suffixes = JOB_FILE_SUFFIXES.map(escapeRegExp).join('|');
+  const re = new RegExp(`^${escapeRegExp(beads)}(?:${suffixes})(?:\\.\\d+|\\.corrupt\\.\\d+|\\.tail\\.[01])?$`);
+  return names.filter((n) => re.test(n));
+}
+
+export interface RetentionOptions {
+  olderThanMs: number;
+  keepLast: number;
+  dryRun: boolean;
+  now?: number;
+}
+
+/**
+ * Remove finished jobs past the limit: every file of a job whose outcome is older than
+ * `olderThanMs`, beyond the `keepLast` most recent finished ones. Never a job without an outcome
+ * (live, ghost, corrupt or unproven), never one whose owner still holds it, never one another
+ * command is controlling.
+ */
+export async function applyJobRetention(root: string | undefined, options: RetentionOptions): Promise<RetentionOutput> {
+  const result: RetentionOutput = { dry_run: options.dryRun, older_than_sec: Math.round(options.olderThanMs / 1000), keep_last: options.keepLast, removed: [], kept: { live: 0, held: 0, recent: 0, unfinished: 0 }, bytes_freed: 0 };
+  if (!root) return result;
+  const now = options.now ?? Date.now();
+  const finished: Array<{ provider: string; beads: string; completedAt: number }> = [];
+  for (const provider of listProviderDirs(root)) {
+    for (const beads of listBeadsInProviderDir(root, provider)) {
+      const job = loadJob(jobPaths(root, provider, beads));
+      if (!job.outcome || job.corrupt || job.watcherAlive || job.agentAlive) {
+        if (job.watcherAlive || job.agentAlive) result.kept.live++;
+        else result.kept.unfinished++;
+        continue;
+      }
+      if (isHeld(root, job.meta?.owner)) {
+        result.kept.held++;
+        continue;
+      }
+      finished.push({ provider, beads, completedAt: Date.parse(job.outcome.completed_at) || 0 });
+    }
+  }
+  finished.sort((a, b) => b.completedAt - a.completedAt);
+  for (const [index, job] of finished.entries()) {
+    if (index < options.keepLast || now - job.completedAt < options.olderThanMs) {
+      result.kept.recent++;
+      continue;
+    }
+    let lock;
+    try {
+      lock = await acquireLock(root, `beads-${job.beads}`, 2000);
+    } catch (err) {
+      if (!(err instanceof LockTimeoutError)) throw err;
+      result.kept.live++;
+      continue;
+    }
+    try {
+      const paths = jobPaths(root, job.provider, job.beads);
+      // read again under the lock: a restart may have made it live since the listing
+      const fresh = loadJob(paths);
+      if (!fresh.outcome || fresh.watcherAlive || fresh.agentAlive) {
+        result.kept.live++;
+        continue;
+      }
+      const dir = path.join(root, job.provider);
+      const names = jobFileNames(fs.readdirSync(dir), job.beads);
+      const bytes = names.reduce((n, name) => n + bytesUnder(path.join(dir, name)), 0);
+      if (!options.dryRun) for (const name of names) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+      result.removed.push({ beads: job.beads, provider: job.provider, completed_at: new Date(job.completedAt).toISOString(), files: names.length, bytes });
+      result.bytes_freed += bytes;
+    } finally {
+      lock.release();
+    }
+  }
+  return result;
+}
+
+/** Policy retention for jobs, applied by `prune --retention` (and once a day by the watchdog). */
+export function retentionOptions(policy: Policy, overrides: { olderThan?: string; keepLast?: number; dryRun?: boolean } = {}): RetentionOptions {
+  let olderThanMs = policy.retention.jobsDays * DAY_MS;
+  if (overrides.olderThan !== undefined) {
+    try {
+      olderThanMs = parseDuration(overrides.olderThan);
+    } catch (err) {
+      throw new DxError(`--older-than: ${(err as Error).message}`, { exitCode: ExitCode.usage, reasonCode: 'invalid_flag', nextAction: 'see_--help' });
+    }
+  }
+  return { olderThanMs, keepLast: overrides.keepLast ?? policy.retention.keepLast, dryRun: overrides.dryRun ?? false };
+}
+
+/**
+ * Run `apply` at most once per `periodMs` for this state root: the stamp records the last run, so
+ * hourly cron runs and a long-running watchdog share one daily retention pass.
+ */
+export async function onceEvery<T>(root: string, stamp: string, periodMs: number, apply: () => Promise<T>, now = Date.now()): Promise<T | undefined> {
+  const file = path.join(root, stamp);
+  let last = NaN;
+  try {
+    last = Date.parse(readFileIfExists(file)?.trim() ?? '');
+  } catch {
+    last = NaN;
+  }
+  if (Number.isFinite(last) && now - last < periodMs) return undefined;
+  writeFileAtomic(file, `${new Date(now).toISOString()}\n`);
+  return apply();
+}
+
+export const RETENTION_PERIOD_MS = DAY_MS;

@@ -1,0 +1,34 @@
+import { Flags } from '@oclif/core';
+import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import type { BatchPruneOutput } from '../schemas.js';
+
+export default class Prune extends DxCommand<BatchPruneOutput> {
+  static override summary = 'remove finished waves past the retention policy';
+  static override description = `Removes waves that completed, failed or were cancelled longer ago than --older-than (policy
+retention.waves_days, default 90 days), keeping the retention.keep_last most recent: their state,
+prompts, ledgers, leases and job records, and releases dx-runner's hold on their jobs. Running,
+paused and pending waves are never removed. --dry-run lists what would go and how much.
+${exitCodesHelp([0, 1, 2])}`;
+
+  static override examples = ['<%= config.bin %> prune --dry-run', '<%= config.bin %> prune --older-than 30d'];
+  static override flags = {
+    'older-than': Flags.string({ description: 'remove finished waves older than this (90d, 12h)', helpValue: '<age>' }),
+    'keep-last': Flags.integer({ description: 'keep this many most recent finished waves whatever their age', min: 0, helpValue: '<n>' }),
+    'dry-run': Flags.boolean({ description: 'list what would be removed, change nothing' }),
+    policy: policyFlag,
+  };
+
+  async run(): Promise<BatchPruneOutput> {
+    const { flags } = await this.parse(Prune);
+    const core = await this.core();
+    const { waveDeps } = await import('../deps.js');
+    const { pruneWaves } = await import('../waves/retention.js');
+    const deps = waveDeps({ policyFile: flags.policy, silent: true, create: false });
+    const policy = deps.policy;
+    const options = core.retentionOptions(policy, { olderThan: flags['older-than'] ?? `${policy.retention.wavesDays}d`, keepLast: flags['keep-last'], dryRun: flags['dry-run'] });
+    const result = await pruneWaves(deps.root, options, deps.client);
+    for (const w of result.removed) this.out(`${result.dry_run ? 'would_remove' : 'removed'} wave=${w.wave_id} status=${w.status} completed_at=${w.completed_at ?? '-'} bytes=${w.bytes}`);
+    this.out(`prune: ${result.dry_run ? 'would free' : 'freed'} ${result.bytes_freed} bytes in ${result.removed.length} wave(s); kept unfinished=${result.kept.unfinished} recent=${result.kept.recent} unreadable=${result.kept.unreadable}`);
+    return result;
+  }
+}

@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { bytesUnder, type DxRunnerClient, type RetentionOptions } from '@dx/core';
+import { waveOwner } from '../orchestrator/orchestrator.js';
+import type { BatchPruneOutput } from '../schemas.js';
+import { wavePaths } from './paths.js';
+import { loadWave } from './state.js';
+
+const FINISHED = new Set(['completed', 'failed', 'cancelled']);
+
+/**
+ * Remove finished waves (completed, failed, cancelled) whose end is older than the limit, beyond the
+ * `keepLast` most recent: the wave's state, lock and prompts, its ledgers, leases and job records.
+ * An unfinished wave is never removed. dx-runner's hold on a removed wave's jobs is released.
+ */
+export async function pruneWaves(root: string, options: RetentionOptions, client?: DxRunnerClient): Promise<BatchPruneOutput> {
+  const result: BatchPruneOutput = { dry_run: options.dryRun, older_than_sec: Math.round(options.olderThanMs / 1000), keep_last: options.keepLast, removed: [], kept: { unfinished: 0, recent: 0, unreadable: 0 }, bytes_freed: 0 };
+  const now = options.now ?? Date.now();
+  let ids: string[] = [];
+  try {
+    ids = fs.readdirSync(path.join(root, 'waves'));
+  } catch {
+    return result;
+  }
+  const finished: Array<{ id: string; status: string; completedAt: string | null; time: number }> = [];
+  for (const id of ids) {
+    let wave;
+    try {
+      wave = loadWave(wavePaths(root, id));
+    } catch {
+      result.kept.unreadable++;
+      continue;
+    }
+    if (!FINISHED.has(wave.status)) {
+      result.kept.unfinished++;
+      continue;
+    }
+    const time = Date.parse(wave.completed_at ?? wave.updated_at) || 0;
+    finished.push({ id, status: wave.status, completedAt: wave.completed_at, time });
+  }
+  finished.sort((a, b) => b.time - a.time);
+  for (const [index, wave] of finished.entries()) {
+    if (index < options.keepLast || now - wave.time < options.olderThanMs) {
+      result.kept.recent++;
+      continue;
+    }
+    const paths = wavePaths(root, wave.id);
+    const dirs = [paths.dir, paths.ledgers, paths.leases, paths.jobs];
+    const bytes = dirs.reduce((n, d) => n + bytesUnder(d), 0);
+    if (!options.dryRun) {
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+      await client?.release(waveOwner(wave.id)).catch(() => undefined);
+    }
+    result.removed.push({ wave_id: wave.id, status: wave.status, completed_at: wave.completedAt, bytes });
+    result.bytes_freed += bytes;
+  }
+  return result;
+}

@@ -1,0 +1,33 @@
+import { Flags } from '@oclif/core';
+import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import type { NightlyPruneOutput } from '../schemas.js';
+
+export default class Prune extends DxCommand<NightlyPruneOutput> {
+  static override summary = 'remove morning reports past the retention policy';
+  static override description = `Removes morning reports (reports/<run-id>.md and .json) older than --older-than (policy
+retention.nights_days, default 90 days), keeping the retention.keep_last most recent; latest.* stays.
+The nightly run does this once a day by itself, together with dx-runner prune --retention.
+--dry-run lists what would go and how much.
+${exitCodesHelp([0, 1, 2])}`;
+
+  static override examples = ['<%= config.bin %> prune --dry-run', '<%= config.bin %> prune --older-than 30d'];
+  static override flags = {
+    'older-than': Flags.string({ description: 'remove reports older than this (90d, 12h)', helpValue: '<age>' }),
+    'keep-last': Flags.integer({ description: 'keep this many most recent reports whatever their age', min: 0, helpValue: '<n>' }),
+    'dry-run': Flags.boolean({ description: 'list what would be removed, change nothing' }),
+    policy: policyFlag,
+  };
+
+  async run(): Promise<NightlyPruneOutput> {
+    const { flags } = await this.parse(Prune);
+    const core = await this.core();
+    const { openNightlyRoot } = await import('../config/config.js');
+    const { pruneReports } = await import('../reports/retention.js');
+    const policy = await this.policy(flags.policy);
+    const options = core.retentionOptions(policy, { olderThan: flags['older-than'] ?? `${policy.retention.nightsDays}d`, keepLast: flags['keep-last'], dryRun: flags['dry-run'] });
+    const result = pruneReports(openNightlyRoot(process.env), options);
+    for (const r of result.removed) this.out(`${result.dry_run ? 'would_remove' : 'removed'} report=${r.run_id} files=${r.files} bytes=${r.bytes}`);
+    this.out(`prune: ${result.dry_run ? 'would free' : 'freed'} ${result.bytes_freed} bytes in ${result.removed.length} report(s); kept ${result.kept}`);
+    return result;
+  }
+}

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CheckOutputSchema, JobReportSchema, PreflightChainOutputSchema, PreflightOutputSchema, StartOutputSchema } from '@dx/core';
 import { startFakeModelServer } from '../fixtures/fake-model-server.mjs';
-import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { cmdlinesContaining, createSandbox, promptLines, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { REAL_CLIS } from '../helpers/real-clis.js';
 
 const realBin = inject('realCliBin');
@@ -125,8 +125,8 @@ for (const c of CASES) {
       await sb.cleanup();
     });
 
-    const start = (beads: string, mode: string, extraEnv: Record<string, string> = {}) =>
-      sb.dxJson(['start', '--beads', beads, '--provider', c.id, '--policy', policy, '--prompt-file', sb.prompt('Please do the task.'), '--worktree', sb.worktree(beads)], StartOutputSchema, {
+    const start = (beads: string, mode: string, extraEnv: Record<string, string> = {}, prompt = 'Please do the task.') =>
+      sb.dxJson(['start', '--beads', beads, '--provider', c.id, '--policy', policy, '--prompt-file', sb.prompt(prompt), '--worktree', sb.worktree(beads)], StartOutputSchema, {
         env: { ...c.env(mode), ...extraEnv },
       });
     const ended = async (beads: string, timeoutMs = 60_000) =>
@@ -158,6 +158,8 @@ for (const c of CASES) {
       const done = await ended(`${c.id}-write`);
       expect(done.json).toMatchObject({ state: 'exited_ok', reason_code: 'process_exit', exit_code: 0 });
       expect(fs.readFileSync(target, 'utf8')).toBe('written through the fake model server\n');
+      // the prompt reached the model (on the CLI's stdin)
+      expect(server.requests.some((q) => q.user?.includes('Please do the task.'))).toBe(true);
       const r = await report(`${c.id}-write`);
       expect(r.evidence.changed_files).toEqual(['from-the-model.txt']);
       expect(r.usage.tokens_output).toBeGreaterThan(0);
@@ -181,6 +183,17 @@ for (const c of CASES) {
       const quota = results.find((x) => x.mode === 'zai1308');
       if (quota) expect(quota.r.outcome_state).toBe('failed');
     }, 240_000);
+
+    it('the prompt reaches the model through stdin and never appears in any process command line', async () => {
+      const beads = `${c.id}-argv`;
+      const prompt = [`Customer report ${c.id}-7f3a: checkout fails for ACME`, 'Internal URL: https://intranet.example/tickets/7f3a9c', `Token pasted by mistake: pasted-${c.id}-9e8d7c6b5a`].join('\n');
+      const started = await start(beads, 'hang', { DX_RUNNER_MAX_RUNTIME_MINUTES: '2', CC_GLM_TIMEOUT_MS: '600000' }, prompt);
+      expect(started.code, started.stderr).toBe(0);
+      await waitFor(() => server.requests.some((q) => q.mode === 'hang' && q.user?.includes(`Customer report ${c.id}-7f3a`)), 'the prompt at the model server', 45_000);
+      expect(cmdlinesContaining(promptLines(prompt))).toEqual([]);
+      const stop = await sb.dx(['stop', '--beads', beads]);
+      expect(stop.code, stop.stderr).toBe(0);
+    }, 90_000);
 
     it('a hanging model server is caught by the runtime limit', async () => {
       const started = await start(`${c.id}-hang`, 'hang', { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.1', CC_GLM_TIMEOUT_MS: '600000' });

@@ -195,3 +195,24 @@ export function processExists(pid: number): boolean {
     return false;
   }
 }
+
+/** Every process on the host whose command line contains one of `needles`: pid and the matching text. */
+export function cmdlinesContaining(needles: string[]): Array<{ pid: number; cmdline: string }> {
+  const found: Array<{ pid: number; cmdline: string }> = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let cmdline: string;
+    try {
+      cmdline = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue;
+    }
+    if (needles.some((n) => cmdline.includes(n))) found.push({ pid: Number(name), cmdline: cmdline.slice(0, 300) });
+  }
+  return found;
+}
+
+/** The lines of a prompt worth looking for in a command line (blank lines carry nothing). */
+export function promptLines(prompt: string): string[] {
+  return prompt.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+}

@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-import { runDxDispatch } from '../dist/dispatch/main.js';
+// The legacy form carries the task in argv ("dx-dispatch <vm> '<task>'"): read it, then blank this
+// process's command line, which every user on the host can read for as long as --wait runs.
+const argv = process.argv.slice(2);
+process.title = 'dx-dispatch';
+const { runDxDispatch } = await import('../dist/dispatch/main.js');
 
-process.exitCode = await runDxDispatch(process.argv.slice(2), process.env);
+process.exitCode = await runDxDispatch(argv, process.env);

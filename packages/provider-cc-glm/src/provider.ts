@@ -10,7 +10,6 @@ export const DEFAULT_BASE_URL = 'https://api.z.ai/api/anthropic';
 const DEFAULT_TIMEOUT_MS = 600_000;
 const DEFAULT_TOOLS = ['Bash', 'Edit', 'MultiEdit', 'Write', 'Read', 'Glob', 'Grep', 'LS', 'NotebookEdit', 'TodoWrite'];
 /** Prompts longer than this go to the CLI on stdin instead of argv (a single argv string is capped at 128 KiB). */
-const ARGV_PROMPT_LIMIT = 100 * 1024;
 
 interface CcGlmOptions {
   permissionMode: string;
@@ -100,14 +99,14 @@ export function createCcGlmProvider(services: CoreServices): Provider {
       const model = request.model || 'glm-5';
       const options = optionsOf(request.policy);
       const maxRetries = request.policy?.max_retries ?? 3;
-      const viaStdin = Buffer.byteLength(request.prompt) > ARGV_PROMPT_LIMIT;
       const env = services.childEnv(request, claudeEnv({}, { token, model, configDir: `${request.jobHome}/.claude`, maxRetries, env: request.env, permissionMode: options.permissionMode }));
       return {
         command: services.findExecutable(binaryName(request.env), request.env) ?? binaryName(request.env),
-        args: ['-p', ...(viaStdin ? [] : [request.prompt]), '--output-format', 'stream-json', '--verbose', '--model', model, ...permissionArgs(options)],
+        // `claude -p` with no prompt argument reads it from stdin: the prompt never appears in argv
+        args: ['-p', '--output-format', 'stream-json', '--verbose', '--model', model, ...permissionArgs(options)],
         env,
         cwd: request.worktree,
-        stdinFile: viaStdin ? request.promptFile : undefined,
+        stdinFile: request.promptFile,
         secretEnvNames: ['ANTHROPIC_AUTH_TOKEN'],
         secretValues: token ? [token] : [],
         selectedModel: model,

@@ -1,6 +1,6 @@
 /**
- * Gemini CLI headless: `gemini -p <prompt> -o stream-json -m <model> --skip-trust
- * --approval-mode auto_edit`, with its own settings (auth type, bounded attempts) in a private
+ * Gemini CLI headless: `gemini -o stream-json -m <model> --skip-trust --approval-mode auto_edit
+ * < prompt` (the prompt on stdin, never in argv), with its own settings (auth type, bounded attempts) in a private
  * GEMINI_CLI_HOME per job.
  */
 import fs from 'node:fs';
@@ -8,7 +8,6 @@ import path from 'node:path';
 import type { CoreServices, LaunchRequest, LaunchSpec, PreflightCheck, PreflightContext, Provider, ProviderPreflight } from '@dx/core';
 import { classifyFailure, provider as runtime, PROVIDER_ID } from './runtime.js';
 
-const ARGV_PROMPT_LIMIT = 100 * 1024;
 
 function binaryName(env: NodeJS.ProcessEnv): string {
   return env.GEMINI_BIN?.trim() || 'gemini';
@@ -72,14 +71,14 @@ export function createGeminiProvider(services: CoreServices): Provider {
       const options = (request.policy?.options ?? {}) as Record<string, unknown>;
       const approval = typeof options.approval_mode === 'string' ? options.approval_mode : 'auto_edit';
       const maxRetries = request.policy?.max_retries ?? 2;
-      const big = Buffer.byteLength(request.prompt) > ARGV_PROMPT_LIMIT;
       return {
         command: services.findExecutable(binaryName(request.env), request.env) ?? binaryName(request.env),
-        // a long prompt goes on stdin; Gemini appends the -p text to it
-        args: ['-p', big ? 'Follow the instructions above.' : request.prompt, '-o', 'stream-json', '-m', model, '--skip-trust', '--approval-mode', approval],
+        // without -p and with stdin not a terminal, Gemini runs headless on the prompt it reads from
+        // stdin: the prompt never appears in argv
+        args: ['-o', 'stream-json', '-m', model, '--skip-trust', '--approval-mode', approval],
         env: geminiEnv(services, request),
         cwd: request.worktree,
-        stdinFile: big ? request.promptFile : undefined,
+        stdinFile: request.promptFile,
         files: [{ path: path.join(request.jobHome, '.gemini', 'settings.json'), content: settings(request.env, maxRetries + 1) }],
         selectedModel: model,
         fallbackReason: 'none',

@@ -1,13 +1,12 @@
 /**
- * OpenCode headless: `opencode run <prompt> -m <provider/model> --format json --dir <worktree>`
- * with a private HOME/TMPDIR per job (OpenCode leaves a 5.6 MB .so in $TMPDIR on every run).
+ * OpenCode headless: `opencode run -m <provider/model> --format json --dir <worktree> < prompt`
+ * (the prompt on stdin, never in argv) with a private HOME/TMPDIR per job (OpenCode leaves a 5.6 MB .so in $TMPDIR on every run).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CoreServices, LaunchRequest, LaunchSpec, PreflightCheck, PreflightContext, Provider, ProviderPreflight } from '@dx/core';
 import { classifyFailure, provider as runtime, PROVIDER_ID, type OpencodeRuntimeOptions } from './runtime.js';
 
-const ARGV_PROMPT_LIMIT = 100 * 1024;
 /** Where OpenCode's built-in providers read their key (from the bundled models.dev data). */
 const CREDENTIAL_ENV: Record<string, string[]> = {
   'zai-coding-plan': ['ZHIPU_API_KEY'],
@@ -111,7 +110,6 @@ export function createOpencodeProvider(services: CoreServices): Provider {
       const model = request.model;
       if (!model) throw new Error('opencode needs a model: set canonical_model for opencode in the policy or pass --model');
       const authContent = userAuthContent(request.env);
-      const big = Buffer.byteLength(request.prompt) > ARGV_PROMPT_LIMIT;
       const autoApprove = (request.policy?.options as Record<string, unknown> | undefined)?.auto_approve !== false;
       const runtimeOptions: OpencodeRuntimeOptions = {
         maxRetries: request.policy?.max_retries ?? 3,
@@ -119,9 +117,9 @@ export function createOpencodeProvider(services: CoreServices): Provider {
       };
       return {
         command: services.findExecutable(binaryName(request.env), request.env) ?? binaryName(request.env),
+        // `opencode run` with no message argument reads the message from stdin: the prompt never appears in argv
         args: [
           'run',
-          ...(big ? ['Follow the instructions in the attached file.', '-f', request.promptFile] : [request.prompt]),
           '-m',
           model,
           '--format',
@@ -136,6 +134,7 @@ export function createOpencodeProvider(services: CoreServices): Provider {
         ],
         env: opencodeEnv(services, request, authContent),
         cwd: request.worktree,
+        stdinFile: request.promptFile,
         secretValues: secretsOf(authContent),
         selectedModel: model,
         fallbackReason: 'none',

@@ -103,11 +103,29 @@ function shortHost(): string {
   return os.hostname().split('.')[0] ?? os.hostname();
 }
 
-/** A redacted, prompt-free preview of the agent command line for dry runs and meta. */
-function commandPreview(spec: LaunchSpec, prompt: string): string {
-  const args = spec.args.map((a) => (a === prompt ? '<prompt>' : a.length > 200 ? `${a.slice(0, 40)}…` : a));
+/** A redacted preview of the agent command line for dry runs and meta; the prompt is shown as its stdin. */
+function commandPreview(spec: LaunchSpec): string {
+  const args = spec.args.map((a) => (a.length > 200 ? `${a.slice(0, 40)}…` : a));
   const redactor = Redactor.fromEnv([spec.env], { names: spec.secretEnvNames, values: spec.secretValues });
-  return redactor.redact([spec.command, ...args].join(' '));
+  return redactor.redact([spec.command, ...args, ...(spec.stdinFile ? ['< <prompt file>'] : [])].join(' '));
+}
+
+/**
+ * Every user on the host can read every process's argv for as long as it runs (ps, /proc), so a
+ * provider must hand the prompt over on stdin or in the job's private prompt file. A launch spec
+ * that puts the prompt (or its first line) into an argument is refused.
+ */
+export function assertPromptOffArgv(spec: LaunchSpec, prompt: string, provider: string): void {
+  const whole = prompt.trim();
+  const first = whole.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  const needles = [whole, ...(first.length >= 20 && /\s/.test(first) ? [first] : [])].filter((n) => n.length >= 8);
+  if (spec.args.some((arg) => needles.some((n) => arg.includes(n)))) {
+    throw new DxError(`provider ${provider} put the prompt into the agent's command line, where every user on the host could read it; refusing to launch`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'prompt_in_argv',
+      nextAction: 'fix_the_provider_plugin_to_pass_the_prompt_on_stdin',
+    });
+  }
 }
 
 interface LaunchParams {
@@ -310,6 +328,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         env: params.env,
         policy: params.policy.providers[provider.id],
       });
+      assertPromptOffArgv(spec, params.prompt, provider.id);
       const now = new Date();
       const runId = stamp(now);
       let runInstance = `${runId}-${provider.id}-${process.pid}`;
@@ -375,7 +394,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         watcher_pid: ack.watcherPid,
         log: paths.log,
         worktree: params.worktree,
-        command: commandPreview(spec, params.prompt),
+        command: commandPreview(spec),
         selected_model: spec.selectedModel ?? params.model ?? null,
         fallback_reason: spec.fallbackReason ?? 'none',
         provider_switch_from: switchFrom,
@@ -482,6 +501,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
       env,
       policy: options.policy.providers[provider.id],
     });
+    if (prompt) assertPromptOffArgv(spec, prompt, provider.id);
     return {
       beads,
       provider: provider.id,
@@ -492,7 +512,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
       watcher_pid: null,
       log: null,
       worktree,
-      command: commandPreview(spec, prompt || '<prompt>'),
+      command: commandPreview(spec),
       selected_model: spec.selectedModel ?? model ?? null,
       fallback_reason: spec.fallbackReason ?? 'none',
       provider_switch_from: root ? providersForBeads(root, beads).filter((p) => p !== provider.id) : [],

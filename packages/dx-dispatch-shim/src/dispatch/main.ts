@@ -7,11 +7,12 @@ import { providerForVm } from './vm.js';
 
 const TOOL = 'dx-dispatch';
 
-export const USAGE = `Usage: dx-dispatch <vm> "<task>" [--beads <id>] [--repo <name|dir>] [--worktree <dir>] [--model <m>]
+export const USAGE = `Usage: dx-dispatch <vm> "<task>" | - [--beads <id>] [--repo <name|dir>] [--worktree <dir>] [--model <m>]
                    [--wait [--timeout <sec>]] [--dry-run]
        dx-dispatch --list | --status [<vm>] | --abort <id> | --help
 
 dx-dispatch is a compatibility shim: every call runs dx-runner and returns its exit code.
+A task of "-" is read from stdin; a task given in argv is blanked from this process's command line.
   dx-dispatch <vm> "task" --beads bd-1   ->  dx-runner start --provider <p> --beads bd-1 --prompt-file <private file>
   dx-dispatch --list                     ->  dx-runner status
   dx-dispatch --status                   ->  dx-runner status
@@ -73,6 +74,12 @@ const SHIM_ENV = [
 ] as const;
 
 const TERMINAL = new Set(['exited_ok', 'exited_err', 'no_op', 'blocked']);
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 function defaultBeadsId(now = new Date()): string {
   return `dispatch-${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
@@ -146,7 +153,9 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
     return runDxRunner(args, env);
   }
 
-  const [vm, task, ...extra] = parsed.positionals;
+  const [vm, taskArg, ...extra] = parsed.positionals;
+  // `-` reads the task from stdin, so it never appears in any command line
+  const task = taskArg === '-' ? await readStdin() : taskArg;
   if (!vm || !task?.trim()) return usageError(TOOL, 'dx-dispatch requires <vm> and <task>');
   if (extra.length > 0) return usageError(TOOL, `unexpected argument "${extra[0]}" (quote the task)`);
   const beads = stringFlag(parsed, '--beads') ?? defaultBeadsId();

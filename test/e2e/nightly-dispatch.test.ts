@@ -55,7 +55,8 @@ beforeEach(() => {
   beadsDir = path.join(ws, '.beads');
   nightly = path.join(sb.dir, 'nightly');
   const policy = path.join(sb.dir, 'policy.yaml');
-  fs.writeFileSync(policy, `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 5\n`);
+  // the summary alert is tested on its own; here it would only add to every hook count
+  fs.writeFileSync(policy, `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 5\n  alert_on_dispatch_complete: false\n`);
   const hang = path.join(sb.dir, 'hang.json');
   fs.writeFileSync(hang, JSON.stringify({ steps: [{ message: 'working on it' }, { hang: true }] }));
   Object.assign(sb.env, { BEADS_DIR: beadsDir, NIGHTLY_DISPATCH_DIR: nightly, DX_POLICY_FILE: policy, SLACK_WEBHOOK_URL: hook.url, FAKE_AGENT_DEFAULT_SCRIPT: hang });
@@ -164,7 +165,7 @@ describe('nightly-dispatch run', () => {
     const marker = path.join(sb.dir, 'slow-once.done');
     fs.writeFileSync(slowOnce, `#!/bin/sh\nif [ "$1" = start ] && [ ! -e '${marker}' ]; then touch '${marker}'; exec sleep 4; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, { mode: 0o755 });
     const policy = path.join(sb.dir, 'fast-ack.yaml');
-    fs.writeFileSync(policy, `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 1.5\n  ack_retries: 1\n`);
+    fs.writeFileSync(policy, `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 1.5\n  ack_retries: 1\n  alert_on_dispatch_complete: false\n`);
     const r = await night(['--policy', policy], { DX_RUNNER_BIN: slowOnce });
     expect(r.code, r.stderr).toBe(0);
     expect(r.report.items[0]).toMatchObject({ action: 'dispatched', ack_attempts: 2 });
@@ -249,6 +250,59 @@ describe('nightly-dispatch run', () => {
     expect(real.report.counts.dispatched).toBe(1);
     expect(real.report.migration.started_at).toBe(fs.readFileSync(path.join(nightly, 'migration-start'), 'utf8').trim());
     await stop('bd-clock');
+  });
+
+  it('legacy night: the P0/P1 bug query, one dispatch per title, the overload alert and the summary alert', async () => {
+    const legacy = path.join(sb.dir, 'legacy.yaml');
+    fs.writeFileSync(legacy, 'nightly:\n  provider_chain: [fake]\n  work_query: critical_bugs\n  max_critical_bugs: 2\n  max_items: 3\n  max_parallel: 3\n  alert_on_dispatch_complete: true\n');
+    const bug = (id: string, title: string, priority: number, type = 'bug') => {
+      bd('create', title, '--id', id, '-p', String(priority), '-t', type, '-d', `about ${id}`, '--silent');
+      sb.worktree(id);
+    };
+    bug('bd-c1', 'Checkout crashes', 0);
+    bug('bd-c2', 'checkout   CRASHES', 1); // the same title: dispatched once
+    bug('bd-c3', 'Login loops', 1);
+    bug('bd-c4', 'Search is slow', 0);
+    bug('bd-c5', 'Typo on the About page', 3); // not critical
+    bug('bd-t1', 'Add dark mode', 0, 'feature'); // not a bug
+    const r = await night([], { DX_POLICY_FILE: legacy });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.work).toEqual({ query: 'critical_bugs', critical: 3, overload: true });
+    expect(r.report.items.map((i) => [i.beads_id, i.action, i.reason])).toEqual([
+      ['bd-c2', 'skipped', 'duplicate_title (same as bd-c1)'],
+      ['bd-c1', 'dispatched', null],
+      ['bd-c4', 'skipped', 'max_items_reached (1 per run, overload)'],
+      ['bd-c3', 'skipped', 'max_items_reached (1 per run, overload)'],
+    ]);
+    expect(hook.bodies.map((b) => b.text.split('\n')[0])).toEqual(['*⚠️ nightly-dispatch: overload protection triggered*', '*🌙 nightly-dispatch complete: 1 dispatched, 0 failed*']);
+    expect(hook.bodies[0]!.text).toContain('Critical bugs: 3 (threshold: 2)');
+    expect(hook.bodies[1]!.text).toContain('bd-c1: ✅ dispatched to fake');
+    expect(fs.readFileSync(path.join(nightly, 'reports', 'latest.md'), 'utf8')).toContain('overload protection');
+    await stop('bd-c1');
+  });
+
+  it('tries a provider\'s models in turn and names every provider it skipped in the fallback alert', async () => {
+    create('bd-models');
+    const models = path.join(sb.dir, 'models.yaml');
+    fs.writeFileSync(models, 'nightly:\n  provider_chain: [fake, fake-alt]\n  provider_models:\n    fake-alt: [fake-m1, fake-m2]\n  alert_on_dispatch_complete: false\n');
+    const r = await night([], { DX_POLICY_FILE: models, FAKE_PREFLIGHT_FAIL: 'fake', FAKE_PREFLIGHT_FAIL_MODELS: 'fake-m1' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.provider).toMatchObject({ selected: 'fake-alt', model: 'fake-m2', fallback: true, primary_failure: { provider: 'fake' } });
+    expect(r.report.provider.preflight.map((p) => [p.provider, p.model, p.ok])).toEqual([
+      ['fake', expect.any(String), false],
+      ['fake-alt', 'fake-m1', false],
+      ['fake-alt', 'fake-m2', true],
+    ]);
+    expect(r.report.items[0]).toMatchObject({ action: 'dispatched', provider: 'fake-alt', model: 'fake-m2' });
+    expect(hook.bodies).toHaveLength(1);
+    expect(hook.bodies[0]!.text).toMatch(/Primary failure \(fake\): fake_auth_blocked[\s\S]*Then \(fake-alt fake-m1\): fake_alt_auth_blocked/);
+    await stop('bd-models');
+  });
+
+  it('the shipped policy falls back to Gemini with seed 003\'s models: gemini-2.5-pro, then gemini-2.0-flash', async () => {
+    const { nightChain } = await import('@dx/nightly-dispatch');
+    const { loadPolicy } = await import('@dx/core');
+    expect(nightChain(loadPolicy({ env: { HOME: sb.dir } }).nightly)).toEqual(['opencode', 'cc-glm', 'gemini:gemini-2.5-pro', 'gemini:gemini-2.0-flash']);
   });
 
   it('without bd: exit 24 and a report saying so', async () => {

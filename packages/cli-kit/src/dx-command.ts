@@ -92,7 +92,7 @@ export abstract class DxCommand<T> extends Command {
     }
     return {
       error: {
-        message: e.message ?? String(err),
+        message: /^Parsing --/.test(e.message ?? '') ? usageMessage(e.message ?? '') : (e.message ?? String(err)),
         exit_code: e.exitCode ?? e.oclif?.exit ?? 1,
         reason_code: e.reasonCode ?? 'internal_error',
         next_action: e.nextAction ?? null,
@@ -117,7 +117,9 @@ export abstract class DxCommand<T> extends Command {
       throw new Errors.ExitError(code);
     }
     if (!expected) return super.catch(err);
-    const message = visibleText(this.coreModule ? this.redactor().redact(err.message) : err.message);
+    // a flag whose own parser refused the value (e.g. --beads): oclif prefixed the message with "Parsing --x"
+    const text = /^Parsing --/.test(err.message) ? usageMessage(err.message) : err.message;
+    const message = visibleText(this.coreModule ? this.redactor().redact(text) : text);
     process.stderr.write(`Error: ${message} (reason_code=${err.reasonCode})\n`);
     throw new Errors.ExitError(code);
   }

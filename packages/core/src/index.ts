@@ -48,6 +48,7 @@ export * from './jobs/restart.js';
 export * from './jobs/watchdog.js';
 export type { WatcherSpec, WatcherAck } from './jobs/watcher/spec.js';
 export * from './jobs/logs.js';
+export * from './jobs/wait.js';
 export * from './jobs/capped-log.js';
 export * from './jobs/disk.js';
 export * from './jobs/holds.js';

@@ -1,5 +1,5 @@
 import type { CheckOutput } from '@dx/core';
-import { beadsFlag, DxCommand, exitCodesHelp, formatDuration, positiveNumber } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, formatDuration, jobBeads, positiveNumber } from '@dx/cli-kit';
 
 export default class Check extends DxCommand<CheckOutput> {
   static override summary = "report one job's health state and exit with its code";
@@ -8,19 +8,20 @@ state's: 0 for launching/healthy/exited_ok, 2 stalled, 3 exited_err or blocked, 
 beads id ran under several providers, the latest instance is reported.
 ${exitCodesHelp([0, 1, 2, 3, 23])}`;
 
-  static override examples = ['<%= config.bin %> check --beads bd-xxx', "<%= config.bin %> check --beads bd-xxx --json | jq -r .state"];
+  static override examples = ['<%= config.bin %> check bd-xxx', '<%= config.bin %> check --beads bd-xxx', "<%= config.bin %> check bd-xxx --json | jq -r .state"];
+  static override args = { beads: beadsArg() };
 
   static override flags = {
-    beads: beadsFlag({ required: true }),
+    beads: beadsFlag(),
     'stall-minutes': positiveNumber({ description: 'minutes without a provider event before a live job is stalled' }),
   };
 
   async run(): Promise<CheckOutput> {
-    const { flags } = await this.parse(Check);
+    const { args, flags } = await this.parse(Check);
+    const beads = jobBeads(args.beads, flags.beads);
     const core = await this.core();
-    core.assertBeadsId(flags.beads);
     const root = await this.stateRoot(false);
-    const view = core.toJobView(core.requireJob(root, flags.beads), { stallMinutes: flags['stall-minutes'] });
+    const view = core.toJobView(core.requireJob(root, beads), { stallMinutes: flags['stall-minutes'] });
     process.exitCode = core.exitCodeForState(view.state);
     this.out(`${view.beads}: ${view.state} (${view.reason_code})`);
     this.out(`next_action=${view.next_action}`);

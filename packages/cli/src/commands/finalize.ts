@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { FinalizeOutput } from '@dx/core';
-import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads } from '@dx/cli-kit';
 
 export default class Finalize extends DxCommand<FinalizeOutput> {
   static override summary = 'force-finalize a stuck job with a reason and exit code';
@@ -10,23 +10,24 @@ cannot prove which processes are its own (identity_unproven) is refused; after e
 yourself, --no-signal records the outcome without signalling anything.
 ${exitCodesHelp([0, 1, 2])}`;
 
-  static override examples = ['<%= config.bin %> finalize --beads bd-xxx', '<%= config.bin %> finalize --beads bd-xxx --reason stalled --exit-code 1'];
+  static override examples = ['<%= config.bin %> finalize bd-xxx', '<%= config.bin %> finalize --beads bd-xxx --reason stalled --exit-code 1'];
+  static override args = { beads: beadsArg() };
 
   static override flags = {
-    beads: beadsFlag({ required: true }),
+    beads: beadsFlag(),
     reason: Flags.string({ description: 'reason code to record', default: 'forced_finalization', helpValue: '<code>' }),
     'exit-code': Flags.integer({ description: 'exit code to record', default: 1, min: 0, max: 255, helpValue: '<n>' }),
     'no-signal': Flags.boolean({ description: 'record the outcome without signalling any process (you ended them yourself)' }),
   };
 
   async run(): Promise<FinalizeOutput> {
-    const { flags } = await this.parse(Finalize);
+    const { args, flags } = await this.parse(Finalize);
+    const beads = jobBeads(args.beads, flags.beads);
     const core = await this.core();
-    core.assertBeadsId(flags.beads);
     if (!/^[a-z0-9][a-z0-9_.:-]{0,99}$/i.test(flags.reason)) {
       throw new core.DxError(`invalid --reason "${flags.reason}": use letters, digits and _ . : -`, { exitCode: core.ExitCode.usage, reasonCode: 'invalid_reason' });
     }
-    const result = await core.finalizeJob(await this.stateRoot(false), flags.beads, flags.reason, flags['exit-code'], process.env, { noSignal: flags['no-signal'] });
+    const result = await core.finalizeJob(await this.stateRoot(false), beads, flags.reason, flags['exit-code'], process.env, { noSignal: flags['no-signal'] });
     this.out(
       result.finalized
         ? `force_finalized beads=${result.beads} reason=${result.reason_code} exit_code=${result.exit_code}`

@@ -15,7 +15,7 @@ ${exitCodesHelp([0, 2, 20, 21, 25])}`;
 
   static override flags = {
     provider: Flags.string({ description: 'provider to check; default: the policy fallback chain', helpValue: '<id>' }),
-    chain: Flags.string({ description: 'comma-separated providers to try in order instead of the policy fallback chain', helpValue: '<ids>', exclusive: ['provider'] }),
+    chain: Flags.string({ description: 'comma-separated providers (provider or provider:model) to try in order instead of the policy fallback chain', helpValue: '<ids>', exclusive: ['provider'] }),
     model: Flags.string({ description: 'model to check instead of the policy/env choice', helpValue: '<model>' }),
     worktree: Flags.string({ description: 'worktree the job would run in', helpValue: '<dir>' }),
     policy: policyFlag,

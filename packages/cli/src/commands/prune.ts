@@ -26,7 +26,6 @@ ${exitCodesHelp([0, 1, 2, 22])}`;
   async run(): Promise<PruneOutput> {
     const { flags } = await this.parse(Prune);
     const core = await this.core();
-    if (flags.beads) core.assertBeadsId(flags.beads);
     const byAge = flags.retention || flags['older-than'] !== undefined || flags['keep-last'] !== undefined || flags['dry-run'];
     const retention = byAge ? core.retentionOptions(await this.policy(flags.policy), { olderThan: flags['older-than'], keepLast: flags['keep-last'], dryRun: flags['dry-run'] }) : undefined;
     const result = await core.pruneJobs(await this.stateRoot(false), flags.beads, process.env, retention);

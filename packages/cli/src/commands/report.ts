@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { FleetReport, JobReport } from '@dx/core';
-import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads } from '@dx/cli-kit';
 
 export default class Report extends DxCommand<JobReport | FleetReport> {
   static override summary = 'report outcome, timings, retries, fallback, model, usage and evidence';
@@ -8,7 +8,8 @@ export default class Report extends DxCommand<JobReport | FleetReport> {
 instances). Without: every recorded job. --format json prints the JSON report (same as --json).
 ${exitCodesHelp([0, 1, 2])}`;
 
-  static override examples = ['<%= config.bin %> report --beads bd-xxx --format json', '<%= config.bin %> report --beads bd-xxx --format markdown', '<%= config.bin %> report --format markdown'];
+  static override args = { beads: beadsArg() };
+  static override examples = ['<%= config.bin %> report bd-xxx', '<%= config.bin %> report --beads bd-xxx --format json', '<%= config.bin %> report --beads bd-xxx --format markdown', '<%= config.bin %> report --format markdown'];
 
   static override flags = {
     beads: beadsFlag(),
@@ -16,14 +17,14 @@ ${exitCodesHelp([0, 1, 2])}`;
   };
 
   async run(): Promise<JobReport | FleetReport> {
-    const { flags } = await this.parse(Report);
+    const { args, flags } = await this.parse(Report);
+    const beads = jobBeads(args.beads, flags.beads, false);
     const core = await this.core();
     const root = await this.stateRoot(false);
     let report: JobReport | FleetReport;
     let markdown: () => string;
-    if (flags.beads) {
-      core.assertBeadsId(flags.beads);
-      const r = core.buildJobReport(core.requireJob(root, flags.beads));
+    if (beads) {
+      const r = core.buildJobReport(core.requireJob(root, beads));
       report = r;
       markdown = () => core.renderJobReportMarkdown(r);
     } else {

@@ -1,5 +1,5 @@
 import type { RestartOutput } from '@dx/core';
-import { beadsFlag, DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads, policyFlag } from '@dx/cli-kit';
 
 export default class Restart extends DxCommand<RestartOutput> {
   static override summary = 'relaunch a job with the same prompt, worktree and model';
@@ -8,15 +8,16 @@ keeps its metadata, and launches the next instance; retries counts restarts. The
 the provider's concurrency cap apply again.
 ${exitCodesHelp([0, 1, 2, 20, 21, 22])}`;
 
-  static override examples = ['<%= config.bin %> restart --beads bd-xxx'];
-  static override flags = { beads: beadsFlag({ required: true }), policy: policyFlag };
+  static override examples = ['<%= config.bin %> restart bd-xxx', '<%= config.bin %> restart --beads bd-xxx'];
+  static override args = { beads: beadsArg() };
+  static override flags = { beads: beadsFlag(), policy: policyFlag };
 
   async run(): Promise<RestartOutput> {
-    const { flags } = await this.parse(Restart);
+    const { args, flags } = await this.parse(Restart);
+    const beads = jobBeads(args.beads, flags.beads);
     const core = await this.core();
-    core.assertBeadsId(flags.beads);
     const root = await this.stateRoot(false);
-    const result = await core.restartJob(root, flags.beads, {
+    const result = await core.restartJob(root, beads, {
       registry: await this.providers(),
       policy: await this.policy(flags.policy),
       version: this.config.version,

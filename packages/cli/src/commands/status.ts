@@ -38,7 +38,6 @@ ${exitCodesHelp([0, 1, 2, 22])}`;
     let recent: JobView[] = [];
     let finished = 0;
     if (flags.beads) {
-      core.assertBeadsId(flags.beads);
       jobs = [core.toJobView(core.requireJob(root, flags.beads), opts)];
     } else {
       const all = core.listJobs(root).map((j) => core.toJobView(j, opts));

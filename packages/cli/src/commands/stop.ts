@@ -1,5 +1,5 @@
 import type { StopOutput } from '@dx/core';
-import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads } from '@dx/cli-kit';
 
 export default class Stop extends DxCommand<StopOutput> {
   static override summary = "stop a running job and its whole process group";
@@ -8,14 +8,17 @@ DX_RUNNER_KILL_GRACE_SEC), children included; the outcome records state killed, 
 Only processes proven to be this job's (pid + start time) are signalled.
 ${exitCodesHelp([0, 1, 2])}`;
 
-  static override examples = ['<%= config.bin %> stop --beads bd-xxx'];
-  static override flags = { beads: beadsFlag({ required: true }) };
+  static override examples = ['<%= config.bin %> stop bd-xxx', '<%= config.bin %> stop --beads bd-xxx', '<%= config.bin %> kill bd-xxx'];
+  /** `kill` is the name seed 003's smoke test cleans up with. */
+  static override aliases = ['kill'];
+  static override args = { beads: beadsArg() };
+  static override flags = { beads: beadsFlag() };
 
   async run(): Promise<StopOutput> {
-    const { flags } = await this.parse(Stop);
+    const { args, flags } = await this.parse(Stop);
+    const beads = jobBeads(args.beads, flags.beads);
     const core = await this.core();
-    core.assertBeadsId(flags.beads);
-    const result = await core.stopJob(await this.stateRoot(false), flags.beads);
+    const result = await core.stopJob(await this.stateRoot(false), beads);
     this.out(`stopped beads=${result.beads} reason_code=${result.reason_code}`);
     return result;
   }

@@ -10,6 +10,11 @@ describe('parseClaimError (seed 003: multi-word owners, optional timestamp)', ()
     ['Error claiming bd-x1: issue already claimed by alice', 'alice', null],
     ['already claimed by nightly_dispatch at 2026-02-19T06:00:00Z', 'nightly_dispatch', '2026-02-19T06:00:00'],
     ['Error claiming bd-x1: issue already claimed by Agent at Home', 'Agent at Home', null],
+    ['already claimed by Bob at the office', 'Bob at the office', null],
+    ['already claimed by Bob at the office at 2026-11-24T06:00:00Z', 'Bob at the office', '2026-11-24T06:00:00'],
+    ['already claimed by Bob at 2026-11-24 06:00:00', 'Bob', '2026-11-24T06:00:00'],
+    ['already claimed by Bob at 2026-11-24T06:00:00.123+02:00', 'Bob', '2026-11-24T06:00:00'],
+    ['already claimed by Meet at 2026 planning', 'Meet at 2026 planning', null],
   ])('%s → %s', (text, owner, at) => {
     expect(parseClaimError(text)).toEqual({ claimedBy: owner, claimedAt: at });
   });

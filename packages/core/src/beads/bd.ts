@@ -28,9 +28,10 @@ export interface ClaimInfo {
  * first-word-only regex). bd may exit 0 on it, so callers check the text, not the exit code.
  */
 export function parseClaimError(text: string): ClaimInfo | undefined {
-  const m = /already claimed by (.+?)(?:\s+at\s+(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\S*)?\s*$/im.exec(text);
+  // only a timestamp at the very end is stripped: "Bob at the office" is a whole owner
+  const m = /already claimed by (.+?)(?:\s+at\s+(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?)(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$/im.exec(text);
   if (!m) return undefined;
-  return { claimedBy: m[1]!.trim(), claimedAt: m[2] ?? null };
+  return { claimedBy: m[1]!.trim(), claimedAt: m[2]?.replace(' ', 'T') ?? null };
 }
 
 export function bdBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -76,11 +77,21 @@ export class BdClient {
   }
 
   async ready(): Promise<BeadsIssue[]> {
-    const r = await this.run(['ready', '--json']);
-    if (r.exitCode !== 0) throw new Error(`bd ready failed: ${firstLine(r.stderr || r.stdout) ?? `exit ${r.exitCode}`}`);
+    return this.issues(['ready', '--json']);
+  }
+
+  /** `bd list --status S --type T --json` (a filter left out is not passed). */
+  async list(filters: { status?: string; type?: string } = {}): Promise<BeadsIssue[]> {
+    return this.issues(['list', ...(filters.status ? ['--status', filters.status] : []), ...(filters.type ? ['--type', filters.type] : []), '--json']);
+  }
+
+  private async issues(args: string[]): Promise<BeadsIssue[]> {
+    const r = await this.run(args);
+    if (r.exitCode !== 0) throw new Error(`bd ${args[0]} failed: ${firstLine(r.stderr || r.stdout) ?? `exit ${r.exitCode}`}`);
     const json = safeJson(r.stdout);
+    // BD_JSON_ENVELOPE=1 (the v2.0 default) wraps the array as {schema_version, data}
     const list = Array.isArray(json) ? json : (json as { data?: unknown } | undefined)?.data;
-    if (!Array.isArray(list)) throw new Error('bd ready --json did not print a JSON array');
+    if (!Array.isArray(list)) throw new Error(`bd ${args[0]} --json did not print a JSON array`);
     return list as BeadsIssue[];
   }
 

@@ -28,6 +28,7 @@ export const DX_RUNNER_ENV: readonly EnvVarSpec[] = [
   { name: 'DX_RUNNER_KEEP_JOB_HOME', kind: 'flag', default: '0', description: '1 keeps the agent\'s private HOME after the job (for debugging)' },
   { name: 'DX_RUNNER_LOG_LEVEL', kind: 'log-level', default: 'info', description: `level of the watcher's diagnostics (${LOG_LEVELS.join(', ')})` },
   { name: 'DX_RUNNER_PROFILES_DIR', kind: 'path', default: '-', description: 'first directory searched for profiles' },
+  { name: 'DX_RUNNER_WAIT_POLL_SEC', kind: 'positive-number', default: '5', description: 'wait: the slow poll behind file-system notifications (catches a watcher that died)' },
 ];
 
 /** Per-provider caps are a family of names: DX_RUNNER_MAX_PARALLEL_<PROVIDER>. */

@@ -87,6 +87,13 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
       alertOnFallback: document.nightly?.alert_on_fallback ?? true,
       alertOnNoProviders: document.nightly?.alert_on_no_providers ?? true,
       alertRateLimitMinutes: document.nightly?.alert_rate_limit_minutes ?? 30,
+      workQuery: document.nightly?.work_query ?? 'ready',
+      criticalPriorities: document.nightly?.critical_priorities ?? [0, 1],
+      dedupeByTitle: document.nightly?.dedupe_by_title ?? true,
+      maxCriticalBugs: document.nightly?.max_critical_bugs ?? 10,
+      alertOnOverload: document.nightly?.alert_on_overload ?? true,
+      alertOnDispatchComplete: document.nightly?.alert_on_dispatch_complete ?? true,
+      providerModels: document.nightly?.provider_models ?? {},
     },
     limits: {
       maxLogMb: document.limits?.max_log_mb ?? 50,

@@ -83,6 +83,19 @@ export const PolicySchema = z
         alert_on_fallback: z.boolean().optional(),
         alert_on_no_providers: z.boolean().optional(),
         alert_rate_limit_minutes: z.number().min(0).optional(),
+        /** Where the night's work comes from: `bd ready` (seed 003) or the legacy open-bug query filtered to critical priorities. */
+        work_query: z.enum(['ready', 'critical_bugs']).optional(),
+        /** Bug priorities that count as critical (the legacy P0/P1). */
+        critical_priorities: z.array(z.number().int().min(0)).min(1).optional(),
+        /** Items whose titles are the same (case and spacing aside) are dispatched once. */
+        dedupe_by_title: z.boolean().optional(),
+        /** More critical bugs than this: an overload alert, and one dispatch this run. */
+        max_critical_bugs: z.number().int().min(0).optional(),
+        alert_on_overload: z.boolean().optional(),
+        /** One summary alert per run that dispatched (or failed to dispatch) anything. */
+        alert_on_dispatch_complete: z.boolean().optional(),
+        /** Models tried in order for a provider of the chain (seed 003: gemini-2.5-pro, then gemini-2.0-flash). */
+        provider_models: z.record(providerId, z.array(z.string().min(1)).min(1)).optional(),
       })
       .strict()
       .optional(),
@@ -140,6 +153,13 @@ export interface NightlyPolicy {
   alertOnFallback: boolean;
   alertOnNoProviders: boolean;
   alertRateLimitMinutes: number;
+  workQuery: 'ready' | 'critical_bugs';
+  criticalPriorities: number[];
+  dedupeByTitle: boolean;
+  maxCriticalBugs: number;
+  alertOnOverload: boolean;
+  alertOnDispatchComplete: boolean;
+  providerModels: Record<string, string[]>;
 }
 
 export interface LimitsPolicy {

@@ -129,6 +129,8 @@ export async function preflightProvider(providerId: string, options: PreflightOp
 /**
  * Seed 003's provider selection: preflight each provider of the chain in order, keep every
  * result, select the first available one, and name the primary (first) failure when falling back.
+ * An entry `provider:model` checks that provider with that model (gemini:gemini-2.5-pro,
+ * gemini:gemini-2.0-flash tries two Gemini models in turn).
  */
 export async function preflightChain(options: PreflightOptions & { chain?: string[] }): Promise<PreflightChainOutput> {
   const chain = options.chain ?? options.policy.fallbackChain;
@@ -141,8 +143,10 @@ export async function preflightChain(options: PreflightOptions & { chain?: strin
   }
   const results: PreflightOutput[] = [];
   let selected: PreflightOutput | undefined;
-  for (const id of chain) {
-    const result = await preflightProvider(id, options);
+  for (const entry of chain) {
+    const colon = entry.indexOf(':');
+    const [id, model] = colon > 0 ? [entry.slice(0, colon), entry.slice(colon + 1)] : [entry, options.model];
+    const result = await preflightProvider(id, { ...options, model });
     results.push(result);
     if (result.ok) {
       selected = result;

@@ -56,6 +56,16 @@ export type StatusOutput = z.infer<typeof StatusOutputSchema>;
 export const CheckOutputSchema = JobViewSchema;
 export type CheckOutput = z.infer<typeof CheckOutputSchema>;
 
+/** `wait`: the job as check shows it once it ended, or when the wait gave up. */
+export const WaitOutputSchema = JobViewSchema.extend({
+  /** --timeout passed first; the job keeps running (exit 124). */
+  timed_out: z.boolean(),
+  /** SIGINT/SIGTERM ended the wait; the job keeps running. */
+  interrupted: z.boolean(),
+  waited_sec: z.number(),
+});
+export type WaitOutput = z.infer<typeof WaitOutputSchema>;
+
 export const StopOutputSchema = z.object({
   beads: z.string(),
   provider: z.string(),
@@ -264,6 +274,7 @@ export const OUTPUT_SCHEMAS = {
   status: z.union([StatusOutputSchema, DiskOutputSchema]),
   release: ReleaseOutputSchema,
   check: CheckOutputSchema,
+  wait: WaitOutputSchema,
   stop: StopOutputSchema,
   restart: RestartOutputSchema,
   finalize: FinalizeOutputSchema,

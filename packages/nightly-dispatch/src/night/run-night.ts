@@ -55,6 +55,38 @@ async function freeSpaceProblem(config: NightConfig, policy: Policy, client: DxR
   return undefined;
 }
 
+interface NightWork {
+  issues: BeadsIssue[];
+  duplicates: Array<{ issue: BeadsIssue; of: string }>;
+  /** Open bugs of the critical priorities among the work (the legacy overload count). */
+  critical: number;
+}
+
+const titleKey = (title: string | undefined) => (title ?? '').toLowerCase().replace(/\s+/g, ' ').trim();
+
+async function gatherWork(bd: BdClient, config: NightConfig): Promise<NightWork> {
+  const isCritical = (i: BeadsIssue) => config.criticalPriorities.includes(Number(i.priority)) && (i.issue_type === undefined || i.issue_type === 'bug');
+  const all = config.workQuery === 'critical_bugs' ? (await bd.list({ status: 'open', type: 'bug' })).filter(isCritical).sort((a, b) => Number(a.priority) - Number(b.priority)) : await bd.ready();
+  const issues: BeadsIssue[] = [];
+  const duplicates: NightWork['duplicates'] = [];
+  const seen = new Map<string, string>();
+  for (const issue of all) {
+    const key = titleKey(issue.title);
+    const first = config.dedupeByTitle && key ? seen.get(key) : undefined;
+    if (first) duplicates.push({ issue, of: first });
+    else {
+      seen.set(key, issue.id);
+      issues.push(issue);
+    }
+  }
+  return { issues, duplicates, critical: issues.filter(isCritical).length };
+}
+
+/** The preflight chain of the night: each provider, or each of its models in turn (nightly.provider_models). */
+export function nightChain(config: Pick<NightConfig, 'providerChain' | 'providerModels'>): string[] {
+  return config.providerChain.flatMap((p) => (config.providerModels[p]?.length ? config.providerModels[p].map((m) => `${p}:${m}`) : [p]));
+}
+
 function runId(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
@@ -100,6 +132,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     exit_code: 0,
     error: null,
     migration: { started_at: config.migrationStart, max_parallel: config.currentMaxParallel, live_jobs: 0 },
+    work: { query: config.workQuery, critical: 0, overload: false },
     provider: { selected: null, model: null, fallback: false, primary_failure: null, preflight: [] },
     counts: { ready: 0, claimed: 0, dispatched: 0, skipped: 0, failed: 0 },
     items,
@@ -127,7 +160,8 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   }
 
   // 1. which provider tonight (the shared preflight chain of dx-runner)
-  const { chain } = await client.preflightChain(deps.policyFile, config.providerChain);
+  const entries = nightChain(config);
+  const { chain } = await client.preflightChain(deps.policyFile, entries);
   report.provider = { selected: chain.selected_provider, model: chain.selected_model, fallback: false, primary_failure: chain.primary_failure, preflight: chain.results };
   if (!chain.ok || !chain.selected_provider) {
     const failures = chain.results.map((r) => `${r.provider}: ${r.reason_code ?? 'failed'} (${r.error ?? 'unknown error'})`);
@@ -141,20 +175,31 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     const pf = chain.primary_failure;
     const reason = pf ? `${pf.reason_code}: ${pf.error}` : 'unknown';
     deps.log(`provider fallback: ${primary} unavailable, using ${chain.selected_provider}. Primary failure: ${reason}`);
-    if (config.alertOnFallback) await alerter.send(`fallback_${primary}_${chain.selected_provider}`, `⚠️ nightly-dispatch provider fallback: ${primary} → ${chain.selected_provider}`, [`Primary failure (${pf?.provider ?? primary}): ${reason}`]);
+    // every provider the night skipped is named with its own failure, the primary first
+    const skipped = chain.results.flatMap((r, n) => (r.ok ? [] : [`${n === 0 ? 'Primary failure' : 'Then'} (${entries[n]!.replace(':', ' ')}): ${r.reason_code ?? 'failed'}: ${r.error ?? 'unavailable'}`]));
+    if (config.alertOnFallback) await alerter.send(`fallback_${primary}_${chain.selected_provider}`, `⚠️ nightly-dispatch provider fallback: ${primary} → ${chain.selected_provider}`, skipped);
   }
 
-  // 2. ready work
+  // 2. the night's work: bd ready (seed 003) or the legacy critical-bug query, each title once
   if (!deps.bd) return finish('beads_unavailable', ExitCode.beadsGateFailed, 'bd not found: set BD_BIN or put bd on PATH');
-  let ready: BeadsIssue[];
+  let work: NightWork;
   try {
-    ready = await deps.bd.ready();
+    work = await gatherWork(deps.bd, config);
   } catch (err) {
     return finish('beads_unavailable', ExitCode.beadsGateFailed, (err as Error).message);
   }
+  const ready = work.issues;
+  report.work = { query: config.workQuery, critical: work.critical, overload: false };
   report.counts.ready = ready.length;
-  deps.log(`${ready.length} ready item(s); provider ${chain.selected_provider}; max parallel ${config.currentMaxParallel}`);
+  deps.log(`${ready.length} item(s) of ${config.workQuery}${work.duplicates.length ? ` (${work.duplicates.length} duplicate title(s) skipped)` : ''}; provider ${chain.selected_provider}; max parallel ${config.currentMaxParallel}`);
+  for (const d of work.duplicates) items.push({ beads_id: d.issue.id, title: d.issue.title ?? null, action: 'skipped', reason: `duplicate_title (same as ${d.of})`, claimed_by: null, provider: null, model: null, run_instance: null, ack_attempts: 0, claim_released: false });
   if (ready.length === 0) return finish('nothing_to_do', 0);
+  // the legacy overload protection: too many critical bugs at once means something bigger is wrong
+  if (work.critical > config.maxCriticalBugs) {
+    report.work.overload = true;
+    deps.log(`overload: ${work.critical} critical bugs (threshold ${config.maxCriticalBugs}); dispatching 1 this run`);
+    if (config.alertOnOverload) await alerter.send('overload', '⚠️ nightly-dispatch: overload protection triggered', [`Critical bugs: ${work.critical} (threshold: ${config.maxCriticalBugs})`, 'Dispatching 1 item this run']);
+  }
 
   // room to work: dx-runner's state (asked, never assumed) and ours
   const lowSpace = await freeSpaceProblem(config, deps.policy, client);
@@ -166,7 +211,8 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
 
   const live = options.dryRun ? [] : await liveNightlyJobs(config, client);
   report.migration.live_jobs = live.length;
-  const budget = Math.max(0, Math.min(config.maxItems, config.currentMaxParallel - live.length));
+  const perRun = report.work.overload ? 1 : config.maxItems;
+  const budget = Math.max(0, Math.min(perRun, config.currentMaxParallel - live.length));
   let used = 0;
   const item = (issue: BeadsIssue, fields: Partial<NightItem>): NightItem => {
     const record: NightItem = { beads_id: issue.id, title: issue.title ?? null, action: 'skipped', reason: null, claimed_by: null, provider: null, model: null, run_instance: null, ack_attempts: 0, claim_released: false, ...fields };
@@ -177,7 +223,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   // 3. claim and dispatch, one item at a time, within the budget
   for (const issue of ready) {
     if (used >= budget) {
-      const why = used >= config.maxItems ? `max_items_reached (${config.maxItems} per run)` : `max_parallel_reached (${config.currentMaxParallel}; ${live.length} nightly job(s) already running)`;
+      const why = used >= perRun ? `max_items_reached (${perRun} per run${report.work.overload ? ', overload' : ''})` : `max_parallel_reached (${config.currentMaxParallel}; ${live.length} nightly job(s) already running)`;
       item(issue, { reason: why });
       continue;
     }
@@ -227,5 +273,10 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     await alerter.send('dispatch_failed', '❌ nightly-dispatch: dispatch failed', [`Beads ID: ${issue.id}`, `Provider: ${chain.selected_provider}`, `Reason: ${ack.reasonCode}`]);
   }
   const failed = items.some((i) => i.action === 'failed');
+  const dispatched = items.filter((i) => i.action === 'dispatched');
+  if (config.alertOnDispatchComplete && !options.dryRun && (dispatched.length > 0 || failed)) {
+    const lines = items.filter((i) => i.action === 'dispatched' || i.action === 'failed').map((i) => `• ${i.beads_id}: ${i.action === 'dispatched' ? `✅ dispatched to ${i.provider}` : `❌ failed (${i.reason})`}`);
+    await alerter.send('dispatch_complete', `🌙 nightly-dispatch complete: ${dispatched.length} dispatched, ${items.filter((i) => i.action === 'failed').length} failed`, lines);
+  }
   return finish(failed ? 'partial' : 'ok', failed ? ExitCode.general : 0, failed ? 'some items could not be dispatched (see items)' : null);
 }

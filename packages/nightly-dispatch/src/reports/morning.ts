@@ -11,6 +11,7 @@ export function renderMorningReport(r: NightReport): string {
     `- ${r.started_at} → ${r.completed_at}`,
     `- ready ${r.counts.ready} · claimed ${r.counts.claimed} · dispatched ${r.counts.dispatched} · skipped ${r.counts.skipped} · failed ${r.counts.failed}`,
     `- max parallel ${r.migration.max_parallel} (migration started ${r.migration.started_at ?? 'not recorded yet'}; ${r.migration.live_jobs} nightly job(s) were already running)`,
+    `- work: ${r.work.query}; ${r.work.critical} critical bug(s)${r.work.overload ? ' — **overload protection: one dispatch this run**' : ''}`,
     '',
     '## Provider',
     '',

@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { isTerminal } from '../health/states.js';
+import type { JobView } from '../schemas/job-view.js';
+import { providersForBeads, requireJob } from './store.js';
+import { toJobView } from './view.js';
+
+export interface WaitOptions {
+  /** Give up after this long (the job keeps running); undefined waits as long as the job runs. */
+  timeoutMs?: number;
+  stallMinutes?: number;
+  /** The slow poll that catches what no file event announces (a watcher that died). */
+  pollMs?: number;
+  /** Ends the wait early (SIGINT/SIGTERM of the caller). */
+  signal?: AbortSignal;
+}
+
+export interface WaitResult {
+  view: JobView;
+  timedOut: boolean;
+  interrupted: boolean;
+  waitedMs: number;
+}
+
+/**
+ * Block until a job is in a terminal state (exited_ok, exited_err, no_op, blocked). Woken by the
+ * file system when the job's files change (the outcome being published), with a slow poll only as
+ * a fallback; never a busy loop. Bounded by `timeoutMs` when given.
+ */
+export async function waitForJob(root: string | undefined, beads: string, options: WaitOptions = {}): Promise<WaitResult> {
+  const started = Date.now();
+  const evaluate = () => toJobView(requireJob(root, beads), { stallMinutes: options.stallMinutes });
+  let view = evaluate();
+  if (isTerminal(view.state)) return { view, timedOut: false, interrupted: false, waitedMs: 0 };
+  const pollMs = options.pollMs ?? 5000;
+  return new Promise<WaitResult>((resolve, reject) => {
+    const watchers: fs.FSWatcher[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    let debounce: NodeJS.Timeout | undefined;
+    let done = false;
+    const finish = (timedOut: boolean, interrupted: boolean, error?: unknown) => {
+      if (done) return;
+      done = true;
+      for (const w of watchers) w.close();
+      for (const t of timers) clearTimeout(t);
+      if (debounce) clearTimeout(debounce);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve({ view, timedOut, interrupted, waitedMs: Date.now() - started });
+    };
+    const check = () => {
+      if (done) return;
+      try {
+        view = evaluate();
+      } catch (err) {
+        finish(false, false, err);
+        return;
+      }
+      if (isTerminal(view.state)) finish(false, false);
+    };
+    const onAbort = () => finish(false, true);
+    options.signal?.addEventListener('abort', onAbort);
+    for (const provider of providersForBeads(root!, beads)) {
+      try {
+        const watcher = fs.watch(path.join(root!, provider), (_event, name) => {
+          if (name && !String(name).startsWith(beads)) return;
+          if (debounce) clearTimeout(debounce);
+          debounce = setTimeout(check, 50);
+        });
+        watcher.on('error', () => undefined);
+        watchers.push(watcher);
+      } catch {
+        // no file events here: the slow poll still notices the end
+      }
+    }
+    const poll = () => {
+      check();
+      if (!done) timers.push(setTimeout(poll, pollMs));
+    };
+    timers.push(setTimeout(poll, pollMs));
+    if (options.timeoutMs !== undefined) timers.push(setTimeout(() => finish(true, false), Math.max(0, options.timeoutMs)));
+    if (options.signal?.aborted) onAbort();
+  });
+}

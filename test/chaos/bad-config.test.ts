@@ -45,9 +45,9 @@ describe('invalid environment', () => {
     const night = await sb.bin(NIGHTLY_BIN, ['run'], { env });
     expect(night.code).toBe(1);
     expect(night.stderr).toContain('reason_code=invalid_env');
-    const dispatch = await sb.bin(DISPATCH_BIN, ['epyc6', 'do it', '--beads', 'bd-d'], { env: { DX_DISPATCH_POLL_SEC: 'often' } });
+    const dispatch = await sb.bin(DISPATCH_BIN, ['epyc6', 'do it', '--beads', 'bd-d'], { env: { DX_DISPATCH_NO_DEPRECATION: 'yes' } });
     expect(dispatch.code).toBe(1);
-    expect(oneLine(dispatch.stderr)).toEqual([expect.stringContaining('DX_DISPATCH_POLL_SEC must be a positive number')]);
+    expect(oneLine(dispatch.stderr)).toEqual([expect.stringContaining('DX_DISPATCH_NO_DEPRECATION must be 0 or 1')]);
     expect(fs.existsSync(path.join(sb.state, 'fake'))).toBe(false);
     expect(fs.existsSync(path.join(sb.dir, 'batch', 'waves', 'w-env'))).toBe(false);
   });

@@ -34,7 +34,7 @@ afterAll(async () => {
 describe('dx-dispatch (legacy surface over dx-runner)', () => {
   it('dispatches "<vm> <task>" through dx-runner start with one deprecation line, a private prompt file, and --wait', async () => {
     const wt = sb.worktree('dd-1');
-    const r = await dispatch(['fakehost', WRITE('from-dispatch.txt'), '--beads', 'dd-1', '--worktree', wt, '--slack', '--session', 's-1', '--wait', '--timeout', '60'], { DX_DISPATCH_POLL_SEC: '0.2' });
+    const r = await dispatch(['fakehost', WRITE('from-dispatch.txt'), '--beads', 'dd-1', '--worktree', wt, '--slack', '--session', 's-1', '--wait', '--timeout', '60']);
     expect(r.code, r.stderr).toBe(0);
     expect(deprecations(r.stderr)).toEqual([`[DEPRECATION] dx-dispatch is a compatibility shim; use: dx-runner start --provider fake --beads dd-1 --prompt-file '<prompt-file>' --worktree ${wt}`]);
     expect(r.stderr).toMatch(/^\[dx-dispatch\] ignored \(no dx-runner counterpart\): --session .*; --slack /m);
@@ -50,7 +50,7 @@ describe('dx-dispatch (legacy surface over dx-runner)', () => {
   it('maps --repo to the dx-worktree layout and returns dx-runner exit codes for --wait (3 for a failed job)', async () => {
     sb.worktree('dd-2');
     const failing = JSON.stringify({ steps: [{ error: { class: 'crashed', reason: 'fake_crash', text: 'boom' } }, { exit: 7 }] });
-    const r = await dispatch(['fakehost', failing, '--beads', 'dd-2', '--repo', 'repo', '--wait', '--timeout', '60'], { DX_DISPATCH_POLL_SEC: '0.2', DX_DISPATCH_NO_DEPRECATION: '1' });
+    const r = await dispatch(['fakehost', failing, '--beads', 'dd-2', '--repo', 'repo', '--wait', '--timeout', '60'], { DX_DISPATCH_NO_DEPRECATION: '1' });
     expect(r.code, r.stderr).toBe(3);
     expect(deprecations(r.stderr)).toEqual([]);
     expect(r.stderr).toContain('dd-2: exited_err (fake_crash)');
@@ -59,7 +59,7 @@ describe('dx-dispatch (legacy surface over dx-runner)', () => {
 
   it('--wait gives up at --timeout with 124 and leaves the job running; --abort stops it', async () => {
     const wt = sb.worktree('dd-3');
-    const r = await dispatch(['fakehost', HANG, '--beads', 'dd-3', '--worktree', wt, '--wait', '--timeout', '2'], { DX_DISPATCH_POLL_SEC: '0.2' });
+    const r = await dispatch(['fakehost', HANG, '--beads', 'dd-3', '--worktree', wt, '--wait', '--timeout', '2']);
     expect(r.code).toBe(124);
     expect(r.stderr).toMatch(/dd-3 still running after --timeout 2s.*reason_code=wait_timeout/);
     expect((await check('dd-3')).state).toMatch(/launching|healthy/);

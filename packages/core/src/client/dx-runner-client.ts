@@ -14,6 +14,7 @@ import {
   StartOutputSchema,
   StatusOutputSchema,
   StopOutputSchema,
+  WaitOutputSchema,
   type CheckOutput,
   type DiskOutput,
   type JobReport,
@@ -25,6 +26,7 @@ import {
   type StartOutput,
   type StatusOutput,
   type StopOutput,
+  type WaitOutput,
 } from '../schemas/outputs.js';
 import { signalsForChild } from '../process/signals.js';
 import { findExecutable } from '../providers/services.js';
@@ -176,6 +178,12 @@ export class DxRunnerClient {
 
   async check(beads: string): Promise<{ exitCode: number; view: CheckOutput }> {
     const r = await this.call(['check', '--beads', beads], CheckOutputSchema, [0, 2, 3, 23]);
+    return { exitCode: r.exitCode, view: r.data };
+  }
+
+  /** Block until the job ends (or `timeoutSec` passes: exit 124, `timed_out`); the exit code is check's for the final state. */
+  async wait(beads: string, timeoutSec?: number): Promise<{ exitCode: number; view: WaitOutput }> {
+    const r = await this.call(['wait', beads, ...(timeoutSec !== undefined ? ['--timeout', String(timeoutSec)] : [])], WaitOutputSchema, [0, 2, 3, 23, 124]);
     return { exitCode: r.exitCode, view: r.data };
   }
 

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import { assertBeadsId, DxRunnerClient, DxRunnerError, isDxError, loadPolicy, validateEnv, writeSecurePromptFile, type Policy, type SecurePromptFile } from '@dx/core';
 import { parseLegacyArgv, stringFlag, type FlagArity } from '../forward/argv.js';
@@ -19,7 +18,7 @@ A task of "-" is read from stdin; a task given in argv is blanked from this proc
   dx-dispatch --status <vm>              ->  dx-runner preflight --provider <p>   (is that backend usable?)
   dx-dispatch --abort <id>               ->  dx-runner stop --beads <id>
 <vm> picks the provider: cc-glm or local -> cc-glm, gemini -> gemini, any host name -> opencode
-(policy dispatch.hosts maps hosts explicitly). --wait polls dx-runner check until the job ends
+(policy dispatch.hosts maps hosts explicitly). --wait runs dx-runner wait until the job ends
 (exit: dx-runner check's code; 124 when --timeout, default 300 s, passes first).
 Flags of the old tool with no dx-runner counterpart (--session --slack --no-slack --smoke-pr --all
 --shell --attach --issue) are accepted and named in a warning; --jules and --finalize-pr are refused.
@@ -69,11 +68,8 @@ const REFUSED: Record<string, string> = {
 
 /** The shim's own variables, checked before anything runs. */
 const SHIM_ENV = [
-  { name: 'DX_DISPATCH_POLL_SEC', kind: 'positive-number', default: '5', description: 'dx-dispatch --wait poll interval' },
   { name: 'DX_DISPATCH_NO_DEPRECATION', kind: 'flag', default: '0', description: '1 silences the [DEPRECATION] line' },
 ] as const;
-
-const TERMINAL = new Set(['exited_ok', 'exited_err', 'no_op', 'blocked']);
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -85,28 +81,22 @@ function defaultBeadsId(now = new Date()): string {
   return `dispatch-${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
 }
 
-/** `--wait`: poll `dx-runner check` until the job ends, bounded by --timeout. */
+/** `--wait`: `dx-runner wait`, bounded by --timeout (124 when it passes first; the job keeps running). */
 async function waitForJob(beads: string, timeoutSec: number, env: NodeJS.ProcessEnv): Promise<number> {
-  const client = new DxRunnerClient({ command: dxRunnerArgv(env), env });
-  const pollMs = Math.max(100, Number(env.DX_DISPATCH_POLL_SEC ?? '5') * 1000);
-  const deadline = Date.now() + timeoutSec * 1000;
-  for (;;) {
-    try {
-      const { exitCode, view } = await client.check(beads);
-      if (TERMINAL.has(view.state)) {
-        process.stderr.write(`${beads}: ${view.state} (${view.reason_code ?? '-'})\n`);
-        return exitCode;
-      }
-    } catch (err) {
-      if (!(err instanceof DxRunnerError)) throw err;
-      process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
-      return err.exitCode || 1;
-    }
-    if (Date.now() + pollMs > deadline) {
-      process.stderr.write(`Error: ${beads} still running after --timeout ${timeoutSec}s; it keeps running (dx-runner check --beads ${beads}) (reason_code=wait_timeout)\n`);
+  // the client's own timeout only guards against a dx-runner that never answers
+  const client = new DxRunnerClient({ command: dxRunnerArgv(env), env, timeoutMs: (timeoutSec + 60) * 1000 });
+  try {
+    const { exitCode, view } = await client.wait(beads, timeoutSec);
+    if (view.timed_out) {
+      process.stderr.write(`Error: ${beads} still running after --timeout ${timeoutSec}s; it keeps running (dx-runner check ${beads}) (reason_code=wait_timeout)\n`);
       return 124;
     }
-    await sleep(pollMs);
+    process.stderr.write(`${beads}: ${view.state} (${view.reason_code ?? '-'})\n`);
+    return exitCode;
+  } catch (err) {
+    if (!(err instanceof DxRunnerError)) throw err;
+    process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
+    return err.exitCode || 1;
   }
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { WavePaths } from '../waves/paths.js';
-import type { ItemState } from '../waves/state.js';
+import type { ItemState, ItemStatus } from '../waves/state.js';
 
 /** One line of an item's ledger: what happened, from which state to which, under which lease token. */
 export interface LedgerRecord {
@@ -10,8 +10,11 @@ export interface LedgerRecord {
   beads_id: string;
   token: number;
   event: string;
-  from?: ItemState;
-  to?: ItemState;
+  /** The item's status before and after, when the event changed it. */
+  from?: ItemStatus;
+  to?: ItemStatus;
+  /** The state machine's state after the event. */
+  state?: ItemState;
   attempt?: number;
   phase?: 'implement' | 'review';
   provider?: string;

@@ -7,6 +7,7 @@ import { readHolder, WaveLock } from '../leases/wave-lock.js';
 import type { ProgressView } from '../reports/view.js';
 import { wavePaths, type WavePaths } from '../waves/paths.js';
 import { isTerminalItem, loadWave, newItem, waveExists, writeWave, type PreflightRecord, type WaveConfig, type WaveState } from '../waves/state.js';
+import { setWaveStatus } from '../waves/status.js';
 import { Orchestrator } from './orchestrator.js';
 import { countLiveProcesses } from './saturation.js';
 
@@ -154,11 +155,8 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
     lock.assertHeld();
     writeWave(paths, state);
     const fail = (reason: string, error: string) => {
-      state.status = 'failed';
-      state.reason_code = reason;
-      state.error = error;
-      state.completed_at = new Date().toISOString();
       lock.assertHeld();
+      setWaveStatus(state, 'failed', reason, error);
       writeWave(paths, state);
       deps.view.event(state, `wave ${waveId} failed (${reason}): ${error}`);
       lock.release();
@@ -178,10 +176,8 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
     if (live > config.exec_process_cap) {
       return fail('exec_saturation', `exec_saturation: live_processes=${live} cap=${config.exec_process_cap}; run dx-runner prune and dx-batch doctor before retrying`);
     }
-    state.status = 'running';
-    state.reason_code = 'wave_running';
-    state.started_at = new Date().toISOString();
     lock.assertHeld();
+    setWaveStatus(state, 'running', 'wave_running');
     writeWave(paths, state);
     deps.view.event(state, `wave ${waveId} started with ${state.items.length} items (max parallel ${config.max_parallel}; chain ${usable.join(' → ')} → blocked)`);
     return await runLoop(paths, state, lock, deps);
@@ -205,11 +201,8 @@ export async function resumeWave(waveId: string, deps: WaveDeps): Promise<WaveSt
   const lock = WaveLock.acquire(paths, { ttlMinutes: state.config.lease_ttl_minutes, minToken: state.token });
   try {
     leaseItems(paths, state, lock);
-    state.status = 'running';
-    state.reason_code = 'wave_running';
-    state.error = null;
-    state.completed_at = null;
-    state.started_at ??= new Date().toISOString();
+    lock.assertHeld();
+    setWaveStatus(state, 'running', 'wave_running');
     state.token = lock.token;
     lock.assertHeld();
     writeWave(paths, state);

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { DxError, ExitCode, writeFileAtomic } from '@dx/core';
 import type { WavePaths } from './paths.js';
 
-export const ITEM_STATES = ['PENDING', 'IMPLEMENTING', 'REVIEWING', 'REVISION_REQUIRED', 'APPROVED', 'BLOCKED', 'CANCELLED'] as const;
+/** The item statuses of the seed's contract (what `status`, reports and scripts show). */
+export const ITEM_STATUSES = ['PENDING', 'IMPLEMENTING', 'REVIEWING', 'REVISION_REQUIRED', 'APPROVED', 'BLOCKED', 'CANCELLED'] as const;
+export type ItemStatus = (typeof ITEM_STATUSES)[number];
+/**
+ * The states of the item's state machine (orchestrator/machine.ts): the statuses, with queued
+ * work named on its own (a job waiting for a slot or for its next provider).
+ */
+export const ITEM_STATES = ['PENDING', 'IMPLEMENT_QUEUED', 'IMPLEMENTING', 'REVIEW_QUEUED', 'REVIEWING', 'REVISION_REQUIRED', 'APPROVED', 'BLOCKED', 'CANCELLED'] as const;
 export type ItemState = (typeof ITEM_STATES)[number];
 export const TERMINAL_ITEM_STATES: readonly ItemState[] = ['APPROVED', 'BLOCKED', 'CANCELLED'];
 
@@ -30,7 +37,9 @@ export type Attempt = z.infer<typeof AttemptSchema>;
 
 export const ItemSchema = z.object({
   beads_id: z.string(),
-  status: z.enum(ITEM_STATES),
+  /** Written only by the state machine, always STATUS_OF[state]. */
+  status: z.enum(ITEM_STATUSES),
+  state: z.enum(ITEM_STATES),
   phase: z.enum(['implement', 'review']).nullable(),
   /** Jobs started for this item (implement and review); leases are per beads_id + attempt. */
   attempt: z.number().int().min(0),
@@ -103,6 +112,7 @@ export function newItem(beadsId: string): Item {
   return {
     beads_id: beadsId,
     status: 'PENDING',
+    state: 'PENDING',
     phase: null,
     attempt: 0,
     implement_failures: 0,
@@ -126,13 +136,13 @@ export function newItem(beadsId: string): Item {
 
 export function computeStats(items: Item[]): Record<string, number> {
   const stats: Record<string, number> = { total: items.length };
-  for (const s of ITEM_STATES) stats[s.toLowerCase()] = 0;
+  for (const s of ITEM_STATUSES) stats[s.toLowerCase()] = 0;
   for (const i of items) stats[i.status.toLowerCase()]! += 1;
   return stats;
 }
 
 export function isTerminalItem(item: Item): boolean {
-  return TERMINAL_ITEM_STATES.includes(item.status);
+  return TERMINAL_ITEM_STATES.includes(item.state);
 }
 
 export function loadWave(paths: WavePaths): WaveState {
@@ -151,12 +161,28 @@ export function loadWave(paths: WavePaths): WaveState {
   } catch {
     throw new DxError(`wave state ${paths.state} is not valid JSON (truncated?)`, { exitCode: ExitCode.general, reasonCode: 'wave_state_corrupt' });
   }
-  const parsed = WaveStateSchema.safeParse(data);
+  const parsed = WaveStateSchema.safeParse(withItemStates(data));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new DxError(`wave state ${paths.state}: ${issue.path.join('.')}: ${issue.message}`, { exitCode: ExitCode.general, reasonCode: 'wave_state_corrupt' });
   }
   return parsed.data;
+}
+
+/**
+ * Waves written before the state machine named queued work carry only `status`: a job-less
+ * IMPLEMENTING/REVIEWING item was queued.
+ */
+function withItemStates(data: unknown): unknown {
+  const items = (data as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items)) return data;
+  for (const item of items as Array<Record<string, unknown>>) {
+    if (item && typeof item === 'object' && item.state === undefined) {
+      const queued = item.job_beads === null || item.job_beads === undefined;
+      item.state = item.status === 'IMPLEMENTING' && queued ? 'IMPLEMENT_QUEUED' : item.status === 'REVIEWING' && queued ? 'REVIEW_QUEUED' : item.status;
+    }
+  }
+  return data;
 }
 
 export function waveExists(paths: WavePaths): boolean {

@@ -14,3 +14,48 @@ describe('workspace hygiene', () => {
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
   }, 130_000);
 });
+
+describe('dependencies point down', () => {
+  /** Each package's place: a package may depend only on packages of a lower layer. */
+  const LAYER: Record<string, number> = {
+    '@dx/core': 0,
+    '@dx/cli-kit': 1,
+    '@dx/provider-opencode': 1,
+    '@dx/provider-cc-glm': 1,
+    '@dx/provider-gemini': 1,
+    '@dx/cli': 2,
+    '@dx/dx-batch': 3,
+    '@dx/dx-dispatch-shim': 3,
+    '@dx/nightly-dispatch': 3,
+  };
+
+  it('no workspace package depends on one of its own layer or above it', async () => {
+    const fs = await import('node:fs');
+    for (const dir of fs.readdirSync(path.join(REPO_ROOT, 'packages'))) {
+      const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'packages', dir, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+      const own = LAYER[pkg.name];
+      if (own === undefined) continue;
+      for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })) {
+        if (LAYER[dep] === undefined) continue;
+        expect(LAYER[dep], `${pkg.name} depends on ${dep}`).toBeLessThan(own);
+      }
+    }
+  });
+
+  it('core never names the CLI, a sibling or a provider in its code', async () => {
+    const fs = await import('node:fs');
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (/\.ts$/.test(e.name) && !/\.test\.ts$/.test(e.name)) {
+          const text = fs.readFileSync(p, 'utf8');
+          if (/['"]@dx\/(cli|cli-kit|dx-batch|dx-dispatch-shim|nightly-dispatch|provider-[a-z-]+)['"/]/.test(text)) offenders.push(path.relative(REPO_ROOT, p));
+        }
+      }
+    };
+    walk(path.join(REPO_ROOT, 'packages', 'core', 'src'));
+    expect(offenders).toEqual([]);
+  });
+});

@@ -1,11 +1,12 @@
-import { BdClient, bdBinary, DxRunnerClient, loadPolicy, validateEnv, type EnvVarSpec } from '@dx/core';
+import { bundledDxRunner } from '@dx/cli/locate';
+import { BdClient, bdBinary, DxRunnerClient, dxRunnerCommand, loadPolicy, validateEnv, type EnvVarSpec } from '@dx/core';
 import { createView } from './reports/view.js';
 import type { WaveDeps } from './orchestrator/lifecycle.js';
 import { batchRootPath, openBatchRoot } from './waves/paths.js';
 
 /** dx-runner as a sibling package: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
 export function dxRunnerClient(env: NodeJS.ProcessEnv = process.env): DxRunnerClient {
-  return DxRunnerClient.fromEnv(env);
+  return new DxRunnerClient({ command: dxRunnerCommand(env, bundledDxRunner()), env });
 }
 
 /** dx-batch's own variables (dx-runner's are checked too: a wave launches its jobs). */

@@ -1,3 +1,4 @@
+import { bundledDxRunner } from '@dx/cli/locate';
 import { BdClient, bdBinary, dxRunnerCommand, loadPolicy, validateEnv, type EnvVarSpec } from '@dx/core';
 import type { NightDeps } from './night/run-night.js';
 
@@ -10,7 +11,7 @@ export function nightDeps(options: { policyFile?: string; log: (line: string) =>
   validateEnv(env, NIGHTLY_ENV);
   const bin = bdBinary(env);
   return {
-    dxRunner: dxRunnerCommand(env),
+    dxRunner: dxRunnerCommand(env, bundledDxRunner()),
     policy: loadPolicy({ file: options.policyFile, env }),
     policyFile: options.policyFile,
     bd: bin ? new BdClient(bin, process.cwd(), env) : undefined,

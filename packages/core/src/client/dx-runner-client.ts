@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import {
   CheckOutputSchema,
@@ -31,17 +30,11 @@ import {
 import { signalsForChild } from '../process/signals.js';
 import { findExecutable } from '../providers/services.js';
 
-/** The dx-runner installed next to the caller (the siblings depend on @dx/cli), when there is one. */
-function installedDxRunner(): string[] | undefined {
-  try {
-    return [process.execPath, fileURLToPath(new URL('./bin/run.js', import.meta.resolve('@dx/cli/package.json')))];
-  } catch {
-    return undefined;
-  }
-}
-
-/** argv prefix that runs dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else the installed @dx/cli. */
-export function dxRunnerCommand(env: NodeJS.ProcessEnv = process.env, fallback: string[] | undefined = installedDxRunner()): string[] {
+/**
+ * argv prefix that runs dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else `fallback` (the
+ * caller's own copy: the siblings pass the @dx/cli they ship with). Core never looks for the CLI.
+ */
+export function dxRunnerCommand(env: NodeJS.ProcessEnv = process.env, fallback?: string[]): string[] {
   const explicit = env.DX_RUNNER_BIN?.trim();
   const onPath = findExecutable('dx-runner', env);
   const command = explicit ? [explicit] : onPath ? [onPath] : fallback;
@@ -63,13 +56,55 @@ export class DxRunnerError extends Error {
   }
 }
 
-export interface DxRunnerClientOptions {
-  /** argv prefix that runs dx-runner: ['dx-runner'], [node, run.js], or ['ssh', host, 'dx-runner']. */
-  command: string[];
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  timeoutMs?: number;
+/** How the client reaches a dx-runner: a local process, or (for a fleet host) the system ssh client. */
+export interface DxRunnerTransport {
+  /** Names the dx-runner this transport reaches, for messages (`dx-runner`, `ssh epyc6 dx-runner`). */
+  readonly label: string;
+  /** Run dx-runner with these arguments; never rejects for a non-zero exit. */
+  run(args: string[], options: { timeoutMs: number }): Promise<{ code: number; stdout: string; stderr: string }>;
 }
+
+/** dx-runner as a child process of this one (argv prefix, environment and working directory given). */
+export class ProcessTransport implements DxRunnerTransport {
+  readonly label: string;
+
+  constructor(
+    private readonly command: string[],
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly cwd?: string,
+  ) {
+    if (command.length === 0) throw new Error('ProcessTransport needs a command');
+    this.label = command.join(' ');
+  }
+
+  run(args: string[], options: { timeoutMs: number }): Promise<{ code: number; stdout: string; stderr: string }> {
+    const [cmd, ...prefix] = this.command;
+    return new Promise((resolve, reject) => {
+      const child = spawn(cmd!, [...prefix, ...args], { cwd: this.cwd, env: { ...this.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const signal = signalsForChild(child);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        signal('SIGKILL');
+      }, options.timeoutMs);
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new DxRunnerError(`cannot run ${cmd}: ${err.code ?? err.message}`, 127, 'dx_runner_missing', 'install_dx_runner', args));
+      });
+      child.on('close', (code, sig) => {
+        clearTimeout(timer);
+        if (timedOut && sig === 'SIGKILL') reject(new DxRunnerError(`dx-runner ${args[0]} timed out after ${options.timeoutMs} ms`, 124, 'dx_runner_timeout', 'retry', args));
+        else resolve({ code: code ?? 1, stdout, stderr });
+      });
+    });
+  }
+}
+
+export type DxRunnerClientOptions = { timeoutMs?: number } & ({ transport: DxRunnerTransport } | { command: string[]; env?: NodeJS.ProcessEnv; cwd?: string });
 
 export interface StartRequest {
   beads: string;
@@ -92,52 +127,16 @@ export interface StartRequest {
  * 23) are results, not errors.
  */
 export class DxRunnerClient {
-  readonly command: string[];
-  private readonly env: NodeJS.ProcessEnv;
-  private readonly cwd?: string;
+  readonly transport: DxRunnerTransport;
   private readonly timeoutMs: number;
 
   constructor(options: DxRunnerClientOptions) {
-    if (options.command.length === 0) throw new Error('DxRunnerClient needs a command');
-    this.command = options.command;
-    this.env = options.env ?? process.env;
-    this.cwd = options.cwd;
+    this.transport = 'transport' in options ? options.transport : new ProcessTransport(options.command, options.env, options.cwd);
     this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
-  /** DX_RUNNER_BIN, else `dx-runner` on PATH, else `fallback` (e.g. [node, @dx/cli/bin/run.js]). */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env, fallback?: string[]): DxRunnerClient {
-    return new DxRunnerClient({ command: dxRunnerCommand(env, fallback), env });
-  }
-
   private exec(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const [cmd, ...prefix] = this.command;
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd!, [...prefix, ...args], {
-        cwd: this.cwd,
-        env: { ...this.env, NODE_ENV: 'production' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const signal = signalsForChild(child);
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        signal('SIGKILL');
-      }, this.timeoutMs);
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(new DxRunnerError(`cannot run ${cmd}: ${err.code ?? err.message}`, 127, 'dx_runner_missing', 'install_dx_runner', args));
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        if (timedOut && signal === 'SIGKILL') reject(new DxRunnerError(`dx-runner ${args[0]} timed out after ${this.timeoutMs} ms`, 124, 'dx_runner_timeout', 'retry', args));
-        else resolve({ code: code ?? 1, stdout, stderr });
-      });
-    });
+    return this.transport.run(args, { timeoutMs: this.timeoutMs });
   }
 
   /** Run one command with --json; exit codes in `results` are answers, any other is an error. */

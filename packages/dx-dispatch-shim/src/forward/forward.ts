@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { bundledDxRunner } from '@dx/cli/locate';
 import { dxRunnerCommand, expandHome, itemWorktreeCandidates, signalsForChild, type Policy } from '@dx/core';
 
 /** How the shims reach dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
 export function dxRunnerArgv(env: NodeJS.ProcessEnv): string[] {
-  return dxRunnerCommand(env);
+  return dxRunnerCommand(env, bundledDxRunner());
 }
 
 /** Runs dx-runner with our stdio, so its output and exit code are the user's; signals are passed on. */

@@ -300,9 +300,9 @@ describe('nightly-dispatch run', () => {
   });
 
   it('the shipped policy falls back to Gemini with seed 003\'s models: gemini-2.5-pro, then gemini-2.0-flash', async () => {
-    const { nightChain } = await import('@dx/nightly-dispatch');
-    const { loadPolicy } = await import('@dx/core');
-    expect(nightChain(loadPolicy({ env: { HOME: sb.dir } }).nightly)).toEqual(['opencode', 'cc-glm', 'gemini:gemini-2.5-pro', 'gemini:gemini-2.0-flash']);
+    const { nightChain, NIGHTLY_SECTION } = await import('@dx/nightly-dispatch');
+    const { loadPolicy, sectionOf } = await import('@dx/core');
+    expect(nightChain(sectionOf(loadPolicy({ env: { HOME: sb.dir }, sections: [NIGHTLY_SECTION] }), NIGHTLY_SECTION))).toEqual(['opencode', 'cc-glm', 'gemini:gemini-2.5-pro', 'gemini:gemini-2.0-flash']);
   });
 
   it('without bd: exit 24 and a report saying so', async () => {

@@ -15,6 +15,7 @@ export * from './output/visible.js';
 export * from './logging/logger.js';
 export * from './policy/schema.js';
 export * from './policy/load.js';
+export * from './policy/sections.js';
 export * from './providers/contract.js';
 export * from './providers/hook.js';
 export * from './providers/services.js';

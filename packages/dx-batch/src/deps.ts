@@ -1,5 +1,6 @@
 import { bundledDxRunner } from '@dx/cli/locate';
 import { BdClient, bdBinary, DxRunnerClient, dxRunnerCommand, loadPolicy, validateEnv, type EnvVarSpec } from '@dx/core';
+import { BATCH_SECTION } from './policy.js';
 import { createView } from './reports/view.js';
 import type { WaveDeps } from './orchestrator/lifecycle.js';
 import { batchRootPath, openBatchRoot } from './waves/paths.js';
@@ -20,7 +21,7 @@ export function waveDeps(options: { policyFile?: string; silent: boolean; create
   return {
     root: root ?? batchRootPath(env),
     client: dxRunnerClient(env),
-    policy: loadPolicy({ file: options.policyFile, env }),
+    policy: loadPolicy({ file: options.policyFile, env, sections: [BATCH_SECTION] }),
     view: createView(process.stderr, options.silent ? 'silent' : 'auto'),
     bd: bin ? new BdClient(bin, process.cwd(), env) : undefined,
   };

@@ -1,4 +1,5 @@
 export * from './schemas.js';
+export * from './policy.js';
 export * from './waves/paths.js';
 export * from './waves/state.js';
 export * from './ledger/ledger.js';

@@ -1,5 +1,6 @@
 import { bundledDxRunner } from '@dx/cli/locate';
 import { BdClient, bdBinary, dxRunnerCommand, loadPolicy, validateEnv, type EnvVarSpec } from '@dx/core';
+import { NIGHTLY_SECTION } from './config/policy.js';
 import type { NightDeps } from './night/run-night.js';
 
 /** dx-runner as a sibling: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
@@ -12,7 +13,7 @@ export function nightDeps(options: { policyFile?: string; log: (line: string) =>
   const bin = bdBinary(env);
   return {
     dxRunner: dxRunnerCommand(env, bundledDxRunner()),
-    policy: loadPolicy({ file: options.policyFile, env }),
+    policy: loadPolicy({ file: options.policyFile, env, sections: [NIGHTLY_SECTION] }),
     policyFile: options.policyFile,
     bd: bin ? new BdClient(bin, process.cwd(), env) : undefined,
     env,

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DxError } from '../errors.js';
+import { z } from 'zod';
 import { loadPolicy, maxParallelFor, mergePolicy, readPolicyFile } from './load.js';
+import { sectionOf, type PolicySection } from './sections.js';
 
 const dirs: string[] = [];
 function file(text: string): string {
@@ -70,5 +72,33 @@ describe('policy loader', () => {
 
   it('merges maps key by key and replaces lists', () => {
     expect(mergePolicy({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] } })).toEqual({ a: { b: 1, c: [3] }, d: 1 });
+  });
+});
+
+describe('sections owned by other tools', () => {
+  const TEST_SECTION: PolicySection<{ size: number }> = {
+    key: 'batch',
+    schema: z.object({ size: z.number().int().optional() }).strict(),
+    defaults: { size: 3 },
+    resolve: (raw) => ({ size: (raw.size as number | undefined) ?? 3 }),
+  };
+
+  it('dx-runner keeps a section it does not own as it is; its owner validates it with file:line:column', () => {
+    const f = file('worktrees:\n  allowed_prefixes: [/srv/wt]\nbatch:\n  sise: 4\n');
+    expect(() => loadPolicy({ file: f, env: { HOME: '/h' } })).not.toThrow();
+    const err = errorOf(() => loadPolicy({ file: f, env: { HOME: '/h' }, sections: [TEST_SECTION] }));
+    expect(err.message).toMatch(new RegExp(`^invalid policy ${f}:4:3: batch\\.sise: Unrecognized key`));
+  });
+
+  it('the owner gets its defaults under the user file, resolved once', () => {
+    expect(sectionOf(loadPolicy({ env: { HOME: '/h' }, sections: [TEST_SECTION] }), TEST_SECTION)).toEqual({ size: 3 });
+    const f = file('batch:\n  size: 9\n');
+    expect(sectionOf(loadPolicy({ file: f, env: { HOME: '/h' }, sections: [TEST_SECTION] }), TEST_SECTION)).toEqual({ size: 9 });
+    expect(() => sectionOf(loadPolicy({ env: { HOME: '/h' } }), TEST_SECTION)).toThrow(/without the batch section/);
+  });
+
+  it('a misspelt top-level section is refused by every tool', () => {
+    const err = errorOf(() => loadPolicy({ file: file('bacth:\n  size: 1\n'), env: { HOME: '/h' } }));
+    expect(err.message).toMatch(/:1:1: bacth: Unrecognized key/);
   });
 });

@@ -4,13 +4,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DxError, ExitCode } from '../errors.js';
 import { PolicySchema, type Policy, type PolicyDocument } from './schema.js';
+import { policySchemaWith, type PolicySection } from './sections.js';
 import { readYamlFile } from './yaml.js';
 
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policy/default.yaml', import.meta.url));
 
-/** Parse one policy file; every error names file, line and column. */
-export function readPolicyFile(file: string): PolicyDocument {
-  return readYamlFile(file, PolicySchema, 'policy');
+/** Parse one policy file; every error names file, line and column (also in the registered sections). */
+export function readPolicyFile(file: string, sections: readonly PolicySection<unknown>[] = []): PolicyDocument {
+  return readYamlFile(file, policySchemaWith(PolicySchema, sections), 'policy') as PolicyDocument;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -42,71 +43,60 @@ export function userPolicyFile(explicit: string | undefined, env: NodeJS.Process
 export interface LoadPolicyOptions {
   file?: string;
   env?: NodeJS.ProcessEnv;
+  /** The sections of the calling tool (dx-batch's batch, …): validated, defaulted and resolved. */
+  sections?: readonly PolicySection<unknown>[];
 }
 
-/** The default policy, overridden by the user's file if any, plus env overrides. */
+/** A value the shipped default policy must hold; its absence is a broken installation, not a user error. */
+function shipped<T>(value: T | undefined, key: string): T {
+  if (value === undefined) throw new Error(`the default policy ${DEFAULT_POLICY_FILE} lacks ${key}`);
+  return value;
+}
+
+/**
+ * The default policy, overridden by the user's file if any, plus env overrides. The registered
+ * sections' defaults sit under both files. Defaults live in one place each: core's in
+ * policy/default.yaml, a tool's in its section.
+ */
 export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
   const env = options.env ?? process.env;
+  const registered = options.sections ?? [];
   const sources = [DEFAULT_POLICY_FILE];
-  let document = readPolicyFile(DEFAULT_POLICY_FILE);
+  let document = mergePolicy(Object.fromEntries(registered.map((s) => [s.key, s.defaults])) as PolicyDocument, readPolicyFile(DEFAULT_POLICY_FILE, registered));
   const user = userPolicyFile(options.file, env);
   if (user) {
-    document = mergePolicy(document, readPolicyFile(user));
+    document = mergePolicy(document, readPolicyFile(user, registered));
     sources.push(user);
   }
   const extra = (env.DX_RUNNER_EXTRA_ALLOWED_PREFIXES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return {
+  const limits = shipped(document.limits, 'limits');
+  const retention = shipped(document.retention, 'retention');
+  const sections = new Map<string, unknown>();
+  const policy: Policy = {
     sources,
     document,
     worktrees: {
       allowedPrefixes: [...(document.worktrees?.allowed_prefixes ?? []), ...extra].map((p) => expandHome(p, env)),
       forbiddenRepos: (document.worktrees?.forbidden_repos ?? []).map((p) => expandHome(p, env)),
     },
-    defaults: { maxParallel: document.defaults?.max_parallel ?? 2 },
+    defaults: { maxParallel: shipped(document.defaults?.max_parallel, 'defaults.max_parallel') },
     providers: document.providers ?? {},
     fallbackChain: document.fallback_chain ?? [],
-    batch: {
-      retryChain: document.batch?.retry_chain ?? document.fallback_chain ?? [],
-      reviewChain: document.batch?.review_chain ?? document.batch?.retry_chain ?? document.fallback_chain ?? [],
-      maxParallel: document.batch?.max_parallel ?? 3,
-      maxRevisions: document.batch?.max_revisions ?? 2,
-      execProcessCap: document.batch?.exec_process_cap ?? 60,
-      leaseTtlMinutes: document.batch?.lease_ttl_minutes ?? 10,
-      pollIntervalSec: document.batch?.poll_interval_sec ?? 5,
-      review: document.batch?.review ?? true,
-    },
-    dispatch: { hosts: document.dispatch?.hosts ?? {}, defaultProvider: document.dispatch?.default_provider ?? document.fallback_chain?.[0] ?? null },
-    nightly: {
-      providerChain: document.nightly?.provider_chain ?? document.fallback_chain ?? [],
-      maxItems: document.nightly?.max_items ?? 3,
-      ackTimeoutSec: document.nightly?.ack_timeout_sec ?? 45,
-      ackRetries: document.nightly?.ack_retries ?? 1,
-      maxParallel: document.nightly?.max_parallel ?? 1,
-      maxParallelPostMigration: document.nightly?.max_parallel_post_migration ?? 2,
-      migrationHours: document.nightly?.migration_hours ?? 48,
-      alertOnFallback: document.nightly?.alert_on_fallback ?? true,
-      alertOnNoProviders: document.nightly?.alert_on_no_providers ?? true,
-      alertRateLimitMinutes: document.nightly?.alert_rate_limit_minutes ?? 30,
-      workQuery: document.nightly?.work_query ?? 'ready',
-      criticalPriorities: document.nightly?.critical_priorities ?? [0, 1],
-      dedupeByTitle: document.nightly?.dedupe_by_title ?? true,
-      maxCriticalBugs: document.nightly?.max_critical_bugs ?? 10,
-      alertOnOverload: document.nightly?.alert_on_overload ?? true,
-      alertOnDispatchComplete: document.nightly?.alert_on_dispatch_complete ?? true,
-      providerModels: document.nightly?.provider_models ?? {},
-    },
     limits: {
-      maxLogMb: document.limits?.max_log_mb ?? 50,
-      maxOutputMb: document.limits?.max_output_mb ?? 1024,
-      minFreeMb: document.limits?.min_free_mb ?? 1024,
+      maxLogMb: shipped(limits.max_log_mb, 'limits.max_log_mb'),
+      maxOutputMb: shipped(limits.max_output_mb, 'limits.max_output_mb'),
+      minFreeMb: shipped(limits.min_free_mb, 'limits.min_free_mb'),
     },
     retention: {
-      jobsDays: document.retention?.jobs_days ?? 30,
-      wavesDays: document.retention?.waves_days ?? 90,
-      nightsDays: document.retention?.nights_days ?? 90,
-      keepLast: document.retention?.keep_last ?? 200,
+      jobsDays: shipped(retention.jobs_days, 'retention.jobs_days'),
+      wavesDays: shipped(retention.waves_days, 'retention.waves_days'),
+      nightsDays: shipped(retention.nights_days, 'retention.nights_days'),
+      keepLast: shipped(retention.keep_last, 'retention.keep_last'),
     },
+    sections,
   };
+  for (const section of registered) sections.set(section.key, section.resolve((document[section.key] ?? {}) as Record<string, unknown>, policy));
+  return policy;
 }
 
 /** DX_RUNNER_MAX_PARALLEL_<PROVIDER> wins over the policy; provider names map `-` to `_`. */

@@ -45,60 +45,8 @@ export const PolicySchema = z
       })
       .strict()
       .optional(),
-    /** dx-batch: how waves run (SPEC §7; seed 004). */
-    batch: z
-      .object({
-        /** Implement attempts move along this chain after each failure; past its end the item is blocked. */
-        retry_chain: z.array(providerId).min(1).optional(),
-        /** Providers for the separate review run, tried in order on review failures (default: retry_chain). */
-        review_chain: z.array(providerId).min(1).optional(),
-        max_parallel: z.number().int().positive().optional(),
-        /** Review REVISION_REQUIRED verdicts allowed before the item is blocked. */
-        max_revisions: z.number().int().min(0).optional(),
-        exec_process_cap: z.number().int().positive().optional(),
-        /** An orchestrator that has not renewed its wave lease for this long may be taken over. */
-        lease_ttl_minutes: z.number().positive().optional(),
-        poll_interval_sec: z.number().positive().optional(),
-        review: z.boolean().optional(),
-      })
-      .strict()
-      .optional(),
-    /** dx-dispatch: legacy VM/host names mapped to providers; unlisted hosts go to default_provider. */
-    dispatch: z
-      .object({ hosts: z.record(z.string().min(1), providerId).optional(), default_provider: providerId.optional() })
-      .strict()
-      .optional(),
-    /** nightly-dispatch (seed 003). */
-    nightly: z
-      .object({
-        /** Preflight order; default fallback_chain. */
-        provider_chain: z.array(providerId).min(1).optional(),
-        max_items: z.number().int().positive().optional(),
-        ack_timeout_sec: z.number().positive().optional(),
-        ack_retries: z.number().int().min(0).optional(),
-        /** Jobs at once during the first migration_hours after the recorded migration start, then max_parallel_post_migration. */
-        max_parallel: z.number().int().positive().optional(),
-        max_parallel_post_migration: z.number().int().positive().optional(),
-        migration_hours: z.number().positive().optional(),
-        alert_on_fallback: z.boolean().optional(),
-        alert_on_no_providers: z.boolean().optional(),
-        alert_rate_limit_minutes: z.number().min(0).optional(),
-        /** Where the night's work comes from: `bd ready` (seed 003) or the legacy open-bug query filtered to critical priorities. */
-        work_query: z.enum(['ready', 'critical_bugs']).optional(),
-        /** Bug priorities that count as critical (the legacy P0/P1). */
-        critical_priorities: z.array(z.number().int().min(0)).min(1).optional(),
-        /** Items whose titles are the same (case and spacing aside) are dispatched once. */
-        dedupe_by_title: z.boolean().optional(),
-        /** More critical bugs than this: an overload alert, and one dispatch this run. */
-        max_critical_bugs: z.number().int().min(0).optional(),
-        alert_on_overload: z.boolean().optional(),
-        /** One summary alert per run that dispatched (or failed to dispatch) anything. */
-        alert_on_dispatch_complete: z.boolean().optional(),
-        /** Models tried in order for a provider of the chain (seed 003: gemini-2.5-pro, then gemini-2.0-flash). */
-        provider_models: z.record(providerId, z.array(z.string().min(1)).min(1)).optional(),
-      })
-      .strict()
-      .optional(),
+    // sections other tools of the toolkit own (batch, dispatch, nightly) are added by
+    // sectionSchemas(): each tool validates its own, dx-runner keeps them as they are
     /** What a job may write and the free space launches need (bounded disk). */
     limits: z
       .object({
@@ -128,39 +76,8 @@ export const PolicySchema = z
   })
   .strict();
 
-export type PolicyDocument = z.infer<typeof PolicySchema>;
+export type PolicyDocument = z.infer<typeof PolicySchema> & Record<string, unknown>;
 export type ProviderPolicy = z.infer<typeof ProviderPolicySchema>;
-
-export interface BatchPolicy {
-  retryChain: string[];
-  reviewChain: string[];
-  maxParallel: number;
-  maxRevisions: number;
-  execProcessCap: number;
-  leaseTtlMinutes: number;
-  pollIntervalSec: number;
-  review: boolean;
-}
-
-export interface NightlyPolicy {
-  providerChain: string[];
-  maxItems: number;
-  ackTimeoutSec: number;
-  ackRetries: number;
-  maxParallel: number;
-  maxParallelPostMigration: number;
-  migrationHours: number;
-  alertOnFallback: boolean;
-  alertOnNoProviders: boolean;
-  alertRateLimitMinutes: number;
-  workQuery: 'ready' | 'critical_bugs';
-  criticalPriorities: number[];
-  dedupeByTitle: boolean;
-  maxCriticalBugs: number;
-  alertOnOverload: boolean;
-  alertOnDispatchComplete: boolean;
-  providerModels: Record<string, string[]>;
-}
 
 export interface LimitsPolicy {
   maxLogMb: number;
@@ -182,10 +99,9 @@ export interface Policy {
   readonly defaults: { maxParallel: number };
   readonly providers: Record<string, ProviderPolicy>;
   readonly fallbackChain: string[];
-  readonly batch: BatchPolicy;
-  readonly dispatch: { hosts: Record<string, string>; defaultProvider: string | null };
-  readonly nightly: NightlyPolicy;
   readonly limits: LimitsPolicy;
   readonly retention: RetentionPolicy;
   readonly document: PolicyDocument;
+  /** The resolved sections of the tools that registered theirs when loading (see sections.ts). */
+  readonly sections: ReadonlyMap<string, unknown>;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { DxCommand, exitCodesHelp, policyFlag, positiveNumber } from '@dx/cli-kit';
+import { BATCH_DEFAULTS } from '../policy-defaults.js';
 import type { WaveOutput } from '../schemas.js';
 import { exitCodeForWave, finishWave } from '../render/wave-output.js';
 
@@ -9,7 +10,7 @@ export default class Start extends DxCommand<WaveOutput> {
   static override summary = 'run a new implement→review wave over dx-runner';
   static override description = `Every item goes PENDING → IMPLEMENTING → REVIEWING → APPROVED through dx-runner jobs (review is a
 separate job), REVISION_REQUIRED back to implementing (at most --max-revisions times), BLOCKED when
-the retry chain (policy batch.retry_chain, default opencode → cc-glm) or the agent gives up. At most
+the retry chain (policy batch.retry_chain, default ${BATCH_DEFAULTS.retry_chain.join(' → ')}) or the agent gives up. At most
 --max-parallel items run at once. Before dispatching: provider preflight, dx-runner prune and the
 exec saturation cap. A live view goes to stderr (a table on a terminal, lines otherwise).
 ${exitCodesHelp([0, 1, 2, 3, 22])}
@@ -20,10 +21,10 @@ ${exitCodesHelp([0, 1, 2, 3, 22])}
   static override flags = {
     items: Flags.string({ description: 'comma-separated Beads ids', required: true, helpValue: '<ids>' }),
     'wave-id': Flags.string({ description: 'wave id (default wave-YYYYMMDD-HHMMSS, UTC)', helpValue: '<id>' }),
-    'max-parallel': Flags.integer({ description: 'items running at once (policy batch.max_parallel, default 3)', min: 1, helpValue: '<n>' }),
-    'max-revisions': Flags.integer({ description: 'REVISION_REQUIRED verdicts allowed per item (default 2)', min: 0, helpValue: '<n>' }),
-    'exec-process-cap': Flags.integer({ description: 'refuse to dispatch above this many live dispatch/runner processes (default 60)', min: 1, helpValue: '<n>' }),
-    'poll-interval': positiveNumber({ description: 'seconds between cycles (default 5)' }),
+    'max-parallel': Flags.integer({ description: `items running at once (policy batch.max_parallel, default ${BATCH_DEFAULTS.max_parallel})`, min: 1, helpValue: '<n>' }),
+    'max-revisions': Flags.integer({ description: `REVISION_REQUIRED verdicts allowed per item (policy batch.max_revisions, default ${BATCH_DEFAULTS.max_revisions})`, min: 0, helpValue: '<n>' }),
+    'exec-process-cap': Flags.integer({ description: `refuse to dispatch above this many live dispatch/runner processes (policy batch.exec_process_cap, default ${BATCH_DEFAULTS.exec_process_cap})`, min: 1, helpValue: '<n>' }),
+    'poll-interval': positiveNumber({ description: `seconds between cycles (policy batch.poll_interval_sec, default ${BATCH_DEFAULTS.poll_interval_sec})` }),
     'no-review': Flags.boolean({ description: 'approve after a successful implement run, without a review job' }),
     'prompt-file': Flags.string({ description: 'extra instructions added to every implement prompt', helpValue: '<file>' }),
     'worktree-base': Flags.string({ description: 'items work in the single git worktree under <base>/<id>/ (default: first allowed prefix)', helpValue: '<dir>' }),

@@ -1,7 +1,8 @@
-import { assertFreeSpace, expandHome, DxError, ExitCode, isDxError, isWithin, sendSignal, type BdClient, type DxRunnerClient, type Policy } from '@dx/core';
+import { assertFreeSpace, expandHome, DxError, ExitCode, isDxError, isWithin, sectionOf, sendSignal, type BdClient, type DxRunnerClient, type Policy } from '@dx/core';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
+import { BATCH_SECTION } from '../policy.js';
 import { acquireItemLease } from '../leases/item-leases.js';
 import { readHolder, WaveLock } from '../leases/wave-lock.js';
 import type { ProgressView } from '../reports/view.js';
@@ -109,7 +110,7 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
     });
   }
   refuseCanonicalCwd(options.cwd ?? process.cwd(), deps.policy);
-  const b = deps.policy.batch;
+  const b = sectionOf(deps.policy, BATCH_SECTION);
   const config: WaveConfig = {
     max_parallel: b.maxParallel,
     max_revisions: b.maxRevisions,

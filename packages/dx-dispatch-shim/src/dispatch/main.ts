@@ -1,8 +1,8 @@
 import os from 'node:os';
-import { assertBeadsId, DxRunnerClient, DxRunnerError, isDxError, loadPolicy, validateEnv, writeSecurePromptFile, type Policy, type SecurePromptFile } from '@dx/core';
+import { assertBeadsId, DxRunnerClient, DxRunnerError, isDxError, loadPolicy, sectionOf, validateEnv, writeSecurePromptFile, type Policy, type SecurePromptFile } from '@dx/core';
 import { parseLegacyArgv, stringFlag, type FlagArity } from '../forward/argv.js';
 import { deprecation, dxRunnerArgv, explainIgnored, runDxRunner, usageError, worktreeForRepo } from '../forward/forward.js';
-import { providerForVm } from './vm.js';
+import { DISPATCH_SECTION, providerForVm } from './vm.js';
 
 const TOOL = 'dx-dispatch';
 
@@ -116,7 +116,7 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
   try {
     validateEnv(env);
     validateEnv(env, SHIM_ENV);
-    policy = loadPolicy({ env });
+    policy = loadPolicy({ env, sections: [DISPATCH_SECTION] });
   } catch (err) {
     if (!isDxError(err)) throw err;
     process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
@@ -130,7 +130,7 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
   }
   const statusVm = stringFlag(parsed, '--status');
   if (statusVm) {
-    const provider = providerForVm(statusVm, policy.dispatch);
+    const provider = providerForVm(statusVm, sectionOf(policy, DISPATCH_SECTION));
     if (!provider) return usageError(TOOL, `no provider for "${statusVm}": add it to the policy's dispatch.hosts or set dispatch.default_provider`);
     const args = ['preflight', '--provider', provider, ...json];
     deprecation(TOOL, args, env);
@@ -160,7 +160,7 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
   const timeoutSec = Number(timeoutRaw);
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) return usageError(TOOL, `--timeout must be a positive number of seconds, got "${timeoutRaw}"`);
 
-  const provider = stringFlag(parsed, '--provider') ?? providerForVm(vm, policy.dispatch);
+  const provider = stringFlag(parsed, '--provider') ?? providerForVm(vm, sectionOf(policy, DISPATCH_SECTION));
   if (!provider) return usageError(TOOL, `no provider for "${vm}": add it to the policy's dispatch.hosts or set dispatch.default_provider`);
   const args = ['start', '--provider', provider, '--beads', beads];
   let worktree = stringFlag(parsed, '--worktree');

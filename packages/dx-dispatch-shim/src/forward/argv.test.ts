@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadPolicy } from '@dx/core';
-import { providerForVm } from '../dispatch/vm.js';
+import { loadPolicy, sectionOf } from '@dx/core';
+import { DISPATCH_SECTION, providerForVm } from '../dispatch/vm.js';
 import { parseLegacyArgv } from './argv.js';
 import { shellLine } from './forward.js';
 
@@ -32,7 +32,7 @@ describe('legacy argv', () => {
 
 describe('vm → provider', () => {
   it('maps like the legacy tool with the shipped policy, and lets a policy name a host', () => {
-    const shipped = loadPolicy({ env: {} }).dispatch;
+    const shipped = sectionOf(loadPolicy({ env: {}, sections: [DISPATCH_SECTION] }), DISPATCH_SECTION);
     expect(['cc-glm', 'local', 'LOCAL', 'gemini', 'epyc6', 'macmini'].map((vm) => providerForVm(vm, shipped))).toEqual(['cc-glm', 'cc-glm', 'cc-glm', 'gemini', 'opencode', 'opencode']);
     expect(providerForVm('macmini', { ...shipped, hosts: { ...shipped.hosts, macmini: 'cc-glm' } })).toBe('cc-glm');
     expect(providerForVm('epyc6', { hosts: {}, defaultProvider: null })).toBeUndefined();

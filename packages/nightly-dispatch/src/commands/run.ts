@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Flags } from '@oclif/core';
+import { NIGHTLY_DEFAULTS } from '../config/policy-defaults.js';
 import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
 import type { NightReport } from '../schemas.js';
 
@@ -8,9 +9,10 @@ export default class Run extends DxCommand<NightReport> {
   static override description = `Selects the provider with dx-runner's preflight chain (policy nightly.provider_chain; every result
 kept, the primary failure reported and alerted on fallback), reads \`bd ready --json\`, claims each item
 with \`bd update ID --claim\` (items claimed by someone else are skipped), writes the prompt to a private
-file and dispatches it with dx-runner start, waiting for the launch acknowledgement (45 s, one retry).
-At most nightly.max_parallel nightly jobs run at once during the first 48 h after the recorded
-migration start, max_parallel_post_migration afterwards. Alerts go to SLACK_WEBHOOK_URL. A second run
+file and dispatches it with dx-runner start, waiting for the launch acknowledgement
+(nightly.ack_timeout_sec, default ${NIGHTLY_DEFAULTS.ack_timeout_sec} s, retried ${NIGHTLY_DEFAULTS.ack_retries} time). At most nightly.max_parallel
+(default ${NIGHTLY_DEFAULTS.max_parallel}) nightly jobs run at once during the first nightly.migration_hours (default ${NIGHTLY_DEFAULTS.migration_hours}) after
+the recorded migration start, max_parallel_post_migration (default ${NIGHTLY_DEFAULTS.max_parallel_post_migration}) afterwards. Alerts go to SLACK_WEBHOOK_URL. A second run
 while one is in progress exits at once. Every run writes a morning report (markdown and JSON).
 ${exitCodesHelp([0, 1, 2, 21, 24])}
   (1: another run in progress, or some items could not be dispatched; 21: no provider available;
@@ -20,7 +22,7 @@ ${exitCodesHelp([0, 1, 2, 21, 24])}
 
   static override flags = {
     'dry-run': Flags.boolean({ description: 'preflight and list what would be dispatched; claim and start nothing' }),
-    'max-items': Flags.integer({ description: 'items dispatched this run (policy nightly.max_items, default 3)', min: 1, helpValue: '<n>' }),
+    'max-items': Flags.integer({ description: `items dispatched this run (policy nightly.max_items, default ${NIGHTLY_DEFAULTS.max_items})`, min: 1, helpValue: '<n>' }),
     policy: policyFlag,
   };
 

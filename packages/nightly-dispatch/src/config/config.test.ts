@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { loadPolicy } from '@dx/core';
+import { loadPolicy, sectionOf } from '@dx/core';
 import { maxParallelAt, migrationStart, recordMigrationStart } from './config.js';
+import { NIGHTLY_SECTION } from './policy.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nightly-config-'));
 afterEach(() => fs.rmSync(path.join(root, 'migration-start'), { force: true }));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-const nightly = loadPolicy({ env: {} }).nightly;
+const nightly = sectionOf(loadPolicy({ env: {}, sections: [NIGHTLY_SECTION] }), NIGHTLY_SECTION);
 
 describe('migration clock (seed 003)', () => {
   it("ships the seed's values", () => {

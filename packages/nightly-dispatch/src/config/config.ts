@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { openPrivateRoot, readFileIfExists, toolStatePath, writeFileAtomic, type NightlyPolicy, type Policy } from '@dx/core';
+import { openPrivateRoot, readFileIfExists, sectionOf, toolStatePath, writeFileAtomic, type Policy } from '@dx/core';
+import { NIGHTLY_SECTION, type NightlyPolicy } from './policy.js';
 
 /** NIGHTLY_DISPATCH_DIR, default `${XDG_STATE_HOME:-~/.local/state}/nightly-dispatch`. */
 export function nightlyRootPath(env: NodeJS.ProcessEnv): string {
@@ -47,12 +48,13 @@ export function maxParallelAt(policy: NightlyPolicy, start: string | null, now =
 export function nightConfig(policy: Policy, env: NodeJS.ProcessEnv, options: { maxItems?: number }): NightConfig {
   const root = openNightlyRoot(env);
   const start = migrationStart(root);
+  const nightly = sectionOf(policy, NIGHTLY_SECTION);
   return {
-    ...policy.nightly,
-    maxItems: options.maxItems ?? policy.nightly.maxItems,
+    ...nightly,
+    maxItems: options.maxItems ?? nightly.maxItems,
     root,
     webhook: env.SLACK_WEBHOOK_URL || env.SLACK_WEBHOOK || undefined,
     migrationStart: start,
-    currentMaxParallel: maxParallelAt(policy.nightly, start),
+    currentMaxParallel: maxParallelAt(nightly, start),
   };
 }

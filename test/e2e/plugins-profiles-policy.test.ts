@@ -68,6 +68,21 @@ describe('provider plugins as products', () => {
   });
 });
 
+describe('provider manifests', () => {
+  it('skips a plugin built for another core API and says why', async () => {
+    const env = { DX_RUNNER_DATA_DIR: path.join(sb.dir, 'plugins-future') };
+    for (const dir of ['provider-fake', 'provider-future']) {
+      const link = await sb.dx(['plugins', 'link', path.join(REPO_ROOT, 'test', 'fixtures', dir), '--no-install'], { env });
+      expect(link.code, link.stderr).toBe(0);
+    }
+    const r = await sb.dx(['preflight', '--provider', 'future'], { env });
+    expect(r.code).toBe(20);
+    expect(r.stderr).toContain('provider plugin @dx-test/provider-future skipped: built for dx-runner core API 2, this dx-runner speaks 1');
+    const fake = await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--worktree', sb.worktree('bd-1'), '--dry-run'], { env });
+    expect(fake.code, fake.stderr).toBe(0);
+  });
+});
+
 describe('provider preflight answers are checked', () => {
   it('fails a check whose status breaks the contract instead of passing it on', async () => {
     const r = await sb.dxJson(['preflight', '--provider', 'fake'], PreflightOutputSchema, { env: { FAKE_PREFLIGHT_BAD_STATUS: '1' } });

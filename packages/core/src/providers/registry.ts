@@ -4,13 +4,29 @@ import type { Provider } from './contract.js';
 import { CORE_API_VERSION, PROVIDER_HOOK, type CoreServices } from './hook.js';
 import { coreServices, unknownProviderError } from './services.js';
 
+/** `dxRunner` in a provider plugin's package.json: what it provides and the core API it was built against. */
 export const ProviderManifestSchema = z.object({
   provider: z.object({
     id: z.string().regex(/^[a-z][a-z0-9-]*$/),
     displayName: z.string(),
-    apiVersion: z.literal(CORE_API_VERSION),
+    coreApiVersion: z.number().int(),
   }),
 });
+export type ProviderManifest = z.infer<typeof ProviderManifestSchema>;
+
+/**
+ * Why a plugin's manifest rules it out, or undefined when it may register. A plugin built for another
+ * core API would be called with services it does not expect, so it is skipped before it can misbehave.
+ */
+export function manifestProblem(pjson: Record<string, unknown>): string | undefined {
+  const parsed = ProviderManifestSchema.safeParse(pjson.dxRunner);
+  if (!parsed.success) return 'package.json has no valid "dxRunner.provider" manifest (id, displayName, coreApiVersion)';
+  const built = parsed.data.provider.coreApiVersion;
+  if (built !== CORE_API_VERSION) {
+    return `built for dx-runner core API ${built}, this dx-runner speaks ${CORE_API_VERSION}; skipped (install a matching version)`;
+  }
+  return undefined;
+}
 
 export interface ProviderLoadError {
   plugin: string;
@@ -51,11 +67,20 @@ export class ProviderRegistry {
 
   static async fromConfig(config: Config, services: CoreServices = coreServices): Promise<ProviderRegistry> {
     const registry = new ProviderRegistry();
+    const refused = new Map<string, string>();
+    for (const plugin of config.getPluginsList()) {
+      if (!plugin.hooks[PROVIDER_HOOK]) continue;
+      const problem = manifestProblem(plugin.pjson as Record<string, unknown>);
+      if (problem) refused.set(plugin.name, problem);
+    }
+    for (const [plugin, message] of refused) registry.errors.push({ plugin, message });
     const result = await config.runHook(PROVIDER_HOOK, { coreApiVersion: CORE_API_VERSION, services });
     for (const success of result.successes) {
+      if (refused.has(success.plugin.name)) continue;
       for (const provider of [success.result].flat()) if (provider) registry.register(provider, success.plugin.name);
     }
     for (const failure of result.failures) {
+      if (refused.has(failure.plugin.name)) continue;
       registry.errors.push({ plugin: failure.plugin.name, message: failure.error.message.split('\n')[0] ?? 'hook failed' });
     }
     return registry;

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/paths.js';
@@ -57,5 +58,16 @@ describe('dependencies point down', () => {
     };
     walk(path.join(REPO_ROOT, 'packages', 'core', 'src'));
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('one meaning per exit code', () => {
+  it('every bin maps oclif usage errors to the usage exit code (1), never to 2, which check uses for a stalled job', async () => {
+    const { OCLIF_USAGE_EXIT_CODES, USAGE_EXIT_CODE } = await import('@dx/cli-kit');
+    expect(USAGE_EXIT_CODE).toBe(1);
+    for (const bin of ['cli', 'dx-batch', 'nightly-dispatch']) {
+      const pjson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'packages', bin, 'package.json'), 'utf8')) as { oclif: { exitCodes: unknown } };
+      expect(pjson.oclif.exitCodes, bin).toEqual(OCLIF_USAGE_EXIT_CODES);
+    }
   });
 });

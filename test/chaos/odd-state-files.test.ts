@@ -113,7 +113,7 @@ describe('odd state files', () => {
     const prompt = sb.prompt({ steps: [{ exit: 0 }] });
     for (const id of aliasing) {
       const r = await sb.dx(['start', '--beads', id, '--provider', 'fake', '--prompt-file', prompt, '--worktree', sb.worktree('bd-alias'), '--json']);
-      expect(r.code, id).toBe(2);
+      expect(r.code, id).toBe(1);
       expect(JSON.parse(r.stdout).error.reason_code, id).toBe('invalid_beads_id');
     }
     // no file of job bd-x can be another job's: every suffix pair is covered by the refusal

@@ -28,23 +28,23 @@ function expectRefusal(r: CliResult, exitCode: number, reason: string, fragment?
 const start = (...extra: string[]) => ['start', '--provider', 'fake', '--prompt-file', prompt, ...(extra.includes('--worktree') ? [] : ['--worktree', wt]), ...extra];
 
 describe('bad input: clear message, documented exit code, nothing lost', () => {
-  it.each([['../x'], ['bd x'], ['/etc/passwd'], ['-rf'], ['a'.repeat(200)], ['bd..x'], ['']])('refuses beads id %j with exit 2', async (id) => {
+  it.each([['../x'], ['bd x'], ['/etc/passwd'], ['-rf'], ['a'.repeat(200)], ['bd..x'], ['']])('refuses beads id %j with exit 1', async (id) => {
     const r = await sb.dx(start(`--beads=${id}`));
     if (id === '-rf' || id === '') {
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(1);
       return;
     }
-    expectRefusal(r, 2, 'invalid_beads_id', 'invalid beads id');
+    expectRefusal(r, 1, 'invalid_beads_id', 'invalid beads id');
     for (const cmd of [['check'], ['stop'], ['report'], ['logs']]) {
       const other = await sb.dx([...cmd, '--beads', id]);
-      expect(other.code).toBe(2);
+      expect(other.code).toBe(1);
     }
     expect(fs.existsSync(path.join(sb.state))).toBe(false);
   });
 
-  it('refuses a missing prompt file (exit 1) and a missing --prompt-file (exit 2)', async () => {
+  it('refuses a missing prompt file (exit 1) and a missing --prompt-file (exit 1, prompt_file_required)', async () => {
     expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', path.join(sb.dir, 'nope.prompt'), '--worktree', wt]), 1, 'prompt_file_missing', 'prompt file not found');
-    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--worktree', wt]), 2, 'prompt_file_required');
+    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--worktree', wt]), 1, 'prompt_file_required');
     const emptyFile = sb.prompt('   \n');
     expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', emptyFile, '--worktree', wt]), 1, 'prompt_file_empty');
     expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', sb.dir, '--worktree', wt]), 1, 'prompt_file_invalid');
@@ -160,9 +160,9 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
   it('answers an unknown job with exit 1 and a JSON error object under --json', async () => {
     const r = await sb.dx(['check', '--beads', 'bd-unknown', '--json']);
     expect(r.code).toBe(1);
-    expect(ErrorOutputSchema.parse(JSON.parse(r.stdout)).error).toMatchObject({ reason_code: 'job_not_found', next_action: 'verify_the_beads_id_or_start_the_job' });
+    expect(ErrorOutputSchema.parse(JSON.parse(r.stdout)).error).toMatchObject({ reason_code: 'job_not_found', next_action: 'verify_the_beads_id_or_start_the_job', next_action_text: 'No such job: verify the beads id, or start the job.' });
     const usage = await sb.dx(['check', '--json']);
-    expect(usage.code).toBe(2);
+    expect(usage.code).toBe(1);
     expect(ErrorOutputSchema.parse(JSON.parse(usage.stdout)).error.reason_code).toBe('usage');
   });
 });
@@ -182,13 +182,13 @@ describe('flag and argument errors', () => {
     [['bogus-command'], /^Error: unknown command "bogus-command"; see dx-runner --help \(reason_code=unknown_command\)$/, 'unknown_command'],
   ])('dx-runner %j: one line, the usage exit code, a reason code', async (args, message, reason) => {
     const r = await sb.dx(args);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stdout).toBe('');
     const json = await sb.dx([...args, '--json']);
-    expect(json.code).toBe(2);
-    expect(JSON.parse(json.stdout).error).toMatchObject({ exit_code: 2, reason_code: reason });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ exit_code: 1, reason_code: reason });
     expect(JSON.parse(json.stdout).error.message).not.toContain('\n');
   });
 });

@@ -86,9 +86,9 @@ describe('beads-gate (bd stub speaking the documented bd contract)', () => {
     expect(JSON.parse(bd(external, 'show', 'bd-probe', '--json'))[0].status).toBe('open');
   });
 
-  it('refuses --write-probe without --probe-id (exit 2)', async () => {
+  it('refuses --write-probe without --probe-id (exit 1)', async () => {
     const r = await sb.dx(['beads-gate', '--write-probe', '--json']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(ErrorOutputSchema.parse(JSON.parse(r.stdout)).error.reason_code).toBe('probe_id_required');
   });
 });

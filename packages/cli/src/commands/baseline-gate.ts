@@ -8,7 +8,7 @@ export default class BaselineGate extends DxCommand<BaselineGateOutput> {
   static override description = `Reasons: baseline_ok, baseline_not_met (HEAD does not contain it), required_baseline_missing (the
 commit is not in the repository, e.g. a shallow clone), runtime_commit_missing (no HEAD),
 worktree_missing, not_a_git_repo. The worktree is the job's (--beads), --worktree, or cwd's.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> baseline-gate --beads bd-xxx --required-baseline 4f2a9c1', '<%= config.bin %> baseline-gate --worktree /tmp/agents/bd-xxx/repo --required-baseline 4f2a9c1 --json'];
 

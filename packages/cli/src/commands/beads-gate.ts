@@ -11,7 +11,7 @@ repo's binding matching the database (bd context project ids); --probe-id presen
 --write-probe: a status round trip on the probe issue that restores its status. Reasons: beads_ok,
 beads_unavailable, beads_external_repo_missing, beads_external_remote_mismatch, beads_db_error,
 beads_repo_mismatch, beads_write_blocked, beads_probe_not_found.
-${exitCodesHelp([0, 2, 24])}`;
+${exitCodesHelp([0, 1, 24])}`;
 
   static override examples = [
     '<%= config.bin %> beads-gate --repo /path/to/worktree',

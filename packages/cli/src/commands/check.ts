@@ -24,7 +24,7 @@ ${exitCodesHelp([0, 1, 2, 3, 23])}`;
     const view = core.toJobView(core.requireJob(root, beads), { stallMinutes: flags['stall-minutes'] });
     process.exitCode = core.exitCodeForState(view.state);
     this.out(`${view.beads}: ${view.state} (${view.reason_code})`);
-    this.out(`next_action=${view.next_action}`);
+    this.out(`next_action=${view.next_action}  # ${view.next_action_text}`);
     this.out(`provider=${view.provider} selected_model=${view.selected_model ?? '-'} retries=${view.retries}${view.pid ? ` pid=${view.pid}` : ''}`);
     this.out(
       `metrics events=${view.events} tool_calls=${view.tool_calls} mutations=${view.mutations} log_bytes=${view.log_bytes} elapsed=${formatDuration(view.elapsed_sec)}${view.exit_code === null ? '' : ` exit_code=${view.exit_code}`}`,

@@ -10,7 +10,7 @@ a test run ending in a pass in the job log, "committed" needs the job's commits 
 if any), "files changed" needs the files named among the job's changed files. A contradicted claim
 fails the gate; one nothing can confirm fails it only with --strict. Reasons: evidence_ok,
 unverified_claims, signoff_file_missing, outcome_missing.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> evidence-gate --beads bd-xxx --signoff-file SIGNOFF.md', '<%= config.bin %> evidence-gate --beads bd-xxx --signoff-file SIGNOFF.md --strict --json'];
 

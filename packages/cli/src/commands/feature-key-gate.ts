@@ -9,7 +9,7 @@ export default class FeatureKeyGate extends DxCommand<FeatureKeyGateOutput> {
 else merge-base(--base-branch, HEAD)..HEAD (default base branch: origin/HEAD, main, master). Reasons:
 feature_key_ok, feature_key_missing, feature_key_invalid_format, feature_key_missing_in_commits,
 no_commits_in_range, base_missing, worktree_missing, not_a_git_repo.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> feature-key-gate --beads bd-xxx', '<%= config.bin %> feature-key-gate --worktree . --feature-key bd-xxx.2 --base-branch main --json'];
 

@@ -8,7 +8,7 @@ export default class Finalize extends DxCommand<FinalizeOutput> {
 and exit code. A job that already has an outcome keeps it (finalized=false). A job whose record
 cannot prove which processes are its own (identity_unproven) is refused; after ending its processes
 yourself, --no-signal records the outcome without signalling anything.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> finalize bd-xxx', '<%= config.bin %> finalize --beads bd-xxx --reason stalled --exit-code 1'];
   static override args = { beads: beadsArg() };

@@ -9,7 +9,7 @@ export default class IntegrityGate extends DxCommand<IntegrityGateOutput> {
 history and descend from the base (--base, else the job's start commit). Reasons: integrity_ok,
 reported_commit_not_found, reported_not_ancestor, reported_commit_missing, worktree_missing,
 not_a_git_repo.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> integrity-gate --beads bd-xxx --reported-commit 9e1f0aa', '<%= config.bin %> integrity-gate --worktree . --reported-commit 9e1f0aa --base 4f2a9c1 --json'];
 

@@ -5,7 +5,7 @@ import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads } from '@dx/cli
 export default class Logs extends DxCommand<LogsOutput> {
   static override summary = "print the tail of a job's agent log";
   static override description = `The log holds the provider CLI's own stdout and stderr (secrets redacted).
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> logs bd-xxx', '<%= config.bin %> logs --beads bd-xxx --lines 50'];
   static override args = { beads: beadsArg() };

@@ -9,7 +9,7 @@ export default class Preflight extends DxCommand<PreflightOutput | PreflightChai
 the model allowed by the policy and available. Without --provider: every provider of the policy's
 fallback_chain in order until one passes; the JSON keeps every result, the selected provider and
 model, and the primary (first) failure when it fell back.
-${exitCodesHelp([0, 2, 20, 21, 25])}`;
+${exitCodesHelp([0, 1, 20, 21, 25])}`;
 
   static override examples = ['<%= config.bin %> preflight --provider opencode', '<%= config.bin %> preflight --json'];
 

@@ -7,7 +7,7 @@ export default class Probe extends DxCommand<PreflightOutput> {
   static override summary = 'send one tiny real request to test a provider/model pair';
   static override description = `Runs the provider's CLI headless with a one-line prompt against the model (bounded in time and
 retries, in a private HOME) and reports whether it answered, classified like a failed job.
-${exitCodesHelp([0, 2, 20, 21, 25])}`;
+${exitCodesHelp([0, 1, 20, 21, 25])}`;
 
   static override examples = ['<%= config.bin %> probe --provider opencode --model zhipuai-coding-plan/glm-5', '<%= config.bin %> probe --provider gemini --json'];
 

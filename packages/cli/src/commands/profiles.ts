@@ -6,7 +6,7 @@ export default class Profiles extends DxCommand<ProfilesOutput> {
   static override summary = 'list the YAML start profiles, or show one';
   static override description = `Profiles are looked up in DX_RUNNER_PROFILES_DIR, then ~/.config/dx-runner/profiles, then the
 ones shipped with @dx/core; the first file of a name wins. Use one with start --profile NAME.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> profiles', '<%= config.bin %> profiles --show cc-glm-fallback'];
 

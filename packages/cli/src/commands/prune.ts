@@ -11,7 +11,7 @@ With --retention (or --older-than), finished jobs past the policy's retention (r
 keeping the retention.keep_last most recent) lose every file: meta, outcome, logs and their
 rotations, heartbeat, prompt copy. Never a live job, never one whose owner (a dx-batch wave) still
 holds it. --dry-run lists what would go and how much, and changes nothing.
-${exitCodesHelp([0, 1, 2, 22])}`;
+${exitCodesHelp([0, 1, 22])}`;
 
   static override examples = ['<%= config.bin %> prune', '<%= config.bin %> prune --beads bd-xxx --json', '<%= config.bin %> prune --older-than 30d --dry-run', '<%= config.bin %> prune --retention'];
   static override flags = {

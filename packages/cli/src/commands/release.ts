@@ -8,7 +8,7 @@ export default class Release extends DxCommand<ReleaseOutput> {
 (prune --retention, the watchdog's daily pass) never removes it while its owner holds it, so a
 paused wave resumed later finds every job it ran. The owner releases the hold when its work is
 over; status --disk lists the holds.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> release --owner dx-batch:wave-20261124-101500'];
   static override flags = {

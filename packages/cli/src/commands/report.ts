@@ -6,7 +6,7 @@ export default class Report extends DxCommand<JobReport | FleetReport> {
   static override summary = 'report outcome, timings, retries, fallback, model, usage and evidence';
   static override description = `With --beads: one job (its latest instance across providers, plus the history of earlier
 instances). Without: every recorded job. --format json prints the JSON report (same as --json).
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override args = { beads: beadsArg() };
   static override examples = ['<%= config.bin %> report bd-xxx', '<%= config.bin %> report --beads bd-xxx --format json', '<%= config.bin %> report --beads bd-xxx --format markdown', '<%= config.bin %> report --format markdown'];

@@ -6,7 +6,7 @@ export default class Restart extends DxCommand<RestartOutput> {
   static override description = `Stops the current instance if it still runs, rotates its log and outcome (<beads>.log.N),
 keeps its metadata, and launches the next instance; retries counts restarts. The worktree gate and
 the provider's concurrency cap apply again.
-${exitCodesHelp([0, 1, 2, 20, 21, 22])}`;
+${exitCodesHelp([0, 1, 20, 21, 22])}`;
 
   static override examples = ['<%= config.bin %> restart bd-xxx', '<%= config.bin %> restart --beads bd-xxx'];
   static override args = { beads: beadsArg() };

@@ -9,7 +9,7 @@ export default class ScopeGate extends DxCommand<ScopeGateOutput> {
 files; without a job, the uncommitted changes. The allowlist file has one path prefix or glob
 (*, **, ?) per line, # for comments. Reasons: scope_ok, path_outside_allowlist,
 mutation_budget_exceeded, allowed_paths_file_unreadable, worktree_missing, not_a_git_repo.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> scope-gate --beads bd-xxx --allowed-paths-file allowed.txt --mutation-budget 20'];
 

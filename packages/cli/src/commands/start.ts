@@ -9,7 +9,7 @@ export default class Start extends DxCommand<StartOutput> {
 the provider's CLI headless and detached, in its own process group with stdin closed and a private
 HOME and TMPDIR. A watcher process follows the job, records progress and writes the outcome file
 when it ends. --dry-run validates everything and launches nothing.
-${exitCodesHelp([0, 1, 2, 20, 21, 22, 25])}`;
+${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
 
   static override examples = [
     '<%= config.bin %> start --beads bd-xxx --provider opencode --prompt-file /tmp/p.prompt --worktree /tmp/agents/bd-xxx/repo',

@@ -8,7 +8,7 @@ export default class Status extends DxCommand<StatusOutput | DiskOutput> {
 the N most recently finished jobs; --beads shows one job whatever its state. Reads state files only:
 no process is spawned per job. --disk shows where the state's bytes are instead: per provider, per
 kind of file, the largest jobs, the owners holding jobs, and the free space left.
-${exitCodesHelp([0, 1, 2, 22])}`;
+${exitCodesHelp([0, 1, 22])}`;
 
   static override examples = [
     '<%= config.bin %> status',

@@ -9,7 +9,7 @@ poll only as a fallback), never a busy loop. With --timeout, gives up after that
 exits 124 while the job keeps running. SIGINT/SIGTERM end the wait (the job keeps running).
 Scripts that wait with a loop on exited_ok|exited_err wait forever for a job that ends no_op (it
 exited 0 without changing anything) or blocked: wait knows every terminal state.
-${exitCodesHelp([0, 1, 2, 3, 23, 124])}`;
+${exitCodesHelp([0, 1, 3, 23, 124, 130])}`;
 
   static override examples = ['<%= config.bin %> wait bd-xxx', '<%= config.bin %> wait bd-xxx --timeout 3600 --json | jq -r .state'];
   static override args = { beads: beadsArg() };
@@ -27,21 +27,14 @@ ${exitCodesHelp([0, 1, 2, 3, 23, 124])}`;
     const root = await this.stateRoot(false);
     const pollSec = Number(process.env.DX_RUNNER_WAIT_POLL_SEC || 5);
     const abort = new AbortController();
-    const onSignal = () => abort.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    try {
-      const result = await core.waitForJob(root, beads, { timeoutMs: flags.timeout === undefined ? undefined : flags.timeout * 1000, stallMinutes: flags['stall-minutes'], signal: abort.signal, pollMs: pollSec * 1000 });
-      const view = result.view;
-      process.exitCode = result.timedOut ? 124 : result.interrupted ? 130 : core.exitCodeForState(view.state);
-      const waited = Math.round(result.waitedMs / 100) / 10;
-      if (result.timedOut) this.out(`${beads}: still ${view.state} (${view.reason_code}) after ${waited}s; it keeps running`);
-      else if (result.interrupted) this.out(`${beads}: wait interrupted; the job is ${view.state} (${view.reason_code}) and keeps running`);
-      else this.out(`${beads}: ${view.state} (${view.reason_code}) after ${waited}s\nnext_action=${view.next_action}`);
-      return { ...view, timed_out: result.timedOut, interrupted: result.interrupted, waited_sec: waited };
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    this.onInterrupt(() => abort.abort());
+    const result = await core.waitForJob(root, beads, { timeoutMs: flags.timeout === undefined ? undefined : flags.timeout * 1000, stallMinutes: flags['stall-minutes'], signal: abort.signal, pollMs: pollSec * 1000 });
+    const view = result.view;
+    process.exitCode = result.timedOut ? 124 : result.interrupted ? 130 : core.exitCodeForState(view.state);
+    const waited = Math.round(result.waitedMs / 100) / 10;
+    if (result.timedOut) this.out(`${beads}: still ${view.state} (${view.reason_code}) after ${waited}s; it keeps running`);
+    else if (result.interrupted) this.out(`${beads}: wait interrupted; the job is ${view.state} (${view.reason_code}) and keeps running`);
+    else this.out(`${beads}: ${view.state} (${view.reason_code}) after ${waited}s\nnext_action=${view.next_action}  # ${view.next_action_text}`);
+    return { ...view, timed_out: result.timedOut, interrupted: result.interrupted, waited_sec: waited };
   }
 }

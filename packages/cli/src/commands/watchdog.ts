@@ -9,7 +9,7 @@ below --max-retries and marked blocked after that; jobs past DX_RUNNER_MAX_RUNTI
 whose watcher died are force-finalized; once a day the policy's job retention is applied (see
 dx-runner prune --retention). Runs until interrupted, or --once for a single pass
 (--max-passes N for a bounded run). With --json each pass is printed as one JSON line.
-${exitCodesHelp([0, 1, 2, 22])}`;
+${exitCodesHelp([0, 1, 22])}`;
 
   static override examples = ['<%= config.bin %> watchdog --interval 60 --max-retries 1', '<%= config.bin %> watchdog --once --json'];
 
@@ -31,11 +31,9 @@ ${exitCodesHelp([0, 1, 2, 22])}`;
     const maxPasses = flags.once ? 1 : (flags['max-passes'] ?? Infinity);
     const passes: WatchdogPassOutput[] = [];
     let stopping = false;
-    const onSignal = () => {
+    this.onInterrupt(() => {
       stopping = true;
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    });
     if (!this.jsonEnabled() && maxPasses > 1) {
       this.out(`watchdog: interval=${flags.interval}s max_retries=${flags['max-retries']} state_dir=${core.stateRootPath()}`);
     }
@@ -51,7 +49,7 @@ ${exitCodesHelp([0, 1, 2, 22])}`;
       });
       if (maxPasses === 1) passes.push(pass);
       if (this.jsonEnabled()) {
-        if (maxPasses > 1) process.stdout.write(`${core.stringifyJsonSafe(this.redactor().redactDeep(pass), 0)}\n`);
+        if (maxPasses > 1) this.streamJson(pass);
       } else {
         for (const a of pass.actions) {
           this.out(`${pass.generated_at} [${a.beads}] ${a.state} (${a.reason_code})${a.action === 'none' ? '' : ` -> ${a.action}${a.detail ? `: ${a.detail}` : ''}`}`);
@@ -60,8 +58,7 @@ ${exitCodesHelp([0, 1, 2, 22])}`;
       }
       if (n + 1 < maxPasses && !stopping) await waitInterruptible(flags.interval * 1000, () => stopping);
     }
-    // A long-running watchdog streamed its passes as JSON lines already; only --once returns them.
-    if (this.jsonEnabled() && maxPasses > 1) process.exit(process.exitCode ?? 0);
+    // a long-running watchdog streamed its passes as JSON lines already; only --once returns them
     return { passes };
   }
 }

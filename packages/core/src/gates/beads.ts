@@ -3,10 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { BdClient, bdBinary } from '../beads/bd.js';
 import { DxError, ExitCode } from '../errors.js';
-import { nextActionFor } from '../health/next-actions.js';
+import { nextActionFor, nextActionText } from '../health/next-actions.js';
 import { isValidBeadsId } from '../jobs/beads-id.js';
 import { git } from '../process/git.js';
 import type { BeadsGateOutput } from '../schemas/gates.js';
+
+
+function gateNextAction(reason: string): { next_action: string; next_action_text: string } {
+  const next = nextActionFor(reason);
+  return { next_action: next, next_action_text: nextActionText(next) ?? '' };
+}
 
 export interface BeadsGateOptions {
   /** The repo being dispatched from (default cwd): its beads binding must match the database. */
@@ -43,6 +49,7 @@ export async function beadsGate(options: BeadsGateOptions = {}): Promise<BeadsGa
     passed: false,
     reason_code: 'beads_ok',
     next_action: '',
+    next_action_text: '',
     details: '',
     beads: null,
     worktree: repo,
@@ -55,7 +62,7 @@ export async function beadsGate(options: BeadsGateOptions = {}): Promise<BeadsGa
     probe_id: options.probeId ?? null,
     write_probe: 'skipped',
   };
-  const fail = (reason: string, details: string): BeadsGateOutput => ({ ...out, passed: false, reason_code: reason, next_action: nextActionFor(reason), details });
+  const fail = (reason: string, details: string): BeadsGateOutput => ({ ...out, passed: false, reason_code: reason, ...gateNextAction(reason), details });
 
   const bin = bdBinary(env);
   if (!bin) return fail('beads_unavailable', 'bd CLI not found on PATH (or BD_BIN)');
@@ -109,5 +116,5 @@ export async function beadsGate(options: BeadsGateOptions = {}): Promise<BeadsGa
     }
   }
   const checked = ['bd', 'external repo', 'origin', 'db', out.project_id_repo ? 'repo binding' : '', options.probeId ? 'probe id' : '', options.writeProbe ? 'write probe' : ''].filter(Boolean);
-  return { ...out, passed: true, reason_code: 'beads_ok', next_action: nextActionFor('beads_ok'), details: `checked ${checked.join(', ')}` };
+  return { ...out, passed: true, reason_code: 'beads_ok', ...gateNextAction('beads_ok'), details: `checked ${checked.join(', ')}` };
 }

@@ -4,7 +4,7 @@ import { DxError, ExitCode } from '../errors.js';
 import { assertBeadsId } from '../jobs/beads-id.js';
 import { requireJob, type JobSnapshot } from '../jobs/store.js';
 import { git } from '../process/git.js';
-import { nextActionFor } from '../health/next-actions.js';
+import { nextActionFor, nextActionText } from '../health/next-actions.js';
 
 /** What a gate looks at: a git worktree, and the job that ran in it when --beads is given. */
 export interface GateTarget {
@@ -20,13 +20,15 @@ export interface GateVerdict {
   passed: boolean;
   reason_code: string;
   next_action: string;
+  next_action_text: string;
   details: string;
   beads: string | null;
   worktree: string | null;
 }
 
 export function verdict(gate: string, target: { beads: string | null; worktree: string | null }, passed: boolean, reasonCode: string, details: string): GateVerdict {
-  return { gate, passed, reason_code: reasonCode, next_action: nextActionFor(reasonCode), details, beads: target.beads, worktree: target.worktree };
+  const next = nextActionFor(reasonCode);
+  return { gate, passed, reason_code: reasonCode, next_action: next, next_action_text: nextActionText(next) ?? '', details, beads: target.beads, worktree: target.worktree };
 }
 
 /** A hex commit id (abbreviated or full); refs are refused so a gate can never be pointed at a moving target. */

@@ -1,4 +1,5 @@
 import { evaluateHealth, type HealthOptions } from '../health/evaluate.js';
+import { nextActionText } from '../health/next-actions.js';
 import type { JobView } from '../schemas/job-view.js';
 import { logBytesOnDisk } from './capped-log.js';
 import type { JobSnapshot } from './store.js';
@@ -17,6 +18,7 @@ export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobVie
     state: health.state,
     reason_code: health.reasonCode,
     next_action: health.nextAction,
+    next_action_text: nextActionText(health.nextAction) ?? '',
     run_instance: meta?.run_instance ?? null,
     started_at: meta?.started_at ?? null,
     elapsed_sec: Number.isFinite(started) ? Math.max(0, Math.round((end - started) / 1000)) : null,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DxError, ExitCode, isDxError } from '../errors.js';
-import { nextActionFor } from '../health/next-actions.js';
+import { nextActionFor, nextActionText } from '../health/next-actions.js';
 import type { Policy } from '../policy/schema.js';
 import type { PreflightChainOutput, PreflightOutput } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
@@ -38,8 +38,12 @@ function failed(provider: string, reasonCode: string, failureClass: string | nul
     reason_code: reasonCode,
     failure_class: failureClass,
     error,
-    next_action: nextActionFor(reasonCode, failureClass ?? undefined),
+    ...nextAction(nextActionFor(reasonCode, failureClass ?? undefined)),
   };
+}
+
+function nextAction(id: string | null): { next_action: string | null; next_action_text: string | null } {
+  return { next_action: id, next_action_text: nextActionText(id) };
 }
 
 const CHECK_STATUSES: readonly string[] = ['ok', 'warn', 'fail', 'skip'];
@@ -85,7 +89,7 @@ export async function preflightProvider(providerId: string, options: PreflightOp
       reason_code: null,
       failure_class: null,
       error: null,
-      next_action: null,
+      ...nextAction(null),
     };
   }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `dx-${mode}-${providerId}-`));
@@ -122,7 +126,7 @@ export async function preflightProvider(providerId: string, options: PreflightOp
     reason_code: reasonCode,
     failure_class: failureClass,
     error: failing ? `${failing.name}: ${failing.detail}` : null,
-    next_action: reasonCode ? nextActionFor(reasonCode, failureClass ?? undefined) : null,
+    ...nextAction(reasonCode ? nextActionFor(reasonCode, failureClass ?? undefined) : null),
   });
 }
 

@@ -97,7 +97,7 @@ export function renderJobReportMarkdown(r: JobReport): string {
     '## Summary',
     `- Provider: ${r.provider}`,
     `- State: ${r.state} (${r.reason_code})`,
-    `- Next Action: ${r.next_action}`,
+    `- Next Action: ${r.next_action_text} (\`${r.next_action}\`)`,
     `- Started: ${dash(r.started_at)}`,
     `- Duration: ${r.duration_sec ?? r.elapsed_sec ?? 0}s`,
     `- Retries: ${r.retries}`,

@@ -6,6 +6,8 @@ const GateBaseSchema = z.object({
   passed: z.boolean(),
   reason_code: z.string(),
   next_action: z.string(),
+  /** The next action as a sentence for people; scripts match on next_action. */
+  next_action_text: z.string(),
   details: z.string(),
   beads: z.string().nullable(),
   worktree: z.string().nullable(),

@@ -8,6 +8,8 @@ export const JobViewSchema = z.object({
   state: z.enum(HEALTH_STATES),
   reason_code: z.string(),
   next_action: z.string(),
+  /** The next action as a sentence for people; scripts match on next_action. */
+  next_action_text: z.string(),
   run_instance: z.string().nullable(),
   started_at: z.string().nullable(),
   elapsed_sec: z.number().int().nullable(),

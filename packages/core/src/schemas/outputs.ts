@@ -23,6 +23,8 @@ export const ErrorOutputSchema = z.object({
     exit_code: z.number().int(),
     reason_code: z.string(),
     next_action: z.string().nullable(),
+    /** The next action as a sentence for people; scripts match on next_action. */
+    next_action_text: z.string().nullable(),
     details: z.record(z.string(), z.unknown()).optional(),
   }),
 });
@@ -240,6 +242,7 @@ export const PreflightOutputSchema = z.object({
   failure_class: z.string().nullable(),
   error: z.string().nullable(),
   next_action: z.string().nullable(),
+  next_action_text: z.string().nullable(),
 });
 export type PreflightOutput = z.infer<typeof PreflightOutputSchema>;
 

@@ -6,7 +6,7 @@ export default class Cancel extends DxCommand<CancelOutput> {
   static override summary = 'cancel a wave: stop every job it runs';
   static override description = `Takes the wave over (fencing and signalling a running orchestrator), stops every running job
 with dx-runner stop, and marks unfinished items CANCELLED.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> cancel --wave-id wave-42'];
   static override flags = { 'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }) };

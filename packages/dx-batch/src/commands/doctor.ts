@@ -7,7 +7,7 @@ export default class Doctor extends DxCommand<DoctorOutput> {
   static override description = `Issues are critical (they stop a wave: missing or corrupt state, dx-runner unavailable, exec
 saturation), warnings (an operator should act: no live orchestrator, stale leases, a job dx-runner
 lost) or info (stale job records the doctor removed).
-${exitCodesHelp([0, 1, 2])}
+${exitCodesHelp([0, 1])}
   (1: at least one critical or warning issue)`;
 
   static override examples = ['<%= config.bin %> doctor --wave-id wave-42 --json'];

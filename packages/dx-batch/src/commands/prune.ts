@@ -8,7 +8,7 @@ export default class Prune extends DxCommand<BatchPruneOutput> {
 retention.waves_days, default 90 days), keeping the retention.keep_last most recent: their state,
 prompts, ledgers, leases and job records, and releases dx-runner's hold on their jobs. Running,
 paused and pending waves are never removed. --dry-run lists what would go and how much.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> prune --dry-run', '<%= config.bin %> prune --older-than 30d'];
   static override flags = {

@@ -4,7 +4,7 @@ import type { WaveReport } from '../schemas.js';
 
 export default class Report extends DxCommand<WaveReport> {
   static override summary = 'summarise a wave: per item attempts, providers, verdicts, durations, tokens';
-  static override description = `${exitCodesHelp([0, 1, 2])}`;
+  static override description = `${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> report --wave-id wave-42 --format markdown'];
   static override flags = {

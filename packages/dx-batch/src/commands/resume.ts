@@ -7,7 +7,7 @@ export default class Resume extends DxCommand<WaveOutput> {
   static override summary = 'take over and continue a paused, failed or orphaned wave';
   static override description = `Refused while the wave's orchestrator is alive. Jobs that ran meanwhile are adopted; an attempt
 whose job was recorded but never started is started; nothing finished runs again.
-${exitCodesHelp([0, 1, 2, 3])}`;
+${exitCodesHelp([0, 1, 3])}`;
 
   static override examples = ['<%= config.bin %> resume --wave-id wave-20261124-101500'];
   static override flags = { 'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }), policy: policyFlag };
@@ -19,7 +19,7 @@ ${exitCodesHelp([0, 1, 2, 3])}`;
     const { resumeWave } = await import('../orchestrator/lifecycle.js');
     const { waveDeps } = await import('../deps.js');
     const deps = waveDeps({ policyFile: flags.policy, silent: this.jsonEnabled(), create: false });
-    const wave = await resumeWave(flags['wave-id'], { ...deps, onRunning: (o) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => o.requestPause())) });
+    const wave = await resumeWave(flags['wave-id'], { ...deps, onRunning: (o) => this.onInterrupt(() => o.requestPause()) });
     process.exitCode = exitCodeForWave(wave);
     return finishWave((t) => this.out(t), wave);
   }

@@ -13,7 +13,7 @@ separate job), REVISION_REQUIRED back to implementing (at most --max-revisions t
 the retry chain (policy batch.retry_chain, default ${BATCH_DEFAULTS.retry_chain.join(' → ')}) or the agent gives up. At most
 --max-parallel items run at once. Before dispatching: provider preflight, dx-runner prune and the
 exec saturation cap. A live view goes to stderr (a table on a terminal, lines otherwise).
-${exitCodesHelp([0, 1, 2, 3, 22])}
+${exitCodesHelp([0, 1, 3, 22])}
   (3: the wave completed with blocked or cancelled items)`;
 
   static override examples = ['<%= config.bin %> start --items bd-aaa,bd-bbb,bd-ccc --max-parallel 3', '<%= config.bin %> start --items bd-aaa,bd-bbb --exec-process-cap 40 --wave-id wave-42'];
@@ -61,7 +61,7 @@ ${exitCodesHelp([0, 1, 2, 3, 22])}
           policy_file: flags.policy ? path.resolve(flags.policy) : null,
         },
       },
-      { ...deps, onRunning: (o) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => o.requestPause())) },
+      { ...deps, onRunning: (o) => this.onInterrupt(() => o.requestPause()) },
     );
     process.exitCode = exitCodeForWave(wave);
     return finishWave((t) => this.out(t), wave);

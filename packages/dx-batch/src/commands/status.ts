@@ -6,7 +6,7 @@ import { finishWave } from '../render/wave-output.js';
 export default class Status extends DxCommand<WaveOutput> {
   static override summary = "show a wave's state and every item";
   static override description = `The full wave state (items, attempts, preflight, config) with --json.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> status --wave-id wave-42', '<%= config.bin %> status --wave-id wave-42 --json'];
   static override flags = { 'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }) };

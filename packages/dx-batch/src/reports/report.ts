@@ -1,7 +1,20 @@
+import { nextActionText } from '@dx/core/next-actions';
 import type { WaveOutput, WaveReport } from '../schemas.js';
 import type { WaveState } from '../waves/state.js';
 
-/** What to do next with a wave, by its status (anchor §1.3, plus blocked items). */
+/** The sentence for each next action a wave can name. */
+const WAVE_NEXT_ACTIONS: Record<string, string> = {
+  monitor_wave_until_terminal: 'The wave is running; follow it with `dx-batch status`.',
+  run_dx_batch_resume: 'The wave is paused; continue it with `dx-batch resume`.',
+  run_dx_runner_prune_then_dx_batch_resume: 'Too many processes: run `dx-runner prune`, then `dx-batch resume`.',
+  inspect_wave_error_then_dx_batch_resume: 'Read the wave error (`dx-batch doctor`), fix it, then `dx-batch resume`.',
+  review_outcomes_before_restart: 'The wave was cancelled; review the job outcomes before starting again.',
+  resolve_blocked_items_then_close: 'Some items are blocked: resolve them, then close the wave.',
+  review_report_and_close_items: 'Every item finished: review `dx-batch report` and close the issues.',
+  start_or_resume_wave: 'Start the wave, or resume it.',
+};
+
+/** What to do next with a wave, by its status, plus blocked items. */
 export function waveNextAction(state: WaveState): string {
   switch (state.status) {
     case 'running':
@@ -19,8 +32,13 @@ export function waveNextAction(state: WaveState): string {
   }
 }
 
+export function waveNextActionText(id: string): string {
+  return nextActionText(id, WAVE_NEXT_ACTIONS) ?? '';
+}
+
 export function waveOutput(state: WaveState): WaveOutput {
-  return { ...state, next_action: waveNextAction(state) };
+  const next = waveNextAction(state);
+  return { ...state, next_action: next, next_action_text: waveNextActionText(next) };
 }
 
 const seconds = (a: string | null, b: string | null) => (a && b ? Math.max(0, Math.round((Date.parse(b) - Date.parse(a)) / 1000)) : null);
@@ -48,6 +66,7 @@ export function buildWaveReport(state: WaveState): WaveReport {
     status: state.status,
     reason_code: state.reason_code,
     next_action: waveNextAction(state),
+    next_action_text: waveNextActionText(waveNextAction(state)),
     created_at: state.created_at,
     started_at: state.started_at,
     completed_at: state.completed_at,

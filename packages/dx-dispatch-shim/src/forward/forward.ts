@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundledDxRunner } from '@dx/cli/locate';
-import { dxRunnerCommand, expandHome, itemWorktreeCandidates, signalsForChild, type Policy } from '@dx/core';
+import { dxRunnerCommand, ExitCode, expandHome, itemWorktreeCandidates, signalsForChild, type Policy } from '@dx/core';
 
 /** How the shims reach dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
 export function dxRunnerArgv(env: NodeJS.ProcessEnv): string[] {
@@ -45,10 +45,10 @@ export function explainIgnored(tool: string, ignored: Array<{ flag: string; why:
   process.stderr.write(`[${tool}] ignored (no dx-runner counterpart): ${ignored.map((i) => `${i.flag} (${i.why})`).join('; ')}\n`);
 }
 
-/** One line, exit 2 (the usage text is one `--help` away). */
+/** One line, exit 1 like every bin's usage error (the usage text is one `--help` away). */
 export function usageError(tool: string, message: string): number {
-  process.stderr.write(`Error: ${message}; see ${tool} --help (reason_code=usage_error)\n`);
-  return 2;
+  process.stderr.write(`Error: ${message}; see ${tool} --help (reason_code=usage)\n`);
+  return ExitCode.usage;
 }
 
 /**

@@ -8,7 +8,7 @@ export default class Prune extends DxCommand<NightlyPruneOutput> {
 retention.nights_days, default 90 days), keeping the retention.keep_last most recent; latest.* stays.
 The nightly run does this once a day by itself, together with dx-runner prune --retention.
 --dry-run lists what would go and how much.
-${exitCodesHelp([0, 1, 2])}`;
+${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> prune --dry-run', '<%= config.bin %> prune --older-than 30d'];
   static override flags = {

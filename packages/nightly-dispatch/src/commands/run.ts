@@ -14,7 +14,7 @@ file and dispatches it with dx-runner start, waiting for the launch acknowledgem
 (default ${NIGHTLY_DEFAULTS.max_parallel}) nightly jobs run at once during the first nightly.migration_hours (default ${NIGHTLY_DEFAULTS.migration_hours}) after
 the recorded migration start, max_parallel_post_migration (default ${NIGHTLY_DEFAULTS.max_parallel_post_migration}) afterwards. Alerts go to SLACK_WEBHOOK_URL. A second run
 while one is in progress exits at once. Every run writes a morning report (markdown and JSON).
-${exitCodesHelp([0, 1, 2, 21, 24])}
+${exitCodesHelp([0, 1, 21, 24])}
   (1: another run in progress, or some items could not be dispatched; 21: no provider available;
    24: bd unavailable)`;
 

@@ -8,7 +8,7 @@ gemini (0 available; 21 or 25 unavailable), dx-runner start --beads=<id> --provi
 (0) in a throwaway worktree under the first allowed prefix, dx-runner check <id> (0 or 1) and
 dx-runner kill <id> (cleanup). When any check fails, one alert goes to the Slack webhook of the
 night's alerts (same rate limit). Cron it every 6 hours next to the nightly run.
-${exitCodesHelp([0, 1, 2])}
+${exitCodesHelp([0, 1])}
   (1: a check failed)`;
 
   static override examples = ['<%= config.bin %> smoke', '<%= config.bin %> smoke --json'];

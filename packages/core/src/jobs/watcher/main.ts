@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { CappedLog, sealLog } from '../capped-log.js';
 import { JobWatcher, type DiagnosticsSink } from './run.js';
-import type { WatcherAck, WatcherSpec } from './spec.js';
+import { parseWatcherSpec, type WatcherAck } from './spec.js';
 
 const ACK_FD = 3;
 
@@ -25,7 +25,13 @@ const chunks: Buffer[] = [];
 for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
 // `start` spawns the watcher before it has validated anything; an empty spec means "not needed".
 if (chunks.length === 0) process.exit(0);
-const spec = JSON.parse(Buffer.concat(chunks).toString('utf8')) as WatcherSpec;
+const parsed = parseWatcherSpec(Buffer.concat(chunks).toString('utf8'));
+if (!parsed.ok) {
+  // nothing was started and no job file is trusted yet: tell `start`, which reports launch_preparation_failed
+  ack({ ok: false, reasonCode: 'invalid_watcher_spec', failureClass: 'crashed', message: parsed.message, exitCode: 1 });
+  process.exit(1);
+}
+const { spec } = parsed;
 process.title = `dx-runner-watcher ${spec.provider}/${spec.beads}`;
 // diagnostics and crash reports go to the job's watcher log (stdout/stderr are /dev/null), capped like the job log
 let diagnostics: DiagnosticsSink;

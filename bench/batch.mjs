@@ -45,14 +45,35 @@ const env = {
 };
 fs.mkdirSync(env.HOME, { recursive: true });
 fs.mkdirSync(env.FAKE_AGENT_SCRIPTS);
-fs.writeFileSync(env.DX_RUNNER_BIN, `#!/bin/sh\necho "$1" >> '${calls}'\nexec '${process.execPath}' '${cli}' "$@"\n`, { mode: 0o755 });
-fs.writeFileSync(env.DX_POLICY_FILE, `batch:\n  retry_chain: [fake]\n  review_chain: [fake]\n  poll_interval_sec: 0.2\n  exec_process_cap: 1000\n`);
-fs.writeFileSync(path.join(env.FAKE_AGENT_SCRIPTS, 'default.implement.json'), JSON.stringify({ steps: [{ write: 'done.txt', content: 'x' }, { contract: { status: 'completed', artifacts: { files_changed: ['done.txt'], commits: [] }, summary: 'ok' } }] }));
-fs.writeFileSync(path.join(env.FAKE_AGENT_SCRIPTS, 'default.review.json'), JSON.stringify({ steps: [{ contract: { verdict: 'APPROVED', findings: [], summary: 'ok' } }] }));
+fs.writeFileSync(env.DX_RUNNER_BIN, `#!/bin/sh\necho "$1" >> '${calls}'\nexec '${process.execPath}' '${cli}' "$@"\n`, {
+  mode: 0o755,
+});
+fs.writeFileSync(
+  env.DX_POLICY_FILE,
+  `batch:\n  retry_chain: [fake]\n  review_chain: [fake]\n  poll_interval_sec: 0.2\n  exec_process_cap: 1000\n`,
+);
+fs.writeFileSync(
+  path.join(env.FAKE_AGENT_SCRIPTS, 'default.implement.json'),
+  JSON.stringify({
+    steps: [
+      { write: 'done.txt', content: 'x' },
+      { contract: { status: 'completed', artifacts: { files_changed: ['done.txt'], commits: [] }, summary: 'ok' } },
+    ],
+  }),
+);
+fs.writeFileSync(
+  path.join(env.FAKE_AGENT_SCRIPTS, 'default.review.json'),
+  JSON.stringify({ steps: [{ contract: { verdict: 'APPROVED', findings: [], summary: 'ok' } }] }),
+);
 
-const git = (cwd, ...a) => spawnSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', ...a], { cwd, stdio: 'ignore' });
+const git = (cwd, ...a) =>
+  spawnSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', ...a], { cwd, stdio: 'ignore' });
 try {
-  const link = spawnSync(process.execPath, [cli, 'plugins', 'link', path.join(root, 'test/fixtures/provider-fake'), '--no-install'], { env, encoding: 'utf8' });
+  const link = spawnSync(
+    process.execPath,
+    [cli, 'plugins', 'link', path.join(root, 'test/fixtures/provider-fake'), '--no-install'],
+    { env, encoding: 'utf8' },
+  );
   if (link.status !== 0) throw new Error(`plugins link failed: ${link.stderr}`);
   const ids = Array.from({ length: ITEMS }, (_, i) => `bd-b${i}`);
   for (const id of ids) {
@@ -64,8 +85,23 @@ try {
   // dx-batch in-process under a tiny wrapper that records its own CPU time at exit
   const cpuFile = path.join(work, 'cpu.json');
   const wrapper = path.join(work, 'measured-dx-batch.mjs');
-  fs.writeFileSync(wrapper, `import fs from 'node:fs';\nprocess.on('exit', () => fs.writeFileSync(${JSON.stringify(cpuFile)}, JSON.stringify(process.cpuUsage())));\nawait import(${JSON.stringify(batch)});\n`);
-  const argv = ['start', '--items', ids.join(','), '--wave-id', 'bench', '--max-parallel', String(PARALLEL), '--worktree-base', agents, '--json', ...(REVIEW ? [] : ['--no-review'])];
+  fs.writeFileSync(
+    wrapper,
+    `import fs from 'node:fs';\nprocess.on('exit', () => fs.writeFileSync(${JSON.stringify(cpuFile)}, JSON.stringify(process.cpuUsage())));\nawait import(${JSON.stringify(batch)});\n`,
+  );
+  const argv = [
+    'start',
+    '--items',
+    ids.join(','),
+    '--wave-id',
+    'bench',
+    '--max-parallel',
+    String(PARALLEL),
+    '--worktree-base',
+    agents,
+    '--json',
+    ...(REVIEW ? [] : ['--no-review']),
+  ];
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [wrapper, ...argv], { env, encoding: 'utf8', cwd: work, maxBuffer: 64 << 20 });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -73,7 +109,10 @@ try {
   const approved = wave.items.filter((i) => i.status === 'APPROVED').length;
   if (approved !== ITEMS) {
     const why = {};
-    for (const i of wave.items.filter((x) => x.status !== 'APPROVED')) for (const a of i.attempts) why[`${i.status} ${a.phase} ${a.result} ${a.reason_code}`] = (why[`${i.status} ${a.phase} ${a.result} ${a.reason_code}`] ?? 0) + 1;
+    for (const i of wave.items.filter((x) => x.status !== 'APPROVED'))
+      for (const a of i.attempts)
+        why[`${i.status} ${a.phase} ${a.result} ${a.reason_code}`] =
+          (why[`${i.status} ${a.phase} ${a.result} ${a.reason_code}`] ?? 0) + 1;
     console.error(`only ${approved}/${ITEMS} approved; attempts of the others:`, why);
     if (process.env.BENCH_KEEP) console.error(`kept ${work}`);
   }

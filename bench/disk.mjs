@@ -45,7 +45,12 @@ sh('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', 'commit', '-q', '--allow
 const LINE = 'bench: an agent printing the same line of output over and over to flood its log\n';
 const times = Math.round((MB_OUT * 1024 * 1024) / LINE.length);
 const prompt = path.join(work, 'prompt.json');
-fs.writeFileSync(prompt, JSON.stringify({ steps: [{ print_repeat: { text: LINE, times } }, { write: 'x.txt', content: 'x' }, { result: 'done' }, { exit: 0 }] }));
+fs.writeFileSync(
+  prompt,
+  JSON.stringify({
+    steps: [{ print_repeat: { text: LINE, times } }, { write: 'x.txt', content: 'x' }, { result: 'done' }, { exit: 0 }],
+  }),
+);
 
 function job(label, maxLogMb) {
   const policy = path.join(work, `${label}.yaml`);
@@ -53,20 +58,53 @@ function job(label, maxLogMb) {
   const samples = [];
   for (let i = 0; i < RUNS; i++) {
     const beads = `bd-${label}-${i}`;
-    sh(process.execPath, [cli, 'start', '--beads', beads, '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt, '--policy', policy]);
+    sh(process.execPath, [
+      cli,
+      'start',
+      '--beads',
+      beads,
+      '--provider',
+      'fake',
+      '--prompt-file',
+      prompt,
+      '--worktree',
+      wt,
+      '--policy',
+      policy,
+    ]);
     const outcome = path.join(env.DX_RUNNER_STATE_DIR, 'fake', `${beads}.outcome`);
     const deadline = Date.now() + 300_000;
     while (!fs.existsSync(outcome) && Date.now() < deadline) spawnSync('sleep', ['0.2']);
-    const kv = Object.fromEntries(fs.readFileSync(outcome, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    samples.push({ cpuMs: Number(kv.watcher_cpu_ms), logBytes: Number(kv.log_bytes), total: Number(kv.log_bytes_total) });
+    const kv = Object.fromEntries(
+      fs
+        .readFileSync(outcome, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    samples.push({
+      cpuMs: Number(kv.watcher_cpu_ms),
+      logBytes: Number(kv.log_bytes),
+      total: Number(kv.log_bytes_total),
+    });
   }
   const cpu = samples.map((s) => s.cpuMs).sort((a, b) => a - b)[Math.floor(samples.length / 2)];
   const per100 = (cpu / (samples[0].total / (100 * 1024 * 1024))).toFixed(0);
-  return { label, max_log_mb: maxLogMb, output_mb: (samples[0].total / 1048576).toFixed(1), log_mb_on_disk: (samples[0].logBytes / 1048576).toFixed(1), watcher_cpu_ms_median: cpu, watcher_cpu_ms_per_100mb: Number(per100) };
+  return {
+    label,
+    max_log_mb: maxLogMb,
+    output_mb: (samples[0].total / 1048576).toFixed(1),
+    log_mb_on_disk: (samples[0].logBytes / 1048576).toFixed(1),
+    watcher_cpu_ms_median: cpu,
+    watcher_cpu_ms_per_100mb: Number(per100),
+  };
 }
 
 const rows = [job('capped', 50), job('uncapped', MB_OUT * 2)];
 console.table(rows);
 fs.mkdirSync(path.join(root, 'bench', '.out'), { recursive: true });
-fs.writeFileSync(path.join(root, 'bench', '.out', 'disk.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
+fs.writeFileSync(
+  path.join(root, 'bench', '.out', 'disk.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`,
+);
 fs.rmSync(work, { recursive: true, force: true });

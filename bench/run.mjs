@@ -78,13 +78,61 @@ function populate(stateDir, n, worktree) {
     const base = { beads, provider: 'fake', run_instance: `20261124000000-fake-${i}`, run_id: '20261124000000' };
     fs.writeFileSync(
       path.join(dir, `${beads}.meta`),
-      core.serializeKv({ ...base, started_at: started, retries: 0, host: 'bench', cwd: worktree, worktree, prompt_copy: path.join(dir, `${beads}.prompt`), runtime_module: 'file:///x.js', watcher_pid: 1, watcher_start_ticks: 1, max_runtime_minutes: 120, no_mutation_timeout_minutes: 30, stall_minutes: 20, startup_grace_sec: 300 }),
+      core.serializeKv({
+        ...base,
+        started_at: started,
+        retries: 0,
+        host: 'bench',
+        cwd: worktree,
+        worktree,
+        prompt_copy: path.join(dir, `${beads}.prompt`),
+        runtime_module: 'file:///x.js',
+        watcher_pid: 1,
+        watcher_start_ticks: 1,
+        max_runtime_minutes: 120,
+        no_mutation_timeout_minutes: 30,
+        stall_minutes: 20,
+        startup_grace_sec: 300,
+      }),
       { mode: 0o600 },
     );
-    fs.writeFileSync(path.join(dir, `${beads}.heartbeat`), core.serializeKv({ run_instance: base.run_instance, watcher_pid: 1, watcher_start_ticks: 1, launched_at: started, updated_at: started, events: 12, tool_calls: 3, messages: 4, provider_retries: 0, writes_refused: 0, mutations: 2 }), { mode: 0o600 });
+    fs.writeFileSync(
+      path.join(dir, `${beads}.heartbeat`),
+      core.serializeKv({
+        run_instance: base.run_instance,
+        watcher_pid: 1,
+        watcher_start_ticks: 1,
+        launched_at: started,
+        updated_at: started,
+        events: 12,
+        tool_calls: 3,
+        messages: 4,
+        provider_retries: 0,
+        writes_refused: 0,
+        mutations: 2,
+      }),
+      { mode: 0o600 },
+    );
     fs.writeFileSync(
       path.join(dir, `${beads}.outcome`),
-      core.serializeKv({ ...base, exit_code: 0, state: 'success', reason_code: 'process_exit', completed_at: new Date(now - 1000 + i).toISOString(), duration_sec: 599, retries: 0, selected_model: 'fake-model-1', fallback_reason: 'none', host: 'bench', cwd: worktree, worktree, provider_switch_from: 'none', mutations: 2, changed_files: ['a.txt', 'b.txt'], commits: [] }),
+      core.serializeKv({
+        ...base,
+        exit_code: 0,
+        state: 'success',
+        reason_code: 'process_exit',
+        completed_at: new Date(now - 1000 + i).toISOString(),
+        duration_sec: 599,
+        retries: 0,
+        selected_model: 'fake-model-1',
+        fallback_reason: 'none',
+        host: 'bench',
+        cwd: worktree,
+        worktree,
+        provider_switch_from: 'none',
+        mutations: 2,
+        changed_files: ['a.txt', 'b.txt'],
+        commits: [],
+      }),
       { mode: 0o600 },
     );
   }
@@ -99,7 +147,13 @@ function memoryKb(pid) {
 
 const results = { node: process.version, cpus: os.cpus().length, date: new Date().toISOString(), rows: [] };
 try {
-  const link = run(process.execPath, [cli, 'plugins', 'link', path.join(root, 'test/fixtures/provider-fake'), '--no-install']);
+  const link = run(process.execPath, [
+    cli,
+    'plugins',
+    'link',
+    path.join(root, 'test/fixtures/provider-fake'),
+    '--no-install',
+  ]);
   if (link.status !== 0) throw new Error(`plugins link failed: ${link.stderr}`);
   const worktree = path.join(work, 'agents', 'bench', 'repo');
   fs.mkdirSync(worktree, { recursive: true });
@@ -114,8 +168,12 @@ try {
     const stateDir = path.join(work, `state-${n}`);
     populate(stateDir, n, worktree);
     const e = { DX_RUNNER_STATE_DIR: stateDir };
-    results.rows.push(time(`status --json (${n} jobs)`, process.execPath, [cli, 'status', '--json', '--recent', String(n)], e));
-    results.rows.push(time(`check --json (${n} jobs)`, process.execPath, [cli, 'check', '--beads', 'bd-bench-0', '--json'], e));
+    results.rows.push(
+      time(`status --json (${n} jobs)`, process.execPath, [cli, 'status', '--json', '--recent', String(n)], e),
+    );
+    results.rows.push(
+      time(`check --json (${n} jobs)`, process.execPath, [cli, 'check', '--beads', 'bd-bench-0', '--json'], e),
+    );
   }
 
   // start → acknowledged launch, with a real watcher and fake agent each time
@@ -124,26 +182,58 @@ try {
   fs.writeFileSync(prompt, JSON.stringify({ steps: [{ message: 'bench' }, { hang: true }] }));
   const startSamples = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = run(process.execPath, [cli, 'start', '--beads', `bd-start-${i}`, '--provider', 'fake', '--prompt-file', prompt, '--worktree', worktree], { DX_RUNNER_STATE_DIR: startState });
+    const r = run(
+      process.execPath,
+      [cli, 'start', '--beads', `bd-start-${i}`, '--provider', 'fake', '--prompt-file', prompt, '--worktree', worktree],
+      { DX_RUNNER_STATE_DIR: startState },
+    );
     if (r.status !== 0) throw new Error(`start failed: ${r.stderr}`);
     startSamples.push(r.ms);
   }
-  results.rows.push({ label: 'start → acknowledged launch', median_ms: Math.round(median(startSamples) * 10) / 10, runs: RUNS });
+  results.rows.push({
+    label: 'start → acknowledged launch',
+    median_ms: Math.round(median(startSamples) * 10) / 10,
+    runs: RUNS,
+  });
 
   // watcher memory per live job
   const liveState = path.join(work, 'state-live');
   const rss = [];
   for (let i = 0; i < LIVE; i++) {
-    const r = run(process.execPath, [cli, 'start', '--beads', `bd-live-${i}`, '--provider', 'fake', '--prompt-file', prompt, '--worktree', worktree, '--json'], { DX_RUNNER_STATE_DIR: liveState });
+    const r = run(
+      process.execPath,
+      [
+        cli,
+        'start',
+        '--beads',
+        `bd-live-${i}`,
+        '--provider',
+        'fake',
+        '--prompt-file',
+        prompt,
+        '--worktree',
+        worktree,
+        '--json',
+      ],
+      { DX_RUNNER_STATE_DIR: liveState },
+    );
     if (r.status !== 0) throw new Error(`start failed: ${r.stderr}`);
   }
   await new Promise((r) => setTimeout(r, 2000));
   for (const job of core.listJobs(liveState)) if (job.meta?.watcher_pid) rss.push(memoryKb(job.meta.watcher_pid));
-  const liveStatus = time(`status --json (${LIVE} live jobs)`, process.execPath, [cli, 'status', '--json'], { DX_RUNNER_STATE_DIR: liveState });
+  const liveStatus = time(`status --json (${LIVE} live jobs)`, process.execPath, [cli, 'status', '--json'], {
+    DX_RUNNER_STATE_DIR: liveState,
+  });
   results.rows.push(liveStatus);
   const stat = (k) => ({ median: median(rss.map((m) => m[k])), max: Math.max(...rss.map((m) => m[k])) });
   results.watcher_memory_kb = { rss: stat('rss'), pss: stat('pss'), uss: stat('uss'), jobs: rss.length };
-  for (const dir of [startState, liveState]) for (const job of core.listJobs(dir)) await core.endJob(job, { action: 'stop', reason: 'bench_done', exitCode: 137 }, { ...env, DX_RUNNER_KILL_GRACE_SEC: '1' });
+  for (const dir of [startState, liveState])
+    for (const job of core.listJobs(dir))
+      await core.endJob(
+        job,
+        { action: 'stop', reason: 'bench_done', exitCode: 137 },
+        { ...env, DX_RUNNER_KILL_GRACE_SEC: '1' },
+      );
 
   const base = nodeBase.median_ms;
   const ver = version.median_ms;
@@ -156,14 +246,20 @@ try {
   }
   const mib = (kb) => (kb / 1024).toFixed(1);
   const m = results.watcher_memory_kb;
-  console.log(`\nwatcher memory per live job (${m.jobs} jobs, median): RSS ${mib(m.rss.median)} MiB, PSS ${mib(m.pss.median)} MiB, private (USS) ${mib(m.uss.median)} MiB`);
+  console.log(
+    `\nwatcher memory per live job (${m.jobs} jobs, median): RSS ${mib(m.rss.median)} MiB, PSS ${mib(m.pss.median)} MiB, private (USS) ${mib(m.uss.median)} MiB`,
+  );
   fs.mkdirSync(path.join(root, 'bench', '.out'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench', '.out', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 } finally {
-  for (const d of fs.readdirSync(work)) if (d.startsWith('state-')) for (const job of core.listJobs(path.join(work, d))) {
-    const hb = job.heartbeat;
-    if (hb?.agent_pid && job.agentAlive) core.signalGroup({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks ?? 0 }, 'SIGKILL');
-    if (job.watcherAlive && job.meta?.watcher_pid) core.signalProcess({ pid: job.meta.watcher_pid, startTicks: job.meta.watcher_start_ticks ?? 0 }, 'SIGKILL');
-  }
+  for (const d of fs.readdirSync(work))
+    if (d.startsWith('state-'))
+      for (const job of core.listJobs(path.join(work, d))) {
+        const hb = job.heartbeat;
+        if (hb?.agent_pid && job.agentAlive)
+          core.signalGroup({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks ?? 0 }, 'SIGKILL');
+        if (job.watcherAlive && job.meta?.watcher_pid)
+          core.signalProcess({ pid: job.meta.watcher_pid, startTicks: job.meta.watcher_start_ticks ?? 0 }, 'SIGKILL');
+      }
   fs.rmSync(work, { recursive: true, force: true });
 }

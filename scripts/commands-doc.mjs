@@ -29,9 +29,12 @@ function flagRow(name, flag) {
   const notes = [];
   if (flag.required) notes.push('required');
   if (flag.options) notes.push(`one of: ${flag.options.join(', ')}`);
-  if (flag.default !== undefined && typeof flag.default !== 'function') notes.push(`default: ${JSON.stringify(flag.default)}`);
+  if (flag.default !== undefined && typeof flag.default !== 'function')
+    notes.push(`default: ${JSON.stringify(flag.default)}`);
   if (flag.multiple) notes.push('repeatable');
-  const description = [flag.description ?? flag.summary ?? '', notes.length ? `(${notes.join('; ')})` : ''].filter(Boolean).join(' ');
+  const description = [flag.description ?? flag.summary ?? '', notes.length ? `(${notes.join('; ')})` : '']
+    .filter(Boolean)
+    .join(' ');
   return `| \`${names.join(', ')}\` | ${escapeCell(description)} |`;
 }
 
@@ -44,10 +47,13 @@ function renderCommand(bin, command) {
   const args = Object.entries(command.args ?? {});
   if (args.length) {
     lines.push('| argument | meaning |', '|---|---|');
-    for (const [name, arg] of args) lines.push(`| \`${name}\` | ${escapeCell(arg.description ?? '')}${arg.required ? ' (required)' : ''} |`);
+    for (const [name, arg] of args)
+      lines.push(`| \`${name}\` | ${escapeCell(arg.description ?? '')}${arg.required ? ' (required)' : ''} |`);
     lines.push('');
   }
-  const flags = Object.entries(command.flags ?? {}).filter(([, f]) => !f.hidden).sort(([a], [b]) => a.localeCompare(b));
+  const flags = Object.entries(command.flags ?? {})
+    .filter(([, f]) => !f.hidden)
+    .sort(([a], [b]) => a.localeCompare(b));
   if (flags.length) {
     lines.push('| flag | meaning |', '|---|---|');
     for (const [name, flag] of flags) lines.push(flagRow(name, flag));
@@ -56,12 +62,20 @@ function renderCommand(bin, command) {
   const examples = [command.examples ?? []].flat();
   if (examples.length) {
     lines.push('Examples:', '', '```sh');
-    for (const e of examples) lines.push(String(typeof e === 'string' ? e : e.command).replace(/<%= config.bin %>/g, bin).replace(/<%= command.id %>/g, command.id));
+    for (const e of examples)
+      lines.push(
+        String(typeof e === 'string' ? e : e.command)
+          .replace(/<%= config.bin %>/g, bin)
+          .replace(/<%= command.id %>/g, command.id),
+      );
     lines.push('```', '');
   }
   if (exitCodes) {
     lines.push('| exit code | meaning |', '|---|---|');
-    for (const row of exitCodes.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    for (const row of exitCodes
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)) {
       const [, code, meaning] = row.match(/^(\d+)\s+(.*)$/) ?? [];
       if (code) lines.push(`| ${code} | ${escapeCell(meaning)} |`);
     }
@@ -82,13 +96,21 @@ export async function renderCommandsDoc() {
   ];
   for (const [bin, dir] of OCLIF_BINS) {
     const config = await Config.load({ root: path.join(ROOT, dir) });
-    const own = config.commands.filter((c) => c.pluginName === config.pjson.name && !c.hidden).sort((a, b) => a.id.localeCompare(b.id));
+    const own = config.commands
+      .filter((c) => c.pluginName === config.pjson.name && !c.hidden)
+      .sort((a, b) => a.id.localeCompare(b.id));
     out.push(`## ${bin}`, '', config.pjson.description ?? '', '');
     for (const command of own) out.push(renderCommand(bin, command));
   }
   for (const [bin, file] of LEGACY_BINS) {
-    const help = spawnSync(process.execPath, [path.join(ROOT, file), '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const help = spawnSync(process.execPath, [path.join(ROOT, file), '--help'], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     out.push(`## ${bin}`, '', '```text', help.stdout.trimEnd(), '```', '');
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }

@@ -11,13 +11,21 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { OUTPUT_SCHEMAS, toJsonSchema } = await import(path.join(root, 'packages/core/dist/index.js'));
 const { DX_BATCH_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/dx-batch/dist/index.js'));
 const { NIGHTLY_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/nightly-dispatch/dist/index.js'));
-const tools = { 'dx-runner': OUTPUT_SCHEMAS, 'dx-batch': DX_BATCH_OUTPUT_SCHEMAS, 'nightly-dispatch': NIGHTLY_OUTPUT_SCHEMAS };
+const tools = {
+  'dx-runner': OUTPUT_SCHEMAS,
+  'dx-batch': DX_BATCH_OUTPUT_SCHEMAS,
+  'nightly-dispatch': NIGHTLY_OUTPUT_SCHEMAS,
+};
 for (const [tool, schemas] of Object.entries(tools)) {
   const dir = path.join(root, 'schemas', tool);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   for (const [name, schema] of Object.entries(schemas)) {
-    const doc = { $id: `https://dx-runner.dev/schemas/${tool}/${name}.json`, title: `${tool} ${name} --json`, ...toJsonSchema(schema) };
+    const doc = {
+      $id: `https://dx-runner.dev/schemas/${tool}/${name}.json`,
+      title: `${tool} ${name} --json`,
+      ...toJsonSchema(schema),
+    };
     fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(doc, null, 2)}\n`);
   }
   console.log(`wrote ${Object.keys(schemas).length} schemas to ${path.relative(root, dir)}`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm test`: build (tsc -b), run every vitest project once, and print the plain
+ * `npm test`: build (tsc -b), lint (eslint, prettier --check), run every vitest project once, and print the plain
  * `N passed, N failed` line CI looks for. Extra arguments go to vitest.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,13 +17,31 @@ if (build.status !== 0) {
   process.exit(build.status ?? 1);
 }
 
+// lint and format before the tests: a finding fails the run like a failing test
+for (const [name, args] of [
+  ['eslint', ['.', '--max-warnings', '0']],
+  ['prettier', ['--check', '.', '--log-level', 'warn']],
+]) {
+  const check = spawnSync(bin(name), args, { cwd: root, stdio: 'inherit' });
+  if (check.status !== 0) {
+    console.log(
+      `0 passed, 1 failed (${name}: fix the findings above${name === 'prettier' ? ', e.g. npx prettier --write .' : ''})`,
+    );
+    process.exit(check.status ?? 1);
+  }
+}
+
 const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-vitest-')), 'results.json');
-const run = spawnSync(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const run = spawnSync(
+  bin('vitest'),
+  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 let passed = 0;
-let failed = 0;
+let failed;
 try {
   const results = JSON.parse(fs.readFileSync(report, 'utf8'));
   passed = results.numPassedTests;

@@ -8,7 +8,14 @@ describe('docs/commands.md', () => {
     const rendered = (await renderCommandsDoc()) as string;
     expect(fs.readFileSync(DOC as string, 'utf8')).toBe(rendered);
     // every command of every bin is in it
-    for (const heading of ['### `dx-runner start`', '### `dx-runner wait`', '### `dx-batch start`', '### `nightly-dispatch run`', '## dx-dispatch', '## cc-glm-job.sh']) {
+    for (const heading of [
+      '### `dx-runner start`',
+      '### `dx-runner wait`',
+      '### `dx-batch start`',
+      '### `nightly-dispatch run`',
+      '## dx-dispatch',
+      '## cc-glm-job.sh',
+    ]) {
       expect(rendered).toContain(heading);
     }
   }, 60_000);

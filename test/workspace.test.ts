@@ -33,7 +33,11 @@ describe('dependencies point down', () => {
   it('no workspace package depends on one of its own layer or above it', async () => {
     const fs = await import('node:fs');
     for (const dir of fs.readdirSync(path.join(REPO_ROOT, 'packages'))) {
-      const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'packages', dir, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+      const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'packages', dir, 'package.json'), 'utf8')) as {
+        name: string;
+        dependencies?: Record<string, string>;
+        devDependencies?: Record<string, string>;
+      };
       const own = LAYER[pkg.name];
       if (own === undefined) continue;
       for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })) {
@@ -52,7 +56,8 @@ describe('dependencies point down', () => {
         if (e.isDirectory()) walk(p);
         else if (/\.ts$/.test(e.name) && !/\.test\.ts$/.test(e.name)) {
           const text = fs.readFileSync(p, 'utf8');
-          if (/['"]@dx\/(cli|cli-kit|dx-batch|dx-dispatch-shim|nightly-dispatch|provider-[a-z-]+)['"/]/.test(text)) offenders.push(path.relative(REPO_ROOT, p));
+          if (/['"]@dx\/(cli|cli-kit|dx-batch|dx-dispatch-shim|nightly-dispatch|provider-[a-z-]+)['"/]/.test(text))
+            offenders.push(path.relative(REPO_ROOT, p));
         }
       }
     };
@@ -66,7 +71,9 @@ describe('one meaning per exit code', () => {
     const { OCLIF_USAGE_EXIT_CODES, USAGE_EXIT_CODE } = await import('@dx/cli-kit');
     expect(USAGE_EXIT_CODE).toBe(1);
     for (const bin of ['cli', 'dx-batch', 'nightly-dispatch']) {
-      const pjson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'packages', bin, 'package.json'), 'utf8')) as { oclif: { exitCodes: unknown } };
+      const pjson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'packages', bin, 'package.json'), 'utf8')) as {
+        oclif: { exitCodes: unknown };
+      };
       expect(pjson.oclif.exitCodes, bin).toEqual(OCLIF_USAGE_EXIT_CODES);
     }
   });

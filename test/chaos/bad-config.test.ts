@@ -30,9 +30,24 @@ describe('invalid environment', () => {
     ['DX_RUNNER_EXTRA_ALLOWED_PREFIXES', 'relative/dir'],
   ])('%s=%s: start refuses with one line, exit 1, invalid_env, and launches nothing', async (name, value) => {
     const wt = sb.worktree('bd-env');
-    const r = await sb.dx(['start', '--beads', 'bd-env', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ exit: 0 }] }), '--worktree', wt], { env: { [name]: value } });
+    const r = await sb.dx(
+      [
+        'start',
+        '--beads',
+        'bd-env',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        sb.prompt({ steps: [{ exit: 0 }] }),
+        '--worktree',
+        wt,
+      ],
+      { env: { [name]: value } },
+    );
     expect(r.code).toBe(1);
-    expect(oneLine(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^Error: ${name} .*\\(reason_code=invalid_env\\)$`))]);
+    expect(oneLine(r.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^Error: ${name} .*\\(reason_code=invalid_env\\)$`)),
+    ]);
     expect(fs.existsSync(jobPaths(sb.state, 'fake', 'bd-env').meta)).toBe(false);
   });
 
@@ -45,7 +60,9 @@ describe('invalid environment', () => {
     const night = await sb.bin(NIGHTLY_BIN, ['run'], { env });
     expect(night.code).toBe(1);
     expect(night.stderr).toContain('reason_code=invalid_env');
-    const dispatch = await sb.bin(DISPATCH_BIN, ['epyc6', 'do it', '--beads', 'bd-d'], { env: { DX_DISPATCH_NO_DEPRECATION: 'yes' } });
+    const dispatch = await sb.bin(DISPATCH_BIN, ['epyc6', 'do it', '--beads', 'bd-d'], {
+      env: { DX_DISPATCH_NO_DEPRECATION: 'yes' },
+    });
     expect(dispatch.code).toBe(1);
     expect(oneLine(dispatch.stderr)).toEqual([expect.stringContaining('DX_DISPATCH_NO_DEPRECATION must be 0 or 1')]);
     expect(fs.existsSync(path.join(sb.state, 'fake'))).toBe(false);
@@ -53,19 +70,30 @@ describe('invalid environment', () => {
   });
 
   it('dx-dispatch with a TMPDIR that does not exist: one line, exit 1', async () => {
-    const r = await sb.bin(DISPATCH_BIN, ['epyc6', 'do it', '--beads', 'bd-t'], { env: { TMPDIR: path.join(sb.dir, 'missing') } });
+    const r = await sb.bin(DISPATCH_BIN, ['epyc6', 'do it', '--beads', 'bd-t'], {
+      env: { TMPDIR: path.join(sb.dir, 'missing') },
+    });
     expect(r.code).toBe(1);
-    expect(oneLine(r.stderr).filter((l) => !l.startsWith('[DEPRECATION]'))).toEqual([expect.stringMatching(/cannot create the private prompt file .*missing.*reason_code=prompt_file_unwritable/)]);
+    expect(oneLine(r.stderr).filter((l) => !l.startsWith('[DEPRECATION]'))).toEqual([
+      expect.stringMatching(/cannot create the private prompt file .*missing.*reason_code=prompt_file_unwritable/),
+    ]);
   });
 
   it('a policy that trips the YAML alias limit: one line naming the file', async () => {
     const bomb = path.join(sb.dir, 'bomb.yaml');
     const levels = ['a: &a [x,x,x,x,x,x,x,x,x,x]'];
-    for (let i = 1; i < 7; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(',')}]`);
+    for (let i = 1; i < 7; i++)
+      levels.push(
+        `l${i}: &l${i} [${Array(10)
+          .fill(i === 1 ? '*a' : `*l${i - 1}`)
+          .join(',')}]`,
+      );
     fs.writeFileSync(bomb, `${levels.join('\n')}\n`);
     const r = await sb.dx(['preflight', '--policy', bomb]);
     expect(r.code).toBe(1);
-    expect(oneLine(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^Error: invalid policy ${bomb}: .*alias.*\\(reason_code=policy_invalid\\)$`))]);
+    expect(oneLine(r.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^Error: invalid policy ${bomb}: .*alias.*\\(reason_code=policy_invalid\\)$`)),
+    ]);
   });
 });
 
@@ -74,7 +102,9 @@ describe('a watcher whose logging cannot be set up', () => {
     const wt = sb.worktree('bd-nolog');
     const paths = jobPaths(sb.state, 'fake', 'bd-nolog');
     fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-    const prompt = sb.prompt({ steps: [{ message: 'hi' }, { write: 'f.txt', content: 'x\n' }, { result: 'done' }, { exit: 0 }] });
+    const prompt = sb.prompt({
+      steps: [{ message: 'hi' }, { write: 'f.txt', content: 'x\n' }, { result: 'done' }, { exit: 0 }],
+    });
     const spec: WatcherSpec = {
       paths,
       beads: 'bd-nolog',
@@ -84,19 +114,39 @@ describe('a watcher whose logging cannot be set up', () => {
       runtimeModule: new URL('../fixtures/provider-fake/runtime.js', import.meta.url).href,
       launch: { command: process.execPath, args: [FAKE_AGENT, prompt], env: { ...sb.env }, cwd: wt },
       worktree: wt,
-      limits: { logCapBytes: 50 * 1024 * 1024, outputCapBytes: 1024 * 1024 * 1024, maxRuntimeMs: 60_000, finalExitGraceMs: 5000, killGraceMs: 1000, mutationPollMs: 300, heartbeatIntervalMs: 100 },
-      outcomeBase: { retries: 0, selectedModel: 'fake-model-1', fallbackReason: 'none', host: 'test', cwd: sb.dir, providerSwitchFrom: [], startedAt: new Date().toISOString() },
+      limits: {
+        logCapBytes: 50 * 1024 * 1024,
+        outputCapBytes: 1024 * 1024 * 1024,
+        maxRuntimeMs: 60_000,
+        finalExitGraceMs: 5000,
+        killGraceMs: 1000,
+        mutationPollMs: 300,
+        heartbeatIntervalMs: 100,
+      },
+      outcomeBase: {
+        retries: 0,
+        selectedModel: 'fake-model-1',
+        fallbackReason: 'none',
+        host: 'test',
+        cwd: sb.dir,
+        providerSwitchFrom: [],
+        startedAt: new Date().toISOString(),
+      },
       keepHome: false,
       logLevel: 'no-such-level',
       expectNoChanges: false,
     };
-    const watcher = spawn(process.execPath, [path.join(REPO_ROOT, 'packages', 'core', 'dist', 'jobs', 'watcher', 'main.js')], { stdio: ['pipe', 'ignore', 'ignore', 'pipe'], env: sb.env });
+    const watcher = spawn(
+      process.execPath,
+      [path.join(REPO_ROOT, 'packages', 'core', 'dist', 'jobs', 'watcher', 'main.js')],
+      { stdio: ['pipe', 'ignore', 'ignore', 'pipe'], env: sb.env },
+    );
     let ack = '';
     (watcher.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (ack += d.toString()));
     watcher.stdin!.end(JSON.stringify(spec));
     const code = await new Promise<number | null>((resolve) => watcher.on('close', resolve));
     expect(code).toBe(0);
-    expect(JSON.parse(ack.split('\n')[0]!)).toMatchObject({ ok: true });
+    expect(JSON.parse(ack.split('\n')[0])).toMatchObject({ ok: true });
     const outcome = OutcomeSchema.parse(parseKv(fs.readFileSync(paths.outcome, 'utf8')));
     expect(outcome).toMatchObject({ state: 'success', reason_code: 'process_exit', run_instance: 'run-nolog' });
     expect(fs.readFileSync(paths.log, 'utf8')).toContain('"type":"result"');

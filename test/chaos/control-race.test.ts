@@ -24,7 +24,10 @@ describe('restart & stop & finalize at once', () => {
     const paths = jobPaths(sb.state, 'fake', 'bd-race');
     for (let trial = 0; trial < TRIALS; trial++) {
       const prompt = sb.prompt({ steps: [{ message: `trial ${trial}` }, { hang: true }] });
-      const start = await sb.dxJson(['start', '--beads', 'bd-race', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt], StartOutputSchema);
+      const start = await sb.dxJson(
+        ['start', '--beads', 'bd-race', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt],
+        StartOutputSchema,
+      );
       expect(start.code, start.stderr).toBe(0);
       const [restart, stop, finalize] = await Promise.all([
         sb.dx(['restart', '--beads', 'bd-race']),
@@ -57,7 +60,8 @@ describe('restart & stop & finalize at once', () => {
         const stopped = await sb.dx(['stop', '--beads', 'bd-race']);
         expect(stopped.code, stopped.stderr).toBe(0);
       }
-      if (job.heartbeat?.agent_pid) await waitFor(() => !processExists(job.heartbeat!.agent_pid!), 'agent gone', 10_000);
+      if (job.heartbeat?.agent_pid)
+        await waitFor(() => !processExists(job.heartbeat!.agent_pid!), 'agent gone', 10_000);
     }
   }, 600_000);
 });

@@ -10,7 +10,10 @@ export function pidNamespace(): string[] {
   const base = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
   const asRoot = process.getuid?.() === 0;
   const argv = [...(asRoot ? base : ['unshare', '--user', '--map-root-user', ...base.slice(1)]), 'setsid'];
-  const probe = spawnSync(argv[0]!, [...argv.slice(1), 'true'], { encoding: 'utf8' });
-  if (probe.status !== 0) throw new Error(`cannot create a private pid namespace (${argv.join(' ')}): ${probe.stderr.trim() || probe.error?.message}`);
+  const probe = spawnSync(argv[0], [...argv.slice(1), 'true'], { encoding: 'utf8' });
+  if (probe.status !== 0)
+    throw new Error(
+      `cannot create a private pid namespace (${argv.join(' ')}): ${probe.stderr.trim() || probe.error?.message}`,
+    );
   return argv;
 }

@@ -7,7 +7,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ALIASING_ENDINGS, JOB_FILE_SUFFIXES, OutcomeSchema, parseKv, PruneOutputSchema, StatusOutputSchema, WatchdogOutputSchema } from '@dx/core';
+import {
+  ALIASING_ENDINGS,
+  JOB_FILE_SUFFIXES,
+  OutcomeSchema,
+  parseKv,
+  PruneOutputSchema,
+  StatusOutputSchema,
+  WatchdogOutputSchema,
+} from '@dx/core';
 import { CLI_BIN } from '../helpers/paths.js';
 import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
@@ -21,10 +29,26 @@ afterEach(async () => {
 
 const dir = () => path.join(sb.state, 'fake');
 
-async function finished(beads: string, steps: unknown[] = [{ write: 'x.txt', content: 'x\n' }, { result: 'done' }, { exit: 0 }]) {
-  const r = await sb.dx(['start', '--beads', beads, '--provider', 'fake', '--prompt-file', sb.prompt({ steps }), '--worktree', sb.worktree(beads)]);
+async function finished(
+  beads: string,
+  steps: unknown[] = [{ write: 'x.txt', content: 'x\n' }, { result: 'done' }, { exit: 0 }],
+) {
+  const r = await sb.dx([
+    'start',
+    '--beads',
+    beads,
+    '--provider',
+    'fake',
+    '--prompt-file',
+    sb.prompt({ steps }),
+    '--worktree',
+    sb.worktree(beads),
+  ]);
   expect(r.code, r.stderr).toBe(0);
-  await waitFor(() => fs.existsSync(path.join(dir(), `${beads}.outcome`)) && !fs.existsSync(path.join(dir(), `${beads}.pid`)), `${beads} finished`);
+  await waitFor(
+    () => fs.existsSync(path.join(dir(), `${beads}.outcome`)) && !fs.existsSync(path.join(dir(), `${beads}.pid`)),
+    `${beads} finished`,
+  );
 }
 
 describe('odd state files', () => {
@@ -46,7 +70,13 @@ describe('odd state files', () => {
     expect(check.code).toBe(3);
     expect((await sb.dx(['check', '--beads', 'bd-good'])).code).toBe(0);
     const prune = await sb.dxJson(['prune'], PruneOutputSchema);
-    expect(prune.json.actions).toContainEqual(expect.objectContaining({ beads: 'bd-odd', action: 'left_corrupt_state', detail: expect.stringContaining(`${odd}: is a directory`) }));
+    expect(prune.json.actions).toContainEqual(
+      expect.objectContaining({
+        beads: 'bd-odd',
+        action: 'left_corrupt_state',
+        detail: expect.stringContaining(`${odd}: is a directory`),
+      }),
+    );
     expect((await sb.dx(['watchdog', '--once'])).code).toBe(0);
     const report = await sb.dx(['report', '--format', 'json']);
     expect(report.code, report.stderr).toBe(0);
@@ -59,7 +89,13 @@ describe('odd state files', () => {
     const fifo = path.join(dir(), 'bd-fifo.heartbeat');
     fs.rmSync(fifo);
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    for (const args of [['status', '--recent', '5'], ['prune'], ['watchdog', '--once'], ['check', '--beads', 'bd-fifo'], ['report', '--beads', 'bd-fifo']]) {
+    for (const args of [
+      ['status', '--recent', '5'],
+      ['prune'],
+      ['watchdog', '--once'],
+      ['check', '--beads', 'bd-fifo'],
+      ['report', '--beads', 'bd-fifo'],
+    ]) {
       const r = await sb.dx([...args, '--json'], { timeoutMs: 20_000 });
       expect([0, 1, 3], `${args.join(' ')}: ${r.stderr}`).toContain(r.code);
     }
@@ -67,7 +103,10 @@ describe('odd state files', () => {
     expect(status.json.jobs.find((j) => j.beads === 'bd-fifo')?.reason_code).toBe('state_file_corrupt');
     expect(status.json.jobs.find((j) => j.beads === 'bd-ok')?.state).toBe('exited_ok');
 
-    const watchdog = spawn(process.execPath, [CLI_BIN, 'watchdog', '--interval', '0.2'], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const watchdog = spawn(process.execPath, [CLI_BIN, 'watchdog', '--interval', '0.2'], {
+      env: sb.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((resolve) => watchdog.on('close', (code) => resolve(code)));
     await new Promise((r) => setTimeout(r, 1500));
     const t0 = Date.now();
@@ -78,9 +117,22 @@ describe('odd state files', () => {
   });
 
   it('a garbled outcome under a running job: stop still works, the corrupt file is set aside, the real outcome kept', async () => {
-    const r = await sb.dx(['start', '--beads', 'bd-garbled', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }), '--worktree', sb.worktree('bd-garbled')]);
+    const r = await sb.dx([
+      'start',
+      '--beads',
+      'bd-garbled',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
+      '--worktree',
+      sb.worktree('bd-garbled'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    await waitFor(() => fs.readFileSync(path.join(dir(), 'bd-garbled.log'), 'utf8').includes('working'), 'agent running');
+    await waitFor(
+      () => fs.readFileSync(path.join(dir(), 'bd-garbled.log'), 'utf8').includes('working'),
+      'agent running',
+    );
     fs.writeFileSync(path.join(dir(), 'bd-garbled.outcome'), 'state=suc\u0000');
     const check = await sb.dx(['check', '--beads', 'bd-garbled', '--json']);
     expect(JSON.parse(check.stdout).state).toMatch(/launching|healthy/);
@@ -103,16 +155,28 @@ describe('odd state files', () => {
     expect(JSON.parse(check.stdout).state).toBe('exited_ok');
   });
 
-  it('refuses every beads id that would alias another job\'s files, for every suffix', async () => {
+  it("refuses every beads id that would alias another job's files, for every suffix", async () => {
     const aliasing: string[] = [];
     for (const long of JOB_FILE_SUFFIXES) {
-      for (const short of JOB_FILE_SUFFIXES) if (long !== short && long.endsWith(short)) aliasing.push(`bd-x${long.slice(0, -short.length)}`);
+      for (const short of JOB_FILE_SUFFIXES)
+        if (long !== short && long.endsWith(short)) aliasing.push(`bd-x${long.slice(0, -short.length)}`);
     }
     expect(aliasing.length).toBeGreaterThan(0);
     expect(ALIASING_ENDINGS.length).toBeGreaterThan(0);
     const prompt = sb.prompt({ steps: [{ exit: 0 }] });
     for (const id of aliasing) {
-      const r = await sb.dx(['start', '--beads', id, '--provider', 'fake', '--prompt-file', prompt, '--worktree', sb.worktree('bd-alias'), '--json']);
+      const r = await sb.dx([
+        'start',
+        '--beads',
+        id,
+        '--provider',
+        'fake',
+        '--prompt-file',
+        prompt,
+        '--worktree',
+        sb.worktree('bd-alias'),
+        '--json',
+      ]);
       expect(r.code, id).toBe(1);
       expect(JSON.parse(r.stdout).error.reason_code, id).toBe('invalid_beads_id');
     }
@@ -124,7 +188,17 @@ describe('odd state files', () => {
         expect(aliasing).toContain(name.slice(0, -other.length));
       }
     }
-    const fine = await sb.dx(['start', '--beads', 'bd-x.1', '--provider', 'fake', '--prompt-file', prompt, '--worktree', sb.worktree('bd-x.1')]);
+    const fine = await sb.dx([
+      'start',
+      '--beads',
+      'bd-x.1',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      prompt,
+      '--worktree',
+      sb.worktree('bd-x.1'),
+    ]);
     expect(fine.code, fine.stderr).toBe(0);
   });
 });
@@ -135,7 +209,12 @@ describe('prune', () => {
     fs.writeFileSync(path.join(dir(), 'bd-stray.pid'), 'junk\n');
     fs.writeFileSync(path.join(dir(), 'bd-stray2.pid'), '999999\n');
     const prune = await sb.dxJson(['prune'], PruneOutputSchema);
-    expect(prune.json.actions.filter((a) => a.action === 'removed_orphan_pid').map((a) => a.beads).sort()).toEqual(['bd-stray', 'bd-stray2']);
+    expect(
+      prune.json.actions
+        .filter((a) => a.action === 'removed_orphan_pid')
+        .map((a) => a.beads)
+        .sort(),
+    ).toEqual(['bd-stray', 'bd-stray2']);
     expect(fs.existsSync(path.join(dir(), 'bd-stray.pid'))).toBe(false);
     expect(fs.existsSync(path.join(dir(), 'bd-real.meta'))).toBe(true);
     const watchdog = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);

@@ -29,7 +29,17 @@ function grepTree(dir: string, needle: string): string[] {
 }
 
 async function run(beads: string, steps: unknown[], silent = false): Promise<void> {
-  const r = await sb.dx(['start', '--beads', beads, '--provider', 'fake', '--prompt-file', sb.prompt({ silent, steps }), '--worktree', sb.worktree(beads)]);
+  const r = await sb.dx([
+    'start',
+    '--beads',
+    beads,
+    '--provider',
+    'fake',
+    '--prompt-file',
+    sb.prompt({ silent, steps }),
+    '--worktree',
+    sb.worktree(beads),
+  ]);
   expect(r.code, r.stderr).toBe(0);
   await waitFor(() => fs.existsSync(path.join(sb.state, 'fake', `${beads}.outcome`)), `${beads} outcome`, 60_000);
 }
@@ -49,7 +59,11 @@ describe('secrets', () => {
   });
 
   it('redacts every field of the outcome, even a changed file whose name holds the key', async () => {
-    await run('bd-fname', [{ write: 'notes-${env:ZHIPU_API_KEY}.txt', content: 'x\n' }, { result: 'done' }, { exit: 0 }]);
+    await run('bd-fname', [
+      { write: 'notes-${env:ZHIPU_API_KEY}.txt', content: 'x\n' },
+      { result: 'done' },
+      { exit: 0 },
+    ]);
     const outcome = fs.readFileSync(path.join(sb.state, 'fake', 'bd-fname.outcome'), 'utf8');
     expect(outcome).toContain('notes-[REDACTED].txt');
     expect(grepTree(sb.state, KEY)).toEqual([]);
@@ -62,7 +76,12 @@ describe('terminal safety', () => {
   const HOSTILE = 'done \u001b[2J\u001b[31mred\u0007 \u009b31m c1 \u202eevil';
 
   it('agent text reaches the terminal with control characters made visible; JSON keeps them escaped', async () => {
-    await run('bd-ansi', [{ print: `line ${HOSTILE}` }, { write: 'a.txt', content: 'x\n' }, { result: HOSTILE }, { exit: 0 }]);
+    await run('bd-ansi', [
+      { print: `line ${HOSTILE}` },
+      { write: 'a.txt', content: 'x\n' },
+      { result: HOSTILE },
+      { exit: 0 },
+    ]);
     const md = await sb.dx(['report', '--beads', 'bd-ansi']);
     expect(md.code).toBe(0);
     const logs = await sb.dx(['logs', '--beads', 'bd-ansi']);
@@ -79,7 +98,17 @@ describe('terminal safety', () => {
 
   it('an error message quoting a hostile file name is shown with visible escapes', async () => {
     const bad = path.join(sb.dir, 'prompt-\u001b[31mred');
-    const r = await sb.dx(['start', '--beads', 'bd-x', '--provider', 'fake', '--prompt-file', bad, '--worktree', sb.worktree('bd-x')]);
+    const r = await sb.dx([
+      'start',
+      '--beads',
+      'bd-x',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      bad,
+      '--worktree',
+      sb.worktree('bd-x'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('prompt-\\x1b[31mred');
     // eslint-disable-next-line no-control-regex

@@ -29,10 +29,14 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-describe('signals reach only processes proven to be the job\'s', () => {
+describe("signals reach only processes proven to be the job's", () => {
   it('init, the decoy and dx-runner itself survive every command run on forged records', () => {
     const ns = pidNamespace();
-    const r = spawnSync(ns[0]!, [...ns.slice(1), process.execPath, FIXTURE, CLI_BIN, sb.state, sb.dir], { env: sb.env, encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync(ns[0], [...ns.slice(1), process.execPath, FIXTURE, CLI_BIN, sb.state, sb.dir], {
+      env: sb.env,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Summary;
     expect(summary.jobs.length).toBeGreaterThanOrEqual(30);
@@ -49,7 +53,10 @@ describe('signals reach only processes proven to be the job\'s', () => {
       expect(check, beads).toMatchObject({ state: 'exited_err', reason_code: 'identity_unproven' });
       const stop = result(['stop', '--beads', beads, '--json']);
       expect(stop.code, beads).toBe(1);
-      expect(JSON.parse(stop.stdout).error).toMatchObject({ reason_code: 'identity_unproven', next_action: 'verify_the_processes_by_hand_then_finalize_with_--no-signal' });
+      expect(JSON.parse(stop.stdout).error).toMatchObject({
+        reason_code: 'identity_unproven',
+        next_action: 'verify_the_processes_by_hand_then_finalize_with_--no-signal',
+      });
       expect(result(['finalize', '--beads', beads, '--json']).code, beads).toBe(1);
       expect(result(['restart', '--beads', beads, '--json']).code, beads).toBe(1);
     }
@@ -59,10 +66,18 @@ describe('signals reach only processes proven to be the job\'s', () => {
       expect(check.state, beads).toBe('exited_err');
     }
     const status = JSON.parse(result(['status', '--json']).stdout);
-    expect(status.jobs.filter((j: { reason_code: string }) => j.reason_code === 'identity_unproven').length).toBe(unproven.length);
+    expect(status.jobs.filter((j: { reason_code: string }) => j.reason_code === 'identity_unproven').length).toBe(
+      unproven.length,
+    );
     const prune = JSON.parse(result(['prune', '--json']).stdout);
-    expect(prune.actions.filter((a: { action: string }) => a.action === 'left_identity_unproven').length).toBe(unproven.length);
-    const watchdog = JSON.parse(result(['watchdog', '--once', '--max-retries', '3', '--stall-minutes', '0.01', '--json']).stdout);
-    expect(watchdog.passes[0].actions.filter((a: { action: string }) => a.action === 'left_identity_unproven').length).toBe(unproven.length);
+    expect(prune.actions.filter((a: { action: string }) => a.action === 'left_identity_unproven').length).toBe(
+      unproven.length,
+    );
+    const watchdog = JSON.parse(
+      result(['watchdog', '--once', '--max-retries', '3', '--stall-minutes', '0.01', '--json']).stdout,
+    );
+    expect(
+      watchdog.passes[0].actions.filter((a: { action: string }) => a.action === 'left_identity_unproven').length,
+    ).toBe(unproven.length);
   }, 600_000);
 });

@@ -25,56 +25,133 @@ function expectRefusal(r: CliResult, exitCode: number, reason: string, fragment?
   if (fragment) expect(lines[0]).toMatch(fragment);
 }
 
-const start = (...extra: string[]) => ['start', '--provider', 'fake', '--prompt-file', prompt, ...(extra.includes('--worktree') ? [] : ['--worktree', wt]), ...extra];
+const start = (...extra: string[]) => [
+  'start',
+  '--provider',
+  'fake',
+  '--prompt-file',
+  prompt,
+  ...(extra.includes('--worktree') ? [] : ['--worktree', wt]),
+  ...extra,
+];
 
 describe('bad input: clear message, documented exit code, nothing lost', () => {
-  it.each([['../x'], ['bd x'], ['/etc/passwd'], ['-rf'], ['a'.repeat(200)], ['bd..x'], ['']])('refuses beads id %j with exit 1', async (id) => {
-    const r = await sb.dx(start(`--beads=${id}`));
-    if (id === '-rf' || id === '') {
-      expect(r.code).toBe(1);
-      return;
-    }
-    expectRefusal(r, 1, 'invalid_beads_id', 'invalid beads id');
-    for (const cmd of [['check'], ['stop'], ['report'], ['logs']]) {
-      const other = await sb.dx([...cmd, '--beads', id]);
-      expect(other.code).toBe(1);
-    }
-    expect(fs.existsSync(path.join(sb.state))).toBe(false);
-  });
+  it.each([['../x'], ['bd x'], ['/etc/passwd'], ['-rf'], ['a'.repeat(200)], ['bd..x'], ['']])(
+    'refuses beads id %j with exit 1',
+    async (id) => {
+      const r = await sb.dx(start(`--beads=${id}`));
+      if (id === '-rf' || id === '') {
+        expect(r.code).toBe(1);
+        return;
+      }
+      expectRefusal(r, 1, 'invalid_beads_id', 'invalid beads id');
+      for (const cmd of [['check'], ['stop'], ['report'], ['logs']]) {
+        const other = await sb.dx([...cmd, '--beads', id]);
+        expect(other.code).toBe(1);
+      }
+      expect(fs.existsSync(path.join(sb.state))).toBe(false);
+    },
+  );
 
   it('refuses a missing prompt file (exit 1) and a missing --prompt-file (exit 1, prompt_file_required)', async () => {
-    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', path.join(sb.dir, 'nope.prompt'), '--worktree', wt]), 1, 'prompt_file_missing', 'prompt file not found');
-    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--worktree', wt]), 1, 'prompt_file_required');
+    expectRefusal(
+      await sb.dx([
+        'start',
+        '--beads',
+        'bd-1',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        path.join(sb.dir, 'nope.prompt'),
+        '--worktree',
+        wt,
+      ]),
+      1,
+      'prompt_file_missing',
+      'prompt file not found',
+    );
+    expectRefusal(
+      await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--worktree', wt]),
+      1,
+      'prompt_file_required',
+    );
     const emptyFile = sb.prompt('   \n');
-    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', emptyFile, '--worktree', wt]), 1, 'prompt_file_empty');
-    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', sb.dir, '--worktree', wt]), 1, 'prompt_file_invalid');
+    expectRefusal(
+      await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', emptyFile, '--worktree', wt]),
+      1,
+      'prompt_file_empty',
+    );
+    expectRefusal(
+      await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', sb.dir, '--worktree', wt]),
+      1,
+      'prompt_file_invalid',
+    );
   });
 
   it('refuses an unreadable prompt file with exit 1', async () => {
     const file = sb.prompt({ steps: [] });
     fs.chmodSync(file, 0o000);
-    const r = await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', file, '--worktree', wt], { wrap: WITHOUT_DAC_OVERRIDE });
+    const r = await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', file, '--worktree', wt], {
+      wrap: WITHOUT_DAC_OVERRIDE,
+    });
     expectRefusal(r, 1, 'prompt_file_unreadable', 'EACCES');
   });
 
   it('refuses an unknown provider with exit 20 and lists the known ones', async () => {
-    const r = await sb.dx(['start', '--beads', 'bd-1', '--provider', 'nosuch', '--prompt-file', prompt, '--worktree', wt]);
+    const r = await sb.dx([
+      'start',
+      '--beads',
+      'bd-1',
+      '--provider',
+      'nosuch',
+      '--prompt-file',
+      prompt,
+      '--worktree',
+      wt,
+    ]);
     expectRefusal(r, 20, 'provider_not_found', /unknown provider "nosuch" \(available: .*fake/);
   });
 
   it('refuses worktrees outside the allowed prefixes, including by symlink, ".." and prefix look-alikes (exit 22)', async () => {
     const outside = fs.mkdtempSync(path.join(sb.dir, 'outside-'));
-    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', outside)), 22, 'worktree_outside_allowed_prefixes', 'outside the allowed prefixes');
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1', '--worktree', outside)),
+      22,
+      'worktree_outside_allowed_prefixes',
+      'outside the allowed prefixes',
+    );
     const link = path.join(sb.agents, 'sneaky');
     fs.symlinkSync(outside, link);
-    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', link)), 22, 'worktree_outside_allowed_prefixes', `resolves to ${outside}`);
-    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', `${sb.agents}/../${path.basename(outside)}`)), 22, 'worktree_outside_allowed_prefixes');
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1', '--worktree', link)),
+      22,
+      'worktree_outside_allowed_prefixes',
+      `resolves to ${outside}`,
+    );
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1', '--worktree', `${sb.agents}/../${path.basename(outside)}`)),
+      22,
+      'worktree_outside_allowed_prefixes',
+    );
     const lookalike = `${sb.agents}X`;
     fs.mkdirSync(lookalike);
-    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', lookalike)), 22, 'worktree_outside_allowed_prefixes');
-    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', path.join(sb.agents, 'missing'))), 22, 'worktree_missing', 'does not exist');
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1', '--worktree', lookalike)),
+      22,
+      'worktree_outside_allowed_prefixes',
+    );
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1', '--worktree', path.join(sb.agents, 'missing'))),
+      22,
+      'worktree_missing',
+      'does not exist',
+    );
     // no worktree given and cwd is not a git worktree
-    expectRefusal(await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', prompt], { cwd: outside }), 22, 'worktree_missing');
+    expectRefusal(
+      await sb.dx(['start', '--beads', 'bd-1', '--provider', 'fake', '--prompt-file', prompt], { cwd: outside }),
+      22,
+      'worktree_missing',
+    );
   });
 
   it('refuses a canonical repo and anything below it, even inside an allowed prefix (exit 22)', async () => {
@@ -87,9 +164,13 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       expectRefusal(r, 22, 'canonical_worktree_forbidden', 'dx-worktree create');
     }
     // the default policy forbids ~/agent-skills
-    const homeCanonical = path.join(sb.env.HOME!, 'agent-skills');
+    const homeCanonical = path.join(sb.env.HOME, 'agent-skills');
     fs.mkdirSync(homeCanonical);
-    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--worktree', homeCanonical)), 22, 'canonical_worktree_forbidden');
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1', '--worktree', homeCanonical)),
+      22,
+      'canonical_worktree_forbidden',
+    );
   });
 
   it('refuses an unsafe state root: symlink, world-writable, owned by another user (exit 22)', async () => {
@@ -99,11 +180,21 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expectRefusal(await sb.dx(['status'], { env: { DX_RUNNER_STATE_DIR: link } }), 22, 'state_root_symlink');
     const open = fs.mkdtempSync(path.join(sb.dir, 'open-state-'));
     fs.chmodSync(open, 0o777);
-    expectRefusal(await sb.dx(start('--beads', 'bd-1'), { env: { DX_RUNNER_STATE_DIR: open } }), 22, 'state_root_insecure_permissions', 'mode 777');
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1'), { env: { DX_RUNNER_STATE_DIR: open } }),
+      22,
+      'state_root_insecure_permissions',
+      'mode 777',
+    );
     const foreign = fs.mkdtempSync(path.join(sb.dir, 'foreign-state-'));
     if (process.getuid?.() === 0) {
       fs.chownSync(foreign, 65534, 65534);
-      expectRefusal(await sb.dx(['status'], { env: { DX_RUNNER_STATE_DIR: foreign } }), 22, 'state_root_foreign_owner', 'owned by uid 65534');
+      expectRefusal(
+        await sb.dx(['status'], { env: { DX_RUNNER_STATE_DIR: foreign } }),
+        22,
+        'state_root_foreign_owner',
+        'owned by uid 65534',
+      );
     }
     expect(fs.readdirSync(open)).toEqual([]);
   });
@@ -114,21 +205,54 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     const r1 = await sb.dx(start('--beads', 'bd-1', '--policy', bad));
     expectRefusal(r1, 1, 'policy_invalid', new RegExp(`${bad}:\\d+:\\d+`));
     fs.writeFileSync(bad, 'version: 1\nworktrees:\n  allowed_prefixs:\n    - /tmp/agents\n');
-    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--policy', bad)), 1, 'policy_invalid', `${bad}:3:3: worktrees.allowed_prefixs`);
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1', '--policy', bad)),
+      1,
+      'policy_invalid',
+      `${bad}:3:3: worktrees.allowed_prefixs`,
+    );
     fs.writeFileSync(bad, 'defaults:\n  max_parallel: lots\n');
-    expectRefusal(await sb.dx(start('--beads', 'bd-1', '--policy', bad)), 1, 'policy_invalid', `${bad}:2:17: defaults.max_parallel`);
-    expectRefusal(await sb.dx(start('--beads', 'bd-1'), { env: { DX_POLICY_FILE: path.join(sb.dir, 'absent.yaml') } }), 1, 'policy_unreadable');
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1', '--policy', bad)),
+      1,
+      'policy_invalid',
+      `${bad}:2:17: defaults.max_parallel`,
+    );
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1'), { env: { DX_POLICY_FILE: path.join(sb.dir, 'absent.yaml') } }),
+      1,
+      'policy_unreadable',
+    );
   });
 
   it('refuses invalid limits in the environment instead of guessing', async () => {
-    expectRefusal(await sb.dx(start('--beads', 'bd-1'), { env: { DX_RUNNER_MAX_RUNTIME_MINUTES: 'soon' } }), 1, 'invalid_env', 'DX_RUNNER_MAX_RUNTIME_MINUTES');
-    expectRefusal(await sb.dx(start('--beads', 'bd-1'), { env: { DX_RUNNER_MAX_PARALLEL_FAKE: '0' } }), 1, 'invalid_env');
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1'), { env: { DX_RUNNER_MAX_RUNTIME_MINUTES: 'soon' } }),
+      1,
+      'invalid_env',
+      'DX_RUNNER_MAX_RUNTIME_MINUTES',
+    );
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1'), { env: { DX_RUNNER_MAX_PARALLEL_FAKE: '0' } }),
+      1,
+      'invalid_env',
+    );
   });
 
   it('survives corrupt or truncated state files: names the file, keeps it, keeps the other jobs visible', async () => {
     const other = sb.worktree('bd-other');
     await sb.dx(['start', '--beads', 'bd-other', '--provider', 'fake', '--prompt-file', prompt, '--worktree', other]);
-    await sb.dx(['start', '--beads', 'bd-trunc', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ exit: 0 }] }), '--worktree', wt]);
+    await sb.dx([
+      'start',
+      '--beads',
+      'bd-trunc',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ exit: 0 }] }),
+      '--worktree',
+      wt,
+    ]);
     const outcome = path.join(sb.state, 'fake', 'bd-trunc.outcome');
     await waitFor(() => fs.existsSync(outcome), 'outcome');
     const text = fs.readFileSync(outcome, 'utf8');
@@ -152,7 +276,10 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     const before = fs.readdirSync(path.join(sb.state, 'fake')).sort();
     const again = await sb.dx(start('--beads', 'bd-keep', '--json'));
     expect(again.code).toBe(1);
-    expect(ErrorOutputSchema.parse(JSON.parse(again.stdout)).error).toMatchObject({ reason_code: 'job_already_running', exit_code: 1 });
+    expect(ErrorOutputSchema.parse(JSON.parse(again.stdout)).error).toMatchObject({
+      reason_code: 'job_already_running',
+      exit_code: 1,
+    });
     expect(fs.readdirSync(path.join(sb.state, 'fake')).sort()).toEqual(before);
     expect((await sb.dx(['check', '--beads', 'bd-keep'])).code).toBe(0);
   });
@@ -160,7 +287,11 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
   it('answers an unknown job with exit 1 and a JSON error object under --json', async () => {
     const r = await sb.dx(['check', '--beads', 'bd-unknown', '--json']);
     expect(r.code).toBe(1);
-    expect(ErrorOutputSchema.parse(JSON.parse(r.stdout)).error).toMatchObject({ reason_code: 'job_not_found', next_action: 'verify_the_beads_id_or_start_the_job', next_action_text: 'No such job: verify the beads id, or start the job.' });
+    expect(ErrorOutputSchema.parse(JSON.parse(r.stdout)).error).toMatchObject({
+      reason_code: 'job_not_found',
+      next_action: 'verify_the_beads_id_or_start_the_job',
+      next_action_text: 'No such job: verify the beads id, or start the job.',
+    });
     const usage = await sb.dx(['check', '--json']);
     expect(usage.code).toBe(1);
     expect(ErrorOutputSchema.parse(JSON.parse(usage.stdout)).error.reason_code).toBe('usage');
@@ -170,16 +301,32 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
 describe('flag and argument errors', () => {
   it.each([
     [['start'], /^Error: Missing required flag beads; see --help \(reason_code=usage\)$/, 'usage'],
-    [['status', '--recent', '-3'], /^Error: Parsing --recent: Expected an integer greater than or equal to 0 but received: -3; see --help \(reason_code=invalid_flag\)$/, 'invalid_flag'],
-    [['report', '--beads', 'x', '--format', 'xml'], /^Error: Expected --format=xml to be one of: json, markdown; see --help/, 'invalid_flag'],
+    [
+      ['status', '--recent', '-3'],
+      /^Error: Parsing --recent: Expected an integer greater than or equal to 0 but received: -3; see --help \(reason_code=invalid_flag\)$/,
+      'invalid_flag',
+    ],
+    [
+      ['report', '--beads', 'x', '--format', 'xml'],
+      /^Error: Expected --format=xml to be one of: json, markdown; see --help/,
+      'invalid_flag',
+    ],
     [['status', '--bogus'], /^Error: Nonexistent flag: --bogus; see --help/, 'usage'],
-    [['check', '--beads', 'x', '--stall-minutes', '0'], /^Error: Parsing --stall-minutes: expected a positive number, got "0"; see --help \(reason_code=invalid_flag\)$/, 'invalid_flag'],
+    [
+      ['check', '--beads', 'x', '--stall-minutes', '0'],
+      /^Error: Parsing --stall-minutes: expected a positive number, got "0"; see --help \(reason_code=invalid_flag\)$/,
+      'invalid_flag',
+    ],
     [['check', '--beads', 'x', '--stall-minutes', '-5'], /Parsing --stall-minutes/, 'invalid_flag'],
     [['check', '--beads', 'x', '--stall-minutes', 'abc'], /expected a positive number, got "abc"/, 'invalid_flag'],
     [['watchdog', '--interval', '0', '--once'], /Parsing --interval/, 'invalid_flag'],
     [['watchdog', '--max-retries', '-1', '--once'], /Parsing --max-retries/, 'invalid_flag'],
     [['logs', '--beads', 'x', '--lines', '0'], /Parsing --lines/, 'invalid_flag'],
-    [['bogus-command'], /^Error: unknown command "bogus-command"; see dx-runner --help \(reason_code=unknown_command\)$/, 'unknown_command'],
+    [
+      ['bogus-command'],
+      /^Error: unknown command "bogus-command"; see dx-runner --help \(reason_code=unknown_command\)$/,
+      'unknown_command',
+    ],
   ])('dx-runner %j: one line, the usage exit code, a reason code', async (args, message, reason) => {
     const r = await sb.dx(args);
     expect(r.code).toBe(1);

@@ -8,7 +8,17 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CheckOutputSchema, DiskOutputSchema, jobPaths, LogsOutputSchema, OutcomeSchema, parseKv, PruneOutputSchema, ReleaseOutputSchema, serializeKv } from '@dx/core';
+import {
+  CheckOutputSchema,
+  DiskOutputSchema,
+  jobPaths,
+  LogsOutputSchema,
+  OutcomeSchema,
+  parseKv,
+  PruneOutputSchema,
+  ReleaseOutputSchema,
+  serializeKv,
+} from '@dx/core';
 import { BatchPruneOutputSchema } from '@dx/dx-batch';
 import { NightlyPruneOutputSchema } from '@dx/nightly-dispatch';
 import { CLI_BIN, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
@@ -28,12 +38,30 @@ const LINE = 'flood: the agent repeats itself again and again and again and agai
 
 function policy(limits: Record<string, number>, extra = ''): string {
   const file = path.join(sb.dir, `policy-${Math.random().toString(36).slice(2)}.yaml`);
-  fs.writeFileSync(file, `limits:\n${Object.entries(limits).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n${extra}`);
+  fs.writeFileSync(
+    file,
+    `limits:\n${Object.entries(limits)
+      .map(([k, v]) => `  ${k}: ${v}`)
+      .join('\n')}\n${extra}`,
+  );
   return file;
 }
 
 async function runJob(beads: string, steps: unknown[], policyFile: string, extra: string[] = []) {
-  const r = await sb.dx(['start', '--beads', beads, '--provider', 'fake', '--prompt-file', sb.prompt({ steps }), '--worktree', sb.worktree(beads), '--policy', policyFile, ...extra]);
+  const r = await sb.dx([
+    'start',
+    '--beads',
+    beads,
+    '--provider',
+    'fake',
+    '--prompt-file',
+    sb.prompt({ steps }),
+    '--worktree',
+    sb.worktree(beads),
+    '--policy',
+    policyFile,
+    ...extra,
+  ]);
   expect(r.code, r.stderr).toBe(0);
   const paths = jobPaths(sb.state, 'fake', beads);
   await waitFor(() => fs.existsSync(paths.outcome) && !fs.existsSync(paths.pid), `${beads} finished`, 120_000);
@@ -44,7 +72,14 @@ describe('per-job output', () => {
   it('a 200 MB flood keeps the log within max_log_mb with head, one marker and tail; events and the result are still read', async () => {
     const { paths, outcome } = await runJob(
       'bd-flood',
-      [{ message: 'starting' }, { print_repeat: { text: LINE, times: 2_800_000 } }, { message: 'still here' }, { write: 'done.txt', content: 'ok\n' }, { result: 'final answer' }, { exit: 0 }],
+      [
+        { message: 'starting' },
+        { print_repeat: { text: LINE, times: 2_800_000 } },
+        { message: 'still here' },
+        { write: 'done.txt', content: 'ok\n' },
+        { result: 'final answer' },
+        { exit: 0 },
+      ],
       policy({ max_log_mb: 2, max_output_mb: 1024 }),
     );
     expect(outcome).toMatchObject({ state: 'success', reason_code: 'process_exit', final_text: 'final answer' });
@@ -52,12 +87,18 @@ describe('per-job output', () => {
     expect(outcome.log_bytes_dropped! + outcome.log_bytes!).toBe(outcome.log_bytes_total);
     const log = fs.readFileSync(paths.log, 'utf8');
     expect(fs.statSync(paths.log).size).toBeLessThanOrEqual(2 * MB + 1024);
-    expect(log.match(/\[dx-runner\] log cut: \d+ bytes dropped here/g)).toEqual([`[dx-runner] log cut: ${outcome.log_bytes_dropped} bytes dropped here`]);
+    expect(log.match(/\[dx-runner\] log cut: \d+ bytes dropped here/g)).toEqual([
+      `[dx-runner] log cut: ${outcome.log_bytes_dropped} bytes dropped here`,
+    ]);
     expect(log.startsWith('{"type":"init"')).toBe(true);
     expect(log.trimEnd().split('\n').at(-1)).toContain('"final answer"');
     expect(fs.readdirSync(paths.dir).filter((n) => n.includes('.tail.'))).toEqual([]);
     const check = await sb.dxJson(['check', '--beads', 'bd-flood'], CheckOutputSchema);
-    expect(check.json).toMatchObject({ state: 'exited_ok', events: expect.any(Number), log_bytes_dropped: outcome.log_bytes_dropped });
+    expect(check.json).toMatchObject({
+      state: 'exited_ok',
+      events: expect.any(Number),
+      log_bytes_dropped: outcome.log_bytes_dropped,
+    });
     expect(check.json.events).toBeGreaterThanOrEqual(5);
     const logs = await sb.dxJson(['logs', '--beads', 'bd-flood', '--lines', '3'], LogsOutputSchema);
     expect(logs.json).toMatchObject({ cut: true, bytes_dropped: outcome.log_bytes_dropped });
@@ -68,8 +109,18 @@ describe('per-job output', () => {
   }, 180_000);
 
   it('an agent printing past max_output_mb is stopped: output_flood, a failure class and a next action', async () => {
-    const { outcome } = await runJob('bd-flood-stop', [{ message: 'go' }, { print_repeat: { text: LINE, times: 2_000_000 } }, { result: 'never' }, { exit: 0 }], policy({ max_log_mb: 1, max_output_mb: 20 }));
-    expect(outcome).toMatchObject({ state: 'failed', reason_code: 'output_flood', failure_class: 'output_flood', next_action: 'find_why_the_agent_floods_its_output_then_restart', finalized_by: 'flood' });
+    const { outcome } = await runJob(
+      'bd-flood-stop',
+      [{ message: 'go' }, { print_repeat: { text: LINE, times: 2_000_000 } }, { result: 'never' }, { exit: 0 }],
+      policy({ max_log_mb: 1, max_output_mb: 20 }),
+    );
+    expect(outcome).toMatchObject({
+      state: 'failed',
+      reason_code: 'output_flood',
+      failure_class: 'output_flood',
+      next_action: 'find_why_the_agent_floods_its_output_then_restart',
+      finalized_by: 'flood',
+    });
     expect(outcome.log_bytes_total).toBeGreaterThan(20 * MB);
     expect(outcome.log_bytes_total).toBeLessThan(60 * MB);
     const check = await sb.dx(['check', '--beads', 'bd-flood-stop']);
@@ -89,25 +140,52 @@ describe('retention', () => {
   it('removes exactly the old finished jobs; keeps live, recent, held and the keep_last most recent', async () => {
     const pol = policy({ max_log_mb: 50 });
     const done = [{ write: 'a.txt', content: 'a\n' }, { result: 'ok' }, { exit: 0 }];
-    for (const id of ['bd-old-1', 'bd-old-2', 'bd-recent', 'bd-held']) await runJob(id, done, pol, id === 'bd-held' ? ['--owner', 'dx-batch:wave-keep'] : []);
+    for (const id of ['bd-old-1', 'bd-old-2', 'bd-recent', 'bd-held'])
+      await runJob(id, done, pol, id === 'bd-held' ? ['--owner', 'dx-batch:wave-keep'] : []);
     // a restarted old job has rotated files too: every one of them goes
     await sb.dx(['restart', '--beads', 'bd-old-1', '--policy', pol]);
-    await waitFor(() => fs.existsSync(jobPaths(sb.state, 'fake', 'bd-old-1').outcome) && fs.existsSync(`${jobPaths(sb.state, 'fake', 'bd-old-1').outcome}.1`), 'restart finished');
+    await waitFor(
+      () =>
+        fs.existsSync(jobPaths(sb.state, 'fake', 'bd-old-1').outcome) &&
+        fs.existsSync(`${jobPaths(sb.state, 'fake', 'bd-old-1').outcome}.1`),
+      'restart finished',
+    );
     await waitFor(() => !fs.existsSync(jobPaths(sb.state, 'fake', 'bd-old-1').pid), 'restart done');
-    const live = await sb.dx(['start', '--beads', 'bd-live', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }), '--worktree', sb.worktree('bd-live'), '--policy', pol]);
+    const live = await sb.dx([
+      'start',
+      '--beads',
+      'bd-live',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
+      '--worktree',
+      sb.worktree('bd-live'),
+      '--policy',
+      pol,
+    ]);
     expect(live.code).toBe(0);
     for (const id of ['bd-old-1', 'bd-old-2', 'bd-held']) age(id, 40);
     age('bd-recent', 5);
 
-    const dry = await sb.dxJson(['prune', '--older-than', '30d', '--keep-last', '0', '--dry-run', '--policy', pol], PruneOutputSchema);
+    const dry = await sb.dxJson(
+      ['prune', '--older-than', '30d', '--keep-last', '0', '--dry-run', '--policy', pol],
+      PruneOutputSchema,
+    );
     expect(dry.json.retention!.removed.map((r) => r.beads).sort()).toEqual(['bd-old-1', 'bd-old-2']);
     expect(dry.json.retention!.bytes_freed).toBeGreaterThan(0);
     expect(fs.existsSync(jobPaths(sb.state, 'fake', 'bd-old-1').meta)).toBe(true);
 
-    const kept1 = await sb.dxJson(['prune', '--older-than', '30d', '--keep-last', '3', '--policy', pol], PruneOutputSchema);
+    const kept1 = await sb.dxJson(
+      ['prune', '--older-than', '30d', '--keep-last', '3', '--policy', pol],
+      PruneOutputSchema,
+    );
     expect(kept1.json.retention!.removed.map((r) => r.beads)).toEqual([]);
 
-    const real = await sb.dxJson(['prune', '--older-than', '30d', '--keep-last', '0', '--policy', pol], PruneOutputSchema);
+    const real = await sb.dxJson(
+      ['prune', '--older-than', '30d', '--keep-last', '0', '--policy', pol],
+      PruneOutputSchema,
+    );
     expect(real.json.retention!.removed.map((r) => r.beads).sort()).toEqual(['bd-old-1', 'bd-old-2']);
     expect(real.json.retention!.kept).toMatchObject({ live: 1, held: 1, recent: 1 });
     const left = fs.readdirSync(path.join(sb.state, 'fake'));
@@ -123,7 +201,12 @@ describe('retention', () => {
   }, 120_000);
 
   it('status --disk shows bytes per provider and kind, the largest jobs, holds and free space', async () => {
-    await runJob('bd-disk', [{ print_repeat: { text: LINE, times: 20_000 } }, { write: 'a.txt', content: 'a\n' }, { exit: 0 }], policy({ max_log_mb: 50 }), ['--owner', 'dx-batch:wave-d']);
+    await runJob(
+      'bd-disk',
+      [{ print_repeat: { text: LINE, times: 20_000 } }, { write: 'a.txt', content: 'a\n' }, { exit: 0 }],
+      policy({ max_log_mb: 50 }),
+      ['--owner', 'dx-batch:wave-d'],
+    );
     const disk = await sb.dxJson(['status', '--disk'], DiskOutputSchema);
     expect(disk.json.by_provider.fake).toBeGreaterThan(1_000_000);
     expect(disk.json.by_kind.log).toBeGreaterThan(1_000_000);
@@ -139,8 +222,35 @@ describe('retention', () => {
     const mk = (id: string, status: string, daysAgo: number) => {
       fs.mkdirSync(path.join(waves, id, 'prompts'), { recursive: true });
       const at = new Date(Date.now() - daysAgo * 86_400_000).toISOString();
-      const config = { max_parallel: 1, max_revisions: 0, retry_chain: ['fake'], review_chain: ['fake'], review: true, exec_process_cap: 60, poll_interval_sec: 1, lease_ttl_minutes: 10, worktree_base: sb.agents, prompt_file: null, policy_file: null };
-      const state = { schema_version: 1, wave_id: id, status, reason_code: null, error: null, created_at: at, updated_at: at, started_at: at, completed_at: status === 'running' ? null : at, config, preflight: [], token: 1, items: [], stats: {} };
+      const config = {
+        max_parallel: 1,
+        max_revisions: 0,
+        retry_chain: ['fake'],
+        review_chain: ['fake'],
+        review: true,
+        exec_process_cap: 60,
+        poll_interval_sec: 1,
+        lease_ttl_minutes: 10,
+        worktree_base: sb.agents,
+        prompt_file: null,
+        policy_file: null,
+      };
+      const state = {
+        schema_version: 1,
+        wave_id: id,
+        status,
+        reason_code: null,
+        error: null,
+        created_at: at,
+        updated_at: at,
+        started_at: at,
+        completed_at: status === 'running' ? null : at,
+        config,
+        preflight: [],
+        token: 1,
+        items: [],
+        stats: {},
+      };
       fs.writeFileSync(path.join(waves, id, 'wave_state.json'), JSON.stringify(state));
       fs.mkdirSync(path.join(sb.dir, 'batch', 'ledgers', id), { recursive: true });
       fs.writeFileSync(path.join(sb.dir, 'batch', 'ledgers', id, 'x.ledger.jsonl'), '{}\n');
@@ -165,12 +275,19 @@ describe('retention', () => {
     const reports = path.join(sb.dir, 'nightly', 'reports');
     fs.mkdirSync(reports, { recursive: true });
     fs.chmodSync(path.join(sb.dir, 'nightly'), 0o700);
-    const stamp = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = (days: number) =>
+      new Date(Date.now() - days * 86_400_000)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
     const old = stamp(120);
     const recent = stamp(2);
-    for (const id of [old, recent]) for (const ext of ['md', 'json']) fs.writeFileSync(path.join(reports, `${id}.${ext}`), 'x');
+    for (const id of [old, recent])
+      for (const ext of ['md', 'json']) fs.writeFileSync(path.join(reports, `${id}.${ext}`), 'x');
     for (const ext of ['md', 'json']) fs.writeFileSync(path.join(reports, `latest.${ext}`), 'x');
-    const r = await sb.bin(NIGHTLY_BIN, ['prune', '--keep-last', '0', '--json'], { env: { NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly') } });
+    const r = await sb.bin(NIGHTLY_BIN, ['prune', '--keep-last', '0', '--json'], {
+      env: { NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly') },
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(NightlyPruneOutputSchema.parse(JSON.parse(r.stdout)).removed.map((x) => x.run_id)).toEqual([old]);
     expect(fs.readdirSync(reports).sort()).toEqual([`${recent}.json`, `${recent}.md`, 'latest.json', 'latest.md']);
@@ -179,11 +296,34 @@ describe('retention', () => {
 
 describe('free space', () => {
   it('start refuses with disk_low when the free space is below limits.min_free_mb; nothing is launched', async () => {
-    const r = await sb.dx(['start', '--beads', 'bd-low', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ exit: 0 }] }), '--worktree', sb.worktree('bd-low'), '--policy', policy({ min_free_mb: 1_000_000_000 })]);
+    const r = await sb.dx([
+      'start',
+      '--beads',
+      'bd-low',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ exit: 0 }] }),
+      '--worktree',
+      sb.worktree('bd-low'),
+      '--policy',
+      policy({ min_free_mb: 1_000_000_000 }),
+    ]);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Error: only \d+ MB free on the file system of the dx-runner state root .*limits\.min_free_mb is 1000000000 \(reason_code=disk_low\)$/)]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^Error: only \d+ MB free on the file system of the dx-runner state root .*limits\.min_free_mb is 1000000000 \(reason_code=disk_low\)$/,
+      ),
+    ]);
     expect(fs.existsSync(jobPaths(sb.state, 'fake', 'bd-low').meta)).toBe(false);
-    const batch = await sb.batch(['start', '--items', 'bd-low', '--wave-id', 'w-low', '--json'], { env: { DX_POLICY_FILE: policy({ min_free_mb: 1_000_000_000 }, 'batch:\n  retry_chain: [fake]\n  review_chain: [fake]\n') } });
+    const batch = await sb.batch(['start', '--items', 'bd-low', '--wave-id', 'w-low', '--json'], {
+      env: {
+        DX_POLICY_FILE: policy(
+          { min_free_mb: 1_000_000_000 },
+          'batch:\n  retry_chain: [fake]\n  review_chain: [fake]\n',
+        ),
+      },
+    });
     expect(batch.code).toBe(1);
     expect(JSON.parse(batch.stdout)).toMatchObject({ status: 'failed', reason_code: 'disk_low' });
   });
@@ -191,9 +331,20 @@ describe('free space', () => {
   it('a disk that fills up under a job: the agent is ended cleanly and the outcome is valid', () => {
     const ns = pidNamespace();
     const worktree = sb.worktree('bd-full');
-    const prompt = sb.prompt({ steps: [{ message: 'go' }, { print_repeat: { text: LINE, times: 400_000 } }, { message: 'after' }, { hang: true }] });
+    const prompt = sb.prompt({
+      steps: [
+        { message: 'go' },
+        { print_repeat: { text: LINE, times: 400_000 } },
+        { message: 'after' },
+        { hang: true },
+      ],
+    });
     const fixture = path.join(REPO_ROOT, 'test', 'chaos', 'fixtures', 'disk-full.mjs');
-    const r = spawnSync(ns[0]!, [...ns.slice(1), process.execPath, fixture, CLI_BIN, sb.dir, prompt, worktree], { env: sb.env, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(ns[0], [...ns.slice(1), process.execPath, fixture, CLI_BIN, sb.dir, prompt, worktree], {
+      env: sb.env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(summary.error).toBeUndefined();
@@ -202,6 +353,10 @@ describe('free space', () => {
     const outcome = OutcomeSchema.parse(parseKv(summary.outcome));
     expect(outcome).toMatchObject({ state: 'failed', reason_code: 'disk_full', failure_class: 'disk_full' });
     expect(summary.agent_alive).toBe(false);
-    expect(JSON.parse(summary.check.stdout)).toMatchObject({ state: 'exited_err', reason_code: 'disk_full', next_action: 'free_disk_space_where_the_state_lives_then_restart' });
+    expect(JSON.parse(summary.check.stdout)).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'disk_full',
+      next_action: 'free_disk_space_where_the_state_lives_then_restart',
+    });
   });
 });

@@ -7,7 +7,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CheckOutputSchema, ErrorOutputSchema, FinalizeOutputSchema, JobReportSchema, LogsOutputSchema, StopOutputSchema, WaitOutputSchema } from '@dx/core';
+import {
+  CheckOutputSchema,
+  ErrorOutputSchema,
+  FinalizeOutputSchema,
+  JobReportSchema,
+  LogsOutputSchema,
+  StopOutputSchema,
+  WaitOutputSchema,
+} from '@dx/core';
 import { SmokeOutputSchema } from '@dx/nightly-dispatch';
 import { CLI_BIN, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { createSandbox, processExists, runCli, waitFor, type Sandbox } from '../helpers/sandbox.js';
@@ -22,9 +30,19 @@ afterEach(async () => {
 });
 
 const hang = () => sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
-const done = (exit = 0, write = true) => sb.prompt({ steps: [{ message: 'working' }, ...(write ? [{ write: 'out.txt', content: 'x\n' }] : []), { result: 'done' }, { exit }] });
+const done = (exit = 0, write = true) =>
+  sb.prompt({
+    steps: [
+      { message: 'working' },
+      ...(write ? [{ write: 'out.txt', content: 'x\n' }] : []),
+      { result: 'done' },
+      { exit },
+    ],
+  });
 const start = (beads: string, prompt: string, env: Record<string, string> = {}) =>
-  sb.dx(['start', '--beads', beads, '--provider', 'fake', '--prompt-file', prompt, '--worktree', sb.worktree(beads)], { env });
+  sb.dx(['start', '--beads', beads, '--provider', 'fake', '--prompt-file', prompt, '--worktree', sb.worktree(beads)], {
+    env,
+  });
 
 describe('positional beads ids and kill', () => {
   it('check, logs, report, finalize, restart, stop and kill take the id as an argument; --beads still works', async () => {
@@ -33,7 +51,10 @@ describe('positional beads ids and kill', () => {
     expect(check.json.beads).toBe('bd-pos');
     expect((await sb.dxJson(['check', '--beads', 'bd-pos'], CheckOutputSchema)).json.beads).toBe('bd-pos');
     expect((await sb.dxJson(['check', 'bd-pos', '--beads', 'bd-pos'], CheckOutputSchema)).code).toBe(0);
-    await waitFor(async () => (await sb.dxJson(['logs', 'bd-pos'], LogsOutputSchema)).json.lines.some((l) => l.includes('working')), 'log line');
+    await waitFor(
+      async () => (await sb.dxJson(['logs', 'bd-pos'], LogsOutputSchema)).json.lines.some((l) => l.includes('working')),
+      'log line',
+    );
     expect((await sb.dxJson(['report', 'bd-pos'], JobReportSchema)).json.beads).toBe('bd-pos');
     const restarted = await sb.dx(['restart', 'bd-pos', '--json']);
     expect(restarted.code, restarted.stderr).toBe(0);
@@ -51,9 +72,14 @@ describe('positional beads ids and kill', () => {
   it('two different ids (argument and --beads) are a usage error; a bad positional id is refused like a bad flag', async () => {
     const both = await sb.dx(['check', 'bd-a', '--beads', 'bd-b']);
     expect(both.code).toBe(1);
-    expect(both.stderr.trim().split('\n')).toEqual(['Error: two different beads ids: bd-a (argument) and bd-b (--beads) (reason_code=beads_id_conflict)']);
+    expect(both.stderr.trim().split('\n')).toEqual([
+      'Error: two different beads ids: bd-a (argument) and bd-b (--beads) (reason_code=beads_id_conflict)',
+    ]);
     const json = await sb.dx(['stop', 'bd-a', '--beads', 'bd-b', '--json']);
-    expect(ErrorOutputSchema.parse(JSON.parse(json.stdout)).error).toMatchObject({ exit_code: 1, reason_code: 'beads_id_conflict' });
+    expect(ErrorOutputSchema.parse(JSON.parse(json.stdout)).error).toMatchObject({
+      exit_code: 1,
+      reason_code: 'beads_id_conflict',
+    });
     const bad = await sb.dx(['check', '../x', '--json']);
     expect(bad.code).toBe(1);
     expect(ErrorOutputSchema.parse(JSON.parse(bad.stdout)).error.reason_code).toBe('invalid_beads_id');
@@ -73,7 +99,16 @@ describe('wait', () => {
       ['bd-w-noop', done(0, false), 23, 'no_op'],
     ];
     for (const [beads, prompt, code, state] of cases) {
-      expect((await start(beads, sb.prompt({ steps: [{ message: 'soon' }, { sleep: 1500 }, ...JSON.parse(fs.readFileSync(prompt, 'utf8')).steps] }))).code).toBe(0);
+      expect(
+        (
+          await start(
+            beads,
+            sb.prompt({
+              steps: [{ message: 'soon' }, { sleep: 1500 }, ...JSON.parse(fs.readFileSync(prompt, 'utf8')).steps],
+            }),
+          )
+        ).code,
+      ).toBe(0);
       const r = await sb.dx(['wait', beads, '--json'], { env, timeoutMs: 30_000 });
       expect(r.code, r.stderr).toBe(code);
       expect(WaitOutputSchema.parse(JSON.parse(r.stdout))).toMatchObject({ beads, state, timed_out: false });
@@ -84,7 +119,10 @@ describe('wait', () => {
     expect((await start('bd-w-long', hang())).code).toBe(0);
     const r = await sb.dx(['wait', 'bd-w-long', '--timeout', '1', '--json']);
     expect(r.code).toBe(124);
-    expect(WaitOutputSchema.parse(JSON.parse(r.stdout))).toMatchObject({ timed_out: true, state: expect.stringMatching(/launching|healthy/) });
+    expect(WaitOutputSchema.parse(JSON.parse(r.stdout))).toMatchObject({
+      timed_out: true,
+      state: expect.stringMatching(/launching|healthy/),
+    });
     const view = CheckOutputSchema.parse(JSON.parse((await sb.dx(['check', 'bd-w-long', '--json'])).stdout));
     expect(view.outcome_state).toBeNull();
 
@@ -100,9 +138,12 @@ describe('wait', () => {
 
   it('ends promptly on SIGTERM and leaves the job running', async () => {
     expect((await start('bd-w-sig', hang())).code).toBe(0);
-    const child = spawn(process.execPath, [CLI_BIN, 'wait', 'bd-w-sig'], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_BIN, 'wait', 'bd-w-sig'], {
+      env: sb.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await new Promise((r) => setTimeout(r, 1500));
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child.on('close', r));
@@ -117,8 +158,27 @@ describe("the runbook's mixed wave under the shipped policy", () => {
     const sleeper = path.join(sb.dir, 'agent-cli');
     fs.writeFileSync(sleeper, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
     const env = { OPENCODE_BIN: sleeper, GEMINI_BIN: sleeper, ZHIPU_API_KEY: 'fake-key', GEMINI_API_KEY: 'fake-key' };
-    const launch = (provider: string, beads: string) => sb.dx(['start', '--beads', beads, '--provider', provider, '--prompt-file', sb.prompt('Do the task.'), '--worktree', sb.worktree(beads)], { env });
-    const results = await Promise.all([launch('opencode', 'bd-mx-o1'), launch('opencode', 'bd-mx-o2'), launch('gemini', 'bd-mx-g1'), launch('gemini', 'bd-mx-g2')]);
+    const launch = (provider: string, beads: string) =>
+      sb.dx(
+        [
+          'start',
+          '--beads',
+          beads,
+          '--provider',
+          provider,
+          '--prompt-file',
+          sb.prompt('Do the task.'),
+          '--worktree',
+          sb.worktree(beads),
+        ],
+        { env },
+      );
+    const results = await Promise.all([
+      launch('opencode', 'bd-mx-o1'),
+      launch('opencode', 'bd-mx-o2'),
+      launch('gemini', 'bd-mx-g1'),
+      launch('gemini', 'bd-mx-g2'),
+    ]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const third = await launch('gemini', 'bd-mx-g3');
     expect(third.code).toBe(1);
@@ -134,7 +194,8 @@ describe.skipIf(!smokeEnabled)("seed 003's real-CLI smoke test, verbatim (CI, or
     const wt = sb.worktree('smoke');
     // `dx-runner` by name, found on PATH, exactly as the seed's subprocess calls run it
     const env = { ...sb.env, PATH: `${path.join(REPO_ROOT, 'node_modules', '.bin')}:${sb.env.PATH}` };
-    const run = (argv: string[], timeout: number) => spawnSync(argv[0]!, argv.slice(1), { env, cwd: wt, encoding: 'utf8', timeout: timeout * 1000 });
+    const run = (argv: string[], timeout: number) =>
+      spawnSync(argv[0], argv.slice(1), { env, cwd: wt, encoding: 'utf8', timeout: timeout * 1000 });
     for (const provider of ['opencode', 'cc-glm', 'gemini']) {
       const result = run(['dx-runner', 'preflight', `--provider=${provider}`], 30);
       // the seed accepts 0 (available) or 1 (unavailable); dx-runner documents 21/25 for unavailable
@@ -162,24 +223,39 @@ describe('nightly-dispatch smoke', () => {
   });
 
   it('passes against the built dx-runner and alerts once when a check fails', async () => {
-    const env = { NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly'), SLACK_WEBHOOK_URL: hook.url, DX_RUNNER_BIN: CLI_BIN.replace(/run\.js$/, 'run.js') };
+    const env = {
+      NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly'),
+      SLACK_WEBHOOK_URL: hook.url,
+      DX_RUNNER_BIN: CLI_BIN.replace(/run\.js$/, 'run.js'),
+    };
     const wrapper = path.join(sb.dir, 'dx-runner');
     fs.writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, { mode: 0o755 });
     const ok = await sb.bin(NIGHTLY_BIN, ['smoke', '--json'], { env: { ...env, DX_RUNNER_BIN: wrapper } });
     const result = SmokeOutputSchema.parse(JSON.parse(ok.stdout));
     expect(ok.code, JSON.stringify(result.checks)).toBe(0);
-    expect(result.checks.map((c) => c.argv.slice(0, 2).join(' '))).toEqual(['dx-runner preflight', 'dx-runner preflight', 'dx-runner preflight', 'dx-runner start', 'dx-runner check', 'dx-runner kill']);
+    expect(result.checks.map((c) => c.argv.slice(0, 2).join(' '))).toEqual([
+      'dx-runner preflight',
+      'dx-runner preflight',
+      'dx-runner preflight',
+      'dx-runner start',
+      'dx-runner check',
+      'dx-runner kill',
+    ]);
     expect(hook.bodies).toEqual([]);
     expect(fs.readdirSync(sb.agents).filter((d) => d.startsWith('.nightly-smoke'))).toEqual([]);
 
     const broken = path.join(sb.dir, 'broken-dx-runner');
-    fs.writeFileSync(broken, `#!/bin/sh\nif [ "$1" = start ]; then echo 'Error: boom (reason_code=broken)' >&2; exit 9; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      broken,
+      `#!/bin/sh\nif [ "$1" = start ]; then echo 'Error: boom (reason_code=broken)' >&2; exit 9; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
+      { mode: 0o755 },
+    );
     const bad = await sb.bin(NIGHTLY_BIN, ['smoke', '--json'], { env: { ...env, DX_RUNNER_BIN: broken } });
     expect(bad.code).toBe(1);
     const failed = SmokeOutputSchema.parse(JSON.parse(bad.stdout));
     expect(failed.checks.filter((c) => !c.ok).map((c) => [c.name, c.exit_code])).toEqual([['dry-run start', 9]]);
     expect(hook.bodies).toHaveLength(1);
-    expect(hook.bodies[0]!.text).toMatch(/smoke test FAILED[\s\S]*dry-run start: exit 9 \(expected 0\)/);
+    expect(hook.bodies[0].text).toMatch(/smoke test FAILED[\s\S]*dry-run start: exit 9 \(expected 0\)/);
   });
 });
 

@@ -17,7 +17,12 @@ describe('concurrent starts', () => {
     const wt = sb.worktree('bd-race');
     const prompt = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => sb.dx(['start', '--beads', 'bd-race', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt, '--json'], { timeoutMs: 120_000 })),
+      Array.from({ length: 20 }, () =>
+        sb.dx(
+          ['start', '--beads', 'bd-race', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt, '--json'],
+          { timeoutMs: 120_000 },
+        ),
+      ),
     );
     const winners = results.filter((r) => r.code === 0);
     const losers = results.filter((r) => r.code !== 0);
@@ -38,10 +43,27 @@ describe('concurrent starts', () => {
     const env = { DX_RUNNER_MAX_PARALLEL_FAKE: '2' };
     const hang = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
     for (const id of ['bd-c1', 'bd-c2']) {
-      const r = await sb.dx(['start', '--beads', id, '--provider', 'fake', '--prompt-file', hang, '--worktree', sb.worktree(id)], { env });
+      const r = await sb.dx(
+        ['start', '--beads', id, '--provider', 'fake', '--prompt-file', hang, '--worktree', sb.worktree(id)],
+        { env },
+      );
       expect(r.code).toBe(0);
     }
-    const third = await sb.dx(['start', '--beads', 'bd-c3', '--provider', 'fake', '--prompt-file', hang, '--worktree', sb.worktree('bd-c3'), '--json'], { env });
+    const third = await sb.dx(
+      [
+        'start',
+        '--beads',
+        'bd-c3',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        hang,
+        '--worktree',
+        sb.worktree('bd-c3'),
+        '--json',
+      ],
+      { env },
+    );
     expect(third.code).toBe(1);
     const err = ErrorOutputSchema.parse(JSON.parse(third.stdout)).error;
     expect(err.reason_code).toBe('provider_concurrency_cap_exceeded');
@@ -49,7 +71,20 @@ describe('concurrent starts', () => {
     expect(err.next_action).toBe('wait_for_provider_capacity_or_switch_provider');
     // once one job ends, the slot is free again
     expect((await sb.dx(['stop', '--beads', 'bd-c1'])).code).toBe(0);
-    const retry = await sb.dx(['start', '--beads', 'bd-c3', '--provider', 'fake', '--prompt-file', hang, '--worktree', path.join(sb.agents, 'bd-c3', 'repo')], { env });
+    const retry = await sb.dx(
+      [
+        'start',
+        '--beads',
+        'bd-c3',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        hang,
+        '--worktree',
+        path.join(sb.agents, 'bd-c3', 'repo'),
+      ],
+      { env },
+    );
     expect(retry.code).toBe(0);
   });
 
@@ -58,8 +93,14 @@ describe('concurrent starts', () => {
     const hang = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
     const ids = ['bd-p1', 'bd-p2', 'bd-p3', 'bd-p4', 'bd-p5'];
     const wts = ids.map((id) => sb.worktree(id));
-    const results = await Promise.all(ids.map((id, i) => sb.dx(['start', '--beads', id, '--provider', 'fake', '--prompt-file', hang, '--worktree', wts[i]!], { env })));
+    const results = await Promise.all(
+      ids.map((id, i) =>
+        sb.dx(['start', '--beads', id, '--provider', 'fake', '--prompt-file', hang, '--worktree', wts[i]], { env }),
+      ),
+    );
     expect(results.filter((r) => r.code === 0)).toHaveLength(2);
-    expect(results.filter((r) => r.code !== 0).every((r) => r.stderr.includes('provider_concurrency_cap_exceeded'))).toBe(true);
+    expect(
+      results.filter((r) => r.code !== 0).every((r) => r.stderr.includes('provider_concurrency_cap_exceeded')),
+    ).toBe(true);
   }, 120_000);
 });

@@ -23,13 +23,25 @@ const runs = () => fx.runs();
 const byId = itemById;
 
 /** A dx-batch process started in the background (for kill -9, concurrency and cancel). */
-function spawnBatch(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [BATCH_BIN, ...args], { env: { ...sb.env, ...env }, cwd: sb.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnBatch(
+  args: string[],
+  env: Record<string, string> = {},
+): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+} {
+  const child = spawn(process.execPath, [BATCH_BIN, ...args], {
+    env: { ...sb.env, ...env },
+    cwd: sb.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return { child, done };
 }
 
@@ -60,7 +72,7 @@ describe('dx-batch waves', () => {
         ['implement', 'fake', id],
         ['review', 'fake', `${id}-review`],
       ]);
-      expect(item.attempts[0]!.tokens_input).toBe(100);
+      expect(item.attempts[0].tokens_input).toBe(100);
       // the implement job really changed the item's worktree
       expect(fs.existsSync(path.join(sb.agents, id, 'repo', `${id}-attempt1.txt`))).toBe(true);
       // every transition is in the ledger, in order
@@ -68,12 +80,16 @@ describe('dx-batch waves', () => {
       expect(ledger.filter((e) => e.to).map((e) => e.to)).toEqual(['IMPLEMENTING', 'REVIEWING', 'APPROVED']);
     }
     // never more than two items' jobs at once
-    const spans = wave.items.flatMap((i) => i.attempts.map((a) => [Date.parse(a.started_at), Date.parse(a.completed_at!)] as const));
+    const spans = wave.items.flatMap((i) =>
+      i.attempts.map((a) => [Date.parse(a.started_at), Date.parse(a.completed_at!)] as const),
+    );
     const maxOverlap = Math.max(...spans.map(([s]) => spans.filter(([s2, e2]) => s2 <= s && s < e2).length));
     expect(maxOverlap).toBeLessThanOrEqual(2);
     // review is a job of its own in dx-runner
     const status = await sb.dxJson(['status', '--recent', '50'], StatusOutputSchema);
-    expect(status.json.jobs.map((j) => j.beads).sort()).toEqual(expect.arrayContaining(['ok-a', 'ok-a-review', 'ok-b-review']));
+    expect(status.json.jobs.map((j) => j.beads).sort()).toEqual(
+      expect.arrayContaining(['ok-a', 'ok-a-review', 'ok-b-review']),
+    );
 
     const st = await sb.batch(['status', '--wave-id', 'w-ok']);
     expect(st.code).toBe(0);
@@ -89,17 +105,60 @@ describe('dx-batch waves', () => {
   });
 
   it('sends a REVISION_REQUIRED item back to implementing with the findings, and blocks it past max revisions', async () => {
-    script('rev-a.review.2', recorded({ steps: [{ contract: { verdict: 'REVISION_REQUIRED', findings: [{ type: 'major', message: 'add a test for the empty list' }], summary: 'almost' } }] }));
-    script('rev-b.review', recorded({ steps: [{ contract: { verdict: 'REVISION_REQUIRED', findings: [{ type: 'minor', message: 'rename x' }], summary: 'again' } }] }));
-    const r = await sb.batch(['start', '--items', items(['rev-a', 'rev-b']), '--wave-id', 'w-rev', '--max-revisions', '1', '--json']);
+    script(
+      'rev-a.review.2',
+      recorded({
+        steps: [
+          {
+            contract: {
+              verdict: 'REVISION_REQUIRED',
+              findings: [{ type: 'major', message: 'add a test for the empty list' }],
+              summary: 'almost',
+            },
+          },
+        ],
+      }),
+    );
+    script(
+      'rev-b.review',
+      recorded({
+        steps: [
+          {
+            contract: {
+              verdict: 'REVISION_REQUIRED',
+              findings: [{ type: 'minor', message: 'rename x' }],
+              summary: 'again',
+            },
+          },
+        ],
+      }),
+    );
+    const r = await sb.batch([
+      'start',
+      '--items',
+      items(['rev-a', 'rev-b']),
+      '--wave-id',
+      'w-rev',
+      '--max-revisions',
+      '1',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(3);
     const wave = parseWave(r.stdout);
     const a = byId(wave, 'rev-a');
     expect(a.status).toBe('APPROVED');
     expect(a.revisions).toBe(1);
-    expect(a.attempts.map((x) => `${x.phase}:${x.verdict ?? '-'}`)).toEqual(['implement:-', 'review:REVISION_REQUIRED', 'implement:-', 'review:APPROVED']);
+    expect(a.attempts.map((x) => `${x.phase}:${x.verdict ?? '-'}`)).toEqual([
+      'implement:-',
+      'review:REVISION_REQUIRED',
+      'implement:-',
+      'review:APPROVED',
+    ]);
     // the second implement prompt carries the reviewer's findings
-    const prompt = fs.readFileSync(path.join(sb.dir, 'batch', 'waves', 'w-rev', 'prompts', 'rev-a.implement.attempt3.prompt'), 'utf8');
+    const prompt = fs.readFileSync(
+      path.join(sb.dir, 'batch', 'waves', 'w-rev', 'prompts', 'rev-a.implement.attempt3.prompt'),
+      'utf8',
+    );
     expect(prompt).toContain('add a test for the empty list');
     const b = byId(wave, 'rev-b');
     expect(b.status).toBe('BLOCKED');
@@ -108,9 +167,22 @@ describe('dx-batch waves', () => {
   });
 
   it('treats a missing or invalid contract as a failed attempt: next provider, then blocked with each reason kept', async () => {
-    script('nocontract.implement', recorded({ steps: [{ write: 'x.txt', content: '${batch:attempt}' }, { result: 'I did it, trust me' }] }));
-    script('badreview.review', recorded({ steps: [{ contract: { verdict: 'BLOCKED', findings: [], summary: 'no findings given' } }] }));
-    const r = await sb.batch(['start', '--items', items(['nocontract', 'badreview']), '--wave-id', 'w-contract', '--json']);
+    script(
+      'nocontract.implement',
+      recorded({ steps: [{ write: 'x.txt', content: '${batch:attempt}' }, { result: 'I did it, trust me' }] }),
+    );
+    script(
+      'badreview.review',
+      recorded({ steps: [{ contract: { verdict: 'BLOCKED', findings: [], summary: 'no findings given' } }] }),
+    );
+    const r = await sb.batch([
+      'start',
+      '--items',
+      items(['nocontract', 'badreview']),
+      '--wave-id',
+      'w-contract',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(3);
     const wave = parseWave(r.stdout);
     const nc = byId(wave, 'nocontract');
@@ -123,11 +195,22 @@ describe('dx-batch waves', () => {
     const br = byId(wave, 'badreview');
     expect(br.status).toBe('BLOCKED');
     expect(br.reason_code).toBe('review_contract_missing_or_invalid');
-    expect(br.attempts.filter((a) => a.phase === 'review').map((a) => a.reason_code)).toEqual(['review_contract_missing_or_invalid', 'review_contract_missing_or_invalid']);
+    expect(br.attempts.filter((a) => a.phase === 'review').map((a) => a.reason_code)).toEqual([
+      'review_contract_missing_or_invalid',
+      'review_contract_missing_or_invalid',
+    ]);
   });
 
   it('falls back to the next provider when an attempt fails, and skips a provider that fails preflight', async () => {
-    script('fb.implement.fake', recorded({ steps: [{ error: { class: 'rate_limited', reason: 'fake_rate_limited', text: 'HTTP 429 slow down' } }, { exit: 1 }] }));
+    script(
+      'fb.implement.fake',
+      recorded({
+        steps: [
+          { error: { class: 'rate_limited', reason: 'fake_rate_limited', text: 'HTTP 429 slow down' } },
+          { exit: 1 },
+        ],
+      }),
+    );
     const r = await sb.batch(['start', '--items', items(['fb']), '--wave-id', 'w-fallback', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const fb = byId(parseWave(r.stdout), 'fb');
@@ -138,7 +221,9 @@ describe('dx-batch waves', () => {
       ['review', 'fake', 'exited_ok', 'review_approved'],
     ]);
 
-    const pre = await sb.batch(['start', '--items', items(['pf']), '--wave-id', 'w-preflight', '--json'], { env: { FAKE_PREFLIGHT_FAIL: 'fake' } });
+    const pre = await sb.batch(['start', '--items', items(['pf']), '--wave-id', 'w-preflight', '--json'], {
+      env: { FAKE_PREFLIGHT_FAIL: 'fake' },
+    });
     expect(pre.code, pre.stderr).toBe(0);
     const wave = parseWave(pre.stdout);
     expect(wave.preflight.map((p) => [p.provider, p.available, p.reason_code])).toEqual([
@@ -149,8 +234,18 @@ describe('dx-batch waves', () => {
   });
 
   it('blocks every item when every provider fails, and refuses to start when none passes preflight', async () => {
-    script('down-a.implement', recorded({ steps: [{ error: { class: 'auth', reason: 'fake_auth_blocked', text: '401 unauthorized' } }, { exit: 1 }] }));
-    script('down-b.implement', recorded({ steps: [{ error: { class: 'auth', reason: 'fake_auth_blocked', text: '401 unauthorized' } }, { exit: 1 }] }));
+    script(
+      'down-a.implement',
+      recorded({
+        steps: [{ error: { class: 'auth', reason: 'fake_auth_blocked', text: '401 unauthorized' } }, { exit: 1 }],
+      }),
+    );
+    script(
+      'down-b.implement',
+      recorded({
+        steps: [{ error: { class: 'auth', reason: 'fake_auth_blocked', text: '401 unauthorized' } }, { exit: 1 }],
+      }),
+    );
     const r = await sb.batch(['start', '--items', items(['down-a', 'down-b']), '--wave-id', 'w-down', '--json']);
     expect(r.code, r.stderr).toBe(3);
     const wave = parseWave(r.stdout);
@@ -160,7 +255,9 @@ describe('dx-batch waves', () => {
     ]);
     expect(wave.stats).toMatchObject({ total: 2, blocked: 2, approved: 0 });
 
-    const none = await sb.batch(['start', '--items', items(['np']), '--wave-id', 'w-none'], { env: { FAKE_PREFLIGHT_FAIL: 'fake,fake-alt' } });
+    const none = await sb.batch(['start', '--items', items(['np']), '--wave-id', 'w-none'], {
+      env: { FAKE_PREFLIGHT_FAIL: 'fake,fake-alt' },
+    });
     expect(none.code).toBe(1);
     expect(none.stdout + none.stderr).toMatch(/no_provider_available/);
     expect(runs().filter((x) => x[0] === 'np')).toEqual([]);
@@ -173,14 +270,20 @@ describe('dx-batch waves', () => {
     const { child, done } = spawnBatch(['start', '--items', items(ids), '--wave-id', 'w-kill']);
     background.push(child);
     const paths = wavePaths(path.join(sb.dir, 'batch'), 'w-kill');
-    await waitFor(() => fs.existsSync(paths.ledgers) && readLedger(paths, 'k1').some((e) => e.event === 'job_started'), 'k1 job started', 30_000);
+    await waitFor(
+      () => fs.existsSync(paths.ledgers) && readLedger(paths, 'k1').some((e) => e.event === 'job_started'),
+      'k1 job started',
+      30_000,
+    );
     child.kill('SIGKILL');
     const killed = await done;
     expect(killed.signal).toBe('SIGKILL');
 
     const doctor = await sb.batch(['doctor', '--wave-id', 'w-kill', '--json']);
     expect(doctor.code).toBe(1);
-    expect(DoctorOutputSchema.parse(JSON.parse(doctor.stdout)).issues.map((i) => i.type)).toContain('orchestrator_not_running');
+    expect(DoctorOutputSchema.parse(JSON.parse(doctor.stdout)).issues.map((i) => i.type)).toContain(
+      'orchestrator_not_running',
+    );
 
     const r = await sb.batch(['resume', '--wave-id', 'w-kill', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -200,7 +303,11 @@ describe('dx-batch waves', () => {
     for (const id of ['p1', 'p2']) script(`${id}.implement`, slow);
     const { child, done } = spawnBatch(['start', '--items', items(['p1', 'p2']), '--wave-id', 'w-pause']);
     background.push(child);
-    await waitFor(() => runs().filter((x) => x[0] === 'p1' || x[0] === 'p2').length === 2, 'both implement jobs running', 30_000);
+    await waitFor(
+      () => runs().filter((x) => x[0] === 'p1' || x[0] === 'p2').length === 2,
+      'both implement jobs running',
+      30_000,
+    );
     child.kill('SIGTERM');
     const paused = await done;
     expect(paused.code).toBe(1);
@@ -209,20 +316,35 @@ describe('dx-batch waves', () => {
     expect(st.reason_code).toBe('wave_paused_signal');
     const r = await sb.batch(['resume', '--wave-id', 'w-pause', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    for (const id of ['p1', 'p2']) expect(runs().filter((x) => x[0] === id).map((x) => x[1]).sort()).toEqual(['implement', 'review']);
+    for (const id of ['p1', 'p2'])
+      expect(
+        runs()
+          .filter((x) => x[0] === id)
+          .map((x) => x[1])
+          .sort(),
+      ).toEqual(['implement', 'review']);
   });
 
   it('lets exactly one of two concurrent starts of one wave run it', async () => {
     const ids = ['dup-a', 'dup-b'];
     const list = items(ids);
-    const [a, b] = [spawnBatch(['start', '--items', list, '--wave-id', 'w-dup']), spawnBatch(['start', '--items', list, '--wave-id', 'w-dup'])];
+    const [a, b] = [
+      spawnBatch(['start', '--items', list, '--wave-id', 'w-dup']),
+      spawnBatch(['start', '--items', list, '--wave-id', 'w-dup']),
+    ];
     background.push(a.child, b.child);
     const results = await Promise.all([a.done, b.done]);
     const codes = results.map((x) => x.code).sort();
     expect(codes, JSON.stringify(results)).toEqual([0, 1]);
     const loser = results.find((x) => x.code === 1)!;
     expect(loser.stderr).toMatch(/reason_code=(wave_already_running|wave_exists)/);
-    for (const id of ids) expect(runs().filter((x) => x[0] === id).map((x) => x[1]).sort()).toEqual(['implement', 'review']);
+    for (const id of ids)
+      expect(
+        runs()
+          .filter((x) => x[0] === id)
+          .map((x) => x[1])
+          .sort(),
+      ).toEqual(['implement', 'review']);
   });
 
   it('cancel stops every running job and the orchestrator, and marks unfinished items CANCELLED', async () => {
@@ -232,7 +354,9 @@ describe('dx-batch waves', () => {
     const { child, done } = spawnBatch(['start', '--items', items(ids), '--wave-id', 'w-cancel']);
     background.push(child);
     await waitFor(() => runs().filter((x) => x[0] === 'c1' || x[0] === 'c2').length === 2, 'two jobs running', 30_000);
-    const agentPids = runs().filter((x) => ids.includes(x[0]!)).map((x) => Number(x[4]));
+    const agentPids = runs()
+      .filter((x) => ids.includes(x[0]))
+      .map((x) => Number(x[4]));
     const r = await sb.batch(['cancel', '--wave-id', 'w-cancel', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = CancelOutputSchema.parse(JSON.parse(r.stdout));
@@ -249,8 +373,27 @@ describe('dx-batch waves', () => {
 
   it('fails fast with exec_saturation above the process cap, before dispatching anything', async () => {
     const wt = sb.worktree('sat-bg');
-    await sb.dx(['start', '--beads', 'sat-bg', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ hang: true }] }), '--worktree', wt]);
-    const r = await sb.batch(['start', '--items', items(['sat-a']), '--wave-id', 'w-sat', '--exec-process-cap', '1', '--json']);
+    await sb.dx([
+      'start',
+      '--beads',
+      'sat-bg',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ hang: true }] }),
+      '--worktree',
+      wt,
+    ]);
+    const r = await sb.batch([
+      'start',
+      '--items',
+      items(['sat-a']),
+      '--wave-id',
+      'w-sat',
+      '--exec-process-cap',
+      '1',
+      '--json',
+    ]);
     expect(r.code).toBe(1);
     const wave = parseWave(r.stdout);
     expect(wave.status).toBe('failed');
@@ -274,7 +417,9 @@ describe('dx-batch waves', () => {
     fs.mkdirSync(canonical);
     const policy = path.join(sb.dir, 'canonical-policy.yaml');
     fs.writeFileSync(policy, `worktrees:\n  forbidden_repos: [${canonical}]\n`);
-    const cwd = await sb.batch(['start', '--items', 'cw-a', '--wave-id', 'w-cwd', '--policy', policy], { cwd: canonical });
+    const cwd = await sb.batch(['start', '--items', 'cw-a', '--wave-id', 'w-cwd', '--policy', policy], {
+      cwd: canonical,
+    });
     expect(cwd.code).toBe(22);
     expect(fs.existsSync(path.join(sb.dir, 'batch', 'waves', 'w-cwd', 'wave_state.json'))).toBe(false);
     const state = path.join(sb.dir, 'batch', 'waves', 'w-ok', 'wave_state.json');

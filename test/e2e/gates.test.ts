@@ -42,22 +42,53 @@ function historyRepo(name: string) {
 
 async function runJob(beads: string, steps: unknown[], extra: string[] = []) {
   const wt = sb.worktree(beads);
-  const r = await sb.dx(['start', '--beads', beads, '--provider', 'fake', '--prompt-file', sb.prompt({ steps }), '--worktree', wt, ...extra]);
+  const r = await sb.dx([
+    'start',
+    '--beads',
+    beads,
+    '--provider',
+    'fake',
+    '--prompt-file',
+    sb.prompt({ steps }),
+    '--worktree',
+    wt,
+    ...extra,
+  ]);
   expect(r.code, r.stderr).toBe(0);
-  await waitFor(async () => (await sb.dxJson(['check', '--beads', beads], CheckOutputSchema)).json.outcome_state !== null, `${beads} to end`);
+  await waitFor(
+    async () => (await sb.dxJson(['check', '--beads', beads], CheckOutputSchema)).json.outcome_state !== null,
+    `${beads} to end`,
+  );
   return wt;
 }
 
 describe('baseline-gate', () => {
   it('passes when HEAD contains the commit, fails on a diverged one, and names a missing one', async () => {
     const { repo, a, d } = historyRepo('bl');
-    const ok = await sb.dxJson(['baseline-gate', '--worktree', repo, '--required-baseline', a.slice(0, 10)], BaselineGateOutputSchema);
+    const ok = await sb.dxJson(
+      ['baseline-gate', '--worktree', repo, '--required-baseline', a.slice(0, 10)],
+      BaselineGateOutputSchema,
+    );
     expect(ok.code).toBe(0);
-    expect(ok.json).toMatchObject({ passed: true, reason_code: 'baseline_ok', runtime: git(repo, 'rev-parse', 'HEAD') });
-    const diverged = await sb.dxJson(['baseline-gate', '--worktree', repo, '--required-baseline', d], BaselineGateOutputSchema);
+    expect(ok.json).toMatchObject({
+      passed: true,
+      reason_code: 'baseline_ok',
+      runtime: git(repo, 'rev-parse', 'HEAD'),
+    });
+    const diverged = await sb.dxJson(
+      ['baseline-gate', '--worktree', repo, '--required-baseline', d],
+      BaselineGateOutputSchema,
+    );
     expect(diverged.code).toBe(1);
-    expect(diverged.json).toMatchObject({ passed: false, reason_code: 'baseline_not_met', next_action: 'rebase_the_worktree_onto_the_required_baseline' });
-    const missing = await sb.dxJson(['baseline-gate', '--worktree', repo, '--required-baseline', 'deadbeefcafe'], BaselineGateOutputSchema);
+    expect(diverged.json).toMatchObject({
+      passed: false,
+      reason_code: 'baseline_not_met',
+      next_action: 'rebase_the_worktree_onto_the_required_baseline',
+    });
+    const missing = await sb.dxJson(
+      ['baseline-gate', '--worktree', repo, '--required-baseline', 'deadbeefcafe'],
+      BaselineGateOutputSchema,
+    );
     expect(missing.json.reason_code).toBe('required_baseline_missing');
     const human = await sb.dx(['baseline-gate', '--worktree', repo, '--required-baseline', d]);
     expect(human.stdout).toContain('Baseline Gate: FAILED (baseline_not_met)');
@@ -67,20 +98,46 @@ describe('baseline-gate', () => {
     const empty = path.join(sb.agents, 'empty');
     fs.mkdirSync(empty);
     git(empty, 'init', '-q');
-    expect((await sb.dxJson(['baseline-gate', '--worktree', empty, '--required-baseline', 'abcd1234'], BaselineGateOutputSchema)).json.reason_code).toBe('runtime_commit_missing');
-    const gone = await sb.dxJson(['baseline-gate', '--worktree', path.join(sb.dir, 'nope'), '--required-baseline', 'abcd1234'], BaselineGateOutputSchema);
+    expect(
+      (
+        await sb.dxJson(
+          ['baseline-gate', '--worktree', empty, '--required-baseline', 'abcd1234'],
+          BaselineGateOutputSchema,
+        )
+      ).json.reason_code,
+    ).toBe('runtime_commit_missing');
+    const gone = await sb.dxJson(
+      ['baseline-gate', '--worktree', path.join(sb.dir, 'nope'), '--required-baseline', 'abcd1234'],
+      BaselineGateOutputSchema,
+    );
     expect(gone).toMatchObject({ code: 1, json: { reason_code: 'worktree_missing' } });
     const plain = fs.mkdtempSync(path.join(sb.dir, 'plain-'));
-    expect((await sb.dxJson(['baseline-gate', '--worktree', plain, '--required-baseline', 'abcd1234'], BaselineGateOutputSchema)).json.reason_code).toBe('not_a_git_repo');
+    expect(
+      (
+        await sb.dxJson(
+          ['baseline-gate', '--worktree', plain, '--required-baseline', 'abcd1234'],
+          BaselineGateOutputSchema,
+        )
+      ).json.reason_code,
+    ).toBe('not_a_git_repo');
 
     const { repo, a } = historyRepo('deep');
     const shallow = path.join(sb.agents, 'shallow');
     git(sb.agents, 'clone', '-q', '--depth', '1', `file://${repo}`, shallow);
-    const s = await sb.dxJson(['baseline-gate', '--worktree', shallow, '--required-baseline', a], BaselineGateOutputSchema);
-    expect(s.json).toMatchObject({ reason_code: 'required_baseline_missing', details: expect.stringContaining('shallow clone') });
+    const s = await sb.dxJson(
+      ['baseline-gate', '--worktree', shallow, '--required-baseline', a],
+      BaselineGateOutputSchema,
+    );
+    expect(s.json).toMatchObject({
+      reason_code: 'required_baseline_missing',
+      details: expect.stringContaining('shallow clone'),
+    });
 
     git(repo, 'checkout', '-q', '--detach', 'HEAD');
-    expect((await sb.dxJson(['baseline-gate', '--worktree', repo, '--required-baseline', a], BaselineGateOutputSchema)).json.reason_code).toBe('baseline_ok');
+    expect(
+      (await sb.dxJson(['baseline-gate', '--worktree', repo, '--required-baseline', a], BaselineGateOutputSchema)).json
+        .reason_code,
+    ).toBe('baseline_ok');
   });
 
   it('refuses a SHA that is not hex with exit 1', async () => {
@@ -95,12 +152,36 @@ describe('baseline-gate', () => {
   it('start --required-baseline refuses to launch when the gate fails', async () => {
     const { repo, b, d } = historyRepo('bd-base');
     const prompt = sb.prompt({ steps: [{ exit: 0 }] });
-    const refused = await sb.dx(['start', '--beads', 'bd-base', '--provider', 'fake', '--prompt-file', prompt, '--worktree', repo, '--required-baseline', d]);
+    const refused = await sb.dx([
+      'start',
+      '--beads',
+      'bd-base',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      prompt,
+      '--worktree',
+      repo,
+      '--required-baseline',
+      d,
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('baseline gate failed');
     expect(refused.stderr).toContain('reason_code=baseline_not_met');
     expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-base.meta'))).toBe(false);
-    const ok = await sb.dx(['start', '--beads', 'bd-base', '--provider', 'fake', '--prompt-file', prompt, '--worktree', repo, '--required-baseline', b]);
+    const ok = await sb.dx([
+      'start',
+      '--beads',
+      'bd-base',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      prompt,
+      '--worktree',
+      repo,
+      '--required-baseline',
+      b,
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
   });
 });
@@ -110,34 +191,79 @@ describe('integrity-gate', () => {
     const wt = await runJob('bd-int', [{ write: 'x.txt' }, { commit: 'feat: x\n\nFeature-Key: bd-int' }, { exit: 0 }]);
     const ok = await sb.dxJson(['integrity-gate', '--beads', 'bd-int'], IntegrityGateOutputSchema);
     expect(ok.code).toBe(0);
-    expect(ok.json).toMatchObject({ passed: true, reason_code: 'integrity_ok', reported: git(wt, 'rev-parse', 'HEAD') });
-    const unknown = await sb.dxJson(['integrity-gate', '--beads', 'bd-int', '--reported-commit', 'abcdef123456'], IntegrityGateOutputSchema);
+    expect(ok.json).toMatchObject({
+      passed: true,
+      reason_code: 'integrity_ok',
+      reported: git(wt, 'rev-parse', 'HEAD'),
+    });
+    const unknown = await sb.dxJson(
+      ['integrity-gate', '--beads', 'bd-int', '--reported-commit', 'abcdef123456'],
+      IntegrityGateOutputSchema,
+    );
     expect(unknown.json.reason_code).toBe('reported_commit_not_found');
     // a commit on a branch that HEAD does not contain
     const base = git(wt, 'rev-parse', 'HEAD~1');
     git(wt, 'checkout', '-q', '-b', 'elsewhere', base);
     const foreign = commit(wt, 'y.txt', 'elsewhere');
     git(wt, 'checkout', '-q', 'main');
-    const notAncestor = await sb.dxJson(['integrity-gate', '--beads', 'bd-int', '--reported-commit', foreign], IntegrityGateOutputSchema);
+    const notAncestor = await sb.dxJson(
+      ['integrity-gate', '--beads', 'bd-int', '--reported-commit', foreign],
+      IntegrityGateOutputSchema,
+    );
     expect(notAncestor).toMatchObject({ code: 1, json: { reason_code: 'reported_not_ancestor' } });
     // the job's base itself is not a descendant of a later commit
     const { repo, a, b } = historyRepo('int2');
-    expect((await sb.dxJson(['integrity-gate', '--worktree', repo, '--reported-commit', a, '--base', b], IntegrityGateOutputSchema)).json.reason_code).toBe('reported_not_ancestor');
-    expect((await sb.dxJson(['integrity-gate', '--worktree', repo, '--reported-commit', b, '--base', a], IntegrityGateOutputSchema)).json.reason_code).toBe('integrity_ok');
+    expect(
+      (
+        await sb.dxJson(
+          ['integrity-gate', '--worktree', repo, '--reported-commit', a, '--base', b],
+          IntegrityGateOutputSchema,
+        )
+      ).json.reason_code,
+    ).toBe('reported_not_ancestor');
+    expect(
+      (
+        await sb.dxJson(
+          ['integrity-gate', '--worktree', repo, '--reported-commit', b, '--base', a],
+          IntegrityGateOutputSchema,
+        )
+      ).json.reason_code,
+    ).toBe('integrity_ok');
   });
 
   it('says reported_commit_missing when the job made no commit and none is given', async () => {
     await runJob('bd-nocommit', [{ write: 'z.txt' }, { exit: 0 }]);
-    expect((await sb.dxJson(['integrity-gate', '--beads', 'bd-nocommit'], IntegrityGateOutputSchema)).json.reason_code).toBe('reported_commit_missing');
+    expect(
+      (await sb.dxJson(['integrity-gate', '--beads', 'bd-nocommit'], IntegrityGateOutputSchema)).json.reason_code,
+    ).toBe('reported_commit_missing');
   });
 });
 
 describe('feature-key-gate', () => {
   it('passes when every commit of the job carries the trailer and names the ones that do not', async () => {
-    await runJob('bd-fk.1', [{ write: 'a.txt' }, { commit: 'feat: a\n\nFeature-Key: bd-fk.1' }, { write: 'b.txt' }, { commit: 'feat: b\n\nFeature-Key: bd-fk.1\nCo-authored-by: x' }, { exit: 0 }]);
+    await runJob('bd-fk.1', [
+      { write: 'a.txt' },
+      { commit: 'feat: a\n\nFeature-Key: bd-fk.1' },
+      { write: 'b.txt' },
+      { commit: 'feat: b\n\nFeature-Key: bd-fk.1\nCo-authored-by: x' },
+      { exit: 0 },
+    ]);
     const ok = await sb.dxJson(['feature-key-gate', '--beads', 'bd-fk.1'], FeatureKeyGateOutputSchema);
-    expect(ok.json).toMatchObject({ passed: true, reason_code: 'feature_key_ok', checked_commits: 2, feature_key: 'bd-fk.1' });
-    const wt = await runJob('bd-fk2', [{ write: 'a.txt' }, { commit: 'feat: a\n\nFeature-Key: bd-fk2' }, { write: 'b.txt' }, { commit: 'fix: forgot the trailer' }, { write: 'c.txt' }, { commit: 'feat: c\n\nFeature-Key: bd-other' }, { exit: 0 }]);
+    expect(ok.json).toMatchObject({
+      passed: true,
+      reason_code: 'feature_key_ok',
+      checked_commits: 2,
+      feature_key: 'bd-fk.1',
+    });
+    const wt = await runJob('bd-fk2', [
+      { write: 'a.txt' },
+      { commit: 'feat: a\n\nFeature-Key: bd-fk2' },
+      { write: 'b.txt' },
+      { commit: 'fix: forgot the trailer' },
+      { write: 'c.txt' },
+      { commit: 'feat: c\n\nFeature-Key: bd-other' },
+      { exit: 0 },
+    ]);
     const missing = await sb.dxJson(['feature-key-gate', '--beads', 'bd-fk2'], FeatureKeyGateOutputSchema);
     expect(missing.code).toBe(1);
     expect(missing.json).toMatchObject({ reason_code: 'feature_key_missing_in_commits', checked_commits: 3 });
@@ -146,15 +272,45 @@ describe('feature-key-gate', () => {
     const { repo } = historyRepo('fk3');
     git(repo, 'checkout', '-q', '-b', 'feature');
     commit(repo, 'f.txt', 'Feature-Key: bd-fk3 in the subject only');
-    expect((await sb.dxJson(['feature-key-gate', '--worktree', repo, '--feature-key', 'bd-fk3', '--base-branch', 'main'], FeatureKeyGateOutputSchema)).json.reason_code).toBe('feature_key_missing_in_commits');
+    expect(
+      (
+        await sb.dxJson(
+          ['feature-key-gate', '--worktree', repo, '--feature-key', 'bd-fk3', '--base-branch', 'main'],
+          FeatureKeyGateOutputSchema,
+        )
+      ).json.reason_code,
+    ).toBe('feature_key_missing_in_commits');
   });
 
   it('reports an invalid key, no commits in range, a missing key and a missing base', async () => {
     const { repo } = historyRepo('fk4');
-    expect((await sb.dxJson(['feature-key-gate', '--worktree', repo, '--feature-key', 'not a key'], FeatureKeyGateOutputSchema)).json.reason_code).toBe('feature_key_invalid_format');
-    expect((await sb.dxJson(['feature-key-gate', '--worktree', repo, '--feature-key', 'bd-x', '--base-branch', 'main'], FeatureKeyGateOutputSchema)).json.reason_code).toBe('no_commits_in_range');
-    expect((await sb.dxJson(['feature-key-gate', '--worktree', repo], FeatureKeyGateOutputSchema)).json.reason_code).toBe('feature_key_missing');
-    expect((await sb.dxJson(['feature-key-gate', '--worktree', repo, '--feature-key', 'bd-x', '--base-branch', 'nosuch'], FeatureKeyGateOutputSchema)).json.reason_code).toBe('base_missing');
+    expect(
+      (
+        await sb.dxJson(
+          ['feature-key-gate', '--worktree', repo, '--feature-key', 'not a key'],
+          FeatureKeyGateOutputSchema,
+        )
+      ).json.reason_code,
+    ).toBe('feature_key_invalid_format');
+    expect(
+      (
+        await sb.dxJson(
+          ['feature-key-gate', '--worktree', repo, '--feature-key', 'bd-x', '--base-branch', 'main'],
+          FeatureKeyGateOutputSchema,
+        )
+      ).json.reason_code,
+    ).toBe('no_commits_in_range');
+    expect(
+      (await sb.dxJson(['feature-key-gate', '--worktree', repo], FeatureKeyGateOutputSchema)).json.reason_code,
+    ).toBe('feature_key_missing');
+    expect(
+      (
+        await sb.dxJson(
+          ['feature-key-gate', '--worktree', repo, '--feature-key', 'bd-x', '--base-branch', 'nosuch'],
+          FeatureKeyGateOutputSchema,
+        )
+      ).json.reason_code,
+    ).toBe('base_missing');
   });
 });
 
@@ -162,20 +318,44 @@ describe('scope-gate', () => {
   it('flags paths outside the allowlist and a blown mutation budget, using the settings given at start', async () => {
     const allow = path.join(sb.dir, 'allowed.txt');
     fs.writeFileSync(allow, '# only source and its tests\nsrc/\ntest/**/*.test.ts\n');
-    await runJob('bd-scope', [{ write: 'src/a.ts' }, { write: 'test/unit/a.test.ts' }, { write: 'docs/notes.md' }, { commit: 'wip' }, { write: 'src/b.ts' }, { exit: 0 }], ['--allowed-paths-file', allow, '--mutation-budget', '10']);
+    await runJob(
+      'bd-scope',
+      [
+        { write: 'src/a.ts' },
+        { write: 'test/unit/a.test.ts' },
+        { write: 'docs/notes.md' },
+        { commit: 'wip' },
+        { write: 'src/b.ts' },
+        { exit: 0 },
+      ],
+      ['--allowed-paths-file', allow, '--mutation-budget', '10'],
+    );
     const r = await sb.dxJson(['scope-gate', '--beads', 'bd-scope'], ScopeGateOutputSchema);
     expect(r.code).toBe(1);
-    expect(r.json).toMatchObject({ reason_code: 'path_outside_allowlist', violations: ['docs/notes.md'], mutations: 4, mutation_budget: 10 });
+    expect(r.json).toMatchObject({
+      reason_code: 'path_outside_allowlist',
+      violations: ['docs/notes.md'],
+      mutations: 4,
+      mutation_budget: 10,
+    });
     expect(r.json.changed_files).toEqual(['docs/notes.md', 'src/a.ts', 'src/b.ts', 'test/unit/a.test.ts']);
     fs.writeFileSync(allow, 'src\ntest\ndocs/*.md\n');
-    expect((await sb.dxJson(['scope-gate', '--beads', 'bd-scope'], ScopeGateOutputSchema)).json.reason_code).toBe('scope_ok');
-    const budget = await sb.dxJson(['scope-gate', '--beads', 'bd-scope', '--mutation-budget', '3'], ScopeGateOutputSchema);
+    expect((await sb.dxJson(['scope-gate', '--beads', 'bd-scope'], ScopeGateOutputSchema)).json.reason_code).toBe(
+      'scope_ok',
+    );
+    const budget = await sb.dxJson(
+      ['scope-gate', '--beads', 'bd-scope', '--mutation-budget', '3'],
+      ScopeGateOutputSchema,
+    );
     expect(budget.json).toMatchObject({ reason_code: 'mutation_budget_exceeded', mutations: 4 });
   });
 
   it('reports an unreadable allowlist instead of silently passing', async () => {
     await runJob('bd-scope2', [{ write: 'src/a.ts' }, { exit: 0 }]);
-    const r = await sb.dxJson(['scope-gate', '--beads', 'bd-scope2', '--allowed-paths-file', path.join(sb.dir, 'missing.txt')], ScopeGateOutputSchema);
+    const r = await sb.dxJson(
+      ['scope-gate', '--beads', 'bd-scope2', '--allowed-paths-file', path.join(sb.dir, 'missing.txt')],
+      ScopeGateOutputSchema,
+    );
     expect(r).toMatchObject({ code: 1, json: { reason_code: 'allowed_paths_file_unreadable' } });
   });
 });
@@ -193,8 +373,14 @@ describe('evidence-gate', () => {
   it('verifies claims the job backs: tests run and passed, the commit, the files', async () => {
     const wt = await runJob('bd-ev', honestJob);
     const sha = git(wt, 'rev-parse', '--short', 'HEAD');
-    const signoff = sb.prompt(`# Signoff\n- [x] Tests passed (npm test)\n- [x] Committed ${sha}\n- [x] Modified \`src/feature.ts\`\n- [ ] Docs updated\nVERIFIED: reviewed the diff by eye\n`, 'SIGNOFF.md');
-    const r = await sb.dxJson(['evidence-gate', '--beads', 'bd-ev', '--signoff-file', signoff], EvidenceGateOutputSchema);
+    const signoff = sb.prompt(
+      `# Signoff\n- [x] Tests passed (npm test)\n- [x] Committed ${sha}\n- [x] Modified \`src/feature.ts\`\n- [ ] Docs updated\nVERIFIED: reviewed the diff by eye\n`,
+      'SIGNOFF.md',
+    );
+    const r = await sb.dxJson(
+      ['evidence-gate', '--beads', 'bd-ev', '--signoff-file', signoff],
+      EvidenceGateOutputSchema,
+    );
     expect(r.code, JSON.stringify(r.json)).toBe(0);
     expect(r.json).toMatchObject({ passed: true, reason_code: 'evidence_ok', verified: 3, total: 4 });
     expect(r.json.claims.map((c) => [c.kind, c.status])).toEqual([
@@ -203,14 +389,28 @@ describe('evidence-gate', () => {
       ['files_changed', 'verified'],
       ['other', 'unverifiable'],
     ]);
-    const strict = await sb.dxJson(['evidence-gate', '--beads', 'bd-ev', '--signoff-file', signoff, '--strict'], EvidenceGateOutputSchema);
+    const strict = await sb.dxJson(
+      ['evidence-gate', '--beads', 'bd-ev', '--signoff-file', signoff, '--strict'],
+      EvidenceGateOutputSchema,
+    );
     expect(strict).toMatchObject({ code: 1, json: { reason_code: 'unverified_claims' } });
   });
 
   it('catches claims the job contradicts', async () => {
-    await runJob('bd-liar', [{ print: '$ npm test' }, { print: 'Tests  2 failed | 10 passed (12)' }, { write: 'src/a.ts' }, { exit: 0 }]);
-    const signoff = sb.prompt('- [x] All tests pass\n- [x] Committed the change\n- [x] Updated `src/b.ts`\n', 'SIGNOFF.md');
-    const r = await sb.dxJson(['evidence-gate', '--beads', 'bd-liar', '--signoff-file', signoff], EvidenceGateOutputSchema);
+    await runJob('bd-liar', [
+      { print: '$ npm test' },
+      { print: 'Tests  2 failed | 10 passed (12)' },
+      { write: 'src/a.ts' },
+      { exit: 0 },
+    ]);
+    const signoff = sb.prompt(
+      '- [x] All tests pass\n- [x] Committed the change\n- [x] Updated `src/b.ts`\n',
+      'SIGNOFF.md',
+    );
+    const r = await sb.dxJson(
+      ['evidence-gate', '--beads', 'bd-liar', '--signoff-file', signoff],
+      EvidenceGateOutputSchema,
+    );
     expect(r.code).toBe(1);
     expect(r.json.reason_code).toBe('unverified_claims');
     expect(r.json.claims.map((c) => [c.kind, c.status, c.evidence])).toEqual([
@@ -222,15 +422,40 @@ describe('evidence-gate', () => {
 
   it('reports a missing or unreadable signoff file and a job without an outcome', async () => {
     await runJob('bd-ev2', honestJob);
-    expect((await sb.dxJson(['evidence-gate', '--beads', 'bd-ev2', '--signoff-file', path.join(sb.dir, 'none.md')], EvidenceGateOutputSchema)).json.reason_code).toBe('signoff_file_missing');
+    expect(
+      (
+        await sb.dxJson(
+          ['evidence-gate', '--beads', 'bd-ev2', '--signoff-file', path.join(sb.dir, 'none.md')],
+          EvidenceGateOutputSchema,
+        )
+      ).json.reason_code,
+    ).toBe('signoff_file_missing');
     const locked = sb.prompt('- [x] Tests passed\n', 'LOCKED.md');
     fs.chmodSync(locked, 0o000);
-    const r = await sb.dx(['evidence-gate', '--beads', 'bd-ev2', '--signoff-file', locked, '--json'], { wrap: WITHOUT_DAC_OVERRIDE });
+    const r = await sb.dx(['evidence-gate', '--beads', 'bd-ev2', '--signoff-file', locked, '--json'], {
+      wrap: WITHOUT_DAC_OVERRIDE,
+    });
     expect(r.code).toBe(1);
-    expect(EvidenceGateOutputSchema.parse(JSON.parse(r.stdout))).toMatchObject({ reason_code: 'signoff_file_missing', details: expect.stringContaining('not readable') });
+    expect(EvidenceGateOutputSchema.parse(JSON.parse(r.stdout))).toMatchObject({
+      reason_code: 'signoff_file_missing',
+      details: expect.stringContaining('not readable'),
+    });
     const wt = sb.worktree('bd-running');
-    await sb.dx(['start', '--beads', 'bd-running', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ hang: true }] }), '--worktree', wt]);
-    const running = await sb.dxJson(['evidence-gate', '--beads', 'bd-running', '--signoff-file', sb.prompt('- [x] Tests passed\n')], EvidenceGateOutputSchema);
+    await sb.dx([
+      'start',
+      '--beads',
+      'bd-running',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ hang: true }] }),
+      '--worktree',
+      wt,
+    ]);
+    const running = await sb.dxJson(
+      ['evidence-gate', '--beads', 'bd-running', '--signoff-file', sb.prompt('- [x] Tests passed\n')],
+      EvidenceGateOutputSchema,
+    );
     expect(running.json.reason_code).toBe('outcome_missing');
     expect((await sb.dx(['evidence-gate', '--beads', 'bd-nope', '--signoff-file', locked])).code).toBe(1);
   });

@@ -39,9 +39,18 @@ describe('job lifecycle through the built CLI', () => {
         { exit: 0 },
       ],
     });
-    const start = await sb.dxJson(['start', '--beads', 'bd-life', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt], StartOutputSchema);
+    const start = await sb.dxJson(
+      ['start', '--beads', 'bd-life', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt],
+      StartOutputSchema,
+    );
     expect(start.code).toBe(0);
-    expect(start.json).toMatchObject({ beads: 'bd-life', provider: 'fake', state: 'launching', dry_run: false, worktree: wt });
+    expect(start.json).toMatchObject({
+      beads: 'bd-life',
+      provider: 'fake',
+      state: 'launching',
+      dry_run: false,
+      worktree: wt,
+    });
     expect(start.json.pid).toBeGreaterThan(0);
 
     const first = await check('bd-life');
@@ -88,12 +97,31 @@ describe('job lifecycle through the built CLI', () => {
     expect(outcome.run_id).toMatch(/^\d{14}$/);
     expect(outcome.run_instance).toMatch(/^\d{14}-fake-\d+/);
     expect(outcome.duration_sec).toBeGreaterThanOrEqual(3);
-    expect(Date.parse(outcome.completed_at)).toBeGreaterThan(Date.parse(start.json.run_instance ? outcome.started_at! : '0'));
+    expect(Date.parse(outcome.completed_at)).toBeGreaterThan(
+      Date.parse(start.json.run_instance ? outcome.started_at! : '0'),
+    );
     expect(outcome.host).not.toBe('');
     expect(outcome.mutations).toBe(1);
     // the runbook reads these keys with grep: plain key=value lines
     const raw = fs.readFileSync(path.join(sb.state, 'fake', 'bd-life.outcome'), 'utf8');
-    for (const key of ['beads', 'provider', 'run_id', 'exit_code', 'state', 'reason_code', 'completed_at', 'duration_sec', 'retries', 'selected_model', 'fallback_reason', 'run_instance', 'host', 'cwd', 'worktree', 'provider_switch_from']) {
+    for (const key of [
+      'beads',
+      'provider',
+      'run_id',
+      'exit_code',
+      'state',
+      'reason_code',
+      'completed_at',
+      'duration_sec',
+      'retries',
+      'selected_model',
+      'fallback_reason',
+      'run_instance',
+      'host',
+      'cwd',
+      'worktree',
+      'provider_switch_from',
+    ]) {
       expect(raw).toMatch(new RegExp(`^${key}=`, 'm'));
     }
     // the pid file goes away with the job; the log holds the CLI's raw output
@@ -104,9 +132,16 @@ describe('job lifecycle through the built CLI', () => {
   it('records exited_err with the provider reason and exits 3', async () => {
     const wt = sb.worktree('bd-err');
     const prompt = sb.prompt({
-      steps: [{ message: 'calling the model' }, { error: { class: 'rate_limited', reason: 'fake_rate_limited', text: 'Rate limit reached for requests' } }, { exit: 1 }],
+      steps: [
+        { message: 'calling the model' },
+        { error: { class: 'rate_limited', reason: 'fake_rate_limited', text: 'Rate limit reached for requests' } },
+        { exit: 1 },
+      ],
     });
-    expect((await sb.dx(['start', '--beads', 'bd-err', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt])).code).toBe(0);
+    expect(
+      (await sb.dx(['start', '--beads', 'bd-err', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]))
+        .code,
+    ).toBe(0);
     const done = await waitFor(async () => {
       const c = await check('bd-err');
       return c.json.state === 'exited_err' ? c : undefined;
@@ -114,7 +149,12 @@ describe('job lifecycle through the built CLI', () => {
     expect(done.code).toBe(3);
     expect(done.json.reason_code).toBe('fake_rate_limited');
     expect(done.json.next_action).toBe('retry_backoff_or_switch_provider');
-    expect(outcomeOf('fake', 'bd-err')).toMatchObject({ exit_code: 1, state: 'failed', failure_class: 'rate_limited', summary: 'Rate limit reached for requests' });
+    expect(outcomeOf('fake', 'bd-err')).toMatchObject({
+      exit_code: 1,
+      state: 'failed',
+      failure_class: 'rate_limited',
+      summary: 'Rate limit reached for requests',
+    });
     const human = await sb.dx(['check', '--beads', 'bd-err']);
     expect(human.code).toBe(3);
     expect(human.stdout).toContain('bd-err: exited_err (fake_rate_limited)');
@@ -147,13 +187,20 @@ describe('job lifecycle through the built CLI', () => {
 
   it('reports writes refused by the CLI while it exits 0 as no_op with its own reason', async () => {
     const wt = sb.worktree('bd-refused');
-    const prompt = sb.prompt({ steps: [{ message: 'trying to write' }, { refuse_write: 'src/a.ts' }, { result: 'could not write' }, { exit: 0 }] });
+    const prompt = sb.prompt({
+      steps: [{ message: 'trying to write' }, { refuse_write: 'src/a.ts' }, { result: 'could not write' }, { exit: 0 }],
+    });
     await sb.dx(['start', '--beads', 'bd-refused', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]);
     const done = await waitFor(async () => {
       const c = await check('bd-refused');
       return c.json.outcome_state ? c : undefined;
     }, 'outcome');
-    expect(done.json).toMatchObject({ state: 'no_op', reason_code: 'writes_refused_no_mutations', next_action: 'grant_the_agent_write_permission_then_restart', next_action_text: 'The agent was refused writes: give it write permission, then restart.' });
+    expect(done.json).toMatchObject({
+      state: 'no_op',
+      reason_code: 'writes_refused_no_mutations',
+      next_action: 'grant_the_agent_write_permission_then_restart',
+      next_action_text: 'The agent was refused writes: give it write permission, then restart.',
+    });
   });
 
   it('marks a job stalled when no provider event arrives within the threshold (exit 2)', async () => {
@@ -188,7 +235,9 @@ describe('job lifecycle through the built CLI', () => {
 
   it('reports a job waiting out a rate limit as healthy with rate_limit_backoff', async () => {
     const wt = sb.worktree('bd-wait');
-    const prompt = sb.prompt({ steps: [{ message: 'calling' }, { retry: { class: 'rate_limited', retry_after: 600 } }, { hang: true }] });
+    const prompt = sb.prompt({
+      steps: [{ message: 'calling' }, { retry: { class: 'rate_limited', retry_after: 600 } }, { hang: true }],
+    });
     await sb.dx(['start', '--beads', 'bd-wait', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]);
     const c = await waitFor(async () => {
       const r = await check('bd-wait', ['--stall-minutes', '0.01']);
@@ -208,7 +257,11 @@ describe('job lifecycle through the built CLI', () => {
       const c = await check('bd-hung');
       return c.json.outcome_state ? c : undefined;
     }, 'outcome');
-    expect(done.json).toMatchObject({ state: 'exited_ok', reason_code: 'completed_then_hung_after_final_result', exit_code: 0 });
+    expect(done.json).toMatchObject({
+      state: 'exited_ok',
+      reason_code: 'completed_then_hung_after_final_result',
+      exit_code: 0,
+    });
     expect(outcomeOf('fake', 'bd-hung')?.hung_after_final_result).toBe(true);
   });
 
@@ -222,15 +275,40 @@ describe('job lifecycle through the built CLI', () => {
       const c = await check('bd-timeout');
       return c.json.outcome_state ? c : undefined;
     }, 'timeout outcome');
-    expect(done.json).toMatchObject({ state: 'exited_err', reason_code: 'max_runtime_exceeded', exit_code: 124, outcome_state: 'timeout' });
+    expect(done.json).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'max_runtime_exceeded',
+      exit_code: 124,
+      outcome_state: 'timeout',
+    });
     expect(done.code).toBe(3);
   });
 
   it('lists live jobs in status and finished ones with --recent', async () => {
     const wt1 = sb.worktree('bd-s1');
     const wt2 = sb.worktree('bd-s2');
-    await sb.dx(['start', '--beads', 'bd-s1', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ message: 'x' }, { hang: true }] }), '--worktree', wt1]);
-    await sb.dx(['start', '--beads', 'bd-s2', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ write: 'a' }, { exit: 0 }] }), '--worktree', wt2]);
+    await sb.dx([
+      'start',
+      '--beads',
+      'bd-s1',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ message: 'x' }, { hang: true }] }),
+      '--worktree',
+      wt1,
+    ]);
+    await sb.dx([
+      'start',
+      '--beads',
+      'bd-s2',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ write: 'a' }, { exit: 0 }] }),
+      '--worktree',
+      wt2,
+    ]);
     await waitFor(async () => (await check('bd-s2')).json.outcome_state !== null, 'bd-s2 done');
     const live = await sb.dxJson(['status'], StatusOutputSchema);
     expect(live.json.jobs.map((j) => j.beads)).toEqual(['bd-s1']);

@@ -19,7 +19,12 @@ let hook: Hook;
 let beadsDir: string;
 let nightly: string;
 const bdStub = path.join(BD_STUB_DIR, 'bd');
-const bd = (...args: string[]) => execFileSync(bdStub, args, { cwd: path.dirname(beadsDir), encoding: 'utf8', env: { ...process.env, BEADS_DIR: beadsDir } }).trim();
+const bd = (...args: string[]) =>
+  execFileSync(bdStub, args, {
+    cwd: path.dirname(beadsDir),
+    encoding: 'utf8',
+    env: { ...process.env, BEADS_DIR: beadsDir },
+  }).trim();
 const issue = (id: string) => JSON.parse(bd('show', id, '--json'))[0] as { status: string; assignee?: string };
 
 function create(id: string, priority = 1): void {
@@ -27,7 +32,10 @@ function create(id: string, priority = 1): void {
   sb.worktree(id);
 }
 
-async function night(args: string[] = [], env: Record<string, string | undefined> = {}): Promise<{ code: number; stderr: string; stdout: string; report: NightReport }> {
+async function night(
+  args: string[] = [],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number; stderr: string; stdout: string; report: NightReport }> {
   const r = await sb.bin(NIGHTLY_BIN, ['run', '--json', ...args], { env });
   let report: NightReport;
   try {
@@ -56,10 +64,19 @@ beforeEach(() => {
   nightly = path.join(sb.dir, 'nightly');
   const policy = path.join(sb.dir, 'policy.yaml');
   // the summary alert is tested on its own; here it would only add to every hook count
-  fs.writeFileSync(policy, `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 5\n  alert_on_dispatch_complete: false\n`);
+  fs.writeFileSync(
+    policy,
+    `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 5\n  alert_on_dispatch_complete: false\n`,
+  );
   const hang = path.join(sb.dir, 'hang.json');
   fs.writeFileSync(hang, JSON.stringify({ steps: [{ message: 'working on it' }, { hang: true }] }));
-  Object.assign(sb.env, { BEADS_DIR: beadsDir, NIGHTLY_DISPATCH_DIR: nightly, DX_POLICY_FILE: policy, SLACK_WEBHOOK_URL: hook.url, FAKE_AGENT_DEFAULT_SCRIPT: hang });
+  Object.assign(sb.env, {
+    BEADS_DIR: beadsDir,
+    NIGHTLY_DISPATCH_DIR: nightly,
+    DX_POLICY_FILE: policy,
+    SLACK_WEBHOOK_URL: hook.url,
+    FAKE_AGENT_DEFAULT_SCRIPT: hang,
+  });
   hook.bodies.length = 0;
   hook.status = 200;
 });
@@ -73,13 +90,18 @@ describe('nightly-dispatch run', () => {
     create('bd-n2', 1);
     const r = await night();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.report).toMatchObject({ status: 'ok', dry_run: false, provider: { selected: 'fake', fallback: false }, counts: { ready: 2, claimed: 1, dispatched: 1, skipped: 1 } });
+    expect(r.report).toMatchObject({
+      status: 'ok',
+      dry_run: false,
+      provider: { selected: 'fake', fallback: false },
+      counts: { ready: 2, claimed: 1, dispatched: 1, skipped: 1 },
+    });
     expect(r.report.migration.max_parallel).toBe(1);
     expect(r.report.items.map((i) => [i.beads_id, i.action])).toEqual([
       ['bd-n1', 'dispatched'],
       ['bd-n2', 'skipped'],
     ]);
-    expect(r.report.items[1]!.reason).toMatch(/^max_parallel_reached/);
+    expect(r.report.items[1].reason).toMatch(/^max_parallel_reached/);
     // claimed in Beads, running under dx-runner with the secure prompt gone
     expect(issue('bd-n1')).toMatchObject({ status: 'in_progress' });
     expect(issue('bd-n2')).toMatchObject({ status: 'open' });
@@ -88,7 +110,9 @@ describe('nightly-dispatch run', () => {
     expect(fs.readdirSync(sb.dir).filter((f) => f.startsWith('ndisp_'))).toEqual([]);
     // morning report, markdown and JSON
     expect(fs.readFileSync(path.join(nightly, 'reports', 'latest.md'), 'utf8')).toMatch(/\| bd-n1 \| dispatched \|/);
-    expect(NightReportSchema.parse(JSON.parse(fs.readFileSync(r.report.report_files.json, 'utf8'))).run_id).toBe(r.report.run_id);
+    expect(NightReportSchema.parse(JSON.parse(fs.readFileSync(r.report.report_files.json, 'utf8'))).run_id).toBe(
+      r.report.run_id,
+    );
     expect(fs.existsSync(path.join(nightly, 'migration-start'))).toBe(true);
     expect(hook.bodies).toEqual([]);
 
@@ -113,20 +137,30 @@ describe('nightly-dispatch run', () => {
     create('bd-f1');
     const r = await night([], { FAKE_PREFLIGHT_FAIL: 'fake' });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.report.provider).toMatchObject({ selected: 'fake-alt', fallback: true, primary_failure: { provider: 'fake', reason_code: 'fake_auth_blocked' } });
+    expect(r.report.provider).toMatchObject({
+      selected: 'fake-alt',
+      fallback: true,
+      primary_failure: { provider: 'fake', reason_code: 'fake_auth_blocked' },
+    });
     expect(r.report.provider.preflight.map((p) => [p.provider, p.ok])).toEqual([
       ['fake', false],
       ['fake-alt', true],
     ]);
     expect(r.report.items[0]).toMatchObject({ action: 'dispatched', provider: 'fake-alt' });
     expect(hook.bodies).toHaveLength(1);
-    expect(hook.bodies[0]!.text).toMatch(/provider fallback: fake → fake-alt[\s\S]*Primary failure \(fake\): fake_auth_blocked/);
-    expect(hook.bodies[0]!.blocks).toEqual([{ type: 'section', text: { type: 'mrkdwn', text: hook.bodies[0]!.text } }]);
-    expect(r.stderr).toMatch(/provider fallback: fake unavailable, using fake-alt\. Primary failure: fake_auth_blocked/);
+    expect(hook.bodies[0].text).toMatch(
+      /provider fallback: fake → fake-alt[\s\S]*Primary failure \(fake\): fake_auth_blocked/,
+    );
+    expect(hook.bodies[0].blocks).toEqual([{ type: 'section', text: { type: 'mrkdwn', text: hook.bodies[0].text } }]);
+    expect(r.stderr).toMatch(
+      /provider fallback: fake unavailable, using fake-alt\. Primary failure: fake_auth_blocked/,
+    );
 
     // an hour later (a new process): the same alert is rate-limited, remembered on disk
     const again = await night([], { FAKE_PREFLIGHT_FAIL: 'fake' });
-    expect(again.report.alerts).toEqual([{ kind: 'fallback_fake_fake-alt', result: 'rate_limited', detail: expect.stringMatching(/^last sent /) }]);
+    expect(again.report.alerts).toEqual([
+      { kind: 'fallback_fake_fake-alt', result: 'rate_limited', detail: expect.stringMatching(/^last sent /) },
+    ]);
     expect(hook.bodies).toHaveLength(1);
     await stop('bd-f1');
   });
@@ -137,7 +171,11 @@ describe('nightly-dispatch run', () => {
     expect(r.code).toBe(21);
     expect(r.report.status).toBe('no_provider');
     expect(r.report.error).toMatch(/fake: fake_auth_blocked .*; fake-alt: fake_alt_auth_blocked/);
-    expect(hook.bodies.map((b) => b.text)).toEqual([expect.stringMatching(/no provider available[\s\S]*fake: fake_auth_blocked[\s\S]*fake-alt: fake_alt_auth_blocked/)]);
+    expect(hook.bodies.map((b) => b.text)).toEqual([
+      expect.stringMatching(
+        /no provider available[\s\S]*fake: fake_auth_blocked[\s\S]*fake-alt: fake_alt_auth_blocked/,
+      ),
+    ]);
     expect(issue('bd-d1')).toMatchObject({ status: 'open' });
     expect(r.report.counts.claimed).toBe(0);
   });
@@ -147,14 +185,18 @@ describe('nightly-dispatch run', () => {
     create('bd-c2', 1);
     // bd ready lists only unassigned items: the race is an item claimed between ready and claim
     const wrapper = path.join(sb.dir, 'bd-racy');
-    fs.writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = update ] && [ "$2" = bd-c1 ]; then BD_ACTOR='Recovery Agent' '${bdStub}' update bd-c1 --claim >/dev/null 2>&1; fi\nexec '${bdStub}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\nif [ "$1" = update ] && [ "$2" = bd-c1 ]; then BD_ACTOR='Recovery Agent' '${bdStub}' update bd-c1 --claim >/dev/null 2>&1; fi\nexec '${bdStub}' "$@"\n`,
+      { mode: 0o755 },
+    );
     const r = await night(['--max-items', '1'], { BD_BIN: wrapper, BD_STUB_CLAIM_EXIT0: '1' });
     expect(r.code, r.stderr).toBe(0);
     expect(r.report.items.map((i) => [i.beads_id, i.action, i.claimed_by])).toEqual([
       ['bd-c1', 'skipped', 'Recovery Agent'],
       ['bd-c2', 'dispatched', null],
     ]);
-    expect(r.report.items[0]!.reason).toBe('already claimed by Recovery Agent');
+    expect(r.report.items[0].reason).toBe('already claimed by Recovery Agent');
     expect(issue('bd-c1').assignee).toBe('Recovery Agent');
     await stop('bd-c2');
   });
@@ -163,9 +205,16 @@ describe('nightly-dispatch run', () => {
     create('bd-a1');
     const slowOnce = path.join(sb.dir, 'dx-runner-slow-once');
     const marker = path.join(sb.dir, 'slow-once.done');
-    fs.writeFileSync(slowOnce, `#!/bin/sh\nif [ "$1" = start ] && [ ! -e '${marker}' ]; then touch '${marker}'; exec sleep 4; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      slowOnce,
+      `#!/bin/sh\nif [ "$1" = start ] && [ ! -e '${marker}' ]; then touch '${marker}'; exec sleep 4; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
+      { mode: 0o755 },
+    );
     const policy = path.join(sb.dir, 'fast-ack.yaml');
-    fs.writeFileSync(policy, `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 1.5\n  ack_retries: 1\n  alert_on_dispatch_complete: false\n`);
+    fs.writeFileSync(
+      policy,
+      `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 1.5\n  ack_retries: 1\n  alert_on_dispatch_complete: false\n`,
+    );
     const r = await night(['--policy', policy], { DX_RUNNER_BIN: slowOnce });
     expect(r.code, r.stderr).toBe(0);
     expect(r.report.items[0]).toMatchObject({ action: 'dispatched', ack_attempts: 2 });
@@ -174,11 +223,20 @@ describe('nightly-dispatch run', () => {
 
     create('bd-a2');
     const slow = path.join(sb.dir, 'dx-runner-slow');
-    fs.writeFileSync(slow, `#!/bin/sh\nif [ "$1" = start ]; then exec sleep 4; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      slow,
+      `#!/bin/sh\nif [ "$1" = start ]; then exec sleep 4; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
+      { mode: 0o755 },
+    );
     const failed = await night(['--policy', policy], { DX_RUNNER_BIN: slow });
     expect(failed.code).toBe(1);
     expect(failed.report.status).toBe('partial');
-    expect(failed.report.items.find((i) => i.beads_id === 'bd-a2')).toMatchObject({ action: 'failed', ack_attempts: 2, claim_released: true, reason: expect.stringMatching(/^ack_timeout: /) });
+    expect(failed.report.items.find((i) => i.beads_id === 'bd-a2')).toMatchObject({
+      action: 'failed',
+      ack_attempts: 2,
+      claim_released: true,
+      reason: expect.stringMatching(/^ack_timeout: /),
+    });
     expect(issue('bd-a2').status).toBe('open');
     expect(issue('bd-a2').assignee).toBeUndefined();
     expect(hook.bodies.map((b) => b.text)).toEqual([expect.stringMatching(/dispatch failed[\s\S]*bd-a2/)]);
@@ -194,24 +252,43 @@ describe('nightly-dispatch run', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const refused = await night([], { FAKE_PREFLIGHT_FAIL: 'fake', SLACK_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/secret-hook-token` });
+    const refused = await night([], {
+      FAKE_PREFLIGHT_FAIL: 'fake',
+      SLACK_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/secret-hook-token`,
+    });
     expect(refused.code).toBe(0);
     expect(refused.report.alerts[0]).toMatchObject({ result: 'failed', detail: 'ECONNREFUSED' });
-    for (const out of [r.stdout, r.stderr, refused.stdout, refused.stderr, fs.readFileSync(path.join(nightly, 'reports', 'latest.md'), 'utf8')]) expect(out).not.toContain('secret-hook-token');
+    for (const out of [
+      r.stdout,
+      r.stderr,
+      refused.stdout,
+      refused.stderr,
+      fs.readFileSync(path.join(nightly, 'reports', 'latest.md'), 'utf8'),
+    ])
+      expect(out).not.toContain('secret-hook-token');
     await stop('bd-w1');
   });
 
   it('refuses to overlap a run in progress, and a dry run claims and records nothing', async () => {
     create('bd-o1');
     const slow = path.join(sb.dir, 'dx-runner-slow-preflight');
-    fs.writeFileSync(slow, `#!/bin/sh\nif [ "$1" = preflight ]; then sleep 3; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, { mode: 0o755 });
-    const first = spawn(process.execPath, [NIGHTLY_BIN, 'run', '--dry-run'], { env: { ...sb.env, DX_RUNNER_BIN: slow }, stdio: 'ignore' });
+    fs.writeFileSync(
+      slow,
+      `#!/bin/sh\nif [ "$1" = preflight ]; then sleep 3; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const first = spawn(process.execPath, [NIGHTLY_BIN, 'run', '--dry-run'], {
+      env: { ...sb.env, DX_RUNNER_BIN: slow },
+      stdio: 'ignore',
+    });
     const firstDone = new Promise<number | null>((resolve) => first.on('close', resolve));
     const lock = path.join(nightly, '.locks', 'nightly-run.lock');
     for (let i = 0; i < 100 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
     const second = await sb.bin(NIGHTLY_BIN, ['run']);
     expect(second.code).toBe(1);
-    expect(second.stderr.trim()).toMatch(/^Error: another nightly-dispatch run is in progress \(pid \d+\).*reason_code=nightly_run_in_progress/);
+    expect(second.stderr.trim()).toMatch(
+      /^Error: another nightly-dispatch run is in progress \(pid \d+\).*reason_code=nightly_run_in_progress/,
+    );
     expect(await firstDone).toBe(0);
 
     const dry = await night(['--dry-run']);
@@ -226,8 +303,16 @@ describe('nightly-dispatch run', () => {
     const dry = await night(['--dry-run'], { FAKE_PREFLIGHT_FAIL: 'fake' });
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.report.provider).toMatchObject({ selected: 'fake-alt', fallback: true });
-    expect(dry.report.alerts).toEqual([expect.objectContaining({ kind: 'fallback_fake_fake-alt', result: 'dry_run', detail: expect.stringContaining('provider fallback: fake → fake-alt') })]);
-    expect(dry.stderr).toMatch(/dry run: would send alert fallback_fake_fake-alt: .*Primary failure \(fake\): fake_auth_blocked/);
+    expect(dry.report.alerts).toEqual([
+      expect.objectContaining({
+        kind: 'fallback_fake_fake-alt',
+        result: 'dry_run',
+        detail: expect.stringContaining('provider fallback: fake → fake-alt'),
+      }),
+    ]);
+    expect(dry.stderr).toMatch(
+      /dry run: would send alert fallback_fake_fake-alt: .*Primary failure \(fake\): fake_auth_blocked/,
+    );
     expect(hook.bodies).toEqual([]);
     // nothing was remembered as sent: the next real run alerts
     const real = await night([], { FAKE_PREFLIGHT_FAIL: 'fake' });
@@ -248,13 +333,18 @@ describe('nightly-dispatch run', () => {
     create('bd-clock');
     const real = await night();
     expect(real.report.counts.dispatched).toBe(1);
-    expect(real.report.migration.started_at).toBe(fs.readFileSync(path.join(nightly, 'migration-start'), 'utf8').trim());
+    expect(real.report.migration.started_at).toBe(
+      fs.readFileSync(path.join(nightly, 'migration-start'), 'utf8').trim(),
+    );
     await stop('bd-clock');
   });
 
   it('legacy night: the P0/P1 bug query, one dispatch per title, the overload alert and the summary alert', async () => {
     const legacy = path.join(sb.dir, 'legacy.yaml');
-    fs.writeFileSync(legacy, 'nightly:\n  provider_chain: [fake]\n  work_query: critical_bugs\n  max_critical_bugs: 2\n  max_items: 3\n  max_parallel: 3\n  alert_on_dispatch_complete: true\n');
+    fs.writeFileSync(
+      legacy,
+      'nightly:\n  provider_chain: [fake]\n  work_query: critical_bugs\n  max_critical_bugs: 2\n  max_items: 3\n  max_parallel: 3\n  alert_on_dispatch_complete: true\n',
+    );
     const bug = (id: string, title: string, priority: number, type = 'bug') => {
       bd('create', title, '--id', id, '-p', String(priority), '-t', type, '-d', `about ${id}`, '--silent');
       sb.worktree(id);
@@ -274,20 +364,35 @@ describe('nightly-dispatch run', () => {
       ['bd-c4', 'skipped', 'max_items_reached (1 per run, overload)'],
       ['bd-c3', 'skipped', 'max_items_reached (1 per run, overload)'],
     ]);
-    expect(hook.bodies.map((b) => b.text.split('\n')[0])).toEqual(['*⚠️ nightly-dispatch: overload protection triggered*', '*🌙 nightly-dispatch complete: 1 dispatched, 0 failed*']);
-    expect(hook.bodies[0]!.text).toContain('Critical bugs: 3 (threshold: 2)');
-    expect(hook.bodies[1]!.text).toContain('bd-c1: ✅ dispatched to fake');
+    expect(hook.bodies.map((b) => b.text.split('\n')[0])).toEqual([
+      '*⚠️ nightly-dispatch: overload protection triggered*',
+      '*🌙 nightly-dispatch complete: 1 dispatched, 0 failed*',
+    ]);
+    expect(hook.bodies[0].text).toContain('Critical bugs: 3 (threshold: 2)');
+    expect(hook.bodies[1].text).toContain('bd-c1: ✅ dispatched to fake');
     expect(fs.readFileSync(path.join(nightly, 'reports', 'latest.md'), 'utf8')).toContain('overload protection');
     await stop('bd-c1');
   });
 
-  it('tries a provider\'s models in turn and names every provider it skipped in the fallback alert', async () => {
+  it("tries a provider's models in turn and names every provider it skipped in the fallback alert", async () => {
     create('bd-models');
     const models = path.join(sb.dir, 'models.yaml');
-    fs.writeFileSync(models, 'nightly:\n  provider_chain: [fake, fake-alt]\n  provider_models:\n    fake-alt: [fake-m1, fake-m2]\n  alert_on_dispatch_complete: false\n');
-    const r = await night([], { DX_POLICY_FILE: models, FAKE_PREFLIGHT_FAIL: 'fake', FAKE_PREFLIGHT_FAIL_MODELS: 'fake-m1' });
+    fs.writeFileSync(
+      models,
+      'nightly:\n  provider_chain: [fake, fake-alt]\n  provider_models:\n    fake-alt: [fake-m1, fake-m2]\n  alert_on_dispatch_complete: false\n',
+    );
+    const r = await night([], {
+      DX_POLICY_FILE: models,
+      FAKE_PREFLIGHT_FAIL: 'fake',
+      FAKE_PREFLIGHT_FAIL_MODELS: 'fake-m1',
+    });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.report.provider).toMatchObject({ selected: 'fake-alt', model: 'fake-m2', fallback: true, primary_failure: { provider: 'fake' } });
+    expect(r.report.provider).toMatchObject({
+      selected: 'fake-alt',
+      model: 'fake-m2',
+      fallback: true,
+      primary_failure: { provider: 'fake' },
+    });
     expect(r.report.provider.preflight.map((p) => [p.provider, p.model, p.ok])).toEqual([
       ['fake', expect.any(String), false],
       ['fake-alt', 'fake-m1', false],
@@ -295,14 +400,18 @@ describe('nightly-dispatch run', () => {
     ]);
     expect(r.report.items[0]).toMatchObject({ action: 'dispatched', provider: 'fake-alt', model: 'fake-m2' });
     expect(hook.bodies).toHaveLength(1);
-    expect(hook.bodies[0]!.text).toMatch(/Primary failure \(fake\): fake_auth_blocked[\s\S]*Then \(fake-alt fake-m1\): fake_alt_auth_blocked/);
+    expect(hook.bodies[0].text).toMatch(
+      /Primary failure \(fake\): fake_auth_blocked[\s\S]*Then \(fake-alt fake-m1\): fake_alt_auth_blocked/,
+    );
     await stop('bd-models');
   });
 
-  it('the shipped policy falls back to Gemini with seed 003\'s models: gemini-2.5-pro, then gemini-2.0-flash', async () => {
+  it("the shipped policy falls back to Gemini with seed 003's models: gemini-2.5-pro, then gemini-2.0-flash", async () => {
     const { nightChain, NIGHTLY_SECTION } = await import('@dx/nightly-dispatch');
     const { loadPolicy, sectionOf } = await import('@dx/core');
-    expect(nightChain(sectionOf(loadPolicy({ env: { HOME: sb.dir }, sections: [NIGHTLY_SECTION] }), NIGHTLY_SECTION))).toEqual(['opencode', 'cc-glm', 'gemini:gemini-2.5-pro', 'gemini:gemini-2.0-flash']);
+    expect(
+      nightChain(sectionOf(loadPolicy({ env: { HOME: sb.dir }, sections: [NIGHTLY_SECTION] }), NIGHTLY_SECTION)),
+    ).toEqual(['opencode', 'cc-glm', 'gemini:gemini-2.5-pro', 'gemini:gemini-2.0-flash']);
   });
 
   it('without bd: exit 24 and a report saying so', async () => {
@@ -315,17 +424,35 @@ describe('nightly-dispatch run', () => {
 const realBin = inject('realCliBin');
 /** Seed 003's "real CLI smoke test": preflight per provider and a dry-run start/check, against the built dx-runner. */
 (realBin ? describe : describe.skip)('seed 003 real CLI smoke test', () => {
-  it.each(['opencode', 'cc-glm', 'gemini'])('dx-runner preflight --provider %s answers 0 or 21 with the real CLI', async (provider) => {
-    const env = { ...sb.env, PATH: `${realBin}:/usr/bin:/bin` };
-    const r = await runCli(['preflight', '--provider', provider, '--json'], env, sb.dir);
-    expect([0, 21], r.stderr).toContain(r.code);
-    expect(JSON.parse(r.stdout).binary.version).toBeTruthy();
-  });
+  it.each(['opencode', 'cc-glm', 'gemini'])(
+    'dx-runner preflight --provider %s answers 0 or 21 with the real CLI',
+    async (provider) => {
+      const env = { ...sb.env, PATH: `${realBin}:/usr/bin:/bin` };
+      const r = await runCli(['preflight', '--provider', provider, '--json'], env, sb.dir);
+      expect([0, 21], r.stderr).toContain(r.code);
+      expect(JSON.parse(r.stdout).binary.version).toBeTruthy();
+    },
+  );
 
   it('dry-run start and check of the same beads id', async () => {
     const wt = sb.worktree('smoke-test');
     const env = { ...sb.env, PATH: `${realBin}:/usr/bin:/bin` };
-    const start = await runCli(['start', '--beads', 'smoke-test', '--provider', 'cc-glm', '--prompt-file', sb.prompt('smoke'), '--worktree', wt, '--dry-run'], env, sb.dir);
+    const start = await runCli(
+      [
+        'start',
+        '--beads',
+        'smoke-test',
+        '--provider',
+        'cc-glm',
+        '--prompt-file',
+        sb.prompt('smoke'),
+        '--worktree',
+        wt,
+        '--dry-run',
+      ],
+      env,
+      sb.dir,
+    );
     expect(start.code, start.stderr).toBe(0);
     const check = await runCli(['check', '--beads', 'smoke-test'], env, sb.dir);
     expect([0, 1]).toContain(check.code);

@@ -30,10 +30,18 @@ function outcome(beads: string) {
 async function startHanging(beads: string, extraSteps: unknown[] = [], env: Record<string, string> = {}) {
   const wt = sb.worktree(beads);
   const childPidFile = path.join(sb.dir, `${beads}.child.pid`);
-  const prompt = sb.prompt({ steps: [{ message: 'working' }, { spawn_child: childPidFile }, ...extraSteps, { hang: true }] });
-  const start = await sb.dxJson(['start', '--beads', beads, '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt], StartOutputSchema, { env });
+  const prompt = sb.prompt({
+    steps: [{ message: 'working' }, { spawn_child: childPidFile }, ...extraSteps, { hang: true }],
+  });
+  const start = await sb.dxJson(
+    ['start', '--beads', beads, '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt],
+    StartOutputSchema,
+    { env },
+  );
   expect(start.code).toBe(0);
-  const childPid = Number(await waitFor(() => fs.existsSync(childPidFile) && fs.readFileSync(childPidFile, 'utf8'), 'child pid file'));
+  const childPid = Number(
+    await waitFor(() => fs.existsSync(childPidFile) && fs.readFileSync(childPidFile, 'utf8'), 'child pid file'),
+  );
   return { agentPid: start.json.pid!, watcherPid: start.json.watcher_pid!, childPid };
 }
 
@@ -44,10 +52,23 @@ describe('stop, finalize and prune end only our own processes', () => {
     expect(processExists(childPid)).toBe(true);
     const stop = await sb.dxJson(['stop', '--beads', 'bd-stop'], StopOutputSchema);
     expect(stop.code).toBe(0);
-    expect(stop.json).toMatchObject({ stopped: true, reason_code: 'manual_stop', exit_code: 137, outcome_state: 'killed', written_by: 'watcher' });
-    await waitFor(() => !processExists(agentPid) && !processExists(childPid) && !processExists(watcherPid), 'all processes gone');
+    expect(stop.json).toMatchObject({
+      stopped: true,
+      reason_code: 'manual_stop',
+      exit_code: 137,
+      outcome_state: 'killed',
+      written_by: 'watcher',
+    });
+    await waitFor(
+      () => !processExists(agentPid) && !processExists(childPid) && !processExists(watcherPid),
+      'all processes gone',
+    );
     const check = await sb.dxJson(['check', '--beads', 'bd-stop'], CheckOutputSchema);
-    expect(check.json).toMatchObject({ state: 'exited_err', reason_code: 'manual_stop', next_action: 'job_stopped_by_operator_review_logs' });
+    expect(check.json).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'manual_stop',
+      next_action: 'job_stopped_by_operator_review_logs',
+    });
     // stopping again is refused: there is nothing left to stop
     const again = await sb.dx(['stop', '--beads', 'bd-stop']);
     expect(again.code).toBe(1);
@@ -55,7 +76,9 @@ describe('stop, finalize and prune end only our own processes', () => {
   });
 
   it('SIGKILLs an agent that ignores SIGTERM after the kill grace', async () => {
-    const { agentPid, childPid } = await startHanging('bd-stubborn', [{ ignore_sigterm: true }], { DX_RUNNER_KILL_GRACE_SEC: '1' });
+    const { agentPid, childPid } = await startHanging('bd-stubborn', [{ ignore_sigterm: true }], {
+      DX_RUNNER_KILL_GRACE_SEC: '1',
+    });
     const t0 = Date.now();
     const stop = await sb.dxJson(['stop', '--beads', 'bd-stubborn'], StopOutputSchema);
     expect(stop.json.stopped).toBe(true);
@@ -66,7 +89,10 @@ describe('stop, finalize and prune end only our own processes', () => {
 
   it('finalize ends a running job with the given reason and exit code, and keeps an existing outcome', async () => {
     const { agentPid } = await startHanging('bd-fin');
-    const fin = await sb.dxJson(['finalize', '--beads', 'bd-fin', '--reason', 'stalled', '--exit-code', '7'], FinalizeOutputSchema);
+    const fin = await sb.dxJson(
+      ['finalize', '--beads', 'bd-fin', '--reason', 'stalled', '--exit-code', '7'],
+      FinalizeOutputSchema,
+    );
     expect(fin.json).toMatchObject({ finalized: true, reason_code: 'stalled', exit_code: 7, outcome_state: 'failed' });
     await waitFor(() => !processExists(agentPid), 'agent gone');
     expect(fs.readFileSync(path.join(sb.state, 'fake', 'bd-fin.rc'), 'utf8').trim()).toBe('7');
@@ -83,16 +109,40 @@ describe('stop, finalize and prune end only our own processes', () => {
     const t0 = Date.now();
     const check = await sb.dxJson(['check', '--beads', 'bd-ghost'], CheckOutputSchema);
     expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(check.json).toMatchObject({ state: 'exited_err', reason_code: 'watcher_lost', next_action: 'run_dx_runner_prune_then_restart' });
+    expect(check.json).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'watcher_lost',
+      next_action: 'run_dx_runner_prune_then_restart',
+    });
     expect(check.code).toBe(3);
     // a new start of the same beads id is refused while the orphaned agent still runs
-    const restartTry = await sb.dx(['start', '--beads', 'bd-ghost', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [] }), '--worktree', path.join(sb.agents, 'bd-ghost', 'repo')]);
+    const restartTry = await sb.dx([
+      'start',
+      '--beads',
+      'bd-ghost',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [] }),
+      '--worktree',
+      path.join(sb.agents, 'bd-ghost', 'repo'),
+    ]);
     expect(restartTry.code).toBe(1);
     expect(restartTry.stderr).toContain('prune');
     const prune = await sb.dxJson(['prune'], PruneOutputSchema);
-    expect(prune.json.actions).toEqual([expect.objectContaining({ beads: 'bd-ghost', action: 'finalized_ghost', detail: expect.stringContaining('watcher_lost') })]);
+    expect(prune.json.actions).toEqual([
+      expect.objectContaining({
+        beads: 'bd-ghost',
+        action: 'finalized_ghost',
+        detail: expect.stringContaining('watcher_lost'),
+      }),
+    ]);
     await waitFor(() => !processExists(agentPid) && !processExists(childPid), 'orphaned group ended');
-    expect(outcome('bd-ghost')).toMatchObject({ state: 'failed', reason_code: 'watcher_lost', finalized_by: 'finalize' });
+    expect(outcome('bd-ghost')).toMatchObject({
+      state: 'failed',
+      reason_code: 'watcher_lost',
+      finalized_by: 'finalize',
+    });
     const second = await sb.dxJson(['prune'], PruneOutputSchema);
     expect(second.json.pruned).toBe(0);
   });
@@ -100,7 +150,17 @@ describe('stop, finalize and prune end only our own processes', () => {
   it('prune never signals a process whose pid was recycled: identity is pid + start time', async () => {
     const wt = sb.worktree('bd-recycled');
     const paths = jobPaths(sb.state, 'fake', 'bd-recycled');
-    await sb.dx(['start', '--beads', 'bd-recycled', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ exit: 0 }] }), '--worktree', wt]);
+    await sb.dx([
+      'start',
+      '--beads',
+      'bd-recycled',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ exit: 0 }] }),
+      '--worktree',
+      wt,
+    ]);
     await waitFor(() => fs.existsSync(paths.outcome), 'outcome');
     // forge a ghost: no outcome, dead watcher, and an "agent" pid that belongs to this test runner
     fs.rmSync(paths.outcome);
@@ -115,7 +175,17 @@ describe('stop, finalize and prune end only our own processes', () => {
 
   it('prune removes an invalid pid file and reports corrupt state without deleting it', async () => {
     const wt = sb.worktree('bd-junk');
-    await sb.dx(['start', '--beads', 'bd-junk', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ exit: 0 }] }), '--worktree', wt]);
+    await sb.dx([
+      'start',
+      '--beads',
+      'bd-junk',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ exit: 0 }] }),
+      '--worktree',
+      wt,
+    ]);
     const paths = jobPaths(sb.state, 'fake', 'bd-junk');
     await waitFor(() => fs.existsSync(paths.outcome), 'outcome');
     fs.writeFileSync(paths.pid, 'not-a-pid\n');

@@ -27,50 +27,104 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-const PROMPT = ['Customer bug report 4711: checkout fails for ACME Corp', 'Internal URL: https://intranet.example/tickets/4711-secret', 'Credential pasted by mistake: pasted-4711-c0ffee-d00d'].join('\n');
+const PROMPT = [
+  'Customer bug report 4711: checkout fails for ACME Corp',
+  'Internal URL: https://intranet.example/tickets/4711-secret',
+  'Credential pasted by mistake: pasted-4711-c0ffee-d00d',
+].join('\n');
 /** Lines this distinctive can only be in a command line if the prompt was put there. */
 const needles = (text: string) => promptLines(text).filter((l) => l.length >= 6);
 
 async function receivedBy(beads: string, firstLine: string, provider = 'fake') {
   const log = path.join(sb.state, provider, `${beads}.log`);
-  await waitFor(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes(`prompt received: ${firstLine}`), `${beads}: the agent got its prompt`);
+  await waitFor(
+    () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes(`prompt received: ${firstLine}`),
+    `${beads}: the agent got its prompt`,
+  );
 }
 
 describe('no prompt in any command line', () => {
   it('dx-runner start: the agent reads its prompt on stdin', async () => {
     const prompt = path.join(sb.dir, 'task.prompt');
     fs.writeFileSync(prompt, PROMPT);
-    const r = await sb.dx(['start', '--beads', 'bd-p1', '--provider', 'fake', '--prompt-file', prompt, '--worktree', sb.worktree('bd-p1')]);
+    const r = await sb.dx([
+      'start',
+      '--beads',
+      'bd-p1',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      prompt,
+      '--worktree',
+      sb.worktree('bd-p1'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    await receivedBy('bd-p1', PROMPT.split('\n')[0]!);
+    await receivedBy('bd-p1', PROMPT.split('\n')[0]);
     expect(cmdlinesContaining(needles(PROMPT))).toEqual([]);
-    const dry = await sb.dx(['start', '--beads', 'bd-p1b', '--provider', 'fake', '--prompt-file', prompt, '--worktree', sb.worktree('bd-p1b'), '--dry-run', '--json']);
+    const dry = await sb.dx([
+      'start',
+      '--beads',
+      'bd-p1b',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      prompt,
+      '--worktree',
+      sb.worktree('bd-p1b'),
+      '--dry-run',
+      '--json',
+    ]);
     expect(JSON.parse(dry.stdout).command).toMatch(/< <prompt file>$/);
   });
 
   it('dx-dispatch: the legacy task in argv is blanked while --wait runs; "-" reads it from stdin', async () => {
     sb.worktree('bd-p2');
     const env = { ...sb.env, DX_DISPATCH_NO_DEPRECATION: '1' };
-    const legacy = spawn(process.execPath, [DISPATCH_BIN, 'cc-glm', PROMPT, '--beads', 'bd-p2', '--provider', 'fake', '--repo', 'repo', '--wait', '--timeout', '60'], { env, stdio: 'ignore' });
+    const legacy = spawn(
+      process.execPath,
+      [
+        DISPATCH_BIN,
+        'cc-glm',
+        PROMPT,
+        '--beads',
+        'bd-p2',
+        '--provider',
+        'fake',
+        '--repo',
+        'repo',
+        '--wait',
+        '--timeout',
+        '60',
+      ],
+      { env, stdio: 'ignore' },
+    );
     background.push(legacy);
-    await receivedBy('bd-p2', PROMPT.split('\n')[0]!);
+    await receivedBy('bd-p2', PROMPT.split('\n')[0]);
     expect(legacy.exitCode).toBeNull();
     expect(cmdlinesContaining(needles(PROMPT))).toEqual([]);
 
     sb.worktree('bd-p3');
-    const piped = spawn(process.execPath, [DISPATCH_BIN, 'cc-glm', '-', '--beads', 'bd-p3', '--provider', 'fake', '--repo', 'repo'], { env, stdio: ['pipe', 'ignore', 'ignore'] });
+    const piped = spawn(
+      process.execPath,
+      [DISPATCH_BIN, 'cc-glm', '-', '--beads', 'bd-p3', '--provider', 'fake', '--repo', 'repo'],
+      { env, stdio: ['pipe', 'ignore', 'ignore'] },
+    );
     background.push(piped);
-    piped.stdin!.end(`${PROMPT.replace(/4711/g, '4712')}\n`);
-    await receivedBy('bd-p3', PROMPT.split('\n')[0]!.replace('4711', '4712'));
+    piped.stdin.end(`${PROMPT.replace(/4711/g, '4712')}\n`);
+    await receivedBy('bd-p3', PROMPT.split('\n')[0].replace('4711', '4712'));
     expect(cmdlinesContaining(needles(PROMPT.replace(/4711/g, '4712')))).toEqual([]);
   });
 
   it('cc-glm-job start: the prompt file is handed over, never its text', async () => {
     const prompt = path.join(sb.dir, 'cc.prompt');
     fs.writeFileSync(prompt, PROMPT.replace(/4711/g, '4713'));
-    const r = await sb.bin(CC_GLM_JOB_BIN, ['start', '--beads', 'bd-p4', '--prompt-file', prompt, '--worktree', sb.worktree('bd-p4')], { env: { CC_GLM_JOB_PROVIDER: 'fake', DX_DISPATCH_NO_DEPRECATION: '1' } });
+    const r = await sb.bin(
+      CC_GLM_JOB_BIN,
+      ['start', '--beads', 'bd-p4', '--prompt-file', prompt, '--worktree', sb.worktree('bd-p4')],
+      { env: { CC_GLM_JOB_PROVIDER: 'fake', DX_DISPATCH_NO_DEPRECATION: '1' } },
+    );
     expect(r.code, r.stderr).toBe(0);
-    await receivedBy('bd-p4', PROMPT.split('\n')[0]!.replace('4711', '4713'));
+    await receivedBy('bd-p4', PROMPT.split('\n')[0].replace('4711', '4713'));
     expect(cmdlinesContaining(needles(PROMPT.replace(/4711/g, '4713')))).toEqual([]);
   });
 
@@ -80,10 +134,17 @@ describe('no prompt in any command line', () => {
     fx.script('default.review', REVIEW_OK);
     const extra = path.join(sb.dir, 'extra.txt');
     fs.writeFileSync(extra, 'Additional instruction 4714: keep the public API unchanged\n');
-    const wave = spawn(process.execPath, [BATCH_BIN, 'start', '--items', fx.items(['bd-p5']), '--wave-id', 'w-privacy', '--prompt-file', extra], { env: sb.env, stdio: 'ignore', cwd: sb.dir });
+    const wave = spawn(
+      process.execPath,
+      [BATCH_BIN, 'start', '--items', fx.items(['bd-p5']), '--wave-id', 'w-privacy', '--prompt-file', extra],
+      { env: sb.env, stdio: 'ignore', cwd: sb.dir },
+    );
     background.push(wave);
     await receivedBy('bd-p5', 'DX-BATCH-ITEM: bd-p5');
-    const text = fs.readFileSync(path.join(sb.dir, 'batch', 'waves', 'w-privacy', 'prompts', 'bd-p5.implement.attempt1.prompt'), 'utf8');
+    const text = fs.readFileSync(
+      path.join(sb.dir, 'batch', 'waves', 'w-privacy', 'prompts', 'bd-p5.implement.attempt1.prompt'),
+      'utf8',
+    );
     expect(text).toContain('Additional instruction 4714');
     expect(cmdlinesContaining(needles(text))).toEqual([]);
     wave.kill('SIGTERM');
@@ -96,14 +157,38 @@ describe('no prompt in any command line', () => {
     const bd = path.join(BD_STUB_DIR, 'bd');
     const bdEnv = { ...process.env, BEADS_DIR: path.join(ws, '.beads') };
     execFileSync(bd, ['init', '-p', 'bd'], { cwd: ws, env: bdEnv });
-    execFileSync(bd, ['create', 'Checkout fails for ACME 4715', '--id', 'bd-p6', '-p', '1', '-d', 'Internal URL https://intranet.example/4715-secret', '--silent'], { cwd: ws, env: bdEnv });
+    execFileSync(
+      bd,
+      [
+        'create',
+        'Checkout fails for ACME 4715',
+        '--id',
+        'bd-p6',
+        '-p',
+        '1',
+        '-d',
+        'Internal URL https://intranet.example/4715-secret',
+        '--silent',
+      ],
+      { cwd: ws, env: bdEnv },
+    );
     sb.worktree('bd-p6');
     const policy = path.join(sb.dir, 'nightly.yaml');
     fs.writeFileSync(policy, 'nightly:\n  provider_chain: [fake]\n');
-    const r = await sb.bin(NIGHTLY_BIN, ['run', '--json'], { env: { PATH: `${BD_STUB_DIR}:${process.env.PATH}`, BEADS_DIR: path.join(ws, '.beads'), NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly'), DX_POLICY_FILE: policy } });
+    const r = await sb.bin(NIGHTLY_BIN, ['run', '--json'], {
+      env: {
+        PATH: `${BD_STUB_DIR}:${process.env.PATH}`,
+        BEADS_DIR: path.join(ws, '.beads'),
+        NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly'),
+        DX_POLICY_FILE: policy,
+      },
+    });
     expect(r.code, r.stderr).toBe(0);
     const log = path.join(sb.state, 'fake', 'bd-p6.log');
-    await waitFor(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('prompt received'), 'the nightly agent got its prompt');
+    await waitFor(
+      () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('prompt received'),
+      'the nightly agent got its prompt',
+    );
     const copy = fs.readFileSync(path.join(sb.state, 'fake', 'bd-p6.prompt'), 'utf8');
     expect(copy).toContain('4715-secret');
     expect(cmdlinesContaining(needles(copy))).toEqual([]);

@@ -5,7 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CheckOutputSchema, JobReportSchema, PreflightChainOutputSchema, PreflightOutputSchema, StartOutputSchema } from '@dx/core';
+import {
+  CheckOutputSchema,
+  JobReportSchema,
+  PreflightChainOutputSchema,
+  PreflightOutputSchema,
+  StartOutputSchema,
+} from '@dx/core';
 import { startFakeModelServer } from '../fixtures/fake-model-server.mjs';
 import { cmdlinesContaining, createSandbox, promptLines, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { REAL_CLIS } from '../helpers/real-clis.js';
@@ -82,7 +88,9 @@ const CASES: ProviderCase[] = [
     version: REAL_CLIS['opencode-ai'],
     env: (mode) => ({
       ZHIPU_API_KEY: 'fake-key-for-tests',
-      OPENCODE_CONFIG_CONTENT: JSON.stringify({ provider: { 'zai-coding-plan': { options: { baseURL: `${server.base(mode)}/api/coding/paas/v4` } } } }),
+      OPENCODE_CONFIG_CONTENT: JSON.stringify({
+        provider: { 'zai-coding-plan': { options: { baseURL: `${server.base(mode)}/api/coding/paas/v4` } } },
+      }),
     }),
     failures: [
       ['401', 'opencode_auth_blocked', 'auth_invalid'],
@@ -105,7 +113,7 @@ async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>
     Array.from({ length: Math.min(limit, items.length) }, async () => {
       while (next < items.length) {
         const i = next++;
-        results[i] = await fn(items[i]!);
+        results[i] = await fn(items[i]);
       }
     }),
   );
@@ -117,7 +125,11 @@ for (const c of CASES) {
     let sb: Sandbox;
     let policy: string;
     beforeAll(() => {
-      sb = createSandbox({ PATH: `${realBin}:${process.env.PATH}`, [`DX_RUNNER_MAX_PARALLEL_${c.id.toUpperCase().replace('-', '_')}`]: '20', DX_RUNNER_MUTATION_POLL_SEC: '0.5' });
+      sb = createSandbox({
+        PATH: `${realBin}:${process.env.PATH}`,
+        [`DX_RUNNER_MAX_PARALLEL_${c.id.toUpperCase().replace('-', '_')}`]: '20',
+        DX_RUNNER_MUTATION_POLL_SEC: '0.5',
+      });
       policy = path.join(sb.dir, 'policy.yaml');
       fs.writeFileSync(policy, TEST_POLICY);
     });
@@ -125,19 +137,48 @@ for (const c of CASES) {
       await sb.cleanup();
     });
 
-    const start = (beads: string, mode: string, extraEnv: Record<string, string> = {}, prompt = 'Please do the task.') =>
-      sb.dxJson(['start', '--beads', beads, '--provider', c.id, '--policy', policy, '--prompt-file', sb.prompt(prompt), '--worktree', sb.worktree(beads)], StartOutputSchema, {
-        env: { ...c.env(mode), ...extraEnv },
-      });
+    const start = (
+      beads: string,
+      mode: string,
+      extraEnv: Record<string, string> = {},
+      prompt = 'Please do the task.',
+    ) =>
+      sb.dxJson(
+        [
+          'start',
+          '--beads',
+          beads,
+          '--provider',
+          c.id,
+          '--policy',
+          policy,
+          '--prompt-file',
+          sb.prompt(prompt),
+          '--worktree',
+          sb.worktree(beads),
+        ],
+        StartOutputSchema,
+        {
+          env: { ...c.env(mode), ...extraEnv },
+        },
+      );
     const ended = async (beads: string, timeoutMs = 60_000) =>
-      waitFor(async () => {
-        const r = await sb.dxJson(['check', '--beads', beads], CheckOutputSchema);
-        return r.json.outcome_state !== null ? r : undefined;
-      }, `${beads} to end`, timeoutMs, 250);
-    const report = async (beads: string) => JobReportSchema.parse(JSON.parse((await sb.dx(['report', '--beads', beads, '--json'])).stdout));
+      waitFor(
+        async () => {
+          const r = await sb.dxJson(['check', '--beads', beads], CheckOutputSchema);
+          return r.json.outcome_state !== null ? r : undefined;
+        },
+        `${beads} to end`,
+        timeoutMs,
+        250,
+      );
+    const report = async (beads: string) =>
+      JobReportSchema.parse(JSON.parse((await sb.dx(['report', '--beads', beads, '--json'])).stdout));
 
     it('preflight finds the pinned binary and the credentials', async () => {
-      const r = await sb.dxJson(['preflight', '--provider', c.id, '--policy', policy], PreflightOutputSchema, { env: c.env('ok') });
+      const r = await sb.dxJson(['preflight', '--provider', c.id, '--policy', policy], PreflightOutputSchema, {
+        env: c.env('ok'),
+      });
       expect(r.code, JSON.stringify(r.json)).toBe(0);
       expect(r.json.binary.version).toContain(c.version);
       expect(r.json.checks.map((k) => k.status)).not.toContain('fail');
@@ -145,7 +186,9 @@ for (const c of CASES) {
 
     it('preflight without credentials fails with exit 21 and the provider reason code', async () => {
       const env = Object.fromEntries(Object.keys(c.env('ok')).map((k) => [k, undefined]));
-      const r = await sb.dxJson(['preflight', '--provider', c.id, '--policy', policy], PreflightOutputSchema, { env: { ...env, ZAI_API_KEY: undefined } });
+      const r = await sb.dxJson(['preflight', '--provider', c.id, '--policy', policy], PreflightOutputSchema, {
+        env: { ...env, ZAI_API_KEY: undefined },
+      });
       expect(r.code).toBe(21);
       expect(r.json.failure_class).toBe('auth_missing');
       expect(r.json.reason_code).toMatch(new RegExp(`^${c.id.replace('-', '_')}_auth_`));
@@ -165,7 +208,7 @@ for (const c of CASES) {
       expect(r.usage.tokens_output).toBeGreaterThan(0);
       expect(r.events).toBeGreaterThan(2);
       // the CLI wrote its config into the job's private HOME, never the user's
-      expect(fs.readdirSync(sb.env.HOME!)).toEqual([]);
+      expect(fs.readdirSync(sb.env.HOME)).toEqual([]);
     });
 
     it('each failure mode ends within seconds with the right reason code and class', async () => {
@@ -178,7 +221,11 @@ for (const c of CASES) {
         return { mode, expected: [reason, failureClass], got: [r.reason_code, r.failure_class], state: r.state, r };
       });
       for (const x of results) {
-        expect({ mode: x.mode, got: x.got, state: x.state }).toEqual({ mode: x.mode, got: x.expected, state: 'exited_err' });
+        expect({ mode: x.mode, got: x.got, state: x.state }).toEqual({
+          mode: x.mode,
+          got: x.expected,
+          state: 'exited_err',
+        });
       }
       const quota = results.find((x) => x.mode === 'zai1308');
       if (quota) expect(quota.r.outcome_state).toBe('failed');
@@ -186,20 +233,41 @@ for (const c of CASES) {
 
     it('the prompt reaches the model through stdin and never appears in any process command line', async () => {
       const beads = `${c.id}-argv`;
-      const prompt = [`Customer report ${c.id}-7f3a: checkout fails for ACME`, 'Internal URL: https://intranet.example/tickets/7f3a9c', `Token pasted by mistake: pasted-${c.id}-9e8d7c6b5a`].join('\n');
-      const started = await start(beads, 'hang', { DX_RUNNER_MAX_RUNTIME_MINUTES: '2', CC_GLM_TIMEOUT_MS: '600000' }, prompt);
+      const prompt = [
+        `Customer report ${c.id}-7f3a: checkout fails for ACME`,
+        'Internal URL: https://intranet.example/tickets/7f3a9c',
+        `Token pasted by mistake: pasted-${c.id}-9e8d7c6b5a`,
+      ].join('\n');
+      const started = await start(
+        beads,
+        'hang',
+        { DX_RUNNER_MAX_RUNTIME_MINUTES: '2', CC_GLM_TIMEOUT_MS: '600000' },
+        prompt,
+      );
       expect(started.code, started.stderr).toBe(0);
-      await waitFor(() => server.requests.some((q) => q.mode === 'hang' && q.user?.includes(`Customer report ${c.id}-7f3a`)), 'the prompt at the model server', 45_000);
+      await waitFor(
+        () => server.requests.some((q) => q.mode === 'hang' && q.user?.includes(`Customer report ${c.id}-7f3a`)),
+        'the prompt at the model server',
+        45_000,
+      );
       expect(cmdlinesContaining(promptLines(prompt))).toEqual([]);
       const stop = await sb.dx(['stop', '--beads', beads]);
       expect(stop.code, stop.stderr).toBe(0);
     }, 90_000);
 
     it('a hanging model server is caught by the runtime limit', async () => {
-      const started = await start(`${c.id}-hang`, 'hang', { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.1', CC_GLM_TIMEOUT_MS: '600000' });
+      const started = await start(`${c.id}-hang`, 'hang', {
+        DX_RUNNER_MAX_RUNTIME_MINUTES: '0.1',
+        CC_GLM_TIMEOUT_MS: '600000',
+      });
       expect(started.code).toBe(0);
       const done = await ended(`${c.id}-hang`, 60_000);
-      expect(done.json).toMatchObject({ state: 'exited_err', reason_code: 'max_runtime_exceeded', exit_code: 124, outcome_state: 'timeout' });
+      expect(done.json).toMatchObject({
+        state: 'exited_err',
+        reason_code: 'max_runtime_exceeded',
+        exit_code: 124,
+        outcome_state: 'timeout',
+      });
     }, 90_000);
   });
 }
@@ -214,7 +282,9 @@ describeReal('preflight chain and the strict OpenCode model gate (real CLIs)', (
   });
 
   it('falls back from opencode to cc-glm, keeps every result and names the primary failure', async () => {
-    const r = await sb.dxJson(['preflight'], PreflightChainOutputSchema, { env: { CC_GLM_AUTH_TOKEN: 'fake-token-for-tests', ZHIPU_API_KEY: undefined } });
+    const r = await sb.dxJson(['preflight'], PreflightChainOutputSchema, {
+      env: { CC_GLM_AUTH_TOKEN: 'fake-token-for-tests', ZHIPU_API_KEY: undefined },
+    });
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ ok: true, selected_provider: 'cc-glm', selected_model: 'glm-5' });
     expect(r.json.results.map((x) => [x.provider, x.ok])).toEqual([
@@ -226,7 +296,9 @@ describeReal('preflight chain and the strict OpenCode model gate (real CLIs)', (
   });
 
   it('reports every failure when no provider is available (exit 21)', async () => {
-    const r = await sb.dxJson(['preflight'], PreflightChainOutputSchema, { env: { ZHIPU_API_KEY: undefined, GEMINI_API_KEY: undefined, GOOGLE_API_KEY: undefined } });
+    const r = await sb.dxJson(['preflight'], PreflightChainOutputSchema, {
+      env: { ZHIPU_API_KEY: undefined, GEMINI_API_KEY: undefined, GOOGLE_API_KEY: undefined },
+    });
     expect(r.code).toBe(21);
     expect(r.json.selected_provider).toBeNull();
     expect(r.json.results.map((x) => [x.provider, x.failure_class])).toEqual([
@@ -238,13 +310,20 @@ describeReal('preflight chain and the strict OpenCode model gate (real CLIs)', (
 
   it('with strict_gate, an unavailable canonical model fails (exit 25) instead of running another model', async () => {
     const policy = path.join(sb.dir, 'strict.yaml');
-    fs.writeFileSync(policy, 'providers:\n  opencode:\n    canonical_model: zai-coding-plan/glm-5\n    canonical_aliases: []\n    allowed_models: [zai-coding-plan/glm-5, zai-coding-plan/glm-4.7]\n    strict_gate: true\n');
-    const r = await sb.dxJson(['preflight', '--provider', 'opencode', '--policy', policy], PreflightOutputSchema, { env: { ZHIPU_API_KEY: 'fake-key-for-tests' } });
+    fs.writeFileSync(
+      policy,
+      'providers:\n  opencode:\n    canonical_model: zai-coding-plan/glm-5\n    canonical_aliases: []\n    allowed_models: [zai-coding-plan/glm-5, zai-coding-plan/glm-4.7]\n    strict_gate: true\n',
+    );
+    const r = await sb.dxJson(['preflight', '--provider', 'opencode', '--policy', policy], PreflightOutputSchema, {
+      env: { ZHIPU_API_KEY: 'fake-key-for-tests' },
+    });
     expect(r.code).toBe(25);
     expect(r.json).toMatchObject({ reason_code: 'opencode_model_unavailable', failure_class: 'model_unavailable' });
     expect(r.json.error).toContain('strict model gate');
     // the default policy reaches GLM-5 through its alias zhipuai/glm-5, which OpenCode 1.18.33 lists
-    const dflt = await sb.dxJson(['preflight', '--provider', 'opencode'], PreflightOutputSchema, { env: { ZHIPU_API_KEY: 'fake-key-for-tests' } });
+    const dflt = await sb.dxJson(['preflight', '--provider', 'opencode'], PreflightOutputSchema, {
+      env: { ZHIPU_API_KEY: 'fake-key-for-tests' },
+    });
     expect(dflt.json).toMatchObject({ ok: true, model: 'zhipuai/glm-5' });
   });
 });

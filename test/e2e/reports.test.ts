@@ -21,15 +21,40 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-const ended = (beads: string) => async () => (await sb.dxJson(['check', '--beads', beads], CheckOutputSchema)).json.outcome_state !== null;
+const ended = (beads: string) => async () =>
+  (await sb.dxJson(['check', '--beads', beads], CheckOutputSchema)).json.outcome_state !== null;
 
 describe('same beads id across providers', () => {
   it('resolves status/check/report to the latest instance and records provider_switch_from', async () => {
     const wt = sb.worktree('bd-sw');
-    await sb.dx(['start', '--beads', 'bd-sw', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ error: { class: 'rate_limited', reason: 'fake_rate_limited', text: '429' } }, { exit: 1 }] }), '--worktree', wt]);
+    await sb.dx([
+      'start',
+      '--beads',
+      'bd-sw',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({
+        steps: [{ error: { class: 'rate_limited', reason: 'fake_rate_limited', text: '429' } }, { exit: 1 }],
+      }),
+      '--worktree',
+      wt,
+    ]);
     await waitFor(ended('bd-sw'), 'first instance ended');
     const second = await sb.dxJson(
-      ['start', '--beads', 'bd-sw', '--provider', 'fake-alt', '--prompt-file', sb.prompt({ steps: [{ write: 'fix.txt' }, { usage: { input: 10, output: 3 } }, { result: 'ok' }, { exit: 0 }] }), '--worktree', wt],
+      [
+        'start',
+        '--beads',
+        'bd-sw',
+        '--provider',
+        'fake-alt',
+        '--prompt-file',
+        sb.prompt({
+          steps: [{ write: 'fix.txt' }, { usage: { input: 10, output: 3 } }, { result: 'ok' }, { exit: 0 }],
+        }),
+        '--worktree',
+        wt,
+      ],
       StartOutputSchema,
     );
     expect(second.json.provider_switch_from).toEqual(['fake']);
@@ -39,7 +64,9 @@ describe('same beads id across providers', () => {
     expect(check.json).toMatchObject({ provider: 'fake-alt', state: 'exited_ok', provider_switch_from: ['fake'] });
     const status = await sb.dxJson(['status', '--recent', '5'], StatusOutputSchema);
     expect(status.json.jobs.map((j) => [j.beads, j.provider])).toEqual([['bd-sw', 'fake-alt']]);
-    const outcome = OutcomeSchema.parse(parseKv(fs.readFileSync(path.join(sb.state, 'fake-alt', 'bd-sw.outcome'), 'utf8')));
+    const outcome = OutcomeSchema.parse(
+      parseKv(fs.readFileSync(path.join(sb.state, 'fake-alt', 'bd-sw.outcome'), 'utf8')),
+    );
     expect(outcome.provider_switch_from).toEqual(['fake']);
 
     const report = await sb.dx(['report', '--beads', 'bd-sw', '--format', 'json']);
@@ -69,7 +96,17 @@ describe('same beads id across providers', () => {
       ['bd-f1', [{ write: 'a' }, { exit: 0 }]],
       ['bd-f2', [{ exit: 2 }]],
     ] as const) {
-      await sb.dx(['start', '--beads', id, '--provider', 'fake', '--prompt-file', sb.prompt({ steps }), '--worktree', sb.worktree(id)]);
+      await sb.dx([
+        'start',
+        '--beads',
+        id,
+        '--provider',
+        'fake',
+        '--prompt-file',
+        sb.prompt({ steps }),
+        '--worktree',
+        sb.worktree(id),
+      ]);
       await waitFor(ended(id), `${id} ended`);
     }
     const fleet = FleetReportSchema.parse(JSON.parse((await sb.dx(['report', '--json'])).stdout));
@@ -84,7 +121,10 @@ describe('same beads id across providers', () => {
 describe('dry run, logs and a missing binary', () => {
   it('start --dry-run validates everything and launches nothing', async () => {
     const wt = sb.worktree('bd-dry');
-    const r = await sb.dxJson(['start', '--beads', 'bd-dry', '--provider', 'fake', '--worktree', wt, '--dry-run'], StartOutputSchema);
+    const r = await sb.dxJson(
+      ['start', '--beads', 'bd-dry', '--provider', 'fake', '--worktree', wt, '--dry-run'],
+      StartOutputSchema,
+    );
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ dry_run: true, state: 'validated', pid: null, worktree: wt });
     expect(r.json.command).toContain('fake-agent.mjs');
@@ -95,7 +135,17 @@ describe('dry run, logs and a missing binary', () => {
 
   it('logs prints the tail of the agent log', async () => {
     const wt = sb.worktree('bd-logs');
-    await sb.dx(['start', '--beads', 'bd-logs', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ print: 'line one' }, { print: 'line two' }, { print: 'line three' }, { exit: 3 }] }), '--worktree', wt]);
+    await sb.dx([
+      'start',
+      '--beads',
+      'bd-logs',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ print: 'line one' }, { print: 'line two' }, { print: 'line three' }, { exit: 3 }] }),
+      '--worktree',
+      wt,
+    ]);
     await waitFor(ended('bd-logs'), 'ended');
     const r = await sb.dxJson(['logs', '--beads', 'bd-logs', '--lines', '2'], LogsOutputSchema);
     expect(r.json.lines).toEqual(['line two', 'line three']);
@@ -104,13 +154,32 @@ describe('dry run, logs and a missing binary', () => {
 
   it('a provider binary that is missing fails the start with exit 21 and still leaves an outcome', async () => {
     const wt = sb.worktree('bd-nobin');
-    const r = await sb.dx(['start', '--beads', 'bd-nobin', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [] }), '--worktree', wt, '--json'], {
-      env: { FAKE_AGENT_COMMAND: path.join(sb.dir, 'no-such-agent') },
-    });
+    const r = await sb.dx(
+      [
+        'start',
+        '--beads',
+        'bd-nobin',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        sb.prompt({ steps: [] }),
+        '--worktree',
+        wt,
+        '--json',
+      ],
+      {
+        env: { FAKE_AGENT_COMMAND: path.join(sb.dir, 'no-such-agent') },
+      },
+    );
     expect(r.code).toBe(21);
     expect(JSON.parse(r.stdout).error).toMatchObject({ reason_code: 'fake_binary_missing' });
     const check = await sb.dxJson(['check', '--beads', 'bd-nobin'], CheckOutputSchema);
     expect(check.code).toBe(3);
-    expect(check.json).toMatchObject({ state: 'exited_err', reason_code: 'fake_binary_missing', exit_code: 127, next_action: 'install_the_provider_cli' });
+    expect(check.json).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'fake_binary_missing',
+      exit_code: 127,
+      next_action: 'install_the_provider_cli',
+    });
   });
 });

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CheckOutputSchema, MetaSchema, parseKv, RestartOutputSchema, WatchdogOutputSchema, WatchdogPassSchema } from '@dx/core';
+import {
+  CheckOutputSchema,
+  MetaSchema,
+  parseKv,
+  RestartOutputSchema,
+  WatchdogOutputSchema,
+  WatchdogPassSchema,
+} from '@dx/core';
 import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
@@ -12,21 +19,44 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-const meta = (beads: string) => MetaSchema.parse(parseKv(fs.readFileSync(path.join(sb.state, 'fake', `${beads}.meta`), 'utf8')));
+const meta = (beads: string) =>
+  MetaSchema.parse(parseKv(fs.readFileSync(path.join(sb.state, 'fake', `${beads}.meta`), 'utf8')));
 
 describe('restart', () => {
   it('stops the running instance, rotates the log, keeps metadata and counts retries', async () => {
     const wt = sb.worktree('bd-rs');
     const prompt = sb.prompt({ steps: [{ message: 'first try' }, { hang: true }] });
-    const first = await sb.dx(['start', '--beads', 'bd-rs', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt, '--model', 'fake-model-2', '--json']);
+    const first = await sb.dx([
+      'start',
+      '--beads',
+      'bd-rs',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      prompt,
+      '--worktree',
+      wt,
+      '--model',
+      'fake-model-2',
+      '--json',
+    ]);
     const firstPid = JSON.parse(first.stdout).pid as number;
-    await waitFor(() => fs.readFileSync(path.join(sb.state, 'fake', 'bd-rs.log'), 'utf8').includes('first try'), 'first log line');
+    await waitFor(
+      () => fs.readFileSync(path.join(sb.state, 'fake', 'bd-rs.log'), 'utf8').includes('first try'),
+      'first log line',
+    );
     const before = meta('bd-rs');
     // the user's prompt file may be gone by now (nightly deletes it): restart uses the stored copy
     fs.rmSync(prompt);
     const restart = await sb.dxJson(['restart', '--beads', 'bd-rs'], RestartOutputSchema);
     expect(restart.code).toBe(0);
-    expect(restart.json).toMatchObject({ retries: 1, stopped_previous: true, previous_run_instance: before.run_instance, selected_model: 'fake-model-2', worktree: wt });
+    expect(restart.json).toMatchObject({
+      retries: 1,
+      stopped_previous: true,
+      previous_run_instance: before.run_instance,
+      selected_model: 'fake-model-2',
+      worktree: wt,
+    });
     await waitFor(() => !processExists(firstPid), 'first instance gone');
     const after = meta('bd-rs');
     expect(after.retries).toBe(1);
@@ -43,7 +73,17 @@ describe('restart', () => {
 
   it('restarts a finished job too, and refuses an unknown beads id', async () => {
     const wt = sb.worktree('bd-rs2');
-    await sb.dx(['start', '--beads', 'bd-rs2', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ exit: 4 }] }), '--worktree', wt]);
+    await sb.dx([
+      'start',
+      '--beads',
+      'bd-rs2',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ exit: 4 }] }),
+      '--worktree',
+      wt,
+    ]);
     await waitFor(async () => (await sb.dx(['check', '--beads', 'bd-rs2'])).code === 3, 'exited_err');
     const restart = await sb.dxJson(['restart', '--beads', 'bd-rs2'], RestartOutputSchema);
     expect(restart.json).toMatchObject({ retries: 1, stopped_previous: false });
@@ -58,31 +98,64 @@ describe('watchdog', () => {
     const wt = sb.worktree('bd-wd');
     const prompt = sb.prompt({ steps: [{ message: 'thinking' }, { hang: true }] });
     await sb.dx(['start', '--beads', 'bd-wd', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt]);
-    await waitFor(async () => (await sb.dxJson(['check', '--beads', 'bd-wd', '--stall-minutes', '0.01'], CheckOutputSchema)).json.state === 'stalled', 'stalled');
+    await waitFor(
+      async () =>
+        (await sb.dxJson(['check', '--beads', 'bd-wd', '--stall-minutes', '0.01'], CheckOutputSchema)).json.state ===
+        'stalled',
+      'stalled',
+    );
 
-    const pass1 = await sb.dxJson(['watchdog', '--once', '--max-retries', '1', '--stall-minutes', '0.01'], WatchdogOutputSchema);
-    expect(pass1.json.passes[0]!.actions).toEqual([expect.objectContaining({ beads: 'bd-wd', state: 'stalled', action: 'restarted', retries: 1 })]);
+    const pass1 = await sb.dxJson(
+      ['watchdog', '--once', '--max-retries', '1', '--stall-minutes', '0.01'],
+      WatchdogOutputSchema,
+    );
+    expect(pass1.json.passes[0].actions).toEqual([
+      expect.objectContaining({ beads: 'bd-wd', state: 'stalled', action: 'restarted', retries: 1 }),
+    ]);
     expect(meta('bd-wd').retries).toBe(1);
 
-    await waitFor(async () => (await sb.dxJson(['check', '--beads', 'bd-wd', '--stall-minutes', '0.01'], CheckOutputSchema)).json.state === 'stalled', 'stalled again');
-    const pass2 = await sb.dxJson(['watchdog', '--once', '--max-retries', '1', '--stall-minutes', '0.01'], WatchdogOutputSchema);
-    expect(pass2.json.passes[0]!.actions).toEqual([expect.objectContaining({ beads: 'bd-wd', action: 'blocked' })]);
+    await waitFor(
+      async () =>
+        (await sb.dxJson(['check', '--beads', 'bd-wd', '--stall-minutes', '0.01'], CheckOutputSchema)).json.state ===
+        'stalled',
+      'stalled again',
+    );
+    const pass2 = await sb.dxJson(
+      ['watchdog', '--once', '--max-retries', '1', '--stall-minutes', '0.01'],
+      WatchdogOutputSchema,
+    );
+    expect(pass2.json.passes[0].actions).toEqual([expect.objectContaining({ beads: 'bd-wd', action: 'blocked' })]);
 
     const check = await sb.dxJson(['check', '--beads', 'bd-wd'], CheckOutputSchema);
     expect(check.code).toBe(3);
-    expect(check.json).toMatchObject({ state: 'blocked', reason_code: 'max_retries_exhausted', next_action: 'manual_intervention_required', pid: null });
+    expect(check.json).toMatchObject({
+      state: 'blocked',
+      reason_code: 'max_retries_exhausted',
+      next_action: 'manual_intervention_required',
+      pid: null,
+    });
     const pass3 = await sb.dxJson(['watchdog', '--once', '--max-retries', '1'], WatchdogOutputSchema);
-    expect(pass3.json.passes[0]!.actions.filter((a) => a.action !== 'none')).toEqual([]);
+    expect(pass3.json.passes[0].actions.filter((a) => a.action !== 'none')).toEqual([]);
   });
 
   it('never re-runs a finished job: a finished no_op is reported by check and left alone', async () => {
     const wt = sb.worktree('bd-wd-noop');
-    await sb.dx(['start', '--beads', 'bd-wd-noop', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ message: 'meh' }, { exit: 0 }] }), '--worktree', wt]);
+    await sb.dx([
+      'start',
+      '--beads',
+      'bd-wd-noop',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ message: 'meh' }, { exit: 0 }] }),
+      '--worktree',
+      wt,
+    ]);
     await waitFor(async () => (await sb.dx(['check', '--beads', 'bd-wd-noop'])).code === 23, 'no_op');
     const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-wd-noop.log'), 'utf8');
     for (let n = 0; n < 2; n++) {
       const pass = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
-      expect(pass.json.passes[0]!.actions).toEqual([]);
+      expect(pass.json.passes[0].actions).toEqual([]);
     }
     expect(meta('bd-wd-noop').retries).toBe(0);
     expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-wd-noop.log.1'))).toBe(false);
@@ -92,38 +165,100 @@ describe('watchdog', () => {
   it('restarts a live job that makes no progress, then blocks it; a job with an owner is left to its owner', async () => {
     const env = { DX_RUNNER_STARTUP_GRACE_SEC: '0.5' };
     const silent = () => sb.prompt({ silent: true, steps: [{ hang: true }] });
-    await sb.dx(['start', '--beads', 'bd-wd-live', '--provider', 'fake', '--prompt-file', silent(), '--worktree', sb.worktree('bd-wd-live')], { env });
-    await sb.dx(['start', '--beads', 'bd-wd-owned', '--provider', 'fake', '--prompt-file', silent(), '--worktree', sb.worktree('bd-wd-owned'), '--owner', 'dx-batch:wave-x'], { env });
-    const noOp = async (beads: string) => (await sb.dxJson(['check', '--beads', beads], CheckOutputSchema)).json.state === 'no_op';
+    await sb.dx(
+      [
+        'start',
+        '--beads',
+        'bd-wd-live',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        silent(),
+        '--worktree',
+        sb.worktree('bd-wd-live'),
+      ],
+      { env },
+    );
+    await sb.dx(
+      [
+        'start',
+        '--beads',
+        'bd-wd-owned',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        silent(),
+        '--worktree',
+        sb.worktree('bd-wd-owned'),
+        '--owner',
+        'dx-batch:wave-x',
+      ],
+      { env },
+    );
+    const noOp = async (beads: string) =>
+      (await sb.dxJson(['check', '--beads', beads], CheckOutputSchema)).json.state === 'no_op';
     await waitFor(async () => (await noOp('bd-wd-live')) && (await noOp('bd-wd-owned')), 'both live jobs no_op');
     const pass1 = await sb.dxJson(['watchdog', '--once', '--max-retries', '1'], WatchdogOutputSchema, { env });
-    expect(pass1.json.passes[0]!.actions).toEqual(
+    expect(pass1.json.passes[0].actions).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ beads: 'bd-wd-live', state: 'no_op', action: 'restarted', retries: 1 }),
         expect.objectContaining({ beads: 'bd-wd-owned', state: 'no_op', action: 'left_to_owner' }),
       ]),
     );
     expect(meta('bd-wd-owned').retries).toBe(0);
-    await waitFor(async () => (await sb.dxJson(['check', '--beads', 'bd-wd-live'], CheckOutputSchema)).json.retries === 1 && (await noOp('bd-wd-live')), 'second no_op');
+    await waitFor(
+      async () =>
+        (await sb.dxJson(['check', '--beads', 'bd-wd-live'], CheckOutputSchema)).json.retries === 1 &&
+        (await noOp('bd-wd-live')),
+      'second no_op',
+    );
     const pass2 = await sb.dxJson(['watchdog', '--once', '--max-retries', '1'], WatchdogOutputSchema, { env });
-    expect(pass2.json.passes[0]!.actions).toContainEqual(expect.objectContaining({ beads: 'bd-wd-live', action: 'blocked' }));
+    expect(pass2.json.passes[0].actions).toContainEqual(
+      expect.objectContaining({ beads: 'bd-wd-live', action: 'blocked' }),
+    );
     expect((await sb.dx(['check', '--beads', 'bd-wd-live'])).code).toBe(3);
   });
 
   it('force-finalizes a job past its runtime limit whose watcher stopped enforcing it (frozen watcher)', async () => {
     const wt = sb.worktree('bd-frozen');
-    const start = await sb.dx(['start', '--beads', 'bd-frozen', '--provider', 'fake', '--prompt-file', sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }), '--worktree', wt, '--json'], {
-      env: { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.05' },
-    });
+    const start = await sb.dx(
+      [
+        'start',
+        '--beads',
+        'bd-frozen',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
+        '--worktree',
+        wt,
+        '--json',
+      ],
+      {
+        env: { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.05' },
+      },
+    );
     const { pid, watcher_pid: watcherPid } = JSON.parse(start.stdout) as { pid: number; watcher_pid: number };
     sb.signal(watcherPid, 'SIGSTOP');
     try {
-      await waitFor(async () => (await sb.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema)).json.reason_code === 'max_runtime_exceeded', 'past the limit');
+      await waitFor(
+        async () =>
+          (await sb.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema)).json.reason_code ===
+          'max_runtime_exceeded',
+        'past the limit',
+      );
       const pass = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
-      expect(pass.json.passes[0]!.actions).toEqual([expect.objectContaining({ beads: 'bd-frozen', action: 'finalized_timeout' })]);
+      expect(pass.json.passes[0].actions).toEqual([
+        expect.objectContaining({ beads: 'bd-frozen', action: 'finalized_timeout' }),
+      ]);
       await waitFor(() => !processExists(pid) && !processExists(watcherPid), 'agent and frozen watcher gone');
       const check = await sb.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema);
-      expect(check.json).toMatchObject({ state: 'exited_err', reason_code: 'max_runtime_exceeded', exit_code: 124, outcome_state: 'timeout' });
+      expect(check.json).toMatchObject({
+        state: 'exited_err',
+        reason_code: 'max_runtime_exceeded',
+        exit_code: 124,
+        outcome_state: 'timeout',
+      });
     } finally {
       if (processExists(watcherPid)) sb.signal(watcherPid, 'SIGCONT');
     }

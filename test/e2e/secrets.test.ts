@@ -34,12 +34,21 @@ describe('API keys and tokens never reach logs, outcomes, reports or JSON', () =
         { print_env: 'FAKE_AGENT_LOGIN' },
         { write: 'out.txt', content: 'work\n' },
         { result: 'finished; my key is ${env:ZHIPU_API_KEY}' },
-        { error: { class: 'auth_invalid', reason: 'fake_auth_invalid', text: '401 for key ${env:ZHIPU_API_KEY} / ${env:FAKE_AGENT_LOGIN}' } },
+        {
+          error: {
+            class: 'auth_invalid',
+            reason: 'fake_auth_invalid',
+            text: '401 for key ${env:ZHIPU_API_KEY} / ${env:FAKE_AGENT_LOGIN}',
+          },
+        },
         { exit: 1 },
       ],
     });
     const env = { FAKE_TOKEN_FILE: tokenFile };
-    const start = await sb.dx(['start', '--beads', 'bd-secret', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt, '--json'], { env });
+    const start = await sb.dx(
+      ['start', '--beads', 'bd-secret', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt, '--json'],
+      { env },
+    );
     expect(start.code).toBe(0);
     await waitFor(async () => (await sb.dx(['check', '--beads', 'bd-secret'])).code === 3, 'job ended');
 
@@ -64,13 +73,23 @@ describe('API keys and tokens never reach logs, outcomes, reports or JSON', () =
       expect(out.stdout + out.stderr).not.toContain(KEY);
       expect(out.stdout + out.stderr).not.toContain(TOKEN_IN_FILE);
     }
-    expect(outputs[4]!.stdout).toContain('[REDACTED]');
+    expect(outputs[4].stdout).toContain('[REDACTED]');
     expect(grepTree(sb.state, KEY)).toEqual([]);
     expect(grepTree(sb.state, TOKEN_IN_FILE)).toEqual([]);
   });
 
   it('scrubs a key from error messages of refused commands', async () => {
-    const r = await sb.dx(['start', '--beads', 'bd-x', '--provider', 'fake', '--prompt-file', path.join(sb.dir, `${KEY}.prompt`), '--worktree', sb.worktree('bd-x')]);
+    const r = await sb.dx([
+      'start',
+      '--beads',
+      'bd-x',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      path.join(sb.dir, `${KEY}.prompt`),
+      '--worktree',
+      sb.worktree('bd-x'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('prompt file not found');
     expect(r.stderr).not.toContain(KEY);

@@ -11,14 +11,20 @@ import { CC_GLM_JOB_BIN, DISPATCH_BIN } from '../helpers/paths.js';
 import { createSandbox, git, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
-const WRITE = (file: string) => JSON.stringify({ steps: [{ message: 'working' }, { write: file, content: 'shim\n' }, { result: 'done' }, { exit: 0 }] });
+const WRITE = (file: string) =>
+  JSON.stringify({
+    steps: [{ message: 'working' }, { write: file, content: 'shim\n' }, { result: 'done' }, { exit: 0 }],
+  });
 const HANG = JSON.stringify({ steps: [{ message: 'waiting' }, { hang: true }] });
 
 const dispatch = (args: string[], env: Record<string, string | undefined> = {}) => sb.bin(DISPATCH_BIN, args, { env });
-const ccglm = (args: string[], env: Record<string, string | undefined> = {}) => sb.bin(CC_GLM_JOB_BIN, args, { env: { CC_GLM_JOB_PROVIDER: 'fake', ...env } });
+const ccglm = (args: string[], env: Record<string, string | undefined> = {}) =>
+  sb.bin(CC_GLM_JOB_BIN, args, { env: { CC_GLM_JOB_PROVIDER: 'fake', ...env } });
 const deprecations = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('[DEPRECATION]'));
-const check = async (beads: string) => CheckOutputSchema.parse(JSON.parse((await sb.dx(['check', '--beads', beads, '--json'])).stdout));
-const ended = (beads: string) => waitFor(async () => ((await check(beads)).outcome_state ? check(beads) : undefined), `${beads} ended`);
+const check = async (beads: string) =>
+  CheckOutputSchema.parse(JSON.parse((await sb.dx(['check', '--beads', beads, '--json'])).stdout));
+const ended = (beads: string) =>
+  waitFor(async () => ((await check(beads)).outcome_state ? check(beads) : undefined), `${beads} ended`);
 const leftoverPrompts = () => fs.readdirSync(sb.dir).filter((f) => f.startsWith('dx-dispatch'));
 
 beforeAll(() => {
@@ -34,9 +40,24 @@ afterAll(async () => {
 describe('dx-dispatch (legacy surface over dx-runner)', () => {
   it('dispatches "<vm> <task>" through dx-runner start with one deprecation line, a private prompt file, and --wait', async () => {
     const wt = sb.worktree('dd-1');
-    const r = await dispatch(['fakehost', WRITE('from-dispatch.txt'), '--beads', 'dd-1', '--worktree', wt, '--slack', '--session', 's-1', '--wait', '--timeout', '60']);
+    const r = await dispatch([
+      'fakehost',
+      WRITE('from-dispatch.txt'),
+      '--beads',
+      'dd-1',
+      '--worktree',
+      wt,
+      '--slack',
+      '--session',
+      's-1',
+      '--wait',
+      '--timeout',
+      '60',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(deprecations(r.stderr)).toEqual([`[DEPRECATION] dx-dispatch is a compatibility shim; use: dx-runner start --provider fake --beads dd-1 --prompt-file '<prompt-file>' --worktree ${wt}`]);
+    expect(deprecations(r.stderr)).toEqual([
+      `[DEPRECATION] dx-dispatch is a compatibility shim; use: dx-runner start --provider fake --beads dd-1 --prompt-file '<prompt-file>' --worktree ${wt}`,
+    ]);
     expect(r.stderr).toMatch(/^\[dx-dispatch\] ignored \(no dx-runner counterpart\): --session .*; --slack /m);
     expect(r.stderr).toContain('dd-1: exited_ok (process_exit)');
     expect(fs.readFileSync(path.join(wt, 'from-dispatch.txt'), 'utf8')).toBe('shim\n');
@@ -49,8 +70,12 @@ describe('dx-dispatch (legacy surface over dx-runner)', () => {
 
   it('maps --repo to the dx-worktree layout and returns dx-runner exit codes for --wait (3 for a failed job)', async () => {
     sb.worktree('dd-2');
-    const failing = JSON.stringify({ steps: [{ error: { class: 'crashed', reason: 'fake_crash', text: 'boom' } }, { exit: 7 }] });
-    const r = await dispatch(['fakehost', failing, '--beads', 'dd-2', '--repo', 'repo', '--wait', '--timeout', '60'], { DX_DISPATCH_NO_DEPRECATION: '1' });
+    const failing = JSON.stringify({
+      steps: [{ error: { class: 'crashed', reason: 'fake_crash', text: 'boom' } }, { exit: 7 }],
+    });
+    const r = await dispatch(['fakehost', failing, '--beads', 'dd-2', '--repo', 'repo', '--wait', '--timeout', '60'], {
+      DX_DISPATCH_NO_DEPRECATION: '1',
+    });
     expect(r.code, r.stderr).toBe(3);
     expect(deprecations(r.stderr)).toEqual([]);
     expect(r.stderr).toContain('dd-2: exited_err (fake_crash)');
@@ -65,7 +90,9 @@ describe('dx-dispatch (legacy surface over dx-runner)', () => {
     expect((await check('dd-3')).state).toMatch(/launching|healthy/);
     const abort = await dispatch(['--abort', 'dd-3']);
     expect(abort.code, abort.stderr).toBe(0);
-    expect(deprecations(abort.stderr)).toEqual(['[DEPRECATION] dx-dispatch is a compatibility shim; use: dx-runner stop --beads dd-3']);
+    expect(deprecations(abort.stderr)).toEqual([
+      '[DEPRECATION] dx-dispatch is a compatibility shim; use: dx-runner stop --beads dd-3',
+    ]);
     expect((await ended('dd-3')).state).toBe('exited_err');
   });
 
@@ -73,7 +100,9 @@ describe('dx-dispatch (legacy surface over dx-runner)', () => {
     const list = await dispatch(['--list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/no running jobs; \d+ finished|beads/);
-    expect(deprecations(list.stderr)).toEqual(['[DEPRECATION] dx-dispatch is a compatibility shim; use: dx-runner status']);
+    expect(deprecations(list.stderr)).toEqual([
+      '[DEPRECATION] dx-dispatch is a compatibility shim; use: dx-runner status',
+    ]);
     const json = await dispatch(['--status', '--json']);
     expect(StatusOutputSchema.parse(JSON.parse(json.stdout)).jobs).toBeInstanceOf(Array);
     const healthy = await dispatch(['--status', 'fakehost', '--json']);
@@ -87,7 +116,15 @@ describe('dx-dispatch (legacy surface over dx-runner)', () => {
   });
 
   it('refuses bad input in one line with exit 2 and leaves no prompt file', async () => {
-    for (const args of [[], ['fakehost'], ['fakehost', 'task', '--beads', '../x'], ['fakehost', 'task', '--bogus'], ['fakehost', 'task', '--jules'], ['fakehost', 'task', '--timeout', 'soon'], ['fakehost', 'task', '--beads']]) {
+    for (const args of [
+      [],
+      ['fakehost'],
+      ['fakehost', 'task', '--beads', '../x'],
+      ['fakehost', 'task', '--bogus'],
+      ['fakehost', 'task', '--jules'],
+      ['fakehost', 'task', '--timeout', 'soon'],
+      ['fakehost', 'task', '--beads'],
+    ]) {
       const r = await dispatch(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
@@ -102,10 +139,23 @@ describe('dx-dispatch (legacy surface over dx-runner)', () => {
 describe('cc-glm-job (legacy surface over dx-runner --provider cc-glm)', () => {
   it('start/status/check/health/tail/restart/stop work on one job, and dx-runner sees and controls it', async () => {
     const wt = sb.worktree('cj-1');
-    const start = await ccglm(['start', '--beads', 'cj-1', '--prompt-file', sb.prompt(HANG), '--worktree', wt, '--log-dir', '/tmp/cc-glm', '--pty']);
+    const start = await ccglm([
+      'start',
+      '--beads',
+      'cj-1',
+      '--prompt-file',
+      sb.prompt(HANG),
+      '--worktree',
+      wt,
+      '--log-dir',
+      '/tmp/cc-glm',
+      '--pty',
+    ]);
     expect(start.code, start.stderr).toBe(0);
     expect(deprecations(start.stderr)).toHaveLength(1);
-    expect(deprecations(start.stderr)[0]).toMatch(/use: dx-runner start --provider fake --beads cj-1 --prompt-file \S+ --worktree /);
+    expect(deprecations(start.stderr)[0]).toMatch(
+      /use: dx-runner start --provider fake --beads cj-1 --prompt-file \S+ --worktree /,
+    );
     expect(start.stderr).toMatch(/ignored \(no dx-runner counterpart\): --log-dir \(.*\); --pty \(/);
     // visible through dx-runner
     await waitFor(async () => (await check('cj-1')).state === 'healthy', 'cj-1 healthy');
@@ -134,7 +184,21 @@ describe('cc-glm-job (legacy surface over dx-runner --provider cc-glm)', () => {
 
   it('stop through cc-glm-job ends a job started through dx-runner', async () => {
     const wt = sb.worktree('cj-2');
-    expect((await sb.dx(['start', '--beads', 'cj-2', '--provider', 'fake', '--prompt-file', sb.prompt(HANG), '--worktree', wt])).code).toBe(0);
+    expect(
+      (
+        await sb.dx([
+          'start',
+          '--beads',
+          'cj-2',
+          '--provider',
+          'fake',
+          '--prompt-file',
+          sb.prompt(HANG),
+          '--worktree',
+          wt,
+        ])
+      ).code,
+    ).toBe(0);
     const stop = await ccglm(['stop', '--beads', 'cj-2']);
     expect(stop.code, stop.stderr).toBe(0);
     expect((await ended('cj-2')).state).toBe('exited_err');
@@ -147,7 +211,9 @@ describe('cc-glm-job (legacy surface over dx-runner --provider cc-glm)', () => {
     expect(once.code, once.stderr).toBe(0);
     const observe = await ccglm(['watchdog', '--observe-only', '--interval', '5']);
     expect(observe.code).toBe(0);
-    expect(deprecations(observe.stderr)).toEqual(['[DEPRECATION] cc-glm-job is a compatibility shim; use: dx-runner status']);
+    expect(deprecations(observe.stderr)).toEqual([
+      '[DEPRECATION] cc-glm-job is a compatibility shim; use: dx-runner status',
+    ]);
     expect(observe.stderr).toContain('--interval (no effect with --observe-only)');
 
     const wt = sb.worktree('cj-gates');
@@ -159,9 +225,27 @@ describe('cc-glm-job (legacy surface over dx-runner --provider cc-glm)', () => {
     const baseline = await ccglm(['baseline-gate', '--worktree', wt, '--required-baseline', base, '--json']);
     expect(baseline.code, baseline.stderr).toBe(0);
     expect(JSON.parse(baseline.stdout).reason_code).toBe('baseline_ok');
-    const integrity = await ccglm(['integrity-gate', '--worktree', wt, '--reported-commit', head, '--base', base, '--json']);
+    const integrity = await ccglm([
+      'integrity-gate',
+      '--worktree',
+      wt,
+      '--reported-commit',
+      head,
+      '--base',
+      base,
+      '--json',
+    ]);
     expect(JSON.parse(integrity.stdout).reason_code).toBe('integrity_ok');
-    const fk = await ccglm(['feature-key-gate', '--worktree', wt, '--feature-key', 'cj-gates', '--base', base, '--json']);
+    const fk = await ccglm([
+      'feature-key-gate',
+      '--worktree',
+      wt,
+      '--feature-key',
+      'cj-gates',
+      '--base',
+      base,
+      '--json',
+    ]);
     expect(JSON.parse(fk.stdout).reason_code).toBe('feature_key_ok');
     const bad = await ccglm(['baseline-gate', '--worktree', wt, '--required-baseline', 'nothex']);
     expect(bad.code).not.toBe(0);
@@ -174,7 +258,13 @@ describe('cc-glm-job (legacy surface over dx-runner --provider cc-glm)', () => {
     const noAnsi = await ccglm(['status', '--no-ansi']);
     expect(noAnsi.code).toBe(0);
     expect(noAnsi.stderr).toContain('--no-ansi (dx-runner prints no colour codes)');
-    for (const args of [['frobnicate'], ['start', '--beads', 'x'], ['check'], ['stop', '--beads', 'x', '--force'], []]) {
+    for (const args of [
+      ['frobnicate'],
+      ['start', '--beads', 'x'],
+      ['check'],
+      ['stop', '--beads', 'x', '--force'],
+      [],
+    ]) {
       const r = await ccglm(args);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -182,9 +272,14 @@ describe('cc-glm-job (legacy surface over dx-runner --provider cc-glm)', () => {
   });
 
   it('defaults to the cc-glm provider', async () => {
-    const r = await sb.bin(CC_GLM_JOB_BIN, ['preflight', '--json'], { env: { PATH: '/usr/bin:/bin', CC_GLM_JOB_PROVIDER: undefined } });
+    const r = await sb.bin(CC_GLM_JOB_BIN, ['preflight', '--json'], {
+      env: { PATH: '/usr/bin:/bin', CC_GLM_JOB_PROVIDER: undefined },
+    });
     expect(r.code).toBe(21);
-    expect(PreflightOutputSchema.parse(JSON.parse(r.stdout))).toMatchObject({ provider: 'cc-glm', reason_code: 'cc_glm_binary_missing' });
+    expect(PreflightOutputSchema.parse(JSON.parse(r.stdout))).toMatchObject({
+      provider: 'cc-glm',
+      reason_code: 'cc_glm_binary_missing',
+    });
   });
 });
 
@@ -209,12 +304,23 @@ const realBin = inject('realCliBin');
       CC_GLM_MODEL: 'glm-4.7',
       DX_RUNNER_MUTATION_POLL_SEC: '0.5',
     };
-    const start = await sb.bin(CC_GLM_JOB_BIN, ['start', '--beads', 'cj-real', '--prompt-file', sb.prompt('Please do the task.'), '--worktree', wt], { env });
+    const start = await sb.bin(
+      CC_GLM_JOB_BIN,
+      ['start', '--beads', 'cj-real', '--prompt-file', sb.prompt('Please do the task.'), '--worktree', wt],
+      { env },
+    );
     expect(start.code, start.stderr).toBe(0);
-    const done = await waitFor(async () => {
-      const r = CheckOutputSchema.parse(JSON.parse((await sb.bin(CC_GLM_JOB_BIN, ['check', '--beads', 'cj-real', '--json'], { env })).stdout));
-      return r.outcome_state ? r : undefined;
-    }, 'cj-real ended', 60_000, 250);
+    const done = await waitFor(
+      async () => {
+        const r = CheckOutputSchema.parse(
+          JSON.parse((await sb.bin(CC_GLM_JOB_BIN, ['check', '--beads', 'cj-real', '--json'], { env })).stdout),
+        );
+        return r.outcome_state ? r : undefined;
+      },
+      'cj-real ended',
+      60_000,
+      250,
+    );
     expect(done).toMatchObject({ provider: 'cc-glm', state: 'exited_ok', selected_model: 'glm-4.7' });
     expect(fs.readFileSync(target, 'utf8')).toBe('written through the fake model server\n');
     const report = JSON.parse((await sb.dx(['report', '--beads', 'cj-real', '--json'])).stdout);

@@ -12,10 +12,22 @@ export const IMPLEMENT_OK = {
   steps: [
     { write: '${batch:item}-attempt${batch:attempt}.txt', content: 'work of attempt ${batch:attempt}\n' },
     { usage: { input: 100, output: 20 } },
-    { contract: { status: 'completed', artifacts: { files_changed: ['${batch:item}.txt'], commits: [] }, summary: 'implemented', findings: [] } },
+    {
+      contract: {
+        status: 'completed',
+        artifacts: { files_changed: ['${batch:item}.txt'], commits: [] },
+        summary: 'implemented',
+        findings: [],
+      },
+    },
   ],
 };
-export const REVIEW_OK = { steps: [{ usage: { input: 50, output: 5 } }, { contract: { verdict: 'APPROVED', findings: [], summary: 'looks right', reviewer: 'fake' } }] };
+export const REVIEW_OK = {
+  steps: [
+    { usage: { input: 50, output: 5 } },
+    { contract: { verdict: 'APPROVED', findings: [], summary: 'looks right', reviewer: 'fake' } },
+  ],
+};
 
 export interface BatchFixture {
   scripts: string;
@@ -33,8 +45,23 @@ export function createBatchFixture(sb: Sandbox, batch: Record<string, string | n
   const runsLog = path.join(sb.dir, 'runs.log');
   const policy = path.join(sb.dir, 'policy.yaml');
   fs.mkdirSync(scripts, { recursive: true });
-  const settings = { retry_chain: '[fake, fake-alt]', review_chain: '[fake, fake-alt]', max_parallel: 2, poll_interval_sec: 0.2, ...batch };
-  fs.writeFileSync(policy, [`worktrees:`, `  allowed_prefixes: [${sb.agents}]`, `batch:`, ...Object.entries(settings).map(([k, v]) => `  ${k}: ${v}`), ''].join('\n'));
+  const settings = {
+    retry_chain: '[fake, fake-alt]',
+    review_chain: '[fake, fake-alt]',
+    max_parallel: 2,
+    poll_interval_sec: 0.2,
+    ...batch,
+  };
+  fs.writeFileSync(
+    policy,
+    [
+      `worktrees:`,
+      `  allowed_prefixes: [${sb.agents}]`,
+      `batch:`,
+      ...Object.entries(settings).map(([k, v]) => `  ${k}: ${v}`),
+      '',
+    ].join('\n'),
+  );
   Object.assign(sb.env, { DX_POLICY_FILE: policy, FAKE_AGENT_SCRIPTS: scripts });
   const fixture: BatchFixture = {
     scripts,
@@ -51,7 +78,11 @@ export function createBatchFixture(sb: Sandbox, batch: Record<string, string | n
       return ids.join(',');
     },
     runs() {
-      return (fs.existsSync(runsLog) ? fs.readFileSync(runsLog, 'utf8') : '').trim().split('\n').filter(Boolean).map((l) => l.split(' '));
+      return (fs.existsSync(runsLog) ? fs.readFileSync(runsLog, 'utf8') : '')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' '));
     },
   };
   fixture.script('default.implement', fixture.recorded(IMPLEMENT_OK));

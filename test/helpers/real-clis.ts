@@ -26,7 +26,11 @@ function installedVersion(pkg: string): string | undefined {
 
 function binariesWork(): boolean {
   return ['opencode', 'claude', 'gemini'].every((bin) => {
-    const r = spawnSync(path.join(CLI_BIN_DIR, bin), ['--version'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: CLI_DIR, GEMINI_CLI_NO_RELAUNCH: 'true' } });
+    const r = spawnSync(path.join(CLI_BIN_DIR, bin), ['--version'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, HOME: CLI_DIR, GEMINI_CLI_NO_RELAUNCH: 'true' },
+    });
     return r.status === 0;
   });
 }
@@ -44,7 +48,12 @@ export function ensureRealClis(): void {
         private: true,
         version: '0.0.0',
         // their postinstall scripts only link the native binary shipped in the package (no download)
-        allowScripts: { 'opencode-ai': true, '@anthropic-ai/claude-code': true, 'node-pty': true, '@github/keytar': true },
+        allowScripts: {
+          'opencode-ai': true,
+          '@anthropic-ai/claude-code': true,
+          'node-pty': true,
+          '@github/keytar': true,
+        },
       },
       null,
       2,
@@ -57,6 +66,7 @@ export function ensureRealClis(): void {
     timeout: 15 * 60_000,
     env: { ...process.env, npm_config_engine_strict: 'false' },
   });
-  if (r.status !== 0) throw new Error(`installing the real agent CLIs failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`installing the real agent CLIs failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   if (!binariesWork()) throw new Error(`the real agent CLIs were installed into ${CLI_DIR} but do not run`);
 }

@@ -18,12 +18,26 @@ export interface Sandbox {
   state: string;
   agents: string;
   env: Record<string, string>;
-  dx(args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number; wrap?: string[] }): Promise<CliResult>;
-  dxJson<S extends z.ZodType>(args: string[], schema: S, options?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<CliResult & { json: z.output<S> }>;
+  dx(
+    args: string[],
+    options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number; wrap?: string[] },
+  ): Promise<CliResult>;
+  dxJson<S extends z.ZodType>(
+    args: string[],
+    schema: S,
+    options?: { env?: Record<string, string | undefined>; cwd?: string },
+  ): Promise<CliResult & { json: z.output<S> }>;
   /** Runs the dx-batch bin with the sandbox's env (DX_BATCH_DIR inside the sandbox). */
-  batch(args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  batch(
+    args: string[],
+    options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number },
+  ): Promise<CliResult>;
   /** Runs another bin of the toolkit (dx-dispatch, cc-glm-job, nightly-dispatch) with the sandbox's env. */
-  bin(bin: string, args: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  bin(
+    bin: string,
+    args: string[],
+    options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number },
+  ): Promise<CliResult>;
   /** Signal one of this sandbox's own processes (its environment names the state root), by pid + start time. */
   signal(pid: number, signal: NodeJS.Signals): void;
   worktree(name: string): string;
@@ -40,17 +54,28 @@ export const FAST_LIMITS: Record<string, string> = {
   DX_RUNNER_MAX_PARALLEL_FAKE: '50',
 };
 
-export function runCli(args: string[], env: Record<string, string | undefined>, cwd: string, timeoutMs = 60_000, wrap: string[] = [], bin = CLI_BIN): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  cwd: string,
+  timeoutMs = 60_000,
+  wrap: string[] = [],
+  bin = CLI_BIN,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const [command, ...prefix] = wrap.length > 0 ? [...wrap, process.execPath] : [process.execPath];
-    const child = spawn(command!, [...prefix, bin, ...args], { env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, [...prefix, bin, ...args], { env: env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${path.basename(path.dirname(path.dirname(bin)))} ${args.join(' ')} timed out after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(
+        new Error(
+          `${path.basename(path.dirname(path.dirname(bin)))} ${args.join(' ')} timed out after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -61,11 +86,15 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
 }
 
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', '-c', 'init.defaultBranch=main', ...args],
+    {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  ).trim();
 }
 
 /** True when the process was started with this sandbox's state root in its environment: one of the test's own. */
@@ -88,9 +117,11 @@ export function killJobProcesses(state: string): void {
     for (const beads of listBeadsInProviderDir(state, provider)) {
       const job = loadJob(jobPaths(state, provider, beads));
       const hb = job.heartbeat;
-      if (hb?.agent_pid && startedBySandbox(hb.agent_pid, state)) sendSignal({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks }, 'SIGKILL', 'group');
+      if (hb?.agent_pid && startedBySandbox(hb.agent_pid, state))
+        sendSignal({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks }, 'SIGKILL', 'group');
       const meta = job.meta;
-      if (meta?.watcher_pid && startedBySandbox(meta.watcher_pid, state)) sendSignal({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks }, 'SIGKILL');
+      if (meta?.watcher_pid && startedBySandbox(meta.watcher_pid, state))
+        sendSignal({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks }, 'SIGKILL');
     }
   }
 }
@@ -172,15 +203,21 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
 }
 
 /** Run as root without the capability to bypass file permissions, so chmod 000 means unreadable. */
-export const WITHOUT_DAC_OVERRIDE = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-all'] : [];
+export const WITHOUT_DAC_OVERRIDE =
+  process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-all'] : [];
 
 /** Poll until `fn` returns a truthy value; bounded in time, never in a busy loop. */
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 20_000, intervalMs = 100): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 20_000,
+  intervalMs = 100,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
     last = await fn();
-    if (last) return last as NonNullable<T>;
+    if (last) return last;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
@@ -214,5 +251,8 @@ export function cmdlinesContaining(needles: string[]): Array<{ pid: number; cmdl
 
 /** The lines of a prompt worth looking for in a command line (blank lines carry nothing). */
 export function promptLines(prompt: string): string[] {
-  return prompt.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  return prompt
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
 }

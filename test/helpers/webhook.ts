@@ -25,4 +25,3 @@ export async function startWebhook(): Promise<Hook> {
   hook.close = () => new Promise<void>((r) => server.close(() => r()));
   return hook;
 }
-

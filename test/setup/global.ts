@@ -19,12 +19,21 @@ declare module 'vitest' {
  * private oclif data dir (the way a user would: `dx-runner plugins link`), offline.
  */
 export default function setup(project: TestProject): () => void {
-  if (!fs.existsSync(CLI_BIN) || !fs.existsSync(path.join(path.dirname(CLI_BIN), '..', 'dist', 'commands', 'start.js'))) {
+  if (
+    !fs.existsSync(CLI_BIN) ||
+    !fs.existsSync(path.join(path.dirname(CLI_BIN), '..', 'dist', 'commands', 'start.js'))
+  ) {
     throw new Error('the CLI is not built: run `npm test` (it runs tsc -b first)');
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-e2e-plugins-'));
   const linked = spawnSync(process.execPath, [CLI_BIN, 'plugins', 'link', FAKE_PROVIDER_DIR, '--no-install'], {
-    env: { ...process.env, NODE_ENV: 'production', DX_RUNNER_DATA_DIR: dataDir, HOME: dataDir, OCLIF_DISABLE_LINKED_ESM_WARNING: '1' },
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      DX_RUNNER_DATA_DIR: dataDir,
+      HOME: dataDir,
+      OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
+    },
     encoding: 'utf8',
     timeout: 60_000,
   });

@@ -4,7 +4,13 @@ import { nextActionText } from '@dx/core/next-actions';
 import { stringifyJsonSafe, visibleText } from '@dx/core/output';
 import { USAGE_EXIT_CODE, usageMessage, usageReason } from './usage.js';
 
-type CommandError = Error & { exitCode?: number; reasonCode?: string; nextAction?: string; details?: Record<string, unknown>; oclif?: { exit?: number } };
+type CommandError = Error & {
+  exitCode?: number;
+  reasonCode?: string;
+  nextAction?: string;
+  details?: Record<string, unknown>;
+  oclif?: { exit?: number };
+};
 
 /** oclif's own parse errors (bad flag value, unknown flag, missing argument): not a DxError. */
 function isUsageError(err: CommandError): boolean {
@@ -100,7 +106,8 @@ export abstract class DxCommand<T> extends Command {
     const core = await this.core();
     const registry = await core.ProviderRegistry.fromConfig(this.config);
     // one plain line each, also under --json (stdout stays pure JSON)
-    for (const e of registry.errors) process.stderr.write(`Warning: provider plugin ${e.plugin} skipped: ${e.message}\n`);
+    for (const e of registry.errors)
+      process.stderr.write(`Warning: provider plugin ${e.plugin} skipped: ${e.message}\n`);
     return registry;
   }
 
@@ -109,7 +116,15 @@ export abstract class DxCommand<T> extends Command {
     if (isUsageError(e)) {
       const message = usageMessage(e.message ?? String(err));
       const next = 'see_--help';
-      return { error: { message, exit_code: USAGE_EXIT_CODE, reason_code: usageReason(message), next_action: next, next_action_text: nextActionText(next) } };
+      return {
+        error: {
+          message,
+          exit_code: USAGE_EXIT_CODE,
+          reason_code: usageReason(message),
+          next_action: next,
+          next_action_text: nextActionText(next),
+        },
+      };
     }
     return {
       error: {

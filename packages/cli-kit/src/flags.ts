@@ -3,10 +3,17 @@ import { assertBeadsId } from '@dx/core/ids';
 import { USAGE_EXIT_CODE } from './usage.js';
 
 /** Beads ids become file names: the flag refuses anything else as it parses (invalid_beads_id). */
-export const beadsFlag = Flags.custom<string>({ description: 'Beads issue id (e.g. bd-xga8.14)', helpValue: '<id>', parse: async (input) => assertBeadsId(input) });
+export const beadsFlag = Flags.custom<string>({
+  description: 'Beads issue id (e.g. bd-xga8.14)',
+  helpValue: '<id>',
+  parse: async (input) => assertBeadsId(input),
+});
 
 /** The runbook's positional form of the same id: `dx-runner check bd-xxx`. */
-export const beadsArg = Args.custom<string>({ description: 'Beads issue id (the same as --beads)', parse: async (input) => assertBeadsId(input) });
+export const beadsArg = Args.custom<string>({
+  description: 'Beads issue id (the same as --beads)',
+  parse: async (input) => assertBeadsId(input),
+});
 
 class UsageError extends Error {
   readonly exitCode = USAGE_EXIT_CODE;
@@ -22,9 +29,11 @@ class UsageError extends Error {
 export function jobBeads(arg: string | undefined, flag: string | undefined): string;
 export function jobBeads(arg: string | undefined, flag: string | undefined, required: false): string | undefined;
 export function jobBeads(arg: string | undefined, flag: string | undefined, required = true): string | undefined {
-  if (arg !== undefined && flag !== undefined && arg !== flag) throw new UsageError(`two different beads ids: ${arg} (argument) and ${flag} (--beads)`, 'beads_id_conflict');
+  if (arg !== undefined && flag !== undefined && arg !== flag)
+    throw new UsageError(`two different beads ids: ${arg} (argument) and ${flag} (--beads)`, 'beads_id_conflict');
   const beads = arg ?? flag;
-  if (beads === undefined && required) throw new UsageError('missing beads id: pass it as an argument or with --beads', 'usage');
+  if (beads === undefined && required)
+    throw new UsageError('missing beads id: pass it as an argument or with --beads', 'usage');
   return beads;
 }
 

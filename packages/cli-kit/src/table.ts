@@ -1,11 +1,21 @@
 /** A plain aligned table for human output (no colours, so it pipes cleanly). */
-export function renderTable(headers: string[], rows: Array<Array<string | number | null | undefined>>, maxWidth = 48): string {
-  const cells = rows.map((r) => r.map((c) => {
-    const s = c === null || c === undefined || c === '' ? '-' : String(c);
-    return s.length > maxWidth ? `${s.slice(0, maxWidth - 1)}…` : s;
-  }));
+export function renderTable(
+  headers: string[],
+  rows: Array<Array<string | number | null | undefined>>,
+  maxWidth = 48,
+): string {
+  const cells = rows.map((r) =>
+    r.map((c) => {
+      const s = c === null || c === undefined || c === '' ? '-' : String(c);
+      return s.length > maxWidth ? `${s.slice(0, maxWidth - 1)}…` : s;
+    }),
+  );
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(headers.map((h) => h.toUpperCase())), ...cells.map(line)].join('\n');
 }
 

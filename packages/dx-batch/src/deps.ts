@@ -1,5 +1,13 @@
 import { bundledDxRunner } from '@dx/cli/locate';
-import { BdClient, bdBinary, DxRunnerClient, dxRunnerCommand, loadPolicy, validateEnv, type EnvVarSpec } from '@dx/core';
+import {
+  BdClient,
+  bdBinary,
+  DxRunnerClient,
+  dxRunnerCommand,
+  loadPolicy,
+  validateEnv,
+  type EnvVarSpec,
+} from '@dx/core';
 import { BATCH_SECTION } from './policy.js';
 import { createView } from './reports/view.js';
 import type { WaveDeps } from './orchestrator/lifecycle.js';
@@ -11,9 +19,19 @@ export function dxRunnerClient(env: NodeJS.ProcessEnv = process.env): DxRunnerCl
 }
 
 /** dx-batch's own variables (dx-runner's are checked too: a wave launches its jobs). */
-export const BATCH_ENV: readonly EnvVarSpec[] = [{ name: 'DX_BATCH_DIR', kind: 'path', default: '${XDG_STATE_HOME:-~/.local/state}/dx-batch', description: 'dx-batch state root' }];
+export const BATCH_ENV: readonly EnvVarSpec[] = [
+  {
+    name: 'DX_BATCH_DIR',
+    kind: 'path',
+    default: '${XDG_STATE_HOME:-~/.local/state}/dx-batch',
+    description: 'dx-batch state root',
+  },
+];
 
-export function waveDeps(options: { policyFile?: string; silent: boolean; create: boolean }, env: NodeJS.ProcessEnv = process.env): WaveDeps {
+export function waveDeps(
+  options: { policyFile?: string; silent: boolean; create: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): WaveDeps {
   validateEnv(env);
   validateEnv(env, BATCH_ENV);
   const root = openBatchRoot(env, options.create);

@@ -9,7 +9,9 @@ export const DoctorOutputSchema = z.object({
   wave_id: z.string(),
   checked_at: z.string(),
   status: z.string().nullable(),
-  issues: z.array(z.object({ type: z.string(), severity: z.enum(['critical', 'warning', 'info']), message: z.string() })),
+  issues: z.array(
+    z.object({ type: z.string(), severity: z.enum(['critical', 'warning', 'info']), message: z.string() }),
+  ),
   recommendations: z.array(z.string()),
 });
 export type DoctorOutput = z.infer<typeof DoctorOutputSchema>;
@@ -61,7 +63,9 @@ export const BatchPruneOutputSchema = z.object({
   dry_run: z.boolean(),
   older_than_sec: z.number().int(),
   keep_last: z.number().int(),
-  removed: z.array(z.object({ wave_id: z.string(), status: z.string(), completed_at: z.string().nullable(), bytes: z.number().int() })),
+  removed: z.array(
+    z.object({ wave_id: z.string(), status: z.string(), completed_at: z.string().nullable(), bytes: z.number().int() }),
+  ),
   /** Waves kept: unfinished (running, paused, pending), recent, or unreadable. */
   kept: z.object({ unfinished: z.number().int(), recent: z.number().int(), unreadable: z.number().int() }),
   bytes_freed: z.number().int(),

@@ -5,9 +5,19 @@ import type { NightDeps } from './night/run-night.js';
 
 /** dx-runner as a sibling: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
 /** nightly-dispatch's own variables (dx-runner's are checked too: the night launches its jobs). */
-export const NIGHTLY_ENV: readonly EnvVarSpec[] = [{ name: 'NIGHTLY_DISPATCH_DIR', kind: 'path', default: '${XDG_STATE_HOME:-~/.local/state}/nightly-dispatch', description: 'nightly-dispatch state root' }];
+export const NIGHTLY_ENV: readonly EnvVarSpec[] = [
+  {
+    name: 'NIGHTLY_DISPATCH_DIR',
+    kind: 'path',
+    default: '${XDG_STATE_HOME:-~/.local/state}/nightly-dispatch',
+    description: 'nightly-dispatch state root',
+  },
+];
 
-export function nightDeps(options: { policyFile?: string; log: (line: string) => void }, env: NodeJS.ProcessEnv = process.env): NightDeps {
+export function nightDeps(
+  options: { policyFile?: string; log: (line: string) => void },
+  env: NodeJS.ProcessEnv = process.env,
+): NightDeps {
   validateEnv(env);
   validateEnv(env, NIGHTLY_ENV);
   const bin = bdBinary(env);

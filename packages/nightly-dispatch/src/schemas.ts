@@ -17,7 +17,11 @@ export const NightItemSchema = z.object({
 });
 export type NightItem = z.infer<typeof NightItemSchema>;
 
-const AlertRecordSchema = z.object({ kind: z.string(), result: z.enum(['sent', 'rate_limited', 'failed', 'disabled', 'dry_run']), detail: z.string().nullable() });
+const AlertRecordSchema = z.object({
+  kind: z.string(),
+  result: z.enum(['sent', 'rate_limited', 'failed', 'disabled', 'dry_run']),
+  detail: z.string().nullable(),
+});
 
 export const NightReportSchema = z.object({
   run_id: z.string(),
@@ -27,7 +31,11 @@ export const NightReportSchema = z.object({
   status: z.enum(['ok', 'partial', 'no_provider', 'beads_unavailable', 'nothing_to_do', 'disk_low']),
   exit_code: z.number().int(),
   error: z.string().nullable(),
-  migration: z.object({ started_at: z.string().nullable(), max_parallel: z.number().int(), live_jobs: z.number().int() }),
+  migration: z.object({
+    started_at: z.string().nullable(),
+    max_parallel: z.number().int(),
+    live_jobs: z.number().int(),
+  }),
   /** Where the work came from (nightly.work_query), how many critical bugs it held, and whether that tripped the overload protection. */
   work: z.object({ query: z.enum(['ready', 'critical_bugs']), critical: z.number().int(), overload: z.boolean() }),
   provider: z.object({
@@ -37,19 +45,33 @@ export const NightReportSchema = z.object({
     primary_failure: z.object({ provider: z.string(), reason_code: z.string(), error: z.string() }).nullable(),
     preflight: z.array(PreflightOutputSchema),
   }),
-  counts: z.object({ ready: z.number().int(), claimed: z.number().int(), dispatched: z.number().int(), skipped: z.number().int(), failed: z.number().int() }),
+  counts: z.object({
+    ready: z.number().int(),
+    claimed: z.number().int(),
+    dispatched: z.number().int(),
+    skipped: z.number().int(),
+    failed: z.number().int(),
+  }),
   items: z.array(NightItemSchema),
   alerts: z.array(AlertRecordSchema),
   report_files: z.object({ markdown: z.string(), json: z.string() }),
 });
 export type NightReport = z.infer<typeof NightReportSchema>;
 
-
 /** `nightly-dispatch smoke`: seed 003's real-CLI smoke test against the installed dx-runner. */
 export const SmokeOutputSchema = z.object({
   ok: z.boolean(),
   beads_id: z.string(),
-  checks: z.array(z.object({ name: z.string(), argv: z.array(z.string()), exit_code: z.number().int(), expected: z.array(z.number().int()), ok: z.boolean(), detail: z.string().nullable() })),
+  checks: z.array(
+    z.object({
+      name: z.string(),
+      argv: z.array(z.string()),
+      exit_code: z.number().int(),
+      expected: z.array(z.number().int()),
+      ok: z.boolean(),
+      detail: z.string().nullable(),
+    }),
+  ),
   alerts: z.array(AlertRecordSchema),
 });
 export type SmokeOutput = z.infer<typeof SmokeOutputSchema>;
@@ -65,4 +87,8 @@ export const NightlyPruneOutputSchema = z.object({
 });
 export type NightlyPruneOutput = z.infer<typeof NightlyPruneOutputSchema>;
 
-export const NIGHTLY_OUTPUT_SCHEMAS = { run: NightReportSchema, prune: NightlyPruneOutputSchema, smoke: SmokeOutputSchema } as const;
+export const NIGHTLY_OUTPUT_SCHEMAS = {
+  run: NightReportSchema,
+  prune: NightlyPruneOutputSchema,
+  smoke: SmokeOutputSchema,
+} as const;

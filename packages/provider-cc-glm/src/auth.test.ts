@@ -9,14 +9,22 @@ describe('cc-glm token precedence', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccglm-'));
     const file = path.join(dir, 'token');
     fs.writeFileSync(file, ' from-file \n');
-    expect(resolveToken({ CC_GLM_AUTH_TOKEN: 'direct', CC_GLM_TOKEN_FILE: file, ZAI_API_KEY: 'zai' })).toEqual({ token: 'direct', source: 'CC_GLM_AUTH_TOKEN' });
-    expect(resolveToken({ CC_GLM_TOKEN_FILE: file, ZAI_API_KEY: 'zai' })).toEqual({ token: 'from-file', source: 'CC_GLM_TOKEN_FILE' });
+    expect(resolveToken({ CC_GLM_AUTH_TOKEN: 'direct', CC_GLM_TOKEN_FILE: file, ZAI_API_KEY: 'zai' })).toEqual({
+      token: 'direct',
+      source: 'CC_GLM_AUTH_TOKEN',
+    });
+    expect(resolveToken({ CC_GLM_TOKEN_FILE: file, ZAI_API_KEY: 'zai' })).toEqual({
+      token: 'from-file',
+      source: 'CC_GLM_TOKEN_FILE',
+    });
     expect(resolveToken({ ZAI_API_KEY: 'zai' })).toEqual({ token: 'zai', source: 'ZAI_API_KEY' });
     fs.rmSync(dir, { recursive: true });
   });
 
   it('explains a token file that is missing or empty, and an unresolved op:// reference, without a token', () => {
-    expect(resolveToken({ CC_GLM_TOKEN_FILE: '/nonexistent/token' })).toMatchObject({ problem: 'CC_GLM_TOKEN_FILE /nonexistent/token does not exist' });
+    expect(resolveToken({ CC_GLM_TOKEN_FILE: '/nonexistent/token' })).toMatchObject({
+      problem: 'CC_GLM_TOKEN_FILE /nonexistent/token does not exist',
+    });
     expect(resolveToken({ ZAI_API_KEY: 'op://dev/x/ZAI_API_KEY' }).token).toBeUndefined();
     expect(resolveToken({}).problem).toContain('CC_GLM_AUTH_TOKEN');
   });

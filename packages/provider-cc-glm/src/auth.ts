@@ -21,7 +21,8 @@ export function resolveToken(env: NodeJS.ProcessEnv): TokenResolution {
       text = fs.readFileSync(file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : `cannot be read (${code})`;
+      const why =
+        code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : `cannot be read (${code})`;
       return { source: 'CC_GLM_TOKEN_FILE', problem: `CC_GLM_TOKEN_FILE ${file} ${why}` };
     }
     const token = text.trim();
@@ -31,7 +32,11 @@ export function resolveToken(env: NodeJS.ProcessEnv): TokenResolution {
   const zai = env.ZAI_API_KEY?.trim();
   if (zai) {
     if (zai.startsWith('op://')) {
-      return { source: 'ZAI_API_KEY', problem: 'ZAI_API_KEY is a 1Password reference (op://…); dx-runner does not resolve secrets: export the key itself or use CC_GLM_TOKEN_FILE' };
+      return {
+        source: 'ZAI_API_KEY',
+        problem:
+          'ZAI_API_KEY is a 1Password reference (op://…); dx-runner does not resolve secrets: export the key itself or use CC_GLM_TOKEN_FILE',
+      };
     }
     return { token: zai, source: 'ZAI_API_KEY' };
   }

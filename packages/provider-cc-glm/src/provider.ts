@@ -2,7 +2,15 @@
  * cc-glm: Claude Code headless (`claude -p … --output-format stream-json --verbose`) pointed at
  * Z.ai's Anthropic-compatible endpoint, with the original cc-glm configuration names.
  */
-import type { CoreServices, LaunchRequest, LaunchSpec, PreflightCheck, PreflightContext, Provider, ProviderPreflight } from '@dx/core';
+import type {
+  CoreServices,
+  LaunchRequest,
+  LaunchSpec,
+  PreflightCheck,
+  PreflightContext,
+  Provider,
+  ProviderPreflight,
+} from '@dx/core';
 import { resolveToken } from './auth.js';
 import { classifyFailure, provider as runtime, PROVIDER_ID } from './runtime.js';
 
@@ -17,7 +25,7 @@ interface CcGlmOptions {
 }
 
 function optionsOf(policy: LaunchRequest['policy']): CcGlmOptions {
-  const o = (policy?.options ?? {}) as Record<string, unknown>;
+  const o = policy?.options ?? {};
   return {
     permissionMode: typeof o.permission_mode === 'string' ? o.permission_mode : 'acceptEdits',
     allowedTools: Array.isArray(o.allowed_tools) ? o.allowed_tools.map(String) : DEFAULT_TOOLS,
@@ -29,7 +37,17 @@ function binaryName(env: NodeJS.ProcessEnv): string {
 }
 
 /** The env Claude Code needs to talk to Z.ai, with the token and model of this job and nothing of ~/.claude. */
-function claudeEnv(base: Record<string, string | undefined>, p: { token: string; model: string; configDir: string; maxRetries: number; env: NodeJS.ProcessEnv; permissionMode: string }): Record<string, string | undefined> {
+function claudeEnv(
+  base: Record<string, string | undefined>,
+  p: {
+    token: string;
+    model: string;
+    configDir: string;
+    maxRetries: number;
+    env: NodeJS.ProcessEnv;
+    permissionMode: string;
+  },
+): Record<string, string | undefined> {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   return {
     ...base,
@@ -58,7 +76,8 @@ function claudeEnv(base: Record<string, string | undefined>, p: { token: string;
 
 function permissionArgs(o: CcGlmOptions): string[] {
   const args = ['--permission-mode', o.permissionMode];
-  if (o.permissionMode !== 'bypassPermissions' && o.allowedTools.length > 0) args.push('--allowedTools', o.allowedTools.join(' '));
+  if (o.permissionMode !== 'bypassPermissions' && o.allowedTools.length > 0)
+    args.push('--allowedTools', o.allowedTools.join(' '));
   return args;
 }
 
@@ -67,19 +86,49 @@ export function createCcGlmProvider(services: CoreServices): Provider {
 
   /** Checks run the CLI with a scratch HOME: even `--version` may write into ~ (never the user's). */
   function scratchEnv(ctx: PreflightContext, extra: Record<string, string | undefined> = {}): Record<string, string> {
-    return services.childEnv({ beads: 'preflight', prompt: '', promptFile: '', worktree: ctx.workDir, jobHome: ctx.workDir, jobTmp: ctx.workDir, env: ctx.env }, { CLAUDE_CONFIG_DIR: `${ctx.workDir}/.claude`, ...extra });
+    return services.childEnv(
+      {
+        beads: 'preflight',
+        prompt: '',
+        promptFile: '',
+        worktree: ctx.workDir,
+        jobHome: ctx.workDir,
+        jobTmp: ctx.workDir,
+        env: ctx.env,
+      },
+      { CLAUDE_CONFIG_DIR: `${ctx.workDir}/.claude`, ...extra },
+    );
   }
 
-  async function binaryCheck(ctx: PreflightContext): Promise<{ check: PreflightCheck; path?: string; version?: string }> {
+  async function binaryCheck(
+    ctx: PreflightContext,
+  ): Promise<{ check: PreflightCheck; path?: string; version?: string }> {
     const env = scratchEnv(ctx);
     const timeoutMs = ctx.timeoutMs;
     const path = services.findExecutable(binaryName(ctx.env), ctx.env);
     if (!path) {
-      return { check: { name: 'binary', status: 'fail', detail: `${binaryName(ctx.env)} not found on PATH (npm install -g @anthropic-ai/claude-code@2.1.197)`, reasonCode: `cc_glm_binary_missing`, failureClass: 'binary_missing' } };
+      return {
+        check: {
+          name: 'binary',
+          status: 'fail',
+          detail: `${binaryName(ctx.env)} not found on PATH (npm install -g @anthropic-ai/claude-code@2.1.197)`,
+          reasonCode: `cc_glm_binary_missing`,
+          failureClass: 'binary_missing',
+        },
+      };
     }
     const r = await services.runTool(path, ['--version'], { env, timeoutMs });
     if (r.exitCode !== 0) {
-      return { path, check: { name: 'binary', status: 'fail', detail: `${path} --version failed: ${kit.firstLine(r.stderr || r.stdout)}`, reasonCode: 'cc_glm_binary_missing', failureClass: 'binary_missing' } };
+      return {
+        path,
+        check: {
+          name: 'binary',
+          status: 'fail',
+          detail: `${path} --version failed: ${kit.firstLine(r.stderr || r.stdout)}`,
+          reasonCode: 'cc_glm_binary_missing',
+          failureClass: 'binary_missing',
+        },
+      };
     }
     const version = kit.firstLine(r.stdout, 80);
     return { path, version, check: { name: 'binary', status: 'ok', detail: `${path} ${version}` } };
@@ -99,7 +148,20 @@ export function createCcGlmProvider(services: CoreServices): Provider {
       const model = request.model || 'glm-5';
       const options = optionsOf(request.policy);
       const maxRetries = request.policy?.max_retries ?? 3;
-      const env = services.childEnv(request, claudeEnv({}, { token, model, configDir: `${request.jobHome}/.claude`, maxRetries, env: request.env, permissionMode: options.permissionMode }));
+      const env = services.childEnv(
+        request,
+        claudeEnv(
+          {},
+          {
+            token,
+            model,
+            configDir: `${request.jobHome}/.claude`,
+            maxRetries,
+            env: request.env,
+            permissionMode: options.permissionMode,
+          },
+        ),
+      );
       return {
         command: services.findExecutable(binaryName(request.env), request.env) ?? binaryName(request.env),
         // `claude -p` with no prompt argument reads it from stdin: the prompt never appears in argv
@@ -121,22 +183,64 @@ export function createCcGlmProvider(services: CoreServices): Provider {
       checks.push(bin.check);
       const auth = resolveToken(ctx.env);
       if (!auth.token) {
-        checks.push({ name: 'credentials', status: 'fail', detail: auth.problem ?? 'no token', reasonCode: 'cc_glm_auth_missing', failureClass: 'auth_missing' });
+        checks.push({
+          name: 'credentials',
+          status: 'fail',
+          detail: auth.problem ?? 'no token',
+          reasonCode: 'cc_glm_auth_missing',
+          failureClass: 'auth_missing',
+        });
       } else if (bin.path) {
-        const env = scratchEnv(ctx, claudeEnv({}, { token: auth.token, model: ctx.model || 'glm-5', configDir: `${ctx.workDir}/.claude`, maxRetries: 0, env: ctx.env, permissionMode: 'default' }));
-        const r = await services.runTool(bin.path, ['auth', 'status', '--json'], { env, timeoutMs: ctx.timeoutMs, cwd: ctx.workDir });
+        const env = scratchEnv(
+          ctx,
+          claudeEnv(
+            {},
+            {
+              token: auth.token,
+              model: ctx.model || 'glm-5',
+              configDir: `${ctx.workDir}/.claude`,
+              maxRetries: 0,
+              env: ctx.env,
+              permissionMode: 'default',
+            },
+          ),
+        );
+        const r = await services.runTool(bin.path, ['auth', 'status', '--json'], {
+          env,
+          timeoutMs: ctx.timeoutMs,
+          cwd: ctx.workDir,
+        });
         const status = kit.parseJson(r.stdout) as { loggedIn?: boolean; authMethod?: string } | undefined;
         checks.push(
           status?.loggedIn
-            ? { name: 'credentials', status: 'ok', detail: `token from ${auth.source} (claude auth status: ${status.authMethod})` }
-            : { name: 'credentials', status: 'fail', detail: `claude auth status does not accept the token from ${auth.source}`, reasonCode: 'cc_glm_auth_missing', failureClass: 'auth_missing' },
+            ? {
+                name: 'credentials',
+                status: 'ok',
+                detail: `token from ${auth.source} (claude auth status: ${status.authMethod})`,
+              }
+            : {
+                name: 'credentials',
+                status: 'fail',
+                detail: `claude auth status does not accept the token from ${auth.source}`,
+                reasonCode: 'cc_glm_auth_missing',
+                failureClass: 'auth_missing',
+              },
         );
       } else {
         checks.push({ name: 'credentials', status: 'ok', detail: `token from ${auth.source}` });
       }
-      checks.push({ name: 'model', status: 'ok', detail: `${ctx.model || 'glm-5'} is allowed by the policy (run probe to test availability)` });
+      checks.push({
+        name: 'model',
+        status: 'ok',
+        detail: `${ctx.model || 'glm-5'} is allowed by the policy (run probe to test availability)`,
+      });
       checks.push({ name: 'endpoint', status: 'ok', detail: ctx.env.CC_GLM_BASE_URL?.trim() || DEFAULT_BASE_URL });
-      return { ok: checks.every((c) => c.status !== 'fail'), binary: { path: bin.path, version: bin.version }, model: ctx.model || 'glm-5', checks };
+      return {
+        ok: checks.every((c) => c.status !== 'fail'),
+        binary: { path: bin.path, version: bin.version },
+        model: ctx.model || 'glm-5',
+        checks,
+      };
     },
 
     async probeModel(ctx: PreflightContext): Promise<ProviderPreflight> {
@@ -145,22 +249,78 @@ export function createCcGlmProvider(services: CoreServices): Provider {
       const model = ctx.model || 'glm-5';
       if (!bin.path || !auth.token) {
         const check: PreflightCheck = bin.path
-          ? { name: 'probe', status: 'fail', detail: auth.problem ?? 'no token', reasonCode: 'cc_glm_auth_missing', failureClass: 'auth_missing' }
+          ? {
+              name: 'probe',
+              status: 'fail',
+              detail: auth.problem ?? 'no token',
+              reasonCode: 'cc_glm_auth_missing',
+              failureClass: 'auth_missing',
+            }
           : bin.check;
         return { ok: false, binary: { path: bin.path, version: bin.version }, model, checks: [check] };
       }
-      const env = scratchEnv(ctx, claudeEnv({}, { token: auth.token, model, configDir: `${ctx.workDir}/.claude`, maxRetries: 0, env: { ...ctx.env, CC_GLM_TIMEOUT_MS: String(Math.min(ctx.timeoutMs, 30_000)) }, permissionMode: 'default' }));
+      const env = scratchEnv(
+        ctx,
+        claudeEnv(
+          {},
+          {
+            token: auth.token,
+            model,
+            configDir: `${ctx.workDir}/.claude`,
+            maxRetries: 0,
+            env: { ...ctx.env, CC_GLM_TIMEOUT_MS: String(Math.min(ctx.timeoutMs, 30_000)) },
+            permissionMode: 'default',
+          },
+        ),
+      );
       const started = Date.now();
-      const r = await services.runTool(bin.path, ['-p', 'Reply with the single word READY.', '--output-format', 'stream-json', '--verbose', '--model', model], { env, timeoutMs: ctx.timeoutMs, cwd: ctx.workDir });
+      const r = await services.runTool(
+        bin.path,
+        ['-p', 'Reply with the single word READY.', '--output-format', 'stream-json', '--verbose', '--model', model],
+        { env, timeoutMs: ctx.timeoutMs, cwd: ctx.workDir },
+      );
       const stdoutTail = r.stdout.split('\n').filter(Boolean);
-      const result = stdoutTail.map((l) => kit.parseJson(l) as Record<string, unknown> | undefined).findLast((e) => e?.type === 'result');
+      const result = stdoutTail
+        .map((l) => kit.parseJson(l) as Record<string, unknown> | undefined)
+        .findLast((e) => e?.type === 'result');
       if (r.exitCode === 0 && result && result.is_error !== true) {
-        return { ok: true, binary: { path: bin.path, version: bin.version }, model, checks: [{ name: 'probe', status: 'ok', detail: `${model} answered in ${Date.now() - started} ms` }] };
+        return {
+          ok: true,
+          binary: { path: bin.path, version: bin.version },
+          model,
+          checks: [{ name: 'probe', status: 'ok', detail: `${model} answered in ${Date.now() - started} ms` }],
+        };
       }
       const c = r.timedOut
-        ? { reasonCode: 'cc_glm_timeout', failureClass: 'timeout' as const, summary: `no answer within ${ctx.timeoutMs} ms` }
-        : classifyFailure({ exitCode: r.exitCode, signal: null, events: [], stdoutTail, stderrTail: r.stderr.split('\n').filter(Boolean) }, kit);
-      return { ok: false, binary: { path: bin.path, version: bin.version }, model, checks: [{ name: 'probe', status: 'fail', detail: c.summary ?? c.reasonCode, reasonCode: c.reasonCode, failureClass: c.failureClass }] };
+        ? {
+            reasonCode: 'cc_glm_timeout',
+            failureClass: 'timeout' as const,
+            summary: `no answer within ${ctx.timeoutMs} ms`,
+          }
+        : classifyFailure(
+            {
+              exitCode: r.exitCode,
+              signal: null,
+              events: [],
+              stdoutTail,
+              stderrTail: r.stderr.split('\n').filter(Boolean),
+            },
+            kit,
+          );
+      return {
+        ok: false,
+        binary: { path: bin.path, version: bin.version },
+        model,
+        checks: [
+          {
+            name: 'probe',
+            status: 'fail',
+            detail: c.summary ?? c.reasonCode,
+            reasonCode: c.reasonCode,
+            failureClass: c.failureClass,
+          },
+        ],
+      };
     },
   };
   return provider;

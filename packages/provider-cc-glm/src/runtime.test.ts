@@ -9,8 +9,17 @@ function replay(name: string): { events: AgentEvent[]; exit: AgentExit } {
   const parser = provider.createParser({ maxRetries: 0 }, providerKit);
   const stdout = read('stdout').split('\n').filter(Boolean);
   const stderr = read('stderr').split('\n').filter(Boolean);
-  const events = [...stdout.flatMap((l) => parser.parse(l, 'stdout')), ...stderr.flatMap((l) => parser.parse(l, 'stderr'))];
-  const exit: AgentExit = { exitCode: Number(read('rc')), signal: null, events: events.filter((e) => e.kind !== 'progress' && e.kind !== 'usage'), stdoutTail: stdout, stderrTail: stderr };
+  const events = [
+    ...stdout.flatMap((l) => parser.parse(l, 'stdout')),
+    ...stderr.flatMap((l) => parser.parse(l, 'stderr')),
+  ];
+  const exit: AgentExit = {
+    exitCode: Number(read('rc')),
+    signal: null,
+    events: events.filter((e) => e.kind !== 'progress' && e.kind !== 'usage'),
+    stdoutTail: stdout,
+    stderrTail: stderr,
+  };
   return { events, exit };
 }
 
@@ -22,8 +31,16 @@ describe('cc-glm stream-json parser (recorded claude 2.1.197 output)', () => {
     expect(exit.exitCode).toBe(0);
     const kinds = events.map((e) => (e.kind === 'progress' ? e.activity : e.kind));
     expect(kinds).toEqual(['init', 'tool_call', 'tool_result', 'message', 'usage', 'final']);
-    expect(events.find((e) => e.kind === 'final')).toMatchObject({ ok: true, text: 'READY. Hello from the fake model server.' });
-    expect(events.find((e) => e.kind === 'usage')).toMatchObject({ mode: 'total', inputTokens: 24, outputTokens: 27, costUsd: 0.000795 });
+    expect(events.find((e) => e.kind === 'final')).toMatchObject({
+      ok: true,
+      text: 'READY. Hello from the fake model server.',
+    });
+    expect(events.find((e) => e.kind === 'usage')).toMatchObject({
+      mode: 'total',
+      inputTokens: 24,
+      outputTokens: 27,
+      costUsd: 0.000795,
+    });
   });
 
   it('flags writes denied in default permission mode although claude exits 0', () => {
@@ -62,7 +79,10 @@ describe('cc-glm failure classifier (every failure row of the research file)', (
   });
 
   it('reads the Z.ai 1308 reset time (China Standard Time) into reset_at', () => {
-    expect(classify('zai1308')).toMatchObject({ resetAt: '2026-11-24T04:00:00.000Z', summary: expect.stringContaining('Usage limit reached for 5 hour') });
+    expect(classify('zai1308')).toMatchObject({
+      resetAt: '2026-11-24T04:00:00.000Z',
+      summary: expect.stringContaining('Usage limit reached for 5 hour'),
+    });
   });
 
   it('tells a 401 (bad key) from a missing key although both say "Not logged in"', () => {
@@ -78,11 +98,24 @@ describe('cc-glm failure classifier (every failure row of the research file)', (
       stdoutTail: ['{"type":"assistant","message":{"content":[{"type":"text","text":"fixed line 429 of app.ts"}]}}'],
       stderrTail: ['segfault'],
     };
-    expect(provider.classifyFailure(exit, providerKit)).toMatchObject({ failureClass: 'crashed', reasonCode: 'cc_glm_crashed' });
+    expect(provider.classifyFailure(exit, providerKit)).toMatchObject({
+      failureClass: 'crashed',
+      reasonCode: 'cc_glm_crashed',
+    });
   });
 
   it('reports a missing binary', () => {
-    const exit: AgentExit = { exitCode: null, signal: null, spawnErrorCode: 'ENOENT', events: [], stdoutTail: [], stderrTail: [] };
-    expect(provider.classifyFailure(exit, providerKit)).toMatchObject({ reasonCode: 'cc_glm_binary_missing', failureClass: 'binary_missing' });
+    const exit: AgentExit = {
+      exitCode: null,
+      signal: null,
+      spawnErrorCode: 'ENOENT',
+      events: [],
+      stdoutTail: [],
+      stderrTail: [],
+    };
+    expect(provider.classifyFailure(exit, providerKit)).toMatchObject({
+      reasonCode: 'cc_glm_binary_missing',
+      failureClass: 'binary_missing',
+    });
   });
 });

@@ -3,7 +3,14 @@
  * @anthropic-ai/claude-code 2.1.197, recordings in ../fixtures). Loaded by the dx-runner watcher,
  * so it imports nothing at run time.
  */
-import type { AgentEvent, AgentExit, FailureClass, FailureClassification, ProviderKit, ProviderRuntime } from '@dx/core';
+import type {
+  AgentEvent,
+  AgentExit,
+  FailureClass,
+  FailureClassification,
+  ProviderKit,
+  ProviderRuntime,
+} from '@dx/core';
 
 export const PROVIDER_ID = 'cc-glm';
 const PREFIX = 'cc_glm';
@@ -47,21 +54,32 @@ function parseLine(line: string, kit: ProviderKit): AgentEvent[] {
   if (!e || typeof e.type !== 'string') return [];
   switch (e.type) {
     case 'system':
-      if (e.subtype === 'init') return [{ kind: 'progress', activity: 'init', detail: String(e.model ?? '') }];
+      if (e.subtype === 'init') return [{ kind: 'progress', activity: 'init', detail: kit.text(e.model, '') }];
       if (e.subtype === 'api_retry') {
         const status = typeof e.error_status === 'number' ? e.error_status : undefined;
-        const failureClass = ERROR_CLASS[String(e.error)] ?? (status ? kit.httpStatusClass(status) : undefined) ?? 'network';
+        const failureClass =
+          ERROR_CLASS[kit.text(e.error)] ?? (status ? kit.httpStatusClass(status) : undefined) ?? 'network';
         const delay = typeof e.retry_delay_ms === 'number' ? Math.ceil(e.retry_delay_ms / 1000) : undefined;
-        return [{ kind: 'retry', failureClass, attempt: Number(e.attempt) || undefined, retryAfterSec: delay, detail: `api_retry ${e.attempt}/${e.max_retries}: ${String(e.error)}${status ? ` (${status})` : ''}` }];
+        return [
+          {
+            kind: 'retry',
+            failureClass,
+            attempt: Number(e.attempt) || undefined,
+            retryAfterSec: delay,
+            detail: `api_retry ${kit.text(e.attempt)}/${kit.text(e.max_retries)}: ${kit.text(e.error)}${status ? ` (${status})` : ''}`,
+          },
+        ];
       }
       return [];
     case 'assistant': {
       const events: AgentEvent[] = [];
       if (typeof e.error === 'string') events.push({ kind: 'error', detail: e.error });
       for (const item of contentItems(e.message)) {
-        if (item.type === 'tool_use') events.push({ kind: 'progress', activity: 'tool_call', detail: String(item.name ?? 'tool') });
+        if (item.type === 'tool_use')
+          events.push({ kind: 'progress', activity: 'tool_call', detail: kit.text(item.name, 'tool') });
         else if (item.type === 'thinking') events.push({ kind: 'progress', activity: 'thinking' });
-        else if (item.type === 'text') events.push({ kind: 'progress', activity: 'message', detail: kit.firstLine(String(item.text ?? ''), 120) });
+        else if (item.type === 'text')
+          events.push({ kind: 'progress', activity: 'message', detail: kit.firstLine(kit.text(item.text, ''), 120) });
       }
       return events;
     }
@@ -70,7 +88,8 @@ function parseLine(line: string, kit: ProviderKit): AgentEvent[] {
         .filter((item) => item.type === 'tool_result')
         .map((item): AgentEvent => {
           const text = typeof item.content === 'string' ? item.content : JSON.stringify(item.content ?? '');
-          if (item.is_error === true && /haven't granted|permission/i.test(text)) return { kind: 'writes_refused', detail: kit.firstLine(text, 160) };
+          if (item.is_error === true && /haven't granted|permission/i.test(text))
+            return { kind: 'writes_refused', detail: kit.firstLine(text, 160) };
           return { kind: 'progress', activity: 'tool_result' };
         });
     case 'result': {
@@ -80,14 +99,19 @@ function parseLine(line: string, kit: ProviderKit): AgentEvent[] {
       events.push({
         kind: 'usage',
         mode: 'total',
-        inputTokens: num(usage.input_tokens) + num(usage.cache_creation_input_tokens) + num(usage.cache_read_input_tokens),
+        inputTokens:
+          num(usage.input_tokens) + num(usage.cache_creation_input_tokens) + num(usage.cache_read_input_tokens),
         outputTokens: num(usage.output_tokens),
         costUsd: typeof e.total_cost_usd === 'number' ? e.total_cost_usd : undefined,
       });
       for (const denial of Array.isArray(e.permission_denials) ? (e.permission_denials as Json[]) : []) {
-        events.push({ kind: 'writes_refused', detail: `${String(denial.tool_name ?? 'tool')} denied` });
+        events.push({ kind: 'writes_refused', detail: `${kit.text(denial.tool_name, 'tool')} denied` });
       }
-      events.push({ kind: 'final', ok: e.is_error !== true && e.subtype === 'success', text: typeof e.result === 'string' ? e.result : undefined });
+      events.push({
+        kind: 'final',
+        ok: e.is_error !== true && e.subtype === 'success',
+        text: typeof e.result === 'string' ? e.result : undefined,
+      });
       return events;
     }
     default:
@@ -97,7 +121,7 @@ function parseLine(line: string, kit: ProviderKit): AgentEvent[] {
 
 function lastResult(lines: string[], kit: ProviderKit): Json | undefined {
   for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
+    const line = lines[i];
     if (!line.includes('"type":"result"')) continue;
     const e = kit.parseJson(line) as Json | undefined;
     if (e?.type === 'result') return e;
@@ -114,8 +138,19 @@ const NEXT: Partial<Record<FailureClass, string>> = {
   permission_denied: 'use_permission_mode_acceptEdits_or_set_IS_SANDBOX=1',
 };
 
-function classified(failureClass: FailureClass, summary: string, kit: ProviderKit, extra: Partial<FailureClassification> = {}): FailureClassification {
-  return { reasonCode: kit.reasonCode(PREFIX, failureClass), failureClass, summary: kit.firstLine(summary), nextAction: NEXT[failureClass], ...extra };
+function classified(
+  failureClass: FailureClass,
+  summary: string,
+  kit: ProviderKit,
+  extra: Partial<FailureClassification> = {},
+): FailureClassification {
+  return {
+    reasonCode: kit.reasonCode(PREFIX, failureClass),
+    failureClass,
+    summary: kit.firstLine(summary),
+    nextAction: NEXT[failureClass],
+    ...extra,
+  };
 }
 
 /**
@@ -135,31 +170,48 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
   if (!result) {
     if (fatal?.kind === 'fatal') return classified(fatal.failureClass, fatal.detail, kit);
     const lastRetry = exit.events.findLast((e) => e.kind === 'retry');
-    if (lastRetry?.kind === 'retry' && lastRetry.failureClass) return classified(lastRetry.failureClass, lastRetry.detail ?? 'retries exhausted', kit);
+    if (lastRetry?.kind === 'retry' && lastRetry.failureClass)
+      return classified(lastRetry.failureClass, lastRetry.detail ?? 'retries exhausted', kit);
     return classified('crashed', exit.stderrTail.at(-1) ?? `claude exited ${exit.exitCode ?? exit.signal}`, kit);
   }
   const text = typeof result.result === 'string' ? result.result : '';
   const status = typeof result.api_error_status === 'number' ? result.api_error_status : undefined;
-  if (result.subtype === 'error_max_turns') return classified('turn_limit', text || 'reached the maximum number of turns', kit);
-  if (result.subtype === 'error_max_budget_usd') return classified('turn_limit', text || 'reached the budget limit', kit, { reasonCode: `${PREFIX}_budget_exhausted` });
+  if (result.subtype === 'error_max_turns')
+    return classified('turn_limit', text || 'reached the maximum number of turns', kit);
+  if (result.subtype === 'error_max_budget_usd')
+    return classified('turn_limit', text || 'reached the budget limit', kit, {
+      reasonCode: `${PREFIX}_budget_exhausted`,
+    });
   const zai = /"code"\s*:\s*"?(1\d{3})"?/.exec(text);
-  const zaiClass = zai ? zaiCodeClass(zai[1]!) : undefined;
+  const zaiClass = zai ? zaiCodeClass(zai[1]) : undefined;
   const resetAt = kit.findResetAt(text, ZAI_UTC_OFFSET_MINUTES);
-  if (status === 429 || zaiClass?.failureClass === 'rate_limited' || /Usage limit reached|Rate limit reached/i.test(text)) {
+  if (
+    status === 429 ||
+    zaiClass?.failureClass === 'rate_limited' ||
+    /Usage limit reached|Rate limit reached/i.test(text)
+  ) {
     const quota = zaiClass?.quotaWindow || /Usage limit reached|reset at/i.test(text);
     return classified('rate_limited', text, kit, {
       resetAt,
-      retryAfterSec: resetAt ? Math.max(0, Math.round((Date.parse(resetAt) - Date.now()) / 1000)) : quota ? undefined : 60,
+      retryAfterSec: resetAt
+        ? Math.max(0, Math.round((Date.parse(resetAt) - Date.now()) / 1000))
+        : quota
+          ? undefined
+          : 60,
       reasonCode: quota ? `${PREFIX}_quota_exhausted` : `${PREFIX}_rate_limited`,
     });
   }
   if (zaiClass) return classified(zaiClass.failureClass, text, kit);
-  if (/insufficient balance|in arrears/i.test(text)) return classified('auth_invalid', text, kit, { nextAction: 'top_up_the_zai_account_or_switch_provider' });
+  if (/insufficient balance|in arrears/i.test(text))
+    return classified('auth_invalid', text, kit, { nextAction: 'top_up_the_zai_account_or_switch_provider' });
   if (status === 401 || status === 403) return classified('auth_invalid', text, kit);
-  if (status === undefined && /Not logged in|Please run \/login|Invalid API key/i.test(text)) return classified('auth_missing', text, kit);
-  if (status === 404 || /issue with the selected model|model_not_found/i.test(text)) return classified('model_unavailable', text, kit);
+  if (status === undefined && /Not logged in|Please run \/login|Invalid API key/i.test(text))
+    return classified('auth_missing', text, kit);
+  if (status === 404 || /issue with the selected model|model_not_found/i.test(text))
+    return classified('model_unavailable', text, kit);
   if (status !== undefined && status >= 500) return classified('server_error', text, kit);
-  if (/Unable to connect to API|ConnectionRefused|ENOTFOUND|ECONNRESET/i.test(text)) return classified('network', text, kit);
+  if (/Unable to connect to API|ConnectionRefused|ENOTFOUND|ECONNRESET/i.test(text))
+    return classified('network', text, kit);
   if (/Request timed out|timed out/i.test(text)) return classified('timeout', text, kit);
   if (status !== undefined) return classified(kit.httpStatusClass(status) ?? 'crashed', text, kit);
   return classified('crashed', text || `claude exited ${exit.exitCode ?? exit.signal}`, kit);

@@ -5,9 +5,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CoreServices, LaunchRequest, LaunchSpec, PreflightCheck, PreflightContext, Provider, ProviderPreflight } from '@dx/core';
+import type {
+  CoreServices,
+  LaunchRequest,
+  LaunchSpec,
+  PreflightCheck,
+  PreflightContext,
+  Provider,
+  ProviderPreflight,
+} from '@dx/core';
 import { classifyFailure, provider as runtime, PROVIDER_ID } from './runtime.js';
-
 
 function binaryName(env: NodeJS.ProcessEnv): string {
   return env.GEMINI_BIN?.trim() || 'gemini';
@@ -16,7 +23,8 @@ function binaryName(env: NodeJS.ProcessEnv): string {
 /** The auth method the job's settings select; undefined when no credentials are configured. */
 export function authType(env: NodeJS.ProcessEnv): 'gemini-api-key' | 'vertex-ai' | undefined {
   if (env.GEMINI_API_KEY?.trim() || env.GOOGLE_API_KEY?.trim()) return 'gemini-api-key';
-  if (/^(1|true)$/i.test(env.GOOGLE_GENAI_USE_VERTEXAI ?? '') && (env.GOOGLE_CLOUD_PROJECT || env.GOOGLE_API_KEY)) return 'vertex-ai';
+  if (/^(1|true)$/i.test(env.GOOGLE_GENAI_USE_VERTEXAI ?? '') && (env.GOOGLE_CLOUD_PROJECT || env.GOOGLE_API_KEY))
+    return 'vertex-ai';
   return undefined;
 }
 
@@ -38,26 +46,65 @@ export function createGeminiProvider(services: CoreServices): Provider {
 
   /** Even `gemini --version` writes ~/.gemini, so every check runs with the scratch dir as home. */
   async function binaryCheck(ctx: PreflightContext) {
-    const scratch: LaunchRequest = { beads: 'preflight', prompt: '', promptFile: '', worktree: ctx.workDir, jobHome: ctx.workDir, jobTmp: ctx.workDir, env: ctx.env };
+    const scratch: LaunchRequest = {
+      beads: 'preflight',
+      prompt: '',
+      promptFile: '',
+      worktree: ctx.workDir,
+      jobHome: ctx.workDir,
+      jobTmp: ctx.workDir,
+      env: ctx.env,
+    };
     const env = geminiEnv(services, scratch);
     const timeoutMs = ctx.timeoutMs;
     const bin = services.findExecutable(binaryName(ctx.env), ctx.env);
     if (!bin) {
-      return { check: { name: 'binary', status: 'fail', detail: `${binaryName(ctx.env)} not found on PATH (npm install -g @google/gemini-cli@0.61.0)`, reasonCode: 'gemini_binary_missing', failureClass: 'binary_missing' } as PreflightCheck };
+      return {
+        check: {
+          name: 'binary',
+          status: 'fail',
+          detail: `${binaryName(ctx.env)} not found on PATH (npm install -g @google/gemini-cli@0.61.0)`,
+          reasonCode: 'gemini_binary_missing',
+          failureClass: 'binary_missing',
+        } as PreflightCheck,
+      };
     }
     const r = await services.runTool(bin, ['--version'], { env, timeoutMs });
     if (r.exitCode !== 0) {
-      return { path: bin, check: { name: 'binary', status: 'fail', detail: kit.firstLine(r.stderr || r.stdout || `exit ${r.exitCode}`), reasonCode: 'gemini_binary_missing', failureClass: 'binary_missing' } as PreflightCheck };
+      return {
+        path: bin,
+        check: {
+          name: 'binary',
+          status: 'fail',
+          detail: kit.firstLine(r.stderr || r.stdout || `exit ${r.exitCode}`),
+          reasonCode: 'gemini_binary_missing',
+          failureClass: 'binary_missing',
+        } as PreflightCheck,
+      };
     }
     const version = kit.firstLine(r.stdout, 40);
-    return { path: bin, version, check: { name: 'binary', status: 'ok', detail: `${bin} ${version}` } as PreflightCheck };
+    return {
+      path: bin,
+      version,
+      check: { name: 'binary', status: 'ok', detail: `${bin} ${version}` } as PreflightCheck,
+    };
   }
 
   function credentialsCheck(env: NodeJS.ProcessEnv): PreflightCheck {
     const type = authType(env);
     return type
-      ? { name: 'credentials', status: 'ok', detail: `${type} (${env.GEMINI_API_KEY ? 'GEMINI_API_KEY' : env.GOOGLE_API_KEY ? 'GOOGLE_API_KEY' : 'Vertex AI'})` }
-      : { name: 'credentials', status: 'fail', detail: 'no Gemini credentials: set GEMINI_API_KEY (or GOOGLE_API_KEY)', reasonCode: 'gemini_auth_missing', failureClass: 'auth_missing' };
+      ? {
+          name: 'credentials',
+          status: 'ok',
+          detail: `${type} (${env.GEMINI_API_KEY ? 'GEMINI_API_KEY' : env.GOOGLE_API_KEY ? 'GOOGLE_API_KEY' : 'Vertex AI'})`,
+        }
+      : {
+          name: 'credentials',
+          status: 'fail',
+          detail: 'no Gemini credentials: set GEMINI_API_KEY (or GOOGLE_API_KEY)',
+          reasonCode: 'gemini_auth_missing',
+          failureClass: 'auth_missing',
+        };
   }
 
   const provider: Provider = {
@@ -68,7 +115,7 @@ export function createGeminiProvider(services: CoreServices): Provider {
 
     buildLaunch(request: LaunchRequest): LaunchSpec {
       const model = request.model || 'gemini-3-flash-preview';
-      const options = (request.policy?.options ?? {}) as Record<string, unknown>;
+      const options = request.policy?.options ?? {};
       const approval = typeof options.approval_mode === 'string' ? options.approval_mode : 'auto_edit';
       const maxRetries = request.policy?.max_retries ?? 2;
       return {
@@ -79,7 +126,12 @@ export function createGeminiProvider(services: CoreServices): Provider {
         env: geminiEnv(services, request),
         cwd: request.worktree,
         stdinFile: request.promptFile,
-        files: [{ path: path.join(request.jobHome, '.gemini', 'settings.json'), content: settings(request.env, maxRetries + 1) }],
+        files: [
+          {
+            path: path.join(request.jobHome, '.gemini', 'settings.json'),
+            content: settings(request.env, maxRetries + 1),
+          },
+        ],
         selectedModel: model,
         fallbackReason: 'none',
         runtimeOptions: { maxRetries },
@@ -88,38 +140,100 @@ export function createGeminiProvider(services: CoreServices): Provider {
 
     async preflight(ctx: PreflightContext): Promise<ProviderPreflight> {
       const bin = await binaryCheck(ctx);
-      const checks = [bin.check, credentialsCheck(ctx.env), { name: 'model', status: 'ok', detail: `${ctx.model} is allowed by the policy (run probe to test availability)` } as PreflightCheck];
-      return { ok: checks.every((c) => c.status !== 'fail'), binary: { path: bin.path, version: bin.version }, model: ctx.model, checks };
+      const checks = [
+        bin.check,
+        credentialsCheck(ctx.env),
+        {
+          name: 'model',
+          status: 'ok',
+          detail: `${ctx.model} is allowed by the policy (run probe to test availability)`,
+        } as PreflightCheck,
+      ];
+      return {
+        ok: checks.every((c) => c.status !== 'fail'),
+        binary: { path: bin.path, version: bin.version },
+        model: ctx.model,
+        checks,
+      };
     },
 
     async probeModel(ctx: PreflightContext): Promise<ProviderPreflight> {
       const bin = await binaryCheck(ctx);
       const creds = credentialsCheck(ctx.env);
       if (!bin.path || bin.check.status === 'fail' || creds.status === 'fail') {
-        return { ok: false, binary: { path: bin.path, version: bin.version }, model: ctx.model, checks: [bin.check.status === 'fail' ? bin.check : creds] };
+        return {
+          ok: false,
+          binary: { path: bin.path, version: bin.version },
+          model: ctx.model,
+          checks: [bin.check.status === 'fail' ? bin.check : creds],
+        };
       }
       fs.mkdirSync(path.join(ctx.workDir, '.gemini'), { recursive: true, mode: 0o700 });
       fs.writeFileSync(path.join(ctx.workDir, '.gemini', 'settings.json'), settings(ctx.env, 1), { mode: 0o600 });
-      const request: LaunchRequest = { beads: 'probe', prompt: '', promptFile: '', worktree: ctx.workDir, jobHome: ctx.workDir, jobTmp: ctx.workDir, env: ctx.env };
+      const request: LaunchRequest = {
+        beads: 'probe',
+        prompt: '',
+        promptFile: '',
+        worktree: ctx.workDir,
+        jobHome: ctx.workDir,
+        jobTmp: ctx.workDir,
+        env: ctx.env,
+      };
       const parser = runtime.createParser({}, kit);
       const events: ReturnType<typeof parser.parse> = [];
       const started = Date.now();
-      const r = await services.runStreaming(bin.path, ['-p', 'Reply with the single word READY.', '-o', 'stream-json', '-m', ctx.model, '--skip-trust'], {
-        env: geminiEnv(services, request),
-        cwd: ctx.workDir,
-        timeoutMs: ctx.timeoutMs,
-        onLine: (line, stream) => {
-          events.push(...parser.parse(line, stream));
-          return false;
+      const r = await services.runStreaming(
+        bin.path,
+        ['-p', 'Reply with the single word READY.', '-o', 'stream-json', '-m', ctx.model, '--skip-trust'],
+        {
+          env: geminiEnv(services, request),
+          cwd: ctx.workDir,
+          timeoutMs: ctx.timeoutMs,
+          onLine: (line, stream) => {
+            events.push(...parser.parse(line, stream));
+            return false;
+          },
         },
-      });
+      );
       if (r.exitCode === 0 && events.some((e) => e.kind === 'final' && e.ok)) {
-        return { ok: true, binary: { path: bin.path, version: bin.version }, model: ctx.model, checks: [{ name: 'probe', status: 'ok', detail: `${ctx.model} answered in ${Date.now() - started} ms` }] };
+        return {
+          ok: true,
+          binary: { path: bin.path, version: bin.version },
+          model: ctx.model,
+          checks: [{ name: 'probe', status: 'ok', detail: `${ctx.model} answered in ${Date.now() - started} ms` }],
+        };
       }
       const c = r.timedOut
-        ? { reasonCode: 'gemini_timeout', failureClass: 'timeout' as const, summary: `no answer within ${ctx.timeoutMs} ms` }
-        : classifyFailure({ exitCode: r.exitCode, signal: r.signal, spawnErrorCode: r.errorCode, events: events.filter((e) => e.kind !== 'progress'), stdoutTail: r.stdout, stderrTail: r.stderr }, kit);
-      return { ok: false, binary: { path: bin.path, version: bin.version }, model: ctx.model, checks: [{ name: 'probe', status: 'fail', detail: c.summary ?? c.reasonCode, reasonCode: c.reasonCode, failureClass: c.failureClass }] };
+        ? {
+            reasonCode: 'gemini_timeout',
+            failureClass: 'timeout' as const,
+            summary: `no answer within ${ctx.timeoutMs} ms`,
+          }
+        : classifyFailure(
+            {
+              exitCode: r.exitCode,
+              signal: r.signal,
+              spawnErrorCode: r.errorCode,
+              events: events.filter((e) => e.kind !== 'progress'),
+              stdoutTail: r.stdout,
+              stderrTail: r.stderr,
+            },
+            kit,
+          );
+      return {
+        ok: false,
+        binary: { path: bin.path, version: bin.version },
+        model: ctx.model,
+        checks: [
+          {
+            name: 'probe',
+            status: 'fail',
+            detail: c.summary ?? c.reasonCode,
+            reasonCode: c.reasonCode,
+            failureClass: c.failureClass,
+          },
+        ],
+      };
     },
   };
   return provider;

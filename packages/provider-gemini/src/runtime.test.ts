@@ -9,8 +9,17 @@ function replay(name: string) {
   const parser = provider.createParser({}, providerKit);
   const stdout = read('stdout').split('\n').filter(Boolean);
   const stderr = read('stderr').split('\n').filter(Boolean);
-  const events: AgentEvent[] = [...stderr.flatMap((l) => parser.parse(l, 'stderr')), ...stdout.flatMap((l) => parser.parse(l, 'stdout'))];
-  const exit: AgentExit = { exitCode: Number(read('rc')), signal: null, events: events.filter((e) => e.kind !== 'progress' && e.kind !== 'usage'), stdoutTail: stdout, stderrTail: stderr };
+  const events: AgentEvent[] = [
+    ...stderr.flatMap((l) => parser.parse(l, 'stderr')),
+    ...stdout.flatMap((l) => parser.parse(l, 'stdout')),
+  ];
+  const exit: AgentExit = {
+    exitCode: Number(read('rc')),
+    signal: null,
+    events: events.filter((e) => e.kind !== 'progress' && e.kind !== 'usage'),
+    stdoutTail: stdout,
+    stderrTail: stderr,
+  };
   return { events, exit, classification: provider.classifyFailure(exit, providerKit) };
 }
 
@@ -18,19 +27,32 @@ describe('gemini stream-json parser (recorded gemini 0.61.0 output)', () => {
   it('reads a successful run: init, message, usage and a successful result', () => {
     const { events, exit } = replay('ok');
     expect(exit.exitCode).toBe(0);
-    expect(events.map((e) => (e.kind === 'progress' ? e.activity : e.kind))).toEqual(['init', 'message', 'usage', 'final']);
-    expect(events.find((e) => e.kind === 'final')).toMatchObject({ ok: true, text: 'READY. Hello from the fake model server.' });
+    expect(events.map((e) => (e.kind === 'progress' ? e.activity : e.kind))).toEqual([
+      'init',
+      'message',
+      'usage',
+      'final',
+    ]);
+    expect(events.find((e) => e.kind === 'final')).toMatchObject({
+      ok: true,
+      text: 'READY. Hello from the fake model server.',
+    });
   });
 
   it('flags the default approval mode dropping write_file while the run "succeeds" with exit 0', () => {
     const { events, exit } = replay('default-approval');
     expect(exit.exitCode).toBe(0);
-    expect(events.find((e) => e.kind === 'writes_refused')).toMatchObject({ detail: expect.stringContaining('write_file') });
+    expect(events.find((e) => e.kind === 'writes_refused')).toMatchObject({
+      detail: expect.stringContaining('write_file'),
+    });
     expect(events.find((e) => e.kind === 'final')).toMatchObject({ ok: true });
   });
 
   it('turns "Attempt N failed" lines into retries', () => {
-    expect(replay('429').events.find((e) => e.kind === 'retry')).toMatchObject({ failureClass: 'rate_limited', attempt: 1 });
+    expect(replay('429').events.find((e) => e.kind === 'retry')).toMatchObject({
+      failureClass: 'rate_limited',
+      attempt: 1,
+    });
   });
 });
 
@@ -52,12 +74,25 @@ describe('gemini failure classifier (every failure row of the research file)', (
 
   it('reports a missing binary and a terminal daily quota', () => {
     const base: AgentExit = { exitCode: 1, signal: null, events: [], stdoutTail: [], stderrTail: [] };
-    expect(provider.classifyFailure({ ...base, spawnErrorCode: 'ENOENT', exitCode: null }, providerKit).reasonCode).toBe('gemini_binary_missing');
-    expect(provider.classifyFailure({ ...base, stderrTail: ['TerminalQuotaError: You have exhausted your daily quota on this model.'] }, providerKit)).toMatchObject({ reasonCode: 'gemini_capacity_exhausted', failureClass: 'rate_limited' });
+    expect(
+      provider.classifyFailure({ ...base, spawnErrorCode: 'ENOENT', exitCode: null }, providerKit).reasonCode,
+    ).toBe('gemini_binary_missing');
+    expect(
+      provider.classifyFailure(
+        { ...base, stderrTail: ['TerminalQuotaError: You have exhausted your daily quota on this model.'] },
+        providerKit,
+      ),
+    ).toMatchObject({ reasonCode: 'gemini_capacity_exhausted', failureClass: 'rate_limited' });
   });
 
   it('does not take a stray "429" in output for a rate limit', () => {
-    const exit: AgentExit = { exitCode: 1, signal: null, events: [], stdoutTail: ['{"type":"message","role":"assistant","content":"see issue 429"}'], stderrTail: ['boom'] };
+    const exit: AgentExit = {
+      exitCode: 1,
+      signal: null,
+      events: [],
+      stdoutTail: ['{"type":"message","role":"assistant","content":"see issue 429"}'],
+      stderrTail: ['boom'],
+    };
     expect(provider.classifyFailure(exit, providerKit).failureClass).toBe('crashed');
   });
 });

@@ -4,7 +4,14 @@
  * otherwise (41 auth, 53 turn limit, 55 untrusted folder). Loaded by the dx-runner watcher, so it
  * imports nothing at run time.
  */
-import type { AgentEvent, AgentExit, FailureClass, FailureClassification, ProviderKit, ProviderRuntime } from '@dx/core';
+import type {
+  AgentEvent,
+  AgentExit,
+  FailureClass,
+  FailureClassification,
+  ProviderKit,
+  ProviderRuntime,
+} from '@dx/core';
 
 export const PROVIDER_ID = 'gemini';
 const PREFIX = 'gemini';
@@ -27,7 +34,11 @@ function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit, 
     if (!attempt) return [];
     const text = attempt[3] ?? '';
     const status = attempt[2] ? Number(attempt[2]) : undefined;
-    const failureClass: FailureClass = /exhausted|quota|RESOURCE_EXHAUSTED/i.test(text) ? 'rate_limited' : /overloaded/i.test(text) ? 'server_error' : (status ? kit.httpStatusClass(status) : undefined) ?? 'network';
+    const failureClass: FailureClass = /exhausted|quota|RESOURCE_EXHAUSTED/i.test(text)
+      ? 'rate_limited'
+      : /overloaded/i.test(text)
+        ? 'server_error'
+        : ((status ? kit.httpStatusClass(status) : undefined) ?? 'network');
     return [{ kind: 'retry', failureClass, attempt: Number(attempt[1]), detail: kit.firstLine(text) }];
   }
   if (!line.startsWith('{')) return [];
@@ -35,33 +46,43 @@ function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit, 
   if (!e || typeof e.type !== 'string') return [];
   switch (e.type) {
     case 'init':
-      return [{ kind: 'progress', activity: 'init', detail: String(e.model ?? '') }];
+      return [{ kind: 'progress', activity: 'init', detail: kit.text(e.model, '') }];
     case 'message': {
       if (e.role !== 'assistant') return [];
-      const content = String(e.content ?? '');
+      const content = kit.text(e.content, '');
       state.assistantText = e.delta === true ? state.assistantText + content : content;
       return [{ kind: 'progress', activity: 'message', detail: kit.firstLine(content, 120) }];
     }
     case 'tool_use':
       state.assistantText = '';
-      return [{ kind: 'progress', activity: 'tool_call', detail: String(e.tool_name ?? 'tool') }];
+      return [{ kind: 'progress', activity: 'tool_call', detail: kit.text(e.tool_name, 'tool') }];
     case 'tool_result': {
       const error = (e.error ?? {}) as Json;
       // the default approval mode does not even register the write tools: the run "succeeds" anyway
-      if (e.status === 'error' && (error.type === 'tool_not_registered' || /not found|permission|denied|not allowed/i.test(String(error.message ?? '')))) {
-        return [{ kind: 'writes_refused', detail: kit.firstLine(String(error.message ?? e.output ?? 'tool refused'), 160) }];
+      if (
+        e.status === 'error' &&
+        (error.type === 'tool_not_registered' ||
+          /not found|permission|denied|not allowed/i.test(kit.text(error.message, '')))
+      ) {
+        return [
+          { kind: 'writes_refused', detail: kit.firstLine(kit.text(error.message ?? e.output, 'tool refused'), 160) },
+        ];
       }
       return [{ kind: 'progress', activity: 'tool_result' }];
     }
     case 'error':
-      return [{ kind: 'error', detail: kit.firstLine(String(e.message ?? 'error')) }];
+      return [{ kind: 'error', detail: kit.firstLine(kit.text(e.message, 'error')) }];
     case 'result': {
       const stats = (e.stats ?? {}) as Json;
       const n = (v: unknown) => (typeof v === 'number' ? v : undefined);
       const error = (e.error ?? {}) as Json;
       return [
         { kind: 'usage', mode: 'total', inputTokens: n(stats.input_tokens), outputTokens: n(stats.output_tokens) },
-        { kind: 'final', ok: e.status === 'success', text: e.status === 'success' ? state.assistantText : String(error.message ?? '') },
+        {
+          kind: 'final',
+          ok: e.status === 'success',
+          text: e.status === 'success' ? state.assistantText : kit.text(error.message, ''),
+        },
       ];
     }
     default:
@@ -71,9 +92,9 @@ function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit, 
 
 function resultError(lines: string[], kit: ProviderKit): string | undefined {
   for (let i = lines.length - 1; i >= 0; i--) {
-    if (!lines[i]!.includes('"type":"result"')) continue;
-    const e = kit.parseJson(lines[i]!) as Json | undefined;
-    if (e?.type === 'result' && e.status === 'error') return String(((e.error ?? {}) as Json).message ?? '');
+    if (!lines[i].includes('"type":"result"')) continue;
+    const e = kit.parseJson(lines[i]) as Json | undefined;
+    if (e?.type === 'result' && e.status === 'error') return kit.text(((e.error ?? {}) as Json).message);
   }
   return undefined;
 }
@@ -87,8 +108,19 @@ const NEXT: Partial<Record<FailureClass, string>> = {
   untrusted_workspace: 'pass_--skip-trust_or_set_GEMINI_CLI_TRUST_WORKSPACE=true',
 };
 
-function classified(failureClass: FailureClass, summary: string, kit: ProviderKit, extra: Partial<FailureClassification> = {}): FailureClassification {
-  return { reasonCode: kit.reasonCode(PREFIX, failureClass, REASON_OVERRIDES), failureClass, summary: kit.firstLine(summary), nextAction: NEXT[failureClass], ...extra };
+function classified(
+  failureClass: FailureClass,
+  summary: string,
+  kit: ProviderKit,
+  extra: Partial<FailureClassification> = {},
+): FailureClassification {
+  return {
+    reasonCode: kit.reasonCode(PREFIX, failureClass, REASON_OVERRIDES),
+    failureClass,
+    summary: kit.firstLine(summary),
+    nextAction: NEXT[failureClass],
+    ...extra,
+  };
 }
 
 /** Decided from Gemini's exit code (its documented meaning) and the result event's error JSON. */
@@ -100,25 +132,39 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
   const code = exit.exitCode ?? -1;
   const message = resultError(exit.stdoutTail, kit) ?? exit.stderrTail.findLast((l) => /Error/.test(l)) ?? '';
   if (code === 41 || /Please set an Auth method|must specify the GEMINI_API_KEY|Invalid auth method/i.test(stderr)) {
-    return classified('auth_missing', /GEMINI_API_KEY/.test(stderr) ? 'GEMINI_API_KEY is not set' : 'no Gemini auth method configured', kit);
+    return classified(
+      'auth_missing',
+      /GEMINI_API_KEY/.test(stderr) ? 'GEMINI_API_KEY is not set' : 'no Gemini auth method configured',
+      kit,
+    );
   }
-  if (code === 55 || /not running in a trusted directory/.test(stderr)) return classified('untrusted_workspace', 'Gemini CLI refuses an untrusted folder', kit);
+  if (code === 55 || /not running in a trusted directory/.test(stderr))
+    return classified('untrusted_workspace', 'Gemini CLI refuses an untrusted folder', kit);
   if (code === 53) return classified('turn_limit', message || 'turn limit reached', kit);
   const embedded = /"code"\s*:\s*(\d{3})/.exec(message);
   const status = HTTP_EXIT[code] ?? (embedded ? Number(embedded[1]) : undefined);
   if (/exhausted your daily quota|TerminalQuotaError/i.test(message + stderr)) {
-    return classified('rate_limited', message || 'daily quota exhausted', kit, { reasonCode: `${PREFIX}_capacity_exhausted` });
+    return classified('rate_limited', message || 'daily quota exhausted', kit, {
+      reasonCode: `${PREFIX}_capacity_exhausted`,
+    });
   }
   if (status === 429 || /Resource has been exhausted|RESOURCE_EXHAUSTED|RetryableQuotaError: Resource/i.test(message)) {
     const retry = /Please retry in (\d+(?:\.\d+)?)s/.exec(message + stderr);
     return classified('rate_limited', message, kit, { retryAfterSec: retry ? Math.ceil(Number(retry[1])) : undefined });
   }
-  if (status === 503 || /model is overloaded/i.test(message)) return classified('server_error', message, kit, { reasonCode: `${PREFIX}_capacity_exhausted`, nextAction: NEXT.rate_limited });
-  if (status === 400 && /API key not valid|API_KEY_INVALID/i.test(message + stderr)) return classified('auth_invalid', message, kit);
+  if (status === 503 || /model is overloaded/i.test(message))
+    return classified('server_error', message, kit, {
+      reasonCode: `${PREFIX}_capacity_exhausted`,
+      nextAction: NEXT.rate_limited,
+    });
+  if (status === 400 && /API key not valid|API_KEY_INVALID/i.test(message + stderr))
+    return classified('auth_invalid', message, kit);
   if (status === 401 || status === 403) return classified('auth_invalid', message, kit);
-  if (/ModelNotFoundError|is not found for API version|not supported for generateContent/i.test(message + stderr)) return classified('model_unavailable', message, kit);
+  if (/ModelNotFoundError|is not found for API version|not supported for generateContent/i.test(message + stderr))
+    return classified('model_unavailable', message, kit);
   if (status !== undefined && status >= 500) return classified('server_error', message, kit);
-  if (/fetch failed|ECONNREFUSED|ENOTFOUND|Unable to connect/i.test(message + stderr)) return classified('network', message || 'cannot reach the Gemini API', kit);
+  if (/fetch failed|ECONNREFUSED|ENOTFOUND|Unable to connect/i.test(message + stderr))
+    return classified('network', message || 'cannot reach the Gemini API', kit);
   return classified('crashed', message || `gemini exited ${exit.exitCode ?? exit.signal}`, kit);
 }
 

@@ -4,7 +4,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CoreServices, LaunchRequest, LaunchSpec, PreflightCheck, PreflightContext, Provider, ProviderPreflight } from '@dx/core';
+import type {
+  CoreServices,
+  LaunchRequest,
+  LaunchSpec,
+  PreflightCheck,
+  PreflightContext,
+  Provider,
+  ProviderPreflight,
+} from '@dx/core';
 import { classifyFailure, provider as runtime, PROVIDER_ID, type OpencodeRuntimeOptions } from './runtime.js';
 
 /** Where OpenCode's built-in providers read their key (from the bundled models.dev data). */
@@ -14,6 +22,7 @@ const CREDENTIAL_ENV: Record<string, string[]> = {
   zhipuai: ['ZHIPU_API_KEY'],
   zai: ['ZHIPU_API_KEY'],
 };
+// eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 function binaryName(env: NodeJS.ProcessEnv): string {
@@ -50,7 +59,11 @@ function secretsOf(authContent: string | undefined): string[] {
   return values;
 }
 
-function credentialsPresent(model: string, env: NodeJS.ProcessEnv, authContent: string | undefined): boolean | undefined {
+function credentialsPresent(
+  model: string,
+  env: NodeJS.ProcessEnv,
+  authContent: string | undefined,
+): boolean | undefined {
   const prefix = model.split('/')[0] ?? '';
   if (authContent?.includes(`"${prefix}"`)) return true;
   if (env.OPENCODE_CONFIG_CONTENT?.includes(`"${prefix}"`)) return true;
@@ -59,7 +72,11 @@ function credentialsPresent(model: string, env: NodeJS.ProcessEnv, authContent: 
   return names.some((n) => Boolean(env[n]));
 }
 
-function opencodeEnv(services: CoreServices, request: LaunchRequest, authContent: string | undefined): Record<string, string> {
+function opencodeEnv(
+  services: CoreServices,
+  request: LaunchRequest,
+  authContent: string | undefined,
+): Record<string, string> {
   return services.childEnv(request, {
     OPENCODE_DISABLE_MODELS_FETCH: '1',
     OPENCODE_DISABLE_AUTOUPDATE: '1',
@@ -81,7 +98,16 @@ export function createOpencodeProvider(services: CoreServices): Provider {
   const { kit } = services;
 
   function scratchRequest(ctx: PreflightContext): LaunchRequest {
-    return { beads: 'preflight', prompt: '', promptFile: '', worktree: ctx.worktree ?? ctx.workDir, jobHome: ctx.workDir, jobTmp: ctx.workDir, env: ctx.env, model: ctx.model };
+    return {
+      beads: 'preflight',
+      prompt: '',
+      promptFile: '',
+      worktree: ctx.worktree ?? ctx.workDir,
+      jobHome: ctx.workDir,
+      jobTmp: ctx.workDir,
+      env: ctx.env,
+      model: ctx.model,
+    };
   }
 
   /** Even `opencode --version` creates ~/.config, ~/.local… so every check runs in the scratch HOME. */
@@ -90,14 +116,35 @@ export function createOpencodeProvider(services: CoreServices): Provider {
     const timeoutMs = ctx.timeoutMs;
     const bin = services.findExecutable(binaryName(ctx.env), ctx.env);
     if (!bin) {
-      return { check: { name: 'binary', status: 'fail', detail: `${binaryName(ctx.env)} not found on PATH (npm install -g opencode-ai@1.18.33)`, reasonCode: 'opencode_binary_missing', failureClass: 'binary_missing' } as PreflightCheck };
+      return {
+        check: {
+          name: 'binary',
+          status: 'fail',
+          detail: `${binaryName(ctx.env)} not found on PATH (npm install -g opencode-ai@1.18.33)`,
+          reasonCode: 'opencode_binary_missing',
+          failureClass: 'binary_missing',
+        } as PreflightCheck,
+      };
     }
     const r = await services.runTool(bin, ['--version'], { env, timeoutMs });
     if (r.exitCode !== 0) {
-      return { path: bin, check: { name: 'binary', status: 'fail', detail: kit.firstLine(r.stderr || r.stdout || `exit ${r.exitCode}`), reasonCode: 'opencode_binary_missing', failureClass: 'binary_missing' } as PreflightCheck };
+      return {
+        path: bin,
+        check: {
+          name: 'binary',
+          status: 'fail',
+          detail: kit.firstLine(r.stderr || r.stdout || `exit ${r.exitCode}`),
+          reasonCode: 'opencode_binary_missing',
+          failureClass: 'binary_missing',
+        } as PreflightCheck,
+      };
     }
     const version = kit.firstLine(r.stdout, 40);
-    return { path: bin, version, check: { name: 'binary', status: 'ok', detail: `${bin} ${version}` } as PreflightCheck };
+    return {
+      path: bin,
+      version,
+      check: { name: 'binary', status: 'ok', detail: `${bin} ${version}` } as PreflightCheck,
+    };
   }
 
   const provider: Provider = {
@@ -108,9 +155,10 @@ export function createOpencodeProvider(services: CoreServices): Provider {
 
     buildLaunch(request: LaunchRequest): LaunchSpec {
       const model = request.model;
-      if (!model) throw new Error('opencode needs a model: set canonical_model for opencode in the policy or pass --model');
+      if (!model)
+        throw new Error('opencode needs a model: set canonical_model for opencode in the policy or pass --model');
       const authContent = userAuthContent(request.env);
-      const autoApprove = (request.policy?.options as Record<string, unknown> | undefined)?.auto_approve !== false;
+      const autoApprove = request.policy?.options?.auto_approve !== false;
       const runtimeOptions: OpencodeRuntimeOptions = {
         maxRetries: request.policy?.max_retries ?? 3,
         credentialsPresent: credentialsPresent(model, request.env, authContent),
@@ -146,7 +194,8 @@ export function createOpencodeProvider(services: CoreServices): Provider {
       const checks: PreflightCheck[] = [];
       const bin = await binaryCheck(ctx);
       checks.push(bin.check);
-      if (!bin.path || bin.check.status === 'fail') return { ok: false, binary: { path: bin.path }, model: ctx.model, checks };
+      if (!bin.path || bin.check.status === 'fail')
+        return { ok: false, binary: { path: bin.path }, model: ctx.model, checks };
       const env = opencodeEnv(services, scratchRequest(ctx), userAuthContent(ctx.env));
       const wanted = [ctx.model, ...ctx.candidates];
       const listing = await services.runTool(bin.path, ['models'], { env, timeoutMs: ctx.timeoutMs, cwd: ctx.workDir });
@@ -154,9 +203,19 @@ export function createOpencodeProvider(services: CoreServices): Provider {
       const prefix = ctx.model.split('/')[0] ?? '';
       const connected = [...available].some((m) => m.startsWith(`${prefix}/`)) || wanted.some((m) => available.has(m));
       if (!connected) {
-        const probe = await services.runTool(bin.path, ['models', prefix], { env, timeoutMs: ctx.timeoutMs, cwd: ctx.workDir });
+        const probe = await services.runTool(bin.path, ['models', prefix], {
+          env,
+          timeoutMs: ctx.timeoutMs,
+          cwd: ctx.workDir,
+        });
         if (/Provider not found/i.test(probe.stderr + probe.stdout) && !wanted.some((m) => available.has(m))) {
-          checks.push({ name: 'credentials', status: 'fail', detail: `no credentials for ${prefix} (opencode models ${prefix}: Provider not found); set ${(CREDENTIAL_ENV[prefix] ?? ['its API key']).join(' or ')} or run opencode auth login`, reasonCode: 'opencode_auth_blocked', failureClass: 'auth_missing' });
+          checks.push({
+            name: 'credentials',
+            status: 'fail',
+            detail: `no credentials for ${prefix} (opencode models ${prefix}: Provider not found); set ${(CREDENTIAL_ENV[prefix] ?? ['its API key']).join(' or ')} or run opencode auth login`,
+            reasonCode: 'opencode_auth_blocked',
+            failureClass: 'auth_missing',
+          });
           return { ok: false, binary: { path: bin.path, version: bin.version }, model: ctx.model, checks };
         }
       }
@@ -172,36 +231,91 @@ export function createOpencodeProvider(services: CoreServices): Provider {
         });
         return { ok: false, binary: { path: bin.path, version: bin.version }, model: ctx.model, checks };
       }
-      checks.push({ name: 'model', status: 'ok', detail: chosen === ctx.model ? `${chosen} available` : `${ctx.model} unavailable; using ${chosen}` });
+      checks.push({
+        name: 'model',
+        status: 'ok',
+        detail: chosen === ctx.model ? `${chosen} available` : `${ctx.model} unavailable; using ${chosen}`,
+      });
       return { ok: true, binary: { path: bin.path, version: bin.version }, model: chosen, checks };
     },
 
     async probeModel(ctx: PreflightContext): Promise<ProviderPreflight> {
       const bin = await binaryCheck(ctx);
-      if (!bin.path || bin.check.status === 'fail') return { ok: false, binary: { path: bin.path }, model: ctx.model, checks: [bin.check] };
+      if (!bin.path || bin.check.status === 'fail')
+        return { ok: false, binary: { path: bin.path }, model: ctx.model, checks: [bin.check] };
       const authContent = userAuthContent(ctx.env);
       const env = opencodeEnv(services, scratchRequest(ctx), authContent);
-      const parser = runtime.createParser({ maxRetries: 0, credentialsPresent: credentialsPresent(ctx.model, ctx.env, authContent) }, kit);
+      const parser = runtime.createParser(
+        { maxRetries: 0, credentialsPresent: credentialsPresent(ctx.model, ctx.env, authContent) },
+        kit,
+      );
       const events: ReturnType<typeof parser.parse> = [];
       const started = Date.now();
-      const r = await services.runStreaming(bin.path, ['run', 'Reply with the single word READY.', '-m', ctx.model, '--format', 'json', '--print-logs', '--log-level', 'WARN'], {
-        env,
-        cwd: ctx.workDir,
-        timeoutMs: ctx.timeoutMs,
-        onLine: (line, stream) => {
-          const found = parser.parse(line, stream);
-          events.push(...found);
-          return found.some((e) => e.kind === 'fatal');
+      const r = await services.runStreaming(
+        bin.path,
+        [
+          'run',
+          'Reply with the single word READY.',
+          '-m',
+          ctx.model,
+          '--format',
+          'json',
+          '--print-logs',
+          '--log-level',
+          'WARN',
+        ],
+        {
+          env,
+          cwd: ctx.workDir,
+          timeoutMs: ctx.timeoutMs,
+          onLine: (line, stream) => {
+            const found = parser.parse(line, stream);
+            events.push(...found);
+            return found.some((e) => e.kind === 'fatal');
+          },
         },
-      });
+      );
       const answered = events.some((e) => e.kind === 'final' && e.ok);
       if (answered && !r.stopped) {
-        return { ok: true, binary: { path: bin.path, version: bin.version }, model: ctx.model, checks: [{ name: 'probe', status: 'ok', detail: `${ctx.model} answered in ${Date.now() - started} ms` }] };
+        return {
+          ok: true,
+          binary: { path: bin.path, version: bin.version },
+          model: ctx.model,
+          checks: [{ name: 'probe', status: 'ok', detail: `${ctx.model} answered in ${Date.now() - started} ms` }],
+        };
       }
-      const c = r.timedOut && !events.some((e) => e.kind === 'fatal')
-        ? { reasonCode: 'opencode_timeout', failureClass: 'timeout' as const, summary: `no answer within ${ctx.timeoutMs} ms` }
-        : classifyFailure({ exitCode: r.exitCode, signal: r.signal, spawnErrorCode: r.errorCode, events: events.filter((e) => e.kind !== 'progress'), stdoutTail: r.stdout, stderrTail: r.stderr }, kit);
-      return { ok: false, binary: { path: bin.path, version: bin.version }, model: ctx.model, checks: [{ name: 'probe', status: 'fail', detail: c.summary ?? c.reasonCode, reasonCode: c.reasonCode, failureClass: c.failureClass }] };
+      const c =
+        r.timedOut && !events.some((e) => e.kind === 'fatal')
+          ? {
+              reasonCode: 'opencode_timeout',
+              failureClass: 'timeout' as const,
+              summary: `no answer within ${ctx.timeoutMs} ms`,
+            }
+          : classifyFailure(
+              {
+                exitCode: r.exitCode,
+                signal: r.signal,
+                spawnErrorCode: r.errorCode,
+                events: events.filter((e) => e.kind !== 'progress'),
+                stdoutTail: r.stdout,
+                stderrTail: r.stderr,
+              },
+              kit,
+            );
+      return {
+        ok: false,
+        binary: { path: bin.path, version: bin.version },
+        model: ctx.model,
+        checks: [
+          {
+            name: 'probe',
+            status: 'fail',
+            detail: c.summary ?? c.reasonCode,
+            reasonCode: c.reasonCode,
+            failureClass: c.failureClass,
+          },
+        ],
+      };
     },
   };
   return provider;

@@ -10,8 +10,17 @@ function replay(name: string, options: Record<string, unknown> = { maxRetries: 3
   const stdout = read('stdout').split('\n').filter(Boolean);
   const stderr = read('stderr').split('\n').filter(Boolean);
   // stderr log lines arrive before the final error event on stdout
-  const events: AgentEvent[] = [...stderr.flatMap((l) => parser.parse(l, 'stderr')), ...stdout.flatMap((l) => parser.parse(l, 'stdout'))];
-  const exit: AgentExit = { exitCode: Number(read('rc')), signal: null, events: events.filter((e) => e.kind !== 'progress' && e.kind !== 'usage'), stdoutTail: stdout, stderrTail: stderr };
+  const events: AgentEvent[] = [
+    ...stderr.flatMap((l) => parser.parse(l, 'stderr')),
+    ...stdout.flatMap((l) => parser.parse(l, 'stdout')),
+  ];
+  const exit: AgentExit = {
+    exitCode: Number(read('rc')),
+    signal: null,
+    events: events.filter((e) => e.kind !== 'progress' && e.kind !== 'usage'),
+    stdoutTail: stdout,
+    stderrTail: stderr,
+  };
   return { events, exit, classification: provider.classifyFailure(exit, providerKit) };
 }
 
@@ -19,7 +28,10 @@ describe('opencode JSON event parser (recorded opencode 1.18.33 output)', () => 
   it('reads a run with a tool call: steps, tool, text, usage and a final result on step_finish stop', () => {
     const { events } = replay('tool');
     expect(events.filter((e) => e.kind === 'progress' && e.activity === 'tool_call')).toHaveLength(1);
-    expect(events.find((e) => e.kind === 'final')).toMatchObject({ ok: true, text: 'READY. Hello from the fake model server.' });
+    expect(events.find((e) => e.kind === 'final')).toMatchObject({
+      ok: true,
+      text: 'READY. Hello from the fake model server.',
+    });
     expect(events.filter((e) => e.kind === 'usage').length).toBe(2);
   });
 
@@ -39,7 +51,8 @@ describe('opencode JSON event parser (recorded opencode 1.18.33 output)', () => 
   });
 
   it('ignores errors of the title agent', () => {
-    const stderr = 'timestamp=x level=ERROR message="stream error" small=true agent=title error.error="AI_APICallError: Incorrect API key provided"';
+    const stderr =
+      'timestamp=x level=ERROR message="stream error" small=true agent=title error.error="AI_APICallError: Incorrect API key provided"';
     expect(provider.createParser({}, providerKit).parse(stderr, 'stderr')).toEqual([]);
   });
 });
@@ -60,8 +73,13 @@ describe('opencode failure classifier (every failure row of the research file)',
   });
 
   it('calls "model not found" a missing key when no credentials were found at launch', () => {
-    expect(replay('nokey', { credentialsPresent: false }).classification).toMatchObject({ reasonCode: 'opencode_auth_blocked', failureClass: 'auth_missing' });
-    expect(replay('nokey', { credentialsPresent: true }).classification).toMatchObject({ reasonCode: 'opencode_model_unavailable' });
+    expect(replay('nokey', { credentialsPresent: false }).classification).toMatchObject({
+      reasonCode: 'opencode_auth_blocked',
+      failureClass: 'auth_missing',
+    });
+    expect(replay('nokey', { credentialsPresent: true }).classification).toMatchObject({
+      reasonCode: 'opencode_model_unavailable',
+    });
   });
 
   it('reads the Z.ai 1308 reset time into reset_at', () => {
@@ -69,13 +87,33 @@ describe('opencode failure classifier (every failure row of the research file)',
   });
 
   it('reports a missing or half-installed binary', () => {
-    const exit = (over: Partial<AgentExit>): AgentExit => ({ exitCode: 1, signal: null, events: [], stdoutTail: [], stderrTail: [], ...over });
-    expect(provider.classifyFailure(exit({ spawnErrorCode: 'ENOENT', exitCode: null }), providerKit).reasonCode).toBe('opencode_binary_missing');
-    expect(provider.classifyFailure(exit({ stderrTail: ["Error: opencode-ai's postinstall script was not run."] }), providerKit).reasonCode).toBe('opencode_binary_missing');
+    const exit = (over: Partial<AgentExit>): AgentExit => ({
+      exitCode: 1,
+      signal: null,
+      events: [],
+      stdoutTail: [],
+      stderrTail: [],
+      ...over,
+    });
+    expect(provider.classifyFailure(exit({ spawnErrorCode: 'ENOENT', exitCode: null }), providerKit).reasonCode).toBe(
+      'opencode_binary_missing',
+    );
+    expect(
+      provider.classifyFailure(
+        exit({ stderrTail: ["Error: opencode-ai's postinstall script was not run."] }),
+        providerKit,
+      ).reasonCode,
+    ).toBe('opencode_binary_missing');
   });
 
   it('does not call a crash with "429" somewhere in its output rate limited', () => {
-    const exit: AgentExit = { exitCode: 1, signal: null, events: [], stdoutTail: ['{"type":"text","part":{"text":"edited line 429"}}'], stderrTail: ['Segmentation fault'] };
+    const exit: AgentExit = {
+      exitCode: 1,
+      signal: null,
+      events: [],
+      stdoutTail: ['{"type":"text","part":{"text":"edited line 429"}}'],
+      stderrTail: ['Segmentation fault'],
+    };
     expect(provider.classifyFailure(exit, providerKit).failureClass).toBe('crashed');
   });
 });

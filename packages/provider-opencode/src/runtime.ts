@@ -5,11 +5,21 @@
  * retrying cannot fix is fatal at once, anything else after `maxRetries` retries. Loaded by the
  * dx-runner watcher, so it imports nothing at run time.
  */
-import type { AgentEvent, AgentExit, FailureClass, FailureClassification, ProviderKit, ProviderRuntime } from '@dx/core';
+import type {
+  AgentEvent,
+  AgentExit,
+  FailureClass,
+  FailureClassification,
+  ProviderKit,
+  ProviderRuntime,
+} from '@dx/core';
 
 export const PROVIDER_ID = 'opencode';
 const PREFIX = 'opencode';
-const REASON_OVERRIDES: Partial<Record<FailureClass, string>> = { auth_missing: 'auth_blocked', auth_invalid: 'auth_blocked' };
+const REASON_OVERRIDES: Partial<Record<FailureClass, string>> = {
+  auth_missing: 'auth_blocked',
+  auth_invalid: 'auth_blocked',
+};
 /** Z.ai (zai-coding-plan, zhipuai…) reports quota resets in China Standard Time. */
 const ZAI_UTC_OFFSET_MINUTES = 8 * 60;
 
@@ -23,11 +33,19 @@ export interface OpencodeRuntimeOptions {
 
 /** What an error message says, for errors seen in log lines and in the final error event. */
 export function messageClass(message: string): { failureClass: FailureClass; fatal: boolean } {
-  if (/Incorrect API key|invalid[_ ]api[_ ]key|Unauthorized|Forbidden|authentication|does not have permission|API key not valid/i.test(message)) return { failureClass: 'auth_invalid', fatal: true };
-  if (/does not exist|Model not found|is not found for|model_not_found|ProviderModelNotFoundError/i.test(message)) return { failureClass: 'model_unavailable', fatal: true };
-  if (/Usage limit reached|insufficient balance|in arrears|reset at|exhausted your/i.test(message)) return { failureClass: 'rate_limited', fatal: true };
+  if (
+    /Incorrect API key|invalid[_ ]api[_ ]key|Unauthorized|Forbidden|authentication|does not have permission|API key not valid/i.test(
+      message,
+    )
+  )
+    return { failureClass: 'auth_invalid', fatal: true };
+  if (/does not exist|Model not found|is not found for|model_not_found|ProviderModelNotFoundError/i.test(message))
+    return { failureClass: 'model_unavailable', fatal: true };
+  if (/Usage limit reached|insufficient balance|in arrears|reset at|exhausted your/i.test(message))
+    return { failureClass: 'rate_limited', fatal: true };
   if (/rate.?limit|Too Many Requests|\b429\b/i.test(message)) return { failureClass: 'rate_limited', fatal: false };
-  if (/Cannot connect to API|Unable to connect|ECONNREFUSED|ENOTFOUND|fetch failed|typo in the url/i.test(message)) return { failureClass: 'network', fatal: false };
+  if (/Cannot connect to API|Unable to connect|ECONNREFUSED|ENOTFOUND|fetch failed|typo in the url/i.test(message))
+    return { failureClass: 'network', fatal: false };
   if (/timed? ?out/i.test(message)) return { failureClass: 'timeout', fatal: false };
   return { failureClass: 'server_error', fatal: false };
 }
@@ -59,15 +77,16 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
       case 'step_start':
         return [{ kind: 'progress', activity: 'step' }];
       case 'text':
-        lastText = String(part.text ?? '');
+        lastText = kit.text(part.text, '');
         return [{ kind: 'progress', activity: 'message', detail: kit.firstLine(lastText, 120) }];
       case 'reasoning':
         return [{ kind: 'progress', activity: 'thinking' }];
       case 'tool_use': {
         const state = (part.state ?? {}) as Json;
-        const events: AgentEvent[] = [{ kind: 'progress', activity: 'tool_call', detail: String(part.tool ?? 'tool') }];
+        const events: AgentEvent[] = [{ kind: 'progress', activity: 'tool_call', detail: kit.text(part.tool, 'tool') }];
         const error = typeof state.error === 'string' ? state.error : '';
-        if (state.status === 'error' && /permission|rejected|denied/i.test(error)) events.push({ kind: 'writes_refused', detail: kit.firstLine(error, 160) });
+        if (state.status === 'error' && /permission|rejected|denied/i.test(error))
+          events.push({ kind: 'writes_refused', detail: kit.firstLine(error, 160) });
         else events.push({ kind: 'progress', activity: 'tool_result' });
         return events;
       }
@@ -76,14 +95,22 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
         const cache = (tokens.cache ?? {}) as Json;
         const n = (v: unknown) => (typeof v === 'number' ? v : 0);
         const events: AgentEvent[] = [
-          { kind: 'usage', mode: 'add', inputTokens: n(tokens.input) + n(cache.read) + n(cache.write), outputTokens: n(tokens.output) + n(tokens.reasoning), costUsd: typeof part.cost === 'number' ? part.cost : undefined },
+          {
+            kind: 'usage',
+            mode: 'add',
+            inputTokens: n(tokens.input) + n(cache.read) + n(cache.write),
+            outputTokens: n(tokens.output) + n(tokens.reasoning),
+            costUsd: typeof part.cost === 'number' ? part.cost : undefined,
+          },
         ];
         if (part.reason === 'stop') events.push({ kind: 'final', ok: true, text: lastText });
         return events;
       }
       case 'error': {
         const data = (((e.error ?? {}) as Json).data ?? {}) as Json;
-        return [{ kind: 'error', detail: kit.firstLine(String(data.message ?? ((e.error ?? {}) as Json).name ?? 'error')) }];
+        return [
+          { kind: 'error', detail: kit.firstLine(kit.text(data.message ?? ((e.error ?? {}) as Json).name, 'error')) },
+        ];
       }
       default:
         return [];
@@ -91,13 +118,17 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
   }
 
   function stderrLine(line: string): AgentEvent[] {
-    if (/permission requested: .*auto-rejecting/.test(line)) return [{ kind: 'writes_refused', detail: kit.firstLine(line, 160) }];
+    if (/permission requested: .*auto-rejecting/.test(line))
+      return [{ kind: 'writes_refused', detail: kit.firstLine(line, 160) }];
     if (!line.includes('level=ERROR')) return [];
     const message = logField(line, 'message');
     const error = logField(line, 'error.error') ?? logField(line, 'error') ?? '';
     if (/ProviderModelNotFoundError/.test(error) || /ProviderModelNotFoundError/.test(logField(line, 'cause') ?? '')) {
       // OpenCode says "model not found" both for an unknown model and for a provider without credentials
-      return fatal(options.credentialsPresent === false ? 'auth_missing' : 'model_unavailable', kit.firstLine(error || line));
+      return fatal(
+        options.credentialsPresent === false ? 'auth_missing' : 'model_unavailable',
+        kit.firstLine(error || line),
+      );
     }
     if (message !== 'stream error' || logField(line, 'agent') === 'title') return [];
     attempts++;
@@ -108,13 +139,15 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
     return [{ kind: 'retry', failureClass, attempt: attempts, detail: kit.firstLine(text) }];
   }
 
-  return { parse: (line: string, stream: 'stdout' | 'stderr') => (stream === 'stdout' ? stdoutLine(line) : stderrLine(line)) };
+  return {
+    parse: (line: string, stream: 'stdout' | 'stderr') => (stream === 'stdout' ? stdoutLine(line) : stderrLine(line)),
+  };
 }
 
 function lastErrorEvent(lines: string[], kit: ProviderKit): Json | undefined {
   for (let i = lines.length - 1; i >= 0; i--) {
-    if (!lines[i]!.includes('"type":"error"')) continue;
-    const e = kit.parseJson(lines[i]!) as Json | undefined;
+    if (!lines[i].includes('"type":"error"')) continue;
+    const e = kit.parseJson(lines[i]) as Json | undefined;
     if (e?.type === 'error') return (e.error ?? {}) as Json;
   }
   return undefined;
@@ -151,21 +184,27 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
   const error = lastErrorEvent(exit.stdoutTail, kit);
   if (error) {
     const data = (error.data ?? {}) as Json;
-    const message = String(data.message ?? error.name ?? 'error');
+    const message = kit.text(data.message ?? error.name, 'error');
     const status = typeof data.statusCode === 'number' ? data.statusCode : undefined;
     const byStatus = status !== undefined ? kit.httpStatusClass(status) : undefined;
-    const byMessage = messageClass(`${message} ${String(data.responseBody ?? '')}`);
-    if (byStatus === 'rate_limited' || byMessage.failureClass === 'rate_limited') return classified('rate_limited', message, kit);
+    const byMessage = messageClass(`${message} ${kit.text(data.responseBody, '')}`);
+    if (byStatus === 'rate_limited' || byMessage.failureClass === 'rate_limited')
+      return classified('rate_limited', message, kit);
     if (byStatus) return classified(byStatus, message, kit);
     if (error.name === 'APIError') return classified(byMessage.failureClass, message, kit);
   }
   const lastRetry = exit.events.findLast((e) => e.kind === 'retry');
-  if (lastRetry?.kind === 'retry' && lastRetry.failureClass) return classified(lastRetry.failureClass, lastRetry.detail ?? 'retries exhausted', kit);
-  return classified('crashed', exit.stderrTail.findLast((l) => /error/i.test(l)) ?? `opencode exited ${exit.exitCode ?? exit.signal}`, kit);
+  if (lastRetry?.kind === 'retry' && lastRetry.failureClass)
+    return classified(lastRetry.failureClass, lastRetry.detail ?? 'retries exhausted', kit);
+  return classified(
+    'crashed',
+    exit.stderrTail.findLast((l) => /error/i.test(l)) ?? `opencode exited ${exit.exitCode ?? exit.signal}`,
+    kit,
+  );
 }
 
 export const provider: ProviderRuntime = {
   id: PROVIDER_ID,
-  createParser: (options, kit) => createParser(options as OpencodeRuntimeOptions, kit),
+  createParser: (options, kit) => createParser(options, kit),
   classifyFailure,
 };

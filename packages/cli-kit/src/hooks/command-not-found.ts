@@ -10,13 +10,20 @@ const hook: Hook<'command_not_found'> = async function ({ id, argv }) {
   // argument into the command's name: "start bd-1" arrives here as "start:bd-1"
   const words = id.split(':');
   let known = 0;
-  for (let n = words.length - 1; n > 0 && known === 0; n--) if (this.config.findCommand(words.slice(0, n).join(':'))) known = n;
+  for (let n = words.length - 1; n > 0 && known === 0; n--)
+    if (this.config.findCommand(words.slice(0, n).join(':'))) known = n;
   const command = words.slice(0, known).join(' ');
-  const [message, reason] = known > 0
-    ? [`unexpected argument "${words.slice(known).join(' ')}": ${this.config.bin} ${command} takes none; see ${this.config.bin} ${command} --help`, 'usage']
-    : [`unknown command "${words.join(' ')}"; see ${this.config.bin} --help`, 'unknown_command'];
+  const [message, reason] =
+    known > 0
+      ? [
+          `unexpected argument "${words.slice(known).join(' ')}": ${this.config.bin} ${command} takes none; see ${this.config.bin} ${command} --help`,
+          'usage',
+        ]
+      : [`unknown command "${words.join(' ')}"; see ${this.config.bin} --help`, 'unknown_command'];
   if (argv?.includes('--json')) {
-    const error = { error: { message, exit_code: USAGE_EXIT_CODE, reason_code: reason, next_action: `run_${this.config.bin}_--help` } };
+    const error = {
+      error: { message, exit_code: USAGE_EXIT_CODE, reason_code: reason, next_action: `run_${this.config.bin}_--help` },
+    };
     process.stdout.write(`${JSON.stringify(error, null, 2)}\n`);
   } else {
     process.stderr.write(`Error: ${message} (reason_code=${reason})\n`);

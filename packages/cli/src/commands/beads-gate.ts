@@ -27,7 +27,11 @@ ${exitCodesHelp([0, 1, 24])}`;
   async run(): Promise<BeadsGateOutput> {
     const { flags } = await this.parse(BeadsGate);
     const core = await this.core();
-    const result = await core.beadsGate({ repo: flags.repo, probeId: flags['probe-id'], writeProbe: flags['write-probe'] });
+    const result = await core.beadsGate({
+      repo: flags.repo,
+      probeId: flags['probe-id'],
+      writeProbe: flags['write-probe'],
+    });
     process.exitCode = result.passed ? 0 : core.ExitCode.beadsGateFailed;
     this.out(
       renderGate('Beads Gate', result, [

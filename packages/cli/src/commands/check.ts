@@ -8,7 +8,11 @@ state's: 0 for launching/healthy/exited_ok, 2 stalled, 3 exited_err or blocked, 
 beads id ran under several providers, the latest instance is reported.
 ${exitCodesHelp([0, 1, 2, 3, 23])}`;
 
-  static override examples = ['<%= config.bin %> check bd-xxx', '<%= config.bin %> check --beads bd-xxx', "<%= config.bin %> check bd-xxx --json | jq -r .state"];
+  static override examples = [
+    '<%= config.bin %> check bd-xxx',
+    '<%= config.bin %> check --beads bd-xxx',
+    '<%= config.bin %> check bd-xxx --json | jq -r .state',
+  ];
   static override args = { beads: beadsArg() };
 
   static override flags = {
@@ -25,7 +29,9 @@ ${exitCodesHelp([0, 1, 2, 3, 23])}`;
     process.exitCode = core.exitCodeForState(view.state);
     this.out(`${view.beads}: ${view.state} (${view.reason_code})`);
     this.out(`next_action=${view.next_action}  # ${view.next_action_text}`);
-    this.out(`provider=${view.provider} selected_model=${view.selected_model ?? '-'} retries=${view.retries}${view.pid ? ` pid=${view.pid}` : ''}`);
+    this.out(
+      `provider=${view.provider} selected_model=${view.selected_model ?? '-'} retries=${view.retries}${view.pid ? ` pid=${view.pid}` : ''}`,
+    );
     this.out(
       `metrics events=${view.events} tool_calls=${view.tool_calls} mutations=${view.mutations} log_bytes=${view.log_bytes} elapsed=${formatDuration(view.elapsed_sec)}${view.exit_code === null ? '' : ` exit_code=${view.exit_code}`}`,
     );

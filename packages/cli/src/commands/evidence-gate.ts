@@ -12,18 +12,30 @@ fails the gate; one nothing can confirm fails it only with --strict. Reasons: ev
 unverified_claims, signoff_file_missing, outcome_missing.
 ${exitCodesHelp([0, 1])}`;
 
-  static override examples = ['<%= config.bin %> evidence-gate --beads bd-xxx --signoff-file SIGNOFF.md', '<%= config.bin %> evidence-gate --beads bd-xxx --signoff-file SIGNOFF.md --strict --json'];
+  static override examples = [
+    '<%= config.bin %> evidence-gate --beads bd-xxx --signoff-file SIGNOFF.md',
+    '<%= config.bin %> evidence-gate --beads bd-xxx --signoff-file SIGNOFF.md --strict --json',
+  ];
 
   static override flags = {
     beads: beadsFlag({ required: true }),
-    'signoff-file': Flags.string({ description: 'the agent’s signoff (markdown)', required: true, helpValue: '<file>' }),
+    'signoff-file': Flags.string({
+      description: 'the agent’s signoff (markdown)',
+      required: true,
+      helpValue: '<file>',
+    }),
     strict: Flags.boolean({ description: 'also fail on claims that cannot be checked' }),
   };
 
   async run(): Promise<EvidenceGateOutput> {
     const { flags } = await this.parse(EvidenceGate);
     const core = await this.core();
-    const result = core.evidenceGate({ root: await this.stateRoot(false), beads: flags.beads, signoffFile: flags['signoff-file'], strict: flags.strict });
+    const result = core.evidenceGate({
+      root: await this.stateRoot(false),
+      beads: flags.beads,
+      signoffFile: flags['signoff-file'],
+      strict: flags.strict,
+    });
     process.exitCode = result.passed ? 0 : 1;
     this.out(renderGate('Evidence Gate', result, [['verified', `${result.verified} / ${result.total} claims`]]));
     for (const c of result.claims) this.out(`  [${c.status}] line ${c.line}: ${c.text} — ${c.evidence}`);

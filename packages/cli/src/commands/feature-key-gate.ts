@@ -11,12 +11,18 @@ feature_key_ok, feature_key_missing, feature_key_invalid_format, feature_key_mis
 no_commits_in_range, base_missing, worktree_missing, not_a_git_repo.
 ${exitCodesHelp([0, 1])}`;
 
-  static override examples = ['<%= config.bin %> feature-key-gate --beads bd-xxx', '<%= config.bin %> feature-key-gate --worktree . --feature-key bd-xxx.2 --base-branch main --json'];
+  static override examples = [
+    '<%= config.bin %> feature-key-gate --beads bd-xxx',
+    '<%= config.bin %> feature-key-gate --worktree . --feature-key bd-xxx.2 --base-branch main --json',
+  ];
 
   static override flags = {
     beads: beadsFlag(),
     worktree: Flags.string({ description: 'git worktree to check', helpValue: '<dir>' }),
-    'feature-key': Flags.string({ description: 'the beads id every commit must carry (default: --beads)', helpValue: '<id>' }),
+    'feature-key': Flags.string({
+      description: 'the beads id every commit must carry (default: --beads)',
+      helpValue: '<id>',
+    }),
     base: Flags.string({ description: 'first commit of the range is after this SHA', helpValue: '<sha>' }),
     'base-branch': Flags.string({ description: 'branch to take the merge base with', helpValue: '<branch>' }),
   };
@@ -24,9 +30,23 @@ ${exitCodesHelp([0, 1])}`;
   async run(): Promise<FeatureKeyGateOutput> {
     const { flags } = await this.parse(FeatureKeyGate);
     const core = await this.core();
-    const result = await core.featureKeyGate({ root: await this.stateRoot(false), beads: flags.beads, worktree: flags.worktree, featureKey: flags['feature-key'], base: flags.base, baseBranch: flags['base-branch'] });
+    const result = await core.featureKeyGate({
+      root: await this.stateRoot(false),
+      beads: flags.beads,
+      worktree: flags.worktree,
+      featureKey: flags['feature-key'],
+      base: flags.base,
+      baseBranch: flags['base-branch'],
+    });
     process.exitCode = result.passed ? 0 : 1;
-    this.out(renderGate('Feature-Key Gate', result, [['feature_key', result.feature_key], ['range', result.base ? `${result.base.slice(0, 12)}..${result.head?.slice(0, 12) ?? 'HEAD'}` : null], ['checked', `${result.checked_commits} commits`], ['missing', result.missing_commits.map((s) => s.slice(0, 12))]]));
+    this.out(
+      renderGate('Feature-Key Gate', result, [
+        ['feature_key', result.feature_key],
+        ['range', result.base ? `${result.base.slice(0, 12)}..${result.head?.slice(0, 12) ?? 'HEAD'}` : null],
+        ['checked', `${result.checked_commits} commits`],
+        ['missing', result.missing_commits.map((s) => s.slice(0, 12))],
+      ]),
+    );
     return result;
   }
 }

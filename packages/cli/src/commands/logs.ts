@@ -19,7 +19,10 @@ ${exitCodesHelp([0, 1])}`;
     const beads = jobBeads(args.beads, flags.beads);
     const core = await this.core();
     const result = core.readJobLog(await this.stateRoot(false), beads, flags.lines);
-    if (result.cut && !this.jsonEnabled()) process.stderr.write(`note: this log was cut to stay under limits.max_log_mb${result.bytes_dropped ? ` (${result.bytes_dropped} bytes dropped between its beginning and its end)` : ''}\n`);
+    if (result.cut && !this.jsonEnabled())
+      process.stderr.write(
+        `note: this log was cut to stay under limits.max_log_mb${result.bytes_dropped ? ` (${result.bytes_dropped} bytes dropped between its beginning and its end)` : ''}\n`,
+      );
     for (const line of result.lines) this.out(line);
     return result;
   }

@@ -9,7 +9,10 @@ export default class Probe extends DxCommand<PreflightOutput> {
 retries, in a private HOME) and reports whether it answered, classified like a failed job.
 ${exitCodesHelp([0, 1, 20, 21, 25])}`;
 
-  static override examples = ['<%= config.bin %> probe --provider opencode --model zhipuai-coding-plan/glm-5', '<%= config.bin %> probe --provider gemini --json'];
+  static override examples = [
+    '<%= config.bin %> probe --provider opencode --model zhipuai-coding-plan/glm-5',
+    '<%= config.bin %> probe --provider gemini --json',
+  ];
 
   static override flags = {
     provider: Flags.string({ description: 'provider id', required: true, helpValue: '<id>' }),
@@ -20,7 +23,16 @@ ${exitCodesHelp([0, 1, 20, 21, 25])}`;
   async run(): Promise<PreflightOutput> {
     const { flags } = await this.parse(Probe);
     const core = await this.core();
-    const result = await core.preflightProvider(flags.provider, { registry: await this.providers(), policy: await this.policy(flags.policy), model: flags.model, timeoutMs: 60_000 }, 'probe');
+    const result = await core.preflightProvider(
+      flags.provider,
+      {
+        registry: await this.providers(),
+        policy: await this.policy(flags.policy),
+        model: flags.model,
+        timeoutMs: 60_000,
+      },
+      'probe',
+    );
     process.exitCode = result.exit_code;
     this.out(renderPreflight(result, 'Probe'));
     return result;

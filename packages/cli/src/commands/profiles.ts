@@ -19,15 +19,28 @@ ${exitCodesHelp([0, 1])}`;
     const { flags } = await this.parse(Profiles);
     const core = await this.core();
     const profiles = flags.show ? [core.loadProfile(flags.show)] : core.listProfiles();
-    const toOutput = (p: Profile) => ({ name: p.name, source: p.source, description: p.description ?? null, provider: p.provider, model: p.model ?? null, limits: { ...p.limits } });
+    const toOutput = (p: Profile) => ({
+      name: p.name,
+      source: p.source,
+      description: p.description ?? null,
+      provider: p.provider,
+      model: p.model ?? null,
+      limits: { ...p.limits },
+    });
     if (flags.show) {
-      const p = profiles[0]!;
+      const p = profiles[0];
       this.out(`# ${p.name} (${p.source})`);
       this.out(core.readFileIfExists(p.source)?.trimEnd() ?? '');
     } else if (profiles.length === 0) {
       this.out('(no profiles found)');
     } else {
-      this.out(renderTable(['name', 'provider', 'model', 'description'], profiles.map((p) => [p.name, p.provider, p.model, p.description]), 70));
+      this.out(
+        renderTable(
+          ['name', 'provider', 'model', 'description'],
+          profiles.map((p) => [p.name, p.provider, p.model, p.description]),
+          70,
+        ),
+      );
     }
     return { profiles: profiles.map(toOutput) };
   }

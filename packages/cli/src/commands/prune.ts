@@ -13,12 +13,24 @@ rotations, heartbeat, prompt copy. Never a live job, never one whose owner (a dx
 holds it. --dry-run lists what would go and how much, and changes nothing.
 ${exitCodesHelp([0, 1, 22])}`;
 
-  static override examples = ['<%= config.bin %> prune', '<%= config.bin %> prune --beads bd-xxx --json', '<%= config.bin %> prune --older-than 30d --dry-run', '<%= config.bin %> prune --retention'];
+  static override examples = [
+    '<%= config.bin %> prune',
+    '<%= config.bin %> prune --beads bd-xxx --json',
+    '<%= config.bin %> prune --older-than 30d --dry-run',
+    '<%= config.bin %> prune --retention',
+  ];
   static override flags = {
     beads: beadsFlag(),
     retention: Flags.boolean({ description: "also remove finished jobs past the policy's retention" }),
-    'older-than': Flags.string({ description: 'remove finished jobs older than this (30d, 12h, 90m); implies --retention', helpValue: '<age>' }),
-    'keep-last': Flags.integer({ description: 'keep this many most recent finished jobs whatever their age (policy retention.keep_last)', min: 0, helpValue: '<n>' }),
+    'older-than': Flags.string({
+      description: 'remove finished jobs older than this (30d, 12h, 90m); implies --retention',
+      helpValue: '<age>',
+    }),
+    'keep-last': Flags.integer({
+      description: 'keep this many most recent finished jobs whatever their age (policy retention.keep_last)',
+      min: 0,
+      helpValue: '<n>',
+    }),
     'dry-run': Flags.boolean({ description: 'list what retention would remove, change nothing' }),
     policy: policyFlag,
   };
@@ -26,14 +38,26 @@ ${exitCodesHelp([0, 1, 22])}`;
   async run(): Promise<PruneOutput> {
     const { flags } = await this.parse(Prune);
     const core = await this.core();
-    const byAge = flags.retention || flags['older-than'] !== undefined || flags['keep-last'] !== undefined || flags['dry-run'];
-    const retention = byAge ? core.retentionOptions(await this.policy(flags.policy), { olderThan: flags['older-than'], keepLast: flags['keep-last'], dryRun: flags['dry-run'] }) : undefined;
+    const byAge =
+      flags.retention || flags['older-than'] !== undefined || flags['keep-last'] !== undefined || flags['dry-run'];
+    const retention = byAge
+      ? core.retentionOptions(await this.policy(flags.policy), {
+          olderThan: flags['older-than'],
+          keepLast: flags['keep-last'],
+          dryRun: flags['dry-run'],
+        })
+      : undefined;
     const result = await core.pruneJobs(await this.stateRoot(false), flags.beads, process.env, retention);
     for (const a of result.actions) this.out(`${a.action} beads=${a.beads} provider=${a.provider}: ${a.detail}`);
     const r = result.retention;
     if (r) {
-      for (const j of r.removed) this.out(`${r.dry_run ? 'would_remove' : 'removed'} beads=${j.beads} provider=${j.provider} completed_at=${j.completed_at} files=${j.files} bytes=${j.bytes}`);
-      this.out(`retention: ${r.dry_run ? 'would free' : 'freed'} ${r.bytes_freed} bytes in ${r.removed.length} job(s); kept live=${r.kept.live} held=${r.kept.held} recent=${r.kept.recent} unfinished=${r.kept.unfinished}`);
+      for (const j of r.removed)
+        this.out(
+          `${r.dry_run ? 'would_remove' : 'removed'} beads=${j.beads} provider=${j.provider} completed_at=${j.completed_at} files=${j.files} bytes=${j.bytes}`,
+        );
+      this.out(
+        `retention: ${r.dry_run ? 'would free' : 'freed'} ${r.bytes_freed} bytes in ${r.removed.length} job(s); kept live=${r.kept.live} held=${r.kept.held} recent=${r.kept.recent} unfinished=${r.kept.unfinished}`,
+      );
     }
     if (!r?.dry_run) this.out(`prune: checked=${result.checked} pruned=${result.pruned}`);
     return result;

@@ -12,7 +12,11 @@ ${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> release --owner dx-batch:wave-20261124-101500'];
   static override flags = {
-    owner: Flags.string({ description: 'the owner, as given to start --owner', required: true, helpValue: '<tool:id>' }),
+    owner: Flags.string({
+      description: 'the owner, as given to start --owner',
+      required: true,
+      helpValue: '<tool:id>',
+    }),
   };
 
   async run(): Promise<ReleaseOutput> {

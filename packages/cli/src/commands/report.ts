@@ -9,7 +9,12 @@ instances). Without: every recorded job. --format json prints the JSON report (s
 ${exitCodesHelp([0, 1])}`;
 
   static override args = { beads: beadsArg() };
-  static override examples = ['<%= config.bin %> report bd-xxx', '<%= config.bin %> report --beads bd-xxx --format json', '<%= config.bin %> report --beads bd-xxx --format markdown', '<%= config.bin %> report --format markdown'];
+  static override examples = [
+    '<%= config.bin %> report bd-xxx',
+    '<%= config.bin %> report --beads bd-xxx --format json',
+    '<%= config.bin %> report --beads bd-xxx --format markdown',
+    '<%= config.bin %> report --format markdown',
+  ];
 
   static override flags = {
     beads: beadsFlag(),

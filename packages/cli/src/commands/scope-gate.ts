@@ -11,13 +11,22 @@ files; without a job, the uncommitted changes. The allowlist file has one path p
 mutation_budget_exceeded, allowed_paths_file_unreadable, worktree_missing, not_a_git_repo.
 ${exitCodesHelp([0, 1])}`;
 
-  static override examples = ['<%= config.bin %> scope-gate --beads bd-xxx --allowed-paths-file allowed.txt --mutation-budget 20'];
+  static override examples = [
+    '<%= config.bin %> scope-gate --beads bd-xxx --allowed-paths-file allowed.txt --mutation-budget 20',
+  ];
 
   static override flags = {
     beads: beadsFlag(),
     worktree: Flags.string({ description: 'git worktree to check', helpValue: '<dir>' }),
-    'allowed-paths-file': Flags.string({ description: 'file of allowed path prefixes/globs (default: the one given at start)', helpValue: '<file>' }),
-    'mutation-budget': Flags.integer({ description: 'maximum number of changed files (default: the one given at start)', min: 0, helpValue: '<n>' }),
+    'allowed-paths-file': Flags.string({
+      description: 'file of allowed path prefixes/globs (default: the one given at start)',
+      helpValue: '<file>',
+    }),
+    'mutation-budget': Flags.integer({
+      description: 'maximum number of changed files (default: the one given at start)',
+      min: 0,
+      helpValue: '<n>',
+    }),
     base: Flags.string({ description: 'compare against this commit instead of the job start', helpValue: '<sha>' }),
   };
 
@@ -35,7 +44,14 @@ ${exitCodesHelp([0, 1])}`;
       base: flags.base,
     });
     process.exitCode = result.passed ? 0 : 1;
-    this.out(renderGate('Scope Gate', result, [['worktree', result.worktree], ['mutations', result.mutations], ['budget', result.mutation_budget], ['violations', result.violations]]));
+    this.out(
+      renderGate('Scope Gate', result, [
+        ['worktree', result.worktree],
+        ['mutations', result.mutations],
+        ['budget', result.mutation_budget],
+        ['violations', result.violations],
+      ]),
+    );
     return result;
   }
 }

@@ -19,18 +19,48 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
 
   static override flags = {
     beads: beadsFlag({ required: true }),
-    provider: Flags.string({ description: "provider id (see dx-runner preflight); default: the profile's", helpValue: '<id>' }),
-    profile: Flags.string({ description: 'YAML profile: provider, model and limits (see dx-runner profiles)', helpValue: '<name>' }),
-    preflight: Flags.boolean({ description: "run the provider's preflight first; refuse to launch if it fails (exit 21/25)" }),
-    'required-baseline': Flags.string({ description: "refuse to launch unless the worktree's HEAD contains this commit SHA", helpValue: '<sha>' }),
-    'allowed-paths-file': Flags.string({ description: 'allowlist the job’s scope gate checks changes against', helpValue: '<file>' }),
-    'mutation-budget': Flags.integer({ description: 'maximum changed files for the job’s scope gate', min: 0, helpValue: '<n>' }),
-    'prompt-file': Flags.string({ description: 'file holding the task prompt (required unless --dry-run)', helpValue: '<file>' }),
-    worktree: Flags.string({ description: 'directory the agent works in (default: the git worktree containing cwd)', helpValue: '<dir>' }),
+    provider: Flags.string({
+      description: "provider id (see dx-runner preflight); default: the profile's",
+      helpValue: '<id>',
+    }),
+    profile: Flags.string({
+      description: 'YAML profile: provider, model and limits (see dx-runner profiles)',
+      helpValue: '<name>',
+    }),
+    preflight: Flags.boolean({
+      description: "run the provider's preflight first; refuse to launch if it fails (exit 21/25)",
+    }),
+    'required-baseline': Flags.string({
+      description: "refuse to launch unless the worktree's HEAD contains this commit SHA",
+      helpValue: '<sha>',
+    }),
+    'allowed-paths-file': Flags.string({
+      description: 'allowlist the job’s scope gate checks changes against',
+      helpValue: '<file>',
+    }),
+    'mutation-budget': Flags.integer({
+      description: 'maximum changed files for the job’s scope gate',
+      min: 0,
+      helpValue: '<n>',
+    }),
+    'prompt-file': Flags.string({
+      description: 'file holding the task prompt (required unless --dry-run)',
+      helpValue: '<file>',
+    }),
+    worktree: Flags.string({
+      description: 'directory the agent works in (default: the git worktree containing cwd)',
+      helpValue: '<dir>',
+    }),
     model: Flags.string({ description: 'model to request (must be allowed by the policy)', helpValue: '<model>' }),
     'dry-run': Flags.boolean({ description: 'validate everything, launch nothing' }),
-    'expect-no-changes': Flags.boolean({ description: 'a read-only task (e.g. a review): exit 0 without changes is exited_ok (read_only_ok), not no_op' }),
-    owner: Flags.string({ description: 'who starts the job, e.g. dx-batch:<wave>; the watchdog leaves restarts of owned jobs to their owner', helpValue: '<tool:id>' }),
+    'expect-no-changes': Flags.boolean({
+      description: 'a read-only task (e.g. a review): exit 0 without changes is exited_ok (read_only_ok), not no_op',
+    }),
+    owner: Flags.string({
+      description:
+        'who starts the job, e.g. dx-batch:<wave>; the watchdog leaves restarts of owned jobs to their owner',
+      helpValue: '<tool:id>',
+    }),
     policy: policyFlag,
   };
 
@@ -46,7 +76,10 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
     }
   }
 
-  private async launch(flags: Interfaces.InferredFlags<typeof Start.flags>, watcher: PrespawnedWatcher | undefined): Promise<StartOutput> {
+  private async launch(
+    flags: Interfaces.InferredFlags<typeof Start.flags>,
+    watcher: PrespawnedWatcher | undefined,
+  ): Promise<StartOutput> {
     const core = await this.core();
     const result = await core.startJob({
       beads: flags.beads,

@@ -19,9 +19,16 @@ ${exitCodesHelp([0, 1, 22])}`;
 
   static override flags = {
     beads: beadsFlag(),
-    recent: Flags.integer({ description: 'also list the N most recently finished jobs', min: 0, default: 0, helpValue: '<n>' }),
+    recent: Flags.integer({
+      description: 'also list the N most recently finished jobs',
+      min: 0,
+      default: 0,
+      helpValue: '<n>',
+    }),
     'stall-minutes': positiveNumber({ description: 'stall threshold for this view (default: as recorded at start)' }),
-    disk: Flags.boolean({ description: 'disk use of the state root instead of jobs: per provider, per kind, largest jobs, free space' }),
+    disk: Flags.boolean({
+      description: 'disk use of the state root instead of jobs: per provider, per kind, largest jobs, free space',
+    }),
   };
 
   async run(): Promise<StatusOutput | DiskOutput> {
@@ -41,14 +48,20 @@ ${exitCodesHelp([0, 1, 22])}`;
       jobs = [core.toJobView(core.requireJob(root, flags.beads), opts)];
     } else {
       const all = core.listJobs(root).map((j) => core.toJobView(j, opts));
-      jobs = all.filter((j) => j.outcome_state === null).sort((a, b) => (a.started_at ?? '').localeCompare(b.started_at ?? ''));
+      jobs = all
+        .filter((j) => j.outcome_state === null)
+        .sort((a, b) => (a.started_at ?? '').localeCompare(b.started_at ?? ''));
       finished = all.length - jobs.length;
       recent = all
         .filter((j) => j.outcome_state !== null)
         .sort((a, b) => (b.completed_at ?? '').localeCompare(a.completed_at ?? ''))
         .slice(0, flags.recent);
     }
-    const result: StatusOutput = { generated_at: new Date().toISOString(), state_dir: core.stateRootPath(), jobs: [...jobs, ...recent] };
+    const result: StatusOutput = {
+      generated_at: new Date().toISOString(),
+      state_dir: core.stateRootPath(),
+      jobs: [...jobs, ...recent],
+    };
     if (!this.jsonEnabled()) this.render(jobs, recent, flags.recent, result.state_dir, finished);
     return result;
   }
@@ -56,24 +69,62 @@ ${exitCodesHelp([0, 1, 22])}`;
   private renderDisk(d: DiskOutput): void {
     const mb = (n: number | null) => (n === null ? '-' : `${(n / 1024 / 1024).toFixed(1)} MB`);
     this.out(`state_dir=${d.state_dir} total=${mb(d.total_bytes)} free=${mb(d.free_bytes)}`);
-    if (Object.keys(d.by_provider).length > 0) this.out(renderTable(['provider', 'bytes'], Object.entries(d.by_provider).map(([p, n]) => [p, mb(n)])));
-    if (Object.keys(d.by_kind).length > 0) this.out(renderTable(['kind', 'bytes'], Object.entries(d.by_kind).map(([k, n]) => [k, mb(n)])));
-    if (d.largest_jobs.length > 0) this.out(renderTable(['largest jobs', 'provider', 'bytes'], d.largest_jobs.map((j) => [j.beads, j.provider, mb(j.bytes)])));
+    if (Object.keys(d.by_provider).length > 0)
+      this.out(
+        renderTable(
+          ['provider', 'bytes'],
+          Object.entries(d.by_provider).map(([p, n]) => [p, mb(n)]),
+        ),
+      );
+    if (Object.keys(d.by_kind).length > 0)
+      this.out(
+        renderTable(
+          ['kind', 'bytes'],
+          Object.entries(d.by_kind).map(([k, n]) => [k, mb(n)]),
+        ),
+      );
+    if (d.largest_jobs.length > 0)
+      this.out(
+        renderTable(
+          ['largest jobs', 'provider', 'bytes'],
+          d.largest_jobs.map((j) => [j.beads, j.provider, mb(j.bytes)]),
+        ),
+      );
     if (d.holds.length > 0) this.out(`held by: ${d.holds.join(', ')}`);
   }
 
   private render(jobs: JobView[], recent: JobView[], recentCount: number, stateDir: string, finished: number): void {
     const headers = ['beads', 'provider', 'state', 'reason', 'elapsed', 'events', 'changes', 'retry', 'pid'];
-    const row = (j: JobView) => [j.beads, j.provider, j.state, j.reason_code, formatDuration(j.elapsed_sec), j.events, j.mutations, j.retries, j.pid];
+    const row = (j: JobView) => [
+      j.beads,
+      j.provider,
+      j.state,
+      j.reason_code,
+      formatDuration(j.elapsed_sec),
+      j.events,
+      j.mutations,
+      j.retries,
+      j.pid,
+    ];
     if (jobs.length === 0 && recent.length === 0 && finished === 0) {
       this.out(`(no jobs found in ${stateDir})`);
       return;
     }
     if (jobs.length > 0) this.out(renderTable(headers, jobs.map(row)));
-    else this.out(`(no running jobs${finished > 0 && recentCount === 0 ? `; ${finished} finished, see: dx-runner status --recent ${finished}` : ''})`);
+    else
+      this.out(
+        `(no running jobs${finished > 0 && recentCount === 0 ? `; ${finished} finished, see: dx-runner status --recent ${finished}` : ''})`,
+      );
     if (recentCount > 0) {
       this.out(`\n=== Recently Completed (last ${recentCount}) ===`);
-      this.out(recent.length > 0 ? renderTable(headers.slice(0, -1).concat('exit'), recent.map((j) => [...row(j).slice(0, -1), j.exit_code])) : '(none)');
+      this.out(
+        recent.length > 0
+          ? renderTable(
+              headers.slice(0, -1).concat('exit'),
+              recent.map((j) => [...row(j).slice(0, -1), j.exit_code]),
+            )
+          : '(none)',
+      );
     }
   }
 }

@@ -2,13 +2,17 @@ import type { StopOutput } from '@dx/core';
 import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads } from '@dx/cli-kit';
 
 export default class Stop extends DxCommand<StopOutput> {
-  static override summary = "stop a running job and its whole process group";
+  static override summary = 'stop a running job and its whole process group';
   static override description = `Asks the job's watcher to end the agent's process group (SIGTERM, then SIGKILL after
 DX_RUNNER_KILL_GRACE_SEC), children included; the outcome records state killed, reason manual_stop.
 Only processes proven to be this job's (pid + start time) are signalled.
 ${exitCodesHelp([0, 1])}`;
 
-  static override examples = ['<%= config.bin %> stop bd-xxx', '<%= config.bin %> stop --beads bd-xxx', '<%= config.bin %> kill bd-xxx'];
+  static override examples = [
+    '<%= config.bin %> stop bd-xxx',
+    '<%= config.bin %> stop --beads bd-xxx',
+    '<%= config.bin %> kill bd-xxx',
+  ];
   /** `kill` is the name seed 003's smoke test cleans up with. */
   static override aliases = ['kill'];
   static override args = { beads: beadsArg() };

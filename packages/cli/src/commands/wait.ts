@@ -11,12 +11,17 @@ Scripts that wait with a loop on exited_ok|exited_err wait forever for a job tha
 exited 0 without changing anything) or blocked: wait knows every terminal state.
 ${exitCodesHelp([0, 1, 3, 23, 124, 130])}`;
 
-  static override examples = ['<%= config.bin %> wait bd-xxx', '<%= config.bin %> wait bd-xxx --timeout 3600 --json | jq -r .state'];
+  static override examples = [
+    '<%= config.bin %> wait bd-xxx',
+    '<%= config.bin %> wait bd-xxx --timeout 3600 --json | jq -r .state',
+  ];
   static override args = { beads: beadsArg() };
   static override flags = {
     beads: beadsFlag(),
     timeout: positiveNumber({ description: 'seconds to wait at most; then exit 124 (the job keeps running)' }),
-    'stall-minutes': positiveNumber({ description: 'stall threshold for the state reported (default: as recorded at start)' }),
+    'stall-minutes': positiveNumber({
+      description: 'stall threshold for the state reported (default: as recorded at start)',
+    }),
   };
 
   async run(): Promise<WaitOutput> {
@@ -28,13 +33,23 @@ ${exitCodesHelp([0, 1, 3, 23, 124, 130])}`;
     const pollSec = Number(process.env.DX_RUNNER_WAIT_POLL_SEC || 5);
     const abort = new AbortController();
     this.onInterrupt(() => abort.abort());
-    const result = await core.waitForJob(root, beads, { timeoutMs: flags.timeout === undefined ? undefined : flags.timeout * 1000, stallMinutes: flags['stall-minutes'], signal: abort.signal, pollMs: pollSec * 1000 });
+    const result = await core.waitForJob(root, beads, {
+      timeoutMs: flags.timeout === undefined ? undefined : flags.timeout * 1000,
+      stallMinutes: flags['stall-minutes'],
+      signal: abort.signal,
+      pollMs: pollSec * 1000,
+    });
     const view = result.view;
     process.exitCode = result.timedOut ? 124 : result.interrupted ? 130 : core.exitCodeForState(view.state);
     const waited = Math.round(result.waitedMs / 100) / 10;
-    if (result.timedOut) this.out(`${beads}: still ${view.state} (${view.reason_code}) after ${waited}s; it keeps running`);
-    else if (result.interrupted) this.out(`${beads}: wait interrupted; the job is ${view.state} (${view.reason_code}) and keeps running`);
-    else this.out(`${beads}: ${view.state} (${view.reason_code}) after ${waited}s\nnext_action=${view.next_action}  # ${view.next_action_text}`);
+    if (result.timedOut)
+      this.out(`${beads}: still ${view.state} (${view.reason_code}) after ${waited}s; it keeps running`);
+    else if (result.interrupted)
+      this.out(`${beads}: wait interrupted; the job is ${view.state} (${view.reason_code}) and keeps running`);
+    else
+      this.out(
+        `${beads}: ${view.state} (${view.reason_code}) after ${waited}s\nnext_action=${view.next_action}  # ${view.next_action_text}`,
+      );
     return { ...view, timed_out: result.timedOut, interrupted: result.interrupted, waited_sec: waited };
   }
 }

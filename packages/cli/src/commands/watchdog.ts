@@ -11,11 +11,19 @@ dx-runner prune --retention). Runs until interrupted, or --once for a single pas
 (--max-passes N for a bounded run). With --json each pass is printed as one JSON line.
 ${exitCodesHelp([0, 1, 22])}`;
 
-  static override examples = ['<%= config.bin %> watchdog --interval 60 --max-retries 1', '<%= config.bin %> watchdog --once --json'];
+  static override examples = [
+    '<%= config.bin %> watchdog --interval 60 --max-retries 1',
+    '<%= config.bin %> watchdog --once --json',
+  ];
 
   static override flags = {
     interval: positiveNumber({ description: 'seconds between passes', default: 60 }),
-    'max-retries': Flags.integer({ description: 'restarts allowed before a job is marked blocked', default: 1, min: 0, helpValue: '<n>' }),
+    'max-retries': Flags.integer({
+      description: 'restarts allowed before a job is marked blocked',
+      default: 1,
+      min: 0,
+      helpValue: '<n>',
+    }),
     'stall-minutes': positiveNumber({ description: 'stall threshold (default: as recorded at start)' }),
     once: Flags.boolean({ description: 'run a single pass and exit' }),
     'max-passes': Flags.integer({ description: 'stop after N passes', min: 1, helpValue: '<n>' }),
@@ -35,7 +43,9 @@ ${exitCodesHelp([0, 1, 22])}`;
       stopping = true;
     });
     if (!this.jsonEnabled() && maxPasses > 1) {
-      this.out(`watchdog: interval=${flags.interval}s max_retries=${flags['max-retries']} state_dir=${core.stateRootPath()}`);
+      this.out(
+        `watchdog: interval=${flags.interval}s max_retries=${flags['max-retries']} state_dir=${core.stateRootPath()}`,
+      );
     }
     for (let n = 0; n < maxPasses && !stopping; n++) {
       const root = await this.stateRoot(false);
@@ -52,9 +62,12 @@ ${exitCodesHelp([0, 1, 22])}`;
         if (maxPasses > 1) this.streamJson(pass);
       } else {
         for (const a of pass.actions) {
-          this.out(`${pass.generated_at} [${a.beads}] ${a.state} (${a.reason_code})${a.action === 'none' ? '' : ` -> ${a.action}${a.detail ? `: ${a.detail}` : ''}`}`);
+          this.out(
+            `${pass.generated_at} [${a.beads}] ${a.state} (${a.reason_code})${a.action === 'none' ? '' : ` -> ${a.action}${a.detail ? `: ${a.detail}` : ''}`}`,
+          );
         }
-        if (pass.actions.length === 0 && maxPasses === 1) this.out(`${pass.generated_at} checked=${pass.checked} nothing to do`);
+        if (pass.actions.length === 0 && maxPasses === 1)
+          this.out(`${pass.generated_at} checked=${pass.checked} nothing to do`);
       }
       if (n + 1 < maxPasses && !stopping) await waitInterruptible(flags.interval * 1000, () => stopping);
     }

@@ -22,6 +22,7 @@ describe('parseClaimError (seed 003: multi-word owners, optional timestamp)', ()
   it('returns undefined for other errors', () => {
     expect(parseClaimError('Error claiming bd-x1: issue not claimable: status closed')).toBeUndefined();
     // seed 003's non-matches
-    for (const text of ['Some other error message', 'Permission denied', '', 'claimed by']) expect(parseClaimError(text)).toBeUndefined();
+    for (const text of ['Some other error message', 'Permission denied', '', 'claimed by'])
+      expect(parseClaimError(text)).toBeUndefined();
   });
 });

@@ -29,9 +29,12 @@ export interface ClaimInfo {
  */
 export function parseClaimError(text: string): ClaimInfo | undefined {
   // only a timestamp at the very end is stripped: "Bob at the office" is a whole owner
-  const m = /already claimed by (.+?)(?:\s+at\s+(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?)(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$/im.exec(text);
+  const m =
+    /already claimed by (.+?)(?:\s+at\s+(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?)(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$/im.exec(
+      text,
+    );
   if (!m) return undefined;
-  return { claimedBy: m[1]!.trim(), claimedAt: m[2]?.replace(' ', 'T') ?? null };
+  return { claimedBy: m[1].trim(), claimedAt: m[2]?.replace(' ', 'T') ?? null };
 }
 
 export function bdBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -66,13 +69,19 @@ export class BdClient {
   async context(): Promise<Record<string, unknown> | undefined> {
     const r = await this.run(['context', '--json']);
     const json = safeJson(r.stdout);
-    return r.exitCode === 0 && json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+    return r.exitCode === 0 && json && typeof json === 'object' && !Array.isArray(json)
+      ? (json as Record<string, unknown>)
+      : undefined;
   }
 
   async show(id: string): Promise<BeadsIssue | undefined> {
     const r = await this.run(['show', id, '--json']);
     const json = safeJson(r.stdout);
-    const issue = Array.isArray(json) ? json[0] : json && typeof json === 'object' && 'id' in json ? json : undefined;
+    const issue: unknown = Array.isArray(json)
+      ? (json as unknown[])[0]
+      : json && typeof json === 'object' && 'id' in json
+        ? json
+        : undefined;
     return r.exitCode === 0 && issue ? (issue as BeadsIssue) : undefined;
   }
 
@@ -82,12 +91,18 @@ export class BdClient {
 
   /** `bd list --status S --type T --json` (a filter left out is not passed). */
   async list(filters: { status?: string; type?: string } = {}): Promise<BeadsIssue[]> {
-    return this.issues(['list', ...(filters.status ? ['--status', filters.status] : []), ...(filters.type ? ['--type', filters.type] : []), '--json']);
+    return this.issues([
+      'list',
+      ...(filters.status ? ['--status', filters.status] : []),
+      ...(filters.type ? ['--type', filters.type] : []),
+      '--json',
+    ]);
   }
 
   private async issues(args: string[]): Promise<BeadsIssue[]> {
     const r = await this.run(args);
-    if (r.exitCode !== 0) throw new Error(`bd ${args[0]} failed: ${firstLine(r.stderr || r.stdout) ?? `exit ${r.exitCode}`}`);
+    if (r.exitCode !== 0)
+      throw new Error(`bd ${args[0]} failed: ${firstLine(r.stderr || r.stdout) ?? `exit ${r.exitCode}`}`);
     const json = safeJson(r.stdout);
     // BD_JSON_ENVELOPE=1 (the v2.0 default) wraps the array as {schema_version, data}
     const list = Array.isArray(json) ? json : (json as { data?: unknown } | undefined)?.data;
@@ -100,12 +115,22 @@ export class BdClient {
   }
 
   /** Atomic claim (`bd update ID --claim`); an issue held by someone else is reported, never taken. */
-  async claim(id: string, actor?: string): Promise<{ claimed: true } | { claimed: false; claimedBy?: string; claimedAt?: string | null; error: string }> {
+  async claim(
+    id: string,
+    actor?: string,
+  ): Promise<{ claimed: true } | { claimed: false; claimedBy?: string; claimedAt?: string | null; error: string }> {
     const r = await this.run([...(actor ? ['--actor', actor] : []), 'update', id, '--claim', '--json']);
     const text = `${r.stderr}\n${r.stdout}`;
     const taken = parseClaimError(text);
-    if (taken) return { claimed: false, claimedBy: taken.claimedBy, claimedAt: taken.claimedAt, error: `already claimed by ${taken.claimedBy}` };
-    if (r.exitCode !== 0) return { claimed: false, error: firstLine(r.stderr || r.stdout) ?? `bd update --claim exited ${r.exitCode}` };
+    if (taken)
+      return {
+        claimed: false,
+        claimedBy: taken.claimedBy,
+        claimedAt: taken.claimedAt,
+        error: `already claimed by ${taken.claimedBy}`,
+      };
+    if (r.exitCode !== 0)
+      return { claimed: false, error: firstLine(r.stderr || r.stdout) ?? `bd update --claim exited ${r.exitCode}` };
     return { claimed: true };
   }
 }

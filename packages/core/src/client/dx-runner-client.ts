@@ -38,7 +38,14 @@ export function dxRunnerCommand(env: NodeJS.ProcessEnv = process.env, fallback?:
   const explicit = env.DX_RUNNER_BIN?.trim();
   const onPath = findExecutable('dx-runner', env);
   const command = explicit ? [explicit] : onPath ? [onPath] : fallback;
-  if (!command) throw new DxRunnerError('dx-runner not found: set DX_RUNNER_BIN or put dx-runner on PATH', 127, 'dx_runner_missing', 'install_dx_runner', []);
+  if (!command)
+    throw new DxRunnerError(
+      'dx-runner not found: set DX_RUNNER_BIN or put dx-runner on PATH',
+      127,
+      'dx_runner_missing',
+      'install_dx_runner',
+      [],
+    );
   return command;
 }
 
@@ -80,7 +87,11 @@ export class ProcessTransport implements DxRunnerTransport {
   run(args: string[], options: { timeoutMs: number }): Promise<{ code: number; stdout: string; stderr: string }> {
     const [cmd, ...prefix] = this.command;
     return new Promise((resolve, reject) => {
-      const child = spawn(cmd!, [...prefix, ...args], { cwd: this.cwd, env: { ...this.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd, [...prefix, ...args], {
+        cwd: this.cwd,
+        env: { ...this.env, NODE_ENV: 'production' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -93,18 +104,37 @@ export class ProcessTransport implements DxRunnerTransport {
       }, options.timeoutMs);
       child.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new DxRunnerError(`cannot run ${cmd}: ${err.code ?? err.message}`, 127, 'dx_runner_missing', 'install_dx_runner', args));
+        reject(
+          new DxRunnerError(
+            `cannot run ${cmd}: ${err.code ?? err.message}`,
+            127,
+            'dx_runner_missing',
+            'install_dx_runner',
+            args,
+          ),
+        );
       });
       child.on('close', (code, sig) => {
         clearTimeout(timer);
-        if (timedOut && sig === 'SIGKILL') reject(new DxRunnerError(`dx-runner ${args[0]} timed out after ${options.timeoutMs} ms`, 124, 'dx_runner_timeout', 'retry', args));
+        if (timedOut && sig === 'SIGKILL')
+          reject(
+            new DxRunnerError(
+              `dx-runner ${args[0]} timed out after ${options.timeoutMs} ms`,
+              124,
+              'dx_runner_timeout',
+              'retry',
+              args,
+            ),
+          );
         else resolve({ code: code ?? 1, stdout, stderr });
       });
     });
   }
 }
 
-export type DxRunnerClientOptions = { timeoutMs?: number } & ({ transport: DxRunnerTransport } | { command: string[]; env?: NodeJS.ProcessEnv; cwd?: string });
+export type DxRunnerClientOptions = { timeoutMs?: number } & (
+  { transport: DxRunnerTransport } | { command: string[]; env?: NodeJS.ProcessEnv; cwd?: string }
+);
 
 export interface StartRequest {
   beads: string;
@@ -131,7 +161,8 @@ export class DxRunnerClient {
   private readonly timeoutMs: number;
 
   constructor(options: DxRunnerClientOptions) {
-    this.transport = 'transport' in options ? options.transport : new ProcessTransport(options.command, options.env, options.cwd);
+    this.transport =
+      'transport' in options ? options.transport : new ProcessTransport(options.command, options.env, options.cwd);
     this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
@@ -140,14 +171,24 @@ export class DxRunnerClient {
   }
 
   /** Run one command with --json; exit codes in `results` are answers, any other is an error. */
-  async call<S extends z.ZodType>(args: string[], schema: S, results: number[] = [0]): Promise<{ exitCode: number; data: z.output<S> }> {
+  async call<S extends z.ZodType>(
+    args: string[],
+    schema: S,
+    results: number[] = [0],
+  ): Promise<{ exitCode: number; data: z.output<S> }> {
     const full = [...args, '--json'];
     const r = await this.exec(full);
     let parsed: unknown;
     try {
       parsed = JSON.parse(r.stdout);
     } catch {
-      throw new DxRunnerError(`dx-runner ${args[0]} did not print JSON (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}`, r.code || 1, 'dx_runner_bad_output', null, full);
+      throw new DxRunnerError(
+        `dx-runner ${args[0]} did not print JSON (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}`,
+        r.code || 1,
+        'dx_runner_bad_output',
+        null,
+        full,
+      );
     }
     const error = ErrorOutputSchema.safeParse(parsed);
     if (error.success) {
@@ -159,13 +200,26 @@ export class DxRunnerClient {
     }
     const data = schema.safeParse(parsed);
     if (!data.success) {
-      throw new DxRunnerError(`dx-runner ${args[0]} output does not match its schema: ${data.error.issues[0]?.path.join('.')}: ${data.error.issues[0]?.message}`, r.code || 1, 'dx_runner_contract_violation', null, full);
+      throw new DxRunnerError(
+        `dx-runner ${args[0]} output does not match its schema: ${data.error.issues[0]?.path.join('.')}: ${data.error.issues[0]?.message}`,
+        r.code || 1,
+        'dx_runner_contract_violation',
+        null,
+        full,
+      );
     }
     return { exitCode: r.code, data: data.data };
   }
 
   async start(req: StartRequest): Promise<StartOutput> {
-    const args = ['start', '--beads', req.beads, '--prompt-file', req.promptFile, ...(req.worktree ? ['--worktree', req.worktree] : [])];
+    const args = [
+      'start',
+      '--beads',
+      req.beads,
+      '--prompt-file',
+      req.promptFile,
+      ...(req.worktree ? ['--worktree', req.worktree] : []),
+    ];
     if (req.provider) args.push('--provider', req.provider);
     if (req.profile) args.push('--profile', req.profile);
     if (req.model) args.push('--model', req.model);
@@ -182,7 +236,11 @@ export class DxRunnerClient {
 
   /** Block until the job ends (or `timeoutSec` passes: exit 124, `timed_out`); the exit code is check's for the final state. */
   async wait(beads: string, timeoutSec?: number): Promise<{ exitCode: number; view: WaitOutput }> {
-    const r = await this.call(['wait', beads, ...(timeoutSec !== undefined ? ['--timeout', String(timeoutSec)] : [])], WaitOutputSchema, [0, 2, 3, 23, 124]);
+    const r = await this.call(
+      ['wait', beads, ...(timeoutSec !== undefined ? ['--timeout', String(timeoutSec)] : [])],
+      WaitOutputSchema,
+      [0, 2, 3, 23, 124],
+    );
     return { exitCode: r.exitCode, view: r.data };
   }
 
@@ -200,12 +258,22 @@ export class DxRunnerClient {
   }
 
   async preflight(provider: string, policy?: string): Promise<PreflightOutput> {
-    return (await this.call(['preflight', '--provider', provider, ...(policy ? ['--policy', policy] : [])], PreflightOutputSchema, [0, 20, 21, 25])).data;
+    return (
+      await this.call(
+        ['preflight', '--provider', provider, ...(policy ? ['--policy', policy] : [])],
+        PreflightOutputSchema,
+        [0, 20, 21, 25],
+      )
+    ).data;
   }
 
   /** The shared fallback-chain preflight (every result kept, primary failure named); `chain` overrides the policy's. */
   async preflightChain(policy?: string, chain?: string[]): Promise<{ exitCode: number; chain: PreflightChainOutput }> {
-    const args = ['preflight', ...(policy ? ['--policy', policy] : []), ...(chain?.length ? ['--chain', chain.join(',')] : [])];
+    const args = [
+      'preflight',
+      ...(policy ? ['--policy', policy] : []),
+      ...(chain?.length ? ['--chain', chain.join(',')] : []),
+    ];
     const r = await this.call(args, PreflightChainOutputSchema, [0, 20, 21, 25]);
     return { exitCode: r.exitCode, chain: r.data };
   }

@@ -7,7 +7,8 @@ import { LIMIT_ENV } from '../jobs/limits.js';
  * fails is refused before anything runs (exit 1, invalid_env), never discovered by a detached
  * watcher later.
  */
-export type EnvKind = 'positive-number' | 'positive-integer' | 'log-level' | 'flag' | 'path' | 'absolute-paths' | 'text';
+export type EnvKind =
+  'positive-number' | 'positive-integer' | 'log-level' | 'flag' | 'path' | 'absolute-paths' | 'text';
 
 export interface EnvVarSpec {
   name: string;
@@ -20,15 +21,50 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** dx-runner's own variables (the siblings add theirs when they validate). */
 export const DX_RUNNER_ENV: readonly EnvVarSpec[] = [
-  { name: 'DX_RUNNER_STATE_DIR', kind: 'path', default: '${XDG_STATE_HOME:-~/.local/state}/dx-runner', description: 'state root' },
+  {
+    name: 'DX_RUNNER_STATE_DIR',
+    kind: 'path',
+    default: '${XDG_STATE_HOME:-~/.local/state}/dx-runner',
+    description: 'state root',
+  },
   { name: 'DX_POLICY_FILE', kind: 'path', default: '-', description: 'policy file merged over the default' },
-  { name: 'DX_RUNNER_EXTRA_ALLOWED_PREFIXES', kind: 'absolute-paths', default: '-', description: 'comma-separated worktree prefixes added to the policy\'s' },
-  { name: 'DX_RUNNER_DEFAULT_WORKTREE', kind: 'path', default: '-', description: 'worktree when --worktree is not given (else the git worktree containing cwd)' },
-  ...LIMIT_ENV.map(([, name, fallback, description]) => ({ name, kind: 'positive-number' as const, default: String(fallback), description })),
-  { name: 'DX_RUNNER_KEEP_JOB_HOME', kind: 'flag', default: '0', description: '1 keeps the agent\'s private HOME after the job (for debugging)' },
-  { name: 'DX_RUNNER_LOG_LEVEL', kind: 'log-level', default: 'info', description: `level of the watcher's diagnostics (${LOG_LEVELS.join(', ')})` },
+  {
+    name: 'DX_RUNNER_EXTRA_ALLOWED_PREFIXES',
+    kind: 'absolute-paths',
+    default: '-',
+    description: "comma-separated worktree prefixes added to the policy's",
+  },
+  {
+    name: 'DX_RUNNER_DEFAULT_WORKTREE',
+    kind: 'path',
+    default: '-',
+    description: 'worktree when --worktree is not given (else the git worktree containing cwd)',
+  },
+  ...LIMIT_ENV.map(([, name, fallback, description]) => ({
+    name,
+    kind: 'positive-number' as const,
+    default: String(fallback),
+    description,
+  })),
+  {
+    name: 'DX_RUNNER_KEEP_JOB_HOME',
+    kind: 'flag',
+    default: '0',
+    description: "1 keeps the agent's private HOME after the job (for debugging)",
+  },
+  {
+    name: 'DX_RUNNER_LOG_LEVEL',
+    kind: 'log-level',
+    default: 'info',
+    description: `level of the watcher's diagnostics (${LOG_LEVELS.join(', ')})`,
+  },
   { name: 'DX_RUNNER_PROFILES_DIR', kind: 'path', default: '-', description: 'first directory searched for profiles' },
-  { name: 'DX_RUNNER_WAIT_POLL_SEC', kind: 'positive-number', default: '5', description: 'wait: the slow poll behind file-system notifications (catches a watcher that died)' },
+  {
+    name: 'DX_RUNNER_WAIT_POLL_SEC',
+    kind: 'positive-number',
+    default: '5',
+    description: 'wait: the slow poll behind file-system notifications (catches a watcher that died)',
+  },
 ];
 
 /** Per-provider caps are a family of names: DX_RUNNER_MAX_PARALLEL_<PROVIDER>. */
@@ -67,7 +103,8 @@ function problem(kind: EnvKind, raw: string): string | undefined {
 export function validateEnv(env: NodeJS.ProcessEnv = process.env, specs: readonly EnvVarSpec[] = DX_RUNNER_ENV): void {
   const checks: Array<[string, EnvKind]> = specs.map((s) => [s.name, s.kind]);
   if (specs === DX_RUNNER_ENV) {
-    for (const name of Object.keys(env)) if (name.startsWith(MAX_PARALLEL_PREFIX)) checks.push([name, 'positive-integer']);
+    for (const name of Object.keys(env))
+      if (name.startsWith(MAX_PARALLEL_PREFIX)) checks.push([name, 'positive-integer']);
   }
   for (const [name, kind] of checks) {
     const raw = env[name];

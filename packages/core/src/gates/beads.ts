@@ -8,7 +8,6 @@ import { isValidBeadsId } from '../jobs/beads-id.js';
 import { git } from '../process/git.js';
 import type { BeadsGateOutput } from '../schemas/gates.js';
 
-
 function gateNextAction(reason: string): { next_action: string; next_action_text: string } {
   const next = nextActionFor(reason);
   return { next_action: next, next_action_text: nextActionText(next) ?? '' };
@@ -36,10 +35,16 @@ function expand(p: string, env: NodeJS.ProcessEnv): string {
 export async function beadsGate(options: BeadsGateOptions = {}): Promise<BeadsGateOutput> {
   const env = options.env ?? process.env;
   if (options.writeProbe && !options.probeId) {
-    throw new DxError('--write-probe needs --probe-id (the issue whose status is round-tripped)', { exitCode: ExitCode.usage, reasonCode: 'probe_id_required' });
+    throw new DxError('--write-probe needs --probe-id (the issue whose status is round-tripped)', {
+      exitCode: ExitCode.usage,
+      reasonCode: 'probe_id_required',
+    });
   }
   if (options.probeId && !isValidBeadsId(options.probeId)) {
-    throw new DxError(`invalid --probe-id "${options.probeId}"`, { exitCode: ExitCode.usage, reasonCode: 'invalid_beads_id' });
+    throw new DxError(`invalid --probe-id "${options.probeId}"`, {
+      exitCode: ExitCode.usage,
+      reasonCode: 'invalid_beads_id',
+    });
   }
   const externalRepo = path.resolve(expand(env.BEADS_REPO_PATH?.trim() || '~/bd', env));
   const remoteWanted = env.BEADS_REPO_REMOTE_SUBSTR?.trim() || 'stars-end/bd';
@@ -62,7 +67,13 @@ export async function beadsGate(options: BeadsGateOptions = {}): Promise<BeadsGa
     probe_id: options.probeId ?? null,
     write_probe: 'skipped',
   };
-  const fail = (reason: string, details: string): BeadsGateOutput => ({ ...out, passed: false, reason_code: reason, ...gateNextAction(reason), details });
+  const fail = (reason: string, details: string): BeadsGateOutput => ({
+    ...out,
+    passed: false,
+    reason_code: reason,
+    ...gateNextAction(reason),
+    details,
+  });
 
   const bin = bdBinary(env);
   if (!bin) return fail('beads_unavailable', 'bd CLI not found on PATH (or BD_BIN)');
@@ -76,7 +87,10 @@ export async function beadsGate(options: BeadsGateOptions = {}): Promise<BeadsGa
   const origin = await git(externalRepo, ['remote', 'get-url', 'origin']);
   out.external_remote = origin.code === 0 ? origin.stdout.trim() : null;
   if (!out.external_remote?.includes(remoteWanted)) {
-    return fail('beads_external_remote_mismatch', `${externalRepo} origin is ${out.external_remote ?? '(none)'}, expected it to contain ${remoteWanted} (BEADS_REPO_REMOTE_SUBSTR)`);
+    return fail(
+      'beads_external_remote_mismatch',
+      `${externalRepo} origin is ${out.external_remote ?? '(none)'}, expected it to contain ${remoteWanted} (BEADS_REPO_REMOTE_SUBSTR)`,
+    );
   }
 
   const ping = await external.ping();
@@ -89,7 +103,10 @@ export async function beadsGate(options: BeadsGateOptions = {}): Promise<BeadsGa
     const repoContext = await new BdClient(bin, repo, env).context();
     out.project_id_repo = typeof repoContext?.project_id === 'string' ? repoContext.project_id : null;
     if (out.project_id_db && out.project_id_repo && out.project_id_db !== out.project_id_repo) {
-      return fail('beads_repo_mismatch', `repo ${repo} is bound to project ${out.project_id_repo}, the database is project ${out.project_id_db}`);
+      return fail(
+        'beads_repo_mismatch',
+        `repo ${repo} is bound to project ${out.project_id_repo}, the database is project ${out.project_id_db}`,
+      );
     }
   }
 
@@ -106,15 +123,35 @@ export async function beadsGate(options: BeadsGateOptions = {}): Promise<BeadsGa
       if (write.exitCode !== 0 || after?.status !== flipped) {
         out.write_probe = 'failed';
         const why = (write.stderr || write.stdout).trim().split('\n')[0] || `bd update exited ${write.exitCode}`;
-        return fail('beads_write_blocked', `write probe failed: ${why}${restored ? '' : `; could not restore status ${original}`}`);
+        return fail(
+          'beads_write_blocked',
+          `write probe failed: ${why}${restored ? '' : `; could not restore status ${original}`}`,
+        );
       }
       if (restore.exitCode !== 0 || !restored) {
         out.write_probe = 'failed';
-        return fail('beads_write_blocked', `write probe changed ${options.probeId} but could not restore its status ${original}: ${(restore.stderr || restore.stdout).trim().split('\n')[0]}`);
+        return fail(
+          'beads_write_blocked',
+          `write probe changed ${options.probeId} but could not restore its status ${original}: ${(restore.stderr || restore.stdout).trim().split('\n')[0]}`,
+        );
       }
       out.write_probe = 'passed';
     }
   }
-  const checked = ['bd', 'external repo', 'origin', 'db', out.project_id_repo ? 'repo binding' : '', options.probeId ? 'probe id' : '', options.writeProbe ? 'write probe' : ''].filter(Boolean);
-  return { ...out, passed: true, reason_code: 'beads_ok', ...gateNextAction('beads_ok'), details: `checked ${checked.join(', ')}` };
+  const checked = [
+    'bd',
+    'external repo',
+    'origin',
+    'db',
+    out.project_id_repo ? 'repo binding' : '',
+    options.probeId ? 'probe id' : '',
+    options.writeProbe ? 'write probe' : '',
+  ].filter(Boolean);
+  return {
+    ...out,
+    passed: true,
+    reason_code: 'beads_ok',
+    ...gateNextAction('beads_ok'),
+    details: `checked ${checked.join(', ')}`,
+  };
 }

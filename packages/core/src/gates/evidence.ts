@@ -9,17 +9,25 @@ import { verdict } from './target.js';
 const LOG_WINDOW = 8 * 1024 * 1024;
 
 const CLAIM_LINE = /^\s*(?:[-*]\s*\[[xX]\]\s*|(?:VERIFIED|CONFIRMED|VALIDATED)\s*:\s*)(.+)$/i;
-const TEST_COMMAND = /\b(npm (?:run )?test|pnpm (?:run )?test|yarn test|npx vitest|vitest run|vitest\b|jest\b|pytest|go test|cargo test|make test|mvn test|gradle test|node --test|bun test)/i;
+const TEST_COMMAND =
+  /\b(npm (?:run )?test|pnpm (?:run )?test|yarn test|npx vitest|vitest run|vitest\b|jest\b|pytest|go test|cargo test|make test|mvn test|gradle test|node --test|bun test)/i;
 const TEST_PASS = /\b\d+ (?:tests? )?passed\b|\ball tests passed\b|\btests? passed\b|\bPASS\b|\bOK \(\d+ tests?\)/i;
 const TEST_FAIL = /\b[1-9]\d* (?:tests? )?failed\b|\bFAIL\b|\bFAILED\b/;
-const LINT_COMMAND = /\b(eslint|npm run lint|pnpm lint|yarn lint|ruff|flake8|golangci-lint|tsc --noEmit|biome (?:check|lint))/i;
+const LINT_COMMAND =
+  /\b(eslint|npm run lint|pnpm lint|yarn lint|ruff|flake8|golangci-lint|tsc --noEmit|biome (?:check|lint))/i;
 const LINT_FAIL = /\b[1-9]\d* (?:errors?|problems?)\b|✖ \d+ problem/i;
 
 function classify(text: string): EvidenceClaim['kind'] {
   if (/lint/i.test(text)) return 'lint_passed';
-  if (/\btests?\b.*\b(pass|passed|passing|green|ok|succeed)/i.test(text) || /\ball tests\b/i.test(text)) return 'tests_passed';
+  if (/\btests?\b.*\b(pass|passed|passing|green|ok|succeed)/i.test(text) || /\ball tests\b/i.test(text))
+    return 'tests_passed';
   if (/\bcommit(ted|s)?\b|\bpushed\b/i.test(text)) return 'commit_made';
-  if (/\bfiles?\b.*\b(changed|modified|updated|created|added|touched|edited)\b|\b(changed|modified|updated|created|edited|added|touched)\b.*(\bfiles?\b|`[^`]+`)/i.test(text)) return 'files_changed';
+  if (
+    /\bfiles?\b.*\b(changed|modified|updated|created|added|touched|edited)\b|\b(changed|modified|updated|created|edited|added|touched)\b.*(\bfiles?\b|`[^`]+`)/i.test(
+      text,
+    )
+  )
+    return 'files_changed';
   return 'other';
 }
 
@@ -35,7 +43,7 @@ function lastIndex(text: string, re: RegExp): number {
 function lastTestVerdict(log: string): 'pass' | 'fail' | undefined {
   const lines = log.split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
+    const line = lines[i];
     if (TEST_FAIL.test(line)) return 'fail';
     if (TEST_PASS.test(line)) return 'pass';
   }
@@ -43,41 +51,63 @@ function lastTestVerdict(log: string): 'pass' | 'fail' | undefined {
 }
 
 function mentionedFiles(text: string): string[] {
-  const quoted = [...text.matchAll(/`([^`\s]+)`/g)].map((m) => m[1]!);
-  const bare = [...text.matchAll(/(?:^|\s)((?:[\w.-]+\/)+[\w.-]+|[\w-]+\.[a-z]{1,5})(?=[\s,;:)]|$)/gi)].map((m) => m[1]!);
+  const quoted = [...text.matchAll(/`([^`\s]+)`/g)].map((m) => m[1]);
+  const bare = [...text.matchAll(/(?:^|\s)((?:[\w.-]+\/)+[\w.-]+|[\w-]+\.[a-z]{1,5})(?=[\s,;:)]|$)/gi)].map(
+    (m) => m[1],
+  );
   return [...new Set([...quoted, ...bare])].filter((f) => /[/.]/.test(f));
 }
 
-function check(kind: EvidenceClaim['kind'], text: string, outcome: OutcomeRecord, log: string): Pick<EvidenceClaim, 'status' | 'evidence'> {
+function check(
+  kind: EvidenceClaim['kind'],
+  text: string,
+  outcome: OutcomeRecord,
+  log: string,
+): Pick<EvidenceClaim, 'status' | 'evidence'> {
   switch (kind) {
     case 'tests_passed': {
       if (!TEST_COMMAND.test(log)) return { status: 'contradicted', evidence: 'the job log shows no test run' };
       const last = lastTestVerdict(log.slice(lastIndex(log, TEST_COMMAND)));
-      if (last === undefined) return { status: 'contradicted', evidence: 'tests were run but no passing result appears in the log' };
+      if (last === undefined)
+        return { status: 'contradicted', evidence: 'tests were run but no passing result appears in the log' };
       if (last === 'fail') return { status: 'contradicted', evidence: 'the last test result in the log is a failure' };
       return { status: 'verified', evidence: 'a test run ending in a passing result appears in the log' };
     }
     case 'lint_passed': {
       if (!LINT_COMMAND.test(log)) return { status: 'contradicted', evidence: 'the job log shows no lint run' };
-      return LINT_FAIL.test(log.slice(lastIndex(log, LINT_COMMAND))) ? { status: 'contradicted', evidence: 'the lint run reported errors' } : { status: 'verified', evidence: 'a clean lint run appears in the log' };
+      return LINT_FAIL.test(log.slice(lastIndex(log, LINT_COMMAND)))
+        ? { status: 'contradicted', evidence: 'the lint run reported errors' }
+        : { status: 'verified', evidence: 'a clean lint run appears in the log' };
     }
     case 'commit_made': {
       const commits = outcome.commits ?? [];
       if (commits.length === 0) return { status: 'contradicted', evidence: 'the job made no commit' };
       const shas = [...text.matchAll(/\b[0-9a-f]{7,40}\b/gi)].map((m) => m[0].toLowerCase());
       const unknown = shas.filter((s) => !commits.some((c) => c.startsWith(s)));
-      if (unknown.length > 0) return { status: 'contradicted', evidence: `commit ${unknown.join(', ')} is not among the job's commits (${commits.map((c) => c.slice(0, 12)).join(', ')})` };
-      return { status: 'verified', evidence: `the job made ${commits.length} commit(s): ${commits.map((c) => c.slice(0, 12)).join(', ')}` };
+      if (unknown.length > 0)
+        return {
+          status: 'contradicted',
+          evidence: `commit ${unknown.join(', ')} is not among the job's commits (${commits.map((c) => c.slice(0, 12)).join(', ')})`,
+        };
+      return {
+        status: 'verified',
+        evidence: `the job made ${commits.length} commit(s): ${commits.map((c) => c.slice(0, 12)).join(', ')}`,
+      };
     }
     case 'files_changed': {
       const changed = outcome.changed_files ?? [];
       if (changed.length === 0) return { status: 'contradicted', evidence: 'the job changed no file' };
       const named = mentionedFiles(text);
       const absent = named.filter((f) => !changed.some((c) => c === f || c.endsWith(`/${f}`)));
-      if (absent.length > 0) return { status: 'contradicted', evidence: `not changed by the job: ${absent.join(', ')}` };
+      if (absent.length > 0)
+        return { status: 'contradicted', evidence: `not changed by the job: ${absent.join(', ')}` };
       const count = /\b(\d+)\s+files?\b/i.exec(text);
-      if (count && changed.length < Number(count[1])) return { status: 'contradicted', evidence: `claims ${count[1]} files, the job changed ${changed.length}` };
-      return { status: 'verified', evidence: `the job changed ${changed.length} file(s)${named.length ? ` including ${named.join(', ')}` : ''}` };
+      if (count && changed.length < Number(count[1]))
+        return { status: 'contradicted', evidence: `claims ${count[1]} files, the job changed ${changed.length}` };
+      return {
+        status: 'verified',
+        evidence: `the job changed ${changed.length} file(s)${named.length ? ` including ${named.join(', ')}` : ''}`,
+      };
     }
     default:
       return { status: 'unverifiable', evidence: 'no record of the job can confirm or refute this claim' };
@@ -107,7 +137,12 @@ function readLogTail(file: string): string {
  * against what the job really did — its commits, changed files and log. A claim the record
  * contradicts fails the gate; one it cannot judge fails it only with --strict.
  */
-export function evidenceGate(options: { root?: string; beads: string; signoffFile: string; strict?: boolean }): EvidenceGateOutput {
+export function evidenceGate(options: {
+  root?: string;
+  beads: string;
+  signoffFile: string;
+  strict?: boolean;
+}): EvidenceGateOutput {
   const beads = assertBeadsId(options.beads);
   const strict = options.strict ?? false;
   const job = requireJob(options.root, beads);
@@ -118,16 +153,35 @@ export function evidenceGate(options: { root?: string; beads: string; signoffFil
     text = fs.readFileSync(options.signoffFile, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { ...verdict('evidence', target, false, 'signoff_file_missing', `signoff file ${options.signoffFile}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable' : code}`), ...base };
+    return {
+      ...verdict(
+        'evidence',
+        target,
+        false,
+        'signoff_file_missing',
+        `signoff file ${options.signoffFile}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable' : code}`,
+      ),
+      ...base,
+    };
   }
   const outcome = job.outcome;
-  if (!outcome) return { ...verdict('evidence', target, false, 'outcome_missing', `job ${beads} has no outcome yet (still running or never finished)`), ...base };
+  if (!outcome)
+    return {
+      ...verdict(
+        'evidence',
+        target,
+        false,
+        'outcome_missing',
+        `job ${beads} has no outcome yet (still running or never finished)`,
+      ),
+      ...base,
+    };
   const log = readLogTail(job.paths.log);
   const claims: EvidenceClaim[] = [];
   text.split('\n').forEach((line, i) => {
     const m = CLAIM_LINE.exec(line);
     if (!m) return;
-    const claimText = m[1]!.trim();
+    const claimText = m[1].trim();
     const kind = classify(claimText);
     claims.push({ line: i + 1, text: claimText, kind, ...check(kind, claimText, outcome, log) });
   });
@@ -137,8 +191,26 @@ export function evidenceGate(options: { root?: string; beads: string; signoffFil
   const out = { ...base, claims, verified, total: claims.length };
   if (contradicted.length > 0 || (strict && unverifiable.length > 0)) {
     const bad = [...contradicted, ...(strict ? unverifiable : [])];
-    return { ...verdict('evidence', target, false, 'unverified_claims', `${bad.length}/${claims.length} claim(s) not backed by the job: ${bad.map((c) => `line ${c.line}: ${c.evidence}`).join('; ')}`), ...out };
+    return {
+      ...verdict(
+        'evidence',
+        target,
+        false,
+        'unverified_claims',
+        `${bad.length}/${claims.length} claim(s) not backed by the job: ${bad.map((c) => `line ${c.line}: ${c.evidence}`).join('; ')}`,
+      ),
+      ...out,
+    };
   }
   const note = unverifiable.length > 0 ? ` (${unverifiable.length} could not be checked)` : '';
-  return { ...verdict('evidence', target, true, 'evidence_ok', `${verified}/${claims.length} claims verified against the job${note}`), ...out };
+  return {
+    ...verdict(
+      'evidence',
+      target,
+      true,
+      'evidence_ok',
+      `${verified}/${claims.length} claims verified against the job${note}`,
+    ),
+    ...out,
+  };
 }

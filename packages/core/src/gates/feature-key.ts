@@ -22,16 +22,49 @@ async function defaultBase(worktree: string, baseBranch?: string): Promise<{ sha
  * read with git's own trailer parser. The range starts at --base, else the job's start commit,
  * else the merge base with --base-branch (default main, then master).
  */
-export async function featureKeyGate(options: { root?: string; beads?: string; worktree?: string; featureKey?: string; base?: string; baseBranch?: string }): Promise<FeatureKeyGateOutput> {
+export async function featureKeyGate(options: {
+  root?: string;
+  beads?: string;
+  worktree?: string;
+  featureKey?: string;
+  base?: string;
+  baseBranch?: string;
+}): Promise<FeatureKeyGateOutput> {
   const baseFlag = options.base ? assertSha(options.base, '--base') : undefined;
   const key = options.featureKey ?? options.beads ?? null;
   const resolved = await resolveGateTarget(options);
-  const empty = { feature_key: key, base: baseFlag ?? null, head: null, checked_commits: 0, missing_commits: [] as string[] };
-  if (!resolved.ok) return { ...verdict('feature_key', resolved, false, resolved.reasonCode, resolved.details), ...empty };
+  const empty = {
+    feature_key: key,
+    base: baseFlag ?? null,
+    head: null,
+    checked_commits: 0,
+    missing_commits: [] as string[],
+  };
+  if (!resolved.ok)
+    return { ...verdict('feature_key', resolved, false, resolved.reasonCode, resolved.details), ...empty };
   const t = resolved.target;
-  if (!key) return { ...verdict('feature_key', t, false, 'feature_key_missing', 'no --feature-key given and no --beads to take it from'), ...empty };
+  if (!key)
+    return {
+      ...verdict(
+        'feature_key',
+        t,
+        false,
+        'feature_key_missing',
+        'no --feature-key given and no --beads to take it from',
+      ),
+      ...empty,
+    };
   if (!FEATURE_KEY_PATTERN.test(key)) {
-    return { ...verdict('feature_key', t, false, 'feature_key_invalid_format', `feature key "${key}" must look like a beads id (${FEATURE_KEY_PATTERN.source})`), ...empty };
+    return {
+      ...verdict(
+        'feature_key',
+        t,
+        false,
+        'feature_key_invalid_format',
+        `feature key "${key}" must look like a beads id (${FEATURE_KEY_PATTERN.source})`,
+      ),
+      ...empty,
+    };
   }
   const head = (await resolveCommit(t.worktree, 'HEAD')) ?? null;
   let base = baseFlag ?? t.startHead;
@@ -42,26 +75,61 @@ export async function featureKeyGate(options: { root?: string; beads?: string; w
     baseName = found.name;
   }
   if (!base || !head) {
-    return { ...verdict('feature_key', t, false, 'base_missing', `cannot find the range's base (${baseName}); pass --base or --base-branch`), ...empty, head };
+    return {
+      ...verdict(
+        'feature_key',
+        t,
+        false,
+        'base_missing',
+        `cannot find the range's base (${baseName}); pass --base or --base-branch`,
+      ),
+      ...empty,
+      head,
+    };
   }
-  const log = await git(t.worktree, ['log', '--format=%H%x1f%(trailers:key=Feature-Key,valueonly,separator=%x1e)%x1d', `${base}..${head}`]);
+  const log = await git(t.worktree, [
+    'log',
+    '--format=%H%x1f%(trailers:key=Feature-Key,valueonly,separator=%x1e)%x1d',
+    `${base}..${head}`,
+  ]);
   const commits = log.stdout
     .split('\x1d')
     .map((r) => r.trim())
     .filter(Boolean)
     .map((r) => {
       const [sha, trailers = ''] = r.split('\x1f');
-      return { sha: sha!.trim(), keys: trailers.split('\x1e').map((v) => v.trim()).filter(Boolean) };
+      return {
+        sha: sha.trim(),
+        keys: trailers
+          .split('\x1e')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      };
     });
   const out = { feature_key: key, base, head, checked_commits: commits.length };
-  if (commits.length === 0) return { ...verdict('feature_key', t, false, 'no_commits_in_range', `no commits in ${baseName}..HEAD`), ...out, missing_commits: [] };
+  if (commits.length === 0)
+    return {
+      ...verdict('feature_key', t, false, 'no_commits_in_range', `no commits in ${baseName}..HEAD`),
+      ...out,
+      missing_commits: [],
+    };
   const missing = commits.filter((c) => !c.keys.includes(key)).map((c) => c.sha);
   if (missing.length > 0) {
     return {
-      ...verdict('feature_key', t, false, 'feature_key_missing_in_commits', `${missing.length}/${commits.length} commits lack the trailer Feature-Key: ${key} (${missing.map((s) => s.slice(0, 12)).join(', ')})`),
+      ...verdict(
+        'feature_key',
+        t,
+        false,
+        'feature_key_missing_in_commits',
+        `${missing.length}/${commits.length} commits lack the trailer Feature-Key: ${key} (${missing.map((s) => s.slice(0, 12)).join(', ')})`,
+      ),
       ...out,
       missing_commits: missing,
     };
   }
-  return { ...verdict('feature_key', t, true, 'feature_key_ok', `all ${commits.length} commits carry Feature-Key: ${key}`), ...out, missing_commits: [] };
+  return {
+    ...verdict('feature_key', t, true, 'feature_key_ok', `all ${commits.length} commits carry Feature-Key: ${key}`),
+    ...out,
+    missing_commits: [],
+  };
 }

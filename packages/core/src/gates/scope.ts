@@ -12,7 +12,7 @@ export function pathMatcher(pattern: string): (file: string) => boolean {
   }
   let re = '';
   for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
+    const c = p[i];
     if (c === '*' && p[i + 1] === '*') {
       re += p[i + 2] === '/' ? '(?:.*/)?' : '.*';
       i += p[i + 2] === '/' ? 2 : 1;
@@ -36,11 +36,12 @@ async function changedFiles(worktree: string, base: string | undefined): Promise
   const files = new Set<string>();
   if (base) {
     for (const f of (await git(worktree, ['diff', '--name-only', '-z', base])).stdout.split('\0')) if (f) files.add(f);
-    for (const f of (await git(worktree, ['ls-files', '--others', '--exclude-standard', '-z'])).stdout.split('\0')) if (f) files.add(f);
+    for (const f of (await git(worktree, ['ls-files', '--others', '--exclude-standard', '-z'])).stdout.split('\0'))
+      if (f) files.add(f);
   } else {
     const parts = (await git(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all'])).stdout.split('\0');
     for (let i = 0; i < parts.length; i++) {
-      const e = parts[i]!;
+      const e = parts[i];
       if (e.length < 4) continue;
       files.add(e.slice(3));
       if (e[0] === 'R' || e[0] === 'C') i++;
@@ -53,11 +54,25 @@ async function changedFiles(worktree: string, base: string | undefined): Promise
  * Scope gate: the files the job changed (since its start commit, committed or not, plus new
  * files) stay inside the allowlist, and their count within the mutation budget.
  */
-export async function scopeGate(options: { root?: string; beads?: string; worktree?: string; allowedPathsFile?: string; mutationBudget?: number; base?: string }): Promise<ScopeGateOutput> {
+export async function scopeGate(options: {
+  root?: string;
+  beads?: string;
+  worktree?: string;
+  allowedPathsFile?: string;
+  mutationBudget?: number;
+  base?: string;
+}): Promise<ScopeGateOutput> {
   const baseFlag = options.base ? assertSha(options.base, '--base') : undefined;
   const resolved = await resolveGateTarget(options);
   const budget = options.mutationBudget ?? null;
-  const empty = { base: baseFlag ?? null, mutations: 0, mutation_budget: budget, allowed_paths: [] as string[], changed_files: [] as string[], violations: [] as string[] };
+  const empty = {
+    base: baseFlag ?? null,
+    mutations: 0,
+    mutation_budget: budget,
+    allowed_paths: [] as string[],
+    changed_files: [] as string[],
+    violations: [] as string[],
+  };
   if (!resolved.ok) return { ...verdict('scope', resolved, false, resolved.reasonCode, resolved.details), ...empty };
   const t = resolved.target;
   let allowed: string[] = [];
@@ -66,19 +81,55 @@ export async function scopeGate(options: { root?: string; beads?: string; worktr
       allowed = readAllowedPaths(options.allowedPathsFile);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      return { ...verdict('scope', t, false, 'allowed_paths_file_unreadable', `allowed paths file ${options.allowedPathsFile}: ${code === 'ENOENT' ? 'no such file' : code}`), ...empty };
+      return {
+        ...verdict(
+          'scope',
+          t,
+          false,
+          'allowed_paths_file_unreadable',
+          `allowed paths file ${options.allowedPathsFile}: ${code === 'ENOENT' ? 'no such file' : code}`,
+        ),
+        ...empty,
+      };
     }
   }
   const base = baseFlag ?? t.startHead;
   const files = await changedFiles(t.worktree, base);
   const matchers = allowed.map(pathMatcher);
   const violations = options.allowedPathsFile ? files.filter((f) => !matchers.some((m) => m(f))) : [];
-  const out = { base: base ?? null, mutations: files.length, mutation_budget: budget, allowed_paths: allowed, changed_files: files, violations };
+  const out = {
+    base: base ?? null,
+    mutations: files.length,
+    mutation_budget: budget,
+    allowed_paths: allowed,
+    changed_files: files,
+    violations,
+  };
   const overBudget = budget !== null && files.length > budget;
   if (violations.length > 0) {
-    return { ...verdict('scope', t, false, 'path_outside_allowlist', `${violations.length} changed path(s) outside the allowlist: ${violations.slice(0, 10).join(', ')}${overBudget ? `; also ${files.length} changes > budget ${budget}` : ''}`), ...out };
+    return {
+      ...verdict(
+        'scope',
+        t,
+        false,
+        'path_outside_allowlist',
+        `${violations.length} changed path(s) outside the allowlist: ${violations.slice(0, 10).join(', ')}${overBudget ? `; also ${files.length} changes > budget ${budget}` : ''}`,
+      ),
+      ...out,
+    };
   }
-  if (overBudget) return { ...verdict('scope', t, false, 'mutation_budget_exceeded', `${files.length} changed files > budget ${budget}`), ...out };
-  const what = [options.allowedPathsFile ? `all ${files.length} changed files inside the allowlist` : `${files.length} changed files`, budget !== null ? `within budget ${budget}` : ''].filter(Boolean).join(', ');
+  if (overBudget)
+    return {
+      ...verdict('scope', t, false, 'mutation_budget_exceeded', `${files.length} changed files > budget ${budget}`),
+      ...out,
+    };
+  const what = [
+    options.allowedPathsFile
+      ? `all ${files.length} changed files inside the allowlist`
+      : `${files.length} changed files`,
+    budget !== null ? `within budget ${budget}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return { ...verdict('scope', t, true, 'scope_ok', what), ...out };
 }

@@ -26,9 +26,24 @@ export interface GateVerdict {
   worktree: string | null;
 }
 
-export function verdict(gate: string, target: { beads: string | null; worktree: string | null }, passed: boolean, reasonCode: string, details: string): GateVerdict {
+export function verdict(
+  gate: string,
+  target: { beads: string | null; worktree: string | null },
+  passed: boolean,
+  reasonCode: string,
+  details: string,
+): GateVerdict {
   const next = nextActionFor(reasonCode);
-  return { gate, passed, reason_code: reasonCode, next_action: next, next_action_text: nextActionText(next) ?? '', details, beads: target.beads, worktree: target.worktree };
+  return {
+    gate,
+    passed,
+    reason_code: reasonCode,
+    next_action: next,
+    next_action_text: nextActionText(next) ?? '',
+    details,
+    beads: target.beads,
+    worktree: target.worktree,
+  };
 }
 
 /** A hex commit id (abbreviated or full); refs are refused so a gate can never be pointed at a moving target. */
@@ -43,16 +58,33 @@ export function assertSha(value: string, flag: string): string {
   return value.toLowerCase();
 }
 
-export type ResolvedTarget = { ok: true; target: GateTarget } | { ok: false; reasonCode: 'worktree_missing' | 'not_a_git_repo'; details: string; beads: string | null; worktree: string | null };
+export type ResolvedTarget =
+  | { ok: true; target: GateTarget }
+  | {
+      ok: false;
+      reasonCode: 'worktree_missing' | 'not_a_git_repo';
+      details: string;
+      beads: string | null;
+      worktree: string | null;
+    };
 
 /** --beads (the job's worktree) or --worktree, else the git worktree containing cwd. */
-export async function resolveGateTarget(options: { root?: string; beads?: string; worktree?: string; cwd?: string }): Promise<ResolvedTarget> {
+export async function resolveGateTarget(options: {
+  root?: string;
+  beads?: string;
+  worktree?: string;
+  cwd?: string;
+}): Promise<ResolvedTarget> {
   let job: JobSnapshot | undefined;
   let worktree: string;
   const beads = options.beads ? assertBeadsId(options.beads) : null;
   if (beads) {
     job = requireJob(options.root, beads);
-    if (!job.meta) throw new DxError(`cannot read job ${beads}: ${job.corrupt?.message ?? 'no metadata'}`, { exitCode: ExitCode.general, reasonCode: 'state_file_corrupt' });
+    if (!job.meta)
+      throw new DxError(`cannot read job ${beads}: ${job.corrupt?.message ?? 'no metadata'}`, {
+        exitCode: ExitCode.general,
+        reasonCode: 'state_file_corrupt',
+      });
     worktree = options.worktree ? path.resolve(options.worktree) : job.meta.worktree;
   } else {
     worktree = path.resolve(options.cwd ?? process.cwd(), options.worktree ?? '.');
@@ -61,7 +93,8 @@ export async function resolveGateTarget(options: { root?: string; beads?: string
     return { ok: false, reasonCode: 'worktree_missing', details: `worktree not found: ${worktree}`, beads, worktree };
   }
   const top = await git(worktree, ['rev-parse', '--show-toplevel']);
-  if (top.code !== 0) return { ok: false, reasonCode: 'not_a_git_repo', details: `not a git worktree: ${worktree}`, beads, worktree };
+  if (top.code !== 0)
+    return { ok: false, reasonCode: 'not_a_git_repo', details: `not a git worktree: ${worktree}`, beads, worktree };
   const startHead = job?.outcome?.start_head ?? job?.heartbeat?.start_head;
   return { ok: true, target: { worktree: top.stdout.trim(), beads, job, startHead } };
 }

@@ -16,7 +16,10 @@ beforeEach(() => {
   fs.mkdirSync(path.join(base, 'elsewhere'), { recursive: true });
   policy = {
     ...loadPolicy({ env: {} }),
-    worktrees: { allowedPrefixes: [path.join(base, 'agents'), path.join(base, 'canonical')], forbiddenRepos: [path.join(base, 'canonical')] },
+    worktrees: {
+      allowedPrefixes: [path.join(base, 'agents'), path.join(base, 'canonical')],
+      forbiddenRepos: [path.join(base, 'canonical')],
+    },
   };
 });
 afterEach(() => fs.rmSync(base, { recursive: true, force: true }));

@@ -32,7 +32,13 @@ export function isWithin(child: string, parent: string): boolean {
 
 function gitToplevel(dir: string): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    return (
+      execFileSync('git', ['rev-parse', '--show-toplevel'], {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -42,12 +48,20 @@ function gitToplevel(dir: string): string | undefined {
  * Which directory a job runs in: --worktree, else DX_RUNNER_DEFAULT_WORKTREE, else the git worktree
  * containing cwd. A --worktree that does not exist is an error, never a silent fallback.
  */
-export function locateWorktree(requested: string | undefined, options: { cwd: string; env: NodeJS.ProcessEnv }): string {
+export function locateWorktree(
+  requested: string | undefined,
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): string {
   const given = requested ?? options.env.DX_RUNNER_DEFAULT_WORKTREE;
   if (given) {
     const abs = path.resolve(options.cwd, given);
     if (!fs.existsSync(abs)) {
-      throw denied(`worktree does not exist: ${abs}`, 'worktree_missing', 'create_the_worktree_first_e.g._dx-worktree_create', { worktree: abs });
+      throw denied(
+        `worktree does not exist: ${abs}`,
+        'worktree_missing',
+        'create_the_worktree_first_e.g._dx-worktree_create',
+        { worktree: abs },
+      );
     }
     return abs;
   }
@@ -74,10 +88,17 @@ export function checkWorktree(requested: string, policy: Policy): WorktreeDecisi
   try {
     real = fs.realpathSync(abs);
   } catch {
-    throw denied(`worktree does not exist: ${abs}`, 'worktree_missing', 'create_the_worktree_first_e.g._dx-worktree_create', { worktree: abs });
+    throw denied(
+      `worktree does not exist: ${abs}`,
+      'worktree_missing',
+      'create_the_worktree_first_e.g._dx-worktree_create',
+      { worktree: abs },
+    );
   }
   if (!fs.statSync(real).isDirectory()) {
-    throw denied(`worktree is not a directory: ${real}`, 'worktree_not_directory', 'pass_a_worktree_directory', { worktree: real });
+    throw denied(`worktree is not a directory: ${real}`, 'worktree_not_directory', 'pass_a_worktree_directory', {
+      worktree: real,
+    });
   }
   const via = real !== abs ? ` (${abs} resolves to ${real})` : '';
   for (const repo of policy.worktrees.forbiddenRepos) {
@@ -121,7 +142,8 @@ export function itemWorktreeCandidates(prefixes: string[], beads: string, repo?:
     } catch {
       continue;
     }
-    for (const name of names) if ((!repo || name === repo) && fs.existsSync(path.join(dir, name, '.git'))) found.push(path.join(dir, name));
+    for (const name of names)
+      if ((!repo || name === repo) && fs.existsSync(path.join(dir, name, '.git'))) found.push(path.join(dir, name));
   }
   return found;
 }

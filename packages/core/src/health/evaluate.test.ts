@@ -46,53 +46,141 @@ const hb = (over: Partial<HeartbeatRecord> = {}): HeartbeatRecord => ({
 });
 
 function job(parts: Partial<JobSnapshot>): JobSnapshot {
-  return { paths: jobPaths('/s', 'p', 'bd-1'), watcherAlive: true, agentAlive: true, otherProviders: [], meta: meta(), heartbeat: hb(), ...parts };
+  return {
+    paths: jobPaths('/s', 'p', 'bd-1'),
+    watcherAlive: true,
+    agentAlive: true,
+    otherProviders: [],
+    meta: meta(),
+    heartbeat: hb(),
+    ...parts,
+  };
 }
 
-const outcome = (over: Partial<OutcomeRecord>): OutcomeRecord =>
-  ({ beads: 'bd-1', provider: 'p', run_id: 'x', exit_code: 0, state: 'success', reason_code: 'process_exit', completed_at: ago(0), duration_sec: 1, retries: 0, selected_model: 'm', fallback_reason: 'none', run_instance: 'r1', host: 'h', cwd: '/c', worktree: '/w', provider_switch_from: [], ...over }) as OutcomeRecord;
+const outcome = (over: Partial<OutcomeRecord>): OutcomeRecord => ({
+  beads: 'bd-1',
+  provider: 'p',
+  run_id: 'x',
+  exit_code: 0,
+  state: 'success',
+  reason_code: 'process_exit',
+  completed_at: ago(0),
+  duration_sec: 1,
+  retries: 0,
+  selected_model: 'm',
+  fallback_reason: 'none',
+  run_instance: 'r1',
+  host: 'h',
+  cwd: '/c',
+  worktree: '/w',
+  provider_switch_from: [],
+  ...over,
+});
 
 const at = (j: JobSnapshot, stallMinutes?: number) => evaluateHealth(j, { now: NOW, stallMinutes });
 
 describe('health states', () => {
   it('maps outcomes: success → exited_ok, no_op → no_op, failures → exited_err, blocked → blocked', () => {
     expect(at(job({ outcome: outcome({}) }))).toMatchObject({ state: 'exited_ok', reasonCode: 'process_exit' });
-    expect(at(job({ outcome: outcome({ state: 'no_op', reason_code: 'exit_zero_no_mutations' }) })).state).toBe('no_op');
-    expect(at(job({ outcome: outcome({ state: 'failed', exit_code: 1, reason_code: 'x_rate_limited', failure_class: 'rate_limited' }) }))).toMatchObject({
+    expect(at(job({ outcome: outcome({ state: 'no_op', reason_code: 'exit_zero_no_mutations' }) })).state).toBe(
+      'no_op',
+    );
+    expect(
+      at(
+        job({
+          outcome: outcome({
+            state: 'failed',
+            exit_code: 1,
+            reason_code: 'x_rate_limited',
+            failure_class: 'rate_limited',
+          }),
+        }),
+      ),
+    ).toMatchObject({
       state: 'exited_err',
       nextAction: 'retry_backoff_or_switch_provider',
     });
-    expect(at(job({ outcome: outcome({ state: 'killed', exit_code: 137, reason_code: 'manual_stop' }) })).state).toBe('exited_err');
-    expect(at(job({ outcome: outcome({ state: 'blocked', reason_code: 'max_retries_exhausted' }) })).state).toBe('blocked');
+    expect(at(job({ outcome: outcome({ state: 'killed', exit_code: 137, reason_code: 'manual_stop' }) })).state).toBe(
+      'exited_err',
+    );
+    expect(at(job({ outcome: outcome({ state: 'blocked', reason_code: 'max_retries_exhausted' }) })).state).toBe(
+      'blocked',
+    );
   });
 
   it('lets the outcome win over a lingering live watcher', () => {
-    expect(at(job({ watcherAlive: true, outcome: outcome({ state: 'failed', exit_code: 129, reason_code: 'p_rate_limited' }) }))).toMatchObject({ state: 'exited_err', reasonCode: 'p_rate_limited' });
+    expect(
+      at(
+        job({
+          watcherAlive: true,
+          outcome: outcome({ state: 'failed', exit_code: 129, reason_code: 'p_rate_limited' }),
+        }),
+      ),
+    ).toMatchObject({ state: 'exited_err', reasonCode: 'p_rate_limited' });
   });
 
   it('tells launching, healthy, stalled and no_op apart for a live job', () => {
-    expect(at(job({ meta: meta({ started_at: ago(10) }), heartbeat: hb({ events: 0, mutations: 0, last_event_at: undefined }) })).state).toBe('launching');
-    expect(at(job({ heartbeat: hb({ events: 0, mutations: 0, last_event_at: undefined }) }))).toMatchObject({ state: 'no_op', reasonCode: 'no_events_no_mutation' });
+    expect(
+      at(
+        job({
+          meta: meta({ started_at: ago(10) }),
+          heartbeat: hb({ events: 0, mutations: 0, last_event_at: undefined }),
+        }),
+      ).state,
+    ).toBe('launching');
+    expect(at(job({ heartbeat: hb({ events: 0, mutations: 0, last_event_at: undefined }) }))).toMatchObject({
+      state: 'no_op',
+      reasonCode: 'no_events_no_mutation',
+    });
     expect(at(job({}))).toMatchObject({ state: 'healthy', reasonCode: 'progressing' });
-    expect(at(job({ heartbeat: hb({ last_event_at: ago(25 * 60) }), meta: meta({ started_at: ago(3600) }) }))).toMatchObject({ state: 'stalled', reasonCode: 'no_progress_events' });
+    expect(
+      at(job({ heartbeat: hb({ last_event_at: ago(25 * 60) }), meta: meta({ started_at: ago(3600) }) })),
+    ).toMatchObject({ state: 'stalled', reasonCode: 'no_progress_events' });
     expect(at(job({ heartbeat: hb({ last_event_at: ago(90) }) }), 1).state).toBe('stalled');
-    expect(at(job({ heartbeat: hb({ mutations: 0 }), meta: meta({ started_at: ago(31 * 60) }) }))).toMatchObject({ state: 'no_op', reasonCode: 'no_mutation_timeout' });
+    expect(at(job({ heartbeat: hb({ mutations: 0 }), meta: meta({ started_at: ago(31 * 60) }) }))).toMatchObject({
+      state: 'no_op',
+      reasonCode: 'no_mutation_timeout',
+    });
   });
 
   it('does not call a job waiting out a rate limit stalled', () => {
-    const waiting = job({ heartbeat: hb({ last_event_at: ago(3600), rate_limited_until: new Date(NOW + 60_000).toISOString() }), meta: meta({ started_at: ago(7000) }) });
-    expect(at(waiting)).toMatchObject({ state: 'healthy', reasonCode: 'rate_limit_backoff', nextAction: 'wait_for_rate_limit_reset_or_switch_provider' });
+    const waiting = job({
+      heartbeat: hb({ last_event_at: ago(3600), rate_limited_until: new Date(NOW + 60_000).toISOString() }),
+      meta: meta({ started_at: ago(7000) }),
+    });
+    expect(at(waiting)).toMatchObject({
+      state: 'healthy',
+      reasonCode: 'rate_limit_backoff',
+      nextAction: 'wait_for_rate_limit_reset_or_switch_provider',
+    });
   });
 
   it('reports a dead watcher without an outcome as watcher_lost, and a launch that never spawned one', () => {
     expect(at(job({ watcherAlive: false }))).toMatchObject({ state: 'exited_err', reasonCode: 'watcher_lost' });
-    expect(at(job({ watcherAlive: false, meta: meta({ watcher_pid: undefined, started_at: ago(5) }) })).state).toBe('launching');
-    expect(at(job({ watcherAlive: false, meta: meta({ watcher_pid: undefined }) })).reasonCode).toBe('launch_incomplete');
+    expect(at(job({ watcherAlive: false, meta: meta({ watcher_pid: undefined, started_at: ago(5) }) })).state).toBe(
+      'launching',
+    );
+    expect(at(job({ watcherAlive: false, meta: meta({ watcher_pid: undefined }) })).reasonCode).toBe(
+      'launch_incomplete',
+    );
   });
 
   it('gives every reason a next_action and maps states to check exit codes', () => {
-    expect(at(job({ corrupt: { file: 'f', message: 'm' } }))).toMatchObject({ state: 'exited_err', reasonCode: 'state_file_corrupt', nextAction: 'inspect_or_remove_the_corrupt_state_file' });
-    expect(at(job({ outcome: outcome({ state: 'failed', reason_code: 'something_new' }) })).nextAction).toBe('inspect_logs_and_decide');
-    expect([exitCodeForState('healthy'), exitCodeForState('stalled'), exitCodeForState('exited_err'), exitCodeForState('blocked'), exitCodeForState('no_op'), exitCodeForState('exited_ok')]).toEqual([0, 2, 3, 3, 23, 0]);
+    expect(at(job({ corrupt: { file: 'f', message: 'm' } }))).toMatchObject({
+      state: 'exited_err',
+      reasonCode: 'state_file_corrupt',
+      nextAction: 'inspect_or_remove_the_corrupt_state_file',
+    });
+    expect(at(job({ outcome: outcome({ state: 'failed', reason_code: 'something_new' }) })).nextAction).toBe(
+      'inspect_logs_and_decide',
+    );
+    expect([
+      exitCodeForState('healthy'),
+      exitCodeForState('stalled'),
+      exitCodeForState('exited_err'),
+      exitCodeForState('blocked'),
+      exitCodeForState('no_op'),
+      exitCodeForState('exited_ok'),
+    ]).toEqual([0, 2, 3, 3, 23, 0]);
   });
 });

@@ -51,7 +51,12 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
       case 'no_op':
         return health('no_op', outcome.reason_code, outcome.failure_class, outcome.next_action);
       case 'blocked':
-        return health('blocked', outcome.reason_code, outcome.failure_class, outcome.next_action ?? 'manual_intervention_required');
+        return health(
+          'blocked',
+          outcome.reason_code,
+          outcome.failure_class,
+          outcome.next_action ?? 'manual_intervention_required',
+        );
       default:
         return health('exited_err', outcome.reason_code, outcome.failure_class, outcome.next_action);
     }
@@ -61,7 +66,9 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
   const age = since(meta.started_at, now);
   if (!job.watcherAlive) {
     if (meta.watcher_pid === undefined) {
-      return age < LAUNCH_ACK_GRACE_MS ? health('launching', 'launch_in_progress') : health('exited_err', 'launch_incomplete');
+      return age < LAUNCH_ACK_GRACE_MS
+        ? health('launching', 'launch_in_progress')
+        : health('exited_err', 'launch_incomplete');
     }
     return health('exited_err', 'watcher_lost');
   }
@@ -84,6 +91,7 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
   const stallMs = (options.stallMinutes ?? meta.stall_minutes) * 60_000;
   const lastProgress = Math.min(since(hb?.last_event_at, now), since(hb?.last_mutation_at, now));
   if (lastProgress > stallMs) return health('stalled', 'no_progress_events');
-  if (!readOnly && mutations === 0 && age > meta.no_mutation_timeout_minutes * 60_000) return health('no_op', 'no_mutation_timeout');
+  if (!readOnly && mutations === 0 && age > meta.no_mutation_timeout_minutes * 60_000)
+    return health('no_op', 'no_mutation_timeout');
   return health('healthy', 'progressing');
 }

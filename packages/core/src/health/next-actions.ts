@@ -6,35 +6,49 @@ import type { FailureClass } from '../providers/contract.js';
  */
 export const NEXT_ACTIONS: Record<string, string> = {
   review_changes_and_run_the_gates: 'Review the changes, then run `dx-runner scope-gate` and `evidence-gate`.',
-  read_the_report: 'Read the agent\'s report; a read-only task made no changes by design.',
-  'verify_the_processes_by_hand_then_finalize_with_--no-signal': 'Check the recorded pids by hand; once they are gone, run `dx-runner finalize --no-signal`.',
+  read_the_report: "Read the agent's report; a read-only task made no changes by design.",
+  'verify_the_processes_by_hand_then_finalize_with_--no-signal':
+    'Check the recorded pids by hand; once they are gone, run `dx-runner finalize --no-signal`.',
   retry_later: 'Another dx-runner command holds this job; retry in a moment.',
-  find_why_the_agent_floods_its_output_then_restart: 'Find why the agent printed so much (a loop?), then restart the job.',
-  free_disk_space_where_the_state_lives_then_restart: 'Free disk space on the state directory\'s filesystem, then restart the job.',
-  free_disk_space_or_prune_old_jobs_then_start_again: 'Free disk space or run `dx-runner prune --retention`, then start again.',
-  redispatch_with_guardrails_or_review_prompt_for_no_work: 'The agent changed nothing: tighten the prompt or redispatch with guardrails.',
-  grant_the_agent_write_permission_then_restart: 'The agent was refused writes: give it write permission, then restart.',
+  find_why_the_agent_floods_its_output_then_restart:
+    'Find why the agent printed so much (a loop?), then restart the job.',
+  free_disk_space_where_the_state_lives_then_restart:
+    "Free disk space on the state directory's filesystem, then restart the job.",
+  free_disk_space_or_prune_old_jobs_then_start_again:
+    'Free disk space or run `dx-runner prune --retention`, then start again.',
+  redispatch_with_guardrails_or_review_prompt_for_no_work:
+    'The agent changed nothing: tighten the prompt or redispatch with guardrails.',
+  grant_the_agent_write_permission_then_restart:
+    'The agent was refused writes: give it write permission, then restart.',
   wait_for_startup: 'The agent is starting; check again in a minute.',
   monitor: 'The job is working; keep monitoring.',
   wait_for_exit: 'The agent has reported its result and is exiting; wait.',
-  wait_for_rate_limit_reset_or_switch_provider: 'The provider is rate-limited: wait for the reset or restart on another provider.',
+  wait_for_rate_limit_reset_or_switch_provider:
+    'The provider is rate-limited: wait for the reset or restart on another provider.',
   wait_for_outcome: 'The job is stopping; wait for its outcome.',
-  restart_or_inspect_logs_likely_blocked: 'No events and no changes: read `dx-runner report` and the log, then restart.',
-  run_dx_runner_restart_or_finalize: 'The agent stopped reporting progress: run `dx-runner restart` or `dx-runner finalize`.',
-  restart_with_a_narrower_prompt_or_stop: 'Nothing changed for too long: restart with a narrower prompt, or stop the job.',
-  review_logs_then_restart_with_a_smaller_task: 'The job hit its runtime limit: review the log, then restart with a smaller task.',
+  restart_or_inspect_logs_likely_blocked:
+    'No events and no changes: read `dx-runner report` and the log, then restart.',
+  run_dx_runner_restart_or_finalize:
+    'The agent stopped reporting progress: run `dx-runner restart` or `dx-runner finalize`.',
+  restart_with_a_narrower_prompt_or_stop:
+    'Nothing changed for too long: restart with a narrower prompt, or stop the job.',
+  review_logs_then_restart_with_a_smaller_task:
+    'The job hit its runtime limit: review the log, then restart with a smaller task.',
   run_dx_runner_prune_then_restart: 'The watcher is gone: run `dx-runner prune`, then restart the job.',
   run_dx_runner_prune_then_start_again: 'The launch never completed: run `dx-runner prune`, then start again.',
   review_logs_and_restart_if_needed: 'Review the log and restart the job if its work is unfinished.',
   job_stopped_by_operator_review_logs: 'An operator stopped this job; review the log before deciding what is next.',
   check_the_new_instance: 'This run was replaced by a restart; check the new instance.',
   manual_intervention_required: 'Retries are exhausted or the job is blocked: a person must look at it.',
-  inspect_or_remove_the_corrupt_state_file: 'A state file is unreadable: inspect it (it was set aside as `.corrupt`) or remove it.',
-  reinstall_the_provider_plugin: 'The provider\'s runtime could not be loaded: reinstall its plugin.',
-  check_the_worktree_and_state_dir_then_start_again: 'Check that the worktree and the state directory are writable, then start again.',
-  inspect_the_watcher_log_then_start_again: 'Read the job\'s `.watcher.log`, then start again.',
-  inspect_the_watcher_log_then_run_dx_runner_prune: 'Read the job\'s `.watcher.log`, then run `dx-runner prune`.',
-  report_a_bug_with_the_watcher_log: 'dx-runner handed its watcher a bad launch spec: report a bug with the job\'s `.watcher.log`.',
+  inspect_or_remove_the_corrupt_state_file:
+    'A state file is unreadable: inspect it (it was set aside as `.corrupt`) or remove it.',
+  reinstall_the_provider_plugin: "The provider's runtime could not be loaded: reinstall its plugin.",
+  check_the_worktree_and_state_dir_then_start_again:
+    'Check that the worktree and the state directory are writable, then start again.',
+  inspect_the_watcher_log_then_start_again: "Read the job's `.watcher.log`, then start again.",
+  inspect_the_watcher_log_then_run_dx_runner_prune: "Read the job's `.watcher.log`, then run `dx-runner prune`.",
+  report_a_bug_with_the_watcher_log:
+    "dx-runner handed its watcher a bad launch spec: report a bug with the job's `.watcher.log`.",
   inspect_logs_and_restart: 'Read the job log, then restart the job.',
   install_the_provider_plugin_or_fix_the_provider_id: 'Install the provider plugin, or correct the provider id.',
   proceed: 'Nothing to fix; carry on.',
@@ -43,14 +57,18 @@ export const NEXT_ACTIONS: Record<string, string> = {
   fetch_the_required_commit_into_the_worktree: 'Fetch the required commit into the worktree.',
   check_the_worktree_has_a_commit: 'The worktree has no commit yet; check that it is the right one.',
   verify_the_reported_sha_or_fetch_it: 'Verify the commit the agent reported, or fetch it.',
-  reported_commit_is_not_on_this_branch_review_the_agent_report: 'The reported commit is not on this branch: review the agent\'s report.',
-  'pass_--reported-commit_or_check_the_job_made_commits': 'Pass `--reported-commit`, or check that the job made commits.',
+  reported_commit_is_not_on_this_branch_review_the_agent_report:
+    "The reported commit is not on this branch: review the agent's report.",
+  'pass_--reported-commit_or_check_the_job_made_commits':
+    'Pass `--reported-commit`, or check that the job made commits.',
   'pass_--feature-key_or_--beads': 'Pass `--feature-key` or `--beads`.',
   'use_a_beads_id_like_bd-abc.1': 'Use a beads id like `bd-abc.1`.',
   'amend_commits_with_a_Feature-Key_trailer': 'Amend the commits to carry a `Feature-Key:` trailer.',
   verify_the_agent_committed_its_work: 'No commits in the range: verify that the agent committed its work.',
-  review_allowed_paths_and_worktree_changes: 'A change lies outside the allowed paths: review the paths and the changes.',
-  review_mutation_count_and_adjust_budget: 'More files changed than the budget allows: review them, or raise the budget.',
+  review_allowed_paths_and_worktree_changes:
+    'A change lies outside the allowed paths: review the paths and the changes.',
+  review_mutation_count_and_adjust_budget:
+    'More files changed than the budget allows: review them, or raise the budget.',
   fix_the_allowed_paths_file: 'The allowed-paths file cannot be read: fix it.',
   provide_evidence_for_signoff_claims: 'The sign-off claims things without evidence: add the evidence.',
   ensure_signoff_file_and_outcome_exist: 'Make sure the sign-off file and the job outcome both exist.',
@@ -65,11 +83,11 @@ export const NEXT_ACTIONS: Record<string, string> = {
   check_beads_db_permissions: 'Beads cannot write its database: check its permissions.',
   use_a_valid_issue_id: 'Use an issue id that exists in beads.',
   retry_backoff_or_switch_provider: 'Retry after a back-off, or switch provider.',
-  configure_provider_credentials: 'Configure the provider\'s credentials (`dx-runner preflight` says which).',
-  check_api_key_and_quota: 'Check the API key and the account\'s quota.',
+  configure_provider_credentials: "Configure the provider's credentials (`dx-runner preflight` says which).",
+  check_api_key_and_quota: "Check the API key and the account's quota.",
   use_an_allowed_model_or_switch_provider: 'Use a model on the policy allowlist, or switch provider.',
   check_network_then_retry: 'Check the network, then retry.',
-  install_the_provider_cli: 'Install the provider\'s CLI (`dx-runner preflight` says which version).',
+  install_the_provider_cli: "Install the provider's CLI (`dx-runner preflight` says which version).",
   trust_the_workspace_for_headless_runs: 'Trust the workspace for headless runs.',
   raise_the_turn_limit_or_split_the_task: 'The agent ran out of turns: raise the limit or split the task.',
   retry_with_a_smaller_task: 'Retry with a smaller task.',
@@ -79,14 +97,17 @@ export const NEXT_ACTIONS: Record<string, string> = {
   nothing_to_stop: 'The job has already ended; nothing to stop.',
   retry_or_run_dx_runner_prune: 'Retry, or run `dx-runner prune`.',
   'pass_--owner_as_tool:id': 'Pass `--owner` as `tool:id`, e.g. `dx-batch:wave-1`.',
-  fix_the_provider_plugin_to_pass_the_prompt_on_stdin: 'The provider plugin put the prompt on the command line: fix it to use stdin.',
+  fix_the_provider_plugin_to_pass_the_prompt_on_stdin:
+    'The provider plugin put the prompt on the command line: fix it to use stdin.',
   check_the_job_state: 'Check the job with `dx-runner check`.',
   verify_the_beads_id_or_start_the_job: 'No such job: verify the beads id, or start the job.',
   'run_dx_runner_profiles_--list': 'Run `dx-runner profiles --list` to see the profiles.',
   request_a_model_on_the_policy_allowlist: 'Request a model on the policy allowlist.',
   'add_fallback_chain_to_the_policy_or_pass_--provider': 'Add `fallback_chain` to the policy, or pass `--provider`.',
-  pass_one_of_the_available_providers_or_install_its_plugin: 'Pass one of the available providers, or install its plugin.',
-  point_DX_RUNNER_STATE_DIR_at_a_private_directory_you_own: 'Point `DX_RUNNER_STATE_DIR` at a private directory you own.',
+  pass_one_of_the_available_providers_or_install_its_plugin:
+    'Pass one of the available providers, or install its plugin.',
+  point_DX_RUNNER_STATE_DIR_at_a_private_directory_you_own:
+    'Point `DX_RUNNER_STATE_DIR` at a private directory you own.',
 };
 
 /** What an operator should do next, per reason code. Every reason core emits has an entry. */

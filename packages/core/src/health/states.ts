@@ -1,5 +1,13 @@
 /** The runbook's health states, exactly. */
-export const HEALTH_STATES = ['launching', 'healthy', 'stalled', 'no_op', 'exited_ok', 'exited_err', 'blocked'] as const;
+export const HEALTH_STATES = [
+  'launching',
+  'healthy',
+  'stalled',
+  'no_op',
+  'exited_ok',
+  'exited_err',
+  'blocked',
+] as const;
 export type HealthState = (typeof HEALTH_STATES)[number];
 
 /** `check` exits with the code of the state it reports (SPEC §2). */

@@ -9,7 +9,13 @@ export const BEADS_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * suffix list, so a new suffix is covered without anyone remembering to.
  */
 export const ALIASING_ENDINGS: readonly string[] = [
-  ...new Set(JOB_FILE_SUFFIXES.flatMap((long) => JOB_FILE_SUFFIXES.filter((short) => long !== short && long.endsWith(short)).map((short) => long.slice(0, -short.length)))),
+  ...new Set(
+    JOB_FILE_SUFFIXES.flatMap((long) =>
+      JOB_FILE_SUFFIXES.filter((short) => long !== short && long.endsWith(short)).map((short) =>
+        long.slice(0, -short.length),
+      ),
+    ),
+  ),
 ];
 
 export function aliasingEnding(id: string): string | undefined {
@@ -25,7 +31,9 @@ export function assertBeadsId(id: string): string {
   if (!isValidBeadsId(id)) {
     const shown = JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}…` : id);
     const ending = aliasingEnding(id);
-    const why = ending ? `it ends with "${ending}", which would make its files another job's` : `must match ${BEADS_ID_PATTERN.source} and contain no ".."`;
+    const why = ending
+      ? `it ends with "${ending}", which would make its files another job's`
+      : `must match ${BEADS_ID_PATTERN.source} and contain no ".."`;
     throw new DxError(`invalid beads id ${shown}: ${why}`, {
       exitCode: ExitCode.usage,
       reasonCode: 'invalid_beads_id',

@@ -17,7 +17,8 @@ describe('CappedLog', () => {
     const file = path.join(dir, 'job.log');
     const log = new CappedLog(file, { capBytes: 10_000, headBytes: 2000 });
     for (let n = 0; n < 5000; n++) log.write(line(n));
-    const onDisk = fs.statSync(file).size + tailSegments(file).reduce((s, f) => s + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+    const onDisk =
+      fs.statSync(file).size + tailSegments(file).reduce((s, f) => s + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
     expect(onDisk).toBeLessThanOrEqual(10_000);
     expect(readLogSegments(file)).toHaveLength(3);
     const totals = log.seal();

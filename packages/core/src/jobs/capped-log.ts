@@ -32,7 +32,10 @@ export function tailSegments(log: string): [string, string] {
 }
 
 export function cutMarker(dropped: number | undefined): string {
-  const what = dropped === undefined ? 'bytes dropped here (how many is unknown: the watcher ended before it sealed the log)' : `${dropped} bytes dropped here`;
+  const what =
+    dropped === undefined
+      ? 'bytes dropped here (how many is unknown: the watcher ended before it sealed the log)'
+      : `${dropped} bytes dropped here`;
   return `[dx-runner] log cut: ${what} (limits.max_log_mb); the beginning and the end are kept\n`;
 }
 
@@ -124,7 +127,7 @@ export class CappedLog {
   /** Write what is gathered to the current file (also called by the watcher on a timer, so readers lag little). */
   flush(): void {
     if (this.pendingBytes === 0 || this.fd < 0) return;
-    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     try {
@@ -139,11 +142,11 @@ export class CappedLog {
   private nextSegment(): void {
     this.flush();
     this.current = this.current < 0 ? 0 : 1 - this.current;
-    this.totals.dropped += this.sizes[this.current]!;
+    this.totals.dropped += this.sizes[this.current];
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
-    fs.rmSync(this.segments[this.current]!, { force: true });
-    this.fd = openAppendNoFollow(this.segments[this.current]!);
+    fs.rmSync(this.segments[this.current], { force: true });
+    this.fd = openAppendNoFollow(this.segments[this.current]);
     this.currentBytes = 0;
     this.sizes[this.current] = 0;
   }
@@ -198,7 +201,7 @@ export function sealLog(file: string, dropped: number | undefined, newest?: numb
   const present = segments.map((s) => fs.existsSync(s));
   if (!present[0] && !present[1]) return;
   let order: string[];
-  if (newest !== undefined) order = [segments[1 - newest]!, segments[newest]!];
+  if (newest !== undefined) order = [segments[1 - newest], segments[newest]];
   else order = segments.filter((_, i) => present[i]).sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs);
   const fd = openAppendNoFollow(file);
   try {

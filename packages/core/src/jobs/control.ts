@@ -48,13 +48,22 @@ export async function lockJob(root: string, beads: string, timeoutMs = LOCK_TIME
     return await acquireLock(root, `beads-${beads}`, timeoutMs);
   } catch (err) {
     if (err instanceof LockTimeoutError) {
-      throw new DxError(`job ${beads} is being controlled by another command: ${err.message}`, { exitCode: ExitCode.general, reasonCode: 'lock_timeout', nextAction: 'retry_or_run_dx_runner_prune' });
+      throw new DxError(`job ${beads} is being controlled by another command: ${err.message}`, {
+        exitCode: ExitCode.general,
+        reasonCode: 'lock_timeout',
+        nextAction: 'retry_or_run_dx_runner_prune',
+      });
     }
     throw err;
   }
 }
 
-export async function withJobLock<T>(root: string, beads: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+export async function withJobLock<T>(
+  root: string,
+  beads: string,
+  fn: () => Promise<T>,
+  timeoutMs?: number,
+): Promise<T> {
   const lock = await lockJob(root, beads, timeoutMs);
   try {
     return await fn();
@@ -64,11 +73,14 @@ export async function withJobLock<T>(root: string, beads: string, fn: () => Prom
 }
 
 export function identityUnprovenError(job: JobSnapshot, action: string): DxError {
-  return new DxError(`job ${job.paths.beads}: will not ${action}: ${job.identityUnproven ?? 'process identity unproven'}; no process was signalled`, {
-    exitCode: ExitCode.general,
-    reasonCode: 'identity_unproven',
-    nextAction: 'verify_the_processes_by_hand_then_finalize_with_--no-signal',
-  });
+  return new DxError(
+    `job ${job.paths.beads}: will not ${action}: ${job.identityUnproven ?? 'process identity unproven'}; no process was signalled`,
+    {
+      exitCode: ExitCode.general,
+      reasonCode: 'identity_unproven',
+      nextAction: 'verify_the_processes_by_hand_then_finalize_with_--no-signal',
+    },
+  );
 }
 
 /**
@@ -157,10 +169,19 @@ export async function awaitWatcherExit(job: JobSnapshot): Promise<void> {
  * carries full evidence; if the watcher is gone or does not answer in time, end the agent's process
  * group ourselves and write the outcome. Nothing is signalled unless its identity is proven.
  */
-export async function endJob(job: JobSnapshot, request: EndRequest, env: NodeJS.ProcessEnv = process.env): Promise<EndResult> {
+export async function endJob(
+  job: JobSnapshot,
+  request: EndRequest,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<EndResult> {
   if (job.outcome) return { ended: false, outcome: job.outcome, writtenBy: 'none', signalled: false };
   const meta = job.meta;
-  if (!meta) throw new DxError(`cannot end job ${job.paths.beads}: ${job.corrupt?.message ?? 'no metadata'}`, { exitCode: ExitCode.general, reasonCode: 'state_file_corrupt', nextAction: 'inspect_or_remove_the_corrupt_state_file' });
+  if (!meta)
+    throw new DxError(`cannot end job ${job.paths.beads}: ${job.corrupt?.message ?? 'no metadata'}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'state_file_corrupt',
+      nextAction: 'inspect_or_remove_the_corrupt_state_file',
+    });
   if (request.noSignal) {
     finalizeWithoutWatcher(job, request);
     return { ended: true, outcome: currentOutcome(job), writtenBy: 'dx-runner', signalled: false };
@@ -201,7 +222,11 @@ export async function endJob(job: JobSnapshot, request: EndRequest, env: NodeJS.
 export type StopResult = StopOutput;
 
 /** `dx-runner stop`: end the whole process group of a running job; outcome `killed`/`manual_stop`. */
-export async function stopJob(root: string | undefined, beads: string, env: NodeJS.ProcessEnv = process.env): Promise<StopResult> {
+export async function stopJob(
+  root: string | undefined,
+  beads: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<StopResult> {
   requireJob(root, beads);
   return withJobLock(root!, beads, async () => {
     const job = requireJob(root, beads);
@@ -258,7 +283,12 @@ export async function finalizeJob(
 export async function blockJob(job: JobSnapshot, reason: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const meta = job.meta!;
   if (!job.outcome) await endJob(job, { action: 'block', reason, exitCode: 1, state: 'blocked' }, env);
-  writeRecord(job.paths.blocked, 'blocked', { run_instance: meta.run_instance, reason, retries: meta.retries, blocked_at: new Date().toISOString() });
+  writeRecord(job.paths.blocked, 'blocked', {
+    run_instance: meta.run_instance,
+    reason,
+    retries: meta.retries,
+    blocked_at: new Date().toISOString(),
+  });
 }
 
 export type PruneResult = PruneOutput;
@@ -272,7 +302,9 @@ function orphanPidFiles(root: string, provider: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => n.endsWith('.pid') && !n.startsWith('.') && !names.includes(`${n.slice(0, -'.pid'.length)}.meta`));
+  return names.filter(
+    (n) => n.endsWith('.pid') && !n.startsWith('.') && !names.includes(`${n.slice(0, -'.pid'.length)}.meta`),
+  );
 }
 
 async function pruneOne(paths: JobPaths, env: NodeJS.ProcessEnv): Promise<PruneAction[]> {
@@ -286,7 +318,12 @@ async function pruneOne(paths: JobPaths, env: NodeJS.ProcessEnv): Promise<PruneA
   }
   if (pidText !== undefined && !/^\d+\s*$/.test(pidText)) {
     fs.rmSync(paths.pid, { force: true, recursive: true });
-    actions.push({ beads: id, provider, action: 'removed_invalid_pid', detail: `pid file held ${JSON.stringify(pidText.slice(0, 40))}` });
+    actions.push({
+      beads: id,
+      provider,
+      action: 'removed_invalid_pid',
+      detail: `pid file held ${JSON.stringify(pidText.slice(0, 40))}`,
+    });
   }
   const job = loadJob(paths);
   if (job.corrupt) {
@@ -294,7 +331,12 @@ async function pruneOne(paths: JobPaths, env: NodeJS.ProcessEnv): Promise<PruneA
     return actions;
   }
   if (job.identityUnproven) {
-    actions.push({ beads: id, provider, action: 'left_identity_unproven', detail: `${job.identityUnproven}; nothing signalled` });
+    actions.push({
+      beads: id,
+      provider,
+      action: 'left_identity_unproven',
+      detail: `${job.identityUnproven}; nothing signalled`,
+    });
     return actions;
   }
   if (!job.outcome && !job.watcherAlive) {
@@ -315,7 +357,10 @@ async function pruneOne(paths: JobPaths, env: NodeJS.ProcessEnv): Promise<PruneA
     const leftovers: string[] = [];
     for (const f of [paths.pid, paths.tmp, paths.control]) if (fs.existsSync(f)) leftovers.push(path.basename(f));
     if (fs.existsSync(paths.home) && env.DX_RUNNER_KEEP_JOB_HOME !== '1') leftovers.push(path.basename(paths.home));
-    if (leftovers.length > 0 && cleanupInstance(paths, job.meta!.run_instance, { keepHome: env.DX_RUNNER_KEEP_JOB_HOME === '1' })) {
+    if (
+      leftovers.length > 0 &&
+      cleanupInstance(paths, job.meta!.run_instance, { keepHome: env.DX_RUNNER_KEEP_JOB_HOME === '1' })
+    ) {
       actions.push({ beads: id, provider, action: 'removed_stale_files', detail: leftovers.join(', ') });
     }
   }
@@ -328,7 +373,12 @@ async function pruneOne(paths: JobPaths, env: NodeJS.ProcessEnv): Promise<PruneA
  * temp dirs, and clear locks held by dead processes. Never signals anything by name; a job another
  * command is controlling is skipped and left for the next prune.
  */
-export async function pruneJobs(root: string | undefined, beads?: string, env: NodeJS.ProcessEnv = process.env, retention?: RetentionOptions): Promise<PruneResult> {
+export async function pruneJobs(
+  root: string | undefined,
+  beads?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  retention?: RetentionOptions,
+): Promise<PruneResult> {
   const result: PruneResult = { checked: 0, pruned: 0, stale_locks_removed: 0, actions: [], retention: null };
   if (!root) return result;
   if (retention?.dryRun) {
@@ -341,7 +391,12 @@ export async function pruneJobs(root: string | undefined, beads?: string, env: N
     if (!beads) {
       for (const name of orphanPidFiles(root, provider)) {
         fs.rmSync(path.join(root, provider, name), { force: true, recursive: true });
-        result.actions.push({ beads: name.slice(0, -'.pid'.length), provider, action: 'removed_orphan_pid', detail: `${name} had no job record beside it` });
+        result.actions.push({
+          beads: name.slice(0, -'.pid'.length),
+          provider,
+          action: 'removed_orphan_pid',
+          detail: `${name} had no job record beside it`,
+        });
       }
     }
     const ids = beads ? [beads] : listBeadsInProviderDir(root, provider);
@@ -354,7 +409,12 @@ export async function pruneJobs(root: string | undefined, beads?: string, env: N
         lock = await acquireLock(root, `beads-${id}`, 2000);
       } catch (err) {
         if (!(err instanceof LockTimeoutError)) throw err;
-        result.actions.push({ beads: id, provider, action: 'skipped_busy', detail: 'another command is controlling this job' });
+        result.actions.push({
+          beads: id,
+          provider,
+          action: 'skipped_busy',
+          detail: 'another command is controlling this job',
+        });
         continue;
       }
       try {
@@ -366,6 +426,8 @@ export async function pruneJobs(root: string | undefined, beads?: string, env: N
   }
   result.stale_locks_removed = pruneStaleLocks(root);
   if (retention && !beads) result.retention = await applyJobRetention(root, retention);
-  result.pruned = result.actions.filter((a) => !['left_corrupt_state', 'left_identity_unproven', 'skipped_busy'].includes(a.action)).length;
+  result.pruned = result.actions.filter(
+    (a) => !['left_corrupt_state', 'left_identity_unproven', 'skipped_busy'].includes(a.action),
+  ).length;
   return result;
 }

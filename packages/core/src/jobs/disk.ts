@@ -19,12 +19,15 @@ export function assertFreeSpace(dir: string, policy: Policy, label = 'the dx-run
   const minBytes = policy.limits.minFreeMb * MB;
   const free = freeBytes(dir);
   if (free < minBytes) {
-    throw new DxError(`only ${Math.floor(free / MB)} MB free on the file system of ${label} (${dir}); limits.min_free_mb is ${policy.limits.minFreeMb}`, {
-      exitCode: ExitCode.general,
-      reasonCode: 'disk_low',
-      nextAction: 'free_disk_space_or_prune_old_jobs_then_start_again',
-      details: { free_bytes: free, min_free_bytes: minBytes },
-    });
+    throw new DxError(
+      `only ${Math.floor(free / MB)} MB free on the file system of ${label} (${dir}); limits.min_free_mb is ${policy.limits.minFreeMb}`,
+      {
+        exitCode: ExitCode.general,
+        reasonCode: 'disk_low',
+        nextAction: 'free_disk_space_or_prune_old_jobs_then_start_again',
+        details: { free_bytes: free, min_free_bytes: minBytes },
+      },
+    );
   }
 }
 
@@ -55,7 +58,7 @@ export function bytesUnder(p: string): number {
   }
   if (!st.isDirectory()) return st.size;
   let total = 0;
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = fs.readdirSync(p);
   } catch {
@@ -67,7 +70,9 @@ export function bytesUnder(p: string): number {
 
 /** The beads id a job file belongs to: its name up to the first job suffix. */
 function beadsOf(name: string): string | undefined {
-  const m = /^(.+?)\.(meta|outcome|log|heartbeat|pid|rc|control|prompt|blocked|watcher\.log|home|tmp)(\..*)?$/.exec(name);
+  const m = /^(.+?)\.(meta|outcome|log|heartbeat|pid|rc|control|prompt|blocked|watcher\.log|home|tmp)(\..*)?$/.exec(
+    name,
+  );
   return m?.[1];
 }
 
@@ -88,7 +93,7 @@ export function diskUsage(root: string | undefined, rootPath: string, top = 10):
   const jobs = new Map<string, { beads: string; provider: string; bytes: number }>();
   for (const provider of listProviderDirs(root)) {
     const dir = path.join(root, provider);
-    let names: string[] = [];
+    let names: string[];
     try {
       names = fs.readdirSync(dir);
     } catch {

@@ -15,7 +15,10 @@ const HOLDS_DIR = '.holds';
 
 export function assertOwner(owner: string): string {
   if (!OWNER_PATTERN.test(owner)) {
-    throw new DxError(`invalid owner ${JSON.stringify(owner.slice(0, 80))}: expected <tool>:<id>, e.g. dx-batch:wave-1`, { exitCode: ExitCode.usage, reasonCode: 'invalid_owner', nextAction: 'pass_--owner_as_tool:id' });
+    throw new DxError(
+      `invalid owner ${JSON.stringify(owner.slice(0, 80))}: expected <tool>:<id>, e.g. dx-batch:wave-1`,
+      { exitCode: ExitCode.usage, reasonCode: 'invalid_owner', nextAction: 'pass_--owner_as_tool:id' },
+    );
   }
   return owner;
 }
@@ -43,7 +46,10 @@ export function releaseHold(root: string | undefined, owner: string): boolean {
 export function listHolds(root: string | undefined): string[] {
   if (!root) return [];
   try {
-    return fs.readdirSync(path.join(root, HOLDS_DIR)).filter((n) => OWNER_PATTERN.test(n)).sort();
+    return fs
+      .readdirSync(path.join(root, HOLDS_DIR))
+      .filter((n) => OWNER_PATTERN.test(n))
+      .sort();
   } catch {
     return [];
   }

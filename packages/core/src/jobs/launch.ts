@@ -80,18 +80,36 @@ export function readPromptFile(file: string): string {
     st = fs.statSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') fail(`prompt file not found: ${file}`, ExitCode.general, 'prompt_file_missing', 'pass_an_existing_--prompt-file');
-    fail(`prompt file not readable: ${file} (${code})`, ExitCode.general, 'prompt_file_unreadable', 'fix_the_prompt_file_permissions');
+    if (code === 'ENOENT')
+      fail(`prompt file not found: ${file}`, ExitCode.general, 'prompt_file_missing', 'pass_an_existing_--prompt-file');
+    fail(
+      `prompt file not readable: ${file} (${code})`,
+      ExitCode.general,
+      'prompt_file_unreadable',
+      'fix_the_prompt_file_permissions',
+    );
   }
-  if (!st.isFile()) fail(`prompt file is not a regular file: ${file}`, ExitCode.general, 'prompt_file_invalid', 'pass_a_regular_file');
-  if (st.size > MAX_PROMPT_BYTES) fail(`prompt file is too large: ${file} (${st.size} bytes, limit ${MAX_PROMPT_BYTES})`, ExitCode.general, 'prompt_file_too_large');
+  if (!st.isFile())
+    fail(`prompt file is not a regular file: ${file}`, ExitCode.general, 'prompt_file_invalid', 'pass_a_regular_file');
+  if (st.size > MAX_PROMPT_BYTES)
+    fail(
+      `prompt file is too large: ${file} (${st.size} bytes, limit ${MAX_PROMPT_BYTES})`,
+      ExitCode.general,
+      'prompt_file_too_large',
+    );
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    fail(`prompt file not readable: ${file} (${(err as NodeJS.ErrnoException).code})`, ExitCode.general, 'prompt_file_unreadable', 'fix_the_prompt_file_permissions');
+    fail(
+      `prompt file not readable: ${file} (${(err as NodeJS.ErrnoException).code})`,
+      ExitCode.general,
+      'prompt_file_unreadable',
+      'fix_the_prompt_file_permissions',
+    );
   }
-  if (text.trim() === '') fail(`prompt file is empty: ${file}`, ExitCode.general, 'prompt_file_empty', 'write_the_task_into_the_prompt_file');
+  if (text.trim() === '')
+    fail(`prompt file is empty: ${file}`, ExitCode.general, 'prompt_file_empty', 'write_the_task_into_the_prompt_file');
   return text;
 }
 
@@ -117,14 +135,21 @@ function commandPreview(spec: LaunchSpec): string {
  */
 export function assertPromptOffArgv(spec: LaunchSpec, prompt: string, provider: string): void {
   const whole = prompt.trim();
-  const first = whole.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  const first =
+    whole
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   const needles = [whole, ...(first.length >= 20 && /\s/.test(first) ? [first] : [])].filter((n) => n.length >= 8);
   if (spec.args.some((arg) => needles.some((n) => arg.includes(n)))) {
-    throw new DxError(`provider ${provider} put the prompt into the agent's command line, where every user on the host could read it; refusing to launch`, {
-      exitCode: ExitCode.general,
-      reasonCode: 'prompt_in_argv',
-      nextAction: 'fix_the_provider_plugin_to_pass_the_prompt_on_stdin',
-    });
+    throw new DxError(
+      `provider ${provider} put the prompt into the agent's command line, where every user on the host could read it; refusing to launch`,
+      {
+        exitCode: ExitCode.general,
+        reasonCode: 'prompt_in_argv',
+        nextAction: 'fix_the_provider_plugin_to_pass_the_prompt_on_stdin',
+      },
+    );
   }
 }
 
@@ -155,7 +180,7 @@ interface LaunchParams {
 }
 
 function liveCount(root: string, provider: string): number {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = fs.readdirSync(path.join(root, provider));
   } catch {
@@ -182,7 +207,8 @@ async function providerCapLock(root: string, provider: string): Promise<Lock> {
   try {
     return await acquireLock(root, `provider-${provider}`, 60_000);
   } catch (err) {
-    if (err instanceof LockTimeoutError) fail(err.message, ExitCode.general, 'lock_timeout', 'retry_or_run_dx_runner_prune');
+    if (err instanceof LockTimeoutError)
+      fail(err.message, ExitCode.general, 'lock_timeout', 'retry_or_run_dx_runner_prune');
     throw err;
   }
 }
@@ -193,7 +219,12 @@ async function assertNotRunning(root: string, beads: string): Promise<string[]> 
     const job = loadJob(jobPaths(root, p, beads));
     if (job.identityUnproven) throw identityUnprovenError(job, 'start a new instance');
     if (isLive(job)) {
-      fail(`job ${beads} already running (provider ${p}, pid ${job.heartbeat?.agent_pid ?? job.meta?.watcher_pid ?? '?'})`, ExitCode.general, 'job_already_running', 'wait_for_it_or_run_dx_runner_stop');
+      fail(
+        `job ${beads} already running (provider ${p}, pid ${job.heartbeat?.agent_pid ?? job.meta?.watcher_pid ?? '?'})`,
+        ExitCode.general,
+        'job_already_running',
+        'wait_for_it_or_run_dx_runner_stop',
+      );
     }
     if (!job.outcome && job.agentAlive) {
       fail(
@@ -220,7 +251,10 @@ function clearInstanceFiles(paths: JobPaths): void {
 function readAck(stream: Readable, timeoutMs: number): Promise<WatcherAck> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => done(new Error(`watcher did not acknowledge the launch within ${timeoutMs / 1000}s`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`watcher did not acknowledge the launch within ${timeoutMs / 1000}s`)),
+      timeoutMs,
+    );
     const done = (err?: Error, ack?: WatcherAck) => {
       clearTimeout(timer);
       stream.removeAllListeners();
@@ -305,7 +339,12 @@ async function launch(params: LaunchParams): Promise<StartResult> {
       const live = liveCount(root, provider.id);
       if (live >= cap) {
         const envName = `DX_RUNNER_MAX_PARALLEL_${provider.id.toUpperCase().replace(/-/g, '_')}`;
-        fail(`provider ${provider.id} concurrency cap reached (${live}/${cap} live jobs); wait, switch provider, or raise ${envName}`, ExitCode.general, 'provider_concurrency_cap_exceeded', 'wait_for_provider_capacity_or_switch_provider');
+        fail(
+          `provider ${provider.id} concurrency cap reached (${live}/${cap} live jobs); wait, switch provider, or raise ${envName}`,
+          ExitCode.general,
+          'provider_concurrency_cap_exceeded',
+          'wait_for_provider_capacity_or_switch_provider',
+        );
       }
       assertFreeSpace(root, params.policy);
       if (params.owner) placeHold(root, params.owner);
@@ -336,7 +375,10 @@ async function launch(params: LaunchParams): Promise<StartResult> {
       const startedAt = now.toISOString();
       const switchFrom = providers.filter((p) => p !== provider.id);
       const meta = { params, paths, runInstance, runId, startedAt, spec, switchFrom };
-      const redactor = Redactor.fromEnv([params.env, spec.env], { names: spec.secretEnvNames, values: spec.secretValues });
+      const redactor = Redactor.fromEnv([params.env, spec.env], {
+        names: spec.secretEnvNames,
+        values: spec.secretValues,
+      });
       writeRecord(paths.meta, 'meta', metaRecord(meta), redactor);
 
       const watcherSpec: WatcherSpec = {
@@ -376,7 +418,12 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         params.watcher,
       );
       if (!ack.ok) {
-        const exitCode = ack.failureClass === 'binary_missing' || ack.failureClass === 'auth_missing' ? ExitCode.preflightFailed : ack.failureClass === 'model_unavailable' ? ExitCode.modelUnavailable : ExitCode.general;
+        const exitCode =
+          ack.failureClass === 'binary_missing' || ack.failureClass === 'auth_missing'
+            ? ExitCode.preflightFailed
+            : ack.failureClass === 'model_unavailable'
+              ? ExitCode.modelUnavailable
+              : ExitCode.general;
         throw new DxError(`provider ${provider.id} could not start the agent: ${ack.message}`, {
           exitCode,
           reasonCode: ack.reasonCode,
@@ -408,7 +455,11 @@ async function launch(params: LaunchParams): Promise<StartResult> {
   }
 }
 
-async function spawnWatcher(spec: WatcherSpec, onSpawn: (watcher: { pid: number; startTicks: number }) => void, early?: PrespawnedWatcher): Promise<WatcherAck> {
+async function spawnWatcher(
+  spec: WatcherSpec,
+  onSpawn: (watcher: { pid: number; startTicks: number }) => void,
+  early?: PrespawnedWatcher,
+): Promise<WatcherAck> {
   const prepared = early && !early.consumed ? early : prespawnWatcher();
   prepared.consumed = true;
   const { child } = prepared;
@@ -416,7 +467,11 @@ async function spawnWatcher(spec: WatcherSpec, onSpawn: (watcher: { pid: number;
   const watcher = identify(pid);
   if (!watcher) {
     child.stdin!.destroy();
-    throw new DxError(`the watcher (pid ${pid}) exited before it could be identified`, { exitCode: ExitCode.general, reasonCode: 'launch_not_acknowledged', nextAction: 'inspect_the_watcher_log_then_run_dx_runner_prune' });
+    throw new DxError(`the watcher (pid ${pid}) exited before it could be identified`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'launch_not_acknowledged',
+      nextAction: 'inspect_the_watcher_log_then_run_dx_runner_prune',
+    });
   }
   onSpawn(watcher);
   child.stdin!.end(JSON.stringify(spec));
@@ -424,7 +479,11 @@ async function spawnWatcher(spec: WatcherSpec, onSpawn: (watcher: { pid: number;
     return await readAck(child.stdio[3] as Readable, ACK_TIMEOUT_MS);
   } catch (err) {
     sendSignal(watcher, 'SIGTERM');
-    throw new DxError(`launch not acknowledged: ${(err as Error).message}`, { exitCode: ExitCode.general, reasonCode: 'launch_not_acknowledged', nextAction: 'inspect_the_watcher_log_then_run_dx_runner_prune' });
+    throw new DxError(`launch not acknowledged: ${(err as Error).message}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'launch_not_acknowledged',
+      nextAction: 'inspect_the_watcher_log_then_run_dx_runner_prune',
+    });
   } finally {
     (child.stdio[3] as Readable).destroy();
     child.stdin!.destroy();
@@ -450,7 +509,13 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   const providerId = options.provider ?? options.profile?.provider;
   if (!providerId) fail('--provider or --profile is required', ExitCode.usage, 'provider_required', 'pass_--provider');
   const provider = options.registry.get(providerId);
-  if (!options.promptFile && !options.dryRun) fail('--prompt-file is required (except with --dry-run)', ExitCode.usage, 'prompt_file_required', 'pass_--prompt-file');
+  if (!options.promptFile && !options.dryRun)
+    fail(
+      '--prompt-file is required (except with --dry-run)',
+      ExitCode.usage,
+      'prompt_file_required',
+      'pass_--prompt-file',
+    );
   const prompt = options.promptFile ? readPromptFile(options.promptFile) : '';
   const located = locateWorktree(options.worktree, { cwd, env });
   const { worktree } = checkWorktree(located, options.policy);
@@ -473,11 +538,22 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     try {
       readAllowedPaths(allowedPathsFile);
     } catch (err) {
-      fail(`allowed paths file not readable: ${allowedPathsFile} (${(err as NodeJS.ErrnoException).code})`, ExitCode.general, 'allowed_paths_file_unreadable', 'fix_the_allowed_paths_file');
+      fail(
+        `allowed paths file not readable: ${allowedPathsFile} (${(err as NodeJS.ErrnoException).code})`,
+        ExitCode.general,
+        'allowed_paths_file_unreadable',
+        'fix_the_allowed_paths_file',
+      );
     }
   }
   if (options.preflight) {
-    const result = await preflightProvider(provider.id, { registry: options.registry, policy: options.policy, env, model, worktree });
+    const result = await preflightProvider(provider.id, {
+      registry: options.registry,
+      policy: options.policy,
+      env,
+      model,
+      worktree,
+    });
     if (!result.ok) {
       throw new DxError(`preflight failed for provider ${provider.id}: ${result.error ?? 'unavailable'}`, {
         exitCode: result.exit_code,
@@ -554,14 +630,18 @@ export interface RelaunchOptions {
 }
 
 /** Launch the next instance of an ended job with the same prompt, worktree and model; retries + 1. */
-export async function relaunch(job: { paths: JobPaths; meta: MetaRecord }, options: RelaunchOptions): Promise<StartResult> {
+export async function relaunch(
+  job: { paths: JobPaths; meta: MetaRecord },
+  options: RelaunchOptions,
+): Promise<StartResult> {
   const env = options.env ?? process.env;
   validateEnv(env);
   const { meta } = job;
   const prompt = readPromptFile(meta.prompt_copy);
   const { worktree } = checkWorktree(meta.worktree, options.policy);
   // the policy may have changed since the first start: the model must still be allowed
-  if (meta.model) resolveModel(options.provider.id, options.policy.providers[options.provider.id], { requested: meta.model, env });
+  if (meta.model)
+    resolveModel(options.provider.id, options.policy.providers[options.provider.id], { requested: meta.model, env });
   return launch({
     root: options.root,
     beads: meta.beads,

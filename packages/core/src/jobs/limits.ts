@@ -13,14 +13,49 @@ export interface JobLimits {
 }
 
 export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number, string]> = [
-  ['maxRuntimeMinutes', 'DX_RUNNER_MAX_RUNTIME_MINUTES', 120, 'a job running longer is terminated (outcome timeout, exit 124)'],
-  ['noMutationTimeoutMinutes', 'DX_RUNNER_NO_MUTATION_TIMEOUT_MINUTES', 30, 'a live job with no worktree change after this long is no_op'],
-  ['stallMinutes', 'DX_RUNNER_STALL_MINUTES', 20, 'a live job with no provider event for this long is stalled (check --stall-minutes overrides)'],
-  ['startupGraceSec', 'DX_RUNNER_STARTUP_GRACE_SEC', 300, 'a job is launching until its first event or this many seconds'],
-  ['finalExitGraceSec', 'DX_RUNNER_FINAL_EXIT_GRACE_SEC', 30, 'a CLI still alive this long after its final result event is terminated'],
+  [
+    'maxRuntimeMinutes',
+    'DX_RUNNER_MAX_RUNTIME_MINUTES',
+    120,
+    'a job running longer is terminated (outcome timeout, exit 124)',
+  ],
+  [
+    'noMutationTimeoutMinutes',
+    'DX_RUNNER_NO_MUTATION_TIMEOUT_MINUTES',
+    30,
+    'a live job with no worktree change after this long is no_op',
+  ],
+  [
+    'stallMinutes',
+    'DX_RUNNER_STALL_MINUTES',
+    20,
+    'a live job with no provider event for this long is stalled (check --stall-minutes overrides)',
+  ],
+  [
+    'startupGraceSec',
+    'DX_RUNNER_STARTUP_GRACE_SEC',
+    300,
+    'a job is launching until its first event or this many seconds',
+  ],
+  [
+    'finalExitGraceSec',
+    'DX_RUNNER_FINAL_EXIT_GRACE_SEC',
+    30,
+    'a CLI still alive this long after its final result event is terminated',
+  ],
   ['killGraceSec', 'DX_RUNNER_KILL_GRACE_SEC', 10, 'seconds between SIGTERM and SIGKILL of a job process group'],
-  ['mutationPollSec', 'DX_RUNNER_MUTATION_POLL_SEC', 15, 'how often the watcher checks the worktree for changes (also after each tool call)'],
-  ['heartbeatIntervalMs', 'DX_RUNNER_HEARTBEAT_INTERVAL_MS', 1000, 'minimum milliseconds between heartbeat file writes'],
+  [
+    'mutationPollSec',
+    'DX_RUNNER_MUTATION_POLL_SEC',
+    15,
+    'how often the watcher checks the worktree for changes (also after each tool call)',
+  ],
+  [
+    'heartbeatIntervalMs',
+    'DX_RUNNER_HEARTBEAT_INTERVAL_MS',
+    1000,
+    'minimum milliseconds between heartbeat file writes',
+  ],
 ];
 
 export function positiveNumberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -54,7 +54,11 @@ export function tailLines(file: string, count: number): string[] {
 export function readJobLog(root: string | undefined, beads: string, lines: number): LogsOutput {
   const job = requireJob(root, beads);
   if (!fs.existsSync(job.paths.log)) {
-    throw new DxError(`no log file for ${beads} (${job.paths.log})`, { exitCode: ExitCode.general, reasonCode: 'log_missing', nextAction: 'check_the_job_state' });
+    throw new DxError(`no log file for ${beads} (${job.paths.log})`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'log_missing',
+      nextAction: 'check_the_job_state',
+    });
   }
   let files: string[];
   let collected: string[] = [];
@@ -67,11 +71,22 @@ export function readJobLog(root: string | undefined, beads: string, lines: numbe
       collected = [...tailLines(file, lines - collected.length), ...collected];
     }
     if (files.length > 1 && collected.length < lines) collected = [cutMarker(dropped).trimEnd(), ...collected];
-    if (collected.length < lines) collected = [...tailLines(files[0]!, lines - collected.length), ...collected];
+    if (collected.length < lines) collected = [...tailLines(files[0], lines - collected.length), ...collected];
   } catch (err) {
     if (!(err instanceof StateFileError)) throw err;
-    throw new DxError(`cannot read the log of ${beads}: ${err.message}`, { exitCode: ExitCode.general, reasonCode: 'state_file_corrupt', nextAction: 'inspect_or_remove_the_corrupt_state_file' });
+    throw new DxError(`cannot read the log of ${beads}: ${err.message}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'state_file_corrupt',
+      nextAction: 'inspect_or_remove_the_corrupt_state_file',
+    });
   }
   const dropped = job.outcome?.log_bytes_dropped ?? job.heartbeat?.log_bytes_dropped ?? 0;
-  return { beads, provider: job.paths.provider, log: job.paths.log, lines: collected, cut: dropped > 0 || files.length > 1, bytes_dropped: dropped > 0 ? dropped : null };
+  return {
+    beads,
+    provider: job.paths.provider,
+    log: job.paths.log,
+    lines: collected,
+    cut: dropped > 0 || files.length > 1,
+    bytes_dropped: dropped > 0 ? dropped : null,
+  };
 }

@@ -22,7 +22,13 @@ import {
  * redacted field by field, and validated on write by reading it back with the same schema the
  * readers use, so nothing is ever written that a reader would call corrupt.
  */
-const SCHEMAS = { meta: MetaSchema, heartbeat: HeartbeatSchema, outcome: OutcomeSchema, control: ControlSchema, blocked: BlockedSchema } as const;
+const SCHEMAS = {
+  meta: MetaSchema,
+  heartbeat: HeartbeatSchema,
+  outcome: OutcomeSchema,
+  control: ControlSchema,
+  blocked: BlockedSchema,
+} as const;
 export type RecordKind = keyof typeof SCHEMAS;
 export interface RecordTypes {
   meta: MetaRecord;
@@ -52,12 +58,18 @@ function positive(n: number | undefined): boolean {
 
 /** What a writer must always record: the identity of every live process it names. */
 function writeRule(kind: RecordKind, record: Record<string, unknown>): string | undefined {
-  if (kind === 'meta' && record.watcher_pid !== undefined && !positive(record.watcher_start_ticks as number | undefined)) {
+  if (
+    kind === 'meta' &&
+    record.watcher_pid !== undefined &&
+    !positive(record.watcher_start_ticks as number | undefined)
+  ) {
     return 'a meta naming a watcher pid must carry its kernel start time';
   }
   if (kind === 'heartbeat') {
-    if (!positive(record.watcher_start_ticks as number | undefined)) return 'a heartbeat must carry the watcher kernel start time';
-    if (record.agent_pid !== undefined && !positive(record.agent_start_ticks as number | undefined)) return 'a heartbeat naming an agent pid must carry its kernel start time';
+    if (!positive(record.watcher_start_ticks as number | undefined))
+      return 'a heartbeat must carry the watcher kernel start time';
+    if (record.agent_pid !== undefined && !positive(record.agent_start_ticks as number | undefined))
+      return 'a heartbeat naming an agent pid must carry its kernel start time';
   }
   return undefined;
 }
@@ -78,18 +90,23 @@ function toKv(record: Record<string, unknown>, redactor: Redactor | undefined): 
 
 /** The file content of a record: redacted, serialised, and proven to read back with its schema. */
 export function encodeRecord<K extends RecordKind>(kind: K, record: RecordTypes[K], redactor?: Redactor): string {
-  const broken = writeRule(kind, record as Record<string, unknown>);
+  const broken = writeRule(kind, record);
   if (broken) throw new Error(`refusing to write a ${kind} record: ${broken}`);
-  const text = serializeKv(toKv(record as Record<string, unknown>, redactor));
+  const text = serializeKv(toKv(record, redactor));
   const check = SCHEMAS[kind].safeParse(parseKv(text));
   if (!check.success) {
-    const issue = check.error.issues[0]!;
+    const issue = check.error.issues[0];
     throw new Error(`refusing to write an invalid ${kind} record: ${issue.path.join('.')}: ${issue.message}`);
   }
   return text;
 }
 
-export function writeRecord<K extends RecordKind>(file: string, kind: K, record: RecordTypes[K], redactor?: Redactor): void {
+export function writeRecord<K extends RecordKind>(
+  file: string,
+  kind: K,
+  record: RecordTypes[K],
+  redactor?: Redactor,
+): void {
   writeFileAtomic(file, encodeRecord(kind, record, redactor));
 }
 
@@ -112,9 +129,12 @@ export function readRecord<K extends RecordKind>(file: string, kind: K): RecordT
   }
   const parsed = (SCHEMAS[kind] as z.ZodType).safeParse(kv);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = parsed.error.issues[0];
     const key = issue.path.join('.') || '(record)';
-    throw new CorruptRecordError(file, `${file}: ${key}: ${issue.message}${text.endsWith('\n') ? '' : ' (file looks truncated)'}`);
+    throw new CorruptRecordError(
+      file,
+      `${file}: ${key}: ${issue.message}${text.endsWith('\n') ? '' : ' (file looks truncated)'}`,
+    );
   }
   return parsed.data as RecordTypes[K];
 }

@@ -11,11 +11,16 @@ export { OUTCOME_STATES, outcomeStateForExit, type OutcomeState } from './outcom
  * - outcome: the final record, written once when the job ends.
  * Unknown keys are kept (looseObject) so older/newer versions can read each other's files.
  */
-const int = z.string().regex(/^-?\d+$/, 'expected an integer').transform(Number);
-const num = z.string().regex(/^-?\d+(\.\d+)?$/, 'expected a number').transform(Number);
+const int = z
+  .string()
+  .regex(/^-?\d+$/, 'expected an integer')
+  .transform(Number);
+const num = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?$/, 'expected a number')
+  .transform(Number);
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const list = z.string().transform((v) => parseKvList(v));
-
 
 export const MetaSchema = z.looseObject({
   beads: z.string(),

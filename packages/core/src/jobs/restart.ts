@@ -24,7 +24,11 @@ export type RestartResult = RestartOutput;
 export async function restartInstance(root: string, job: JobSnapshot, options: RestartOptions): Promise<RestartResult> {
   const meta = job.meta;
   if (!meta) {
-    throw new DxError(`cannot restart ${job.paths.beads}: ${job.corrupt?.message ?? 'no metadata'}`, { exitCode: ExitCode.general, reasonCode: 'state_file_corrupt', nextAction: 'inspect_or_remove_the_corrupt_state_file' });
+    throw new DxError(`cannot restart ${job.paths.beads}: ${job.corrupt?.message ?? 'no metadata'}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'state_file_corrupt',
+      nextAction: 'inspect_or_remove_the_corrupt_state_file',
+    });
   }
   if (job.identityUnproven) throw identityUnprovenError(job, 'restart');
   // a bad environment must not cost the running instance: check it before stopping anything
@@ -32,16 +36,27 @@ export async function restartInstance(root: string, job: JobSnapshot, options: R
   const provider = options.registry.get(meta.provider);
   let stoppedPrevious = false;
   if (!job.outcome) {
-    const ended = await endJob(job, { action: 'restart', reason: 'restarted', exitCode: 143, state: 'killed' }, options.env);
+    const ended = await endJob(
+      job,
+      { action: 'restart', reason: 'restarted', exitCode: 143, state: 'killed' },
+      options.env,
+    );
     stoppedPrevious = ended.ended;
   } else {
     await awaitWatcherExit(job);
   }
-  const started = await relaunch({ paths: job.paths, meta }, { root, provider, policy: options.policy, env: options.env, version: options.version, lockHeld: true });
+  const started = await relaunch(
+    { paths: job.paths, meta },
+    { root, provider, policy: options.policy, env: options.env, version: options.version, lockHeld: true },
+  );
   return { ...started, previous_run_instance: meta.run_instance, stopped_previous: stoppedPrevious };
 }
 
-export async function restartJob(root: string | undefined, beads: string, options: RestartOptions): Promise<RestartResult> {
+export async function restartJob(
+  root: string | undefined,
+  beads: string,
+  options: RestartOptions,
+): Promise<RestartResult> {
   requireJob(root, beads);
   return withJobLock(root!, beads, () => restartInstance(root!, requireJob(root, beads), options));
 }

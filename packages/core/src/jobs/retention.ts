@@ -46,7 +46,14 @@ export interface RetentionOptions {
  * command is controlling.
  */
 export async function applyJobRetention(root: string | undefined, options: RetentionOptions): Promise<RetentionOutput> {
-  const result: RetentionOutput = { dry_run: options.dryRun, older_than_sec: Math.round(options.olderThanMs / 1000), keep_last: options.keepLast, removed: [], kept: { live: 0, held: 0, recent: 0, unfinished: 0 }, bytes_freed: 0 };
+  const result: RetentionOutput = {
+    dry_run: options.dryRun,
+    older_than_sec: Math.round(options.olderThanMs / 1000),
+    keep_last: options.keepLast,
+    removed: [],
+    kept: { live: 0, held: 0, recent: 0, unfinished: 0 },
+    bytes_freed: 0,
+  };
   if (!root) return result;
   const now = options.now ?? Date.now();
   const finished: Array<{ provider: string; beads: string; completedAt: number }> = [];
@@ -91,7 +98,13 @@ export async function applyJobRetention(root: string | undefined, options: Reten
       const names = jobFileNames(fs.readdirSync(dir), job.beads);
       const bytes = names.reduce((n, name) => n + bytesUnder(path.join(dir, name)), 0);
       if (!options.dryRun) for (const name of names) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-      result.removed.push({ beads: job.beads, provider: job.provider, completed_at: new Date(job.completedAt).toISOString(), files: names.length, bytes });
+      result.removed.push({
+        beads: job.beads,
+        provider: job.provider,
+        completed_at: new Date(job.completedAt).toISOString(),
+        files: names.length,
+        bytes,
+      });
       result.bytes_freed += bytes;
     } finally {
       lock.release();
@@ -101,13 +114,20 @@ export async function applyJobRetention(root: string | undefined, options: Reten
 }
 
 /** Policy retention for jobs, applied by `prune --retention` (and once a day by the watchdog). */
-export function retentionOptions(policy: Policy, overrides: { olderThan?: string; keepLast?: number; dryRun?: boolean } = {}): RetentionOptions {
+export function retentionOptions(
+  policy: Policy,
+  overrides: { olderThan?: string; keepLast?: number; dryRun?: boolean } = {},
+): RetentionOptions {
   let olderThanMs = policy.retention.jobsDays * DAY_MS;
   if (overrides.olderThan !== undefined) {
     try {
       olderThanMs = parseDuration(overrides.olderThan);
     } catch (err) {
-      throw new DxError(`--older-than: ${(err as Error).message}`, { exitCode: ExitCode.usage, reasonCode: 'invalid_flag', nextAction: 'see_--help' });
+      throw new DxError(`--older-than: ${(err as Error).message}`, {
+        exitCode: ExitCode.usage,
+        reasonCode: 'invalid_flag',
+        nextAction: 'see_--help',
+      });
     }
   }
   return { olderThanMs, keepLast: overrides.keepLast ?? policy.retention.keepLast, dryRun: overrides.dryRun ?? false };
@@ -117,9 +137,15 @@ export function retentionOptions(policy: Policy, overrides: { olderThan?: string
  * Run `apply` at most once per `periodMs` for this state root: the stamp records the last run, so
  * hourly cron runs and a long-running watchdog share one daily retention pass.
  */
-export async function onceEvery<T>(root: string, stamp: string, periodMs: number, apply: () => Promise<T>, now = Date.now()): Promise<T | undefined> {
+export async function onceEvery<T>(
+  root: string,
+  stamp: string,
+  periodMs: number,
+  apply: () => Promise<T>,
+  now = Date.now(),
+): Promise<T | undefined> {
   const file = path.join(root, stamp);
-  let last = NaN;
+  let last: number;
   try {
     last = Date.parse(readFileIfExists(file)?.trim() ?? '');
   } catch {

@@ -124,7 +124,10 @@ export function findLatestJob(root: string | undefined, beads: string): JobSnaps
   const providers = providersForBeads(root, beads);
   const latest = pickLatest(root, beads, providers);
   if (!latest) return undefined;
-  return loadJob(latest, providers.filter((p) => p !== latest.provider));
+  return loadJob(
+    latest,
+    providers.filter((p) => p !== latest.provider),
+  );
 }
 
 export function requireJob(root: string | undefined, beads: string): JobSnapshot {
@@ -152,8 +155,13 @@ export function listJobs(root: string | undefined): JobSnapshot[] {
   }
   const jobs: JobSnapshot[] = [];
   for (const [beads, providers] of byBeads) {
-    const latest = providers.length === 1 ? jobPaths(root, providers[0]!, beads) : pickLatest(root, beads, providers)!;
-    jobs.push(loadJob(latest, providers.filter((p) => p !== latest.provider)));
+    const latest = providers.length === 1 ? jobPaths(root, providers[0], beads) : pickLatest(root, beads, providers)!;
+    jobs.push(
+      loadJob(
+        latest,
+        providers.filter((p) => p !== latest.provider),
+      ),
+    );
   }
   return jobs;
 }

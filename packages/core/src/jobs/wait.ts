@@ -27,7 +27,11 @@ export interface WaitResult {
  * file system when the job's files change (the outcome being published), with a slow poll only as
  * a fallback; never a busy loop. Bounded by `timeoutMs` when given.
  */
-export async function waitForJob(root: string | undefined, beads: string, options: WaitOptions = {}): Promise<WaitResult> {
+export async function waitForJob(
+  root: string | undefined,
+  beads: string,
+  options: WaitOptions = {},
+): Promise<WaitResult> {
   const started = Date.now();
   const evaluate = () => toJobView(requireJob(root, beads), { stallMinutes: options.stallMinutes });
   let view = evaluate();
@@ -38,7 +42,7 @@ export async function waitForJob(root: string | undefined, beads: string, option
     const timers: NodeJS.Timeout[] = [];
     let debounce: NodeJS.Timeout | undefined;
     let done = false;
-    const finish = (timedOut: boolean, interrupted: boolean, error?: unknown) => {
+    const finish = (timedOut: boolean, interrupted: boolean, error?: Error) => {
       if (done) return;
       done = true;
       for (const w of watchers) w.close();
@@ -53,7 +57,7 @@ export async function waitForJob(root: string | undefined, beads: string, option
       try {
         view = evaluate();
       } catch (err) {
-        finish(false, false, err);
+        finish(false, false, err instanceof Error ? err : new Error(String(err)));
         return;
       }
       if (isTerminal(view.state)) finish(false, false);
@@ -78,7 +82,8 @@ export async function waitForJob(root: string | undefined, beads: string, option
       if (!done) timers.push(setTimeout(poll, pollMs));
     };
     timers.push(setTimeout(poll, pollMs));
-    if (options.timeoutMs !== undefined) timers.push(setTimeout(() => finish(true, false), Math.max(0, options.timeoutMs)));
+    if (options.timeoutMs !== undefined)
+      timers.push(setTimeout(() => finish(true, false), Math.max(0, options.timeoutMs)));
     if (options.signal?.aborted) onAbort();
   });
 }

@@ -32,11 +32,18 @@ async function tend(root: string, job: JobSnapshot, entry: WatchdogAction, optio
     return;
   }
   if (entry.state === 'stalled' && entry.reason_code === 'max_runtime_exceeded') {
-    await endJob(job, { action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }, options.env);
+    await endJob(
+      job,
+      { action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' },
+      options.env,
+    );
     entry.action = 'finalized_timeout';
     return;
   }
-  if (entry.state === 'exited_err' && (entry.reason_code === 'watcher_lost' || entry.reason_code === 'launch_incomplete')) {
+  if (
+    entry.state === 'exited_err' &&
+    (entry.reason_code === 'watcher_lost' || entry.reason_code === 'launch_incomplete')
+  ) {
     await endJob(job, { action: 'finalize', reason: entry.reason_code, exitCode: 1, state: 'failed' }, options.env);
     entry.action = 'finalized_ghost';
     return;
@@ -70,7 +77,10 @@ async function tend(root: string, job: JobSnapshot, entry: WatchdogAction, optio
 export async function watchdogPass(root: string | undefined, options: WatchdogOptions): Promise<WatchdogPass> {
   const pass: WatchdogPass = { generated_at: new Date().toISOString(), checked: 0, actions: [], retention: null };
   if (root && options.dailyRetention) {
-    pass.retention = (await onceEvery(root, '.retention-last-run', RETENTION_PERIOD_MS, () => applyJobRetention(root, retentionOptions(options.policy)))) ?? null;
+    pass.retention =
+      (await onceEvery(root, '.retention-last-run', RETENTION_PERIOD_MS, () =>
+        applyJobRetention(root, retentionOptions(options.policy)),
+      )) ?? null;
   }
   for (const listed of listJobs(root)) {
     if (listed.corrupt || !listed.meta || listed.outcome) continue;
@@ -89,7 +99,13 @@ export async function watchdogPass(root: string | undefined, options: WatchdogOp
       lock = await acquireLock(root!, `beads-${listed.paths.beads}`, 2000);
     } catch (err) {
       if (!(err instanceof LockTimeoutError)) throw err;
-      pass.actions.push({ ...entry, state: 'unknown', reason_code: 'lock_busy', action: 'skipped_busy', detail: 'another command is controlling this job' });
+      pass.actions.push({
+        ...entry,
+        state: 'unknown',
+        reason_code: 'lock_busy',
+        action: 'skipped_busy',
+        detail: 'another command is controlling this job',
+      });
       continue;
     }
     try {
@@ -106,7 +122,8 @@ export async function watchdogPass(root: string | undefined, options: WatchdogOp
     } finally {
       lock.release();
     }
-    if (entry.action !== 'none' || !['exited_ok', 'exited_err', 'blocked'].includes(entry.state)) pass.actions.push(entry);
+    if (entry.action !== 'none' || !['exited_ok', 'exited_err', 'blocked'].includes(entry.state))
+      pass.actions.push(entry);
   }
   return pass;
 }

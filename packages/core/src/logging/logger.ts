@@ -8,11 +8,19 @@ export type { Logger } from 'pino';
  * Structured diagnostics (never the agent's own output, which goes to the job log). Every message
  * and every string field passes through the redactor, so a key that reaches a log call is scrubbed.
  */
-export function createLogger(options: { redactor: Redactor; level?: string; destination?: DestinationStream | number; base?: Record<string, unknown> }): Logger {
+export function createLogger(options: {
+  redactor: Redactor;
+  level?: string;
+  destination?: DestinationStream | number;
+  base?: Record<string, unknown>;
+}): Logger {
   const { redactor } = options;
   // loaded on first use: only the watcher and debug logging need pino
   const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
-  const destination = typeof options.destination === 'number' ? pino.destination({ fd: options.destination, sync: true }) : options.destination;
+  const destination =
+    typeof options.destination === 'number'
+      ? pino.destination({ fd: options.destination, sync: true })
+      : options.destination;
   return pino(
     {
       level: options.level ?? 'info',
@@ -23,7 +31,10 @@ export function createLogger(options: { redactor: Redactor; level?: string; dest
       },
       hooks: {
         logMethod(args, method) {
-          method.apply(this, args.map((a) => (typeof a === 'string' ? redactor.redact(a) : a)) as Parameters<typeof method>);
+          method.apply(
+            this,
+            args.map((a) => (typeof a === 'string' ? redactor.redact(a) : a)) as Parameters<typeof method>,
+          );
         },
       },
     },

@@ -62,7 +62,9 @@ describe('policy loader', () => {
     const a = file('worktrees:\n  allowed_prefixes: [/a\n');
     expect(errorOf(() => readPolicyFile(a)).message).toMatch(new RegExp(`^invalid policy ${a}:\\d+:\\d+: `));
     const b = file('version: 1\nproviders:\n  opencode:\n    max_paralel: 2\n');
-    expect(errorOf(() => readPolicyFile(b)).message).toBe(`invalid policy ${b}:4:5: providers.opencode.max_paralel: Unrecognized key: "max_paralel"`);
+    expect(errorOf(() => readPolicyFile(b)).message).toBe(
+      `invalid policy ${b}:4:5: providers.opencode.max_paralel: Unrecognized key: "max_paralel"`,
+    );
     const c = file('worktrees:\n  allowed_prefixes:\n    - /ok\n    - 42\n');
     const err = errorOf(() => readPolicyFile(c));
     expect(err.message).toMatch(new RegExp(`${c}:4:7: worktrees.allowed_prefixes\\[1\\]: `));
@@ -93,7 +95,9 @@ describe('sections owned by other tools', () => {
   it('the owner gets its defaults under the user file, resolved once', () => {
     expect(sectionOf(loadPolicy({ env: { HOME: '/h' }, sections: [TEST_SECTION] }), TEST_SECTION)).toEqual({ size: 3 });
     const f = file('batch:\n  size: 9\n');
-    expect(sectionOf(loadPolicy({ file: f, env: { HOME: '/h' }, sections: [TEST_SECTION] }), TEST_SECTION)).toEqual({ size: 9 });
+    expect(sectionOf(loadPolicy({ file: f, env: { HOME: '/h' }, sections: [TEST_SECTION] }), TEST_SECTION)).toEqual({
+      size: 9,
+    });
     expect(() => sectionOf(loadPolicy({ env: { HOME: '/h' } }), TEST_SECTION)).toThrow(/without the batch section/);
   });
 

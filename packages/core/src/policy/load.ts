@@ -11,7 +11,7 @@ export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policy/default.y
 
 /** Parse one policy file; every error names file, line and column (also in the registered sections). */
 export function readPolicyFile(file: string, sections: readonly PolicySection<unknown>[] = []): PolicyDocument {
-  return readYamlFile(file, policySchemaWith(PolicySchema, sections), 'policy') as PolicyDocument;
+  return readYamlFile(file, policySchemaWith(PolicySchema, sections), 'policy');
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -62,13 +62,19 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
   const env = options.env ?? process.env;
   const registered = options.sections ?? [];
   const sources = [DEFAULT_POLICY_FILE];
-  let document = mergePolicy(Object.fromEntries(registered.map((s) => [s.key, s.defaults])) as PolicyDocument, readPolicyFile(DEFAULT_POLICY_FILE, registered));
+  let document = mergePolicy(
+    Object.fromEntries(registered.map((s) => [s.key, s.defaults])) as PolicyDocument,
+    readPolicyFile(DEFAULT_POLICY_FILE, registered),
+  );
   const user = userPolicyFile(options.file, env);
   if (user) {
     document = mergePolicy(document, readPolicyFile(user, registered));
     sources.push(user);
   }
-  const extra = (env.DX_RUNNER_EXTRA_ALLOWED_PREFIXES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const extra = (env.DX_RUNNER_EXTRA_ALLOWED_PREFIXES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const limits = shipped(document.limits, 'limits');
   const retention = shipped(document.retention, 'retention');
   const sections = new Map<string, unknown>();
@@ -95,7 +101,8 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
     },
     sections,
   };
-  for (const section of registered) sections.set(section.key, section.resolve((document[section.key] ?? {}) as Record<string, unknown>, policy));
+  for (const section of registered)
+    sections.set(section.key, section.resolve((document[section.key] ?? {}) as Record<string, unknown>, policy));
   return policy;
 }
 
@@ -106,7 +113,10 @@ export function maxParallelFor(policy: Policy, provider: string, env: NodeJS.Pro
   if (fromEnv !== undefined && fromEnv !== '') {
     const n = Number(fromEnv);
     if (!Number.isInteger(n) || n < 1) {
-      throw new DxError(`${key} must be a positive integer, got "${fromEnv}"`, { exitCode: ExitCode.general, reasonCode: 'invalid_env' });
+      throw new DxError(`${key} must be a positive integer, got "${fromEnv}"`, {
+        exitCode: ExitCode.general,
+        reasonCode: 'invalid_env',
+      });
     }
     return n;
   }

@@ -12,7 +12,13 @@ function yaml(): Yaml {
   return yamlModule;
 }
 
-function yamlError(kind: string, file: string, line: number | undefined, col: number | undefined, detail: string): DxError {
+function yamlError(
+  kind: string,
+  file: string,
+  line: number | undefined,
+  col: number | undefined,
+  detail: string,
+): DxError {
   const where = line !== undefined ? `${file}:${line}:${col ?? 1}` : file;
   return new DxError(`invalid ${kind} ${where}: ${detail}`, {
     exitCode: ExitCode.general,
@@ -22,11 +28,18 @@ function yamlError(kind: string, file: string, line: number | undefined, col: nu
   });
 }
 
-function locate(doc: Document, counter: InstanceType<Yaml['LineCounter']>, issue: z.core.$ZodIssue): { line?: number; col?: number; label: string } {
+function locate(
+  doc: Document,
+  counter: InstanceType<Yaml['LineCounter']>,
+  issue: z.core.$ZodIssue,
+): { line?: number; col?: number; label: string } {
   const { isMap, isScalar } = yaml();
   const segments = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   let node: unknown = segments.length > 0 ? doc.getIn(segments, true) : doc.contents;
-  let label = segments.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  let label = segments
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0];
     if (isMap(node) && key !== undefined) {
@@ -49,14 +62,18 @@ function locate(doc: Document, counter: InstanceType<Yaml['LineCounter']>, issue
 export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind: string): z.output<S> {
   let text: string;
   try {
-    if (!fs.statSync(file).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
+    if (!fs.statSync(file).isFile())
+      throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new DxError(`cannot read ${kind} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code)}`, {
-      exitCode: ExitCode.general,
-      reasonCode: `${kind}_unreadable`,
-    });
+    throw new DxError(
+      `cannot read ${kind} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code)}`,
+      {
+        exitCode: ExitCode.general,
+        reasonCode: `${kind}_unreadable`,
+      },
+    );
   }
   const { LineCounter, parseDocument } = yaml();
   const counter = new LineCounter();
@@ -64,7 +81,13 @@ export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind:
   const syntax = doc.errors[0];
   if (syntax) {
     const pos = counter.linePos(syntax.pos[0]);
-    throw yamlError(kind, file, pos.line, pos.col, syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
+    throw yamlError(
+      kind,
+      file,
+      pos.line,
+      pos.col,
+      syntax.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
+    );
   }
   let data: unknown;
   try {
@@ -75,7 +98,7 @@ export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind:
   }
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = parsed.error.issues[0];
     const where = locate(doc, counter, issue);
     throw yamlError(kind, file, where.line, where.col, `${where.label ? `${where.label}: ` : ''}${issue.message}`);
   }

@@ -15,9 +15,18 @@ export function git(cwd: string, args: string[]): Promise<GitResult> {
     execFile(
       'git',
       ['--no-optional-locks', ...args],
-      { cwd, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' } },
+      {
+        cwd,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+        env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' },
+      },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 127) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 127
+          : 0;
         resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') });
       },
     );

@@ -72,7 +72,8 @@ export function processStatus(target: ProcessIdentity): ProcessStatus {
   if (startTicks === undefined || !Number.isInteger(startTicks) || startTicks <= 0) {
     return { status: 'unproven', detail: `the record of pid ${pid} has no kernel start time` };
   }
-  if (!KERNEL_START_TIMES) return { status: 'unproven', detail: 'kernel start times cannot be read on this system (no /proc)' };
+  if (!KERNEL_START_TIMES)
+    return { status: 'unproven', detail: 'kernel start times cannot be read on this system (no /proc)' };
   const info = readProcessInfo(pid);
   if (!info || info.startTicks !== startTicks) return { status: 'dead' };
   if (info.state === 'Z' || info.state === 'X') return { status: 'dead', info };

@@ -1,6 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { groupMembers, identify, jobProcessStatus, processStatus, selfProcess, type ProcessIdentity, type ProcessInfo } from './identity.js';
+import {
+  groupMembers,
+  identify,
+  jobProcessStatus,
+  processStatus,
+  selfProcess,
+  type ProcessIdentity,
+  type ProcessInfo,
+} from './identity.js';
 
 /**
  * - `sent`: the signal reached the recorded process (or its group);
@@ -8,7 +16,8 @@ import { groupMembers, identify, jobProcessStatus, processStatus, selfProcess, t
  * - `refused`: the record cannot prove which process it names (reason `identity_unproven`): nothing
  *   was signalled, and the caller must not act as if the process were gone.
  */
-export type SignalResult = { result: 'sent' | 'gone' } | { result: 'refused'; reason: 'identity_unproven'; detail: string };
+export type SignalResult =
+  { result: 'sent' | 'gone' } | { result: 'refused'; reason: 'identity_unproven'; detail: string };
 
 function kill(pid: number, signal: NodeJS.Signals): 'sent' | 'gone' {
   try {
@@ -28,7 +37,9 @@ function kill(pid: number, signal: NodeJS.Signals): 'sent' | 'gone' {
  */
 function orphanedMembers(leader: { pid: number; startTicks: number }): ProcessInfo[] {
   const self = selfProcess();
-  return groupMembers(leader.pid).filter((m) => m.session === leader.pid && m.startTicks >= leader.startTicks && m.pid !== self.pid);
+  return groupMembers(leader.pid).filter(
+    (m) => m.session === leader.pid && m.startTicks >= leader.startTicks && m.pid !== self.pid,
+  );
 }
 
 /**
@@ -37,7 +48,11 @@ function orphanedMembers(leader: { pid: number; startTicks: number }): ProcessIn
  * dx-runner nor its process group, and the recorded kernel start time is present and equal to the
  * kernel's. `group` signals the whole process group the recorded process leads.
  */
-export function sendSignal(target: ProcessIdentity, signal: NodeJS.Signals, scope: 'process' | 'group' = 'process'): SignalResult {
+export function sendSignal(
+  target: ProcessIdentity,
+  signal: NodeJS.Signals,
+  scope: 'process' | 'group' = 'process',
+): SignalResult {
   const status = jobProcessStatus(target);
   if (status.status === 'unproven') return { result: 'refused', reason: 'identity_unproven', detail: status.detail };
   const startTicks = target.startTicks!;
@@ -48,7 +63,8 @@ export function sendSignal(target: ProcessIdentity, signal: NodeJS.Signals, scop
   // a zombie leader still proves its group (it has not been reaped, so the pgid cannot be reused)
   if (status.status === 'alive' || status.info) return { result: kill(-target.pid, signal) };
   let sent = false;
-  for (const member of orphanedMembers({ pid: target.pid, startTicks })) if (kill(member.pid, signal) === 'sent') sent = true;
+  for (const member of orphanedMembers({ pid: target.pid, startTicks }))
+    if (kill(member.pid, signal) === 'sent') sent = true;
   return { result: sent ? 'sent' : 'gone' };
 }
 
@@ -64,7 +80,10 @@ export function groupAlive(leader: ProcessIdentity): boolean {
  * SIGTERM the group, give it `graceMs` to exit, then SIGKILL whatever is left. Bounded: returns
  * after at most graceMs + 2 s whatever happens.
  */
-export async function terminateGroup(leader: ProcessIdentity, graceMs: number): Promise<'exited' | 'killed' | 'refused'> {
+export async function terminateGroup(
+  leader: ProcessIdentity,
+  graceMs: number,
+): Promise<'exited' | 'killed' | 'refused'> {
   const first = sendSignal(leader, 'SIGTERM', 'group');
   if (first.result === 'refused') return 'refused';
   if (first.result === 'gone') return 'exited';
@@ -80,7 +99,10 @@ export async function terminateGroup(leader: ProcessIdentity, graceMs: number): 
 }
 
 /** SIGTERM one process and wait (bounded) for it to exit; SIGKILL it if it does not. */
-export async function terminateProcess(target: ProcessIdentity, graceMs: number): Promise<'exited' | 'killed' | 'refused'> {
+export async function terminateProcess(
+  target: ProcessIdentity,
+  graceMs: number,
+): Promise<'exited' | 'killed' | 'refused'> {
   const first = sendSignal(target, 'SIGTERM');
   if (first.result === 'refused') return 'refused';
   if (first.result === 'gone') return 'exited';
@@ -100,7 +122,9 @@ export async function terminateProcess(target: ProcessIdentity, graceMs: number)
  * identity is taken when it starts, so once it has exited (and its pid may be reused) only what
  * is left of its own group can still be reached.
  */
-export function signalsForChild(child: ChildProcess): (signal: NodeJS.Signals, scope?: 'process' | 'group') => SignalResult | undefined {
+export function signalsForChild(
+  child: ChildProcess,
+): (signal: NodeJS.Signals, scope?: 'process' | 'group') => SignalResult | undefined {
   let id: ProcessIdentity | undefined;
   const take = () => {
     if (child.pid !== undefined) id = { pid: child.pid, startTicks: identify(child.pid)?.startTicks };

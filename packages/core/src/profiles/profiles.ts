@@ -40,7 +40,9 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Search order: DX_RUNNER_PROFILES_DIR, ~/.config/dx-runner/profiles, then the shipped ones. */
 export function profileDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const configHome = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
-  return [env.DX_RUNNER_PROFILES_DIR, path.join(configHome, 'dx-runner', 'profiles'), SHIPPED_PROFILES_DIR].filter((d): d is string => Boolean(d));
+  return [env.DX_RUNNER_PROFILES_DIR, path.join(configHome, 'dx-runner', 'profiles'), SHIPPED_PROFILES_DIR].filter(
+    (d): d is string => Boolean(d),
+  );
 }
 
 function profileFiles(dir: string): string[] {
@@ -70,7 +72,10 @@ export function listProfiles(env: NodeJS.ProcessEnv = process.env): Profile[] {
 
 export function loadProfile(name: string, env: NodeJS.ProcessEnv = process.env): Profile {
   if (!NAME.test(name)) {
-    throw new DxError(`invalid profile name "${name}"`, { exitCode: ExitCode.usage, reasonCode: 'invalid_profile_name' });
+    throw new DxError(`invalid profile name "${name}"`, {
+      exitCode: ExitCode.usage,
+      reasonCode: 'invalid_profile_name',
+    });
   }
   for (const dir of profileDirs(env)) {
     for (const ext of ['yaml', 'yml']) {

@@ -30,7 +30,14 @@ export type ProgressActivity = 'init' | 'message' | 'tool_call' | 'tool_result' 
 /** One thing the agent CLI reported, normalised. Only these count as progress (not raw log bytes). */
 export type AgentEvent =
   | { kind: 'progress'; activity: ProgressActivity; detail?: string }
-  | { kind: 'retry'; failureClass?: FailureClass; attempt?: number; retryAfterSec?: number; resetAt?: string; detail?: string }
+  | {
+      kind: 'retry';
+      failureClass?: FailureClass;
+      attempt?: number;
+      retryAfterSec?: number;
+      resetAt?: string;
+      detail?: string;
+    }
   | { kind: 'usage'; mode: 'add' | 'total'; inputTokens?: number; outputTokens?: number; costUsd?: number }
   | { kind: 'final'; ok: boolean; text?: string; detail?: string }
   | { kind: 'writes_refused'; detail?: string }
@@ -81,6 +88,8 @@ export interface ProviderKit {
   findResetAt(text: string, utcOffsetMinutes?: number): string | undefined;
   /** JSON.parse that returns undefined instead of throwing. */
   parseJson(text: string): unknown;
+  /** A field of a CLI's JSON event as text: strings as they are, objects as JSON, null/undefined as `fallback`. */
+  text(value: unknown, fallback?: string): string;
   /** First line, trimmed and cut to `max` characters. */
   firstLine(text: string, max?: number): string;
   /** `${prefix}_${suffix}` for a failure class, with per-provider overrides of the suffix. */

@@ -24,7 +24,11 @@ export interface RunToolResult {
 
 /** Services core injects into provider plugins, so a plugin needs @dx/core for types only. */
 export interface CoreServices {
-  runTool(command: string, args: string[], options?: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<RunToolResult>;
+  runTool(
+    command: string,
+    args: string[],
+    options?: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+  ): Promise<RunToolResult>;
   /** The agent environment core recommends: the caller's env with HOME-like dirs and TMPDIR isolated. */
   childEnv(request: LaunchRequest, extra?: Record<string, string | undefined>): Record<string, string>;
   /**
@@ -34,7 +38,12 @@ export interface CoreServices {
   runStreaming(
     command: string,
     args: string[],
-    options: { cwd?: string; env: Record<string, string>; timeoutMs: number; onLine?: (line: string, stream: 'stdout' | 'stderr') => boolean | void },
+    options: {
+      cwd?: string;
+      env: Record<string, string>;
+      timeoutMs: number;
+      onLine?: (line: string, stream: 'stdout' | 'stderr') => boolean | void;
+    },
   ): Promise<StreamingResult>;
   /** Absolute path of an executable found on env.PATH (or the path itself if it contains a slash). */
   findExecutable(name: string, env: NodeJS.ProcessEnv): string | undefined;

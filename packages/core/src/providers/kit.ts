@@ -14,7 +14,9 @@ export const providerKit: ProviderKit = {
     const m = /reset(?:s)?\s+(?:at|on)\s+(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?/i.exec(text);
     if (!m) return undefined;
     const [, y, mo, d, h, mi, se] = m;
-    const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(se ?? 0)) - utcOffsetMinutes * 60_000;
+    const utc =
+      Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(se ?? 0)) -
+      utcOffsetMinutes * 60_000;
     return Number.isFinite(utc) ? new Date(utc).toISOString() : undefined;
   },
   parseJson(text) {
@@ -23,6 +25,12 @@ export const providerKit: ProviderKit = {
     } catch {
       return undefined;
     }
+  },
+  text(value, fallback = '') {
+    if (value === undefined || value === null) return fallback;
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+    return JSON.stringify(value) ?? fallback;
   },
   firstLine(text, max = 300) {
     const line = text.trim().split('\n')[0]?.trim() ?? '';

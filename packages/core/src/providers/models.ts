@@ -25,7 +25,10 @@ function unsupported(providerId: string, message: string): DxError {
 
 function list(value: string | undefined): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -44,13 +47,20 @@ export function resolveModel(
   const envAllowed = envAllowedName ? list(options.env[envAllowedName]) : undefined;
   if (envAllowed && envAllowedName) {
     const outside = policyAllowed.length > 0 ? envAllowed.filter((m) => !policyAllowed.includes(m)) : [];
-    if (outside.length > 0) throw unsupported(providerId, `${envAllowedName} lists ${outside.join(', ')}, outside the policy allowlist (${policyAllowed.join(', ')})`);
+    if (outside.length > 0)
+      throw unsupported(
+        providerId,
+        `${envAllowedName} lists ${outside.join(', ')}, outside the policy allowlist (${policyAllowed.join(', ')})`,
+      );
     allowed = envAllowed;
   }
   const isAllowed = (m: string) => allowed.length === 0 || allowed.includes(m);
   const canonicalEnv = section?.canonical_model_env ? options.env[section.canonical_model_env]?.trim() : undefined;
   if (canonicalEnv && !isAllowed(canonicalEnv)) {
-    throw unsupported(providerId, `${section!.canonical_model_env}=${canonicalEnv} is not on the ${providerId} allowlist (${allowed.join(', ')})`);
+    throw unsupported(
+      providerId,
+      `${section!.canonical_model_env}=${canonicalEnv} is not on the ${providerId} allowlist (${allowed.join(', ')})`,
+    );
   }
   const canonical = canonicalEnv || section?.canonical_model;
   const fromEnv = section?.model_env ? options.env[section.model_env]?.trim() : undefined;
@@ -66,7 +76,8 @@ export function resolveModel(
     model = canonical;
     source = 'canonical';
   }
-  if (!model) return { model: '', source: 'provider_default', allowed, candidates: [], strict: Boolean(section?.strict_gate) };
+  if (!model)
+    return { model: '', source: 'provider_default', allowed, candidates: [], strict: Boolean(section?.strict_gate) };
   if (!isAllowed(model)) {
     const via = source === 'env' ? `${section!.model_env}=${model}` : `model ${model}`;
     throw unsupported(providerId, `${via} is not allowed for ${providerId} (allowed: ${allowed.join(', ')})`);

@@ -26,7 +26,14 @@ function exitCodeFor(failureClass: string | undefined): number {
   return failureClass === 'model_unavailable' ? ExitCode.modelUnavailable : ExitCode.preflightFailed;
 }
 
-function failed(provider: string, reasonCode: string, failureClass: string | null, error: string, exitCode: number, model: string | null = null): PreflightOutput {
+function failed(
+  provider: string,
+  reasonCode: string,
+  failureClass: string | null,
+  error: string,
+  exitCode: number,
+  model: string | null = null,
+): PreflightOutput {
   return {
     provider,
     ok: false,
@@ -51,7 +58,14 @@ const CHECK_STATUSES: readonly string[] = ['ok', 'warn', 'fail', 'skip'];
 /** A plugin's answer is not trusted blindly: a check with a status outside the contract fails, saying so. */
 function withValidChecks(result: ProviderPreflight, providerId: string): ProviderPreflight {
   const checks = (Array.isArray(result?.checks) ? result.checks : []).map((c) =>
-    CHECK_STATUSES.includes(c.status) ? c : { ...c, status: 'fail' as const, detail: `provider ${providerId} answered status "${String(c.status)}" (expected ok|warn|fail|skip): ${c.detail}`, failureClass: c.failureClass ?? 'crashed' },
+    CHECK_STATUSES.includes(c.status)
+      ? c
+      : {
+          ...c,
+          status: 'fail' as const,
+          detail: `provider ${providerId} answered status "${String(c.status)}" (expected ok|warn|fail|skip): ${c.detail}`,
+          failureClass: c.failureClass ?? 'crashed',
+        },
   );
   return { ...result, ok: Boolean(result?.ok), checks };
 }
@@ -60,12 +74,22 @@ function withValidChecks(result: ProviderPreflight, providerId: string): Provide
  * Preflight (or probe) one provider: resolve its model under the policy, run the provider's own
  * checks in a private scratch HOME, and turn the first failing check into reason, class, exit code.
  */
-export async function preflightProvider(providerId: string, options: PreflightOptions, mode: 'preflight' | 'probe' = 'preflight'): Promise<PreflightOutput> {
+export async function preflightProvider(
+  providerId: string,
+  options: PreflightOptions,
+  mode: 'preflight' | 'probe' = 'preflight',
+): Promise<PreflightOutput> {
   const env = options.env ?? process.env;
   const redactor = Redactor.fromEnv([env]);
   if (!options.registry.has(providerId)) {
     const known = options.registry.ids();
-    return failed(providerId, 'provider_not_found', null, `unknown provider "${providerId}" (available: ${known.join(', ') || 'none installed'})`, ExitCode.providerNotFound);
+    return failed(
+      providerId,
+      'provider_not_found',
+      null,
+      `unknown provider "${providerId}" (available: ${known.join(', ') || 'none installed'})`,
+      ExitCode.providerNotFound,
+    );
   }
   const provider = options.registry.get(providerId);
   const section = options.policy.providers[providerId];
@@ -76,7 +100,7 @@ export async function preflightProvider(providerId: string, options: PreflightOp
     if (!isDxError(err)) throw err;
     return failed(providerId, err.reasonCode, 'model_unavailable', err.message, err.exitCode, options.model ?? null);
   }
-  const run = mode === 'probe' ? provider.probeModel : provider.preflight;
+  const run = mode === 'probe' ? provider.probeModel?.bind(provider) : provider.preflight?.bind(provider);
   if (!run) {
     return {
       provider: providerId,
@@ -85,7 +109,15 @@ export async function preflightProvider(providerId: string, options: PreflightOp
       model: choice.model || null,
       model_source: choice.source,
       binary: { path: null, version: null },
-      checks: [{ name: mode, status: 'skip', detail: `provider ${providerId} has no ${mode}`, reason_code: null, failure_class: null }],
+      checks: [
+        {
+          name: mode,
+          status: 'skip',
+          detail: `provider ${providerId} has no ${mode}`,
+          reason_code: null,
+          failure_class: null,
+        },
+      ],
       reason_code: null,
       failure_class: null,
       error: null,
@@ -104,10 +136,15 @@ export async function preflightProvider(providerId: string, options: PreflightOp
       workDir,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     };
-    result = await run.call(provider, context);
+    result = await run(context);
     result = withValidChecks(result, providerId);
   } catch (err) {
-    result = { ok: false, checks: [{ name: mode, status: 'fail', detail: `${mode} crashed: ${(err as Error).message}`, failureClass: 'crashed' }] };
+    result = {
+      ok: false,
+      checks: [
+        { name: mode, status: 'fail', detail: `${mode} crashed: ${(err as Error).message}`, failureClass: 'crashed' },
+      ],
+    };
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
   }
@@ -122,7 +159,13 @@ export async function preflightProvider(providerId: string, options: PreflightOp
     model: result.model ?? (choice.model || null),
     model_source: choice.source,
     binary: { path: result.binary?.path ?? null, version: result.binary?.version ?? null },
-    checks: result.checks.map((c) => ({ name: c.name, status: c.status, detail: c.detail, reason_code: c.reasonCode ?? null, failure_class: c.failureClass ?? null })),
+    checks: result.checks.map((c) => ({
+      name: c.name,
+      status: c.status,
+      detail: c.detail,
+      reason_code: c.reasonCode ?? null,
+      failure_class: c.failureClass ?? null,
+    })),
     reason_code: reasonCode,
     failure_class: failureClass,
     error: failing ? `${failing.name}: ${failing.detail}` : null,
@@ -157,13 +200,19 @@ export async function preflightChain(options: PreflightOptions & { chain?: strin
       break;
     }
   }
-  const first = results[0]!;
+  const first = results[0];
   const primary = selected && selected === first ? null : first;
   return {
     ok: Boolean(selected),
     selected_provider: selected?.provider ?? null,
     selected_model: selected?.model ?? null,
-    primary_failure: primary ? { provider: primary.provider, reason_code: primary.reason_code ?? 'unknown', error: primary.error ?? 'unavailable' } : null,
+    primary_failure: primary
+      ? {
+          provider: primary.provider,
+          reason_code: primary.reason_code ?? 'unknown',
+          error: primary.error ?? 'unavailable',
+        }
+      : null,
     results,
   };
 }

@@ -20,7 +20,8 @@ export type ProviderManifest = z.infer<typeof ProviderManifestSchema>;
  */
 export function manifestProblem(pjson: Record<string, unknown>): string | undefined {
   const parsed = ProviderManifestSchema.safeParse(pjson.dxRunner);
-  if (!parsed.success) return 'package.json has no valid "dxRunner.provider" manifest (id, displayName, coreApiVersion)';
+  if (!parsed.success)
+    return 'package.json has no valid "dxRunner.provider" manifest (id, displayName, coreApiVersion)';
   const built = parsed.data.provider.coreApiVersion;
   if (built !== CORE_API_VERSION) {
     return `built for dx-runner core API ${built}, this dx-runner speaks ${CORE_API_VERSION}; skipped (install a matching version)`;
@@ -55,11 +56,18 @@ export class ProviderRegistry {
 
   register(provider: Provider, plugin: string): void {
     if (!validProvider(provider)) {
-      this.errors.push({ plugin, message: 'hook returned something that is not a provider (needs id, runtimeModule, buildLaunch, createParser, classifyFailure)' });
+      this.errors.push({
+        plugin,
+        message:
+          'hook returned something that is not a provider (needs id, runtimeModule, buildLaunch, createParser, classifyFailure)',
+      });
       return;
     }
     if (this.byId.has(provider.id)) {
-      this.errors.push({ plugin, message: `provider id "${provider.id}" is already registered by another plugin; skipped` });
+      this.errors.push({
+        plugin,
+        message: `provider id "${provider.id}" is already registered by another plugin; skipped`,
+      });
       return;
     }
     this.byId.set(provider.id, provider);
@@ -70,7 +78,7 @@ export class ProviderRegistry {
     const refused = new Map<string, string>();
     for (const plugin of config.getPluginsList()) {
       if (!plugin.hooks[PROVIDER_HOOK]) continue;
-      const problem = manifestProblem(plugin.pjson as Record<string, unknown>);
+      const problem = manifestProblem(plugin.pjson);
       if (problem) refused.set(plugin.name, problem);
     }
     for (const [plugin, message] of refused) registry.errors.push({ plugin, message });
@@ -81,7 +89,10 @@ export class ProviderRegistry {
     }
     for (const failure of result.failures) {
       if (refused.has(failure.plugin.name)) continue;
-      registry.errors.push({ plugin: failure.plugin.name, message: failure.error.message.split('\n')[0] ?? 'hook failed' });
+      registry.errors.push({
+        plugin: failure.plugin.name,
+        message: failure.error.message.split('\n')[0] ?? 'hook failed',
+      });
     }
     return registry;
   }

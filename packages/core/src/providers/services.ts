@@ -12,7 +12,10 @@ import type { CoreServices, StreamingResult } from './hook.js';
  * The agent environment: the caller's env (agents run tests that need it) with HOME, XDG dirs and
  * TMPDIR pointed into the job's private directories, because the real CLIs write into both.
  */
-export function childEnv(request: LaunchRequest, extra: Record<string, string | undefined> = {}): Record<string, string> {
+export function childEnv(
+  request: LaunchRequest,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(request.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, {
@@ -53,11 +56,28 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
 export function runStreaming(
   command: string,
   args: string[],
-  options: { cwd?: string; env: Record<string, string>; timeoutMs: number; onLine?: (line: string, stream: 'stdout' | 'stderr') => boolean | void },
+  options: {
+    cwd?: string;
+    env: Record<string, string>;
+    timeoutMs: number;
+    onLine?: (line: string, stream: 'stdout' | 'stderr') => boolean | void;
+  },
 ): Promise<StreamingResult> {
   return new Promise((resolve) => {
-    const result: StreamingResult = { exitCode: null, signal: null, stdout: [], stderr: [], stopped: false, timedOut: false };
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const result: StreamingResult = {
+      exitCode: null,
+      signal: null,
+      stdout: [],
+      stderr: [],
+      stopped: false,
+      timedOut: false,
+    };
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const signal = signalsForChild(child);
     // the CLI leads its own group (detached): end it with whatever it started
     const killGroup = () => void signal('SIGKILL', 'group');
@@ -100,9 +120,12 @@ export function runStreaming(
 export const coreServices: CoreServices = { runTool, runStreaming, childEnv, findExecutable, kit: providerKit };
 
 export function unknownProviderError(id: string, known: string[]): DxError {
-  return new DxError(`unknown provider "${id}" (available: ${known.length > 0 ? known.join(', ') : 'none installed'})`, {
-    exitCode: ExitCode.providerNotFound,
-    reasonCode: 'provider_not_found',
-    nextAction: 'pass_one_of_the_available_providers_or_install_its_plugin',
-  });
+  return new DxError(
+    `unknown provider "${id}" (available: ${known.length > 0 ? known.join(', ') : 'none installed'})`,
+    {
+      exitCode: ExitCode.providerNotFound,
+      reasonCode: 'provider_not_found',
+      nextAction: 'pass_one_of_the_available_providers_or_install_its_plugin',
+    },
+  );
 }

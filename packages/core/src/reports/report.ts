@@ -22,7 +22,7 @@ function history(job: JobSnapshot): JobReport['history'] {
   const entries: OutcomeRecord[] = [];
   for (const provider of [job.paths.provider, ...job.otherProviders]) {
     const paths = jobPaths(job.paths.root, provider, job.paths.beads);
-    let names: string[] = [];
+    let names: string[];
     try {
       names = fs.readdirSync(paths.dir);
     } catch {
@@ -80,15 +80,23 @@ export function buildJobReport(job: JobSnapshot, redactor: Redactor = Redactor.f
 
 export function buildFleetReport(jobs: JobSnapshot[]): FleetReport {
   const redactor = Redactor.fromEnv();
-  const reports = jobs.map((j) => buildJobReport(j, redactor)).sort((a, b) => (b.started_at ?? '').localeCompare(a.started_at ?? ''));
+  const reports = jobs
+    .map((j) => buildJobReport(j, redactor))
+    .sort((a, b) => (b.started_at ?? '').localeCompare(a.started_at ?? ''));
   const totals = Object.fromEntries(HEALTH_STATES.map((s) => [s, 0])) as FleetReport['totals'];
   for (const r of reports) totals[r.state]++;
   return { generated_at: new Date().toISOString(), totals, jobs: reports };
 }
 
-const dash = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : String(v));
+const dash = (v: string | number | boolean | null | undefined): string =>
+  v === null || v === undefined || v === '' ? '-' : String(v);
 const list = (items: string[], max = 20): string =>
-  items.length === 0 ? '-' : items.slice(0, max).map((i) => `\`${i}\``).join(', ') + (items.length > max ? ` (+${items.length - max} more)` : '');
+  items.length === 0
+    ? '-'
+    : items
+        .slice(0, max)
+        .map((i) => `\`${i}\``)
+        .join(', ') + (items.length > max ? ` (+${items.length - max} more)` : '');
 
 export function renderJobReportMarkdown(r: JobReport): string {
   const lines = [
@@ -134,9 +142,17 @@ export function renderJobReportMarkdown(r: JobReport): string {
     `- Log: ${r.log} (${r.log_bytes} bytes${r.log_bytes_dropped > 0 ? `; cut to stay under limits.max_log_mb: ${r.log_bytes_dropped} bytes dropped between its beginning and its end` : ''})`,
   ];
   if (r.history.length > 0) {
-    lines.push('', '## History', '', '| completed | provider | state | reason | exit | duration | model |', '|---|---|---|---|---|---|---|');
+    lines.push(
+      '',
+      '## History',
+      '',
+      '| completed | provider | state | reason | exit | duration | model |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const h of r.history) {
-      lines.push(`| ${h.completed_at} | ${h.provider} | ${h.state} | ${h.reason_code} | ${h.exit_code} | ${h.duration_sec}s | ${h.selected_model} |`);
+      lines.push(
+        `| ${h.completed_at} | ${h.provider} | ${h.state} | ${h.reason_code} | ${h.exit_code} | ${h.duration_sec}s | ${h.selected_model} |`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -146,7 +162,13 @@ export function renderFleetReportMarkdown(r: FleetReport): string {
   const lines = [`# dx-runner report (${r.generated_at})`, '', '## Totals', ''];
   for (const [state, n] of Object.entries(r.totals)) if (n > 0) lines.push(`- ${state}: ${n}`);
   if (r.jobs.length === 0) lines.push('- no jobs recorded');
-  lines.push('', '## Jobs', '', '| beads | provider | state | reason | retries | duration | mutations | tokens in/out |', '|---|---|---|---|---|---|---|---|');
+  lines.push(
+    '',
+    '## Jobs',
+    '',
+    '| beads | provider | state | reason | retries | duration | mutations | tokens in/out |',
+    '|---|---|---|---|---|---|---|---|',
+  );
   for (const j of r.jobs) {
     lines.push(
       `| ${j.beads} | ${j.provider} | ${j.state} | ${j.reason_code} | ${j.retries} | ${j.duration_sec ?? j.elapsed_sec ?? 0}s | ${j.evidence.mutations} | ${dash(j.usage.tokens_input)}/${dash(j.usage.tokens_output)} |`,

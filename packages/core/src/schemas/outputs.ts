@@ -298,7 +298,7 @@ export const OUTPUT_SCHEMAS = {
 
 /** The JSON Schema (2020-12) of a --json output; the siblings use it for their own outputs too. */
 export function toJsonSchema(schema: z.ZodType): Record<string, unknown> {
-  return z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output' }) as Record<string, unknown>;
+  return z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output' });
 }
 
 export function jsonSchemaFor(name: keyof typeof OUTPUT_SCHEMAS): Record<string, unknown> {

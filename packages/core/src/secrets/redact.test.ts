@@ -3,15 +3,28 @@ import { isSecretEnvName, Redactor } from './redact.js';
 
 describe('Redactor', () => {
   it('recognises secrets by the env var that holds them, not paths or modes', () => {
-    for (const n of ['ZHIPU_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'GEMINI_API_KEY', 'CC_GLM_AUTH_TOKEN', 'SLACK_WEBHOOK_URL', 'DB_PASSWORD', 'GITHUB_TOKEN']) {
+    for (const n of [
+      'ZHIPU_API_KEY',
+      'ANTHROPIC_AUTH_TOKEN',
+      'GEMINI_API_KEY',
+      'CC_GLM_AUTH_TOKEN',
+      'SLACK_WEBHOOK_URL',
+      'DB_PASSWORD',
+      'GITHUB_TOKEN',
+    ]) {
       expect(isSecretEnvName(n), n).toBe(true);
     }
-    for (const n of ['CC_GLM_TOKEN_FILE', 'PATH', 'HOME', 'CC_GLM_TIMEOUT_MS', 'GEMINI_MODEL']) expect(isSecretEnvName(n), n).toBe(false);
+    for (const n of ['CC_GLM_TOKEN_FILE', 'PATH', 'HOME', 'CC_GLM_TIMEOUT_MS', 'GEMINI_MODEL'])
+      expect(isSecretEnvName(n), n).toBe(false);
   });
 
   it('scrubs every occurrence, longest first, and leaves short or non-secret values alone', () => {
-    const r = Redactor.fromEnv([{ ZHIPU_API_KEY: 'abcdefgh12345678', OTHER_TOKEN: 'abcdefgh', SHORT_KEY: 'abc', MODEL: 'glm-5-long-name' }]);
-    expect(r.redact('k=abcdefgh12345678 and abcdefgh, abc, glm-5-long-name')).toBe('k=[REDACTED] and [REDACTED], abc, glm-5-long-name');
+    const r = Redactor.fromEnv([
+      { ZHIPU_API_KEY: 'abcdefgh12345678', OTHER_TOKEN: 'abcdefgh', SHORT_KEY: 'abc', MODEL: 'glm-5-long-name' },
+    ]);
+    expect(r.redact('k=abcdefgh12345678 and abcdefgh, abc, glm-5-long-name')).toBe(
+      'k=[REDACTED] and [REDACTED], abc, glm-5-long-name',
+    );
   });
 
   it('scrubs well-known token shapes even without an env var', () => {

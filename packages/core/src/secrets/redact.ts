@@ -3,7 +3,8 @@
  * and JSON output. Secrets are recognised by the env var that holds them (and by the values a
  * provider declares), so a key is scrubbed wherever it shows up, even inside agent output.
  */
-const SECRET_NAME = /(API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|(^|_)KEY$|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|(^|_)AUTH($|_)|WEBHOOK|COOKIE|SESSION_?ID)/i;
+const SECRET_NAME =
+  /(API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|(^|_)KEY$|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|(^|_)AUTH($|_)|WEBHOOK|COOKIE|SESSION_?ID)/i;
 const NOT_SECRET_NAME = /(_FILE|_PATH|_DIR|_URL_?BASE|_MODE|_TYPE|_TIMEOUT(_MS)?|_COUNT|_ENABLED)$/i;
 const MIN_SECRET_LENGTH = 8;
 /** What a secret is replaced with, everywhere. */
@@ -26,7 +27,10 @@ export function isSecretEnvName(name: string): boolean {
   return SECRET_NAME.test(name) && !NOT_SECRET_NAME.test(name);
 }
 
-export function secretValuesFromEnv(env: Record<string, string | undefined>, extraNames: readonly string[] = []): string[] {
+export function secretValuesFromEnv(
+  env: Record<string, string | undefined>,
+  extraNames: readonly string[] = [],
+): string[] {
   const extra = new Set(extraNames);
   const values: string[] = [];
   for (const [name, value] of Object.entries(env)) {
@@ -49,21 +53,25 @@ export class Redactor {
     this.exact = unique.length > 0 ? new RegExp(unique.map(escapeRegExp).join('|'), 'g') : undefined;
   }
 
-  static fromEnv(envs: ReadonlyArray<Record<string, string | undefined>> = [process.env], extra: { names?: string[]; values?: string[] } = {}): Redactor {
+  static fromEnv(
+    envs: ReadonlyArray<Record<string, string | undefined>> = [process.env],
+    extra: { names?: string[]; values?: string[] } = {},
+  ): Redactor {
     const values = envs.flatMap((env) => secretValuesFromEnv(env, extra.names));
     return new Redactor([...values, ...(extra.values ?? [])]);
   }
 
   redact(text: string): string {
     let out = this.exact ? text.replace(this.exact, PLACEHOLDER) : text;
-    for (const [literal, pattern, replacement] of TOKEN_PATTERNS) if (out.includes(literal)) out = out.replace(pattern, replacement);
+    for (const [literal, pattern, replacement] of TOKEN_PATTERNS)
+      if (out.includes(literal)) out = out.replace(pattern, replacement);
     return out;
   }
 
   /** Redact every string inside a JSON-like value (keys are kept). */
   redactDeep<T>(value: T): T {
     if (typeof value === 'string') return this.redact(value) as T;
-    if (Array.isArray(value)) return value.map((v) => this.redactDeep(v)) as T;
+    if (Array.isArray(value)) return (value as unknown[]).map((v) => this.redactDeep(v)) as T;
     if (value && typeof value === 'object') {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = this.redactDeep(v);

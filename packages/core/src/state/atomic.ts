@@ -114,7 +114,11 @@ export function readJsonFileIfExists<T>(file: string): T | undefined {
 
 /** Open a file for appending, never through a symlink (diagnostic and agent logs under the state root). */
 export function openAppendNoFollow(file: string, mode = 0o600): number {
-  return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, mode);
+  return fs.openSync(
+    file,
+    fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
+    mode,
+  );
 }
 
 export function ensurePrivateDir(dir: string): void {

@@ -3,10 +3,23 @@ import { KvParseError, parseKv, parseKvList, serializeKv } from './kv.js';
 
 describe('key=value state files', () => {
   it('round-trips values, escaping newlines so a value cannot forge a key', () => {
-    const text = serializeKv({ beads: 'bd-1', summary: 'line one\nstate=success\\n', n: 3, ok: true, list: ['a b', 'c,d'], skip: undefined });
+    const text = serializeKv({
+      beads: 'bd-1',
+      summary: 'line one\nstate=success\\n',
+      n: 3,
+      ok: true,
+      list: ['a b', 'c,d'],
+      skip: undefined,
+    });
     expect(text).toBe('beads=bd-1\nsummary=line one\\nstate=success\\\\n\nn=3\nok=true\nlist=["a b","c,d"]\n');
     const back = parseKv(text);
-    expect(back).toEqual({ beads: 'bd-1', summary: 'line one\nstate=success\\n', n: '3', ok: 'true', list: '["a b","c,d"]' });
+    expect(back).toEqual({
+      beads: 'bd-1',
+      summary: 'line one\nstate=success\\n',
+      n: '3',
+      ok: 'true',
+      list: '["a b","c,d"]',
+    });
     expect(back.state).toBeUndefined();
     expect(parseKvList(back.list)).toEqual(['a b', 'c,d']);
   });
@@ -18,7 +31,9 @@ describe('key=value state files', () => {
   });
 
   it('names file and line of a corrupt record', () => {
-    expect(() => parseKv('beads=x\nthis is junk\n', '/s/x.meta')).toThrowError(new KvParseError('/s/x.meta', 2, 'expected key=value, got "this is junk"'));
+    expect(() => parseKv('beads=x\nthis is junk\n', '/s/x.meta')).toThrowError(
+      new KvParseError('/s/x.meta', 2, 'expected key=value, got "this is junk"'),
+    );
     expect(() => parseKv('Bad-Key=1\n', 'f')).toThrow(/f:1: invalid key/);
   });
 });

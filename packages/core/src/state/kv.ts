@@ -41,7 +41,7 @@ export function parseKv(text: string, file = '<memory>'): KvRecord {
   const record: KvRecord = {};
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
+    const line = lines[i];
     if (line === '' || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
     if (eq <= 0) throw new KvParseError(file, i + 1, `expected key=value, got "${line.slice(0, 60)}"`);

@@ -27,7 +27,20 @@ export interface JobPaths {
  * (`.log.N`, `.outcome.N`, `.outcome.corrupt.N`). Beads ids are checked against this list so one
  * job's names can never be another job's (see beads-id.ts).
  */
-export const JOB_FILE_SUFFIXES = ['.meta', '.outcome', '.log', '.heartbeat', '.pid', '.rc', '.control', '.prompt', '.blocked', '.watcher.log', '.home', '.tmp'] as const;
+export const JOB_FILE_SUFFIXES = [
+  '.meta',
+  '.outcome',
+  '.log',
+  '.heartbeat',
+  '.pid',
+  '.rc',
+  '.control',
+  '.prompt',
+  '.blocked',
+  '.watcher.log',
+  '.home',
+  '.tmp',
+] as const;
 
 export function jobPaths(root: string, provider: string, beads: string): JobPaths {
   const dir = path.join(root, provider);
@@ -63,7 +76,10 @@ export function listProviderDirs(root: string): string[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return entries.filter((e) => e.isDirectory() && PROVIDER_DIR.test(e.name)).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory() && PROVIDER_DIR.test(e.name))
+    .map((e) => e.name)
+    .sort();
 }
 
 /** Beads ids that have a meta file in one provider directory. */

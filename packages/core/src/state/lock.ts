@@ -11,7 +11,10 @@ export interface Lock {
 }
 
 export class LockTimeoutError extends Error {
-  constructor(readonly file: string, readonly holder: string | undefined) {
+  constructor(
+    readonly file: string,
+    readonly holder: string | undefined,
+  ) {
     super(`timed out waiting for lock ${file}${holder ? ` (held by pid ${holder})` : ''}`);
     this.name = 'LockTimeoutError';
   }
@@ -113,7 +116,7 @@ export async function withLock<T>(root: string, name: string, fn: () => Promise<
 export function pruneStaleLocks(root: string): number {
   const dir = path.join(root, '.locks');
   let removed = 0;
-  let names: string[] = [];
+  let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch {

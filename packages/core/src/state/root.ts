@@ -31,9 +31,15 @@ export function assertSafeStateRoot(dir: string, label = 'state root'): void {
   if (st.isSymbolicLink()) refuse(dir, 'it is a symlink', 'state_root_symlink', label);
   if (!st.isDirectory()) refuse(dir, 'it is not a directory', 'state_root_not_directory', label);
   const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
-  if (uid !== undefined && st.uid !== uid) refuse(dir, `it is owned by uid ${st.uid}, not ${uid}`, 'state_root_foreign_owner', label);
+  if (uid !== undefined && st.uid !== uid)
+    refuse(dir, `it is owned by uid ${st.uid}, not ${uid}`, 'state_root_foreign_owner', label);
   if ((st.mode & 0o022) !== 0) {
-    refuse(dir, `it is group/world-writable (mode ${(st.mode & 0o777).toString(8)})`, 'state_root_insecure_permissions', label);
+    refuse(
+      dir,
+      `it is group/world-writable (mode ${(st.mode & 0o777).toString(8)})`,
+      'state_root_insecure_permissions',
+      label,
+    );
   }
 }
 

@@ -19,12 +19,21 @@ export interface SecurePromptFile {
  * created exclusively (a planted file or symlink makes it fail, never followed) with mode 0600.
  * Callers remove it once dx-runner has acknowledged the launch (start keeps its own private copy).
  */
-export function writeSecurePromptFile(prefix: string, id: string, text: string, dir: string = os.tmpdir()): SecurePromptFile {
+export function writeSecurePromptFile(
+  prefix: string,
+  id: string,
+  text: string,
+  dir: string = os.tmpdir(),
+): SecurePromptFile {
   for (let tries = 0; tries < 5; tries++) {
     const file = path.join(dir, `${prefix}${sanitizeForFileName(id)}_${randomBytes(9).toString('base64url')}.prompt`);
     let fd: number;
     try {
-      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+      fd = fs.openSync(
+        file,
+        fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+        0o600,
+      );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw err;

@@ -18,7 +18,9 @@ ${exitCodesHelp([0, 1])}`;
     const { cancelWave } = await import('../orchestrator/lifecycle.js');
     const { waveDeps } = await import('../deps.js');
     const r = await cancelWave(flags['wave-id'], waveDeps({ silent: true, create: false }));
-    this.out(`cancelled wave ${r.wave.wave_id}: ${r.cancelled.length} item(s) cancelled, ${r.stopped.length} job(s) stopped${r.stopped.length ? ` (${r.stopped.join(', ')})` : ''}`);
+    this.out(
+      `cancelled wave ${r.wave.wave_id}: ${r.cancelled.length} item(s) cancelled, ${r.stopped.length} job(s) stopped${r.stopped.length ? ` (${r.stopped.join(', ')})` : ''}`,
+    );
     return { wave_id: r.wave.wave_id, status: r.wave.status, cancelled_items: r.cancelled, stopped_jobs: r.stopped };
   }
 }

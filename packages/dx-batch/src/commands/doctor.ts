@@ -24,8 +24,16 @@ ${exitCodesHelp([0, 1])}
     const report = await diagnoseWave(wavePaths(root, flags['wave-id']), dxRunnerClient());
     process.exitCode = report.issues.some((i) => i.severity !== 'info') ? 1 : 0;
     this.out(`Doctor Report for Wave: ${report.wave_id}\nChecked: ${report.checked_at}\n`);
-    this.out(report.issues.length === 0 ? 'No issues found.' : ['Issues Found:', ...report.issues.map((i) => `  [${i.severity.toUpperCase()}] ${i.type}: ${i.message}`)].join('\n'));
-    if (report.recommendations.length > 0) this.out(['', 'Recommendations:', ...report.recommendations.map((r) => `  - ${r}`)].join('\n'));
+    this.out(
+      report.issues.length === 0
+        ? 'No issues found.'
+        : [
+            'Issues Found:',
+            ...report.issues.map((i) => `  [${i.severity.toUpperCase()}] ${i.type}: ${i.message}`),
+          ].join('\n'),
+    );
+    if (report.recommendations.length > 0)
+      this.out(['', 'Recommendations:', ...report.recommendations.map((r) => `  - ${r}`)].join('\n'));
     return report;
   }
 }

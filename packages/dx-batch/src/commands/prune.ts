@@ -13,7 +13,11 @@ ${exitCodesHelp([0, 1])}`;
   static override examples = ['<%= config.bin %> prune --dry-run', '<%= config.bin %> prune --older-than 30d'];
   static override flags = {
     'older-than': Flags.string({ description: 'remove finished waves older than this (90d, 12h)', helpValue: '<age>' }),
-    'keep-last': Flags.integer({ description: 'keep this many most recent finished waves whatever their age', min: 0, helpValue: '<n>' }),
+    'keep-last': Flags.integer({
+      description: 'keep this many most recent finished waves whatever their age',
+      min: 0,
+      helpValue: '<n>',
+    }),
     'dry-run': Flags.boolean({ description: 'list what would be removed, change nothing' }),
     policy: policyFlag,
   };
@@ -25,10 +29,19 @@ ${exitCodesHelp([0, 1])}`;
     const { pruneWaves } = await import('../waves/retention.js');
     const deps = waveDeps({ policyFile: flags.policy, silent: true, create: false });
     const policy = deps.policy;
-    const options = core.retentionOptions(policy, { olderThan: flags['older-than'] ?? `${policy.retention.wavesDays}d`, keepLast: flags['keep-last'], dryRun: flags['dry-run'] });
+    const options = core.retentionOptions(policy, {
+      olderThan: flags['older-than'] ?? `${policy.retention.wavesDays}d`,
+      keepLast: flags['keep-last'],
+      dryRun: flags['dry-run'],
+    });
     const result = await pruneWaves(deps.root, options, deps.client);
-    for (const w of result.removed) this.out(`${result.dry_run ? 'would_remove' : 'removed'} wave=${w.wave_id} status=${w.status} completed_at=${w.completed_at ?? '-'} bytes=${w.bytes}`);
-    this.out(`prune: ${result.dry_run ? 'would free' : 'freed'} ${result.bytes_freed} bytes in ${result.removed.length} wave(s); kept unfinished=${result.kept.unfinished} recent=${result.kept.recent} unreadable=${result.kept.unreadable}`);
+    for (const w of result.removed)
+      this.out(
+        `${result.dry_run ? 'would_remove' : 'removed'} wave=${w.wave_id} status=${w.status} completed_at=${w.completed_at ?? '-'} bytes=${w.bytes}`,
+      );
+    this.out(
+      `prune: ${result.dry_run ? 'would free' : 'freed'} ${result.bytes_freed} bytes in ${result.removed.length} wave(s); kept unfinished=${result.kept.unfinished} recent=${result.kept.recent} unreadable=${result.kept.unreadable}`,
+    );
     return result;
   }
 }

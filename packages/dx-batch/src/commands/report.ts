@@ -18,7 +18,9 @@ export default class Report extends DxCommand<WaveReport> {
     const { batchRootPath, openBatchRoot, wavePaths } = await import('../waves/paths.js');
     const { loadWave } = await import('../waves/state.js');
     const { buildWaveReport, renderWaveReportMarkdown } = await import('../reports/report.js');
-    const report = buildWaveReport(loadWave(wavePaths(openBatchRoot(process.env, false) ?? batchRootPath(process.env), flags['wave-id'])));
+    const report = buildWaveReport(
+      loadWave(wavePaths(openBatchRoot(process.env, false) ?? batchRootPath(process.env), flags['wave-id'])),
+    );
     if (!this.jsonEnabled()) {
       if (flags.format === 'json') this.logJson(report);
       else this.out(renderWaveReportMarkdown(report).trimEnd());

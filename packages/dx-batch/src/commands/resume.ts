@@ -10,7 +10,10 @@ whose job was recorded but never started is started; nothing finished runs again
 ${exitCodesHelp([0, 1, 3])}`;
 
   static override examples = ['<%= config.bin %> resume --wave-id wave-20261124-101500'];
-  static override flags = { 'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }), policy: policyFlag };
+  static override flags = {
+    'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }),
+    policy: policyFlag,
+  };
 
   async run(): Promise<WaveOutput> {
     const { flags } = await this.parse(Resume);
@@ -19,7 +22,10 @@ ${exitCodesHelp([0, 1, 3])}`;
     const { resumeWave } = await import('../orchestrator/lifecycle.js');
     const { waveDeps } = await import('../deps.js');
     const deps = waveDeps({ policyFile: flags.policy, silent: this.jsonEnabled(), create: false });
-    const wave = await resumeWave(flags['wave-id'], { ...deps, onRunning: (o) => this.onInterrupt(() => o.requestPause()) });
+    const wave = await resumeWave(flags['wave-id'], {
+      ...deps,
+      onRunning: (o) => this.onInterrupt(() => o.requestPause()),
+    });
     process.exitCode = exitCodeForWave(wave);
     return finishWave((t) => this.out(t), wave);
   }

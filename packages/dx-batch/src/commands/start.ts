@@ -16,30 +16,68 @@ exec saturation cap. A live view goes to stderr (a table on a terminal, lines ot
 ${exitCodesHelp([0, 1, 3, 22])}
   (3: the wave completed with blocked or cancelled items)`;
 
-  static override examples = ['<%= config.bin %> start --items bd-aaa,bd-bbb,bd-ccc --max-parallel 3', '<%= config.bin %> start --items bd-aaa,bd-bbb --exec-process-cap 40 --wave-id wave-42'];
+  static override examples = [
+    '<%= config.bin %> start --items bd-aaa,bd-bbb,bd-ccc --max-parallel 3',
+    '<%= config.bin %> start --items bd-aaa,bd-bbb --exec-process-cap 40 --wave-id wave-42',
+  ];
 
   static override flags = {
     items: Flags.string({ description: 'comma-separated Beads ids', required: true, helpValue: '<ids>' }),
     'wave-id': Flags.string({ description: 'wave id (default wave-YYYYMMDD-HHMMSS, UTC)', helpValue: '<id>' }),
-    'max-parallel': Flags.integer({ description: `items running at once (policy batch.max_parallel, default ${BATCH_DEFAULTS.max_parallel})`, min: 1, helpValue: '<n>' }),
-    'max-revisions': Flags.integer({ description: `REVISION_REQUIRED verdicts allowed per item (policy batch.max_revisions, default ${BATCH_DEFAULTS.max_revisions})`, min: 0, helpValue: '<n>' }),
-    'exec-process-cap': Flags.integer({ description: `refuse to dispatch above this many live dispatch/runner processes (policy batch.exec_process_cap, default ${BATCH_DEFAULTS.exec_process_cap})`, min: 1, helpValue: '<n>' }),
-    'poll-interval': positiveNumber({ description: `seconds between cycles (policy batch.poll_interval_sec, default ${BATCH_DEFAULTS.poll_interval_sec})` }),
+    'max-parallel': Flags.integer({
+      description: `items running at once (policy batch.max_parallel, default ${BATCH_DEFAULTS.max_parallel})`,
+      min: 1,
+      helpValue: '<n>',
+    }),
+    'max-revisions': Flags.integer({
+      description: `REVISION_REQUIRED verdicts allowed per item (policy batch.max_revisions, default ${BATCH_DEFAULTS.max_revisions})`,
+      min: 0,
+      helpValue: '<n>',
+    }),
+    'exec-process-cap': Flags.integer({
+      description: `refuse to dispatch above this many live dispatch/runner processes (policy batch.exec_process_cap, default ${BATCH_DEFAULTS.exec_process_cap})`,
+      min: 1,
+      helpValue: '<n>',
+    }),
+    'poll-interval': positiveNumber({
+      description: `seconds between cycles (policy batch.poll_interval_sec, default ${BATCH_DEFAULTS.poll_interval_sec})`,
+    }),
     'no-review': Flags.boolean({ description: 'approve after a successful implement run, without a review job' }),
-    'prompt-file': Flags.string({ description: 'extra instructions added to every implement prompt', helpValue: '<file>' }),
-    'worktree-base': Flags.string({ description: 'items work in the single git worktree under <base>/<id>/ (default: first allowed prefix)', helpValue: '<dir>' }),
+    'prompt-file': Flags.string({
+      description: 'extra instructions added to every implement prompt',
+      helpValue: '<file>',
+    }),
+    'worktree-base': Flags.string({
+      description: 'items work in the single git worktree under <base>/<id>/ (default: first allowed prefix)',
+      helpValue: '<dir>',
+    }),
     policy: policyFlag,
   };
 
   async run(): Promise<WaveOutput> {
     const { flags } = await this.parse(Start);
     const core = await this.core();
-    const items = [...new Set(flags.items.split(',').map((s) => s.trim()).filter(Boolean))];
-    if (items.length === 0) throw new core.DxError('--items lists no beads id', { exitCode: core.ExitCode.usage, reasonCode: 'items_required' });
+    const items = [
+      ...new Set(
+        flags.items
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+    ];
+    if (items.length === 0)
+      throw new core.DxError('--items lists no beads id', {
+        exitCode: core.ExitCode.usage,
+        reasonCode: 'items_required',
+      });
     for (const id of items) core.assertBeadsId(id);
     // an item's review job runs as <id>-review: an item of that name would share its job
     const clash = items.find((id) => items.includes(`${id}-review`));
-    if (clash) throw new core.DxError(`--items lists both ${clash} and ${clash}-review, whose job ids would collide (the review of ${clash} runs as ${clash}-review)`, { exitCode: core.ExitCode.usage, reasonCode: 'items_collide' });
+    if (clash)
+      throw new core.DxError(
+        `--items lists both ${clash} and ${clash}-review, whose job ids would collide (the review of ${clash} runs as ${clash}-review)`,
+        { exitCode: core.ExitCode.usage, reasonCode: 'items_collide' },
+      );
     if (flags['wave-id']) core.assertBeadsId(flags['wave-id']);
     const promptFile = flags['prompt-file'] ? path.resolve(flags['prompt-file']) : null;
     if (promptFile) core.readPromptFile(promptFile);

@@ -8,7 +8,10 @@ export default class Status extends DxCommand<WaveOutput> {
   static override description = `The full wave state (items, attempts, preflight, config) with --json.
 ${exitCodesHelp([0, 1])}`;
 
-  static override examples = ['<%= config.bin %> status --wave-id wave-42', '<%= config.bin %> status --wave-id wave-42 --json'];
+  static override examples = [
+    '<%= config.bin %> status --wave-id wave-42',
+    '<%= config.bin %> status --wave-id wave-42 --json',
+  ];
   static override flags = { 'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }) };
 
   async run(): Promise<WaveOutput> {

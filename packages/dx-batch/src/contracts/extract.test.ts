@@ -32,8 +32,14 @@ describe('contract extraction', () => {
   });
 
   it('refuses a missing line, a wrong item, and an invalid shape, saying which', () => {
-    expect(extractImplementContract(['all done, trust me'], 'bd-1')).toEqual({ ok: false, reason: 'no CONTRACT:JSON: line found' });
-    expect(extractImplementContract([line(implement({ beads_id: 'bd-2' }))], 'bd-1')).toEqual({ ok: false, reason: 'implement contract is for bd-2, not bd-1' });
+    expect(extractImplementContract(['all done, trust me'], 'bd-1')).toEqual({
+      ok: false,
+      reason: 'no CONTRACT:JSON: line found',
+    });
+    expect(extractImplementContract([line(implement({ beads_id: 'bd-2' }))], 'bd-1')).toEqual({
+      ok: false,
+      reason: 'implement contract is for bd-2, not bd-1',
+    });
     const bad = extractImplementContract([line(implement({ status: 'done' }))], 'bd-1');
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.reason).toMatch(/^implement contract invalid: status:/);
@@ -45,7 +51,12 @@ describe('contract extraction', () => {
     expect(extractReviewContract([line({ ...review, verdict: 'APPROVED', findings: [] })], 'bd-1').ok).toBe(true);
     const r = extractReviewContract([line({ ...review, verdict: 'REVISION_REQUIRED', findings: [] })], 'bd-1');
     expect(!r.ok && r.reason).toMatch(/findings required/);
-    expect(extractReviewContract([line({ ...review, verdict: 'BLOCKED', findings: [{ type: 'critical', message: 'breaks the build' }] })], 'bd-1').ok).toBe(true);
+    expect(
+      extractReviewContract(
+        [line({ ...review, verdict: 'BLOCKED', findings: [{ type: 'critical', message: 'breaks the build' }] })],
+        'bd-1',
+      ).ok,
+    ).toBe(true);
     // an implement contract is not a review
     expect(extractReviewContract([line(implement())], 'bd-1').ok).toBe(false);
   });

@@ -1,4 +1,10 @@
-import { CONTRACT_MARKER, ImplementContractSchema, ReviewContractSchema, type ImplementContract, type ReviewContract } from './schemas.js';
+import {
+  CONTRACT_MARKER,
+  ImplementContractSchema,
+  ReviewContractSchema,
+  type ImplementContract,
+  type ReviewContract,
+} from './schemas.js';
 
 /** The JSON object that starts `text` (the rest of the line may hold anything). */
 export function leadingJson(text: string): unknown {
@@ -64,14 +70,22 @@ export function contractCandidates(sources: string[]): unknown[] {
 
 export type ContractResult<T> = { ok: true; contract: T } | { ok: false; reason: string };
 
-function pick<T>(sources: string[], beadsId: string, parse: (v: unknown) => { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } }, label: string): ContractResult<T> {
+function pick<T>(
+  sources: string[],
+  beadsId: string,
+  parse: (
+    v: unknown,
+  ) =>
+    { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } },
+  label: string,
+): ContractResult<T> {
   const candidates = contractCandidates(sources);
   if (candidates.length === 0) return { ok: false, reason: `no ${CONTRACT_MARKER} line found` };
   let last = '';
   for (let i = candidates.length - 1; i >= 0; i--) {
     const r = parse(candidates[i]);
     if (!r.success) {
-      const issue = r.error.issues[0]!;
+      const issue = r.error.issues[0];
       last ||= `${label} contract invalid: ${issue.path.join('.') || '(root)'}: ${issue.message}`;
       continue;
     }

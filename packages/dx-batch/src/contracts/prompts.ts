@@ -3,7 +3,12 @@ import { CONTRACT_MARKER, type ImplementContract } from './schemas.js';
 
 /** Machine-readable markers at the top of every dx-batch prompt (also read by test agents). */
 function header(beadsId: string, phase: 'implement' | 'review', attempt: number, waveId: string): string {
-  return [`DX-BATCH-ITEM: ${beadsId}`, `DX-BATCH-PHASE: ${phase}`, `DX-BATCH-ATTEMPT: ${attempt}`, `DX-BATCH-WAVE: ${waveId}`].join('\n');
+  return [
+    `DX-BATCH-ITEM: ${beadsId}`,
+    `DX-BATCH-PHASE: ${phase}`,
+    `DX-BATCH-ATTEMPT: ${attempt}`,
+    `DX-BATCH-WAVE: ${waveId}`,
+  ].join('\n');
 }
 
 function task(beadsId: string, issue: BeadsIssue | undefined, extra: string | undefined): string {
@@ -18,12 +23,23 @@ function task(beadsId: string, issue: BeadsIssue | undefined, extra: string | un
   return lines.join('\n');
 }
 
-export function implementPrompt(p: { waveId: string; beadsId: string; attempt: number; issue?: BeadsIssue; extra?: string; reviewFindings?: string[] }): string {
+export function implementPrompt(p: {
+  waveId: string;
+  beadsId: string;
+  attempt: number;
+  issue?: BeadsIssue;
+  extra?: string;
+  reviewFindings?: string[];
+}): string {
   const example = {
     phase: 'implement',
     beads_id: p.beadsId,
     status: 'completed',
-    artifacts: { files_changed: ['src/example.ts'], commits: [{ sha: '<sha>', message: '<subject>' }], tests_passed: true },
+    artifacts: {
+      files_changed: ['src/example.ts'],
+      commits: [{ sha: '<sha>', message: '<subject>' }],
+      tests_passed: true,
+    },
     summary: '<one paragraph>',
     findings: [],
     timestamp: '<ISO 8601 UTC>',
@@ -33,7 +49,9 @@ export function implementPrompt(p: { waveId: string; beadsId: string; attempt: n
     header(p.beadsId, 'implement', p.attempt, p.waveId),
     '',
     task(p.beadsId, p.issue, p.extra),
-    ...(p.reviewFindings?.length ? ['', '## A reviewer asked for these revisions', ...p.reviewFindings.map((f) => `- ${f}`)] : []),
+    ...(p.reviewFindings?.length
+      ? ['', '## A reviewer asked for these revisions', ...p.reviewFindings.map((f) => `- ${f}`)]
+      : []),
     '',
     '## How to finish',
     '1. Implement the change in this worktree and add or update tests; run them.',
@@ -45,7 +63,13 @@ export function implementPrompt(p: { waveId: string; beadsId: string; attempt: n
   ].join('\n');
 }
 
-export function reviewPrompt(p: { waveId: string; beadsId: string; attempt: number; issue?: BeadsIssue; implement?: ImplementContract | null }): string {
+export function reviewPrompt(p: {
+  waveId: string;
+  beadsId: string;
+  attempt: number;
+  issue?: BeadsIssue;
+  implement?: ImplementContract | null;
+}): string {
   const example = {
     phase: 'review',
     beads_id: p.beadsId,
@@ -64,7 +88,15 @@ export function reviewPrompt(p: { waveId: string; beadsId: string; attempt: numb
     '',
     '## Review the implementation in this worktree',
     'Do not change any file. Read the diff of the recent commits and run the tests.',
-    ...(p.implement ? ['', 'The implementer reported:', `- status: ${p.implement.status}`, `- summary: ${p.implement.summary}`, `- files: ${p.implement.artifacts.files_changed.join(', ') || '-'}`] : []),
+    ...(p.implement
+      ? [
+          '',
+          'The implementer reported:',
+          `- status: ${p.implement.status}`,
+          `- summary: ${p.implement.summary}`,
+          `- files: ${p.implement.artifacts.files_changed.join(', ') || '-'}`,
+        ]
+      : []),
     '',
     `The LAST line of your final message must be ${CONTRACT_MARKER} followed by one line of JSON:`,
     `${CONTRACT_MARKER}${JSON.stringify(example)}`,

@@ -2,7 +2,10 @@ import { z } from 'zod';
 
 export const CONTRACT_MARKER = 'CONTRACT:JSON:';
 
-const commit = z.union([z.string().min(4), z.object({ sha: z.string().min(4), message: z.string().optional(), feature_key: z.string().optional() })]);
+const commit = z.union([
+  z.string().min(4),
+  z.object({ sha: z.string().min(4), message: z.string().optional(), feature_key: z.string().optional() }),
+]);
 
 /** What an implement run reports on its last line (seed 004; validated, never trusted blindly). */
 export const ImplementContractSchema = z.object({
@@ -17,7 +20,14 @@ export const ImplementContractSchema = z.object({
   }),
   summary: z.string(),
   findings: z
-    .array(z.object({ type: z.enum(['info', 'warning', 'error']), message: z.string(), file: z.string().optional(), line: z.number().int().optional() }))
+    .array(
+      z.object({
+        type: z.enum(['info', 'warning', 'error']),
+        message: z.string(),
+        file: z.string().optional(),
+        line: z.number().int().optional(),
+      }),
+    )
     .default([]),
   timestamp: z.string(),
   duration_sec: z.number().nonnegative().optional(),
@@ -40,7 +50,13 @@ export const ReviewContractSchema = z
       }),
     ),
     summary: z.string(),
-    coverage: z.object({ lines_changed: z.number().int().optional(), lines_reviewed: z.number().int().optional(), files_reviewed: z.number().int().optional() }).optional(),
+    coverage: z
+      .object({
+        lines_changed: z.number().int().optional(),
+        lines_reviewed: z.number().int().optional(),
+        files_reviewed: z.number().int().optional(),
+      })
+      .optional(),
     approvals: z.array(z.object({ criteria: z.string(), passed: z.boolean() })).optional(),
     reviewer: z.string().optional(),
     timestamp: z.string(),

@@ -41,7 +41,14 @@ export function attemptLeaseFile(paths: WavePaths, beads: string, attempt: numbe
  */
 export function acquireAttemptLease(paths: WavePaths, beads: string, attempt: number, token: number): void {
   const file = attemptLeaseFile(paths, beads, attempt);
-  const record: LeaseRecord = { wave_id: paths.waveId, beads_id: beads, attempt, token, pid: process.pid, acquired_at: new Date().toISOString() };
+  const record: LeaseRecord = {
+    wave_id: paths.waveId,
+    beads_id: beads,
+    attempt,
+    token,
+    pid: process.pid,
+    acquired_at: new Date().toISOString(),
+  };
   if (create(file, record)) return;
   const existing = read(file);
   if (existing && existing.token > token) throw new FencedError(paths.waveId, token, existing.token);
@@ -56,7 +63,7 @@ export function releaseAttemptLease(paths: WavePaths, beads: string, attempt: nu
 
 /** Attempt leases of this wave held under an older token (their orchestrator is gone). */
 export function staleAttemptLeases(paths: WavePaths, token: number): string[] {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = fs.readdirSync(paths.leases);
   } catch {
@@ -71,7 +78,13 @@ export function staleAttemptLeases(paths: WavePaths, token: number): string[] {
  */
 export function acquireItemLease(paths: WavePaths, beads: string, token: number, ttlMinutes: number): void {
   const file = path.join(paths.itemLeases, `${beads}.lock`);
-  const record: LeaseRecord = { wave_id: paths.waveId, beads_id: beads, token, pid: process.pid, acquired_at: new Date().toISOString() };
+  const record: LeaseRecord = {
+    wave_id: paths.waveId,
+    beads_id: beads,
+    token,
+    pid: process.pid,
+    acquired_at: new Date().toISOString(),
+  };
   if (create(file, record)) return;
   const existing = read(file);
   if (existing && existing.wave_id !== paths.waveId) {

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { wavePaths, type WavePaths } from '../waves/paths.js';
-import { acquireAttemptLease, acquireItemLease, attemptLeaseFile, releaseAttemptLease, staleAttemptLeases } from './item-leases.js';
+import {
+  acquireAttemptLease,
+  acquireItemLease,
+  attemptLeaseFile,
+  releaseAttemptLease,
+  staleAttemptLeases,
+} from './item-leases.js';
 import { FencedError, readHolder, WaveLock } from './wave-lock.js';
 
 let root: string;
@@ -12,7 +18,9 @@ let paths: WavePaths;
 
 /** A pid that surely is not running: a child that already exited. */
 function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  return Number(
+    spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout,
+  );
 }
 
 beforeEach(() => {
@@ -47,7 +55,10 @@ describe('wave lock', () => {
   it('takes over a holder that stopped renewing within the TTL', () => {
     WaveLock.acquire(paths, { ttlMinutes: 10 });
     const holder = readHolder(paths.lock)!;
-    fs.writeFileSync(paths.lock, JSON.stringify({ ...holder, renewed_at: new Date(Date.now() - 11 * 60_000).toISOString() }));
+    fs.writeFileSync(
+      paths.lock,
+      JSON.stringify({ ...holder, renewed_at: new Date(Date.now() - 11 * 60_000).toISOString() }),
+    );
     expect(WaveLock.acquire(paths, { ttlMinutes: 10 }).token).toBe(2);
   });
 
@@ -62,7 +73,11 @@ describe('wave lock', () => {
 describe('attempt and item leases', () => {
   it('stamps each attempt with the token; an older token cannot take a newer lease', () => {
     acquireAttemptLease(paths, 'bd-1', 1, 3);
-    expect(JSON.parse(fs.readFileSync(attemptLeaseFile(paths, 'bd-1', 1), 'utf8'))).toMatchObject({ beads_id: 'bd-1', attempt: 1, token: 3 });
+    expect(JSON.parse(fs.readFileSync(attemptLeaseFile(paths, 'bd-1', 1), 'utf8'))).toMatchObject({
+      beads_id: 'bd-1',
+      attempt: 1,
+      token: 3,
+    });
     expect(() => acquireAttemptLease(paths, 'bd-1', 1, 2)).toThrow(FencedError);
     expect(staleAttemptLeases(paths, 4)).toEqual(['bd-1+attempt1.lock']);
     acquireAttemptLease(paths, 'bd-1', 1, 4);

@@ -20,11 +20,14 @@ export interface LockHolder {
 /** Raised when another orchestrator took the wave over: this one must not write anything more. */
 export class FencedError extends DxError {
   constructor(waveId: string, mine: number, current: number | undefined) {
-    super(`wave ${waveId} was taken over (lease token ${current ?? 'gone'} > mine ${mine}); this orchestrator stops without writing`, {
-      exitCode: ExitCode.general,
-      reasonCode: 'orchestrator_fenced',
-      nextAction: 'check_which_orchestrator_owns_the_wave',
-    });
+    super(
+      `wave ${waveId} was taken over (lease token ${current ?? 'gone'} > mine ${mine}); this orchestrator stops without writing`,
+      {
+        exitCode: ExitCode.general,
+        reasonCode: 'orchestrator_fenced',
+        nextAction: 'check_which_orchestrator_owns_the_wave',
+      },
+    );
   }
 }
 
@@ -60,7 +63,16 @@ export class WaveLock {
     let floor = options.minToken ?? 0;
     for (let tries = 0; tries < 10; tries++) {
       const now = new Date().toISOString();
-      const holder: LockHolder = { wave_id: paths.waveId, pid: me.pid, start_ticks: me.startTicks, host: os.hostname(), token: floor + 1, nonce: randomUUID(), acquired_at: now, renewed_at: now };
+      const holder: LockHolder = {
+        wave_id: paths.waveId,
+        pid: me.pid,
+        start_ticks: me.startTicks,
+        host: os.hostname(),
+        token: floor + 1,
+        nonce: randomUUID(),
+        acquired_at: now,
+        renewed_at: now,
+      };
       try {
         const fd = fs.openSync(paths.lock, 'wx', 0o600);
         fs.writeSync(fd, `${JSON.stringify(holder)}\n`);
@@ -73,11 +85,14 @@ export class WaveLock {
       const current = readHolder(paths.lock);
       floor = Math.max(floor, current?.token ?? 0);
       if (!options.force && holderIsLive(current, options.ttlMinutes)) {
-        throw new DxError(`wave ${paths.waveId} is already being run by pid ${current!.pid} on ${current!.host} (since ${current!.acquired_at})`, {
-          exitCode: ExitCode.general,
-          reasonCode: 'wave_already_running',
-          nextAction: 'wait_for_it_or_cancel_the_wave',
-        });
+        throw new DxError(
+          `wave ${paths.waveId} is already being run by pid ${current!.pid} on ${current!.host} (since ${current!.acquired_at})`,
+          {
+            exitCode: ExitCode.general,
+            reasonCode: 'wave_already_running',
+            nextAction: 'wait_for_it_or_cancel_the_wave',
+          },
+        );
       }
       try {
         fs.renameSync(paths.lock, `${paths.lock}.stale.${process.pid}.${tries}`);
@@ -85,13 +100,17 @@ export class WaveLock {
         // another contender moved it first; try again
       }
     }
-    throw new DxError(`could not take the lease of wave ${paths.waveId}`, { exitCode: ExitCode.general, reasonCode: 'wave_lock_contended' });
+    throw new DxError(`could not take the lease of wave ${paths.waveId}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'wave_lock_contended',
+    });
   }
 
   /** Throws FencedError when the lock file no longer carries this orchestrator's token. */
   assertHeld(): void {
     const current = readHolder(this.paths.lock);
-    if (this.released || current?.token !== this.token || current.nonce !== this.holder.nonce) throw new FencedError(this.paths.waveId, this.token, current?.token);
+    if (this.released || current?.token !== this.token || current.nonce !== this.holder.nonce)
+      throw new FencedError(this.paths.waveId, this.token, current?.token);
   }
 
   renew(): void {
@@ -103,8 +122,10 @@ export class WaveLock {
   release(): void {
     if (this.released) return;
     const current = readHolder(this.paths.lock);
-    if (current?.token === this.token && current.nonce === this.holder.nonce) fs.rmSync(this.paths.lock, { force: true });
+    if (current?.token === this.token && current.nonce === this.holder.nonce)
+      fs.rmSync(this.paths.lock, { force: true });
     this.released = true;
-    for (const f of fs.readdirSync(this.paths.dir)) if (f.startsWith('orchestrator.lock.stale.')) fs.rmSync(`${this.paths.dir}/${f}`, { force: true });
+    for (const f of fs.readdirSync(this.paths.dir))
+      if (f.startsWith('orchestrator.lock.stale.')) fs.rmSync(`${this.paths.dir}/${f}`, { force: true });
   }
 }

@@ -17,20 +17,38 @@ type Issue = DoctorOutput['issues'][number];
 export async function diagnoseWave(paths: WavePaths, client: DxRunnerClient): Promise<DoctorOutput> {
   const issues: Issue[] = [];
   const recommendations = new Set<string>();
-  const out = (status: string | null): DoctorOutput => ({ wave_id: paths.waveId, checked_at: new Date().toISOString(), status, issues, recommendations: [...recommendations] });
+  const out = (status: string | null): DoctorOutput => ({
+    wave_id: paths.waveId,
+    checked_at: new Date().toISOString(),
+    status,
+    issues,
+    recommendations: [...recommendations],
+  });
   let state: WaveState;
   try {
     state = loadWave(paths);
   } catch (err) {
     const reason = isDxError(err) ? err.reasonCode : 'wave_state_unreadable';
-    issues.push({ type: reason === 'wave_not_found' ? 'missing_state' : 'wave_state_corrupt', severity: 'critical', message: (err as Error).message });
-    recommendations.add(reason === 'wave_not_found' ? 'Wave may not exist or was deleted: check --wave-id' : 'Inspect or restore wave_state.json');
+    issues.push({
+      type: reason === 'wave_not_found' ? 'missing_state' : 'wave_state_corrupt',
+      severity: 'critical',
+      message: (err as Error).message,
+    });
+    recommendations.add(
+      reason === 'wave_not_found'
+        ? 'Wave may not exist or was deleted: check --wave-id'
+        : 'Inspect or restore wave_state.json',
+    );
     return out(null);
   }
   try {
     const live = await countLiveProcesses(client, paths, state.config.lease_ttl_minutes);
     if (live > state.config.exec_process_cap) {
-      issues.push({ type: 'exec_saturation', severity: 'critical', message: `live_processes=${live} cap=${state.config.exec_process_cap}` });
+      issues.push({
+        type: 'exec_saturation',
+        severity: 'critical',
+        message: `live_processes=${live} cap=${state.config.exec_process_cap}`,
+      });
       recommendations.add('Run dx-runner prune, then dx-batch resume');
     }
   } catch (err) {
@@ -40,12 +58,20 @@ export async function diagnoseWave(paths: WavePaths, client: DxRunnerClient): Pr
   }
   const holder = readHolder(paths.lock);
   if (state.status === 'running' && !holderIsLive(holder, state.config.lease_ttl_minutes)) {
-    issues.push({ type: 'orchestrator_not_running', severity: 'warning', message: `the wave is marked running but no live orchestrator holds it${holder ? ` (last holder pid ${holder.pid})` : ''}` });
+    issues.push({
+      type: 'orchestrator_not_running',
+      severity: 'warning',
+      message: `the wave is marked running but no live orchestrator holds it${holder ? ` (last holder pid ${holder.pid})` : ''}`,
+    });
     recommendations.add(`Run 'dx-batch resume --wave-id ${paths.waveId}' to recover`);
   }
   const stale = staleAttemptLeases(paths, state.token);
   if (stale.length > 0) {
-    issues.push({ type: 'stale_lease', severity: 'warning', message: `${stale.length} attempt lease(s) left by an earlier orchestrator: ${stale.join(', ')}` });
+    issues.push({
+      type: 'stale_lease',
+      severity: 'warning',
+      message: `${stale.length} attempt lease(s) left by an earlier orchestrator: ${stale.join(', ')}`,
+    });
     recommendations.add(`Run 'dx-batch resume --wave-id ${paths.waveId}' to take them over`);
   }
   for (const item of state.items) {
@@ -54,19 +80,32 @@ export async function diagnoseWave(paths: WavePaths, client: DxRunnerClient): Pr
       await client.check(item.job_beads);
     } catch (err) {
       if (err instanceof DxRunnerError && err.reasonCode === 'job_not_found') {
-        issues.push({ type: 'missing_job', severity: 'warning', message: `${item.beads_id} is ${item.status} but dx-runner has no job ${item.job_beads} (resume starts it)` });
+        issues.push({
+          type: 'missing_job',
+          severity: 'warning',
+          message: `${item.beads_id} is ${item.status} but dx-runner has no job ${item.job_beads} (resume starts it)`,
+        });
       }
     }
   }
-  let records: string[] = [];
+  let records: string[];
   try {
     records = fs.readdirSync(paths.jobs);
   } catch {
     records = [];
   }
-  const activeJobs = new Set(state.items.filter((i) => i.job_beads && (i.status === 'IMPLEMENTING' || i.status === 'REVIEWING')).map((i) => `${i.job_beads}.pid`));
+  const activeJobs = new Set(
+    state.items
+      .filter((i) => i.job_beads && (i.status === 'IMPLEMENTING' || i.status === 'REVIEWING'))
+      .map((i) => `${i.job_beads}.pid`),
+  );
   const pruned = records.filter((r) => !activeJobs.has(r));
   for (const r of pruned) fs.rmSync(path.join(paths.jobs, r), { force: true });
-  if (pruned.length > 0) issues.push({ type: 'stale_job_records_pruned', severity: 'info', message: `removed ${pruned.length} record(s) of jobs the wave no longer runs` });
+  if (pruned.length > 0)
+    issues.push({
+      type: 'stale_job_records_pruned',
+      severity: 'info',
+      message: `removed ${pruned.length} record(s) of jobs the wave no longer runs`,
+    });
   return out(state.status);
 }

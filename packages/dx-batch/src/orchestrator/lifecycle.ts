@@ -1,4 +1,16 @@
-import { assertFreeSpace, expandHome, DxError, ExitCode, isDxError, isWithin, sectionOf, sendSignal, type BdClient, type DxRunnerClient, type Policy } from '@dx/core';
+import {
+  assertFreeSpace,
+  expandHome,
+  DxError,
+  ExitCode,
+  isDxError,
+  isWithin,
+  sectionOf,
+  sendSignal,
+  type BdClient,
+  type DxRunnerClient,
+  type Policy,
+} from '@dx/core';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,7 +19,16 @@ import { acquireItemLease } from '../leases/item-leases.js';
 import { readHolder, WaveLock } from '../leases/wave-lock.js';
 import type { ProgressView } from '../reports/view.js';
 import { wavePaths, type WavePaths } from '../waves/paths.js';
-import { isTerminalItem, loadWave, newItem, waveExists, writeWave, type PreflightRecord, type WaveConfig, type WaveState } from '../waves/state.js';
+import {
+  isTerminalItem,
+  loadWave,
+  newItem,
+  waveExists,
+  writeWave,
+  type PreflightRecord,
+  type WaveConfig,
+  type WaveState,
+} from '../waves/state.js';
 import { setWaveStatus } from '../waves/status.js';
 import { Orchestrator } from './orchestrator.js';
 import { countLiveProcesses } from './saturation.js';
@@ -34,7 +55,7 @@ export function defaultWaveId(now = new Date()): string {
 }
 
 function refuseCanonicalCwd(cwd: string, policy: Policy): void {
-  let real = cwd;
+  let real: string;
   try {
     real = fs.realpathSync(cwd);
   } catch {
@@ -42,20 +63,34 @@ function refuseCanonicalCwd(cwd: string, policy: Policy): void {
   }
   for (const repo of policy.worktrees.forbiddenRepos) {
     if (isWithin(real, path.resolve(expandHome(repo)))) {
-      throw new DxError(`dx-batch refuses to run from the canonical repo ${repo} (cwd ${cwd}); cd /tmp/agents and run it from there`, {
-        exitCode: ExitCode.permissionDenied,
-        reasonCode: 'canonical_cwd_forbidden',
-        nextAction: 'cd_out_of_the_canonical_repo',
-      });
+      throw new DxError(
+        `dx-batch refuses to run from the canonical repo ${repo} (cwd ${cwd}); cd /tmp/agents and run it from there`,
+        {
+          exitCode: ExitCode.permissionDenied,
+          reasonCode: 'canonical_cwd_forbidden',
+          nextAction: 'cd_out_of_the_canonical_repo',
+        },
+      );
     }
   }
 }
 
-async function preflight(client: DxRunnerClient, providers: string[], policyFile: string | null): Promise<PreflightRecord[]> {
+async function preflight(
+  client: DxRunnerClient,
+  providers: string[],
+  policyFile: string | null,
+): Promise<PreflightRecord[]> {
   const records: PreflightRecord[] = [];
   for (const provider of providers) {
     const r = await client.preflight(provider, policyFile ?? undefined);
-    records.push({ provider, available: r.ok, model: r.model, reason_code: r.reason_code, error: r.error, checked_at: new Date().toISOString() });
+    records.push({
+      provider,
+      available: r.ok,
+      model: r.model,
+      reason_code: r.reason_code,
+      error: r.error,
+      checked_at: new Date().toISOString(),
+    });
   }
   return records;
 }
@@ -77,11 +112,15 @@ async function freeSpaceProblem(deps: WaveDeps): Promise<string | undefined> {
 }
 
 function leaseItems(paths: WavePaths, state: WaveState, lock: WaveLock): void {
-  for (const item of state.items) if (!isTerminalItem(item)) acquireItemLease(paths, item.beads_id, lock.token, state.config.lease_ttl_minutes);
+  for (const item of state.items)
+    if (!isTerminalItem(item)) acquireItemLease(paths, item.beads_id, lock.token, state.config.lease_ttl_minutes);
 }
 
 async function runLoop(paths: WavePaths, state: WaveState, lock: WaveLock, deps: WaveDeps): Promise<WaveState> {
-  const orchestrator = new Orchestrator({ paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd }, state);
+  const orchestrator = new Orchestrator(
+    { paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd },
+    state,
+  );
   deps.onRunning?.(orchestrator);
   try {
     const wave = await orchestrator.run();
@@ -103,11 +142,14 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
   const paths = wavePaths(deps.root, waveId);
   if (waveExists(paths)) {
     const existing = loadWave(paths);
-    throw new DxError(`wave ${waveId} already exists (status ${existing.status}); use dx-batch resume --wave-id ${waveId}`, {
-      exitCode: ExitCode.general,
-      reasonCode: 'wave_exists',
-      nextAction: 'run_dx_batch_resume_or_pick_a_new_wave_id',
-    });
+    throw new DxError(
+      `wave ${waveId} already exists (status ${existing.status}); use dx-batch resume --wave-id ${waveId}`,
+      {
+        exitCode: ExitCode.general,
+        reasonCode: 'wave_exists',
+        nextAction: 'run_dx_batch_resume_or_pick_a_new_wave_id',
+      },
+    );
   }
   refuseCanonicalCwd(options.cwd ?? process.cwd(), deps.policy);
   const b = sectionOf(deps.policy, BATCH_SECTION);
@@ -129,11 +171,14 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
   try {
     // a concurrent start may have created and finished the wave between our check and the lock
     if (waveExists(paths)) {
-      throw new DxError(`wave ${waveId} already exists (status ${loadWave(paths).status}); use dx-batch resume --wave-id ${waveId}`, {
-        exitCode: ExitCode.general,
-        reasonCode: 'wave_exists',
-        nextAction: 'run_dx_batch_resume_or_pick_a_new_wave_id',
-      });
+      throw new DxError(
+        `wave ${waveId} already exists (status ${loadWave(paths).status}); use dx-batch resume --wave-id ${waveId}`,
+        {
+          exitCode: ExitCode.general,
+          reasonCode: 'wave_exists',
+          nextAction: 'run_dx_batch_resume_or_pick_a_new_wave_id',
+        },
+      );
     }
     const now = new Date().toISOString();
     const state: WaveState = {
@@ -163,24 +208,37 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
       lock.release();
       return state;
     };
-    state.preflight = await preflight(deps.client, [...new Set([...config.retry_chain, ...config.review_chain])], config.policy_file);
+    state.preflight = await preflight(
+      deps.client,
+      [...new Set([...config.retry_chain, ...config.review_chain])],
+      config.policy_file,
+    );
     lock.assertHeld();
     writeWave(paths, state);
     const usable = config.retry_chain.filter((p) => state.preflight.find((r) => r.provider === p)?.available);
     if (usable.length === 0) {
-      return fail('no_provider_available', `no provider of the retry chain passed preflight: ${state.preflight.map((r) => `${r.provider}: ${r.reason_code}`).join('; ')}`);
+      return fail(
+        'no_provider_available',
+        `no provider of the retry chain passed preflight: ${state.preflight.map((r) => `${r.provider}: ${r.reason_code}`).join('; ')}`,
+      );
     }
     await deps.client.prune().catch(() => undefined);
     const space = await freeSpaceProblem(deps);
     if (space) return fail('disk_low', space);
     const live = await countLiveProcesses(deps.client, paths, config.lease_ttl_minutes);
     if (live > config.exec_process_cap) {
-      return fail('exec_saturation', `exec_saturation: live_processes=${live} cap=${config.exec_process_cap}; run dx-runner prune and dx-batch doctor before retrying`);
+      return fail(
+        'exec_saturation',
+        `exec_saturation: live_processes=${live} cap=${config.exec_process_cap}; run dx-runner prune and dx-batch doctor before retrying`,
+      );
     }
     lock.assertHeld();
     setWaveStatus(state, 'running', 'wave_running');
     writeWave(paths, state);
-    deps.view.event(state, `wave ${waveId} started with ${state.items.length} items (max parallel ${config.max_parallel}; chain ${usable.join(' → ')} → blocked)`);
+    deps.view.event(
+      state,
+      `wave ${waveId} started with ${state.items.length} items (max parallel ${config.max_parallel}; chain ${usable.join(' → ')} → blocked)`,
+    );
     return await runLoop(paths, state, lock, deps);
   } catch (err) {
     lock.release();
@@ -197,7 +255,11 @@ export async function resumeWave(waveId: string, deps: WaveDeps): Promise<WaveSt
   const paths = wavePaths(deps.root, waveId);
   const state = loadWave(paths);
   if (state.status === 'completed' || state.status === 'cancelled') {
-    throw new DxError(`wave ${waveId} is ${state.status}; nothing to resume`, { exitCode: ExitCode.general, reasonCode: 'wave_not_resumable', nextAction: 'review_the_report' });
+    throw new DxError(`wave ${waveId} is ${state.status}; nothing to resume`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'wave_not_resumable',
+      nextAction: 'review_the_report',
+    });
   }
   const lock = WaveLock.acquire(paths, { ttlMinutes: state.config.lease_ttl_minutes, minToken: state.token });
   try {
@@ -216,19 +278,33 @@ export async function resumeWave(waveId: string, deps: WaveDeps): Promise<WaveSt
 }
 
 /** `dx-batch cancel`: fences and signals a running orchestrator, stops every job of the wave. */
-export async function cancelWave(waveId: string, deps: Omit<WaveDeps, 'onRunning'>): Promise<{ wave: WaveState; cancelled: string[]; stopped: string[] }> {
+export async function cancelWave(
+  waveId: string,
+  deps: Omit<WaveDeps, 'onRunning'>,
+): Promise<{ wave: WaveState; cancelled: string[]; stopped: string[] }> {
   const paths = wavePaths(deps.root, waveId);
   const state = loadWave(paths);
   if (state.status === 'completed' || state.status === 'cancelled') {
-    throw new DxError(`wave ${waveId} is already ${state.status}`, { exitCode: ExitCode.general, reasonCode: 'wave_not_cancellable', nextAction: 'nothing_to_cancel' });
+    throw new DxError(`wave ${waveId} is already ${state.status}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'wave_not_cancellable',
+      nextAction: 'nothing_to_cancel',
+    });
   }
   const previous = readHolder(paths.lock);
-  const lock = WaveLock.acquire(paths, { ttlMinutes: state.config.lease_ttl_minutes, minToken: state.token, force: true });
+  const lock = WaveLock.acquire(paths, {
+    ttlMinutes: state.config.lease_ttl_minutes,
+    minToken: state.token,
+    force: true,
+  });
   try {
     if (previous && previous.host === os.hostname() && previous.pid !== process.pid) {
       sendSignal({ pid: previous.pid, startTicks: previous.start_ticks }, 'SIGTERM');
     }
-    const orchestrator = new Orchestrator({ paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd }, state);
+    const orchestrator = new Orchestrator(
+      { paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd },
+      state,
+    );
     const result = await orchestrator.cancel();
     await orchestrator.releaseJobs();
     return { wave: orchestrator.wave, ...result };

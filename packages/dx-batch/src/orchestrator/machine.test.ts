@@ -1,9 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { newItem, type Item, type ItemState } from '../waves/state.js';
-import { ITEM_EVENT_TYPES, ITEM_STATES_IN_ORDER, STATUS_OF, TRANSITIONS, transition, type AttemptResult, type ItemEvent, type ItemEventType, type MachineContext } from './machine.js';
+import {
+  ITEM_EVENT_TYPES,
+  ITEM_STATES_IN_ORDER,
+  STATUS_OF,
+  TRANSITIONS,
+  transition,
+  type AttemptResult,
+  type ItemEvent,
+  type ItemEventType,
+  type MachineContext,
+} from './machine.js';
 
 const AT = '2026-11-28T12:00:00.000Z';
-const RESULT: AttemptResult = { at: AT, result: 'exited_ok', reasonCode: 'x', durationSec: 1, tokensInput: 1, tokensOutput: 1 };
+const RESULT: AttemptResult = {
+  at: AT,
+  result: 'exited_ok',
+  reasonCode: 'x',
+  durationSec: 1,
+  tokensInput: 1,
+  tokensOutput: 1,
+};
 
 const ctx = (over: Partial<MachineContext> = {}): MachineContext => ({
   maxRevisions: 1,
@@ -15,7 +32,14 @@ const ctx = (over: Partial<MachineContext> = {}): MachineContext => ({
 function itemIn(state: ItemState, fields: Partial<Item> = {}): Item {
   const running = state === 'IMPLEMENTING' || state === 'REVIEWING';
   const phase = state === 'REVIEW_QUEUED' || state === 'REVIEWING' ? 'review' : 'implement';
-  return { ...newItem('bd-1'), state, status: STATUS_OF[state], phase, ...(running ? { attempt: 1, provider: 'p1', job_beads: phase === 'review' ? 'bd-1-review' : 'bd-1' } : {}), ...fields };
+  return {
+    ...newItem('bd-1'),
+    state,
+    status: STATUS_OF[state],
+    phase,
+    ...(running ? { attempt: 1, provider: 'p1', job_beads: phase === 'review' ? 'bd-1-review' : 'bd-1' } : {}),
+    ...fields,
+  };
 }
 
 const SAMPLE: Record<ItemEventType, ItemEvent> = {
@@ -32,20 +56,23 @@ const SAMPLE: Record<ItemEventType, ItemEvent> = {
 };
 
 describe('the item transition table', () => {
-  it.each(ITEM_STATES_IN_ORDER.flatMap((s) => ITEM_EVENT_TYPES.map((e) => [s, e] as const)))('%s × %s: a next state the table allows, or an explicit refusal', (state, event) => {
-    const row = TRANSITIONS[state][event];
-    const result = transition(itemIn(state), SAMPLE[event], ctx());
-    if (!row) {
-      expect(result).toEqual({ refused: `${event} does not apply to an item that is ${state}` });
-      return;
-    }
-    expect('item' in result, JSON.stringify(result)).toBe(true);
-    if (!('item' in result)) return;
-    expect(row.to).toContain(result.item.state);
-    expect(result.item.status).toBe(STATUS_OF[result.item.state]);
-    // every transition is written to the ledger first
-    expect(result.effects[0]).toMatchObject({ type: 'ledger', detail: { from: state, to: result.item.state } });
-  });
+  it.each(ITEM_STATES_IN_ORDER.flatMap((s) => ITEM_EVENT_TYPES.map((e) => [s, e] as const)))(
+    '%s × %s: a next state the table allows, or an explicit refusal',
+    (state, event) => {
+      const row = TRANSITIONS[state][event];
+      const result = transition(itemIn(state), SAMPLE[event], ctx());
+      if (!row) {
+        expect(result).toEqual({ refused: `${event} does not apply to an item that is ${state}` });
+        return;
+      }
+      expect('item' in result, JSON.stringify(result)).toBe(true);
+      if (!('item' in result)) return;
+      expect(row.to).toContain(result.item.state);
+      expect(result.item.status).toBe(STATUS_OF[result.item.state]);
+      // every transition is written to the ledger first
+      expect(result.effects[0]).toMatchObject({ type: 'ledger', detail: { from: state, to: result.item.state } });
+    },
+  );
 
   it('terminal states accept nothing', () => {
     for (const s of ['APPROVED', 'BLOCKED', 'CANCELLED'] as const) expect(Object.keys(TRANSITIONS[s])).toEqual([]);
@@ -62,10 +89,21 @@ describe('the paths an item takes', () => {
       return r.effects.map((x) => x.type);
     };
     expect(step(SAMPLE.dispatch)).toEqual(['ledger', 'acquire_attempt_lease', 'start_job']);
-    expect(item).toMatchObject({ state: 'IMPLEMENTING', status: 'IMPLEMENTING', attempt: 1, job_beads: 'bd-1', provider: 'p1' });
+    expect(item).toMatchObject({
+      state: 'IMPLEMENTING',
+      status: 'IMPLEMENTING',
+      attempt: 1,
+      job_beads: 'bd-1',
+      provider: 'p1',
+    });
     step(SAMPLE.job_started);
     expect(step(SAMPLE.implement_reported)).toEqual(['ledger', 'release_attempt_lease']);
-    expect(item).toMatchObject({ state: 'REVIEW_QUEUED', status: 'REVIEWING', job_beads: null, implement_summary: '{}' });
+    expect(item).toMatchObject({
+      state: 'REVIEW_QUEUED',
+      status: 'REVIEWING',
+      job_beads: null,
+      implement_summary: '{}',
+    });
     step(SAMPLE.dispatch);
     expect(item).toMatchObject({ state: 'REVIEWING', attempt: 2, job_beads: 'bd-1-review' });
     expect(step(SAMPLE.review_reported)).toEqual(['ledger', 'release_attempt_lease', 'release_item_lease']);
@@ -95,16 +133,29 @@ describe('the paths an item takes', () => {
     expect(failed.effects.map((e) => e.type)).toEqual(['ledger', 'stop_job', 'release_attempt_lease']);
     const wrongProvider = transition(failed.item, SAMPLE.dispatch, ctx());
     expect(wrongProvider).toEqual({ refused: expect.stringContaining('is p2, not p1') });
-    const last = transition(itemIn('IMPLEMENTING', { implement_failures: 1, provider: 'p2' }), SAMPLE.attempt_failed, ctx());
+    const last = transition(
+      itemIn('IMPLEMENTING', { implement_failures: 1, provider: 'p2' }),
+      SAMPLE.attempt_failed,
+      ctx(),
+    );
     if (!('item' in last)) throw new Error(last.refused);
     expect(last.item).toMatchObject({ state: 'BLOCKED', reason_code: 'retry_chain_exhausted', implement_failures: 2 });
   });
 
   it('REVISION_REQUIRED goes back to implementing with the findings, then blocks past max revisions', () => {
-    const verdict = { ...SAMPLE.review_reported, verdict: 'REVISION_REQUIRED', findings: ['[major] fix it'] } as ItemEvent;
+    const verdict = {
+      ...SAMPLE.review_reported,
+      verdict: 'REVISION_REQUIRED',
+      findings: ['[major] fix it'],
+    } as ItemEvent;
     const first = transition(itemIn('REVIEWING'), verdict, ctx());
     if (!('item' in first)) throw new Error(first.refused);
-    expect(first.item).toMatchObject({ state: 'REVISION_REQUIRED', revisions: 1, review_findings: ['[major] fix it'], phase: 'implement' });
+    expect(first.item).toMatchObject({
+      state: 'REVISION_REQUIRED',
+      revisions: 1,
+      review_findings: ['[major] fix it'],
+      phase: 'implement',
+    });
     const second = transition(itemIn('REVIEWING', { revisions: 1 }), verdict, ctx());
     if (!('item' in second)) throw new Error(second.refused);
     expect(second.item).toMatchObject({ state: 'BLOCKED', reason_code: 'revision_limit_reached', revisions: 2 });
@@ -114,7 +165,11 @@ describe('the paths an item takes', () => {
     const approved = transition(itemIn('IMPLEMENTING'), SAMPLE.implement_reported, ctx({ review: false }));
     if (!('item' in approved)) throw new Error(approved.refused);
     expect(approved.item).toMatchObject({ state: 'APPROVED', reason_code: 'approved_no_review' });
-    const blocked = transition(itemIn('IMPLEMENTING'), { ...SAMPLE.implement_reported, status: 'blocked' } as ItemEvent, ctx());
+    const blocked = transition(
+      itemIn('IMPLEMENTING'),
+      { ...SAMPLE.implement_reported, status: 'blocked' } as ItemEvent,
+      ctx(),
+    );
     if (!('item' in blocked)) throw new Error(blocked.refused);
     expect(blocked.item).toMatchObject({ state: 'BLOCKED', reason_code: 'implement_reported_blocked' });
   });
@@ -131,7 +186,10 @@ describe('the README diagram', () => {
   it('is the one drawn from the transition table', async () => {
     const fs = await import('node:fs');
     const readme = fs.readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
-    const block = /<!-- item-state-diagram:start -->\n```mermaid\n([\s\S]*?)\n```\n<!-- item-state-diagram:end -->/.exec(readme)?.[1];
+    const block =
+      /<!-- item-state-diagram:start -->\n```mermaid\n([\s\S]*?)\n```\n<!-- item-state-diagram:end -->/.exec(
+        readme,
+      )?.[1];
     const { mermaidDiagram } = await import('./machine.js');
     expect(block, 'README.md has no item-state-diagram block').toBeDefined();
     expect(block).toBe(mermaidDiagram());

@@ -19,9 +19,21 @@ export type ItemEvent =
   /** The attempt's job was requested but never came up (a crash between the ledger and dx-runner): start it again. */
   | { type: 'job_missing'; detail: string; at: string }
   /** An implement run ended with a valid contract saying completed, partial or blocked. */
-  | { type: 'implement_reported'; status: 'completed' | 'partial' | 'blocked'; summary: string; contract: string; result: AttemptResult }
+  | {
+      type: 'implement_reported';
+      status: 'completed' | 'partial' | 'blocked';
+      summary: string;
+      contract: string;
+      result: AttemptResult;
+    }
   /** A review run ended with a valid verdict. */
-  | { type: 'review_reported'; verdict: 'APPROVED' | 'REVISION_REQUIRED' | 'BLOCKED'; summary: string; findings: string[]; result: AttemptResult }
+  | {
+      type: 'review_reported';
+      verdict: 'APPROVED' | 'REVISION_REQUIRED' | 'BLOCKED';
+      summary: string;
+      findings: string[];
+      result: AttemptResult;
+    }
   /** The attempt failed: job error, stall, no-op, missing contract, reported failure, refused start. */
   | { type: 'attempt_failed'; error: string | null; stopJob: boolean; result: AttemptResult }
   /** The phase's chain has no provider left for the next attempt. */
@@ -31,7 +43,18 @@ export type ItemEvent =
   | { type: 'cancel'; at: string };
 
 export type ItemEventType = ItemEvent['type'];
-export const ITEM_EVENT_TYPES: readonly ItemEventType[] = ['dispatch', 'job_started', 'job_deferred', 'job_missing', 'implement_reported', 'review_reported', 'attempt_failed', 'chain_exhausted', 'unworkable', 'cancel'];
+export const ITEM_EVENT_TYPES: readonly ItemEventType[] = [
+  'dispatch',
+  'job_started',
+  'job_deferred',
+  'job_missing',
+  'implement_reported',
+  'review_reported',
+  'attempt_failed',
+  'chain_exhausted',
+  'unworkable',
+  'cancel',
+];
 
 /** How an attempt ended, as recorded in the item's history. */
 export interface AttemptResult {
@@ -79,12 +102,21 @@ export const TERMINAL_STATES: readonly ItemState[] = ['APPROVED', 'BLOCKED', 'CA
 const QUEUED: readonly ItemState[] = ['PENDING', 'IMPLEMENT_QUEUED', 'REVISION_REQUIRED', 'REVIEW_QUEUED'];
 const RUNNING: readonly ItemState[] = ['IMPLEMENTING', 'REVIEWING'];
 
-export const phaseOf = (state: ItemState): Phase => (state === 'REVIEW_QUEUED' || state === 'REVIEWING' ? 'review' : 'implement');
+export const phaseOf = (state: ItemState): Phase =>
+  state === 'REVIEW_QUEUED' || state === 'REVIEWING' ? 'review' : 'implement';
 
 /** The job id of an attempt: reviews run under `<id>-review` so they never share files with the implement job. */
-export const jobBeadsFor = (beadsId: string, phase: Phase): string => (phase === 'review' ? `${beadsId}-review` : beadsId);
+export const jobBeadsFor = (beadsId: string, phase: Phase): string =>
+  phase === 'review' ? `${beadsId}-review` : beadsId;
 
-function go(item: Item, to: ItemState, fields: Partial<Item>, effects: Effect[], event: string, detail: Record<string, unknown> = {}): Transition {
+function go(
+  item: Item,
+  to: ItemState,
+  fields: Partial<Item>,
+  effects: Effect[],
+  event: string,
+  detail: Record<string, unknown> = {},
+): Transition {
   const next: Item = { ...item, ...fields, state: to, status: STATUS_OF[to] };
   const ledger: Effect = { type: 'ledger', event, detail: { from: item.state, to, ...detail } };
   if (TERMINAL_STATES.includes(to)) {
@@ -114,57 +146,163 @@ function recordOf(item: Item, r: AttemptResult): Attempt {
 
 /** The finished attempt leaves the running state: recorded in the history, its lease released. */
 function finishAttempt(item: Item, r: AttemptResult): { attempts: Attempt[]; effects: Effect[] } {
-  return { attempts: [...item.attempts, recordOf(item, r)], effects: [{ type: 'release_attempt_lease', attempt: item.attempt }] };
+  return {
+    attempts: [...item.attempts, recordOf(item, r)],
+    effects: [{ type: 'release_attempt_lease', attempt: item.attempt }],
+  };
 }
 
 const dispatch: Handler<'dispatch'> = (item, e, ctx) => {
   const phase = phaseOf(item.state);
   const failures = phase === 'implement' ? item.implement_failures : item.review_failures;
   const provider = ctx.provider(phase, failures);
-  if (provider !== e.provider) return { refused: `the ${phase} chain's provider after ${failures} failure(s) is ${provider ?? 'none'}, not ${e.provider}` };
+  if (provider !== e.provider)
+    return {
+      refused: `the ${phase} chain's provider after ${failures} failure(s) is ${provider ?? 'none'}, not ${e.provider}`,
+    };
   // attempts are numbered by the jobs started for the item: the next one is one past the history
   const attempt = item.attempts.length + 1;
   const to: ItemState = phase === 'review' ? 'REVIEWING' : 'IMPLEMENTING';
   const jobBeads = jobBeadsFor(item.beads_id, phase);
-  const fields: Partial<Item> = { attempt, phase, provider, job_beads: jobBeads, worktree: e.worktree, job_requested_at: e.at, run_instance: null, reason_code: null, error: null, started_at: item.started_at ?? e.at };
-  return go(item, to, fields, [{ type: 'acquire_attempt_lease', attempt }, { type: 'start_job' }], 'attempt_started', { attempt, phase, provider, job_beads: jobBeads });
+  const fields: Partial<Item> = {
+    attempt,
+    phase,
+    provider,
+    job_beads: jobBeads,
+    worktree: e.worktree,
+    job_requested_at: e.at,
+    run_instance: null,
+    reason_code: null,
+    error: null,
+    started_at: item.started_at ?? e.at,
+  };
+  return go(item, to, fields, [{ type: 'acquire_attempt_lease', attempt }, { type: 'start_job' }], 'attempt_started', {
+    attempt,
+    phase,
+    provider,
+    job_beads: jobBeads,
+  });
 };
 
 const chainExhausted: Handler<'chain_exhausted'> = (item) => {
   const phase = phaseOf(item.state);
   const failures = phase === 'implement' ? item.implement_failures : item.review_failures;
   const reason = phase === 'implement' ? 'retry_chain_exhausted' : 'review_chain_exhausted';
-  return go(item, 'BLOCKED', { reason_code: reason, error: `${failures} ${phase} attempt(s) failed; no provider left in the ${phase} chain` }, [], 'chain_exhausted', { phase });
+  return go(
+    item,
+    'BLOCKED',
+    { reason_code: reason, error: `${failures} ${phase} attempt(s) failed; no provider left in the ${phase} chain` },
+    [],
+    'chain_exhausted',
+    { phase },
+  );
 };
 
-const jobStarted: Handler<'job_started'> = (item, e) => go(item, item.state, { run_instance: e.runInstance }, [], 'job_started', { attempt: item.attempt, job_beads: item.job_beads, run_instance: e.runInstance, provider: item.provider });
+const jobStarted: Handler<'job_started'> = (item, e) =>
+  go(item, item.state, { run_instance: e.runInstance }, [], 'job_started', {
+    attempt: item.attempt,
+    job_beads: item.job_beads,
+    run_instance: e.runInstance,
+    provider: item.provider,
+  });
 
 const jobDeferred: Handler<'job_deferred'> = (item, e) => {
   const to: ItemState = item.state === 'REVIEWING' ? 'REVIEW_QUEUED' : 'IMPLEMENT_QUEUED';
-  return go(item, to, { job_beads: null, job_requested_at: null }, [{ type: 'release_attempt_lease', attempt: item.attempt }], 'attempt_deferred', { attempt: item.attempt, reason_code: e.reasonCode, detail: e.detail });
+  return go(
+    item,
+    to,
+    { job_beads: null, job_requested_at: null },
+    [{ type: 'release_attempt_lease', attempt: item.attempt }],
+    'attempt_deferred',
+    { attempt: item.attempt, reason_code: e.reasonCode, detail: e.detail },
+  );
 };
 
-const jobMissing: Handler<'job_missing'> = (item, e) => go(item, item.state, { job_requested_at: e.at, run_instance: null }, [{ type: 'start_job' }], 'job_relaunched', { attempt: item.attempt, job_beads: item.job_beads, detail: e.detail });
+const jobMissing: Handler<'job_missing'> = (item, e) =>
+  go(item, item.state, { job_requested_at: e.at, run_instance: null }, [{ type: 'start_job' }], 'job_relaunched', {
+    attempt: item.attempt,
+    job_beads: item.job_beads,
+    detail: e.detail,
+  });
 
 const implementReported: Handler<'implement_reported'> = (item, e, ctx) => {
   const done = finishAttempt(item, e.result);
-  const detail = { attempt: item.attempt, phase: 'implement', provider: item.provider, reason_code: e.result.reasonCode };
-  if (e.status === 'blocked') return go(item, 'BLOCKED', { attempts: done.attempts, reason_code: 'implement_reported_blocked', error: e.summary }, done.effects, 'implement_reported_blocked', detail);
-  if (!ctx.review) return go(item, 'APPROVED', { attempts: done.attempts, implement_summary: e.contract, reason_code: 'approved_no_review', verdict: null }, done.effects, 'approved_no_review', detail);
-  return go(item, 'REVIEW_QUEUED', { attempts: done.attempts, implement_summary: e.contract, phase: 'review', job_beads: null, review_failures: 0 }, done.effects, 'implement_completed', detail);
+  const detail = {
+    attempt: item.attempt,
+    phase: 'implement',
+    provider: item.provider,
+    reason_code: e.result.reasonCode,
+  };
+  if (e.status === 'blocked')
+    return go(
+      item,
+      'BLOCKED',
+      { attempts: done.attempts, reason_code: 'implement_reported_blocked', error: e.summary },
+      done.effects,
+      'implement_reported_blocked',
+      detail,
+    );
+  if (!ctx.review)
+    return go(
+      item,
+      'APPROVED',
+      { attempts: done.attempts, implement_summary: e.contract, reason_code: 'approved_no_review', verdict: null },
+      done.effects,
+      'approved_no_review',
+      detail,
+    );
+  return go(
+    item,
+    'REVIEW_QUEUED',
+    { attempts: done.attempts, implement_summary: e.contract, phase: 'review', job_beads: null, review_failures: 0 },
+    done.effects,
+    'implement_completed',
+    detail,
+  );
 };
 
 const reviewReported: Handler<'review_reported'> = (item, e, ctx) => {
   const done = finishAttempt(item, e.result);
   const detail = { attempt: item.attempt, phase: 'review', provider: item.provider, verdict: e.verdict };
   const base = { attempts: done.attempts, verdict: e.verdict };
-  if (e.verdict === 'APPROVED') return go(item, 'APPROVED', { ...base, reason_code: 'approved' }, done.effects, 'review_approved', detail);
-  if (e.verdict === 'BLOCKED') return go(item, 'BLOCKED', { ...base, reason_code: 'review_blocked', error: e.summary, review_findings: e.findings }, done.effects, 'review_blocked', detail);
+  if (e.verdict === 'APPROVED')
+    return go(item, 'APPROVED', { ...base, reason_code: 'approved' }, done.effects, 'review_approved', detail);
+  if (e.verdict === 'BLOCKED')
+    return go(
+      item,
+      'BLOCKED',
+      { ...base, reason_code: 'review_blocked', error: e.summary, review_findings: e.findings },
+      done.effects,
+      'review_blocked',
+      detail,
+    );
   const revisions = item.revisions + 1;
   if (revisions > ctx.maxRevisions) {
-    return go(item, 'BLOCKED', { ...base, reason_code: 'revision_limit_reached', revisions, review_findings: e.findings, error: e.summary }, done.effects, 'revision_limit_reached', detail);
+    return go(
+      item,
+      'BLOCKED',
+      { ...base, reason_code: 'revision_limit_reached', revisions, review_findings: e.findings, error: e.summary },
+      done.effects,
+      'revision_limit_reached',
+      detail,
+    );
   }
-  return go(item, 'REVISION_REQUIRED', { ...base, reason_code: 'revision_required', revisions, review_findings: e.findings, job_beads: null, phase: 'implement', implement_failures: 0 }, done.effects, 'revision_required', detail);
+  return go(
+    item,
+    'REVISION_REQUIRED',
+    {
+      ...base,
+      reason_code: 'revision_required',
+      revisions,
+      review_findings: e.findings,
+      job_beads: null,
+      phase: 'implement',
+      implement_failures: 0,
+    },
+    done.effects,
+    'revision_required',
+    detail,
+  );
 };
 
 /** A failed attempt: the phase's chain moves on to its next provider, or the item is blocked. */
@@ -178,22 +316,58 @@ const attemptFailed: Handler<'attempt_failed'> = (item, e, ctx) => {
   const detail = { attempt: item.attempt, phase, provider: item.provider, reason_code: reason };
   const next = ctx.provider(phase, failures);
   if (!next) {
-    const blockedReason = phase === 'implement' ? 'retry_chain_exhausted' : reason === 'review_contract_missing_or_invalid' ? 'review_contract_missing_or_invalid' : 'review_chain_exhausted';
-    return go(item, 'BLOCKED', { ...counter, attempts: done.attempts, reason_code: blockedReason, error: `${reason ?? e.result.result}${e.error ? `: ${e.error}` : ''}` }, [...stop, ...done.effects], 'attempt_failed', detail);
+    const blockedReason =
+      phase === 'implement'
+        ? 'retry_chain_exhausted'
+        : reason === 'review_contract_missing_or_invalid'
+          ? 'review_contract_missing_or_invalid'
+          : 'review_chain_exhausted';
+    return go(
+      item,
+      'BLOCKED',
+      {
+        ...counter,
+        attempts: done.attempts,
+        reason_code: blockedReason,
+        error: `${reason ?? e.result.result}${e.error ? `: ${e.error}` : ''}`,
+      },
+      [...stop, ...done.effects],
+      'attempt_failed',
+      detail,
+    );
   }
   const to: ItemState = phase === 'review' ? 'REVIEW_QUEUED' : 'IMPLEMENT_QUEUED';
-  return go(item, to, { ...counter, attempts: done.attempts, job_beads: null, reason_code: reason, error: e.error }, [...stop, ...done.effects], 'retry_scheduled', { ...detail, next_provider: next });
+  return go(
+    item,
+    to,
+    { ...counter, attempts: done.attempts, job_beads: null, reason_code: reason, error: e.error },
+    [...stop, ...done.effects],
+    'retry_scheduled',
+    { ...detail, next_provider: next },
+  );
 };
 
-const unworkable: Handler<'unworkable'> = (item, e) => go(item, 'BLOCKED', { reason_code: e.reasonCode, error: e.detail }, [], 'worktree_unresolved', { reason_code: e.reasonCode });
+const unworkable: Handler<'unworkable'> = (item, e) =>
+  go(item, 'BLOCKED', { reason_code: e.reasonCode, error: e.detail }, [], 'worktree_unresolved', {
+    reason_code: e.reasonCode,
+  });
 
 const cancel: Handler<'cancel'> = (item) => {
   const running = RUNNING.includes(item.state) && item.job_beads;
-  const effects: Effect[] = running ? [{ type: 'stop_job', jobBeads: item.job_beads! }, { type: 'release_attempt_lease', attempt: item.attempt }] : [];
+  const effects: Effect[] = running
+    ? [
+        { type: 'stop_job', jobBeads: item.job_beads! },
+        { type: 'release_attempt_lease', attempt: item.attempt },
+      ]
+    : [];
   return go(item, 'CANCELLED', { reason_code: 'wave_cancelled' }, effects, 'wave_cancelled');
 };
 
-type Handler<T extends ItemEventType> = (item: Item, event: Extract<ItemEvent, { type: T }>, ctx: MachineContext) => Transition;
+type Handler<T extends ItemEventType> = (
+  item: Item,
+  event: Extract<ItemEvent, { type: T }>,
+  ctx: MachineContext,
+) => Transition;
 type Row = { [T in ItemEventType]?: { to: readonly ItemState[]; handler: Handler<T> } };
 
 const queuedRow = (to: ItemState): Row => ({
@@ -210,7 +384,10 @@ const runningRow = (phase: Phase): Row => ({
   ...(phase === 'implement'
     ? { implement_reported: { to: ['REVIEW_QUEUED', 'APPROVED', 'BLOCKED'], handler: implementReported } }
     : { review_reported: { to: ['APPROVED', 'REVISION_REQUIRED', 'BLOCKED'], handler: reviewReported } }),
-  attempt_failed: { to: phase === 'review' ? ['REVIEW_QUEUED', 'BLOCKED'] : ['IMPLEMENT_QUEUED', 'BLOCKED'], handler: attemptFailed },
+  attempt_failed: {
+    to: phase === 'review' ? ['REVIEW_QUEUED', 'BLOCKED'] : ['IMPLEMENT_QUEUED', 'BLOCKED'],
+    handler: attemptFailed,
+  },
   cancel: { to: ['CANCELLED'], handler: cancel },
 });
 
@@ -227,13 +404,24 @@ export const TRANSITIONS: Record<ItemState, Row> = {
   CANCELLED: {},
 };
 
-export const ITEM_STATES_IN_ORDER: readonly ItemState[] = ['PENDING', 'IMPLEMENT_QUEUED', 'IMPLEMENTING', 'REVIEW_QUEUED', 'REVIEWING', 'REVISION_REQUIRED', 'APPROVED', 'BLOCKED', 'CANCELLED'];
+export const ITEM_STATES_IN_ORDER: readonly ItemState[] = [
+  'PENDING',
+  'IMPLEMENT_QUEUED',
+  'IMPLEMENTING',
+  'REVIEW_QUEUED',
+  'REVIEWING',
+  'REVISION_REQUIRED',
+  'APPROVED',
+  'BLOCKED',
+  'CANCELLED',
+];
 
 /** The item after `event`, with the effects to carry out; or why the event does not apply in this state. */
 export function transition(item: Item, event: ItemEvent, ctx: MachineContext): Transition {
-  const row = TRANSITIONS[item.state][event.type] as { to: readonly ItemState[]; handler: Handler<ItemEventType> } | undefined;
+  const row = TRANSITIONS[item.state][event.type] as
+    { to: readonly ItemState[]; handler: Handler<ItemEventType> } | undefined;
   if (!row) return { refused: `${event.type} does not apply to an item that is ${item.state}` };
-  const result = row.handler(item, event as never, ctx);
+  const result = row.handler(item, event, ctx);
   if ('item' in result && !row.to.includes(result.item.state)) {
     // the table is the contract: a handler may only lead where its row says
     return { refused: `${event.type} from ${item.state} led to ${result.item.state}, which the table does not allow` };
@@ -258,7 +446,9 @@ export function mermaidDiagram(): string {
   const lines = ['stateDiagram-v2', '    [*] --> PENDING'];
   for (const from of ITEM_STATES_IN_ORDER) {
     const edges = new Map<string, string[]>();
-    for (const [event, row] of Object.entries(TRANSITIONS[from]) as Array<[ItemEventType, { to: readonly ItemState[] }]>) {
+    for (const [event, row] of Object.entries(TRANSITIONS[from]) as Array<
+      [ItemEventType, { to: readonly ItemState[] }]
+    >) {
       for (const to of row.to) edges.set(to, [...(edges.get(to) ?? []), event]);
     }
     for (const [to, events] of edges) lines.push(`    ${from} --> ${to}: ${events.join(', ')}`);

@@ -1,7 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DxRunnerError, readFileIfExists, type BdClient, type BeadsIssue, type CheckOutput, type DxRunnerClient, type JobReport, type Policy } from '@dx/core';
+import {
+  DxRunnerError,
+  readFileIfExists,
+  type BdClient,
+  type BeadsIssue,
+  type CheckOutput,
+  type DxRunnerClient,
+  type JobReport,
+  type Policy,
+} from '@dx/core';
 import { extractImplementContract, extractReviewContract } from '../contracts/extract.js';
 import { implementPrompt, reviewPrompt } from '../contracts/prompts.js';
 import type { ImplementContract } from '../contracts/schemas.js';
@@ -12,7 +21,18 @@ import type { ProgressView } from '../reports/view.js';
 import type { WavePaths } from '../waves/paths.js';
 import { isTerminalItem, writeWave, type Item, type WaveState } from '../waves/state.js';
 import { setWaveStatus } from '../waves/status.js';
-import { isQueued, isRunning, jobBeadsFor, phaseOf, STATUS_OF, transition, type AttemptResult, type ItemEvent, type MachineContext, type Phase } from './machine.js';
+import {
+  isQueued,
+  isRunning,
+  jobBeadsFor,
+  phaseOf,
+  STATUS_OF,
+  transition,
+  type AttemptResult,
+  type ItemEvent,
+  type MachineContext,
+  type Phase,
+} from './machine.js';
 import { countLiveProcesses } from './saturation.js';
 import { resolveItemWorktree } from './worktrees.js';
 
@@ -55,7 +75,11 @@ export class Orchestrator {
       implement: state.config.retry_chain.filter((p) => !unavailable.has(p)),
       review: state.config.review_chain.filter((p) => !unavailable.has(p)),
     };
-    this.ctx = { maxRevisions: state.config.max_revisions, review: state.config.review, provider: (phase, failures) => chains[phase][failures] };
+    this.ctx = {
+      maxRevisions: state.config.max_revisions,
+      review: state.config.review,
+      provider: (phase, failures) => chains[phase][failures],
+    };
   }
 
   get wave(): WaveState {
@@ -108,8 +132,10 @@ export class Orchestrator {
       appendLedger(this.deps.paths, record);
     }
     for (const effect of result.effects) {
-      if (effect.type === 'acquire_attempt_lease') acquireAttemptLease(this.deps.paths, item.beads_id, effect.attempt, this.deps.lock.token);
-      else if (effect.type === 'release_attempt_lease') releaseAttemptLease(this.deps.paths, item.beads_id, effect.attempt, this.deps.lock.token);
+      if (effect.type === 'acquire_attempt_lease')
+        acquireAttemptLease(this.deps.paths, item.beads_id, effect.attempt, this.deps.lock.token);
+      else if (effect.type === 'release_attempt_lease')
+        releaseAttemptLease(this.deps.paths, item.beads_id, effect.attempt, this.deps.lock.token);
       else if (effect.type === 'release_item_lease') releaseItemLease(this.deps.paths, item.beads_id);
     }
     if (isTerminalItem(next) && !next.completed_at) next.completed_at = new Date().toISOString();
@@ -118,7 +144,10 @@ export class Orchestrator {
     this.save();
     if (jobRecord) fs.rmSync(path.join(this.deps.paths.jobs, `${jobRecord}.pid`), { force: true });
     if (from !== item.state) {
-      this.deps.view.event(this.state, `${item.beads_id} ${from} → ${item.state}${item.reason_code ? ` (${item.reason_code})` : ''}${item.provider && !isTerminalItem(item) ? ` via ${item.provider}` : ''}`);
+      this.deps.view.event(
+        this.state,
+        `${item.beads_id} ${from} → ${item.state}${item.reason_code ? ` (${item.reason_code})` : ''}${item.provider && !isTerminalItem(item) ? ` via ${item.provider}` : ''}`,
+      );
     }
     for (const effect of result.effects) {
       if (effect.type === 'stop_job') await this.deps.client.stop(effect.jobBeads).catch(() => undefined);
@@ -179,9 +208,16 @@ export class Orchestrator {
     let live: number | undefined;
     for (const item of this.state.items.filter(isQueued)) {
       if (this.pausing || this.active().length >= this.state.config.max_parallel) break;
-      live = live === undefined ? await countLiveProcesses(this.deps.client, this.deps.paths, this.state.config.lease_ttl_minutes) : live + PROCESSES_PER_JOB;
+      live =
+        live === undefined
+          ? await countLiveProcesses(this.deps.client, this.deps.paths, this.state.config.lease_ttl_minutes)
+          : live + PROCESSES_PER_JOB;
       if (live > this.state.config.exec_process_cap) {
-        this.setWave('failed', 'exec_saturation', `exec_saturation: live_processes=${live} cap=${this.state.config.exec_process_cap}; run dx-runner prune and dx-batch doctor before retrying`);
+        this.setWave(
+          'failed',
+          'exec_saturation',
+          `exec_saturation: live_processes=${live} cap=${this.state.config.exec_process_cap}; run dx-runner prune and dx-batch doctor before retrying`,
+        );
         return false;
       }
       await this.dispatch(item);
@@ -191,7 +227,8 @@ export class Orchestrator {
   }
 
   private async issue(beads: string): Promise<BeadsIssue | undefined> {
-    if (!this.issues.has(beads)) this.issues.set(beads, this.deps.bd ? await this.deps.bd.show(beads).catch(() => undefined) : undefined);
+    if (!this.issues.has(beads))
+      this.issues.set(beads, this.deps.bd ? await this.deps.bd.show(beads).catch(() => undefined) : undefined);
     return this.issues.get(beads);
   }
 
@@ -221,8 +258,21 @@ export class Orchestrator {
     const issue = await this.issue(item.beads_id);
     const text =
       item.phase === 'review'
-        ? reviewPrompt({ waveId: this.state.wave_id, beadsId: item.beads_id, attempt: item.attempt, issue, implement: item.implement_summary ? (JSON.parse(item.implement_summary) as ImplementContract) : null })
-        : implementPrompt({ waveId: this.state.wave_id, beadsId: item.beads_id, attempt: item.attempt, issue, extra, reviewFindings: item.review_findings });
+        ? reviewPrompt({
+            waveId: this.state.wave_id,
+            beadsId: item.beads_id,
+            attempt: item.attempt,
+            issue,
+            implement: item.implement_summary ? (JSON.parse(item.implement_summary) as ImplementContract) : null,
+          })
+        : implementPrompt({
+            waveId: this.state.wave_id,
+            beadsId: item.beads_id,
+            attempt: item.attempt,
+            issue,
+            extra,
+            reviewFindings: item.review_findings,
+          });
     fs.writeFileSync(file, text, { mode: 0o600 });
     return file;
   }
@@ -242,24 +292,37 @@ export class Orchestrator {
         expectNoChanges: item.phase === 'review',
       });
       fs.mkdirSync(this.deps.paths.jobs, { recursive: true, mode: 0o700 });
-      fs.writeFileSync(path.join(this.deps.paths.jobs, `${item.job_beads}.pid`), `${JSON.stringify({ pid: started.pid, watcher_pid: started.watcher_pid, run_instance: started.run_instance })}\n`, { mode: 0o600 });
+      fs.writeFileSync(
+        path.join(this.deps.paths.jobs, `${item.job_beads}.pid`),
+        `${JSON.stringify({ pid: started.pid, watcher_pid: started.watcher_pid, run_instance: started.run_instance })}\n`,
+        { mode: 0o600 },
+      );
       await this.apply(item, { type: 'job_started', runInstance: started.run_instance, at });
     } catch (err) {
       if (!(err instanceof DxRunnerError)) throw err;
-      if (err.reasonCode === 'provider_concurrency_cap_exceeded' || err.reasonCode === 'lock_timeout' || err.reasonCode === 'disk_low') {
+      if (
+        err.reasonCode === 'provider_concurrency_cap_exceeded' ||
+        err.reasonCode === 'lock_timeout' ||
+        err.reasonCode === 'disk_low'
+      ) {
         // not this attempt's fault: give the slot back and try again later
         await this.apply(item, { type: 'job_deferred', reasonCode: err.reasonCode, detail: err.message, at });
         // nothing can run until space is freed: stop the wave where it is (resume later)
         if (err.reasonCode === 'disk_low') this.setWave('failed', 'disk_low', err.message);
         return;
       }
-      await this.apply(item, { type: 'attempt_failed', error: err.message, stopJob: false, result: { ...noReport(at), result: 'start_failed', reasonCode: err.reasonCode } });
+      await this.apply(item, {
+        type: 'attempt_failed',
+        error: err.message,
+        stopJob: false,
+        result: { ...noReport(at), result: 'start_failed', reasonCode: err.reasonCode },
+      });
     }
   }
 
   /** Stale job records: dispatched jobs this wave no longer waits for. */
   private pruneJobRecords(): void {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = fs.readdirSync(this.deps.paths.jobs);
     } catch {
@@ -272,24 +335,37 @@ export class Orchestrator {
   private async pollActive(): Promise<void> {
     // the checks run side by side (each is a dx-runner process); their results apply in item order
     const active = this.active();
-    const checks = await Promise.all(active.map((item) => this.deps.client.check(item.job_beads!).then((r) => ({ view: r.view }), (err: unknown) => ({ err }))));
+    const checks = await Promise.all(
+      active.map((item) =>
+        this.deps.client.check(item.job_beads!).then(
+          (r) => ({ view: r.view }),
+          (err: unknown) => ({ err }),
+        ),
+      ),
+    );
     for (const [n, item] of active.entries()) {
       if (this.pausing) return;
-      const checked = checks[n]!;
+      const checked = checks[n];
       const at = new Date().toISOString();
       if ('err' in checked) {
         const err = checked.err;
-        if (err instanceof DxRunnerError && err.reasonCode === 'job_not_found') await this.apply(item, { type: 'job_missing', detail: 'no dx-runner job', at });
+        if (err instanceof DxRunnerError && err.reasonCode === 'job_not_found')
+          await this.apply(item, { type: 'job_missing', detail: 'no dx-runner job', at });
         else this.deps.view.event(this.state, `${item.beads_id}: check failed (${(err as Error).message}); will retry`);
         continue;
       }
       const view = checked.view;
       // an older instance of the same beads id: this attempt's job was requested but never started
       if (item.job_requested_at && view.started_at && view.started_at < item.job_requested_at) {
-        await this.apply(item, { type: 'job_missing', detail: `dx-runner's latest instance started ${view.started_at}, before this attempt`, at });
+        await this.apply(item, {
+          type: 'job_missing',
+          detail: `dx-runner's latest instance started ${view.started_at}, before this attempt`,
+          at,
+        });
         continue;
       }
-      if (!item.run_instance && view.run_instance) await this.apply(item, { type: 'job_started', runInstance: view.run_instance, at });
+      if (!item.run_instance && view.run_instance)
+        await this.apply(item, { type: 'job_started', runInstance: view.run_instance, at });
       switch (view.state) {
         case 'launching':
         case 'healthy':
@@ -310,13 +386,24 @@ export class Orchestrator {
   }
 
   private async evidence(item: Item): Promise<{ report: JobReport | null; sources: string[] }> {
-    const [report, logs] = await Promise.all([this.deps.client.report(item.job_beads!).catch(() => null), this.deps.client.logs(item.job_beads!, LOG_LINES_FOR_CONTRACT).catch(() => null)]);
+    const [report, logs] = await Promise.all([
+      this.deps.client.report(item.job_beads!).catch(() => null),
+      this.deps.client.logs(item.job_beads!, LOG_LINES_FOR_CONTRACT).catch(() => null),
+    ]);
     const sources = [report?.final_text ?? ''];
     if (logs) sources.push(logs.lines.join('\n'));
     return { report, sources };
   }
 
-  private async failed(item: Item, _view: CheckOutput, result: string, reasonCode: string | null, error: string | null, stopJob: boolean, known?: JobReport | null): Promise<ItemEvent> {
+  private async failed(
+    item: Item,
+    _view: CheckOutput,
+    result: string,
+    reasonCode: string | null,
+    error: string | null,
+    stopJob: boolean,
+    known?: JobReport | null,
+  ): Promise<ItemEvent> {
     const report = known !== undefined ? known : await this.deps.client.report(item.job_beads!).catch(() => null);
     return { type: 'attempt_failed', error, stopJob, result: attemptResult(result, reasonCode, report) };
   }
@@ -326,17 +413,38 @@ export class Orchestrator {
     const { report, sources } = await this.evidence(item);
     if (item.phase === 'review') {
       const found = extractReviewContract(sources, item.beads_id);
-      if (!found.ok) return this.failed(item, view, view.state, 'review_contract_missing_or_invalid', found.reason, false, report);
+      if (!found.ok)
+        return this.failed(item, view, view.state, 'review_contract_missing_or_invalid', found.reason, false, report);
       const c = found.contract;
-      const findings = c.findings.filter((f) => f.type !== 'positive').map((f) => `[${f.type}] ${f.message}${f.file ? ` (${f.file}${f.line ? `:${f.line}` : ''})` : ''}`);
-      return { type: 'review_reported', verdict: c.verdict, summary: c.summary, findings, result: { ...attemptResult(view.state, `review_${c.verdict.toLowerCase()}`, report), verdict: c.verdict } };
+      const findings = c.findings
+        .filter((f) => f.type !== 'positive')
+        .map((f) => `[${f.type}] ${f.message}${f.file ? ` (${f.file}${f.line ? `:${f.line}` : ''})` : ''}`);
+      return {
+        type: 'review_reported',
+        verdict: c.verdict,
+        summary: c.summary,
+        findings,
+        result: { ...attemptResult(view.state, `review_${c.verdict.toLowerCase()}`, report), verdict: c.verdict },
+      };
     }
     if (view.state === 'no_op') return this.failed(item, view, 'no_op', view.reason_code, null, false, report);
     const found = extractImplementContract(sources, item.beads_id);
-    if (!found.ok) return this.failed(item, view, 'exited_ok', 'implement_contract_missing_or_invalid', found.reason, false, report);
+    if (!found.ok)
+      return this.failed(item, view, 'exited_ok', 'implement_contract_missing_or_invalid', found.reason, false, report);
     const c = found.contract;
-    if (c.status === 'failed' || c.status === 'no_op') return this.failed(item, view, 'exited_ok', `implement_reported_${c.status}`, c.summary, false, report);
-    return { type: 'implement_reported', status: c.status, summary: c.summary, contract: JSON.stringify(c), result: attemptResult('exited_ok', c.status === 'blocked' ? 'implement_reported_blocked' : `implement_${c.status}`, report) };
+    if (c.status === 'failed' || c.status === 'no_op')
+      return this.failed(item, view, 'exited_ok', `implement_reported_${c.status}`, c.summary, false, report);
+    return {
+      type: 'implement_reported',
+      status: c.status,
+      summary: c.summary,
+      contract: JSON.stringify(c),
+      result: attemptResult(
+        'exited_ok',
+        c.status === 'blocked' ? 'implement_reported_blocked' : `implement_${c.status}`,
+        report,
+      ),
+    };
   }
 }
 
@@ -345,7 +453,14 @@ function noReport(at: string): AttemptResult {
 }
 
 function attemptResult(result: string, reasonCode: string | null, report: JobReport | null): AttemptResult {
-  return { at: new Date().toISOString(), result, reasonCode, durationSec: report?.duration_sec ?? null, tokensInput: report?.usage.tokens_input ?? null, tokensOutput: report?.usage.tokens_output ?? null };
+  return {
+    at: new Date().toISOString(),
+    result,
+    reasonCode,
+    durationSec: report?.duration_sec ?? null,
+    tokensInput: report?.usage.tokens_input ?? null,
+    tokensOutput: report?.usage.tokens_output ?? null,
+  };
 }
 
 export { jobBeadsFor };

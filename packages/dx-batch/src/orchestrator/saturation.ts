@@ -9,14 +9,18 @@ import type { WavePaths } from '../waves/paths.js';
  * and every other live dx-batch orchestrator. Counted from dx-runner's state and the wave locks,
  * never by process name.
  */
-export async function countLiveProcesses(client: DxRunnerClient, paths: WavePaths, ttlMinutes: number): Promise<number> {
+export async function countLiveProcesses(
+  client: DxRunnerClient,
+  paths: WavePaths,
+  ttlMinutes: number,
+): Promise<number> {
   const pids = new Set<number>();
   const status = await client.status();
   for (const job of status.jobs) {
     if (job.pid) pids.add(job.pid);
     if (job.watcher_pid) pids.add(job.watcher_pid);
   }
-  let waves: string[] = [];
+  let waves: string[];
   try {
     waves = fs.readdirSync(path.join(paths.root, 'waves'));
   } catch {
@@ -25,7 +29,8 @@ export async function countLiveProcesses(client: DxRunnerClient, paths: WavePath
   for (const wave of waves) {
     if (wave === paths.waveId) continue;
     const holder = readHolder(path.join(paths.root, 'waves', wave, 'orchestrator.lock'));
-    if (holder && holderIsLive(holder, ttlMinutes) && isAlive({ pid: holder.pid, startTicks: holder.start_ticks })) pids.add(holder.pid);
+    if (holder && holderIsLive(holder, ttlMinutes) && isAlive({ pid: holder.pid, startTicks: holder.start_ticks }))
+      pids.add(holder.pid);
   }
   return pids.size;
 }

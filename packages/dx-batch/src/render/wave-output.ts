@@ -13,6 +13,8 @@ export function finishWave(print: (text: string) => void, wave: WaveState): Wave
   const out = waveOutput(wave);
   print(waveHeadline(wave));
   print(waveTable(wave));
-  print(`reason_code=${wave.reason_code ?? '-'} next_action=${out.next_action}  # ${out.next_action_text}${wave.error ? `\nerror: ${wave.error}` : ''}`);
+  print(
+    `reason_code=${wave.reason_code ?? '-'} next_action=${out.next_action}  # ${out.next_action_text}${wave.error ? `\nerror: ${wave.error}` : ''}`,
+  );
   return out;
 }

@@ -22,7 +22,9 @@ export function waveNextAction(state: WaveState): string {
     case 'paused':
       return 'run_dx_batch_resume';
     case 'failed':
-      return state.reason_code === 'exec_saturation' ? 'run_dx_runner_prune_then_dx_batch_resume' : 'inspect_wave_error_then_dx_batch_resume';
+      return state.reason_code === 'exec_saturation'
+        ? 'run_dx_runner_prune_then_dx_batch_resume'
+        : 'inspect_wave_error_then_dx_batch_resume';
     case 'cancelled':
       return 'review_outcomes_before_restart';
     case 'completed':
@@ -41,7 +43,8 @@ export function waveOutput(state: WaveState): WaveOutput {
   return { ...state, next_action: next, next_action_text: waveNextActionText(next) };
 }
 
-const seconds = (a: string | null, b: string | null) => (a && b ? Math.max(0, Math.round((Date.parse(b) - Date.parse(a)) / 1000)) : null);
+const seconds = (a: string | null, b: string | null) =>
+  a && b ? Math.max(0, Math.round((Date.parse(b) - Date.parse(a)) / 1000)) : null;
 
 /** Per item: attempts, providers, verdicts, durations, tokens. */
 export function buildWaveReport(state: WaveState): WaveReport {
@@ -83,7 +86,8 @@ export function buildWaveReport(state: WaveState): WaveReport {
 }
 
 export function renderWaveReportMarkdown(r: WaveReport): string {
-  const d = (v: unknown) => (v === null || v === undefined || v === '' ? '-' : String(v));
+  const d = (v: string | number | boolean | null | undefined) =>
+    v === null || v === undefined || v === '' ? '-' : String(v);
   const lines = [
     `# dx-batch Report: ${r.wave_id}`,
     '',
@@ -96,7 +100,9 @@ export function renderWaveReportMarkdown(r: WaveReport): string {
     `- Attempts: ${r.totals.attempts} (tokens in ${r.totals.tokens_input} / out ${r.totals.tokens_output})`,
     '',
     '## Preflight',
-    ...r.preflight.map((p) => `- ${p.provider}: ${p.available ? `available (${d(p.model)})` : `unavailable (${d(p.reason_code)})`}`),
+    ...r.preflight.map(
+      (p) => `- ${p.provider}: ${p.available ? `available (${d(p.model)})` : `unavailable (${d(p.reason_code)})`}`,
+    ),
     '',
     '## Stats',
     ...Object.entries(r.stats).map(([k, v]) => `- ${k}: ${v}`),
@@ -106,7 +112,8 @@ export function renderWaveReportMarkdown(r: WaveReport): string {
     '| item | status | reason | verdict | attempts (impl/review) | revisions | providers | duration | tokens in/out |',
     '|---|---|---|---|---|---|---|---|---|',
     ...r.items.map(
-      (i) => `| ${i.beads_id} | ${i.status} | ${d(i.reason_code)} | ${d(i.verdict)} | ${i.attempts} (${i.implement_attempts}/${i.review_attempts}) | ${i.revisions} | ${i.providers.join(' → ') || '-'} | ${d(i.duration_sec)}s | ${i.tokens_input}/${i.tokens_output} |`,
+      (i) =>
+        `| ${i.beads_id} | ${i.status} | ${d(i.reason_code)} | ${d(i.verdict)} | ${i.attempts} (${i.implement_attempts}/${i.review_attempts}) | ${i.revisions} | ${i.providers.join(' → ') || '-'} | ${d(i.duration_sec)}s | ${i.tokens_input}/${i.tokens_output} |`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -8,12 +8,21 @@ export interface ProgressView {
   close(): void;
 }
 
-const since = (iso: string | null, until: string | null = null) => (iso ? Math.max(0, Math.round(((until ? Date.parse(until) : Date.now()) - Date.parse(iso)) / 1000)) : null);
+const since = (iso: string | null, until: string | null = null) =>
+  iso ? Math.max(0, Math.round(((until ? Date.parse(until) : Date.now()) - Date.parse(iso)) / 1000)) : null;
 
 export function waveTable(state: WaveState): string {
   return renderTable(
     ['item', 'state', 'phase', 'attempt', 'provider', 'elapsed', 'reason'],
-    state.items.map((i) => [i.beads_id, i.status, i.status === 'APPROVED' || i.status === 'BLOCKED' || i.status === 'CANCELLED' ? null : i.phase, i.attempt, i.provider, formatDuration(since(i.started_at, i.completed_at)), i.reason_code]),
+    state.items.map((i) => [
+      i.beads_id,
+      i.status,
+      i.status === 'APPROVED' || i.status === 'BLOCKED' || i.status === 'CANCELLED' ? null : i.phase,
+      i.attempt,
+      i.provider,
+      formatDuration(since(i.started_at, i.completed_at)),
+      i.reason_code,
+    ]),
     40,
   );
 }

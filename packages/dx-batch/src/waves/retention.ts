@@ -13,10 +13,21 @@ const FINISHED = new Set(['completed', 'failed', 'cancelled']);
  * `keepLast` most recent: the wave's state, lock and prompts, its ledgers, leases and job records.
  * An unfinished wave is never removed. dx-runner's hold on a removed wave's jobs is released.
  */
-export async function pruneWaves(root: string, options: RetentionOptions, client?: DxRunnerClient): Promise<BatchPruneOutput> {
-  const result: BatchPruneOutput = { dry_run: options.dryRun, older_than_sec: Math.round(options.olderThanMs / 1000), keep_last: options.keepLast, removed: [], kept: { unfinished: 0, recent: 0, unreadable: 0 }, bytes_freed: 0 };
+export async function pruneWaves(
+  root: string,
+  options: RetentionOptions,
+  client?: DxRunnerClient,
+): Promise<BatchPruneOutput> {
+  const result: BatchPruneOutput = {
+    dry_run: options.dryRun,
+    older_than_sec: Math.round(options.olderThanMs / 1000),
+    keep_last: options.keepLast,
+    removed: [],
+    kept: { unfinished: 0, recent: 0, unreadable: 0 },
+    bytes_freed: 0,
+  };
   const now = options.now ?? Date.now();
-  let ids: string[] = [];
+  let ids: string[];
   try {
     ids = fs.readdirSync(path.join(root, 'waves'));
   } catch {

@@ -4,13 +4,31 @@ import { DxError, ExitCode, writeFileAtomic } from '@dx/core';
 import type { WavePaths } from './paths.js';
 
 /** The item statuses of the seed's contract (what `status`, reports and scripts show). */
-export const ITEM_STATUSES = ['PENDING', 'IMPLEMENTING', 'REVIEWING', 'REVISION_REQUIRED', 'APPROVED', 'BLOCKED', 'CANCELLED'] as const;
+export const ITEM_STATUSES = [
+  'PENDING',
+  'IMPLEMENTING',
+  'REVIEWING',
+  'REVISION_REQUIRED',
+  'APPROVED',
+  'BLOCKED',
+  'CANCELLED',
+] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
 /**
  * The states of the item's state machine (orchestrator/machine.ts): the statuses, with queued
  * work named on its own (a job waiting for a slot or for its next provider).
  */
-export const ITEM_STATES = ['PENDING', 'IMPLEMENT_QUEUED', 'IMPLEMENTING', 'REVIEW_QUEUED', 'REVIEWING', 'REVISION_REQUIRED', 'APPROVED', 'BLOCKED', 'CANCELLED'] as const;
+export const ITEM_STATES = [
+  'PENDING',
+  'IMPLEMENT_QUEUED',
+  'IMPLEMENTING',
+  'REVIEW_QUEUED',
+  'REVIEWING',
+  'REVISION_REQUIRED',
+  'APPROVED',
+  'BLOCKED',
+  'CANCELLED',
+] as const;
 export type ItemState = (typeof ITEM_STATES)[number];
 export const TERMINAL_ITEM_STATES: readonly ItemState[] = ['APPROVED', 'BLOCKED', 'CANCELLED'];
 
@@ -137,7 +155,7 @@ export function newItem(beadsId: string): Item {
 export function computeStats(items: Item[]): Record<string, number> {
   const stats: Record<string, number> = { total: items.length };
   for (const s of ITEM_STATUSES) stats[s.toLowerCase()] = 0;
-  for (const i of items) stats[i.status.toLowerCase()]! += 1;
+  for (const i of items) stats[i.status.toLowerCase()] += 1;
   return stats;
 }
 
@@ -151,7 +169,11 @@ export function loadWave(paths: WavePaths): WaveState {
     text = fs.readFileSync(paths.state, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new DxError(`wave ${paths.waveId} not found (${paths.state})`, { exitCode: ExitCode.general, reasonCode: 'wave_not_found', nextAction: 'create_or_verify_wave_id' });
+      throw new DxError(`wave ${paths.waveId} not found (${paths.state})`, {
+        exitCode: ExitCode.general,
+        reasonCode: 'wave_not_found',
+        nextAction: 'create_or_verify_wave_id',
+      });
     }
     throw err;
   }
@@ -159,12 +181,18 @@ export function loadWave(paths: WavePaths): WaveState {
   try {
     data = JSON.parse(text);
   } catch {
-    throw new DxError(`wave state ${paths.state} is not valid JSON (truncated?)`, { exitCode: ExitCode.general, reasonCode: 'wave_state_corrupt' });
+    throw new DxError(`wave state ${paths.state} is not valid JSON (truncated?)`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'wave_state_corrupt',
+    });
   }
   const parsed = WaveStateSchema.safeParse(withItemStates(data));
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new DxError(`wave state ${paths.state}: ${issue.path.join('.')}: ${issue.message}`, { exitCode: ExitCode.general, reasonCode: 'wave_state_corrupt' });
+    const issue = parsed.error.issues[0];
+    throw new DxError(`wave state ${paths.state}: ${issue.path.join('.')}: ${issue.message}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'wave_state_corrupt',
+    });
   }
   return parsed.data;
 }
@@ -179,7 +207,12 @@ function withItemStates(data: unknown): unknown {
   for (const item of items as Array<Record<string, unknown>>) {
     if (item && typeof item === 'object' && item.state === undefined) {
       const queued = item.job_beads === null || item.job_beads === undefined;
-      item.state = item.status === 'IMPLEMENTING' && queued ? 'IMPLEMENT_QUEUED' : item.status === 'REVIEWING' && queued ? 'REVIEW_QUEUED' : item.status;
+      item.state =
+        item.status === 'IMPLEMENTING' && queued
+          ? 'IMPLEMENT_QUEUED'
+          : item.status === 'REVIEWING' && queued
+            ? 'REVIEW_QUEUED'
+            : item.status;
     }
   }
   return data;

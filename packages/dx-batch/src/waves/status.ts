@@ -14,8 +14,14 @@ const NEXT: Record<WaveStatus, readonly WaveStatus[]> = {
  * The only writer of a wave's status (with its reason, error and timestamps): every status change
  * of the wave goes through here, and an impossible one (completed → running) is refused.
  */
-export function setWaveStatus(state: WaveState, status: WaveStatus, reasonCode: string, error: string | null = null): void {
-  if (state.status !== status && !NEXT[state.status].includes(status)) throw new Error(`wave ${state.wave_id} cannot go from ${state.status} to ${status}`);
+export function setWaveStatus(
+  state: WaveState,
+  status: WaveStatus,
+  reasonCode: string,
+  error: string | null = null,
+): void {
+  if (state.status !== status && !NEXT[state.status].includes(status))
+    throw new Error(`wave ${state.wave_id} cannot go from ${state.status} to ${status}`);
   const now = new Date().toISOString();
   state.status = status;
   state.reason_code = reasonCode;

@@ -44,19 +44,40 @@ const gateFlags = { ...beadsOpt, '--worktree': 'value' } as const;
 
 const COMMANDS: Record<string, CommandSpec> = {
   start: {
-    flags: { ...beadsOpt, '--prompt-file': 'value', '--repo': 'value', '--worktree': 'value', '--model': 'value', '--required-baseline': 'value', '--dry-run': 'none', '--log-dir': 'value', '--pty': 'none' },
+    flags: {
+      ...beadsOpt,
+      '--prompt-file': 'value',
+      '--repo': 'value',
+      '--worktree': 'value',
+      '--model': 'value',
+      '--required-baseline': 'value',
+      '--dry-run': 'none',
+      '--log-dir': 'value',
+      '--pty': 'none',
+    },
     required: ['--beads', '--prompt-file'],
     build(p, provider, env) {
       const ignored: Ignored = [];
-      if (p.flags.has('--log-dir')) ignored.push({ flag: '--log-dir', why: 'dx-runner keeps the log in its state dir: dx-runner logs --beads' });
-      if (p.flags.has('--pty')) ignored.push({ flag: '--pty', why: 'agents run headless with stdin closed; no pseudo-terminal' });
-      const args = ['start', '--provider', provider, ...pass(p, ['--beads', '--prompt-file', '--worktree', '--model', '--required-baseline', '--dry-run'])];
+      if (p.flags.has('--log-dir'))
+        ignored.push({ flag: '--log-dir', why: 'dx-runner keeps the log in its state dir: dx-runner logs --beads' });
+      if (p.flags.has('--pty'))
+        ignored.push({ flag: '--pty', why: 'agents run headless with stdin closed; no pseudo-terminal' });
+      const args = [
+        'start',
+        '--provider',
+        provider,
+        ...pass(p, ['--beads', '--prompt-file', '--worktree', '--model', '--required-baseline', '--dry-run']),
+      ];
       const repo = stringFlag(p, '--repo');
       if (repo && !p.flags.has('--worktree')) {
         const policy = loadPolicy({ env });
         const wt = worktreeForRepo(repo, stringFlag(p, '--beads')!, policy, env);
         if (wt) args.push('--worktree', wt);
-        else ignored.push({ flag: `--repo ${repo}`, why: 'no worktree found for it; dx-runner uses its default worktree' });
+        else
+          ignored.push({
+            flag: `--repo ${repo}`,
+            why: 'no worktree found for it; dx-runner uses its default worktree',
+          });
       }
       return { args, ignored };
     },
@@ -66,10 +87,19 @@ const COMMANDS: Record<string, CommandSpec> = {
     // --mutations is what dx-runner status always shows (the changes column; changed files under --json)
     build: (p) => ({ args: ['status', ...pass(p, ['--beads', '--recent'])], ignored: [] }),
   },
-  check: { flags: { ...beadsOpt, '--stall-minutes': 'value' }, required: ['--beads'], build: (p) => ({ args: ['check', ...pass(p, ['--beads', '--stall-minutes'])], ignored: [] }) },
+  check: {
+    flags: { ...beadsOpt, '--stall-minutes': 'value' },
+    required: ['--beads'],
+    build: (p) => ({ args: ['check', ...pass(p, ['--beads', '--stall-minutes'])], ignored: [] }),
+  },
   health: {
     flags: { ...beadsOpt, '--stall-minutes': 'value' },
-    build: (p) => ({ args: p.flags.has('--beads') ? ['check', ...pass(p, ['--beads', '--stall-minutes'])] : ['status', ...pass(p, ['--stall-minutes'])], ignored: [] }),
+    build: (p) => ({
+      args: p.flags.has('--beads')
+        ? ['check', ...pass(p, ['--beads', '--stall-minutes'])]
+        : ['status', ...pass(p, ['--stall-minutes'])],
+      ignored: [],
+    }),
   },
   restart: {
     flags: { ...beadsOpt, '--preserve-contract': 'none' },
@@ -77,25 +107,60 @@ const COMMANDS: Record<string, CommandSpec> = {
     // --preserve-contract is dx-runner's behaviour: restart keeps the job's metadata and private prompt copy
     build: (p) => ({ args: ['restart', ...pass(p, ['--beads'])], ignored: [] }),
   },
-  stop: { flags: beadsOpt, required: ['--beads'], build: (p) => ({ args: ['stop', ...pass(p, ['--beads'])], ignored: [] }) },
-  tail: { flags: { ...beadsOpt, '--lines': 'value' }, required: ['--beads'], build: (p) => ({ args: ['logs', ...pass(p, ['--beads', '--lines'])], ignored: [] }) },
+  stop: {
+    flags: beadsOpt,
+    required: ['--beads'],
+    build: (p) => ({ args: ['stop', ...pass(p, ['--beads'])], ignored: [] }),
+  },
+  tail: {
+    flags: { ...beadsOpt, '--lines': 'value' },
+    required: ['--beads'],
+    build: (p) => ({ args: ['logs', ...pass(p, ['--beads', '--lines'])], ignored: [] }),
+  },
   preflight: { flags: {}, build: (_p, provider) => ({ args: ['preflight', '--provider', provider], ignored: [] }) },
   watchdog: {
-    flags: { '--interval': 'value', '--stall-minutes': 'value', '--max-retries': 'value', '--once': 'none', '--observe-only': 'none' },
+    flags: {
+      '--interval': 'value',
+      '--stall-minutes': 'value',
+      '--max-retries': 'value',
+      '--once': 'none',
+      '--observe-only': 'none',
+    },
     build(p) {
       if (p.flags.has('--observe-only')) {
         // observing is what status does: every job's health, nothing restarted
-        const ignored = ['--interval', '--max-retries', '--once'].filter((f) => p.flags.has(f)).map((flag) => ({ flag, why: 'no effect with --observe-only' }));
+        const ignored = ['--interval', '--max-retries', '--once']
+          .filter((f) => p.flags.has(f))
+          .map((flag) => ({ flag, why: 'no effect with --observe-only' }));
         return { args: ['status', ...pass(p, ['--stall-minutes'])], ignored };
       }
-      return { args: ['watchdog', ...pass(p, ['--interval', '--stall-minutes', '--max-retries', '--once'])], ignored: [] };
+      return {
+        args: ['watchdog', ...pass(p, ['--interval', '--stall-minutes', '--max-retries', '--once'])],
+        ignored: [],
+      };
     },
   },
-  'baseline-gate': { flags: { ...gateFlags, '--required-baseline': 'value' }, required: ['--required-baseline'], build: (p) => ({ args: ['baseline-gate', ...pass(p, ['--beads', '--worktree', '--required-baseline'])], ignored: [] }) },
-  'integrity-gate': { flags: { ...gateFlags, '--reported-commit': 'value', '--base': 'value' }, build: (p) => ({ args: ['integrity-gate', ...pass(p, ['--beads', '--worktree', '--reported-commit', '--base'])], ignored: [] }) },
+  'baseline-gate': {
+    flags: { ...gateFlags, '--required-baseline': 'value' },
+    required: ['--required-baseline'],
+    build: (p) => ({
+      args: ['baseline-gate', ...pass(p, ['--beads', '--worktree', '--required-baseline'])],
+      ignored: [],
+    }),
+  },
+  'integrity-gate': {
+    flags: { ...gateFlags, '--reported-commit': 'value', '--base': 'value' },
+    build: (p) => ({
+      args: ['integrity-gate', ...pass(p, ['--beads', '--worktree', '--reported-commit', '--base'])],
+      ignored: [],
+    }),
+  },
   'feature-key-gate': {
     flags: { ...gateFlags, '--feature-key': 'value', '--base': 'value', '--base-branch': 'value' },
-    build: (p) => ({ args: ['feature-key-gate', ...pass(p, ['--beads', '--worktree', '--feature-key', '--base', '--base-branch'])], ignored: [] }),
+    build: (p) => ({
+      args: ['feature-key-gate', ...pass(p, ['--beads', '--worktree', '--feature-key', '--base', '--base-branch'])],
+      ignored: [],
+    }),
   },
 };
 
@@ -109,7 +174,12 @@ export async function runCcGlmJob(argv: string[], env: NodeJS.ProcessEnv): Promi
     return 0;
   }
   if (command === 'set-override') {
-    explainIgnored(TOOL, [{ flag: 'set-override', why: 'overrides live in the environment (CC_GLM_MODEL, CC_GLM_BASE_URL) or a dx-runner profile; nothing was changed' }]);
+    explainIgnored(TOOL, [
+      {
+        flag: 'set-override',
+        why: 'overrides live in the environment (CC_GLM_MODEL, CC_GLM_BASE_URL) or a dx-runner profile; nothing was changed',
+      },
+    ]);
     return 0;
   }
   const spec = COMMANDS[command];

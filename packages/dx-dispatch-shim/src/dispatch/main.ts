@@ -1,7 +1,25 @@
 import os from 'node:os';
-import { assertBeadsId, DxRunnerClient, DxRunnerError, isDxError, loadPolicy, sectionOf, validateEnv, writeSecurePromptFile, type Policy, type SecurePromptFile } from '@dx/core';
+import {
+  assertBeadsId,
+  DxRunnerClient,
+  DxRunnerError,
+  isDxError,
+  loadPolicy,
+  sectionOf,
+  validateEnv,
+  writeSecurePromptFile,
+  type Policy,
+  type SecurePromptFile,
+} from '@dx/core';
 import { parseLegacyArgv, stringFlag, type FlagArity } from '../forward/argv.js';
-import { deprecation, dxRunnerArgv, explainIgnored, runDxRunner, usageError, worktreeForRepo } from '../forward/forward.js';
+import {
+  deprecation,
+  dxRunnerArgv,
+  explainIgnored,
+  runDxRunner,
+  usageError,
+  worktreeForRepo,
+} from '../forward/forward.js';
 import { DISPATCH_SECTION, providerForVm } from './vm.js';
 
 const TOOL = 'dx-dispatch';
@@ -88,7 +106,9 @@ async function waitForJob(beads: string, timeoutSec: number, env: NodeJS.Process
   try {
     const { exitCode, view } = await client.wait(beads, timeoutSec);
     if (view.timed_out) {
-      process.stderr.write(`Error: ${beads} still running after --timeout ${timeoutSec}s; it keeps running (dx-runner check ${beads}) (reason_code=wait_timeout)\n`);
+      process.stderr.write(
+        `Error: ${beads} still running after --timeout ${timeoutSec}s; it keeps running (dx-runner check ${beads}) (reason_code=wait_timeout)\n`,
+      );
       return 124;
     }
     process.stderr.write(`${beads}: ${view.state} (${view.reason_code ?? '-'})\n`);
@@ -109,7 +129,8 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
   if (argv.length === 0) return usageError(TOOL, 'dx-dispatch requires <vm> and <task>');
   if (parsed.unknown.length > 0) return usageError(TOOL, `unknown flag ${parsed.unknown[0]}`);
   if (parsed.missingValue.length > 0) return usageError(TOOL, `${parsed.missingValue[0]} needs a value`);
-  for (const [flag, why] of Object.entries(REFUSED)) if (parsed.flags.has(flag)) return usageError(TOOL, `${flag}: ${why}`);
+  for (const [flag, why] of Object.entries(REFUSED))
+    if (parsed.flags.has(flag)) return usageError(TOOL, `${flag}: ${why}`);
   const json = parsed.flags.has('--json') ? ['--json'] : [];
 
   let policy: Policy;
@@ -131,7 +152,11 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
   const statusVm = stringFlag(parsed, '--status');
   if (statusVm) {
     const provider = providerForVm(statusVm, sectionOf(policy, DISPATCH_SECTION));
-    if (!provider) return usageError(TOOL, `no provider for "${statusVm}": add it to the policy's dispatch.hosts or set dispatch.default_provider`);
+    if (!provider)
+      return usageError(
+        TOOL,
+        `no provider for "${statusVm}": add it to the policy's dispatch.hosts or set dispatch.default_provider`,
+      );
     const args = ['preflight', '--provider', provider, ...json];
     deprecation(TOOL, args, env);
     return runDxRunner(args, env);
@@ -158,17 +183,28 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
   }
   const timeoutRaw = stringFlag(parsed, '--timeout') ?? '300';
   const timeoutSec = Number(timeoutRaw);
-  if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) return usageError(TOOL, `--timeout must be a positive number of seconds, got "${timeoutRaw}"`);
+  if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
+    return usageError(TOOL, `--timeout must be a positive number of seconds, got "${timeoutRaw}"`);
 
   const provider = stringFlag(parsed, '--provider') ?? providerForVm(vm, sectionOf(policy, DISPATCH_SECTION));
-  if (!provider) return usageError(TOOL, `no provider for "${vm}": add it to the policy's dispatch.hosts or set dispatch.default_provider`);
+  if (!provider)
+    return usageError(
+      TOOL,
+      `no provider for "${vm}": add it to the policy's dispatch.hosts or set dispatch.default_provider`,
+    );
   const args = ['start', '--provider', provider, '--beads', beads];
   let worktree = stringFlag(parsed, '--worktree');
   const repo = stringFlag(parsed, '--repo');
-  const ignored = Object.entries(IGNORED).filter(([flag]) => parsed.flags.has(flag)).map(([flag, why]) => ({ flag, why }));
+  const ignored = Object.entries(IGNORED)
+    .filter(([flag]) => parsed.flags.has(flag))
+    .map(([flag, why]) => ({ flag, why }));
   if (!worktree && repo) {
     worktree = worktreeForRepo(repo, beads, policy, env);
-    if (!worktree) ignored.push({ flag: `--repo ${repo}`, why: `no worktree for it under ${policy.worktrees.allowedPrefixes.map((p) => `${p}/${beads}/`).join(' or ')}; dx-runner uses its default worktree` });
+    if (!worktree)
+      ignored.push({
+        flag: `--repo ${repo}`,
+        why: `no worktree for it under ${policy.worktrees.allowedPrefixes.map((p) => `${p}/${beads}/`).join(' or ')}; dx-runner uses its default worktree`,
+      });
   }
   const model = stringFlag(parsed, '--model');
   let prompt: SecurePromptFile;
@@ -176,7 +212,9 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
     prompt = writeSecurePromptFile('dx-dispatch_', beads, `${task}\n`, env.TMPDIR || undefined);
   } catch (err) {
     const dir = env.TMPDIR || os.tmpdir();
-    process.stderr.write(`Error: cannot create the private prompt file in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set TMPDIR to a writable directory (reason_code=prompt_file_unwritable)\n`);
+    process.stderr.write(
+      `Error: cannot create the private prompt file in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set TMPDIR to a writable directory (reason_code=prompt_file_unwritable)\n`,
+    );
     return 1;
   }
   try {
@@ -185,7 +223,11 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
     if (model) args.push('--model', model);
     if (parsed.flags.has('--dry-run')) args.push('--dry-run');
     args.push(...json);
-    deprecation(TOOL, args.map((a) => (a === prompt.path ? '<prompt-file>' : a)), env);
+    deprecation(
+      TOOL,
+      args.map((a) => (a === prompt.path ? '<prompt-file>' : a)),
+      env,
+    );
     explainIgnored(TOOL, ignored);
     const code = await runDxRunner(args, env);
     // dx-runner start has copied the prompt by the time it acknowledges the launch

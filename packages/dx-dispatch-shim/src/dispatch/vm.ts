@@ -14,7 +14,9 @@ export const DISPATCH_DEFAULTS = {
 } as const;
 
 const providerId = z.string().regex(/^[a-z][a-z0-9-]*$/);
-const DispatchSectionSchema = z.object({ hosts: z.record(z.string().min(1), providerId).optional(), default_provider: providerId.optional() }).strict();
+const DispatchSectionSchema = z
+  .object({ hosts: z.record(z.string().min(1), providerId).optional(), default_provider: providerId.optional() })
+  .strict();
 
 export const DISPATCH_SECTION: PolicySection<DispatchPolicy> = {
   key: 'dispatch',
@@ -22,7 +24,10 @@ export const DISPATCH_SECTION: PolicySection<DispatchPolicy> = {
   defaults: DISPATCH_DEFAULTS,
   resolve(raw) {
     const d = DispatchSectionSchema.parse(raw);
-    return { hosts: { ...DISPATCH_DEFAULTS.hosts, ...d.hosts }, defaultProvider: d.default_provider ?? DISPATCH_DEFAULTS.default_provider };
+    return {
+      hosts: { ...DISPATCH_DEFAULTS.hosts, ...d.hosts },
+      defaultProvider: d.default_provider ?? DISPATCH_DEFAULTS.default_provider,
+    };
   },
 };
 

@@ -33,7 +33,14 @@ describe('legacy argv', () => {
 describe('vm → provider', () => {
   it('maps like the legacy tool with the shipped policy, and lets a policy name a host', () => {
     const shipped = sectionOf(loadPolicy({ env: {}, sections: [DISPATCH_SECTION] }), DISPATCH_SECTION);
-    expect(['cc-glm', 'local', 'LOCAL', 'gemini', 'epyc6', 'macmini'].map((vm) => providerForVm(vm, shipped))).toEqual(['cc-glm', 'cc-glm', 'cc-glm', 'gemini', 'opencode', 'opencode']);
+    expect(['cc-glm', 'local', 'LOCAL', 'gemini', 'epyc6', 'macmini'].map((vm) => providerForVm(vm, shipped))).toEqual([
+      'cc-glm',
+      'cc-glm',
+      'cc-glm',
+      'gemini',
+      'opencode',
+      'opencode',
+    ]);
     expect(providerForVm('macmini', { ...shipped, hosts: { ...shipped.hosts, macmini: 'cc-glm' } })).toBe('cc-glm');
     expect(providerForVm('epyc6', { hosts: {}, defaultProvider: null })).toBeUndefined();
   });
@@ -41,6 +48,8 @@ describe('vm → provider', () => {
 
 describe('deprecation line', () => {
   it('quotes what a shell would split', () => {
-    expect(shellLine(['dx-runner', 'start', '--beads', 'bd-1', '--prompt-file', "it's here"])).toBe(`dx-runner start --beads bd-1 --prompt-file 'it'\\''s here'`);
+    expect(shellLine(['dx-runner', 'start', '--beads', 'bd-1', '--prompt-file', "it's here"])).toBe(
+      `dx-runner start --beads bd-1 --prompt-file 'it'\\''s here'`,
+    );
   });
 });

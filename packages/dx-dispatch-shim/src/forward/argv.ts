@@ -14,10 +14,14 @@ export interface ParsedArgv {
  * A small parser for the legacy surfaces, table-driven so a boolean flag can never swallow the next
  * word (the old shim's trap) and a value flag at the end is an error, not an abort.
  */
-export function parseLegacyArgv(argv: string[], table: Record<string, FlagArity>, aliases: Record<string, string> = {}): ParsedArgv {
+export function parseLegacyArgv(
+  argv: string[],
+  table: Record<string, FlagArity>,
+  aliases: Record<string, string> = {},
+): ParsedArgv {
   const out: ParsedArgv = { positionals: [], flags: new Map(), unknown: [], missingValue: [] };
   for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
+    const token = argv[i];
     if (token === '--') {
       out.positionals.push(...argv.slice(i + 1));
       break;

@@ -13,12 +13,14 @@ export function dxRunnerArgv(env: NodeJS.ProcessEnv): string[] {
 export function runDxRunner(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [cmd, ...prefix] = dxRunnerArgv(env);
   return new Promise((resolve) => {
-    const child = spawn(cmd!, [...prefix, ...args], { env, stdio: ['inherit', 'inherit', 'inherit'] });
+    const child = spawn(cmd, [...prefix, ...args], { env, stdio: ['inherit', 'inherit', 'inherit'] });
     const signal = signalsForChild(child);
     const pass = (sig: NodeJS.Signals) => void signal(sig);
     process.on('SIGINT', pass).on('SIGTERM', pass);
     child.on('error', (err) => {
-      process.stderr.write(`Error: cannot run dx-runner (${(err as NodeJS.ErrnoException).code ?? err.message}); set DX_RUNNER_BIN (reason_code=dx_runner_missing)\n`);
+      process.stderr.write(
+        `Error: cannot run dx-runner (${(err as NodeJS.ErrnoException).code ?? err.message}); set DX_RUNNER_BIN (reason_code=dx_runner_missing)\n`,
+      );
       resolve(127);
     });
     child.on('close', (code, signal) => {
@@ -36,13 +38,17 @@ export function shellLine(argv: string[]): string {
 /** One `[DEPRECATION]` line per call naming the dx-runner equivalent; DX_DISPATCH_NO_DEPRECATION=1 silences it. */
 export function deprecation(tool: string, equivalent: string[], env: NodeJS.ProcessEnv): void {
   if (env.DX_DISPATCH_NO_DEPRECATION === '1') return;
-  process.stderr.write(`[DEPRECATION] ${tool} is a compatibility shim; use: ${shellLine(['dx-runner', ...equivalent])}\n`);
+  process.stderr.write(
+    `[DEPRECATION] ${tool} is a compatibility shim; use: ${shellLine(['dx-runner', ...equivalent])}\n`,
+  );
 }
 
 /** Legacy flags that have no dx-runner counterpart: named in one line, never dropped silently. */
 export function explainIgnored(tool: string, ignored: Array<{ flag: string; why: string }>): void {
   if (ignored.length === 0) return;
-  process.stderr.write(`[${tool}] ignored (no dx-runner counterpart): ${ignored.map((i) => `${i.flag} (${i.why})`).join('; ')}\n`);
+  process.stderr.write(
+    `[${tool}] ignored (no dx-runner counterpart): ${ignored.map((i) => `${i.flag} (${i.why})`).join('; ')}\n`,
+  );
 }
 
 /** One line, exit 1 like every bin's usage error (the usage text is one `--help` away). */
@@ -55,7 +61,12 @@ export function usageError(tool: string, message: string): number {
  * The legacy `--repo NAME` names a repository, not a worktree: a directory path is used as is, a
  * name means the dx-worktree checkout `<allowed prefix>/<beads>/<NAME>`; otherwise dx-runner picks its default.
  */
-export function worktreeForRepo(repo: string, beads: string, policy: Policy, env: NodeJS.ProcessEnv): string | undefined {
+export function worktreeForRepo(
+  repo: string,
+  beads: string,
+  policy: Policy,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
   if (repo.includes('/') || repo.startsWith('.')) {
     const direct = path.resolve(expandHome(repo, env));
     return fs.existsSync(direct) && fs.statSync(direct).isDirectory() ? direct : undefined;

@@ -43,7 +43,8 @@ export class SlackAlerter {
     if (!this.webhook) return record('disabled', 'SLACK_WEBHOOK_URL not set');
     const sent = this.lastSent();
     const last = sent[kind];
-    if (last && Date.now() - Date.parse(last) < this.rateLimitMinutes * 60_000) return record('rate_limited', `last sent ${last}`);
+    if (last && Date.now() - Date.parse(last) < this.rateLimitMinutes * 60_000)
+      return record('rate_limited', `last sent ${last}`);
     const text = [`*${title}*`, ...lines, `Host: ${os.hostname()} · Time: ${new Date().toISOString()}`].join('\n');
     if (this.dryRun) {
       this.log(`dry run: would send alert ${kind}: ${text.replace(/\n/g, ' | ')}`);
@@ -68,7 +69,10 @@ export class SlackAlerter {
       this.log(`alert ${kind} not delivered: ${cause}`);
       return record('failed', cause);
     }
-    writeFileAtomic(this.file, `${JSON.stringify({ ...this.lastSent(), [kind]: new Date().toISOString() }, null, 2)}\n`);
+    writeFileAtomic(
+      this.file,
+      `${JSON.stringify({ ...this.lastSent(), [kind]: new Date().toISOString() }, null, 2)}\n`,
+    );
     return record('sent');
   }
 }

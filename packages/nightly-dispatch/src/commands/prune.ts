@@ -13,7 +13,11 @@ ${exitCodesHelp([0, 1])}`;
   static override examples = ['<%= config.bin %> prune --dry-run', '<%= config.bin %> prune --older-than 30d'];
   static override flags = {
     'older-than': Flags.string({ description: 'remove reports older than this (90d, 12h)', helpValue: '<age>' }),
-    'keep-last': Flags.integer({ description: 'keep this many most recent reports whatever their age', min: 0, helpValue: '<n>' }),
+    'keep-last': Flags.integer({
+      description: 'keep this many most recent reports whatever their age',
+      min: 0,
+      helpValue: '<n>',
+    }),
     'dry-run': Flags.boolean({ description: 'list what would be removed, change nothing' }),
     policy: policyFlag,
   };
@@ -24,10 +28,17 @@ ${exitCodesHelp([0, 1])}`;
     const { openNightlyRoot } = await import('../config/config.js');
     const { pruneReports } = await import('../reports/retention.js');
     const policy = await this.policy(flags.policy);
-    const options = core.retentionOptions(policy, { olderThan: flags['older-than'] ?? `${policy.retention.nightsDays}d`, keepLast: flags['keep-last'], dryRun: flags['dry-run'] });
+    const options = core.retentionOptions(policy, {
+      olderThan: flags['older-than'] ?? `${policy.retention.nightsDays}d`,
+      keepLast: flags['keep-last'],
+      dryRun: flags['dry-run'],
+    });
     const result = pruneReports(openNightlyRoot(process.env), options);
-    for (const r of result.removed) this.out(`${result.dry_run ? 'would_remove' : 'removed'} report=${r.run_id} files=${r.files} bytes=${r.bytes}`);
-    this.out(`prune: ${result.dry_run ? 'would free' : 'freed'} ${result.bytes_freed} bytes in ${result.removed.length} report(s); kept ${result.kept}`);
+    for (const r of result.removed)
+      this.out(`${result.dry_run ? 'would_remove' : 'removed'} report=${r.run_id} files=${r.files} bytes=${r.bytes}`);
+    this.out(
+      `prune: ${result.dry_run ? 'would free' : 'freed'} ${result.bytes_freed} bytes in ${result.removed.length} report(s); kept ${result.kept}`,
+    );
     return result;
   }
 }

@@ -18,11 +18,19 @@ ${exitCodesHelp([0, 1, 21, 24])}
   (1: another run in progress, or some items could not be dispatched; 21: no provider available;
    24: bd unavailable)`;
 
-  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --dry-run --max-items 5', '<%= config.bin %> run --json'];
+  static override examples = [
+    '<%= config.bin %> run',
+    '<%= config.bin %> run --dry-run --max-items 5',
+    '<%= config.bin %> run --json',
+  ];
 
   static override flags = {
     'dry-run': Flags.boolean({ description: 'preflight and list what would be dispatched; claim and start nothing' }),
-    'max-items': Flags.integer({ description: `items dispatched this run (policy nightly.max_items, default ${NIGHTLY_DEFAULTS.max_items})`, min: 1, helpValue: '<n>' }),
+    'max-items': Flags.integer({
+      description: `items dispatched this run (policy nightly.max_items, default ${NIGHTLY_DEFAULTS.max_items})`,
+      min: 1,
+      helpValue: '<n>',
+    }),
     policy: policyFlag,
   };
 
@@ -33,7 +41,10 @@ ${exitCodesHelp([0, 1, 21, 24])}
     const { nightDeps } = await import('../deps.js');
     // the log goes to stderr even with --json: cron keeps it, stdout stays one JSON document
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} nightly-dispatch ${line}\n`);
-    const report = await runNight({ dryRun: flags['dry-run'] ?? false, maxItems: flags['max-items'] }, nightDeps({ policyFile: flags.policy ? path.resolve(flags.policy) : undefined, log }));
+    const report = await runNight(
+      { dryRun: flags['dry-run'] ?? false, maxItems: flags['max-items'] },
+      nightDeps({ policyFile: flags.policy ? path.resolve(flags.policy) : undefined, log }),
+    );
     process.exitCode = report.exit_code;
     const { renderMorningReport } = await import('../reports/morning.js');
     this.out(renderMorningReport(report).trimEnd());

@@ -2,7 +2,8 @@ import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
 import type { SmokeOutput } from '../schemas.js';
 
 export default class Smoke extends DxCommand<SmokeOutput> {
-  static override summary = "seed 003's real-CLI smoke test against the installed dx-runner; one Slack alert if it fails";
+  static override summary =
+    "seed 003's real-CLI smoke test against the installed dx-runner; one Slack alert if it fails";
   static override description = `Runs, with the argv of seed 003: dx-runner preflight --provider=<p> for opencode, cc-glm and
 gemini (0 available; 21 or 25 unavailable), dx-runner start --beads=<id> --provider=cc-glm --dry-run
 (0) in a throwaway worktree under the first allowed prefix, dx-runner check <id> (0 or 1) and
@@ -23,7 +24,10 @@ ${exitCodesHelp([0, 1])}
     const deps = nightDeps({ policyFile: flags.policy, log });
     const result = await runSmoke(deps);
     process.exitCode = result.ok ? 0 : 1;
-    for (const c of result.checks) this.out(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.argv.join(' ')} → exit ${c.exit_code}${c.ok ? '' : ` (expected ${c.expected.join(' or ')})`}`);
+    for (const c of result.checks)
+      this.out(
+        `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.argv.join(' ')} → exit ${c.exit_code}${c.ok ? '' : ` (expected ${c.expected.join(' or ')})`}`,
+      );
     this.out(result.ok ? 'smoke test passed' : 'smoke test FAILED');
     return result;
   }

@@ -13,7 +13,15 @@ const nightly = sectionOf(loadPolicy({ env: {}, sections: [NIGHTLY_SECTION] }), 
 
 describe('migration clock (seed 003)', () => {
   it("ships the seed's values", () => {
-    expect(nightly).toMatchObject({ providerChain: ['opencode', 'cc-glm', 'gemini'], ackTimeoutSec: 45, ackRetries: 1, maxParallel: 1, maxParallelPostMigration: 2, migrationHours: 48, alertRateLimitMinutes: 30 });
+    expect(nightly).toMatchObject({
+      providerChain: ['opencode', 'cc-glm', 'gemini'],
+      ackTimeoutSec: 45,
+      ackRetries: 1,
+      maxParallel: 1,
+      maxParallelPostMigration: 2,
+      migrationHours: 48,
+      alertRateLimitMinutes: 30,
+    });
   });
 
   it('is 1 for the first 48 h after the recorded start, then 2', () => {

@@ -42,7 +42,9 @@ export function recordMigrationStart(root: string, now = new Date()): string {
 
 export function maxParallelAt(policy: NightlyPolicy, start: string | null, now = new Date()): number {
   if (!start) return policy.maxParallel;
-  return now.getTime() - Date.parse(start) >= policy.migrationHours * 3_600_000 ? policy.maxParallelPostMigration : policy.maxParallel;
+  return now.getTime() - Date.parse(start) >= policy.migrationHours * 3_600_000
+    ? policy.maxParallelPostMigration
+    : policy.maxParallel;
 }
 
 export function nightConfig(policy: Policy, env: NodeJS.ProcessEnv, options: { maxItems?: number }): NightConfig {

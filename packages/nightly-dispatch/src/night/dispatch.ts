@@ -1,6 +1,8 @@
 import { DxRunnerClient, DxRunnerError, type StartOutput, type StartRequest } from '@dx/core';
 
-export type AckResult = { ok: true; started: StartOutput | null; attempts: number; late: boolean } | { ok: false; attempts: number; reasonCode: string; error: string };
+export type AckResult =
+  | { ok: true; started: StartOutput | null; attempts: number; late: boolean }
+  | { ok: false; attempts: number; reasonCode: string; error: string };
 
 /**
  * `dx-runner start` and its launch acknowledgement, bounded by `ackTimeoutSec` and retried
@@ -27,13 +29,23 @@ export async function dispatchWithAck(
       if (!(err instanceof DxRunnerError)) throw err;
       last = { reasonCode: err.reasonCode, error: err.message };
       if (err.reasonCode !== 'dx_runner_timeout') return { ok: false, attempts: attempt, ...last };
-      log(`${request.beads}: no launch acknowledgement within ${ackTimeoutSec}s (attempt ${attempt} of ${retries + 1})`);
-      const view = await checker.check(request.beads).then((r) => r.view, () => null);
+      log(
+        `${request.beads}: no launch acknowledgement within ${ackTimeoutSec}s (attempt ${attempt} of ${retries + 1})`,
+      );
+      const view = await checker.check(request.beads).then(
+        (r) => r.view,
+        () => null,
+      );
       if (view && view.started_at && view.started_at >= requestedAt.slice(0, 19)) {
         log(`${request.beads}: the job came up after all (run ${view.run_instance})`);
         return { ok: true, started: null, attempts: attempt, late: true };
       }
     }
   }
-  return { ok: false, attempts: retries + 1, reasonCode: 'ack_timeout', error: `no launch acknowledgement after ${retries + 1} attempt(s) of ${ackTimeoutSec}s (last: ${last.error})` };
+  return {
+    ok: false,
+    attempts: retries + 1,
+    reasonCode: 'ack_timeout',
+    error: `no launch acknowledgement after ${retries + 1} attempt(s) of ${ackTimeoutSec}s (last: ${last.error})`,
+  };
 }

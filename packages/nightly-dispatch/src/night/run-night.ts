@@ -1,5 +1,23 @@
 import path from 'node:path';
-import { acquireLock, assertFreeSpace, DxError, isDxError, itemWorktreeCandidates, onceEvery, readJsonFileIfExists, DxRunnerClient, ExitCode, LockTimeoutError, RETENTION_PERIOD_MS, retentionOptions, writeFileAtomic, writeSecurePromptFile, type BdClient, type BeadsIssue, type Policy } from '@dx/core';
+import {
+  acquireLock,
+  assertFreeSpace,
+  DxError,
+  isDxError,
+  itemWorktreeCandidates,
+  onceEvery,
+  readJsonFileIfExists,
+  DxRunnerClient,
+  ExitCode,
+  LockTimeoutError,
+  RETENTION_PERIOD_MS,
+  retentionOptions,
+  writeFileAtomic,
+  writeSecurePromptFile,
+  type BdClient,
+  type BeadsIssue,
+  type Policy,
+} from '@dx/core';
 import { SlackAlerter } from '../alerts/slack.js';
 import { nightConfig, openNightlyRoot, recordMigrationStart, type NightConfig } from '../config/config.js';
 import { writeMorningReport } from '../reports/morning.js';
@@ -28,7 +46,10 @@ function jobsFile(config: NightConfig): string {
 async function liveNightlyJobs(config: NightConfig, client: DxRunnerClient): Promise<string[]> {
   const live: string[] = [];
   for (const id of readJsonFileIfExists<string[]>(jobsFile(config)) ?? []) {
-    const view = await client.check(id).then((r) => r.view, () => null);
+    const view = await client.check(id).then(
+      (r) => r.view,
+      () => null,
+    );
     if (view && LIVE.has(view.state)) live.push(id);
   }
   writeFileAtomic(jobsFile(config), `${JSON.stringify(live)}\n`);
@@ -40,7 +61,11 @@ function rememberJob(config: NightConfig, id: string): void {
   writeFileAtomic(jobsFile(config), `${JSON.stringify([...new Set([...ids, id])])}\n`);
 }
 
-async function freeSpaceProblem(config: NightConfig, policy: Policy, client: DxRunnerClient): Promise<string | undefined> {
+async function freeSpaceProblem(
+  config: NightConfig,
+  policy: Policy,
+  client: DxRunnerClient,
+): Promise<string | undefined> {
   const minBytes = policy.limits.minFreeMb * 1024 * 1024;
   const disk = await client.disk().catch(() => undefined);
   if (disk?.free_bytes !== null && disk?.free_bytes !== undefined && disk.free_bytes < minBytes) {
@@ -65,8 +90,14 @@ interface NightWork {
 const titleKey = (title: string | undefined) => (title ?? '').toLowerCase().replace(/\s+/g, ' ').trim();
 
 async function gatherWork(bd: BdClient, config: NightConfig): Promise<NightWork> {
-  const isCritical = (i: BeadsIssue) => config.criticalPriorities.includes(Number(i.priority)) && (i.issue_type === undefined || i.issue_type === 'bug');
-  const all = config.workQuery === 'critical_bugs' ? (await bd.list({ status: 'open', type: 'bug' })).filter(isCritical).sort((a, b) => Number(a.priority) - Number(b.priority)) : await bd.ready();
+  const isCritical = (i: BeadsIssue) =>
+    config.criticalPriorities.includes(Number(i.priority)) && (i.issue_type === undefined || i.issue_type === 'bug');
+  const all =
+    config.workQuery === 'critical_bugs'
+      ? (await bd.list({ status: 'open', type: 'bug' }))
+          .filter(isCritical)
+          .sort((a, b) => Number(a.priority) - Number(b.priority))
+      : await bd.ready();
   const issues: BeadsIssue[] = [];
   const duplicates: NightWork['duplicates'] = [];
   const seen = new Map<string, string>();
@@ -84,11 +115,16 @@ async function gatherWork(bd: BdClient, config: NightConfig): Promise<NightWork>
 
 /** The preflight chain of the night: each provider, or each of its models in turn (nightly.provider_models). */
 export function nightChain(config: Pick<NightConfig, 'providerChain' | 'providerModels'>): string[] {
-  return config.providerChain.flatMap((p) => (config.providerModels[p]?.length ? config.providerModels[p].map((m) => `${p}:${m}`) : [p]));
+  return config.providerChain.flatMap((p) =>
+    config.providerModels[p]?.length ? config.providerModels[p].map((m) => `${p}:${m}`) : [p],
+  );
 }
 
 function runId(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /**
@@ -103,11 +139,14 @@ export async function runNight(options: { dryRun: boolean; maxItems?: number }, 
     lock = await acquireLock(openNightlyRoot(deps.env), 'nightly-run', 0);
   } catch (err) {
     if (!(err instanceof LockTimeoutError)) throw err;
-    throw new DxError(`another nightly-dispatch run is in progress (pid ${err.holder ?? '?'}); this one exits without doing anything`, {
-      exitCode: ExitCode.general,
-      reasonCode: 'nightly_run_in_progress',
-      nextAction: 'wait_for_the_running_night_to_finish',
-    });
+    throw new DxError(
+      `another nightly-dispatch run is in progress (pid ${err.holder ?? '?'}); this one exits without doing anything`,
+      {
+        exitCode: ExitCode.general,
+        reasonCode: 'nightly_run_in_progress',
+        nextAction: 'wait_for_the_running_night_to_finish',
+      },
+    );
   }
   try {
     const config = nightConfig(deps.policy, deps.env, { maxItems: options.maxItems });
@@ -137,14 +176,18 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     counts: { ready: 0, claimed: 0, dispatched: 0, skipped: 0, failed: 0 },
     items,
     alerts: alerter.records,
-    report_files: { markdown: path.join(config.root, 'reports', `${id}.md`), json: path.join(config.root, 'reports', `${id}.json`) },
+    report_files: {
+      markdown: path.join(config.root, 'reports', `${id}.md`),
+      json: path.join(config.root, 'reports', `${id}.json`),
+    },
   };
   const finish = (status: NightReport['status'], exitCode: number, error: string | null = null): NightReport => {
     report.status = status;
     report.exit_code = exitCode;
     report.error = error;
     report.completed_at = new Date().toISOString();
-    for (const key of ['dispatched', 'skipped', 'failed'] as const) report.counts[key] = items.filter((i) => i.action === key).length;
+    for (const key of ['dispatched', 'skipped', 'failed'] as const)
+      report.counts[key] = items.filter((i) => i.action === key).length;
     writeMorningReport(config.root, report);
     deps.log(`night ${id}: ${status}; report ${report.report_files.markdown}`);
     return report;
@@ -153,20 +196,37 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   // 0. once a day: old morning reports and dx-runner's old jobs go (never live or held ones)
   if (!options.dryRun) {
     await onceEvery(config.root, '.retention-last-run', RETENTION_PERIOD_MS, async () => {
-      const reports = pruneReports(config.root, retentionOptions(deps.policy, { olderThan: `${deps.policy.retention.nightsDays}d` }));
+      const reports = pruneReports(
+        config.root,
+        retentionOptions(deps.policy, { olderThan: `${deps.policy.retention.nightsDays}d` }),
+      );
       const jobs = await client.prune({ retention: true }).catch(() => null);
-      deps.log(`retention: ${reports.removed.length} morning report(s) and ${jobs?.retention?.removed.length ?? 0} finished job(s) removed`);
+      deps.log(
+        `retention: ${reports.removed.length} morning report(s) and ${jobs?.retention?.removed.length ?? 0} finished job(s) removed`,
+      );
     });
   }
 
   // 1. which provider tonight (the shared preflight chain of dx-runner)
   const entries = nightChain(config);
   const { chain } = await client.preflightChain(deps.policyFile, entries);
-  report.provider = { selected: chain.selected_provider, model: chain.selected_model, fallback: false, primary_failure: chain.primary_failure, preflight: chain.results };
+  report.provider = {
+    selected: chain.selected_provider,
+    model: chain.selected_model,
+    fallback: false,
+    primary_failure: chain.primary_failure,
+    preflight: chain.results,
+  };
   if (!chain.ok || !chain.selected_provider) {
-    const failures = chain.results.map((r) => `${r.provider}: ${r.reason_code ?? 'failed'} (${r.error ?? 'unknown error'})`);
+    const failures = chain.results.map(
+      (r) => `${r.provider}: ${r.reason_code ?? 'failed'} (${r.error ?? 'unknown error'})`,
+    );
     deps.log(`no provider available: ${failures.join('; ')}`);
-    if (config.alertOnNoProviders) await alerter.send('no_providers', '🚨 nightly-dispatch: no provider available', ['Failures:', ...failures.map((f) => `• ${f}`)]);
+    if (config.alertOnNoProviders)
+      await alerter.send('no_providers', '🚨 nightly-dispatch: no provider available', [
+        'Failures:',
+        ...failures.map((f) => `• ${f}`),
+      ]);
     return finish('no_provider', ExitCode.preflightFailed, `no provider available: ${failures.join('; ')}`);
   }
   const primary = config.providerChain[0];
@@ -176,12 +236,24 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     const reason = pf ? `${pf.reason_code}: ${pf.error}` : 'unknown';
     deps.log(`provider fallback: ${primary} unavailable, using ${chain.selected_provider}. Primary failure: ${reason}`);
     // every provider the night skipped is named with its own failure, the primary first
-    const skipped = chain.results.flatMap((r, n) => (r.ok ? [] : [`${n === 0 ? 'Primary failure' : 'Then'} (${entries[n]!.replace(':', ' ')}): ${r.reason_code ?? 'failed'}: ${r.error ?? 'unavailable'}`]));
-    if (config.alertOnFallback) await alerter.send(`fallback_${primary}_${chain.selected_provider}`, `⚠️ nightly-dispatch provider fallback: ${primary} → ${chain.selected_provider}`, skipped);
+    const skipped = chain.results.flatMap((r, n) =>
+      r.ok
+        ? []
+        : [
+            `${n === 0 ? 'Primary failure' : 'Then'} (${entries[n].replace(':', ' ')}): ${r.reason_code ?? 'failed'}: ${r.error ?? 'unavailable'}`,
+          ],
+    );
+    if (config.alertOnFallback)
+      await alerter.send(
+        `fallback_${primary}_${chain.selected_provider}`,
+        `⚠️ nightly-dispatch provider fallback: ${primary} → ${chain.selected_provider}`,
+        skipped,
+      );
   }
 
   // 2. the night's work: bd ready (seed 003) or the legacy critical-bug query, each title once
-  if (!deps.bd) return finish('beads_unavailable', ExitCode.beadsGateFailed, 'bd not found: set BD_BIN or put bd on PATH');
+  if (!deps.bd)
+    return finish('beads_unavailable', ExitCode.beadsGateFailed, 'bd not found: set BD_BIN or put bd on PATH');
   let work: NightWork;
   try {
     work = await gatherWork(deps.bd, config);
@@ -191,14 +263,32 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   const ready = work.issues;
   report.work = { query: config.workQuery, critical: work.critical, overload: false };
   report.counts.ready = ready.length;
-  deps.log(`${ready.length} item(s) of ${config.workQuery}${work.duplicates.length ? ` (${work.duplicates.length} duplicate title(s) skipped)` : ''}; provider ${chain.selected_provider}; max parallel ${config.currentMaxParallel}`);
-  for (const d of work.duplicates) items.push({ beads_id: d.issue.id, title: d.issue.title ?? null, action: 'skipped', reason: `duplicate_title (same as ${d.of})`, claimed_by: null, provider: null, model: null, run_instance: null, ack_attempts: 0, claim_released: false });
+  deps.log(
+    `${ready.length} item(s) of ${config.workQuery}${work.duplicates.length ? ` (${work.duplicates.length} duplicate title(s) skipped)` : ''}; provider ${chain.selected_provider}; max parallel ${config.currentMaxParallel}`,
+  );
+  for (const d of work.duplicates)
+    items.push({
+      beads_id: d.issue.id,
+      title: d.issue.title ?? null,
+      action: 'skipped',
+      reason: `duplicate_title (same as ${d.of})`,
+      claimed_by: null,
+      provider: null,
+      model: null,
+      run_instance: null,
+      ack_attempts: 0,
+      claim_released: false,
+    });
   if (ready.length === 0) return finish('nothing_to_do', 0);
   // the legacy overload protection: too many critical bugs at once means something bigger is wrong
   if (work.critical > config.maxCriticalBugs) {
     report.work.overload = true;
     deps.log(`overload: ${work.critical} critical bugs (threshold ${config.maxCriticalBugs}); dispatching 1 this run`);
-    if (config.alertOnOverload) await alerter.send('overload', '⚠️ nightly-dispatch: overload protection triggered', [`Critical bugs: ${work.critical} (threshold: ${config.maxCriticalBugs})`, 'Dispatching 1 item this run']);
+    if (config.alertOnOverload)
+      await alerter.send('overload', '⚠️ nightly-dispatch: overload protection triggered', [
+        `Critical bugs: ${work.critical} (threshold: ${config.maxCriticalBugs})`,
+        'Dispatching 1 item this run',
+      ]);
   }
 
   // room to work: dx-runner's state (asked, never assumed) and ours
@@ -215,7 +305,19 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   const budget = Math.max(0, Math.min(perRun, config.currentMaxParallel - live.length));
   let used = 0;
   const item = (issue: BeadsIssue, fields: Partial<NightItem>): NightItem => {
-    const record: NightItem = { beads_id: issue.id, title: issue.title ?? null, action: 'skipped', reason: null, claimed_by: null, provider: null, model: null, run_instance: null, ack_attempts: 0, claim_released: false, ...fields };
+    const record: NightItem = {
+      beads_id: issue.id,
+      title: issue.title ?? null,
+      action: 'skipped',
+      reason: null,
+      claimed_by: null,
+      provider: null,
+      model: null,
+      run_instance: null,
+      ack_attempts: 0,
+      claim_released: false,
+      ...fields,
+    };
     items.push(record);
     return record;
   };
@@ -223,7 +325,10 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   // 3. claim and dispatch, one item at a time, within the budget
   for (const issue of ready) {
     if (used >= budget) {
-      const why = used >= perRun ? `max_items_reached (${perRun} per run${report.work.overload ? ', overload' : ''})` : `max_parallel_reached (${config.currentMaxParallel}; ${live.length} nightly job(s) already running)`;
+      const why =
+        used >= perRun
+          ? `max_items_reached (${perRun} per run${report.work.overload ? ', overload' : ''})`
+          : `max_parallel_reached (${config.currentMaxParallel}; ${live.length} nightly job(s) already running)`;
       item(issue, { reason: why });
       continue;
     }
@@ -235,7 +340,12 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     const claim = await deps.bd.claim(issue.id);
     if (!claim.claimed) {
       deps.log(`${issue.id}: skipped, ${claim.error}`);
-      item(issue, { reason: claim.claimedBy ? `already claimed by ${claim.claimedBy}${claim.claimedAt ? ` at ${claim.claimedAt}` : ''}` : `claim failed: ${claim.error}`, claimed_by: claim.claimedBy ?? null });
+      item(issue, {
+        reason: claim.claimedBy
+          ? `already claimed by ${claim.claimedBy}${claim.claimedAt ? ` at ${claim.claimedAt}` : ''}`
+          : `claim failed: ${claim.error}`,
+        claimed_by: claim.claimedBy ?? null,
+      });
       continue;
     }
     report.counts.claimed++;
@@ -251,7 +361,15 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       ack = await dispatchWithAck(
         deps.dxRunner,
         deps.env,
-        { beads: issue.id, provider: chain.selected_provider, model: chain.selected_model ?? undefined, promptFile: prompt.path, worktree: itemWorktreeCandidates(deps.policy.worktrees.allowedPrefixes, issue.id)[0], policy: deps.policyFile, owner: `nightly-dispatch:${id}` },
+        {
+          beads: issue.id,
+          provider: chain.selected_provider,
+          model: chain.selected_model ?? undefined,
+          promptFile: prompt.path,
+          worktree: itemWorktreeCandidates(deps.policy.worktrees.allowedPrefixes, issue.id)[0],
+          policy: deps.policyFile,
+          owner: `nightly-dispatch:${id}`,
+        },
         config.ackTimeoutSec,
         config.ackRetries,
         deps.log,
@@ -263,20 +381,53 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     if (ack.ok) {
       rememberJob(config, issue.id);
       deps.log(`${issue.id}: dispatched to ${chain.selected_provider}${ack.late ? ' (late acknowledgement)' : ''}`);
-      item(issue, { action: 'dispatched', provider: chain.selected_provider, model: chain.selected_model, run_instance: ack.started?.run_instance ?? null, ack_attempts: ack.attempts });
+      item(issue, {
+        action: 'dispatched',
+        provider: chain.selected_provider,
+        model: chain.selected_model,
+        run_instance: ack.started?.run_instance ?? null,
+        ack_attempts: ack.attempts,
+      });
       continue;
     }
     // give the item back so tomorrow (or a person) can take it
-    const released = (await deps.bd.run(['update', issue.id, '--status', 'open', '--assignee', '', '--json'])).exitCode === 0;
-    deps.log(`${issue.id}: dispatch failed (${ack.reasonCode}): ${ack.error}${released ? '; claim released' : '; claim NOT released'}`);
-    item(issue, { action: 'failed', reason: `${ack.reasonCode}: ${ack.error}`, provider: chain.selected_provider, model: chain.selected_model, ack_attempts: ack.attempts, claim_released: released });
-    await alerter.send('dispatch_failed', '❌ nightly-dispatch: dispatch failed', [`Beads ID: ${issue.id}`, `Provider: ${chain.selected_provider}`, `Reason: ${ack.reasonCode}`]);
+    const released =
+      (await deps.bd.run(['update', issue.id, '--status', 'open', '--assignee', '', '--json'])).exitCode === 0;
+    deps.log(
+      `${issue.id}: dispatch failed (${ack.reasonCode}): ${ack.error}${released ? '; claim released' : '; claim NOT released'}`,
+    );
+    item(issue, {
+      action: 'failed',
+      reason: `${ack.reasonCode}: ${ack.error}`,
+      provider: chain.selected_provider,
+      model: chain.selected_model,
+      ack_attempts: ack.attempts,
+      claim_released: released,
+    });
+    await alerter.send('dispatch_failed', '❌ nightly-dispatch: dispatch failed', [
+      `Beads ID: ${issue.id}`,
+      `Provider: ${chain.selected_provider}`,
+      `Reason: ${ack.reasonCode}`,
+    ]);
   }
   const failed = items.some((i) => i.action === 'failed');
   const dispatched = items.filter((i) => i.action === 'dispatched');
   if (config.alertOnDispatchComplete && !options.dryRun && (dispatched.length > 0 || failed)) {
-    const lines = items.filter((i) => i.action === 'dispatched' || i.action === 'failed').map((i) => `• ${i.beads_id}: ${i.action === 'dispatched' ? `✅ dispatched to ${i.provider}` : `❌ failed (${i.reason})`}`);
-    await alerter.send('dispatch_complete', `🌙 nightly-dispatch complete: ${dispatched.length} dispatched, ${items.filter((i) => i.action === 'failed').length} failed`, lines);
+    const lines = items
+      .filter((i) => i.action === 'dispatched' || i.action === 'failed')
+      .map(
+        (i) =>
+          `• ${i.beads_id}: ${i.action === 'dispatched' ? `✅ dispatched to ${i.provider}` : `❌ failed (${i.reason})`}`,
+      );
+    await alerter.send(
+      'dispatch_complete',
+      `🌙 nightly-dispatch complete: ${dispatched.length} dispatched, ${items.filter((i) => i.action === 'failed').length} failed`,
+      lines,
+    );
   }
-  return finish(failed ? 'partial' : 'ok', failed ? ExitCode.general : 0, failed ? 'some items could not be dispatched (see items)' : null);
+  return finish(
+    failed ? 'partial' : 'ok',
+    failed ? ExitCode.general : 0,
+    failed ? 'some items could not be dispatched (see items)' : null,
+  );
 }

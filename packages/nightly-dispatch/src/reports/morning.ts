@@ -15,22 +15,41 @@ export function renderMorningReport(r: NightReport): string {
     '',
     '## Provider',
     '',
-    r.provider.selected ? `Selected **${r.provider.selected}** (${r.provider.model ?? 'default model'})${r.provider.fallback ? ' — a fallback' : ''}.` : 'No provider available.',
-    ...(r.provider.primary_failure ? ['', `Primary failure: ${r.provider.primary_failure.provider}: ${r.provider.primary_failure.reason_code} — ${r.provider.primary_failure.error}`] : []),
+    r.provider.selected
+      ? `Selected **${r.provider.selected}** (${r.provider.model ?? 'default model'})${r.provider.fallback ? ' — a fallback' : ''}.`
+      : 'No provider available.',
+    ...(r.provider.primary_failure
+      ? [
+          '',
+          `Primary failure: ${r.provider.primary_failure.provider}: ${r.provider.primary_failure.reason_code} — ${r.provider.primary_failure.error}`,
+        ]
+      : []),
     '',
     '| provider | ok | reason | error |',
     '|---|---|---|---|',
-    ...r.provider.preflight.map((p) => `| ${p.provider} | ${p.ok ? 'yes' : 'no'} | ${p.reason_code ?? '-'} | ${(p.error ?? '-').replace(/\|/g, '\\|')} |`),
+    ...r.provider.preflight.map(
+      (p) =>
+        `| ${p.provider} | ${p.ok ? 'yes' : 'no'} | ${p.reason_code ?? '-'} | ${(p.error ?? '-').replace(/\|/g, '\\|')} |`,
+    ),
     '',
     '## Items',
     '',
     ...(r.items.length === 0
       ? ['No ready items.']
-      : ['| item | action | reason | provider | run instance |', '|---|---|---|---|---|', ...r.items.map((i) => `| ${i.beads_id} | ${i.action} | ${(i.reason ?? '-').replace(/\|/g, '\\|')} | ${i.provider ?? '-'} | ${i.run_instance ?? '-'} |`)]),
+      : [
+          '| item | action | reason | provider | run instance |',
+          '|---|---|---|---|---|',
+          ...r.items.map(
+            (i) =>
+              `| ${i.beads_id} | ${i.action} | ${(i.reason ?? '-').replace(/\|/g, '\\|')} | ${i.provider ?? '-'} | ${i.run_instance ?? '-'} |`,
+          ),
+        ]),
     '',
     '## Alerts',
     '',
-    ...(r.alerts.length === 0 ? ['None.'] : r.alerts.map((a) => `- ${a.kind}: ${a.result}${a.detail ? ` (${a.detail})` : ''}`)),
+    ...(r.alerts.length === 0
+      ? ['None.']
+      : r.alerts.map((a) => `- ${a.kind}: ${a.result}${a.detail ? ` (${a.detail})` : ''}`)),
     '',
   ];
   return lines.join('\n');
@@ -39,7 +58,7 @@ export function renderMorningReport(r: NightReport): string {
 /** Morning reports kept by `nightly-dispatch prune` and the nightly run's daily retention: `<run-id>.{md,json}`. */
 export function reportRuns(root: string): Array<{ runId: string; files: string[]; time: number }> {
   const dir = path.join(root, 'reports');
-  let names: string[] = [];
+  let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch {
@@ -48,9 +67,13 @@ export function reportRuns(root: string): Array<{ runId: string; files: string[]
   const runs = new Map<string, string[]>();
   for (const name of names) {
     const m = /^(\d{8}T\d{6}Z)\.(md|json)$/.exec(name);
-    if (m) runs.set(m[1]!, [...(runs.get(m[1]!) ?? []), path.join(dir, name)]);
+    if (m) runs.set(m[1], [...(runs.get(m[1]) ?? []), path.join(dir, name)]);
   }
-  return [...runs].map(([runId, files]) => ({ runId, files, time: Date.parse(runId.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')) || 0 }));
+  return [...runs].map(([runId, files]) => ({
+    runId,
+    files,
+    time: Date.parse(runId.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')) || 0,
+  }));
 }
 
 /** `<root>/reports/<run-id>.{md,json}` plus `latest.{md,json}`. */

@@ -5,7 +5,14 @@ import { reportRuns } from './morning.js';
 
 /** Remove morning reports older than the limit, beyond the `keepLast` most recent (latest.* always stays). */
 export function pruneReports(root: string, options: RetentionOptions): NightlyPruneOutput {
-  const result: NightlyPruneOutput = { dry_run: options.dryRun, older_than_sec: Math.round(options.olderThanMs / 1000), keep_last: options.keepLast, removed: [], kept: 0, bytes_freed: 0 };
+  const result: NightlyPruneOutput = {
+    dry_run: options.dryRun,
+    older_than_sec: Math.round(options.olderThanMs / 1000),
+    keep_last: options.keepLast,
+    removed: [],
+    kept: 0,
+    bytes_freed: 0,
+  };
   const now = options.now ?? Date.now();
   const runs = reportRuns(root).sort((a, b) => b.time - a.time);
   for (const [index, run] of runs.entries()) {

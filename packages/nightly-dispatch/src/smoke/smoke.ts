@@ -23,7 +23,11 @@ export interface SmokeCheck {
 }
 
 export const SEED_SMOKE_CHECKS: readonly SmokeCheck[] = [
-  ...['opencode', 'cc-glm', 'gemini'].map((p) => ({ name: `preflight ${p}`, argv: () => ['preflight', `--provider=${p}`], expected: [0, 21, 25] })),
+  ...['opencode', 'cc-glm', 'gemini'].map((p) => ({
+    name: `preflight ${p}`,
+    argv: () => ['preflight', `--provider=${p}`],
+    expected: [0, 21, 25],
+  })),
   { name: 'dry-run start', argv: (b) => ['start', `--beads=${b}`, '--provider=cc-glm', '--dry-run'], expected: [0] },
   { name: 'check', argv: (b) => ['check', b], expected: [0, 1] },
   { name: 'kill', argv: (b) => ['kill', b], expected: [0, 1], cleanup: true },
@@ -31,13 +35,21 @@ export const SEED_SMOKE_CHECKS: readonly SmokeCheck[] = [
 
 const CHECK_TIMEOUT_MS = 30_000;
 
-function run(command: string[], args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number; stderr: string }> {
+function run(
+  command: string[],
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     const [cmd, ...prefix] = command;
-    const child = spawn(cmd!, [...prefix, ...args], { cwd: options.cwd, env: { ...options.env, NODE_ENV: 'production' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, [...prefix, ...args], {
+      cwd: options.cwd,
+      env: { ...options.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const signal = signalsForChild(child);
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => signal('SIGKILL'), CHECK_TIMEOUT_MS);
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -61,7 +73,12 @@ function throwawayWorktree(policy: Policy): string {
   return dir;
 }
 
-export async function runSmoke(deps: { dxRunner: string[]; policy: Policy; env: NodeJS.ProcessEnv; log: (line: string) => void }): Promise<SmokeOutput> {
+export async function runSmoke(deps: {
+  dxRunner: string[];
+  policy: Policy;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}): Promise<SmokeOutput> {
   const beads = `smoke-test-${randomBytes(4).toString('hex')}`;
   const config = nightConfig(deps.policy, deps.env, {});
   const checks: SmokeOutput['checks'] = [];
@@ -69,7 +86,14 @@ export async function runSmoke(deps: { dxRunner: string[]; policy: Policy; env: 
   try {
     worktree = throwawayWorktree(deps.policy);
   } catch (err) {
-    checks.push({ name: 'worktree', argv: [], exit_code: 1, expected: [0], ok: false, detail: `cannot make a throwaway worktree: ${(err as Error).message}` });
+    checks.push({
+      name: 'worktree',
+      argv: [],
+      exit_code: 1,
+      expected: [0],
+      ok: false,
+      detail: `cannot make a throwaway worktree: ${(err as Error).message}`,
+    });
   }
   try {
     for (const check of SEED_SMOKE_CHECKS) {
@@ -78,8 +102,17 @@ export async function runSmoke(deps: { dxRunner: string[]; policy: Policy; env: 
       const r = await run(deps.dxRunner, argv, { cwd: worktree, env: deps.env });
       const ok = check.expected.includes(r.code) || Boolean(check.cleanup);
       const detail = r.stderr.trim().split('\n')[0] || null;
-      checks.push({ name: check.name, argv: ['dx-runner', ...argv], exit_code: r.code, expected: check.expected, ok, detail });
-      deps.log(`smoke ${check.name}: exit ${r.code}${ok ? '' : ` (expected ${check.expected.join(' or ')})`}${detail && !ok ? `: ${detail}` : ''}`);
+      checks.push({
+        name: check.name,
+        argv: ['dx-runner', ...argv],
+        exit_code: r.code,
+        expected: check.expected,
+        ok,
+        detail,
+      });
+      deps.log(
+        `smoke ${check.name}: exit ${r.code}${ok ? '' : ` (expected ${check.expected.join(' or ')})`}${detail && !ok ? `: ${detail}` : ''}`,
+      );
     }
   } finally {
     if (worktree) fs.rmSync(path.dirname(worktree), { recursive: true, force: true });
@@ -87,7 +120,14 @@ export async function runSmoke(deps: { dxRunner: string[]; policy: Policy; env: 
   const failed = checks.filter((c) => !c.ok);
   const alerter = new SlackAlerter(config.webhook, config.root, config.alertRateLimitMinutes, deps.log);
   if (failed.length > 0) {
-    await alerter.send('smoke_failed', '🚨 nightly-dispatch smoke test FAILED', failed.map((c) => `• ${c.name}: exit ${c.exit_code} (expected ${c.expected.join(' or ')})${c.detail ? ` — ${c.detail}` : ''}`));
+    await alerter.send(
+      'smoke_failed',
+      '🚨 nightly-dispatch smoke test FAILED',
+      failed.map(
+        (c) =>
+          `• ${c.name}: exit ${c.exit_code} (expected ${c.expected.join(' or ')})${c.detail ? ` — ${c.detail}` : ''}`,
+      ),
+    );
   }
   return { ok: failed.length === 0, beads_id: beads, checks, alerts: alerter.records };
 }

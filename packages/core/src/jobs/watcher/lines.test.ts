@@ -11,7 +11,10 @@ describe('LineSplitter', () => {
     // put the secret across every position around the cut point in turn
     for (let offset = maxLine - 8 * 1024 - 40; offset < maxLine - 8 * 1024 + 40; offset += 3) {
       const lines: string[] = [];
-      const splitter = new LineSplitter((l) => lines.push(redactor.redact(l)), { redact: (t) => redactor.redact(t), maxLine });
+      const splitter = new LineSplitter((l) => lines.push(redactor.redact(l)), {
+        redact: (t) => redactor.redact(t),
+        maxLine,
+      });
       const text = `${'a'.repeat(offset)}${SECRET}${'b'.repeat(maxLine)}`;
       for (let i = 0; i < text.length; i += 997) splitter.push(Buffer.from(text.slice(i, i + 997)));
       splitter.push('\n');

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MutationTracker } from './mutations.js';
 
 let wt: string;
-const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: wt, encoding: 'utf8' }).trim();
+const git = (...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: wt, encoding: 'utf8' }).trim();
 beforeEach(() => {
   wt = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-mut-'));
   git('init', '-q');

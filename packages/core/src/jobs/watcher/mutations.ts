@@ -60,7 +60,11 @@ export class MutationTracker {
 
   async baseline(): Promise<void> {
     // run together: this sits on the path to start's acknowledgement
-    const [inside, head, status] = await Promise.all([git(this.worktree, ['rev-parse', '--is-inside-work-tree']), this.head(), this.status()]);
+    const [inside, head, status] = await Promise.all([
+      git(this.worktree, ['rev-parse', '--is-inside-work-tree']),
+      this.head(),
+      this.status(),
+    ]);
     this.isGit = inside.code === 0 && inside.stdout.trim() === 'true';
     if (this.isGit) {
       this.startHead = head;
@@ -86,7 +90,7 @@ export class MutationTracker {
     if (r.code !== 0) return map;
     const parts = r.stdout.split('\0');
     for (let i = 0; i < parts.length; i++) {
-      const entry = parts[i]!;
+      const entry = parts[i];
       if (entry.length < 4) continue;
       const xy = entry.slice(0, 2);
       const file = entry.slice(3);

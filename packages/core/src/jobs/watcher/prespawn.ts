@@ -46,7 +46,7 @@ export function prespawnWatcher(env: NodeJS.ProcessEnv = process.env): Prespawne
       watcher.consumed = true;
       child.stdin?.end();
       child.stdin?.destroy();
-      (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void } | null)?.destroy();
+      (child.stdio[3] as (NodeJS.ReadableStream & { destroy(): void }) | null)?.destroy();
       child.unref();
     },
   };

@@ -7,7 +7,13 @@ import type { Logger } from 'pino';
 import { createLogger } from '../../logging/logger.js';
 import { groupAlive, terminateGroup } from '../../process/signals.js';
 import { identify, type ProcessIdentity } from '../../process/identity.js';
-import type { AgentEvent, AgentExit, EventParser, FailureClassification, ProviderRuntime } from '../../providers/contract.js';
+import type {
+  AgentEvent,
+  AgentExit,
+  EventParser,
+  FailureClassification,
+  ProviderRuntime,
+} from '../../providers/contract.js';
 import { providerKit } from '../../providers/kit.js';
 import { Redactor } from '../../secrets/redact.js';
 import { readFileIfExists, writeFileAtomic } from '../../state/atomic.js';
@@ -121,7 +127,11 @@ export class JobWatcher {
         base: { beads: this.spec.beads, provider: this.spec.provider, run_instance: this.spec.runInstance },
       });
     } catch (err) {
-      this.logger = plainLogger(this.diagnostics, this.redactor, `logging set-up failed (${(err as Error).message}); plain diagnostics follow`);
+      this.logger = plainLogger(
+        this.diagnostics,
+        this.redactor,
+        `logging set-up failed (${(err as Error).message}); plain diagnostics follow`,
+      );
     }
     return this.logger;
   }
@@ -137,20 +147,35 @@ export class JobWatcher {
       this.runtime = runtime;
       this.parser = runtime.createParser(this.spec.launch.runtimeOptions ?? {}, providerKit);
     } catch (err) {
-      await this.failBeforeLaunch('provider_runtime_load_failed', 'crashed', `cannot load provider runtime: ${(err as Error).message}`, 1);
+      await this.failBeforeLaunch(
+        'provider_runtime_load_failed',
+        'crashed',
+        `cannot load provider runtime: ${(err as Error).message}`,
+        1,
+      );
       return;
     }
     try {
       this.prepareFiles();
       await this.tracker.baseline();
     } catch (err) {
-      await this.failBeforeLaunch('launch_preparation_failed', 'crashed', `cannot prepare the job: ${(err as Error).message}`, 1);
+      await this.failBeforeLaunch(
+        'launch_preparation_failed',
+        'crashed',
+        `cannot prepare the job: ${(err as Error).message}`,
+        1,
+      );
       return;
     }
     try {
       this.agentLog = new CappedLog(this.spec.paths.log, { capBytes: this.spec.limits.logCapBytes });
     } catch (err) {
-      await this.failBeforeLaunch('launch_preparation_failed', 'crashed', `cannot open the job log ${this.spec.paths.log}: ${(err as Error).message}`, 1);
+      await this.failBeforeLaunch(
+        'launch_preparation_failed',
+        'crashed',
+        `cannot open the job log ${this.spec.paths.log}: ${(err as Error).message}`,
+        1,
+      );
       return;
     }
     this.spawnAgent();
@@ -162,7 +187,8 @@ export class JobWatcher {
     fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
     for (const file of this.spec.launch.files ?? []) {
       const resolved = path.resolve(file.path);
-      if (!resolved.startsWith(`${path.resolve(home)}${path.sep}`)) throw new Error(`launch file ${file.path} is outside the job home`);
+      if (!resolved.startsWith(`${path.resolve(home)}${path.sep}`))
+        throw new Error(`launch file ${file.path} is outside the job home`);
       fs.mkdirSync(path.dirname(resolved), { recursive: true, mode: 0o700 });
       fs.writeFileSync(resolved, file.content, { mode: file.mode ?? 0o600 });
     }
@@ -223,7 +249,13 @@ export class JobWatcher {
     this.ack({ ok: true, agentPid: pid, agentStartTicks: this.agent.startTicks ?? 0, watcherPid: process.pid });
     this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
     const { limits } = this.spec;
-    this.timers.push(setTimeout(() => void this.terminate({ action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }), limits.maxRuntimeMs));
+    this.timers.push(
+      setTimeout(
+        () =>
+          void this.terminate({ action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }),
+        limits.maxRuntimeMs,
+      ),
+    );
     const poll = setInterval(() => this.scheduleMutationPoll(0), limits.mutationPollMs);
     this.timers.push(poll);
     // output gathered for the log reaches the file at least this often, so readers lag little
@@ -235,7 +267,10 @@ export class JobWatcher {
   private countOutput(bytes: number): void {
     this.outputBytes += bytes;
     if (this.outputBytes > this.spec.limits.outputCapBytes && !this.termination) {
-      this.log.warn({ output_bytes: this.outputBytes, cap: this.spec.limits.outputCapBytes }, 'agent output past limits.max_output_mb; ending the agent');
+      this.log.warn(
+        { output_bytes: this.outputBytes, cap: this.spec.limits.outputCapBytes },
+        'agent output past limits.max_output_mb; ending the agent',
+      );
       void this.terminate({ action: 'flood', reason: 'output_flood', exitCode: 1, state: 'failed' });
     }
   }
@@ -273,7 +308,8 @@ export class JobWatcher {
         hb.rateLimitedUntil = undefined;
         if (event.activity === 'tool_call') hb.toolCalls++;
         if (event.activity === 'message') hb.messages++;
-        if (event.activity === 'tool_call' || event.activity === 'tool_result') this.scheduleMutationPoll(MUTATION_DEBOUNCE_MS);
+        if (event.activity === 'tool_call' || event.activity === 'tool_result')
+          this.scheduleMutationPoll(MUTATION_DEBOUNCE_MS);
         break;
       case 'retry': {
         hb.events++;
@@ -332,7 +368,10 @@ export class JobWatcher {
         hb.lastEventKind = 'fatal';
         hb.lastEventDetail = event.detail;
         this.notable.push(event);
-        this.log.warn({ failure_class: event.failureClass, detail: event.detail }, 'provider reported a fatal error; ending the agent now');
+        this.log.warn(
+          { failure_class: event.failureClass, detail: event.detail },
+          'provider reported a fatal error; ending the agent now',
+        );
         void this.terminate({ action: 'fatal', reason: 'fatal', exitCode: 1 });
         break;
     }
@@ -342,7 +381,10 @@ export class JobWatcher {
   private onFinalGraceElapsed(): void {
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null || this.termination) return;
     this.hungAfterFinal = true;
-    this.log.warn({ grace_ms: this.spec.limits.finalExitGraceMs }, 'agent still alive after its final result; terminating');
+    this.log.warn(
+      { grace_ms: this.spec.limits.finalExitGraceMs },
+      'agent still alive after its final result; terminating',
+    );
     void this.terminate({ action: 'hung', reason: 'hung_after_final_result', exitCode: 0 });
   }
 
@@ -381,10 +423,13 @@ export class JobWatcher {
     const interval = this.spec.limits.heartbeatIntervalMs;
     if (!force && now - this.hbLastWrite < interval) {
       if (!this.hbTimer) {
-        this.hbTimer = setTimeout(() => {
-          this.hbTimer = undefined;
-          this.writeHeartbeat(true);
-        }, interval - (now - this.hbLastWrite));
+        this.hbTimer = setTimeout(
+          () => {
+            this.hbTimer = undefined;
+            this.writeHeartbeat(true);
+          },
+          interval - (now - this.hbLastWrite),
+        );
       }
       return;
     }
@@ -436,14 +481,23 @@ export class JobWatcher {
       const action = kv.action as Termination['action'];
       if (!['stop', 'finalize', 'restart', 'block', 'timeout'].includes(action)) return undefined;
       const exitCode = Number(kv.exit_code);
-      return { action, reason: kv.reason || action, exitCode: Number.isInteger(exitCode) ? exitCode : 1, state: action === 'block' ? 'blocked' : undefined };
+      return {
+        action,
+        reason: kv.reason || action,
+        exitCode: Number.isInteger(exitCode) ? exitCode : 1,
+        state: action === 'block' ? 'blocked' : undefined,
+      };
     } catch {
       return undefined;
     }
   }
 
   private async onSignal(signal: NodeJS.Signals): Promise<void> {
-    const requested = this.readControl() ?? { action: 'signal' as const, reason: 'watcher_terminated', exitCode: 128 + signalNumber(signal) };
+    const requested = this.readControl() ?? {
+      action: 'signal' as const,
+      reason: 'watcher_terminated',
+      exitCode: 128 + signalNumber(signal),
+    };
     this.log.info({ signal, action: requested.action, reason: requested.reason }, 'termination requested');
     if (!this.child) {
       // Signalled before the agent existed: nothing to stop, but the job still gets its outcome.
@@ -464,11 +518,20 @@ export class JobWatcher {
     this.termination = request;
     this.writeHeartbeat(true);
     const result = await terminateGroup(this.agent, this.spec.limits.killGraceMs);
-    if (result === 'refused') this.log.error({ reason: request.reason }, 'cannot prove the agent is ours (no kernel start time): not signalled');
+    if (result === 'refused')
+      this.log.error(
+        { reason: request.reason },
+        'cannot prove the agent is ours (no kernel start time): not signalled',
+      );
     else this.log.info({ result, reason: request.reason }, 'agent process group terminated');
   }
 
-  private async onExit(code: number | null, signal: NodeJS.Signals | null, streamsClosed: Promise<unknown>, flush: () => void): Promise<void> {
+  private async onExit(
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    streamsClosed: Promise<unknown>,
+    flush: () => void,
+  ): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     if (this.mutationTimer) clearTimeout(this.mutationTimer);
     // Children the agent left behind in its group would hold our pipes open and outlive the job.
@@ -490,7 +553,10 @@ export class JobWatcher {
       stderrTail: this.stderrTail.toArray(),
     };
     const decided = this.decide(exit, mutation);
-    this.log.info({ exit_code: code, signal, state: decided.state, reason: decided.reasonCode, leftovers }, 'agent exited');
+    this.log.info(
+      { exit_code: code, signal, state: decided.state, reason: decided.reasonCode, leftovers },
+      'agent exited',
+    );
     await this.finish(decided, mutation, signal);
     process.exit(0);
   }
@@ -508,24 +574,62 @@ export class JobWatcher {
     const t = this.termination;
     if (t && (t.action === 'flood' || t.action === 'disk_full')) {
       const failureClass = t.action === 'flood' ? 'output_flood' : 'disk_full';
-      const summary = t.action === 'flood' ? `the agent printed more than ${this.spec.limits.outputCapBytes} bytes (limits.max_output_mb) and was stopped` : `the job log could not be written (${this.agentLog?.error?.code ?? 'write error'}); the agent was stopped`;
-      return { state: 'failed', exitCode: t.exitCode, reasonCode: t.reason, classification: { reasonCode: t.reason, failureClass, summary, nextAction: nextActionFor(t.reason, failureClass) }, finalizedBy: t.action };
+      const summary =
+        t.action === 'flood'
+          ? `the agent printed more than ${this.spec.limits.outputCapBytes} bytes (limits.max_output_mb) and was stopped`
+          : `the job log could not be written (${this.agentLog?.error?.code ?? 'write error'}); the agent was stopped`;
+      return {
+        state: 'failed',
+        exitCode: t.exitCode,
+        reasonCode: t.reason,
+        classification: {
+          reasonCode: t.reason,
+          failureClass,
+          summary,
+          nextAction: nextActionFor(t.reason, failureClass),
+        },
+        finalizedBy: t.action,
+      };
     }
     if (t && t.action !== 'hung' && t.action !== 'fatal') {
-      return { state: t.state ?? outcomeStateForExit(t.exitCode), exitCode: t.exitCode, reasonCode: t.reason, finalizedBy: t.action };
+      return {
+        state: t.state ?? outcomeStateForExit(t.exitCode),
+        exitCode: t.exitCode,
+        reasonCode: t.reason,
+        finalizedBy: t.action,
+      };
     }
     const rawExit = exit.exitCode ?? 128 + signalNumber(exit.signal);
-    const ok = t?.action === 'fatal' ? false : t?.action === 'hung' ? this.hb.finalOk === true : rawExit === 0 && this.hb.finalOk !== false;
+    const ok =
+      t?.action === 'fatal'
+        ? false
+        : t?.action === 'hung'
+          ? this.hb.finalOk === true
+          : rawExit === 0 && this.hb.finalOk !== false;
     if (ok) {
       const exitCode = t?.action === 'hung' ? 0 : rawExit;
       if (mutation.mutations > 0) {
-        return { state: 'success', exitCode, reasonCode: t?.action === 'hung' ? 'completed_then_hung_after_final_result' : 'process_exit' };
+        return {
+          state: 'success',
+          exitCode,
+          reasonCode: t?.action === 'hung' ? 'completed_then_hung_after_final_result' : 'process_exit',
+        };
       }
       if (this.spec.expectNoChanges) return { state: 'success', exitCode, reasonCode: 'read_only_ok' };
-      return { state: 'no_op', exitCode, reasonCode: this.hb.writesRefused > 0 ? 'writes_refused_no_mutations' : 'exit_zero_no_mutations' };
+      return {
+        state: 'no_op',
+        exitCode,
+        reasonCode: this.hb.writesRefused > 0 ? 'writes_refused_no_mutations' : 'exit_zero_no_mutations',
+      };
     }
     const classification = this.classify(exit);
-    return { state: 'failed', exitCode: rawExit, reasonCode: classification.reasonCode, classification, finalizedBy: t?.action === 'fatal' ? 'fail_fast' : undefined };
+    return {
+      state: 'failed',
+      exitCode: rawExit,
+      reasonCode: classification.reasonCode,
+      classification,
+      finalizedBy: t?.action === 'fatal' ? 'fail_fast' : undefined,
+    };
   }
 
   private async onSpawnError(err: NodeJS.ErrnoException): Promise<void> {
@@ -539,20 +643,32 @@ export class JobWatcher {
       stderrTail: [],
     };
     const classification = this.classify(exit);
-    const decided: Decision = { state: 'failed', exitCode: err.code === 'ENOENT' ? 127 : 126, reasonCode: classification.reasonCode, classification };
+    const decided: Decision = {
+      state: 'failed',
+      exitCode: err.code === 'ENOENT' ? 127 : 126,
+      reasonCode: classification.reasonCode,
+      classification,
+    };
     this.log.error({ code: err.code }, 'agent could not be started');
     await this.finish(decided, this.tracker.snapshot, null);
     this.ack({
       ok: false,
       reasonCode: classification.reasonCode,
       failureClass: classification.failureClass,
-      message: this.redactor.redact(classification.summary ?? `cannot start ${path.basename(this.spec.launch.command)}: ${err.code ?? err.message}`),
+      message: this.redactor.redact(
+        classification.summary ?? `cannot start ${path.basename(this.spec.launch.command)}: ${err.code ?? err.message}`,
+      ),
       exitCode: decided.exitCode,
     });
     process.exit(0);
   }
 
-  private async failBeforeLaunch(reasonCode: string, failureClass: string, message: string, exitCode: number): Promise<void> {
+  private async failBeforeLaunch(
+    reasonCode: string,
+    failureClass: string,
+    message: string,
+    exitCode: number,
+  ): Promise<void> {
     this.log.error({ reason: reasonCode }, message);
     const decided: Decision = {
       state: 'failed',
@@ -593,7 +709,9 @@ export class JobWatcher {
       failure_class: decided.classification?.failureClass,
       retry_after_sec: decided.classification?.retryAfterSec,
       reset_at: decided.classification?.resetAt,
-      summary: decided.classification?.summary ? this.redactor.redact(decided.classification.summary).slice(0, 500) : undefined,
+      summary: decided.classification?.summary
+        ? this.redactor.redact(decided.classification.summary).slice(0, 500)
+        : undefined,
       next_action: decided.classification?.nextAction,
       mutations: mutation.mutations,
       changed_files: mutation.changedFiles.slice(0, MAX_CHANGED_FILES_RECORDED),
@@ -618,18 +736,18 @@ export class JobWatcher {
     if (this.hbTimer) clearTimeout(this.hbTimer);
     // an instance that is no longer the job's current one (the job was replaced) writes nothing more
     if (!isCurrentInstance(paths, this.spec.runInstance)) {
-      this.log.warn('this instance is no longer the job\'s current one; its outcome is not written');
+      this.log.warn("this instance is no longer the job's current one; its outcome is not written");
       return;
     }
     try {
-      if (publishOutcome(paths, outcome, this.redactor) === 'kept_existing') this.log.warn('an outcome for this instance already existed; kept it');
+      if (publishOutcome(paths, outcome, this.redactor) === 'kept_existing')
+        this.log.warn('an outcome for this instance already existed; kept it');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not write the outcome');
     }
     this.writeHeartbeat(true);
     cleanupInstance(paths, this.spec.runInstance, { keepHome: this.spec.keepHome });
   }
-
 }
 
 /** Diagnostics as plain JSON lines, for when pino itself cannot be set up. */
@@ -638,7 +756,12 @@ function plainLogger(sink: DiagnosticsSink, redactor: Redactor, first: string): 
     const fields = typeof obj === 'string' ? { msg: obj } : { ...(obj as object), msg };
     sink.write(`${redactor.redact(JSON.stringify({ level, time: new Date().toISOString(), ...fields }))}\n`);
   };
-  const logger = { info: write('info'), warn: write('warn'), error: write('error'), debug: () => undefined } as unknown as Logger;
+  const logger = {
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    debug: () => undefined,
+  } as unknown as Logger;
   logger.warn(first);
   return logger;
 }

@@ -83,7 +83,8 @@ export const WatcherSpecSchema = z
   .superRefine((spec, ctx) => {
     const expected = jobPaths(spec.paths.root, spec.provider, spec.beads);
     for (const [key, value] of Object.entries(expected)) {
-      if (spec.paths[key as keyof JobPaths] !== value) ctx.addIssue({ code: 'custom', path: ['paths', key], message: `must be ${value}` });
+      if (spec.paths[key as keyof JobPaths] !== value)
+        ctx.addIssue({ code: 'custom', path: ['paths', key], message: `must be ${value}` });
     }
   });
 
@@ -106,7 +107,10 @@ export function parseWatcherSpec(text: string): { ok: true; spec: WatcherSpec } 
   const parsed = WatcherSpecSchema.safeParse(raw);
   if (parsed.success) return { ok: true, spec: parsed.data };
   const issue = parsed.error.issues[0];
-  return { ok: false, message: `watcher spec invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'unknown'}` };
+  return {
+    ok: false,
+    message: `watcher spec invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'unknown'}`,
+  };
 }
 
 /** The one line the watcher sends back once the agent is running (or could not be started). */

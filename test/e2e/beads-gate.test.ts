@@ -13,7 +13,7 @@ const bd = (cwd: string, ...args: string[]) =>
 
 beforeEach(() => {
   sb = createSandbox({ PATH: `${BD_STUB_DIR}:/usr/bin:/bin` });
-  // the external Beads repo (the runbook's ~/bd) with its database and a probe issue
+  // the external Beads repo (~/bd by default) with its database and a probe issue
   external = path.join(sb.env.HOME, 'bd');
   fs.mkdirSync(external);
   git(external, 'init', '-q');
@@ -31,7 +31,7 @@ async function gate(args: string[] = [], env: Record<string, string | undefined>
 }
 
 describe('beads-gate (bd stub speaking the documented bd contract)', () => {
-  it('passes the full runbook gate, including a write probe that leaves nothing behind', async () => {
+  it('passes the full beads gate, including a write probe that leaves nothing behind', async () => {
     const before = bd(external, 'show', 'bd-probe', '--json');
     const r = await gate(['--probe-id', 'bd-probe', '--write-probe']);
     expect(r.code).toBe(0);

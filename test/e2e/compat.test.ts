@@ -1,6 +1,6 @@
 /**
- * The forms operators already type: positional beads ids, `kill`, `wait`, the runbook's mixed wave
- * under the shipped policy's caps, seed 003's smoke test verbatim, `nightly-dispatch smoke`, and the
+ * The forms operators already type: positional beads ids, `kill`, `wait`, the mixed wave of two providers
+ * under the shipped policy's caps, the nightly smoke test's argv verbatim, `nightly-dispatch smoke`, and the
  * legacy `cc-glm-job.sh` name.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -153,7 +153,7 @@ describe('wait', () => {
   });
 });
 
-describe("the runbook's mixed wave under the shipped policy", () => {
+describe('the mixed wave of two providers under the shipped policy', () => {
   it('2 OpenCode + 2 Gemini jobs start at once; a third Gemini job is refused by the default cap of 2', async () => {
     const sleeper = path.join(sb.dir, 'agent-cli');
     fs.writeFileSync(sleeper, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
@@ -189,16 +189,16 @@ describe("the runbook's mixed wave under the shipped policy", () => {
 
 const smokeEnabled = process.env.CI === 'true' || process.env.RUN_SMOKE === '1';
 
-describe.skipIf(!smokeEnabled)("seed 003's real-CLI smoke test, verbatim (CI, or RUN_SMOKE=1)", () => {
-  it('preflight per provider, a dry-run start, check and kill of a throwaway id, as the seed calls them', () => {
+describe.skipIf(!smokeEnabled)('The real-CLI smoke test, verbatim (CI, or RUN_SMOKE=1)', () => {
+  it('preflight per provider, a dry-run start, check and kill of a throwaway id, as a nightly smoke script calls them', () => {
     const wt = sb.worktree('smoke');
-    // `dx-runner` by name, found on PATH, exactly as the seed's subprocess calls run it
+    // `dx-runner` by name, found on PATH, exactly as a cron script's subprocess calls run it
     const env = { ...sb.env, PATH: `${path.join(REPO_ROOT, 'node_modules', '.bin')}:${sb.env.PATH}` };
     const run = (argv: string[], timeout: number) =>
       spawnSync(argv[0], argv.slice(1), { env, cwd: wt, encoding: 'utf8', timeout: timeout * 1000 });
     for (const provider of ['opencode', 'cc-glm', 'gemini']) {
       const result = run(['dx-runner', 'preflight', `--provider=${provider}`], 30);
-      // the seed accepts 0 (available) or 1 (unavailable); dx-runner documents 21/25 for unavailable
+      // older scripts accept 0 (available) or 1 (unavailable); dx-runner documents 21/25 for unavailable
       expect([0, 21, 25], `${provider}: ${result.stderr}`).toContain(result.status);
     }
     const beadsId = `smoke-test-${Math.random().toString(16).slice(2, 10)}`;

@@ -102,7 +102,7 @@ describe('job lifecycle through the built CLI', () => {
     );
     expect(outcome.host).not.toBe('');
     expect(outcome.mutations).toBe(1);
-    // the runbook reads these keys with grep: plain key=value lines
+    // operators' scripts read these keys with grep: plain key=value lines
     const raw = fs.readFileSync(path.join(sb.state, 'fake', 'bd-life.outcome'), 'utf8');
     for (const key of [
       'beads',

@@ -406,7 +406,7 @@ describe('nightly-dispatch run', () => {
     await stop('bd-models');
   });
 
-  it("the shipped policy falls back to Gemini with seed 003's models: gemini-2.5-pro, then gemini-2.0-flash", async () => {
+  it('the shipped policy falls back to Gemini with the default models: gemini-2.5-pro, then gemini-2.0-flash', async () => {
     const { nightChain, NIGHTLY_SECTION } = await import('@dx/nightly-dispatch');
     const { loadPolicy, sectionOf } = await import('@dx/core');
     expect(
@@ -423,7 +423,7 @@ describe('nightly-dispatch run', () => {
 
 const realBin = inject('realCliBin');
 /** Seed 003's "real CLI smoke test": preflight per provider and a dry-run start/check, against the built dx-runner. */
-(realBin ? describe : describe.skip)('seed 003 real CLI smoke test', () => {
+(realBin ? describe : describe.skip)('nightly real-CLI smoke test', () => {
   it.each(['opencode', 'cc-glm', 'gemini'])(
     'dx-runner preflight --provider %s answers 0 or 21 with the real CLI',
     async (provider) => {

@@ -5,7 +5,7 @@ import { REPO_ROOT } from './paths.js';
 
 /**
  * The real agent CLIs, pinned, installed by the test set-up into a folder of their own (not the
- * root dependencies, so `npm ci` stays light for users): research/provider-clis.md §1.
+ * root dependencies, so `npm ci` stays light for users).
  */
 export const REAL_CLIS = {
   'opencode-ai': '1.18.33',

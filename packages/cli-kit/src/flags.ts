@@ -9,7 +9,7 @@ export const beadsFlag = Flags.custom<string>({
   parse: async (input) => assertBeadsId(input),
 });
 
-/** The runbook's positional form of the same id: `dx-runner check bd-xxx`. */
+/** The positional form of the same id: `dx-runner check bd-xxx`. */
 export const beadsArg = Args.custom<string>({
   description: 'Beads issue id (the same as --beads)',
   parse: async (input) => assertBeadsId(input),

@@ -20,7 +20,7 @@ describe('renderTable', () => {
     ]);
   });
 
-  it('formats durations like the runbook (s, m s, h m)', () => {
+  it('formats durations as s, m s, h m', () => {
     expect([formatDuration(5), formatDuration(125), formatDuration(3725), formatDuration(null)]).toEqual([
       '5s',
       '2m5s',

@@ -58,7 +58,7 @@ export const NightReportSchema = z.object({
 });
 export type NightReport = z.infer<typeof NightReportSchema>;
 
-/** `nightly-dispatch smoke`: seed 003's real-CLI smoke test against the installed dx-runner. */
+/** `nightly-dispatch smoke`: The real-CLI smoke test against the installed dx-runner. */
 export const SmokeOutputSchema = z.object({
   ok: z.boolean(),
   beads_id: z.string(),

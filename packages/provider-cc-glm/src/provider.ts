@@ -66,7 +66,7 @@ function claudeEnv(
     DISABLE_AUTOUPDATER: '1',
     DISABLE_TELEMETRY: '1',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    // root may only bypass permissions with the documented remedy (research: provider-clis.md §4.1)
+    // root may only bypass permissions with the documented remedy
     IS_SANDBOX: p.permissionMode === 'bypassPermissions' && isRoot ? '1' : p.env.IS_SANDBOX,
     // the token reaches the child as ANTHROPIC_AUTH_TOKEN only
     CC_GLM_AUTH_TOKEN: undefined,

@@ -20,7 +20,7 @@ const REASON_OVERRIDES: Partial<Record<FailureClass, string>> = { rate_limited: 
 
 type Json = Record<string, unknown>;
 
-/** Exit codes that are an HTTP status & 255 (research: provider-clis.md §3.3). */
+/** Exit codes that are an HTTP status & 255. */
 const HTTP_EXIT: Record<number, number> = { 144: 400, 145: 401, 147: 403, 148: 404, 173: 429, 244: 500, 247: 503 };
 
 /** What the model said since its last tool call: the final answer that the result event lacks. */

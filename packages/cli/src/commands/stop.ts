@@ -13,7 +13,7 @@ ${exitCodesHelp([0, 1])}`;
     '<%= config.bin %> stop --beads bd-xxx',
     '<%= config.bin %> kill bd-xxx',
   ];
-  /** `kill` is the name seed 003's smoke test cleans up with. */
+  /** `kill`: the name smoke tests and older scripts clean up with. */
   static override aliases = ['kill'];
   static override args = { beads: beadsArg() };
   static override flags = { beads: beadsFlag() };

@@ -1,4 +1,4 @@
-/** The runbook's gate block: verdict line, then the facts that decided it. */
+/** The gate block: verdict line, then the facts that decided it. */
 export function renderGate(
   title: string,
   g: { passed: boolean; reason_code: string; next_action: string; next_action_text: string; details: string },

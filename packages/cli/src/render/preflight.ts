@@ -2,7 +2,7 @@ import type { PreflightOutput } from '@dx/core';
 
 const MARK: Record<string, string> = { ok: 'OK', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
 
-/** The runbook's preflight block for one provider. */
+/** The preflight block for one provider. */
 export function renderPreflight(r: PreflightOutput, title = 'Preflight'): string {
   const lines = [`=== ${title}: ${r.provider} ===`];
   if (r.model) lines.push(`model: ${r.model}${r.model_source ? ` (${r.model_source})` : ''}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseClaimError } from './bd.js';
 
-describe('parseClaimError (seed 003: multi-word owners, optional timestamp)', () => {
+describe('parseClaimError (multi-word owners, optional timestamp)', () => {
   it.each([
     ['already claimed by Recovery Agent', 'Recovery Agent', null],
     ['already claimed by System Auto-Fixer at 2026-02-19T06:00:00Z', 'System Auto-Fixer', '2026-02-19T06:00:00'],
@@ -21,7 +21,7 @@ describe('parseClaimError (seed 003: multi-word owners, optional timestamp)', ()
 
   it('returns undefined for other errors', () => {
     expect(parseClaimError('Error claiming bd-x1: issue not claimable: status closed')).toBeUndefined();
-    // seed 003's non-matches
+    // texts that are not claim errors
     for (const text of ['Some other error message', 'Permission denied', '', 'claimed by'])
       expect(parseClaimError(text)).toBeUndefined();
   });

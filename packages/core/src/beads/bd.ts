@@ -3,7 +3,7 @@ import type { RunToolResult } from '../providers/hook.js';
 import { findExecutable } from '../providers/services.js';
 
 /**
- * The Beads CLI, driven through its documented contract (research/provider-clis.md §5):
+ * The Beads CLI, driven through its documented contract (`bd … --json`):
  * `--json` output is a raw array for show/list/ready, errors are plain text on stderr.
  */
 export interface BeadsIssue {
@@ -24,7 +24,7 @@ export interface ClaimInfo {
 }
 
 /**
- * "already claimed by <owner>[ at <timestamp>]" with multi-word owners (seed 003's fix of the
+ * "already claimed by <owner>[ at <timestamp>]" with multi-word owners (the fix of the
  * first-word-only regex). bd may exit 0 on it, so callers check the text, not the exit code.
  */
 export function parseClaimError(text: string): ClaimInfo | undefined {

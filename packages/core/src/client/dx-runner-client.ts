@@ -152,7 +152,7 @@ export interface StartRequest {
 }
 
 /**
- * The siblings' only way to run jobs (SPEC §1): runs `dx-runner … --json` and validates the output
+ * The siblings' only way to run jobs: runs `dx-runner … --json` and validates the output
  * with the same zod schemas dx-runner declares. Non-zero exit codes that carry a state (check: 2, 3,
  * 23) are results, not errors.
  */

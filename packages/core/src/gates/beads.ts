@@ -26,7 +26,7 @@ function expand(p: string, env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * The runbook's beads gate: `bd` found, the external Beads repo (BEADS_REPO_PATH, default ~/bd)
+ * The beads gate: `bd` found, the external Beads repo (BEADS_REPO_PATH, default ~/bd)
  * present with an origin containing BEADS_REPO_REMOTE_SUBSTR (default stars-end/bd), the
  * database reachable (`bd ping`), the repo binding matching (`bd context` project ids), the probe
  * issue present (`bd show`) and, with --write-probe, a reversible write (a status round trip that

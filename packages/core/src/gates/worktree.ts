@@ -78,7 +78,7 @@ export function locateWorktree(
 }
 
 /**
- * The worktree-only permission gate (ADR "Permission Gate"): agents mutate only inside the allowed
+ * The worktree-only permission gate: agents mutate only inside the allowed
  * prefixes and never inside a canonical clone. Decided on the real path, so a symlink or ".." that
  * escapes is judged by where it lands.
  */

@@ -32,7 +32,7 @@ function since(iso: string | undefined, now: number): number {
 }
 
 /**
- * The runbook's health state of a job, from its files alone: the outcome when there is one (it is
+ * The health state of a job, from its files alone: the outcome when there is one (it is
  * authoritative), else the watcher's heartbeat — parsed provider events and worktree mutations,
  * not log bytes or CPU time.
  */

@@ -1,4 +1,4 @@
-/** The runbook's health states, exactly. */
+/** The health states of a job. */
 export const HEALTH_STATES = [
   'launching',
   'healthy',
@@ -10,7 +10,7 @@ export const HEALTH_STATES = [
 ] as const;
 export type HealthState = (typeof HEALTH_STATES)[number];
 
-/** `check` exits with the code of the state it reports (SPEC §2). */
+/** `check` exits with the code of the state it reports. */
 export function exitCodeForState(state: HealthState): number {
   switch (state) {
     case 'stalled':

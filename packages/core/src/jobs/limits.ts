@@ -1,6 +1,6 @@
 import { DxError, ExitCode } from '../errors.js';
 
-/** Time limits of a job, read from the runbook's env vars when the job starts and recorded in its meta. */
+/** Time limits of a job, read from the DX_RUNNER_* env vars when the job starts and recorded in its meta. */
 export interface JobLimits {
   maxRuntimeMinutes: number;
   noMutationTimeoutMinutes: number;

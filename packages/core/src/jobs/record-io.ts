@@ -38,7 +38,7 @@ export interface RecordTypes {
   blocked: BlockedRecord;
 }
 
-/** Lists the runbook writes comma-separated (`none` when empty); every other list is a JSON array. */
+/** Lists written comma-separated (`none` when empty); every other list is a JSON array. */
 const CSV_LISTS = new Set(['provider_switch_from']);
 
 /** A record that cannot be read: unparseable, invalid for its schema, or not a regular file. */

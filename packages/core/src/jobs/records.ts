@@ -5,7 +5,7 @@ import { OUTCOME_STATES } from './outcome-state.js';
 export { OUTCOME_STATES, outcomeStateForExit, type OutcomeState } from './outcome-state.js';
 
 /**
- * The state files of a job, stored in the runbook's key=value format:
+ * The state files of a job, stored as key=value lines:
  * - meta: the job definition, written by start/restart only;
  * - heartbeat: live progress, written by the watcher only;
  * - outcome: the final record, written once when the job ends.

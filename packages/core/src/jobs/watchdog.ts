@@ -68,7 +68,7 @@ async function tend(root: string, job: JobSnapshot, entry: WatchdogAction, optio
 }
 
 /**
- * One watchdog pass (runbook "Watchdog Mode"): restart live jobs that are stalled or make no
+ * One watchdog pass : restart live jobs that are stalled or make no
  * progress while retries remain, mark them blocked after max retries, finalize once the jobs past
  * their runtime limit and those whose watcher died. A finished job is never re-run; a job started
  * by dx-batch or nightly-dispatch is reported and left to its owner; a job another command is

@@ -44,7 +44,7 @@ describe('policy loader', () => {
     expect(p.sources).toEqual([expect.stringContaining('default.yaml'), f]);
     expect(maxParallelFor(p, 'opencode', {})).toBe(4);
     expect(maxParallelFor(p, 'cc-glm', { DX_RUNNER_MAX_PARALLEL_CC_GLM: '3' })).toBe(3);
-    // the runbook's mixed wave: 2 OpenCode + 2 Gemini jobs at once
+    // the mixed wave of two providers: 2 OpenCode + 2 Gemini jobs at once
     expect(maxParallelFor(p, 'gemini', {})).toBe(2);
     expect(maxParallelFor(p, 'extra', {})).toBe(2);
   });

@@ -1,5 +1,5 @@
 /**
- * What a provider plugin supplies (ADR adapter contract, SPEC §4). Core never names a concrete
+ * What a provider plugin supplies. Core never names a concrete
  * provider: it launches whatever LaunchSpec it is given, feeds the output through the provider's
  * parser, and asks the provider to classify a failure.
  */
@@ -66,7 +66,7 @@ export interface AgentExit {
 }
 
 export interface FailureClassification {
-  /** The seed's reason code, e.g. `opencode_rate_limited`. */
+  /** The provider's reason code, e.g. `opencode_rate_limited`. */
   reasonCode: string;
   failureClass: FailureClass;
   retryAfterSec?: number;

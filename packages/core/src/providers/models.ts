@@ -32,7 +32,7 @@ function list(value: string | undefined): string[] | undefined {
 }
 
 /**
- * Which model a job of this provider runs: --model (or the profile's), else the runbook env
+ * Which model a job of this provider runs: --model (or the profile's), else the provider's model env
  * override (OPENCODE_MODEL …), else the canonical model. Env overrides may narrow the allowlist and
  * pick within it, never escape it.
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HEALTH_STATES } from '../health/states.js';
 
-/** One job as status/check/report show it (runbook JSON shapes: beads, provider, state, reason_code, …). */
+/** One job as status/check/report show it (beads, provider, state, reason_code, …). */
 export const JobViewSchema = z.object({
   beads: z.string(),
   provider: z.string(),

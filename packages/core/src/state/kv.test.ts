@@ -24,7 +24,7 @@ describe('key=value state files', () => {
     expect(parseKvList(back.list)).toEqual(['a b', 'c,d']);
   });
 
-  it('keeps "=" inside values and reads the runbook comma lists', () => {
+  it('keeps "=" inside values and reads comma-separated lists', () => {
     expect(parseKv('fallback_reason=alias_for=glm-5\n').fallback_reason).toBe('alias_for=glm-5');
     expect(parseKvList('opencode,gemini')).toEqual(['opencode', 'gemini']);
     expect(parseKvList('none')).toEqual([]);

@@ -1,5 +1,5 @@
 /**
- * The runbook's key=value state format (`beads=bd-xxx` one per line). Values are escaped so a
+ * The key=value state format (`beads=bd-xxx` one per line). Values are escaped so a
  * newline in a value can never forge another key; lists are stored as JSON arrays.
  */
 export type KvValue = string | number | boolean | readonly string[] | null | undefined;

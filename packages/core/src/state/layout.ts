@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrivateDir } from './atomic.js';
 
-/** Where every file of one job instance lives: `<root>/<provider>/<beads>.<kind>` (runbook layout). */
+/** Where every file of one job instance lives: `<root>/<provider>/<beads>.<kind>`. */
 export interface JobPaths {
   readonly root: string;
   readonly dir: string;
@@ -100,7 +100,7 @@ export function ensureProviderDir(root: string, provider: string): string {
   return dir;
 }
 
-/** Move `file` aside to `file.N` with the smallest free N ≥ 1 (runbook rotation: .1 is the oldest). */
+/** Move `file` aside to `file.N` with the smallest free N ≥ 1 (.1 is the oldest). */
 export function rotateFile(file: string): string | undefined {
   let st: fs.Stats;
   try {

@@ -11,7 +11,7 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('secure prompt files', () => {
-  it('sanitises ids like seed 003', () => {
+  it('sanitises ids to a safe file name', () => {
     expect(sanitizeForFileName('bd-123.456')).toBe('bd-123_456');
     expect(sanitizeForFileName('test/path')).toBe('test_path');
     expect(sanitizeForFileName('a'.repeat(100))).toBe('a'.repeat(50));

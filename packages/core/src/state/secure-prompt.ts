@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** A beads id made safe for a file name: `[^a-zA-Z0-9_-]` → `_`, at most 50 characters (seed 003). */
+/** A beads id made safe for a file name: `[^a-zA-Z0-9_-]` → `_`, at most 50 characters. */
 export function sanitizeForFileName(id: string): string {
   return id.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 50);
 }

@@ -7,7 +7,7 @@ const commit = z.union([
   z.object({ sha: z.string().min(4), message: z.string().optional(), feature_key: z.string().optional() }),
 ]);
 
-/** What an implement run reports on its last line (seed 004; validated, never trusted blindly). */
+/** What an implement run reports on its last line (validated, never trusted blindly). */
 export const ImplementContractSchema = z.object({
   phase: z.literal('implement'),
   beads_id: z.string().min(1),

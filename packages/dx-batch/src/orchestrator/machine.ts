@@ -85,7 +85,7 @@ export interface MachineContext {
 
 export type Transition = { item: Item; effects: Effect[] } | { refused: string };
 
-/** The seed's status shown for each machine state (queued work shows as the phase it waits for). */
+/** The status shown for each machine state (queued work shows as the phase it waits for). */
 export const STATUS_OF: Record<ItemState, ItemStatus> = {
   PENDING: 'PENDING',
   IMPLEMENT_QUEUED: 'IMPLEMENTING',

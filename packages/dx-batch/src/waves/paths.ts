@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { assertBeadsId, openPrivateRoot, toolStatePath } from '@dx/core';
 
-/** DX_BATCH_DIR, default `${XDG_STATE_HOME:-~/.local/state}/dx-batch` (seed layout underneath). */
+/** DX_BATCH_DIR, default `${XDG_STATE_HOME:-~/.local/state}/dx-batch`. */
 export function batchRootPath(env: NodeJS.ProcessEnv = process.env): string {
   return toolStatePath('dx-batch', 'DX_BATCH_DIR', env);
 }
@@ -23,7 +23,7 @@ export interface WavePaths {
   jobs: string;
 }
 
-/** The seed's artifact layout: waves/, leases/, ledgers/, jobs/ (prompts now live per wave). */
+/** The artifact layout: waves/, leases/, ledgers/, jobs/ (prompts now live per wave). */
 export function wavePaths(root: string, waveId: string): WavePaths {
   assertBeadsId(waveId);
   return {

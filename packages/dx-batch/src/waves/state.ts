@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DxError, ExitCode, writeFileAtomic } from '@dx/core';
 import type { WavePaths } from './paths.js';
 
-/** The item statuses of the seed's contract (what `status`, reports and scripts show). */
+/** The item statuses (what `status`, reports and scripts show). */
 export const ITEM_STATUSES = [
   'PENDING',
   'IMPLEMENTING',

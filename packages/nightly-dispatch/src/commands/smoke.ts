@@ -2,9 +2,8 @@ import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
 import type { SmokeOutput } from '../schemas.js';
 
 export default class Smoke extends DxCommand<SmokeOutput> {
-  static override summary =
-    "seed 003's real-CLI smoke test against the installed dx-runner; one Slack alert if it fails";
-  static override description = `Runs, with the argv of seed 003: dx-runner preflight --provider=<p> for opencode, cc-glm and
+  static override summary = 'The real-CLI smoke test against the installed dx-runner; one Slack alert if it fails';
+  static override description = `Runs, as a cron job would: dx-runner preflight --provider=<p> for opencode, cc-glm and
 gemini (0 available; 21 or 25 unavailable), dx-runner start --beads=<id> --provider=cc-glm --dry-run
 (0) in a throwaway worktree under the first allowed prefix, dx-runner check <id> (0 or 1) and
 dx-runner kill <id> (cleanup). When any check fails, one alert goes to the Slack webhook of the

@@ -11,8 +11,8 @@ afterEach(() => fs.rmSync(path.join(root, 'migration-start'), { force: true }));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const nightly = sectionOf(loadPolicy({ env: {}, sections: [NIGHTLY_SECTION] }), NIGHTLY_SECTION);
 
-describe('migration clock (seed 003)', () => {
-  it("ships the seed's values", () => {
+describe('migration clock', () => {
+  it('ships the documented default values', () => {
     expect(nightly).toMatchObject({
       providerChain: ['opencode', 'cc-glm', 'gemini'],
       ackTimeoutSec: 45,

@@ -6,7 +6,7 @@ export type AckResult =
 
 /**
  * `dx-runner start` and its launch acknowledgement, bounded by `ackTimeoutSec` and retried
- * `retries` times (seed 003: 45 s, one retry). After a timeout, dx-runner is asked whether the job
+ * `retries` times (default 45 s, one retry). After a timeout, dx-runner is asked whether the job
  * came up anyway before trying again, so a slow acknowledgement never launches the item twice.
  */
 export async function dispatchWithAck(

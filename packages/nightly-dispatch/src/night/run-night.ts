@@ -128,7 +128,7 @@ function runId(now: Date): string {
 }
 
 /**
- * One night (seed 003): ready work from bd, provider chosen by the shared preflight chain (every
+ * One night: ready work from bd, provider chosen by the shared preflight chain (every
  * result kept; a fallback alerts with the primary failure), each item claimed atomically and
  * dispatched through dx-runner with a bounded launch acknowledgement, within the migration-safe
  * parallelism. Never two runs at once; every run leaves a morning report.
@@ -251,7 +251,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       );
   }
 
-  // 2. the night's work: bd ready (seed 003) or the legacy critical-bug query, each title once
+  // 2. the night's work: bd ready or the legacy critical-bug query, each title once
   if (!deps.bd)
     return finish('beads_unavailable', ExitCode.beadsGateFailed, 'bd not found: set BD_BIN or put bd on PATH');
   let work: NightWork;

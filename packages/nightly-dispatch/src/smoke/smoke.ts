@@ -8,9 +8,9 @@ import { nightConfig } from '../config/config.js';
 import type { SmokeOutput } from '../schemas.js';
 
 /**
- * Seed 003's real-CLI smoke test, as checks against the installed dx-runner: preflight of each
- * provider, a dry-run start, check and kill of a throwaway beads id, with the seed's argv. The
- * seed accepted exit 1 for "provider unavailable"; dx-runner's documented codes for that are 21
+ * The nightly real-CLI smoke test, as checks against the installed dx-runner: preflight of each
+ * provider, a dry-run start, check and kill of a throwaway beads id, with the argv a cron script uses.
+ * Older scripts accepted exit 1 for "provider unavailable"; dx-runner's documented codes for that are 21
  * (preflight failed) and 25 (model unavailable), and check of an id that only had a dry run is 1
  * (job_not_found).
  */

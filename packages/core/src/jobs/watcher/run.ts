@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -17,13 +16,12 @@ import type {
 import { providerKit } from '../../providers/kit.js';
 import { Redactor } from '../../secrets/redact.js';
 import { readFileIfExists, writeFileAtomic } from '../../state/atomic.js';
-import { nextActionFor } from '../../health/next-actions.js';
 import { CappedLog } from '../capped-log.js';
 import { parseKv } from '../../state/kv.js';
-import { outcomeStateForExit, type OutcomeState } from '../outcome-state.js';
 import { cleanupInstance, isCurrentInstance, publishOutcome, writeRecord } from '../record-io.js';
 import type { HeartbeatRecord, OutcomeRecord } from '../records.js';
 import { LineSplitter, Tail } from './lines.js';
+import { decideOutcome, signalNumber, type Decision, type Termination } from './decide.js';
 import { MutationTracker, type MutationSnapshot } from './mutations.js';
 import type { WatcherAck, WatcherSpec } from './spec.js';
 
@@ -35,20 +33,8 @@ const MAX_CHANGED_FILES_RECORDED = 500;
 const MUTATION_DEBOUNCE_MS = 1000;
 const LOG_FLUSH_MS = 500;
 
-interface Termination {
-  action: 'stop' | 'finalize' | 'restart' | 'block' | 'timeout' | 'hung' | 'signal' | 'fatal' | 'flood' | 'disk_full';
-  reason: string;
-  exitCode: number;
-  state?: OutcomeState;
-}
-
 function iso(ms = Date.now()): string {
   return new Date(ms).toISOString();
-}
-
-function signalNumber(signal: string | null): number {
-  if (!signal) return 0;
-  return (os.constants.signals as Record<string, number>)[signal] ?? 0;
 }
 
 /**
@@ -571,65 +557,17 @@ export class JobWatcher {
   }
 
   private decide(exit: AgentExit, mutation: MutationSnapshot): Decision {
-    const t = this.termination;
-    if (t && (t.action === 'flood' || t.action === 'disk_full')) {
-      const failureClass = t.action === 'flood' ? 'output_flood' : 'disk_full';
-      const summary =
-        t.action === 'flood'
-          ? `the agent printed more than ${this.spec.limits.outputCapBytes} bytes (limits.max_output_mb) and was stopped`
-          : `the job log could not be written (${this.agentLog?.error?.code ?? 'write error'}); the agent was stopped`;
-      return {
-        state: 'failed',
-        exitCode: t.exitCode,
-        reasonCode: t.reason,
-        classification: {
-          reasonCode: t.reason,
-          failureClass,
-          summary,
-          nextAction: nextActionFor(t.reason, failureClass),
-        },
-        finalizedBy: t.action,
-      };
-    }
-    if (t && t.action !== 'hung' && t.action !== 'fatal') {
-      return {
-        state: t.state ?? outcomeStateForExit(t.exitCode),
-        exitCode: t.exitCode,
-        reasonCode: t.reason,
-        finalizedBy: t.action,
-      };
-    }
-    const rawExit = exit.exitCode ?? 128 + signalNumber(exit.signal);
-    const ok =
-      t?.action === 'fatal'
-        ? false
-        : t?.action === 'hung'
-          ? this.hb.finalOk === true
-          : rawExit === 0 && this.hb.finalOk !== false;
-    if (ok) {
-      const exitCode = t?.action === 'hung' ? 0 : rawExit;
-      if (mutation.mutations > 0) {
-        return {
-          state: 'success',
-          exitCode,
-          reasonCode: t?.action === 'hung' ? 'completed_then_hung_after_final_result' : 'process_exit',
-        };
-      }
-      if (this.spec.expectNoChanges) return { state: 'success', exitCode, reasonCode: 'read_only_ok' };
-      return {
-        state: 'no_op',
-        exitCode,
-        reasonCode: this.hb.writesRefused > 0 ? 'writes_refused_no_mutations' : 'exit_zero_no_mutations',
-      };
-    }
-    const classification = this.classify(exit);
-    return {
-      state: 'failed',
-      exitCode: rawExit,
-      reasonCode: classification.reasonCode,
-      classification,
-      finalizedBy: t?.action === 'fatal' ? 'fail_fast' : undefined,
-    };
+    return decideOutcome({
+      exit,
+      termination: this.termination,
+      mutations: mutation.mutations,
+      finalOk: this.hb.finalOk,
+      writesRefused: this.hb.writesRefused,
+      expectNoChanges: this.spec.expectNoChanges,
+      outputCapBytes: this.spec.limits.outputCapBytes,
+      logErrorCode: this.agentLog?.error?.code,
+      classify: (e) => this.classify(e),
+    });
   }
 
   private async onSpawnError(err: NodeJS.ErrnoException): Promise<void> {
@@ -769,12 +707,4 @@ function plainLogger(sink: DiagnosticsSink, redactor: Redactor, first: string): 
 /** Where the watcher's own diagnostics go (its capped log); never throws. */
 export interface DiagnosticsSink {
   write(text: string): void;
-}
-
-interface Decision {
-  state: OutcomeState;
-  exitCode: number;
-  reasonCode: string;
-  classification?: FailureClassification;
-  finalizedBy?: string;
 }

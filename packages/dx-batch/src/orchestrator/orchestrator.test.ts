@@ -1,0 +1,258 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DxRunnerError, loadPolicy, type DxRunnerClient, type StartRequest } from '@dx/core';
+import { readLedger } from '../ledger/ledger.js';
+import { BATCH_SECTION } from '../policy.js';
+import type { ProgressView } from '../reports/view.js';
+import { wavePaths } from '../waves/paths.js';
+import type { WaveState } from '../waves/state.js';
+import { startWave } from './lifecycle.js';
+
+/**
+ * The orchestrator in-process, against a scripted dx-runner: every job a wave starts ends the way
+ * the script says, so each path (fallback, revision, contract problems, deferral) runs in
+ * milliseconds without spawning anything.
+ */
+type Ending = { state: 'exited_ok' | 'exited_err' | 'no_op' | 'blocked' | 'stalled'; reason?: string; text?: string };
+type Script = (job: StartRequest, nth: number) => Ending | DxRunnerError;
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const contract = (c: Record<string, unknown>) => `Done.\nCONTRACT:JSON:${JSON.stringify(c)}`;
+const implemented = (beads: string, status = 'completed') =>
+  contract({
+    phase: 'implement',
+    beads_id: beads,
+    status,
+    artifacts: { files_changed: ['a.ts'], commits: [] },
+    summary: `implemented ${beads}`,
+    findings: [],
+    timestamp: '2026-11-28T00:00:00Z',
+  });
+const reviewed = (beads: string, verdict: string, findings: unknown[] = []) =>
+  contract({
+    phase: 'review',
+    beads_id: beads,
+    verdict,
+    findings,
+    summary: verdict,
+    timestamp: '2026-11-28T00:00:00Z',
+  });
+
+class ScriptedDxRunner {
+  readonly started: StartRequest[] = [];
+  readonly stopped: string[] = [];
+  private readonly endings = new Map<string, { ending: Ending; instance: string; startedAt: string }>();
+  private n = 0;
+  constructor(private readonly script: Script) {}
+
+  asClient(): DxRunnerClient {
+    return this as unknown as DxRunnerClient;
+  }
+  async preflight(provider: string) {
+    return { ok: true, provider, model: `${provider}-model`, reason_code: null, error: null };
+  }
+  async prune() {
+    return {};
+  }
+  async disk() {
+    return { free_bytes: null, state_dir: '/x' };
+  }
+  async status() {
+    return { jobs: [] };
+  }
+  async release() {
+    return {};
+  }
+  async stop(beads: string) {
+    this.stopped.push(beads);
+    return {};
+  }
+  async start(req: StartRequest) {
+    const nth = this.started.filter((s) => s.beads === req.beads).length;
+    this.started.push(req);
+    const ending = this.script(req, nth);
+    if (ending instanceof DxRunnerError) throw ending;
+    this.n += 1;
+    const instance = `run-${this.n}`;
+    this.endings.set(req.beads, { ending, instance, startedAt: new Date().toISOString() });
+    return { beads: req.beads, pid: 1000 + this.n, watcher_pid: 2000 + this.n, run_instance: instance };
+  }
+  private job(beads: string) {
+    const job = this.endings.get(beads);
+    if (!job) throw new DxRunnerError(`no job ${beads}`, 1, 'job_not_found', null, []);
+    return job;
+  }
+  async check(beads: string) {
+    const job = this.job(beads);
+    return {
+      exitCode: 0,
+      view: {
+        state: job.ending.state,
+        reason_code: job.ending.reason ?? null,
+        started_at: job.startedAt,
+        run_instance: job.instance,
+      },
+    };
+  }
+  async report(beads: string) {
+    return {
+      final_text: this.job(beads).ending.text ?? '',
+      duration_sec: 3,
+      usage: { tokens_input: 10, tokens_output: 5 },
+    };
+  }
+  async logs() {
+    return { lines: [] };
+  }
+}
+
+const silent: ProgressView = { event: () => undefined, render: () => undefined, close: () => undefined };
+
+async function wave(items: string[], script: Script, config: Record<string, unknown> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-orch-'));
+  dirs.push(dir);
+  const base = path.join(dir, 'agents');
+  for (const beads of items) {
+    const repo = path.join(base, beads, 'repo');
+    fs.mkdirSync(repo, { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+  }
+  const policy = loadPolicy({
+    env: { HOME: dir, DX_RUNNER_EXTRA_ALLOWED_PREFIXES: base },
+    sections: [BATCH_SECTION],
+  });
+  const runner = new ScriptedDxRunner(script);
+  const state: WaveState = await startWave(
+    {
+      items,
+      waveId: 'wave-unit',
+      cwd: dir,
+      config: {
+        worktree_base: base,
+        poll_interval_sec: 0.01,
+        retry_chain: ['opencode', 'cc-glm'],
+        review_chain: ['gemini'],
+        ...config,
+      },
+    },
+    { root: path.join(dir, 'batch'), client: runner.asClient(), policy, view: silent },
+  );
+  const paths = wavePaths(path.join(dir, 'batch'), 'wave-unit');
+  return { state, runner, ledger: (beads: string) => readLedger(paths, beads) };
+}
+
+const item = (state: WaveState, beads: string) => state.items.find((i) => i.beads_id === beads)!;
+
+describe('orchestrator (scripted dx-runner)', () => {
+  it('implements, reviews and approves; the review job is read-only and the wave completes', async () => {
+    const { state, runner, ledger } = await wave(['bd-1'], (job) =>
+      job.beads === 'bd-1-review'
+        ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
+        : { state: 'exited_ok', text: implemented('bd-1') },
+    );
+    expect(state.status).toBe('completed');
+    expect(item(state, 'bd-1')).toMatchObject({ state: 'APPROVED', status: 'APPROVED' });
+    expect(runner.started.map((s) => [s.beads, s.provider, s.expectNoChanges ?? false])).toEqual([
+      ['bd-1', 'opencode', false],
+      ['bd-1-review', 'gemini', true],
+    ]);
+    expect(runner.started[0].owner).toBe('dx-batch:wave-unit');
+    // write-ahead ledger: every status change is on disk
+    expect(
+      ledger('bd-1')
+        .map((r) => r.to)
+        .filter(Boolean),
+    ).toContain('APPROVED');
+  });
+
+  it('falls back along the retry chain when a provider is rate-limited, and says which provider did the work', async () => {
+    const { state, runner } = await wave(['bd-1'], (job) => {
+      if (job.beads === 'bd-1-review') return { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };
+      return job.provider === 'opencode'
+        ? { state: 'exited_err', reason: 'rate_limited' }
+        : { state: 'exited_ok', text: implemented('bd-1') };
+    });
+    expect(item(state, 'bd-1').state).toBe('APPROVED');
+    expect(runner.started.map((s) => s.provider)).toEqual(['opencode', 'cc-glm', 'gemini']);
+    const attempts = item(state, 'bd-1').attempts;
+    expect(attempts.map((a) => [a.provider, a.result])).toEqual([
+      ['opencode', 'exited_err'],
+      ['cc-glm', 'exited_ok'],
+      ['gemini', 'exited_ok'],
+    ]);
+  });
+
+  it('blocks an item whose whole chain failed, without touching the other items', async () => {
+    const { state } = await wave(['bd-1', 'bd-2'], (job) => {
+      if (job.beads.startsWith('bd-1')) return { state: 'exited_err', reason: 'auth_missing' };
+      return job.beads.endsWith('-review')
+        ? { state: 'exited_ok', text: reviewed('bd-2', 'APPROVED') }
+        : { state: 'exited_ok', text: implemented('bd-2') };
+    });
+    expect(state.status).toBe('completed');
+    expect(item(state, 'bd-1')).toMatchObject({ state: 'BLOCKED' });
+    expect(item(state, 'bd-1').attempts).toHaveLength(2);
+    expect(item(state, 'bd-2').state).toBe('APPROVED');
+  });
+
+  it('sends a REVISION_REQUIRED review back to implement with its findings, then approves', async () => {
+    const { state, runner } = await wave(['bd-1'], (job, nth) => {
+      if (job.beads === 'bd-1') return { state: 'exited_ok', text: implemented('bd-1') };
+      return nth === 0
+        ? {
+            state: 'exited_ok',
+            text: reviewed('bd-1', 'REVISION_REQUIRED', [{ type: 'major', message: 'missing test', file: 'a.ts' }]),
+          }
+        : { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };
+    });
+    expect(item(state, 'bd-1').state).toBe('APPROVED');
+    expect(runner.started.map((s) => s.beads)).toEqual(['bd-1', 'bd-1-review', 'bd-1', 'bd-1-review']);
+    // the second implement prompt carries the reviewer's finding
+    const prompt = fs.readFileSync(runner.started[2].promptFile, 'utf8');
+    expect(prompt).toContain('missing test');
+  });
+
+  it('does not approve a job that exited 0 without a valid contract', async () => {
+    const { state } = await wave(['bd-1'], () => ({ state: 'exited_ok', text: 'all done, trust me' }), {
+      retry_chain: ['opencode'],
+    });
+    const done = item(state, 'bd-1');
+    expect(done.state).toBe('BLOCKED');
+    expect(done.attempts[0].reason_code).toBe('implement_contract_missing_or_invalid');
+  });
+
+  it('a start refused for a provider concurrency cap is deferred (same attempt), not counted as a failure', async () => {
+    const { state, runner } = await wave(['bd-1'], (job, nth) => {
+      if (job.beads === 'bd-1' && nth === 0)
+        return new DxRunnerError('cap reached', 21, 'provider_concurrency_cap_exceeded', null, []);
+      return job.beads === 'bd-1-review'
+        ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
+        : { state: 'exited_ok', text: implemented('bd-1') };
+    });
+    expect(item(state, 'bd-1').state).toBe('APPROVED');
+    // the deferred start is retried with the same provider: the cap is not the provider's fault
+    expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([
+      ['bd-1', 'opencode'],
+      ['bd-1', 'opencode'],
+      ['bd-1-review', 'gemini'],
+    ]);
+  });
+
+  it('stops a stalled job before moving the item on', async () => {
+    const { state, runner } = await wave(['bd-1'], (job) => {
+      if (job.beads === 'bd-1-review') return { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };
+      return job.provider === 'opencode'
+        ? { state: 'stalled', reason: 'no_output' }
+        : { state: 'exited_ok', text: implemented('bd-1') };
+    });
+    expect(runner.stopped).toEqual(['bd-1']);
+    expect(item(state, 'bd-1').state).toBe('APPROVED');
+  });
+});

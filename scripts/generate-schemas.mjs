@@ -11,8 +11,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { OUTPUT_SCHEMAS, toJsonSchema } = await import(path.join(root, 'packages/core/dist/index.js'));
 const { DX_BATCH_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/dx-batch/dist/index.js'));
 const { NIGHTLY_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/nightly-dispatch/dist/index.js'));
+const { SIM_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/provider-sim/dist/schemas.js'));
 const tools = {
-  'dx-runner': OUTPUT_SCHEMAS,
+  // the simulator's commands are dx-runner commands (its plugin adds them)
+  'dx-runner': { ...OUTPUT_SCHEMAS, ...SIM_OUTPUT_SCHEMAS },
   'dx-batch': DX_BATCH_OUTPUT_SCHEMAS,
   'nightly-dispatch': NIGHTLY_OUTPUT_SCHEMAS,
 };

@@ -15,6 +15,7 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
     '<%= config.bin %> start --beads bd-xxx --provider opencode --prompt-file /tmp/p.prompt --worktree /tmp/agents/bd-xxx/repo',
     '<%= config.bin %> start --beads bd-xxx --provider cc-glm --prompt-file /tmp/p.prompt --dry-run --json',
     '<%= config.bin %> start --beads bd-xxx --profile cc-glm-fallback --prompt-file /tmp/p.prompt --preflight',
+    '<%= config.bin %> start --beads bd-demo --provider sim --scenario rate-limited --worktree /tmp/agents/bd-demo/repo',
   ];
 
   static override flags = {
@@ -44,7 +45,7 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
       helpValue: '<n>',
     }),
     'prompt-file': Flags.string({
-      description: 'file holding the task prompt (required unless --dry-run)',
+      description: 'file holding the task prompt (required unless --dry-run or --provider sim)',
       helpValue: '<file>',
     }),
     worktree: Flags.string({
@@ -60,6 +61,11 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
       description:
         'who starts the job, e.g. dx-batch:<wave>; the watchdog leaves restarts of owned jobs to their owner',
       helpValue: '<tool:id>',
+    }),
+    scenario: Flags.string({
+      description:
+        'the simulator plays this scenario (a name from `dx-runner sim scenarios`, or a YAML file); --provider sim only, prompt optional',
+      helpValue: '<name|file>',
     }),
     policy: policyFlag,
   };
@@ -96,6 +102,7 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
       dryRun: flags['dry-run'],
       expectNoChanges: flags['expect-no-changes'],
       owner: flags.owner,
+      scenario: flags.scenario,
       policy: await this.policy(flags.policy),
       version: this.config.version,
       watcher,

@@ -58,6 +58,8 @@ export interface StartJobOptions {
   owner?: string;
   /** A read-only task: exiting 0 without changes is `exited_ok` (read_only_ok), not `no_op`. */
   expectNoChanges?: boolean;
+  /** The scenario a simulator plays; refused for a real provider. */
+  scenario?: string;
   dryRun?: boolean;
   policy: Policy;
   env?: NodeJS.ProcessEnv;
@@ -175,6 +177,7 @@ interface LaunchParams {
   mutationBudget?: number;
   owner?: string;
   expectNoChanges?: boolean;
+  scenario?: string;
   /** The caller (restart, watchdog) already holds the job's lock. */
   lockHeld?: boolean;
 }
@@ -319,6 +322,7 @@ function metaRecord(p: {
     mutation_budget: params.mutationBudget,
     owner: params.owner,
     expect_no_changes: params.expectNoChanges || undefined,
+    scenario: params.scenario,
     version: params.version,
   };
 }
@@ -366,6 +370,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         jobTmp: paths.tmp,
         env: params.env,
         policy: params.policy.providers[provider.id],
+        scenario: params.scenario,
       });
       assertPromptOffArgv(spec, params.prompt, provider.id);
       const now = new Date();
@@ -509,14 +514,26 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   const providerId = options.provider ?? options.profile?.provider;
   if (!providerId) fail('--provider or --profile is required', ExitCode.usage, 'provider_required', 'pass_--provider');
   const provider = options.registry.get(providerId);
-  if (!options.promptFile && !options.dryRun)
+  if (options.scenario !== undefined && !provider.simulator)
+    fail(
+      `--scenario is for the simulator (provider sim); ${provider.id} runs a real agent`,
+      ExitCode.usage,
+      'scenario_needs_simulator',
+      'pass_--provider_sim_or_drop_--scenario',
+    );
+  // a simulated agent plays its scenario: the prompt is optional
+  if (!options.promptFile && !options.dryRun && !provider.simulator)
     fail(
       '--prompt-file is required (except with --dry-run)',
       ExitCode.usage,
       'prompt_file_required',
       'pass_--prompt-file',
     );
-  const prompt = options.promptFile ? readPromptFile(options.promptFile) : '';
+  const prompt = options.promptFile
+    ? readPromptFile(options.promptFile)
+    : provider.simulator && !options.dryRun
+      ? `Simulated task for ${beads}.\n`
+      : '';
   const located = locateWorktree(options.worktree, { cwd, env });
   const { worktree } = checkWorktree(located, options.policy);
   const limits = { ...limitsFromEnv(env), ...profileLimits(options.profile) };
@@ -576,6 +593,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
       jobTmp: paths.tmp,
       env,
       policy: options.policy.providers[provider.id],
+      scenario: options.scenario,
     });
     if (prompt) assertPromptOffArgv(spec, prompt, provider.id);
     return {
@@ -601,7 +619,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     beads,
     provider,
     prompt,
-    promptFile: path.resolve(cwd, options.promptFile!),
+    promptFile: options.promptFile ? path.resolve(cwd, options.promptFile) : undefined,
     worktree,
     model,
     profile: options.profile?.name,
@@ -617,6 +635,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     mutationBudget: options.mutationBudget,
     owner: options.owner,
     expectNoChanges: options.expectNoChanges,
+    scenario: options.scenario,
   });
 }
 
@@ -668,6 +687,7 @@ export async function relaunch(
     mutationBudget: meta.mutation_budget,
     owner: meta.owner,
     expectNoChanges: meta.expect_no_changes,
+    scenario: meta.scenario,
     version: options.version,
     lockHeld: options.lockHeld,
   });

@@ -55,6 +55,8 @@ export const MetaSchema = z.looseObject({
   owner: z.string().optional(),
   /** A read-only task (e.g. a review): exiting 0 without changes is success, not no_op. */
   expect_no_changes: bool.optional(),
+  /** The simulator scenario this job plays (provider sim). */
+  scenario: z.string().optional(),
   version: z.string().optional(),
 });
 export type MetaRecord = z.output<typeof MetaSchema>;

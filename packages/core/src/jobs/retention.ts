@@ -87,30 +87,59 @@ export async function applyJobRetention(root: string | undefined, options: Reten
       continue;
     }
     try {
-      const paths = jobPaths(root, job.provider, job.beads);
-      // read again under the lock: a restart may have made it live since the listing
-      const fresh = loadJob(paths);
-      if (!fresh.outcome || fresh.watcherAlive || fresh.agentAlive) {
+      const removed = removeFinishedJobFiles(root, job.provider, job.beads, options.dryRun);
+      if (!removed) {
         result.kept.live++;
         continue;
       }
-      const dir = path.join(root, job.provider);
-      const names = jobFileNames(fs.readdirSync(dir), job.beads);
-      const bytes = names.reduce((n, name) => n + bytesUnder(path.join(dir, name)), 0);
-      if (!options.dryRun) for (const name of names) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
       result.removed.push({
         beads: job.beads,
         provider: job.provider,
         completed_at: new Date(job.completedAt).toISOString(),
-        files: names.length,
-        bytes,
+        ...removed,
       });
-      result.bytes_freed += bytes;
+      result.bytes_freed += removed.bytes;
     } finally {
       lock.release();
     }
   }
   return result;
+}
+
+/**
+ * Every file of one finished job in one provider directory; undefined (nothing removed) when the
+ * job is not finished. The caller holds the job's lock.
+ */
+function removeFinishedJobFiles(
+  root: string,
+  provider: string,
+  beads: string,
+  dryRun: boolean,
+): { files: number; bytes: number } | undefined {
+  // read again under the lock: a restart may have made it live since any listing
+  const fresh = loadJob(jobPaths(root, provider, beads));
+  if (!fresh.outcome || fresh.watcherAlive || fresh.agentAlive) return undefined;
+  const dir = path.join(root, provider);
+  const names = jobFileNames(fs.readdirSync(dir), beads);
+  const bytes = names.reduce((n, name) => n + bytesUnder(path.join(dir, name)), 0);
+  if (!dryRun) for (const name of names) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  return { files: names.length, bytes };
+}
+
+/** Remove a finished job's files in every provider directory (e.g. a demo's); false when one is still live. */
+export async function forgetFinishedJob(root: string | undefined, beads: string): Promise<boolean> {
+  if (!root) return true;
+  const lock = await acquireLock(root, `beads-${beads}`, 2000);
+  try {
+    let all = true;
+    for (const provider of listProviderDirs(root)) {
+      if (!listBeadsInProviderDir(root, provider).includes(beads)) continue;
+      if (!removeFinishedJobFiles(root, provider, beads, false)) all = false;
+    }
+    return all;
+  } finally {
+    lock.release();
+  }
 }
 
 /** Policy retention for jobs, applied by `prune --retention` (and once a day by the watchdog). */

@@ -117,6 +117,8 @@ export interface LaunchRequest {
   jobTmp: string;
   env: NodeJS.ProcessEnv;
   policy?: ProviderPolicy;
+  /** The scenario a simulator plays (`start --scenario`); only providers with `simulator: true` get one. */
+  scenario?: string;
 }
 
 export interface LaunchFile {
@@ -181,6 +183,11 @@ export interface Provider extends ProviderRuntime {
   readonly displayName: string;
   /** URL of a module whose `provider` export is this provider's ProviderRuntime (loaded by the watcher). */
   readonly runtimeModule: string;
+  /**
+   * A simulated agent, not a real CLI: it plays `--scenario`s, needs no prompt, and is never chosen
+   * unless named (a fallback chain or profile must list it).
+   */
+  readonly simulator?: boolean;
   buildLaunch(request: LaunchRequest): LaunchSpec | Promise<LaunchSpec>;
   /** Cheap, offline checks: binary and version, credentials present, model available. */
   preflight?(context: PreflightContext): Promise<ProviderPreflight>;

@@ -1,0 +1,95 @@
+/**
+ * The simulator: a scripted agent that runs a scenario in the worktree through the real engine
+ * (watcher, heartbeats, outcome, report) without calling any model. Only the policy or an explicit
+ * `--provider sim` ever selects it; its model reads `sim:<scenario>` wherever the job is shown.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CoreServices, LaunchRequest, LaunchSpec, PreflightContext, Provider, ProviderPreflight } from '@dx/core';
+import { buildPlan } from './plan.js';
+import { provider as runtime, PROVIDER_ID } from './runtime.js';
+import { loadScenario, ScenarioError } from './scenario.js';
+
+export const DEFAULT_SCENARIO = 'success';
+const AGENT = fileURLToPath(new URL('./agent.js', import.meta.url));
+
+/** The scenario of a job: `--scenario`, else DX_SIM_SCENARIO (for tools that start jobs themselves), else success. */
+export function scenarioFor(request: Pick<LaunchRequest, 'scenario' | 'env'>): string {
+  return request.scenario || request.env.DX_SIM_SCENARIO?.trim() || DEFAULT_SCENARIO;
+}
+
+/** DX_SIM_PACE_MS: a pause between the simulated agent's steps (the demo uses it so the job can be watched). */
+function paceMs(env: NodeJS.ProcessEnv): number {
+  const n = Number(env.DX_SIM_PACE_MS ?? 0);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 60_000) : 0;
+}
+
+export function createSimProvider(services: CoreServices): Provider {
+  /** A bad scenario is the caller's mistake: a usage error (exit 1) with a reason, not a crash. */
+  const invalid = (err: unknown): never => {
+    if (err instanceof ScenarioError)
+      throw Object.assign(err, {
+        exitCode: 1,
+        reasonCode: 'sim_scenario_invalid',
+        nextAction: 'run_dx-runner_sim_scenarios',
+      });
+    throw err;
+  };
+
+  return {
+    ...runtime,
+    id: PROVIDER_ID,
+    displayName: 'Simulator (scripted agent, no model)',
+    runtimeModule: new URL('./runtime.js', import.meta.url).href,
+    simulator: true,
+
+    buildLaunch(request: LaunchRequest): LaunchSpec {
+      let scenario;
+      try {
+        scenario = loadScenario(scenarioFor(request));
+      } catch (err) {
+        return invalid(err);
+      }
+      const planFile = path.join(request.jobHome, 'sim-plan.json');
+      return {
+        command: process.execPath,
+        args: [AGENT, planFile],
+        env: services.childEnv(request, { DX_SIM: '1' }),
+        cwd: request.worktree,
+        // like the real CLIs, the prompt arrives on stdin
+        stdinFile: request.promptFile,
+        files: [
+          { path: planFile, content: `${JSON.stringify(buildPlan(scenario, request.beads, paceMs(request.env)))}\n` },
+        ],
+        selectedModel: `sim:${scenario.name}`,
+        fallbackReason: 'none',
+        runtimeOptions: { as: scenario.as, maxRetries: 3, credentialsPresent: scenario.credentials === 'present' },
+      };
+    },
+
+    async preflight(ctx: PreflightContext): Promise<ProviderPreflight> {
+      const name = ctx.env.DX_SIM_SCENARIO?.trim() || DEFAULT_SCENARIO;
+      let detail: string;
+      let ok = true;
+      try {
+        const s = loadScenario(name);
+        detail = `scenario ${s.name}: ${s.description}`;
+      } catch (err) {
+        if (!(err instanceof ScenarioError)) throw err;
+        ok = false;
+        detail = err.message;
+      }
+      return {
+        ok,
+        binary: { path: process.execPath, version: `simulator (node ${process.version})` },
+        model: `sim:${name}`,
+        checks: [
+          { name: 'simulator', status: 'warn', detail: 'simulated agent: no model is called, nothing real is done' },
+          ok
+            ? { name: 'scenario', status: 'ok', detail }
+            : { name: 'scenario', status: 'fail', detail, reasonCode: 'sim_scenario_invalid', failureClass: 'crashed' },
+        ],
+      };
+    },
+  };
+}

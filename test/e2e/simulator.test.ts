@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckOutputSchema, ErrorOutputSchema, JobReportSchema, PreflightOutputSchema } from '@dx/core';
+import { DemoOutputSchema as BatchDemoOutputSchema } from '@dx/dx-batch';
 import { DemoOutputSchema, SimScenariosOutputSchema } from '@dx/provider-sim/schemas';
 import { createSandbox, git, type Sandbox } from '../helpers/sandbox.js';
 
@@ -180,4 +181,22 @@ describe('provider sim', () => {
     expect(ErrorOutputSchema.parse(JSON.parse(r.stdout)).error.reason_code).toBe('demo_dir_not_ours');
     expect(fs.readFileSync(path.join(mine, 'precious.txt'), 'utf8')).toBe('keep me');
   });
+
+  it('dx-batch demo: a five-item simulated wave ends as designed (a revision, a fallback, a blocked item) with its report', async () => {
+    const box = sandbox();
+    const r = await box.batch(['demo', '--base', box.agents], { timeoutMs: 150_000 });
+    expect(r.code, r.stderr).toBe(0);
+    // the live view (lines: stderr is not a terminal) shows the transitions as they happen
+    expect(r.stderr).toMatch(/demo-2 REVIEWING → REVISION_REQUIRED/);
+    expect(r.stderr).toMatch(/demo-3 IMPLEMENTING → IMPLEMENT_QUEUED \(opencode_rate_limited\)/);
+    expect(r.stderr).toMatch(/demo-3 IMPLEMENT_QUEUED → IMPLEMENTING via sim-alt/);
+    // then the wave report
+    expect(r.stdout).toMatch(/\| demo-3 \| APPROVED \| approved \| APPROVED \| .* \| sim → sim-alt \|/);
+    expect(r.stdout).toMatch(/\| demo-4 \| BLOCKED \| implement_reported_blocked \|/);
+    expect(r.stdout).toMatch(/ended as designed/);
+    const clean = await box.batch(['demo', '--base', box.agents, '--clean', '--json']);
+    const out = BatchDemoOutputSchema.parse(JSON.parse(clean.stdout));
+    expect(out.removed).toHaveLength(5);
+    expect(fs.readdirSync(box.agents)).toEqual([]);
+  }, 180_000);
 });

@@ -72,7 +72,17 @@ export const BatchPruneOutputSchema = z.object({
 });
 export type BatchPruneOutput = z.infer<typeof BatchPruneOutputSchema>;
 
+/** `dx-batch demo`: the demo wave (null after --clean) and whether it ended as designed. */
+export const DemoOutputSchema = z.object({
+  wave: WaveOutputSchema.nullable(),
+  as_designed: z.boolean().nullable(),
+  /** Demo repositories removed by --clean. */
+  removed: z.array(z.string()),
+});
+export type DemoOutput = z.infer<typeof DemoOutputSchema>;
+
 export const DX_BATCH_OUTPUT_SCHEMAS = {
+  demo: DemoOutputSchema,
   prune: BatchPruneOutputSchema,
   start: WaveOutputSchema,
   resume: WaveOutputSchema,

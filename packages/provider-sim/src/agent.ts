@@ -11,7 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Plan } from './plan.js';
 
 const plan = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) as Plan;
-const expand = (value: string) => value.replaceAll('${beads}', plan.beads);
+const expand = (value: string) =>
+  value
+    .replaceAll('${beads}', plan.beads)
+    .replaceAll('${item}', plan.item)
+    .replaceAll('${attempt}', String(plan.attempt));
 const emit = (event: Record<string, unknown>) =>
   new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify({ sim: 1, ...event })}\n`, () => resolve()));
 const writeOut = (stream: NodeJS.WriteStream, data: string) =>
@@ -37,21 +41,20 @@ async function run(): Promise<number> {
       fs.writeFileSync(file, expand(step.content ?? `written by the dx-runner simulator for ${plan.beads}\n`));
     } else if ('commit' in step) {
       await emit({ type: 'tool_use', tool: 'bash', detail: 'git commit' });
-      execFileSync('git', ['add', '-A'], { stdio: 'ignore' });
-      execFileSync(
-        'git',
-        [
-          '-c',
-          'user.name=dx-runner simulator',
-          '-c',
-          'user.email=sim@localhost',
-          'commit',
-          '-q',
-          '-m',
-          expand(step.commit),
-        ],
-        { stdio: 'ignore' },
-      );
+      try {
+        const git = (...args: string[]) =>
+          execFileSync('git', ['-c', 'user.name=dx-runner simulator', '-c', 'user.email=sim@localhost', ...args], {
+            stdio: 'pipe',
+          });
+        git('add', '-A');
+        git('commit', '-q', '-m', expand(step.commit));
+      } catch (err) {
+        // like a real agent whose tool call failed: say why on stderr and stop
+        const e = err as { stdout?: Buffer; stderr?: Buffer; message: string };
+        const why = `${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`.trim().split('\n')[0] || e.message;
+        await writeOut(process.stderr, `git commit failed: ${why}\n`);
+        return 1;
+      }
     } else if ('usage' in step)
       await emit({ type: 'usage', input: step.usage.input, output: step.usage.output, cost: step.usage.cost });
     else if ('retry' in step)

@@ -16,6 +16,10 @@ export type PlanStep = Exclude<Step, { replay: string }> | { replay: Recording }
 export interface Plan {
   scenario: string;
   beads: string;
+  /** The work item: a dx-batch prompt's item (its review job runs as <item>-review), else the beads id. */
+  item: string;
+  /** A dx-batch prompt's attempt number, else 1. */
+  attempt: number;
   /** Pause between steps, so a person watching sees the job progress. */
   paceMs: number;
   steps: PlanStep[];
@@ -36,10 +40,12 @@ export function recording(as: Imitated, name: string): Recording {
   return files;
 }
 
-export function buildPlan(scenario: Scenario, beads: string, paceMs = 0): Plan {
+export function buildPlan(scenario: Scenario, beads: string, item = beads, paceMs = 0, attempt = 1): Plan {
   return {
     scenario: scenario.name,
     beads,
+    item,
+    attempt,
     paceMs,
     steps: scenario.steps.map((step) => ('replay' in step ? { replay: recording(scenario.as!, step.replay) } : step)),
   };

@@ -3,19 +3,54 @@
  * (watcher, heartbeats, outcome, report) without calling any model. Only the policy or an explicit
  * `--provider sim` ever selects it; its model reads `sim:<scenario>` wherever the job is shown.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CoreServices, LaunchRequest, LaunchSpec, PreflightContext, Provider, ProviderPreflight } from '@dx/core';
-import { buildPlan } from './plan.js';
+import { buildPlan, type Plan } from './plan.js';
 import { provider as runtime, PROVIDER_ID } from './runtime.js';
-import { loadScenario, ScenarioError } from './scenario.js';
+import { loadScenario, ScenarioError, type Scenario } from './scenario.js';
 
 export const DEFAULT_SCENARIO = 'success';
 const AGENT = fileURLToPath(new URL('./agent.js', import.meta.url));
 
-/** The scenario of a job: `--scenario`, else DX_SIM_SCENARIO (for tools that start jobs themselves), else success. */
-export function scenarioFor(request: Pick<LaunchRequest, 'scenario' | 'env'>): string {
-  return request.scenario || request.env.DX_SIM_SCENARIO?.trim() || DEFAULT_SCENARIO;
+/** The DX-BATCH-* header of a dx-batch prompt: item, phase, attempt. */
+export function batchHeader(prompt: string): Record<string, string> {
+  return Object.fromEntries(
+    [...prompt.matchAll(/^DX-BATCH-([A-Z]+): (\S+)$/gm)].map((m) => [m[1].toLowerCase(), m[2]]),
+  );
+}
+
+/**
+ * DX_SIM_SCENARIOS names a folder of scenarios per item, for a wave where each item behaves
+ * differently: the first of <item>.<phase>.<attempt>, <item>.<phase>.<provider>, <item>.<phase>,
+ * default.<phase>.<provider>, default.<phase>, default (.yaml) that exists.
+ */
+function scenarioFromFolder(request: LaunchRequest, providerId: string): string | undefined {
+  const dir = request.env.DX_SIM_SCENARIOS?.trim();
+  if (!dir) return undefined;
+  const h = batchHeader(request.prompt);
+  const item = h.item ?? request.beads;
+  const names = [
+    ...(h.phase ? [`${item}.${h.phase}.${h.attempt}`, `${item}.${h.phase}.${providerId}`, `${item}.${h.phase}`] : []),
+    item,
+    ...(h.phase ? [`default.${h.phase}.${providerId}`, `default.${h.phase}`] : []),
+    'default',
+  ];
+  return names.map((n) => path.join(dir, `${n}.yaml`)).find((f) => fs.existsSync(f));
+}
+
+/**
+ * The scenario of a job: `--scenario`, else the DX_SIM_SCENARIOS folder's pick, else
+ * DX_SIM_SCENARIO (for tools that start jobs themselves), else success.
+ */
+export function scenarioFor(request: LaunchRequest, providerId: string): string {
+  return (
+    request.scenario ||
+    scenarioFromFolder(request, providerId) ||
+    request.env.DX_SIM_SCENARIO?.trim() ||
+    DEFAULT_SCENARIO
+  );
 }
 
 /** DX_SIM_PACE_MS: a pause between the simulated agent's steps (the demo uses it so the job can be watched). */
@@ -24,7 +59,27 @@ function paceMs(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(n) && n > 0 ? Math.min(n, 60_000) : 0;
 }
 
-export function createSimProvider(services: CoreServices): Provider {
+function plan(scenario: Scenario, request: LaunchRequest): Plan {
+  const header = batchHeader(request.prompt);
+  const attempt = Number(header.attempt);
+  return buildPlan(
+    scenario,
+    request.beads,
+    header.item ?? request.beads,
+    paceMs(request.env),
+    Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
+  );
+}
+
+/** `sim`, and `sim-alt` so a fallback from one simulated provider to another can be rehearsed. */
+export function createSimProviders(services: CoreServices): Provider[] {
+  return [
+    createSimProvider(services, PROVIDER_ID, 'Simulator (scripted agent, no model)'),
+    createSimProvider(services, `${PROVIDER_ID}-alt`, 'Simulator, second id for fallback rehearsal (no model)'),
+  ];
+}
+
+export function createSimProvider(services: CoreServices, id: string, displayName: string): Provider {
   /** A bad scenario is the caller's mistake: a usage error (exit 1) with a reason, not a crash. */
   const invalid = (err: unknown): never => {
     if (err instanceof ScenarioError)
@@ -38,15 +93,15 @@ export function createSimProvider(services: CoreServices): Provider {
 
   return {
     ...runtime,
-    id: PROVIDER_ID,
-    displayName: 'Simulator (scripted agent, no model)',
+    id,
+    displayName,
     runtimeModule: new URL('./runtime.js', import.meta.url).href,
     simulator: true,
 
     buildLaunch(request: LaunchRequest): LaunchSpec {
       let scenario;
       try {
-        scenario = loadScenario(scenarioFor(request));
+        scenario = loadScenario(scenarioFor(request, id));
       } catch (err) {
         return invalid(err);
       }
@@ -59,7 +114,10 @@ export function createSimProvider(services: CoreServices): Provider {
         // like the real CLIs, the prompt arrives on stdin
         stdinFile: request.promptFile,
         files: [
-          { path: planFile, content: `${JSON.stringify(buildPlan(scenario, request.beads, paceMs(request.env)))}\n` },
+          {
+            path: planFile,
+            content: `${JSON.stringify(plan(scenario, request))}\n`,
+          },
         ],
         selectedModel: `sim:${scenario.name}`,
         fallbackReason: 'none',

@@ -11,7 +11,8 @@ export type Imitated = (typeof IMITATED)[number];
 const text = z.string().min(1).max(20_000);
 
 /**
- * One thing the simulated agent does. Texts may use `${beads}` (the job's beads id). `replay`
+ * One thing the simulated agent does. Texts may use `${beads}` (the job's beads id) and `${item}`
+ * (a dx-batch prompt's item, else the beads id), `${attempt}` (a dx-batch prompt's attempt, else 1). `replay`
  * prints a recording of the imitated CLI (stdout, stderr) and exits with its exit code.
  */
 const StepSchema = z.union([

@@ -2,6 +2,7 @@ import { bundledDxRunner } from '@dx/cli/locate';
 import { BdClient, bdBinary, dxRunnerCommand, loadPolicy, validateEnv, type EnvVarSpec } from '@dx/core';
 import { NIGHTLY_SECTION } from './config/policy.js';
 import type { NightDeps } from './night/run-night.js';
+import { simulateEnv, type Simulation } from './night/simulate.js';
 
 /** dx-runner as a sibling: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
 /** nightly-dispatch's own variables (dx-runner's are checked too: the night launches its jobs). */
@@ -15,9 +16,11 @@ export const NIGHTLY_ENV: readonly EnvVarSpec[] = [
 ];
 
 export function nightDeps(
-  options: { policyFile?: string; log: (line: string) => void },
-  env: NodeJS.ProcessEnv = process.env,
+  options: { policyFile?: string; log: (line: string) => void; simulation?: Simulation },
+  processEnv: NodeJS.ProcessEnv = process.env,
 ): NightDeps {
+  // a rehearsal: the dx-runner it runs replaces the named providers by the simulator
+  const env = options.simulation ? { ...processEnv, DX_RUNNER_SIMULATE: simulateEnv(options.simulation) } : processEnv;
   validateEnv(env);
   validateEnv(env, NIGHTLY_ENV);
   const bin = bdBinary(env);
@@ -28,5 +31,6 @@ export function nightDeps(
     bd: bin ? new BdClient(bin, process.cwd(), env) : undefined,
     env,
     log: options.log,
+    simulation: options.simulation,
   };
 }

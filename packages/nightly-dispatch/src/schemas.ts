@@ -28,6 +28,10 @@ export const NightReportSchema = z.object({
   started_at: z.string(),
   completed_at: z.string(),
   dry_run: z.boolean(),
+  /** A rehearsal (run --simulate): the scenario set the providers played; null for a real night. */
+  simulation: z
+    .object({ name: z.string(), description: z.string(), providers: z.record(z.string(), z.string()) })
+    .nullable(),
   status: z.enum(['ok', 'partial', 'no_provider', 'beads_unavailable', 'nothing_to_do', 'disk_low']),
   exit_code: z.number().int(),
   error: z.string().nullable(),

@@ -6,7 +6,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CoreServices, LaunchRequest, LaunchSpec, PreflightContext, Provider, ProviderPreflight } from '@dx/core';
+import type {
+  CoreServices,
+  LaunchRequest,
+  LaunchSpec,
+  PreflightCheck,
+  PreflightContext,
+  Provider,
+  ProviderPreflight,
+} from '@dx/core';
 import { buildPlan, type Plan } from './plan.js';
 import { provider as runtime, PROVIDER_ID } from './runtime.js';
 import { loadScenario, ScenarioError, type Scenario } from './scenario.js';
@@ -79,7 +87,22 @@ export function createSimProviders(services: CoreServices): Provider[] {
   ];
 }
 
+/**
+ * The options of one simulated provider: its id and name, and the scenario it always plays when it
+ * stands in for a real provider (DX_RUNNER_SIMULATE).
+ */
+interface SimIdentity {
+  id: string;
+  displayName: string;
+  forcedScenario?: string;
+}
+
 export function createSimProvider(services: CoreServices, id: string, displayName: string): Provider {
+  return simProvider(services, { id, displayName });
+}
+
+function simProvider(services: CoreServices, self: SimIdentity): Provider {
+  const { id, displayName } = self;
   /** A bad scenario is the caller's mistake: a usage error (exit 1) with a reason, not a crash. */
   const invalid = (err: unknown): never => {
     if (err instanceof ScenarioError)
@@ -98,10 +121,18 @@ export function createSimProvider(services: CoreServices, id: string, displayNam
     runtimeModule: new URL('./runtime.js', import.meta.url).href,
     simulator: true,
 
+    impersonate(real, scenario) {
+      return simProvider(services, {
+        id: real.id,
+        displayName: `${real.displayName} (simulated: ${scenario})`,
+        forcedScenario: scenario,
+      });
+    },
+
     buildLaunch(request: LaunchRequest): LaunchSpec {
       let scenario;
       try {
-        scenario = loadScenario(scenarioFor(request, id));
+        scenario = loadScenario(request.scenario || self.forcedScenario || scenarioFor(request, id));
       } catch (err) {
         return invalid(err);
       }
@@ -113,41 +144,59 @@ export function createSimProvider(services: CoreServices, id: string, displayNam
         cwd: request.worktree,
         // like the real CLIs, the prompt arrives on stdin
         stdinFile: request.promptFile,
-        files: [
-          {
-            path: planFile,
-            content: `${JSON.stringify(plan(scenario, request))}\n`,
-          },
-        ],
+        files: [{ path: planFile, content: `${JSON.stringify(plan(scenario, request))}\n` }],
         selectedModel: `sim:${scenario.name}`,
         fallbackReason: 'none',
         runtimeOptions: { as: scenario.as, maxRetries: 3, credentialsPresent: scenario.credentials === 'present' },
       };
     },
 
+    /**
+     * Always a `simulator` warning. A provider standing in for a real one fails its preflight the
+     * way its scenario ends (rate limited, auth, …), so the chain falls back as it would for real.
+     */
     async preflight(ctx: PreflightContext): Promise<ProviderPreflight> {
-      const name = ctx.env.DX_SIM_SCENARIO?.trim() || DEFAULT_SCENARIO;
-      let detail: string;
-      let ok = true;
+      const name = self.forcedScenario || ctx.env.DX_SIM_SCENARIO?.trim() || DEFAULT_SCENARIO;
+      const simulator = {
+        name: 'simulator',
+        status: 'warn',
+        detail: 'simulated agent: no model is called, nothing real is done',
+      } as const;
+      const result = (checks: PreflightCheck[]): ProviderPreflight => ({
+        ok: checks.every((c) => c.status !== 'fail'),
+        binary: { path: process.execPath, version: `simulator (node ${process.version})` },
+        // standing in for a real provider, it answers with the model the policy chose for that provider
+        model: self.forcedScenario ? ctx.model : `sim:${name}`,
+        checks: [simulator, ...checks],
+      });
+      let scenario: Scenario;
       try {
-        const s = loadScenario(name);
-        detail = `scenario ${s.name}: ${s.description}`;
+        scenario = loadScenario(name);
       } catch (err) {
         if (!(err instanceof ScenarioError)) throw err;
-        ok = false;
-        detail = err.message;
+        return result([
+          {
+            name: 'scenario',
+            status: 'fail',
+            detail: err.message,
+            reasonCode: 'sim_scenario_invalid',
+            failureClass: 'crashed',
+          },
+        ]);
       }
-      return {
-        ok,
-        binary: { path: process.execPath, version: `simulator (node ${process.version})` },
-        model: `sim:${name}`,
-        checks: [
-          { name: 'simulator', status: 'warn', detail: 'simulated agent: no model is called, nothing real is done' },
-          ok
-            ? { name: 'scenario', status: 'ok', detail }
-            : { name: 'scenario', status: 'fail', detail, reasonCode: 'sim_scenario_invalid', failureClass: 'crashed' },
-        ],
-      };
+      const detail = `scenario ${scenario.name}: ${scenario.description}`;
+      const failing = self.forcedScenario && scenario.expect.state === 'exited_err';
+      return result([
+        failing
+          ? {
+              name: 'scenario',
+              status: 'fail',
+              detail: `simulated failure: ${scenario.description}`,
+              reasonCode: scenario.expect.reason_code,
+              failureClass: scenario.expect.failure_class as PreflightCheck['failureClass'],
+            }
+          : { name: 'scenario', status: 'ok', detail },
+      ]);
     },
   };
 }

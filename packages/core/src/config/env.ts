@@ -47,6 +47,12 @@ export const DX_RUNNER_ENV: readonly EnvVarSpec[] = [
     description,
   })),
   {
+    name: 'DX_RUNNER_SIMULATE',
+    kind: 'text',
+    default: '-',
+    description: 'rehearsal: provider=scenario,… replaces those providers by the simulator playing the scenario',
+  },
+  {
     name: 'DX_RUNNER_KEEP_JOB_HOME',
     kind: 'flag',
     default: '0',

@@ -188,6 +188,11 @@ export interface Provider extends ProviderRuntime {
    * unless named (a fallback chain or profile must list it).
    */
   readonly simulator?: boolean;
+  /**
+   * A simulator's stand-in for a real provider, under the real id, playing `scenario` in its launches
+   * and its preflight (DX_RUNNER_SIMULATE: rehearse a night or a wave without any real agent).
+   */
+  impersonate?(real: { id: string; displayName: string }, scenario: string): Provider;
   buildLaunch(request: LaunchRequest): LaunchSpec | Promise<LaunchSpec>;
   /** Cheap, offline checks: binary and version, credentials present, model available. */
   preflight?(context: PreflightContext): Promise<ProviderPreflight>;

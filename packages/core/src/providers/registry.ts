@@ -1,5 +1,6 @@
 import type { Config } from '@oclif/core';
 import { z } from 'zod';
+import { DxError, ExitCode } from '../errors.js';
 import type { Provider } from './contract.js';
 import { CORE_API_VERSION, PROVIDER_HOOK, type CoreServices } from './hook.js';
 import { coreServices, unknownProviderError } from './services.js';
@@ -73,7 +74,38 @@ export class ProviderRegistry {
     this.byId.set(provider.id, provider);
   }
 
-  static async fromConfig(config: Config, services: CoreServices = coreServices): Promise<ProviderRegistry> {
+  /**
+   * DX_RUNNER_SIMULATE=`id=scenario,…`: each named provider is replaced, under its own id, by the
+   * simulator playing that scenario (its jobs' model reads `sim:<scenario>`), so a rehearsal runs
+   * the real chain, fallback and alert paths without any real agent.
+   */
+  simulate(spec: string | undefined): void {
+    if (!spec?.trim()) return;
+    const simulator = [...this.byId.values()].find((p) => p.simulator && typeof p.impersonate === 'function');
+    const refuse = (why: string) =>
+      new DxError(`DX_RUNNER_SIMULATE=${spec}: ${why}`, {
+        exitCode: ExitCode.general,
+        reasonCode: 'invalid_env',
+        nextAction: 'fix_DX_RUNNER_SIMULATE',
+      });
+    if (!simulator) throw refuse('no simulator provider is installed');
+    for (const pair of spec
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const m = /^([a-z][a-z0-9-]*)=(\S+)$/.exec(pair);
+      if (!m) throw refuse(`"${pair}" is not provider=scenario`);
+      const real = this.byId.get(m[1]);
+      if (!real) throw refuse(`unknown provider "${m[1]}" (available: ${this.ids().join(', ')})`);
+      this.byId.set(real.id, simulator.impersonate!({ id: real.id, displayName: real.displayName }, m[2]));
+    }
+  }
+
+  static async fromConfig(
+    config: Config,
+    services: CoreServices = coreServices,
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<ProviderRegistry> {
     const registry = new ProviderRegistry();
     const refused = new Map<string, string>();
     for (const plugin of config.getPluginsList()) {
@@ -94,6 +126,7 @@ export class ProviderRegistry {
         message: failure.error.message.split('\n')[0] ?? 'hook failed',
       });
     }
+    registry.simulate(env.DX_RUNNER_SIMULATE);
     return registry;
   }
 

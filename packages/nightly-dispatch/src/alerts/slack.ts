@@ -27,6 +27,11 @@ export class SlackAlerter {
     private readonly log: (line: string) => void,
     /** A dry run prints what it would send and sends nothing. */
     private readonly dryRun = false,
+    /**
+     * A rehearsal (run --simulate) sends for real, to check the alerting end to end, but says so in
+     * every title and keeps its own rate-limit memory so it never silences a real alert.
+     */
+    private readonly rehearsal = false,
   ) {
     this.file = path.join(root, 'alerts.json');
   }
@@ -41,11 +46,16 @@ export class SlackAlerter {
       return result;
     };
     if (!this.webhook) return record('disabled', 'SLACK_WEBHOOK_URL not set');
+    const key = this.rehearsal ? `rehearsal:${kind}` : kind;
     const sent = this.lastSent();
-    const last = sent[kind];
+    const last = sent[key];
     if (last && Date.now() - Date.parse(last) < this.rateLimitMinutes * 60_000)
       return record('rate_limited', `last sent ${last}`);
-    const text = [`*${title}*`, ...lines, `Host: ${os.hostname()} · Time: ${new Date().toISOString()}`].join('\n');
+    const text = [
+      `*${this.rehearsal ? `[rehearsal] ${title}` : title}*`,
+      ...lines,
+      `Host: ${os.hostname()} · Time: ${new Date().toISOString()}`,
+    ].join('\n');
     if (this.dryRun) {
       this.log(`dry run: would send alert ${kind}: ${text.replace(/\n/g, ' | ')}`);
       return record('dry_run', text);
@@ -69,10 +79,7 @@ export class SlackAlerter {
       this.log(`alert ${kind} not delivered: ${cause}`);
       return record('failed', cause);
     }
-    writeFileAtomic(
-      this.file,
-      `${JSON.stringify({ ...this.lastSent(), [kind]: new Date().toISOString() }, null, 2)}\n`,
-    );
+    writeFileAtomic(this.file, `${JSON.stringify({ ...this.lastSent(), [key]: new Date().toISOString() }, null, 2)}\n`);
     return record('sent');
   }
 }

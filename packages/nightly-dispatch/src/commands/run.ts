@@ -22,6 +22,7 @@ ${exitCodesHelp([0, 1, 21, 24])}
     '<%= config.bin %> run',
     '<%= config.bin %> run --dry-run --max-items 5',
     '<%= config.bin %> run --json',
+    '<%= config.bin %> run --simulate opencode-rate-limited',
   ];
 
   static override flags = {
@@ -31,6 +32,11 @@ ${exitCodesHelp([0, 1, 21, 24])}
       min: 1,
       helpValue: '<n>',
     }),
+    simulate: Flags.string({
+      description:
+        'rehearse a night: dx-runner providers play simulator scenarios (a shipped set: opencode-rate-limited, all-providers-down, all-fine; or a YAML file); alerts go out marked [rehearsal]',
+      helpValue: '<set|file>',
+    }),
     policy: policyFlag,
   };
 
@@ -39,11 +45,13 @@ ${exitCodesHelp([0, 1, 21, 24])}
     await this.core();
     const { runNight } = await import('../night/run-night.js');
     const { nightDeps } = await import('../deps.js');
+    const { loadSimulation } = await import('../night/simulate.js');
+    const simulation = flags.simulate ? loadSimulation(flags.simulate) : undefined;
     // the log goes to stderr even with --json: cron keeps it, stdout stays one JSON document
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} nightly-dispatch ${line}\n`);
     const report = await runNight(
       { dryRun: flags['dry-run'] ?? false, maxItems: flags['max-items'] },
-      nightDeps({ policyFile: flags.policy ? path.resolve(flags.policy) : undefined, log }),
+      nightDeps({ policyFile: flags.policy ? path.resolve(flags.policy) : undefined, log, simulation }),
     );
     process.exitCode = report.exit_code;
     const { renderMorningReport } = await import('../reports/morning.js');

@@ -22,6 +22,7 @@ import { SlackAlerter } from '../alerts/slack.js';
 import { nightConfig, openNightlyRoot, recordMigrationStart, type NightConfig } from '../config/config.js';
 import { writeMorningReport } from '../reports/morning.js';
 import { pruneReports } from '../reports/retention.js';
+import type { Simulation } from './simulate.js';
 import type { NightItem, NightReport } from '../schemas.js';
 import { dispatchWithAck } from './dispatch.js';
 import { nightlyPrompt } from './prompt.js';
@@ -34,6 +35,8 @@ export interface NightDeps {
   bd: BdClient | undefined;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** A rehearsal: dx-runner's providers play these scenarios (deps.env carries DX_RUNNER_SIMULATE). */
+  simulation?: Simulation;
 }
 
 const LIVE = new Set(['launching', 'healthy', 'stalled']);
@@ -160,13 +163,21 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   const startedAt = new Date();
   const id = runId(startedAt);
   const client = new DxRunnerClient({ command: deps.dxRunner, env: deps.env });
-  const alerter = new SlackAlerter(config.webhook, config.root, config.alertRateLimitMinutes, deps.log, options.dryRun);
+  const alerter = new SlackAlerter(
+    config.webhook,
+    config.root,
+    config.alertRateLimitMinutes,
+    deps.log,
+    options.dryRun,
+    deps.simulation !== undefined,
+  );
   const items: NightItem[] = [];
   const report: NightReport = {
     run_id: id,
     started_at: startedAt.toISOString(),
     completed_at: '',
     dry_run: options.dryRun,
+    simulation: deps.simulation ?? null,
     status: 'ok',
     exit_code: 0,
     error: null,

@@ -5,8 +5,17 @@ import type { NightReport } from '../schemas.js';
 
 export function renderMorningReport(r: NightReport): string {
   const lines = [
-    `# Nightly dispatch ${r.run_id}${r.dry_run ? ' (dry run)' : ''}`,
+    `# Nightly dispatch ${r.run_id}${r.dry_run ? ' (dry run)' : ''}${r.simulation ? ' (rehearsal)' : ''}`,
     '',
+    ...(r.simulation
+      ? [
+          `> **Rehearsal** with the simulator (${r.simulation.name}: ${r.simulation.description}); no real agent ran.`,
+          `> Providers played: ${Object.entries(r.simulation.providers)
+            .map(([p, s]) => `${p}=${s}`)
+            .join(', ')}.`,
+          '',
+        ]
+      : []),
     `- status: **${r.status}** (exit ${r.exit_code})${r.error ? ` — ${r.error}` : ''}`,
     `- ${r.started_at} → ${r.completed_at}`,
     `- ready ${r.counts.ready} · claimed ${r.counts.claimed} · dispatched ${r.counts.dispatched} · skipped ${r.counts.skipped} · failed ${r.counts.failed}`,

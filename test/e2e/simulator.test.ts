@@ -140,7 +140,7 @@ describe('provider sim', () => {
     const broken = await box.dx(['sim', 'scenarios', '--file', file]);
     expect(broken.code).toBe(1);
     expect(broken.stderr.trim().split('\n')).toHaveLength(1);
-    expect(broken.stderr).toContain(`${file}:5:5: steps.0: not a step`);
+    expect(broken.stderr).toContain(`${file}:5:5: steps[0]: not a step`);
     // nothing was started by the refusals
     expect((await box.dx(['check', 'bd-sim-bad'])).code).toBe(1);
   });

@@ -96,7 +96,7 @@ function progressLine(view: JobView): string {
  */
 export async function runDemo(core: Core, bin: string, options: DemoOptions): Promise<DemoOutput> {
   const env = { ...DEMO_LIMITS, ...(options.env ?? process.env) };
-  const scenario = loadScenario(options.scenario);
+  const scenario = loadScenario(options.scenario, core.readYamlFile);
   const root = core.openStateRoot({ env, create: true });
   const previous = core.findLatestJob(root, DEMO_BEADS);
   if (previous && core.isLive(previous))

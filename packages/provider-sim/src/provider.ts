@@ -132,7 +132,10 @@ function simProvider(services: CoreServices, self: SimIdentity): Provider {
     buildLaunch(request: LaunchRequest): LaunchSpec {
       let scenario;
       try {
-        scenario = loadScenario(request.scenario || self.forcedScenario || scenarioFor(request, id));
+        scenario = loadScenario(
+          request.scenario || self.forcedScenario || scenarioFor(request, id),
+          services.readYamlFile,
+        );
       } catch (err) {
         return invalid(err);
       }
@@ -171,7 +174,7 @@ function simProvider(services: CoreServices, self: SimIdentity): Provider {
       });
       let scenario: Scenario;
       try {
-        scenario = loadScenario(name);
+        scenario = loadScenario(name, services.readYamlFile);
       } catch (err) {
         if (!(err instanceof ScenarioError)) throw err;
         return result([

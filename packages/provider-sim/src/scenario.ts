@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 
 /** The real CLIs a scenario can imitate: their output format, failure texts and classification. */
@@ -15,37 +14,55 @@ const text = z.string().min(1).max(20_000);
  * (a dx-batch prompt's item, else the beads id), `${attempt}` (a dx-batch prompt's attempt, else 1). `replay`
  * prints a recording of the imitated CLI (stdout, stderr) and exits with its exit code.
  */
-const StepSchema = z.union([
-  z.object({ message: text }).strict(),
-  z.object({ tool: z.string().min(1), detail: z.string().optional() }).strict(),
-  z.object({ write: z.string().min(1), content: z.string().optional() }).strict(),
-  z.object({ commit: text }).strict(),
-  z
-    .object({
-      usage: z
-        .object({
-          input: z.number().int().min(0),
-          output: z.number().int().min(0),
-          cost: z.number().min(0).optional(),
-        })
-        .strict(),
-    })
-    .strict(),
-  z
-    .object({
-      retry: z.object({ class: z.string().min(1), retry_after_sec: z.number().int().min(0).optional() }).strict(),
-    })
-    .strict(),
-  z.object({ silent_sec: z.number().positive().max(86_400) }).strict(),
-  z.object({ result: text, ok: z.boolean().optional() }).strict(),
-  z.object({ stderr: text }).strict(),
-  z.object({ replay: z.string().regex(/^[a-z0-9-]+$/, 'a recording name like zai1302 or 429') }).strict(),
-  z.object({ hang: z.literal(true) }).strict(),
-  z.object({ crash: z.enum(['SIGSEGV', 'SIGABRT', 'SIGKILL']) }).strict(),
-  z.object({ exit: z.number().int().min(0).max(255) }).strict(),
-]);
+const STEP_KINDS = [
+  'message',
+  'tool',
+  'write',
+  'commit',
+  'usage',
+  'retry',
+  'silent_sec',
+  'result',
+  'stderr',
+  'replay',
+  'hang',
+  'crash',
+  'exit',
+] as const;
+
+const StepSchema = z.union(
+  [
+    z.object({ message: text }).strict(),
+    z.object({ tool: z.string().min(1), detail: z.string().optional() }).strict(),
+    z.object({ write: z.string().min(1), content: z.string().optional() }).strict(),
+    z.object({ commit: text }).strict(),
+    z
+      .object({
+        usage: z
+          .object({
+            input: z.number().int().min(0),
+            output: z.number().int().min(0),
+            cost: z.number().min(0).optional(),
+          })
+          .strict(),
+      })
+      .strict(),
+    z
+      .object({
+        retry: z.object({ class: z.string().min(1), retry_after_sec: z.number().int().min(0).optional() }).strict(),
+      })
+      .strict(),
+    z.object({ silent_sec: z.number().positive().max(86_400) }).strict(),
+    z.object({ result: text, ok: z.boolean().optional() }).strict(),
+    z.object({ stderr: text }).strict(),
+    z.object({ replay: z.string().regex(/^[a-z0-9-]+$/, 'a recording name like zai1302 or 429') }).strict(),
+    z.object({ hang: z.literal(true) }).strict(),
+    z.object({ crash: z.enum(['SIGSEGV', 'SIGABRT', 'SIGKILL']) }).strict(),
+    z.object({ exit: z.number().int().min(0).max(255) }).strict(),
+  ],
+  { error: `not a step; a step is one of: ${STEP_KINDS.join(', ')}` },
+);
 export type Step = z.infer<typeof StepSchema>;
-const STEP_KINDS = StepSchema.options.map((o) => Object.keys(o.shape)[0]);
 
 export const ScenarioSchema = z
   .object({
@@ -83,62 +100,36 @@ export class ScenarioError extends Error {
 /** The scenarios shipped with the simulator. */
 export const SHIPPED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'scenarios');
 
-/** Parse a scenario file; errors name the file, line and column. */
-export function parseScenario(source: string, file: string): Scenario {
-  const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number | undefined) => {
-    if (offset === undefined) return file;
-    const pos = lines.linePos(offset);
-    return `${file}:${pos.line}:${pos.col}`;
-  };
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    throw new ScenarioError(`${at(e.pos[0])}: ${e.message.split('\n')[0]}`);
+/** Core's YAML reader (injected: a provider plugin reaches core only through its services). */
+export type YamlFileReader = <S extends z.ZodType>(file: string, schema: S, kind: string) => z.output<S>;
+
+/** Read a scenario file; errors name the file, line and column. */
+export function readScenario(file: string, read: YamlFileReader): Scenario {
+  try {
+    return { ...read(file, ScenarioSchema, 'scenario'), name: path.basename(file).replace(/\.ya?ml$/, ''), file };
+  } catch (err) {
+    // core's reader says what is wrong and where; the simulator has one error type
+    if (err instanceof Error && 'reasonCode' in err) throw new ScenarioError(err.message);
+    throw err;
   }
-  const parsed = ScenarioSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    // point at the deepest node the path still reaches
-    let offset: number | undefined;
-    for (let depth = issue.path.length; depth >= 0 && offset === undefined; depth--) {
-      const node = doc.getIn(issue.path.slice(0, depth) as (string | number)[], true);
-      if (isNode(node)) offset = node.range?.[0];
-    }
-    const key = issue.path.join('.') || '(scenario)';
-    const message =
-      issue.code === 'invalid_union' ? `not a step; a step is one of: ${STEP_KINDS.join(', ')}` : issue.message;
-    throw new ScenarioError(`${at(offset)}: ${key}: ${message}`);
-  }
-  return { ...parsed.data, name: path.basename(file).replace(/\.ya?ml$/, ''), file };
 }
 
 /** The shipped scenarios, by name. */
-export function shippedScenarios(): Scenario[] {
+export function shippedScenarios(read: YamlFileReader): Scenario[] {
   return fs
     .readdirSync(SHIPPED_DIR)
     .filter((f) => f.endsWith('.yaml'))
     .sort()
-    .map((f) => {
-      const file = path.join(SHIPPED_DIR, f);
-      return parseScenario(fs.readFileSync(file, 'utf8'), file);
-    });
+    .map((f) => readScenario(path.join(SHIPPED_DIR, f), read));
 }
 
 /** A shipped scenario by name, or a scenario file by path. */
-export function loadScenario(nameOrFile: string, cwd = process.cwd()): Scenario {
+export function loadScenario(nameOrFile: string, read: YamlFileReader, cwd = process.cwd()): Scenario {
   const isPath = nameOrFile.includes('/') || /\.ya?ml$/.test(nameOrFile);
   const file = isPath ? path.resolve(cwd, nameOrFile) : path.join(SHIPPED_DIR, `${nameOrFile}.yaml`);
-  let source: string;
-  try {
-    source = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (!isPath && code === 'ENOENT') {
-      const names = shippedScenarios().map((s) => s.name);
-      throw new ScenarioError(`unknown scenario "${nameOrFile}" (shipped: ${names.join(', ')})`);
-    }
-    throw new ScenarioError(`cannot read scenario file ${file} (${code ?? 'error'})`);
+  if (!isPath && !fs.existsSync(file)) {
+    const names = shippedScenarios(read).map((s) => s.name);
+    throw new ScenarioError(`unknown scenario "${nameOrFile}" (shipped: ${names.join(', ')})`);
   }
-  return parseScenario(source, file);
+  return readScenario(file, read);
 }

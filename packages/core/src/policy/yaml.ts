@@ -55,6 +55,8 @@ function locate(
   return { line: pos.line, col: pos.col, label };
 }
 
+export type YamlFileReader = <S extends z.ZodType>(file: string, schema: S, kind: string) => z.output<S>;
+
 /**
  * Read a YAML file and validate it with a zod schema; every error names the file, line and column
  * (`kind` names the file in messages and reason codes: policy_invalid, profile_invalid, …).

@@ -1,3 +1,4 @@
+import type { YamlFileReader } from '../policy/yaml.js';
 import type { LaunchRequest, Provider, ProviderKit } from './contract.js';
 
 export const PROVIDER_HOOK = 'dx:providers' as const;
@@ -47,6 +48,8 @@ export interface CoreServices {
   ): Promise<StreamingResult>;
   /** Absolute path of an executable found on env.PATH (or the path itself if it contains a slash). */
   findExecutable(name: string, env: NodeJS.ProcessEnv): string | undefined;
+  /** Read a YAML file validated by a zod schema; errors name the file, line and column (`<kind>_invalid`). */
+  readYamlFile: YamlFileReader;
   kit: ProviderKit;
 }
 

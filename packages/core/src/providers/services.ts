@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import { providerKit } from './kit.js';
+import { readYamlFile } from '../policy/yaml.js';
 import type { LaunchRequest } from './contract.js';
 import { runTool } from '../process/run.js';
 import { signalsForChild } from '../process/signals.js';
@@ -117,7 +118,14 @@ export function runStreaming(
   });
 }
 
-export const coreServices: CoreServices = { runTool, runStreaming, childEnv, findExecutable, kit: providerKit };
+export const coreServices: CoreServices = {
+  runTool,
+  runStreaming,
+  childEnv,
+  findExecutable,
+  readYamlFile,
+  kit: providerKit,
+};
 
 export function unknownProviderError(id: string, known: string[]): DxError {
   return new DxError(

@@ -23,10 +23,11 @@ ${exitCodesHelp([0, 1])}`;
 
   async run(): Promise<SimScenariosOutput> {
     const { flags } = await this.parse(SimScenarios);
+    const core = await this.core();
     const { loadScenario, shippedScenarios, ScenarioError } = await import('../../scenario.js');
     let scenarios;
     try {
-      scenarios = flags.file ? [loadScenario(flags.file)] : shippedScenarios();
+      scenarios = flags.file ? [loadScenario(flags.file, core.readYamlFile)] : shippedScenarios(core.readYamlFile);
     } catch (err) {
       if (err instanceof ScenarioError)
         throw Object.assign(err, {

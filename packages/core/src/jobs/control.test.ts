@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { jobPaths } from '../state/layout.js';
+import { finalizeJob, stopJob } from './control.js';
+import { readRecord, writeRecord } from './record-io.js';
+import { findLatestJob } from './store.js';
+import { toJobView } from './view.js';
+
+/**
+ * The control commands on jobs whose watcher is gone (no process is involved, so nothing is
+ * signalled): the outcome is written once, from what the job recorded, and never replaced.
+ */
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-control-'));
+fs.chmodSync(root, 0o700);
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const env = { ...process.env, DX_RUNNER_STATE_DIR: root };
+
+function ghostJob(beads: string): void {
+  const paths = jobPaths(root, 'fake', beads);
+  fs.mkdirSync(path.dirname(paths.meta), { recursive: true, mode: 0o700 });
+  const started = new Date(Date.now() - 90_000).toISOString();
+  writeRecord(paths.meta, 'meta', {
+    beads,
+    provider: 'fake',
+    run_instance: `run-${beads}`,
+    run_id: 'r1',
+    started_at: started,
+    retries: 0,
+    host: 'h',
+    cwd: root,
+    worktree: root,
+    prompt_copy: paths.prompt,
+    runtime_module: 'file:///x.js',
+    max_runtime_minutes: 120,
+    no_mutation_timeout_minutes: 30,
+    stall_minutes: 20,
+    startup_grace_sec: 300,
+    selected_model: 'm1',
+  });
+  writeRecord(paths.heartbeat, 'heartbeat', {
+    run_instance: `run-${beads}`,
+    watcher_pid: 999_999,
+    watcher_start_ticks: 12345,
+    launched_at: started,
+    updated_at: started,
+    events: 7,
+    tool_calls: 3,
+    messages: 2,
+    provider_retries: 1,
+    writes_refused: 0,
+    mutations: 2,
+  });
+}
+
+describe('control of a job whose watcher is gone', () => {
+  it('finalize writes the outcome from the recorded progress, once', async () => {
+    ghostJob('bd-ghost');
+    const r = await finalizeJob(root, 'bd-ghost', 'operator_gave_up', 1, env, { noSignal: true });
+    expect(r).toMatchObject({
+      finalized: true,
+      reason_code: 'operator_gave_up',
+      exit_code: 1,
+      outcome_state: 'failed',
+    });
+    const outcome = readRecord(jobPaths(root, 'fake', 'bd-ghost').outcome, 'outcome');
+    expect(outcome).toMatchObject({
+      state: 'failed',
+      reason_code: 'operator_gave_up',
+      mutations: 2,
+      events: 7,
+      tool_calls: 3,
+      selected_model: 'm1',
+      finalized_by: 'finalize',
+    });
+    expect(toJobView(findLatestJob(root, 'bd-ghost')!).state).toBe('exited_err');
+
+    // a second finalize does not replace the first outcome
+    const again = await finalizeJob(root, 'bd-ghost', 'second_thoughts', 0, env, { noSignal: true });
+    expect(again.reason_code).toBe('operator_gave_up');
+    expect(readRecord(jobPaths(root, 'fake', 'bd-ghost').outcome, 'outcome')?.reason_code).toBe('operator_gave_up');
+  });
+
+  it('stop of an ended job is refused with job_not_running, and an unknown job with job_not_found', async () => {
+    await expect(stopJob(root, 'bd-ghost', env)).rejects.toMatchObject({ reasonCode: 'job_not_running' });
+    await expect(stopJob(root, 'bd-nobody', env)).rejects.toMatchObject({ reasonCode: 'job_not_found' });
+  });
+});

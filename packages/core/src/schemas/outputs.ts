@@ -271,8 +271,30 @@ export const ProfilesOutputSchema = z.object({
 export type ProfilesOutput = z.infer<typeof ProfilesOutputSchema>;
 
 /** Command id → schema of its `--json` output; drives the committed JSON Schema files. */
+/**
+ * The version of the --json contract (these schemas): raised when a field is removed or changes
+ * meaning; adding a field keeps it. Hosts of a fleet with the same number read each other's JSON.
+ */
+export const JSON_CONTRACT_VERSION = 1;
+
+/** `dx-runner --version --json`. */
+export const VersionOutputSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  /** Where this dx-runner is installed. */
+  root: z.string(),
+  node: z.string(),
+  platform: z.string(),
+  json_contract_version: z.number().int(),
+  /** The provider plugin API this dx-runner speaks (a plugin's dxRunner.provider.coreApiVersion). */
+  core_api_version: z.number().int(),
+  plugins: z.array(z.object({ name: z.string(), version: z.string(), type: z.string() })),
+});
+export type VersionOutput = z.infer<typeof VersionOutputSchema>;
+
 export const OUTPUT_SCHEMAS = {
   error: ErrorOutputSchema,
+  version: VersionOutputSchema,
   start: StartOutputSchema,
   status: z.union([StatusOutputSchema, DiskOutputSchema]),
   release: ReleaseOutputSchema,

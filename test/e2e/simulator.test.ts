@@ -171,6 +171,21 @@ describe('provider sim', () => {
     expect((await box.dx(['check', 'bd-demo'])).code).toBe(1);
   }, 120_000);
 
+  it("the demos refuse a base outside the policy's worktree prefixes and create nothing there", async () => {
+    const box = sandbox();
+    const outside = path.join(box.dir, 'elsewhere', 'deeper');
+    const demo = await box.dx(['demo', '--base', outside, '--json']);
+    expect(demo.code).toBe(22);
+    expect(ErrorOutputSchema.parse(JSON.parse(demo.stdout)).error.reason_code).toBe('worktree_missing');
+    const wave = await box.batch(['demo', '--base', outside]);
+    expect(wave.code).toBe(22);
+    expect(fs.existsSync(path.join(box.dir, 'elsewhere'))).toBe(false);
+    const unknown = await box.dx(['demo', '--base', box.agents, '--scenario', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toMatch(/unknown scenario "nope" .*\(reason_code=sim_scenario_invalid\)/);
+  });
+
   it('dx-runner demo never removes a folder it did not make', async () => {
     const box = sandbox();
     const mine = path.join(box.agents, 'bd-demo');

@@ -105,7 +105,7 @@ export async function runDemo(core: Core, bin: string, options: DemoOptions): Pr
       reasonCode: 'demo_running',
       nextAction: 'run_dx-runner_demo_--clean',
     });
-  const dir = demoDir(options.base);
+  const dir = demoDir(core.ensureWorktreeBase(options.base, options.policy));
   removeDemoDir(dir);
   const worktree = makeDemoRepo(dir);
   await core.startJob({

@@ -103,17 +103,6 @@ export function createSimProvider(services: CoreServices, id: string, displayNam
 
 function simProvider(services: CoreServices, self: SimIdentity): Provider {
   const { id, displayName } = self;
-  /** A bad scenario is the caller's mistake: a usage error (exit 1) with a reason, not a crash. */
-  const invalid = (err: unknown): never => {
-    if (err instanceof ScenarioError)
-      throw Object.assign(err, {
-        exitCode: 1,
-        reasonCode: 'sim_scenario_invalid',
-        nextAction: 'run_dx-runner_sim_scenarios',
-      });
-    throw err;
-  };
-
   return {
     ...runtime,
     id,
@@ -130,15 +119,10 @@ function simProvider(services: CoreServices, self: SimIdentity): Provider {
     },
 
     buildLaunch(request: LaunchRequest): LaunchSpec {
-      let scenario;
-      try {
-        scenario = loadScenario(
-          request.scenario || self.forcedScenario || scenarioFor(request, id),
-          services.readYamlFile,
-        );
-      } catch (err) {
-        return invalid(err);
-      }
+      const scenario = loadScenario(
+        request.scenario || self.forcedScenario || scenarioFor(request, id),
+        services.readYamlFile,
+      );
       const planFile = path.join(request.jobHome, 'sim-plan.json');
       return {
         command: process.execPath,

@@ -90,7 +90,11 @@ export const ScenarioSchema = z
   });
 export type Scenario = z.infer<typeof ScenarioSchema> & { name: string; file: string };
 
+/** A scenario that cannot be used: the caller's mistake, so exit 1 with a reason code, never a crash. */
 export class ScenarioError extends Error {
+  readonly exitCode = 1;
+  readonly reasonCode = 'sim_scenario_invalid';
+  readonly nextAction = 'run_dx-runner_sim_scenarios';
   constructor(message: string) {
     super(message);
     this.name = 'ScenarioError';

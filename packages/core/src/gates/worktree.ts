@@ -125,6 +125,17 @@ export function checkWorktree(requested: string, policy: Policy): WorktreeDecisi
 }
 
 /**
+ * A folder to make throw-away worktrees in (the demos): created when it is an allowed prefix itself
+ * (a fresh host has no /tmp/agents yet), otherwise it must already exist inside one. Nothing is
+ * created outside the policy's prefixes. Returns its real path.
+ */
+export function ensureWorktreeBase(base: string, policy: Policy): string {
+  const abs = path.resolve(base);
+  if (policy.worktrees.allowedPrefixes.some((p) => path.resolve(p) === abs)) fs.mkdirSync(abs, { recursive: true });
+  return checkWorktree(abs, policy).worktree;
+}
+
+/**
  * dx-worktree's layout: an item's checkouts live at `<prefix>/<beads>/<repo>/`. Every such directory
  * holding a `.git` (a repo or a linked worktree), under each prefix, in order; `repo` narrows it to one name.
  */

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
@@ -38,7 +37,6 @@ ${exitCodesHelp([0, 1])}
       this.out(removed.length > 0 ? `removed ${removed.join(', ')}` : 'no demo repositories to remove');
       return { wave: null, as_designed: null, removed };
     }
-    fs.mkdirSync(base, { recursive: true });
     const { wave, asDesigned } = await runDemoWave(base, {
       ...deps,
       onRunning: (o) => this.onInterrupt(() => o.requestPause()),

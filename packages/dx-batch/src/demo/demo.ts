@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DxError, ExitCode } from '@dx/core';
+import { DxError, ensureWorktreeBase, ExitCode } from '@dx/core';
 import { defaultWaveId, startWave, type WaveDeps } from '../orchestrator/lifecycle.js';
 import type { WaveState } from '../waves/state.js';
 
@@ -84,7 +84,11 @@ export function cleanDemo(base: string): string[] {
  * item needs a revision, one is rate-limited and falls back to the second simulated provider, one
  * is blocked. Its dx-runner jobs read DX_SIM_SCENARIOS from `deps.client`'s environment.
  */
-export async function runDemoWave(base: string, deps: WaveDeps): Promise<{ wave: WaveState; asDesigned: boolean }> {
+export async function runDemoWave(
+  requestedBase: string,
+  deps: WaveDeps,
+): Promise<{ wave: WaveState; asDesigned: boolean }> {
+  const base = ensureWorktreeBase(requestedBase, deps.policy);
   makeRepos(base);
   const wave = await startWave(
     {
@@ -96,7 +100,7 @@ export async function runDemoWave(base: string, deps: WaveDeps): Promise<{ wave:
         max_parallel: 3,
         max_revisions: 2,
         poll_interval_sec: 0.5,
-        worktree_base: fs.realpathSync(base),
+        worktree_base: base,
         prompt_file: null,
         policy_file: null,
       },

@@ -24,19 +24,8 @@ ${exitCodesHelp([0, 1])}`;
   async run(): Promise<SimScenariosOutput> {
     const { flags } = await this.parse(SimScenarios);
     const core = await this.core();
-    const { loadScenario, shippedScenarios, ScenarioError } = await import('../../scenario.js');
-    let scenarios;
-    try {
-      scenarios = flags.file ? [loadScenario(flags.file, core.readYamlFile)] : shippedScenarios(core.readYamlFile);
-    } catch (err) {
-      if (err instanceof ScenarioError)
-        throw Object.assign(err, {
-          exitCode: 1,
-          reasonCode: 'sim_scenario_invalid',
-          nextAction: 'fix_the_scenario_file',
-        });
-      throw err;
-    }
+    const { loadScenario, shippedScenarios } = await import('../../scenario.js');
+    const scenarios = flags.file ? [loadScenario(flags.file, core.readYamlFile)] : shippedScenarios(core.readYamlFile);
     const output: SimScenariosOutput = {
       scenarios: scenarios.map((s) => ({
         name: s.name,

@@ -93,6 +93,29 @@ describe('provider sim', () => {
     expect(report.final_text).toContain('CONTRACT:JSON:');
   });
 
+  it('the simulated agent never writes outside its worktree, whatever a prompt header expands to', async () => {
+    const box = sandbox();
+    const scenarios = path.join(box.dir, 'scenarios');
+    fs.mkdirSync(scenarios);
+    fs.writeFileSync(
+      path.join(scenarios, 'default.yaml'),
+      'description: writes a file named after the item\nexpect:\n  state: exited_ok\nsteps:\n  - write: ${item}.md\n  - result: done\n',
+    );
+    const prompt = path.join(box.dir, 'escape.prompt');
+    fs.writeFileSync(prompt, 'DX-BATCH-ITEM: ../../escaped\nDo the thing.\n');
+    const wt = box.worktree('bd-sim-escape');
+    const started = await box.dx(
+      ['start', '--beads', 'bd-sim-escape', '--provider', 'sim', '--prompt-file', prompt, '--worktree', wt],
+      { env: { DX_SIM_SCENARIOS: scenarios } },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    await box.dx(['wait', 'bd-sim-escape', '--timeout', '30']);
+    const view = (await box.dxJson(['check', 'bd-sim-escape', '--json'], CheckOutputSchema)).json;
+    expect(view.state).toBe('exited_err');
+    expect(fs.existsSync(path.resolve(wt, '../../escaped.md'))).toBe(false);
+    expect((await box.dx(['logs', 'bd-sim-escape'])).stdout).toContain('refusing to write outside the worktree');
+  });
+
   it('says it is a simulator in preflight', async () => {
     const box = sandbox();
     const r = await box.dxJson(['preflight', '--provider', 'sim', '--json'], PreflightOutputSchema);

@@ -36,6 +36,11 @@ async function run(): Promise<number> {
     else if ('tool' in step) await emit({ type: 'tool_use', tool: step.tool, detail: step.detail });
     else if ('write' in step) {
       const file = path.resolve(expand(step.write));
+      // the simulated agent stays in its worktree, whatever a header or variable expanded to
+      if (path.relative(process.cwd(), file).startsWith('..') || path.isAbsolute(path.relative(process.cwd(), file))) {
+        await writeOut(process.stderr, `refusing to write outside the worktree: ${file}\n`);
+        return 1;
+      }
       await emit({ type: 'tool_use', tool: 'write', detail: path.relative(process.cwd(), file) });
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, expand(step.content ?? `written by the dx-runner simulator for ${plan.beads}\n`));

@@ -43,6 +43,13 @@ describe('scenario files', () => {
     expect(read(f)).toThrow(`${f}:5:13: steps[0].replay: replay needs \`as:\``);
   });
 
+  it('refuses a write outside the worktree', () => {
+    for (const target of ['/etc/passwd', '../x', 'a/../../x']) {
+      const f = file('escape.yaml', `description: x\nexpect:\n  state: exited_ok\nsteps:\n  - write: ${target}\n`);
+      expect(read(f), target).toThrow('a path inside the worktree');
+    }
+  });
+
   it('an unknown name lists the shipped ones', () => {
     expect(() => loadScenario('nope', readYamlFile)).toThrow(/unknown scenario "nope" \(shipped: .*rate-limited/);
   });

@@ -34,7 +34,18 @@ const StepSchema = z.union(
   [
     z.object({ message: text }).strict(),
     z.object({ tool: z.string().min(1), detail: z.string().optional() }).strict(),
-    z.object({ write: z.string().min(1), content: z.string().optional() }).strict(),
+    z
+      .object({
+        write: z
+          .string()
+          .min(1)
+          .refine(
+            (p) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..'),
+            'a path inside the worktree (relative, without ..)',
+          ),
+        content: z.string().optional(),
+      })
+      .strict(),
     z.object({ commit: text }).strict(),
     z
       .object({

@@ -383,7 +383,13 @@ export class JobWatcher {
     }, wait);
   }
 
-  private async pollMutations(): Promise<MutationSnapshot> {
+  /**
+   * `fresh`: the answer must reflect the worktree as it is now. A poll already in flight may have
+   * read the worktree before the agent's last write (the tool call is announced before the file is
+   * written), so the final check after the agent exits waits for it and polls again.
+   */
+  private async pollMutations(fresh = false): Promise<MutationSnapshot> {
+    while (fresh && this.mutationInFlight) await this.mutationInFlight;
     if (this.mutationInFlight) return this.mutationInFlight;
     this.lastPollAt = Date.now();
     const before = this.tracker.snapshot.mutations;
@@ -530,7 +536,7 @@ export class JobWatcher {
     this.child?.stdout?.destroy();
     this.child?.stderr?.destroy();
     flush();
-    const mutation = await this.pollMutations();
+    const mutation = await this.pollMutations(true);
     const exit: AgentExit = {
       exitCode: code,
       signal,

@@ -86,12 +86,15 @@ describe('the packed release, installed with npm install -g', () => {
     expect(view).toMatchObject({ state: 'exited_ok', selected_model: 'sim:success' });
   });
 
-  it('offers shell completion for bash and zsh', () => {
-    for (const shell of ['bash', 'zsh']) {
-      const r = run(bin('dx-runner'), ['autocomplete', 'script', shell]);
+  it('offers shell completion for bash and zsh, with the recorded beads ids', () => {
+    const registers = { bash: /^complete -o default -F \S+ dx-runner$/m, zsh: /^compdef \S+ dx-runner$/m };
+    for (const [shell, registration] of Object.entries(registers)) {
+      const r = run(bin('dx-runner'), ['completion', shell]);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain(`DX_RUNNER_AC_${shell.toUpperCase()}_SETUP_PATH`);
+      expect(r.stdout).toMatch(registration);
     }
+    // the job of the test above is a beads id the installed completion offers
+    expect(run(bin('dx-runner'), ['completion', 'beads-ids']).stdout.split('\n')).toContain('bd-rel');
   });
 
   it('runs dx-batch and a nightly dry run with the bd stub', () => {

@@ -166,6 +166,15 @@ export function listJobs(root: string | undefined): JobSnapshot[] {
   return jobs;
 }
 
+/** The beads ids that have a job record, sorted; reads directory names only (shell completion). */
+export function listRecordedBeadsIds(root: string | undefined): string[] {
+  if (!root) return [];
+  const ids = new Set<string>();
+  for (const provider of listProviderDirs(root))
+    for (const beads of listBeadsInProviderDir(root, provider)) ids.add(beads);
+  return [...ids].sort();
+}
+
 /** A job is live while it has no outcome and its watcher runs. */
 export function isLive(job: JobSnapshot): boolean {
   return !job.outcome && job.watcherAlive;

@@ -270,7 +270,6 @@ export const ProfilesOutputSchema = z.object({
 });
 export type ProfilesOutput = z.infer<typeof ProfilesOutputSchema>;
 
-/** Command id → schema of its `--json` output; drives the committed JSON Schema files. */
 /**
  * The version of the --json contract (these schemas): raised when a field is removed or changes
  * meaning; adding a field keeps it. Hosts of a fleet with the same number read each other's JSON.
@@ -292,9 +291,20 @@ export const VersionOutputSchema = z.object({
 });
 export type VersionOutput = z.infer<typeof VersionOutputSchema>;
 
+/** `dx-runner completion bash|zsh`: the script to source. */
+export const CompletionOutputSchema = z.object({ shell: z.enum(['bash', 'zsh']), script: z.string() });
+export type CompletionOutput = z.infer<typeof CompletionOutputSchema>;
+
+/** `dx-runner completion beads-ids`: the beads ids with a job record (what --beads completes to). */
+export const BeadsIdsOutputSchema = z.object({ beads: z.array(z.string()) });
+export type BeadsIdsOutput = z.infer<typeof BeadsIdsOutputSchema>;
+
+/** Command id → schema of its `--json` output; drives the committed JSON Schema files. */
 export const OUTPUT_SCHEMAS = {
   error: ErrorOutputSchema,
   version: VersionOutputSchema,
+  completion: CompletionOutputSchema,
+  'completion-beads-ids': BeadsIdsOutputSchema,
   start: StartOutputSchema,
   status: z.union([StatusOutputSchema, DiskOutputSchema]),
   release: ReleaseOutputSchema,

@@ -4,7 +4,7 @@
  * happens here; the orchestrator turns dx-runner's answers into events and applies the effects in
  * one place. Every state × event pair is either a row of the table or an explicit refusal.
  */
-import type { Attempt, Item, ItemState, ItemStatus } from '../waves/state.js';
+import { ITEM_STATES, type Attempt, type Item, type ItemState, type ItemStatus } from '../waves/state.js';
 
 export type Phase = 'implement' | 'review';
 
@@ -404,18 +404,6 @@ export const TRANSITIONS: Record<ItemState, Row> = {
   CANCELLED: {},
 };
 
-export const ITEM_STATES_IN_ORDER: readonly ItemState[] = [
-  'PENDING',
-  'IMPLEMENT_QUEUED',
-  'IMPLEMENTING',
-  'REVIEW_QUEUED',
-  'REVIEWING',
-  'REVISION_REQUIRED',
-  'APPROVED',
-  'BLOCKED',
-  'CANCELLED',
-];
-
 /** The item after `event`, with the effects to carry out; or why the event does not apply in this state. */
 export function transition(item: Item, event: ItemEvent, ctx: MachineContext): Transition {
   const row = TRANSITIONS[item.state][event.type] as
@@ -444,7 +432,7 @@ export function isRunning(item: Item): boolean {
 /** The state diagram, drawn from the table (README keeps a copy; a test keeps them equal). */
 export function mermaidDiagram(): string {
   const lines = ['stateDiagram-v2', '    [*] --> PENDING'];
-  for (const from of ITEM_STATES_IN_ORDER) {
+  for (const from of ITEM_STATES) {
     const edges = new Map<string, string[]>();
     for (const [event, row] of Object.entries(TRANSITIONS[from]) as Array<
       [ItemEventType, { to: readonly ItemState[] }]

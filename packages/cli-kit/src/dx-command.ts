@@ -2,6 +2,8 @@ import { Command, Errors, Flags } from '@oclif/core';
 import type { ErrorOutput, Policy, ProviderRegistry, Redactor } from '@dx/core';
 import { nextActionText } from '@dx/core/next-actions';
 import { stringifyJsonSafe, visibleText } from '@dx/core/output';
+import { JSON_CONTRACT_VERSION } from '@dx/core/contract';
+import { argvFlag, replaceFlagValue, withoutFlag } from './host-argv.js';
 import { USAGE_EXIT_CODE, usageMessage, usageReason } from './usage.js';
 
 type CommandError = Error & {
@@ -63,8 +65,84 @@ export abstract class DxCommand<T> extends Command {
     this.writeJson(json);
   }
 
+  /**
+   * Every --json document carries the contract version, and the fleet host that answered `--host`
+   * (`fleet_host`: a job view's own `host` is the machine's hostname).
+   */
   private writeJson(json: unknown, indent?: number): void {
-    process.stdout.write(`${stringifyJsonSafe(this.coreModule ? this.redactor().redactDeep(json) : json, indent)}\n`);
+    const stamped =
+      typeof json === 'object' && json !== null && !Array.isArray(json)
+        ? {
+            ...json,
+            json_contract_version: JSON_CONTRACT_VERSION,
+            ...(this.remoteHost ? { fleet_host: this.remoteHost } : {}),
+          }
+        : json;
+    process.stdout.write(
+      `${stringifyJsonSafe(this.coreModule ? this.redactor().redactDeep(stamped) : stamped, indent)}\n`,
+    );
+  }
+
+  /** The fleet host this command runs on (`--host NAME`, not local); set before anything runs. */
+  private remoteHost?: string;
+
+  /**
+   * `--host NAME` on a command that declares it: the host's dx-runner runs the same command (it
+   * parses the flags), over SSH; its output comes back with the host named, its exit code as it is.
+   * Errors take the same path as local ones (one line, or the JSON error object).
+   */
+  protected override async _run<R>(): Promise<R> {
+    const flags = (this.ctor as { flags?: Record<string, unknown> }).flags ?? {};
+    const host = 'host' in flags ? argvFlag(this.argv, 'host') : undefined;
+    if (host === undefined || host === 'local') {
+      // `--host H --policy P` works the same over every host, local included
+      if (host === 'local') this.argv = withoutFlag(withoutFlag(this.argv, 'host'), 'policy' in flags ? '' : 'policy');
+      return super._run<R>();
+    }
+    this.remoteHost = host;
+    let err: Error | undefined;
+    try {
+      await this.runOnHost(host);
+    } catch (error) {
+      err = error as Error;
+      await this.catch(error as CommandError);
+    } finally {
+      await this.finally(err);
+    }
+    return undefined as R;
+  }
+
+  private async runOnHost(host: string): Promise<void> {
+    const core = await this.core();
+    // --policy names the local policy (it defines the fleet); the host reads its own
+    const policy = core.loadPolicy({ file: argvFlag(this.argv, 'policy') });
+    let args = withoutFlag(withoutFlag(this.argv, 'host'), 'policy');
+    let stdin: string | undefined;
+    // the prompt travels on the SSH channel's stdin: never in an argv, never in a file on either side
+    const promptFile = 'prompt-file' in (this.ctor.flags ?? {}) ? argvFlag(args, 'prompt-file') : undefined;
+    if (promptFile !== undefined) {
+      stdin = core.readPromptFile(promptFile);
+      args = replaceFlagValue(args, 'prompt-file', '-');
+    }
+    const r = await core.runOnHost(policy, host, [...(this.id ?? '').split(':'), ...args], { stdin });
+    process.exitCode = r.code;
+    if (this.jsonEnabled()) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(r.stdout);
+      } catch {
+        throw new core.DxError(
+          `host ${host}: dx-runner ${this.id} did not print JSON (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}`,
+          { exitCode: r.code || 1, reasonCode: 'dx_runner_bad_output' },
+        );
+      }
+      this.writeJson(parsed);
+      return;
+    }
+    for (const line of r.stdout.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1))
+      this.out(`[${host}] ${line}`);
+    for (const line of r.stderr.split('\n').filter(Boolean))
+      process.stderr.write(`[${host}] ${visibleText(this.redactor().redact(line))}\n`);
   }
 
   private jsonStreamed = false;
@@ -143,6 +221,9 @@ export abstract class DxCommand<T> extends Command {
     const expected = typeof err.reasonCode === 'string' && typeof err.exitCode === 'number';
     const usage = isUsageError(err);
     const code = usage ? USAGE_EXIT_CODE : (err.exitCode ?? err.oclif?.exit ?? 1);
+    // a host failure's message names the host already
+    if (this.remoteHost && !this.jsonEnabled() && err.details?.host === undefined)
+      err.message = `[${this.remoteHost}] ${err.message}`;
     process.exitCode = code;
     if (this.jsonEnabled()) {
       this.writeJson(this.toErrorJson(err));

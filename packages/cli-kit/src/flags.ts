@@ -46,3 +46,12 @@ export const positiveNumber = Flags.custom<number>({
     return n;
   },
 });
+
+/**
+ * `--host NAME`: run the command on that fleet host (the policy's fleet.hosts) over SSH; `local` is
+ * this machine. DxCommand forwards the command before parsing, so the host's dx-runner parses it.
+ */
+export const hostFlag = Flags.string({
+  description: 'run on this fleet host (policy fleet.hosts; "local" is this machine); paths are the host\'s',
+  helpValue: '<name>',
+});

@@ -15,6 +15,7 @@ export const ExitCode = {
   noOp: 23,
   beadsGateFailed: 24,
   modelUnavailable: 25,
+  hostFailed: 26,
   waitTimedOut: 124,
   interrupted: 130,
 } as const;
@@ -32,6 +33,7 @@ export const EXIT_CODE_TEXT: Readonly<Record<number, string>> = {
   23: 'no-op detected',
   24: 'beads gate failed',
   25: 'model unavailable',
+  26: 'fleet host failed: unreachable, auth or host key refused, other JSON contract, or no ssh client',
   124: 'timed out waiting; the job keeps running',
   130: 'interrupted (Ctrl-C)',
 };

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { BaselineGateOutput } from '@dx/core';
 import { renderGate } from '../render/gate.js';
-import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { beadsFlag, DxCommand, exitCodesHelp, hostFlag } from '@dx/cli-kit';
 
 export default class BaselineGate extends DxCommand<BaselineGateOutput> {
   static override summary = "check that a worktree's HEAD contains a required commit";
@@ -16,6 +16,7 @@ ${exitCodesHelp([0, 1])}`;
   ];
 
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     worktree: Flags.string({
       description: 'git worktree to check (default: the job’s with --beads, else cwd)',

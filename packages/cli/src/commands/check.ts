@@ -1,5 +1,14 @@
 import type { CheckOutput } from '@dx/core';
-import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, formatDuration, jobBeads, positiveNumber } from '@dx/cli-kit';
+import {
+  beadsArg,
+  beadsFlag,
+  DxCommand,
+  exitCodesHelp,
+  formatDuration,
+  hostFlag,
+  jobBeads,
+  positiveNumber,
+} from '@dx/cli-kit';
 
 export default class Check extends DxCommand<CheckOutput> {
   static override summary = "report one job's health state and exit with its code";
@@ -16,6 +25,7 @@ ${exitCodesHelp([0, 1, 2, 3, 23])}`;
   static override args = { beads: beadsArg() };
 
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     'stall-minutes': positiveNumber({ description: 'minutes without a provider event before a live job is stalled' }),
   };

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { EvidenceGateOutput } from '@dx/core';
 import { renderGate } from '../render/gate.js';
-import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { beadsFlag, DxCommand, exitCodesHelp, hostFlag } from '@dx/cli-kit';
 
 export default class EvidenceGate extends DxCommand<EvidenceGateOutput> {
   static override summary = "check a signoff file's claims against what the job really did";
@@ -18,6 +18,7 @@ ${exitCodesHelp([0, 1])}`;
   ];
 
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag({ required: true }),
     'signoff-file': Flags.string({
       description: 'the agent’s signoff (markdown)',

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { FeatureKeyGateOutput } from '@dx/core';
 import { renderGate } from '../render/gate.js';
-import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { beadsFlag, DxCommand, exitCodesHelp, hostFlag } from '@dx/cli-kit';
 
 export default class FeatureKeyGate extends DxCommand<FeatureKeyGateOutput> {
   static override summary = 'check every commit of the range carries the trailer Feature-Key: <beads id>';
@@ -17,6 +17,7 @@ ${exitCodesHelp([0, 1])}`;
   ];
 
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     worktree: Flags.string({ description: 'git worktree to check', helpValue: '<dir>' }),
     'feature-key': Flags.string({

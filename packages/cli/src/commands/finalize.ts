@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { FinalizeOutput } from '@dx/core';
-import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, hostFlag, jobBeads } from '@dx/cli-kit';
 
 export default class Finalize extends DxCommand<FinalizeOutput> {
   static override summary = 'force-finalize a stuck job with a reason and exit code';
@@ -17,6 +17,7 @@ ${exitCodesHelp([0, 1])}`;
   static override args = { beads: beadsArg() };
 
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     reason: Flags.string({ description: 'reason code to record', default: 'forced_finalization', helpValue: '<code>' }),
     'exit-code': Flags.integer({ description: 'exit code to record', default: 1, min: 0, max: 255, helpValue: '<n>' }),

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { IntegrityGateOutput } from '@dx/core';
 import { renderGate } from '../render/gate.js';
-import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { beadsFlag, DxCommand, exitCodesHelp, hostFlag } from '@dx/cli-kit';
 
 export default class IntegrityGate extends DxCommand<IntegrityGateOutput> {
   static override summary = 'check that the commit an agent reports exists and descends from the job base';
@@ -17,6 +17,7 @@ ${exitCodesHelp([0, 1])}`;
   ];
 
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     worktree: Flags.string({ description: 'git worktree to check', helpValue: '<dir>' }),
     'reported-commit': Flags.string({

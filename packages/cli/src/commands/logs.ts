@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { LogsOutput } from '@dx/core';
-import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, hostFlag, jobBeads } from '@dx/cli-kit';
 
 export default class Logs extends DxCommand<LogsOutput> {
   static override summary = "print the tail of a job's agent log";
@@ -10,6 +10,7 @@ ${exitCodesHelp([0, 1])}`;
   static override examples = ['<%= config.bin %> logs bd-xxx', '<%= config.bin %> logs --beads bd-xxx --lines 50'];
   static override args = { beads: beadsArg() };
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     lines: Flags.integer({ description: 'number of lines', default: 20, min: 1, max: 100_000, helpValue: '<n>' }),
   };

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { PreflightChainOutput, PreflightOutput } from '@dx/core';
 import { renderPreflight } from '../render/preflight.js';
-import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import { DxCommand, exitCodesHelp, hostFlag, policyFlag } from '@dx/cli-kit';
 
 export default class Preflight extends DxCommand<PreflightOutput | PreflightChainOutput> {
   static override summary = 'check a provider (or the whole fallback chain) before dispatching work';
@@ -14,6 +14,7 @@ ${exitCodesHelp([0, 1, 20, 21, 25])}`;
   static override examples = ['<%= config.bin %> preflight --provider opencode', '<%= config.bin %> preflight --json'];
 
   static override flags = {
+    host: hostFlag,
     provider: Flags.string({ description: 'provider to check; default: the policy fallback chain', helpValue: '<id>' }),
     chain: Flags.string({
       description:

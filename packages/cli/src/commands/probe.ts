@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { PreflightOutput } from '@dx/core';
 import { renderPreflight } from '../render/preflight.js';
-import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import { DxCommand, exitCodesHelp, hostFlag, policyFlag } from '@dx/cli-kit';
 
 export default class Probe extends DxCommand<PreflightOutput> {
   static override summary = 'send one tiny real request to test a provider/model pair';
@@ -15,6 +15,7 @@ ${exitCodesHelp([0, 1, 20, 21, 25])}`;
   ];
 
   static override flags = {
+    host: hostFlag,
     provider: Flags.string({ description: 'provider id', required: true, helpValue: '<id>' }),
     model: Flags.string({ description: 'model to probe (default: the policy/env choice)', helpValue: '<model>' }),
     policy: policyFlag,

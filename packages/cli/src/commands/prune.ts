@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { PruneOutput } from '@dx/core';
-import { beadsFlag, DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import { beadsFlag, DxCommand, exitCodesHelp, hostFlag, policyFlag } from '@dx/cli-kit';
 
 export default class Prune extends DxCommand<PruneOutput> {
   static override summary = 'clean up dead, invalid and ghost job records';
@@ -20,6 +20,7 @@ ${exitCodesHelp([0, 1, 22])}`;
     '<%= config.bin %> prune --retention',
   ];
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     retention: Flags.boolean({ description: "also remove finished jobs past the policy's retention" }),
     'older-than': Flags.string({

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { ReleaseOutput } from '@dx/core';
-import { DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { DxCommand, exitCodesHelp, hostFlag } from '@dx/cli-kit';
 
 export default class Release extends DxCommand<ReleaseOutput> {
   static override summary = "release an owner's hold on its jobs, so retention may remove them";
@@ -12,6 +12,7 @@ ${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> release --owner dx-batch:wave-20261124-101500'];
   static override flags = {
+    host: hostFlag,
     owner: Flags.string({
       description: 'the owner, as given to start --owner',
       required: true,

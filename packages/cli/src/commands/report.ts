@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { FleetReport, JobReport } from '@dx/core';
-import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, hostFlag, jobBeads } from '@dx/cli-kit';
 
 export default class Report extends DxCommand<JobReport | FleetReport> {
   static override summary = 'report outcome, timings, retries, fallback, model, usage and evidence';
@@ -17,6 +17,7 @@ ${exitCodesHelp([0, 1])}`;
   ];
 
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     format: Flags.string({ description: 'output format', options: ['json', 'markdown'], default: 'markdown' }),
   };

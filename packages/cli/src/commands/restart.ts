@@ -1,5 +1,5 @@
 import type { RestartOutput } from '@dx/core';
-import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads, policyFlag } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, hostFlag, jobBeads, policyFlag } from '@dx/cli-kit';
 
 export default class Restart extends DxCommand<RestartOutput> {
   static override summary = 'relaunch a job with the same prompt, worktree and model';
@@ -10,7 +10,11 @@ ${exitCodesHelp([0, 1, 20, 21, 22])}`;
 
   static override examples = ['<%= config.bin %> restart bd-xxx', '<%= config.bin %> restart --beads bd-xxx'];
   static override args = { beads: beadsArg() };
-  static override flags = { beads: beadsFlag(), policy: policyFlag };
+  static override flags = {
+    host: hostFlag,
+    beads: beadsFlag(),
+    policy: policyFlag,
+  };
 
   async run(): Promise<RestartOutput> {
     const { args, flags } = await this.parse(Restart);

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { ScopeGateOutput } from '@dx/core';
 import { renderGate } from '../render/gate.js';
-import { beadsFlag, DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { beadsFlag, DxCommand, exitCodesHelp, hostFlag } from '@dx/cli-kit';
 
 export default class ScopeGate extends DxCommand<ScopeGateOutput> {
   static override summary = 'check the changed paths stay inside an allowlist and within a mutation budget';
@@ -16,6 +16,7 @@ ${exitCodesHelp([0, 1])}`;
   ];
 
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     worktree: Flags.string({ description: 'git worktree to check', helpValue: '<dir>' }),
     'allowed-paths-file': Flags.string({

@@ -1,7 +1,7 @@
 import { Flags, type Interfaces } from '@oclif/core';
 import type { StartOutput } from '@dx/core';
 import type { PrespawnedWatcher } from '@dx/core/prespawn';
-import { beadsFlag, DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import { beadsFlag, DxCommand, exitCodesHelp, hostFlag, policyFlag } from '@dx/cli-kit';
 
 export default class Start extends DxCommand<StartOutput> {
   static override summary = 'launch an agent job for a beads issue in an isolated worktree';
@@ -19,6 +19,7 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
   ];
 
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag({ required: true }),
     provider: Flags.string({
       description: "provider id (see dx-runner preflight); default: the profile's",
@@ -45,7 +46,7 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
       helpValue: '<n>',
     }),
     'prompt-file': Flags.string({
-      description: 'file holding the task prompt (required unless --dry-run or --provider sim)',
+      description: 'file holding the task prompt, or - for stdin (required unless --dry-run or --provider sim)',
       helpValue: '<file>',
     }),
     worktree: Flags.string({

@@ -1,6 +1,14 @@
 import { Flags } from '@oclif/core';
 import type { DiskOutput, JobView, StatusOutput } from '@dx/core';
-import { beadsFlag, DxCommand, exitCodesHelp, formatDuration, positiveNumber, renderTable } from '@dx/cli-kit';
+import {
+  beadsFlag,
+  DxCommand,
+  exitCodesHelp,
+  formatDuration,
+  hostFlag,
+  positiveNumber,
+  renderTable,
+} from '@dx/cli-kit';
 
 export default class Status extends DxCommand<StatusOutput | DiskOutput> {
   static override summary = 'show running jobs (and, with --recent, the latest finished ones)';
@@ -18,6 +26,7 @@ ${exitCodesHelp([0, 1, 22])}`;
   ];
 
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     recent: Flags.integer({
       description: 'also list the N most recently finished jobs',

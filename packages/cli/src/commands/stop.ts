@@ -1,5 +1,5 @@
 import type { StopOutput } from '@dx/core';
-import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, hostFlag, jobBeads } from '@dx/cli-kit';
 
 export default class Stop extends DxCommand<StopOutput> {
   static override summary = 'stop a running job and its whole process group';
@@ -16,7 +16,10 @@ ${exitCodesHelp([0, 1])}`;
   /** `kill`: the name smoke tests and older scripts clean up with. */
   static override aliases = ['kill'];
   static override args = { beads: beadsArg() };
-  static override flags = { beads: beadsFlag() };
+  static override flags = {
+    host: hostFlag,
+    beads: beadsFlag(),
+  };
 
   async run(): Promise<StopOutput> {
     const { args, flags } = await this.parse(Stop);

@@ -1,5 +1,5 @@
 import type { WaitOutput } from '@dx/core';
-import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, jobBeads, positiveNumber } from '@dx/cli-kit';
+import { beadsArg, beadsFlag, DxCommand, exitCodesHelp, hostFlag, jobBeads, positiveNumber } from '@dx/cli-kit';
 
 export default class Wait extends DxCommand<WaitOutput> {
   static override summary = 'block until a job ends; exit with the code check gives its final state';
@@ -17,6 +17,7 @@ ${exitCodesHelp([0, 1, 3, 23, 124, 130])}`;
   ];
   static override args = { beads: beadsArg() };
   static override flags = {
+    host: hostFlag,
     beads: beadsFlag(),
     timeout: positiveNumber({ description: 'seconds to wait at most; then exit 124 (the job keeps running)' }),
     'stall-minutes': positiveNumber({

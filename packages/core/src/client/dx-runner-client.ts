@@ -63,12 +63,20 @@ export class DxRunnerError extends Error {
   }
 }
 
+export interface TransportRunOptions {
+  timeoutMs: number;
+  stdin?: string;
+}
+
 /** How the client reaches a dx-runner: a local process, or (for a fleet host) the system ssh client. */
 export interface DxRunnerTransport {
   /** Names the dx-runner this transport reaches, for messages (`dx-runner`, `ssh epyc6 dx-runner`). */
   readonly label: string;
-  /** Run dx-runner with these arguments; never rejects for a non-zero exit. */
-  run(args: string[], options: { timeoutMs: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /**
+   * Run dx-runner with these arguments (`stdin`: written to its standard input, then closed); never
+   * rejects for a non-zero exit of dx-runner, only when the transport itself fails.
+   */
+  run(args: string[], options: TransportRunOptions): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** dx-runner as a child process of this one (argv prefix, environment and working directory given). */
@@ -84,18 +92,21 @@ export class ProcessTransport implements DxRunnerTransport {
     this.label = command.join(' ');
   }
 
-  run(args: string[], options: { timeoutMs: number }): Promise<{ code: number; stdout: string; stderr: string }> {
+  run(args: string[], options: TransportRunOptions): Promise<{ code: number; stdout: string; stderr: string }> {
     const [cmd, ...prefix] = this.command;
     return new Promise((resolve, reject) => {
       const child = spawn(cmd, [...prefix, ...args], {
         cwd: this.cwd,
         env: { ...this.env, NODE_ENV: 'production' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       });
+      // a dx-runner that exits before reading its stdin must not crash us with EPIPE
+      child.stdin?.on('error', () => undefined);
+      if (options.stdin !== undefined) child.stdin?.end(options.stdin);
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       const signal = signalsForChild(child);
       let timedOut = false;
       const timer = setTimeout(() => {

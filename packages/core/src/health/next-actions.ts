@@ -21,6 +21,16 @@ export const NEXT_ACTIONS: Record<string, string> = {
   grant_the_agent_write_permission_then_restart:
     'The agent was refused writes: give it write permission, then restart.',
   wait_for_startup: 'The agent is starting; check again in a minute.',
+  check_that_the_host_is_up_and_its_sshd_answers:
+    'The host did not answer over SSH: check that it is up, on the network and running sshd.',
+  check_the_ssh_key_and_agent_for_the_host:
+    'SSH refused the login: check the key (ssh-add -l) and the authorized_keys on the host.',
+  verify_the_host_key_then_update_known_hosts:
+    'The host key is unknown or changed: verify it out of band, then update known_hosts (ssh-keygen -R).',
+  install_the_same_dx_runner_release_on_the_host:
+    'The host runs another JSON contract: install the same dx-runner release there (see `dx-runner version`).',
+  install_the_openssh_client: 'Install the OpenSSH client (Debian: apt install openssh-client).',
+  add_the_host_to_the_policy_fleet_hosts: 'Add the host under fleet.hosts in the policy, or use a listed one.',
   monitor: 'The job is working; keep monitoring.',
   wait_for_exit: 'The agent has reported its result and is exiting; wait.',
   wait_for_rate_limit_reset_or_switch_provider:

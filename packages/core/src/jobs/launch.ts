@@ -77,6 +77,7 @@ function fail(message: string, exitCode: number, reasonCode: string, nextAction?
 
 /** Read and vet a prompt file; it is copied into the state dir so restarts never depend on it. */
 export function readPromptFile(file: string): string {
+  if (file === '-') return readPromptFromStdin();
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -112,6 +113,42 @@ export function readPromptFile(file: string): string {
   }
   if (text.trim() === '')
     fail(`prompt file is empty: ${file}`, ExitCode.general, 'prompt_file_empty', 'write_the_task_into_the_prompt_file');
+  return text;
+}
+
+/**
+ * `--prompt-file -`: the prompt arrives on stdin (how `start --host` sends it over the SSH channel,
+ * so it is never in an argv nor in a file on a shared path).
+ */
+function readPromptFromStdin(): string {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const buffer = Buffer.alloc(64 * 1024);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const giveUpAt = Date.now() + 60_000;
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(0, buffer, 0, buffer.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // a non-blocking stdin (a terminal another process left so): wait for data, bounded in time
+      if (code === 'EAGAIN' && Date.now() < giveUpAt) {
+        Atomics.wait(pause, 0, 0, 20);
+        continue;
+      }
+      if (code === 'EOF') break;
+      fail(`prompt not readable from stdin (${code})`, ExitCode.general, 'prompt_file_unreadable', 'pipe_the_prompt');
+    }
+    if (n === 0) break;
+    size += n;
+    if (size > MAX_PROMPT_BYTES)
+      fail(`prompt on stdin is too large (over ${MAX_PROMPT_BYTES} bytes)`, ExitCode.general, 'prompt_file_too_large');
+    chunks.push(Buffer.from(buffer.subarray(0, n)));
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '')
+    fail('the prompt on stdin is empty', ExitCode.general, 'prompt_file_empty', 'pipe_the_task_on_stdin');
   return text;
 }
 
@@ -619,7 +656,8 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     beads,
     provider,
     prompt,
-    promptFile: options.promptFile ? path.resolve(cwd, options.promptFile) : undefined,
+    promptFile:
+      options.promptFile === '-' ? 'stdin' : options.promptFile ? path.resolve(cwd, options.promptFile) : undefined,
     worktree,
     model,
     profile: options.profile?.name,

@@ -77,6 +77,8 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
     .filter(Boolean);
   const limits = shipped(document.limits, 'limits');
   const retention = shipped(document.retention, 'retention');
+  const fleet = shipped(document.fleet, 'fleet');
+  const fleetSsh = shipped(fleet.ssh, 'fleet.ssh');
   const sections = new Map<string, unknown>();
   const policy: Policy = {
     sources,
@@ -98,6 +100,26 @@ export function loadPolicy(options: LoadPolicyOptions = {}): Policy {
       wavesDays: shipped(retention.waves_days, 'retention.waves_days'),
       nightsDays: shipped(retention.nights_days, 'retention.nights_days'),
       keepLast: shipped(retention.keep_last, 'retention.keep_last'),
+    },
+    fleet: {
+      hosts: Object.fromEntries(
+        Object.entries(fleet.hosts ?? {}).map(([name, h]) => [
+          name,
+          {
+            name,
+            ssh: h.ssh,
+            maxParallel: h.max_parallel,
+            providers: h.providers,
+            dxRunner: h.dx_runner ?? 'dx-runner',
+          },
+        ]),
+      ),
+      ssh: {
+        config: fleetSsh.config ? expandHome(fleetSsh.config, env) : undefined,
+        connectTimeoutSec: shipped(fleetSsh.connect_timeout_sec, 'fleet.ssh.connect_timeout_sec'),
+        controlPersistSec: shipped(fleetSsh.control_persist_sec, 'fleet.ssh.control_persist_sec'),
+      },
+      hostDownGraceMinutes: shipped(fleet.host_down_grace_minutes, 'fleet.host_down_grace_minutes'),
     },
     sections,
   };

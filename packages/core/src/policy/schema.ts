@@ -29,6 +29,51 @@ export const ProviderPolicySchema = z
   })
   .strict();
 
+export const FleetHostPolicySchema = z
+  .object({
+    /** The ssh destination: `user@host`, or a Host of the ssh config. */
+    ssh: z.string().min(1),
+    /** Live jobs on this host, all providers together. */
+    max_parallel: z.number().int().positive().optional(),
+    /** The providers this host may run (default: every provider its dx-runner has). */
+    providers: z.array(providerId).optional(),
+    /** The dx-runner to run there (default: `dx-runner` on the remote PATH). */
+    dx_runner: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const FleetPolicySchema = z
+  .object({
+    hosts: z
+      .record(z.string(), FleetHostPolicySchema)
+      // a host's name is what `--host NAME` takes; `local` is this machine and needs no entry
+      .superRefine((hosts, ctx) => {
+        for (const name of Object.keys(hosts)) {
+          if (name === 'local')
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: '"local" is this machine: it is always a host and takes no entry',
+            });
+          else if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+            ctx.addIssue({ code: 'custom', path: [name], message: 'a host name is letters, digits, ".", "_" and "-"' });
+        }
+      })
+      .optional(),
+    ssh: z
+      .object({
+        /** Passed to every ssh call as `-F FILE` (otherwise ssh reads ~/.ssh/config as usual). */
+        config: z.string().min(1).optional(),
+        connect_timeout_sec: z.number().int().positive().max(600).optional(),
+        control_persist_sec: z.number().int().min(0).max(86_400).optional(),
+      })
+      .strict()
+      .optional(),
+    /** How long a host that stopped answering keeps its running attempts (dx-batch). */
+    host_down_grace_minutes: z.number().positive().optional(),
+  })
+  .strict();
+
 export const PolicySchema = z
   .object({
     version: z.literal(1).optional(),
@@ -73,6 +118,8 @@ export const PolicySchema = z
     /** Preflight order when no provider is named: the first available one is selected. */
     fallback_chain: z.array(providerId).optional(),
     providers: z.record(providerId, ProviderPolicySchema).optional(),
+    /** Other hosts, each running its own dx-runner, reached with the system's OpenSSH client. */
+    fleet: FleetPolicySchema.optional(),
   })
   .strict();
 
@@ -92,6 +139,20 @@ export interface RetentionPolicy {
   keepLast: number;
 }
 
+export interface FleetHostPolicy {
+  name: string;
+  ssh: string;
+  maxParallel?: number;
+  providers?: string[];
+  dxRunner: string;
+}
+
+export interface FleetPolicy {
+  hosts: Record<string, FleetHostPolicy>;
+  ssh: { config?: string; connectTimeoutSec: number; controlPersistSec: number };
+  hostDownGraceMinutes: number;
+}
+
 /** The merged, resolved policy every consumer reads. */
 export interface Policy {
   readonly sources: string[];
@@ -101,6 +162,7 @@ export interface Policy {
   readonly fallbackChain: string[];
   readonly limits: LimitsPolicy;
   readonly retention: RetentionPolicy;
+  readonly fleet: FleetPolicy;
   readonly document: PolicyDocument;
   /** The resolved sections of the tools that registered theirs when loading (see sections.ts). */
   readonly sections: ReadonlyMap<string, unknown>;

@@ -270,11 +270,7 @@ export const ProfilesOutputSchema = z.object({
 });
 export type ProfilesOutput = z.infer<typeof ProfilesOutputSchema>;
 
-/**
- * The version of the --json contract (these schemas): raised when a field is removed or changes
- * meaning; adding a field keeps it. Hosts of a fleet with the same number read each other's JSON.
- */
-export const JSON_CONTRACT_VERSION = 1;
+export { JSON_CONTRACT_VERSION } from './contract.js';
 
 /** `dx-runner --version --json`. */
 export const VersionOutputSchema = z.object({
@@ -299,12 +295,56 @@ export type CompletionOutput = z.infer<typeof CompletionOutputSchema>;
 export const BeadsIdsOutputSchema = z.object({ beads: z.array(z.string()) });
 export type BeadsIdsOutput = z.infer<typeof BeadsIdsOutputSchema>;
 
+const HostFailureSchema = z.object({ reason_code: z.string(), message: z.string() });
+
+/** `dx-runner fleet status`: one row per host, each queried side by side with its own timeout. */
+export const FleetStatusOutputSchema = z.object({
+  generated_at: z.string(),
+  hosts: z.array(
+    z.object({
+      host: z.string(),
+      /** The ssh destination (null for local). */
+      ssh: z.string().nullable(),
+      reachable: z.boolean(),
+      /** Why the host could not be used (unreachable, auth, host key, contract version). */
+      failure: HostFailureSchema.nullable(),
+      version: z.string().nullable(),
+      json_contract_version: z.number().int().nullable(),
+      live_jobs: z.number().int().nullable(),
+      max_parallel: z.number().int().nullable(),
+      providers_ok: z.array(z.string()),
+      providers_failed: z.array(z.object({ provider: z.string(), reason_code: z.string().nullable() })),
+      /** 1, 5 and 15 minute load averages. */
+      load: z.array(z.number()).nullable(),
+      elapsed_ms: z.number().int(),
+    }),
+  ),
+});
+export type FleetStatusOutput = z.infer<typeof FleetStatusOutputSchema>;
+export type FleetHostStatus = FleetStatusOutput['hosts'][number];
+
+/** `dx-runner fleet preflight`: each host's provider chain. */
+export const FleetPreflightOutputSchema = z.object({
+  ok: z.boolean(),
+  hosts: z.array(
+    z.object({
+      host: z.string(),
+      reachable: z.boolean(),
+      failure: HostFailureSchema.nullable(),
+      chain: PreflightChainOutputSchema.nullable(),
+    }),
+  ),
+});
+export type FleetPreflightOutput = z.infer<typeof FleetPreflightOutputSchema>;
+
 /** Command id → schema of its `--json` output; drives the committed JSON Schema files. */
 export const OUTPUT_SCHEMAS = {
   error: ErrorOutputSchema,
   version: VersionOutputSchema,
   completion: CompletionOutputSchema,
   'completion-beads-ids': BeadsIdsOutputSchema,
+  'fleet-status': FleetStatusOutputSchema,
+  'fleet-preflight': FleetPreflightOutputSchema,
   start: StartOutputSchema,
   status: z.union([StatusOutputSchema, DiskOutputSchema]),
   release: ReleaseOutputSchema,
@@ -328,9 +368,18 @@ export const OUTPUT_SCHEMAS = {
   'beads-gate': BeadsGateOutputSchema,
 } as const;
 
-/** The JSON Schema (2020-12) of a --json output; the siblings use it for their own outputs too. */
+/** What the CLI adds to every --json document: the contract version, and the fleet host that answered `--host`. */
+const ENVELOPE = { json_contract_version: z.number().int(), fleet_host: z.string().optional() };
+
+function withEnvelope(schema: z.ZodType): z.ZodType {
+  if (schema instanceof z.ZodObject) return schema.extend(ENVELOPE);
+  if (schema instanceof z.ZodUnion) return z.union((schema.options as z.ZodType[]).map(withEnvelope));
+  return schema;
+}
+
+/** The JSON Schema (2020-12) of a --json output, envelope included; the siblings use it for their own outputs too. */
 export function toJsonSchema(schema: z.ZodType): Record<string, unknown> {
-  return z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output' });
+  return z.toJSONSchema(withEnvelope(schema), { target: 'draft-2020-12', io: 'output' });
 }
 
 export function jsonSchemaFor(name: keyof typeof OUTPUT_SCHEMAS): Record<string, unknown> {

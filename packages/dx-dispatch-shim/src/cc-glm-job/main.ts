@@ -14,7 +14,7 @@ export const USAGE = `Usage: cc-glm-job <command> [flags]      (compatibility en
   baseline-gate [--beads ID | --worktree W] --required-baseline SHA
   integrity-gate [--beads ID | --worktree W] [--reported-commit SHA] [--base SHA]
   feature-key-gate [--beads ID | --worktree W] [--feature-key ID] [--base SHA] [--base-branch B]
-Every command takes --json. Jobs run with dx-runner's cc-glm provider (CC_GLM_AUTH_TOKEN, CC_GLM_TOKEN_FILE,
+Every command takes --json, and --host NAME (a host of the policy's fleet.hosts; watchdog excepted). Jobs run with dx-runner's cc-glm provider (CC_GLM_AUTH_TOKEN, CC_GLM_TOKEN_FILE,
 ZAI_API_KEY, CC_GLM_BASE_URL, CC_GLM_MODEL, CC_GLM_TIMEOUT_MS keep their meaning) and live in dx-runner's
 state, so dx-runner sees and controls them. Accepted and explained, with no counterpart: --log-dir, --pty,
 --no-ansi, set-override. Exit codes are dx-runner's. DX_DISPATCH_NO_DEPRECATION=1 silences the [DEPRECATION] line.`;
@@ -164,7 +164,12 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
 };
 
-const GLOBAL: Record<string, FlagArity> = { '--json': 'none', '--no-ansi': 'none', '--help': 'none' };
+const GLOBAL: Record<string, FlagArity> = {
+  '--json': 'none',
+  '--no-ansi': 'none',
+  '--help': 'none',
+  '--host': 'value',
+};
 
 export async function runCcGlmJob(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [command, ...rest] = argv;
@@ -194,6 +199,15 @@ export async function runCcGlmJob(argv: string[], env: NodeJS.ProcessEnv): Promi
   if (p.positionals.length > 0) return usageError(TOOL, `unexpected argument "${p.positionals[0]}"`);
   const missing = (spec.required ?? []).find((f) => !p.flags.has(f));
   if (missing) return usageError(TOOL, `${command} needs ${missing}`);
+  // --host NAME: the same command on a fleet host (dx-runner forwards it over SSH)
+  const host = stringFlag(p, '--host');
+  if (host !== undefined && command === 'watchdog')
+    return usageError(TOOL, 'watchdog runs on each host itself: start it there, not with --host');
+  if (host !== undefined && host !== 'local' && p.flags.has('--repo'))
+    return usageError(
+      TOOL,
+      `--repo looks for a worktree on this machine: with --host ${host} pass --worktree (a path on that host)`,
+    );
   // the cc-glm provider; CC_GLM_JOB_PROVIDER points the same surface at another one (tests, experiments)
   const provider = env.CC_GLM_JOB_PROVIDER || 'cc-glm';
   let built: Built;
@@ -205,7 +219,11 @@ export async function runCcGlmJob(argv: string[], env: NodeJS.ProcessEnv): Promi
     return err.exitCode;
   }
   if ('error' in built) return usageError(TOOL, built.error);
-  const args = [...built.args, ...(p.flags.has('--json') ? ['--json'] : [])];
+  const args = [
+    ...built.args,
+    ...(host !== undefined ? ['--host', host] : []),
+    ...(p.flags.has('--json') ? ['--json'] : []),
+  ];
   const ignored = [...built.ignored];
   if (p.flags.has('--no-ansi')) ignored.push({ flag: '--no-ansi', why: 'dx-runner prints no colour codes' });
   deprecation(TOOL, args, env);

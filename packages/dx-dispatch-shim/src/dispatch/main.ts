@@ -1,6 +1,7 @@
 import os from 'node:os';
 import {
   assertBeadsId,
+  connectHost,
   DxRunnerClient,
   DxRunnerError,
   isDxError,
@@ -35,8 +36,10 @@ A task of "-" is read from stdin; a task given in argv is blanked from this proc
   dx-dispatch --status                   ->  dx-runner status
   dx-dispatch --status <vm>              ->  dx-runner preflight --provider <p>   (is that backend usable?)
   dx-dispatch --abort <id>               ->  dx-runner stop --beads <id>
-<vm> picks the provider: cc-glm or local -> cc-glm, gemini -> gemini, any host name -> opencode
-(policy dispatch.hosts maps hosts explicitly). --wait runs dx-runner wait until the job ends
+A <vm> that the policy's fleet.hosts names is that host: the job runs there (dx-runner start --host
+<vm>, the prompt sent over SSH), with the host's first provider unless --provider says otherwise.
+Otherwise <vm> picks the provider: cc-glm or local -> cc-glm, gemini -> gemini, any host name ->
+opencode (policy dispatch.hosts maps hosts explicitly). --wait runs dx-runner wait until the job ends
 (exit: dx-runner check's code; 124 when --timeout, default 300 s, passes first).
 Flags of the old tool with no dx-runner counterpart (--session --slack --no-slack --smoke-pr --all
 --shell --attach --issue) are accepted and named in a warning; --jules and --finalize-pr are refused.
@@ -100,10 +103,18 @@ function defaultBeadsId(now = new Date()): string {
 }
 
 /** `--wait`: `dx-runner wait`, bounded by --timeout (124 when it passes first; the job keeps running). */
-async function waitForJob(beads: string, timeoutSec: number, env: NodeJS.ProcessEnv): Promise<number> {
+async function waitForJob(
+  beads: string,
+  timeoutSec: number,
+  env: NodeJS.ProcessEnv,
+  fleet?: { policy: Policy; host: string },
+): Promise<number> {
   // the client's own timeout only guards against a dx-runner that never answers
-  const client = new DxRunnerClient({ command: dxRunnerArgv(env), env, timeoutMs: (timeoutSec + 60) * 1000 });
+  const timeoutMs = (timeoutSec + 60) * 1000;
   try {
+    const client = fleet
+      ? new DxRunnerClient({ transport: (await connectHost(fleet.policy, fleet.host, env)).transport, timeoutMs })
+      : new DxRunnerClient({ command: dxRunnerArgv(env), env, timeoutMs });
     const { exitCode, view } = await client.wait(beads, timeoutSec);
     if (view.timed_out) {
       process.stderr.write(
@@ -114,7 +125,7 @@ async function waitForJob(beads: string, timeoutSec: number, env: NodeJS.Process
     process.stderr.write(`${beads}: ${view.state} (${view.reason_code ?? '-'})\n`);
     return exitCode;
   } catch (err) {
-    if (!(err instanceof DxRunnerError)) throw err;
+    if (!(err instanceof DxRunnerError) && !isDxError(err)) throw err;
     process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
     return err.exitCode || 1;
   }
@@ -150,6 +161,11 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
     return runDxRunner(args, env);
   }
   const statusVm = stringFlag(parsed, '--status');
+  if (statusVm && policy.fleet.hosts[statusVm]) {
+    const args = ['preflight', '--host', statusVm, ...json];
+    deprecation(TOOL, args, env);
+    return runDxRunner(args, env);
+  }
   if (statusVm) {
     const provider = providerForVm(statusVm, sectionOf(policy, DISPATCH_SECTION));
     if (!provider)
@@ -186,19 +202,26 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
     return usageError(TOOL, `--timeout must be a positive number of seconds, got "${timeoutRaw}"`);
 
-  const provider = stringFlag(parsed, '--provider') ?? providerForVm(vm, sectionOf(policy, DISPATCH_SECTION));
+  // the legacy tool's meaning of <vm>: a host to dispatch to, when the policy's fleet names it
+  const fleetHost = policy.fleet.hosts[vm];
+  const provider =
+    stringFlag(parsed, '--provider') ??
+    fleetHost?.providers?.[0] ??
+    providerForVm(vm, sectionOf(policy, DISPATCH_SECTION));
   if (!provider)
     return usageError(
       TOOL,
       `no provider for "${vm}": add it to the policy's dispatch.hosts or set dispatch.default_provider`,
     );
-  const args = ['start', '--provider', provider, '--beads', beads];
+  const args = ['start', '--provider', provider, '--beads', beads, ...(fleetHost ? ['--host', vm] : [])];
   let worktree = stringFlag(parsed, '--worktree');
   const repo = stringFlag(parsed, '--repo');
   const ignored = Object.entries(IGNORED)
     .filter(([flag]) => parsed.flags.has(flag))
     .map(([flag, why]) => ({ flag, why }));
-  if (!worktree && repo) {
+  if (!worktree && repo && fleetHost)
+    ignored.push({ flag: `--repo ${repo}`, why: `on fleet host ${vm} pass --worktree (a path on that host)` });
+  else if (!worktree && repo) {
     worktree = worktreeForRepo(repo, beads, policy, env);
     if (!worktree)
       ignored.push({
@@ -233,7 +256,7 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
     // dx-runner start has copied the prompt by the time it acknowledges the launch
     prompt.remove();
     if (code !== 0 || !parsed.flags.has('--wait') || parsed.flags.has('--dry-run')) return code;
-    return await waitForJob(beads, timeoutSec, env);
+    return await waitForJob(beads, timeoutSec, env, fleetHost ? { policy, host: vm } : undefined);
   } finally {
     prompt.remove();
   }

@@ -75,7 +75,7 @@ describe('shell completion', () => {
     expect(complete('dx-runner', 'logs', '--beads', 'bd-cmpl.2')).toEqual(['bd-cmpl.2']);
     expect(complete('dx-runner', 'check', '--beads', '=', '')).toEqual(['bd-cmpl.1', 'bd-cmpl.2']);
     expect(complete('dx-runner', 'sta')).toEqual(['start', 'status']);
-    expect(complete('dx-runner', 'stop', '--')).toEqual(['--beads', '--json']);
+    expect(complete('dx-runner', 'stop', '--')).toEqual(['--beads', '--host', '--json']);
     // the hidden helper is not offered as a command
     expect(complete('dx-runner', 'comp')).toEqual(['completion']);
   });

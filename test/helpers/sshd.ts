@@ -21,7 +21,10 @@ export interface SshHost {
   hostPublicKey: string;
   /** The sshd process (started by this test, so it may be signalled by its ChildProcess). */
   process: ChildProcess;
+  /** End the sshd (its open connections stay: see SshFleet.disconnect). */
   stop(): Promise<void>;
+  /** Start it again on the same port with the same host key (the host is back). */
+  start(): Promise<void>;
 }
 
 export interface SshFleet {
@@ -33,6 +36,8 @@ export interface SshFleet {
   hosts: Record<string, SshHost>;
   /** Add a client alias (Host block) for an existing sshd, with overrides (IdentityFile, HostKeyAlias…). */
   alias(alias: string, host: SshHost, extra?: Record<string, string>): void;
+  /** Close the shared connection (ControlMaster) a client keeps to `alias` in this control dir, as a network cut would. */
+  disconnect(controlDir: string, alias: string): void;
   /** Close every shared connection the clients left (the masters in these control dirs), then stop every sshd. */
   cleanup(controlDirs: string[]): Promise<void>;
 }
@@ -63,6 +68,31 @@ async function waitForPort(port: number, sshd: ChildProcess): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`sshd on port ${port} did not start`);
+}
+
+function sshdConfig(hostDir: string, port: number): string {
+  return [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${path.join(hostDir, 'host_key')}`,
+    `PidFile ${path.join(hostDir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${path.join(hostDir, 'authorized_keys')}`,
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PermitRootLogin prohibit-password',
+    'PermitUserEnvironment yes',
+    'PermitUserRC no',
+    'UsePAM no',
+    'StrictModes no',
+    'X11Forwarding no',
+    'AllowTcpForwarding no',
+    'PrintMotd no',
+    'MaxSessions 50',
+    'MaxStartups 50',
+    'LogLevel ERROR',
+    '',
+  ].join('\n');
 }
 
 function keygen(file: string): string {
@@ -131,6 +161,16 @@ export async function startFleet(
           .join('\n')}\n`,
       );
     },
+    disconnect(controlDir, alias) {
+      try {
+        execFileSync('ssh', ['-F', config, '-o', `ControlPath=${path.join(controlDir, '%C')}`, '-O', 'exit', alias], {
+          stdio: 'ignore',
+          timeout: 10_000,
+        });
+      } catch {
+        // no shared connection to close
+      }
+    },
     async cleanup(controlDirs) {
       // each socket is a ControlPersist master this test's ssh calls left: ask it to exit
       for (const controlDir of controlDirs)
@@ -167,34 +207,8 @@ export async function startFleet(
       .join(',');
     fs.writeFileSync(path.join(hostDir, 'authorized_keys'), `${options} ${clientPub}\n`, { mode: 0o600 });
     fs.appendFileSync(knownHosts, `${name} ${hostPublicKey.split(' ').slice(0, 2).join(' ')}\n`);
-    let started: { port: number; sshd: ChildProcess } | undefined;
-    for (let attempt = 0; attempt < 3 && !started; attempt++) {
-      const port = await freePort();
-      fs.writeFileSync(
-        path.join(hostDir, 'sshd_config'),
-        [
-          `Port ${port}`,
-          'ListenAddress 127.0.0.1',
-          `HostKey ${path.join(hostDir, 'host_key')}`,
-          `PidFile ${path.join(hostDir, 'sshd.pid')}`,
-          `AuthorizedKeysFile ${path.join(hostDir, 'authorized_keys')}`,
-          'PubkeyAuthentication yes',
-          'PasswordAuthentication no',
-          'KbdInteractiveAuthentication no',
-          'PermitRootLogin prohibit-password',
-          'PermitUserEnvironment yes',
-          'PermitUserRC no',
-          'UsePAM no',
-          'StrictModes no',
-          'X11Forwarding no',
-          'AllowTcpForwarding no',
-          'PrintMotd no',
-          'MaxSessions 50',
-          'MaxStartups 50',
-          'LogLevel ERROR',
-          '',
-        ].join('\n'),
-      );
+    const spawnSshd = async (port: number): Promise<ChildProcess> => {
+      fs.writeFileSync(path.join(hostDir, 'sshd_config'), sshdConfig(hostDir, port));
       const sshd = spawn(SSHD, ['-D', '-e', '-f', path.join(hostDir, 'sshd_config')], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
@@ -202,26 +216,39 @@ export async function startFleet(
       sshd.stderr?.on('data', (d: Buffer) => (log += d.toString()));
       try {
         await waitForPort(port, sshd);
-        started = { port, sshd };
       } catch (err) {
         sshd.kill('SIGKILL');
-        if (attempt === 2) throw new Error(`${String(err)}: ${log}`, { cause: err });
+        throw new Error(`${String(err)}: ${log}`, { cause: err });
+      }
+      return sshd;
+    };
+    let started: { port: number; sshd: ChildProcess } | undefined;
+    for (let attempt = 0; !started; attempt++) {
+      const port = await freePort();
+      try {
+        started = { port, sshd: await spawnSshd(port) };
+      } catch (err) {
+        if (attempt === 2) throw err;
       }
     }
-    const { port, sshd } = started!;
     const host: SshHost = {
       name,
-      port,
+      port: started.port,
       dir: hostDir,
       state: path.join(hostDir, 'state'),
       home: path.join(hostDir, 'home'),
       hostPublicKey,
-      process: sshd,
+      process: started.sshd,
       async stop() {
+        const sshd = host.process;
         if (sshd.exitCode !== null || sshd.signalCode !== null) return;
         const exited = new Promise((r) => sshd.once('exit', r));
         sshd.kill('SIGTERM');
         await exited;
+      },
+      async start() {
+        await host.stop();
+        host.process = await spawnSshd(host.port);
       },
     };
     fleet.hosts[name] = host;

@@ -10,4 +10,5 @@ export const BATCH_DEFAULTS = {
   lease_ttl_minutes: 10,
   poll_interval_sec: 5,
   review: true,
+  hosts: ['local'],
 } as const;

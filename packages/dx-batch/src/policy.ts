@@ -16,6 +16,8 @@ export interface BatchPolicy {
   leaseTtlMinutes: number;
   pollIntervalSec: number;
   review: boolean;
+  /** The fleet hosts a wave uses unless --hosts says (`local`: this machine). */
+  hosts: string[];
 }
 
 export const BatchSectionSchema = z
@@ -32,6 +34,8 @@ export const BatchSectionSchema = z
     lease_ttl_minutes: z.number().positive().optional(),
     poll_interval_sec: z.number().positive().optional(),
     review: z.boolean().optional(),
+    /** Fleet hosts (the policy's fleet.hosts, and `local`) a wave dispatches to. */
+    hosts: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict();
 
@@ -51,6 +55,7 @@ export const BATCH_SECTION: PolicySection<BatchPolicy> = {
       leaseTtlMinutes: b.lease_ttl_minutes ?? BATCH_DEFAULTS.lease_ttl_minutes,
       pollIntervalSec: b.poll_interval_sec ?? BATCH_DEFAULTS.poll_interval_sec,
       review: b.review ?? BATCH_DEFAULTS.review,
+      hosts: b.hosts ?? [...BATCH_DEFAULTS.hosts],
     };
   },
 };

@@ -36,6 +36,8 @@ export const WaveReportSchema = z.object({
   duration_sec: z.number().int().nullable(),
   stats: z.record(z.string(), z.number().int()),
   preflight: WaveStateSchema.shape.preflight,
+  /** The fleet hosts of the wave: up, down or skipped (with why), and their caps. */
+  hosts: WaveStateSchema.shape.hosts,
   totals: z.object({ attempts: z.number().int(), tokens_input: z.number().int(), tokens_output: z.number().int() }),
   items: z.array(
     z.object({
@@ -48,6 +50,8 @@ export const WaveReportSchema = z.object({
       review_attempts: z.number().int(),
       revisions: z.number().int(),
       providers: z.array(z.string()),
+      /** Where the item's attempts ran, in order. */
+      hosts: z.array(z.string()),
       duration_sec: z.number().int().nullable(),
       tokens_input: z.number().int(),
       tokens_output: z.number().int(),

@@ -151,7 +151,9 @@ export interface StartRequest {
   beads: string;
   provider?: string;
   profile?: string;
-  promptFile: string;
+  /** The prompt's file; or `prompt`, the text itself, sent on stdin (`--prompt-file -`) to a host that cannot read our files. */
+  promptFile?: string;
+  prompt?: string;
   /** Without it dx-runner uses DX_RUNNER_DEFAULT_WORKTREE or the git worktree around its cwd. */
   worktree?: string;
   model?: string;
@@ -177,8 +179,8 @@ export class DxRunnerClient {
     this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
-  private exec(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return this.transport.run(args, { timeoutMs: this.timeoutMs });
+  private exec(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return this.transport.run(args, { timeoutMs: this.timeoutMs, stdin });
   }
 
   /** Run one command with --json; exit codes in `results` are answers, any other is an error. */
@@ -186,9 +188,10 @@ export class DxRunnerClient {
     args: string[],
     schema: S,
     results: number[] = [0],
+    stdin?: string,
   ): Promise<{ exitCode: number; data: z.output<S> }> {
     const full = [...args, '--json'];
-    const r = await this.exec(full);
+    const r = await this.exec(full, stdin);
     let parsed: unknown;
     try {
       parsed = JSON.parse(r.stdout);
@@ -228,7 +231,7 @@ export class DxRunnerClient {
       '--beads',
       req.beads,
       '--prompt-file',
-      req.promptFile,
+      req.prompt !== undefined ? '-' : (req.promptFile ?? ''),
       ...(req.worktree ? ['--worktree', req.worktree] : []),
     ];
     if (req.provider) args.push('--provider', req.provider);
@@ -237,7 +240,7 @@ export class DxRunnerClient {
     if (req.policy) args.push('--policy', req.policy);
     if (req.owner) args.push('--owner', req.owner);
     if (req.expectNoChanges) args.push('--expect-no-changes');
-    return (await this.call(args, StartOutputSchema)).data;
+    return (await this.call(args, StartOutputSchema, [0], req.prompt)).data;
   }
 
   async check(beads: string): Promise<{ exitCode: number; view: CheckOutput }> {

@@ -12,13 +12,17 @@ export default class Start extends DxCommand<WaveOutput> {
 separate job), REVISION_REQUIRED back to implementing (at most --max-revisions times), BLOCKED when
 the retry chain (policy batch.retry_chain, default ${BATCH_DEFAULTS.retry_chain.join(' → ')}) or the agent gives up. At most
 --max-parallel items run at once. Before dispatching: provider preflight, dx-runner prune and the
-exec saturation cap. A live view goes to stderr (a table on a terminal, lines otherwise).
+exec saturation cap. With --hosts (or batch.hosts), each host is preflighted (reachable, JSON
+contract, providers); an attempt goes to a host with its provider and a free slot under the host's
+max_parallel, least loaded first; a host that stops answering keeps its attempts for
+fleet.host_down_grace_minutes, then they run elsewhere. A live view goes to stderr.
 ${exitCodesHelp([0, 1, 3, 22])}
   (3: the wave completed with blocked or cancelled items)`;
 
   static override examples = [
     '<%= config.bin %> start --items bd-aaa,bd-bbb,bd-ccc --max-parallel 3',
     '<%= config.bin %> start --items bd-aaa,bd-bbb --exec-process-cap 40 --wave-id wave-42',
+    '<%= config.bin %> start --items bd-aaa,bd-bbb,bd-ccc --hosts epyc6,macmini,local --max-parallel 6',
   ];
 
   static override flags = {
@@ -50,6 +54,11 @@ ${exitCodesHelp([0, 1, 3, 22])}
     'worktree-base': Flags.string({
       description: 'items work in the single git worktree under <base>/<id>/ (default: first allowed prefix)',
       helpValue: '<dir>',
+    }),
+    hosts: Flags.string({
+      description:
+        "comma-separated fleet hosts to dispatch to: names of the policy's fleet.hosts, and local (default: policy batch.hosts, else local)",
+      helpValue: '<names>',
     }),
     policy: policyFlag,
   };
@@ -94,6 +103,18 @@ ${exitCodesHelp([0, 1, 3, 22])}
           ...(flags['exec-process-cap'] ? { exec_process_cap: flags['exec-process-cap'] } : {}),
           ...(flags['poll-interval'] ? { poll_interval_sec: flags['poll-interval'] } : {}),
           ...(flags['no-review'] ? { review: false } : {}),
+          ...(flags.hosts
+            ? {
+                hosts: [
+                  ...new Set(
+                    flags.hosts
+                      .split(',')
+                      .map((h) => h.trim())
+                      .filter(Boolean),
+                  ),
+                ],
+              }
+            : {}),
           ...(flags['worktree-base'] ? { worktree_base: fs.realpathSync(path.resolve(flags['worktree-base'])) } : {}),
           prompt_file: promptFile,
           policy_file: flags.policy ? path.resolve(flags.policy) : null,

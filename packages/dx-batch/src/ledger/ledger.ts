@@ -18,6 +18,8 @@ export interface LedgerRecord {
   attempt?: number;
   phase?: 'implement' | 'review';
   provider?: string;
+  /** The fleet host of the attempt's job. */
+  host?: string;
   job_beads?: string;
   run_instance?: string | null;
   reason_code?: string | null;

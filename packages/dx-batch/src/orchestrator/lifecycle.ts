@@ -30,6 +30,8 @@ import {
   type WaveState,
 } from '../waves/state.js';
 import { setWaveStatus } from '../waves/status.js';
+import { WaveHosts, isHostFailure } from '../fleet/hosts.js';
+import type { HostRecord } from '../waves/state.js';
 import { Orchestrator } from './orchestrator.js';
 import { countLiveProcesses } from './saturation.js';
 
@@ -75,24 +77,70 @@ function refuseCanonicalCwd(cwd: string, policy: Policy): void {
   }
 }
 
-async function preflight(
-  client: DxRunnerClient,
-  providers: string[],
-  policyFile: string | null,
-): Promise<PreflightRecord[]> {
-  const records: PreflightRecord[] = [];
-  for (const provider of providers) {
-    const r = await client.preflight(provider, policyFile ?? undefined);
-    records.push({
-      provider,
-      available: r.ok,
-      model: r.model,
-      reason_code: r.reason_code,
-      error: r.error,
-      checked_at: new Date().toISOString(),
-    });
-  }
-  return records;
+/**
+ * Each host of the wave, side by side: its dx-runner's contract version, then each provider the
+ * wave may use there (a fleet entry's `providers` narrows them). A host that fails is skipped with
+ * its reason; the others are used.
+ */
+async function preflightHosts(
+  hosts: WaveHosts,
+  config: WaveConfig,
+  policy: Policy,
+): Promise<{ preflight: PreflightRecord[]; hosts: HostRecord[] }> {
+  const providers = [...new Set([...config.retry_chain, ...config.review_chain])];
+  const results = await Promise.all(
+    config.hosts.map(async (host) => {
+      const checkedAt = new Date().toISOString();
+      const record: HostRecord = {
+        host,
+        status: 'up',
+        reason_code: null,
+        error: null,
+        max_parallel: hosts.capOf(host, config.max_parallel),
+        providers: [],
+        down_since: null,
+        checked_at: checkedAt,
+      };
+      const records: PreflightRecord[] = [];
+      const allowed = host === 'local' ? undefined : policy.fleet.hosts[host]?.providers;
+      try {
+        await hosts.verify(host);
+        for (const provider of providers) {
+          if (allowed && !allowed.includes(provider)) continue;
+          // the policy file is this machine's: a host checks against its own
+          const r = await hosts
+            .client(host)
+            .preflight(provider, host === 'local' ? (config.policy_file ?? undefined) : undefined);
+          records.push({
+            host,
+            provider,
+            available: r.ok,
+            model: r.model,
+            reason_code: r.reason_code,
+            error: r.error,
+            checked_at: new Date().toISOString(),
+          });
+          if (r.ok) record.providers.push(provider);
+        }
+      } catch (err) {
+        if (!isHostFailure(err)) throw err;
+        const e = err as { reasonCode: string; message: string };
+        Object.assign(record, { status: 'skipped', reason_code: e.reasonCode, error: e.message });
+      }
+      return { record, records };
+    }),
+  );
+  return { preflight: results.flatMap((r) => r.records), hosts: results.map((r) => r.record) };
+}
+
+/** The hosts a wave names must be `local` or in the policy's fleet.hosts. */
+function assertKnownHosts(hosts: string[], policy: Policy): void {
+  const unknown = hosts.filter((h) => h !== 'local' && !policy.fleet.hosts[h]);
+  if (unknown.length > 0)
+    throw new DxError(
+      `unknown host${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: the policy's fleet.hosts has ${['local', ...Object.keys(policy.fleet.hosts)].join(', ')}`,
+      { exitCode: ExitCode.general, reasonCode: 'unknown_host', nextAction: 'add_the_host_to_the_policy_fleet_hosts' },
+    );
 }
 
 /** Both state roots need room before anything is dispatched: dx-runner's (asked, never assumed) and ours. */
@@ -118,7 +166,15 @@ function leaseItems(paths: WavePaths, state: WaveState, lock: WaveLock): void {
 
 async function runLoop(paths: WavePaths, state: WaveState, lock: WaveLock, deps: WaveDeps): Promise<WaveState> {
   const orchestrator = new Orchestrator(
-    { paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd },
+    {
+      paths,
+      client: deps.client,
+      hosts: new WaveHosts(deps.client, deps.policy),
+      policy: deps.policy,
+      lock,
+      view: deps.view,
+      bd: deps.bd,
+    },
     state,
   );
   deps.onRunning?.(orchestrator);
@@ -165,8 +221,10 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
     worktree_base: deps.policy.worktrees.allowedPrefixes[0] ?? '/tmp/agents',
     prompt_file: null,
     policy_file: null,
+    hosts: b.hosts,
     ...options.config,
   };
+  assertKnownHosts(config.hosts, deps.policy);
   const lock = WaveLock.acquire(paths, { ttlMinutes: config.lease_ttl_minutes });
   try {
     // a concurrent start may have created and finished the wave between our check and the lock
@@ -193,6 +251,8 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
       completed_at: null,
       config,
       preflight: [],
+      hosts: [],
+      lost_jobs: [],
       token: lock.token,
       items: options.items.map(newItem),
       stats: {},
@@ -208,14 +268,20 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
       lock.release();
       return state;
     };
-    state.preflight = await preflight(
-      deps.client,
-      [...new Set([...config.retry_chain, ...config.review_chain])],
-      config.policy_file,
-    );
+    const checked = await preflightHosts(new WaveHosts(deps.client, deps.policy), config, deps.policy);
+    state.preflight = checked.preflight;
+    state.hosts = checked.hosts;
     lock.assertHeld();
     writeWave(paths, state);
-    const usable = config.retry_chain.filter((p) => state.preflight.find((r) => r.provider === p)?.available);
+    const up = state.hosts.filter((h) => h.status === 'up');
+    if (up.length === 0)
+      return fail(
+        'no_host_available',
+        `no host of the wave answered: ${state.hosts.map((h) => `${h.host}: ${h.reason_code}`).join('; ')}`,
+      );
+    for (const h of state.hosts.filter((r) => r.status === 'skipped'))
+      deps.view.event(state, `host ${h.host} skipped (${h.reason_code}): ${h.error}`);
+    const usable = config.retry_chain.filter((p) => up.some((h) => h.providers.includes(p)));
     if (usable.length === 0) {
       return fail(
         'no_provider_available',
@@ -302,7 +368,15 @@ export async function cancelWave(
       sendSignal({ pid: previous.pid, startTicks: previous.start_ticks }, 'SIGTERM');
     }
     const orchestrator = new Orchestrator(
-      { paths, client: deps.client, policy: deps.policy, lock, view: deps.view, bd: deps.bd },
+      {
+        paths,
+        client: deps.client,
+        hosts: new WaveHosts(deps.client, deps.policy),
+        policy: deps.policy,
+        lock,
+        view: deps.view,
+        bd: deps.bd,
+      },
       state,
     );
     const result = await orchestrator.cancel();

@@ -42,7 +42,7 @@ function itemIn(state: ItemState, fields: Partial<Item> = {}): Item {
 }
 
 const SAMPLE: Record<ItemEventType, ItemEvent> = {
-  dispatch: { type: 'dispatch', provider: 'p1', worktree: '/w', at: AT },
+  dispatch: { type: 'dispatch', provider: 'p1', host: 'local', worktree: '/w', at: AT },
   job_started: { type: 'job_started', runInstance: 'r1', at: AT },
   job_deferred: { type: 'job_deferred', reasonCode: 'provider_concurrency_cap_exceeded', detail: 'cap', at: AT },
   job_missing: { type: 'job_missing', detail: 'gone', at: AT },
@@ -51,6 +51,8 @@ const SAMPLE: Record<ItemEventType, ItemEvent> = {
   attempt_failed: { type: 'attempt_failed', error: 'e', stopJob: false, result: { ...RESULT, result: 'exited_err' } },
   chain_exhausted: { type: 'chain_exhausted', at: AT },
   unworkable: { type: 'unworkable', reasonCode: 'worktree_missing', detail: 'none', at: AT },
+  host_unreachable: { type: 'host_unreachable', detail: 'host b: Connection refused', at: AT },
+  host_lost: { type: 'host_lost', detail: 'host b silent since then', at: AT },
   cancel: { type: 'cancel', at: AT },
 };
 
@@ -192,5 +194,27 @@ describe('the README diagram', () => {
     const { mermaidDiagram } = await import('./machine.js');
     expect(block, 'README.md has no item-state-diagram block').toBeDefined();
     expect(block).toBe(mermaidDiagram());
+  });
+});
+
+describe('an attempt whose host stops answering', () => {
+  it('waits with its lease, then is given up without counting as the provider’s failure and runs on another host', () => {
+    let item = itemIn('PENDING');
+    const step = (e: ItemEvent) => {
+      const r = transition(item, e, ctx());
+      if (!('item' in r)) throw new Error(r.refused);
+      item = r.item;
+      return r.effects.map((x) => x.type);
+    };
+    step({ ...SAMPLE.dispatch, host: 'b' } as ItemEvent);
+    step(SAMPLE.job_started);
+    // silent: nothing is released, nothing is stopped
+    expect(step(SAMPLE.host_unreachable)).toEqual(['ledger']);
+    expect(item).toMatchObject({ state: 'IMPLEMENTING', host: 'b', reason_code: 'host_unreachable', attempt: 1 });
+    expect(step(SAMPLE.host_lost)).toEqual(['ledger', 'release_attempt_lease']);
+    expect(item).toMatchObject({ state: 'IMPLEMENT_QUEUED', implement_failures: 0, job_beads: null });
+    expect(item.attempts.map((a) => [a.attempt, a.host, a.result])).toEqual([[1, 'b', 'host_lost']]);
+    step({ ...SAMPLE.dispatch, host: 'a' } as ItemEvent);
+    expect(item).toMatchObject({ state: 'IMPLEMENTING', host: 'a', attempt: 2, provider: 'p1' });
   });
 });

@@ -11,7 +11,7 @@ export type Phase = 'implement' | 'review';
 /** What dx-runner (or the wave) said about an item, as the machine's input. */
 export type ItemEvent =
   /** A slot is free and the chain has a provider: ask dx-runner to run the next attempt. */
-  | { type: 'dispatch'; provider: string; worktree: string; at: string }
+  | { type: 'dispatch'; provider: string; host: string; worktree: string; at: string }
   /** dx-runner acknowledged the launch. */
   | { type: 'job_started'; runInstance: string | null; at: string }
   /** dx-runner refused for a reason that is not the attempt's (provider cap, busy lock): try again later. */
@@ -40,6 +40,10 @@ export type ItemEvent =
   | { type: 'chain_exhausted'; at: string }
   /** The item cannot be worked at all (its worktree is missing or ambiguous). */
   | { type: 'unworkable'; reasonCode: string; detail: string; at: string }
+  /** The job's host stopped answering: the attempt waits (its lease kept) for the grace period. */
+  | { type: 'host_unreachable'; detail: string; at: string }
+  /** The host stayed silent past the grace period: the attempt is given up and queued for another host. */
+  | { type: 'host_lost'; detail: string; at: string }
   | { type: 'cancel'; at: string };
 
 export type ItemEventType = ItemEvent['type'];
@@ -53,6 +57,8 @@ export const ITEM_EVENT_TYPES: readonly ItemEventType[] = [
   'attempt_failed',
   'chain_exhausted',
   'unworkable',
+  'host_unreachable',
+  'host_lost',
   'cancel',
 ];
 
@@ -131,6 +137,7 @@ function recordOf(item: Item, r: AttemptResult): Attempt {
     attempt: item.attempt,
     phase: item.phase ?? 'implement',
     provider: item.provider ?? '?',
+    host: item.host ?? 'local',
     job_beads: item.job_beads ?? '?',
     run_instance: item.run_instance,
     started_at: item.job_requested_at ?? r.at,
@@ -168,6 +175,7 @@ const dispatch: Handler<'dispatch'> = (item, e, ctx) => {
     attempt,
     phase,
     provider,
+    host: e.host,
     job_beads: jobBeads,
     worktree: e.worktree,
     job_requested_at: e.at,
@@ -180,6 +188,7 @@ const dispatch: Handler<'dispatch'> = (item, e, ctx) => {
     attempt,
     phase,
     provider,
+    host: e.host,
     job_beads: jobBeads,
   });
 };
@@ -347,6 +356,35 @@ const attemptFailed: Handler<'attempt_failed'> = (item, e, ctx) => {
   );
 };
 
+const hostUnreachable: Handler<'host_unreachable'> = (item, e) =>
+  go(item, item.state, { reason_code: 'host_unreachable', error: e.detail }, [], 'host_unreachable', {
+    attempt: item.attempt,
+    host: item.host,
+    job_beads: item.job_beads,
+    detail: e.detail,
+  });
+
+/** Not the provider's failure: the failure counters stay, and the same provider runs it on another host. */
+const hostLost: Handler<'host_lost'> = (item, e) => {
+  const done = finishAttempt(item, {
+    at: e.at,
+    result: 'host_lost',
+    reasonCode: 'host_lost',
+    durationSec: null,
+    tokensInput: null,
+    tokensOutput: null,
+  });
+  const to: ItemState = item.state === 'REVIEWING' ? 'REVIEW_QUEUED' : 'IMPLEMENT_QUEUED';
+  return go(
+    item,
+    to,
+    { attempts: done.attempts, job_beads: null, reason_code: 'host_lost', error: e.detail },
+    done.effects,
+    'host_lost',
+    { attempt: item.attempt, host: item.host, job_beads: item.job_beads, run_instance: item.run_instance },
+  );
+};
+
 const unworkable: Handler<'unworkable'> = (item, e) =>
   go(item, 'BLOCKED', { reason_code: e.reasonCode, error: e.detail }, [], 'worktree_unresolved', {
     reason_code: e.reasonCode,
@@ -388,6 +426,8 @@ const runningRow = (phase: Phase): Row => ({
     to: phase === 'review' ? ['REVIEW_QUEUED', 'BLOCKED'] : ['IMPLEMENT_QUEUED', 'BLOCKED'],
     handler: attemptFailed,
   },
+  host_unreachable: { to: [phase === 'review' ? 'REVIEWING' : 'IMPLEMENTING'], handler: hostUnreachable },
+  host_lost: { to: [phase === 'review' ? 'REVIEW_QUEUED' : 'IMPLEMENT_QUEUED'], handler: hostLost },
   cancel: { to: ['CANCELLED'], handler: cancel },
 });
 

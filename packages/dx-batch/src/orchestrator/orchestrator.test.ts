@@ -215,7 +215,7 @@ describe('orchestrator (scripted dx-runner)', () => {
     expect(item(state, 'bd-1').state).toBe('APPROVED');
     expect(runner.started.map((s) => s.beads)).toEqual(['bd-1', 'bd-1-review', 'bd-1', 'bd-1-review']);
     // the second implement prompt carries the reviewer's finding
-    const prompt = fs.readFileSync(runner.started[2].promptFile, 'utf8');
+    const prompt = fs.readFileSync(runner.started[2].promptFile!, 'utf8');
     expect(prompt).toContain('missing test');
   });
 

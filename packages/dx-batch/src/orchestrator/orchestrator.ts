@@ -34,11 +34,16 @@ import {
   type Phase,
 } from './machine.js';
 import { countLiveProcesses } from './saturation.js';
+import { isHostFailure, pickHost, type WaveHosts } from '../fleet/hosts.js';
+import type { HostRecord, LostJob } from '../waves/state.js';
 import { resolveItemWorktree } from './worktrees.js';
 
 export interface OrchestratorDeps {
   paths: WavePaths;
+  /** This machine's dx-runner (saturation, pruning). */
   client: DxRunnerClient;
+  /** Every host's dx-runner: each job is asked about on the host it runs on. */
+  hosts: WaveHosts;
   policy: Policy;
   lock: WaveLock;
   view: ProgressView;
@@ -70,7 +75,14 @@ export class Orchestrator {
     private readonly deps: OrchestratorDeps,
     private state: WaveState,
   ) {
-    const unavailable = new Set(state.preflight.filter((p) => !p.available).map((p) => p.provider));
+    // a provider is usable when it passed preflight on at least one host the wave may use
+    const usableHosts = new Set(state.hosts.filter((h) => h.status !== 'skipped').map((h) => h.host));
+    const available = new Set(
+      state.preflight
+        .filter((p) => p.available && (usableHosts.size === 0 || usableHosts.has(p.host)))
+        .map((p) => p.provider),
+    );
+    const unavailable = new Set(state.preflight.map((p) => p.provider).filter((p) => !available.has(p)));
     const chains: Record<Phase, string[]> = {
       implement: state.config.retry_chain.filter((p) => !unavailable.has(p)),
       review: state.config.review_chain.filter((p) => !unavailable.has(p)),
@@ -144,13 +156,18 @@ export class Orchestrator {
     this.save();
     if (jobRecord) fs.rmSync(path.join(this.deps.paths.jobs, `${jobRecord}.pid`), { force: true });
     if (from !== item.state) {
+      const where =
+        item.provider && !isTerminalItem(item) ? ` via ${item.provider}${item.host ? ` on ${item.host}` : ''}` : '';
       this.deps.view.event(
         this.state,
-        `${item.beads_id} ${from} → ${item.state}${item.reason_code ? ` (${item.reason_code})` : ''}${item.provider && !isTerminalItem(item) ? ` via ${item.provider}` : ''}`,
+        `${item.beads_id} ${from} → ${item.state}${item.reason_code ? ` (${item.reason_code})` : ''}${where}`,
       );
     }
     for (const effect of result.effects) {
-      if (effect.type === 'stop_job') await this.deps.client.stop(effect.jobBeads).catch(() => undefined);
+      if (effect.type === 'stop_job')
+        await this.clientOf(item)
+          .stop(effect.jobBeads)
+          .catch(() => undefined);
       else if (effect.type === 'start_job') await this.startJob(item);
     }
   }
@@ -164,6 +181,8 @@ export class Orchestrator {
       }
       this.deps.lock.renew();
       this.pruneJobRecords();
+      await this.probeDownHosts();
+      await this.followLostJobs();
       await this.pollActive();
       if (this.state.items.every(isTerminalItem)) {
         this.setWave('completed', 'wave_completed');
@@ -195,7 +214,147 @@ export class Orchestrator {
   /** The wave is over for good: dx-runner's retention may now remove its jobs. */
   async releaseJobs(): Promise<void> {
     if (this.state.status !== 'completed' && this.state.status !== 'cancelled') return;
-    await this.deps.client.release(waveOwner(this.state.wave_id)).catch(() => undefined);
+    const used = new Set(['local', ...this.state.items.flatMap((i) => i.attempts.map((a) => a.host))]);
+    for (const host of used)
+      await this.deps.hosts
+        .client(host)
+        .release(waveOwner(this.state.wave_id))
+        .catch(() => undefined);
+  }
+
+  private clientOf(item: Item): DxRunnerClient {
+    return this.deps.hosts.client(item.host);
+  }
+
+  private hostRecord(host: string | null): HostRecord | undefined {
+    return this.state.hosts.find((h) => h.host === (host ?? 'local'));
+  }
+
+  /** Live attempts of this wave per host. */
+  private runningPerHost(): Map<string, number> {
+    const running = new Map<string, number>();
+    for (const item of this.active()) running.set(item.host ?? 'local', (running.get(item.host ?? 'local') ?? 0) + 1);
+    return running;
+  }
+
+  /**
+   * A call to a job's host failed for the host's sake (ssh 255, no answer): the host is down, its
+   * attempts wait with their leases; past the grace period they are given up and queued again.
+   */
+  private async hostSilent(host: string, err: unknown): Promise<void> {
+    const record = this.hostRecord(host);
+    if (!record) return;
+    const at = new Date().toISOString();
+    const e = err as { reasonCode?: string; message?: string };
+    if (record.status !== 'down') {
+      Object.assign(record, {
+        status: 'down',
+        down_since: at,
+        reason_code: e.reasonCode ?? 'host_unreachable',
+        error: e.message ?? String(err),
+        checked_at: at,
+      });
+      this.save();
+      this.deps.view.event(
+        this.state,
+        `host ${host} stopped answering (${record.reason_code}); its attempts wait up to ${this.deps.policy.fleet.hostDownGraceMinutes} min`,
+      );
+    }
+    const waiting = this.active().filter((i) => (i.host ?? 'local') === host);
+    for (const item of waiting)
+      if (item.reason_code !== 'host_unreachable')
+        await this.apply(item, { type: 'host_unreachable', detail: record.error ?? 'host unreachable', at });
+    const graceMs = this.deps.policy.fleet.hostDownGraceMinutes * 60_000;
+    if (Date.now() - Date.parse(record.down_since ?? at) < graceMs) return;
+    for (const item of this.active().filter((i) => (i.host ?? 'local') === host)) {
+      this.state.lost_jobs.push({
+        beads_id: item.beads_id,
+        host,
+        job_beads: item.job_beads!,
+        run_instance: item.run_instance,
+        attempt: item.attempt,
+        lost_at: at,
+      });
+      await this.apply(item, { type: 'host_lost', detail: `host ${host} silent since ${record.down_since}`, at });
+    }
+  }
+
+  private hostAnswered(host: string | null): void {
+    const record = this.hostRecord(host);
+    if (!record || record.status !== 'down') return;
+    Object.assign(record, {
+      status: 'up',
+      down_since: null,
+      reason_code: null,
+      error: null,
+      checked_at: new Date().toISOString(),
+    });
+    this.save();
+    this.deps.view.event(this.state, `host ${record.host} answers again`);
+  }
+
+  /** A down host with nothing left to ask about is probed once a cycle, so it can be used again. */
+  private async probeDownHosts(): Promise<void> {
+    const asked = new Set([...this.active().map((i) => i.host ?? 'local'), ...this.state.lost_jobs.map((l) => l.host)]);
+    for (const record of this.state.hosts.filter((h) => h.status === 'down' && !asked.has(h.host))) {
+      try {
+        await this.deps.hosts.client(record.host).status();
+        this.hostAnswered(record.host);
+      } catch (err) {
+        if (!isHostFailure(err)) throw err;
+      }
+    }
+  }
+
+  /**
+   * Jobs given up with their host: once the host answers, a late result is recorded in the
+   * ledger as superseded (never applied) and a job still running there is stopped (dx-runner on
+   * that host proves its identity before signalling).
+   */
+  private async followLostJobs(): Promise<void> {
+    for (const lost of [...this.state.lost_jobs]) {
+      const client = this.deps.hosts.client(lost.host);
+      let detail: string;
+      let event: string;
+      try {
+        const { view } = await client.check(lost.job_beads);
+        this.hostAnswered(lost.host);
+        if (lost.run_instance && view.run_instance !== lost.run_instance) {
+          event = 'superseded_job_gone';
+          detail = `host ${lost.host}: ${lost.job_beads} is now another job (${view.run_instance})`;
+        } else if (view.outcome_state === null) {
+          await client.stop(lost.job_beads);
+          event = 'superseded_job_stopped';
+          detail = `host ${lost.host}: the job was still running; stopped`;
+        } else {
+          event = 'superseded_result';
+          detail = `host ${lost.host}: ${view.state} (${view.reason_code ?? '-'}), not applied`;
+        }
+      } catch (err) {
+        if (isHostFailure(err)) continue;
+        if (!(err instanceof DxRunnerError) || err.reasonCode !== 'job_not_found') throw err;
+        event = 'superseded_job_gone';
+        detail = `host ${lost.host}: no record of ${lost.job_beads} any more`;
+      }
+      this.supersede(lost, event, detail);
+    }
+  }
+
+  private supersede(lost: LostJob, event: string, detail: string): void {
+    this.deps.lock.assertHeld();
+    appendLedger(this.deps.paths, {
+      beads_id: lost.beads_id,
+      token: this.deps.lock.token,
+      event,
+      attempt: lost.attempt,
+      job_beads: lost.job_beads,
+      run_instance: lost.run_instance,
+      host: lost.host,
+      detail,
+    });
+    this.state.lost_jobs = this.state.lost_jobs.filter((l) => l !== lost);
+    this.save();
+    this.deps.view.event(this.state, `${lost.beads_id} attempt ${lost.attempt}: ${detail}`);
   }
 
   private active(): Item[] {
@@ -208,6 +367,10 @@ export class Orchestrator {
     let live: number | undefined;
     for (const item of this.state.items.filter(isQueued)) {
       if (this.pausing || this.active().length >= this.state.config.max_parallel) break;
+      const phase = phaseOf(item.state);
+      const provider = this.ctx.provider(phase, phase === 'implement' ? item.implement_failures : item.review_failures);
+      // nothing to launch for this item now (every host of its provider is full or down): the next one may fit
+      if (provider && !this.hostFor(item, provider, phase)) continue;
       live =
         live === undefined
           ? await countLiveProcesses(this.deps.client, this.deps.paths, this.state.config.lease_ttl_minutes)
@@ -232,18 +395,33 @@ export class Orchestrator {
     return this.issues.get(beads);
   }
 
+  /** Where the item's next attempt of `provider` runs; undefined while every suitable host is full or down. */
+  private hostFor(item: Item, provider: string, phase: Phase): string | undefined {
+    if (this.state.hosts.length === 0) return 'local';
+    const running = this.runningPerHost();
+    // a review runs where its implement ran (that host has the commit), unless that host is gone
+    const implementHost = [...item.attempts].reverse().find((a) => a.phase === 'implement')?.host;
+    const home = phase === 'review' && implementHost ? this.hostRecord(implementHost) : undefined;
+    if (home && home.status === 'up' && home.providers.includes(provider))
+      return pickHost(this.state.hosts, provider, running, home.host);
+    return pickHost(this.state.hosts, provider, running);
+  }
+
   private async dispatch(item: Item): Promise<void> {
     const at = new Date().toISOString();
     const phase = phaseOf(item.state);
     const provider = this.ctx.provider(phase, phase === 'implement' ? item.implement_failures : item.review_failures);
     if (!provider) return this.apply(item, { type: 'chain_exhausted', at });
+    const host = this.hostFor(item, provider, phase);
+    // every host that runs this provider is full or down: the item waits for a slot
+    if (!host) return;
     let worktree = item.worktree;
     if (!worktree) {
       const wt = resolveItemWorktree(this.state.config.worktree_base, item.beads_id, this.deps.policy);
       if (!wt.ok) return this.apply(item, { type: 'unworkable', reasonCode: wt.reasonCode, detail: wt.detail, at });
       worktree = wt.worktree;
     }
-    return this.apply(item, { type: 'dispatch', provider, worktree, at });
+    return this.apply(item, { type: 'dispatch', provider, host, worktree, at });
   }
 
   private promptFile(item: Item): string {
@@ -281,12 +459,16 @@ export class Orchestrator {
   private async startJob(item: Item): Promise<void> {
     const at = new Date().toISOString();
     try {
-      const started = await this.deps.client.start({
+      const local = (item.host ?? 'local') === 'local';
+      const promptFile = await this.writePrompt(item);
+      const started = await this.clientOf(item).start({
         beads: item.job_beads!,
         provider: item.provider!,
-        promptFile: await this.writePrompt(item),
+        // another host cannot read our files: the prompt goes on the SSH channel's stdin
+        ...(local ? { promptFile } : { prompt: fs.readFileSync(promptFile, 'utf8') }),
         worktree: item.worktree!,
-        policy: this.state.config.policy_file ?? undefined,
+        // the policy file is this machine's; a host reads its own
+        policy: local ? (this.state.config.policy_file ?? undefined) : undefined,
         owner: waveOwner(this.state.wave_id),
         // a review changes nothing by design: success is exited_ok, not no_op
         expectNoChanges: item.phase === 'review',
@@ -299,6 +481,18 @@ export class Orchestrator {
       );
       await this.apply(item, { type: 'job_started', runInstance: started.run_instance, at });
     } catch (err) {
+      if (isHostFailure(err)) {
+        // the host went silent before it answered: give the slot back; the attempt runs elsewhere
+        await this.hostSilent(item.host ?? 'local', err);
+        if (isRunning(item))
+          await this.apply(item, {
+            type: 'job_deferred',
+            reasonCode: (err as { reasonCode: string }).reasonCode,
+            detail: (err as Error).message,
+            at,
+          });
+        return;
+      }
       if (!(err instanceof DxRunnerError)) throw err;
       if (
         err.reasonCode === 'provider_concurrency_cap_exceeded' ||
@@ -337,24 +531,32 @@ export class Orchestrator {
     const active = this.active();
     const checks = await Promise.all(
       active.map((item) =>
-        this.deps.client.check(item.job_beads!).then(
-          (r) => ({ view: r.view }),
-          (err: unknown) => ({ err }),
-        ),
+        this.clientOf(item)
+          .check(item.job_beads!)
+          .then(
+            (r) => ({ view: r.view }),
+            (err: unknown) => ({ err }),
+          ),
       ),
     );
     for (const [n, item] of active.entries()) {
       if (this.pausing) return;
       const checked = checks[n];
       const at = new Date().toISOString();
+      if (!isRunning(item)) continue; // given up with its host earlier in this cycle
       if ('err' in checked) {
         const err = checked.err;
+        if (isHostFailure(err)) {
+          await this.hostSilent(item.host ?? 'local', err);
+          continue;
+        }
         if (err instanceof DxRunnerError && err.reasonCode === 'job_not_found')
           await this.apply(item, { type: 'job_missing', detail: 'no dx-runner job', at });
         else this.deps.view.event(this.state, `${item.beads_id}: check failed (${(err as Error).message}); will retry`);
         continue;
       }
       const view = checked.view;
+      this.hostAnswered(item.host);
       // an older instance of the same beads id: this attempt's job was requested but never started
       if (item.job_requested_at && view.started_at && view.started_at < item.job_requested_at) {
         await this.apply(item, {
@@ -387,8 +589,12 @@ export class Orchestrator {
 
   private async evidence(item: Item): Promise<{ report: JobReport | null; sources: string[] }> {
     const [report, logs] = await Promise.all([
-      this.deps.client.report(item.job_beads!).catch(() => null),
-      this.deps.client.logs(item.job_beads!, LOG_LINES_FOR_CONTRACT).catch(() => null),
+      this.clientOf(item)
+        .report(item.job_beads!)
+        .catch(() => null),
+      this.clientOf(item)
+        .logs(item.job_beads!, LOG_LINES_FOR_CONTRACT)
+        .catch(() => null),
     ]);
     const sources = [report?.final_text ?? ''];
     if (logs) sources.push(logs.lines.join('\n'));
@@ -404,7 +610,12 @@ export class Orchestrator {
     stopJob: boolean,
     known?: JobReport | null,
   ): Promise<ItemEvent> {
-    const report = known !== undefined ? known : await this.deps.client.report(item.job_beads!).catch(() => null);
+    const report =
+      known !== undefined
+        ? known
+        : await this.clientOf(item)
+            .report(item.job_beads!)
+            .catch(() => null);
     return { type: 'attempt_failed', error, stopJob, result: attemptResult(result, reasonCode, report) };
   }
 

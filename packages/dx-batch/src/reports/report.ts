@@ -58,6 +58,7 @@ export function buildWaveReport(state: WaveState): WaveReport {
     review_attempts: i.attempts.filter((a) => a.phase === 'review').length,
     revisions: i.revisions,
     providers: [...new Set(i.attempts.map((a) => a.provider))],
+    hosts: [...new Set(i.attempts.map((a) => a.host))],
     duration_sec: seconds(i.started_at, i.completed_at),
     tokens_input: i.attempts.reduce((n, a) => n + (a.tokens_input ?? 0), 0),
     tokens_output: i.attempts.reduce((n, a) => n + (a.tokens_output ?? 0), 0),
@@ -76,6 +77,7 @@ export function buildWaveReport(state: WaveState): WaveReport {
     duration_sec: seconds(state.started_at, state.completed_at),
     stats: state.stats,
     preflight: state.preflight,
+    hosts: state.hosts,
     totals: {
       attempts: items.reduce((n, i) => n + i.attempts, 0),
       tokens_input: items.reduce((n, i) => n + i.tokens_input, 0),
@@ -101,19 +103,30 @@ export function renderWaveReportMarkdown(r: WaveReport): string {
     '',
     '## Preflight',
     ...r.preflight.map(
-      (p) => `- ${p.provider}: ${p.available ? `available (${d(p.model)})` : `unavailable (${d(p.reason_code)})`}`,
+      (p) =>
+        `- ${p.host === 'local' ? '' : `${p.host}: `}${p.provider}: ${p.available ? `available (${d(p.model)})` : `unavailable (${d(p.reason_code)})`}`,
     ),
+    ...(r.hosts.length > 0
+      ? [
+          '',
+          '## Hosts',
+          ...r.hosts.map(
+            (h) =>
+              `- ${h.host}: ${h.status}${h.reason_code ? ` (${h.reason_code})` : ''}, max ${h.max_parallel} at once, providers ${h.providers.join(', ') || '-'}`,
+          ),
+        ]
+      : []),
     '',
     '## Stats',
     ...Object.entries(r.stats).map(([k, v]) => `- ${k}: ${v}`),
     '',
     '## Items',
     '',
-    '| item | status | reason | verdict | attempts (impl/review) | revisions | providers | duration | tokens in/out |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| item | status | reason | verdict | attempts (impl/review) | revisions | providers | hosts | duration | tokens in/out |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...r.items.map(
       (i) =>
-        `| ${i.beads_id} | ${i.status} | ${d(i.reason_code)} | ${d(i.verdict)} | ${i.attempts} (${i.implement_attempts}/${i.review_attempts}) | ${i.revisions} | ${i.providers.join(' → ') || '-'} | ${d(i.duration_sec)}s | ${i.tokens_input}/${i.tokens_output} |`,
+        `| ${i.beads_id} | ${i.status} | ${d(i.reason_code)} | ${d(i.verdict)} | ${i.attempts} (${i.implement_attempts}/${i.review_attempts}) | ${i.revisions} | ${i.providers.join(' → ') || '-'} | ${i.hosts.join(' → ') || '-'} | ${d(i.duration_sec)}s | ${i.tokens_input}/${i.tokens_output} |`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -39,6 +39,8 @@ export const AttemptSchema = z.object({
   attempt: z.number().int().positive(),
   phase: z.enum(['implement', 'review']),
   provider: z.string(),
+  /** The fleet host the attempt's job ran on (`local`: this machine). */
+  host: z.string().default('local'),
   job_beads: z.string(),
   run_instance: z.string().nullable(),
   started_at: z.string(),
@@ -65,6 +67,8 @@ export const ItemSchema = z.object({
   review_failures: z.number().int().min(0),
   revisions: z.number().int().min(0),
   provider: z.string().nullable(),
+  /** The fleet host of the current attempt's job. */
+  host: z.string().nullable().default(null),
   job_beads: z.string().nullable(),
   run_instance: z.string().nullable(),
   /** When this attempt's job was requested: an adopted job must have started after it. */
@@ -94,10 +98,13 @@ export const WaveConfigSchema = z.object({
   worktree_base: z.string(),
   prompt_file: z.string().nullable(),
   policy_file: z.string().nullable(),
+  /** The fleet hosts the wave may use (`local` is this machine), in order of preference on ties. */
+  hosts: z.array(z.string()).default(['local']),
 });
 export type WaveConfig = z.infer<typeof WaveConfigSchema>;
 
 export const PreflightRecordSchema = z.object({
+  host: z.string().default('local'),
   provider: z.string(),
   available: z.boolean(),
   model: z.string().nullable(),
@@ -106,6 +113,33 @@ export const PreflightRecordSchema = z.object({
   checked_at: z.string(),
 });
 export type PreflightRecord = z.infer<typeof PreflightRecordSchema>;
+
+/** A fleet host as the wave sees it: preflighted at start, down while it does not answer. */
+export const HostRecordSchema = z.object({
+  host: z.string(),
+  /** up: in use; down: stopped answering (its attempts wait, then are given up); skipped: failed preflight. */
+  status: z.enum(['up', 'down', 'skipped']),
+  reason_code: z.string().nullable(),
+  error: z.string().nullable(),
+  /** Live jobs of this wave the host may run. */
+  max_parallel: z.number().int().positive(),
+  /** The providers that passed preflight there. */
+  providers: z.array(z.string()),
+  down_since: z.string().nullable(),
+  checked_at: z.string(),
+});
+export type HostRecord = z.infer<typeof HostRecordSchema>;
+
+/** A job given up with its host (host_lost): followed until the host answers, then recorded as superseded. */
+export const LostJobSchema = z.object({
+  beads_id: z.string(),
+  host: z.string(),
+  job_beads: z.string(),
+  run_instance: z.string().nullable(),
+  attempt: z.number().int(),
+  lost_at: z.string(),
+});
+export type LostJob = z.infer<typeof LostJobSchema>;
 
 export const WaveStateSchema = z.object({
   schema_version: z.literal(1),
@@ -119,6 +153,8 @@ export const WaveStateSchema = z.object({
   completed_at: z.string().nullable(),
   config: WaveConfigSchema,
   preflight: z.array(PreflightRecordSchema),
+  hosts: z.array(HostRecordSchema).default([]),
+  lost_jobs: z.array(LostJobSchema).default([]),
   /** The fencing token of the orchestrator that last wrote this state. */
   token: z.number().int().min(0),
   items: z.array(ItemSchema),
@@ -137,6 +173,7 @@ export function newItem(beadsId: string): Item {
     review_failures: 0,
     revisions: 0,
     provider: null,
+    host: null,
     job_beads: null,
     run_instance: null,
     job_requested_at: null,

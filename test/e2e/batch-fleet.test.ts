@@ -1,0 +1,315 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { StatusOutputSchema, type JobView } from '@dx/core';
+import { WaveReportSchema, WaveStateSchema, readLedger, wavePaths, type WaveState } from '@dx/dx-batch';
+import { BATCH_BIN, REPO_ROOT } from '../helpers/paths.js';
+import {
+  createSandbox,
+  FAST_LIMITS,
+  killJobProcesses,
+  processExists,
+  waitFor,
+  type Sandbox,
+} from '../helpers/sandbox.js';
+import { SSHD, startFleet, type SshFleet } from '../helpers/sshd.js';
+import { parseWave } from '../helpers/batch.js';
+
+/**
+ * dx-batch waves over a fleet of real OpenSSH servers on 127.0.0.1 (hosts a, b, c with caps 1, 2,
+ * 3): each attempt goes to a host with a free slot, every dx-runner call goes to the job's host
+ * through ssh, and a host that drops mid-wave loses nothing — reconciled when it answers within
+ * the grace period, given up and retried elsewhere past it (its late result recorded as
+ * superseded). The simulated agent plays the scenarios of this test's folder on every host.
+ */
+const hasSshd = fs.existsSync(SSHD);
+let box: Sandbox;
+let fleet: SshFleet;
+let scenarios: string;
+const background: ChildProcess[] = [];
+const controlDir = () => path.join(box.dir, `dx-runner-ssh-${process.getuid?.() ?? 'user'}`);
+
+/** The implement run pauses `silentSec`, then commits and reports a completed contract; the review approves. */
+function writeScenarios(silentSec: number): void {
+  fs.writeFileSync(
+    path.join(scenarios, 'default.implement.yaml'),
+    `description: implements after a pause
+expect: {state: exited_ok}
+steps:
+  - message: "Implementing \${item}"
+  - silent_sec: ${silentSec}
+  - write: CHANGES-\${item}.md
+    content: "\${item} attempt \${attempt}\\n"
+  - commit: "\${item}: simulated implementation"
+  - usage: { input: 100, output: 10 }
+  - result: |-
+      Implemented \${item}.
+      CONTRACT:JSON:{"phase":"implement","beads_id":"\${item}","status":"completed","artifacts":{"files_changed":["CHANGES-\${item}.md"],"commits":[]},"summary":"implemented \${item}","findings":[],"timestamp":"2026-01-01T00:00:00Z"}
+`,
+  );
+}
+
+function policy(name: string, graceMinutes = 15): string {
+  const file = path.join(box.dir, `${name}.yaml`);
+  fs.writeFileSync(
+    file,
+    `fleet:
+  hosts:
+    a: {ssh: a, max_parallel: 1, providers: [sim]}
+    b: {ssh: b, max_parallel: 2, providers: [sim]}
+    c: {ssh: c, max_parallel: 3, providers: [sim]}
+  ssh: {config: ${fleet.config}, connect_timeout_sec: 3, control_persist_sec: 300}
+  host_down_grace_minutes: ${graceMinutes}
+batch:
+  retry_chain: [sim]
+  review_chain: [sim]
+  poll_interval_sec: 0.3
+`,
+  );
+  return file;
+}
+
+function startArgs(wave: string, ids: string[], hosts: string, policyFile: string, extra: string[] = []): string[] {
+  for (const id of ids) box.worktree(id);
+  return [
+    'start',
+    '--items',
+    ids.join(','),
+    '--hosts',
+    hosts,
+    '--wave-id',
+    wave,
+    '--worktree-base',
+    box.agents,
+    '--policy',
+    policyFile,
+    ...extra,
+  ];
+}
+
+function spawnBatch(
+  args: string[],
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> & {
+  child: ChildProcess;
+} {
+  const child = spawn(process.execPath, [BATCH_BIN, ...args], {
+    env: box.env,
+    cwd: box.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  background.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return Object.assign(done, { child });
+}
+
+const batchRoot = () => path.join(box.dir, 'batch');
+function waveState(wave: string): WaveState | undefined {
+  const file = wavePaths(batchRoot(), wave).state;
+  try {
+    return WaveStateSchema.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+const ledgerEvents = (wave: string, id: string) => {
+  const paths = wavePaths(batchRoot(), wave);
+  return fs.existsSync(paths.ledgers) ? readLedger(paths, id) : [];
+};
+
+/** A host's own record of its jobs (asked of its dx-runner over ssh). */
+async function hostJobs(host: string, policyFile: string): Promise<JobView[]> {
+  const r = await box.dx(['status', '--recent', '200', '--json', '--host', host, '--policy', policyFile], {
+    timeoutMs: 60_000,
+  });
+  expect(r.code, r.stderr).toBe(0);
+  return StatusOutputSchema.parse(JSON.parse(r.stdout)).jobs;
+}
+
+function maxOverlap(jobs: JobView[]): number {
+  const spans = jobs.map((j) => [Date.parse(j.started_at!), Date.parse(j.completed_at!)] as const);
+  return Math.max(0, ...spans.map(([s]) => spans.filter(([s2, e2]) => s2 <= s && s < e2).length));
+}
+
+describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH', () => {
+  beforeAll(async () => {
+    box = createSandbox();
+    scenarios = path.join(box.dir, 'scenarios');
+    fs.mkdirSync(scenarios);
+    fs.copyFileSync(
+      path.join(REPO_ROOT, 'packages/dx-batch/demo/default.review.yaml'),
+      path.join(scenarios, 'default.review.yaml'),
+    );
+    fleet = await startFleet(path.join(box.dir, 'fleet'), ['a', 'b', 'c'], () => ({
+      ...FAST_LIMITS,
+      DX_RUNNER_DATA_DIR: inject('pluginDataDir'),
+      DX_RUNNER_EXTRA_ALLOWED_PREFIXES: box.agents,
+      DX_RUNNER_STARTUP_GRACE_SEC: '1',
+      DX_RUNNER_FINAL_EXIT_GRACE_SEC: '1',
+      DX_SIM_SCENARIOS: scenarios,
+    }));
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const child of background) if (child.pid && processExists(child.pid)) child.kill('SIGKILL');
+    for (const host of Object.values(fleet?.hosts ?? {})) killJobProcesses(host.state);
+    await fleet?.cleanup([controlDir()]);
+    await box?.cleanup();
+  }, 60_000);
+
+  it('a wave of 12 items over 3 hosts: every item approved, no host above its cap, each attempt’s host reported', async () => {
+    writeScenarios(1);
+    const p = policy('caps');
+    const ids = Array.from({ length: 12 }, (_, i) => `fl-${String(i + 1).padStart(2, '0')}`);
+    const r = await box.batch([...startArgs('w-caps', ids, 'a,b,c', p, ['--max-parallel', '6']), '--json'], {
+      timeoutMs: 300_000,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const wave = parseWave(r.stdout);
+    expect(wave.items.map((i) => i.status)).toEqual(ids.map(() => 'APPROVED'));
+    for (const item of wave.items) {
+      expect(item.attempts.map((a) => a.phase)).toEqual(['implement', 'review']);
+      // the review ran where the implement did (that host has the commit)
+      expect(item.attempts[1].host).toBe(item.attempts[0].host);
+    }
+    const caps: Record<string, number> = { a: 1, b: 2, c: 3 };
+    for (const host of ['a', 'b', 'c']) {
+      const mine = wave.items.filter((i) => i.attempts[0].host === host).map((i) => i.beads_id);
+      expect(mine.length, `host ${host} got work`).toBeGreaterThan(0);
+      // from the host's own state: its jobs are exactly this wave's attempts there, never above its cap
+      const jobs = (await hostJobs(host, p)).filter((j) => j.beads.startsWith('fl-'));
+      expect(jobs.map((j) => j.beads).sort()).toEqual(mine.flatMap((id) => [id, `${id}-review`]).sort());
+      expect(maxOverlap(jobs), `host ${host}`).toBeLessThanOrEqual(caps[host]);
+    }
+    const report = WaveReportSchema.parse(
+      JSON.parse((await box.batch(['report', '--wave-id', 'w-caps', '--format', 'json'])).stdout),
+    );
+    expect(report.hosts.map((h) => [h.host, h.status, h.max_parallel])).toEqual([
+      ['a', 'up', 1],
+      ['b', 'up', 2],
+      ['c', 'up', 3],
+    ]);
+    for (const item of report.items) expect(item.hosts).toHaveLength(1);
+    const md = (await box.batch(['report', '--wave-id', 'w-caps'])).stdout;
+    expect(md).toMatch(/\| fl-01 \| APPROVED \|.*\| sim \| [abc] \|/);
+  }, 300_000);
+
+  it('a host that drops mid-wave and answers again within the grace period: reconciled, nothing runs twice', async () => {
+    writeScenarios(4);
+    const p = policy('drop');
+    const ids = ['dr-1', 'dr-2', 'dr-3', 'dr-4'];
+    const run = spawnBatch(startArgs('w-drop', ids, 'a,b', p, ['--max-parallel', '3']));
+    // b (cap 2) gets two of the first three attempts; cut it off while they run
+    await waitFor(
+      () => {
+        const state = waveState('w-drop');
+        return state?.items.filter((i) => i.host === 'b' && i.run_instance).length === 2;
+      },
+      'two attempts running on b',
+      60_000,
+    );
+    const onB = waveState('w-drop')!
+      .items.filter((i) => i.host === 'b')
+      .map((i) => i.beads_id);
+    await fleet.hosts.b.stop();
+    fleet.disconnect(controlDir(), 'b');
+    await waitFor(
+      () => waveState('w-drop')?.hosts.find((h) => h.host === 'b')?.status === 'down',
+      'b marked down',
+      60_000,
+    );
+    // the jobs on b go on without anybody watching; b comes back
+    await fleet.hosts.b.start();
+
+    const done = await run;
+    expect(done.code, done.stderr).toBe(0);
+    const wave = waveState('w-drop')!;
+    expect(wave.items.map((i) => i.status)).toEqual(ids.map(() => 'APPROVED'));
+    expect(wave.hosts.find((h) => h.host === 'b')?.status).toBe('up');
+    for (const item of wave.items) expect(item.attempts.map((a) => a.phase)).toEqual(['implement', 'review']);
+    for (const id of onB) {
+      const item = wave.items.find((i) => i.beads_id === id)!;
+      expect(item.attempts[0]).toMatchObject({ host: 'b', result: 'exited_ok' });
+      expect(ledgerEvents('w-drop', id).map((e) => e.event)).toContain('host_unreachable');
+    }
+    // from b's own state: each of its jobs ran once
+    const jobs = (await hostJobs('b', p)).filter((j) => j.beads.startsWith('dr-'));
+    for (const job of jobs) expect(job.retries).toBe(0);
+    expect(jobs.map((j) => j.beads).sort()).toEqual(onB.flatMap((id) => [id, `${id}-review`]).sort());
+  }, 300_000);
+
+  it('a host gone past the grace period: its attempts are retried elsewhere, its late result recorded as superseded', async () => {
+    writeScenarios(3);
+    const p = policy('lost', 0.1);
+    const ids = ['ls-1', 'ls-2'];
+    // a (cap 1) takes ls-1, b takes ls-2
+    const run = spawnBatch(startArgs('w-lost', ids, 'a,b', p, ['--max-parallel', '2']));
+    await waitFor(
+      () => waveState('w-lost')?.items.find((i) => i.beads_id === 'ls-2')?.run_instance,
+      'ls-2 running on b',
+      60_000,
+    );
+    expect(waveState('w-lost')!.items.find((i) => i.beads_id === 'ls-2')!.host).toBe('b');
+    await fleet.hosts.b.stop();
+    fleet.disconnect(controlDir(), 'b');
+    await waitFor(() => ledgerEvents('w-lost', 'ls-2').some((e) => e.event === 'host_lost'), 'ls-2 given up', 60_000);
+    // b returns while the wave still runs: ls-2's job there has finished meanwhile
+    await fleet.hosts.b.start();
+
+    const done = await run;
+    expect(done.code, done.stderr).toBe(0);
+    const wave = waveState('w-lost')!;
+    expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+    const ls2 = wave.items.find((i) => i.beads_id === 'ls-2')!;
+    expect(ls2.attempts.map((a) => [a.phase, a.host, a.result])).toEqual([
+      ['implement', 'b', 'host_lost'],
+      ['implement', 'a', 'exited_ok'],
+      ['review', 'a', 'exited_ok'],
+    ]);
+    expect(ls2.implement_failures).toBe(0);
+    const ledger = ledgerEvents('w-lost', 'ls-2');
+    const superseded = ledger.find((e) => e.event === 'superseded_result');
+    expect(superseded, JSON.stringify(ledger.map((e) => e.event))).toMatchObject({ host: 'b', attempt: 1 });
+    expect(superseded?.detail).toMatch(/exited_ok.*not applied/);
+    expect(wave.lost_jobs).toEqual([]);
+  }, 300_000);
+
+  it('kill -9 of dx-batch mid-wave with jobs on two hosts, then resume: every item finishes exactly once', async () => {
+    writeScenarios(2);
+    const p = policy('kill');
+    const ids = ['k-1', 'k-2', 'k-3', 'k-4'];
+    const run = spawnBatch(startArgs('w-kill', ids, 'b,c', p, ['--max-parallel', '4']));
+    await waitFor(
+      () => {
+        const hosts = new Set(
+          waveState('w-kill')
+            ?.items.filter((i) => i.run_instance)
+            .map((i) => i.host),
+        );
+        return hosts.has('b') && hosts.has('c');
+      },
+      'jobs running on b and c',
+      60_000,
+    );
+    run.child.kill('SIGKILL');
+    expect((await run).signal).toBe('SIGKILL');
+
+    const r = await box.batch(['resume', '--wave-id', 'w-kill', '--policy', p, '--json'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const wave = parseWave(r.stdout);
+    expect(wave.items.map((i) => i.status)).toEqual(ids.map(() => 'APPROVED'));
+    for (const item of wave.items) expect(item.attempts.map((a) => a.phase)).toEqual(['implement', 'review']);
+    for (const host of ['b', 'c']) {
+      const jobs = (await hostJobs(host, p)).filter((j) => j.beads.startsWith('k-'));
+      for (const job of jobs) expect(job.retries, `${host} ${job.beads}`).toBe(0);
+    }
+    const ran = (await Promise.all(['b', 'c'].map((h) => hostJobs(h, p)))).flat().filter((j) => /^k-\d$/.test(j.beads));
+    expect(ran.map((j) => j.beads).sort()).toEqual(ids);
+  }, 300_000);
+});

@@ -88,9 +88,12 @@ function startArgs(wave: string, ids: string[], hosts: string, policyFile: strin
   ];
 }
 
-function spawnBatch(
-  args: string[],
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> & {
+function spawnBatch(args: string[]): Promise<{
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}> & {
   child: ChildProcess;
 } {
   const child = spawn(process.execPath, [BATCH_BIN, ...args], {

@@ -57,18 +57,18 @@ export class WaveHosts {
 }
 
 /**
- * Where an attempt of `provider` goes: an up host that passed preflight for it and has a free slot,
- * least loaded (running / cap) first, ties in the order the hosts were given; undefined when every
- * such host is full or down.
+ * The hosts an attempt of `provider` may go to, best first: up, passed preflight for it, a free
+ * slot; least loaded (running / cap) first, ties in the order the hosts were given. Empty when
+ * every such host is full or down.
  */
-export function pickHost(
+export function rankHosts(
   hosts: readonly HostRecord[],
   provider: string,
   running: ReadonlyMap<string, number>,
   only?: string,
-): string | undefined {
+): string[] {
   const load = (h: HostRecord) => (running.get(h.host) ?? 0) / h.max_parallel;
-  const candidates = hosts
+  return hosts
     .map((h, order) => ({ h, order }))
     .filter(
       ({ h }) =>
@@ -77,6 +77,6 @@ export function pickHost(
         h.providers.includes(provider) &&
         (running.get(h.host) ?? 0) < h.max_parallel,
     )
-    .sort((a, b) => load(a.h) - load(b.h) || a.order - b.order);
-  return candidates[0]?.h.host;
+    .sort((a, b) => load(a.h) - load(b.h) || a.order - b.order)
+    .map(({ h }) => h.host);
 }

@@ -24,6 +24,8 @@ export type ItemEvent =
       status: 'completed' | 'partial' | 'blocked';
       summary: string;
       contract: string;
+      /** The worktree's commit when the job ended (null when unknown). */
+      head: string | null;
       result: AttemptResult;
     }
   /** A review run ended with a valid verdict. */
@@ -263,7 +265,14 @@ const implementReported: Handler<'implement_reported'> = (item, e, ctx) => {
   return go(
     item,
     'REVIEW_QUEUED',
-    { attempts: done.attempts, implement_summary: e.contract, phase: 'review', job_beads: null, review_failures: 0 },
+    {
+      attempts: done.attempts,
+      implement_summary: e.contract,
+      implement_head: e.head,
+      phase: 'review',
+      job_beads: null,
+      review_failures: 0,
+    },
     done.effects,
     'implement_completed',
     detail,

@@ -106,6 +106,7 @@ class ScriptedDxRunner {
       final_text: this.job(beads).ending.text ?? '',
       duration_sec: 3,
       usage: { tokens_input: 10, tokens_output: 5 },
+      evidence: { mutations: 1, changed_files: [], commits: [], start_head: null, end_head: null, writes_refused: 0 },
     };
   }
   async logs() {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  BaselineGateOutputSchema,
   DxRunnerError,
   readFileIfExists,
   type BdClient,
@@ -34,7 +35,7 @@ import {
   type Phase,
 } from './machine.js';
 import { countLiveProcesses } from './saturation.js';
-import { isHostFailure, pickHost, type WaveHosts } from '../fleet/hosts.js';
+import { isHostFailure, rankHosts, type WaveHosts } from '../fleet/hosts.js';
 import type { HostRecord, LostJob } from '../waves/state.js';
 import { resolveItemWorktree } from './worktrees.js';
 
@@ -370,7 +371,7 @@ export class Orchestrator {
       const phase = phaseOf(item.state);
       const provider = this.ctx.provider(phase, phase === 'implement' ? item.implement_failures : item.review_failures);
       // nothing to launch for this item now (every host of its provider is full or down): the next one may fit
-      if (provider && !this.hostFor(item, provider, phase)) continue;
+      if (provider && !(await this.hostFor(item, provider, phase))) continue;
       live =
         live === undefined
           ? await countLiveProcesses(this.deps.client, this.deps.paths, this.state.config.lease_ttl_minutes)
@@ -396,15 +397,35 @@ export class Orchestrator {
   }
 
   /** Where the item's next attempt of `provider` runs; undefined while every suitable host is full or down. */
-  private hostFor(item: Item, provider: string, phase: Phase): string | undefined {
+  private async hostFor(item: Item, provider: string, phase: Phase): Promise<string | undefined> {
     if (this.state.hosts.length === 0) return 'local';
     const running = this.runningPerHost();
-    // a review runs where its implement ran (that host has the commit), unless that host is gone
     const implementHost = [...item.attempts].reverse().find((a) => a.phase === 'implement')?.host;
-    const home = phase === 'review' && implementHost ? this.hostRecord(implementHost) : undefined;
+    if (phase !== 'review' || !implementHost) return rankHosts(this.state.hosts, provider, running)[0];
+    // a review runs where its implement ran (that host has the commit) while that host is usable
+    const home = this.hostRecord(implementHost);
     if (home && home.status === 'up' && home.providers.includes(provider))
-      return pickHost(this.state.hosts, provider, running, home.host);
-    return pickHost(this.state.hosts, provider, running);
+      return rankHosts(this.state.hosts, provider, running, home.host)[0];
+    // elsewhere only on a host whose worktree has the implement's commit (asked, never assumed)
+    if (!item.implement_head || !item.worktree) return undefined;
+    for (const host of rankHosts(this.state.hosts, provider, running))
+      if (await this.hasCommit(host, item.worktree, item.implement_head)) return host;
+    return undefined;
+  }
+
+  private async hasCommit(host: string, worktree: string, commit: string): Promise<boolean> {
+    try {
+      const r = await this.deps.hosts
+        .client(host)
+        .call(
+          ['baseline-gate', '--worktree', worktree, '--required-baseline', commit],
+          BaselineGateOutputSchema,
+          [0, 1],
+        );
+      return r.exitCode === 0 && r.data.passed;
+    } catch {
+      return false;
+    }
   }
 
   private async dispatch(item: Item): Promise<void> {
@@ -412,7 +433,7 @@ export class Orchestrator {
     const phase = phaseOf(item.state);
     const provider = this.ctx.provider(phase, phase === 'implement' ? item.implement_failures : item.review_failures);
     if (!provider) return this.apply(item, { type: 'chain_exhausted', at });
-    const host = this.hostFor(item, provider, phase);
+    const host = await this.hostFor(item, provider, phase);
     // every host that runs this provider is full or down: the item waits for a slot
     if (!host) return;
     let worktree = item.worktree;
@@ -650,6 +671,7 @@ export class Orchestrator {
       status: c.status,
       summary: c.summary,
       contract: JSON.stringify(c),
+      head: report?.evidence.end_head ?? null,
       result: attemptResult(
         'exited_ok',
         c.status === 'blocked' ? 'implement_reported_blocked' : `implement_${c.status}`,

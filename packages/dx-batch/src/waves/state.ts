@@ -80,6 +80,8 @@ export const ItemSchema = z.object({
   started_at: z.string().nullable(),
   completed_at: z.string().nullable(),
   implement_summary: z.string().nullable(),
+  /** The commit the implement job left (its report's end_head): a review on another host needs it there. */
+  implement_head: z.string().nullable().default(null),
   /** What the last review asked to change: passed to the next implement attempt. */
   review_findings: z.array(z.string()),
   attempts: z.array(AttemptSchema),
@@ -184,6 +186,7 @@ export function newItem(beadsId: string): Item {
     started_at: null,
     completed_at: null,
     implement_summary: null,
+    implement_head: null,
     review_findings: [],
     attempts: [],
   };

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StatusOutputSchema, type JobView } from '@dx/core';
 import { WaveReportSchema, WaveStateSchema, readLedger, wavePaths, type WaveState } from '@dx/dx-batch';
-import { BATCH_BIN, REPO_ROOT } from '../helpers/paths.js';
+import { BATCH_BIN, BD_STUB_DIR, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
+import { NightReportSchema } from '@dx/nightly-dispatch';
+import { execFileSync } from 'node:child_process';
 import {
   createSandbox,
   FAST_LIMITS,
@@ -314,5 +316,61 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     }
     const ran = (await Promise.all(['b', 'c'].map((h) => hostJobs(h, p)))).flat().filter((j) => /^k-\d$/.test(j.beads));
     expect(ran.map((j) => j.beads).sort()).toEqual(ids);
+  }, 300_000);
+
+  it('a night over 2 hosts with the bd stub: claims, the host of each item, the morning report', async () => {
+    const ws = path.join(box.dir, 'night-ws');
+    fs.mkdirSync(ws);
+    const bdStub = path.join(BD_STUB_DIR, 'bd');
+    execFileSync(bdStub, ['init', '-p', 'nt'], { cwd: ws });
+    const beads = { BEADS_DIR: path.join(ws, '.beads') };
+    const ids = ['nt-1', 'nt-2', 'nt-3', 'nt-4'];
+    for (const id of ids) {
+      execFileSync(bdStub, ['create', `Fix ${id}`, '--id', id, '-p', '1', '--silent'], {
+        cwd: ws,
+        env: { ...process.env, ...beads },
+      });
+      box.worktree(id);
+    }
+    const p = policy('night');
+    fs.appendFileSync(
+      p,
+      'nightly:\n  provider_chain: [sim]\n  hosts: [a, b]\n  max_items: 3\n  max_parallel: 3\n  max_parallel_post_migration: 3\n  ack_timeout_sec: 30\n  alert_on_dispatch_complete: false\n',
+    );
+    const r = await box.bin(NIGHTLY_BIN, ['run', '--json'], {
+      env: {
+        ...beads,
+        DX_POLICY_FILE: p,
+        NIGHTLY_DISPATCH_DIR: path.join(box.dir, 'nightly'),
+        PATH: `${BD_STUB_DIR}:${box.env.PATH}`,
+      },
+      timeoutMs: 180_000,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const night = NightReportSchema.parse(JSON.parse(r.stdout));
+    expect(night.counts).toMatchObject({ ready: 4, claimed: 3, dispatched: 3 });
+    expect(night.hosts.map((h) => [h.host, h.reachable, h.passing, h.max_parallel])).toEqual([
+      ['a', true, ['sim'], 1],
+      ['b', true, ['sim'], 2],
+    ]);
+    // least loaded first: a (0/1), then b twice (a is full)
+    const dispatched = night.items.filter((i) => i.action === 'dispatched');
+    expect(dispatched.map((i) => [i.beads_id, i.host])).toEqual([
+      ['nt-1', 'a'],
+      ['nt-2', 'b'],
+      ['nt-3', 'b'],
+    ]);
+    expect(night.items.find((i) => i.beads_id === 'nt-4')?.reason).toMatch(/max_items_reached/);
+    // claimed in beads, and running on the host that was named
+    for (const [id, host] of dispatched.map((i) => [i.beads_id, i.host!])) {
+      const shown = JSON.parse(
+        execFileSync(bdStub, ['show', id, '--json'], { cwd: ws, env: { ...process.env, ...beads }, encoding: 'utf8' }),
+      )[0];
+      expect(shown.status).toBe('in_progress');
+      expect((await hostJobs(host, p)).map((j) => j.beads)).toContain(id);
+    }
+    const md = fs.readFileSync(night.report_files.markdown, 'utf8');
+    expect(md).toMatch(/## Hosts/);
+    expect(md).toMatch(/\| nt-2 \| dispatched \| - \| sim \| b \|/);
   }, 300_000);
 });

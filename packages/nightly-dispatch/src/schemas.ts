@@ -12,10 +12,23 @@ export const NightItemSchema = z.object({
   provider: z.string().nullable(),
   model: z.string().nullable(),
   run_instance: z.string().nullable(),
+  /** The fleet host it was dispatched to (`local`: this machine; null when not dispatched). */
+  host: z.string().nullable().default(null),
   ack_attempts: z.number().int(),
   claim_released: z.boolean(),
 });
 export type NightItem = z.infer<typeof NightItemSchema>;
+
+/** A host of the night (nightly.hosts): reachable or why not, the chain entries that passed there, its cap. */
+export const NightHostRecordSchema = z.object({
+  host: z.string(),
+  reachable: z.boolean(),
+  reason_code: z.string().nullable(),
+  error: z.string().nullable(),
+  passing: z.array(z.string()),
+  max_parallel: z.number().int().nullable(),
+});
+export type NightHostRecord = z.infer<typeof NightHostRecordSchema>;
 
 const AlertRecordSchema = z.object({
   kind: z.string(),
@@ -35,6 +48,8 @@ export const NightReportSchema = z.object({
   status: z.enum(['ok', 'partial', 'no_provider', 'beads_unavailable', 'nothing_to_do', 'disk_low']),
   exit_code: z.number().int(),
   error: z.string().nullable(),
+  /** The fleet hosts of the night (empty when it ran on this machine only). */
+  hosts: z.array(NightHostRecordSchema).default([]),
   migration: z.object({
     started_at: z.string().nullable(),
     max_parallel: z.number().int(),

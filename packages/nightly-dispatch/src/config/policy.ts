@@ -8,6 +8,8 @@ const providerId = z.string().regex(/^[a-z][a-z0-9-]*$/);
 
 /** nightly-dispatch's section of the policy file (`nightly:`). */
 export interface NightlyPolicy {
+  /** The fleet hosts of the night (`local`: this machine). */
+  hosts: string[];
   providerChain: string[];
   maxItems: number;
   ackTimeoutSec: number;
@@ -56,6 +58,8 @@ export const NightlySectionSchema = z
     alert_on_dispatch_complete: z.boolean().optional(),
     /** Models tried in order for a provider of the chain. */
     provider_models: z.record(providerId, z.array(z.string().min(1)).min(1)).optional(),
+    /** Fleet hosts the night dispatches to (names of fleet.hosts, and local); default batch.hosts, else local. */
+    hosts: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict();
 
@@ -63,10 +67,13 @@ export const NIGHTLY_SECTION: PolicySection<NightlyPolicy> = {
   key: 'nightly',
   schema: NightlySectionSchema,
   defaults: NIGHTLY_DEFAULTS,
-  resolve(raw) {
+  resolve(raw, policy) {
     const n = NightlySectionSchema.parse(raw);
     const d = NIGHTLY_DEFAULTS;
+    // dx-batch's hosts when the night names none: one list for the fleet's tools
+    const batchHosts = (policy.document.batch as { hosts?: unknown } | undefined)?.hosts;
     return {
+      hosts: n.hosts ?? (Array.isArray(batchHosts) ? batchHosts.map(String) : ['local']),
       providerChain: n.provider_chain ?? [...d.provider_chain],
       maxItems: n.max_items ?? d.max_items,
       ackTimeoutSec: n.ack_timeout_sec ?? d.ack_timeout_sec,

@@ -1,4 +1,11 @@
-import { DxRunnerClient, DxRunnerError, type StartOutput, type StartRequest } from '@dx/core';
+import {
+  DxRunnerClient,
+  DxRunnerError,
+  isDxError,
+  type DxRunnerTransport,
+  type StartOutput,
+  type StartRequest,
+} from '@dx/core';
 
 export type AckResult =
   | { ok: true; started: StartOutput | null; attempts: number; late: boolean }
@@ -10,15 +17,14 @@ export type AckResult =
  * came up anyway before trying again, so a slow acknowledgement never launches the item twice.
  */
 export async function dispatchWithAck(
-  command: string[],
-  env: NodeJS.ProcessEnv,
+  transport: DxRunnerTransport,
   request: StartRequest,
   ackTimeoutSec: number,
   retries: number,
   log: (line: string) => void,
 ): Promise<AckResult> {
-  const starter = new DxRunnerClient({ command, env, timeoutMs: ackTimeoutSec * 1000 });
-  const checker = new DxRunnerClient({ command, env, timeoutMs: 30_000 });
+  const starter = new DxRunnerClient({ transport, timeoutMs: ackTimeoutSec * 1000 });
+  const checker = new DxRunnerClient({ transport, timeoutMs: 30_000 });
   let last: { reasonCode: string; error: string } = { reasonCode: 'dispatch_failed', error: 'not attempted' };
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     const requestedAt = new Date().toISOString();
@@ -26,6 +32,9 @@ export async function dispatchWithAck(
       const started = await starter.start(request);
       return { ok: true, started, attempts: attempt, late: false };
     } catch (err) {
+      // a fleet host that did not answer: not launched there (a host failure, not a timeout to retry)
+      if (!(err instanceof DxRunnerError) && isDxError(err))
+        return { ok: false, attempts: attempt, reasonCode: err.reasonCode, error: err.message };
       if (!(err instanceof DxRunnerError)) throw err;
       last = { reasonCode: err.reasonCode, error: err.message };
       if (err.reasonCode !== 'dx_runner_timeout') return { ok: false, attempts: attempt, ...last };

@@ -10,6 +10,7 @@ import {
   DxRunnerClient,
   ExitCode,
   LockTimeoutError,
+  ProcessTransport,
   RETENTION_PERIOD_MS,
   retentionOptions,
   writeFileAtomic,
@@ -25,6 +26,7 @@ import { pruneReports } from '../reports/retention.js';
 import type { Simulation } from './simulate.js';
 import type { NightItem, NightReport } from '../schemas.js';
 import { dispatchWithAck } from './dispatch.js';
+import { fleetChain, pickNightHost, preflightHosts } from './hosts.js';
 import { nightlyPrompt } from './prompt.js';
 
 export interface NightDeps {
@@ -46,22 +48,38 @@ function jobsFile(config: NightConfig): string {
   return path.join(config.root, 'jobs.json');
 }
 
-async function liveNightlyJobs(config: NightConfig, client: DxRunnerClient): Promise<string[]> {
-  const live: string[] = [];
-  for (const id of readJsonFileIfExists<string[]>(jobsFile(config)) ?? []) {
-    const view = await client.check(id).then(
+/** A job this tool dispatched: a beads id (this machine's) or the id and its fleet host. */
+type RememberedJob = string | { beads: string; host: string };
+const jobHost = (j: RememberedJob) => (typeof j === 'string' ? 'local' : j.host);
+const jobBeads = (j: RememberedJob) => (typeof j === 'string' ? j : j.beads);
+
+/** The nightly jobs still running, each asked of its own host (a host that does not answer counts them as live). */
+async function liveNightlyJobs(
+  config: NightConfig,
+  clientFor: (host: string) => DxRunnerClient | undefined,
+): Promise<RememberedJob[]> {
+  const live: RememberedJob[] = [];
+  for (const job of readJsonFileIfExists<RememberedJob[]>(jobsFile(config)) ?? []) {
+    const client = clientFor(jobHost(job));
+    if (!client) {
+      live.push(job);
+      continue;
+    }
+    const view = await client.check(jobBeads(job)).then(
       (r) => r.view,
       () => null,
     );
-    if (view && LIVE.has(view.state)) live.push(id);
+    if (view && LIVE.has(view.state)) live.push(job);
   }
   writeFileAtomic(jobsFile(config), `${JSON.stringify(live)}\n`);
   return live;
 }
 
-function rememberJob(config: NightConfig, id: string): void {
-  const ids = readJsonFileIfExists<string[]>(jobsFile(config)) ?? [];
-  writeFileAtomic(jobsFile(config), `${JSON.stringify([...new Set([...ids, id])])}\n`);
+function rememberJob(config: NightConfig, job: RememberedJob): void {
+  const jobs = readJsonFileIfExists<RememberedJob[]>(jobsFile(config)) ?? [];
+  const key = (j: RememberedJob) => `${jobHost(j)}/${jobBeads(j)}`;
+  if (!jobs.some((j) => key(j) === key(job))) jobs.push(job);
+  writeFileAtomic(jobsFile(config), `${JSON.stringify(jobs)}\n`);
 }
 
 async function freeSpaceProblem(
@@ -181,6 +199,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     status: 'ok',
     exit_code: 0,
     error: null,
+    hosts: [],
     migration: { started_at: config.migrationStart, max_parallel: config.currentMaxParallel, live_jobs: 0 },
     work: { query: config.workQuery, critical: 0, overload: false },
     provider: { selected: null, model: null, fallback: false, primary_failure: null, preflight: [] },
@@ -218,9 +237,23 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     });
   }
 
-  // 1. which provider tonight (the shared preflight chain of dx-runner)
+  // 1. which provider tonight (the shared preflight chain of dx-runner), on each host of a fleet
   const entries = nightChain(config);
-  const { chain } = await client.preflightChain(deps.policyFile, entries);
+  const fleet =
+    config.hosts.length === 1 && config.hosts[0] === 'local'
+      ? null
+      : await preflightHosts(config.hosts, entries, {
+          policy: deps.policy,
+          policyFile: deps.policyFile,
+          dxRunner: deps.dxRunner,
+          env: deps.env,
+        });
+  if (fleet) {
+    report.hosts = fleet.map((h) => h.record);
+    for (const h of fleet.filter((x) => !x.record.reachable))
+      deps.log(`host ${h.name} skipped (${h.record.reason_code}): ${h.record.error}`);
+  }
+  const chain = fleet ? fleetChain(fleet, entries) : (await client.preflightChain(deps.policyFile, entries)).chain;
   report.provider = {
     selected: chain.selected_provider,
     model: chain.selected_model,
@@ -287,6 +320,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       provider: null,
       model: null,
       run_instance: null,
+      host: null,
       ack_attempts: 0,
       claim_released: false,
     });
@@ -310,7 +344,16 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     return finish('disk_low', ExitCode.general, lowSpace);
   }
 
-  const live = options.dryRun ? [] : await liveNightlyJobs(config, client);
+  const clientFor = (host: string) => {
+    if (!fleet) return host === 'local' ? client : undefined;
+    const h = fleet.find((x) => x.name === host);
+    return h?.transport ? new DxRunnerClient({ transport: h.transport, timeoutMs: 30_000 }) : undefined;
+  };
+  const live = options.dryRun ? [] : await liveNightlyJobs(config, clientFor);
+  for (const job of live) {
+    const h = fleet?.find((x) => x.name === jobHost(job));
+    if (h) h.live += 1;
+  }
   report.migration.live_jobs = live.length;
   const perRun = report.work.overload ? 1 : config.maxItems;
   const budget = Math.max(0, Math.min(perRun, config.currentMaxParallel - live.length));
@@ -325,6 +368,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       provider: null,
       model: null,
       run_instance: null,
+      host: null,
       ack_attempts: 0,
       claim_released: false,
       ...fields,
@@ -343,8 +387,30 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       item(issue, { reason: why });
       continue;
     }
+    // on a fleet: the first chain entry that passes on a host with room, the least loaded such host
+    const placed = fleet ? pickNightHost(fleet, entries) : undefined;
+    if (fleet && !placed) {
+      item(issue, {
+        reason: `no_host_free (${fleet.map((h) => `${h.name} ${h.record.reachable ? `${h.live}/${h.record.max_parallel ?? '∞'}` : 'down'}`).join(', ')})`,
+      });
+      continue;
+    }
+    const target = placed
+      ? {
+          host: placed.host.name,
+          provider: placed.entry.split(':')[0],
+          model: placed.host.chain?.results[placed.host.entries.indexOf(placed.entry)]?.model ?? null,
+          transport: placed.host.transport!,
+        }
+      : { host: 'local', provider: chain.selected_provider, model: chain.selected_model, transport: null };
     if (options.dryRun) {
-      item(issue, { action: 'would_dispatch', provider: chain.selected_provider, model: chain.selected_model });
+      item(issue, {
+        action: 'would_dispatch',
+        provider: target.provider,
+        model: target.model,
+        host: fleet ? target.host : null,
+      });
+      if (placed) placed.host.live += 1;
       used++;
       continue;
     }
@@ -366,19 +432,23 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       config.migrationStart = recordMigrationStart(config.root);
       report.migration.started_at = config.migrationStart;
     }
-    const prompt = writeSecurePromptFile('ndisp_', issue.id, nightlyPrompt(issue), deps.env.TMPDIR || undefined);
+    const remote = target.host !== 'local';
+    // another host cannot read our files: its prompt goes on the SSH channel's stdin
+    const prompt = remote
+      ? null
+      : writeSecurePromptFile('ndisp_', issue.id, nightlyPrompt(issue), deps.env.TMPDIR || undefined);
     let ack;
     try {
       ack = await dispatchWithAck(
-        deps.dxRunner,
-        deps.env,
+        target.transport ?? new ProcessTransport(deps.dxRunner, deps.env),
         {
           beads: issue.id,
-          provider: chain.selected_provider,
-          model: chain.selected_model ?? undefined,
-          promptFile: prompt.path,
+          provider: target.provider,
+          model: target.model ?? undefined,
+          ...(prompt ? { promptFile: prompt.path } : { prompt: nightlyPrompt(issue) }),
           worktree: itemWorktreeCandidates(deps.policy.worktrees.allowedPrefixes, issue.id)[0],
-          policy: deps.policyFile,
+          // the policy file is this machine's; a host reads its own
+          policy: remote ? undefined : deps.policyFile,
           owner: `nightly-dispatch:${id}`,
         },
         config.ackTimeoutSec,
@@ -387,15 +457,19 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       );
     } finally {
       // dx-runner keeps its own copy once it acknowledged; ours goes either way
-      prompt.remove();
+      prompt?.remove();
     }
     if (ack.ok) {
-      rememberJob(config, issue.id);
-      deps.log(`${issue.id}: dispatched to ${chain.selected_provider}${ack.late ? ' (late acknowledgement)' : ''}`);
+      rememberJob(config, fleet ? { beads: issue.id, host: target.host } : issue.id);
+      if (placed) placed.host.live += 1;
+      deps.log(
+        `${issue.id}: dispatched to ${target.provider}${fleet ? ` on ${target.host}` : ''}${ack.late ? ' (late acknowledgement)' : ''}`,
+      );
       item(issue, {
         action: 'dispatched',
-        provider: chain.selected_provider,
-        model: chain.selected_model,
+        provider: target.provider,
+        model: target.model,
+        host: fleet ? target.host : null,
         run_instance: ack.started?.run_instance ?? null,
         ack_attempts: ack.attempts,
       });
@@ -410,14 +484,15 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     item(issue, {
       action: 'failed',
       reason: `${ack.reasonCode}: ${ack.error}`,
-      provider: chain.selected_provider,
-      model: chain.selected_model,
+      provider: target.provider,
+      model: target.model,
+      host: fleet ? target.host : null,
       ack_attempts: ack.attempts,
       claim_released: released,
     });
     await alerter.send('dispatch_failed', '❌ nightly-dispatch: dispatch failed', [
       `Beads ID: ${issue.id}`,
-      `Provider: ${chain.selected_provider}`,
+      `Provider: ${target.provider}${fleet ? ` on ${target.host}` : ''}`,
       `Reason: ${ack.reasonCode}`,
     ]);
   }

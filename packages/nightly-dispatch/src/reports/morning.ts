@@ -40,17 +40,30 @@ export function renderMorningReport(r: NightReport): string {
       (p) =>
         `| ${p.provider} | ${p.ok ? 'yes' : 'no'} | ${p.reason_code ?? '-'} | ${(p.error ?? '-').replace(/\|/g, '\\|')} |`,
     ),
+    ...(r.hosts.length > 0
+      ? [
+          '',
+          '## Hosts',
+          '',
+          '| host | reachable | passing | cap | why not |',
+          '|---|---|---|---|---|',
+          ...r.hosts.map(
+            (h) =>
+              `| ${h.host} | ${h.reachable ? 'yes' : 'no'} | ${h.passing.join(', ') || '-'} | ${h.max_parallel ?? '-'} | ${h.reason_code ? `${h.reason_code}: ${(h.error ?? '').replace(/\|/g, '\\|')}` : '-'} |`,
+          ),
+        ]
+      : []),
     '',
     '## Items',
     '',
     ...(r.items.length === 0
       ? ['No ready items.']
       : [
-          '| item | action | reason | provider | run instance |',
-          '|---|---|---|---|---|',
+          '| item | action | reason | provider | host | run instance |',
+          '|---|---|---|---|---|---|',
           ...r.items.map(
             (i) =>
-              `| ${i.beads_id} | ${i.action} | ${(i.reason ?? '-').replace(/\|/g, '\\|')} | ${i.provider ?? '-'} | ${i.run_instance ?? '-'} |`,
+              `| ${i.beads_id} | ${i.action} | ${(i.reason ?? '-').replace(/\|/g, '\\|')} | ${i.provider ?? '-'} | ${i.host ?? '-'} | ${i.run_instance ?? '-'} |`,
           ),
         ]),
     '',

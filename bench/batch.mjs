@@ -5,7 +5,11 @@
  * of dx-runner calls per item, and dx-batch's own CPU per item — what the orchestrator itself costs,
  * apart from the dx-runner processes it runs. Not a test: nothing here asserts a time.
  *
- *   node bench/batch.mjs [--items 200] [--max-parallel 3] [--no-review]
+ *   node bench/batch.mjs [--items 200] [--max-parallel 3] [--no-review] [--hosts N]
+ *
+ * --hosts N runs the wave over N real sshd "hosts" on 127.0.0.1 (the test helper's; needs Debian's
+ * openssh-server and the dev dependency tsx), each with --max-parallel slots: every dx-runner call
+ * then goes over ssh to the job's host.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,6 +18,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const HOSTS_ARG = process.argv.indexOf('--hosts');
+const HOSTS = HOSTS_ARG > 0 ? Number(process.argv[HOSTS_ARG + 1]) : 0;
+// the sshd helper is TypeScript: run under tsx (a dev dependency) when hosts are asked for
+if (HOSTS > 0 && !process.execArgv.some((a) => a.includes('tsx'))) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 const cli = path.join(root, 'packages/cli/bin/run.js');
 const batch = path.join(root, 'packages/dx-batch/bin/run.js');
 const args = process.argv.slice(2);
@@ -52,6 +63,33 @@ fs.writeFileSync(
   env.DX_POLICY_FILE,
   `batch:\n  retry_chain: [fake]\n  review_chain: [fake]\n  poll_interval_sec: 0.2\n  exec_process_cap: 1000\n`,
 );
+const hostNames = Array.from({ length: HOSTS }, (_, i) => `h${i + 1}`);
+let fleet;
+if (HOSTS > 0) {
+  const { startFleet } = await import(path.join(root, 'test/helpers/sshd.ts'));
+  const shared = [
+    'DX_RUNNER_DATA_DIR',
+    'DX_RUNNER_EXTRA_ALLOWED_PREFIXES',
+    'DX_RUNNER_MAX_PARALLEL_FAKE',
+    'DX_RUNNER_HEARTBEAT_INTERVAL_MS',
+    'DX_RUNNER_MUTATION_POLL_SEC',
+    'FAKE_AGENT_SCRIPTS',
+  ];
+  fleet = await startFleet(path.join(work, 'fleet'), hostNames, () =>
+    Object.fromEntries(shared.map((k) => [k, env[k]])),
+  );
+  // each host's dx-runner counts its calls in the same log
+  for (const host of Object.values(fleet.hosts))
+    fs.writeFileSync(
+      path.join(host.dir, 'bin', 'dx-runner'),
+      `#!/bin/sh\necho "$1" >> '${calls}'\nexec '${process.execPath}' '${cli}' "$@"\n`,
+      { mode: 0o755 },
+    );
+  fs.appendFileSync(
+    env.DX_POLICY_FILE,
+    `fleet:\n  hosts:\n${hostNames.map((h) => `    ${h}: {ssh: ${h}, max_parallel: ${PARALLEL}, providers: [fake]}\n`).join('')}  ssh: {config: ${fleet.config}}\n`,
+  );
+}
 fs.writeFileSync(
   path.join(env.FAKE_AGENT_SCRIPTS, 'default.implement.json'),
   JSON.stringify({
@@ -96,7 +134,8 @@ try {
     '--wave-id',
     'bench',
     '--max-parallel',
-    String(PARALLEL),
+    String(PARALLEL * Math.max(1, HOSTS)),
+    ...(HOSTS > 0 ? ['--hosts', hostNames.join(',')] : []),
     '--worktree-base',
     agents,
     '--json',
@@ -122,7 +161,8 @@ try {
   const total = Object.values(byCommand).reduce((a, b) => a + b, 0);
   const result = {
     items: ITEMS,
-    max_parallel: PARALLEL,
+    hosts: HOSTS,
+    max_parallel: PARALLEL * Math.max(1, HOSTS),
     review: REVIEW,
     wall_sec: Math.round(wallMs / 100) / 10,
     wall_ms_per_item: Math.round(wallMs / ITEMS),
@@ -134,6 +174,7 @@ try {
   fs.mkdirSync(path.join(root, 'bench', '.out'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench', '.out', 'batch.json'), `${JSON.stringify(result, null, 2)}\n`);
 } finally {
-  // every job has ended by the time the wave completes; nothing is left to kill
+  // every job has ended by the time the wave completes; the hosts' shared connections and sshd go
+  await fleet?.cleanup([path.join(work, `dx-runner-ssh-${process.getuid?.() ?? 'user'}`)]);
   if (!process.env.BENCH_KEEP) fs.rmSync(work, { recursive: true, force: true });
 }

@@ -41,7 +41,12 @@ fs.mkdirSync(env.HOME, { recursive: true });
 
 function run(cmd, argv, extraEnv = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { env: { ...env, ...extraEnv }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(cmd, argv, {
+    env: { ...env, ...extraEnv },
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -16,6 +16,15 @@ if (build.status !== 0) {
   console.log('0 passed, 1 failed (build failed: tsc -b)');
   process.exit(build.status ?? 1);
 }
+// the core bundle and the oclif manifests are built from the fresh dist (stale ones would run old code)
+const postbuild = spawnSync(process.execPath, [path.join(root, 'scripts', 'postbuild.mjs')], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (postbuild.status !== 0) {
+  console.log('0 passed, 1 failed (build failed: scripts/postbuild.mjs)');
+  process.exit(postbuild.status ?? 1);
+}
 
 // lint and format before the tests: a finding fails the run like a failing test
 for (const [name, args] of [

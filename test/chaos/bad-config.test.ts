@@ -136,11 +136,10 @@ describe('a watcher whose logging cannot be set up', () => {
       logLevel: 'no-such-level',
       expectNoChanges: false,
     };
-    const watcher = spawn(
-      process.execPath,
-      [path.join(REPO_ROOT, 'packages', 'core', 'dist', 'jobs', 'watcher', 'main.js')],
-      { stdio: ['pipe', 'ignore', 'ignore', 'pipe'], env: sb.env },
-    );
+    const watcher = spawn(process.execPath, [path.join(REPO_ROOT, 'packages', 'core', 'dist', 'bundle', 'main.js')], {
+      stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
+      env: sb.env,
+    });
     let ack = '';
     (watcher.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (ack += d.toString()));
     watcher.stdin!.end(JSON.stringify(spec));

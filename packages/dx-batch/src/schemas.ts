@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@dx/core/zod';
 import { AttemptSchema, WaveStateSchema } from './waves/state.js';
 
 /** The JSON contract of every dx-batch command; JSON Schema files are generated from these. */

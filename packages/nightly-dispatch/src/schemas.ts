@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@dx/core/zod';
 import { PreflightOutputSchema } from '@dx/core';
 
 /** The morning report of one run (`run --json` prints it; the JSON Schema is generated from it). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import { z } from '@dx/core/zod';
 
 /** The real CLIs a scenario can imitate: their output format, failure texts and classification. */
 export const IMITATED = ['opencode', 'cc-glm', 'gemini'] as const;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@dx/core/zod';
 
 export const SimScenarioSchema = z.object({
   name: z.string(),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@dx/core/zod';
 
 export const CONTRACT_MARKER = 'CONTRACT:JSON:';
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { z } from 'zod';
+import { z } from '@dx/core/zod';
 import { DxError, ExitCode, writeFileAtomic } from '@dx/core';
 import type { WavePaths } from './paths.js';
 

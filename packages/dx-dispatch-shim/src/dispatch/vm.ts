@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@dx/core/zod';
 import type { PolicySection } from '@dx/core';
 
 /** dx-dispatch's section of the policy file (`dispatch:`): legacy VM/host names mapped to providers. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@dx/core/zod';
 import type { PolicySection } from '@dx/core';
 import { NIGHTLY_DEFAULTS } from './policy-defaults.js';
 

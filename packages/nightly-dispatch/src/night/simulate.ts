@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DxError, ExitCode, readYamlFile } from '@dx/core';
-import { z } from 'zod';
+import { z } from '@dx/core/zod';
 
 /** The shipped scenario sets of `run --simulate` (a name), beside any file the operator writes. */
 export const SIMULATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'simulations');

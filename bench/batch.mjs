@@ -5,7 +5,12 @@
  * of dx-runner calls per item, and dx-batch's own CPU per item — what the orchestrator itself costs,
  * apart from the dx-runner processes it runs. Not a test: nothing here asserts a time.
  *
- *   node bench/batch.mjs [--items 200] [--max-parallel 3] [--no-review] [--hosts N]
+ *   node bench/batch.mjs [--items 200] [--max-parallel 3] [--no-review] [--hosts N] [--via-process]
+ *
+ * By default dx-batch runs the dx-runner it ships with, so its read-only calls (job state, report,
+ * logs) are answered in-process; --via-process points DX_RUNNER_BIN at a wrapper script instead, so
+ * every call is a dx-runner process (what a wave costs with any other dx-runner). Either way each
+ * dx-runner process is counted (a --require hook in NODE_OPTIONS notes its command).
  *
  * --hosts N runs the wave over N real sshd "hosts" on 127.0.0.1 (the test helper's; needs Debian's
  * openssh-server and the dev dependency tsx), each with --max-parallel slots: every dx-runner call
@@ -32,6 +37,7 @@ const opt = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(
 const ITEMS = Number(opt('items', '200'));
 const PARALLEL = Number(opt('max-parallel', '3'));
 const REVIEW = !args.includes('--no-review');
+const VIA_PROCESS = args.includes('--via-process');
 
 const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-bench-batch-')));
 const agents = path.join(work, 'agents');
@@ -50,15 +56,21 @@ const env = {
   DX_RUNNER_MUTATION_POLL_SEC: '0.3',
   FAKE_AGENT_SCRIPTS: path.join(work, 'scripts'),
   DX_POLICY_FILE: path.join(work, 'policy.yaml'),
-  // every dx-runner call goes through this wrapper, which counts it
-  DX_RUNNER_BIN: path.join(work, 'dx-runner'),
+  // every Node process notes its command here when it is dx-runner's CLI (watchers and agents are not)
+  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${path.join(work, 'count-calls.cjs')}`.trim(),
   OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
 };
+delete env.DX_RUNNER_BIN;
 fs.mkdirSync(env.HOME, { recursive: true });
 fs.mkdirSync(env.FAKE_AGENT_SCRIPTS);
-fs.writeFileSync(env.DX_RUNNER_BIN, `#!/bin/sh\necho "$1" >> '${calls}'\nexec '${process.execPath}' '${cli}' "$@"\n`, {
-  mode: 0o755,
-});
+fs.writeFileSync(
+  path.join(work, 'count-calls.cjs'),
+  `if (process.argv[1] === ${JSON.stringify(cli)}) require('node:fs').appendFileSync(${JSON.stringify(calls)}, (process.argv[2] ?? '') + '\\n');\n`,
+);
+if (VIA_PROCESS) {
+  env.DX_RUNNER_BIN = path.join(work, 'dx-runner');
+  fs.writeFileSync(env.DX_RUNNER_BIN, `#!/bin/sh\nexec '${process.execPath}' '${cli}' "$@"\n`, { mode: 0o755 });
+}
 fs.writeFileSync(
   env.DX_POLICY_FILE,
   `batch:\n  retry_chain: [fake]\n  review_chain: [fake]\n  poll_interval_sec: 0.2\n  exec_process_cap: 1000\n`,
@@ -82,7 +94,7 @@ if (HOSTS > 0) {
   for (const host of Object.values(fleet.hosts))
     fs.writeFileSync(
       path.join(host.dir, 'bin', 'dx-runner'),
-      `#!/bin/sh\necho "$1" >> '${calls}'\nexec '${process.execPath}' '${cli}' "$@"\n`,
+      `#!/bin/sh\nexec '${process.execPath}' --require '${path.join(work, 'count-calls.cjs')}' '${cli}' "$@"\n`,
       { mode: 0o755 },
     );
   fs.appendFileSync(
@@ -164,6 +176,7 @@ try {
     hosts: HOSTS,
     max_parallel: PARALLEL * Math.max(1, HOSTS),
     review: REVIEW,
+    reads: VIA_PROCESS ? 'dx-runner processes' : 'in-process',
     wall_sec: Math.round(wallMs / 100) / 10,
     wall_ms_per_item: Math.round(wallMs / ITEMS),
     dx_batch_cpu_ms_per_item: Math.round((cpu.user + cpu.system) / 1000 / ITEMS),

@@ -320,5 +320,23 @@ describe('job lifecycle through the built CLI', () => {
     const human = await sb.dx(['status', '--recent', '5']);
     expect(human.stdout).toContain('=== Recently Completed (last 5) ===');
     expect(human.stdout).toMatch(/bd-s2\s+fake\s+exited_ok/);
+
+    // several jobs in one call, in the order asked; an id with no job is listed, not an error
+    const listed = await sb.dxJson(['status', '--beads', 'bd-s2,bd-nope,bd-s1'], StatusOutputSchema);
+    expect(listed.code).toBe(0);
+    expect(listed.json.jobs.map((j) => [j.beads, j.state])).toEqual([
+      ['bd-s2', 'exited_ok'],
+      ['bd-s1', expect.stringMatching(/launching|healthy/)],
+    ]);
+    expect(listed.json.missing).toEqual(['bd-nope']);
+    const listedHuman = await sb.dx(['status', '--beads', 'bd-s2,bd-nope']);
+    expect(listedHuman.stdout).toContain('no job recorded for: bd-nope');
+    // one id stays check's answer: no record is an error
+    const one = await sb.dx(['status', '--beads', 'bd-nope', '--json']);
+    expect(one.code).toBe(1);
+    expect(JSON.parse(one.stdout).error.reason_code).toBe('job_not_found');
+    const bad = await sb.dx(['status', '--beads', 'bd-s1,../etc', '--json']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

@@ -9,6 +9,13 @@ export const beadsFlag = Flags.custom<string>({
   parse: async (input) => assertBeadsId(input),
 });
 
+/** One or more beads ids, comma-separated (`--beads bd-a,bd-b`); each checked as --beads checks one. */
+export const beadsListFlag = Flags.custom<string[]>({
+  description: 'Beads issue id, or several comma-separated',
+  helpValue: '<id>[,<id>…]',
+  parse: async (input) => [...new Set(input.split(',').map((id) => assertBeadsId(id.trim())))],
+});
+
 /** The positional form of the same id: `dx-runner check bd-xxx`. */
 export const beadsArg = Args.custom<string>({
   description: 'Beads issue id (the same as --beads)',

@@ -1,9 +1,11 @@
-import { bundledDxRunner } from '@dx/cli/locate';
+import fs from 'node:fs';
+import { bundledDxRunner, DX_RUNNER_BIN } from '@dx/cli/locate';
 import {
   BdClient,
   bdBinary,
   DxRunnerClient,
   dxRunnerCommand,
+  LocalReads,
   loadPolicy,
   validateEnv,
   type EnvVarSpec,
@@ -13,9 +15,24 @@ import { createView } from './reports/view.js';
 import type { WaveDeps } from './orchestrator/lifecycle.js';
 import { batchRootPath, openBatchRoot } from './waves/paths.js';
 
-/** dx-runner as a sibling package: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
+/**
+ * dx-runner as a sibling package: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with.
+ * When that is the @dx/cli we ship with, its read-only answers come in-process (no Node start per poll).
+ */
 export function dxRunnerClient(env: NodeJS.ProcessEnv = process.env): DxRunnerClient {
-  return new DxRunnerClient({ command: dxRunnerCommand(env, bundledDxRunner()), env });
+  const command = dxRunnerCommand(env, bundledDxRunner());
+  return new DxRunnerClient({ command, env, localReads: isOwnDxRunner(command) ? new LocalReads(env) : undefined });
+}
+
+function isOwnDxRunner(command: string[]): boolean {
+  const own = (file: string) => {
+    try {
+      return fs.realpathSync(file) === fs.realpathSync(DX_RUNNER_BIN);
+    } catch {
+      return false;
+    }
+  };
+  return command.length === 1 ? own(command[0]) : command.length === 2 && own(command[1]);
 }
 
 /** dx-batch's own variables (dx-runner's are checked too: a wave launches its jobs). */

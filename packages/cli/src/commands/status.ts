@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { DiskOutput, JobView, StatusOutput } from '@dx/core';
 import {
-  beadsFlag,
+  beadsListFlag,
   DxCommand,
   exitCodesHelp,
   formatDuration,
@@ -13,7 +13,8 @@ import {
 export default class Status extends DxCommand<StatusOutput | DiskOutput> {
   static override summary = 'show running jobs (and, with --recent, the latest finished ones)';
   static override description = `Lists every job that has not ended yet, each with its health state and reason. --recent N adds
-the N most recently finished jobs; --beads shows one job whatever its state. Reads state files only:
+the N most recently finished jobs; --beads shows one job whatever its state (several, comma-separated,
+in one call: ids with no recorded job are listed under "missing" instead of failing the call). Reads state files only:
 no process is spawned per job. --disk shows where the state's bytes are instead: per provider, per
 kind of file, the largest jobs, the owners holding jobs, and the free space left.
 ${exitCodesHelp([0, 1, 22])}`;
@@ -22,12 +23,13 @@ ${exitCodesHelp([0, 1, 22])}`;
     '<%= config.bin %> status',
     '<%= config.bin %> status --recent 10 --json',
     "<%= config.bin %> status --json | jq '.jobs[] | {beads, state, reason_code}'",
+    '<%= config.bin %> status --beads bd-a,bd-b,bd-c --json',
     '<%= config.bin %> status --disk',
   ];
 
   static override flags = {
     host: hostFlag,
-    beads: beadsFlag(),
+    beads: beadsListFlag(),
     recent: Flags.integer({
       description: 'also list the N most recently finished jobs',
       min: 0,
@@ -53,8 +55,11 @@ ${exitCodesHelp([0, 1, 22])}`;
     let jobs: JobView[];
     let recent: JobView[] = [];
     let finished = 0;
-    if (flags.beads) {
-      jobs = [core.toJobView(core.requireJob(root, flags.beads), opts)];
+    let missing: string[] | undefined;
+    if (flags.beads?.length === 1) {
+      jobs = [core.toJobView(core.requireJob(root, flags.beads[0]), opts)];
+    } else if (flags.beads) {
+      ({ jobs, missing } = core.jobViewsOf(root, flags.beads, opts));
     } else {
       const all = core.listJobs(root).map((j) => core.toJobView(j, opts));
       jobs = all
@@ -70,8 +75,12 @@ ${exitCodesHelp([0, 1, 22])}`;
       generated_at: new Date().toISOString(),
       state_dir: core.stateRootPath(),
       jobs: [...jobs, ...recent],
+      ...(missing ? { missing } : {}),
     };
-    if (!this.jsonEnabled()) this.render(jobs, recent, flags.recent, result.state_dir, finished);
+    if (!this.jsonEnabled()) {
+      this.render(jobs, recent, flags.recent, result.state_dir, finished);
+      if (missing?.length) this.out(`no job recorded for: ${missing.join(', ')}`);
+    }
     return result;
   }
 

@@ -28,6 +28,7 @@ import {
   type WaitOutput,
 } from '../schemas/outputs.js';
 import { signalsForChild } from '../process/signals.js';
+import type { LocalReads } from './local-reads.js';
 import { findExecutable } from '../providers/services.js';
 
 /**
@@ -143,9 +144,11 @@ export class ProcessTransport implements DxRunnerTransport {
   }
 }
 
-export type DxRunnerClientOptions = { timeoutMs?: number } & (
-  { transport: DxRunnerTransport } | { command: string[]; env?: NodeJS.ProcessEnv; cwd?: string }
-);
+export type DxRunnerClientOptions = {
+  timeoutMs?: number;
+  /** Answer check/status-of-a-list/report/logs in this process (only for this toolkit's own local dx-runner). */
+  localReads?: LocalReads;
+} & ({ transport: DxRunnerTransport } | { command: string[]; env?: NodeJS.ProcessEnv; cwd?: string });
 
 export interface StartRequest {
   beads: string;
@@ -172,8 +175,10 @@ export interface StartRequest {
 export class DxRunnerClient {
   readonly transport: DxRunnerTransport;
   private readonly timeoutMs: number;
+  private readonly localReads?: LocalReads;
 
   constructor(options: DxRunnerClientOptions) {
+    this.localReads = options.localReads;
     this.transport =
       'transport' in options ? options.transport : new ProcessTransport(options.command, options.env, options.cwd);
     this.timeoutMs = options.timeoutMs ?? 120_000;
@@ -244,8 +249,27 @@ export class DxRunnerClient {
   }
 
   async check(beads: string): Promise<{ exitCode: number; view: CheckOutput }> {
+    if (this.localReads) return this.localReads.check(beads);
     const r = await this.call(['check', '--beads', beads], CheckOutputSchema, [0, 2, 3, 23]);
     return { exitCode: r.exitCode, view: r.data };
+  }
+
+  /**
+   * The latest instance of several jobs in one call (`status --beads a,b,… --json`): their views, and
+   * the ids this dx-runner has no record of.
+   */
+  async checkMany(beadsIds: readonly string[]): Promise<{ jobs: CheckOutput[]; missing: string[] }> {
+    if (beadsIds.length === 0) return { jobs: [], missing: [] };
+    if (this.localReads) return this.localReads.checkMany(beadsIds);
+    try {
+      const { data } = await this.call(['status', '--beads', beadsIds.join(',')], StatusOutputSchema);
+      return { jobs: data.jobs, missing: data.missing ?? [] };
+    } catch (err) {
+      // one id is answered like `check`: no record is an error there
+      if (beadsIds.length === 1 && err instanceof DxRunnerError && err.reasonCode === 'job_not_found')
+        return { jobs: [], missing: [...beadsIds] };
+      throw err;
+    }
   }
 
   /** Block until the job ends (or `timeoutSec` passes: exit 124, `timed_out`); the exit code is check's for the final state. */
@@ -293,6 +317,7 @@ export class DxRunnerClient {
   }
 
   async report(beads: string): Promise<JobReport> {
+    if (this.localReads) return this.localReads.report(beads);
     return (await this.call(['report', '--beads', beads], JobReportSchema)).data;
   }
 
@@ -307,6 +332,7 @@ export class DxRunnerClient {
   }
 
   async logs(beads: string, lines: number): Promise<LogsOutput> {
+    if (this.localReads) return this.localReads.logs(beads, lines);
     return (await this.call(['logs', '--beads', beads, '--lines', String(lines)], LogsOutputSchema)).data;
   }
 }

@@ -2,7 +2,7 @@ import { evaluateHealth, type HealthOptions } from '../health/evaluate.js';
 import { nextActionText } from '../health/next-actions.js';
 import type { JobView } from '../schemas/job-view.js';
 import { logBytesOnDisk } from './capped-log.js';
-import type { JobSnapshot } from './store.js';
+import { findLatestJob, type JobSnapshot } from './store.js';
 
 /** The JSON view of a job: the health verdict plus the facts it was derived from. */
 export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobView {
@@ -45,4 +45,23 @@ export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobVie
     duration_sec: outcome?.duration_sec ?? null,
     log: job.paths.log,
   };
+}
+
+/**
+ * The latest instance of each named job, in the order asked, and the ids with no record at all: what a
+ * wave polls once per cycle instead of one `check` per job.
+ */
+export function jobViewsOf(
+  root: string | undefined,
+  beadsIds: readonly string[],
+  options: HealthOptions = {},
+): { jobs: JobView[]; missing: string[] } {
+  const jobs: JobView[] = [];
+  const missing: string[] = [];
+  for (const beads of new Set(beadsIds)) {
+    const job = findLatestJob(root, beads);
+    if (job) jobs.push(toJobView(job, options));
+    else missing.push(beads);
+  }
+  return { jobs, missing };
 }

@@ -52,6 +52,8 @@ export const StatusOutputSchema = z.object({
   generated_at: z.string(),
   state_dir: z.string(),
   jobs: z.array(JobViewSchema),
+  /** With `--beads a,b,…` of more than one id: the ids that have no recorded job. */
+  missing: z.array(z.string()).optional(),
 });
 export type StatusOutput = z.infer<typeof StatusOutputSchema>;
 

@@ -89,16 +89,27 @@ class ScriptedDxRunner {
     if (!job) throw new DxRunnerError(`no job ${beads}`, 1, 'job_not_found', null, []);
     return job;
   }
-  async check(beads: string) {
+  checkCalls = 0;
+  statusLists: string[][] = [];
+  private view(beads: string) {
     const job = this.job(beads);
     return {
-      exitCode: 0,
-      view: {
-        state: job.ending.state,
-        reason_code: job.ending.reason ?? null,
-        started_at: job.startedAt,
-        run_instance: job.instance,
-      },
+      beads,
+      state: job.ending.state,
+      reason_code: job.ending.reason ?? null,
+      started_at: job.startedAt,
+      run_instance: job.instance,
+    };
+  }
+  async check(beads: string) {
+    this.checkCalls += 1;
+    return { exitCode: 0, view: this.view(beads) };
+  }
+  async checkMany(beadsIds: string[]) {
+    this.statusLists.push([...beadsIds]);
+    return {
+      jobs: beadsIds.filter((b) => this.endings.has(b)).map((b) => this.view(b)),
+      missing: beadsIds.filter((b) => !this.endings.has(b)),
     };
   }
   async report(beads: string) {
@@ -171,6 +182,20 @@ describe('orchestrator (scripted dx-runner)', () => {
         .map((r) => r.to)
         .filter(Boolean),
     ).toContain('APPROVED');
+  });
+
+  it('polls all live jobs with one status call per cycle, never a check per job', async () => {
+    const { state, runner } = await wave(
+      ['bd-1', 'bd-2', 'bd-3'],
+      (job) =>
+        job.beads.endsWith('-review')
+          ? { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') }
+          : { state: 'exited_ok', text: implemented(job.beads) },
+      { max_parallel: 3 },
+    );
+    expect(state.status).toBe('completed');
+    expect(runner.checkCalls).toBe(0);
+    expect(runner.statusLists).toContainEqual(['bd-1', 'bd-2', 'bd-3']);
   });
 
   it('falls back along the retry chain when a provider is rate-limited, and says which provider did the work', async () => {

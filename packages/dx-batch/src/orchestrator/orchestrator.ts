@@ -547,19 +547,50 @@ export class Orchestrator {
     for (const name of names) if (!active.has(name)) fs.rmSync(path.join(this.deps.paths.jobs, name), { force: true });
   }
 
-  private async pollActive(): Promise<void> {
-    // the checks run side by side (each is a dx-runner process); their results apply in item order
-    const active = this.active();
-    const checks = await Promise.all(
-      active.map((item) =>
-        this.clientOf(item)
-          .check(item.job_beads!)
-          .then(
-            (r) => ({ view: r.view }),
-            (err: unknown) => ({ err }),
-          ),
-      ),
+  /**
+   * One `status --beads a,b,…` per host for all of this wave's live jobs there (hosts side by side);
+   * a dx-runner that cannot answer a list (older than this call) is asked job by job.
+   */
+  private async checkActive(active: Item[]): Promise<({ view: CheckOutput } | { err: unknown })[]> {
+    const byHost = new Map<string | null, Item[]>();
+    for (const item of active) byHost.set(item.host, [...(byHost.get(item.host) ?? []), item]);
+    const answers = new Map<Item, { view: CheckOutput } | { err: unknown }>();
+    const checkOne = (item: Item) =>
+      this.clientOf(item)
+        .check(item.job_beads!)
+        .then(
+          (r) => answers.set(item, { view: r.view }),
+          (err: unknown) => answers.set(item, { err }),
+        );
+    await Promise.all(
+      [...byHost.values()].map(async (items) => {
+        try {
+          const { jobs } = await this.clientOf(items[0]).checkMany(items.map((i) => i.job_beads!));
+          const views = new Map(jobs.map((j) => [j.beads, j]));
+          for (const item of items) {
+            const view = views.get(item.job_beads!);
+            answers.set(
+              item,
+              view
+                ? { view }
+                : {
+                    err: new DxRunnerError(`no job recorded for beads ${item.job_beads}`, 1, 'job_not_found', null, []),
+                  },
+            );
+          }
+        } catch (err) {
+          if (isHostFailure(err)) for (const item of items) answers.set(item, { err });
+          else await Promise.all(items.map(checkOne));
+        }
+      }),
     );
+    return active.map((item) => answers.get(item)!);
+  }
+
+  private async pollActive(): Promise<void> {
+    // one status call per host, side by side; the results apply in item order
+    const active = this.active();
+    const checks = await this.checkActive(active);
     for (const [n, item] of active.entries()) {
       if (this.pausing) return;
       const checked = checks[n];

@@ -1,0 +1,76 @@
+import { isDxError } from '../errors.js';
+import { exitCodeForState } from '../health/states.js';
+import { readJobLog } from '../jobs/logs.js';
+import { requireJob } from '../jobs/store.js';
+import { jobViewsOf, toJobView } from '../jobs/view.js';
+import { buildJobReport } from '../reports/report.js';
+import {
+  CheckOutputSchema,
+  JobReportSchema,
+  LogsOutputSchema,
+  type CheckOutput,
+  type JobReport,
+  type LogsOutput,
+} from '../schemas/outputs.js';
+import { Redactor } from '../secrets/redact.js';
+import { openStateRoot } from '../state/root.js';
+import { DxRunnerError } from './dx-runner-client.js';
+
+/**
+ * The client's read-only calls (check, status of a list, report, logs) answered in this process from
+ * this machine's state root: the same core functions, redaction and schemas as `dx-runner … --json`,
+ * without a Node process per call. A wave polls and reads evidence many times per item; only
+ * commands that act (start, stop, preflight) still go through dx-runner itself. Use it only when the
+ * dx-runner the client would run is this toolkit's own (same state layout, same version).
+ */
+export class LocalReads {
+  private readonly redactor: Redactor;
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.redactor = Redactor.fromEnv([env]);
+  }
+
+  check(beads: string): { exitCode: number; view: CheckOutput } {
+    return this.answer(['check', '--beads', beads], () => {
+      const view = CheckOutputSchema.parse(this.clean(toJobView(requireJob(this.root(), beads))));
+      return { exitCode: exitCodeForState(view.state), view };
+    });
+  }
+
+  checkMany(beadsIds: readonly string[]): { jobs: CheckOutput[]; missing: string[] } {
+    return this.answer(['status', '--beads', beadsIds.join(',')], () => {
+      const { jobs, missing } = jobViewsOf(this.root(), beadsIds);
+      return { jobs: jobs.map((j) => CheckOutputSchema.parse(this.clean(j))), missing };
+    });
+  }
+
+  report(beads: string): JobReport {
+    return this.answer(['report', '--beads', beads], () =>
+      JobReportSchema.parse(this.clean(buildJobReport(requireJob(this.root(), beads), this.redactor))),
+    );
+  }
+
+  logs(beads: string, lines: number): LogsOutput {
+    return this.answer(['logs', '--beads', beads, '--lines', String(lines)], () =>
+      LogsOutputSchema.parse(this.clean(readJobLog(this.root(), beads, lines))),
+    );
+  }
+
+  private root(): string | undefined {
+    return openStateRoot({ env: this.env, create: false });
+  }
+
+  private clean<T>(value: T): T {
+    return this.redactor.redactDeep(value);
+  }
+
+  /** dx-runner's own errors arrive as they would from its JSON: a DxRunnerError with the same reason. */
+  private answer<T>(args: string[], read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      if (!isDxError(err)) throw err;
+      throw new DxRunnerError(err.message, err.exitCode, err.reasonCode, err.nextAction ?? null, [...args, '--json']);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CheckOutputSchema, DxRunnerClient, DxRunnerError, LocalReads } from '@dx/core';
+import { CLI_BIN } from '../helpers/paths.js';
+import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
+
+const KEY = 'zk-test-SECRET-local-reads-0123456789';
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = createSandbox({ ZHIPU_API_KEY: KEY });
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+/** elapsed_sec is measured at the moment of each read; everything else must be equal. */
+const settled = <T extends { elapsed_sec: number | null }>(v: T) => ({ ...v, elapsed_sec: 0 });
+
+describe('in-process reads (what dx-batch uses for the local dx-runner)', () => {
+  it('answer check, a status list, report and logs exactly as dx-runner --json does, redacted the same', async () => {
+    for (const beads of ['bd-lr1', 'bd-lr2']) {
+      const prompt = sb.prompt({
+        steps: [
+          { message: `working; key \${env:ZHIPU_API_KEY}` },
+          { write: 'done.txt', content: 'x\n' },
+          { result: `finished ${beads}; my key is \${env:ZHIPU_API_KEY}` },
+          { exit: 0 },
+        ],
+      });
+      const r = await sb.dx([
+        'start',
+        '--beads',
+        beads,
+        '--provider',
+        'fake',
+        '--prompt-file',
+        prompt,
+        '--worktree',
+        sb.worktree(beads),
+      ]);
+      expect(r.code).toBe(0);
+    }
+    for (const beads of ['bd-lr1', 'bd-lr2'])
+      await waitFor(
+        async () => (await sb.dxJson(['check', beads], CheckOutputSchema)).json.outcome_state !== null,
+        `${beads} done`,
+      );
+
+    const viaProcess = new DxRunnerClient({ command: [process.execPath, CLI_BIN], env: sb.env });
+    const inProcess = new DxRunnerClient({
+      command: [process.execPath, CLI_BIN],
+      env: sb.env,
+      localReads: new LocalReads(sb.env),
+    });
+
+    const [a, b] = [await viaProcess.check('bd-lr1'), await inProcess.check('bd-lr1')];
+    expect(settled(b.view)).toEqual(settled(a.view));
+    expect(b.exitCode).toBe(a.exitCode);
+
+    const listed = [
+      await viaProcess.checkMany(['bd-lr2', 'bd-none', 'bd-lr1']),
+      await inProcess.checkMany(['bd-lr2', 'bd-none', 'bd-lr1']),
+    ];
+    expect(listed[1].missing).toEqual(['bd-none']);
+    expect(listed[1].missing).toEqual(listed[0].missing);
+    expect(listed[1].jobs.map(settled)).toEqual(listed[0].jobs.map(settled));
+    expect(listed[1].jobs.map((j) => [j.beads, j.state])).toEqual([
+      ['bd-lr2', 'exited_ok'],
+      ['bd-lr1', 'exited_ok'],
+    ]);
+
+    const reports = [await viaProcess.report('bd-lr1'), await inProcess.report('bd-lr1')];
+    expect(settled(reports[1])).toEqual(settled(reports[0]));
+    expect(reports[1].final_text).toContain('finished bd-lr1');
+    const logs = [await viaProcess.logs('bd-lr1', 50), await inProcess.logs('bd-lr1', 50)];
+    expect(logs[1]).toEqual(logs[0]);
+
+    // the key never comes back, in-process or not
+    expect(JSON.stringify([b, listed[1], reports[1], logs[1]])).not.toContain(KEY);
+    expect(JSON.stringify(logs[1])).toContain('working; key');
+
+    // a job nobody started is the same error either way
+    const errors = await Promise.all(
+      [viaProcess, inProcess].map((c) =>
+        c.check('bd-none').then(
+          () => null,
+          (err: unknown) => err,
+        ),
+      ),
+    );
+    for (const err of errors) expect(err).toBeInstanceOf(DxRunnerError);
+    expect((errors[1] as DxRunnerError).reasonCode).toBe((errors[0] as DxRunnerError).reasonCode);
+    expect((errors[1] as DxRunnerError).reasonCode).toBe('job_not_found');
+  });
+});

@@ -69,6 +69,8 @@ export function waveOwner(waveId: string): string {
  */
 export class Orchestrator {
   private pausing = false;
+  /** While launchReady dispatches: the dx-runner starts asked for so far, awaited together at its end. */
+  private launchBatch?: Promise<void>[];
   private readonly issues = new Map<string, BeadsIssue | undefined>();
   private readonly ctx: MachineContext;
 
@@ -169,7 +171,11 @@ export class Orchestrator {
         await this.clientOf(item)
           .stop(effect.jobBeads)
           .catch(() => undefined);
-      else if (effect.type === 'start_job') await this.startJob(item);
+      else if (effect.type === 'start_job') {
+        const start = this.startJob(item);
+        if (this.launchBatch) this.launchBatch.push(start);
+        else await start;
+      }
     }
   }
 
@@ -362,8 +368,26 @@ export class Orchestrator {
     return this.state.items.filter((i) => isRunning(i) && i.job_beads);
   }
 
-  /** Start queued work while fewer than max_parallel items run; false when the wave had to stop. */
+  /**
+   * Start queued work while fewer than max_parallel items run; false when the wave had to stop. The
+   * items are dispatched in order (slots, hosts and the ledger decided one by one), and the dx-runner
+   * starts they ask for then run side by side: each answer is applied as it arrives.
+   */
   private async launchReady(): Promise<boolean> {
+    this.launchBatch = [];
+    let carryOn: boolean;
+    try {
+      carryOn = await this.dispatchReady();
+    } finally {
+      const starts = this.launchBatch;
+      this.launchBatch = undefined;
+      await Promise.all(starts);
+    }
+    // a start may have stopped the wave (disk_low)
+    return carryOn && this.state.status === 'running';
+  }
+
+  private async dispatchReady(): Promise<boolean> {
     // counted once per cycle; each job this cycle starts adds its agent and its watcher
     let live: number | undefined;
     for (const item of this.state.items.filter(isQueued)) {

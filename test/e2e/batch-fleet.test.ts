@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import {
   createSandbox,
   FAST_LIMITS,
+  git,
   killJobProcesses,
   processExists,
   waitFor,
@@ -31,6 +32,16 @@ let fleet: SshFleet;
 let scenarios: string;
 const background: ChildProcess[] = [];
 const controlDir = () => path.join(box.dir, `dx-runner-ssh-${process.getuid?.() ?? 'user'}`);
+/** A worktree base that only host a's policy allows. */
+const onlyA = () => path.join(box.dir, 'agents-only-a');
+
+function repoAt(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  git(dir, 'init', '-q');
+  fs.writeFileSync(path.join(dir, 'README.md'), 'x\n');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'initial commit');
+}
 
 /** The implement run pauses `silentSec`, then commits and reports a completed contract; the review approves. */
 function writeScenarios(silentSec: number): void {
@@ -151,10 +162,11 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
       path.join(REPO_ROOT, 'packages/dx-batch/demo/default.review.yaml'),
       path.join(scenarios, 'default.review.yaml'),
     );
-    fleet = await startFleet(path.join(box.dir, 'fleet'), ['a', 'b', 'c'], () => ({
+    fleet = await startFleet(path.join(box.dir, 'fleet'), ['a', 'b', 'c'], (name) => ({
       ...FAST_LIMITS,
       DX_RUNNER_DATA_DIR: inject('pluginDataDir'),
-      DX_RUNNER_EXTRA_ALLOWED_PREFIXES: box.agents,
+      // only host a may work in onlyA(): the others answer that its worktrees are outside their prefixes
+      DX_RUNNER_EXTRA_ALLOWED_PREFIXES: name === 'a' ? `${box.agents},${onlyA()}` : box.agents,
       DX_RUNNER_STARTUP_GRACE_SEC: '1',
       DX_RUNNER_FINAL_EXIT_GRACE_SEC: '1',
       DX_SIM_SCENARIOS: scenarios,
@@ -204,6 +216,73 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     const md = (await box.batch(['report', '--wave-id', 'w-caps'])).stdout;
     expect(md).toMatch(/\| fl-01 \| APPROVED \|.*\| sim \| [abc] \|/);
   }, 300_000);
+
+  it('an attempt goes only to a host whose own disk has the item’s worktree (each host is asked); none → BLOCKED with every answer', async () => {
+    writeScenarios(0.5);
+    const p = policy('where');
+    for (const id of ['wh-1', 'wh-2']) repoAt(path.join(onlyA(), id, 'repo'));
+    const r = await box.batch(
+      [
+        'start',
+        '--items',
+        'wh-1,wh-2,wh-none',
+        '--hosts',
+        'b,c,a',
+        '--wave-id',
+        'w-where',
+        '--worktree-base',
+        onlyA(),
+        '--policy',
+        p,
+        '--max-parallel',
+        '3',
+        '--json',
+      ],
+      { timeoutMs: 200_000 },
+    );
+    // b and c have free slots and the lower load, but only a's policy allows that base
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    const wave = parseWave(r.stdout);
+    const byId = Object.fromEntries(wave.items.map((i) => [i.beads_id, i]));
+    for (const id of ['wh-1', 'wh-2']) {
+      expect(byId[id].status, JSON.stringify(byId[id])).toBe('APPROVED');
+      expect(byId[id].attempts.map((a) => a.host)).toEqual(['a', 'a']);
+    }
+    expect(byId['wh-none']).toMatchObject({ status: 'BLOCKED', reason_code: 'worktree_missing' });
+    // every host's own answer is kept
+    expect(byId['wh-none'].error).toMatch(/^b: no git worktree.*; c: no git worktree.*; a: no git worktree/);
+    expect(ledgerEvents('w-where', 'wh-none').map((e) => e.to)).toContain('BLOCKED');
+    // host b's own answer, asked directly
+    const asked = await box.dx(
+      ['worktree-gate', '--beads', 'wh-1', '--base', onlyA(), '--host', 'b', '--policy', p, '--json'],
+      { timeoutMs: 60_000 },
+    );
+    expect(asked.code).toBe(1);
+    expect(JSON.parse(asked.stdout)).toMatchObject({
+      passed: false,
+      reason_code: 'worktree_outside_allowed_prefixes',
+      fleet_host: 'b',
+    });
+  }, 240_000);
+
+  it('no host of the wave answers: the wave fails no_host_available before dispatching anything', async () => {
+    const p = policy('none');
+    const file = path.join(box.dir, 'none-hosts.yaml');
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(p, 'utf8')
+        .replace('  hosts:\n', '  hosts:\n    gone: {ssh: gone.invalid, max_parallel: 2, providers: [sim]}\n'),
+    );
+    const r = await box.batch([...startArgs('w-none', ['nh-1'], 'gone', file), '--json'], { timeoutMs: 120_000 });
+    expect(r.code).toBe(1);
+    const wave = waveState('w-none')!;
+    expect(wave.status).toBe('failed');
+    expect(wave.reason_code).toBe('no_host_available');
+    expect(wave.hosts).toEqual([expect.objectContaining({ host: 'gone', status: 'skipped' })]);
+    expect(wave.items[0].attempts).toEqual([]);
+    expect(r.stdout).toContain('no_host_available');
+  }, 120_000);
 
   it('a host that drops mid-wave and answers again within the grace period: reconciled, nothing runs twice', async () => {
     writeScenarios(4);

@@ -8,6 +8,7 @@ import {
   EvidenceGateOutputSchema,
   FeatureKeyGateOutputSchema,
   IntegrityGateOutputSchema,
+  ItemWorktreeGateOutputSchema,
   ScopeGateOutputSchema,
 } from '@dx/core';
 import { createSandbox, git, waitFor, WITHOUT_DAC_OVERRIDE, type Sandbox } from '../helpers/sandbox.js';
@@ -61,6 +62,50 @@ async function runJob(beads: string, steps: unknown[], extra: string[] = []) {
   );
   return wt;
 }
+
+describe('worktree-gate', () => {
+  it("finds the item's one worktree under the base and checks it against this machine's policy", async () => {
+    const wt = fs.realpathSync(sb.worktree('bd-wg'));
+    const found = await sb.dxJson(
+      ['worktree-gate', '--beads', 'bd-wg', '--base', sb.agents],
+      ItemWorktreeGateOutputSchema,
+    );
+    expect(found.code).toBe(0);
+    expect(found.json).toMatchObject({ passed: true, reason_code: 'worktree_found', worktree: wt, beads: 'bd-wg' });
+    const human = await sb.dx(['worktree-gate', '--beads', 'bd-wg', '--base', sb.agents]);
+    expect(human.stdout).toContain('Worktree Gate: PASSED (worktree_found)');
+
+    const missing = await sb.dxJson(
+      ['worktree-gate', '--beads', 'bd-none', '--base', sb.agents],
+      ItemWorktreeGateOutputSchema,
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.json).toMatchObject({ passed: false, reason_code: 'worktree_missing', worktree: null });
+    expect(missing.json.details).toContain('dx-worktree create bd-none');
+
+    git(path.join(sb.agents, 'bd-wg'), 'init', '-q', 'second');
+    const two = await sb.dxJson(
+      ['worktree-gate', '--beads', 'bd-wg', '--base', sb.agents],
+      ItemWorktreeGateOutputSchema,
+    );
+    expect(two.code).toBe(1);
+    expect(two.json).toMatchObject({ reason_code: 'worktree_ambiguous', next_action: 'keep_one_worktree_per_item' });
+
+    const elsewhere = path.join(sb.dir, 'elsewhere');
+    fs.mkdirSync(path.join(elsewhere, 'bd-out', 'repo'), { recursive: true });
+    git(path.join(elsewhere, 'bd-out', 'repo'), 'init', '-q');
+    const outside = await sb.dxJson(
+      ['worktree-gate', '--beads', 'bd-out', '--base', elsewhere],
+      ItemWorktreeGateOutputSchema,
+    );
+    expect(outside.code).toBe(1);
+    expect(outside.json.reason_code).toBe('worktree_outside_allowed_prefixes');
+
+    const bad = await sb.dx(['worktree-gate', '--beads', '../x', '--base', sb.agents]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
 
 describe('baseline-gate', () => {
   it('passes when HEAD contains the commit, fails on a diverged one, and names a missing one', async () => {

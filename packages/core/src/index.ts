@@ -26,6 +26,7 @@ export * from './providers/preflight.js';
 export * from './profiles/profiles.js';
 export * from './policy/yaml.js';
 export * from './gates/worktree.js';
+export * from './gates/item-worktree.js';
 export * from './gates/target.js';
 export * from './gates/baseline.js';
 export * from './gates/integrity.js';

@@ -19,6 +19,12 @@ export const BaselineGateOutputSchema = GateBaseSchema.extend({
 });
 export type BaselineGateOutput = z.infer<typeof BaselineGateOutputSchema>;
 
+/** `worktree-gate`: the item's worktree found under `base` on this machine (worktree: null when not). */
+export const ItemWorktreeGateOutputSchema = GateBaseSchema.extend({
+  base: z.string(),
+});
+export type ItemWorktreeGateOutput = z.infer<typeof ItemWorktreeGateOutputSchema>;
+
 export const IntegrityGateOutputSchema = GateBaseSchema.extend({
   head: z.string().nullable(),
   base: z.string().nullable(),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { HEALTH_STATES } from '../health/states.js';
 import {
   BaselineGateOutputSchema,
+  ItemWorktreeGateOutputSchema,
   BeadsGateOutputSchema,
   EvidenceGateOutputSchema,
   FeatureKeyGateOutputSchema,
@@ -363,6 +364,7 @@ export const OUTPUT_SCHEMAS = {
   probe: PreflightOutputSchema,
   profiles: ProfilesOutputSchema,
   'baseline-gate': BaselineGateOutputSchema,
+  'worktree-gate': ItemWorktreeGateOutputSchema,
   'integrity-gate': IntegrityGateOutputSchema,
   'feature-key-gate': FeatureKeyGateOutputSchema,
   'scope-gate': ScopeGateOutputSchema,

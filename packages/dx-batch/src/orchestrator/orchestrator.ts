@@ -4,6 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BaselineGateOutputSchema,
   DxRunnerError,
+  ItemWorktreeGateOutputSchema,
+  resolveItemWorktree,
+  type ItemWorktree,
   readFileIfExists,
   type BdClient,
   type BeadsIssue,
@@ -37,7 +40,6 @@ import {
 import { countLiveProcesses } from './saturation.js';
 import { isHostFailure, rankHosts, type WaveHosts } from '../fleet/hosts.js';
 import type { HostRecord, LostJob } from '../waves/state.js';
-import { resolveItemWorktree } from './worktrees.js';
 
 export interface OrchestratorDeps {
   paths: WavePaths;
@@ -72,6 +74,8 @@ export class Orchestrator {
   /** While launchReady dispatches: the dx-runner starts asked for so far, awaited together at its end. */
   private launchBatch?: Promise<void>[];
   private readonly issues = new Map<string, BeadsIssue | undefined>();
+  /** `host NUL beads` → that host's answer about the item's worktree (asked once per run). */
+  private readonly worktrees = new Map<string, ItemWorktree>();
   private readonly ctx: MachineContext;
 
   constructor(
@@ -457,16 +461,82 @@ export class Orchestrator {
     const phase = phaseOf(item.state);
     const provider = this.ctx.provider(phase, phase === 'implement' ? item.implement_failures : item.review_failures);
     if (!provider) return this.apply(item, { type: 'chain_exhausted', at });
-    const host = await this.hostFor(item, provider, phase);
-    // every host that runs this provider is full or down: the item waits for a slot
-    if (!host) return;
-    let worktree = item.worktree;
-    if (!worktree) {
-      const wt = resolveItemWorktree(this.state.config.worktree_base, item.beads_id, this.deps.policy);
-      if (!wt.ok) return this.apply(item, { type: 'unworkable', reasonCode: wt.reasonCode, detail: wt.detail, at });
-      worktree = wt.worktree;
+    if (phase === 'review') {
+      // a review works in its implement's worktree, on a host that has its commit
+      const host = await this.hostFor(item, provider, phase);
+      if (!host || !item.worktree) return;
+      return this.apply(item, { type: 'dispatch', provider, host, worktree: item.worktree, at });
     }
-    return this.apply(item, { type: 'dispatch', provider, host, worktree, at });
+    const placed = await this.placeImplement(item, provider);
+    // every host that runs this provider and has the worktree is full or down: the item waits for a slot
+    if (!placed) return;
+    if ('reasonCode' in placed) return this.apply(item, { type: 'unworkable', ...placed, at });
+    return this.apply(item, { type: 'dispatch', provider, host: placed.host, worktree: placed.worktree, at });
+  }
+
+  /**
+   * The host an implement attempt goes to: among the hosts with the provider and a free slot, least
+   * loaded first, the first whose own disk has the item's worktree (each host is asked, never assumed).
+   * Undefined while only busy hosts have it; no host with the worktree at all makes the item unworkable.
+   */
+  private async placeImplement(
+    item: Item,
+    provider: string,
+  ): Promise<{ host: string; worktree: string } | { reasonCode: string; detail: string } | undefined> {
+    if (this.state.hosts.length === 0) {
+      const wt = await this.worktreeOn('local', item);
+      return wt.ok ? { host: 'local', worktree: wt.worktree } : { reasonCode: wt.reasonCode, detail: wt.detail };
+    }
+    const free = rankHosts(this.state.hosts, provider, this.runningPerHost());
+    for (const host of free) {
+      const wt = await this.worktreeOn(host, item);
+      if (wt.ok) return { host, worktree: wt.worktree };
+    }
+    const busy = this.state.hosts
+      .filter((h) => h.status === 'up' && h.providers.includes(provider) && !free.includes(h.host))
+      .map((h) => h.host);
+    for (const host of busy) if ((await this.worktreeOn(host, item)).ok) return undefined;
+    const asked = [...free, ...busy];
+    if (asked.length === 0) return undefined;
+    const answers = await Promise.all(asked.map(async (host) => ({ host, wt: await this.worktreeOn(host, item) })));
+    const refusals = answers.map((a) => a.wt).filter((wt): wt is Extract<ItemWorktree, { ok: false }> => !wt.ok);
+    // a host that could not answer may have it: wait for it rather than give the item up
+    if (refusals.some((r) => r.reasonCode === 'host_unreachable')) return undefined;
+    const first = refusals[0];
+    return {
+      reasonCode: first.reasonCode,
+      detail: answers.map((a) => `${a.host}: ${a.wt.ok ? 'ok' : a.wt.detail}`).join('; '),
+    };
+  }
+
+  /** The item's worktree on one host's disk, asked once per host for this run of the orchestrator. */
+  private async worktreeOn(host: string, item: Item): Promise<ItemWorktree> {
+    const key = `${host}\u0000${item.beads_id}`;
+    const known = this.worktrees.get(key);
+    if (known) return known;
+    let answer: ItemWorktree;
+    if (host === 'local') {
+      answer = resolveItemWorktree(this.state.config.worktree_base, item.beads_id, this.deps.policy);
+    } else {
+      try {
+        const { data } = await this.deps.hosts
+          .client(host)
+          .call(
+            ['worktree-gate', '--beads', item.beads_id, '--base', this.state.config.worktree_base],
+            ItemWorktreeGateOutputSchema,
+            [0, 1],
+          );
+        answer =
+          data.passed && data.worktree
+            ? { ok: true, worktree: data.worktree }
+            : { ok: false, reasonCode: data.reason_code, detail: `${data.details} (on ${host})` };
+      } catch (err) {
+        // a host that cannot answer now is not a host without the worktree: ask again next cycle
+        return { ok: false, reasonCode: 'host_unreachable', detail: `${host}: ${(err as Error).message}` };
+      }
+    }
+    this.worktrees.set(key, answer);
+    return answer;
   }
 
   private promptFile(item: Item): string {

@@ -17,7 +17,7 @@ afterEach(async () => {
 const settled = <T extends { elapsed_sec: number | null }>(v: T) => ({ ...v, elapsed_sec: 0 });
 
 describe('in-process reads (what dx-batch uses for the local dx-runner)', () => {
-  it('answer check, a status list, report and logs exactly as dx-runner --json does, redacted the same', async () => {
+  it('answer check, status, a status list, report and logs exactly as dx-runner --json does, redacted the same', async () => {
     for (const beads of ['bd-lr1', 'bd-lr2']) {
       const prompt = sb.prompt({
         steps: [
@@ -68,6 +68,11 @@ describe('in-process reads (what dx-batch uses for the local dx-runner)', () => 
       ['bd-lr2', 'exited_ok'],
       ['bd-lr1', 'exited_ok'],
     ]);
+
+    const statuses = [await viaProcess.status(5), await inProcess.status(5)];
+    expect(statuses[1].state_dir).toBe(statuses[0].state_dir);
+    expect(statuses[1].jobs.map(settled)).toEqual(statuses[0].jobs.map(settled));
+    expect(statuses[1].jobs.map((j) => j.beads).sort()).toEqual(['bd-lr1', 'bd-lr2']);
 
     const reports = [await viaProcess.report('bd-lr1'), await inProcess.report('bd-lr1')];
     expect(settled(reports[1])).toEqual(settled(reports[0]));

@@ -60,6 +60,7 @@ export * from './schemas/outputs.js';
 export * from './schemas/gates.js';
 export * from './client/dx-runner-client.js';
 export * from './client/local-reads.js';
+export * from './client/local-starts.js';
 export * from './fleet/hosts.js';
 export * from './fleet/ssh.js';
 export * from './fleet/remote.js';

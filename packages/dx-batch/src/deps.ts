@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { dxRunnerProviders } from '@dx/cli/in-process';
 import { bundledDxRunner, DX_RUNNER_BIN } from '@dx/cli/locate';
 import {
   BdClient,
@@ -6,6 +7,7 @@ import {
   DxRunnerClient,
   dxRunnerCommand,
   LocalReads,
+  LocalStarts,
   loadPolicy,
   validateEnv,
   type EnvVarSpec,
@@ -17,11 +19,18 @@ import { batchRootPath, openBatchRoot } from './waves/paths.js';
 
 /**
  * dx-runner as a sibling package: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with.
- * When that is the @dx/cli we ship with, its read-only answers come in-process (no Node start per poll).
+ * When that is the @dx/cli we ship with, its read-only answers and its starts run in-process (no Node
+ * start per poll or per job); stop, preflight and the rest still run dx-runner.
  */
 export function dxRunnerClient(env: NodeJS.ProcessEnv = process.env): DxRunnerClient {
   const command = dxRunnerCommand(env, bundledDxRunner());
-  return new DxRunnerClient({ command, env, localReads: isOwnDxRunner(command) ? new LocalReads(env) : undefined });
+  if (!isOwnDxRunner(command)) return new DxRunnerClient({ command, env });
+  return new DxRunnerClient({
+    command,
+    env,
+    localReads: new LocalReads(env),
+    localStarts: new LocalStarts({ env, load: () => dxRunnerProviders(env) }),
+  });
 }
 
 function isOwnDxRunner(command: string[]): boolean {

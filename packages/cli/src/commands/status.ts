@@ -61,15 +61,7 @@ ${exitCodesHelp([0, 1, 22])}`;
     } else if (flags.beads) {
       ({ jobs, missing } = core.jobViewsOf(root, flags.beads, opts));
     } else {
-      const all = core.listJobs(root).map((j) => core.toJobView(j, opts));
-      jobs = all
-        .filter((j) => j.outcome_state === null)
-        .sort((a, b) => (a.started_at ?? '').localeCompare(b.started_at ?? ''));
-      finished = all.length - jobs.length;
-      recent = all
-        .filter((j) => j.outcome_state !== null)
-        .sort((a, b) => (b.completed_at ?? '').localeCompare(a.completed_at ?? ''))
-        .slice(0, flags.recent);
+      ({ live: jobs, recent, finished } = core.jobStatus(root, { ...opts, recent: flags.recent }));
     }
     const result: StatusOutput = {
       generated_at: new Date().toISOString(),

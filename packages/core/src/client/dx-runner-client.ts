@@ -29,6 +29,7 @@ import {
 } from '../schemas/outputs.js';
 import { signalsForChild } from '../process/signals.js';
 import type { LocalReads } from './local-reads.js';
+import type { LocalStarts } from './local-starts.js';
 import { findExecutable } from '../providers/services.js';
 
 /**
@@ -148,6 +149,8 @@ export type DxRunnerClientOptions = {
   timeoutMs?: number;
   /** Answer check/status-of-a-list/report/logs in this process (only for this toolkit's own local dx-runner). */
   localReads?: LocalReads;
+  /** Run `start` in this process (same conditions); a start it cannot take goes to dx-runner. */
+  localStarts?: LocalStarts;
 } & ({ transport: DxRunnerTransport } | { command: string[]; env?: NodeJS.ProcessEnv; cwd?: string });
 
 export interface StartRequest {
@@ -176,9 +179,11 @@ export class DxRunnerClient {
   readonly transport: DxRunnerTransport;
   private readonly timeoutMs: number;
   private readonly localReads?: LocalReads;
+  private readonly localStarts?: LocalStarts;
 
   constructor(options: DxRunnerClientOptions) {
     this.localReads = options.localReads;
+    this.localStarts = options.localStarts;
     this.transport =
       'transport' in options ? options.transport : new ProcessTransport(options.command, options.env, options.cwd);
     this.timeoutMs = options.timeoutMs ?? 120_000;
@@ -231,6 +236,8 @@ export class DxRunnerClient {
   }
 
   async start(req: StartRequest): Promise<StartOutput> {
+    if (this.localStarts && req.prompt === undefined && (await this.localStarts.available()))
+      return this.localStarts.start(req);
     const args = [
       'start',
       '--beads',
@@ -292,6 +299,7 @@ export class DxRunnerClient {
   }
 
   async status(recent = 0): Promise<StatusOutput> {
+    if (this.localReads) return this.localReads.status(recent);
     return (await this.call(['status', ...(recent > 0 ? ['--recent', String(recent)] : [])], StatusOutputSchema)).data;
   }
 

@@ -2,22 +2,24 @@ import { isDxError } from '../errors.js';
 import { exitCodeForState } from '../health/states.js';
 import { readJobLog } from '../jobs/logs.js';
 import { requireJob } from '../jobs/store.js';
-import { jobViewsOf, toJobView } from '../jobs/view.js';
+import { jobStatus, jobViewsOf, toJobView } from '../jobs/view.js';
 import { buildJobReport } from '../reports/report.js';
 import {
   CheckOutputSchema,
   JobReportSchema,
   LogsOutputSchema,
+  StatusOutputSchema,
   type CheckOutput,
   type JobReport,
   type LogsOutput,
+  type StatusOutput,
 } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
-import { openStateRoot } from '../state/root.js';
+import { openStateRoot, stateRootPath } from '../state/root.js';
 import { DxRunnerError } from './dx-runner-client.js';
 
 /**
- * The client's read-only calls (check, status of a list, report, logs) answered in this process from
+ * The client's read-only calls (check, status, status of a list, report, logs) answered in this process from
  * this machine's state root: the same core functions, redaction and schemas as `dx-runner … --json`,
  * without a Node process per call. A wave polls and reads evidence many times per item; only
  * commands that act (start, stop, preflight) still go through dx-runner itself. Use it only when the
@@ -41,6 +43,19 @@ export class LocalReads {
     return this.answer(['status', '--beads', beadsIds.join(',')], () => {
       const { jobs, missing } = jobViewsOf(this.root(), beadsIds);
       return { jobs: jobs.map((j) => CheckOutputSchema.parse(this.clean(j))), missing };
+    });
+  }
+
+  status(recent = 0): StatusOutput {
+    return this.answer(['status', '--recent', String(recent)], () => {
+      const { live, recent: finished } = jobStatus(this.root(), { recent });
+      return StatusOutputSchema.parse(
+        this.clean({
+          generated_at: new Date().toISOString(),
+          state_dir: stateRootPath(this.env),
+          jobs: [...live, ...finished],
+        }),
+      );
     });
   }
 

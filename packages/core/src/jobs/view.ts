@@ -2,7 +2,7 @@ import { evaluateHealth, type HealthOptions } from '../health/evaluate.js';
 import { nextActionText } from '../health/next-actions.js';
 import type { JobView } from '../schemas/job-view.js';
 import { logBytesOnDisk } from './capped-log.js';
-import { findLatestJob, type JobSnapshot } from './store.js';
+import { findLatestJob, listJobs, type JobSnapshot } from './store.js';
 
 /** The JSON view of a job: the health verdict plus the facts it was derived from. */
 export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobView {
@@ -64,4 +64,23 @@ export function jobViewsOf(
     else missing.push(beads);
   }
   return { jobs, missing };
+}
+
+/**
+ * `dx-runner status`: every job that has not ended (oldest first), then the `recent` latest finished
+ * ones (newest first); `finished` counts all finished jobs. Reads state files only.
+ */
+export function jobStatus(
+  root: string | undefined,
+  options: HealthOptions & { recent?: number } = {},
+): { live: JobView[]; recent: JobView[]; finished: number } {
+  const all = listJobs(root).map((j) => toJobView(j, options));
+  const live = all
+    .filter((j) => j.outcome_state === null)
+    .sort((a, b) => (a.started_at ?? '').localeCompare(b.started_at ?? ''));
+  const recent = all
+    .filter((j) => j.outcome_state !== null)
+    .sort((a, b) => (b.completed_at ?? '').localeCompare(a.completed_at ?? ''))
+    .slice(0, options.recent ?? 0);
+  return { live, recent, finished: all.length - live.length };
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { z } from 'zod';
 import {
   CheckOutputSchema,
@@ -27,7 +26,7 @@ import {
   type StopOutput,
   type WaitOutput,
 } from '../schemas/outputs.js';
-import { signalsForChild } from '../process/signals.js';
+import { runChild } from '../process/run.js';
 import type { LocalReads } from './local-reads.js';
 import type { LocalStarts } from './local-starts.js';
 import { findExecutable } from '../providers/services.js';
@@ -94,54 +93,31 @@ export class ProcessTransport implements DxRunnerTransport {
     this.label = command.join(' ');
   }
 
-  run(args: string[], options: TransportRunOptions): Promise<{ code: number; stdout: string; stderr: string }> {
+  async run(args: string[], options: TransportRunOptions): Promise<{ code: number; stdout: string; stderr: string }> {
     const [cmd, ...prefix] = this.command;
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd, [...prefix, ...args], {
-        cwd: this.cwd,
-        env: { ...this.env, NODE_ENV: 'production' },
-        stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      });
-      // a dx-runner that exits before reading its stdin must not crash us with EPIPE
-      child.stdin?.on('error', () => undefined);
-      if (options.stdin !== undefined) child.stdin?.end(options.stdin);
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      const signal = signalsForChild(child);
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        signal('SIGKILL');
-      }, options.timeoutMs);
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(
-          new DxRunnerError(
-            `cannot run ${cmd}: ${err.code ?? err.message}`,
-            127,
-            'dx_runner_missing',
-            'install_dx_runner',
-            args,
-          ),
-        );
-      });
-      child.on('close', (code, sig) => {
-        clearTimeout(timer);
-        if (timedOut && sig === 'SIGKILL')
-          reject(
-            new DxRunnerError(
-              `dx-runner ${args[0]} timed out after ${options.timeoutMs} ms`,
-              124,
-              'dx_runner_timeout',
-              'retry',
-              args,
-            ),
-          );
-        else resolve({ code: code ?? 1, stdout, stderr });
-      });
+    const r = await runChild(cmd, [...prefix, ...args], {
+      cwd: this.cwd,
+      env: { ...this.env, NODE_ENV: 'production' },
+      stdin: options.stdin,
+      timeoutMs: options.timeoutMs,
     });
+    if (r.outcome === 'not_started')
+      throw new DxRunnerError(
+        `cannot run ${cmd}: ${r.error.code ?? r.error.message}`,
+        127,
+        'dx_runner_missing',
+        'install_dx_runner',
+        args,
+      );
+    if (r.outcome === 'timed_out')
+      throw new DxRunnerError(
+        `dx-runner ${args[0]} timed out after ${options.timeoutMs} ms`,
+        124,
+        'dx_runner_timeout',
+        'retry',
+        args,
+      );
+    return r;
   }
 }
 

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DxRunnerTransport, TransportRunOptions } from '../client/dx-runner-client.js';
 import { DxError, ExitCode } from '../errors.js';
 import type { FleetHostPolicy, FleetPolicy } from '../policy/schema.js';
-import { signalsForChild } from '../process/signals.js';
+import { runChild } from '../process/run.js';
 
 /** ssh exits 255 for its own failures; every other code is the remote command's. */
 const SSH_FAILED = 255;
@@ -85,6 +84,11 @@ export function sshArgs(host: FleetHostPolicy, settings: FleetPolicy['ssh'], con
     `ControlPath=${path.join(controlDir, '%C')}`,
     '-o',
     `ControlPersist=${settings.controlPersistSec > 0 ? `${settings.controlPersistSec}s` : 'no'}`,
+    // a host that vanishes mid-call (power, network) is noticed in ~45 s, not at the TCP timeout
+    '-o',
+    'ServerAliveInterval=15',
+    '-o',
+    'ServerAliveCountMax=3',
     '-T',
     '--',
     host.ssh,
@@ -113,63 +117,37 @@ export class SshTransport implements DxRunnerTransport {
   }
 
   /** Any remote command (a shell word list), for what dx-runner does not answer itself (the host's load). */
-  runRemote(remote: string[], options: TransportRunOptions): Promise<{ code: number; stdout: string; stderr: string }> {
+  async runRemote(
+    remote: string[],
+    options: TransportRunOptions,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     const args = sshArgs(this.host, this.settings, controlDirectory(this.env), remote);
-    return new Promise((resolve, reject) => {
-      const child = spawn('ssh', args, {
-        env: this.env,
-        stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        detached: false,
-      });
-      child.stdin?.on('error', () => undefined);
-      if (options.stdin !== undefined) child.stdin?.end(options.stdin);
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      const signal = signalsForChild(child);
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        signal('SIGKILL');
-      }, options.timeoutMs);
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(
-          err.code === 'ENOENT'
-            ? new HostError(
-                this.host.name,
-                'ssh_not_found',
-                `no ssh client on PATH: host ${this.host.name} is reached with OpenSSH's ssh`,
-                'install_the_openssh_client',
-              )
-            : err,
-        );
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        if (timedOut)
-          return reject(
-            new HostError(
-              this.host.name,
-              'host_unreachable',
-              `host ${this.host.name} (${this.host.ssh}): no answer within ${Math.round(options.timeoutMs / 1000)} s`,
-              NEXT_ACTION.host_unreachable,
-            ),
-          );
-        if (code === SSH_FAILED) {
-          const failure = classifySshFailure(stderr);
-          return reject(
-            new HostError(
-              this.host.name,
-              failure,
-              `host ${this.host.name} (${this.host.ssh}): ${sshReason(stderr)}`,
-              NEXT_ACTION[failure],
-            ),
-          );
-        }
-        resolve({ code: code ?? 1, stdout, stderr });
-      });
-    });
+    const r = await runChild('ssh', args, { env: this.env, stdin: options.stdin, timeoutMs: options.timeoutMs });
+    if (r.outcome === 'not_started') {
+      if (r.error.code !== 'ENOENT') throw r.error;
+      throw new HostError(
+        this.host.name,
+        'ssh_not_found',
+        `no ssh client on PATH: host ${this.host.name} is reached with OpenSSH's ssh`,
+        'install_the_openssh_client',
+      );
+    }
+    if (r.outcome === 'timed_out')
+      throw new HostError(
+        this.host.name,
+        'host_unreachable',
+        `host ${this.host.name} (${this.host.ssh}): no answer within ${Math.round(options.timeoutMs / 1000)} s`,
+        NEXT_ACTION.host_unreachable,
+      );
+    if (r.code === SSH_FAILED) {
+      const failure = classifySshFailure(r.stderr);
+      throw new HostError(
+        this.host.name,
+        failure,
+        `host ${this.host.name} (${this.host.ssh}): ${sshReason(r.stderr)}`,
+        NEXT_ACTION[failure],
+      );
+    }
+    return r;
   }
 }

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import type { RunToolResult } from '../providers/hook.js';
+import { signalsForChild } from './signals.js';
 
 /** Run a command to completion with a timeout, stdin closed, never throwing on a non-zero exit. */
 export async function runTool(
@@ -26,4 +28,50 @@ export async function runTool(
     timedOut: Boolean(result.timedOut),
     errorCode: errorCode ?? (result.failed && result.exitCode === undefined ? 'ENOENT' : undefined),
   };
+}
+
+export type ChildRun =
+  | { outcome: 'exited'; code: number; stdout: string; stderr: string }
+  | { outcome: 'timed_out'; stdout: string; stderr: string }
+  | { outcome: 'not_started'; error: NodeJS.ErrnoException };
+
+/**
+ * Run a short command without execa (the typed client's transports run on every poll: no import
+ * cost): `stdin` written then closed (ignored when absent), output gathered, SIGKILLed by identity
+ * (pid + start time) past `timeoutMs`. Never rejects; the caller names what each outcome means.
+ */
+export function runChild(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string; timeoutMs: number },
+): Promise<ChildRun> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    // a command that exits before reading its stdin must not crash us with EPIPE
+    child.stdin?.on('error', () => undefined);
+    if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const signal = signalsForChild(child);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      signal('SIGKILL');
+    }, options.timeoutMs);
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ outcome: 'not_started', error });
+    });
+    child.on('close', (code, sig) => {
+      clearTimeout(timer);
+      if (timedOut && sig === 'SIGKILL') resolve({ outcome: 'timed_out', stdout, stderr });
+      else resolve({ outcome: 'exited', code: code ?? 1, stdout, stderr });
+    });
+  });
 }

@@ -79,9 +79,13 @@ describe('in-process reads (what dx-batch uses for the local dx-runner)', () => 
     expect(reports[1].final_text).toContain('finished bd-lr1');
     const logs = [await viaProcess.logs('bd-lr1', 50), await inProcess.logs('bd-lr1', 50)];
     expect(logs[1]).toEqual(logs[0]);
+    // a report that carries the log's tail: the same lines `logs` gives, either way
+    const withTail = [await viaProcess.report('bd-lr1', 50), await inProcess.report('bd-lr1', 50)];
+    expect(withTail[0].log_tail).toEqual(logs[0].lines);
+    expect(settled(withTail[1])).toEqual(settled(withTail[0]));
 
     // the key never comes back, in-process or not
-    expect(JSON.stringify([b, listed[1], reports[1], logs[1]])).not.toContain(KEY);
+    expect(JSON.stringify([b, listed[1], reports[1], logs[1], withTail])).not.toContain(KEY);
     expect(JSON.stringify(logs[1])).toContain('working; key');
 
     // a job nobody started is the same error either way

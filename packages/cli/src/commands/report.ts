@@ -6,6 +6,8 @@ export default class Report extends DxCommand<JobReport | FleetReport> {
   static override summary = 'report outcome, timings, retries, fallback, model, usage and evidence';
   static override description = `With --beads: one job (its latest instance across providers, plus the history of earlier
 instances). Without: every recorded job. --format json prints the JSON report (same as --json).
+--log-lines N adds the last N lines of the job's log to the JSON report (log_tail): one call
+instead of report + logs.
 ${exitCodesHelp([0, 1])}`;
 
   static override args = { beads: beadsArg() };
@@ -14,12 +16,19 @@ ${exitCodesHelp([0, 1])}`;
     '<%= config.bin %> report --beads bd-xxx --format json',
     '<%= config.bin %> report --beads bd-xxx --format markdown',
     '<%= config.bin %> report --format markdown',
+    '<%= config.bin %> report --beads bd-xxx --log-lines 200 --json',
   ];
 
   static override flags = {
     host: hostFlag,
     beads: beadsFlag(),
     format: Flags.string({ description: 'output format', options: ['json', 'markdown'], default: 'markdown' }),
+    'log-lines': Flags.integer({
+      description: "with --beads: add the last N lines of the job's log (JSON: log_tail)",
+      min: 1,
+      max: 100_000,
+      helpValue: '<n>',
+    }),
   };
 
   async run(): Promise<JobReport | FleetReport> {
@@ -31,6 +40,7 @@ ${exitCodesHelp([0, 1])}`;
     let markdown: () => string;
     if (beads) {
       const r = core.buildJobReport(core.requireJob(root, beads));
+      if (flags['log-lines']) r.log_tail = core.readJobLog(root, beads, flags['log-lines']).lines;
       report = r;
       markdown = () => core.renderJobReportMarkdown(r);
     } else {

@@ -300,9 +300,22 @@ export class DxRunnerClient {
     return { exitCode: r.exitCode, chain: r.data };
   }
 
-  async report(beads: string): Promise<JobReport> {
-    if (this.localReads) return this.localReads.report(beads);
-    return (await this.call(['report', '--beads', beads], JobReportSchema)).data;
+  /** `logLines`: the report carries the log's last lines (`log_tail`); asked of an older dx-runner with `logs`. */
+  async report(beads: string, logLines?: number): Promise<JobReport> {
+    if (this.localReads) return this.localReads.report(beads, logLines);
+    const args = ['report', '--beads', beads];
+    if (!logLines) return (await this.call(args, JobReportSchema)).data;
+    try {
+      return (await this.call([...args, '--log-lines', String(logLines)], JobReportSchema)).data;
+    } catch (err) {
+      // a dx-runner from before --log-lines refuses the flag: two calls, as it used to be
+      if (!(err instanceof DxRunnerError) || !['invalid_flag', 'usage'].includes(err.reasonCode)) throw err;
+      const [report, logs] = await Promise.all([
+        this.call(args, JobReportSchema),
+        this.logs(beads, logLines).catch(() => null),
+      ]);
+      return { ...report.data, ...(logs ? { log_tail: logs.lines } : {}) };
+    }
   }
 
   /** Let retention remove the jobs an owner (a wave) held; answered even when there was no hold. */

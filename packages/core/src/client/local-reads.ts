@@ -59,10 +59,12 @@ export class LocalReads {
     });
   }
 
-  report(beads: string): JobReport {
-    return this.answer(['report', '--beads', beads], () =>
-      JobReportSchema.parse(this.clean(buildJobReport(requireJob(this.root(), beads), this.redactor))),
-    );
+  report(beads: string, logLines?: number): JobReport {
+    return this.answer(['report', '--beads', beads], () => {
+      const report = buildJobReport(requireJob(this.root(), beads), this.redactor);
+      if (logLines) report.log_tail = readJobLog(this.root(), beads, logLines).lines;
+      return JobReportSchema.parse(this.clean(report));
+    });
   }
 
   logs(beads: string, lines: number): LogsOutput {

@@ -185,6 +185,8 @@ export const JobReportSchema = JobViewSchema.extend({
     provider_retries: z.number().int(),
   }),
   history: z.array(HistoryEntrySchema),
+  /** With `report --log-lines N`: the last N lines of the agent's log (what `logs --lines N` prints). */
+  log_tail: z.array(z.string()).optional(),
 });
 export type JobReport = z.infer<typeof JobReportSchema>;
 

@@ -16,7 +16,13 @@ import { startWave } from './lifecycle.js';
  * the script says, so each path (fallback, revision, contract problems, deferral) runs in
  * milliseconds without spawning anything.
  */
-type Ending = { state: 'exited_ok' | 'exited_err' | 'no_op' | 'blocked' | 'stalled'; reason?: string; text?: string };
+type Ending = {
+  state: 'exited_ok' | 'exited_err' | 'no_op' | 'blocked' | 'stalled';
+  reason?: string;
+  text?: string;
+  /** What the agent printed along the way (the job's log). */
+  log?: string;
+};
 type Script = (job: StartRequest, nth: number) => Ending | DxRunnerError;
 
 const dirs: string[] = [];
@@ -112,15 +118,19 @@ class ScriptedDxRunner {
       missing: beadsIds.filter((b) => !this.endings.has(b)),
     };
   }
-  async report(beads: string) {
+  async report(beads: string, logLines?: number) {
+    const { ending } = this.job(beads);
     return {
-      final_text: this.job(beads).ending.text ?? '',
+      ...(logLines ? { log_tail: (ending.log ?? '').split('\n').slice(-logLines) } : {}),
+      final_text: ending.text ?? '',
       duration_sec: 3,
       usage: { tokens_input: 10, tokens_output: 5 },
       evidence: { mutations: 1, changed_files: [], commits: [], start_head: null, end_head: null, writes_refused: 0 },
     };
   }
+  logsCalls = 0;
   async logs() {
+    this.logsCalls += 1;
     return { lines: [] };
   }
 }
@@ -196,6 +206,16 @@ describe('orchestrator (scripted dx-runner)', () => {
     expect(state.status).toBe('completed');
     expect(runner.checkCalls).toBe(0);
     expect(runner.statusLists).toContainEqual(['bd-1', 'bd-2', 'bd-3']);
+  });
+
+  it('finds a contract the agent printed mid-run in the log tail the report carries (one call per finished job)', async () => {
+    const { state, runner } = await wave(['bd-1'], (job) =>
+      job.beads === 'bd-1-review'
+        ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
+        : { state: 'exited_ok', text: 'All done.', log: `working\n${implemented('bd-1')}\nbye` },
+    );
+    expect(item(state, 'bd-1').status).toBe('APPROVED');
+    expect(runner.logsCalls).toBe(0);
   });
 
   it('falls back along the retry chain when a provider is rate-limited, and says which provider did the work', async () => {

@@ -734,16 +734,14 @@ export class Orchestrator {
   }
 
   private async evidence(item: Item): Promise<{ report: JobReport | null; sources: string[] }> {
-    const [report, logs] = await Promise.all([
-      this.clientOf(item)
-        .report(item.job_beads!)
-        .catch(() => null),
-      this.clientOf(item)
-        .logs(item.job_beads!, LOG_LINES_FOR_CONTRACT)
-        .catch(() => null),
-    ]);
+    // one call: the report carries the log's tail, where a contract printed mid-run may be
+    const client = this.clientOf(item);
+    const report = await client.report(item.job_beads!, LOG_LINES_FOR_CONTRACT).catch(() => null);
+    const tail = report
+      ? report.log_tail
+      : (await client.logs(item.job_beads!, LOG_LINES_FOR_CONTRACT).catch(() => null))?.lines;
     const sources = [report?.final_text ?? ''];
-    if (logs) sources.push(logs.lines.join('\n'));
+    if (tail) sources.push(tail.join('\n'));
     return { report, sources };
   }
 

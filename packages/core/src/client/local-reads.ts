@@ -81,13 +81,21 @@ export class LocalReads {
     return this.redactor.redactDeep(value);
   }
 
-  /** dx-runner's own errors arrive as they would from its JSON: a DxRunnerError with the same reason. */
   private answer<T>(args: string[], read: () => T): T {
     try {
       return read();
     } catch (err) {
-      if (!isDxError(err)) throw err;
-      throw new DxRunnerError(err.message, err.exitCode, err.reasonCode, err.nextAction ?? null, [...args, '--json']);
+      throw asDxRunnerError(err, args);
     }
   }
+}
+
+/**
+ * An error of a call answered in-process, as dx-runner's JSON would have carried it: its own errors keep
+ * their exit code and reason; anything unexpected is `internal_error` (exit 1), never a crash of the caller.
+ */
+export function asDxRunnerError(err: unknown, args: string[]): DxRunnerError {
+  const full = [...args, '--json'];
+  if (isDxError(err)) return new DxRunnerError(err.message, err.exitCode, err.reasonCode, err.nextAction ?? null, full);
+  return new DxRunnerError((err as Error)?.message ?? String(err), 1, 'internal_error', null, full);
 }

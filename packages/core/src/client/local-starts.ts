@@ -1,11 +1,11 @@
-import { isDxError } from '../errors.js';
 import { startJob } from '../jobs/launch.js';
 import { loadPolicy } from '../policy/load.js';
 import { loadProfile } from '../profiles/profiles.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { StartOutputSchema, type StartOutput } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
-import { DxRunnerError, type StartRequest } from './dx-runner-client.js';
+import type { StartRequest } from './dx-runner-client.js';
+import { asDxRunnerError } from './local-reads.js';
 
 export interface LocalStartsOptions {
   env?: NodeJS.ProcessEnv;
@@ -53,13 +53,7 @@ export class LocalStarts {
       });
       return StartOutputSchema.parse(this.redactor.redactDeep(result));
     } catch (err) {
-      if (!isDxError(err)) throw err;
-      throw new DxRunnerError(err.message, err.exitCode, err.reasonCode, err.nextAction ?? null, [
-        'start',
-        '--beads',
-        req.beads,
-        '--json',
-      ]);
+      throw asDxRunnerError(err, ['start', '--beads', req.beads]);
     }
   }
 

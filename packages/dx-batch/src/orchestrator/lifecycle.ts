@@ -164,19 +164,14 @@ function leaseItems(paths: WavePaths, state: WaveState, lock: WaveLock): void {
     if (!isTerminalItem(item)) acquireItemLease(paths, item.beads_id, lock.token, state.config.lease_ttl_minutes);
 }
 
+/** The one orchestrator of a wave this process holds the lock of (run or cancel). */
+function orchestratorFor(paths: WavePaths, state: WaveState, lock: WaveLock, deps: WaveDeps): Orchestrator {
+  const { client, policy, view, bd } = deps;
+  return new Orchestrator({ paths, client, hosts: new WaveHosts(client, policy), policy, lock, view, bd }, state);
+}
+
 async function runLoop(paths: WavePaths, state: WaveState, lock: WaveLock, deps: WaveDeps): Promise<WaveState> {
-  const orchestrator = new Orchestrator(
-    {
-      paths,
-      client: deps.client,
-      hosts: new WaveHosts(deps.client, deps.policy),
-      policy: deps.policy,
-      lock,
-      view: deps.view,
-      bd: deps.bd,
-    },
-    state,
-  );
+  const orchestrator = orchestratorFor(paths, state, lock, deps);
   deps.onRunning?.(orchestrator);
   try {
     const wave = await orchestrator.run();
@@ -367,18 +362,7 @@ export async function cancelWave(
     if (previous && previous.host === os.hostname() && previous.pid !== process.pid) {
       sendSignal({ pid: previous.pid, startTicks: previous.start_ticks }, 'SIGTERM');
     }
-    const orchestrator = new Orchestrator(
-      {
-        paths,
-        client: deps.client,
-        hosts: new WaveHosts(deps.client, deps.policy),
-        policy: deps.policy,
-        lock,
-        view: deps.view,
-        bd: deps.bd,
-      },
-      state,
-    );
+    const orchestrator = orchestratorFor(paths, state, lock, deps);
     const result = await orchestrator.cancel();
     await orchestrator.releaseJobs();
     return { wave: orchestrator.wave, ...result };

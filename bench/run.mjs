@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { populate } from './state.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'packages/cli/bin/run.js');
@@ -69,78 +70,6 @@ function time(label, cmd, argv, extraEnv, runs = RUNS, expectStatus = [0]) {
 
 function git(cwd, ...a) {
   spawnSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', ...a], { cwd, stdio: 'ignore' });
-}
-
-/** A state dir with n finished jobs, written the way the watcher writes them. */
-function populate(stateDir, n, worktree) {
-  const dir = path.join(stateDir, 'fake');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(stateDir, 0o700);
-  const now = Date.now();
-  for (let i = 0; i < n; i++) {
-    const beads = `bd-bench-${i}`;
-    const started = new Date(now - 600_000 + i).toISOString();
-    const base = { beads, provider: 'fake', run_instance: `20261124000000-fake-${i}`, run_id: '20261124000000' };
-    fs.writeFileSync(
-      path.join(dir, `${beads}.meta`),
-      core.serializeKv({
-        ...base,
-        started_at: started,
-        retries: 0,
-        host: 'bench',
-        cwd: worktree,
-        worktree,
-        prompt_copy: path.join(dir, `${beads}.prompt`),
-        runtime_module: 'file:///x.js',
-        watcher_pid: 1,
-        watcher_start_ticks: 1,
-        max_runtime_minutes: 120,
-        no_mutation_timeout_minutes: 30,
-        stall_minutes: 20,
-        startup_grace_sec: 300,
-      }),
-      { mode: 0o600 },
-    );
-    fs.writeFileSync(
-      path.join(dir, `${beads}.heartbeat`),
-      core.serializeKv({
-        run_instance: base.run_instance,
-        watcher_pid: 1,
-        watcher_start_ticks: 1,
-        launched_at: started,
-        updated_at: started,
-        events: 12,
-        tool_calls: 3,
-        messages: 4,
-        provider_retries: 0,
-        writes_refused: 0,
-        mutations: 2,
-      }),
-      { mode: 0o600 },
-    );
-    fs.writeFileSync(
-      path.join(dir, `${beads}.outcome`),
-      core.serializeKv({
-        ...base,
-        exit_code: 0,
-        state: 'success',
-        reason_code: 'process_exit',
-        completed_at: new Date(now - 1000 + i).toISOString(),
-        duration_sec: 599,
-        retries: 0,
-        selected_model: 'fake-model-1',
-        fallback_reason: 'none',
-        host: 'bench',
-        cwd: worktree,
-        worktree,
-        provider_switch_from: 'none',
-        mutations: 2,
-        changed_files: ['a.txt', 'b.txt'],
-        commits: [],
-      }),
-      { mode: 0o600 },
-    );
-  }
 }
 
 /** RSS counts the shared node binary in every process; Private_* (USS) is what one more job costs. */

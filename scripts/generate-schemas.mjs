@@ -12,9 +12,11 @@ const { OUTPUT_SCHEMAS, toJsonSchema } = await import(path.join(root, 'packages/
 const { DX_BATCH_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/dx-batch/dist/index.js'));
 const { NIGHTLY_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/nightly-dispatch/dist/index.js'));
 const { SIM_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/provider-sim/dist/schemas.js'));
+const { DASHBOARD_OUTPUT_SCHEMAS } = await import(path.join(root, 'packages/dashboard/dist/schemas.js'));
 const tools = {
-  // the simulator's commands are dx-runner commands (its plugin adds them)
-  'dx-runner': { ...OUTPUT_SCHEMAS, ...SIM_OUTPUT_SCHEMAS },
+  // the simulator's and the dashboard's commands are dx-runner commands (their plugins add them);
+  // dashboard-api-* are the bodies of the dashboard's HTTP API
+  'dx-runner': { ...OUTPUT_SCHEMAS, ...SIM_OUTPUT_SCHEMAS, ...DASHBOARD_OUTPUT_SCHEMAS },
   'dx-batch': DX_BATCH_OUTPUT_SCHEMAS,
   'nightly-dispatch': NIGHTLY_OUTPUT_SCHEMAS,
 };

@@ -6,10 +6,11 @@ import { OUTPUT_SCHEMAS, toJsonSchema } from '@dx/core';
 import { DX_BATCH_OUTPUT_SCHEMAS } from '@dx/dx-batch';
 import { NIGHTLY_OUTPUT_SCHEMAS } from '@dx/nightly-dispatch';
 import { SIM_OUTPUT_SCHEMAS } from '@dx/provider-sim/schemas';
+import { DASHBOARD_OUTPUT_SCHEMAS } from '@dx/dashboard';
 import { REPO_ROOT } from './helpers/paths.js';
 
 const TOOLS: Record<string, Record<string, z.ZodType>> = {
-  'dx-runner': { ...OUTPUT_SCHEMAS, ...SIM_OUTPUT_SCHEMAS },
+  'dx-runner': { ...OUTPUT_SCHEMAS, ...SIM_OUTPUT_SCHEMAS, ...DASHBOARD_OUTPUT_SCHEMAS },
   'dx-batch': DX_BATCH_OUTPUT_SCHEMAS,
   'nightly-dispatch': NIGHTLY_OUTPUT_SCHEMAS,
 };

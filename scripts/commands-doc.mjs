@@ -96,8 +96,10 @@ export async function renderCommandsDoc() {
   ];
   for (const [bin, dir] of OCLIF_BINS) {
     const config = await Config.load({ root: path.join(ROOT, dir) });
+    // the bin's own commands and those of the workspace plugins it bundles (sim, dashboard)
+    const bundled = new Set((config.pjson.oclif.plugins ?? []).filter((p) => p.startsWith('@dx/')));
     const own = config.commands
-      .filter((c) => c.pluginName === config.pjson.name && !c.hidden)
+      .filter((c) => (c.pluginName === config.pjson.name || bundled.has(c.pluginName)) && !c.hidden)
       .sort((a, b) => a.id.localeCompare(b.id));
     out.push(`## ${bin}`, '', config.pjson.description ?? '', '');
     for (const command of own) out.push(renderCommand(bin, command));

@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckOutputSchema, StatusOutputSchema } from '@dx/core';
 import {
+  DashboardListeningSchema,
   HostsResponseSchema,
   JobDetailSchema,
   JobsResponseSchema,
@@ -286,6 +287,8 @@ describe.skipIf(!hasChromium() && !process.env.CI)('dx-runner dashboard in headl
     expect(rebound).toBe(421);
     expect((await fetch(new URL('/api/jobs', dash.url), { method: 'POST' })).status).toBe(405);
     expect(dash.stdout.join('\n')).not.toMatch(/token=/);
+    const listening = DashboardListeningSchema.parse(JSON.parse(dash.stdout[0]));
+    expect(listening).toMatchObject({ url: dash.url, bind: '127.0.0.1', token_required: false, state_dir: sb.state });
   });
 
   it('off loopback: refused without --token; with it, every request needs the printed token', async () => {

@@ -6,7 +6,6 @@ import { StatusOutputSchema, type JobView } from '@dx/core';
 import { WaveReportSchema, WaveStateSchema, readLedger, wavePaths, type WaveState } from '@dx/dx-batch';
 import { BATCH_BIN, BD_STUB_DIR, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { NightReportSchema } from '@dx/nightly-dispatch';
-import { execFileSync } from 'node:child_process';
 import {
   createSandbox,
   FAST_LIMITS,
@@ -18,6 +17,7 @@ import {
 } from '../helpers/sandbox.js';
 import { SSHD, startFleet, type SshFleet } from '../helpers/sshd.js';
 import { parseWave } from '../helpers/batch.js';
+import { createBeadsWorkspace } from '../helpers/beads.js';
 
 /**
  * dx-batch waves over a fleet of real OpenSSH servers on 127.0.0.1 (hosts a, b, c with caps 1, 2,
@@ -398,17 +398,11 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
   }, 300_000);
 
   it('a night over 2 hosts with the bd stub: claims, the host of each item, the morning report', async () => {
-    const ws = path.join(box.dir, 'night-ws');
-    fs.mkdirSync(ws);
-    const bdStub = path.join(BD_STUB_DIR, 'bd');
-    execFileSync(bdStub, ['init', '-p', 'nt'], { cwd: ws });
-    const beads = { BEADS_DIR: path.join(ws, '.beads') };
+    const workspace = createBeadsWorkspace(path.join(box.dir, 'night-ws'), 'nt');
+    const beads = { BEADS_DIR: workspace.beadsDir };
     const ids = ['nt-1', 'nt-2', 'nt-3', 'nt-4'];
     for (const id of ids) {
-      execFileSync(bdStub, ['create', `Fix ${id}`, '--id', id, '-p', '1', '--silent'], {
-        cwd: ws,
-        env: { ...process.env, ...beads },
-      });
+      workspace.create(id);
       box.worktree(id);
     }
     const p = policy('night');
@@ -442,9 +436,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     expect(night.items.find((i) => i.beads_id === 'nt-4')?.reason).toMatch(/max_items_reached/);
     // claimed in beads, and running on the host that was named
     for (const [id, host] of dispatched.map((i) => [i.beads_id, i.host!])) {
-      const shown = JSON.parse(
-        execFileSync(bdStub, ['show', id, '--json'], { cwd: ws, env: { ...process.env, ...beads }, encoding: 'utf8' }),
-      )[0];
+      const shown = JSON.parse(workspace.bd('show', id, '--json'))[0];
       expect(shown.status).toBe('in_progress');
       expect((await hostJobs(host, p)).map((j) => j.beads)).toContain(id);
     }

@@ -4,7 +4,6 @@
  * a state root the real tools wrote: dx-runner jobs (running and finished), a dx-batch wave and a
  * nightly-dispatch night. A screenshot of each view is left in test/.screenshots.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -21,6 +20,7 @@ import {
   WavesResponseSchema,
 } from '@dx/dashboard';
 import { createBatchFixture } from '../helpers/batch.js';
+import { createBeadsWorkspace } from '../helpers/beads.js';
 import {
   hasChromium,
   launchBrowser,
@@ -117,19 +117,12 @@ describe.skipIf(!hasChromium() && !process.env.CI)('dx-runner dashboard in headl
     );
 
     // a simulated night through nightly-dispatch and the bd stub
-    const ws = path.join(sb.dir, 'workspace');
-    fs.mkdirSync(ws);
-    const bd = path.join(BD_STUB_DIR, 'bd');
-    execFileSync(bd, ['init', '-p', 'bd'], { cwd: ws });
-    const beadsDir = path.join(ws, '.beads');
+    const beads = createBeadsWorkspace(path.join(sb.dir, 'workspace'));
     for (const id of ['bd-n1', 'bd-n2']) {
-      execFileSync(bd, ['create', `Fix ${id}`, '--id', id, '-p', '1', '-d', `The ${id} bug`, '--silent'], {
-        cwd: ws,
-        env: { ...process.env, BEADS_DIR: beadsDir },
-      });
+      beads.create(id);
       sb.worktree(id);
     }
-    Object.assign(sb.env, { BEADS_DIR: beadsDir, NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly') });
+    Object.assign(sb.env, { BEADS_DIR: beads.beadsDir, NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly') });
     const night = await sb.bin(NIGHTLY_BIN, ['run', '--json', '--simulate', 'opencode-rate-limited'], {
       timeoutMs: 120_000,
     });
@@ -289,6 +282,13 @@ describe.skipIf(!hasChromium() && !process.env.CI)('dx-runner dashboard in headl
     expect(dash.stdout.join('\n')).not.toMatch(/token=/);
     const listening = DashboardListeningSchema.parse(JSON.parse(dash.stdout[0]));
     expect(listening).toMatchObject({ url: dash.url, bind: '127.0.0.1', token_required: false, state_dir: sb.state });
+  });
+
+  it('a port already taken is one clear line and exit 1', async () => {
+    const taken = await sb.dx(['dashboard', '--port', String(dash.port)]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr.trim().split('\n')).toHaveLength(1);
+    expect(taken.stderr).toContain(`port ${dash.port} is in use`);
   });
 
   it('off loopback: refused without --token; with it, every request needs the printed token', async () => {

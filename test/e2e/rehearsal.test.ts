@@ -3,19 +3,18 @@
  * nightly-dispatch, the real dx-runner (its providers replaced by the simulator playing the set's
  * scenarios) and the bd stub, with real alerts to a webhook on 127.0.0.1.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NightReportSchema } from '@dx/nightly-dispatch';
 import { CheckOutputSchema } from '@dx/core';
 import { BD_STUB_DIR, NIGHTLY_BIN } from '../helpers/paths.js';
+import { createBeadsWorkspace } from '../helpers/beads.js';
 import { createSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { startWebhook, type Hook } from '../helpers/webhook.js';
 
 let sb: Sandbox;
 let hook: Hook;
-const bdStub = path.join(BD_STUB_DIR, 'bd');
 
 beforeAll(async () => {
   hook = await startWebhook();
@@ -25,19 +24,13 @@ afterAll(async () => {
 });
 beforeEach(() => {
   sb = createSandbox({ PATH: `${BD_STUB_DIR}:${process.env.PATH}` });
-  const ws = path.join(sb.dir, 'workspace');
-  fs.mkdirSync(ws);
-  execFileSync(bdStub, ['init', '-p', 'bd'], { cwd: ws });
-  const beadsDir = path.join(ws, '.beads');
+  const beads = createBeadsWorkspace(path.join(sb.dir, 'workspace'));
   for (const id of ['bd-n1', 'bd-n2']) {
-    execFileSync(bdStub, ['create', `Fix ${id}`, '--id', id, '-p', '1', '-d', `The ${id} bug`, '--silent'], {
-      cwd: ws,
-      env: { ...process.env, BEADS_DIR: beadsDir },
-    });
+    beads.create(id);
     sb.worktree(id);
   }
   Object.assign(sb.env, {
-    BEADS_DIR: beadsDir,
+    BEADS_DIR: beads.beadsDir,
     NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly'),
     SLACK_WEBHOOK_URL: hook.url,
   });

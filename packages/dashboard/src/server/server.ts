@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPolicy, openPrivateRoot, Redactor, stateRootPath, type Policy } from '@dx/core';
+import { DxError, ExitCode, loadPolicy, openPrivateRoot, Redactor, stateRootPath, type Policy } from '@dx/core';
 import { batchRootPath } from '@dx/dx-batch';
 import { nightlyRootPath } from '@dx/nightly-dispatch';
 import { hostsView } from '../data/hosts.js';
@@ -202,13 +202,29 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.bind.bind, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.bind.bind, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    clearInterval(tick);
+    watcher.close();
+    hub.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EADDRINUSE'
+        ? `port ${options.port} is in use on ${options.bind.bind}: pick another with --port, or --port 0 for any free one`
+        : code === 'EADDRNOTAVAIL'
+          ? `${options.bind.bind} is not an address of this machine`
+          : code === 'EACCES'
+            ? `no permission to listen on port ${options.port} (ports below 1024 need privileges)`
+            : `cannot listen on ${options.bind.bind}:${options.port}: ${(err as Error).message}`;
+    throw new DxError(why, { exitCode: ExitCode.general, reasonCode: 'listen_failed', details: { code } });
+  }
   port = (server.address() as { port: number }).port;
   const shownHost = options.bind.bind.includes(':') ? `[${options.bind.bind}]` : options.bind.bind;
   return {

@@ -22,6 +22,8 @@ import {
 } from '../helpers/sandbox.js';
 import { SSHD, startFleet, type SshFleet } from '../helpers/sshd.js';
 import { CC_GLM_JOB_BIN, DISPATCH_BIN } from '../helpers/paths.js';
+import { startDashboardProcess } from '../helpers/dashboard.js';
+import { HostsResponseSchema } from '@dx/dashboard';
 
 /**
  * A fleet of real OpenSSH servers on 127.0.0.1 (hosts a, b, c), each with its own host key, state
@@ -229,6 +231,48 @@ describe.runIf(hasSshd || process.env.CI)('fleet over OpenSSH', () => {
     const one = await jsonOn('c', ['check', 'bd-any']);
     expect(one.code).toBe(26);
     expect(ErrorOutputSchema.parse(one.json).error.reason_code).toBe('host_unreachable');
+  });
+
+  it('dashboard hosts view: each host asked over SSH for its live jobs; a host that is down says why', async () => {
+    const beads = 'bd-fleet-dash';
+    const prompt = box.prompt('think forever\n', 'fleet-dash-prompt.txt');
+    const started = await jsonOn('a', [
+      'start',
+      '--beads',
+      beads,
+      '--provider',
+      'sim',
+      '--scenario',
+      'stall',
+      '--prompt-file',
+      prompt,
+      '--worktree',
+      box.worktree(beads),
+    ]);
+    expect(started.code, JSON.stringify(started.json)).toBe(0);
+    const dash = await startDashboardProcess(['--json', '--policy', policy], box.env);
+    try {
+      // the first request starts the questions; each answer lands on its own
+      const hosts = await waitFor(
+        async () => {
+          const res = await fetch(new URL('/api/hosts', dash.url));
+          const body = HostsResponseSchema.parse(await res.json());
+          const byName = Object.fromEntries(body.hosts.map((h) => [h.host, h]));
+          return ['a', 'b', 'c'].every((n) => byName[n]?.reachable !== null) ? byName : undefined;
+        },
+        'every host answered',
+        45_000,
+        250,
+      );
+      expect(Object.keys(hosts)).toEqual(['local', 'a', 'b', 'c']);
+      expect(hosts.a).toMatchObject({ reachable: true, failure: null, max_parallel: 2 });
+      expect(hosts.a.live_jobs).toContainEqual(expect.objectContaining({ beads, provider: 'sim', source: 'host a' }));
+      expect(hosts.b).toMatchObject({ reachable: true, providers: ['sim'], live_jobs: [] });
+      expect(hosts.c).toMatchObject({ reachable: false, failure: { reason_code: 'host_unreachable' } });
+    } finally {
+      await dash.stop();
+      await onHost('a', ['stop', beads]);
+    }
   });
 
   it('refuses a changed or unknown host key, a refused key and another JSON contract', async () => {

@@ -156,9 +156,16 @@ export const HostsResponseSchema = z.object({
       ssh: z.string().nullable(),
       max_parallel: z.number().int().nullable(),
       providers: z.array(z.string()).nullable(),
-      /** Live jobs this machine knows to run there: its own state root for `local`, waves' attempts otherwise. */
-      live_jobs: z.array(z.object({ beads: z.string(), provider: z.string(), source: z.string() })),
-      finished_jobs: z.number().int(),
+      /** null: a remote host not asked yet (the page is told when its answer lands). */
+      reachable: z.boolean().nullable(),
+      failure: z.object({ reason_code: z.string(), message: z.string() }).nullable(),
+      checked_at: z.string().nullable(),
+      /** Live jobs there: this machine's state root for `local`; for a remote host what its dx-runner said, plus waves' attempts sent there. */
+      live_jobs: z.array(
+        z.object({ beads: z.string(), provider: z.string(), state: z.string().nullable(), source: z.string() }),
+      ),
+      /** Finished jobs recorded here (`local` only; null for a remote host). */
+      finished_jobs: z.number().int().nullable(),
     }),
   ),
 });

@@ -682,36 +682,42 @@ async function renderProviders() {
 
 async function renderHosts() {
   const body = await api<HostsResponse>('/api/hosts');
+  const reach = (x: HostsResponse['hosts'][number]) =>
+    x.reachable === null ? h('span', { class: 'muted' }, 'asking…') : x.reachable ? badge('up') : badge('down');
   show(
     h('h1', {}, 'Hosts'),
     body.policy_error ? h('div', { class: 'error-box' }, `policy: ${body.policy_error}`) : '',
     table(
-      ['host', 'ssh', 'max parallel', 'providers', 'live jobs', 'finished here'],
+      ['host', 'ssh', 'reachable', 'max parallel', 'providers', 'live jobs', 'finished here', 'asked'],
       body.hosts.map((x) =>
         h(
           'tr',
           { 'data-host': x.host },
           h('td', {}, x.host),
           h('td', {}, dash(x.ssh)),
+          h('td', { class: 'reach' }, reach(x), x.failure ? ` ${x.failure.reason_code}: ${x.failure.message}` : ''),
           h('td', { class: 'num' }, dash(x.max_parallel)),
           h('td', {}, x.providers ? x.providers.join(', ') : 'all'),
           h(
             'td',
-            {},
+            { class: 'live-jobs' },
             x.live_jobs.length
               ? h(
                   'ul',
                   {},
-                  x.live_jobs.map((j) => h('li', {}, `${j.beads} (${j.provider}, ${j.source})`)),
+                  x.live_jobs.map((j) =>
+                    h('li', {}, `${j.beads} (${j.provider}${j.state ? `, ${j.state}` : ''}; ${j.source})`),
+                  ),
                 )
               : '–',
           ),
-          h('td', { class: 'num' }, x.finished_jobs),
+          h('td', { class: 'num' }, dash(x.finished_jobs)),
+          h('td', {}, x.host === 'local' ? 'now' : ago(x.checked_at)),
         ),
       ),
       { id: 'hosts-table' },
     ),
-    h('p', { class: 'muted' }, "A remote host's own jobs: dx-runner status --host NAME."),
+    h('p', { class: 'muted' }, 'Remote hosts are asked over SSH while this view is open, at most every 15 s.'),
   );
 }
 
@@ -812,6 +818,9 @@ function connect() {
   });
   events.addEventListener('nights', () => {
     if (route.view === 'nights' || route.view === 'night') void render();
+  });
+  events.addEventListener('hosts', () => {
+    if (route.view === 'hosts') void render();
   });
   events.addEventListener('providers', () => {
     if (route.view === 'providers') void render();

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { DxError, ExitCode, loadPolicy, openPrivateRoot, Redactor, stateRootPath, type Policy } from '@dx/core';
 import { batchRootPath } from '@dx/dx-batch';
 import { nightlyRootPath } from '@dx/nightly-dispatch';
-import { hostsView } from '../data/hosts.js';
+import { hostsView, RemoteHosts } from '../data/hosts.js';
 import { JobIndex } from '../data/jobs.js';
 import { NightReader } from '../data/nights.js';
 import { ProviderStats } from '../data/providers.js';
@@ -96,6 +96,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   }
 
   const hub = new EventHub();
+  const remote = new RemoteHosts(policy, env, redactor, () => hub.send('hosts', {}));
   const publishJobs = (update: { changed: JobRow[]; removed: string[] }) => {
     if (update.changed.length || update.removed.length) hub.send('jobs', update);
     // provider figures count finished runs only: a heartbeat does not move them
@@ -115,6 +116,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const tick = setInterval(() => {
     watcher.ensure();
     publishJobs(jobs.refreshLive());
+    remote.tick();
   }, TICK_MS);
   tick.unref();
 
@@ -140,7 +142,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       case 'providers':
         return providers.compute();
       case 'hosts':
-        return hostsView(policy, policyError, jobs.list(), waves.liveAttempts());
+        remote.lookedAt();
+        return hostsView(policy, policyError, jobs.list(), waves.liveAttempts(), remote);
       default:
         throw new HttpError(404, `no such endpoint ${pathname}`);
     }

@@ -279,6 +279,15 @@ describe.skipIf(!hasChromium() && !process.env.CI)('dx-runner dashboard in headl
     });
     expect(rebound).toBe(421);
     expect((await fetch(new URL('/api/jobs', dash.url), { method: 'POST' })).status).toBe(405);
+    // ids name files: nothing outside the roots is ever read
+    for (const bad of [
+      '/api/jobs/..%2F..%2Fpasswd',
+      '/api/jobs/%E0%A4%A',
+      '/api/waves/.wave',
+      '/api/jobs/bd-xss?provider=..%2F..',
+    ])
+      expect((await fetch(new URL(bad, dash.url))).status, bad).toBe(400);
+    expect((await fetch(new URL('/api/jobs/bd-nope', dash.url))).status).toBe(404);
     expect(dash.stdout.join('\n')).not.toMatch(/token=/);
     const listening = DashboardListeningSchema.parse(JSON.parse(dash.stdout[0]));
     expect(listening).toMatchObject({ url: dash.url, bind: '127.0.0.1', token_required: false, state_dir: sb.state });

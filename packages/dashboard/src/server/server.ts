@@ -2,7 +2,16 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DxError, ExitCode, loadPolicy, openPrivateRoot, Redactor, stateRootPath, type Policy } from '@dx/core';
+import {
+  DxError,
+  ExitCode,
+  isValidBeadsId,
+  loadPolicy,
+  openPrivateRoot,
+  Redactor,
+  stateRootPath,
+  type Policy,
+} from '@dx/core';
 import { batchRootPath } from '@dx/dx-batch';
 import { nightlyRootPath } from '@dx/nightly-dispatch';
 import { hostsView, RemoteHosts } from '../data/hosts.js';
@@ -121,7 +130,21 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   tick.unref();
 
   const api = (pathname: string, url: URL): unknown => {
-    const [, , kind, id] = pathname.split('/').map(decodeURIComponent);
+    const parts = pathname.split('/').map((part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        throw new HttpError(400, `malformed URL: ${pathname}`);
+      }
+    });
+    if (parts.length > 4) throw new HttpError(404, `no such endpoint ${pathname}`);
+    const [, , kind, id] = parts;
+    // ids name files under the roots: anything but a well-formed id is refused before a path is built
+    if (id !== undefined && (kind === 'jobs' || kind === 'waves') && !isValidBeadsId(id))
+      throw new HttpError(400, `not a valid ${kind === 'jobs' ? 'beads' : 'wave'} id: ${JSON.stringify(id)}`);
+    const provider = url.searchParams.get('provider') ?? undefined;
+    if (provider !== undefined && !/^[a-z][a-z0-9-]*$/.test(provider))
+      throw new HttpError(400, `not a valid provider: ${JSON.stringify(provider)}`);
     const found = <T>(v: T | undefined): T => {
       if (v === undefined) throw new HttpError(404, `no ${kind.replace(/s$/, '')} ${id}`);
       return v;
@@ -130,7 +153,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       case 'jobs':
         return { generated_at: new Date().toISOString(), state_dir: stateDir, jobs: jobs.list() };
       case 'jobs/':
-        return found(jobs.detail(id, url.searchParams.get('provider') ?? undefined));
+        return found(jobs.detail(id, provider));
       case 'waves':
         return waves.list();
       case 'waves/':

@@ -141,9 +141,22 @@ export class CappedLog {
   /** Start the other segment, dropping what it held (the oldest part of the tail). */
   private nextSegment(): void {
     this.flush();
+    const leaving = this.current;
     this.current = this.current < 0 ? 0 : 1 - this.current;
     this.totals.dropped += this.sizes[this.current];
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    if (this.fd >= 0) {
+      // The segment left behind is the older one from now on. File times tick coarsely (a few ms),
+      // so both segments can carry the same mtime; a reader that orders them by mtime (sealLog after
+      // a dead writer, readLogSegments) must still see this one first.
+      if (leaving >= 0) {
+        try {
+          fs.futimesSync(this.fd, new Date(), new Date(Date.now() - 1000));
+        } catch {
+          // ordering hint only
+        }
+      }
+      fs.closeSync(this.fd);
+    }
     this.fd = -1;
     fs.rmSync(this.segments[this.current], { force: true });
     this.fd = openAppendNoFollow(this.segments[this.current]);

@@ -96,6 +96,14 @@ describe.runIf(hasSshd || process.env.CI)('fleet over OpenSSH', () => {
     return { ...r, json: JSON.parse(r.stdout) as Record<string, unknown> };
   };
 
+  /** A job on `host` that keeps running (the simulator's stall scenario) until it is stopped. */
+  const startStalling = async (host: string, beads: string, prompt: string) => {
+    const args = ['start', '--beads', beads, '--provider', 'sim', '--scenario', 'stall', '--prompt-file', prompt];
+    const started = await jsonOn(host, [...args, '--worktree', box.worktree(beads)]);
+    expect(started.code, JSON.stringify(started.json)).toBe(0);
+    return started;
+  };
+
   it('runs start, check, wait, report and logs on each host; the job lives in that host’s state', async () => {
     const prompt = box.prompt(`${MARKER} write the file\n`, 'fleet-prompt.txt');
     for (const host of ['a', 'b']) {
@@ -164,20 +172,7 @@ describe.runIf(hasSshd || process.env.CI)('fleet over OpenSSH', () => {
   it('stops a running job on its host; the prompt is in no argv and in no file outside the job', async () => {
     const beads = 'bd-fleet-stall';
     const prompt = box.prompt(`${MARKER} think forever\n`, 'fleet-stall-prompt.txt');
-    const started = await jsonOn('b', [
-      'start',
-      '--beads',
-      beads,
-      '--provider',
-      'sim',
-      '--scenario',
-      'stall',
-      '--prompt-file',
-      prompt,
-      '--worktree',
-      box.worktree(beads),
-    ]);
-    expect(started.code, JSON.stringify(started.json)).toBe(0);
+    const started = await startStalling('b', beads, prompt);
     expect(StartOutputSchema.parse(started.json).pid).toBeGreaterThan(0);
     await waitFor(async () => {
       const view = CheckOutputSchema.parse((await jsonOn('b', ['check', beads])).json);
@@ -236,20 +231,7 @@ describe.runIf(hasSshd || process.env.CI)('fleet over OpenSSH', () => {
   it('dashboard hosts view: each host asked over SSH for its live jobs; a host that is down says why', async () => {
     const beads = 'bd-fleet-dash';
     const prompt = box.prompt('think forever\n', 'fleet-dash-prompt.txt');
-    const started = await jsonOn('a', [
-      'start',
-      '--beads',
-      beads,
-      '--provider',
-      'sim',
-      '--scenario',
-      'stall',
-      '--prompt-file',
-      prompt,
-      '--worktree',
-      box.worktree(beads),
-    ]);
-    expect(started.code, JSON.stringify(started.json)).toBe(0);
+    await startStalling('a', beads, prompt);
     const dash = await startDashboardProcess(['--json', '--policy', policy], box.env);
     try {
       // the first request starts the questions; each answer lands on its own

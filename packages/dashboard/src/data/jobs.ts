@@ -74,6 +74,8 @@ export function beadsOfStateFile(name: string): string | undefined {
  */
 export class JobIndex {
   private readonly rows = new Map<string, JobRow>();
+  /** The run instance each row shows, so a cost is only ever given to the attempt that ran it. */
+  private readonly instances = new Map<string, string | null>();
 
   constructor(
     private readonly root: string | undefined,
@@ -82,7 +84,8 @@ export class JobIndex {
 
   loadAll(): void {
     this.rows.clear();
-    for (const job of listJobs(this.root)) this.rows.set(job.paths.beads, rowOf(job, this.redactor));
+    this.instances.clear();
+    for (const job of listJobs(this.root)) this.keep(job, rowOf(job, this.redactor));
   }
 
   list(): JobRow[] {
@@ -104,15 +107,14 @@ export class JobIndex {
       if (!job) {
         if (before) {
           this.rows.delete(beads);
+          this.instances.delete(beads);
           removed.push(beads);
         }
         continue;
       }
       const row = rowOf(job, this.redactor);
-      if (!before || JSON.stringify(before) !== JSON.stringify(row)) {
-        this.rows.set(beads, row);
-        changed.push(row);
-      }
+      if (!before || JSON.stringify(before) !== JSON.stringify(row)) changed.push(row);
+      this.keep(job, row);
     }
     return { changed, removed };
   }
@@ -122,8 +124,17 @@ export class JobIndex {
     return this.refresh([...this.rows.values()].filter((r) => r.live).map((r) => r.beads));
   }
 
-  /** Cost of a job instance still recorded here, for a wave's attempts. */
-  costOf(beads: string): number | null {
+  private keep(job: JobSnapshot, row: JobRow): void {
+    this.rows.set(row.beads, row);
+    this.instances.set(row.beads, job.meta?.run_instance ?? null);
+  }
+
+  /**
+   * The cost of one run of a job, for a wave's attempt: known while that run is the job's latest
+   * here (an attempt that was run again, or ran on another host, has none to show).
+   */
+  costOf(beads: string, runInstance: string | null): number | null {
+    if (runInstance === null || this.instances.get(beads) !== runInstance) return null;
     return this.rows.get(beads)?.cost_usd ?? null;
   }
 

@@ -93,7 +93,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
   const jobs = new JobIndex(stateDir, redactor);
   jobs.loadAll();
-  const waves = new WaveReader(batchDir, redactor, (beads) => jobs.costOf(beads));
+  const waves = new WaveReader(batchDir, redactor, (beads, runInstance) => jobs.costOf(beads, runInstance));
   const nights = new NightReader(nightlyDir, redactor);
   const providers = new ProviderStats(stateDir);
   let policy: Policy | undefined;

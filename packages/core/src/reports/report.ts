@@ -8,7 +8,8 @@ import { Redactor } from '../secrets/redact.js';
 import { parseKv } from '../state/kv.js';
 import { jobPaths } from '../state/layout.js';
 
-function readOutcomeFile(file: string): OutcomeRecord | undefined {
+/** One outcome file (current or rotated), or undefined when it is missing or does not parse: for reports and statistics, never for decisions. */
+export function readOutcomeFile(file: string): OutcomeRecord | undefined {
   try {
     const parsed = OutcomeSchema.safeParse(parseKv(fs.readFileSync(file, 'utf8'), file));
     return parsed.success ? parsed.data : undefined;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { listProviderDirs, OutcomeSchema, parseKv, type OutcomeRecord } from '@dx/core';
+import { listProviderDirs, readOutcomeFile, type OutcomeRecord } from '@dx/core';
 import type { ProvidersResponse, ProviderWindow } from '../schemas.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -76,13 +76,7 @@ export class ProviderStats {
       const key = `${st.size}:${st.mtimeMs}`;
       let entry = this.parsed.get(file);
       if (entry?.key !== key) {
-        let outcome: OutcomeRecord | null;
-        try {
-          const r = OutcomeSchema.safeParse(parseKv(fs.readFileSync(file, 'utf8'), file));
-          outcome = r.success ? r.data : null;
-        } catch {
-          outcome = null;
-        }
+        const outcome = readOutcomeFile(file) ?? null;
         entry = { key, outcome };
         this.parsed.set(file, entry);
       }

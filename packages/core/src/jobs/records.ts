@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { parseKvList } from '../state/kv.js';
 import { OUTCOME_STATES } from './outcome-state.js';
 

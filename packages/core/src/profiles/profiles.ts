@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { DxError, ExitCode } from '../errors.js';
 import type { JobLimits } from '../jobs/limits.js';
 import { readYamlFile } from '../policy/yaml.js';

@@ -1,5 +1,5 @@
 import type { Config } from '@oclif/core';
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { DxError, ExitCode } from '../errors.js';
 import type { Provider } from './contract.js';
 import { CORE_API_VERSION, PROVIDER_HOOK, type CoreServices } from './hook.js';

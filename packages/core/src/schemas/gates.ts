@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../zod.js';
 
 /** Fields every gate reports: verdict, the reason code of that outcome, what to do next. */
 const GateBaseSchema = z.object({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { HEALTH_STATES } from '../health/states.js';
 
 /** One job as status/check/report show it (beads, provider, state, reason_code, …). */

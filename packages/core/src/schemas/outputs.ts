@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { HEALTH_STATES } from '../health/states.js';
 import {
   BaselineGateOutputSchema,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import type { LaunchSpec } from '../../providers/contract.js';
 import { jobPaths, type JobPaths } from '../../state/layout.js';
 

@@ -1,5 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Interfaces } from '@oclif/core';
 
 /**
  * The line oclif prints for `--version` (its `config.userAgent`), answered without loading oclif:
@@ -17,14 +20,57 @@ export function fastVersionLine(binUrl: string, args: readonly string[]): string
   return `${pjson.name}/${pjson.version} ${process.platform}-${process.arch} node-${process.version}`;
 }
 
-/** Runs an oclif CLI from its bin file; `args` defaults to the process's own. */
-export async function launch(binUrl: string, options: { args?: string[]; development?: boolean } = {}): Promise<void> {
+/** What a bundled bin loads (scripts/bundle-bins.mjs): the commands and oclif's entry points, one module. */
+interface BinBundle {
+  run: typeof import('@oclif/core').run;
+  flush: typeof import('@oclif/core').flush;
+  handle: typeof import('@oclif/core').handle;
+}
+
+/**
+ * A plugin's command (dashboard, sim, oclif's own plugins) runs on its package's copy of oclif, so its
+ * `exit()` throws an ExitError the bundle's oclif does not recognise by class and would print as an
+ * error ("EEXIT: 1"). Every oclif marks it with code EEXIT: that is enough to know it was printed.
+ */
+function quietForeignExit(err: unknown): unknown {
+  const e = err as { code?: unknown; oclif?: { exit?: unknown }; skipOclifErrorHandling?: boolean } | undefined;
+  if (e?.code === 'EEXIT' && typeof e.oclif?.exit === 'number') e.skipOclifErrorHandling = true;
+  return err;
+}
+
+/**
+ * Runs an oclif CLI from its bin file; `args` defaults to the process's own. With `bundle` (a path
+ * relative to the bin), oclif and the commands come from that one bundled module: the root plugin's
+ * commands are read from the bundle's `COMMANDS` instead of the package's own registry, the same
+ * commands compiled into one file. Plugins keep loading as they always did.
+ */
+export async function launch(
+  binUrl: string,
+  options: { args?: string[]; development?: boolean; bundle?: string } = {},
+): Promise<void> {
   const args = options.args ?? process.argv.slice(2);
   const versionLine = fastVersionLine(binUrl, args);
   if (versionLine !== undefined) {
     process.stdout.write(`${versionLine}\n`);
     return;
   }
-  const { execute } = await import('@oclif/core');
-  await execute({ dir: binUrl, args, development: options.development });
+  if (options.bundle === undefined || options.development) {
+    const { execute } = await import('@oclif/core');
+    await execute({ dir: binUrl, args, development: options.development });
+    return;
+  }
+  const bundleUrl = new URL(options.bundle, binUrl);
+  const root = path.dirname(path.dirname(fileURLToPath(binUrl)));
+  const pjson = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Interfaces.PJSON;
+  pjson.oclif.commands = {
+    strategy: 'explicit',
+    target: `./${path.relative(root, fileURLToPath(bundleUrl))}`,
+    identifier: 'COMMANDS',
+  };
+  const oclif = (await import(bundleUrl.href)) as BinBundle;
+  // what oclif's execute() does, with foreign exits recognised
+  await oclif
+    .run(args, { root, pjson })
+    .then(() => oclif.flush())
+    .catch(async (err: Error) => oclif.handle(quietForeignExit(err) as Error));
 }

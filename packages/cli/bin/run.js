@@ -5,4 +5,5 @@ import { launch } from '@dx/cli-kit/launch';
 const args = process.argv.slice(2);
 const versionJson = args.length === 2 && args.includes('--version') && args.includes('--json');
 
-await launch(import.meta.url, { args: versionJson ? ['version', '--json'] : args });
+// oclif and the commands in one file, built by `npm ci` (scripts/bundle-bins.mjs)
+await launch(import.meta.url, { args: versionJson ? ['version', '--json'] : args, bundle: '../dist/bundle/run.js' });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const core = await import(path.join(root, 'packages/core/dist/index.js'));
 
-/** A state dir with n finished jobs, written the way the watcher writes them. */
+/** A state dir with n finished jobs, written the way the watcher writes them (every field its outcome carries). */
 export function populate(stateDir, n, worktree) {
   const dir = path.join(stateDir, 'fake');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -72,9 +72,24 @@ export function populate(stateDir, n, worktree) {
         cwd: worktree,
         worktree,
         provider_switch_from: 'none',
+        started_at: started,
         mutations: 2,
         changed_files: ['a.txt', 'b.txt'],
         commits: [],
+        start_head: '0000000000000000000000000000000000000000',
+        end_head: '1111111111111111111111111111111111111111',
+        log_bytes: 4096,
+        log_bytes_total: 4096,
+        log_bytes_dropped: 0,
+        watcher_cpu_ms: 180,
+        events: 12,
+        tool_calls: 3,
+        provider_retries: 0,
+        tokens_input: 1200,
+        tokens_output: 300,
+        cost_usd: 0.0042,
+        final_text: 'done: wrote a.txt and b.txt',
+        writes_refused: 0,
       }),
       { mode: 0o600 },
     );

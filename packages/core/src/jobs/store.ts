@@ -142,8 +142,17 @@ export function requireJob(root: string | undefined, beads: string): JobSnapshot
   return job;
 }
 
-/** Every beads id's latest instance. One directory scan per provider; no process is spawned. */
-export function listJobs(root: string | undefined): JobSnapshot[] {
+/** Where a beads id's latest instance is, and which other providers also ran it. */
+export interface JobLocation {
+  paths: JobPaths;
+  otherProviders: string[];
+}
+
+/**
+ * Every beads id's latest instance, located without reading it: one directory scan per provider
+ * (plus the meta files of an id recorded under several providers, to pick the latest).
+ */
+export function listJobLocations(root: string | undefined): JobLocation[] {
   if (!root) return [];
   const byBeads = new Map<string, string[]>();
   for (const provider of listProviderDirs(root)) {
@@ -153,17 +162,33 @@ export function listJobs(root: string | undefined): JobSnapshot[] {
       else byBeads.set(beads, [provider]);
     }
   }
-  const jobs: JobSnapshot[] = [];
+  const found: JobLocation[] = [];
   for (const [beads, providers] of byBeads) {
-    const latest = providers.length === 1 ? jobPaths(root, providers[0], beads) : pickLatest(root, beads, providers)!;
-    jobs.push(
-      loadJob(
-        latest,
-        providers.filter((p) => p !== latest.provider),
-      ),
-    );
+    const paths = providers.length === 1 ? jobPaths(root, providers[0], beads) : pickLatest(root, beads, providers)!;
+    found.push({ paths, otherProviders: providers.filter((p) => p !== paths.provider) });
   }
-  return jobs;
+  return found;
+}
+
+/** Every beads id's latest instance. One directory scan per provider; no process is spawned. */
+export function listJobs(root: string | undefined): JobSnapshot[] {
+  return listJobLocations(root).map(({ paths, otherProviders }) => loadJob(paths, otherProviders));
+}
+
+/**
+ * The outcome of a job's current instance, when it has one: two reads (outcome, then meta), no
+ * heartbeat, no process check. Undefined when the job has not ended or a record cannot be read —
+ * then only the full load (loadJob) can tell what the job is.
+ */
+export function finishedOutcome(paths: JobPaths): OutcomeRecord | undefined {
+  try {
+    const outcome = readOutcome(paths);
+    if (!outcome) return undefined;
+    return readMeta(paths)?.run_instance === outcome.run_instance ? outcome : undefined;
+  } catch (err) {
+    if (err instanceof CorruptRecordError) return undefined;
+    throw err;
+  }
 }
 
 /** The beads ids that have a job record, sorted; reads directory names only (shell completion). */

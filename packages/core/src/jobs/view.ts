@@ -2,7 +2,7 @@ import { evaluateHealth, type HealthOptions } from '../health/evaluate.js';
 import { nextActionText } from '../health/next-actions.js';
 import type { JobView } from '../schemas/job-view.js';
 import { logBytesOnDisk } from './capped-log.js';
-import { findLatestJob, listJobs, type JobSnapshot } from './store.js';
+import { finishedOutcome, findLatestJob, listJobLocations, loadJob, type JobLocation, type JobSnapshot } from './store.js';
 
 /** The JSON view of a job: the health verdict plus the facts it was derived from. */
 export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobView {
@@ -66,21 +66,39 @@ export function jobViewsOf(
   return { jobs, missing };
 }
 
+/** ISO-8601 UTC timestamps order as strings; an absent one sorts first. */
+function byTime(a: string | null, b: string | null): number {
+  const x = a ?? '';
+  const y = b ?? '';
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 /**
  * `dx-runner status`: every job that has not ended (oldest first), then the `recent` latest finished
- * ones (newest first); `finished` counts all finished jobs. Reads state files only.
+ * ones (newest first); `finished` counts all finished jobs. Reads state files only, and of a finished
+ * job only its outcome and meta unless it is one of the `recent` shown: status reads what it shows,
+ * so a state dir full of finished jobs costs two small reads per job.
  */
 export function jobStatus(
   root: string | undefined,
   options: HealthOptions & { recent?: number } = {},
 ): { live: JobView[]; recent: JobView[]; finished: number } {
-  const all = listJobs(root).map((j) => toJobView(j, options));
-  const live = all
-    .filter((j) => j.outcome_state === null)
-    .sort((a, b) => (a.started_at ?? '').localeCompare(b.started_at ?? ''));
-  const recent = all
-    .filter((j) => j.outcome_state !== null)
-    .sort((a, b) => (b.completed_at ?? '').localeCompare(a.completed_at ?? ''))
-    .slice(0, options.recent ?? 0);
-  return { live, recent, finished: all.length - live.length };
+  const live: JobView[] = [];
+  const finished: Array<JobLocation & { completedAt: string | null }> = [];
+  for (const location of listJobLocations(root)) {
+    const outcome = finishedOutcome(location.paths);
+    if (outcome) {
+      finished.push({ ...location, completedAt: outcome.completed_at });
+      continue;
+    }
+    const view = toJobView(loadJob(location.paths, location.otherProviders), options);
+    if (view.outcome_state === null) live.push(view);
+    else finished.push({ ...location, completedAt: view.completed_at });
+  }
+  live.sort((a, b) => byTime(a.started_at, b.started_at));
+  const recent = finished
+    .sort((a, b) => byTime(b.completedAt, a.completedAt))
+    .slice(0, options.recent ?? 0)
+    .map(({ paths, otherProviders }) => toJobView(loadJob(paths, otherProviders), options));
+  return { live, recent, finished: finished.length };
 }

@@ -22,6 +22,7 @@ const dist = path.join(core, 'dist');
 /** Output name → built module. prespawn finds the watcher as ./main.js beside itself, here as in dist/. */
 export const CORE_ENTRIES = {
   index: 'index.js',
+  'job-reads': 'job-reads.js',
   main: 'jobs/watcher/main.js',
   prespawn: 'jobs/watcher/prespawn.js',
   visible: 'output/visible.js',

@@ -33,7 +33,7 @@ ${exitCodesHelp([0, 1, 2, 3, 23])}`;
   async run(): Promise<CheckOutput> {
     const { args, flags } = await this.parse(Check);
     const beads = jobBeads(args.beads, flags.beads);
-    const core = await this.core();
+    const core = await this.jobReads();
     const root = await this.stateRoot(false);
     const view = core.toJobView(core.requireJob(root, beads), { stallMinutes: flags['stall-minutes'] });
     process.exitCode = core.exitCodeForState(view.state);

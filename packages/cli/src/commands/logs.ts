@@ -18,7 +18,7 @@ ${exitCodesHelp([0, 1])}`;
   async run(): Promise<LogsOutput> {
     const { args, flags } = await this.parse(Logs);
     const beads = jobBeads(args.beads, flags.beads);
-    const core = await this.core();
+    const core = await this.jobReads();
     const result = core.readJobLog(await this.stateRoot(false), beads, flags.lines);
     if (result.cut && !this.jsonEnabled())
       process.stderr.write(

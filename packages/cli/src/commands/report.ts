@@ -34,7 +34,7 @@ ${exitCodesHelp([0, 1])}`;
   async run(): Promise<JobReport | FleetReport> {
     const { args, flags } = await this.parse(Report);
     const beads = jobBeads(args.beads, flags.beads, false);
-    const core = await this.core();
+    const core = await this.jobReads();
     const root = await this.stateRoot(false);
     let report: JobReport | FleetReport;
     let markdown: () => string;

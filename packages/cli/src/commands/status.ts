@@ -44,7 +44,7 @@ ${exitCodesHelp([0, 1, 22])}`;
 
   async run(): Promise<StatusOutput | DiskOutput> {
     const { flags } = await this.parse(Status);
-    const core = await this.core();
+    const core = await this.jobReads();
     const root = await this.stateRoot(false);
     if (flags.disk) {
       const disk = core.diskUsage(root, core.stateRootPath());

@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import type { DestinationStream, Logger } from 'pino';
 import type { Redactor } from '../secrets/redact.js';
+import { requireVendored } from '../vendor.js';
 
 export type { Logger } from 'pino';
 
@@ -16,7 +16,7 @@ export function createLogger(options: {
 }): Logger {
   const { redactor } = options;
   // loaded on first use: only the watcher and debug logging need pino
-  const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
+  const { pino } = requireVendored<typeof import('pino')>('pino');
   const destination =
     typeof options.destination === 'number'
       ? pino.destination({ fd: options.destination, sync: true })

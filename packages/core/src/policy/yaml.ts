@@ -1,14 +1,16 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { DxError, ExitCode } from '../errors.js';
+import { requireVendored } from '../vendor.js';
 
 type Yaml = typeof import('yaml');
 let yamlModule: Yaml | undefined;
 /** yaml is loaded on first use so commands that never read YAML do not pay for it. */
 function yaml(): Yaml {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as Yaml;
+  yamlModule ??= requireVendored<Yaml>('yaml');
   return yamlModule;
 }
 
@@ -55,6 +57,22 @@ function locate(
   return { line: pos.line, col: pos.col, label };
 }
 
+/**
+ * The data of a YAML text parsed at build time, found by the SHA-256 of the text (scripts/bundle-core.mjs
+ * writes one JSON file per shipped YAML file: the default policy, the profiles, the scenarios). The
+ * default policy is read on every start; this skips loading the YAML parser and parsing it. Keyed by
+ * content, it cannot go stale: an edited file has another hash and is parsed as YAML.
+ */
+function prebuiltData(text: string): unknown {
+  const hash = createHash('sha256').update(text).digest('hex');
+  const file = fileURLToPath(new URL(`./prebuilt/${hash}.json`, import.meta.url));
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 export type YamlFileReader = <S extends z.ZodType>(file: string, schema: S, kind: string) => z.output<S>;
 
 /**
@@ -76,6 +94,12 @@ export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind:
         reasonCode: `${kind}_unreadable`,
       },
     );
+  }
+  const prebuilt = prebuiltData(text);
+  if (prebuilt !== undefined) {
+    const parsed = schema.safeParse(prebuilt);
+    if (parsed.success) return parsed.data;
+    // refused: the YAML path below finds the same issue and names its line
   }
   const { LineCounter, parseDocument } = yaml();
   const counter = new LineCounter();

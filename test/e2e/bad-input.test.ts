@@ -35,7 +35,34 @@ const start = (...extra: string[]) => [
   ...extra,
 ];
 
+/** Processes whose environment names this sandbox's state dir (the watchers its starts spawned). */
+function processesOf(stateDir: string): number[] {
+  const found: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`DX_RUNNER_STATE_DIR=${stateDir}`))
+        found.push(Number(pid));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
 describe('bad input: clear message, documented exit code, nothing lost', () => {
+  it('a refused start returns at once and leaves no watcher behind (the bin spawns one before oclif loads)', async () => {
+    for (const args of [
+      start('--beads', 'bd-ok', '--provider', 'nope'),
+      start('--beads', 'bd-ok', '--bogus'),
+      start('--beads', 'bd x'),
+    ]) {
+      const r = await sb.dx(args, { timeoutMs: 20_000 });
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    await waitFor(() => processesOf(sb.state).length === 0, 'the unused watchers to exit', 5_000);
+  });
+
   it.each([['../x'], ['bd x'], ['/etc/passwd'], ['-rf'], ['a'.repeat(200)], ['bd..x'], ['']])(
     'refuses beads id %j with exit 1',
     async (id) => {

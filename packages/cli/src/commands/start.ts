@@ -73,9 +73,11 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
 
   async run(): Promise<StartOutput> {
     const { flags } = await this.parse(Start);
-    // boot the watcher now, in parallel with validation; startJob consumes or cancels it
-    const { prespawnWatcher } = await import('@dx/core/prespawn');
-    const watcher = flags['dry-run'] ? undefined : prespawnWatcher();
+    // the watcher boots in parallel with validation (spawned by the bin, or now); startJob consumes or cancels it
+    const { prespawnWatcher, takePrespawned } = await import('@dx/core/prespawn');
+    const early = takePrespawned();
+    if (flags['dry-run']) early?.cancel();
+    const watcher = flags['dry-run'] ? undefined : (early ?? prespawnWatcher());
     try {
       return await this.launch(flags, watcher);
     } finally {

@@ -52,3 +52,27 @@ export function prespawnWatcher(env: NodeJS.ProcessEnv = process.env): Prespawne
   };
   return watcher;
 }
+
+type Pipe = { ref?: () => void; unref?: () => void } | null | undefined;
+
+let early: PrespawnedWatcher | undefined;
+
+/**
+ * Spawn the watcher before the CLI has loaded anything (dx-runner's bin, for `start`), so its boot
+ * overlaps oclif's as well as the validation. Held unreferenced: a call that ends without taking it
+ * (a usage error, `--help`, a start on another host) exits as it would have, and the watcher, seeing
+ * its stdin close, exits quietly.
+ */
+export function prespawnEarly(env: NodeJS.ProcessEnv = process.env): void {
+  if (early) return;
+  early = prespawnWatcher(env);
+  for (const handle of [early.child, early.child.stdin, early.child.stdio[3]] as Pipe[]) handle?.unref?.();
+}
+
+/** The watcher spawned by prespawnEarly, if any, referenced again: the caller now uses or cancels it. */
+export function takePrespawned(): PrespawnedWatcher | undefined {
+  const watcher = early;
+  early = undefined;
+  for (const handle of [watcher?.child, watcher?.child.stdin, watcher?.child.stdio[3]] as Pipe[]) handle?.ref?.();
+  return watcher;
+}

@@ -102,8 +102,15 @@ try {
     const stateDir = path.join(work, `state-${n}`);
     populate(stateDir, n, worktree);
     const e = { DX_RUNNER_STATE_DIR: stateDir };
+    // the default status (running jobs, finished ones counted) and one that lists every job
+    results.rows.push(time(`status --json (${n} jobs)`, process.execPath, [cli, 'status', '--json'], e));
     results.rows.push(
-      time(`status --json (${n} jobs)`, process.execPath, [cli, 'status', '--json', '--recent', String(n)], e),
+      time(
+        `status --json --recent ${n} (${n} jobs)`,
+        process.execPath,
+        [cli, 'status', '--json', '--recent', String(n)],
+        e,
+      ),
     );
     results.rows.push(
       time(`check --json (${n} jobs)`, process.execPath, [cli, 'check', '--beads', 'bd-bench-0', '--json'], e),
@@ -172,11 +179,11 @@ try {
   const base = nodeBase.median_ms;
   const ver = version.median_ms;
   const pad = (s, n) => String(s).padEnd(n);
-  console.log(`\n${pad('measurement', 34)} ${pad('median ms', 10)} ${pad('× node -e 0', 12)} × dx-runner --version`);
+  console.log(`\n${pad('measurement', 40)} ${pad('median ms', 10)} ${pad('× node -e 0', 12)} × dx-runner --version`);
   for (const r of results.rows) {
     r.ratio_node = Math.round((r.median_ms / base) * 100) / 100;
     r.ratio_version = Math.round((r.median_ms / ver) * 100) / 100;
-    console.log(`${pad(r.label, 34)} ${pad(r.median_ms, 10)} ${pad(r.ratio_node, 12)} ${r.ratio_version}`);
+    console.log(`${pad(r.label, 40)} ${pad(r.median_ms, 10)} ${pad(r.ratio_node, 12)} ${r.ratio_version}`);
   }
   const mib = (kb) => (kb / 1024).toFixed(1);
   const m = results.watcher_memory_kb;

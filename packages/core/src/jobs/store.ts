@@ -40,17 +40,20 @@ function instanceRecord<K extends 'heartbeat' | 'outcome' | 'blocked'>(file: str
   return record?.run_instance === instance ? record : undefined;
 }
 
-/** Read one instance. A corrupt file is reported in `corrupt`, never thrown and never deleted. */
-export function loadJob(paths: JobPaths, otherProviders: string[] = []): JobSnapshot {
+/**
+ * Read one instance. A corrupt file is reported in `corrupt`, never thrown and never deleted.
+ * `finished`: the meta and outcome finishedRecords just read, not read again.
+ */
+export function loadJob(paths: JobPaths, otherProviders: string[] = [], finished?: FinishedRecords): JobSnapshot {
   const snap: JobSnapshot = { paths, watcherAlive: false, agentAlive: false, otherProviders };
   let outcomeProblem: CorruptRecordError | undefined;
   try {
-    snap.meta = readRecord(paths.meta, 'meta');
+    snap.meta = finished?.meta ?? readRecord(paths.meta, 'meta');
     if (!snap.meta) return snap;
     const instance = snap.meta.run_instance;
     snap.heartbeat = instanceRecord(paths.heartbeat, 'heartbeat', instance);
     try {
-      snap.outcome = instanceRecord(paths.outcome, 'outcome', instance);
+      snap.outcome = finished?.outcome ?? instanceRecord(paths.outcome, 'outcome', instance);
     } catch (err) {
       if (!(err instanceof CorruptRecordError)) throw err;
       outcomeProblem = err;
@@ -175,16 +178,23 @@ export function listJobs(root: string | undefined): JobSnapshot[] {
   return listJobLocations(root).map(({ paths, otherProviders }) => loadJob(paths, otherProviders));
 }
 
+/** A finished job's meta and the outcome of that same instance. */
+export interface FinishedRecords {
+  meta: MetaRecord;
+  outcome: OutcomeRecord;
+}
+
 /**
- * The outcome of a job's current instance, when it has one: two reads (outcome, then meta), no
+ * The records of a job whose current instance has an outcome: two reads (outcome, then meta), no
  * heartbeat, no process check. Undefined when the job has not ended or a record cannot be read —
  * then only the full load (loadJob) can tell what the job is.
  */
-export function finishedOutcome(paths: JobPaths): OutcomeRecord | undefined {
+export function finishedRecords(paths: JobPaths): FinishedRecords | undefined {
   try {
     const outcome = readOutcome(paths);
     if (!outcome) return undefined;
-    return readMeta(paths)?.run_instance === outcome.run_instance ? outcome : undefined;
+    const meta = readMeta(paths);
+    return meta?.run_instance === outcome.run_instance ? { meta, outcome } : undefined;
   } catch (err) {
     if (err instanceof CorruptRecordError) return undefined;
     throw err;

@@ -2,7 +2,15 @@ import { evaluateHealth, type HealthOptions } from '../health/evaluate.js';
 import { nextActionText } from '../health/next-actions.js';
 import type { JobView } from '../schemas/job-view.js';
 import { logBytesOnDisk } from './capped-log.js';
-import { finishedOutcome, findLatestJob, listJobLocations, loadJob, type JobLocation, type JobSnapshot } from './store.js';
+import {
+  findLatestJob,
+  finishedRecords,
+  listJobLocations,
+  loadJob,
+  type FinishedRecords,
+  type JobLocation,
+  type JobSnapshot,
+} from './store.js';
 
 /** The JSON view of a job: the health verdict plus the facts it was derived from. */
 export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobView {
@@ -84,11 +92,11 @@ export function jobStatus(
   options: HealthOptions & { recent?: number } = {},
 ): { live: JobView[]; recent: JobView[]; finished: number } {
   const live: JobView[] = [];
-  const finished: Array<JobLocation & { completedAt: string | null }> = [];
+  const finished: Array<JobLocation & { completedAt: string | null; records?: FinishedRecords }> = [];
   for (const location of listJobLocations(root)) {
-    const outcome = finishedOutcome(location.paths);
-    if (outcome) {
-      finished.push({ ...location, completedAt: outcome.completed_at });
+    const records = finishedRecords(location.paths);
+    if (records) {
+      finished.push({ ...location, completedAt: records.outcome.completed_at, records });
       continue;
     }
     const view = toJobView(loadJob(location.paths, location.otherProviders), options);
@@ -99,6 +107,6 @@ export function jobStatus(
   const recent = finished
     .sort((a, b) => byTime(b.completedAt, a.completedAt))
     .slice(0, options.recent ?? 0)
-    .map(({ paths, otherProviders }) => toJobView(loadJob(paths, otherProviders), options));
+    .map(({ paths, otherProviders, records }) => toJobView(loadJob(paths, otherProviders, records), options));
   return { live, recent, finished: finished.length };
 }

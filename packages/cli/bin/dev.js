@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --conditions=development
+#!/usr/bin/env -S node --conditions=development --import tsx
 import { launch } from '@dx/cli-kit/launch';
 
 // as bin/run.js: `--version --json` is the version command's JSON

@@ -66,13 +66,20 @@ let early: PrespawnedWatcher | undefined;
 export function prespawnEarly(env: NodeJS.ProcessEnv = process.env): void {
   if (early) return;
   early = prespawnWatcher(env);
-  for (const handle of [early.child, early.child.stdin, early.child.stdio[3]] as Pipe[]) handle?.unref?.();
+  setReferenced(early, false);
 }
 
 /** The watcher spawned by prespawnEarly, if any, referenced again: the caller now uses or cancels it. */
 export function takePrespawned(): PrespawnedWatcher | undefined {
   const watcher = early;
   early = undefined;
-  for (const handle of [watcher?.child, watcher?.child.stdin, watcher?.child.stdio[3]] as Pipe[]) handle?.ref?.();
+  if (watcher) setReferenced(watcher, true);
   return watcher;
+}
+
+/** Whether the watcher's process and its two pipes keep this process alive. */
+function setReferenced(watcher: PrespawnedWatcher, referenced: boolean): void {
+  for (const handle of [watcher.child, watcher.child.stdin, watcher.child.stdio[3]] as Pipe[])
+    if (referenced) handle?.ref?.();
+    else handle?.unref?.();
 }

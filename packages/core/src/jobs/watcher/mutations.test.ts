@@ -43,6 +43,51 @@ describe('MutationTracker', () => {
     expect((await t.poll()).changedFiles).toEqual(['a.txt']);
   });
 
+  it('names a renamed file (staged with git mv) and files with spaces by their new path', async () => {
+    fs.writeFileSync(path.join(wt, 'old name.txt'), 'o\n');
+    git('add', '-A');
+    git('commit', '-qm', 'two');
+    const t = new MutationTracker(wt);
+    await t.baseline();
+    git('mv', 'old name.txt', 'new name.txt');
+    fs.writeFileSync(path.join(wt, 'sub dir.txt'), 's\n');
+    expect((await t.poll()).changedFiles).toEqual(['new name.txt', 'sub dir.txt']);
+  });
+
+  it('tracks a repository with no commit yet, then its first commit', async () => {
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-fresh-'));
+    try {
+      execFileSync('git', ['init', '-q'], { cwd: fresh });
+      const t = new MutationTracker(fresh);
+      await t.baseline();
+      expect(t.snapshot.startHead).toBeUndefined();
+      fs.writeFileSync(path.join(fresh, 'first.txt'), 'f\n');
+      expect((await t.poll()).changedFiles).toEqual(['first.txt']);
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '-A'], { cwd: fresh });
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'first'], { cwd: fresh });
+      const snap = await t.poll();
+      expect(snap.head).toMatch(/^[0-9a-f]{40}$/);
+      expect(snap.commits).toEqual([snap.head]);
+      expect(snap.changedFiles).toEqual(['first.txt']);
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps its last answer when git cannot read the worktree for a moment', async () => {
+    const t = new MutationTracker(wt);
+    await t.baseline();
+    fs.writeFileSync(path.join(wt, 'new.txt'), 'n\n');
+    expect((await t.poll()).changedFiles).toEqual(['new.txt']);
+    const index = path.join(wt, '.git', 'index');
+    fs.renameSync(index, `${index}.away`);
+    fs.writeFileSync(index, 'not an index');
+    expect((await t.poll()).changedFiles).toEqual(['new.txt']);
+    fs.renameSync(`${index}.away`, index);
+    fs.writeFileSync(path.join(wt, 'later.txt'), 'l\n');
+    expect((await t.poll()).changedFiles).toEqual(['later.txt', 'new.txt']);
+  });
+
   it('works in a directory that is not a git repository', async () => {
     const plain = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-plain-'));
     try {

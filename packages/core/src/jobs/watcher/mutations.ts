@@ -49,6 +49,12 @@ function walk(root: string): Map<string, string> {
   return out;
 }
 
+/** One `git status` answer: HEAD's commit and the status of every changed path. */
+interface GitState {
+  head: string | undefined;
+  status: Map<string, string>;
+}
+
 export class MutationTracker {
   private isGit = false;
   private startHead: string | undefined;
@@ -59,16 +65,12 @@ export class MutationTracker {
   constructor(private readonly worktree: string) {}
 
   async baseline(): Promise<void> {
-    // run together: this sits on the path to start's acknowledgement
-    const [inside, head, status] = await Promise.all([
-      git(this.worktree, ['rev-parse', '--is-inside-work-tree']),
-      this.head(),
-      this.status(),
-    ]);
-    this.isGit = inside.code === 0 && inside.stdout.trim() === 'true';
-    if (this.isGit) {
-      this.startHead = head;
-      this.baselineStatus = status;
+    // one git process: this sits on the path to start's acknowledgement
+    const state = await this.gitState();
+    this.isGit = state !== undefined;
+    if (state) {
+      this.startHead = state.head;
+      this.baselineStatus = state.status;
     } else {
       this.baselineWalk = walk(this.worktree);
     }
@@ -79,25 +81,43 @@ export class MutationTracker {
     return this.last;
   }
 
-  private async head(): Promise<string | undefined> {
-    const r = await git(this.worktree, ['rev-parse', '-q', '--verify', 'HEAD^{commit}']);
-    return r.code === 0 ? r.stdout.trim() : undefined;
-  }
-
-  private async status(): Promise<Map<string, string>> {
-    const r = await git(this.worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all']);
-    const map = new Map<string, string>();
-    if (r.code !== 0) return map;
+  /**
+   * HEAD and the worktree's status from one `git status` (porcelain v2 with its branch header),
+   * undefined outside a work tree. `--no-ahead-behind`: the count against an upstream can walk a
+   * long history and is not wanted here.
+   */
+  private async gitState(): Promise<GitState | undefined> {
+    const r = await git(this.worktree, [
+      'status',
+      '--porcelain=v2',
+      '--branch',
+      '--no-ahead-behind',
+      '-z',
+      '--untracked-files=all',
+    ]);
+    if (r.code !== 0) return undefined;
+    let head: string | undefined;
+    const status = new Map<string, string>();
     const parts = r.stdout.split('\0');
     for (let i = 0; i < parts.length; i++) {
       const entry = parts[i];
-      if (entry.length < 4) continue;
-      const xy = entry.slice(0, 2);
-      const file = entry.slice(3);
-      map.set(file, `${xy}|${fingerprint(path.join(this.worktree, file))}`);
-      if (xy[0] === 'R' || xy[0] === 'C') i++;
+      if (entry.startsWith('# branch.oid ')) {
+        const oid = entry.slice('# branch.oid '.length);
+        head = oid === '(initial)' ? undefined : oid;
+        continue;
+      }
+      // ordinary "1", renamed or copied "2" (its original path follows), unmerged "u", untracked "?"
+      const kind = entry[0];
+      const fields = kind === '1' ? 9 : kind === '2' ? 10 : kind === 'u' ? 11 : kind === '?' ? 2 : 0;
+      if (fields === 0) continue;
+      const split = splitFields(entry, fields);
+      if (!split) continue;
+      const xy = kind === '?' ? '??' : split[1];
+      const file = split[fields - 1];
+      status.set(file, `${xy}|${fingerprint(path.join(this.worktree, file))}`);
+      if (kind === '2') i++;
     }
-    return map;
+    return { head, status };
   }
 
   async poll(): Promise<MutationSnapshot> {
@@ -105,10 +125,12 @@ export class MutationTracker {
     let commits: string[] = [];
     let head: string | undefined;
     if (this.isGit) {
-      const current = await this.status();
-      for (const [file, fp] of current) if (this.baselineStatus.get(file) !== fp) changed.add(file);
-      for (const file of this.baselineStatus.keys()) if (!current.has(file)) changed.add(file);
-      head = await this.head();
+      const current = await this.gitState();
+      // git could not answer this time (a broken index mid-rewrite): nothing new is known
+      if (!current) return this.last;
+      for (const [file, fp] of current.status) if (this.baselineStatus.get(file) !== fp) changed.add(file);
+      for (const file of this.baselineStatus.keys()) if (!current.status.has(file)) changed.add(file);
+      head = current.head;
       if (head && head !== this.startHead) {
         const range = this.startHead ? [`${this.startHead}..${head}`] : [head];
         const revs = await git(this.worktree, ['rev-list', '--reverse', ...range]);
@@ -134,4 +156,18 @@ export class MutationTracker {
     };
     return this.last;
   }
+}
+
+/** The first `count` space-separated fields of a status line; the last one keeps its spaces (a path). */
+function splitFields(entry: string, count: number): string[] | undefined {
+  const out: string[] = [];
+  let from = 0;
+  for (let n = 1; n < count; n++) {
+    const space = entry.indexOf(' ', from);
+    if (space < 0) return undefined;
+    out.push(entry.slice(from, space));
+    from = space + 1;
+  }
+  out.push(entry.slice(from));
+  return out;
 }

@@ -72,6 +72,21 @@ describe('policy loader', () => {
     expect(err.exitCode).toBe(1);
   });
 
+  it('a file read again in the same process (in-process starts) follows its edits, and changes made by one caller do not reach the next', () => {
+    const f = file('worktrees:\n  allowed_prefixes: [/srv/wt]\nproviders:\n  opencode:\n    max_parallel: 4\n');
+    const first = loadPolicy({ file: f, env: {} });
+    expect(maxParallelFor(first, 'opencode')).toBe(4);
+    first.worktrees.allowedPrefixes.push('/changed/by/a/caller');
+    const again = loadPolicy({ file: f, env: {} });
+    expect(again.worktrees.allowedPrefixes).toEqual(['/srv/wt']);
+    fs.writeFileSync(f, 'providers:\n  opencode:\n    max_parallel: 7\n');
+    expect(maxParallelFor(loadPolicy({ file: f, env: {} }), 'opencode')).toBe(7);
+    fs.writeFileSync(f, 'providers:\n  opencode:\n    max_parallel: seven\n');
+    expect(errorOf(() => loadPolicy({ file: f, env: {} })).message).toMatch(/policy\.yaml:3:\d+/);
+    fs.writeFileSync(f, 'providers:\n  opencode:\n    max_parallel: 4\n');
+    expect(maxParallelFor(loadPolicy({ file: f, env: {} }), 'opencode')).toBe(4);
+  });
+
   it('merges maps key by key and replaces lists', () => {
     expect(mergePolicy({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] } })).toEqual({ a: { b: 1, c: [3] }, d: 1 });
   });

@@ -63,14 +63,27 @@ function locate(
  * default policy is read on every start; this skips loading the YAML parser and parsing it. Keyed by
  * content, it cannot go stale: an edited file has another hash and is parsed as YAML.
  */
-function prebuiltData(text: string): unknown {
-  const hash = createHash('sha256').update(text).digest('hex');
+function prebuiltData(hash: string): unknown {
   const file = fileURLToPath(new URL(`./prebuilt/${hash}.json`, import.meta.url));
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The data of YAML texts this process has parsed, by the SHA-256 of the text: a long-lived caller
+ * (dx-batch and nightly-dispatch start every job in-process, each start reading the policy file)
+ * parses a file once per content. Keyed by content, an edited file is parsed again; the file is
+ * still read every time.
+ */
+const parsedHere = new Map<string, unknown>();
+const PARSED_HERE_LIMIT = 32;
+
+function remember(hash: string, data: unknown): void {
+  if (parsedHere.size >= PARSED_HERE_LIMIT) parsedHere.delete(parsedHere.keys().next().value!);
+  parsedHere.set(hash, data);
 }
 
 export type YamlFileReader = <S extends z.ZodType>(file: string, schema: S, kind: string) => z.output<S>;
@@ -95,9 +108,10 @@ export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind:
       },
     );
   }
-  const prebuilt = prebuiltData(text);
-  if (prebuilt !== undefined) {
-    const parsed = schema.safeParse(prebuilt);
+  const hash = createHash('sha256').update(text).digest('hex');
+  const known = parsedHere.has(hash) ? structuredClone(parsedHere.get(hash)) : prebuiltData(hash);
+  if (known !== undefined) {
+    const parsed = schema.safeParse(known);
     if (parsed.success) return parsed.data;
     // refused: the YAML path below finds the same issue and names its line
   }
@@ -122,6 +136,7 @@ export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind:
     // e.g. the alias limit that stops a "billion laughs" document
     throw yamlError(kind, file, undefined, undefined, (err as Error).message.replace(/\s+/g, ' ').trim());
   }
+  remember(hash, structuredClone(data));
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

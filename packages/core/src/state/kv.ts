@@ -23,6 +23,8 @@ function escapeValue(value: string): string {
 }
 
 function unescapeValue(value: string): string {
+  // most values carry no escape: skip the regex (status reads thousands of records)
+  if (!value.includes('\\')) return value;
   return value.replace(/\\(\\|n|r)/g, (_m, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jobPaths } from '../state/layout.js';
 import { finalizeJob, stopJob } from './control.js';
+import { sampleMeta } from '../testing/records.js';
 import { readRecord, writeRecord } from './record-io.js';
 import { findLatestJob } from './store.js';
 import { toJobView } from './view.js';
@@ -21,24 +22,7 @@ function ghostJob(beads: string): void {
   const paths = jobPaths(root, 'fake', beads);
   fs.mkdirSync(path.dirname(paths.meta), { recursive: true, mode: 0o700 });
   const started = new Date(Date.now() - 90_000).toISOString();
-  writeRecord(paths.meta, 'meta', {
-    beads,
-    provider: 'fake',
-    run_instance: `run-${beads}`,
-    run_id: 'r1',
-    started_at: started,
-    retries: 0,
-    host: 'h',
-    cwd: root,
-    worktree: root,
-    prompt_copy: paths.prompt,
-    runtime_module: 'file:///x.js',
-    max_runtime_minutes: 120,
-    no_mutation_timeout_minutes: 30,
-    stall_minutes: 20,
-    startup_grace_sec: 300,
-    selected_model: 'm1',
-  });
+  writeRecord(paths.meta, 'meta', sampleMeta(paths, root, { started_at: started, selected_model: 'm1' }));
   writeRecord(paths.heartbeat, 'heartbeat', {
     run_instance: `run-${beads}`,
     watcher_pid: 999_999,

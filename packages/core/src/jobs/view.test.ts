@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jobPaths } from '../state/layout.js';
+import { sampleMeta } from '../testing/records.js';
 import { writeRecord } from './record-io.js';
 import { jobStatus } from './view.js';
 
@@ -24,23 +25,11 @@ function job(
   const paths = jobPaths(root, 'fake', beads);
   fs.mkdirSync(path.dirname(paths.meta), { recursive: true, mode: 0o700 });
   const instance = opts.instance ?? `run-${beads}`;
-  writeRecord(paths.meta, 'meta', {
-    beads,
-    provider: 'fake',
-    run_instance: instance,
-    run_id: 'r1',
-    started_at: iso(opts.startedMin),
-    retries: 0,
-    host: 'h',
-    cwd: root,
-    worktree: root,
-    prompt_copy: paths.prompt,
-    runtime_module: 'file:///x.js',
-    max_runtime_minutes: 120,
-    no_mutation_timeout_minutes: 30,
-    stall_minutes: 20,
-    startup_grace_sec: 300,
-  });
+  writeRecord(
+    paths.meta,
+    'meta',
+    sampleMeta(paths, root, { run_instance: instance, started_at: iso(opts.startedMin) }),
+  );
   if (opts.outcome)
     writeRecord(paths.outcome, 'outcome', {
       beads,

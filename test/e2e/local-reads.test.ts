@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckOutputSchema, DxRunnerClient, DxRunnerError, LocalReads } from '@dx/core';
 import { CLI_BIN } from '../helpers/paths.js';
@@ -83,6 +85,33 @@ describe('in-process reads (what dx-batch uses for the local dx-runner)', () => 
     const withTail = [await viaProcess.report('bd-lr1', 50), await inProcess.report('bd-lr1', 50)];
     expect(withTail[0].log_tail).toEqual(logs[0].lines);
     expect(settled(withTail[1])).toEqual(settled(withTail[0]));
+
+    // a dx-runner from before --log-lines refuses the flag as any unknown flag: the client then asks
+    // for the report and the logs in two calls, and the caller sees the same report
+    const older = path.join(sb.dir, 'older-dx-runner.mjs');
+    fs.writeFileSync(
+      older,
+      `import { spawnSync } from 'node:child_process';
+const args = process.argv.slice(2);
+if (args.includes('--log-lines')) {
+  const error = {
+    message: 'Nonexistent flag: --log-lines',
+    exit_code: 1,
+    reason_code: 'usage',
+    next_action: 'see_--help',
+    next_action_text: 'Run the command with \\\`--help\\\` for its usage.',
+  };
+  process.stdout.write(JSON.stringify({ error, json_contract_version: 1 }, null, 2) + '\\n');
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, [${JSON.stringify(CLI_BIN)}, ...args], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
+`,
+    );
+    const viaOlder = new DxRunnerClient({ command: [process.execPath, older], env: sb.env });
+    const fromOlder = await viaOlder.report('bd-lr1', 50);
+    expect(fromOlder.log_tail).toEqual(logs[0].lines);
+    expect(settled(fromOlder)).toEqual(settled(withTail[0]));
 
     // the key never comes back, in-process or not
     expect(JSON.stringify([b, listed[1], reports[1], logs[1], withTail])).not.toContain(KEY);

@@ -194,6 +194,23 @@ for (const c of CASES) {
       expect(r.json.reason_code).toMatch(new RegExp(`^${c.id.replace('-', '_')}_auth_`));
     });
 
+    it('probe: one request answered names the model; a rate-limited one fails with the provider reason code', async () => {
+      const probe = (mode: string) =>
+        sb.dxJson(['probe', '--provider', c.id, '--policy', policy], PreflightOutputSchema, { env: c.env(mode) });
+      const answered = await probe('ok');
+      expect(answered.code, JSON.stringify(answered.json)).toBe(0);
+      expect(answered.json.checks).toEqual([
+        expect.objectContaining({ name: 'probe', status: 'ok', detail: expect.stringMatching(/ answered in \d+ ms$/) }),
+      ]);
+      const [, reason, failureClass] = c.failures.find(([mode]) => mode === '429')!;
+      const limited = await probe('429');
+      expect(limited.code, JSON.stringify(limited.json)).toBe(limited.json.exit_code);
+      expect(limited.code).not.toBe(0);
+      expect(limited.json.checks).toEqual([
+        expect.objectContaining({ name: 'probe', status: 'fail', reason_code: reason, failure_class: failureClass }),
+      ]);
+    });
+
     it('a job whose model asks for a file write ends exited_ok with the mutation recorded', async () => {
       const target = path.join(sb.agents, `${c.id}-write`, 'repo', 'from-the-model.txt');
       const started = await start(`${c.id}-write`, server.toolMode(target));

@@ -284,12 +284,7 @@ export function createCcGlmProvider(services: CoreServices): Provider {
         .map((l) => kit.parseJson(l) as Record<string, unknown> | undefined)
         .findLast((e) => e?.type === 'result');
       if (r.exitCode === 0 && result && result.is_error !== true) {
-        return {
-          ok: true,
-          binary: { path: bin.path, version: bin.version },
-          model,
-          checks: [{ name: 'probe', status: 'ok', detail: `${model} answered in ${Date.now() - started} ms` }],
-        };
+        return kit.probeAnswered(bin, model, started);
       }
       const c = r.timedOut
         ? {
@@ -307,20 +302,7 @@ export function createCcGlmProvider(services: CoreServices): Provider {
             },
             kit,
           );
-      return {
-        ok: false,
-        binary: { path: bin.path, version: bin.version },
-        model,
-        checks: [
-          {
-            name: 'probe',
-            status: 'fail',
-            detail: c.summary ?? c.reasonCode,
-            reasonCode: c.reasonCode,
-            failureClass: c.failureClass,
-          },
-        ],
-      };
+      return kit.probeFailed(bin, model, c);
     },
   };
   return provider;

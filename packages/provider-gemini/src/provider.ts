@@ -196,12 +196,7 @@ export function createGeminiProvider(services: CoreServices): Provider {
         },
       );
       if (r.exitCode === 0 && events.some((e) => e.kind === 'final' && e.ok)) {
-        return {
-          ok: true,
-          binary: { path: bin.path, version: bin.version },
-          model: ctx.model,
-          checks: [{ name: 'probe', status: 'ok', detail: `${ctx.model} answered in ${Date.now() - started} ms` }],
-        };
+        return kit.probeAnswered(bin, ctx.model, started);
       }
       const c = r.timedOut
         ? {
@@ -220,20 +215,7 @@ export function createGeminiProvider(services: CoreServices): Provider {
             },
             kit,
           );
-      return {
-        ok: false,
-        binary: { path: bin.path, version: bin.version },
-        model: ctx.model,
-        checks: [
-          {
-            name: 'probe',
-            status: 'fail',
-            detail: c.summary ?? c.reasonCode,
-            reasonCode: c.reasonCode,
-            failureClass: c.failureClass,
-          },
-        ],
-      };
+      return kit.probeFailed(bin, ctx.model, c);
     },
   };
   return provider;

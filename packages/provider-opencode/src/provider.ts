@@ -277,12 +277,7 @@ export function createOpencodeProvider(services: CoreServices): Provider {
       );
       const answered = events.some((e) => e.kind === 'final' && e.ok);
       if (answered && !r.stopped) {
-        return {
-          ok: true,
-          binary: { path: bin.path, version: bin.version },
-          model: ctx.model,
-          checks: [{ name: 'probe', status: 'ok', detail: `${ctx.model} answered in ${Date.now() - started} ms` }],
-        };
+        return kit.probeAnswered(bin, ctx.model, started);
       }
       const c =
         r.timedOut && !events.some((e) => e.kind === 'fatal')
@@ -302,20 +297,7 @@ export function createOpencodeProvider(services: CoreServices): Provider {
               },
               kit,
             );
-      return {
-        ok: false,
-        binary: { path: bin.path, version: bin.version },
-        model: ctx.model,
-        checks: [
-          {
-            name: 'probe',
-            status: 'fail',
-            detail: c.summary ?? c.reasonCode,
-            reasonCode: c.reasonCode,
-            failureClass: c.failureClass,
-          },
-        ],
-      };
+      return kit.probeFailed(bin, ctx.model, c);
     },
   };
   return provider;

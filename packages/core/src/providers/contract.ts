@@ -94,6 +94,16 @@ export interface ProviderKit {
   firstLine(text: string, max?: number): string;
   /** `${prefix}_${suffix}` for a failure class, with per-provider overrides of the suffix. */
   reasonCode(prefix: string, failureClass: FailureClass, overrides?: Partial<Record<FailureClass, string>>): string;
+  /** A model probe that got its answer: one ok `probe` check naming the model and how long it took. */
+  probeAnswered(binary: ProbedBinary, model: string | undefined, startedAtMs: number): ProviderPreflight;
+  /** A model probe that failed: one failed `probe` check carrying the classification. */
+  probeFailed(binary: ProbedBinary, model: string | undefined, failure: FailureClassification): ProviderPreflight;
+}
+
+/** The CLI a probe ran (as preflight reports it). */
+export interface ProbedBinary {
+  path?: string;
+  version?: string;
 }
 
 /** The part of a provider the watcher process loads; keep its module's imports light. */

@@ -55,4 +55,29 @@ export const providerKit: ProviderKit = {
     };
     return `${prefix}_${overrides[failureClass] ?? suffix[failureClass]}`;
   },
+  probeAnswered(binary, model, startedAtMs) {
+    const detail = `${model} answered in ${Date.now() - startedAtMs} ms`;
+    return {
+      ok: true,
+      binary: { path: binary.path, version: binary.version },
+      model,
+      checks: [{ name: 'probe', status: 'ok', detail }],
+    };
+  },
+  probeFailed(binary, model, failure) {
+    return {
+      ok: false,
+      binary: { path: binary.path, version: binary.version },
+      model,
+      checks: [
+        {
+          name: 'probe',
+          status: 'fail',
+          detail: failure.summary ?? failure.reasonCode,
+          reasonCode: failure.reasonCode,
+          failureClass: failure.failureClass,
+        },
+      ],
+    };
+  },
 };

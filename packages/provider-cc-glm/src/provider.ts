@@ -100,38 +100,15 @@ export function createCcGlmProvider(services: CoreServices): Provider {
     );
   }
 
-  async function binaryCheck(
-    ctx: PreflightContext,
-  ): Promise<{ check: PreflightCheck; path?: string; version?: string }> {
-    const env = scratchEnv(ctx);
-    const timeoutMs = ctx.timeoutMs;
-    const path = services.findExecutable(binaryName(ctx.env), ctx.env);
-    if (!path) {
-      return {
-        check: {
-          name: 'binary',
-          status: 'fail',
-          detail: `${binaryName(ctx.env)} not found on PATH (npm install -g @anthropic-ai/claude-code@2.1.197)`,
-          reasonCode: `cc_glm_binary_missing`,
-          failureClass: 'binary_missing',
-        },
-      };
-    }
-    const r = await services.runTool(path, ['--version'], { env, timeoutMs });
-    if (r.exitCode !== 0) {
-      return {
-        path,
-        check: {
-          name: 'binary',
-          status: 'fail',
-          detail: `${path} --version failed: ${kit.firstLine(r.stderr || r.stdout)}`,
-          reasonCode: 'cc_glm_binary_missing',
-          failureClass: 'binary_missing',
-        },
-      };
-    }
-    const version = kit.firstLine(r.stdout, 80);
-    return { path, version, check: { name: 'binary', status: 'ok', detail: `${path} ${version}` } };
+  function binaryCheck(ctx: PreflightContext) {
+    return services.checkBinary({
+      name: binaryName(ctx.env),
+      env: ctx.env,
+      runEnv: scratchEnv(ctx),
+      timeoutMs: ctx.timeoutMs,
+      installHint: 'npm install -g @anthropic-ai/claude-code@2.1.197',
+      reasonCode: 'cc_glm_binary_missing',
+    });
   }
 
   const provider: Provider = {

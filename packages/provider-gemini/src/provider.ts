@@ -56,38 +56,14 @@ export function createGeminiProvider(services: CoreServices): Provider {
       env: ctx.env,
     };
     const env = geminiEnv(services, scratch);
-    const timeoutMs = ctx.timeoutMs;
-    const bin = services.findExecutable(binaryName(ctx.env), ctx.env);
-    if (!bin) {
-      return {
-        check: {
-          name: 'binary',
-          status: 'fail',
-          detail: `${binaryName(ctx.env)} not found on PATH (npm install -g @google/gemini-cli@0.61.0)`,
-          reasonCode: 'gemini_binary_missing',
-          failureClass: 'binary_missing',
-        } as PreflightCheck,
-      };
-    }
-    const r = await services.runTool(bin, ['--version'], { env, timeoutMs });
-    if (r.exitCode !== 0) {
-      return {
-        path: bin,
-        check: {
-          name: 'binary',
-          status: 'fail',
-          detail: kit.firstLine(r.stderr || r.stdout || `exit ${r.exitCode}`),
-          reasonCode: 'gemini_binary_missing',
-          failureClass: 'binary_missing',
-        } as PreflightCheck,
-      };
-    }
-    const version = kit.firstLine(r.stdout, 40);
-    return {
-      path: bin,
-      version,
-      check: { name: 'binary', status: 'ok', detail: `${bin} ${version}` } as PreflightCheck,
-    };
+    return services.checkBinary({
+      name: binaryName(ctx.env),
+      env: ctx.env,
+      runEnv: env,
+      timeoutMs: ctx.timeoutMs,
+      installHint: 'npm install -g @google/gemini-cli@0.61.0',
+      reasonCode: 'gemini_binary_missing',
+    });
   }
 
   function credentialsCheck(env: NodeJS.ProcessEnv): PreflightCheck {

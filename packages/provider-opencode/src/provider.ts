@@ -113,38 +113,14 @@ export function createOpencodeProvider(services: CoreServices): Provider {
   /** Even `opencode --version` creates ~/.config, ~/.local… so every check runs in the scratch HOME. */
   async function binaryCheck(ctx: PreflightContext) {
     const env = opencodeEnv(services, scratchRequest(ctx), undefined);
-    const timeoutMs = ctx.timeoutMs;
-    const bin = services.findExecutable(binaryName(ctx.env), ctx.env);
-    if (!bin) {
-      return {
-        check: {
-          name: 'binary',
-          status: 'fail',
-          detail: `${binaryName(ctx.env)} not found on PATH (npm install -g opencode-ai@1.18.33)`,
-          reasonCode: 'opencode_binary_missing',
-          failureClass: 'binary_missing',
-        } as PreflightCheck,
-      };
-    }
-    const r = await services.runTool(bin, ['--version'], { env, timeoutMs });
-    if (r.exitCode !== 0) {
-      return {
-        path: bin,
-        check: {
-          name: 'binary',
-          status: 'fail',
-          detail: kit.firstLine(r.stderr || r.stdout || `exit ${r.exitCode}`),
-          reasonCode: 'opencode_binary_missing',
-          failureClass: 'binary_missing',
-        } as PreflightCheck,
-      };
-    }
-    const version = kit.firstLine(r.stdout, 40);
-    return {
-      path: bin,
-      version,
-      check: { name: 'binary', status: 'ok', detail: `${bin} ${version}` } as PreflightCheck,
-    };
+    return services.checkBinary({
+      name: binaryName(ctx.env),
+      env: ctx.env,
+      runEnv: env,
+      timeoutMs: ctx.timeoutMs,
+      installHint: 'npm install -g opencode-ai@1.18.33',
+      reasonCode: 'opencode_binary_missing',
+    });
   }
 
   const provider: Provider = {

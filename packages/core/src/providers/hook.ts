@@ -1,5 +1,5 @@
 import type { YamlFileReader } from '../policy/yaml.js';
-import type { LaunchRequest, Provider, ProviderKit } from './contract.js';
+import type { LaunchRequest, PreflightCheck, Provider, ProviderKit } from './contract.js';
 
 export const PROVIDER_HOOK = 'dx:providers' as const;
 export const CORE_API_VERSION = 1 as const;
@@ -24,6 +24,25 @@ export interface RunToolResult {
 }
 
 /** Services core injects into provider plugins, so a plugin needs @dx/core for types only. */
+export interface BinaryCheckOptions {
+  /** The executable's name or path (found on `env.PATH`). */
+  name: string;
+  env: NodeJS.ProcessEnv;
+  /** The environment `--version` runs in (a scratch HOME: some CLIs write their config even then). */
+  runEnv: Record<string, string>;
+  timeoutMs: number;
+  /** How to install it, shown when it is missing, e.g. `npm install -g opencode-ai@1.18.33`. */
+  installHint: string;
+  /** The provider's reason code for a missing or broken binary, e.g. `opencode_binary_missing`. */
+  reasonCode: string;
+}
+
+export interface BinaryCheck {
+  check: PreflightCheck;
+  path?: string;
+  version?: string;
+}
+
 export interface CoreServices {
   runTool(
     command: string,
@@ -48,6 +67,8 @@ export interface CoreServices {
   ): Promise<StreamingResult>;
   /** Absolute path of an executable found on env.PATH (or the path itself if it contains a slash). */
   findExecutable(name: string, env: NodeJS.ProcessEnv): string | undefined;
+  /** A provider CLI found on PATH and answering `--version`: preflight's `binary` check. */
+  checkBinary(options: BinaryCheckOptions): Promise<BinaryCheck>;
   /** Read a YAML file validated by a zod schema; errors name the file, line and column (`<kind>_invalid`). */
   readYamlFile: YamlFileReader;
   kit: ProviderKit;

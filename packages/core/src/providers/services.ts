@@ -7,7 +7,7 @@ import { readYamlFile } from '../policy/yaml.js';
 import type { LaunchRequest } from './contract.js';
 import { runTool } from '../process/run.js';
 import { signalsForChild } from '../process/signals.js';
-import type { CoreServices, StreamingResult } from './hook.js';
+import type { BinaryCheck, BinaryCheckOptions, CoreServices, StreamingResult } from './hook.js';
 
 /**
  * The agent environment: the caller's env (agents run tests that need it) with HOME, XDG dirs and
@@ -52,6 +52,29 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
     if (isExec(candidate)) return candidate;
   }
   return undefined;
+}
+
+export async function checkBinary(options: BinaryCheckOptions): Promise<BinaryCheck> {
+  const failed = (detail: string) =>
+    ({
+      name: 'binary',
+      status: 'fail',
+      detail,
+      reasonCode: options.reasonCode,
+      failureClass: 'binary_missing',
+    }) as const;
+  const found = findExecutable(options.name, options.env);
+  if (!found) return { check: failed(`${options.name} not found on PATH (${options.installHint})`) };
+  const r = await runTool(found, ['--version'], { env: options.runEnv, timeoutMs: options.timeoutMs });
+  if (r.exitCode !== 0)
+    return {
+      path: found,
+      check: failed(
+        `${found} --version failed: ${providerKit.firstLine(r.stderr || r.stdout || `exit ${r.exitCode}`)}`,
+      ),
+    };
+  const version = providerKit.firstLine(r.stdout, 80);
+  return { path: found, version, check: { name: 'binary', status: 'ok', detail: `${found} ${version}` } };
 }
 
 export function runStreaming(
@@ -123,6 +146,7 @@ export const coreServices: CoreServices = {
   runStreaming,
   childEnv,
   findExecutable,
+  checkBinary,
   readYamlFile,
   kit: providerKit,
 };

@@ -6,8 +6,9 @@
  * import fell from ~130 ms to ~60 ms on this machine kind. Source maps are kept
  * (`NODE_OPTIONS=--enable-source-maps` names the TypeScript lines).
  *
- * Kept out: @dx/core (already a bundle, imported lazily when a command needs it) and what oclif only
- * loads in development (typescript, tsx, ts-node). Plugins (providers, dashboard, oclif's own) are not
+ * Kept out: @dx/core (already a bundle, imported lazily when a command needs it), @dx/cli (dx-batch
+ * runs it in-process and locates its bin beside its files), and what oclif only loads in development
+ * (typescript, tsx, ts-node). Plugins (providers, dashboard, oclif's own) are not
  * touched: they load from their packages as before, and a plugin's command that imports @oclif/core
  * gets the package's copy — oclif supports plugins that bring their own.
  */
@@ -18,7 +19,11 @@ import { build } from 'esbuild';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 /** Packages whose bin runs a bundle: their registry module (oclif's explicit command discovery). */
-export const BUNDLED_BINS = { cli: 'dist/registry.js' };
+export const BUNDLED_BINS = {
+  cli: 'dist/registry.js',
+  'dx-batch': 'dist/registry.js',
+  'nightly-dispatch': 'dist/registry.js',
+};
 
 export async function bundleBins() {
   for (const [name, registry] of Object.entries(BUNDLED_BINS)) {
@@ -46,7 +51,18 @@ export async function bundleBins() {
       banner: {
         js: "import { createRequire as __dxCreateRequire } from 'node:module'; const require = __dxCreateRequire(import.meta.url);",
       },
-      external: ['@dx/core', '@dx/core/*', 'typescript', 'tsx', 'tsx/*', 'ts-node', 'wsl-utils'],
+      // @dx/cli stays its own package for dx-batch: it finds its bin and plugins beside its own files
+      external: [
+        '@dx/core',
+        '@dx/core/*',
+        '@dx/cli',
+        '@dx/cli/*',
+        'typescript',
+        'tsx',
+        'tsx/*',
+        'ts-node',
+        'wsl-utils',
+      ],
       logLevel: 'warning',
     });
   }

@@ -358,7 +358,7 @@ describe('dx-batch waves', () => {
       .filter((x) => ids.includes(x[0]))
       .map((x) => Number(x[4]));
     const r = await sb.batch(['cancel', '--wave-id', 'w-cancel', '--json']);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
     const out = CancelOutputSchema.parse(JSON.parse(r.stdout));
     expect(out.stopped_jobs.sort()).toEqual(['c1', 'c2']);
     expect(out.cancelled_items.sort()).toEqual(ids);

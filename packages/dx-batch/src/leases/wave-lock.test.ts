@@ -55,11 +55,25 @@ describe('wave lock', () => {
   it('takes over a holder that stopped renewing within the TTL', () => {
     WaveLock.acquire(paths, { ttlMinutes: 10 });
     const holder = readHolder(paths.lock)!;
-    fs.writeFileSync(
-      paths.lock,
-      JSON.stringify({ ...holder, renewed_at: new Date(Date.now() - 11 * 60_000).toISOString() }),
-    );
+    const silentSince = new Date(Date.now() - 11 * 60_000);
+    fs.writeFileSync(paths.lock, JSON.stringify({ ...holder, renewed_at: silentSince.toISOString() }));
+    fs.utimesSync(paths.lock, silentSince, silentSince);
     expect(WaveLock.acquire(paths, { ttlMinutes: 10 }).token).toBe(2);
+  });
+
+  it('renewing keeps a holder fresh without rewriting the lock, so it cannot undo a takeover', () => {
+    const running = WaveLock.acquire(paths, { ttlMinutes: 10 });
+    const longAgo = new Date(Date.now() - 11 * 60_000);
+    fs.utimesSync(paths.lock, longAgo, longAgo);
+    const before = fs.readFileSync(paths.lock, 'utf8');
+    running.renew();
+    expect(fs.readFileSync(paths.lock, 'utf8')).toBe(before);
+    expect(Date.now() - Date.parse(readHolder(paths.lock)!.renewed_at)).toBeLessThan(60_000);
+    // a cancel taking over now is refused nothing; the old holder is fenced and its renew writes nothing
+    const cancel = WaveLock.acquire(paths, { ttlMinutes: 10, force: true });
+    expect(() => running.renew()).toThrow(FencedError);
+    expect(readHolder(paths.lock)?.token).toBe(cancel.token);
+    cancel.assertHeld();
   });
 
   it('cancel forces the lock and fences a live orchestrator', () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { DxError, ExitCode, identify, isAlive, readJsonFileIfExists, writeFileAtomic } from '@dx/core';
+import { DxError, ExitCode, identify, isAlive, readJsonFileIfExists } from '@dx/core';
 import type { WavePaths } from '../waves/paths.js';
 
 /** Who holds a wave: one orchestrator at a time, identified by pid + start time and a fencing token. */
@@ -31,8 +31,17 @@ export class FencedError extends DxError {
   }
 }
 
+/** The holder named in the lock file; renewed when the file was last touched, if later than it says. */
 export function readHolder(file: string): LockHolder | undefined {
-  return readJsonFileIfExists<LockHolder>(file);
+  const holder = readJsonFileIfExists<LockHolder>(file);
+  if (!holder) return undefined;
+  try {
+    const touched = fs.statSync(file).mtimeMs;
+    if (!(Date.parse(holder.renewed_at) >= touched)) holder.renewed_at = new Date(touched).toISOString();
+  } catch {
+    // moved aside since it was read: what it said stands
+  }
+  return holder;
 }
 
 /** A live holder renewed its lease within the TTL (pid + start time checked when on this host). */
@@ -113,10 +122,16 @@ export class WaveLock {
       throw new FencedError(this.paths.waveId, this.token, current?.token);
   }
 
+  /**
+   * Renewing touches the lock file and never rewrites it: a takeover (cancel, resume) may replace the
+   * file between this holder's check and its write, and a rewrite would then put the fenced holder
+   * back over the new one. A touch of the new holder's file only keeps it fresh.
+   */
   renew(): void {
     this.assertHeld();
-    this.holder = { ...this.holder, renewed_at: new Date().toISOString() };
-    writeFileAtomic(this.paths.lock, `${JSON.stringify(this.holder)}\n`);
+    const now = new Date();
+    fs.utimesSync(this.paths.lock, now, now);
+    this.holder = { ...this.holder, renewed_at: now.toISOString() };
   }
 
   release(): void {

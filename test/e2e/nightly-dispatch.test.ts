@@ -2,7 +2,7 @@
  * nightly-dispatch end to end: the built bin, the bd stub speaking bd's contract, the built dx-runner
  * running the fake agent (fake = "opencode", fake-alt = "cc-glm"), and a Slack webhook on 127.0.0.1.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { NightReportSchema, type NightReport } from '@dx/nightly-dispatch';
 import { CheckOutputSchema } from '@dx/core';
 import { BD_STUB_DIR, CLI_BIN, NIGHTLY_BIN } from '../helpers/paths.js';
+import { BD_STUB, createBeadsWorkspace, type BeadsWorkspace } from '../helpers/beads.js';
 import { createSandbox, runCli, type Sandbox } from '../helpers/sandbox.js';
 import { startWebhook, type Hook } from '../helpers/webhook.js';
 
@@ -18,17 +19,12 @@ let sb: Sandbox;
 let hook: Hook;
 let beadsDir: string;
 let nightly: string;
-const bdStub = path.join(BD_STUB_DIR, 'bd');
-const bd = (...args: string[]) =>
-  execFileSync(bdStub, args, {
-    cwd: path.dirname(beadsDir),
-    encoding: 'utf8',
-    env: { ...process.env, BEADS_DIR: beadsDir },
-  }).trim();
+let beads: BeadsWorkspace;
+const bd = (...args: string[]) => beads.bd(...args);
 const issue = (id: string) => JSON.parse(bd('show', id, '--json'))[0] as { status: string; assignee?: string };
 
 function create(id: string, priority = 1): void {
-  bd('create', `Fix ${id}`, '--id', id, '-p', String(priority), '-d', `The ${id} bug`, '--silent');
+  beads.create(id, priority);
   sb.worktree(id);
 }
 
@@ -57,10 +53,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   sb = createSandbox({ PATH: `${BD_STUB_DIR}:${process.env.PATH}` });
-  const ws = path.join(sb.dir, 'workspace');
-  fs.mkdirSync(ws);
-  execFileSync(bdStub, ['init', '-p', 'bd'], { cwd: ws });
-  beadsDir = path.join(ws, '.beads');
+  beads = createBeadsWorkspace(path.join(sb.dir, 'workspace'));
+  beadsDir = beads.beadsDir;
   nightly = path.join(sb.dir, 'nightly');
   const policy = path.join(sb.dir, 'policy.yaml');
   // the summary alert is tested on its own; here it would only add to every hook count
@@ -187,7 +181,7 @@ describe('nightly-dispatch run', () => {
     const wrapper = path.join(sb.dir, 'bd-racy');
     fs.writeFileSync(
       wrapper,
-      `#!/bin/sh\nif [ "$1" = update ] && [ "$2" = bd-c1 ]; then BD_ACTOR='Recovery Agent' '${bdStub}' update bd-c1 --claim >/dev/null 2>&1; fi\nexec '${bdStub}' "$@"\n`,
+      `#!/bin/sh\nif [ "$1" = update ] && [ "$2" = bd-c1 ]; then BD_ACTOR='Recovery Agent' '${BD_STUB}' update bd-c1 --claim >/dev/null 2>&1; fi\nexec '${BD_STUB}' "$@"\n`,
       { mode: 0o755 },
     );
     const r = await night(['--max-items', '1'], { BD_BIN: wrapper, BD_STUB_CLAIM_EXIT0: '1' });

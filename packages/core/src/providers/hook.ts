@@ -23,7 +23,6 @@ export interface RunToolResult {
   errorCode?: string;
 }
 
-/** Services core injects into provider plugins, so a plugin needs @dx/core for types only. */
 export interface BinaryCheckOptions {
   /** The executable's name or path (found on `env.PATH`). */
   name: string;
@@ -43,6 +42,7 @@ export interface BinaryCheck {
   version?: string;
 }
 
+/** Services core injects into provider plugins, so a plugin needs @dx/core for types only. */
 export interface CoreServices {
   runTool(
     command: string,

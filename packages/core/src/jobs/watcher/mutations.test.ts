@@ -43,7 +43,7 @@ describe('MutationTracker', () => {
     expect((await t.poll()).changedFiles).toEqual(['a.txt']);
   });
 
-  it('names a renamed file (staged with git mv) and files with spaces by their new path', async () => {
+  it('names both paths of a renamed file (staged with git mv, then committed) and files with spaces', async () => {
     fs.writeFileSync(path.join(wt, 'old name.txt'), 'o\n');
     git('add', '-A');
     git('commit', '-qm', 'two');
@@ -51,7 +51,19 @@ describe('MutationTracker', () => {
     await t.baseline();
     git('mv', 'old name.txt', 'new name.txt');
     fs.writeFileSync(path.join(wt, 'sub dir.txt'), 's\n');
-    expect((await t.poll()).changedFiles).toEqual(['new name.txt', 'sub dir.txt']);
+    expect((await t.poll()).changedFiles).toEqual(['new name.txt', 'old name.txt', 'sub dir.txt']);
+    git('commit', '-qm', 'renamed');
+    expect((await t.poll()).changedFiles).toEqual(['new name.txt', 'old name.txt', 'sub dir.txt']);
+  });
+
+  it('does not count a rename that was already staged before the job as a change', async () => {
+    fs.writeFileSync(path.join(wt, 'before.txt'), 'b\n');
+    git('add', '-A');
+    git('commit', '-qm', 'three');
+    git('mv', 'before.txt', 'after.txt');
+    const t = new MutationTracker(wt);
+    await t.baseline();
+    expect((await t.poll()).changedFiles).toEqual([]);
   });
 
   it('tracks a repository with no commit yet, then its first commit', async () => {

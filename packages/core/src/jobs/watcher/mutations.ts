@@ -115,7 +115,11 @@ export class MutationTracker {
       const xy = kind === '?' ? '??' : split[1];
       const file = split[fields - 1];
       status.set(file, `${xy}|${fingerprint(path.join(this.worktree, file))}`);
-      if (kind === '2') i++;
+      if (kind === '2') {
+        // a rename also removed its original path (a copy leaves it as it was)
+        const original = parts[++i];
+        if (original && xy.includes('R')) status.set(original, `${xy}|renamed to ${file}`);
+      }
     }
     return { head, status };
   }
@@ -136,7 +140,7 @@ export class MutationTracker {
         const revs = await git(this.worktree, ['rev-list', '--reverse', ...range]);
         commits = revs.stdout.split('\n').filter(Boolean);
         const files = this.startHead
-          ? await git(this.worktree, ['diff', '--name-only', '-z', this.startHead, head])
+          ? await git(this.worktree, ['diff', '--name-only', '--no-renames', '-z', this.startHead, head])
           : await git(this.worktree, ['ls-tree', '-r', '-z', '--name-only', head]);
         for (const f of files.stdout.split('\0')) if (f) changed.add(f);
       }

@@ -5,7 +5,8 @@
  * of dx-runner calls per item, and dx-batch's own CPU per item — what the orchestrator itself costs,
  * apart from the dx-runner processes it runs. Not a test: nothing here asserts a time.
  *
- *   node bench/batch.mjs [--items 200] [--max-parallel 3] [--no-review] [--hosts N] [--via-process]
+ *   node bench/batch.mjs [--items 200] [--max-parallel 3] [--poll-interval 0.2] [--no-review] [--hosts N]
+ *                        [--via-process]
  *
  * By default dx-batch runs the dx-runner it ships with, so its read-only calls (job state, report,
  * logs) are answered in-process; --via-process points DX_RUNNER_BIN at a wrapper script instead, so
@@ -36,6 +37,7 @@ const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
 const ITEMS = Number(opt('items', '200'));
 const PARALLEL = Number(opt('max-parallel', '3'));
+const POLL_SEC = Number(opt('poll-interval', '0.2'));
 const REVIEW = !args.includes('--no-review');
 const VIA_PROCESS = args.includes('--via-process');
 
@@ -73,7 +75,7 @@ if (VIA_PROCESS) {
 }
 fs.writeFileSync(
   env.DX_POLICY_FILE,
-  `batch:\n  retry_chain: [fake]\n  review_chain: [fake]\n  poll_interval_sec: 0.2\n  exec_process_cap: 1000\n`,
+  `batch:\n  retry_chain: [fake]\n  review_chain: [fake]\n  poll_interval_sec: ${POLL_SEC}\n  exec_process_cap: 1000\n`,
 );
 const hostNames = Array.from({ length: HOSTS }, (_, i) => `h${i + 1}`);
 let fleet;
@@ -176,6 +178,7 @@ try {
     hosts: HOSTS,
     max_parallel: PARALLEL * Math.max(1, HOSTS),
     review: REVIEW,
+    poll_interval_sec: POLL_SEC,
     reads: VIA_PROCESS ? 'dx-runner processes' : 'in-process',
     wall_sec: Math.round(wallMs / 100) / 10,
     wall_ms_per_item: Math.round(wallMs / ITEMS),

@@ -104,6 +104,22 @@ describe('dx-batch waves', () => {
     expect(DoctorOutputSchema.parse(JSON.parse(doctor.stdout)).issues.filter((i) => i.severity !== 'info')).toEqual([]);
   });
 
+  it('takes an item to its next phase as soon as its job ends, not at the next poll', async () => {
+    // two minutes between polls: a wave that waited them out would take at least four; and a first
+    // wave on this machine: dx-runner's state root does not exist yet when the wave begins
+    const stateDir = path.join(sb.dir, 'state-of-a-first-wave');
+    const r = await sb.batch(
+      ['start', '--items', items(['wake-a']), '--wave-id', 'w-wake', '--poll-interval', '120', '--json'],
+      { env: { DX_RUNNER_STATE_DIR: stateDir } },
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const wave = parseWave(r.stdout);
+    expect(byId(wave, 'wake-a').status).toBe('APPROVED');
+    expect(byId(wave, 'wake-a').attempts.map((a) => a.phase)).toEqual(['implement', 'review']);
+    expect(Date.parse(wave.completed_at!) - Date.parse(wave.started_at!)).toBeLessThan(120_000);
+    expect(fs.readdirSync(path.join(stateDir, 'fake'))).toContain('wake-a-review.outcome');
+  }, 150_000);
+
   it('sends a REVISION_REQUIRED item back to implementing with the findings, and blocks it past max revisions', async () => {
     script(
       'rev-a.review.2',

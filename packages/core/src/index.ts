@@ -51,6 +51,7 @@ export * from './jobs/watchdog.js';
 export type { WatcherSpec, WatcherAck } from './jobs/watcher/spec.js';
 export * from './jobs/logs.js';
 export * from './jobs/wait.js';
+export * from './jobs/file-events.js';
 export * from './jobs/capped-log.js';
 export * from './jobs/disk.js';
 export * from './jobs/holds.js';

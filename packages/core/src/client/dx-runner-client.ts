@@ -27,6 +27,7 @@ import {
   type WaitOutput,
 } from '../schemas/outputs.js';
 import { runChild } from '../process/run.js';
+import { NO_JOB_END_EVENTS, type JobEndWatch } from '../jobs/file-events.js';
 import type { LocalReads } from './local-reads.js';
 import type { LocalStarts } from './local-starts.js';
 import { findExecutable } from '../providers/services.js';
@@ -253,6 +254,16 @@ export class DxRunnerClient {
         return { jobs: [], missing: [...beadsIds] };
       throw err;
     }
+  }
+
+  /**
+   * Calls `onEnd(beads)` soon after a job ends, when this client reads this machine's state
+   * in-process (file events on its state root, for every job there: filter by beads id); `null` means
+   * "some job, unknown which". For any other dx-runner it never calls, and the caller's poll notices
+   * ends as before. The caller closes the subscription.
+   */
+  watchJobEnds(onEnd: (beads: string | null) => void): JobEndWatch {
+    return this.localReads?.watchJobEnds(onEnd) ?? NO_JOB_END_EVENTS;
   }
 
   /** Block until the job ends (or `timeoutSec` passes: exit 124, `timed_out`); the exit code is check's for the final state. */

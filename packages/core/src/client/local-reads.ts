@@ -1,5 +1,6 @@
 import { isDxError } from '../errors.js';
 import { exitCodeForState } from '../health/states.js';
+import { JobEndEvents, type JobEndWatch } from '../jobs/file-events.js';
 import { readJobLog } from '../jobs/logs.js';
 import { requireJob } from '../jobs/store.js';
 import { jobStatus, jobViewsOf, toJobView } from '../jobs/view.js';
@@ -71,6 +72,14 @@ export class LocalReads {
     return this.answer(['logs', '--beads', beads, '--lines', String(lines)], () =>
       LogsOutputSchema.parse(this.clean(readJobLog(this.root(), beads, lines))),
     );
+  }
+
+  /**
+   * File events of jobs ending in this machine's state root; it may not exist yet (a first wave):
+   * its provider directories are taken up by `refresh` once they do.
+   */
+  watchJobEnds(onEnd: (beads: string | null) => void): JobEndWatch {
+    return new JobEndEvents(stateRootPath(this.env), onEnd);
   }
 
   private root(): string | undefined {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jobPaths } from '../state/layout.js';
 import { finalizeJob, stopJob } from './control.js';
+import { JobEndEvents } from './file-events.js';
 import { sampleMeta } from '../testing/records.js';
 import { readRecord, writeRecord } from './record-io.js';
 import { findLatestJob } from './store.js';
@@ -18,8 +19,8 @@ fs.chmodSync(root, 0o700);
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const env = { ...process.env, DX_RUNNER_STATE_DIR: root };
 
-function ghostJob(beads: string): void {
-  const paths = jobPaths(root, 'fake', beads);
+function ghostJob(beads: string, provider = 'fake'): void {
+  const paths = jobPaths(root, provider, beads);
   fs.mkdirSync(path.dirname(paths.meta), { recursive: true, mode: 0o700 });
   const started = new Date(Date.now() - 90_000).toISOString();
   writeRecord(paths.meta, 'meta', sampleMeta(paths, root, { started_at: started, selected_model: 'm1' }));
@@ -69,5 +70,29 @@ describe('control of a job whose watcher is gone', () => {
   it('stop of an ended job is refused with job_not_running, and an unknown job with job_not_found', async () => {
     await expect(stopJob(root, 'bd-ghost', env)).rejects.toMatchObject({ reasonCode: 'job_not_running' });
     await expect(stopJob(root, 'bd-nobody', env)).rejects.toMatchObject({ reasonCode: 'job_not_found' });
+  });
+});
+
+describe('the end of a job as a file event', () => {
+  it('announces the job whose outcome is published, and nothing for its other files', async () => {
+    ghostJob('bd-ends');
+    ghostJob('bd-still-running');
+    const ended: (string | null)[] = [];
+    const events = new JobEndEvents(root, (beads) => ended.push(beads));
+    try {
+      fs.writeFileSync(jobPaths(root, 'fake', 'bd-still-running').heartbeat, '{}');
+      // a provider directory that appears later is taken up by refresh()
+      ghostJob('bd-elsewhere', 'fake-alt');
+      events.refresh();
+      await finalizeJob(root, 'bd-elsewhere', 'operator_gave_up', 1, env, { noSignal: true });
+      await finalizeJob(root, 'bd-ends', 'operator_gave_up', 1, env, { noSignal: true });
+      for (let i = 0; i < 100 && !(ended.includes('bd-ends') && ended.includes('bd-elsewhere')); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(ended).toContain('bd-ends');
+      expect(ended).toContain('bd-elsewhere');
+      expect(ended).not.toContain('bd-still-running');
+    } finally {
+      events.close();
+    }
   });
 });

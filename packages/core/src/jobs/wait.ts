@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { isTerminal } from '../health/states.js';
 import type { JobView } from '../schemas/job-view.js';
+import { watchDirectories } from './file-events.js';
 import { providersForBeads, requireJob } from './store.js';
 import { toJobView } from './view.js';
 
@@ -38,14 +38,14 @@ export async function waitForJob(
   if (isTerminal(view.state)) return { view, timedOut: false, interrupted: false, waitedMs: 0 };
   const pollMs = options.pollMs ?? 5000;
   return new Promise<WaitResult>((resolve, reject) => {
-    const watchers: fs.FSWatcher[] = [];
+    let unwatch: () => void = () => undefined;
     const timers: NodeJS.Timeout[] = [];
     let debounce: NodeJS.Timeout | undefined;
     let done = false;
     const finish = (timedOut: boolean, interrupted: boolean, error?: Error) => {
       if (done) return;
       done = true;
-      for (const w of watchers) w.close();
+      unwatch();
       for (const t of timers) clearTimeout(t);
       if (debounce) clearTimeout(debounce);
       options.signal?.removeEventListener('abort', onAbort);
@@ -64,19 +64,14 @@ export async function waitForJob(
     };
     const onAbort = () => finish(false, true);
     options.signal?.addEventListener('abort', onAbort);
-    for (const provider of providersForBeads(root!, beads)) {
-      try {
-        const watcher = fs.watch(path.join(root!, provider), (_event, name) => {
-          if (name && !String(name).startsWith(beads)) return;
-          if (debounce) clearTimeout(debounce);
-          debounce = setTimeout(check, 50);
-        });
-        watcher.on('error', () => undefined);
-        watchers.push(watcher);
-      } catch {
-        // no file events here: the slow poll still notices the end
-      }
-    }
+    unwatch = watchDirectories(
+      providersForBeads(root!, beads).map((provider) => path.join(root!, provider)),
+      (name) => {
+        if (name && !name.startsWith(beads)) return;
+        if (debounce) clearTimeout(debounce);
+        debounce = setTimeout(check, 50);
+      },
+    );
     const poll = () => {
       check();
       if (!done) timers.push(setTimeout(poll, pollMs));

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DxRunnerError, loadPolicy, type DxRunnerClient, type StartRequest } from '@dx/core';
+import { DxRunnerError, loadPolicy, NO_JOB_END_EVENTS, type DxRunnerClient, type StartRequest } from '@dx/core';
 import { readLedger } from '../ledger/ledger.js';
 import { BATCH_SECTION } from '../policy.js';
 import type { ProgressView } from '../reports/view.js';
@@ -60,6 +60,10 @@ class ScriptedDxRunner {
 
   asClient(): DxRunnerClient {
     return this as unknown as DxRunnerClient;
+  }
+  /** Like a dx-runner on another host: no file events, the poll notices every end. */
+  watchJobEnds() {
+    return NO_JOB_END_EVENTS;
   }
   async preflight(provider: string) {
     return { ok: true, provider, model: `${provider}-model`, reason_code: null, error: null };

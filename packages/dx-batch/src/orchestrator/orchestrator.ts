@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BaselineGateOutputSchema,
   DxRunnerError,
@@ -12,6 +11,7 @@ import {
   type BeadsIssue,
   type CheckOutput,
   type DxRunnerClient,
+  type JobEndWatch,
   type JobReport,
   type Policy,
 } from '@dx/core';
@@ -54,6 +54,8 @@ export interface OrchestratorDeps {
 }
 
 const LOG_LINES_FOR_CONTRACT = 400;
+/** After a job's outcome appears, how long to let its watcher finish before reading the job. */
+const JOB_END_SETTLE_MS = 50;
 /** A dx-runner job is an agent process group plus its watcher. */
 const PROCESSES_PER_JOB = 2;
 
@@ -71,6 +73,11 @@ export function waveOwner(waveId: string): string {
  */
 export class Orchestrator {
   private pausing = false;
+  /** Ends the current wait between cycles early (a pause, a job's end). */
+  private wakeUp?: () => void;
+  /** One of this wave's local jobs ended since the current cycle began. */
+  private jobEnded = false;
+  private settle?: NodeJS.Timeout;
   /** While launchReady dispatches: the dx-runner starts asked for so far, awaited together at its end. */
   private launchBatch?: Promise<void>[];
   private readonly issues = new Map<string, BeadsIssue | undefined>();
@@ -108,6 +115,7 @@ export class Orchestrator {
   /** SIGINT/SIGTERM: stop after the current step; running jobs keep going and resume adopts them. */
   requestPause(): void {
     this.pausing = true;
+    this.wakeUp?.();
   }
 
   private save(): void {
@@ -185,25 +193,69 @@ export class Orchestrator {
 
   async run(): Promise<WaveState> {
     const interval = this.state.config.poll_interval_sec * 1000;
-    for (;;) {
-      if (this.pausing) {
-        this.setWave('paused', 'wave_paused_signal');
-        return this.state;
+    const jobEnds = this.watchJobEnds();
+    try {
+      for (;;) {
+        if (this.pausing) {
+          this.setWave('paused', 'wave_paused_signal');
+          return this.state;
+        }
+        // an end heard from here on is read by this cycle or wakes the next one
+        this.jobEnded = false;
+        this.deps.lock.renew();
+        this.pruneJobRecords();
+        await this.probeDownHosts();
+        await this.followLostJobs();
+        await this.pollActive();
+        if (this.state.items.every(isTerminalItem)) {
+          this.setWave('completed', 'wave_completed');
+          return this.state;
+        }
+        if (!(await this.launchReady())) return this.state;
+        this.deps.view.render(this.state);
+        jobEnds.refresh();
+        await this.waitForNextCycle(interval);
       }
-      this.deps.lock.renew();
-      this.pruneJobRecords();
-      await this.probeDownHosts();
-      await this.followLostJobs();
-      await this.pollActive();
-      if (this.state.items.every(isTerminalItem)) {
-        this.setWave('completed', 'wave_completed');
-        return this.state;
-      }
-      if (!(await this.launchReady())) return this.state;
-      this.deps.view.render(this.state);
-      const until = Date.now() + interval;
-      while (Date.now() < until && !this.pausing) await sleep(Math.min(100, until - Date.now()));
+    } finally {
+      jobEnds.close();
+      clearTimeout(this.settle);
     }
+  }
+
+  /**
+   * The local jobs' ends as file events (when this process reads this machine's dx-runner state
+   * in-process): an end of one of this wave's running jobs wakes the wait between cycles, so an
+   * item's next phase starts at once instead of up to a whole poll interval later. Events only
+   * wake the loop, which then reads every job as usual; a missed one costs one interval, as does
+   * any job on a fleet host or under another dx-runner.
+   */
+  private watchJobEnds(): JobEndWatch {
+    return this.deps.hosts.client(null).watchJobEnds((beads) => {
+      const ours = this.active().some(
+        (i) => (i.host ?? 'local') === 'local' && (beads === null || i.job_beads === beads),
+      );
+      if (!ours) return;
+      this.jobEnded = true;
+      // a job's end writes several files: read once they are all there
+      this.settle ??= setTimeout(() => {
+        this.settle = undefined;
+        this.wakeUp?.();
+      }, JOB_END_SETTLE_MS);
+    });
+  }
+
+  /** The poll interval, cut short by a pause or by the end of one of this wave's local jobs. */
+  private async waitForNextCycle(intervalMs: number): Promise<void> {
+    if (this.pausing || this.jobEnded) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, intervalMs);
+      this.wakeUp = done;
+    });
   }
 
   /**

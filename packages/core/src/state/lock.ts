@@ -55,6 +55,51 @@ function breakStaleLock(file: string): void {
   fs.rmSync(aside, { force: true });
 }
 
+/** This process as a lock's holder: pid + kernel start time, so a dead holder is recognised. */
+function holderContent(): string {
+  const me = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
+  return serializeKv({ pid: me.pid, start_ticks: me.startTicks, acquired_at: new Date().toISOString() });
+}
+
+/** One attempt to create the lock file; undefined when someone holds it. */
+function tryLock(file: string, content: string): Lock | undefined {
+  try {
+    const fd = fs.openSync(file, 'wx', 0o600);
+    fs.writeSync(fd, content);
+    fs.closeSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return undefined;
+  }
+  let released = false;
+  return {
+    file,
+    release() {
+      if (released) return;
+      released = true;
+      if (readFileIfExists(file) === content) fs.rmSync(file, { force: true });
+    },
+  };
+}
+
+/** After a failed attempt: breaks a dead holder's lock (true: try again at once). */
+function brokeDeadHolder(file: string): boolean {
+  if (!holderIsDead(readFileIfExists(file))) return false;
+  breakStaleLock(file);
+  return true;
+}
+
+function timedOut(file: string): LockTimeoutError {
+  const holder = readFileIfExists(file);
+  let holderPid: string | undefined;
+  try {
+    holderPid = holder ? parseKv(holder).pid : undefined;
+  } catch {
+    holderPid = undefined;
+  }
+  return new LockTimeoutError(file, holderPid);
+}
+
 /**
  * An exclusive lock file under `<root>/.locks`, owned by pid + start time so a crashed holder's lock
  * is recovered instead of blocking forever. Waiting is bounded by timeoutMs.
@@ -63,43 +108,37 @@ export async function acquireLock(root: string, name: string, timeoutMs = 30_000
   const dir = path.join(root, '.locks');
   ensurePrivateDir(dir);
   const file = path.join(dir, `${name}.lock`);
-  const me = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
-  const content = serializeKv({ pid: me.pid, start_ticks: me.startTicks, acquired_at: new Date().toISOString() });
+  const content = holderContent();
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   for (;;) {
-    try {
-      const fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeSync(fd, content);
-      fs.closeSync(fd);
-      let released = false;
-      return {
-        file,
-        release() {
-          if (released) return;
-          released = true;
-          if (readFileIfExists(file) === content) fs.rmSync(file, { force: true });
-        },
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = readFileIfExists(file);
-    if (holderIsDead(holder)) {
-      breakStaleLock(file);
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      let holderPid: string | undefined;
-      try {
-        holderPid = holder ? parseKv(holder).pid : undefined;
-      } catch {
-        holderPid = undefined;
-      }
-      throw new LockTimeoutError(file, holderPid);
-    }
+    const lock = tryLock(file, content);
+    if (lock) return lock;
+    if (brokeDeadHolder(file)) continue;
+    if (Date.now() >= deadline) throw timedOut(file);
     await sleep(delay + Math.floor(Math.random() * delay));
     delay = Math.min(delay * 2, 100);
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * The same lock at a path of the caller's choosing, taken synchronously: for critical sections of
+ * a few file operations that must not interleave with another process's (a fenced write and the
+ * takeover that fences it). Waits in 1–10 ms steps, bounded by timeoutMs.
+ */
+export function acquireLockFileSync(file: string, timeoutMs = 10_000): Lock {
+  const content = holderContent();
+  const deadline = Date.now() + timeoutMs;
+  let delay = 1;
+  for (;;) {
+    const lock = tryLock(file, content);
+    if (lock) return lock;
+    if (brokeDeadHolder(file)) continue;
+    if (Date.now() >= deadline) throw timedOut(file);
+    Atomics.wait(sleeper, 0, 0, delay);
+    delay = Math.min(delay * 2, 10);
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +81,54 @@ describe('wave lock', () => {
     const cancel = WaveLock.acquire(paths, { ttlMinutes: 10, force: true, minToken: 5 });
     expect(cancel.token).toBe(6);
     expect(() => running.assertHeld()).toThrow(FencedError);
+  });
+});
+
+describe('fenced writes', () => {
+  it("a takeover waits for the old holder's write in flight, so that write can never land over the new holder's", async () => {
+    // the old orchestrator: another process, paused inside its fenced write (between check and write)
+    const inside = path.join(root, 'inside');
+    const stateFile = path.join(root, 'state.txt');
+    const old = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import fs from 'node:fs';
+         import { WaveLock, wavePaths } from '@dx/dx-batch';
+         const lock = WaveLock.acquire(wavePaths(${JSON.stringify(root)}, 'wave-1'), { ttlMinutes: 10 });
+         lock.fenced(() => {
+           fs.writeFileSync(${JSON.stringify(inside)}, '');
+           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+           fs.writeFileSync(${JSON.stringify(stateFile)}, 'running (old holder)');
+         });`,
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    old.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => old.on('close', resolve));
+    try {
+      for (let i = 0; i < 200 && !fs.existsSync(inside); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(fs.existsSync(inside), stderr).toBe(true);
+      // a cancel takes the wave over and writes its state
+      const cancel = WaveLock.acquire(paths, { ttlMinutes: 10, force: true });
+      cancel.fenced(() => fs.writeFileSync(stateFile, 'cancelled'));
+      expect(await exited, stderr).toBe(0);
+      expect(fs.readFileSync(stateFile, 'utf8')).toBe('cancelled');
+      expect(cancel.token).toBe(2);
+      cancel.release();
+    } finally {
+      if (old.exitCode === null) old.kill('SIGKILL');
+    }
+  });
+
+  it('breaks the write lock of a holder that died inside it', () => {
+    const lock = WaveLock.acquire(paths, { ttlMinutes: 10 });
+    fs.writeFileSync(`${paths.lock}.mutex`, `pid=${deadPid()}\nstart_ticks=1\n`);
+    expect(lock.fenced(() => 'written')).toBe('written');
+    lock.release();
+    expect(fs.readdirSync(paths.dir)).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { DxError, ExitCode, identify, isAlive, readJsonFileIfExists } from '@dx/core';
+import { acquireLockFileSync, DxError, ExitCode, identify, isAlive, readJsonFileIfExists } from '@dx/core';
 import type { WavePaths } from '../waves/paths.js';
 
 /** Who holds a wave: one orchestrator at a time, identified by pid + start time and a fencing token. */
@@ -52,6 +52,11 @@ export function holderIsLive(holder: LockHolder | undefined, ttlMinutes: number)
   return fresh && isAlive({ pid: holder.pid, startTicks: holder.start_ticks });
 }
 
+/** Held for the few file operations of a takeover, a fenced write or a release. */
+function mutexFile(paths: WavePaths): string {
+  return `${paths.lock}.mutex`;
+}
+
 export class WaveLock {
   private released = false;
 
@@ -68,6 +73,16 @@ export class WaveLock {
    */
   static acquire(paths: WavePaths, options: { ttlMinutes: number; minToken?: number; force?: boolean }): WaveLock {
     fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    // taking the wave (or over) never interleaves with the old holder's fenced write
+    const mutex = acquireLockFileSync(mutexFile(paths));
+    try {
+      return WaveLock.take(paths, options);
+    } finally {
+      mutex.release();
+    }
+  }
+
+  private static take(paths: WavePaths, options: { ttlMinutes: number; minToken?: number; force?: boolean }): WaveLock {
     const me = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
     let floor = options.minToken ?? 0;
     for (let tries = 0; tries < 10; tries++) {
@@ -123,6 +138,21 @@ export class WaveLock {
   }
 
   /**
+   * Runs `write` (of the wave state, of a ledger record) only while this orchestrator holds the
+   * wave, with no takeover between the check and the write: checking and then writing let a fenced
+   * holder's last write land over the state a cancel had just written. Throws FencedError otherwise.
+   */
+  fenced<T>(write: () => T): T {
+    const mutex = acquireLockFileSync(mutexFile(this.paths));
+    try {
+      this.assertHeld();
+      return write();
+    } finally {
+      mutex.release();
+    }
+  }
+
+  /**
    * Renewing touches the lock file and never rewrites it: a takeover (cancel, resume) may replace the
    * file between this holder's check and its write, and a rewrite would then put the fenced holder
    * back over the new one. A touch of the new holder's file only keeps it fresh.
@@ -136,9 +166,14 @@ export class WaveLock {
 
   release(): void {
     if (this.released) return;
-    const current = readHolder(this.paths.lock);
-    if (current?.token === this.token && current.nonce === this.holder.nonce)
-      fs.rmSync(this.paths.lock, { force: true });
+    const mutex = acquireLockFileSync(mutexFile(this.paths));
+    try {
+      const current = readHolder(this.paths.lock);
+      if (current?.token === this.token && current.nonce === this.holder.nonce)
+        fs.rmSync(this.paths.lock, { force: true });
+    } finally {
+      mutex.release();
+    }
     this.released = true;
     for (const f of fs.readdirSync(this.paths.dir))
       if (f.startsWith('orchestrator.lock.stale.')) fs.rmSync(`${this.paths.dir}/${f}`, { force: true });

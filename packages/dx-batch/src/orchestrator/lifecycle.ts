@@ -253,12 +253,11 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
       stats: {},
     };
     leaseItems(paths, state, lock);
-    lock.assertHeld();
-    writeWave(paths, state);
+    lock.fenced(() => writeWave(paths, state));
     const fail = (reason: string, error: string) => {
       lock.assertHeld();
       setWaveStatus(state, 'failed', reason, error);
-      writeWave(paths, state);
+      lock.fenced(() => writeWave(paths, state));
       deps.view.event(state, `wave ${waveId} failed (${reason}): ${error}`);
       lock.release();
       return state;
@@ -266,8 +265,7 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
     const checked = await preflightHosts(new WaveHosts(deps.client, deps.policy), config, deps.policy);
     state.preflight = checked.preflight;
     state.hosts = checked.hosts;
-    lock.assertHeld();
-    writeWave(paths, state);
+    lock.fenced(() => writeWave(paths, state));
     const up = state.hosts.filter((h) => h.status === 'up');
     if (up.length === 0)
       return fail(
@@ -295,7 +293,7 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
     }
     lock.assertHeld();
     setWaveStatus(state, 'running', 'wave_running');
-    writeWave(paths, state);
+    lock.fenced(() => writeWave(paths, state));
     deps.view.event(
       state,
       `wave ${waveId} started with ${state.items.length} items (max parallel ${config.max_parallel}; chain ${usable.join(' → ')} → blocked)`,
@@ -328,8 +326,7 @@ export async function resumeWave(waveId: string, deps: WaveDeps): Promise<WaveSt
     lock.assertHeld();
     setWaveStatus(state, 'running', 'wave_running');
     state.token = lock.token;
-    lock.assertHeld();
-    writeWave(paths, state);
+    lock.fenced(() => writeWave(paths, state));
     deps.view.event(state, `wave ${waveId} resumed (lease token ${lock.token})`);
     return await runLoop(paths, state, lock, deps);
   } catch (err) {

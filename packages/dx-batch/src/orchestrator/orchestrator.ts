@@ -119,9 +119,10 @@ export class Orchestrator {
   }
 
   private save(): void {
-    this.deps.lock.assertHeld();
-    this.state.token = this.deps.lock.token;
-    writeWave(this.deps.paths, this.state);
+    this.deps.lock.fenced(() => {
+      this.state.token = this.deps.lock.token;
+      writeWave(this.deps.paths, this.state);
+    });
   }
 
   private setWave(status: WaveState['status'], reasonCode: string, error: string | null = null): void {
@@ -146,7 +147,6 @@ export class Orchestrator {
     const from = item.state;
     for (const effect of result.effects) {
       if (effect.type !== 'ledger') continue;
-      this.deps.lock.assertHeld();
       const statusChanged = STATUS_OF[from] !== next.status;
       const record: Omit<LedgerRecord, 'at' | 'wave_id'> = {
         beads_id: item.beads_id,
@@ -156,7 +156,7 @@ export class Orchestrator {
         ...(statusChanged ? { from: STATUS_OF[from], to: next.status } : { from: undefined, to: undefined }),
         state: next.state,
       };
-      appendLedger(this.deps.paths, record);
+      this.deps.lock.fenced(() => appendLedger(this.deps.paths, record));
     }
     for (const effect of result.effects) {
       if (effect.type === 'acquire_attempt_lease')
@@ -404,17 +404,18 @@ export class Orchestrator {
   }
 
   private supersede(lost: LostJob, event: string, detail: string): void {
-    this.deps.lock.assertHeld();
-    appendLedger(this.deps.paths, {
-      beads_id: lost.beads_id,
-      token: this.deps.lock.token,
-      event,
-      attempt: lost.attempt,
-      job_beads: lost.job_beads,
-      run_instance: lost.run_instance,
-      host: lost.host,
-      detail,
-    });
+    this.deps.lock.fenced(() =>
+      appendLedger(this.deps.paths, {
+        beads_id: lost.beads_id,
+        token: this.deps.lock.token,
+        event,
+        attempt: lost.attempt,
+        job_beads: lost.job_beads,
+        run_instance: lost.run_instance,
+        host: lost.host,
+        detail,
+      }),
+    );
     this.state.lost_jobs = this.state.lost_jobs.filter((l) => l !== lost);
     this.save();
     this.deps.view.event(this.state, `${lost.beads_id} attempt ${lost.attempt}: ${detail}`);

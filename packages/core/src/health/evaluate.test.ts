@@ -163,6 +163,16 @@ describe('health states', () => {
     expect(at(job({ watcherAlive: false, meta: meta({ watcher_pid: undefined }) })).reasonCode).toBe(
       'launch_incomplete',
     );
+    // the process launching it died before the watcher answered: no need to wait out the grace
+    expect(
+      at(
+        job({ watcherAlive: false, launcherAlive: false, meta: meta({ watcher_pid: undefined, started_at: ago(5) }) }),
+      ),
+    ).toMatchObject({ state: 'exited_err', reasonCode: 'launch_incomplete' });
+    expect(
+      at(job({ watcherAlive: false, launcherAlive: true, meta: meta({ watcher_pid: undefined, started_at: ago(5) }) }))
+        .state,
+    ).toBe('launching');
   });
 
   it('gives every reason a next_action and maps states to check exit codes', () => {

@@ -66,7 +66,8 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
   const age = since(meta.started_at, now);
   if (!job.watcherAlive) {
     if (meta.watcher_pid === undefined) {
-      return age < LAUNCH_ACK_GRACE_MS
+      // a launch whose `start` is gone (killed before the watcher answered) will never be acknowledged
+      return age < LAUNCH_ACK_GRACE_MS && job.launcherAlive !== false
         ? health('launching', 'launch_in_progress')
         : health('exited_err', 'launch_incomplete');
     }

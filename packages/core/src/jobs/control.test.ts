@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jobPaths } from '../state/layout.js';
-import { finalizeJob, stopJob } from './control.js';
+import { finalizeJob, lockJob, stopJob } from './control.js';
 import { JobEndEvents } from './file-events.js';
 import { sampleMeta } from '../testing/records.js';
 import { readRecord, writeRecord } from './record-io.js';
@@ -94,5 +94,29 @@ describe('the end of a job as a file event', () => {
     } finally {
       events.close();
     }
+  });
+});
+
+describe('a launch that was never acknowledged', () => {
+  function unacknowledged(beads: string): void {
+    const paths = jobPaths(root, 'fake', beads);
+    // what `start` writes before its watcher answers: a meta without the watcher's pid
+    writeRecord(paths.meta, 'meta', sampleMeta(paths, root, { started_at: new Date().toISOString() }));
+  }
+  const view = (beads: string) => toJobView(findLatestJob(root, beads)!);
+
+  it('is launching while its start holds the job, and launch_incomplete at once when that start is gone', async () => {
+    unacknowledged('bd-launching');
+    const lock = await lockJob(root, 'bd-launching');
+    try {
+      expect(view('bd-launching')).toMatchObject({ state: 'launching', reason_code: 'launch_in_progress' });
+    } finally {
+      lock.release();
+    }
+    // the start was killed: its lock is gone (or left by a dead process), the watcher never answered
+    expect(view('bd-launching')).toMatchObject({ state: 'exited_err', reason_code: 'launch_incomplete' });
+    unacknowledged('bd-killed-start');
+    fs.writeFileSync(path.join(root, '.locks', 'beads-bd-killed-start.lock'), 'pid=999999\nstart_ticks=1\n');
+    expect(view('bd-killed-start')).toMatchObject({ state: 'exited_err', reason_code: 'launch_incomplete' });
   });
 });

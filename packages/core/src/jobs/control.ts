@@ -6,7 +6,7 @@ import { jobProcessStatus } from '../process/identity.js';
 import { sendSignal, terminateGroup, terminateProcess } from '../process/signals.js';
 import { Redactor } from '../secrets/redact.js';
 import { readFileIfExists } from '../state/atomic.js';
-import { jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths } from '../state/layout.js';
+import { jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths, jobLockName } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, pruneStaleLocks, type Lock } from '../state/lock.js';
 import { limitsFromEnv } from './limits.js';
 import { applyJobRetention, type RetentionOptions } from './retention.js';
@@ -45,7 +45,7 @@ const WATCHER_EXIT_GRACE_MS = 5000;
  */
 export async function lockJob(root: string, beads: string, timeoutMs = LOCK_TIMEOUT_MS): Promise<Lock> {
   try {
-    return await acquireLock(root, `beads-${beads}`, timeoutMs);
+    return await acquireLock(root, jobLockName(beads), timeoutMs);
   } catch (err) {
     if (err instanceof LockTimeoutError) {
       throw new DxError(`job ${beads} is being controlled by another command: ${err.message}`, {
@@ -406,7 +406,7 @@ export async function pruneJobs(
       result.checked++;
       let lock: Lock;
       try {
-        lock = await acquireLock(root, `beads-${id}`, 2000);
+        lock = await acquireLock(root, jobLockName(id), 2000);
       } catch (err) {
         if (!(err instanceof LockTimeoutError)) throw err;
         result.actions.push({

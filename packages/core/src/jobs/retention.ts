@@ -4,7 +4,7 @@ import { DxError, ExitCode } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import type { RetentionOutput } from '../schemas/outputs.js';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic.js';
-import { jobPaths, JOB_FILE_SUFFIXES, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
+import { jobPaths, JOB_FILE_SUFFIXES, listBeadsInProviderDir, listProviderDirs, jobLockName } from '../state/layout.js';
 import { acquireLock, LockTimeoutError } from '../state/lock.js';
 import { bytesUnder } from './disk.js';
 import { isHeld } from './holds.js';
@@ -80,7 +80,7 @@ export async function applyJobRetention(root: string | undefined, options: Reten
     }
     let lock;
     try {
-      lock = await acquireLock(root, `beads-${job.beads}`, 2000);
+      lock = await acquireLock(root, jobLockName(job.beads), 2000);
     } catch (err) {
       if (!(err instanceof LockTimeoutError)) throw err;
       result.kept.live++;
@@ -129,7 +129,7 @@ function removeFinishedJobFiles(
 /** Remove a finished job's files in every provider directory (e.g. a demo's); false when one is still live. */
 export async function forgetFinishedJob(root: string | undefined, beads: string): Promise<boolean> {
   if (!root) return true;
-  const lock = await acquireLock(root, `beads-${beads}`, 2000);
+  const lock = await acquireLock(root, jobLockName(beads), 2000);
   try {
     let all = true;
     for (const provider of listProviderDirs(root)) {

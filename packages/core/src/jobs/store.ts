@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { DxError, ExitCode } from '../errors.js';
 import { jobProcessStatus } from '../process/identity.js';
-import { jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths } from '../state/layout.js';
+import { lockHeldByLiveProcess } from '../state/lock.js';
+import { jobLockName, jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths } from '../state/layout.js';
 import { CorruptRecordError, readRecord } from './record-io.js';
 import type { BlockedRecord, HeartbeatRecord, MetaRecord, OutcomeRecord } from './records.js';
 
@@ -25,6 +26,12 @@ export interface JobSnapshot {
   identityUnproven?: string;
   /** Other providers that also ran this beads id. */
   otherProviders: string[];
+  /**
+   * Read only while a launch is unacknowledged (a meta without a watcher): whether the process
+   * launching it still holds the job's lock. False means the launch was abandoned (its `start`
+   * was killed) and will never be acknowledged.
+   */
+  launcherAlive?: boolean;
 }
 
 export function readMeta(paths: JobPaths): MetaRecord | undefined {
@@ -70,6 +77,8 @@ export function loadJob(paths: JobPaths, otherProviders: string[] = [], finished
     snap.watcherAlive = status.status === 'alive';
     if (status.status === 'unproven') problems.push(`watcher: ${status.detail}`);
   }
+  if (meta && meta.watcher_pid === undefined && !snap.outcome)
+    snap.launcherAlive = lockHeldByLiveProcess(paths.root, jobLockName(meta.beads));
   const hb = snap.heartbeat;
   if (hb?.agent_pid !== undefined) {
     const status = jobProcessStatus({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks });

@@ -1,4 +1,5 @@
 import { evaluateHealth } from '../health/evaluate.js';
+import { jobLockName } from '../state/layout.js';
 import type { Policy } from '../policy/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { WatchdogPassOutput } from '../schemas/outputs.js';
@@ -96,7 +97,7 @@ export async function watchdogPass(root: string | undefined, options: WatchdogOp
     };
     let lock;
     try {
-      lock = await acquireLock(root!, `beads-${listed.paths.beads}`, 2000);
+      lock = await acquireLock(root!, jobLockName(listed.paths.beads), 2000);
     } catch (err) {
       if (!(err instanceof LockTimeoutError)) throw err;
       pass.actions.push({

@@ -65,6 +65,11 @@ export function jobPaths(root: string, provider: string, beads: string): JobPath
   };
 }
 
+/** The lock every command that changes a job's lifecycle holds (under `<root>/.locks`). */
+export function jobLockName(beads: string): string {
+  return `beads-${beads}`;
+}
+
 const PROVIDER_DIR = /^[a-z][a-z0-9-]*$/;
 
 /** Provider directories under the root; dot-directories (locks) and stray files are skipped. */

@@ -151,6 +151,12 @@ export async function withLock<T>(root: string, name: string, fn: () => Promise<
   }
 }
 
+/** Whether a live process holds the lock `name` under `<root>/.locks` right now. */
+export function lockHeldByLiveProcess(root: string, name: string): boolean {
+  const content = readFileIfExists(path.join(root, '.locks', `${name}.lock`));
+  return content !== undefined && !holderIsDead(content);
+}
+
 /** Remove lock files whose holders are dead; returns how many. */
 export function pruneStaleLocks(root: string): number {
   const dir = path.join(root, '.locks');

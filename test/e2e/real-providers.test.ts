@@ -194,7 +194,7 @@ for (const c of CASES) {
       expect(r.json.reason_code).toMatch(new RegExp(`^${c.id.replace('-', '_')}_auth_`));
     });
 
-    it('probe: one request answered names the model; a rate-limited one fails with the provider reason code', async () => {
+    it('probe: one request answered names the model; a rate-limited one fails with the provider reason code, a silent one times out', async () => {
       const probe = (mode: string) =>
         sb.dxJson(['probe', '--provider', c.id, '--policy', policy], PreflightOutputSchema, { env: c.env(mode) });
       const answered = await probe('ok');
@@ -208,6 +208,22 @@ for (const c of CASES) {
       expect(limited.code).not.toBe(0);
       expect(limited.json.checks).toEqual([
         expect.objectContaining({ name: 'probe', status: 'fail', reason_code: reason, failure_class: failureClass }),
+      ]);
+      // a model that never answers: the probe gives up after --timeout, classified as the provider's timeout
+      const hung = await sb.dxJson(
+        ['probe', '--provider', c.id, '--policy', policy, '--timeout', '3'],
+        PreflightOutputSchema,
+        { env: c.env('hang') },
+      );
+      expect(hung.code).not.toBe(0);
+      expect(hung.json.checks).toEqual([
+        expect.objectContaining({
+          name: 'probe',
+          status: 'fail',
+          reason_code: `${c.id.replace('-', '_')}_timeout`,
+          failure_class: 'timeout',
+          detail: 'no answer within 3000 ms',
+        }),
       ]);
     });
 

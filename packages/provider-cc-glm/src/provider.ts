@@ -12,7 +12,7 @@ import type {
   ProviderPreflight,
 } from '@dx/core';
 import { resolveToken } from './auth.js';
-import { classifyFailure, provider as runtime, PROVIDER_ID } from './runtime.js';
+import { classifyFailure, classifyProbeTimeout, provider as runtime, PROVIDER_ID } from './runtime.js';
 
 export const DEFAULT_BASE_URL = 'https://api.z.ai/api/anthropic';
 const DEFAULT_TIMEOUT_MS = 600_000;
@@ -264,11 +264,7 @@ export function createCcGlmProvider(services: CoreServices): Provider {
         return kit.probeAnswered(bin, model, started);
       }
       const c = r.timedOut
-        ? {
-            reasonCode: 'cc_glm_timeout',
-            failureClass: 'timeout' as const,
-            summary: `no answer within ${ctx.timeoutMs} ms`,
-          }
+        ? classifyProbeTimeout(ctx.timeoutMs, kit)
         : classifyFailure(
             {
               exitCode: r.exitCode,

@@ -138,6 +138,11 @@ const NEXT: Partial<Record<FailureClass, string>> = {
   permission_denied: 'use_permission_mode_acceptEdits_or_set_IS_SANDBOX=1',
 };
 
+/** A model probe (preflight) that got no answer in time, classified as this provider's timeouts are. */
+export function classifyProbeTimeout(timeoutMs: number, kit: ProviderKit): FailureClassification {
+  return classified('timeout', `no answer within ${timeoutMs} ms`, kit);
+}
+
 function classified(
   failureClass: FailureClass,
   summary: string,

@@ -14,7 +14,7 @@ import type {
   Provider,
   ProviderPreflight,
 } from '@dx/core';
-import { classifyFailure, provider as runtime, PROVIDER_ID } from './runtime.js';
+import { classifyFailure, classifyProbeTimeout, provider as runtime, PROVIDER_ID } from './runtime.js';
 
 function binaryName(env: NodeJS.ProcessEnv): string {
   return env.GEMINI_BIN?.trim() || 'gemini';
@@ -175,11 +175,7 @@ export function createGeminiProvider(services: CoreServices): Provider {
         return kit.probeAnswered(bin, ctx.model, started);
       }
       const c = r.timedOut
-        ? {
-            reasonCode: 'gemini_timeout',
-            failureClass: 'timeout' as const,
-            summary: `no answer within ${ctx.timeoutMs} ms`,
-          }
+        ? classifyProbeTimeout(ctx.timeoutMs, kit)
         : classifyFailure(
             {
               exitCode: r.exitCode,

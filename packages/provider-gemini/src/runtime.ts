@@ -108,6 +108,11 @@ const NEXT: Partial<Record<FailureClass, string>> = {
   untrusted_workspace: 'pass_--skip-trust_or_set_GEMINI_CLI_TRUST_WORKSPACE=true',
 };
 
+/** A model probe (preflight) that got no answer in time, classified as this provider's timeouts are. */
+export function classifyProbeTimeout(timeoutMs: number, kit: ProviderKit): FailureClassification {
+  return classified('timeout', `no answer within ${timeoutMs} ms`, kit);
+}
+
 function classified(
   failureClass: FailureClass,
   summary: string,

@@ -13,7 +13,13 @@ import type {
   Provider,
   ProviderPreflight,
 } from '@dx/core';
-import { classifyFailure, provider as runtime, PROVIDER_ID, type OpencodeRuntimeOptions } from './runtime.js';
+import {
+  classifyFailure,
+  classifyProbeTimeout,
+  provider as runtime,
+  PROVIDER_ID,
+  type OpencodeRuntimeOptions,
+} from './runtime.js';
 
 /** Where OpenCode's built-in providers read their key (from the bundled models.dev data). */
 const CREDENTIAL_ENV: Record<string, string[]> = {
@@ -257,11 +263,7 @@ export function createOpencodeProvider(services: CoreServices): Provider {
       }
       const c =
         r.timedOut && !events.some((e) => e.kind === 'fatal')
-          ? {
-              reasonCode: 'opencode_timeout',
-              failureClass: 'timeout' as const,
-              summary: `no answer within ${ctx.timeoutMs} ms`,
-            }
+          ? classifyProbeTimeout(ctx.timeoutMs, kit)
           : classifyFailure(
               {
                 exitCode: r.exitCode,

@@ -161,6 +161,11 @@ const NEXT: Partial<Record<FailureClass, string>> = {
   binary_missing: 'npm_install_-g_opencode-ai@1.18.33',
 };
 
+/** A model probe (preflight) that got no answer in time, classified as this provider's timeouts are. */
+export function classifyProbeTimeout(timeoutMs: number, kit: ProviderKit): FailureClassification {
+  return classified('timeout', `no answer within ${timeoutMs} ms`, kit);
+}
+
 function classified(failureClass: FailureClass, summary: string, kit: ProviderKit): FailureClassification {
   const resetAt = failureClass === 'rate_limited' ? kit.findResetAt(summary, ZAI_UTC_OFFSET_MINUTES) : undefined;
   return {

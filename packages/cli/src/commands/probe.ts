@@ -12,12 +12,20 @@ ${exitCodesHelp([0, 1, 20, 21, 25])}`;
   static override examples = [
     '<%= config.bin %> probe --provider opencode --model zhipuai-coding-plan/glm-5',
     '<%= config.bin %> probe --provider gemini --json',
+    '<%= config.bin %> probe --provider cc-glm --timeout 20',
   ];
 
   static override flags = {
     host: hostFlag,
     provider: Flags.string({ description: 'provider id', required: true, helpValue: '<id>' }),
     model: Flags.string({ description: 'model to probe (default: the policy/env choice)', helpValue: '<model>' }),
+    timeout: Flags.integer({
+      description: 'seconds to wait for the answer before the probe fails as a timeout',
+      default: 60,
+      min: 1,
+      max: 3600,
+      helpValue: '<sec>',
+    }),
     policy: policyFlag,
   };
 
@@ -30,7 +38,7 @@ ${exitCodesHelp([0, 1, 20, 21, 25])}`;
         registry: await this.providers(),
         policy: await this.policy(flags.policy),
         model: flags.model,
-        timeoutMs: 60_000,
+        timeoutMs: flags.timeout * 1000,
       },
       'probe',
     );

@@ -12,22 +12,33 @@ import { jobPaths, listProviderDirs } from '../state/layout.js';
 export function watchDirectories(dirs: readonly string[], onName: (name: string | null) => void): () => void {
   const closers = dirs.map((dir) => watchDirectory(dir, onName));
   return () => {
-    for (const close of closers) close();
+    for (const close of closers) close?.();
   };
 }
 
-function watchDirectory(dir: string, onName: (name: string | null) => void): () => void {
+/**
+ * One directory's file events; undefined when it cannot be watched (gone, not a directory). A
+ * watch that fails later (the directory was removed) closes itself and calls `onGone`, so the
+ * caller can take the directory up again if it comes back.
+ */
+export function watchDirectory(
+  dir: string,
+  onName: (name: string | null) => void,
+  onGone?: () => void,
+): (() => void) | undefined {
+  let watcher: fs.FSWatcher;
   try {
-    const watcher = fs.watch(dir, { persistent: false }, (_event, name) => onName(name ? String(name) : null));
-    watcher.on('error', () => watcher.close());
-    return () => watcher.close();
+    watcher = fs.watch(dir, { persistent: false }, (_event, name) => onName(name ? String(name) : null));
   } catch {
-    // no events from this directory: the caller's poll still notices
-    return () => undefined;
+    return undefined;
   }
+  watcher.on('error', () => {
+    watcher.close();
+    onGone?.();
+  });
+  return () => watcher.close();
 }
 
-/** `<beads>.outcome`, as the layout names it. */
 /** A subscription to jobs' ends: `refresh` takes up provider directories created since. */
 export interface JobEndWatch {
   refresh(): void;
@@ -69,13 +80,15 @@ export class JobEndEvents implements JobEndWatch {
     for (const provider of providers) {
       const dir = path.join(this.root, provider);
       if (this.watched.has(dir)) continue;
-      this.watched.set(
+      const close = watchDirectory(
         dir,
-        watchDirectory(dir, (name) => {
+        (name) => {
           if (name === null) this.onEnd(null);
           else if (name.endsWith(OUTCOME_SUFFIX)) this.onEnd(name.slice(0, -OUTCOME_SUFFIX.length));
-        }),
+        },
+        () => this.watched.delete(dir),
       );
+      if (close) this.watched.set(dir, close);
     }
   }
 

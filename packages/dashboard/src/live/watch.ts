@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { watchDirectory } from '@dx/core';
 import { beadsOfStateFile } from '../data/jobs.js';
 
 /** What changed on disk since the last flush. */
@@ -28,7 +29,8 @@ const PROVIDER_DIR = /^[a-z][a-z0-9-]*$/;
  * Directories that do not exist yet are picked up by `ensure()`, which the server calls on its tick.
  */
 export class StateWatcher {
-  private readonly watchers = new Map<string, fs.FSWatcher>();
+  /** Watched directory → the function that stops its watch. */
+  private readonly watchers = new Map<string, () => void>();
   private pending: StateChanges = StateWatcher.empty();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -57,7 +59,7 @@ export class StateWatcher {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const w of this.watchers.values()) w.close();
+    for (const close of this.watchers.values()) close();
     this.watchers.clear();
   }
 
@@ -75,18 +77,10 @@ export class StateWatcher {
   /** True when `dir` is watched (now or already). */
   private watch(dir: string, onName: (name: string | null) => void): boolean {
     if (this.watchers.has(dir)) return true;
-    let watcher: fs.FSWatcher;
-    try {
-      watcher = fs.watch(dir, { persistent: false }, (_event, name) => onName(name ? String(name) : null));
-    } catch {
-      return false;
-    }
     // a removed directory ends its watch; ensure() takes it up again if it comes back
-    watcher.on('error', () => {
-      watcher.close();
-      this.watchers.delete(dir);
-    });
-    this.watchers.set(dir, watcher);
+    const close = watchDirectory(dir, onName, () => this.watchers.delete(dir));
+    if (!close) return false;
+    this.watchers.set(dir, close);
     return true;
   }
 

@@ -101,23 +101,35 @@ function timedOut(file: string): LockTimeoutError {
 }
 
 /**
+ * One acquisition, step by step: each attempt takes the lock (returned), breaks a dead holder's and
+ * tries again at once, or yields how long to wait before the next attempt (doubling up to
+ * `maxDelayMs`); past timeoutMs it throws LockTimeoutError. The caller decides how to wait.
+ */
+function* attempts(file: string, timeoutMs: number, firstDelayMs: number, maxDelayMs: number): Generator<number, Lock> {
+  const content = holderContent();
+  const deadline = Date.now() + timeoutMs;
+  let delay = firstDelayMs;
+  for (;;) {
+    const lock = tryLock(file, content);
+    if (lock) return lock;
+    if (brokeDeadHolder(file)) continue;
+    if (Date.now() >= deadline) throw timedOut(file);
+    yield delay;
+    delay = Math.min(delay * 2, maxDelayMs);
+  }
+}
+
+/**
  * An exclusive lock file under `<root>/.locks`, owned by pid + start time so a crashed holder's lock
  * is recovered instead of blocking forever. Waiting is bounded by timeoutMs.
  */
 export async function acquireLock(root: string, name: string, timeoutMs = 30_000): Promise<Lock> {
   const dir = path.join(root, '.locks');
   ensurePrivateDir(dir);
-  const file = path.join(dir, `${name}.lock`);
-  const content = holderContent();
-  const deadline = Date.now() + timeoutMs;
-  let delay = 5;
-  for (;;) {
-    const lock = tryLock(file, content);
-    if (lock) return lock;
-    if (brokeDeadHolder(file)) continue;
-    if (Date.now() >= deadline) throw timedOut(file);
-    await sleep(delay + Math.floor(Math.random() * delay));
-    delay = Math.min(delay * 2, 100);
+  const steps = attempts(path.join(dir, `${name}.lock`), timeoutMs, 5, 100);
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value;
+    await sleep(step.value + Math.floor(Math.random() * step.value));
   }
 }
 
@@ -129,16 +141,10 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * takeover that fences it). Waits in 1–10 ms steps, bounded by timeoutMs.
  */
 export function acquireLockFileSync(file: string, timeoutMs = 10_000): Lock {
-  const content = holderContent();
-  const deadline = Date.now() + timeoutMs;
-  let delay = 1;
-  for (;;) {
-    const lock = tryLock(file, content);
-    if (lock) return lock;
-    if (brokeDeadHolder(file)) continue;
-    if (Date.now() >= deadline) throw timedOut(file);
-    Atomics.wait(sleeper, 0, 0, delay);
-    delay = Math.min(delay * 2, 10);
+  const steps = attempts(file, timeoutMs, 1, 10);
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value;
+    Atomics.wait(sleeper, 0, 0, step.value);
   }
 }
 

@@ -1,34 +1,96 @@
 #!/usr/bin/env node
 /**
- * Bundles each oclif bin's commands with @oclif/core and @dx/cli-kit into one ES module,
- * `dist/bundle/run.js`, which `bin/run.js` hands to `launch` (@dx/cli-kit/launch). A call then reads
- * and compiles one file instead of oclif's ~130 CommonJS files (its own, semver, minimatch, …): oclif's
- * import fell from ~130 ms to ~60 ms on this machine kind. Source maps are kept
- * (`NODE_OPTIONS=--enable-source-maps` names the TypeScript lines).
+ * Bundles each oclif bin's commands with @oclif/core and @dx/cli-kit into one module in `dist/bundle/`,
+ * which `bin/run.js` hands to `launch` (@dx/cli-kit/launch). A call then reads and compiles one file
+ * instead of oclif's ~130 CommonJS files (its own, semver, minimatch, …): oclif's import fell from
+ * ~130 ms to ~60 ms on this machine kind. Source maps are kept (`NODE_OPTIONS=--enable-source-maps`
+ * names the TypeScript lines).
  *
- * Kept out: @dx/core (already a bundle, imported lazily when a command needs it), @dx/cli (dx-batch
- * runs it in-process and locates its bin beside its files), and what oclif only loads in development
- * (typescript, tsx, ts-node). Plugins (providers, dashboard, oclif's own) are not
- * touched: they load from their packages as before, and a plugin's command that imports @oclif/core
- * gets the package's copy — oclif supports plugins that bring their own.
+ * dx-runner's bundle is CommonJS, `run.cjs`, shipped with V8's code cache (`run.cjs.v8-cache`, see
+ * @dx/cli-kit's cached-bundle): it skips compiling the bundle on every call. Its dynamic imports are
+ * renamed to the loader's `__dxImport`, and only the entries of @dx/core it loads lazily stay outside
+ * (the few small ones it imports up front — ids, exit codes, output — are ES modules a CommonJS bundle
+ * could not require, so they are bundled in). dx-batch's and nightly-dispatch's commands import all of
+ * @dx/core up front, so theirs stay ES modules, `run.js`.
+ *
+ * Kept out: @dx/core (already a bundle), @dx/cli (dx-batch runs it in-process and locates its bin
+ * beside its files), and what oclif only loads in development (typescript, tsx, ts-node). Plugins
+ * (providers, dashboard, oclif's own) are not touched: they load from their packages as before, and a
+ * plugin's command that imports @oclif/core gets the package's copy — oclif supports plugins that
+ * bring their own.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
-/** Packages whose bin runs a bundle: their registry module (oclif's explicit command discovery). */
+/** Packages whose bin runs a bundle: their registry module (oclif's explicit command discovery), and the bundle's form. */
 export const BUNDLED_BINS = {
-  cli: 'dist/registry.js',
-  'dx-batch': 'dist/registry.js',
-  'nightly-dispatch': 'dist/registry.js',
+  cli: { registry: 'dist/registry.js', format: 'cjs' },
+  'dx-batch': { registry: 'dist/registry.js', format: 'esm' },
+  'nightly-dispatch': { registry: 'dist/registry.js', format: 'esm' },
 };
 
+const DEVELOPMENT_ONLY = ['typescript', 'tsx', 'tsx/*', 'ts-node', 'wsl-utils'];
+
+/** The entries of @dx/core a CommonJS bundle imports lazily (by `import()`): they stay outside it. */
+const LAZY_CORE = /^@dx\/core(\/job-reads|\/prespawn)?$/;
+
+const FORMATS = {
+  esm: {
+    outfile: 'run.js',
+    // oclif is CommonJS: its require() calls need a real require inside an ES module
+    banner:
+      "import { createRequire as __dxCreateRequire } from 'node:module'; const require = __dxCreateRequire(import.meta.url);",
+    external: ['@dx/core', '@dx/core/*', '@dx/cli', '@dx/cli/*', ...DEVELOPMENT_ONLY],
+    plugins: [],
+  },
+  cjs: {
+    outfile: 'run.cjs',
+    // the loader passes `__dxImport`; under Node's own loader (source maps on) a CommonJS module imports
+    // natively. `import.meta` (locate.ts resolves its own package) is rebuilt from CommonJS's own means.
+    banner: [
+      'var __dxImport = typeof __dxImport === "function" ? __dxImport : (s) => import (s);',
+      'var __dxImportMeta = { url: require("node:url").pathToFileURL(__filename).href,',
+      ' resolve: (s) => require("node:url").pathToFileURL(require.resolve(s)).href };',
+    ].join(''),
+    define: { 'import.meta': '__dxImportMeta' },
+    external: ['@dx/cli', '@dx/cli/*', ...DEVELOPMENT_ONLY],
+    // a package name marked external takes its subpaths with it: name the lazy entries one by one
+    plugins: [
+      {
+        name: 'lazy-core-outside',
+        setup(b) {
+          b.onResolve({ filter: LAZY_CORE }, (args) => ({ path: args.path, external: true }));
+        },
+      },
+    ],
+  },
+};
+
+/**
+ * `import(` → `__dxImport(` in esbuild's minified output, which prints every dynamic import as
+ * `import(` with nothing between; `"import()"` in a message stays. The banner's `import (s)` is
+ * written with a space so it is not renamed.
+ */
+export function renameDynamicImports(code) {
+  let renamed = 0;
+  const out = code.replace(/(?<![\w$.])import\((?!\))/g, () => {
+    renamed++;
+    return '__dxImport(';
+  });
+  return { code: out, renamed };
+}
+
 export async function bundleBins() {
-  for (const [name, registry] of Object.entries(BUNDLED_BINS)) {
+  for (const [name, { registry, format }] of Object.entries(BUNDLED_BINS)) {
     const pkg = path.join(root, 'packages', name);
     const outdir = path.join(pkg, 'dist', 'bundle');
+    const form = FORMATS[format];
+    const outfile = path.join(outdir, form.outfile);
     fs.rmSync(outdir, { recursive: true, force: true });
     await build({
       stdin: {
@@ -40,33 +102,58 @@ export async function bundleBins() {
         sourcefile: 'bin-bundle.js',
         loader: 'js',
       },
-      outfile: path.join(outdir, 'run.js'),
+      outfile,
       bundle: true,
-      format: 'esm',
+      format,
       platform: 'node',
       target: 'node20',
       sourcemap: 'linked',
       minify: true,
-      // oclif is CommonJS: its require() calls need a real require inside an ES module
-      banner: {
-        js: "import { createRequire as __dxCreateRequire } from 'node:module'; const require = __dxCreateRequire(import.meta.url);",
-      },
-      // @dx/cli stays its own package for dx-batch: it finds its bin and plugins beside its own files
-      external: [
-        '@dx/core',
-        '@dx/core/*',
-        '@dx/cli',
-        '@dx/cli/*',
-        'typescript',
-        'tsx',
-        'tsx/*',
-        'ts-node',
-        'wsl-utils',
-      ],
+      banner: { js: form.banner },
+      external: form.external,
+      plugins: form.plugins,
+      define: form.define,
       logLevel: 'warning',
     });
+    if (format === 'cjs') {
+      const { code, renamed } = renameDynamicImports(fs.readFileSync(outfile, 'utf8'));
+      if (renamed === 0) throw new Error(`${outfile}: no dynamic import found to hand to the loader`);
+      fs.writeFileSync(outfile, code);
+      writeCodeCacheOf(pkg, outfile);
+    }
   }
   return Object.keys(BUNDLED_BINS).length;
+}
+
+/**
+ * Runs `dx-runner version --json` from the new bundle in a plain `node` (see runInPlainNode), then
+ * writes the cache with all that call compiled: oclif's start-up, flag parsing and a command's run,
+ * the path every call shares. The call has no side effect; its output is dropped.
+ */
+function writeCodeCacheOf(pkg, bundleFile) {
+  const kit = (file) => JSON.stringify(pathToFileURL(path.join(root, 'packages/cli-kit/dist', file)).href);
+  const binUrl = JSON.stringify(pathToFileURL(path.join(pkg, 'bin', 'run.js')).href);
+  const bundle = JSON.stringify(path.relative(path.join(pkg, 'bin'), bundleFile));
+  const r = runInPlainNode(
+    [
+      `import { launch } from ${kit('launch.js')};`,
+      `import { writeCodeCache } from ${kit('cached-bundle.js')};`,
+      `await launch(${binUrl}, { args: ['version', '--json'], bundle: ${bundle} });`,
+      `writeCodeCache(${JSON.stringify(bundleFile)});`,
+    ].join('\n'),
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  if (r.status !== 0) throw new Error(`${bundleFile}: writing its code cache failed (exit ${r.status ?? r.signal})`);
+}
+
+/**
+ * Runs an ES module's text in a fresh `node` without NODE_OPTIONS: V8 takes a code cache only in a
+ * process with the flags it was made with, and the bins run as plain `node`.
+ */
+export function runInPlainNode(source, options = {}) {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return spawnSync(process.execPath, ['--input-type=module', '-e', source], { env, encoding: 'utf8', ...options });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -61,3 +61,37 @@ function write(name: string, text: string): string {
   fs.writeFileSync(file, text);
   return file;
 }
+
+interface BundleBins {
+  renameDynamicImports: (code: string) => { code: string; renamed: number };
+  runInPlainNode: (source: string) => { status: number | null; stdout: string; stderr: string };
+}
+const bundleBins = (): Promise<BundleBins> =>
+  import(pathToFileURL(path.join(REPO_ROOT, 'scripts/bundle-bins.mjs')).href) as Promise<BundleBins>;
+
+describe("dx-runner's bundle and its code cache (scripts/bundle-bins.mjs)", () => {
+  const cliBundle = path.join(REPO_ROOT, 'packages/cli/dist/bundle/run.cjs');
+
+  it('a plain `node` takes the shipped cache, and the bundle loads its commands from it', async () => {
+    const loader = pathToFileURL(path.join(REPO_ROOT, 'packages/cli-kit/dist/cached-bundle.js')).href;
+    const r = (await bundleBins()).runInPlainNode(
+      `import { loadBundle } from ${JSON.stringify(loader)};
+       const b = loadBundle(${JSON.stringify(cliBundle)});
+       console.log(JSON.stringify({ fromCodeCache: b.fromCodeCache, commands: Object.keys(b.exports.COMMANDS).length }));`,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const loaded = JSON.parse(r.stdout) as { fromCodeCache: boolean; commands: number };
+    expect(loaded.fromCodeCache).toBe(true);
+    expect(loaded.commands).toBeGreaterThan(20);
+  });
+
+  it("every dynamic import in it goes through the loader's __dxImport (a vm script cannot import() on Node 20)", async () => {
+    const { renameDynamicImports } = await bundleBins();
+    expect(renameDynamicImports(fs.readFileSync(cliBundle, 'utf8')).renamed).toBe(0);
+    const sample = 'let m=await import("@dx/core"),n=x.import(y),t=`${e?"import()":"require"} failed`;';
+    expect(renameDynamicImports(sample)).toEqual({
+      code: 'let m=await __dxImport("@dx/core"),n=x.import(y),t=`${e?"import()":"require"} failed`;',
+      renamed: 1,
+    });
+  });
+});

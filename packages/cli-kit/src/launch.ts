@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Interfaces } from '@oclif/core';
+import { loadBundle } from './cached-bundle.js';
 
 /**
  * The line oclif prints for `--version` (its `config.userAgent`), answered without loading oclif:
@@ -40,9 +41,9 @@ function quietForeignExit(err: unknown): unknown {
 
 /**
  * Runs an oclif CLI from its bin file; `args` defaults to the process's own. With `bundle` (a path
- * relative to the bin), oclif and the commands come from that one bundled module: the root plugin's
- * commands are read from the bundle's `COMMANDS` instead of the package's own registry, the same
- * commands compiled into one file. Plugins keep loading as they always did.
+ * relative to the bin: an ES module, or a `.cjs` one that comes with its code cache), oclif and the
+ * commands come from that one bundled module: the root plugin's commands are read from the bundle's
+ * `COMMANDS` instead of the package's own registry, the same commands compiled into one file. Plugins keep loading as they always did.
  */
 export async function launch(
   binUrl: string,
@@ -67,7 +68,10 @@ export async function launch(
     target: `./${path.relative(root, fileURLToPath(bundleUrl))}`,
     identifier: 'COMMANDS',
   };
-  const oclif = (await import(bundleUrl.href)) as BinBundle;
+  // a CommonJS bundle comes with V8's code cache (see loadBundle); an ES module bundle is imported
+  const oclif = (
+    bundleUrl.pathname.endsWith('.cjs') ? loadBundle(fileURLToPath(bundleUrl)).exports : await import(bundleUrl.href)
+  ) as BinBundle;
   // what oclif's execute() does, with foreign exits recognised
   await oclif
     .run(args, { root, pjson })

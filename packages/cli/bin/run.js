@@ -14,4 +14,4 @@ if (args[0] === 'start' && !args.some((a) => /^(--help|-h|--dry-run|--host(=.*)?
 const versionJson = args.length === 2 && args.includes('--version') && args.includes('--json');
 
 // oclif and the commands in one file, built by `npm ci` (scripts/bundle-bins.mjs)
-await launch(import.meta.url, { args: versionJson ? ['version', '--json'] : args, bundle: '../dist/bundle/run.js' });
+await launch(import.meta.url, { args: versionJson ? ['version', '--json'] : args, bundle: '../dist/bundle/run.cjs' });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
@@ -8,9 +7,10 @@ import vm from 'node:vm';
  * Loads a bin's CommonJS bundle with V8's code cache. Node 20 has no compile cache of its own
  * (`module.enableCompileCache` is 22.1+), so every call compiled oclif and the commands afresh: about
  * a fifth of a `check`. The cache is written once, at build time (scripts/bundle-bins.mjs), beside the
- * bundle; it is used only when it was made from this very text (its SHA-256 heads the file) and V8
- * accepts it (same V8, same flags). Otherwise the bundle compiles as it always did: a cache can make a
- * call faster, never different.
+ * bundle; it is used only when it was made from this very text (the file holds a copy of it, compared
+ * byte for byte: cheaper than loading node:crypto to hash it) and V8 accepts it (same V8, same
+ * flags). Otherwise the bundle compiles as it always did: a cache can make a call faster, never
+ * different.
  *
  * A script run by `vm` cannot `import()` on Node 20 when it comes from a code cache, so the bundle's
  * dynamic imports are renamed to `__dxImport(...)` at build time and this loader hands it a real one.
@@ -18,22 +18,20 @@ import vm from 'node:vm';
 export const BUNDLE_IMPORT = '__dxImport';
 
 /** The scripts this process loaded, by file: writeCodeCache takes what ran in them. */
-const loaded = new Map<string, { script: vm.Script; source: string }>();
+const loaded = new Map<string, { script: vm.Script; source: Buffer }>();
 
 const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname', BUNDLE_IMPORT];
-const DIGEST_BYTES = 32;
+/** A cache file: the length of the bundle's text (4 bytes), that text, then V8's data. */
+const LENGTH_BYTES = 4;
 
 export function codeCachePath(bundleFile: string): string {
   return `${bundleFile}.v8-cache`;
 }
 
-function digest(source: string): Buffer {
-  return createHash('sha256').update(source).digest();
-}
-
-function compile(file: string, source: string, cachedData?: Buffer): vm.Script {
+function compile(file: string, source: Buffer, cachedData?: Buffer): vm.Script {
   // one line with the bundle's first: its source map stays aligned
-  return new vm.Script(`(function (${WRAPPER_PARAMS.join(', ')}) {${source}\n})`, { filename: file, cachedData });
+  const text = source.toString('utf8');
+  return new vm.Script(`(function (${WRAPPER_PARAMS.join(', ')}) {${text}\n})`, { filename: file, cachedData });
 }
 
 /** Runs the compiled bundle as the CommonJS module `file`: a later `require(file)` (oclif's, for its commands) gets these exports. */
@@ -54,15 +52,16 @@ function evaluate(file: string, script: vm.Script): unknown {
   return module.exports;
 }
 
-function readCodeCache(file: string, source: string): Buffer | undefined {
+function readCodeCache(file: string, source: Buffer): Buffer | undefined {
   let data: Buffer;
   try {
     data = fs.readFileSync(codeCachePath(file));
   } catch {
     return undefined;
   }
-  if (data.length <= DIGEST_BYTES || !data.subarray(0, DIGEST_BYTES).equals(digest(source))) return undefined;
-  return data.subarray(DIGEST_BYTES);
+  const end = LENGTH_BYTES + source.length;
+  if (data.length <= end || data.readUInt32LE(0) !== source.length) return undefined;
+  return data.subarray(LENGTH_BYTES, end).equals(source) ? data.subarray(end) : undefined;
 }
 
 export interface LoadedBundle {
@@ -82,7 +81,7 @@ export interface LoadedBundle {
 export function loadBundle(file: string): LoadedBundle {
   const realFile = fs.realpathSync(file);
   if (process.sourceMapsEnabled) return { exports: createRequire(realFile)(realFile), fromCodeCache: false };
-  const source = fs.readFileSync(realFile, 'utf8');
+  const source = fs.readFileSync(realFile);
   const cachedData = readCodeCache(realFile, source);
   const script = compile(realFile, source, cachedData);
   const exports = evaluate(realFile, script);
@@ -99,12 +98,14 @@ export function writeCodeCache(file: string): number {
   const realFile = fs.realpathSync(file);
   let ran = loaded.get(realFile);
   if (ran === undefined) {
-    const source = fs.readFileSync(realFile, 'utf8');
+    const source = fs.readFileSync(realFile);
     const script = compile(realFile, source);
     evaluate(realFile, script);
     ran = { script, source };
   }
-  const data = Buffer.concat([digest(ran.source), ran.script.createCachedData()]);
+  const length = Buffer.alloc(LENGTH_BYTES);
+  length.writeUInt32LE(ran.source.length);
+  const data = Buffer.concat([length, ran.source, ran.script.createCachedData()]);
   fs.writeFileSync(codeCachePath(realFile), data);
   return data.length;
 }

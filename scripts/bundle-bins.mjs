@@ -21,6 +21,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -128,30 +129,43 @@ export async function bundleBins() {
 /**
  * Runs `dx-runner version --json` from the new bundle in a plain `node` (see runInPlainNode), then
  * writes the cache with all that call compiled: oclif's start-up, flag parsing and a command's run,
- * the path every call shares. The call has no side effect; its output is dropped.
+ * the path every call shares. The call has no side effect; its output is dropped, and it runs with
+ * an empty HOME so the plugins a user linked play no part. Without a cache the bin only compiles
+ * its bundle as it did before, so a failure here is a warning, not a failed `npm ci`.
  */
 function writeCodeCacheOf(pkg, bundleFile) {
   const kit = (file) => JSON.stringify(pathToFileURL(path.join(root, 'packages/cli-kit/dist', file)).href);
   const binUrl = JSON.stringify(pathToFileURL(path.join(pkg, 'bin', 'run.js')).href);
   const bundle = JSON.stringify(path.relative(path.join(pkg, 'bin'), bundleFile));
-  const r = runInPlainNode(
-    [
-      `import { launch } from ${kit('launch.js')};`,
-      `import { writeCodeCache } from ${kit('cached-bundle.js')};`,
-      `await launch(${binUrl}, { args: ['version', '--json'], bundle: ${bundle} });`,
-      `writeCodeCache(${JSON.stringify(bundleFile)});`,
-    ].join('\n'),
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  if (r.status !== 0) throw new Error(`${bundleFile}: writing its code cache failed (exit ${r.status ?? r.signal})`);
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-code-cache-'));
+  try {
+    const r = runInPlainNode(
+      [
+        `import { launch } from ${kit('launch.js')};`,
+        `import { writeCodeCache } from ${kit('cached-bundle.js')};`,
+        `await launch(${binUrl}, { args: ['version', '--json'], bundle: ${bundle} });`,
+        `writeCodeCache(${JSON.stringify(bundleFile)});`,
+      ].join('\n'),
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { HOME: home, XDG_CONFIG_HOME: home, XDG_DATA_HOME: home, XDG_CACHE_HOME: home },
+      },
+    );
+    if (!fs.existsSync(`${bundleFile}.v8-cache`))
+      console.warn(
+        `warning: ${bundleFile}: no code cache (exit ${r.status ?? r.signal}); the bin compiles it on each call`,
+      );
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 }
 
 /**
  * Runs an ES module's text in a fresh `node` without NODE_OPTIONS: V8 takes a code cache only in a
  * process with the flags it was made with, and the bins run as plain `node`.
  */
-export function runInPlainNode(source, options = {}) {
-  const env = { ...process.env };
+export function runInPlainNode(source, { env: extraEnv = {}, ...options } = {}) {
+  const env = { ...process.env, ...extraEnv };
   delete env.NODE_OPTIONS;
   return spawnSync(process.execPath, ['--input-type=module', '-e', source], { env, encoding: 'utf8', ...options });
 }

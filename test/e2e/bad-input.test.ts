@@ -226,6 +226,33 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expect(fs.readdirSync(open)).toEqual([]);
   });
 
+  it('refuses a state root another host claimed (a shared home): exit 22, its owner named, nothing written', async () => {
+    const shared = fs.mkdtempSync(path.join(sb.dir, 'shared-state-'));
+    const claim =
+      'machine_id=0123456789abcdef0123456789abcdef\nhostname=gpu-box-2\nclaimed_at=2026-11-01T00:00:00.000Z\n';
+    fs.writeFileSync(path.join(shared, '.host'), claim, { mode: 0o600 });
+    const env = { DX_RUNNER_STATE_DIR: shared };
+    expectRefusal(await sb.dx(['status'], { env }), 22, 'state_root_other_host', 'belongs to host gpu-box-2');
+    expectRefusal(await sb.dx(start('--beads', 'bd-ok'), { env }), 22, 'state_root_other_host');
+    const json = await sb.dx(['status', '--json'], { env });
+    expect(ErrorOutputSchema.parse(JSON.parse(json.stdout)).error).toMatchObject({
+      exit_code: 22,
+      reason_code: 'state_root_other_host',
+      next_action: 'give_each_host_its_own_state_root',
+    });
+    expect(fs.readdirSync(shared)).toEqual(['.host']);
+    expect(fs.readFileSync(path.join(shared, '.host'), 'utf8')).toBe(claim);
+    expect(processesOf(shared)).toEqual([]);
+    // dx-batch's root is claimed the same way
+    fs.mkdirSync(path.join(sb.dir, 'batch'), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(sb.dir, 'batch', '.host'), claim, { mode: 0o600 });
+    const batch = await sb.batch(['status', '--wave-id', 'w1', '--json']);
+    expect(batch.code, batch.stderr).toBe(22);
+    expect(JSON.parse(batch.stdout).error.reason_code).toBe('state_root_other_host');
+    // the sandbox's own root was claimed by this host on first use, and still opens
+    expect((await sb.dx(['status'])).code).toBe(0);
+  });
+
   it('reports malformed policy YAML with file, line and column (exit 1)', async () => {
     const bad = path.join(sb.dir, 'bad.yaml');
     fs.writeFileSync(bad, 'worktrees:\n  allowed_prefixes: [/tmp/agents\n  forbidden_repos: []\n');

@@ -119,6 +119,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
     'Pass one of the available providers, or install its plugin.',
   point_DX_RUNNER_STATE_DIR_at_a_private_directory_you_own:
     'Point `DX_RUNNER_STATE_DIR` at a private directory you own.',
+  give_each_host_its_own_state_root:
+    'Give each host a state root of its own (DX_RUNNER_STATE_DIR, DX_BATCH_DIR, NIGHTLY_DISPATCH_DIR on a local disk).',
 };
 
 /** What an operator should do next, per reason code. Every reason core emits has an entry. */

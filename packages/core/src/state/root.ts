@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
+import { assertRootOnThisHost } from './host-claim.js';
 
 /** A tool's state directory: `$<override>`, else `${XDG_STATE_HOME:-~/.local/state}/<name>`. */
 export function toolStatePath(name: string, override: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -51,7 +52,7 @@ export function openStateRoot(options: { env?: NodeJS.ProcessEnv; create: boolea
   return openPrivateRoot(stateRootPath(options.env), options.create);
 }
 
-/** A private root directory (created 0700 when asked) that passes the same safety checks. */
+/** A private root directory (created 0700 when asked) that passes the same safety checks and is this host's (host-claim.ts). */
 export function openPrivateRoot(dir: string, create: boolean, label = 'state root'): string | undefined {
   if (!fs.existsSync(dir) && !isDanglingSymlink(dir)) {
     if (!create) return undefined;
@@ -63,6 +64,7 @@ export function openPrivateRoot(dir: string, create: boolean, label = 'state roo
     }
   }
   assertSafeStateRoot(dir, label);
+  assertRootOnThisHost(dir, label);
   return dir;
 }
 

@@ -231,7 +231,8 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     const claim =
       'machine_id=0123456789abcdef0123456789abcdef\nhostname=gpu-box-2\nclaimed_at=2026-11-01T00:00:00.000Z\n';
     fs.writeFileSync(path.join(shared, '.host'), claim, { mode: 0o600 });
-    const env = { DX_RUNNER_STATE_DIR: shared };
+    // this host's id, whether or not the machine running the tests has one
+    const env = { DX_RUNNER_STATE_DIR: shared, DX_RUNNER_HOST_ID: 'e2e-this-host' };
     expectRefusal(await sb.dx(['status'], { env }), 22, 'state_root_other_host', 'belongs to host gpu-box-2');
     expectRefusal(await sb.dx(start('--beads', 'bd-ok'), { env }), 22, 'state_root_other_host');
     const json = await sb.dx(['status', '--json'], { env });
@@ -246,11 +247,13 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     // dx-batch's root is claimed the same way
     fs.mkdirSync(path.join(sb.dir, 'batch'), { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(sb.dir, 'batch', '.host'), claim, { mode: 0o600 });
-    const batch = await sb.batch(['status', '--wave-id', 'w1', '--json']);
+    const batch = await sb.batch(['status', '--wave-id', 'w1', '--json'], {
+      env: { DX_RUNNER_HOST_ID: 'e2e-this-host' },
+    });
     expect(batch.code, batch.stderr).toBe(22);
     expect(JSON.parse(batch.stdout).error.reason_code).toBe('state_root_other_host');
     // the sandbox's own root was claimed by this host on first use, and still opens
-    expect((await sb.dx(['status'])).code).toBe(0);
+    expect((await sb.dx(['status'], { env: { DX_RUNNER_HOST_ID: 'e2e-this-host' } })).code).toBe(0);
   });
 
   it('reports malformed policy YAML with file, line and column (exit 1)', async () => {

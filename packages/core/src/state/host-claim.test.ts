@@ -8,10 +8,16 @@ import { parseKv } from './kv.js';
 import { openStateRoot } from './root.js';
 
 let root: string;
+const savedHostId = process.env.DX_RUNNER_HOST_ID;
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-host-claim-'));
+  process.env.DX_RUNNER_HOST_ID = 'a'.repeat(32);
 });
-afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+afterEach(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+  if (savedHostId === undefined) delete process.env.DX_RUNNER_HOST_ID;
+  else process.env.DX_RUNNER_HOST_ID = savedHostId;
+});
 
 const claimFile = () => path.join(root, HOST_CLAIM_FILE);
 const other = { id: 'f'.repeat(32), hostname: 'build-07' };
@@ -30,7 +36,7 @@ describe('a state root belongs to the host that first used it', () => {
   it("claims a root on first use with this machine's id, and opens it again afterwards", () => {
     expect(openStateRoot({ env: { DX_RUNNER_STATE_DIR: root }, create: false })).toBe(root);
     const claim = parseKv(fs.readFileSync(claimFile(), 'utf8'));
-    expect(claim).toMatchObject({ machine_id: thisHostIdentity().id, hostname: os.hostname() });
+    expect(claim).toMatchObject({ machine_id: 'a'.repeat(32), hostname: os.hostname() });
     expect(fs.statSync(claimFile()).mode & 0o777).toBe(0o600);
     expect(openStateRoot({ env: { DX_RUNNER_STATE_DIR: root }, create: false })).toBe(root);
   });
@@ -41,11 +47,18 @@ describe('a state root belongs to the host that first used it', () => {
     const err = refusal(() => openStateRoot({ env: { DX_RUNNER_STATE_DIR: root }, create: true }));
     expect(err).toMatchObject({ exitCode: 22, reasonCode: 'state_root_other_host' });
     expect(err.nextAction).toBe('give_each_host_its_own_state_root');
-    expect(err.message).toContain(
-      `belongs to host build-07 (machine id ffffffffffff), not to this one (${os.hostname()})`,
-    );
+    expect(err.message).toContain(`belongs to host build-07, not to this one (${os.hostname()})`);
+    expect(err.message).not.toContain('ffffff');
     expect(err.message).not.toContain('\n');
     expect(fs.readFileSync(claimFile(), 'utf8')).toBe(before);
+  });
+
+  it("is this machine's id unless DX_RUNNER_HOST_ID names one; a machine without either claims nothing", () => {
+    expect(thisHostIdentity({ DX_RUNNER_HOST_ID: ' ctr-7 ' })).toEqual({ id: 'ctr-7', hostname: os.hostname() });
+    const machineId = fs.existsSync('/etc/machine-id') ? fs.readFileSync('/etc/machine-id', 'utf8').trim() : '';
+    if (/^[0-9a-f]{16,64}$/i.test(machineId)) expect(thisHostIdentity({})?.id).toBe(machineId);
+    assertRootOnThisHost(root, 'state root', null);
+    expect(fs.existsSync(claimFile())).toBe(false);
   });
 
   it('refuses a root whose claim cannot be read, rather than guess whose it is', () => {

@@ -16,22 +16,23 @@ import { KvParseError, parseKv, serializeKv } from './kv.js';
 export const HOST_CLAIM_FILE = '.host';
 
 export interface HostIdentity {
-  /** The machine id (`/etc/machine-id`), stable across renames; the host name where there is none. */
+  /** `DX_RUNNER_HOST_ID`, else the machine id (`/etc/machine-id`): stable across renames and reboots. */
   id: string;
   hostname: string;
 }
 
-let thisHost: HostIdentity | undefined;
+const MACHINE_ID_FILES = ['/etc/machine-id', '/var/lib/dbus/machine-id'];
 
-export function thisHostIdentity(): HostIdentity {
-  if (!thisHost) {
-    const hostname = os.hostname();
-    const machineId = ['/etc/machine-id', '/var/lib/dbus/machine-id']
-      .map(readSystemFile)
-      .find((id) => id !== undefined && /^[0-9a-f]{16,64}$/i.test(id));
-    thisHost = { id: machineId ?? `hostname:${hostname}`, hostname };
-  }
-  return thisHost;
+/**
+ * This machine, or null when it cannot be told apart from another: no machine id (a container
+ * image without one) and no `DX_RUNNER_HOST_ID`. The host name is no substitute — a recreated
+ * container gets a new one and would be refused its own root — so such a host claims nothing.
+ */
+export function thisHostIdentity(env: NodeJS.ProcessEnv = process.env): HostIdentity | null {
+  const id =
+    env.DX_RUNNER_HOST_ID?.trim() ||
+    MACHINE_ID_FILES.map(readSystemFile).find((found) => found !== undefined && /^[0-9a-f]{16,64}$/i.test(found));
+  return id ? { id, hostname: os.hostname() } : null;
 }
 
 /** A system file (followed if it is a symlink, as /etc/machine-id often is), trimmed; undefined if unreadable. */
@@ -62,7 +63,12 @@ function claimFile(file: string, claim: string): boolean {
 }
 
 /** Claims `root` for this machine on first use; refuses a root another machine claimed. */
-export function assertRootOnThisHost(root: string, label = 'state root', me: HostIdentity = thisHostIdentity()): void {
+export function assertRootOnThisHost(
+  root: string,
+  label = 'state root',
+  me: HostIdentity | null = thisHostIdentity(),
+): void {
+  if (me === null) return;
   const file = path.join(root, HOST_CLAIM_FILE);
   let owner: Record<string, string> = {};
   try {
@@ -79,13 +85,11 @@ export function assertRootOnThisHost(root: string, label = 'state root', me: Hos
   }
   if (!owner.machine_id)
     refuse(root, label, `has an unreadable ${file}: remove it if this host alone uses the directory`);
-  if (owner.machine_id !== me.id) {
-    const owned = owner.hostname ?? `machine ${owner.machine_id.slice(0, 12)}`;
+  if (owner.machine_id !== me.id)
     refuse(
       root,
       label,
-      `belongs to host ${owned} (machine id ${owner.machine_id.slice(0, 12)}), not to this one (${me.hostname}): ` +
-        `what runs there can only be judged there. Give this host a root of its own, or remove ${file} if the disk moved here`,
+      `belongs to host ${owner.hostname ?? '(unnamed)'}, not to this one (${me.hostname}): what runs there can only ` +
+        `be judged there. Give this host a root of its own, or remove ${file} if the disk moved here`,
     );
-  }
 }

@@ -14,7 +14,7 @@
  * @dx/core up front, so theirs stay ES modules, `run.js`.
  *
  * Kept out: @dx/core (already a bundle), @dx/cli (dx-batch runs it in-process and locates its bin
- * beside its files), and what oclif only loads in development (typescript, tsx, ts-node). Plugins
+ * beside its files), and what oclif loads only in development or on WSL. Plugins
  * (providers, dashboard, oclif's own) are not touched: they load from their packages as before, and a
  * plugin's command that imports @oclif/core gets the package's copy — oclif supports plugins that
  * bring their own.
@@ -35,7 +35,8 @@ export const BUNDLED_BINS = {
   'nightly-dispatch': { registry: 'dist/registry.js', format: 'esm' },
 };
 
-const DEVELOPMENT_ONLY = ['typescript', 'tsx', 'tsx/*', 'ts-node', 'wsl-utils'];
+/** What oclif loads only in development (typescript, tsx, ts-node) or on WSL (wsl-utils): left to node_modules. */
+const OCLIF_OPTIONAL = ['typescript', 'tsx', 'tsx/*', 'ts-node', 'wsl-utils'];
 
 /** The entries of @dx/core a CommonJS bundle imports lazily (by `import()`): they stay outside it. */
 const LAZY_CORE = /^@dx\/core(\/job-reads|\/prespawn)?$/;
@@ -46,7 +47,7 @@ const FORMATS = {
     // oclif is CommonJS: its require() calls need a real require inside an ES module
     banner:
       "import { createRequire as __dxCreateRequire } from 'node:module'; const require = __dxCreateRequire(import.meta.url);",
-    external: ['@dx/core', '@dx/core/*', '@dx/cli', '@dx/cli/*', ...DEVELOPMENT_ONLY],
+    external: ['@dx/core', '@dx/core/*', '@dx/cli', '@dx/cli/*', ...OCLIF_OPTIONAL],
     plugins: [],
   },
   cjs: {
@@ -59,7 +60,7 @@ const FORMATS = {
       ' resolve: (s) => require("node:url").pathToFileURL(require.resolve(s)).href };',
     ].join(''),
     define: { 'import.meta': '__dxImportMeta' },
-    external: ['@dx/cli', '@dx/cli/*', ...DEVELOPMENT_ONLY],
+    external: ['@dx/cli', '@dx/cli/*', ...OCLIF_OPTIONAL],
     // a package name marked external takes its subpaths with it: name the lazy entries one by one
     plugins: [
       {

@@ -18,7 +18,7 @@ import vm from 'node:vm';
 export const BUNDLE_IMPORT = '__dxImport';
 
 /** The scripts this process loaded, by file: writeCodeCache takes what ran in them. */
-const loaded = new Map<string, { script: vm.Script; source: Buffer }>();
+const loaded = new Map<string, vm.Script>();
 
 const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname', BUNDLE_IMPORT];
 /** A cache file: the length of the bundle's text (4 bytes), that text, then V8's data. */
@@ -29,7 +29,7 @@ export function codeCachePath(bundleFile: string): string {
 }
 
 function compile(file: string, source: Buffer, cachedData?: Buffer): vm.Script {
-  // one line with the bundle's first: its source map stays aligned
+  // the wrapper opens on the bundle's first line, so the bundle's lines keep their numbers
   const text = source.toString('utf8');
   return new vm.Script(`(function (${WRAPPER_PARAMS.join(', ')}) {${text}\n})`, { filename: file, cachedData });
 }
@@ -85,7 +85,7 @@ export function loadBundle(file: string): LoadedBundle {
   const cachedData = readCodeCache(realFile, source);
   const script = compile(realFile, source, cachedData);
   const exports = evaluate(realFile, script);
-  loaded.set(realFile, { script, source });
+  loaded.set(realFile, script);
   return { exports, fromCodeCache: cachedData !== undefined && !script.cachedDataRejected };
 }
 
@@ -96,16 +96,15 @@ export function loadBundle(file: string): LoadedBundle {
  */
 export function writeCodeCache(file: string): number {
   const realFile = fs.realpathSync(file);
-  let ran = loaded.get(realFile);
-  if (ran === undefined) {
-    const source = fs.readFileSync(realFile);
-    const script = compile(realFile, source);
+  const source = fs.readFileSync(realFile);
+  let script = loaded.get(realFile);
+  if (script === undefined) {
+    script = compile(realFile, source);
     evaluate(realFile, script);
-    ran = { script, source };
   }
   const length = Buffer.alloc(LENGTH_BYTES);
-  length.writeUInt32LE(ran.source.length);
-  const data = Buffer.concat([length, ran.source, ran.script.createCachedData()]);
+  length.writeUInt32LE(source.length);
+  const data = Buffer.concat([length, source, script.createCachedData()]);
   fs.writeFileSync(codeCachePath(realFile), data);
   return data.length;
 }

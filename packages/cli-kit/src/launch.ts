@@ -43,7 +43,8 @@ function quietForeignExit(err: unknown): unknown {
  * Runs an oclif CLI from its bin file; `args` defaults to the process's own. With `bundle` (a path
  * relative to the bin: an ES module, or a `.cjs` one that comes with its code cache), oclif and the
  * commands come from that one bundled module: the root plugin's commands are read from the bundle's
- * `COMMANDS` instead of the package's own registry, the same commands compiled into one file. Plugins keep loading as they always did.
+ * `COMMANDS` instead of the package's own registry, the same commands compiled into one file.
+ * Plugins keep loading as they always did.
  */
 export async function launch(
   binUrl: string,

@@ -252,6 +252,15 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     });
     expect(batch.code, batch.stderr).toBe(22);
     expect(JSON.parse(batch.stdout).error.reason_code).toBe('state_root_other_host');
+    // a root this user may only read is read, unclaimed
+    const readOnly = fs.mkdtempSync(path.join(sb.dir, 'read-only-state-'));
+    fs.chmodSync(readOnly, 0o500);
+    const ro = await sb.dx(['status', '--json'], {
+      env: { DX_RUNNER_STATE_DIR: readOnly, DX_RUNNER_HOST_ID: 'e2e-this-host' },
+      wrap: WITHOUT_DAC_OVERRIDE,
+    });
+    expect(ro.code, ro.stderr).toBe(0);
+    expect(fs.readdirSync(readOnly)).toEqual([]);
     // the sandbox's own root was claimed by this host on first use, and still opens
     expect((await sb.dx(['status'], { env: { DX_RUNNER_HOST_ID: 'e2e-this-host' } })).code).toBe(0);
   });

@@ -28,6 +28,9 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
+/** The name the loader passes the bundle its import() under (built by `tsc -b` before this runs). */
+const { BUNDLE_IMPORT } = await import(pathToFileURL(path.join(root, 'packages/cli-kit/dist/cached-bundle.js')).href);
+
 /** Packages whose bin runs a bundle: their registry module (oclif's explicit command discovery), and the bundle's form. */
 export const BUNDLED_BINS = {
   cli: { registry: 'dist/registry.js', format: 'cjs' },
@@ -55,7 +58,7 @@ const FORMATS = {
     // the loader passes `__dxImport`; under Node's own loader (source maps on) a CommonJS module imports
     // natively. `import.meta` (locate.ts resolves its own package) is rebuilt from CommonJS's own means.
     banner: [
-      'var __dxImport = typeof __dxImport === "function" ? __dxImport : (s) => import (s);',
+      `var ${BUNDLE_IMPORT} = typeof ${BUNDLE_IMPORT} === "function" ? ${BUNDLE_IMPORT} : (s) => import (s);`,
       'var __dxImportMeta = { url: require("node:url").pathToFileURL(__filename).href,',
       ' resolve: (s) => require("node:url").pathToFileURL(require.resolve(s)).href };',
     ].join(''),
@@ -82,7 +85,7 @@ export function renameDynamicImports(code) {
   let renamed = 0;
   const out = code.replace(/(?<![\w$.])import\((?!\))/g, () => {
     renamed++;
-    return '__dxImport(';
+    return `${BUNDLE_IMPORT}(`;
   });
   return { code: out, renamed };
 }

@@ -223,13 +223,19 @@ describe('nightly-dispatch smoke', () => {
   });
 
   it('passes against the built dx-runner and alerts once when a check fails', async () => {
+    // the throwaway worktree goes under the policy's first prefix: the sandbox's, not the host's /tmp/agents
+    const policy = path.join(sb.dir, 'smoke-policy.yaml');
+    fs.writeFileSync(policy, `worktrees:\n  allowed_prefixes: [${sb.agents}]\n`);
     const env = {
       NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly'),
       SLACK_WEBHOOK_URL: hook.url,
-      DX_RUNNER_BIN: CLI_BIN.replace(/run\.js$/, 'run.js'),
+      DX_POLICY_FILE: policy,
     };
+    const cwds = path.join(sb.dir, 'cwds');
     const wrapper = path.join(sb.dir, 'dx-runner');
-    fs.writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(wrapper, `#!/bin/sh\npwd >> '${cwds}'\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`, {
+      mode: 0o755,
+    });
     const ok = await sb.bin(NIGHTLY_BIN, ['smoke', '--json'], { env: { ...env, DX_RUNNER_BIN: wrapper } });
     const result = SmokeOutputSchema.parse(JSON.parse(ok.stdout));
     expect(ok.code, JSON.stringify(result.checks)).toBe(0);
@@ -242,6 +248,9 @@ describe('nightly-dispatch smoke', () => {
       'dx-runner kill',
     ]);
     expect(hook.bodies).toEqual([]);
+    const ranIn = [...new Set(fs.readFileSync(cwds, 'utf8').trim().split('\n'))];
+    expect(ranIn).toEqual([expect.stringMatching(new RegExp(`^${sb.agents}/\\.nightly-smoke-[0-9a-f]{8}/repo$`))]);
+    expect(fs.existsSync(ranIn[0])).toBe(false);
     expect(fs.readdirSync(sb.agents).filter((d) => d.startsWith('.nightly-smoke'))).toEqual([]);
 
     const broken = path.join(sb.dir, 'broken-dx-runner');

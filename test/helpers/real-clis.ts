@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './paths.js';
 
@@ -24,15 +25,32 @@ function installedVersion(pkg: string): string | undefined {
   }
 }
 
+/**
+ * `--version` of each CLI, run as every real CLI is run here: HOME, TMPDIR and each CLI's config dir in
+ * a temporary folder, removed afterwards (OpenCode makes `$TMPDIR/opencode` even for `--version`).
+ */
 function binariesWork(): boolean {
-  return ['opencode', 'claude', 'gemini'].every((bin) => {
-    const r = spawnSync(path.join(CLI_BIN_DIR, bin), ['--version'], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, HOME: CLI_DIR, GEMINI_CLI_NO_RELAUNCH: 'true' },
-    });
-    return r.status === 0;
-  });
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-real-clis-'));
+  const env = {
+    ...process.env,
+    HOME: home,
+    TMPDIR: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_DATA_HOME: path.join(home, '.local', 'share'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    XDG_STATE_HOME: path.join(home, '.local', 'state'),
+    CLAUDE_CONFIG_DIR: path.join(home, '.claude'),
+    GEMINI_CLI_HOME: home,
+    GEMINI_CLI_NO_RELAUNCH: 'true',
+  };
+  try {
+    return ['opencode', 'claude', 'gemini'].every(
+      (bin) =>
+        spawnSync(path.join(CLI_BIN_DIR, bin), ['--version'], { encoding: 'utf8', timeout: 60_000, env }).status === 0,
+    );
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 }
 
 /** Install (or reuse) the pinned CLIs; throws with npm's output when the registry install fails. */

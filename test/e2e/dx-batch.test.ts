@@ -414,7 +414,8 @@ describe('dx-batch waves', () => {
     const wave = parseWave(r.stdout);
     expect(wave.status).toBe('failed');
     expect(wave.reason_code).toBe('exec_saturation');
-    expect(wave.error).toMatch(/live_processes=\d+ cap=1/);
+    // the background job's agent and watcher
+    expect(wave.error).toMatch(/live_processes=2 cap=1/);
     expect(runs().filter((x) => x[0] === 'sat-a')).toEqual([]);
     await sb.dx(['stop', '--beads', 'sat-bg']);
   });

@@ -130,4 +130,41 @@ process.exit(r.status ?? 1);
     expect((errors[1] as DxRunnerError).reasonCode).toBe((errors[0] as DxRunnerError).reasonCode);
     expect((errors[1] as DxRunnerError).reasonCode).toBe('job_not_found');
   });
+
+  it('name the jobs with live processes exactly as status does, in-process or not', async () => {
+    const start = (beads: string, steps: object[]) =>
+      sb.dx([
+        'start',
+        '--beads',
+        beads,
+        '--provider',
+        'fake',
+        '--prompt-file',
+        sb.prompt({ steps }),
+        '--worktree',
+        sb.worktree(beads),
+      ]);
+    expect((await start('bd-done', [{ message: 'hi' }, { result: 'done' }, { exit: 0 }])).code).toBe(0);
+    await waitFor(
+      async () => (await sb.dxJson(['check', 'bd-done'], CheckOutputSchema)).json.outcome_state !== null,
+      'bd-done done',
+    );
+    expect((await start('bd-hang', [{ message: 'working' }, { hang: true }])).code).toBe(0);
+    try {
+      const viaProcess = new DxRunnerClient({ command: [process.execPath, CLI_BIN], env: sb.env });
+      const inProcess = new DxRunnerClient({
+        command: [process.execPath, CLI_BIN],
+        env: sb.env,
+        localReads: new LocalReads(sb.env),
+      });
+      await waitFor(async () => (await inProcess.jobsWithProcesses()).some((j) => j.pid !== null), 'agent spawned');
+      const [a, b] = [await viaProcess.jobsWithProcesses(), await inProcess.jobsWithProcesses()];
+      expect(b.map(settled)).toEqual(a.map(settled));
+      expect(b.map((j) => [j.beads, j.state, typeof j.pid, typeof j.watcher_pid])).toEqual([
+        ['bd-hang', expect.any(String), 'number', 'number'],
+      ]);
+    } finally {
+      await sb.dx(['stop', '--beads', 'bd-hang']);
+    }
+  });
 });

@@ -290,6 +290,15 @@ export class DxRunnerClient {
     return (await this.call(['status', ...(recent > 0 ? ['--recent', String(recent)] : [])], StatusOutputSchema)).data;
   }
 
+  /**
+   * The jobs with a live agent or watcher: `status`'s rows that name a live pid. Answered in-process
+   * from the jobs that have a pid file only; through a dx-runner process, from its whole `status`.
+   */
+  async jobsWithProcesses(): Promise<StatusOutput['jobs']> {
+    if (this.localReads) return this.localReads.jobsWithProcesses();
+    return (await this.status()).jobs.filter((j) => j.pid !== null || j.watcher_pid !== null);
+  }
+
   async preflight(provider: string, policy?: string): Promise<PreflightOutput> {
     return (
       await this.call(

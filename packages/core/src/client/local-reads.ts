@@ -3,7 +3,7 @@ import { exitCodeForState } from '../health/states.js';
 import { JobEndEvents, type JobEndWatch } from '../jobs/file-events.js';
 import { readJobLog } from '../jobs/logs.js';
 import { requireJob } from '../jobs/store.js';
-import { jobStatus, jobViewsOf, toJobView } from '../jobs/view.js';
+import { jobStatus, jobsWithProcesses, jobViewsOf, toJobView } from '../jobs/view.js';
 import { buildJobReport } from '../reports/report.js';
 import {
   CheckOutputSchema,
@@ -15,6 +15,7 @@ import {
   type LogsOutput,
   type StatusOutput,
 } from '../schemas/outputs.js';
+import { JobViewSchema } from '../schemas/job-view.js';
 import { Redactor } from '../secrets/redact.js';
 import { openStateRoot, stateRootPath } from '../state/root.js';
 import { DxRunnerError } from './dx-runner-client.js';
@@ -58,6 +59,11 @@ export class LocalReads {
         }),
       );
     });
+  }
+
+  /** `status`'s rows of the jobs with a live process, without reading any finished job (see jobsWithProcesses). */
+  jobsWithProcesses(): StatusOutput['jobs'] {
+    return this.answer(['status'], () => jobsWithProcesses(this.root()).map((j) => JobViewSchema.parse(this.clean(j))));
   }
 
   report(beads: string, logLines?: number): JobReport {

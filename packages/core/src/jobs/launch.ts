@@ -19,7 +19,7 @@ import { profileLimits, type Profile } from '../profiles/profiles.js';
 import type { StartOutput } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
 import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../state/atomic.js';
-import { jobPaths, rotateFile, type JobPaths } from '../state/layout.js';
+import { jobPaths, listBeadsInProviderDir, rotateFile, type JobPaths } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { openStateRoot } from '../state/root.js';
 import { assertBeadsId } from './beads-id.js';
@@ -220,18 +220,11 @@ interface LaunchParams {
 }
 
 function liveCount(root: string, provider: string): number {
-  let names: string[];
-  try {
-    names = fs.readdirSync(path.join(root, provider));
-  } catch {
-    return 0;
-  }
   let live = 0;
-  for (const name of names) {
-    if (!name.endsWith('.pid') || name.startsWith('.')) continue;
+  for (const beads of listBeadsInProviderDir(root, provider, '.pid')) {
     let text: string | undefined;
     try {
-      text = readFileIfExists(path.join(root, provider, name));
+      text = readFileIfExists(jobPaths(root, provider, beads).pid);
     } catch {
       continue;
     }

@@ -1,15 +1,18 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { identify } from '../process/identity.js';
 import { jobPaths } from '../state/layout.js';
 import { sampleMeta } from '../testing/records.js';
 import { writeRecord } from './record-io.js';
-import { jobStatus } from './view.js';
+import { jobStatus, jobsWithProcesses } from './view.js';
 
 /**
  * `status` reads of a finished job only its outcome and meta, unless the job is among the `recent`
- * shown: what it lists must not change for it. Real files, no process (watchers are long gone).
+ * shown: what it lists must not change for it. The count of live job processes reads no finished
+ * job at all. Real files; one real process plays a running job's watcher and agent.
  */
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-view-'));
 fs.chmodSync(root, 0o700);
@@ -85,5 +88,69 @@ describe('jobStatus', () => {
   it('a garbled outcome is shown as what it is, never hidden among the finished', () => {
     const row = jobStatus(root).live.find((j) => j.beads === 'bd-garbled');
     expect(row?.reason_code).toMatch(/corrupt|unreadable/);
+  });
+});
+
+describe('jobsWithProcesses', () => {
+  // a real process stands in for one job's watcher and agent: liveness is proven by pid + start time
+  let sleeper: ReturnType<typeof spawn>;
+  let running: ReturnType<typeof job>;
+  beforeAll(() => {
+    sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    running = job('bd-running', { startedMin: 6 });
+    // a watcher that died without an outcome: its pid file names a process that is gone
+    const crashed = job('bd-crashed', { startedMin: 7 });
+    fs.writeFileSync(crashed.pid, '999999\n');
+  });
+  afterAll(() => {
+    sleeper.kill('SIGKILL');
+  });
+
+  it('lists the jobs whose pid file names a live process, and reads no other job', async () => {
+    await vi.waitFor(() => expect(identify(sleeper.pid!)).toBeDefined());
+    const me = identify(sleeper.pid!)!;
+    writeRecord(
+      running.meta,
+      'meta',
+      sampleMeta(running, root, {
+        run_instance: 'run-bd-running',
+        started_at: iso(6),
+        watcher_pid: me.pid,
+        watcher_start_ticks: me.startTicks,
+      }),
+    );
+    writeRecord(running.heartbeat, 'heartbeat', {
+      run_instance: 'run-bd-running',
+      watcher_pid: me.pid,
+      watcher_start_ticks: me.startTicks,
+      agent_pid: me.pid,
+      agent_start_ticks: me.startTicks,
+      launched_at: iso(6),
+      updated_at: iso(6),
+      events: 1,
+      tool_calls: 0,
+      messages: 1,
+      provider_retries: 0,
+      writes_refused: 0,
+      mutations: 0,
+    });
+    fs.writeFileSync(running.pid, `${me.pid}\n`);
+    const open = vi.spyOn(fs, 'openSync');
+    let rows;
+    let opened: string[];
+    try {
+      rows = jobsWithProcesses(root);
+      opened = open.mock.calls.map(([file]) => String(file));
+    } finally {
+      open.mockRestore();
+    }
+    expect(rows.map((j) => [j.beads, j.pid, j.watcher_pid])).toEqual([['bd-running', me.pid, me.pid]]);
+    // the spy sees the reads of the two jobs with pid files, and nothing of the finished or pid-less ones
+    expect(opened.some((f) => f.endsWith('bd-running.heartbeat'))).toBe(true);
+    expect(opened.filter((f) => /bd-(done|garbled|no-outcome|restarted)/.test(f))).toEqual([]);
+    // status lists the crashed and the garbled jobs too: it reads every job to find them
+    expect(jobStatus(root).live.map((j) => j.beads)).toEqual(
+      expect.arrayContaining(['bd-running', 'bd-crashed', 'bd-garbled']),
+    );
   });
 });

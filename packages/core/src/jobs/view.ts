@@ -1,6 +1,7 @@
 import { evaluateHealth, type HealthOptions } from '../health/evaluate.js';
 import { nextActionText } from '../health/next-actions.js';
 import type { JobView } from '../schemas/job-view.js';
+import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
 import { logBytesOnDisk } from './capped-log.js';
 import {
   findLatestJob,
@@ -109,4 +110,22 @@ export function jobStatus(
     .slice(0, options.recent ?? 0)
     .map(({ paths, otherProviders, records }) => toJobView(loadJob(paths, otherProviders, records), options));
   return { live, recent, finished: finished.length };
+}
+
+/**
+ * The jobs that have a live process (agent or watcher) on this machine, read from the jobs whose
+ * agent was spawned and whose instance has not been cleaned up (their pid file is there): what a
+ * count of live processes needs. Finished jobs are never read, so a state dir holding thousands of
+ * them costs one directory scan per provider — where `status` must read every job to tell the
+ * finished from the rest.
+ */
+export function jobsWithProcesses(root: string | undefined, options: HealthOptions = {}): JobView[] {
+  if (!root) return [];
+  const views: JobView[] = [];
+  for (const provider of listProviderDirs(root))
+    for (const beads of listBeadsInProviderDir(root, provider, '.pid')) {
+      const view = toJobView(loadJob(jobPaths(root, provider, beads)), options);
+      if (view.pid !== null || view.watcher_pid !== null) views.push(view);
+    }
+  return views;
 }

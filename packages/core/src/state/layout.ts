@@ -87,8 +87,12 @@ export function listProviderDirs(root: string): string[] {
     .sort();
 }
 
-/** Beads ids that have a meta file in one provider directory. */
-export function listBeadsInProviderDir(root: string, provider: string): string[] {
+/** Beads ids that have a `<beads><suffix>` file (by default their meta) in one provider directory. */
+export function listBeadsInProviderDir(
+  root: string,
+  provider: string,
+  suffix: (typeof JOB_FILE_SUFFIXES)[number] = '.meta',
+): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(path.join(root, provider));
@@ -96,7 +100,7 @@ export function listBeadsInProviderDir(root: string, provider: string): string[]
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return names.filter((n) => n.endsWith('.meta') && !n.startsWith('.')).map((n) => n.slice(0, -'.meta'.length));
+  return names.filter((n) => n.endsWith(suffix) && !n.startsWith('.')).map((n) => n.slice(0, -suffix.length));
 }
 
 export function ensureProviderDir(root: string, provider: string): string {

@@ -77,6 +77,9 @@ class ScriptedDxRunner {
   async status() {
     return { jobs: [] };
   }
+  async jobsWithProcesses() {
+    return [];
+  }
   async release() {
     return {};
   }

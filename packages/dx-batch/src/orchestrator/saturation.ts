@@ -15,8 +15,7 @@ export async function countLiveProcesses(
   ttlMinutes: number,
 ): Promise<number> {
   const pids = new Set<number>();
-  const status = await client.status();
-  for (const job of status.jobs) {
+  for (const job of await client.jobsWithProcesses()) {
     if (job.pid) pids.add(job.pid);
     if (job.watcher_pid) pids.add(job.watcher_pid);
   }

@@ -6,12 +6,15 @@
  * apart from the dx-runner processes it runs. Not a test: nothing here asserts a time.
  *
  *   node bench/batch.mjs [--items 200] [--max-parallel 3] [--poll-interval 0.2] [--no-review] [--hosts N]
- *                        [--via-process]
+ *                        [--via-process] [--history N]
  *
  * By default dx-batch runs the dx-runner it ships with, so its read-only calls (job state, report,
  * logs) are answered in-process; --via-process points DX_RUNNER_BIN at a wrapper script instead, so
  * every call is a dx-runner process (what a wave costs with any other dx-runner). Either way each
  * dx-runner process is counted (a --require hook in NODE_OPTIONS notes its command).
+ *
+ * --history N puts N finished jobs in dx-runner's state before the wave (a machine that has run
+ * jobs before: retention keeps them for days), as bench/state.mjs writes them.
  *
  * --hosts N runs the wave over N real sshd "hosts" on 127.0.0.1 (the test helper's; needs Debian's
  * openssh-server and the dev dependency tsx), each with --max-parallel slots: every dx-runner call
@@ -40,6 +43,7 @@ const PARALLEL = Number(opt('max-parallel', '3'));
 const POLL_SEC = Number(opt('poll-interval', '0.2'));
 const REVIEW = !args.includes('--no-review');
 const VIA_PROCESS = args.includes('--via-process');
+const HISTORY = Number(opt('history', '0'));
 
 const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-bench-batch-')));
 const agents = path.join(work, 'agents');
@@ -127,6 +131,7 @@ try {
     { env, encoding: 'utf8' },
   );
   if (link.status !== 0) throw new Error(`plugins link failed: ${link.stderr}`);
+  if (HISTORY > 0) (await import('./state.mjs')).populate(env.DX_RUNNER_STATE_DIR, HISTORY, agents);
   const ids = Array.from({ length: ITEMS }, (_, i) => `bd-b${i}`);
   for (const id of ids) {
     const repo = path.join(agents, id, 'repo');
@@ -139,7 +144,7 @@ try {
   const wrapper = path.join(work, 'measured-dx-batch.mjs');
   fs.writeFileSync(
     wrapper,
-    `import '/tmp/sb/patch.mjs';import fs from 'node:fs';\nprocess.on('exit', () => fs.writeFileSync(${JSON.stringify(cpuFile)}, JSON.stringify(process.cpuUsage())));\nawait import(${JSON.stringify(batch)});\n`,
+    `import fs from 'node:fs';\nprocess.on('exit', () => fs.writeFileSync(${JSON.stringify(cpuFile)}, JSON.stringify(process.cpuUsage())));\nawait import(${JSON.stringify(batch)});\n`,
   );
   const argv = [
     'start',
@@ -156,7 +161,7 @@ try {
     ...(REVIEW ? [] : ['--no-review']),
   ];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [wrapper, ...argv], { env, encoding: 'utf8', cwd: work, maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, ['--cpu-prof','--cpu-prof-dir=/tmp/sb/bprof','--cpu-prof-interval','200', wrapper, ...argv], { env, encoding: 'utf8', cwd: work, maxBuffer: 64 << 20 });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const wave = JSON.parse(r.stdout);
   const approved = wave.items.filter((i) => i.status === 'APPROVED').length;
@@ -178,6 +183,7 @@ try {
     hosts: HOSTS,
     max_parallel: PARALLEL * Math.max(1, HOSTS),
     review: REVIEW,
+    history: HISTORY,
     poll_interval_sec: POLL_SEC,
     reads: VIA_PROCESS ? 'dx-runner processes' : 'in-process',
     wall_sec: Math.round(wallMs / 100) / 10,

@@ -58,6 +58,16 @@ export function selfProcess(): { pid: number; pgrp: number } {
 }
 
 /**
+ * This process as the holder of a lock or the writer of a record: pid + kernel start time (0 when
+ * start times are unreadable). Read once: neither changes while the process lives, and a wave takes
+ * a lock at every transition.
+ */
+export function selfIdentity(): { pid: number; startTicks: number } {
+  selfInfo ??= readProcessInfo(process.pid);
+  return { pid: process.pid, startTicks: selfInfo?.startTicks ?? 0 };
+}
+
+/**
  * What a record's pid + start time say about a process:
  * - `alive`: that very process runs (not a zombie);
  * - `dead`: no process has that pid and start time (exited, reaped, or the pid was recycled);

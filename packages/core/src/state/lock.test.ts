@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readProcessInfo } from '../process/identity.js';
+import { parseKv } from './kv.js';
 import { acquireLock, LockTimeoutError, pruneStaleLocks } from './lock.js';
 
 let root: string;
@@ -29,5 +31,16 @@ describe('state locks', () => {
     fs.writeFileSync(path.join(root, '.locks', 'z.lock'), `pid=${dead.stdout}\nstart_ticks=1\n`);
     expect(pruneStaleLocks(root)).toBe(1);
     expect(fs.readdirSync(path.join(root, '.locks'))).toEqual([]);
+  });
+
+  it('names its holder by pid and kernel start time, every time it is taken', async () => {
+    const me = readProcessInfo(process.pid)!;
+    for (const name of ['a', 'b']) {
+      const lock = await acquireLock(root, name);
+      const holder = parseKv(fs.readFileSync(lock.file, 'utf8'));
+      expect([Number(holder.pid), Number(holder.start_ticks)]).toEqual([process.pid, me.startTicks]);
+      expect(me.startTicks).toBeGreaterThan(0);
+      lock.release();
+    }
   });
 });

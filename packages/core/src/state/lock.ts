@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { identify, isAlive } from '../process/identity.js';
+import { isAlive, selfIdentity } from '../process/identity.js';
 import { ensurePrivateDir, readFileIfExists } from './atomic.js';
 import { parseKv, serializeKv } from './kv.js';
 
@@ -57,7 +57,7 @@ function breakStaleLock(file: string): void {
 
 /** This process as a lock's holder: pid + kernel start time, so a dead holder is recognised. */
 function holderContent(): string {
-  const me = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
+  const me = selfIdentity();
   return serializeKv({ pid: me.pid, start_ticks: me.startTicks, acquired_at: new Date().toISOString() });
 }
 

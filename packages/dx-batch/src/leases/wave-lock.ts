@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { acquireLockFileSync, DxError, ExitCode, identify, isAlive, readJsonFileIfExists } from '@dx/core';
+import { acquireLockFileSync, DxError, ExitCode, isAlive, readJsonFileIfExists, selfIdentity } from '@dx/core';
 import type { WavePaths } from '../waves/paths.js';
 
 /** Who holds a wave: one orchestrator at a time, identified by pid + start time and a fencing token. */
@@ -83,7 +83,7 @@ export class WaveLock {
   }
 
   private static take(paths: WavePaths, options: { ttlMinutes: number; minToken?: number; force?: boolean }): WaveLock {
-    const me = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
+    const me = selfIdentity();
     let floor = options.minToken ?? 0;
     for (let tries = 0; tries < 10; tries++) {
       const now = new Date().toISOString();

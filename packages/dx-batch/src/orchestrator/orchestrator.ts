@@ -119,10 +119,13 @@ export class Orchestrator {
   }
 
   private save(): void {
-    this.deps.lock.fenced(() => {
-      this.state.token = this.deps.lock.token;
-      writeWave(this.deps.paths, this.state);
-    });
+    this.deps.lock.fenced(() => this.writeState());
+  }
+
+  /** Only inside `fenced`. */
+  private writeState(): void {
+    this.state.token = this.deps.lock.token;
+    writeWave(this.deps.paths, this.state);
   }
 
   private setWave(status: WaveState['status'], reasonCode: string, error: string | null = null): void {
@@ -145,30 +148,36 @@ export class Orchestrator {
     }
     const next = result.item;
     const from = item.state;
-    for (const effect of result.effects) {
-      if (effect.type !== 'ledger') continue;
-      const statusChanged = STATUS_OF[from] !== next.status;
-      const record: Omit<LedgerRecord, 'at' | 'wave_id'> = {
-        beads_id: item.beads_id,
-        token: this.deps.lock.token,
-        event: effect.event,
-        ...(effect.detail as Partial<LedgerRecord>),
-        ...(statusChanged ? { from: STATUS_OF[from], to: next.status } : { from: undefined, to: undefined }),
-        state: next.state,
-      };
-      this.deps.lock.fenced(() => appendLedger(this.deps.paths, record));
-    }
-    for (const effect of result.effects) {
-      if (effect.type === 'acquire_attempt_lease')
-        acquireAttemptLease(this.deps.paths, item.beads_id, effect.attempt, this.deps.lock.token);
-      else if (effect.type === 'release_attempt_lease')
-        releaseAttemptLease(this.deps.paths, item.beads_id, effect.attempt, this.deps.lock.token);
-      else if (effect.type === 'release_item_lease') releaseItemLease(this.deps.paths, item.beads_id);
-    }
+    const statusChanged = STATUS_OF[from] !== next.status;
+    const records = result.effects.flatMap((effect): Omit<LedgerRecord, 'at' | 'wave_id'>[] =>
+      effect.type === 'ledger'
+        ? [
+            {
+              beads_id: item.beads_id,
+              token: this.deps.lock.token,
+              event: effect.event,
+              ...(effect.detail as Partial<LedgerRecord>),
+              ...(statusChanged ? { from: STATUS_OF[from], to: next.status } : { from: undefined, to: undefined }),
+              state: next.state,
+            },
+          ]
+        : [],
+    );
     if (isTerminalItem(next) && !next.completed_at) next.completed_at = new Date().toISOString();
     const jobRecord = item.job_beads && item.job_beads !== next.job_beads ? item.job_beads : undefined;
-    Object.assign(item, next);
-    this.save();
+    // one fenced section per transition: no takeover can land between its ledger lines and the state
+    this.deps.lock.fenced(() => {
+      for (const record of records) appendLedger(this.deps.paths, record);
+      for (const effect of result.effects) {
+        if (effect.type === 'acquire_attempt_lease')
+          acquireAttemptLease(this.deps.paths, item.beads_id, effect.attempt, this.deps.lock.token);
+        else if (effect.type === 'release_attempt_lease')
+          releaseAttemptLease(this.deps.paths, item.beads_id, effect.attempt, this.deps.lock.token);
+        else if (effect.type === 'release_item_lease') releaseItemLease(this.deps.paths, item.beads_id);
+      }
+      Object.assign(item, next);
+      this.writeState();
+    });
     if (jobRecord) fs.rmSync(path.join(this.deps.paths.jobs, `${jobRecord}.pid`), { force: true });
     if (from !== item.state) {
       const where =

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createLogger } from '../../logging/logger.js';
 import { groupAlive, terminateGroup } from '../../process/signals.js';
-import { identify, type ProcessIdentity } from '../../process/identity.js';
+import { identify, selfIdentity, type ProcessIdentity } from '../../process/identity.js';
 import type {
   AgentEvent,
   AgentExit,
@@ -96,7 +96,7 @@ export class JobWatcher {
       values: spec.launch.secretValues,
     });
     this.tracker = new MutationTracker(spec.worktree);
-    this.self = identify(process.pid) ?? { pid: process.pid, startTicks: 0 };
+    this.self = selfIdentity();
   }
 
   /**

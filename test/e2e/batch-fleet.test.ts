@@ -63,14 +63,14 @@ steps:
   );
 }
 
-function policy(name: string, graceMinutes = 15): string {
+function policy(name: string, graceMinutes = 15, bDxRunner?: string): string {
   const file = path.join(box.dir, `${name}.yaml`);
   fs.writeFileSync(
     file,
     `fleet:
   hosts:
     a: {ssh: a, max_parallel: 1, providers: [sim]}
-    b: {ssh: b, max_parallel: 2, providers: [sim]}
+    b: {ssh: b, max_parallel: 2, providers: [sim]${bDxRunner ? `, dx_runner: ${bDxRunner}` : ''}}
     c: {ssh: c, max_parallel: 3, providers: [sim]}
   ssh: {config: ${fleet.config}, connect_timeout_sec: 3, control_persist_sec: 300}
   host_down_grace_minutes: ${graceMinutes}
@@ -362,6 +362,62 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     expect(superseded, JSON.stringify(ledger.map((e) => e.event))).toMatchObject({ host: 'b', attempt: 1 });
     expect(superseded?.detail).toMatch(/exited_ok.*not applied/);
     expect(wave.lost_jobs).toEqual([]);
+  }, 300_000);
+
+  it('a start cut off mid-call on a host: the job it launched there anyway is followed and stopped, not left running', async () => {
+    writeScenarios(8);
+    // b's dx-runner for this test: its first start launches the job, then holds the call open until released
+    const launched = path.join(box.dir, 'cut-launched');
+    const release = path.join(box.dir, 'cut-release');
+    const wrapper = path.join(box.dir, 'b-dx-runner');
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh
+real='${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}'
+if [ "$1" = start ] && [ ! -e '${launched}' ]; then
+  "$real" "$@"; rc=$?
+  : > '${launched}'
+  i=0
+  while [ ! -e '${release}' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+  exit $rc
+fi
+exec "$real" "$@"
+`,
+      { mode: 0o755 },
+    );
+    const p = policy('cut', 15, wrapper);
+    const ids = ['ct-1', 'ct-2'];
+    // a (cap 1) takes one item, b the other
+    const run = spawnBatch(startArgs('w-cut', ids, 'a,b', p, ['--max-parallel', '2']));
+    await waitFor(() => fs.existsSync(launched), "b's first start launched its job", 60_000);
+    const onB = waveState('w-cut')!.items.find((i) => i.host === 'b')!.beads_id;
+    // the connection drops before the start's answer comes back
+    await fleet.hosts.b.stop();
+    fleet.disconnect(controlDir(), 'b');
+    await waitFor(
+      () => waveState('w-cut')?.hosts.find((h) => h.host === 'b')?.status === 'down',
+      'b marked down',
+      60_000,
+    );
+    fs.writeFileSync(release, '');
+    await fleet.hosts.b.start();
+
+    const done = await run;
+    expect(done.code, done.stderr).toBe(0);
+    const wave = waveState('w-cut')!;
+    expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+    expect(wave.lost_jobs).toEqual([]);
+    // b answers again while that job still pauses: it is stopped, and the ledger says so
+    const superseded = ledgerEvents('w-cut', onB).find((e) => e.event.startsWith('superseded_'));
+    expect(superseded, JSON.stringify(ledgerEvents('w-cut', onB).map((e) => e.event))).toMatchObject({
+      event: 'superseded_job_stopped',
+      host: 'b',
+      job_beads: onB,
+    });
+    // from b's own state: the job the cut-off start launched is there, and nothing is left running
+    const jobs = (await hostJobs('b', p)).filter((j) => j.beads.startsWith('ct-'));
+    expect(jobs.map((j) => j.beads)).toContain(onB);
+    expect(jobs.filter((j) => j.outcome_state === null)).toEqual([]);
   }, 300_000);
 
   it('kill -9 of dx-batch mid-wave with jobs on two hosts, then resume: every item finishes exactly once', async () => {

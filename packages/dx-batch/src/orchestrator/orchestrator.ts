@@ -391,7 +391,11 @@ export class Orchestrator {
       try {
         const { view } = await client.check(lost.job_beads);
         this.hostAnswered(lost.host);
-        if (lost.run_instance && view.run_instance !== lost.run_instance) {
+        // with no run instance known (its start was cut off), a job started after it was given up is another
+        const another = lost.run_instance
+          ? view.run_instance !== lost.run_instance
+          : view.started_at !== null && view.started_at > lost.lost_at;
+        if (another) {
           event = 'superseded_job_gone';
           detail = `host ${lost.host}: ${lost.job_beads} is now another job (${view.run_instance})`;
         } else if (view.outcome_state === null) {
@@ -661,13 +665,25 @@ export class Orchestrator {
       if (isHostFailure(err)) {
         // the host went silent before it answered: give the slot back; the attempt runs elsewhere
         await this.hostSilent(item.host ?? 'local', err);
-        if (isRunning(item))
+        if (isRunning(item)) {
+          // a call cut off mid-way may have launched the job there all the same: follow it as lost,
+          // so it is stopped (or its result recorded as superseded) once the host answers
+          if (item.job_beads && (err as { reasonCode?: string }).reasonCode === 'host_unreachable')
+            this.state.lost_jobs.push({
+              beads_id: item.beads_id,
+              host: item.host ?? 'local',
+              job_beads: item.job_beads,
+              run_instance: null,
+              attempt: item.attempt,
+              lost_at: new Date().toISOString(),
+            });
           await this.apply(item, {
             type: 'job_deferred',
             reasonCode: (err as { reasonCode: string }).reasonCode,
             detail: (err as Error).message,
             at,
           });
+        }
         return;
       }
       if (!(err instanceof DxRunnerError)) throw err;

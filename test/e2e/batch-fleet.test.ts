@@ -83,6 +83,32 @@ batch:
   return file;
 }
 
+/**
+ * A dx-runner for host b whose first `start` launches the job, then holds the call open (bounded,
+ * 30 s) until `release` exists: the connection can be cut before the start's answer comes back.
+ */
+function holdFirstStartOnB(name: string): { wrapper: string; launched: string; release: string } {
+  const launched = path.join(box.dir, `${name}-launched`);
+  const release = path.join(box.dir, `${name}-release`);
+  const wrapper = path.join(box.dir, `${name}-b-dx-runner`);
+  fs.writeFileSync(
+    wrapper,
+    `#!/bin/sh
+real='${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}'
+if [ "$1" = start ] && [ ! -e '${launched}' ]; then
+  "$real" "$@"; rc=$?
+  : > '${launched}'
+  i=0
+  while [ ! -e '${release}' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+  exit $rc
+fi
+exec "$real" "$@"
+`,
+    { mode: 0o755 },
+  );
+  return { wrapper, launched, release };
+}
+
 function startArgs(wave: string, ids: string[], hosts: string, policyFile: string, extra: string[] = []): string[] {
   for (const id of ids) box.worktree(id);
   return [
@@ -366,25 +392,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
 
   it('a start cut off mid-call on a host: the job it launched there anyway is followed and stopped, not left running', async () => {
     writeScenarios(8);
-    // b's dx-runner for this test: its first start launches the job, then holds the call open until released
-    const launched = path.join(box.dir, 'cut-launched');
-    const release = path.join(box.dir, 'cut-release');
-    const wrapper = path.join(box.dir, 'b-dx-runner');
-    fs.writeFileSync(
-      wrapper,
-      `#!/bin/sh
-real='${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}'
-if [ "$1" = start ] && [ ! -e '${launched}' ]; then
-  "$real" "$@"; rc=$?
-  : > '${launched}'
-  i=0
-  while [ ! -e '${release}' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
-  exit $rc
-fi
-exec "$real" "$@"
-`,
-      { mode: 0o755 },
-    );
+    const { wrapper, launched, release } = holdFirstStartOnB('cut');
     const p = policy('cut', 15, wrapper);
     const ids = ['ct-1', 'ct-2'];
     // a (cap 1) takes one item, b the other
@@ -499,5 +507,52 @@ exec "$real" "$@"
     const md = fs.readFileSync(night.report_files.markdown, 'utf8');
     expect(md).toMatch(/## Hosts/);
     expect(md).toMatch(/\| nt-2 \| dispatched \| - \| sim \| b \|/);
+  }, 300_000);
+
+  it('a night whose start on a host is cut off and the host cannot be asked: the claim is kept, never released', async () => {
+    writeScenarios(30);
+    const workspace = createBeadsWorkspace(path.join(box.dir, 'cut-night-ws'), 'cn');
+    const ids = ['cn-1', 'cn-2'];
+    for (const id of ids) {
+      workspace.create(id);
+      box.worktree(id);
+    }
+    const { wrapper, launched, release } = holdFirstStartOnB('cut-night');
+    const p = policy('cut-night', 15, wrapper);
+    fs.appendFileSync(
+      p,
+      'nightly:\n  provider_chain: [sim]\n  hosts: [a, b]\n  max_items: 2\n  max_parallel: 3\n  max_parallel_post_migration: 3\n  ack_timeout_sec: 30\n  alert_on_dispatch_complete: false\n',
+    );
+    const night = box.bin(NIGHTLY_BIN, ['run', '--json'], {
+      env: {
+        BEADS_DIR: workspace.beadsDir,
+        DX_POLICY_FILE: p,
+        NIGHTLY_DISPATCH_DIR: path.join(box.dir, 'cut-nightly'),
+        PATH: `${BD_STUB_DIR}:${box.env.PATH}`,
+      },
+      timeoutMs: 180_000,
+    });
+    await waitFor(() => fs.existsSync(launched), "b's start launched its job", 60_000);
+    // the connection drops before the answer, and b stays silent while the night asks after the job
+    await fleet.hosts.b.stop();
+    fleet.disconnect(controlDir(), 'b');
+    const r = await night;
+    fs.writeFileSync(release, '');
+    await fleet.hosts.b.start();
+    try {
+      const report = NightReportSchema.parse(JSON.parse(r.stdout));
+      const onB = report.items.find((i) => i.host === 'b')!;
+      expect(onB).toMatchObject({ action: 'failed', claim_released: false });
+      expect(onB.reason).toMatch(/^host_unreachable: .*may have launched the job there/);
+      // still claimed in beads: nobody takes it again while its job may run
+      expect(JSON.parse(workspace.bd('show', onB.beads_id, '--json'))[0].status).toBe('in_progress');
+      // and it did launch there
+      expect((await hostJobs('b', p)).map((j) => j.beads)).toContain(onB.beads_id);
+      expect(report.items.find((i) => i.host === 'a')).toMatchObject({ action: 'dispatched' });
+    } finally {
+      for (const id of ids)
+        for (const host of ['a', 'b'])
+          await box.dx(['stop', '--beads', id, '--host', host, '--policy', p, '--json'], { timeoutMs: 60_000 });
+    }
   }, 300_000);
 });

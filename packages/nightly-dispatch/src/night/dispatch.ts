@@ -1,6 +1,7 @@
 import {
   DxRunnerClient,
   DxRunnerError,
+  HostError,
   isDxError,
   type DxRunnerTransport,
   type StartOutput,
@@ -9,12 +10,21 @@ import {
 
 export type AckResult =
   | { ok: true; started: StartOutput | null; attempts: number; late: boolean }
-  | { ok: false; attempts: number; reasonCode: string; error: string };
+  | {
+      ok: false;
+      attempts: number;
+      reasonCode: string;
+      error: string;
+      /** The start reached the host and nobody could tell whether it launched the job: keep the claim. */
+      mayHaveLaunched?: boolean;
+    };
 
 /**
  * `dx-runner start` and its launch acknowledgement, bounded by `ackTimeoutSec` and retried
- * `retries` times (default 45 s, one retry). After a timeout, dx-runner is asked whether the job
- * came up anyway before trying again, so a slow acknowledgement never launches the item twice.
+ * `retries` times (default 45 s, one retry). After a timeout — or a fleet host's connection dropping
+ * before the answer came back — dx-runner is asked whether the job came up anyway before trying
+ * again, so a slow acknowledgement never launches the item twice; a host that cannot be asked leaves
+ * the outcome unknown (`mayHaveLaunched`).
  */
 export async function dispatchWithAck(
   transport: DxRunnerTransport,
@@ -32,23 +42,37 @@ export async function dispatchWithAck(
       const started = await starter.start(request);
       return { ok: true, started, attempts: attempt, late: false };
     } catch (err) {
-      // a fleet host that did not answer: not launched there (a host failure, not a timeout to retry)
-      if (!(err instanceof DxRunnerError) && isDxError(err))
+      // the connection to a fleet host dropped mid-call: the start may have run there
+      const cutOff = err instanceof HostError && err.failure === 'host_unreachable';
+      // any other host failure stopped ssh before the command ran: not launched there
+      if (!(err instanceof DxRunnerError) && isDxError(err) && !cutOff)
         return { ok: false, attempts: attempt, reasonCode: err.reasonCode, error: err.message };
-      if (!(err instanceof DxRunnerError)) throw err;
+      if (!(err instanceof DxRunnerError) && !cutOff) throw err;
       last = { reasonCode: err.reasonCode, error: err.message };
-      if (err.reasonCode !== 'dx_runner_timeout') return { ok: false, attempts: attempt, ...last };
+      if (!cutOff && last.reasonCode !== 'dx_runner_timeout') return { ok: false, attempts: attempt, ...last };
       log(
-        `${request.beads}: no launch acknowledgement within ${ackTimeoutSec}s (attempt ${attempt} of ${retries + 1})`,
+        `${request.beads}: no launch acknowledgement ${cutOff ? `(${last.error})` : `within ${ackTimeoutSec}s`} (attempt ${attempt} of ${retries + 1})`,
       );
+      let asked = true;
       const view = await checker.check(request.beads).then(
         (r) => r.view,
-        () => null,
+        (checkErr: unknown) => {
+          if (checkErr instanceof HostError) asked = false;
+          return null;
+        },
       );
       if (view && view.started_at && view.started_at >= requestedAt.slice(0, 19)) {
         log(`${request.beads}: the job came up after all (run ${view.run_instance})`);
         return { ok: true, started: null, attempts: attempt, late: true };
       }
+      if (!asked)
+        return {
+          ok: false,
+          attempts: attempt,
+          reasonCode: last.reasonCode,
+          error: `${last.error}; the start may have launched the job there and the host cannot be asked`,
+          mayHaveLaunched: true,
+        };
     }
   }
   return {

@@ -475,12 +475,18 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       });
       continue;
     }
-    // give the item back so tomorrow (or a person) can take it
-    const released =
-      (await deps.bd.run(['update', issue.id, '--status', 'open', '--assignee', '', '--json'])).exitCode === 0;
-    deps.log(
-      `${issue.id}: dispatch failed (${ack.reasonCode}): ${ack.error}${released ? '; claim released' : '; claim NOT released'}`,
-    );
+    // give the item back so tomorrow (or a person) can take it — unless its job may be running on a
+    // host nobody can ask: then the claim stays, so nobody starts it a second time
+    const released = ack.mayHaveLaunched
+      ? false
+      : (await deps.bd.run(['update', issue.id, '--status', 'open', '--assignee', '', '--json'])).exitCode === 0;
+    const checkIt = `dx-runner check ${issue.id}${fleet ? ` --host ${target.host}` : ''}`;
+    const claimNote = ack.mayHaveLaunched
+      ? `; claim kept: check it with ${checkIt}`
+      : released
+        ? '; claim released'
+        : '; claim NOT released';
+    deps.log(`${issue.id}: dispatch failed (${ack.reasonCode}): ${ack.error}${claimNote}`);
     item(issue, {
       action: 'failed',
       reason: `${ack.reasonCode}: ${ack.error}`,
@@ -494,6 +500,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       `Beads ID: ${issue.id}`,
       `Provider: ${target.provider}${fleet ? ` on ${target.host}` : ''}`,
       `Reason: ${ack.reasonCode}`,
+      ...(ack.mayHaveLaunched ? [`Its job may be running there: the claim is kept (${checkIt})`] : []),
     ]);
   }
   const failed = items.some((i) => i.action === 'failed');

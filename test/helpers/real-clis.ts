@@ -26,12 +26,12 @@ function installedVersion(pkg: string): string | undefined {
 }
 
 /**
- * `--version` of each CLI, run as every real CLI is run here: HOME, TMPDIR and each CLI's config dir in
- * a temporary folder, removed afterwards (OpenCode makes `$TMPDIR/opencode` even for `--version`).
+ * The environment every real CLI runs with here, their install scripts included (OpenCode's runs
+ * `opencode --version`): HOME, TMPDIR and each CLI's config dirs in `home`, a temporary folder the
+ * caller removes (OpenCode makes `$TMPDIR/opencode` and `~/.config/opencode` even for `--version`).
  */
-function binariesWork(): boolean {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-real-clis-'));
-  const env = {
+function isolatedEnv(home: string): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     HOME: home,
     TMPDIR: home,
@@ -43,14 +43,28 @@ function binariesWork(): boolean {
     GEMINI_CLI_HOME: home,
     GEMINI_CLI_NO_RELAUNCH: 'true',
   };
+}
+
+function withTempHome<T>(run: (home: string) => T): T {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-real-clis-'));
   try {
-    return ['opencode', 'claude', 'gemini'].every(
-      (bin) =>
-        spawnSync(path.join(CLI_BIN_DIR, bin), ['--version'], { encoding: 'utf8', timeout: 60_000, env }).status === 0,
-    );
+    return run(home);
   } finally {
     fs.rmSync(home, { recursive: true, force: true });
   }
+}
+
+function binariesWork(): boolean {
+  return withTempHome((home) =>
+    ['opencode', 'claude', 'gemini'].every(
+      (bin) =>
+        spawnSync(path.join(CLI_BIN_DIR, bin), ['--version'], {
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: isolatedEnv(home),
+        }).status === 0,
+    ),
+  );
 }
 
 /** Install (or reuse) the pinned CLIs; throws with npm's output when the registry install fails. */
@@ -78,12 +92,19 @@ export function ensureRealClis(): void {
     )}\n`,
   );
   const specs = Object.entries(REAL_CLIS).map(([pkg, version]) => `${pkg}@${version}`);
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', ...specs], {
-    cwd: CLI_DIR,
-    encoding: 'utf8',
-    timeout: 15 * 60_000,
-    env: { ...process.env, npm_config_engine_strict: 'false' },
-  });
+  // npm keeps the real user's config and cache; everything the packages' scripts run is isolated
+  const npmUser = {
+    npm_config_userconfig: process.env.npm_config_userconfig || path.join(os.homedir(), '.npmrc'),
+    npm_config_cache: process.env.npm_config_cache || path.join(os.homedir(), '.npm'),
+  };
+  const r = withTempHome((home) =>
+    spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', ...specs], {
+      cwd: CLI_DIR,
+      encoding: 'utf8',
+      timeout: 15 * 60_000,
+      env: { ...isolatedEnv(home), ...npmUser, npm_config_engine_strict: 'false' },
+    }),
+  );
   if (r.status !== 0)
     throw new Error(`installing the real agent CLIs failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   if (!binariesWork()) throw new Error(`the real agent CLIs were installed into ${CLI_DIR} but do not run`);

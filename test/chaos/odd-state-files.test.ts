@@ -33,17 +33,7 @@ async function finished(
   beads: string,
   steps: unknown[] = [{ write: 'x.txt', content: 'x\n' }, { result: 'done' }, { exit: 0 }],
 ) {
-  const r = await sb.dx([
-    'start',
-    '--beads',
-    beads,
-    '--provider',
-    'fake',
-    '--prompt-file',
-    sb.prompt({ steps }),
-    '--worktree',
-    sb.worktree(beads),
-  ]);
+  const r = await sb.startFake(beads, steps);
   expect(r.code, r.stderr).toBe(0);
   await waitFor(
     () => fs.existsSync(path.join(dir(), `${beads}.outcome`)) && !fs.existsSync(path.join(dir(), `${beads}.pid`)),

@@ -48,20 +48,7 @@ function policy(limits: Record<string, number>, extra = ''): string {
 }
 
 async function runJob(beads: string, steps: unknown[], policyFile: string, extra: string[] = []) {
-  const r = await sb.dx([
-    'start',
-    '--beads',
-    beads,
-    '--provider',
-    'fake',
-    '--prompt-file',
-    sb.prompt({ steps }),
-    '--worktree',
-    sb.worktree(beads),
-    '--policy',
-    policyFile,
-    ...extra,
-  ]);
+  const r = await sb.startFake(beads, steps, ['--policy', policyFile, ...extra]);
   expect(r.code, r.stderr).toBe(0);
   const paths = jobPaths(sb.state, 'fake', beads);
   await waitFor(() => fs.existsSync(paths.outcome) && !fs.existsSync(paths.pid), `${beads} finished`, 120_000);

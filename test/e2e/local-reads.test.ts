@@ -21,24 +21,11 @@ const settled = <T extends { elapsed_sec: number | null }>(v: T) => ({ ...v, ela
 describe('in-process reads (what dx-batch uses for the local dx-runner)', () => {
   it('answer check, status, a status list, report and logs exactly as dx-runner --json does, redacted the same', async () => {
     for (const beads of ['bd-lr1', 'bd-lr2']) {
-      const prompt = sb.prompt({
-        steps: [
-          { message: `working; key \${env:ZHIPU_API_KEY}` },
-          { write: 'done.txt', content: 'x\n' },
-          { result: `finished ${beads}; my key is \${env:ZHIPU_API_KEY}` },
-          { exit: 0 },
-        ],
-      });
-      const r = await sb.dx([
-        'start',
-        '--beads',
-        beads,
-        '--provider',
-        'fake',
-        '--prompt-file',
-        prompt,
-        '--worktree',
-        sb.worktree(beads),
+      const r = await sb.startFake(beads, [
+        { message: `working; key \${env:ZHIPU_API_KEY}` },
+        { write: 'done.txt', content: 'x\n' },
+        { result: `finished ${beads}; my key is \${env:ZHIPU_API_KEY}` },
+        { exit: 0 },
       ]);
       expect(r.code).toBe(0);
     }
@@ -132,24 +119,12 @@ process.exit(r.status ?? 1);
   });
 
   it('name the jobs with live processes exactly as status does, in-process or not', async () => {
-    const start = (beads: string, steps: object[]) =>
-      sb.dx([
-        'start',
-        '--beads',
-        beads,
-        '--provider',
-        'fake',
-        '--prompt-file',
-        sb.prompt({ steps }),
-        '--worktree',
-        sb.worktree(beads),
-      ]);
-    expect((await start('bd-done', [{ message: 'hi' }, { result: 'done' }, { exit: 0 }])).code).toBe(0);
+    expect((await sb.startFake('bd-done', [{ message: 'hi' }, { result: 'done' }, { exit: 0 }])).code).toBe(0);
     await waitFor(
       async () => (await sb.dxJson(['check', 'bd-done'], CheckOutputSchema)).json.outcome_state !== null,
       'bd-done done',
     );
-    expect((await start('bd-hang', [{ message: 'working' }, { hang: true }])).code).toBe(0);
+    expect((await sb.startFake('bd-hang', [{ message: 'working' }, { hang: true }])).code).toBe(0);
     try {
       const viaProcess = new DxRunnerClient({ command: [process.execPath, CLI_BIN], env: sb.env });
       const inProcess = new DxRunnerClient({
@@ -157,7 +132,20 @@ process.exit(r.status ?? 1);
         env: sb.env,
         localReads: new LocalReads(sb.env),
       });
-      await waitFor(async () => (await inProcess.jobsWithProcesses()).some((j) => j.pid !== null), 'agent spawned');
+      // once the agent has said its line it hangs: wait until its view stops changing, then read it both ways
+      let previous = '';
+      await waitFor(
+        async () => {
+          const rows = (await inProcess.jobsWithProcesses()).map(settled);
+          const now = JSON.stringify(rows);
+          const stable = rows.some((j) => j.pid !== null && j.events > 0) && now === previous;
+          previous = now;
+          return stable;
+        },
+        'the hanging agent settled',
+        20_000,
+        300,
+      );
       const [a, b] = [await viaProcess.jobsWithProcesses(), await inProcess.jobsWithProcesses()];
       expect(b.map(settled)).toEqual(a.map(settled));
       expect(b.map((j) => [j.beads, j.state, typeof j.pid, typeof j.watcher_pid])).toEqual([

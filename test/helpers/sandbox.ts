@@ -42,6 +42,13 @@ export interface Sandbox {
   signal(pid: number, signal: NodeJS.Signals): void;
   worktree(name: string): string;
   prompt(script: unknown, name?: string): string;
+  /** `dx-runner start` of a fake job playing `steps`, in a fresh worktree named after it; `extra` flags appended. */
+  startFake(
+    beads: string,
+    steps: unknown[],
+    extra?: string[],
+    options?: { env?: Record<string, string | undefined> },
+  ): Promise<CliResult>;
   cleanup(): Promise<void>;
 }
 
@@ -193,6 +200,23 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
       const file = path.join(dir, name);
       fs.writeFileSync(file, typeof script === 'string' ? script : JSON.stringify(script));
       return file;
+    },
+    startFake(beads, steps, extra = [], options = {}) {
+      return sandbox.dx(
+        [
+          'start',
+          '--beads',
+          beads,
+          '--provider',
+          'fake',
+          '--prompt-file',
+          sandbox.prompt({ steps }),
+          '--worktree',
+          sandbox.worktree(beads),
+          ...extra,
+        ],
+        options,
+      );
     },
     async cleanup() {
       killJobProcesses(state);

@@ -42,25 +42,13 @@ function historyRepo(name: string) {
 }
 
 async function runJob(beads: string, steps: unknown[], extra: string[] = []) {
-  const wt = sb.worktree(beads);
-  const r = await sb.dx([
-    'start',
-    '--beads',
-    beads,
-    '--provider',
-    'fake',
-    '--prompt-file',
-    sb.prompt({ steps }),
-    '--worktree',
-    wt,
-    ...extra,
-  ]);
+  const r = await sb.startFake(beads, steps, extra);
   expect(r.code, r.stderr).toBe(0);
   await waitFor(
     async () => (await sb.dxJson(['check', '--beads', beads], CheckOutputSchema)).json.outcome_state !== null,
     `${beads} to end`,
   );
-  return wt;
+  return r.worktree;
 }
 
 describe('worktree-gate', () => {

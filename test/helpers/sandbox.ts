@@ -48,7 +48,7 @@ export interface Sandbox {
     steps: unknown[],
     extra?: string[],
     options?: { env?: Record<string, string | undefined> },
-  ): Promise<CliResult>;
+  ): Promise<CliResult & { worktree: string }>;
   cleanup(): Promise<void>;
 }
 
@@ -201,22 +201,10 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
       fs.writeFileSync(file, typeof script === 'string' ? script : JSON.stringify(script));
       return file;
     },
-    startFake(beads, steps, extra = [], options = {}) {
-      return sandbox.dx(
-        [
-          'start',
-          '--beads',
-          beads,
-          '--provider',
-          'fake',
-          '--prompt-file',
-          sandbox.prompt({ steps }),
-          '--worktree',
-          sandbox.worktree(beads),
-          ...extra,
-        ],
-        options,
-      );
+    async startFake(beads, steps, extra = [], options = {}) {
+      const worktree = sandbox.worktree(beads);
+      const args = ['start', '--beads', beads, '--provider', 'fake', '--prompt-file', sandbox.prompt({ steps })];
+      return { ...(await sandbox.dx([...args, '--worktree', worktree, ...extra], options)), worktree };
     },
     async cleanup() {
       killJobProcesses(state);

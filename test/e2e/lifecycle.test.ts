@@ -233,7 +233,7 @@ describe('job lifecycle through the built CLI', () => {
     expect(c.json.reason_code).toBe('no_events_no_mutation');
   });
 
-  it('reports a job waiting out a rate limit as healthy with rate_limit_backoff', async () => {
+  it('reports a job waiting out a rate limit as healthy with rate_limit_backoff; stopped, its outcome keeps reset_at', async () => {
     const wt = sb.worktree('bd-wait');
     const prompt = sb.prompt({
       steps: [{ message: 'calling' }, { retry: { class: 'rate_limited', retry_after: 600 } }, { hang: true }],
@@ -245,6 +245,11 @@ describe('job lifecycle through the built CLI', () => {
     }, 'rate limit backoff');
     expect(c.json.state).toBe('healthy');
     expect(c.json.rate_limited_until).not.toBeNull();
+    // stopped while it waits: the outcome still says when the limit lifts
+    expect((await sb.dx(['stop', '--beads', 'bd-wait'])).code).toBe(0);
+    const outcome = await waitFor(() => outcomeOf('fake', 'bd-wait'), 'outcome');
+    expect(outcome.state).toBe('killed');
+    expect(outcome.reset_at).toBe(c.json.rate_limited_until);
   });
 
   it('terminates a CLI that stays alive after its final result and keeps the result', async () => {

@@ -652,7 +652,10 @@ export class JobWatcher {
       signal: signal ?? undefined,
       failure_class: decided.classification?.failureClass,
       retry_after_sec: decided.classification?.retryAfterSec,
-      reset_at: decided.classification?.resetAt,
+      // a job ended (stopped, timed out) while it waited out a rate limit: when the limit lifts is still worth knowing
+      reset_at:
+        decided.classification?.resetAt ??
+        (hb.rateLimitedUntil !== undefined && hb.rateLimitedUntil > now ? iso(hb.rateLimitedUntil) : undefined),
       summary: decided.classification?.summary
         ? this.redactor.redact(decided.classification.summary).slice(0, 500)
         : undefined,

@@ -165,6 +165,14 @@ const ledgerEvents = (wave: string, id: string) => {
   return fs.existsSync(paths.ledgers) ? readLedger(paths, id) : [];
 };
 
+/** Host b drops off the network: its sshd ends and the shared connection closes; with `wave`, until that wave marks it down. */
+async function dropHostB(wave?: string): Promise<void> {
+  await fleet.hosts.b.stop();
+  fleet.disconnect(controlDir(), 'b');
+  if (wave)
+    await waitFor(() => waveState(wave)?.hosts.find((h) => h.host === 'b')?.status === 'down', 'b marked down', 60_000);
+}
+
 /** A host's own record of its jobs (asked of its dx-runner over ssh). */
 async function hostJobs(host: string, policyFile: string): Promise<JobView[]> {
   const r = await box.dx(['status', '--recent', '200', '--json', '--host', host, '--policy', policyFile], {
@@ -327,13 +335,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     const onB = waveState('w-drop')!
       .items.filter((i) => i.host === 'b')
       .map((i) => i.beads_id);
-    await fleet.hosts.b.stop();
-    fleet.disconnect(controlDir(), 'b');
-    await waitFor(
-      () => waveState('w-drop')?.hosts.find((h) => h.host === 'b')?.status === 'down',
-      'b marked down',
-      60_000,
-    );
+    await dropHostB('w-drop');
     // the jobs on b go on without anybody watching; b comes back
     await fleet.hosts.b.start();
 
@@ -366,8 +368,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
       60_000,
     );
     expect(waveState('w-lost')!.items.find((i) => i.beads_id === 'ls-2')!.host).toBe('b');
-    await fleet.hosts.b.stop();
-    fleet.disconnect(controlDir(), 'b');
+    await dropHostB();
     await waitFor(() => ledgerEvents('w-lost', 'ls-2').some((e) => e.event === 'host_lost'), 'ls-2 given up', 60_000);
     // b returns while the wave still runs: ls-2's job there has finished meanwhile
     await fleet.hosts.b.start();
@@ -400,13 +401,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     await waitFor(() => fs.existsSync(launched), "b's first start launched its job", 60_000);
     const onB = waveState('w-cut')!.items.find((i) => i.host === 'b')!.beads_id;
     // the connection drops before the start's answer comes back
-    await fleet.hosts.b.stop();
-    fleet.disconnect(controlDir(), 'b');
-    await waitFor(
-      () => waveState('w-cut')?.hosts.find((h) => h.host === 'b')?.status === 'down',
-      'b marked down',
-      60_000,
-    );
+    await dropHostB('w-cut');
     fs.writeFileSync(release, '');
     await fleet.hosts.b.start();
 
@@ -534,8 +529,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     });
     await waitFor(() => fs.existsSync(launched), "b's start launched its job", 60_000);
     // the connection drops before the answer, and b stays silent while the night asks after the job
-    await fleet.hosts.b.stop();
-    fleet.disconnect(controlDir(), 'b');
+    await dropHostB();
     const r = await night;
     fs.writeFileSync(release, '');
     await fleet.hosts.b.start();

@@ -29,10 +29,19 @@ const MACHINE_ID_FILES = ['/etc/machine-id', '/var/lib/dbus/machine-id'];
  * container gets a new one and would be refused its own root — so such a host claims nothing.
  */
 export function thisHostIdentity(env: NodeJS.ProcessEnv = process.env): HostIdentity | null {
-  const id =
-    env.DX_RUNNER_HOST_ID?.trim() ||
-    MACHINE_ID_FILES.map(readSystemFile).find((found) => found !== undefined && /^[0-9a-f]{16,64}$/i.test(found));
+  const id = env.DX_RUNNER_HOST_ID?.trim() || systemMachineId();
   return id ? { id, hostname: os.hostname() } : null;
+}
+
+let machineId: { value: string | undefined } | undefined;
+/** Read once per process: a wave opens the state root at every in-process read. */
+function systemMachineId(): string | undefined {
+  machineId ??= {
+    value: MACHINE_ID_FILES.map(readSystemFile).find(
+      (found) => found !== undefined && /^[0-9a-f]{16,64}$/i.test(found),
+    ),
+  };
+  return machineId.value;
 }
 
 /** A system file (followed if it is a symlink, as /etc/machine-id often is), trimmed; undefined if unreadable. */

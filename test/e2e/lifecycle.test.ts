@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CheckOutputSchema, OutcomeSchema, parseKv, StartOutputSchema, StatusOutputSchema } from '@dx/core';
+import {
+  CheckOutputSchema,
+  JobReportSchema,
+  OutcomeSchema,
+  parseKv,
+  StartOutputSchema,
+  StatusOutputSchema,
+} from '@dx/core';
 import { createSandbox, git, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
@@ -250,6 +257,10 @@ describe('job lifecycle through the built CLI', () => {
     const outcome = await waitFor(() => outcomeOf('fake', 'bd-wait'), 'outcome');
     expect(outcome.state).toBe('killed');
     expect(outcome.reset_at).toBe(c.json.rate_limited_until);
+    const report = await sb.dxJson(['report', '--beads', 'bd-wait', '--format', 'json'], JobReportSchema);
+    expect(report.json.reset_at).toBe(c.json.rate_limited_until);
+    const markdown = await sb.dx(['report', '--beads', 'bd-wait']);
+    expect(markdown.stdout).toContain(`Rate Limit Resets At: ${c.json.rate_limited_until}`);
   });
 
   it('terminates a CLI that stays alive after its final result and keeps the result', async () => {

@@ -60,6 +60,7 @@ export function buildJobReport(job: JobSnapshot, redactor: Redactor = Redactor.f
     summary: o?.summary ?? null,
     final_text: o?.final_text ?? null,
     failure_class: o?.failure_class ?? null,
+    reset_at: o?.reset_at ?? null,
     first_started_at: job.meta?.first_started_at ?? job.meta?.started_at ?? null,
     evidence: {
       mutations: o?.mutations ?? hb?.mutations ?? 0,
@@ -119,6 +120,7 @@ export function renderJobReportMarkdown(r: JobReport): string {
     `- Outcome State: ${dash(r.outcome_state)}`,
     `- Reason: ${r.reason_code}`,
     `- Failure Class: ${dash(r.failure_class)}`,
+    ...(r.reset_at ? [`- Rate Limit Resets At: ${r.reset_at}`] : []),
     `- Completed: ${dash(r.completed_at)}`,
     `- Summary: ${dash(r.summary)}`,
     '',

@@ -169,6 +169,8 @@ export const JobReportSchema = JobViewSchema.extend({
   summary: z.string().nullable(),
   final_text: z.string().nullable(),
   failure_class: z.string().nullable(),
+  /** When the provider said its rate limit lifts (a job that ended on, or while waiting out, a limit). */
+  reset_at: z.string().nullable(),
   first_started_at: z.string().nullable(),
   evidence: z.object({
     mutations: z.number().int(),

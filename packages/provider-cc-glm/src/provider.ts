@@ -12,7 +12,7 @@ import type {
   ProviderPreflight,
 } from '@dx/core';
 import { resolveToken } from './auth.js';
-import { classifyFailure, classifyProbeTimeout, provider as runtime, PROVIDER_ID } from './runtime.js';
+import { FAILURE_VOCABULARY, provider as runtime, PROVIDER_ID } from './runtime.js';
 
 export const DEFAULT_BASE_URL = 'https://api.z.ai/api/anthropic';
 const DEFAULT_TIMEOUT_MS = 600_000;
@@ -250,32 +250,24 @@ export function createCcGlmProvider(services: CoreServices): Provider {
           },
         ),
       );
-      const started = Date.now();
-      const r = await services.runTool(
-        bin.path,
-        ['-p', 'Reply with the single word READY.', '--output-format', 'stream-json', '--verbose', '--model', model],
-        { env, timeoutMs: ctx.timeoutMs, cwd: ctx.workDir },
-      );
-      const stdoutTail = r.stdout.split('\n').filter(Boolean);
-      const result = stdoutTail
-        .map((l) => kit.parseJson(l) as Record<string, unknown> | undefined)
-        .findLast((e) => e?.type === 'result');
-      if (r.exitCode === 0 && result && result.is_error !== true) {
-        return kit.probeAnswered(bin, model, started);
-      }
-      const c = r.timedOut
-        ? classifyProbeTimeout(ctx.timeoutMs, kit)
-        : classifyFailure(
-            {
-              exitCode: r.exitCode,
-              signal: null,
-              events: [],
-              stdoutTail,
-              stderrTail: r.stderr.split('\n').filter(Boolean),
-            },
-            kit,
-          );
-      return kit.probeFailed(bin, model, c);
+      return services.runModelProbe({
+        binary: { path: bin.path, version: bin.version },
+        model,
+        args: [
+          '-p',
+          'Reply with the single word READY.',
+          '--output-format',
+          'stream-json',
+          '--verbose',
+          '--model',
+          model,
+        ],
+        env,
+        cwd: ctx.workDir,
+        timeoutMs: ctx.timeoutMs,
+        runtime,
+        vocabulary: FAILURE_VOCABULARY,
+      });
     },
   };
   return provider;

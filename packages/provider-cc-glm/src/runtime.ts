@@ -8,6 +8,7 @@ import type {
   AgentExit,
   FailureClass,
   FailureClassification,
+  FailureVocabulary,
   ProviderKit,
   ProviderRuntime,
 } from '@dx/core';
@@ -138,24 +139,16 @@ const NEXT: Partial<Record<FailureClass, string>> = {
   permission_denied: 'use_permission_mode_acceptEdits_or_set_IS_SANDBOX=1',
 };
 
-/** A model probe (preflight) that got no answer in time, classified as this provider's timeouts are. */
-export function classifyProbeTimeout(timeoutMs: number, kit: ProviderKit): FailureClassification {
-  return classified('timeout', `no answer within ${timeoutMs} ms`, kit);
-}
+/** How cc-glm's failures are named: reason codes and next actions (see FailureVocabulary). */
+export const FAILURE_VOCABULARY: FailureVocabulary = { prefix: PREFIX, nextActions: NEXT };
 
 function classified(
   failureClass: FailureClass,
   summary: string,
   kit: ProviderKit,
-  extra: Partial<FailureClassification> = {},
+  extra?: Partial<FailureClassification>,
 ): FailureClassification {
-  return {
-    reasonCode: kit.reasonCode(PREFIX, failureClass),
-    failureClass,
-    summary: kit.firstLine(summary),
-    nextAction: NEXT[failureClass],
-    ...extra,
-  };
+  return kit.classified(FAILURE_VOCABULARY, failureClass, summary, extra);
 }
 
 /**

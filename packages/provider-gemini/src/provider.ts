@@ -14,7 +14,7 @@ import type {
   Provider,
   ProviderPreflight,
 } from '@dx/core';
-import { classifyFailure, classifyProbeTimeout, provider as runtime, PROVIDER_ID } from './runtime.js';
+import { FAILURE_VOCABULARY, provider as runtime, PROVIDER_ID } from './runtime.js';
 
 function binaryName(env: NodeJS.ProcessEnv): string {
   return env.GEMINI_BIN?.trim() || 'gemini';
@@ -42,8 +42,6 @@ function geminiEnv(services: CoreServices, request: LaunchRequest): Record<strin
 }
 
 export function createGeminiProvider(services: CoreServices): Provider {
-  const { kit } = services;
-
   /** Even `gemini --version` writes ~/.gemini, so every check runs with the scratch dir as home. */
   async function binaryCheck(ctx: PreflightContext) {
     const scratch: LaunchRequest = {
@@ -155,39 +153,16 @@ export function createGeminiProvider(services: CoreServices): Provider {
         jobTmp: ctx.workDir,
         env: ctx.env,
       };
-      const parser = runtime.createParser({}, kit);
-      const events: ReturnType<typeof parser.parse> = [];
-      const started = Date.now();
-      const r = await services.runStreaming(
-        bin.path,
-        ['-p', 'Reply with the single word READY.', '-o', 'stream-json', '-m', ctx.model, '--skip-trust'],
-        {
-          env: geminiEnv(services, request),
-          cwd: ctx.workDir,
-          timeoutMs: ctx.timeoutMs,
-          onLine: (line, stream) => {
-            events.push(...parser.parse(line, stream));
-            return false;
-          },
-        },
-      );
-      if (r.exitCode === 0 && events.some((e) => e.kind === 'final' && e.ok)) {
-        return kit.probeAnswered(bin, ctx.model, started);
-      }
-      const c = r.timedOut
-        ? classifyProbeTimeout(ctx.timeoutMs, kit)
-        : classifyFailure(
-            {
-              exitCode: r.exitCode,
-              signal: r.signal,
-              spawnErrorCode: r.errorCode,
-              events: events.filter((e) => e.kind !== 'progress'),
-              stdoutTail: r.stdout,
-              stderrTail: r.stderr,
-            },
-            kit,
-          );
-      return kit.probeFailed(bin, ctx.model, c);
+      return services.runModelProbe({
+        binary: { path: bin.path, version: bin.version },
+        model: ctx.model,
+        args: ['-p', 'Reply with the single word READY.', '-o', 'stream-json', '-m', ctx.model, '--skip-trust'],
+        env: geminiEnv(services, request),
+        cwd: ctx.workDir,
+        timeoutMs: ctx.timeoutMs,
+        runtime,
+        vocabulary: FAILURE_VOCABULARY,
+      });
     },
   };
   return provider;

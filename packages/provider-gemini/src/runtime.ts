@@ -9,6 +9,7 @@ import type {
   AgentExit,
   FailureClass,
   FailureClassification,
+  FailureVocabulary,
   ProviderKit,
   ProviderRuntime,
 } from '@dx/core';
@@ -108,24 +109,20 @@ const NEXT: Partial<Record<FailureClass, string>> = {
   untrusted_workspace: 'pass_--skip-trust_or_set_GEMINI_CLI_TRUST_WORKSPACE=true',
 };
 
-/** A model probe (preflight) that got no answer in time, classified as this provider's timeouts are. */
-export function classifyProbeTimeout(timeoutMs: number, kit: ProviderKit): FailureClassification {
-  return classified('timeout', `no answer within ${timeoutMs} ms`, kit);
-}
+/** How Gemini CLI's failures are named: reason codes and next actions (see FailureVocabulary). */
+export const FAILURE_VOCABULARY: FailureVocabulary = {
+  prefix: PREFIX,
+  reasonOverrides: REASON_OVERRIDES,
+  nextActions: NEXT,
+};
 
 function classified(
   failureClass: FailureClass,
   summary: string,
   kit: ProviderKit,
-  extra: Partial<FailureClassification> = {},
+  extra?: Partial<FailureClassification>,
 ): FailureClassification {
-  return {
-    reasonCode: kit.reasonCode(PREFIX, failureClass, REASON_OVERRIDES),
-    failureClass,
-    summary: kit.firstLine(summary),
-    nextAction: NEXT[failureClass],
-    ...extra,
-  };
+  return kit.classified(FAILURE_VOCABULARY, failureClass, summary, extra);
 }
 
 /** Decided from Gemini's exit code (its documented meaning) and the result event's error JSON. */

@@ -13,13 +13,7 @@ import type {
   Provider,
   ProviderPreflight,
 } from '@dx/core';
-import {
-  classifyFailure,
-  classifyProbeTimeout,
-  provider as runtime,
-  PROVIDER_ID,
-  type OpencodeRuntimeOptions,
-} from './runtime.js';
+import { FAILURE_VOCABULARY, provider as runtime, PROVIDER_ID, type OpencodeRuntimeOptions } from './runtime.js';
 
 /** Where OpenCode's built-in providers read their key (from the bundled models.dev data). */
 const CREDENTIAL_ENV: Record<string, string[]> = {
@@ -101,8 +95,6 @@ function modelIds(stdout: string): string[] {
 }
 
 export function createOpencodeProvider(services: CoreServices): Provider {
-  const { kit } = services;
-
   function scratchRequest(ctx: PreflightContext): LaunchRequest {
     return {
       beads: 'preflight',
@@ -227,15 +219,10 @@ export function createOpencodeProvider(services: CoreServices): Provider {
         return { ok: false, binary: { path: bin.path }, model: ctx.model, checks: [bin.check] };
       const authContent = userAuthContent(ctx.env);
       const env = opencodeEnv(services, scratchRequest(ctx), authContent);
-      const parser = runtime.createParser(
-        { maxRetries: 0, credentialsPresent: credentialsPresent(ctx.model, ctx.env, authContent) },
-        kit,
-      );
-      const events: ReturnType<typeof parser.parse> = [];
-      const started = Date.now();
-      const r = await services.runStreaming(
-        bin.path,
-        [
+      return services.runModelProbe({
+        binary: { path: bin.path, version: bin.version },
+        model: ctx.model,
+        args: [
           'run',
           'Reply with the single word READY.',
           '-m',
@@ -246,36 +233,13 @@ export function createOpencodeProvider(services: CoreServices): Provider {
           '--log-level',
           'WARN',
         ],
-        {
-          env,
-          cwd: ctx.workDir,
-          timeoutMs: ctx.timeoutMs,
-          onLine: (line, stream) => {
-            const found = parser.parse(line, stream);
-            events.push(...found);
-            return found.some((e) => e.kind === 'fatal');
-          },
-        },
-      );
-      const answered = events.some((e) => e.kind === 'final' && e.ok);
-      if (answered && !r.stopped) {
-        return kit.probeAnswered(bin, ctx.model, started);
-      }
-      const c =
-        r.timedOut && !events.some((e) => e.kind === 'fatal')
-          ? classifyProbeTimeout(ctx.timeoutMs, kit)
-          : classifyFailure(
-              {
-                exitCode: r.exitCode,
-                signal: r.signal,
-                spawnErrorCode: r.errorCode,
-                events: events.filter((e) => e.kind !== 'progress'),
-                stdoutTail: r.stdout,
-                stderrTail: r.stderr,
-              },
-              kit,
-            );
-      return kit.probeFailed(bin, ctx.model, c);
+        env,
+        cwd: ctx.workDir,
+        timeoutMs: ctx.timeoutMs,
+        runtime,
+        parserOptions: { maxRetries: 0, credentialsPresent: credentialsPresent(ctx.model, ctx.env, authContent) },
+        vocabulary: FAILURE_VOCABULARY,
+      });
     },
   };
   return provider;

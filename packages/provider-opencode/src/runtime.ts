@@ -10,6 +10,7 @@ import type {
   AgentExit,
   FailureClass,
   FailureClassification,
+  FailureVocabulary,
   ProviderKit,
   ProviderRuntime,
 } from '@dx/core';
@@ -161,21 +162,19 @@ const NEXT: Partial<Record<FailureClass, string>> = {
   binary_missing: 'npm_install_-g_opencode-ai@1.18.33',
 };
 
-/** A model probe (preflight) that got no answer in time, classified as this provider's timeouts are. */
-export function classifyProbeTimeout(timeoutMs: number, kit: ProviderKit): FailureClassification {
-  return classified('timeout', `no answer within ${timeoutMs} ms`, kit);
-}
+/** How OpenCode's failures are named: reason codes and next actions (see FailureVocabulary). */
+export const FAILURE_VOCABULARY: FailureVocabulary = {
+  prefix: PREFIX,
+  reasonOverrides: REASON_OVERRIDES,
+  nextActions: NEXT,
+};
 
 function classified(failureClass: FailureClass, summary: string, kit: ProviderKit): FailureClassification {
   const resetAt = failureClass === 'rate_limited' ? kit.findResetAt(summary, ZAI_UTC_OFFSET_MINUTES) : undefined;
-  return {
-    reasonCode: kit.reasonCode(PREFIX, failureClass, REASON_OVERRIDES),
-    failureClass,
-    summary: kit.firstLine(summary),
-    nextAction: NEXT[failureClass],
+  return kit.classified(FAILURE_VOCABULARY, failureClass, summary, {
     resetAt,
     retryAfterSec: resetAt ? Math.max(0, Math.round((Date.parse(resetAt) - Date.now()) / 1000)) : undefined,
-  };
+  });
 }
 
 /** Decided from the fatal event or OpenCode's final error event (statusCode, message), never a bare "429". */

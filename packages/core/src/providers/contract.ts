@@ -77,6 +77,14 @@ export interface FailureClassification {
   nextAction?: string;
 }
 
+/** A provider's words for its failures: its reason-code prefix, the suffixes it spells its own way, its next actions. */
+export interface FailureVocabulary {
+  /** `opencode` → `opencode_rate_limited`. */
+  prefix: string;
+  reasonOverrides?: Partial<Record<FailureClass, string>>;
+  nextActions?: Partial<Record<FailureClass, string>>;
+}
+
 /**
  * Generic helpers core hands to providers (so a plugin needs @dx/core for types only). They know
  * HTTP and text conventions, never a particular vendor.
@@ -94,6 +102,16 @@ export interface ProviderKit {
   firstLine(text: string, max?: number): string;
   /** `${prefix}_${suffix}` for a failure class, with per-provider overrides of the suffix. */
   reasonCode(prefix: string, failureClass: FailureClass, overrides?: Partial<Record<FailureClass, string>>): string;
+  /**
+   * A failure in a provider's words: its reason code and next action for the class, the summary cut
+   * to one line; `extra` overrides any of them (a provider's own reason code for a special case).
+   */
+  classified(
+    vocabulary: FailureVocabulary,
+    failureClass: FailureClass,
+    summary: string,
+    extra?: Partial<FailureClassification>,
+  ): FailureClassification;
   /** A model probe that got its answer: one ok `probe` check naming the model and how long it took. */
   probeAnswered(binary: ProbedBinary, model: string | undefined, startedAtMs: number): ProviderPreflight;
   /** A model probe that failed: one failed `probe` check carrying the classification. */

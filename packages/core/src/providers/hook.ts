@@ -1,5 +1,14 @@
 import type { YamlFileReader } from '../policy/yaml.js';
-import type { LaunchRequest, PreflightCheck, Provider, ProviderKit } from './contract.js';
+import type {
+  FailureVocabulary,
+  LaunchRequest,
+  PreflightCheck,
+  ProbedBinary,
+  Provider,
+  ProviderKit,
+  ProviderPreflight,
+  ProviderRuntime,
+} from './contract.js';
 
 export const PROVIDER_HOOK = 'dx:providers' as const;
 export const CORE_API_VERSION = 1 as const;
@@ -36,6 +45,21 @@ export interface BinaryCheckOptions {
   reasonCode: string;
 }
 
+/** One model probe: the CLI's command line for a one-word answer, and how the provider reads it. */
+export interface ModelProbe {
+  binary: ProbedBinary & { path: string };
+  model: string | undefined;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  timeoutMs: number;
+  /** The provider's parser (with these options) reads the output; its classifyFailure names a failure. */
+  runtime: ProviderRuntime;
+  parserOptions?: Record<string, unknown>;
+  /** Names a probe that got no answer in time. */
+  vocabulary: FailureVocabulary;
+}
+
 export interface BinaryCheck {
   check: PreflightCheck;
   path?: string;
@@ -65,6 +89,12 @@ export interface CoreServices {
       onLine?: (line: string, stream: 'stdout' | 'stderr') => boolean | void;
     },
   ): Promise<StreamingResult>;
+  /**
+   * Run a model probe: its output read as a job's is, stopped at the first fatal event. Answered (a
+   * successful final event), timed out (in the provider's words), or failed as the provider
+   * classifies the run; bounded by the probe's timeout.
+   */
+  runModelProbe(probe: ModelProbe): Promise<ProviderPreflight>;
   /** Absolute path of an executable found on env.PATH (or the path itself if it contains a slash). */
   findExecutable(name: string, env: NodeJS.ProcessEnv): string | undefined;
   /** A provider CLI found on PATH and answering `--version`: preflight's `binary` check. */

@@ -55,6 +55,15 @@ export const providerKit: ProviderKit = {
     };
     return `${prefix}_${overrides[failureClass] ?? suffix[failureClass]}`;
   },
+  classified(vocabulary, failureClass, summary, extra = {}) {
+    return {
+      reasonCode: providerKit.reasonCode(vocabulary.prefix, failureClass, vocabulary.reasonOverrides),
+      failureClass,
+      summary: providerKit.firstLine(summary),
+      nextAction: vocabulary.nextActions?.[failureClass],
+      ...extra,
+    };
+  },
   probeAnswered(binary, model, startedAtMs) {
     const detail = `${model} answered in ${Date.now() - startedAtMs} ms`;
     return {

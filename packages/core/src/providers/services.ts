@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
@@ -6,8 +5,9 @@ import { providerKit } from './kit.js';
 import { readYamlFile } from '../policy/yaml.js';
 import type { LaunchRequest } from './contract.js';
 import { runTool } from '../process/run.js';
-import { signalsForChild } from '../process/signals.js';
-import type { BinaryCheck, BinaryCheckOptions, CoreServices, StreamingResult } from './hook.js';
+import type { BinaryCheck, BinaryCheckOptions, CoreServices } from './hook.js';
+import { runModelProbe } from './probe.js';
+import { runStreaming } from './streaming.js';
 
 /**
  * The agent environment: the caller's env (agents run tests that need it) with HOME, XDG dirs and
@@ -77,73 +77,10 @@ export async function checkBinary(options: BinaryCheckOptions): Promise<BinaryCh
   return { path: found, version, check: { name: 'binary', status: 'ok', detail: `${found} ${version}` } };
 }
 
-export function runStreaming(
-  command: string,
-  args: string[],
-  options: {
-    cwd?: string;
-    env: Record<string, string>;
-    timeoutMs: number;
-    onLine?: (line: string, stream: 'stdout' | 'stderr') => boolean | void;
-  },
-): Promise<StreamingResult> {
-  return new Promise((resolve) => {
-    const result: StreamingResult = {
-      exitCode: null,
-      signal: null,
-      stdout: [],
-      stderr: [],
-      stopped: false,
-      timedOut: false,
-    };
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const signal = signalsForChild(child);
-    // the CLI leads its own group (detached): end it with whatever it started
-    const killGroup = () => void signal('SIGKILL', 'group');
-    const timer = setTimeout(() => {
-      result.timedOut = true;
-      killGroup();
-    }, options.timeoutMs);
-    const feed = (stream: 'stdout' | 'stderr') => {
-      let pending = '';
-      return (chunk: Buffer) => {
-        pending += chunk.toString('utf8');
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) {
-          result[stream].push(line);
-          if (!result.stopped && options.onLine?.(line, stream)) {
-            result.stopped = true;
-            killGroup();
-          }
-        }
-      };
-    };
-    child.stdout.on('data', feed('stdout'));
-    child.stderr.on('data', feed('stderr'));
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      result.errorCode = err.code;
-      resolve(result);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      killGroup();
-      result.exitCode = code;
-      result.signal = signal;
-      resolve(result);
-    });
-  });
-}
-
 export const coreServices: CoreServices = {
   runTool,
   runStreaming,
+  runModelProbe,
   childEnv,
   findExecutable,
   checkBinary,

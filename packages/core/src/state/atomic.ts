@@ -8,8 +8,8 @@ function tempName(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${counter}.tmp`);
 }
 
-/** Write a whole file so readers see either the old or the new content, never a torn one. */
-export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
+/** The content on disk (fsynced) under a fresh temporary name beside `file`, ready to be renamed or linked into place. */
+function writeDurableTemp(file: string, content: string, mode: number): string {
   const tmp = tempName(file);
   const fd = fs.openSync(tmp, 'wx', mode);
   try {
@@ -18,6 +18,12 @@ export function writeFileAtomic(file: string, content: string, mode = 0o600): vo
   } finally {
     fs.closeSync(fd);
   }
+  return tmp;
+}
+
+/** Write a whole file so readers see either the old or the new content, never a torn one. */
+export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
+  const tmp = writeDurableTemp(file, content, mode);
   try {
     fs.renameSync(tmp, file);
   } catch (err) {
@@ -31,14 +37,7 @@ export function writeFileAtomic(file: string, content: string, mode = 0o600): vo
  * Returns false when another writer got there first.
  */
 export function writeFileExclusive(file: string, content: string, mode = 0o600): boolean {
-  const tmp = tempName(file);
-  const fd = fs.openSync(tmp, 'wx', mode);
-  try {
-    fs.writeSync(fd, content);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const tmp = writeDurableTemp(file, content, mode);
   try {
     fs.linkSync(tmp, file);
     return true;

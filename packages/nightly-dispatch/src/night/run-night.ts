@@ -310,12 +310,12 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   deps.log(
     `${ready.length} item(s) of ${config.workQuery}${work.duplicates.length ? ` (${work.duplicates.length} duplicate title(s) skipped)` : ''}; provider ${chain.selected_provider}; max parallel ${config.currentMaxParallel}`,
   );
-  for (const d of work.duplicates)
-    items.push({
-      beads_id: d.issue.id,
-      title: d.issue.title ?? null,
+  const item = (issue: BeadsIssue, fields: Partial<NightItem>): NightItem => {
+    const record: NightItem = {
+      beads_id: issue.id,
+      title: issue.title ?? null,
       action: 'skipped',
-      reason: `duplicate_title (same as ${d.of})`,
+      reason: null,
       claimed_by: null,
       provider: null,
       model: null,
@@ -323,7 +323,12 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       host: null,
       ack_attempts: 0,
       claim_released: false,
-    });
+      ...fields,
+    };
+    items.push(record);
+    return record;
+  };
+  for (const d of work.duplicates) item(d.issue, { reason: `duplicate_title (same as ${d.of})` });
   if (ready.length === 0) return finish('nothing_to_do', 0);
   // the legacy overload protection: too many critical bugs at once means something bigger is wrong
   if (work.critical > config.maxCriticalBugs) {
@@ -358,24 +363,6 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   const perRun = report.work.overload ? 1 : config.maxItems;
   const budget = Math.max(0, Math.min(perRun, config.currentMaxParallel - live.length));
   let used = 0;
-  const item = (issue: BeadsIssue, fields: Partial<NightItem>): NightItem => {
-    const record: NightItem = {
-      beads_id: issue.id,
-      title: issue.title ?? null,
-      action: 'skipped',
-      reason: null,
-      claimed_by: null,
-      provider: null,
-      model: null,
-      run_instance: null,
-      host: null,
-      ack_attempts: 0,
-      claim_released: false,
-      ...fields,
-    };
-    items.push(record);
-    return record;
-  };
 
   // 3. claim and dispatch, one item at a time, within the budget
   for (const issue of ready) {

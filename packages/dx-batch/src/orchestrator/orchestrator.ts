@@ -37,6 +37,7 @@ import {
   type MachineContext,
   type Phase,
 } from './machine.js';
+import { lostJobFate } from './lost-jobs.js';
 import { countLiveProcesses } from './saturation.js';
 import { isHostFailure, rankHosts, type WaveHosts } from '../fleet/hosts.js';
 import type { HostRecord, LostJob } from '../waves/state.js';
@@ -345,6 +346,7 @@ export class Orchestrator {
         job_beads: item.job_beads!,
         run_instance: item.run_instance,
         attempt: item.attempt,
+        requested_at: item.job_requested_at,
         lost_at: at,
       });
       await this.apply(item, { type: 'host_lost', detail: `host ${host} silent since ${record.down_since}`, at });
@@ -391,14 +393,11 @@ export class Orchestrator {
       try {
         const { view } = await client.check(lost.job_beads);
         this.hostAnswered(lost.host);
-        // with no run instance known (its start was cut off), a job started after it was given up is another
-        const another = lost.run_instance
-          ? view.run_instance !== lost.run_instance
-          : view.started_at !== null && view.started_at > lost.lost_at;
-        if (another) {
+        const fate = lostJobFate(lost, view);
+        if (fate === 'another_job') {
           event = 'superseded_job_gone';
-          detail = `host ${lost.host}: ${lost.job_beads} is now another job (${view.run_instance})`;
-        } else if (view.outcome_state === null) {
+          detail = `host ${lost.host}: ${lost.job_beads} there is another attempt's job (${view.run_instance}), not this one's`;
+        } else if (fate === 'still_running') {
           await client.stop(lost.job_beads);
           event = 'superseded_job_stopped';
           detail = `host ${lost.host}: the job was still running; stopped`;
@@ -675,6 +674,7 @@ export class Orchestrator {
               job_beads: item.job_beads,
               run_instance: null,
               attempt: item.attempt,
+              requested_at: item.job_requested_at,
               lost_at: new Date().toISOString(),
             });
           await this.apply(item, {

@@ -139,6 +139,8 @@ export const LostJobSchema = z.object({
   job_beads: z.string(),
   run_instance: z.string().nullable(),
   attempt: z.number().int(),
+  /** When the attempt asked for its job (absent in states written before it was recorded). */
+  requested_at: z.string().nullable().default(null),
   lost_at: z.string(),
 });
 export type LostJob = z.infer<typeof LostJobSchema>;

@@ -119,6 +119,17 @@ async function hostStatus(name: string, options: FleetQueryOptions): Promise<Fle
   return row;
 }
 
+/** `fleet status`'s exit: 26 when a host is down, else 0. */
+export function fleetStatusExitCode(result: FleetStatusOutput): number {
+  return result.hosts.some((h) => !h.reachable) ? ExitCode.hostFailed : ExitCode.success;
+}
+
+/** `fleet preflight`'s exit: 26 when a host is down, 21 when a reachable host has no provider that passes, else 0. */
+export function fleetPreflightExitCode(result: FleetPreflightOutput): number {
+  if (result.hosts.some((h) => !h.reachable)) return ExitCode.hostFailed;
+  return result.ok ? ExitCode.success : ExitCode.preflightFailed;
+}
+
 /** Every host of the fleet, side by side. */
 export async function fleetStatus(options: FleetQueryOptions): Promise<FleetStatusOutput> {
   const hosts = await Promise.all(fleetHostNames(options.policy).map((name) => hostStatus(name, options)));

@@ -19,8 +19,7 @@ ${exitCodesHelp([0, 1, 21, 26])}`;
       policy: await this.policy(flags.policy),
       localTransport: new core.ProcessTransport(bundledDxRunner()),
     });
-    if (result.hosts.some((h) => !h.reachable)) process.exitCode = core.ExitCode.hostFailed;
-    else if (!result.ok) process.exitCode = core.ExitCode.preflightFailed;
+    process.exitCode = core.fleetPreflightExitCode(result);
     const rows = result.hosts.flatMap((h) =>
       h.chain
         ? h.chain.results.map((r) => [h.host, r.provider, r.ok ? 'ok' : 'FAIL', r.model, r.reason_code])

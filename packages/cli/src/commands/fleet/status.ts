@@ -20,7 +20,7 @@ ${exitCodesHelp([0, 1, 26])}`;
       policy: await this.policy(flags.policy),
       localTransport: new core.ProcessTransport(bundledDxRunner()),
     });
-    if (result.hosts.some((h) => !h.reachable)) process.exitCode = core.ExitCode.hostFailed;
+    process.exitCode = core.fleetStatusExitCode(result);
     this.out(
       renderTable(
         ['host', 'reachable', 'version', 'contract', 'jobs/cap', 'providers ok', 'load', 'why'],

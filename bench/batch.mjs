@@ -6,7 +6,7 @@
  * apart from the dx-runner processes it runs. Not a test: nothing here asserts a time.
  *
  *   node bench/batch.mjs [--items 200] [--max-parallel 3] [--poll-interval 0.2] [--no-review] [--hosts N]
- *                        [--via-process] [--history N]
+ *                        [--via-process] [--history N] [--cpu-prof DIR]
  *
  * By default dx-batch runs the dx-runner it ships with, so its read-only calls (job state, report,
  * logs) are answered in-process; --via-process points DX_RUNNER_BIN at a wrapper script instead, so
@@ -15,6 +15,9 @@
  *
  * --history N puts N finished jobs in dx-runner's state before the wave (a machine that has run
  * jobs before: retention keeps them for days), as bench/state.mjs writes them.
+ *
+ * --cpu-prof DIR writes a V8 CPU profile of dx-batch itself (not of the dx-runner processes) into DIR,
+ * for finding where the orchestrator's time goes.
  *
  * --hosts N runs the wave over N real sshd "hosts" on 127.0.0.1 (the test helper's; needs Debian's
  * openssh-server and the dev dependency tsx), each with --max-parallel slots: every dx-runner call
@@ -161,7 +164,14 @@ try {
     ...(REVIEW ? [] : ['--no-review']),
   ];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [wrapper, ...argv], { env, encoding: 'utf8', cwd: work, maxBuffer: 64 << 20 });
+  const profile = opt('cpu-prof', undefined);
+  const profileArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : [];
+  const r = spawnSync(process.execPath, [...profileArgs, wrapper, ...argv], {
+    env,
+    encoding: 'utf8',
+    cwd: work,
+    maxBuffer: 64 << 20,
+  });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const wave = JSON.parse(r.stdout);
   const approved = wave.items.filter((i) => i.status === 'APPROVED').length;

@@ -147,7 +147,13 @@ try {
   const wrapper = path.join(work, 'measured-dx-batch.mjs');
   fs.writeFileSync(
     wrapper,
-    `import fs from 'node:fs';\nprocess.on('exit', () => fs.writeFileSync(${JSON.stringify(cpuFile)}, JSON.stringify(process.cpuUsage())));\nawait import(${JSON.stringify(batch)});\n`,
+    [
+      `import fs from 'node:fs';`,
+      // CPU time and bytes written (Linux's /proc/self/io wchar: every write(2) of the process)
+      `const written = () => Number(/^wchar: (\\d+)/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);`,
+      `process.on('exit', () => fs.writeFileSync(${JSON.stringify(cpuFile)}, JSON.stringify({ ...process.cpuUsage(), wchar: written() })));`,
+      `await import(${JSON.stringify(batch)});`,
+    ].join('\n'),
   );
   const argv = [
     'start',
@@ -199,6 +205,7 @@ try {
     wall_sec: Math.round(wallMs / 100) / 10,
     wall_ms_per_item: Math.round(wallMs / ITEMS),
     dx_batch_cpu_ms_per_item: Math.round((cpu.user + cpu.system) / 1000 / ITEMS),
+    dx_batch_kb_written_per_item: Math.round(cpu.wchar / 1024 / ITEMS),
     dx_runner_calls_per_item: Math.round((total / ITEMS) * 10) / 10,
     dx_runner_calls: byCommand,
   };

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StatusOutputSchema, type JobView } from '@dx/core';
-import { WaveReportSchema, WaveStateSchema, readLedger, wavePaths, type WaveState } from '@dx/dx-batch';
+import { WaveReportSchema, loadWave, readLedger, wavePaths, type WaveState } from '@dx/dx-batch';
 import { BATCH_BIN, BD_STUB_DIR, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { NightReportSchema } from '@dx/nightly-dispatch';
 import {
@@ -153,9 +153,8 @@ function spawnBatch(args: string[]): Promise<{
 
 const batchRoot = () => path.join(box.dir, 'batch');
 function waveState(wave: string): WaveState | undefined {
-  const file = wavePaths(batchRoot(), wave).state;
   try {
-    return WaveStateSchema.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    return loadWave(wavePaths(batchRoot(), wave));
   } catch {
     return undefined;
   }

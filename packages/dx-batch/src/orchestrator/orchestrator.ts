@@ -119,20 +119,22 @@ export class Orchestrator {
     this.wakeUp?.();
   }
 
-  private save(): void {
-    this.deps.lock.fenced(() => this.writeState());
+  /** The wave's own fields changed (hosts, lost jobs); `snapshot` writes the whole wave. */
+  private save(options: { snapshot?: boolean } = {}): void {
+    this.deps.lock.fenced(() => this.writeState(options.snapshot ? undefined : []));
   }
 
-  /** Only inside `fenced`. */
-  private writeState(): void {
+  /** Only inside `fenced`. `changed`: the items this write is about (undefined: the whole wave). */
+  private writeState(changed: readonly Item[] | undefined): void {
     this.state.token = this.deps.lock.token;
-    writeWave(this.deps.paths, this.state);
+    writeWave(this.deps.paths, this.state, changed);
   }
 
   private setWave(status: WaveState['status'], reasonCode: string, error: string | null = null): void {
     this.deps.lock.assertHeld();
     setWaveStatus(this.state, status, reasonCode, error);
-    this.save();
+    // a new status is a snapshot: a finished wave is one file
+    this.save({ snapshot: true });
     this.deps.view.event(this.state, `wave ${this.state.wave_id} ${status} (${reasonCode})`);
   }
 
@@ -177,7 +179,7 @@ export class Orchestrator {
         else if (effect.type === 'release_item_lease') releaseItemLease(this.deps.paths, item.beads_id);
       }
       Object.assign(item, next);
-      this.writeState();
+      this.writeState([item]);
     });
     if (jobRecord) fs.rmSync(path.join(this.deps.paths.jobs, `${jobRecord}.pid`), { force: true });
     if (from !== item.state) {

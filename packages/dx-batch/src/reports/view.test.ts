@@ -1,48 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { newItem, type WaveState } from '../waves/state.js';
+import { sampleWave } from '../testing/waves.js';
+import type { WaveState } from '../waves/state.js';
 import { createView } from './view.js';
 
 function wave(): WaveState {
-  const now = new Date().toISOString();
-  const items = [newItem('bd-a'), newItem('bd-b')];
-  Object.assign(items[0], {
+  const state = sampleWave('wave-1', ['bd-a', 'bd-b']);
+  Object.assign(state.items[0], {
     status: 'IMPLEMENTING',
     phase: 'implement',
     attempt: 1,
     provider: 'opencode',
     started_at: new Date(Date.now() - 65_000).toISOString(),
   });
-  return {
-    schema_version: 1,
-    wave_id: 'wave-1',
-    status: 'running',
-    reason_code: 'wave_running',
-    error: null,
-    created_at: now,
-    updated_at: now,
-    started_at: now,
-    completed_at: null,
-    config: {
-      max_parallel: 3,
-      max_revisions: 2,
-      retry_chain: ['opencode'],
-      review_chain: ['opencode'],
-      review: true,
-      exec_process_cap: 60,
-      poll_interval_sec: 5,
-      lease_ttl_minutes: 10,
-      worktree_base: '/tmp/agents',
-      prompt_file: null,
-      policy_file: null,
-      hosts: ['local'],
-    },
-    preflight: [],
-    hosts: [],
-    lost_jobs: [],
-    token: 1,
-    items,
-    stats: { total: 2, approved: 0, blocked: 0, implementing: 1, reviewing: 0 },
-  };
+  state.stats = { total: 2, approved: 0, blocked: 0, implementing: 1, reviewing: 0 };
+  return state;
 }
 
 function stream(isTTY: boolean) {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { z } from '@dx/core/zod';
-import { DxError, ExitCode, writeFileAtomic } from '@dx/core';
+import { DxError, ExitCode } from '@dx/core';
+import { appendTransition, readWaveData, writeSnapshot } from './journal.js';
 import type { WavePaths } from './paths.js';
 
 /** The item statuses (what `status`, reports and scripts show). */
@@ -206,29 +207,7 @@ export function isTerminalItem(item: Item): boolean {
 }
 
 export function loadWave(paths: WavePaths): WaveState {
-  let text: string;
-  try {
-    text = fs.readFileSync(paths.state, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new DxError(`wave ${paths.waveId} not found (${paths.state})`, {
-        exitCode: ExitCode.general,
-        reasonCode: 'wave_not_found',
-        nextAction: 'create_or_verify_wave_id',
-      });
-    }
-    throw err;
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new DxError(`wave state ${paths.state} is not valid JSON (truncated?)`, {
-      exitCode: ExitCode.general,
-      reasonCode: 'wave_state_corrupt',
-    });
-  }
-  const parsed = WaveStateSchema.safeParse(withItemStates(data));
+  const parsed = WaveStateSchema.safeParse(withItemStates(readWaveData(paths)));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new DxError(`wave state ${paths.state}: ${issue.path.join('.')}: ${issue.message}`, {
@@ -264,10 +243,14 @@ export function waveExists(paths: WavePaths): boolean {
   return fs.existsSync(paths.state);
 }
 
-/** Rewritten atomically (rename), so a reader never sees half a state. */
-export function writeWave(paths: WavePaths, state: WaveState): void {
+/**
+ * Write the wave: with `changed`, one transition that changed those items (none: only the wave's
+ * own fields) appended to the journal; without, a snapshot of the whole wave (see journal.ts).
+ */
+export function writeWave(paths: WavePaths, state: WaveState, changed?: readonly Item[]): void {
   state.updated_at = new Date().toISOString();
   state.stats = computeStats(state.items);
   fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(paths.state, `${JSON.stringify(state, null, 2)}\n`);
+  if (changed && appendTransition(paths, state, changed)) return;
+  writeSnapshot(paths, state);
 }

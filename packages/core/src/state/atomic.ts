@@ -33,6 +33,23 @@ export function writeFileAtomic(file: string, content: string, mode = 0o600): vo
 }
 
 /**
+ * Append one line and fsync it. A writer killed mid-line leaves a tail without its newline: the new
+ * line starts on a line of its own, so the torn one stays alone where readers skip it.
+ */
+export function appendLineDurably(file: string, line: string, mode = 0o600): void {
+  const fd = fs.openSync(file, 'a+', mode);
+  try {
+    const size = fs.fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    const lead = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a ? '\n' : '';
+    fs.writeSync(fd, `${lead}${line}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * Publish a file only if none exists yet (link(2) fails with EEXIST atomically).
  * Returns false when another writer got there first.
  */

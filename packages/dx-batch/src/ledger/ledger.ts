@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { appendLineDurably } from '@dx/core';
 import type { WavePaths } from '../waves/paths.js';
 import type { ItemState, ItemStatus } from '../waves/state.js';
 
@@ -35,17 +36,7 @@ export function ledgerFile(paths: WavePaths, beads: string): string {
 export function appendLedger(paths: WavePaths, record: Omit<LedgerRecord, 'at' | 'wave_id'>): void {
   fs.mkdirSync(paths.ledgers, { recursive: true, mode: 0o700 });
   const file = ledgerFile(paths, record.beads_id);
-  const fd = fs.openSync(file, 'a+', 0o600);
-  try {
-    // a writer killed mid-line left a tail without newline: start on a line of our own
-    const size = fs.fstatSync(fd).size;
-    const last = Buffer.alloc(1);
-    const lead = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a ? '\n' : '';
-    fs.writeSync(fd, `${lead}${JSON.stringify({ at: new Date().toISOString(), wave_id: paths.waveId, ...record })}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  appendLineDurably(file, JSON.stringify({ at: new Date().toISOString(), wave_id: paths.waveId, ...record }));
 }
 
 /** Every record; a line cut short by a crash mid-write is skipped. */

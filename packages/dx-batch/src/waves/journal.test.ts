@@ -73,7 +73,7 @@ describe("a wave's state: a snapshot and a journal of the transitions since", ()
     expect(loadWave(paths)).toEqual(state);
   });
 
-  it('a line cut short by a writer killed mid-append is a transition that never happened; a garbled earlier line is corruption', () => {
+  it('a line cut short by a writer killed mid-append is a transition that never happened; the next starts on a line of its own', () => {
     const state = wave('w-torn', 3);
     const paths = wavePaths(root, 'w-torn');
     writeWave(paths, state);
@@ -82,10 +82,27 @@ describe("a wave's state: a snapshot and a journal of the transitions since", ()
     step(state, 1);
     const file = path.join(paths.dir, journals('w-torn')[0]);
     const text = fs.readFileSync(file, 'utf8');
-    fs.writeFileSync(file, text.slice(0, text.length - 40));
-    expect(loadWave(paths)).toEqual(before);
     const [first, second] = text.trim().split('\n');
+    // killed while appending transition 2: its line is cut short
+    fs.writeFileSync(file, `${first}\n${second.slice(0, 40)}`);
+    expect(loadWave(paths)).toEqual(before);
+    // the writer that takes over appends transition 2 again, after the torn line
+    step(before, 1);
+    expect(fs.readFileSync(file, 'utf8').split('\n')[1]).toBe(second.slice(0, 40));
+    expect(loadWave(paths)).toEqual(before);
+  });
+
+  it('a transition missing between two others is corruption, named with its file', () => {
+    const state = wave('w-gap', 3);
+    const paths = wavePaths(root, 'w-gap');
+    writeWave(paths, state);
+    step(state, 0);
+    step(state, 1);
+    const file = path.join(paths.dir, journals('w-gap')[0]);
+    const [first, second] = fs.readFileSync(file, 'utf8').trim().split('\n');
     fs.writeFileSync(file, `${first.slice(0, 30)}\n${second}\n`);
-    expect(() => loadWave(paths)).toThrow(/wave_state\.journal\.\d+\.jsonl: line 1 is not valid JSON/);
+    expect(() => loadWave(paths)).toThrow(
+      /wave_state\.journal\.\d+\.jsonl: transition \d+ is missing \(line 2 holds \d+\)/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DxError, ExitCode, writeFileAtomic } from '@dx/core';
+import { appendLineDurably, DxError, ExitCode, writeFileAtomic } from '@dx/core';
 import type { WavePaths } from './paths.js';
 
 /**
@@ -34,14 +34,16 @@ function corrupt(file: string, detail: string): DxError {
   return new DxError(`wave state ${file}: ${detail}`, { exitCode: ExitCode.general, reasonCode: 'wave_state_corrupt' });
 }
 
-/** The whole wave: a snapshot. Old journals go once it is in place. */
+/**
+ * The whole wave: a snapshot. Every journal goes once it is in place — all it held is in the
+ * snapshot, and the next transition starts a journal of its own.
+ */
 export function writeSnapshot(paths: WavePaths, wave: { items: unknown[] }): void {
   const seq = position.get(paths.state)?.seq ?? 0;
   writeFileAtomic(paths.state, `${JSON.stringify({ ...wave, journal_seq: seq }, null, 2)}\n`);
   position.set(paths.state, { seq, base: seq });
   for (const name of fs.readdirSync(paths.dir))
-    if (/^wave_state\.journal\.\d+\.jsonl$/.test(name) && name !== path.basename(journalFile(paths, seq)))
-      fs.rmSync(path.join(paths.dir, name), { force: true });
+    if (/^wave_state\.journal\.\d+\.jsonl$/.test(name)) fs.rmSync(path.join(paths.dir, name), { force: true });
 }
 
 /**
@@ -58,13 +60,7 @@ export function appendTransition(
   if (!at || at.seq - at.base >= JOURNAL_LIMIT) return false;
   const { items: _all, ...fields } = wave;
   const entry: JournalEntry = { seq: at.seq + 1, wave: fields, items: [...changed] };
-  const fd = fs.openSync(journalFile(paths, at.base), 'a', 0o600);
-  try {
-    fs.writeSync(fd, `${JSON.stringify(entry)}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  appendLineDurably(journalFile(paths, at.base), JSON.stringify(entry));
   at.seq = entry.seq;
   return true;
 }
@@ -103,9 +99,10 @@ function readJournal(file: string): string[] | undefined {
 
 /**
  * The wave as its writer last left it: the snapshot with its journal replayed (not yet validated).
- * A line cut short by a writer killed mid-append ends the replay (that transition never completed);
- * an unreadable line before the last is corruption. A journal that vanished while being read (the
- * writer took a new snapshot) means reading again.
+ * A line cut short by a writer killed mid-append is skipped (that transition never completed, and
+ * the next one starts on a line of its own); a transition missing between two others is
+ * corruption. A journal that vanished while being read (the writer took a new snapshot) means
+ * reading again.
  */
 export function readWaveData(paths: WavePaths): Record<string, unknown> {
   for (let attempt = 0; ; attempt++) {
@@ -122,17 +119,16 @@ export function readWaveData(paths: WavePaths): Record<string, unknown> {
     const index = new Map(items.map((item, i) => [item?.beads_id, i]));
     let fields: Record<string, unknown> = wave;
     let seq = base;
-    const content = (lines ?? []).filter((l) => l.trim() !== '');
-    for (const [n, line] of content.entries()) {
-      let entry: JournalEntry | undefined;
+    for (const [n, line] of (lines ?? []).entries()) {
+      let entry: JournalEntry | null;
       try {
-        entry = JSON.parse(line) as JournalEntry;
+        entry = JSON.parse(line) as JournalEntry | null;
       } catch {
-        if (n === content.length - 1) break;
-        throw corrupt(file, `line ${n + 1} is not valid JSON`);
+        continue;
       }
+      if (typeof entry !== 'object' || entry === null) continue;
       if (entry.seq !== seq + 1 || !Array.isArray(entry.items) || !entry.wave)
-        throw corrupt(file, `line ${n + 1} is not transition ${seq + 1}`);
+        throw corrupt(file, `transition ${seq + 1} is missing (line ${n + 1} holds ${String(entry.seq)})`);
       fields = entry.wave;
       for (const item of entry.items) {
         const i = index.get(item.beads_id);

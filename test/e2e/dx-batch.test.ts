@@ -447,5 +447,24 @@ describe('dx-batch waves', () => {
     expect(corrupt.code).toBe(1);
     expect(corrupt.stderr).toMatch(/wave_state\.json/);
     fs.writeFileSync(state, before);
+    // a journal missing a transition: status refuses and doctor names the file
+    const seq = (JSON.parse(before) as { journal_seq: number }).journal_seq;
+    const journal = path.join(sb.dir, 'batch', 'waves', 'w-ok', `wave_state.journal.${seq}.jsonl`);
+    fs.writeFileSync(journal, `${JSON.stringify({ seq: seq + 2, wave: {}, items: [] })}\n`);
+    const gap = await sb.batch(['status', '--wave-id', 'w-ok']);
+    expect(gap.code).toBe(1);
+    expect(gap.stderr).toContain(`${journal}: transition ${seq + 1} is missing`);
+    const doctor = DoctorOutputSchema.parse(
+      JSON.parse((await sb.batch(['doctor', '--wave-id', 'w-ok', '--json'])).stdout),
+    );
+    expect(doctor.issues).toEqual([
+      expect.objectContaining({
+        type: 'wave_state_corrupt',
+        severity: 'critical',
+        message: expect.stringContaining(journal),
+      }),
+    ]);
+    expect(doctor.recommendations.join(' ')).toMatch(/its journal/);
+    fs.rmSync(journal);
   });
 });

@@ -37,7 +37,7 @@ export async function diagnoseWave(paths: WavePaths, client: DxRunnerClient): Pr
     recommendations.add(
       reason === 'wave_not_found'
         ? 'Wave may not exist or was deleted: check --wave-id'
-        : 'Inspect or restore wave_state.json',
+        : 'Inspect or restore the file the message names (wave_state.json or its journal)',
     );
     return out(null);
   }

@@ -65,10 +65,18 @@ export function appendTransition(
   return true;
 }
 
-function readSnapshot(paths: WavePaths): Record<string, unknown> {
+/** The snapshot's data, and the inode it was read from (a new snapshot is a new file, renamed in). */
+function readSnapshot(paths: WavePaths): { data: Record<string, unknown>; inode: number } {
   let text: string;
+  let inode: number;
   try {
-    text = fs.readFileSync(paths.state, 'utf8');
+    const fd = fs.openSync(paths.state, 'r');
+    try {
+      inode = fs.fstatSync(fd).ino;
+      text = fs.readFileSync(fd, 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new DxError(`wave ${paths.waveId} not found (${paths.state})`, {
@@ -81,11 +89,21 @@ function readSnapshot(paths: WavePaths): Record<string, unknown> {
   }
   try {
     const data: unknown = JSON.parse(text);
-    if (data && typeof data === 'object' && !Array.isArray(data)) return data as Record<string, unknown>;
+    if (data && typeof data === 'object' && !Array.isArray(data))
+      return { data: data as Record<string, unknown>, inode };
   } catch {
     // reported below
   }
   throw corrupt(paths.state, 'not valid JSON (truncated?)');
+}
+
+/** Whether wave_state.json is still the file read as `inode` (false once a new snapshot replaced it). */
+function sameSnapshot(paths: WavePaths, inode: number): boolean {
+  try {
+    return fs.statSync(paths.state).ino === inode;
+  } catch {
+    return false;
+  }
 }
 
 function readJournal(file: string): string[] | undefined {
@@ -106,14 +124,12 @@ function readJournal(file: string): string[] | undefined {
  */
 export function readWaveData(paths: WavePaths): Record<string, unknown> {
   for (let attempt = 0; ; attempt++) {
-    const snapshot = readSnapshot(paths);
+    const { data: snapshot, inode } = readSnapshot(paths);
     const base = typeof snapshot.journal_seq === 'number' ? snapshot.journal_seq : 0;
     const file = journalFile(paths, base);
     const lines = readJournal(file);
-    if (lines === undefined && attempt < 5) {
-      const now = readSnapshot(paths).journal_seq ?? 0;
-      if (now !== base) continue;
-    }
+    // no journal: none begun yet, or a new snapshot took its place while this one was read
+    if (lines === undefined && attempt < 5 && !sameSnapshot(paths, inode)) continue;
     const { journal_seq: _seq, ...wave } = snapshot;
     const items = Array.isArray(wave.items) ? [...(wave.items as Array<{ beads_id?: unknown }>)] : [];
     const index = new Map(items.map((item, i) => [item?.beads_id, i]));

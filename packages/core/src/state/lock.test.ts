@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readProcessInfo } from '../process/identity.js';
 import { parseKv } from './kv.js';
-import { acquireLock, LockTimeoutError, pruneStaleLocks } from './lock.js';
+import { acquireLock, acquireLockFileSync, LockTimeoutError, pruneStaleLocks } from './lock.js';
 
 let root: string;
 beforeEach(() => {
@@ -29,8 +29,53 @@ describe('state locks', () => {
     const lock = await acquireLock(root, 'y', 1000);
     lock.release();
     fs.writeFileSync(path.join(root, '.locks', 'z.lock'), `pid=${dead.stdout}\nstart_ticks=1\n`);
-    expect(pruneStaleLocks(root)).toBe(1);
-    expect(fs.readdirSync(path.join(root, '.locks'))).toEqual([]);
+    // a lock half taken (written aside, never linked) by a process that died; a live taker's is kept
+    fs.writeFileSync(path.join(root, '.locks', `z.lock.new.${dead.stdout}.a1`), `pid=${dead.stdout}\nstart_ticks=1\n`);
+    const me = readProcessInfo(process.pid)!;
+    const live = `z.lock.new.${process.pid}.b2`;
+    fs.writeFileSync(path.join(root, '.locks', live), `pid=${process.pid}\nstart_ticks=${me.startTicks}\n`);
+    expect(pruneStaleLocks(root)).toBe(2);
+    expect(fs.readdirSync(path.join(root, '.locks'))).toEqual([live]);
+  });
+
+  it('is never seen without its holder, so a waiter cannot take a live holder for dead', async () => {
+    const file = path.join(root, 'w.lock');
+    const ready = path.join(root, 'ready');
+    const stop = path.join(root, 'stop');
+    // another process reads the lock file as a waiter would, as often as it can, for at most 10 s
+    const reader = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'); const [file, ready, stop] = process.argv.slice(1);
+         let reads = 0, empty = 0; const end = Date.now() + 10000;
+         fs.writeFileSync(ready, '');
+         while (Date.now() < end && !fs.existsSync(stop)) {
+           try { if (fs.readFileSync(file, 'utf8') === '') empty++; reads++; } catch {}
+         }
+         process.stdout.write(JSON.stringify({ reads, empty }));`,
+        file,
+        ready,
+        stop,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    reader.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((resolve) => reader.on('close', resolve));
+    await expect.poll(() => fs.existsSync(ready), { timeout: 10_000 }).toBe(true);
+    const end = Date.now() + 1000;
+    let taken = 0;
+    while (Date.now() < end) {
+      acquireLockFileSync(file, 1000).release();
+      taken++;
+    }
+    fs.writeFileSync(stop, '');
+    await exited;
+    const seen = JSON.parse(out) as { reads: number; empty: number };
+    expect(taken).toBeGreaterThan(100);
+    expect(seen.reads).toBeGreaterThan(0);
+    expect(seen.empty).toBe(0);
   });
 
   it('names its holder by pid and kernel start time, every time it is taken', async () => {

@@ -61,15 +61,21 @@ function holderContent(): string {
   return serializeKv({ pid: me.pid, start_ticks: me.startTicks, acquired_at: new Date().toISOString() });
 }
 
-/** One attempt to create the lock file; undefined when someone holds it. */
+/**
+ * One attempt to create the lock file; undefined when someone holds it. The file appears with its
+ * holder already in it (written aside, then hard-linked into place): created empty and written
+ * after, a waiter reading it in between would take the holder for dead and break a live lock.
+ */
 function tryLock(file: string, content: string): Lock | undefined {
+  const aside = `${file}.new.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  fs.writeFileSync(aside, content, { mode: 0o600, flag: 'wx' });
   try {
-    const fd = fs.openSync(file, 'wx', 0o600);
-    fs.writeSync(fd, content);
-    fs.closeSync(fd);
+    fs.linkSync(aside, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     return undefined;
+  } finally {
+    fs.rmSync(aside, { force: true });
   }
   let released = false;
   return {
@@ -175,6 +181,12 @@ export function pruneStaleLocks(root: string): number {
   }
   for (const name of names) {
     const file = path.join(dir, name);
+    if (name.includes('.new.') && holderIsDead(readFileIfExists(file))) {
+      // a lock being taken by a process that died before linking it into place
+      fs.rmSync(file, { force: true });
+      removed++;
+      continue;
+    }
     if (name.includes('.stale.')) {
       fs.rmSync(file, { force: true });
       removed++;

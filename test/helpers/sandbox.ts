@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { inject, onTestFailed } from 'vitest';
 import type { z } from 'zod';
 import { identify, jobPaths, listBeadsInProviderDir, listProviderDirs, loadJob, sendSignal } from '@dx/core';
 import { BATCH_BIN, CLI_BIN } from './paths.js';
@@ -76,19 +76,82 @@ export function runCli(
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const label = `${path.basename(path.dirname(path.dirname(bin)))} ${args.join(' ')}`;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(
-        new Error(
-          `${path.basename(path.dirname(path.dirname(bin)))} ${args.join(' ')} timed out after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
-        ),
-      );
+      reject(new Error(`${label} timed out after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, timeoutMs);
     child.on('error', reject);
+    let running = true;
+    const startedAt = Date.now();
     child.on('close', (code) => {
+      running = false;
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A test that times out says only where it waited; name the command still running, what it
+    // printed, the processes under it and the locks held, so a rare hang in CI can be diagnosed.
+    whenTestFails(() => {
+      if (!running || child.pid === undefined) return;
+      const report = [
+        `still running when the test failed (${Date.now() - startedAt} ms): ${label}`,
+        `stdout: ${stdout.slice(-2000)}`,
+        `stderr: ${stderr.slice(-2000)}`,
+        'processes:',
+        ...describeProcessTree(child.pid),
+        'locks:',
+        ...describeLocks(env.DX_RUNNER_STATE_DIR),
+      ].join('\n');
+      child.kill('SIGKILL');
+      throw new Error(report);
+    });
+  });
+}
+
+/** onTestFailed when called from inside a test; nothing from a hook or outside vitest. */
+function whenTestFails(handler: () => void): void {
+  try {
+    onTestFailed(handler);
+  } catch {
+    // not inside a test body: a failure there names its own cause
+  }
+}
+
+/** pid, state, wait channel and command line of `pid` and every process under it. */
+function describeProcessTree(pid: number, depth = 0): string[] {
+  const read = (file: string): string => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const cmdline = read('cmdline').split('\0').join(' ').trim();
+  if (!cmdline || depth > 8) return [];
+  const state = /^State:\s+(.*)$/m.exec(read('status'))?.[1] ?? '?';
+  const lines = [`${'  '.repeat(depth)}${pid} [${state}, wchan ${read('wchan') || '-'}] ${cmdline.slice(0, 300)}`];
+  for (const child of read(`task/${pid}/children`).split(/\s+/).filter(Boolean))
+    lines.push(...describeProcessTree(Number(child), depth + 1));
+  return lines;
+}
+
+function describeLocks(stateDir: string | undefined): string[] {
+  if (!stateDir) return [];
+  const dir = path.join(stateDir, '.locks');
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return ['(none)'];
+  }
+  return names.map((name) => {
+    let content: string;
+    try {
+      content = fs.readFileSync(path.join(dir, name), 'utf8').replace(/\n/g, ' ');
+    } catch (err) {
+      content = (err as Error).message;
+    }
+    return `  ${name}: ${content}`;
   });
 }
 

@@ -8,22 +8,27 @@ function tempName(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${counter}.tmp`);
 }
 
-/** The content on disk (fsynced) under a fresh temporary name beside `file`, ready to be renamed or linked into place. */
-function writeDurableTemp(file: string, content: string, mode: number): string {
+/** The content (fsynced unless not `durable`) under a fresh temporary name beside `file`, ready to be renamed or linked into place. */
+function writeTemp(file: string, content: string, mode: number, durable = true): string {
   const tmp = tempName(file);
   const fd = fs.openSync(tmp, 'wx', mode);
   try {
     fs.writeSync(fd, content);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   return tmp;
 }
 
+/** Whether `name` is a temporary file of writeFileAtomic / writeFileExclusive beside a file. */
+export function isTempName(name: string): boolean {
+  return /^\..+\.\d+\.\d+\.tmp$/.test(name);
+}
+
 /** Write a whole file so readers see either the old or the new content, never a torn one. */
 export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
-  const tmp = writeDurableTemp(file, content, mode);
+  const tmp = writeTemp(file, content, mode);
   try {
     fs.renameSync(tmp, file);
   } catch (err) {
@@ -50,11 +55,18 @@ export function appendLineDurably(file: string, line: string, mode = 0o600): voi
 }
 
 /**
- * Publish a file only if none exists yet (link(2) fails with EEXIST atomically).
- * Returns false when another writer got there first.
+ * Publish a file only if none exists yet (link(2) fails with EEXIST atomically), whole: a reader
+ * never sees it empty or half written, as it would between open(O_EXCL) and write. Returns false
+ * when another writer got there first. `durable: false` skips the fsync (locks and leases that
+ * mean nothing after a reboot).
  */
-export function writeFileExclusive(file: string, content: string, mode = 0o600): boolean {
-  const tmp = writeDurableTemp(file, content, mode);
+export function writeFileExclusive(
+  file: string,
+  content: string,
+  mode = 0o600,
+  options: { durable?: boolean } = {},
+): boolean {
+  const tmp = writeTemp(file, content, mode, options.durable ?? true);
   try {
     fs.linkSync(tmp, file);
     return true;

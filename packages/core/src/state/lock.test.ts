@@ -30,9 +30,9 @@ describe('state locks', () => {
     lock.release();
     fs.writeFileSync(path.join(root, '.locks', 'z.lock'), `pid=${dead.stdout}\nstart_ticks=1\n`);
     // a lock half taken (written aside, never linked) by a process that died; a live taker's is kept
-    fs.writeFileSync(path.join(root, '.locks', `z.lock.new.${dead.stdout}.a1`), `pid=${dead.stdout}\nstart_ticks=1\n`);
+    fs.writeFileSync(path.join(root, '.locks', `.z.lock.${dead.stdout}.1.tmp`), `pid=${dead.stdout}\nstart_ticks=1\n`);
     const me = readProcessInfo(process.pid)!;
-    const live = `z.lock.new.${process.pid}.b2`;
+    const live = `.z.lock.${process.pid}.2.tmp`;
     fs.writeFileSync(path.join(root, '.locks', live), `pid=${process.pid}\nstart_ticks=${me.startTicks}\n`);
     expect(pruneStaleLocks(root)).toBe(2);
     expect(fs.readdirSync(path.join(root, '.locks'))).toEqual([live]);

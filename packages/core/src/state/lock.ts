@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive, selfIdentity } from '../process/identity.js';
-import { ensurePrivateDir, readFileIfExists } from './atomic.js';
+import { ensurePrivateDir, isTempName, readFileIfExists, writeFileExclusive } from './atomic.js';
 import { parseKv, serializeKv } from './kv.js';
 
 export interface Lock {
@@ -63,20 +63,11 @@ function holderContent(): string {
 
 /**
  * One attempt to create the lock file; undefined when someone holds it. The file appears with its
- * holder already in it (written aside, then hard-linked into place): created empty and written
- * after, a waiter reading it in between would take the holder for dead and break a live lock.
+ * holder already in it: created empty and written after, a waiter reading it in between would take
+ * the holder for dead and break a live lock.
  */
 function tryLock(file: string, content: string): Lock | undefined {
-  const aside = `${file}.new.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  fs.writeFileSync(aside, content, { mode: 0o600, flag: 'wx' });
-  try {
-    fs.linkSync(aside, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return undefined;
-  } finally {
-    fs.rmSync(aside, { force: true });
-  }
+  if (!writeFileExclusive(file, content, 0o600, { durable: false })) return undefined;
   let released = false;
   return {
     file,
@@ -181,7 +172,7 @@ export function pruneStaleLocks(root: string): number {
   }
   for (const name of names) {
     const file = path.join(dir, name);
-    if (name.includes('.new.') && holderIsDead(readFileIfExists(file))) {
+    if (isTempName(name) && holderIsDead(readFileIfExists(file))) {
       // a lock being taken by a process that died before linking it into place
       fs.rmSync(file, { force: true });
       removed++;

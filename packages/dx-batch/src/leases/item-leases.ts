@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DxError, ExitCode, readJsonFileIfExists, writeFileAtomic } from '@dx/core';
+import { DxError, ExitCode, readJsonFileIfExists, writeFileAtomic, writeFileExclusive } from '@dx/core';
 import { wavePaths, type WavePaths } from '../waves/paths.js';
 import { FencedError, holderIsLive, readHolder } from './wave-lock.js';
 
@@ -17,17 +17,10 @@ function read(file: string): LeaseRecord | undefined {
   return readJsonFileIfExists<LeaseRecord>(file);
 }
 
+/** A new lease, whole from its first byte: a contender never reads it empty and takes it over. */
 function create(file: string, record: LeaseRecord): boolean {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  try {
-    const fd = fs.openSync(file, 'wx', 0o600);
-    fs.writeSync(fd, `${JSON.stringify(record)}\n`);
-    fs.closeSync(fd);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
+  return writeFileExclusive(file, `${JSON.stringify(record)}\n`, 0o600, { durable: false });
 }
 
 export function attemptLeaseFile(paths: WavePaths, beads: string, attempt: number): string {

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { acquireLockFileSync, DxError, ExitCode, isAlive, readJsonFileIfExists, selfIdentity } from '@dx/core';
+import {
+  acquireLockFileSync,
+  DxError,
+  ExitCode,
+  isAlive,
+  readJsonFileIfExists,
+  selfIdentity,
+  writeFileExclusive,
+} from '@dx/core';
 import type { WavePaths } from '../waves/paths.js';
 
 /** Who holds a wave: one orchestrator at a time, identified by pid + start time and a fencing token. */
@@ -97,15 +105,9 @@ export class WaveLock {
         acquired_at: now,
         renewed_at: now,
       };
-      try {
-        const fd = fs.openSync(paths.lock, 'wx', 0o600);
-        fs.writeSync(fd, `${JSON.stringify(holder)}\n`);
-        fs.fsyncSync(fd);
-        fs.closeSync(fd);
+      // whole from its first byte: status and other waves never read the holder empty
+      if (writeFileExclusive(paths.lock, `${JSON.stringify(holder)}\n`))
         return new WaveLock(paths, holder.token, holder);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
       const current = readHolder(paths.lock);
       floor = Math.max(floor, current?.token ?? 0);
       if (!options.force && holderIsLive(current, options.ttlMinutes)) {

@@ -78,6 +78,29 @@ describe('state locks', () => {
     expect(seen.empty).toBe(0);
   });
 
+  it("breaks a dead holder's lock only under the breaker guard, and clears a guard whose breaker died", async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const me = readProcessInfo(process.pid)!;
+    const locks = path.join(root, '.locks');
+    fs.mkdirSync(locks, { recursive: true });
+    const deadHolder = `pid=${dead.stdout}\nstart_ticks=1\n`;
+    fs.writeFileSync(path.join(locks, 'g.lock'), deadHolder);
+    // another breaker (alive) is at it: the lock is left to it, even though its holder is dead
+    fs.writeFileSync(path.join(locks, 'g.lock.break'), `pid=${process.pid}\nstart_ticks=${me.startTicks}\n`);
+    await expect(acquireLock(root, 'g', 300)).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(fs.readFileSync(path.join(locks, 'g.lock'), 'utf8')).toBe(deadHolder);
+    // that breaker died mid-way: its guard is cleared and the lock taken
+    fs.writeFileSync(path.join(locks, 'g.lock.break'), deadHolder);
+    const lock = await acquireLock(root, 'g', 2000);
+    expect(parseKv(fs.readFileSync(lock.file, 'utf8')).pid).toBe(String(process.pid));
+    lock.release();
+    expect(fs.readdirSync(locks)).toEqual([]);
+    // prune clears a dead breaker's guard too
+    fs.writeFileSync(path.join(locks, 'h.lock.break'), deadHolder);
+    expect(pruneStaleLocks(root)).toBe(1);
+    expect(fs.readdirSync(locks)).toEqual([]);
+  });
+
   it('names its holder by pid and kernel start time, every time it is taken', async () => {
     const me = readProcessInfo(process.pid)!;
     for (const name of ['a', 'b']) {

@@ -34,25 +34,27 @@ function holderIsDead(content: string | undefined): boolean {
   }
 }
 
-/** Take over a lock whose holder died; rename first so two waiters can never both delete it. */
-function breakStaleLock(file: string): void {
-  const aside = `${file}.stale.${process.pid}.${Date.now()}`;
+/**
+ * Remove a lock whose holder died, holding `<file>.break` while doing so. Under that guard the lock
+ * is read again and removed only if its holder is still dead: no other breaker can act, the dead
+ * holder cannot, and nobody can take the lock while the file exists — so a lock taken after this
+ * breaker judged the old one dead is never removed (renaming it aside and linking it back, as
+ * before, left a window in which a live holder's lock was missing). A guard left by a breaker that
+ * died is cleared for the next attempt. Returns whether the lock was removed.
+ */
+function breakStaleLock(file: string): boolean {
+  const guard = `${file}.break`;
+  if (!writeFileExclusive(guard, holderContent(), 0o600, { durable: false })) {
+    if (holderIsDead(readFileIfExists(guard))) fs.rmSync(guard, { force: true });
+    return false;
+  }
   try {
-    fs.renameSync(file, aside);
-  } catch {
-    return;
+    if (!holderIsDead(readFileIfExists(file))) return false;
+    fs.rmSync(file, { force: true });
+    return true;
+  } finally {
+    fs.rmSync(guard, { force: true });
   }
-  const content = readFileIfExists(aside);
-  if (holderIsDead(content)) {
-    fs.rmSync(aside, { force: true });
-    return;
-  }
-  try {
-    fs.linkSync(aside, file);
-  } catch {
-    // someone else already holds a fresh lock; theirs wins
-  }
-  fs.rmSync(aside, { force: true });
 }
 
 /** This process as a lock's holder: pid + kernel start time, so a dead holder is recognised. */
@@ -81,9 +83,7 @@ function tryLock(file: string, content: string): Lock | undefined {
 
 /** After a failed attempt: breaks a dead holder's lock (true: try again at once). */
 function brokeDeadHolder(file: string): boolean {
-  if (!holderIsDead(readFileIfExists(file))) return false;
-  breakStaleLock(file);
-  return true;
+  return holderIsDead(readFileIfExists(file)) && breakStaleLock(file);
 }
 
 function timedOut(file: string): LockTimeoutError {
@@ -172,21 +172,19 @@ export function pruneStaleLocks(root: string): number {
   }
   for (const name of names) {
     const file = path.join(dir, name);
-    if (isTempName(name) && holderIsDead(readFileIfExists(file))) {
-      // a lock being taken by a process that died before linking it into place
+    // a lock being taken, or broken, by a process that died before it finished
+    if ((isTempName(name) || name.endsWith('.lock.break')) && holderIsDead(readFileIfExists(file))) {
       fs.rmSync(file, { force: true });
       removed++;
       continue;
     }
+    // set aside by a breaker of an older version
     if (name.includes('.stale.')) {
       fs.rmSync(file, { force: true });
       removed++;
       continue;
     }
-    if (name.endsWith('.lock') && holderIsDead(readFileIfExists(file))) {
-      breakStaleLock(file);
-      removed++;
-    }
+    if (name.endsWith('.lock') && holderIsDead(readFileIfExists(file)) && breakStaleLock(file)) removed++;
   }
   return removed;
 }

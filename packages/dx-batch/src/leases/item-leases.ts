@@ -1,6 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DxError, ExitCode, readJsonFileIfExists, writeFileAtomic, writeFileExclusive } from '@dx/core';
+import {
+  acquireLockFileSync,
+  DxError,
+  ExitCode,
+  readJsonFileIfExists,
+  writeFileAtomic,
+  writeFileExclusive,
+} from '@dx/core';
 import { wavePaths, type WavePaths } from '../waves/paths.js';
 import { FencedError, holderIsLive, readHolder } from './wave-lock.js';
 
@@ -67,7 +74,9 @@ export function staleAttemptLeases(paths: WavePaths, token: number): string[] {
 
 /**
  * Items are also leased across waves (`leases/items/<beads>.lock`): a second wave that wants an item
- * a live orchestrator is working on is refused; one whose orchestrator is gone is taken over.
+ * a live orchestrator is working on is refused; one whose orchestrator is gone is taken over — by
+ * one wave at a time (`<beads>.lock.takeover`), which reads the lease again before it writes, so two
+ * waves starting together never both take a dead wave's item.
  */
 export function acquireItemLease(paths: WavePaths, beads: string, token: number, ttlMinutes: number): void {
   const file = path.join(paths.itemLeases, `${beads}.lock`);
@@ -78,19 +87,29 @@ export function acquireItemLease(paths: WavePaths, beads: string, token: number,
     pid: process.pid,
     acquired_at: new Date().toISOString(),
   };
-  if (create(file, record)) return;
-  const existing = read(file);
-  if (existing && existing.wave_id !== paths.waveId) {
-    const other = readHolder(wavePaths(paths.root, existing.wave_id).lock);
-    if (holderIsLive(other, ttlMinutes)) {
-      throw new DxError(`item ${beads} is being worked on by wave ${existing.wave_id} (pid ${other!.pid})`, {
-        exitCode: ExitCode.general,
-        reasonCode: 'item_leased_by_other_wave',
-        nextAction: 'wait_for_the_other_wave_or_cancel_it',
-      });
+  for (let tries = 0; ; tries++) {
+    if (create(file, record)) return;
+    const takeover = acquireLockFileSync(`${file}.takeover`);
+    try {
+      // released since create() found it: create it afresh (bounded: a busy item ends up refused or taken)
+      if (!fs.existsSync(file) && tries < 3) continue;
+      const existing = read(file);
+      if (existing && existing.wave_id !== paths.waveId) {
+        const other = readHolder(wavePaths(paths.root, existing.wave_id).lock);
+        if (holderIsLive(other, ttlMinutes)) {
+          throw new DxError(`item ${beads} is being worked on by wave ${existing.wave_id} (pid ${other!.pid})`, {
+            exitCode: ExitCode.general,
+            reasonCode: 'item_leased_by_other_wave',
+            nextAction: 'wait_for_the_other_wave_or_cancel_it',
+          });
+        }
+      }
+      writeFileAtomic(file, `${JSON.stringify(record)}\n`);
+      return;
+    } finally {
+      takeover.release();
     }
   }
-  writeFileAtomic(file, `${JSON.stringify(record)}\n`);
 }
 
 export function releaseItemLease(paths: WavePaths, beads: string): void {

@@ -158,4 +158,48 @@ describe('attempt and item leases', () => {
     lock.release();
     acquireItemLease(paths, 'bd-1', 1, 10);
   });
+
+  it("waits for another wave's takeover of a dead wave's item, then sees it taken", async () => {
+    // a dead wave's lease on bd-2
+    const lease = path.join(paths.itemLeases, 'bd-2.lock');
+    fs.mkdirSync(paths.itemLeases, { recursive: true });
+    fs.writeFileSync(
+      lease,
+      `${JSON.stringify({ wave_id: 'wave-dead', beads_id: 'bd-2', token: 1, pid: deadPid() })}\n`,
+    );
+    // another wave, live, paused inside its takeover of that lease (between reading and writing it)
+    const inside = path.join(root, 'inside');
+    const stop = path.join(root, 'stop');
+    const other = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import fs from 'node:fs';
+         import { acquireLockFileSync } from '@dx/core';
+         import { WaveLock, wavePaths } from '@dx/dx-batch';
+         const lock = WaveLock.acquire(wavePaths(${JSON.stringify(root)}, 'wave-2'), { ttlMinutes: 10 });
+         const takeover = acquireLockFileSync(${JSON.stringify(`${lease}.takeover`)});
+         fs.writeFileSync(${JSON.stringify(inside)}, '');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+         fs.writeFileSync(${JSON.stringify(lease)}, JSON.stringify({ wave_id: 'wave-2', beads_id: 'bd-2', token: lock.token, pid: process.pid }) + '\\n');
+         takeover.release();
+         for (let i = 0; i < 200 && !fs.existsSync(${JSON.stringify(stop)}); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+         lock.release();`,
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    other.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => other.on('close', resolve));
+    try {
+      for (let i = 0; i < 200 && !fs.existsSync(inside); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(fs.existsSync(inside), stderr).toBe(true);
+      expect(() => acquireItemLease(paths, 'bd-2', 1, 10)).toThrow(/item bd-2 is being worked on by wave wave-2/);
+      fs.writeFileSync(stop, '');
+      expect(await exited, stderr).toBe(0);
+    } finally {
+      if (other.exitCode === null) other.kill('SIGKILL');
+    }
+  });
 });

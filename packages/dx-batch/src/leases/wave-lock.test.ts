@@ -23,6 +23,22 @@ function deadPid(): number {
   );
 }
 
+/**
+ * Another process running `script` (an ES module that can import the built @dx packages), returned
+ * once it has created `inside` — the point where it pauses. `exited` resolves to its exit code.
+ */
+async function pausedProcess(script: string, inside: string) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: process.cwd(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const run = { child, stderr: '', exited: new Promise<number | null>((resolve) => child.on('close', resolve)) };
+  child.stderr.on('data', (d: Buffer) => (run.stderr += d.toString()));
+  for (let i = 0; i < 200 && !fs.existsSync(inside) && child.exitCode === null; i++)
+    await new Promise((r) => setTimeout(r, 25));
+  return run;
+}
+
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-batch-lease-'));
   paths = wavePaths(root, 'wave-1');
@@ -89,37 +105,28 @@ describe('fenced writes', () => {
     // the old orchestrator: another process, paused inside its fenced write (between check and write)
     const inside = path.join(root, 'inside');
     const stateFile = path.join(root, 'state.txt');
-    const old = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import fs from 'node:fs';
-         import { WaveLock, wavePaths } from '@dx/dx-batch';
-         const lock = WaveLock.acquire(wavePaths(${JSON.stringify(root)}, 'wave-1'), { ttlMinutes: 10 });
-         lock.fenced(() => {
-           fs.writeFileSync(${JSON.stringify(inside)}, '');
-           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
-           fs.writeFileSync(${JSON.stringify(stateFile)}, 'running (old holder)');
-         });`,
-      ],
-      { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] },
+    const old = await pausedProcess(
+      `import fs from 'node:fs';
+       import { WaveLock, wavePaths } from '@dx/dx-batch';
+       const lock = WaveLock.acquire(wavePaths(${JSON.stringify(root)}, 'wave-1'), { ttlMinutes: 10 });
+       lock.fenced(() => {
+         fs.writeFileSync(${JSON.stringify(inside)}, '');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+         fs.writeFileSync(${JSON.stringify(stateFile)}, 'running (old holder)');
+       });`,
+      inside,
     );
-    let stderr = '';
-    old.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => old.on('close', resolve));
     try {
-      for (let i = 0; i < 200 && !fs.existsSync(inside); i++) await new Promise((r) => setTimeout(r, 25));
-      expect(fs.existsSync(inside), stderr).toBe(true);
+      expect(fs.existsSync(inside), old.stderr).toBe(true);
       // a cancel takes the wave over and writes its state
       const cancel = WaveLock.acquire(paths, { ttlMinutes: 10, force: true });
       cancel.fenced(() => fs.writeFileSync(stateFile, 'cancelled'));
-      expect(await exited, stderr).toBe(0);
+      expect(await old.exited, old.stderr).toBe(0);
       expect(fs.readFileSync(stateFile, 'utf8')).toBe('cancelled');
       expect(cancel.token).toBe(2);
       cancel.release();
     } finally {
-      if (old.exitCode === null) old.kill('SIGKILL');
+      if (old.child.exitCode === null) old.child.kill('SIGKILL');
     }
   });
 
@@ -170,36 +177,27 @@ describe('attempt and item leases', () => {
     // another wave, live, paused inside its takeover of that lease (between reading and writing it)
     const inside = path.join(root, 'inside');
     const stop = path.join(root, 'stop');
-    const other = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import fs from 'node:fs';
-         import { acquireLockFileSync } from '@dx/core';
-         import { WaveLock, wavePaths } from '@dx/dx-batch';
-         const lock = WaveLock.acquire(wavePaths(${JSON.stringify(root)}, 'wave-2'), { ttlMinutes: 10 });
-         const takeover = acquireLockFileSync(${JSON.stringify(`${lease}.takeover`)});
-         fs.writeFileSync(${JSON.stringify(inside)}, '');
-         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
-         fs.writeFileSync(${JSON.stringify(lease)}, JSON.stringify({ wave_id: 'wave-2', beads_id: 'bd-2', token: lock.token, pid: process.pid }) + '\\n');
-         takeover.release();
-         for (let i = 0; i < 200 && !fs.existsSync(${JSON.stringify(stop)}); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-         lock.release();`,
-      ],
-      { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] },
+    const other = await pausedProcess(
+      `import fs from 'node:fs';
+       import { acquireLockFileSync } from '@dx/core';
+       import { WaveLock, wavePaths } from '@dx/dx-batch';
+       const lock = WaveLock.acquire(wavePaths(${JSON.stringify(root)}, 'wave-2'), { ttlMinutes: 10 });
+       const takeover = acquireLockFileSync(${JSON.stringify(`${lease}.takeover`)});
+       fs.writeFileSync(${JSON.stringify(inside)}, '');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+       fs.writeFileSync(${JSON.stringify(lease)}, JSON.stringify({ wave_id: 'wave-2', beads_id: 'bd-2', token: lock.token, pid: process.pid }) + '\\n');
+       takeover.release();
+       for (let i = 0; i < 200 && !fs.existsSync(${JSON.stringify(stop)}); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+       lock.release();`,
+      inside,
     );
-    let stderr = '';
-    other.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => other.on('close', resolve));
     try {
-      for (let i = 0; i < 200 && !fs.existsSync(inside); i++) await new Promise((r) => setTimeout(r, 25));
-      expect(fs.existsSync(inside), stderr).toBe(true);
+      expect(fs.existsSync(inside), other.stderr).toBe(true);
       expect(() => acquireItemLease(paths, 'bd-2', 1, 10)).toThrow(/item bd-2 is being worked on by wave wave-2/);
       fs.writeFileSync(stop, '');
-      expect(await exited, stderr).toBe(0);
+      expect(await other.exited, other.stderr).toBe(0);
     } finally {
-      if (other.exitCode === null) other.kill('SIGKILL');
+      if (other.child.exitCode === null) other.child.kill('SIGKILL');
     }
   });
 });

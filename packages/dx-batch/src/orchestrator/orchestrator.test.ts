@@ -298,6 +298,33 @@ describe('orchestrator (scripted dx-runner)', () => {
     ]);
   });
 
+  it('relaunches a job whose launch was cut off (launch_incomplete) on the same provider, not as a failure', async () => {
+    // what a resumed wave finds when its killed predecessor died inside dx-runner's in-process start
+    const { state, runner, ledger } = await wave(['bd-1'], (job, nth) => {
+      if (job.beads === 'bd-1' && nth === 0) return { state: 'exited_err', reason: 'launch_incomplete' };
+      return job.beads === 'bd-1-review'
+        ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
+        : { state: 'exited_ok', text: implemented('bd-1') };
+    });
+    expect(item(state, 'bd-1').state).toBe('APPROVED');
+    expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([
+      ['bd-1', 'opencode'],
+      ['bd-1', 'opencode'],
+      ['bd-1-review', 'gemini'],
+    ]);
+    expect(item(state, 'bd-1').implement_failures).toBe(0);
+    expect(ledger('bd-1').map((e) => e.event)).toEqual([
+      'attempt_started',
+      'job_started',
+      'job_relaunched',
+      'job_started',
+      'implement_completed',
+      'attempt_started',
+      'job_started',
+      'review_approved',
+    ]);
+  });
+
   it('stops a stalled job before moving the item on', async () => {
     const { state, runner } = await wave(['bd-1'], (job) => {
       if (job.beads === 'bd-1-review') return { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };

@@ -792,6 +792,16 @@ export class Orchestrator {
         });
         continue;
       }
+      // the `start` that launched it died before the launch was acknowledged (a killed orchestrator
+      // starting it in-process): the provider never ran, so this is no failure of the attempt's
+      if (view.state === 'exited_err' && view.reason_code === 'launch_incomplete') {
+        await this.apply(item, {
+          type: 'job_missing',
+          detail: 'its launch was cut off before it was acknowledged',
+          at,
+        });
+        continue;
+      }
       if (!item.run_instance && view.run_instance)
         await this.apply(item, { type: 'job_started', runInstance: view.run_instance, at });
       switch (view.state) {

@@ -4,6 +4,7 @@ import {
   acquireLockFileSync,
   DxError,
   ExitCode,
+  isTempName,
   readJsonFileIfExists,
   writeFileAtomic,
   writeFileExclusive,
@@ -61,15 +62,29 @@ export function releaseAttemptLease(paths: WavePaths, beads: string, attempt: nu
   if (!existing || existing.token <= token) fs.rmSync(file, { force: true });
 }
 
-/** Attempt leases of this wave held under an older token (their orchestrator is gone). */
-export function staleAttemptLeases(paths: WavePaths, token: number): string[] {
-  let names: string[];
+function leaseNames(paths: WavePaths): string[] {
   try {
-    names = fs.readdirSync(paths.leases);
+    return fs.readdirSync(paths.leases);
   } catch {
     return [];
   }
-  return names.filter((n) => (read(path.join(paths.leases, n))?.token ?? -1) < token);
+}
+
+/** Attempt leases of this wave held under an older token (their orchestrator is gone). */
+export function staleAttemptLeases(paths: WavePaths, token: number): string[] {
+  return leaseNames(paths).filter((n) => (read(path.join(paths.leases, n))?.token ?? -1) < token);
+}
+
+/**
+ * An orchestrator killed while writing a lease leaves the write's temporary file beside it: no lease,
+ * and nobody else would ever remove it. The orchestrator that takes the wave over removes those of
+ * older tokens (a write under an older token can no longer count).
+ */
+export function removeAbandonedLeaseWrites(paths: WavePaths, token: number): void {
+  for (const name of leaseNames(paths)) {
+    const file = path.join(paths.leases, name);
+    if (isTempName(name) && (read(file)?.token ?? -1) < token) fs.rmSync(file, { force: true });
+  }
 }
 
 /**

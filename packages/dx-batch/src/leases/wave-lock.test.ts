@@ -9,6 +9,7 @@ import {
   acquireItemLease,
   attemptLeaseFile,
   releaseAttemptLease,
+  removeAbandonedLeaseWrites,
   staleAttemptLeases,
 } from './item-leases.js';
 import { FencedError, readHolder, WaveLock } from './wave-lock.js';
@@ -155,6 +156,17 @@ describe('attempt and item leases', () => {
     expect(fs.existsSync(attemptLeaseFile(paths, 'bd-1', 1))).toBe(true);
     releaseAttemptLease(paths, 'bd-1', 1, 4);
     expect(fs.existsSync(attemptLeaseFile(paths, 'bd-1', 1))).toBe(false);
+  });
+
+  it("the orchestrator taking a wave over removes an older holder's unfinished lease writes, nothing else", () => {
+    const lease = (token: number) => JSON.stringify({ wave_id: 'wave-1', beads_id: 'bd-2', attempt: 1, token, pid: 1 });
+    acquireAttemptLease(paths, 'bd-1', 1, 5);
+    fs.writeFileSync(path.join(paths.leases, '.bd-2+attempt1.lock.4242.7.tmp'), lease(4)); // killed mid-write
+    fs.writeFileSync(path.join(paths.leases, '.bd-3+attempt1.lock.4243.1.tmp'), '{"wave_id":"wa'); // cut short
+    fs.writeFileSync(path.join(paths.leases, '.bd-4+attempt1.lock.4244.1.tmp'), lease(6)); // the new holder's own, in flight
+    expect(staleAttemptLeases(paths, 6)).toHaveLength(3);
+    removeAbandonedLeaseWrites(paths, 6);
+    expect(fs.readdirSync(paths.leases).sort()).toEqual(['.bd-4+attempt1.lock.4244.1.tmp', 'bd-1+attempt1.lock']);
   });
 
   it('refuses an item another live wave works on, and takes it from a dead one', () => {

@@ -15,7 +15,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BATCH_SECTION } from '../policy.js';
-import { acquireItemLease } from '../leases/item-leases.js';
+import { acquireItemLease, removeAbandonedLeaseWrites } from '../leases/item-leases.js';
 import { readHolder, WaveLock } from '../leases/wave-lock.js';
 import type { ProgressView } from '../reports/view.js';
 import { wavePaths, type WavePaths } from '../waves/paths.js';
@@ -323,6 +323,7 @@ export async function resumeWave(waveId: string, deps: WaveDeps): Promise<WaveSt
   const lock = WaveLock.acquire(paths, { ttlMinutes: state.config.lease_ttl_minutes, minToken: state.token });
   try {
     leaseItems(paths, state, lock);
+    removeAbandonedLeaseWrites(paths, lock.token);
     lock.assertHeld();
     setWaveStatus(state, 'running', 'wave_running');
     state.token = lock.token;

@@ -58,3 +58,44 @@ export function readLedger(paths: WavePaths, beads: string): LedgerRecord[] {
   }
   return out;
 }
+
+type NewRecord = Omit<LedgerRecord, 'at' | 'wave_id'>;
+
+/** The same step of the same transition: every field but when it was written and under which lease token. */
+function sameStep(written: LedgerRecord, record: NewRecord): boolean {
+  const fields = (r: Partial<LedgerRecord>) => {
+    const { at: _at, wave_id: _wave, token: _token, ...rest } = r;
+    return JSON.stringify(
+      Object.entries(rest)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+  };
+  return fields(written) === fields(record);
+}
+
+/**
+ * The ledger is written ahead of the wave state, so an orchestrator killed between the two leaves
+ * records of a transition the state never took (`unrecorded`). When the resumed wave makes its
+ * next transition of that item: records it already holds are not written twice; records of a
+ * transition that went another way stay, followed by a line saying they did not take effect.
+ * `records` are what this transition writes; the answer is what to append.
+ */
+export function reconcileLedger(
+  unrecorded: readonly LedgerRecord[],
+  records: readonly NewRecord[],
+  token: number,
+): NewRecord[] {
+  if (unrecorded.length <= records.length && unrecorded.every((w, i) => sameStep(w, records[i])))
+    return records.slice(unrecorded.length);
+  const beads = unrecorded[0].beads_id;
+  return [
+    {
+      beads_id: beads,
+      token,
+      event: 'transition_not_recorded',
+      detail: `the orchestrator stopped after writing ${unrecorded.map((r) => r.event).join(', ')} and before recording it in the wave state: not applied`,
+    },
+    ...records,
+  ];
+}

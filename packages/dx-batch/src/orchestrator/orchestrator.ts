@@ -20,7 +20,7 @@ import { implementPrompt, reviewPrompt } from '../contracts/prompts.js';
 import type { ImplementContract } from '../contracts/schemas.js';
 import { acquireAttemptLease, releaseAttemptLease, releaseItemLease } from '../leases/item-leases.js';
 import type { WaveLock } from '../leases/wave-lock.js';
-import { appendLedger, type LedgerRecord } from '../ledger/ledger.js';
+import { appendLedger, readLedger, reconcileLedger, type LedgerRecord } from '../ledger/ledger.js';
 import type { ProgressView } from '../reports/view.js';
 import type { WavePaths } from '../waves/paths.js';
 import { isTerminalItem, writeWave, type Item, type WaveState } from '../waves/state.js';
@@ -85,11 +85,19 @@ export class Orchestrator {
   /** `host NUL beads` → that host's answer about the item's worktree (asked once per run). */
   private readonly worktrees = new Map<string, ItemWorktree>();
   private readonly ctx: MachineContext;
+  /** Per item: ledger records its killed predecessor wrote for a transition the wave state never took. */
+  private readonly unrecorded = new Map<string, LedgerRecord[]>();
 
   constructor(
     private readonly deps: OrchestratorDeps,
     private state: WaveState,
   ) {
+    for (const item of state.items) {
+      const written = readLedger(deps.paths, item.beads_id);
+      if (item.ledger_records === null) item.ledger_records = written.length;
+      else if (written.length > item.ledger_records)
+        this.unrecorded.set(item.beads_id, written.slice(item.ledger_records));
+    }
     // a provider is usable when it passed preflight on at least one host the wave may use
     const usableHosts = new Set(state.hosts.filter((h) => h.status !== 'skipped').map((h) => h.host));
     const available = new Set(
@@ -170,7 +178,7 @@ export class Orchestrator {
     const jobRecord = item.job_beads && item.job_beads !== next.job_beads ? item.job_beads : undefined;
     // one fenced section per transition: no takeover can land between its ledger lines and the state
     this.deps.lock.fenced(() => {
-      for (const record of records) appendLedger(this.deps.paths, record);
+      next.ledger_records = this.appendLedger(item, records);
       for (const effect of result.effects) {
         if (effect.type === 'acquire_attempt_lease')
           acquireAttemptLease(this.deps.paths, item.beads_id, effect.attempt, this.deps.lock.token);
@@ -201,6 +209,19 @@ export class Orchestrator {
         else await start;
       }
     }
+  }
+
+  /**
+   * Only inside `fenced`: appends an item's records (write-ahead of its state) and answers how many
+   * its ledger holds now. Records a killed predecessor wrote ahead are settled by the item's next
+   * transition that writes any.
+   */
+  private appendLedger(item: Item, records: Omit<LedgerRecord, 'at' | 'wave_id'>[]): number {
+    const unrecorded = records.length > 0 ? this.unrecorded.get(item.beads_id) : undefined;
+    const append = unrecorded ? reconcileLedger(unrecorded, records, this.deps.lock.token) : records;
+    for (const record of append) appendLedger(this.deps.paths, record);
+    if (unrecorded) this.unrecorded.delete(item.beads_id);
+    return (item.ledger_records ?? 0) + (unrecorded?.length ?? 0) + append.length;
   }
 
   async run(): Promise<WaveState> {
@@ -418,20 +439,23 @@ export class Orchestrator {
   }
 
   private supersede(lost: LostJob, event: string, detail: string): void {
-    this.deps.lock.fenced(() =>
-      appendLedger(this.deps.paths, {
-        beads_id: lost.beads_id,
-        token: this.deps.lock.token,
-        event,
-        attempt: lost.attempt,
-        job_beads: lost.job_beads,
-        run_instance: lost.run_instance,
-        host: lost.host,
-        detail,
-      }),
-    );
+    const item = this.state.items.find((i) => i.beads_id === lost.beads_id);
+    const record = {
+      beads_id: lost.beads_id,
+      token: this.deps.lock.token,
+      event,
+      attempt: lost.attempt,
+      job_beads: lost.job_beads,
+      run_instance: lost.run_instance,
+      host: lost.host,
+      detail,
+    };
     this.state.lost_jobs = this.state.lost_jobs.filter((l) => l !== lost);
-    this.save();
+    this.deps.lock.fenced(() => {
+      if (item) item.ledger_records = this.appendLedger(item, [record]);
+      else appendLedger(this.deps.paths, record);
+      this.writeState(item ? [item] : []);
+    });
     this.deps.view.event(this.state, `${lost.beads_id} attempt ${lost.attempt}: ${detail}`);
   }
 

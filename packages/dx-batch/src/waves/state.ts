@@ -86,6 +86,12 @@ export const ItemSchema = z.object({
   /** What the last review asked to change: passed to the next implement attempt. */
   review_findings: z.array(z.string()),
   attempts: z.array(AttemptSchema),
+  /**
+   * How many records the item's ledger holds as of this state (null in waves written before it was
+   * kept): a resumed wave finds there the records of a transition its killed orchestrator wrote
+   * ahead but never recorded here.
+   */
+  ledger_records: z.number().int().min(0).nullable().default(null),
 });
 export type Item = z.infer<typeof ItemSchema>;
 
@@ -192,6 +198,7 @@ export function newItem(beadsId: string): Item {
     implement_head: null,
     review_findings: [],
     attempts: [],
+    ledger_records: 0,
   };
 }
 

@@ -7,6 +7,7 @@ import {
   resolveItemWorktree,
   type ItemWorktree,
   readFileIfExists,
+  writeFileAtomic,
   type BdClient,
   type BeadsIssue,
   type CheckOutput,
@@ -634,6 +635,7 @@ export class Orchestrator {
     return path.join(this.deps.paths.prompts, `${item.beads_id}.${item.phase}.attempt${item.attempt}.prompt`);
   }
 
+  /** The attempt's prompt, written once: a resumed wave hands the same text to a relaunched job. */
   private async writePrompt(item: Item): Promise<string> {
     const file = this.promptFile(item);
     if (fs.existsSync(file)) return file;
@@ -657,7 +659,9 @@ export class Orchestrator {
             extra,
             reviewFindings: item.review_findings,
           });
-    fs.writeFileSync(file, text, { mode: 0o600 });
+    // whole or absent: a prompt that exists is reused by a resumed wave, so a write cut short by a
+    // kill must never be found there (it would be refused as empty, or run cut off)
+    writeFileAtomic(file, text, 0o600);
     return file;
   }
 

@@ -236,6 +236,69 @@ describe('nightly-dispatch run', () => {
     expect(hook.bodies.map((b) => b.text)).toEqual([expect.stringMatching(/dispatch failed[\s\S]*bd-a2/)]);
   });
 
+  it('a run killed between the claim and the launch leaves nothing stuck: the next run settles the claim', async () => {
+    const policy = path.join(sb.dir, 'slow-ack.yaml');
+    fs.writeFileSync(
+      policy,
+      `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 60\n  alert_on_dispatch_complete: false\n`,
+    );
+    const atStart = path.join(sb.dir, 'start-reached');
+    /** A nightly run whose dx-runner `start` does `before`, then hangs; killed (its whole group) once there. */
+    const killedInStart = async (before: string) => {
+      const script = path.join(sb.dir, 'dx-runner-hangs-in-start');
+      fs.writeFileSync(
+        script,
+        `#!/bin/sh\nif [ "$1" = start ]; then ${before}touch '${atStart}'; exec sleep 30; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
+        { mode: 0o755 },
+      );
+      fs.rmSync(atStart, { force: true });
+      const run = spawn(process.execPath, [NIGHTLY_BIN, 'run', '--policy', policy], {
+        env: { ...sb.env, DX_RUNNER_BIN: script },
+        stdio: 'ignore',
+        detached: true,
+      });
+      const done = new Promise((resolve) => run.on('close', resolve));
+      for (let i = 0; i < 400 && !fs.existsSync(atStart); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(fs.existsSync(atStart), 'the run reached dx-runner start').toBe(true);
+      process.kill(-run.pid!, 'SIGKILL');
+      await done;
+    };
+    const prompts = () => fs.readdirSync(sb.dir).filter((f) => f.startsWith('ndisp_'));
+
+    // killed before dx-runner launched anything: the claim goes back and the item runs tonight
+    create('bd-k1');
+    await killedInStart('');
+    expect(issue('bd-k1').status).toBe('in_progress');
+    expect(prompts()).toHaveLength(1);
+    const next = await night(['--policy', policy]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.report.interrupted).toMatchObject([{ beads_id: 'bd-k1', outcome: 'claim_released' }]);
+    expect(next.report.items).toMatchObject([{ beads_id: 'bd-k1', action: 'dispatched' }]);
+    expect(prompts()).toEqual([]);
+    expect(fs.readFileSync(next.report.report_files.markdown, 'utf8')).toMatch(
+      /## Dispatches left unsettled by earlier runs\n\n- bd-k1 .*\*\*claim_released\*\*/,
+    );
+    await stop('bd-k1');
+
+    // killed after dx-runner launched the job, before the run heard of it: the job is the item's
+    create('bd-k2');
+    await killedInStart(`'${process.execPath}' '${CLI_BIN}' "$@" >/dev/null; `);
+    create('bd-k3');
+    const after = await night(['--policy', policy]);
+    expect(after.report.interrupted).toMatchObject([{ beads_id: 'bd-k2', outcome: 'job_started' }]);
+    // it is not started again, and it counts as a running nightly job (one at a time in the first 48 h)
+    expect(after.report.migration.live_jobs).toBe(1);
+    expect(after.report.items).toMatchObject([
+      { beads_id: 'bd-k3', action: 'skipped', reason: expect.stringMatching(/^max_parallel_reached/) },
+    ]);
+    expect(issue('bd-k2').status).toBe('in_progress');
+    const check = await sb.dxJson(['check', '--beads', 'bd-k2'], CheckOutputSchema);
+    expect(check.json.state).toMatch(/launching|healthy/);
+    // settled once: the run after that finds nothing left
+    expect((await night(['--policy', policy])).report.interrupted).toEqual([]);
+    await stop('bd-k2');
+  });
+
   it('a webhook that is down never fails the night, and its URL never reaches the output', async () => {
     create('bd-w1');
     hook.status = 500;

@@ -30,6 +30,18 @@ export const NightHostRecordSchema = z.object({
 });
 export type NightHostRecord = z.infer<typeof NightHostRecordSchema>;
 
+/** A dispatch an earlier run left between bd's claim and its outcome, settled by a later run. */
+export const InterruptedDispatchSchema = z.object({
+  beads_id: z.string(),
+  /** The run that claimed the item. */
+  run_id: z.string(),
+  host: z.string(),
+  /** job_started: its job had started, the claim stays; claim_released: no job, the item is ready again; claim_kept: could not tell (asked again next run). */
+  outcome: z.enum(['job_started', 'claim_released', 'claim_kept']),
+  reason: z.string(),
+});
+export type InterruptedDispatch = z.infer<typeof InterruptedDispatchSchema>;
+
 const AlertRecordSchema = z.object({
   kind: z.string(),
   result: z.enum(['sent', 'rate_limited', 'failed', 'disabled', 'dry_run']),
@@ -71,6 +83,8 @@ export const NightReportSchema = z.object({
     skipped: z.number().int(),
     failed: z.number().int(),
   }),
+  /** Dispatches earlier runs left unsettled (killed between bd's claim and the outcome, or a host that could not be asked), and how this run settled each. */
+  interrupted: z.array(InterruptedDispatchSchema).default([]),
   items: z.array(NightItemSchema),
   alerts: z.array(AlertRecordSchema),
   report_files: z.object({ markdown: z.string(), json: z.string() }),

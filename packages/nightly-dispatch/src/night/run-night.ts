@@ -26,6 +26,7 @@ import { pruneReports } from '../reports/retention.js';
 import type { Simulation } from './simulate.js';
 import type { NightItem, NightReport } from '../schemas.js';
 import { dispatchWithAck } from './dispatch.js';
+import { clearDispatching, recordDispatching, settleInterruptedDispatches } from './interrupted.js';
 import { fleetChain, pickNightHost, preflightHosts } from './hosts.js';
 import { nightlyPrompt } from './prompt.js';
 
@@ -204,6 +205,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     work: { query: config.workQuery, critical: 0, overload: false },
     provider: { selected: null, model: null, fallback: false, primary_failure: null, preflight: [] },
     counts: { ready: 0, claimed: 0, dispatched: 0, skipped: 0, failed: 0 },
+    interrupted: [],
     items,
     alerts: alerter.records,
     report_files: {
@@ -253,6 +255,19 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     for (const h of fleet.filter((x) => !x.record.reachable))
       deps.log(`host ${h.name} skipped (${h.record.reason_code}): ${h.record.error}`);
   }
+  const clientFor = (host: string) => {
+    if (!fleet) return host === 'local' ? client : undefined;
+    const h = fleet.find((x) => x.name === host);
+    return h?.transport ? new DxRunnerClient({ transport: h.transport, timeoutMs: 30_000 }) : undefined;
+  };
+  // a run killed between a claim and its outcome left the item claimed by nobody: settle that first
+  if (deps.bd && !options.dryRun)
+    report.interrupted = await settleInterruptedDispatches(config.root, {
+      bd: deps.bd,
+      clientFor,
+      remember: (beads, host) => rememberJob(config, fleet ? { beads, host } : beads),
+      log: deps.log,
+    });
   const chain = fleet ? fleetChain(fleet, entries) : (await client.preflightChain(deps.policyFile, entries)).chain;
   report.provider = {
     selected: chain.selected_provider,
@@ -349,11 +364,6 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     return finish('disk_low', ExitCode.general, lowSpace);
   }
 
-  const clientFor = (host: string) => {
-    if (!fleet) return host === 'local' ? client : undefined;
-    const h = fleet.find((x) => x.name === host);
-    return h?.transport ? new DxRunnerClient({ transport: h.transport, timeoutMs: 30_000 }) : undefined;
-  };
   const live = options.dryRun ? [] : await liveNightlyJobs(config, clientFor);
   for (const job of live) {
     const h = fleet?.find((x) => x.name === jobHost(job));
@@ -401,6 +411,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       used++;
       continue;
     }
+    const claimedAt = new Date().toISOString();
     const claim = await deps.bd.claim(issue.id);
     if (!claim.claimed) {
       deps.log(`${issue.id}: skipped, ${claim.error}`);
@@ -424,6 +435,13 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     const prompt = remote
       ? null
       : writeSecurePromptFile('ndisp_', issue.id, nightlyPrompt(issue), deps.env.TMPDIR || undefined);
+    recordDispatching(config.root, {
+      run_id: id,
+      beads_id: issue.id,
+      host: target.host,
+      claimed_at: claimedAt,
+      prompt_file: prompt?.path ?? null,
+    });
     let ack;
     try {
       ack = await dispatchWithAck(
@@ -448,6 +466,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     }
     if (ack.ok) {
       rememberJob(config, fleet ? { beads: issue.id, host: target.host } : issue.id);
+      clearDispatching(config.root, issue.id);
       if (placed) placed.host.live += 1;
       deps.log(
         `${issue.id}: dispatched to ${target.provider}${fleet ? ` on ${target.host}` : ''}${ack.late ? ' (late acknowledgement)' : ''}`,
@@ -467,9 +486,11 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     const released = ack.mayHaveLaunched
       ? false
       : (await deps.bd.run(['update', issue.id, '--status', 'open', '--assignee', '', '--json'])).exitCode === 0;
+    // settled here, or by the next run: it asks the host again, or gives the claim back again
+    if (released) clearDispatching(config.root, issue.id);
     const checkIt = `dx-runner check ${issue.id}${fleet ? ` --host ${target.host}` : ''}`;
     const claimNote = ack.mayHaveLaunched
-      ? `; claim kept: check it with ${checkIt}`
+      ? `; claim kept (the next run asks again): check it with ${checkIt}`
       : released
         ? '; claim released'
         : '; claim NOT released';

@@ -53,6 +53,14 @@ export function renderMorningReport(r: NightReport): string {
           ),
         ]
       : []),
+    ...(r.interrupted.length > 0
+      ? [
+          '',
+          '## Dispatches left unsettled by earlier runs',
+          '',
+          ...r.interrupted.map((d) => `- ${d.beads_id} (run ${d.run_id}, ${d.host}): **${d.outcome}** — ${d.reason}`),
+        ]
+      : []),
     '',
     '## Items',
     '',

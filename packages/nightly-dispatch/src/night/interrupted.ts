@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DxRunnerError, readJsonFileIfExists, writeFileAtomic, type BdClient, type DxRunnerClient } from '@dx/core';
+import type { InterruptedDispatch } from '../schemas.js';
+
+/**
+ * An item a run is dispatching (`dispatching/<beads>.json`): recorded once bd has given it the
+ * claim, removed once the outcome is recorded (its job remembered, or the claim given back). A run
+ * killed in between (the cron job SIGKILLed, the machine rebooted) leaves it, and the next run
+ * settles it before taking new work: without it, the item would stay claimed by nobody, out of
+ * `bd ready`, for good. A dispatch whose host could not be asked whether its job started keeps its
+ * record too, so the next run asks again.
+ */
+export interface Dispatching {
+  run_id: string;
+  beads_id: string;
+  host: string;
+  claimed_at: string;
+  /** The prompt file handed to dx-runner (this machine's), removed with the record. */
+  prompt_file: string | null;
+}
+
+function dispatchingDir(root: string): string {
+  return path.join(root, 'dispatching');
+}
+
+function dispatchingFile(root: string, beads: string): string {
+  return path.join(dispatchingDir(root), `${beads}.json`);
+}
+
+export function recordDispatching(root: string, dispatching: Dispatching): void {
+  fs.mkdirSync(dispatchingDir(root), { recursive: true, mode: 0o700 });
+  writeFileAtomic(dispatchingFile(root, dispatching.beads_id), `${JSON.stringify(dispatching)}\n`);
+}
+
+export function clearDispatching(root: string, beads: string): void {
+  fs.rmSync(dispatchingFile(root, beads), { force: true });
+}
+
+/** Every dispatch earlier runs left unsettled (only a run holding the nightly lock asks: their runs are over). */
+export async function settleInterruptedDispatches(root: string, deps: SettleDeps): Promise<InterruptedDispatch[]> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dispatchingDir(root));
+  } catch {
+    return [];
+  }
+  const settled: InterruptedDispatch[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const file = path.join(dispatchingDir(root), name);
+    const left = readJsonFileIfExists<Dispatching>(file);
+    if (left) settled.push(await settle(root, left, deps));
+    else fs.rmSync(file, { force: true }); // unreadable: no dispatch this tool recorded
+  }
+  return settled;
+}
+
+interface SettleDeps {
+  bd: BdClient;
+  clientFor: (host: string) => DxRunnerClient | undefined;
+  remember: (beads: string, host: string) => void;
+  log: (line: string) => void;
+}
+
+/**
+ * A dispatch whose job started after the claim → the job is the item's, the claim stays (`remember`
+ * counts it as a running nightly job); no such job → the claim goes back to bd, so the item is ready
+ * again (for this very run); the host cannot be asked → the claim and the record stay.
+ */
+async function settle(root: string, left: Dispatching, deps: SettleDeps): Promise<InterruptedDispatch> {
+  const settled = (outcome: InterruptedDispatch['outcome'], reason: string): InterruptedDispatch => {
+    deps.log(`${left.beads_id}: dispatch left unsettled by run ${left.run_id}: ${reason}`);
+    return { beads_id: left.beads_id, run_id: left.run_id, host: left.host, outcome, reason };
+  };
+  const client = deps.clientFor(left.host);
+  let view: { started_at: string | null; run_instance: string | null } | null = null;
+  let unanswered: string | null = client ? null : `host ${left.host} is not available tonight`;
+  if (client) {
+    try {
+      view = (await client.check(left.beads_id)).view;
+    } catch (err) {
+      if (!(err instanceof DxRunnerError && err.reasonCode === 'job_not_found')) unanswered = (err as Error).message;
+    }
+  }
+  if (unanswered !== null) return settled('claim_kept', `claim kept: dx-runner could not be asked (${unanswered})`);
+
+  if (left.prompt_file) fs.rmSync(left.prompt_file, { force: true });
+  if (view?.started_at && view.started_at >= left.claimed_at) {
+    deps.remember(left.beads_id, left.host);
+    clearDispatching(root, left.beads_id);
+    return settled('job_started', `its job had started (${view.run_instance ?? 'instance unknown'}): the claim stays`);
+  }
+  const released = await deps.bd.run(['update', left.beads_id, '--status', 'open', '--assignee', '', '--json']);
+  if (released.exitCode !== 0)
+    return settled('claim_kept', `no job had started, but bd did not take the claim back (exit ${released.exitCode})`);
+  clearDispatching(root, left.beads_id);
+  return settled('claim_released', 'no job had started: claim given back');
+}

@@ -1,11 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DoctorOutputSchema, readLedger, wavePaths } from '@dx/dx-batch';
-import { BATCH_BIN } from '../helpers/paths.js';
-import { createBatchFixture, IMPLEMENT_OK, REVIEW_OK, parseWave, type BatchFixture } from '../helpers/batch.js';
-import { createSandbox, processExists, type Sandbox } from '../helpers/sandbox.js';
+import {
+  createBatchFixture,
+  IMPLEMENT_OK,
+  killBackgroundBatches,
+  parseWave,
+  REVIEW_OK,
+  spawnBatch,
+  type BatchEnd,
+  type BatchFixture,
+} from '../helpers/batch.js';
+import { createSandbox, type Sandbox } from '../helpers/sandbox.js';
 
 /**
  * An orchestrator killed with SIGKILL at arbitrary moments of a wave (mid-start, mid-transition,
@@ -16,7 +23,6 @@ import { createSandbox, processExists, type Sandbox } from '../helpers/sandbox.j
 
 let sb: Sandbox;
 let fx: BatchFixture;
-const children: ChildProcess[] = [];
 
 beforeAll(() => {
   sb = createSandbox();
@@ -24,7 +30,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.pid && processExists(child.pid)) child.kill('SIGKILL');
+  killBackgroundBatches();
   await sb.cleanup();
 });
 
@@ -40,28 +46,6 @@ function seeded(seed: number): () => number {
   };
 }
 
-function runBatch(args: string[]): {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-} {
-  const child = spawn(process.execPath, [BATCH_BIN, ...args], {
-    env: sb.env,
-    cwd: sb.dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, done };
-}
-
-type Ended = { code: number | null; stdout: string; stderr: string };
-
 /**
  * Starts wave `waveId` over `ids` and kills its orchestrator after a random 100–1,000 ms, then
  * resumes it (or starts it again, when the kill came before the wave was written), until a run
@@ -71,10 +55,10 @@ async function killAndResume(
   waveId: string,
   ids: string[],
   random: () => number,
-): Promise<{ final: Ended; kills: string[] }> {
+): Promise<{ final: Pick<BatchEnd, 'code' | 'stdout' | 'stderr'>; kills: string[] }> {
   const start = ['start', '--items', fx.items(ids), '--wave-id', waveId, '--json'];
   const kills: string[] = [];
-  let run = runBatch(start);
+  let run = spawnBatch(sb, start);
   for (let kill = 0; kill < 10; kill++) {
     const delay = 100 + Math.floor(random() * 900);
     const ended = await Promise.race([run.done, new Promise<undefined>((r) => setTimeout(r, delay))]);
@@ -83,9 +67,9 @@ async function killAndResume(
     await run.done;
     kills.push(`killed after ${delay} ms`);
     const notYet = !fs.existsSync(wavePaths(path.join(sb.dir, 'batch'), waveId).state);
-    run = runBatch(notYet ? start : ['resume', '--wave-id', waveId, '--json']);
+    run = spawnBatch(sb, notYet ? start : ['resume', '--wave-id', waveId, '--json']);
   }
-  let final = await run.done;
+  let final: Pick<BatchEnd, 'code' | 'stdout' | 'stderr'> = await run.done;
   // the last kill came after the wave had completed, before its orchestrator exited
   if (/is completed; nothing to resume/.test(final.stdout))
     final = await sb.batch(['status', '--wave-id', waveId, '--json']);

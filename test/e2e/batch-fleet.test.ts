@@ -1,22 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StatusOutputSchema, type JobView } from '@dx/core';
 import { WaveReportSchema, loadWave, readLedger, wavePaths, type WaveState } from '@dx/dx-batch';
-import { BATCH_BIN, BD_STUB_DIR, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
+import { BD_STUB_DIR, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { NightReportSchema } from '@dx/nightly-dispatch';
-import {
-  createSandbox,
-  FAST_LIMITS,
-  git,
-  killJobProcesses,
-  processExists,
-  waitFor,
-  type Sandbox,
-} from '../helpers/sandbox.js';
+import { createSandbox, FAST_LIMITS, git, killJobProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { SSHD, startFleet, type SshFleet } from '../helpers/sshd.js';
-import { parseWave } from '../helpers/batch.js';
+import { killBackgroundBatches, parseWave, spawnBatch } from '../helpers/batch.js';
 import { createBeadsWorkspace } from '../helpers/beads.js';
 
 /**
@@ -30,7 +21,6 @@ const hasSshd = fs.existsSync(SSHD);
 let box: Sandbox;
 let fleet: SshFleet;
 let scenarios: string;
-const background: ChildProcess[] = [];
 const controlDir = () => path.join(box.dir, `dx-runner-ssh-${process.getuid?.() ?? 'user'}`);
 /** A worktree base that only host a's policy allows. */
 const onlyA = () => path.join(box.dir, 'agents-only-a');
@@ -127,30 +117,6 @@ function startArgs(wave: string, ids: string[], hosts: string, policyFile: strin
   ];
 }
 
-function spawnBatch(args: string[]): Promise<{
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}> & {
-  child: ChildProcess;
-} {
-  const child = spawn(process.execPath, [BATCH_BIN, ...args], {
-    env: box.env,
-    cwd: box.dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  background.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
-    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return Object.assign(done, { child });
-}
-
 const batchRoot = () => path.join(box.dir, 'batch');
 function waveState(wave: string): WaveState | undefined {
   try {
@@ -207,7 +173,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
   }, 60_000);
 
   afterAll(async () => {
-    for (const child of background) if (child.pid && processExists(child.pid)) child.kill('SIGKILL');
+    killBackgroundBatches();
     for (const host of Object.values(fleet?.hosts ?? {})) killJobProcesses(host.state);
     await fleet?.cleanup([controlDir()]);
     await box?.cleanup();
@@ -321,7 +287,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     writeScenarios(4);
     const p = policy('drop');
     const ids = ['dr-1', 'dr-2', 'dr-3', 'dr-4'];
-    const run = spawnBatch(startArgs('w-drop', ids, 'a,b', p, ['--max-parallel', '3']));
+    const run = spawnBatch(box, startArgs('w-drop', ids, 'a,b', p, ['--max-parallel', '3']));
     // b (cap 2) gets two of the first three attempts; cut it off while they run
     await waitFor(
       () => {
@@ -338,7 +304,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     // the jobs on b go on without anybody watching; b comes back
     await fleet.hosts.b.start();
 
-    const done = await run;
+    const done = await run.done;
     expect(done.code, done.stderr).toBe(0);
     const wave = waveState('w-drop')!;
     expect(wave.items.map((i) => i.status)).toEqual(ids.map(() => 'APPROVED'));
@@ -360,7 +326,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     const p = policy('lost', 0.1);
     const ids = ['ls-1', 'ls-2'];
     // a (cap 1) takes ls-1, b takes ls-2
-    const run = spawnBatch(startArgs('w-lost', ids, 'a,b', p, ['--max-parallel', '2']));
+    const run = spawnBatch(box, startArgs('w-lost', ids, 'a,b', p, ['--max-parallel', '2']));
     await waitFor(
       () => waveState('w-lost')?.items.find((i) => i.beads_id === 'ls-2')?.run_instance,
       'ls-2 running on b',
@@ -372,7 +338,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     // b returns while the wave still runs: ls-2's job there has finished meanwhile
     await fleet.hosts.b.start();
 
-    const done = await run;
+    const done = await run.done;
     expect(done.code, done.stderr).toBe(0);
     const wave = waveState('w-lost')!;
     expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
@@ -396,7 +362,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     const p = policy('cut', 15, wrapper);
     const ids = ['ct-1', 'ct-2'];
     // a (cap 1) takes one item, b the other
-    const run = spawnBatch(startArgs('w-cut', ids, 'a,b', p, ['--max-parallel', '2']));
+    const run = spawnBatch(box, startArgs('w-cut', ids, 'a,b', p, ['--max-parallel', '2']));
     await waitFor(() => fs.existsSync(launched), "b's first start launched its job", 60_000);
     const onB = waveState('w-cut')!.items.find((i) => i.host === 'b')!.beads_id;
     // the connection drops before the start's answer comes back
@@ -404,7 +370,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     fs.writeFileSync(release, '');
     await fleet.hosts.b.start();
 
-    const done = await run;
+    const done = await run.done;
     expect(done.code, done.stderr).toBe(0);
     const wave = waveState('w-cut')!;
     expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
@@ -426,7 +392,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     writeScenarios(2);
     const p = policy('kill');
     const ids = ['k-1', 'k-2', 'k-3', 'k-4'];
-    const run = spawnBatch(startArgs('w-kill', ids, 'b,c', p, ['--max-parallel', '4']));
+    const run = spawnBatch(box, startArgs('w-kill', ids, 'b,c', p, ['--max-parallel', '4']));
     await waitFor(
       () => {
         const hosts = new Set(
@@ -440,7 +406,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
       60_000,
     );
     run.child.kill('SIGKILL');
-    expect((await run).signal).toBe('SIGKILL');
+    expect((await run.done).signal).toBe('SIGKILL');
 
     const r = await box.batch(['resume', '--wave-id', 'w-kill', '--policy', p, '--json'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);

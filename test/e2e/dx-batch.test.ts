@@ -1,11 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelOutputSchema, DoctorOutputSchema, WaveReportSchema, readLedger, wavePaths } from '@dx/dx-batch';
 import { StatusOutputSchema } from '@dx/core';
-import { BATCH_BIN } from '../helpers/paths.js';
-import { createBatchFixture, IMPLEMENT_OK, itemById, parseWave, type BatchFixture } from '../helpers/batch.js';
+import {
+  createBatchFixture,
+  IMPLEMENT_OK,
+  itemById,
+  killBackgroundBatches,
+  parseWave,
+  spawnBatch,
+  type BatchFixture,
+} from '../helpers/batch.js';
 import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 /**
@@ -22,38 +28,13 @@ const items = (ids: string[]) => fx.items(ids);
 const runs = () => fx.runs();
 const byId = itemById;
 
-/** A dx-batch process started in the background (for kill -9, concurrency and cancel). */
-function spawnBatch(
-  args: string[],
-  env: Record<string, string> = {},
-): {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-} {
-  const child = spawn(process.execPath, [BATCH_BIN, ...args], {
-    env: { ...sb.env, ...env },
-    cwd: sb.dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
-    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
-}
-
-const background: ChildProcess[] = [];
-
 beforeAll(() => {
   sb = createSandbox();
   fx = createBatchFixture(sb);
 });
 
 afterAll(async () => {
-  for (const child of background) if (child.pid && processExists(child.pid)) child.kill('SIGKILL');
+  killBackgroundBatches();
   await sb.cleanup();
 });
 
@@ -283,8 +264,7 @@ describe('dx-batch waves', () => {
     const slow = recorded({ steps: [{ sleep: 1500 }, ...IMPLEMENT_OK.steps] });
     const ids = ['k1', 'k2', 'k3', 'k4'];
     for (const id of ids) script(`${id}.implement`, slow);
-    const { child, done } = spawnBatch(['start', '--items', items(ids), '--wave-id', 'w-kill']);
-    background.push(child);
+    const { child, done } = spawnBatch(sb, ['start', '--items', items(ids), '--wave-id', 'w-kill']);
     const paths = wavePaths(path.join(sb.dir, 'batch'), 'w-kill');
     await waitFor(
       () => fs.existsSync(paths.ledgers) && readLedger(paths, 'k1').some((e) => e.event === 'job_started'),
@@ -317,8 +297,7 @@ describe('dx-batch waves', () => {
   it('pauses on SIGTERM, leaving the running jobs to finish, and resume adopts them', async () => {
     const slow = recorded({ steps: [{ sleep: 1500 }, ...IMPLEMENT_OK.steps] });
     for (const id of ['p1', 'p2']) script(`${id}.implement`, slow);
-    const { child, done } = spawnBatch(['start', '--items', items(['p1', 'p2']), '--wave-id', 'w-pause']);
-    background.push(child);
+    const { child, done } = spawnBatch(sb, ['start', '--items', items(['p1', 'p2']), '--wave-id', 'w-pause']);
     await waitFor(
       () => runs().filter((x) => x[0] === 'p1' || x[0] === 'p2').length === 2,
       'both implement jobs running',
@@ -345,10 +324,9 @@ describe('dx-batch waves', () => {
     const ids = ['dup-a', 'dup-b'];
     const list = items(ids);
     const [a, b] = [
-      spawnBatch(['start', '--items', list, '--wave-id', 'w-dup']),
-      spawnBatch(['start', '--items', list, '--wave-id', 'w-dup']),
+      spawnBatch(sb, ['start', '--items', list, '--wave-id', 'w-dup']),
+      spawnBatch(sb, ['start', '--items', list, '--wave-id', 'w-dup']),
     ];
-    background.push(a.child, b.child);
     const results = await Promise.all([a.done, b.done]);
     const codes = results.map((x) => x.code).sort();
     expect(codes, JSON.stringify(results)).toEqual([0, 1]);
@@ -367,8 +345,7 @@ describe('dx-batch waves', () => {
     const hang = recorded({ steps: [{ write: '${batch:item}.wip' }, { hang: true }] });
     const ids = ['c1', 'c2', 'c3'];
     for (const id of ids) script(`${id}.implement`, hang);
-    const { child, done } = spawnBatch(['start', '--items', items(ids), '--wave-id', 'w-cancel']);
-    background.push(child);
+    const { done } = spawnBatch(sb, ['start', '--items', items(ids), '--wave-id', 'w-cancel']);
     await waitFor(() => runs().filter((x) => x[0] === 'c1' || x[0] === 'c2').length === 2, 'two jobs running', 30_000);
     const agentPids = runs()
       .filter((x) => ids.includes(x[0]))

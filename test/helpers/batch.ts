@@ -1,7 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WaveOutputSchema, type WaveOutput } from '@dx/dx-batch';
-import type { Sandbox } from './sandbox.js';
+import { BATCH_BIN } from './paths.js';
+import { processExists, type Sandbox } from './sandbox.js';
 
 /**
  * dx-batch waves over the fake agent: it picks its script from FAKE_AGENT_SCRIPTS by the
@@ -100,4 +102,40 @@ export function itemById(wave: WaveOutput, id: string) {
   const item = wave.items.find((i) => i.beads_id === id);
   if (!item) throw new Error(`no item ${id}`);
   return item;
+}
+
+export interface BatchEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const background: ChildProcess[] = [];
+
+/** The built dx-batch bin in the background (kill -9, pauses, concurrency, cancel): the process and its end. */
+export function spawnBatch(
+  box: Pick<Sandbox, 'env' | 'dir'>,
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<BatchEnd> } {
+  const child = spawn(process.execPath, [BATCH_BIN, ...args], {
+    env: { ...box.env, ...env },
+    cwd: box.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  background.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<BatchEnd>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+/** For an afterAll: ends every background dx-batch a test left running (its own children, by pid). */
+export function killBackgroundBatches(): void {
+  for (const child of background.splice(0)) if (child.pid && processExists(child.pid)) child.kill('SIGKILL');
 }

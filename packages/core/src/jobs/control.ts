@@ -219,6 +219,11 @@ export async function endJob(
   return { ended: true, outcome: currentOutcome(job), writtenBy: 'dx-runner', signalled };
 }
 
+/** A job whose watcher is gone without an outcome: its orphaned agent group (if any) ended, the outcome written as `reason`. */
+function endGhost(job: JobSnapshot, reason: 'watcher_lost' | 'launch_incomplete', env: NodeJS.ProcessEnv) {
+  return endJob(job, { action: 'finalize', reason, exitCode: 1, state: 'failed' }, env);
+}
+
 export type StopResult = StopOutput;
 
 /** `dx-runner stop`: end the whole process group of a running job; outcome `killed`/`manual_stop`. */
@@ -237,7 +242,12 @@ export async function stopJob(
         nextAction: 'nothing_to_stop',
       });
     }
-    const result = await endJob(job, { action: 'stop', reason: 'manual_stop', exitCode: 137, state: 'killed' }, env);
+    // its watcher died and its agent with it: nothing is left to stop, and the record says what
+    // happened (watcher_lost), not a stop nobody made
+    const ghost = job.meta?.watcher_pid !== undefined && !job.watcherAlive && !job.agentAlive;
+    const result = ghost
+      ? await endGhost(job, 'watcher_lost', env)
+      : await endJob(job, { action: 'stop', reason: 'manual_stop', exitCode: 137, state: 'killed' }, env);
     return {
       beads,
       provider: job.paths.provider,
@@ -344,7 +354,7 @@ async function pruneOne(paths: JobPaths, env: NodeJS.ProcessEnv): Promise<PruneA
     if (job.meta!.watcher_pid === undefined && age < 60_000) return actions;
     const reason = job.meta!.watcher_pid === undefined ? 'launch_incomplete' : 'watcher_lost';
     const agentWasAlive = job.agentAlive;
-    await endJob(job, { action: 'finalize', reason, exitCode: 1, state: 'failed' }, env);
+    await endGhost(job, reason, env);
     actions.push({
       beads: id,
       provider,

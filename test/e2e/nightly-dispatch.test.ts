@@ -297,6 +297,14 @@ describe('nightly-dispatch run', () => {
     // settled once: the run after that finds nothing left
     expect((await night(['--policy', policy])).report.interrupted).toEqual([]);
     await stop('bd-k2');
+
+    // killed before launching (bd-k3 is next), and a person took the item over meanwhile: theirs stays
+    await killedInStart('');
+    expect(issue('bd-k3').status).toBe('in_progress');
+    bd('update', 'bd-k3', '--assignee', 'alice', '--json');
+    const taken = await night(['--policy', policy]);
+    expect(taken.report.interrupted).toMatchObject([{ beads_id: 'bd-k3', outcome: 'claim_moved_on' }]);
+    expect(issue('bd-k3')).toMatchObject({ status: 'in_progress', assignee: 'alice' });
   });
 
   it('a webhook that is down never fails the night, and its URL never reaches the output', async () => {

@@ -16,6 +16,10 @@ export interface Dispatching {
   beads_id: string;
   host: string;
   claimed_at: string;
+  /** Who bd says holds the claim, read right after it was taken: a claim given back must still be that one. */
+  assignee: string | null;
+  /** The Beads database of the claim (BEADS_DIR; null: bd's own default): settled only against the same one. */
+  beads_dir: string | null;
   /** The prompt file handed to dx-runner (this machine's), removed with the record. */
   prompt_file: string | null;
 }
@@ -57,6 +61,8 @@ export async function settleInterruptedDispatches(root: string, deps: SettleDeps
 
 interface SettleDeps {
   bd: BdClient;
+  /** This run's Beads database (BEADS_DIR; null: bd's own default). */
+  beadsDir: string | null;
   clientFor: (host: string) => DxRunnerClient | undefined;
   remember: (beads: string, host: string) => void;
   log: (line: string) => void;
@@ -65,13 +71,19 @@ interface SettleDeps {
 /**
  * A dispatch whose job started after the claim → the job is the item's, the claim stays (`remember`
  * counts it as a running nightly job); no such job → the claim goes back to bd, so the item is ready
- * again (for this very run); the host cannot be asked → the claim and the record stay.
+ * again (for this very run) — unless bd shows it is no longer this claim (then it is left alone); the
+ * host cannot be asked, or the claim was made in another Beads database → the claim and the record stay.
  */
 async function settle(root: string, left: Dispatching, deps: SettleDeps): Promise<InterruptedDispatch> {
   const settled = (outcome: InterruptedDispatch['outcome'], reason: string): InterruptedDispatch => {
     deps.log(`${left.beads_id}: dispatch left unsettled by run ${left.run_id}: ${reason}`);
     return { beads_id: left.beads_id, run_id: left.run_id, host: left.host, outcome, reason };
   };
+  if (left.beads_dir !== deps.beadsDir)
+    return settled(
+      'claim_kept',
+      `claimed in the Beads database ${left.beads_dir ?? "bd's default"}; this run uses ${deps.beadsDir ?? "bd's default"}`,
+    );
   const client = deps.clientFor(left.host);
   let view: { started_at: string | null; run_instance: string | null } | null = null;
   let unanswered: string | null = client ? null : `host ${left.host} is not available tonight`;
@@ -89,6 +101,15 @@ async function settle(root: string, left: Dispatching, deps: SettleDeps): Promis
     deps.remember(left.beads_id, left.host);
     clearDispatching(root, left.beads_id);
     return settled('job_started', `its job had started (${view.run_instance ?? 'instance unknown'}): the claim stays`);
+  }
+  // given back only while it is still this claim: a person may have taken the item over meanwhile
+  const now = await deps.bd.show(left.beads_id);
+  if (!now || now.status !== 'in_progress' || (left.assignee !== null && now.assignee !== left.assignee)) {
+    clearDispatching(root, left.beads_id);
+    return settled(
+      'claim_moved_on',
+      `no job had started, and the item is no longer this claim (${now ? `${now.status}, ${now.assignee ?? 'unassigned'}` : 'not found'}): left as it is`,
+    );
   }
   const released = await deps.bd.run(['update', left.beads_id, '--status', 'open', '--assignee', '', '--json']);
   if (released.exitCode !== 0)

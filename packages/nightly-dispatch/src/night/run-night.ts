@@ -264,6 +264,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   if (deps.bd && !options.dryRun)
     report.interrupted = await settleInterruptedDispatches(config.root, {
       bd: deps.bd,
+      beadsDir: deps.env.BEADS_DIR ?? null,
       clientFor,
       remember: (beads, host) => rememberJob(config, fleet ? { beads, host } : beads),
       log: deps.log,
@@ -423,6 +424,17 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       });
       continue;
     }
+    // recorded at once, so a run killed from here on leaves the claim to the next run to settle
+    const dispatching = {
+      run_id: id,
+      beads_id: issue.id,
+      host: target.host,
+      claimed_at: claimedAt,
+      assignee: null as string | null,
+      beads_dir: deps.env.BEADS_DIR ?? null,
+      prompt_file: null as string | null,
+    };
+    recordDispatching(config.root, dispatching);
     report.counts.claimed++;
     used++;
     // the 48 h ramp starts with the first dispatch actually attempted (only the lock holder gets here)
@@ -435,13 +447,9 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     const prompt = remote
       ? null
       : writeSecurePromptFile('ndisp_', issue.id, nightlyPrompt(issue), deps.env.TMPDIR || undefined);
-    recordDispatching(config.root, {
-      run_id: id,
-      beads_id: issue.id,
-      host: target.host,
-      claimed_at: claimedAt,
-      prompt_file: prompt?.path ?? null,
-    });
+    dispatching.prompt_file = prompt?.path ?? null;
+    dispatching.assignee = (await deps.bd.show(issue.id).catch(() => undefined))?.assignee ?? null;
+    recordDispatching(config.root, dispatching);
     let ack;
     try {
       ack = await dispatchWithAck(

@@ -114,6 +114,11 @@ export class BdClient {
     return this.run(['update', id, '--status', status, '--json']);
   }
 
+  /** Gives a claim back (`bd update ID --status open --assignee ""`): the issue is ready again. True when bd took it. */
+  async release(id: string): Promise<boolean> {
+    return (await this.run(['update', id, '--status', 'open', '--assignee', '', '--json'])).exitCode === 0;
+  }
+
   /** Atomic claim (`bd update ID --claim`); an issue held by someone else is reported, never taken. */
   async claim(
     id: string,

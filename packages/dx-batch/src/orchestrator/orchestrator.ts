@@ -179,7 +179,7 @@ export class Orchestrator {
     const jobRecord = item.job_beads && item.job_beads !== next.job_beads ? item.job_beads : undefined;
     // one fenced section per transition: no takeover can land between its ledger lines and the state
     this.deps.lock.fenced(() => {
-      next.ledger_records = this.appendLedger(item, records);
+      next.ledger_records = this.writeLedger(item, records);
       for (const effect of result.effects) {
         if (effect.type === 'acquire_attempt_lease')
           acquireAttemptLease(this.deps.paths, item.beads_id, effect.attempt, this.deps.lock.token);
@@ -217,7 +217,7 @@ export class Orchestrator {
    * its ledger holds now. Records a killed predecessor wrote ahead are settled by the item's next
    * transition that writes any.
    */
-  private appendLedger(item: Item, records: Omit<LedgerRecord, 'at' | 'wave_id'>[]): number {
+  private writeLedger(item: Item, records: Omit<LedgerRecord, 'at' | 'wave_id'>[]): number {
     const unrecorded = records.length > 0 ? this.unrecorded.get(item.beads_id) : undefined;
     const append = unrecorded ? reconcileLedger(unrecorded, records, this.deps.lock.token) : records;
     for (const record of append) appendLedger(this.deps.paths, record);
@@ -453,7 +453,7 @@ export class Orchestrator {
     };
     this.state.lost_jobs = this.state.lost_jobs.filter((l) => l !== lost);
     this.deps.lock.fenced(() => {
-      if (item) item.ledger_records = this.appendLedger(item, [record]);
+      if (item) item.ledger_records = this.writeLedger(item, [record]);
       else appendLedger(this.deps.paths, record);
       this.writeState(item ? [item] : []);
     });

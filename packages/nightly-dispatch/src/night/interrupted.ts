@@ -111,9 +111,8 @@ async function settle(root: string, left: Dispatching, deps: SettleDeps): Promis
       `no job had started, and the item is no longer this claim (${now ? `${now.status}, ${now.assignee ?? 'unassigned'}` : 'not found'}): left as it is`,
     );
   }
-  const released = await deps.bd.run(['update', left.beads_id, '--status', 'open', '--assignee', '', '--json']);
-  if (released.exitCode !== 0)
-    return settled('claim_kept', `no job had started, but bd did not take the claim back (exit ${released.exitCode})`);
+  if (!(await deps.bd.release(left.beads_id)))
+    return settled('claim_kept', 'no job had started, but bd did not take the claim back');
   clearDispatching(root, left.beads_id);
   return settled('claim_released', 'no job had started: claim given back');
 }

@@ -26,7 +26,7 @@ import { pruneReports } from '../reports/retention.js';
 import type { Simulation } from './simulate.js';
 import type { NightItem, NightReport } from '../schemas.js';
 import { dispatchWithAck } from './dispatch.js';
-import { clearDispatching, recordDispatching, settleInterruptedDispatches } from './interrupted.js';
+import { clearDispatching, recordDispatching, settleInterruptedDispatches, type Dispatching } from './interrupted.js';
 import { fleetChain, pickNightHost, preflightHosts } from './hosts.js';
 import { nightlyPrompt } from './prompt.js';
 
@@ -425,14 +425,14 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       continue;
     }
     // recorded at once, so a run killed from here on leaves the claim to the next run to settle
-    const dispatching = {
+    const dispatching: Dispatching = {
       run_id: id,
       beads_id: issue.id,
       host: target.host,
       claimed_at: claimedAt,
-      assignee: null as string | null,
+      assignee: null,
       beads_dir: deps.env.BEADS_DIR ?? null,
-      prompt_file: null as string | null,
+      prompt_file: null,
     };
     recordDispatching(config.root, dispatching);
     report.counts.claimed++;
@@ -491,9 +491,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     }
     // give the item back so tomorrow (or a person) can take it — unless its job may be running on a
     // host nobody can ask: then the claim stays, so nobody starts it a second time
-    const released = ack.mayHaveLaunched
-      ? false
-      : (await deps.bd.run(['update', issue.id, '--status', 'open', '--assignee', '', '--json'])).exitCode === 0;
+    const released = ack.mayHaveLaunched ? false : await deps.bd.release(issue.id);
     // settled here, or by the next run: it asks the host again, or gives the claim back again
     if (released) clearDispatching(config.root, issue.id);
     const checkIt = `dx-runner check ${issue.id}${fleet ? ` --host ${target.host}` : ''}`;

@@ -350,8 +350,16 @@ describe('dx-batch waves', () => {
     const agentPids = runs()
       .filter((x) => ids.includes(x[0]))
       .map((x) => Number(x[4]));
+    // what an earlier orchestrator killed while writing a lease leaves: cancel clears it too
+    const leases = wavePaths(path.join(sb.dir, 'batch'), 'w-cancel').leases;
+    const abandoned = path.join(leases, '.c3+attempt1.lock.99999.1.tmp');
+    fs.writeFileSync(
+      abandoned,
+      JSON.stringify({ wave_id: 'w-cancel', beads_id: 'c3', attempt: 1, token: 0, pid: 99999 }),
+    );
     const r = await sb.batch(['cancel', '--wave-id', 'w-cancel', '--json']);
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(fs.existsSync(abandoned)).toBe(false);
     const out = CancelOutputSchema.parse(JSON.parse(r.stdout));
     expect(out.stopped_jobs.sort()).toEqual(['c1', 'c2']);
     expect(out.cancelled_items.sort()).toEqual(ids);
@@ -362,6 +370,8 @@ describe('dx-batch waves', () => {
     expect(wave.status).toBe('cancelled');
     expect(wave.items.map((i) => i.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
     expect(runs().filter((x) => x[0] === 'c3')).toEqual([]);
+    const doctor = await sb.batch(['doctor', '--wave-id', 'w-cancel', '--json']);
+    expect(DoctorOutputSchema.parse(JSON.parse(doctor.stdout)).issues).toEqual([]);
   });
 
   it('fails fast with exec_saturation above the process cap, before dispatching anything', async () => {

@@ -357,6 +357,7 @@ export async function cancelWave(
     force: true,
   });
   try {
+    removeAbandonedLeaseWrites(paths, lock.token);
     if (previous && previous.host === os.hostname() && previous.pid !== process.pid) {
       sendSignal({ pid: previous.pid, startTicks: previous.start_ticks }, 'SIGTERM');
     }

@@ -179,6 +179,16 @@ async function wave(items: string[], script: Script, config: Record<string, unkn
 
 const item = (state: WaveState, beads: string) => state.items.find((i) => i.beads_id === beads)!;
 
+/** bd-1's first start answers `first`; every later job of bd-1 implements, and its review approves. */
+const firstStartThen =
+  (first: Ending | DxRunnerError): Script =>
+  (job, nth) => {
+    if (job.beads === 'bd-1' && nth === 0) return first;
+    return job.beads === 'bd-1-review'
+      ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
+      : { state: 'exited_ok', text: implemented('bd-1') };
+  };
+
 describe('orchestrator (scripted dx-runner)', () => {
   it('implements, reviews and approves; the review job is read-only and the wave completes', async () => {
     const { state, runner, ledger } = await wave(['bd-1'], (job) =>
@@ -282,13 +292,10 @@ describe('orchestrator (scripted dx-runner)', () => {
   });
 
   it('a start refused for a provider concurrency cap is deferred (same attempt), not counted as a failure', async () => {
-    const { state, runner } = await wave(['bd-1'], (job, nth) => {
-      if (job.beads === 'bd-1' && nth === 0)
-        return new DxRunnerError('cap reached', 21, 'provider_concurrency_cap_exceeded', null, []);
-      return job.beads === 'bd-1-review'
-        ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
-        : { state: 'exited_ok', text: implemented('bd-1') };
-    });
+    const { state, runner } = await wave(
+      ['bd-1'],
+      firstStartThen(new DxRunnerError('cap reached', 21, 'provider_concurrency_cap_exceeded', null, [])),
+    );
     expect(item(state, 'bd-1').state).toBe('APPROVED');
     // the deferred start is retried with the same provider: the cap is not the provider's fault
     expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([
@@ -300,12 +307,10 @@ describe('orchestrator (scripted dx-runner)', () => {
 
   it('relaunches a job whose launch was cut off (launch_incomplete) on the same provider, not as a failure', async () => {
     // what a resumed wave finds when its killed predecessor died inside dx-runner's in-process start
-    const { state, runner, ledger } = await wave(['bd-1'], (job, nth) => {
-      if (job.beads === 'bd-1' && nth === 0) return { state: 'exited_err', reason: 'launch_incomplete' };
-      return job.beads === 'bd-1-review'
-        ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
-        : { state: 'exited_ok', text: implemented('bd-1') };
-    });
+    const { state, runner, ledger } = await wave(
+      ['bd-1'],
+      firstStartThen({ state: 'exited_err', reason: 'launch_incomplete' }),
+    );
     expect(item(state, 'bd-1').state).toBe('APPROVED');
     expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([
       ['bd-1', 'opencode'],

@@ -307,6 +307,20 @@ describe('nightly-dispatch run', () => {
     expect(issue('bd-k3')).toMatchObject({ status: 'in_progress', assignee: 'alice' });
   });
 
+  it('an id that is not a beads id dx-runner accepts (path-like) is never claimed or written anywhere', async () => {
+    bd('create', 'Escape', '--id', '../../escape', '-p', '0', '-d', 'x', '--silent');
+    create('bd-fine');
+    const r = await night();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.items).toMatchObject([
+      { beads_id: '../../escape', action: 'skipped', reason: expect.stringMatching(/^invalid_beads_id/) },
+      { beads_id: 'bd-fine', action: 'dispatched' },
+    ]);
+    expect(issue('../../escape').status).toBe('open');
+    expect(fs.existsSync(path.join(nightly, '..', 'escape.json'))).toBe(false);
+    await stop('bd-fine');
+  });
+
   it('a webhook that is down never fails the night, and its URL never reaches the output', async () => {
     create('bd-w1');
     hook.status = 500;

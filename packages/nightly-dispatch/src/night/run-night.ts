@@ -4,6 +4,7 @@ import {
   assertFreeSpace,
   DxError,
   isDxError,
+  isValidBeadsId,
   itemWorktreeCandidates,
   onceEvery,
   readJsonFileIfExists,
@@ -377,6 +378,11 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
 
   // 3. claim and dispatch, one item at a time, within the budget
   for (const issue of ready) {
+    // ids become file names here and under dx-runner's state: anything path-like is never claimed
+    if (!isValidBeadsId(issue.id)) {
+      item(issue, { reason: 'invalid_beads_id (not a name dx-runner accepts; left unclaimed)' });
+      continue;
+    }
     if (used >= budget) {
       const why =
         used >= perRun

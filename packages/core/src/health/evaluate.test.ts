@@ -33,6 +33,8 @@ const hb = (over: Partial<HeartbeatRecord> = {}): HeartbeatRecord => ({
   run_instance: 'r1',
   watcher_pid: 10,
   watcher_start_ticks: 1,
+  agent_pid: 20,
+  agent_start_ticks: 1,
   launched_at: ago(600),
   updated_at: ago(1),
   events: 5,
@@ -157,6 +159,11 @@ describe('health states', () => {
 
   it('reports a dead watcher without an outcome as watcher_lost, and a launch that never spawned one', () => {
     expect(at(job({ watcherAlive: false }))).toMatchObject({ state: 'exited_err', reasonCode: 'watcher_lost' });
+    // a watcher that died before it launched the agent (no heartbeat names one): nothing ran
+    expect(at(job({ watcherAlive: false, heartbeat: undefined }))).toMatchObject({
+      state: 'exited_err',
+      reasonCode: 'launch_incomplete',
+    });
     expect(at(job({ watcherAlive: false, meta: meta({ watcher_pid: undefined, started_at: ago(5) }) })).state).toBe(
       'launching',
     );

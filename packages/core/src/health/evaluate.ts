@@ -1,4 +1,4 @@
-import type { JobSnapshot } from '../jobs/store.js';
+import { ghostReason, type JobSnapshot } from '../jobs/store.js';
 import { nextActionFor } from './next-actions.js';
 import type { HealthState } from './states.js';
 
@@ -71,7 +71,7 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
         ? health('launching', 'launch_in_progress')
         : health('exited_err', 'launch_incomplete');
     }
-    return health('exited_err', 'watcher_lost');
+    return health('exited_err', ghostReason(job));
   }
 
   const hb = job.heartbeat;

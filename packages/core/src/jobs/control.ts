@@ -15,7 +15,7 @@ import { outcomeStateForExit, type OutcomeState } from './outcome-state.js';
 import type { FinalizeOutput, PruneOutput, StopOutput } from '../schemas/outputs.js';
 import { cleanupInstance, CorruptRecordError, publishOutcome, readRecord, writeRecord } from './record-io.js';
 import type { ControlRecord, OutcomeRecord } from './records.js';
-import { loadJob, requireJob, type JobSnapshot } from './store.js';
+import { ghostReason, loadJob, requireJob, type JobSnapshot } from './store.js';
 
 export interface EndRequest {
   action: ControlRecord['action'];
@@ -246,7 +246,7 @@ export async function stopJob(
     // happened (watcher_lost), not a stop nobody made
     const ghost = job.meta?.watcher_pid !== undefined && !job.watcherAlive && !job.agentAlive;
     const result = ghost
-      ? await endGhost(job, 'watcher_lost', env)
+      ? await endGhost(job, ghostReason(job), env)
       : await endJob(job, { action: 'stop', reason: 'manual_stop', exitCode: 137, state: 'killed' }, env);
     return {
       beads,
@@ -352,7 +352,7 @@ async function pruneOne(paths: JobPaths, env: NodeJS.ProcessEnv): Promise<PruneA
   if (!job.outcome && !job.watcherAlive) {
     const age = Date.now() - Date.parse(job.meta!.started_at);
     if (job.meta!.watcher_pid === undefined && age < 60_000) return actions;
-    const reason = job.meta!.watcher_pid === undefined ? 'launch_incomplete' : 'watcher_lost';
+    const reason = ghostReason(job);
     const agentWasAlive = job.agentAlive;
     await endGhost(job, reason, env);
     actions.push({

@@ -219,6 +219,17 @@ export function listRecordedBeadsIds(root: string | undefined): string[] {
   return [...ids].sort();
 }
 
+/**
+ * Why a job whose watcher is gone without an outcome ended: its launch never got as far as an agent
+ * (no watcher named, or no heartbeat naming the agent: nothing ran), or its watcher was lost while the
+ * agent ran.
+ */
+export function ghostReason(job: JobSnapshot): 'launch_incomplete' | 'watcher_lost' {
+  return job.meta?.watcher_pid === undefined || job.heartbeat?.agent_pid === undefined
+    ? 'launch_incomplete'
+    : 'watcher_lost';
+}
+
 /** A job is live while it has no outcome and its watcher runs. */
 export function isLive(job: JobSnapshot): boolean {
   return !job.outcome && job.watcherAlive;

@@ -147,18 +147,6 @@ describe('stop, finalize and prune end only our own processes', () => {
     expect(second.json.pruned).toBe(0);
   });
 
-  it('stop of a job whose watcher died with its agent records watcher_lost, not a stop nobody made', async () => {
-    const { agentPid, watcherPid, childPid } = await startHanging('bd-lost');
-    sb.signal(watcherPid, 'SIGKILL');
-    sb.signal(childPid, 'SIGKILL');
-    sb.signal(agentPid, 'SIGKILL');
-    await waitFor(() => ![watcherPid, agentPid, childPid].some(processExists), 'watcher and agent gone');
-    const stop = await sb.dxJson(['stop', '--beads', 'bd-lost'], StopOutputSchema);
-    expect(stop.code).toBe(0);
-    expect(stop.json).toMatchObject({ reason_code: 'watcher_lost', outcome_state: 'failed', exit_code: 1 });
-    expect(outcome('bd-lost')).toMatchObject({ state: 'failed', reason_code: 'watcher_lost' });
-  });
-
   it('prune never signals a process whose pid was recycled: identity is pid + start time', async () => {
     const wt = sb.worktree('bd-recycled');
     const paths = jobPaths(sb.state, 'fake', 'bd-recycled');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import type { DiskOutput } from '../schemas/outputs.js';
+import { isNoSpace } from '../state/atomic.js';
 import { listProviderDirs } from '../state/layout.js';
 import { listHolds } from './holds.js';
 
@@ -14,10 +15,33 @@ export function freeBytes(dir: string): number {
   return Number(st.bavail) * Number(st.bsize);
 }
 
-/** Refuse to start work that needs room to write when the state root's file system is nearly full. */
+/**
+ * Files a start needs room for, with a wide margin: a job writes about fifteen (records, their
+ * temporary copies, locks, its log) and a wave or a nightly run several more per item.
+ */
+const MIN_FREE_FILES = 1000;
+
+/**
+ * Refuse to start work that needs room to write when the state root's file system is nearly full:
+ * short of bytes, or of inodes (a file system can run out of files with space to spare).
+ * `limits.min_free_mb: 0` turns both checks off.
+ */
 export function assertFreeSpace(dir: string, policy: Policy, label = 'the dx-runner state root'): void {
   const minBytes = policy.limits.minFreeMb * MB;
-  const free = freeBytes(dir);
+  const st = fs.statfsSync(dir);
+  const free = Number(st.bavail) * Number(st.bsize);
+  // file systems without an inode limit (btrfs, some network ones) report no files at all
+  if (minBytes > 0 && Number(st.files) > 0 && Number(st.ffree) < MIN_FREE_FILES) {
+    throw new DxError(
+      `only ${st.ffree} files (inodes) free on the file system of ${label} (${dir}); a start needs room for at least ${MIN_FREE_FILES}`,
+      {
+        exitCode: ExitCode.general,
+        reasonCode: 'disk_low',
+        nextAction: 'free_disk_space_or_prune_old_jobs_then_start_again',
+        details: { free_files: Number(st.ffree), min_free_files: MIN_FREE_FILES },
+      },
+    );
+  }
   if (free < minBytes) {
     throw new DxError(
       `only ${Math.floor(free / MB)} MB free on the file system of ${label} (${dir}); limits.min_free_mb is ${policy.limits.minFreeMb}`,
@@ -29,6 +53,19 @@ export function assertFreeSpace(dir: string, policy: Policy, label = 'the dx-run
       },
     );
   }
+}
+
+/**
+ * A write that failed because the file system is full, as the failure a user can act on; any other
+ * error as it was.
+ */
+export function asDiskFull(err: unknown, label = 'the dx-runner state root'): unknown {
+  if (!isNoSpace(err)) return err;
+  return new DxError(`no space left on the file system of ${label}: ${(err as Error).message}`, {
+    exitCode: ExitCode.general,
+    reasonCode: 'disk_full',
+    nextAction: 'free_disk_space_or_prune_old_jobs_then_start_again',
+  });
 }
 
 /** What kind of state a job file is, by its name after the beads id. */

@@ -27,7 +27,7 @@ import { limitsFromEnv, type JobLimits } from './limits.js';
 import type { MetaRecord } from './records.js';
 import { sealLog } from './capped-log.js';
 import { awaitWatcherExit, identityUnprovenError, lockJob } from './control.js';
-import { assertFreeSpace } from './disk.js';
+import { asDiskFull, assertFreeSpace } from './disk.js';
 import { assertOwner, placeHold } from './holds.js';
 import { writeRecord } from './record-io.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
@@ -499,16 +499,27 @@ async function spawnWatcher(
   prepared.consumed = true;
   const { child } = prepared;
   const pid = await prepared.spawned;
+  // a watcher that gets no spec (its stdin closed empty) exits; `start` must not wait on its pipes
+  const letGo = () => {
+    (child.stdio[3] as Readable).destroy();
+    child.stdin!.destroy();
+    child.unref();
+  };
   const watcher = identify(pid);
   if (!watcher) {
-    child.stdin!.destroy();
+    letGo();
     throw new DxError(`the watcher (pid ${pid}) exited before it could be identified`, {
       exitCode: ExitCode.general,
       reasonCode: 'launch_not_acknowledged',
       nextAction: 'inspect_the_watcher_log_then_run_dx_runner_prune',
     });
   }
-  onSpawn(watcher);
+  try {
+    onSpawn(watcher);
+  } catch (err) {
+    letGo();
+    throw err;
+  }
   child.stdin!.end(JSON.stringify(spec));
   try {
     return await readAck(child.stdio[3] as Readable, ACK_TIMEOUT_MS);
@@ -520,9 +531,7 @@ async function spawnWatcher(
       nextAction: 'inspect_the_watcher_log_then_run_dx_runner_prune',
     });
   } finally {
-    (child.stdio[3] as Readable).destroy();
-    child.stdin!.destroy();
-    child.unref();
+    letGo();
   }
 }
 
@@ -530,6 +539,8 @@ async function spawnWatcher(
 export async function startJob(options: StartJobOptions): Promise<StartResult> {
   try {
     return await validateAndLaunch(options);
+  } catch (err) {
+    throw asDiskFull(err);
   } finally {
     options.watcher?.cancel();
   }
@@ -721,5 +732,7 @@ export async function relaunch(
     scenario: meta.scenario,
     version: options.version,
     lockHeld: options.lockHeld,
+  }).catch((err: unknown) => {
+    throw asDiskFull(err);
   });
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { z } from 'zod';
 import type { Redactor } from '../secrets/redact.js';
-import { readFileIfExists, StateFileError, writeFileAtomic, writeFileExclusive } from '../state/atomic.js';
+import { isNoSpace, readFileIfExists, StateFileError, writeFileAtomic, writeFileExclusive } from '../state/atomic.js';
 import { KvParseError, parseKv, serializeKv, type KvValue } from '../state/kv.js';
 import { rotateFile, type JobPaths } from '../state/layout.js';
 import {
@@ -106,8 +106,9 @@ export function writeRecord<K extends RecordKind>(
   kind: K,
   record: RecordTypes[K],
   redactor?: Redactor,
+  options: { spares?: string[] } = {},
 ): void {
-  writeFileAtomic(file, encodeRecord(kind, record, redactor));
+  writeFileAtomic(file, encodeRecord(kind, record, redactor), 0o600, options);
 }
 
 /** Read one record; undefined when missing, CorruptRecordError (naming the file) when unreadable. */
@@ -165,8 +166,14 @@ export type PublishResult = 'written' | 'kept_existing';
 export function publishOutcome(paths: JobPaths, outcome: OutcomeRecord, redactor?: Redactor): PublishResult {
   const content = encodeRecord('outcome', outcome, redactor);
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (writeFileExclusive(paths.outcome, content)) {
-      writeFileAtomic(paths.rc, `${outcome.exit_code}\n`);
+    // on a full file system the outcome takes the place of the pid file or heartbeat it makes obsolete
+    if (writeFileExclusive(paths.outcome, content, 0o600, { spares: [paths.pid, paths.heartbeat] })) {
+      try {
+        writeFileAtomic(paths.rc, `${outcome.exit_code}\n`);
+      } catch (err) {
+        // the rc file repeats the outcome's exit code for older readers; the outcome is what counts
+        if (!isNoSpace(err)) throw err;
+      }
       return 'written';
     }
     let existing: OutcomeRecord | undefined;

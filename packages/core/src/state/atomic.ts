@@ -8,10 +8,20 @@ function tempName(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${counter}.tmp`);
 }
 
-/** The content (fsynced unless not `durable`) under a fresh temporary name beside `file`, ready to be renamed or linked into place. */
-function writeTemp(file: string, content: string, mode: number, durable = true): string {
+/**
+ * The content (fsynced unless not `durable`) under a fresh temporary name beside `file`, ready to be
+ * renamed or linked into place. When the file system has no room for a new file, a `spare` (a file
+ * of ours that is about to be obsolete, in the same directory) gives up its inode and blocks instead.
+ */
+function writeTemp(file: string, content: string, mode: number, durable = true, spares: string[] = []): string {
   const tmp = tempName(file);
-  const fd = fs.openSync(tmp, 'wx', mode);
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'wx', mode);
+  } catch (err) {
+    if (!isNoSpace(err)) throw err;
+    fd = reuseSpare(spares, tmp) ?? fs.openSync(tmp, 'wx', mode);
+  }
   try {
     fs.writeSync(fd, content);
     if (durable) fs.fsyncSync(fd);
@@ -21,14 +31,40 @@ function writeTemp(file: string, content: string, mode: number, durable = true):
   return tmp;
 }
 
+/** Whether an error says the file system has no room left: no free block, no free inode, or a quota reached. */
+export function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** The first spare that exists, renamed to `tmp` (no new inode) and emptied; undefined when none does. */
+function reuseSpare(spares: string[], tmp: string): number | undefined {
+  for (const spare of spares) {
+    try {
+      fs.renameSync(spare, tmp);
+    } catch {
+      continue;
+    }
+    const fd = fs.openSync(tmp, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+    fs.ftruncateSync(fd, 0);
+    return fd;
+  }
+  return undefined;
+}
+
 /** Whether `name` is a temporary file of writeFileAtomic / writeFileExclusive beside a file. */
 export function isTempName(name: string): boolean {
   return /^\..+\.\d+\.\d+\.tmp$/.test(name);
 }
 
 /** Write a whole file so readers see either the old or the new content, never a torn one. */
-export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
-  const tmp = writeTemp(file, content, mode);
+export function writeFileAtomic(
+  file: string,
+  content: string,
+  mode = 0o600,
+  options: { spares?: string[] } = {},
+): void {
+  const tmp = writeTemp(file, content, mode, true, options.spares);
   try {
     fs.renameSync(tmp, file);
   } catch (err) {
@@ -64,9 +100,9 @@ export function writeFileExclusive(
   file: string,
   content: string,
   mode = 0o600,
-  options: { durable?: boolean } = {},
+  options: { durable?: boolean; spares?: string[] } = {},
 ): boolean {
-  const tmp = writeTemp(file, content, mode, options.durable ?? true);
+  const tmp = writeTemp(file, content, mode, options.durable ?? true, options.spares);
   try {
     fs.linkSync(tmp, file);
     return true;

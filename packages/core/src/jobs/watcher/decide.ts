@@ -57,7 +57,7 @@ export function decideOutcome(input: DecisionInput): Decision {
     const summary =
       t.action === 'flood'
         ? `the agent printed more than ${input.outputCapBytes} bytes (limits.max_output_mb) and was stopped`
-        : `the job log could not be written (${input.logErrorCode ?? 'write error'}); the agent was stopped`;
+        : `the job's log or records could not be written (${input.logErrorCode ?? 'write error'}); the agent was stopped`;
     return {
       state: 'failed',
       exitCode: t.exitCode,

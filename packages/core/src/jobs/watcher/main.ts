@@ -44,9 +44,13 @@ try {
   // never through a symlink; without a diagnostics log the job is still supervised
   diagnostics = { write: () => undefined };
 }
+const supervising: { watcher?: JobWatcher } = {};
 process.on('uncaughtException', (err) => {
+  // nothing may run unsupervised: the agent goes down with its watcher
+  supervising.watcher?.killAgentNow();
   ack({ ok: false, reasonCode: 'watcher_crashed', failureClass: 'crashed', message: err.message, exitCode: 1 });
   diagnostics.write(`watcher crashed: ${err.stack ?? err.message}\n`);
   process.exit(70);
 });
-await new JobWatcher(spec, ack, diagnostics).run();
+supervising.watcher = new JobWatcher(spec, ack, diagnostics);
+await supervising.watcher.run();

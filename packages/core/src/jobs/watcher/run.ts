@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createLogger } from '../../logging/logger.js';
-import { groupAlive, terminateGroup } from '../../process/signals.js';
+import { groupAlive, sendSignal, terminateGroup } from '../../process/signals.js';
 import { identify, selfIdentity, type ProcessIdentity } from '../../process/identity.js';
 import type {
   AgentEvent,
@@ -15,7 +15,7 @@ import type {
 } from '../../providers/contract.js';
 import { providerKit } from '../../providers/kit.js';
 import { Redactor } from '../../secrets/redact.js';
-import { readFileIfExists, writeFileAtomic } from '../../state/atomic.js';
+import { isNoSpace, readFileIfExists, writeFileAtomic } from '../../state/atomic.js';
 import { CappedLog } from '../capped-log.js';
 import { parseKv } from '../../state/kv.js';
 import { cleanupInstance, isCurrentInstance, publishOutcome, writeRecord } from '../record-io.js';
@@ -57,6 +57,8 @@ export class JobWatcher {
   private readonly notable = new Tail<AgentEvent>(NOTABLE_EVENTS);
   private termination?: Termination;
   private pendingTermination?: Termination;
+  /** Why the agent could not be recorded at launch (no space), when it could not. */
+  private recordErrorCode?: string;
   private finalText?: string;
   private hungAfterFinal = false;
   private readonly launchedAt = Date.now();
@@ -145,26 +147,33 @@ export class JobWatcher {
       this.prepareFiles();
       await this.tracker.baseline();
     } catch (err) {
-      await this.failBeforeLaunch(
-        'launch_preparation_failed',
-        'crashed',
-        `cannot prepare the job: ${(err as Error).message}`,
-        1,
-      );
+      await this.failToPrepare(`cannot prepare the job: ${(err as Error).message}`, err);
       return;
     }
     try {
       this.agentLog = new CappedLog(this.spec.paths.log, { capBytes: this.spec.limits.logCapBytes });
     } catch (err) {
-      await this.failBeforeLaunch(
-        'launch_preparation_failed',
-        'crashed',
-        `cannot open the job log ${this.spec.paths.log}: ${(err as Error).message}`,
-        1,
-      );
+      await this.failToPrepare(`cannot open the job log ${this.spec.paths.log}: ${(err as Error).message}`, err);
+      return;
+    }
+    // the heartbeat exists before the agent does: on a full file system it is still rewritten in
+    // place, and the outcome can take its place, so an agent that runs can always be recorded
+    const noHeartbeat = this.writeHeartbeat(true);
+    if (noHeartbeat) {
+      await this.failToPrepare(`cannot write the job's heartbeat: ${noHeartbeat.message}`, noHeartbeat);
       return;
     }
     this.spawnAgent();
+  }
+
+  private async failToPrepare(message: string, err: unknown): Promise<void> {
+    const full = isNoSpace(err);
+    await this.failBeforeLaunch(
+      full ? 'disk_full' : 'launch_preparation_failed',
+      full ? 'disk_full' : 'crashed',
+      message,
+      1,
+    );
   }
 
   private prepareFiles(): void {
@@ -230,8 +239,16 @@ export class JobWatcher {
         stderr.end();
       });
     });
-    writeFileAtomic(this.spec.paths.pid, `${pid}\n`);
-    this.writeHeartbeat(true);
+    // the heartbeat names the agent (pid + start time: what lets stop and prune end it if this
+    // watcher dies); an agent that cannot be recorded is not left running unrecorded
+    const unrecorded = this.writeHeartbeat(true) ?? this.recordAgentPid(pid);
+    if (unrecorded) {
+      // any other failure is a crash, and the crash handler ends the agent
+      if (!isNoSpace(unrecorded)) throw unrecorded;
+      this.log.error({ err: unrecorded.message }, 'cannot record the agent: the state root is full; ending it');
+      this.recordErrorCode = (unrecorded as NodeJS.ErrnoException).code;
+      this.pendingTermination ??= { action: 'disk_full', reason: 'disk_full', exitCode: 1, state: 'failed' };
+    }
     this.ack({ ok: true, agentPid: pid, agentStartTicks: this.agent.startTicks ?? 0, watcherPid: process.pid });
     this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
     const { limits } = this.spec;
@@ -247,6 +264,23 @@ export class JobWatcher {
     // output gathered for the log reaches the file at least this often, so readers lag little
     this.timers.push(setInterval(() => this.agentLog?.flush(), LOG_FLUSH_MS));
     if (this.pendingTermination) void this.terminate(this.pendingTermination);
+  }
+
+  private recordAgentPid(pid: number): Error | undefined {
+    try {
+      writeFileAtomic(this.spec.paths.pid, `${pid}\n`);
+      return undefined;
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  /**
+   * The watcher is crashing: its agent must not outlive it unsupervised. The agent is this
+   * process's own child (pid + start time recorded at spawn), so its group is ended without grace.
+   */
+  killAgentNow(): void {
+    if (this.agent) sendSignal(this.agent, 'SIGKILL', 'group');
   }
 
   /** An agent printing past limits.max_output_mb is stopped: its output is still parsed until then. */
@@ -410,7 +444,8 @@ export class JobWatcher {
     return snap;
   }
 
-  private writeHeartbeat(force = false): void {
+  /** The write's error when a forced write failed (the heartbeat is kept best-effort otherwise). */
+  private writeHeartbeat(force = false): Error | undefined {
     const now = Date.now();
     const interval = this.spec.limits.heartbeatIntervalMs;
     if (!force && now - this.hbLastWrite < interval) {
@@ -458,9 +493,13 @@ export class JobWatcher {
       terminating: this.termination?.reason,
     };
     try {
-      writeRecord(this.spec.paths.heartbeat, 'heartbeat', record, this.redactor);
+      writeRecord(this.spec.paths.heartbeat, 'heartbeat', record, this.redactor, {
+        spares: [this.spec.paths.heartbeat],
+      });
+      return undefined;
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'heartbeat write failed');
+      return err as Error;
     }
   }
 
@@ -571,7 +610,7 @@ export class JobWatcher {
       writesRefused: this.hb.writesRefused,
       expectNoChanges: this.spec.expectNoChanges,
       outputCapBytes: this.spec.limits.outputCapBytes,
-      logErrorCode: this.agentLog?.error?.code,
+      logErrorCode: this.agentLog?.error?.code ?? this.recordErrorCode,
       classify: (e) => this.classify(e),
     });
   }

@@ -9,7 +9,7 @@ import { BATCH_SECTION } from '../policy.js';
 import type { ProgressView } from '../reports/view.js';
 import { wavePaths } from '../waves/paths.js';
 import type { WaveState } from '../waves/state.js';
-import { startWave } from './lifecycle.js';
+import { resumeWave, startWave } from './lifecycle.js';
 
 /**
  * The orchestrator in-process, against a scripted dx-runner: every job a wave starts ends the way
@@ -158,6 +158,7 @@ async function wave(items: string[], script: Script, config: Record<string, unkn
     sections: [BATCH_SECTION],
   });
   const runner = new ScriptedDxRunner(script);
+  const deps = { root: path.join(dir, 'batch'), client: runner.asClient(), policy, view: silent };
   const state: WaveState = await startWave(
     {
       items,
@@ -171,10 +172,15 @@ async function wave(items: string[], script: Script, config: Record<string, unkn
         ...config,
       },
     },
-    { root: path.join(dir, 'batch'), client: runner.asClient(), policy, view: silent },
+    deps,
   );
   const paths = wavePaths(path.join(dir, 'batch'), 'wave-unit');
-  return { state, runner, ledger: (beads: string) => readLedger(paths, beads) };
+  return {
+    state,
+    runner,
+    ledger: (beads: string) => readLedger(paths, beads),
+    resume: () => resumeWave('wave-unit', deps),
+  };
 }
 
 const item = (state: WaveState, beads: string) => state.items.find((i) => i.beads_id === beads)!;
@@ -298,6 +304,35 @@ describe('orchestrator (scripted dx-runner)', () => {
     );
     expect(item(state, 'bd-1').state).toBe('APPROVED');
     // the deferred start is retried with the same provider: the cap is not the provider's fault
+    expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([
+      ['bd-1', 'opencode'],
+      ['bd-1', 'opencode'],
+      ['bd-1-review', 'gemini'],
+    ]);
+  });
+
+  it('a start that finds the state root full stops the wave (resumable), not the item', async () => {
+    const { state, runner } = await wave(
+      ['bd-1'],
+      firstStartThen(new DxRunnerError('no space left on the file system', 1, 'disk_full', null, [])),
+    );
+    expect(state).toMatchObject({ status: 'failed', reason_code: 'disk_full' });
+    expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([['bd-1', 'opencode']]);
+    // the item waits for the resume with its chain untouched
+    expect(item(state, 'bd-1')).toMatchObject({ implement_failures: 0, attempt: 1 });
+    expect(item(state, 'bd-1').attempts).toEqual([]);
+  });
+
+  it('a job ended because the state root filled up stops the wave; resumed, it runs again on the same provider', async () => {
+    const { state, runner, resume } = await wave(
+      ['bd-1'],
+      firstStartThen({ state: 'exited_err', reason: 'disk_full' }),
+    );
+    expect(state).toMatchObject({ status: 'failed', reason_code: 'disk_full' });
+    expect(item(state, 'bd-1')).toMatchObject({ implement_failures: 0 });
+    const resumed = await resume();
+    expect(resumed.status).toBe('completed');
+    expect(item(resumed, 'bd-1')).toMatchObject({ state: 'APPROVED', implement_failures: 0 });
     expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([
       ['bd-1', 'opencode'],
       ['bd-1', 'opencode'],

@@ -241,6 +241,8 @@ export class Orchestrator {
         await this.probeDownHosts();
         await this.followLostJobs();
         await this.pollActive();
+        // a job ended by a full disk stopped the wave
+        if (this.state.status !== 'running') return this.state;
         if (this.state.items.every(isTerminalItem)) {
           this.setWave('completed', 'wave_completed');
           return this.state;
@@ -717,15 +719,12 @@ export class Orchestrator {
         return;
       }
       if (!(err instanceof DxRunnerError)) throw err;
-      if (
-        err.reasonCode === 'provider_concurrency_cap_exceeded' ||
-        err.reasonCode === 'lock_timeout' ||
-        err.reasonCode === 'disk_low'
-      ) {
+      const outOfRoom = err.reasonCode === 'disk_low' || err.reasonCode === 'disk_full';
+      if (err.reasonCode === 'provider_concurrency_cap_exceeded' || err.reasonCode === 'lock_timeout' || outOfRoom) {
         // not this attempt's fault: give the slot back and try again later
         await this.apply(item, { type: 'job_deferred', reasonCode: err.reasonCode, detail: err.message, at });
         // nothing can run until space is freed: stop the wave where it is (resume later)
-        if (err.reasonCode === 'disk_low') this.setWave('failed', 'disk_low', err.message);
+        if (outOfRoom) this.setWave('failed', err.reasonCode, err.message);
         return;
       }
       await this.apply(item, {
@@ -828,6 +827,17 @@ export class Orchestrator {
           detail: 'its launch was cut off before it was acknowledged',
           at,
         });
+        continue;
+      }
+      // ended because the state root filled up under it: no failure of the provider's either, and
+      // nothing more can run until space is freed: the wave stops, and its resume relaunches the job
+      if (view.state === 'exited_err' && view.reason_code === 'disk_full') {
+        await this.apply(item, { type: 'job_missing', detail: 'it was ended when the state root filled up', at });
+        this.setWave(
+          'failed',
+          'disk_full',
+          `${item.beads_id}: the job was ended when dx-runner's state root filled up`,
+        );
         continue;
       }
       if (!item.run_instance && view.run_instance)

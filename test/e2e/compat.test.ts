@@ -18,7 +18,8 @@ import {
 } from '@dx/core';
 import { SmokeOutputSchema } from '@dx/nightly-dispatch';
 import { CLI_BIN, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { createSandbox, processExists, runCli, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { openPidNamespace } from '../helpers/pid-namespace.js';
+import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startWebhook, type Hook } from '../helpers/webhook.js';
 
 let sb: Sandbox;
@@ -116,24 +117,41 @@ describe('wait', () => {
   });
 
   it('--timeout gives up with 124 while the job keeps running; the slow poll notices a watcher that died', async () => {
-    expect((await start('bd-w-long', hang())).code).toBe(0);
-    const r = await sb.dx(['wait', 'bd-w-long', '--timeout', '1', '--json']);
-    expect(r.code).toBe(124);
-    expect(WaitOutputSchema.parse(JSON.parse(r.stdout))).toMatchObject({
-      timed_out: true,
-      state: expect.stringMatching(/launching|healthy/),
-    });
-    const view = CheckOutputSchema.parse(JSON.parse((await sb.dx(['check', 'bd-w-long', '--json'])).stdout));
-    expect(view.outcome_state).toBeNull();
+    // it signals a pid check reported: every command of the test runs in a private pid namespace
+    const ns = openPidNamespace(sb);
+    try {
+      const started = await ns.dx([
+        'start',
+        '--beads',
+        'bd-w-long',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        hang(),
+        '--worktree',
+        sb.worktree('bd-w-long'),
+      ]);
+      expect(started.code).toBe(0);
+      const r = await ns.dx(['wait', 'bd-w-long', '--timeout', '1', '--json']);
+      expect(r.code).toBe(124);
+      expect(WaitOutputSchema.parse(JSON.parse(r.stdout))).toMatchObject({
+        timed_out: true,
+        state: expect.stringMatching(/launching|healthy/),
+      });
+      const view = CheckOutputSchema.parse(JSON.parse((await ns.dx(['check', 'bd-w-long', '--json'])).stdout));
+      expect(view.outcome_state).toBeNull();
 
-    // the watcher dies without writing anything: no file event, the poll finds watcher_lost
-    const waiting = runCli(['wait', 'bd-w-long'], { ...sb.env, DX_RUNNER_WAIT_POLL_SEC: '0.5' }, sb.dir, 30_000);
-    await new Promise((r) => setTimeout(r, 500));
-    sb.signal(view.watcher_pid!, 'SIGKILL');
-    const lost = await waiting;
-    expect(lost.code).toBe(3);
-    expect(lost.stdout).toContain('watcher_lost');
-    await sb.dx(['prune']);
+      // the watcher dies without writing anything: no file event, the poll finds watcher_lost
+      const waiting = ns.dx(['wait', 'bd-w-long'], { env: { DX_RUNNER_WAIT_POLL_SEC: '0.5' }, timeoutMs: 30_000 });
+      await new Promise((r) => setTimeout(r, 500));
+      await ns.signal(view.watcher_pid!, 'SIGKILL');
+      const lost = await waiting;
+      expect(lost.code).toBe(3);
+      expect(lost.stdout).toContain('watcher_lost');
+      await ns.dx(['prune']);
+    } finally {
+      await ns.close();
+    }
   });
 
   it('ends promptly on SIGTERM and leaves the job running', async () => {

@@ -12,6 +12,7 @@ import {
   StartOutputSchema,
   StopOutputSchema,
 } from '@dx/core';
+import { openPidNamespace, type PidNamespace } from '../helpers/pid-namespace.js';
 import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
@@ -27,13 +28,18 @@ function outcome(beads: string) {
   return fs.existsSync(file) ? OutcomeSchema.parse(parseKv(fs.readFileSync(file, 'utf8'))) : undefined;
 }
 
-async function startHanging(beads: string, extraSteps: unknown[] = [], env: Record<string, string> = {}) {
+async function startHanging(
+  beads: string,
+  extraSteps: unknown[] = [],
+  env: Record<string, string> = {},
+  runner: Pick<Sandbox, 'dxJson'> = sb,
+) {
   const wt = sb.worktree(beads);
   const childPidFile = path.join(sb.dir, `${beads}.child.pid`);
   const prompt = sb.prompt({
     steps: [{ message: 'working' }, { spawn_child: childPidFile }, ...extraSteps, { hang: true }],
   });
-  const start = await sb.dxJson(
+  const start = await runner.dxJson(
     ['start', '--beads', beads, '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt],
     StartOutputSchema,
     { env },
@@ -103,11 +109,21 @@ describe('stop, finalize and prune end only our own processes', () => {
   });
 
   it('a watcher killed with SIGKILL leaves a classifiable job: check reports it, prune ends the orphan', async () => {
-    const { agentPid, watcherPid, childPid } = await startHanging('bd-ghost');
-    sb.signal(watcherPid, 'SIGKILL');
-    await waitFor(() => !processExists(watcherPid), 'watcher gone');
+    // it signals a pid start reported: the job and every command of the test run in a private pid namespace
+    const ns = openPidNamespace(sb);
+    try {
+      await ghostScenario(ns);
+    } finally {
+      await ns.close();
+    }
+  });
+
+  async function ghostScenario(ns: PidNamespace): Promise<void> {
+    const { agentPid, watcherPid, childPid } = await startHanging('bd-ghost', [], {}, ns);
+    await ns.signal(watcherPid, 'SIGKILL');
+    await waitFor(async () => !(await ns.exists(watcherPid)), 'watcher gone');
     const t0 = Date.now();
-    const check = await sb.dxJson(['check', '--beads', 'bd-ghost'], CheckOutputSchema);
+    const check = await ns.dxJson(['check', '--beads', 'bd-ghost'], CheckOutputSchema);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(check.json).toMatchObject({
       state: 'exited_err',
@@ -116,7 +132,7 @@ describe('stop, finalize and prune end only our own processes', () => {
     });
     expect(check.code).toBe(3);
     // a new start of the same beads id is refused while the orphaned agent still runs
-    const restartTry = await sb.dx([
+    const restartTry = await ns.dx([
       'start',
       '--beads',
       'bd-ghost',
@@ -129,7 +145,7 @@ describe('stop, finalize and prune end only our own processes', () => {
     ]);
     expect(restartTry.code).toBe(1);
     expect(restartTry.stderr).toContain('prune');
-    const prune = await sb.dxJson(['prune'], PruneOutputSchema);
+    const prune = await ns.dxJson(['prune'], PruneOutputSchema);
     expect(prune.json.actions).toEqual([
       expect.objectContaining({
         beads: 'bd-ghost',
@@ -137,15 +153,15 @@ describe('stop, finalize and prune end only our own processes', () => {
         detail: expect.stringContaining('watcher_lost'),
       }),
     ]);
-    await waitFor(() => !processExists(agentPid) && !processExists(childPid), 'orphaned group ended');
+    await waitFor(async () => !(await ns.exists(agentPid)) && !(await ns.exists(childPid)), 'orphaned group ended');
     expect(outcome('bd-ghost')).toMatchObject({
       state: 'failed',
       reason_code: 'watcher_lost',
       finalized_by: 'finalize',
     });
-    const second = await sb.dxJson(['prune'], PruneOutputSchema);
+    const second = await ns.dxJson(['prune'], PruneOutputSchema);
     expect(second.json.pruned).toBe(0);
-  });
+  }
 
   it('prune never signals a process whose pid was recycled: identity is pid + start time', async () => {
     const wt = sb.worktree('bd-recycled');

@@ -9,6 +9,7 @@ import {
   WatchdogOutputSchema,
   WatchdogPassSchema,
 } from '@dx/core';
+import { openPidNamespace } from '../helpers/pid-namespace.js';
 import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
@@ -220,39 +221,42 @@ describe('watchdog', () => {
   });
 
   it('force-finalizes a job past its runtime limit whose watcher stopped enforcing it (frozen watcher)', async () => {
-    const wt = sb.worktree('bd-frozen');
-    const start = await sb.dx(
-      [
-        'start',
-        '--beads',
-        'bd-frozen',
-        '--provider',
-        'fake',
-        '--prompt-file',
-        sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
-        '--worktree',
-        wt,
-        '--json',
-      ],
-      {
-        env: { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.05' },
-      },
-    );
-    const { pid, watcher_pid: watcherPid } = JSON.parse(start.stdout) as { pid: number; watcher_pid: number };
-    sb.signal(watcherPid, 'SIGSTOP');
+    // it signals pids start reported: every command of the test runs in a private pid namespace
+    const ns = openPidNamespace(sb);
     try {
+      const wt = sb.worktree('bd-frozen');
+      const start = await ns.dx(
+        [
+          'start',
+          '--beads',
+          'bd-frozen',
+          '--provider',
+          'fake',
+          '--prompt-file',
+          sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
+          '--worktree',
+          wt,
+          '--json',
+        ],
+        { env: { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.05' } },
+      );
+      const { pid, watcher_pid: watcherPid } = JSON.parse(start.stdout) as { pid: number; watcher_pid: number };
+      await ns.signal(watcherPid, 'SIGSTOP');
       await waitFor(
         async () =>
-          (await sb.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema)).json.reason_code ===
+          (await ns.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema)).json.reason_code ===
           'max_runtime_exceeded',
         'past the limit',
       );
-      const pass = await sb.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
+      const pass = await ns.dxJson(['watchdog', '--once'], WatchdogOutputSchema);
       expect(pass.json.passes[0].actions).toEqual([
         expect.objectContaining({ beads: 'bd-frozen', action: 'finalized_timeout' }),
       ]);
-      await waitFor(() => !processExists(pid) && !processExists(watcherPid), 'agent and frozen watcher gone');
-      const check = await sb.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema);
+      await waitFor(
+        async () => !(await ns.exists(pid)) && !(await ns.exists(watcherPid)),
+        'agent and frozen watcher gone',
+      );
+      const check = await ns.dxJson(['check', '--beads', 'bd-frozen'], CheckOutputSchema);
       expect(check.json).toMatchObject({
         state: 'exited_err',
         reason_code: 'max_runtime_exceeded',
@@ -260,7 +264,8 @@ describe('watchdog', () => {
         outcome_state: 'timeout',
       });
     } finally {
-      if (processExists(watcherPid)) sb.signal(watcherPid, 'SIGCONT');
+      // a frozen watcher left behind ends with the namespace
+      await ns.close();
     }
   });
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject, onTestFailed } from 'vitest';
 import type { z } from 'zod';
-import { identify, jobPaths, listBeadsInProviderDir, listProviderDirs, loadJob, sendSignal } from '@dx/core';
+import { jobPaths, listBeadsInProviderDir, listProviderDirs, loadJob, sendSignal } from '@dx/core';
 import { BATCH_BIN, CLI_BIN } from './paths.js';
 
 export interface CliResult {
@@ -38,8 +38,6 @@ export interface Sandbox {
     args: string[],
     options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number },
   ): Promise<CliResult>;
-  /** Signal one of this sandbox's own processes (its environment names the state root), by pid + start time. */
-  signal(pid: number, signal: NodeJS.Signals): void;
   worktree(name: string): string;
   prompt(script: unknown, name?: string): string;
   /** `dx-runner start` of a fake job playing `steps`, in a fresh worktree named after it; `extra` flags appended. */
@@ -244,11 +242,6 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
     },
     bin(bin, args, options = {}) {
       return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs ?? 120_000, [], bin);
-    },
-    signal(pid, signal) {
-      if (!startedBySandbox(pid, state)) throw new Error(`pid ${pid} is not a process of this sandbox`);
-      const result = sendSignal({ pid, startTicks: identify(pid)?.startTicks }, signal);
-      if (result.result !== 'sent') throw new Error(`pid ${pid}: ${JSON.stringify(result)}`);
     },
     worktree(name) {
       const wt = path.join(agents, name, 'repo');

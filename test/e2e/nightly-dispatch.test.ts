@@ -236,6 +236,42 @@ describe('nightly-dispatch run', () => {
     expect(hook.bodies.map((b) => b.text)).toEqual([expect.stringMatching(/dispatch failed[\s\S]*bd-a2/)]);
   });
 
+  it('a start refused because the state root filled up gives its claim back and claims nothing more that night', async () => {
+    for (const id of ['bd-f1', 'bd-f2', 'bd-f3']) create(id);
+    fs.mkdirSync(nightly, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(nightly, 'migration-start'), `${new Date(Date.now() - 49 * 3_600_000).toISOString()}\n`);
+    // dx-runner's own answer when its state root has no room left for the job's records
+    const full = path.join(sb.dir, 'dx-runner-full');
+    const refusal = JSON.stringify({
+      error: {
+        message: 'no space left on the file system of the dx-runner state root: ENOSPC: no space left on device',
+        exit_code: 1,
+        reason_code: 'disk_full',
+        next_action: 'free_disk_space_or_prune_old_jobs_then_start_again',
+        next_action_text: 'Free disk space or run `dx-runner prune --retention`, then start again.',
+      },
+      json_contract_version: 1,
+    });
+    fs.writeFileSync(
+      full,
+      `#!/bin/sh\nif [ "$1" = start ]; then printf '%s\\n' '${refusal}'; exit 1; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = await night(['--max-items', '5'], { DX_RUNNER_BIN: full });
+    expect(r.code).toBe(1);
+    expect(r.report.items.map((i) => [i.beads_id, i.action])).toEqual([
+      ['bd-f1', 'failed'],
+      ['bd-f2', 'skipped'],
+      ['bd-f3', 'skipped'],
+    ]);
+    expect(r.report.items[0]).toMatchObject({ claim_released: true, reason: expect.stringMatching(/^disk_full: /) });
+    expect(r.report.items[1].reason).toMatch(/^disk_full: .*nothing more starts tonight \(left unclaimed\)$/);
+    for (const id of ['bd-f1', 'bd-f2', 'bd-f3']) {
+      expect(issue(id).status).toBe('open');
+      expect(issue(id).assignee).toBeUndefined();
+    }
+  });
+
   it('a run killed between the claim and the launch leaves nothing stuck: the next run settles the claim', async () => {
     const policy = path.join(sb.dir, 'slow-ack.yaml');
     fs.writeFileSync(

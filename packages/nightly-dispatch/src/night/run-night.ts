@@ -375,12 +375,18 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   const perRun = report.work.overload ? 1 : config.maxItems;
   const budget = Math.max(0, Math.min(perRun, config.currentMaxParallel - live.length));
   let used = 0;
+  // set when this machine's dx-runner refused a start for lack of room: nothing more can start here tonight
+  let outOfRoom: string | undefined;
 
   // 3. claim and dispatch, one item at a time, within the budget
   for (const issue of ready) {
     // ids become file names here and under dx-runner's state: anything path-like is never claimed
     if (!isValidBeadsId(issue.id)) {
       item(issue, { reason: 'invalid_beads_id (not a name dx-runner accepts; left unclaimed)' });
+      continue;
+    }
+    if (outOfRoom) {
+      item(issue, { reason: `${outOfRoom} (left unclaimed)` });
       continue;
     }
     if (used >= budget) {
@@ -507,6 +513,9 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
         ? '; claim released'
         : '; claim NOT released';
     deps.log(`${issue.id}: dispatch failed (${ack.reasonCode}): ${ack.error}${claimNote}`);
+    // a full state root fails every later start the same way: claiming them would only churn bd
+    if (!fleet && (ack.reasonCode === 'disk_full' || ack.reasonCode === 'disk_low'))
+      outOfRoom = `${ack.reasonCode}: dx-runner's state root is out of room; nothing more starts tonight`;
     item(issue, {
       action: 'failed',
       reason: `${ack.reasonCode}: ${ack.error}`,

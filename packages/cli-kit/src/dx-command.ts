@@ -233,8 +233,13 @@ export abstract class DxCommand<T> extends Command {
     };
   }
 
-  protected override async catch(err: CommandError): Promise<unknown> {
-    if (err instanceof Errors.ExitError) throw err;
+  protected override async catch(caught: CommandError): Promise<unknown> {
+    if (caught instanceof Errors.ExitError) throw caught;
+    // a full disk is a condition to act on, whichever command met it: one line, disk_full
+    const err =
+      typeof (caught as { code?: unknown }).code === 'string' && caught.reasonCode === undefined
+        ? ((await this.core()).asDiskFull(caught, 'the files it writes') as CommandError)
+        : caught;
     const expected = typeof err.reasonCode === 'string' && typeof err.exitCode === 'number';
     const usage = isUsageError(err);
     const code = usage ? USAGE_EXIT_CODE : (err.exitCode ?? err.oclif?.exit ?? 1);

@@ -10,25 +10,40 @@ function tempName(file: string): string {
 
 /**
  * The content (fsynced unless not `durable`) under a fresh temporary name beside `file`, ready to be
- * renamed or linked into place. When the file system has no room for a new file, a `spare` (a file
- * of ours that is about to be obsolete, in the same directory) gives up its inode and blocks instead.
+ * renamed or linked into place; nothing is left behind when it cannot be written. When the file
+ * system has no room (for a new file, or for its bytes), a `spare` (a file of ours in the same
+ * directory that the write makes obsolete) gives up its inode and block instead.
  */
 function writeTemp(file: string, content: string, mode: number, durable = true, spares: string[] = []): string {
   const tmp = tempName(file);
-  let fd: number;
   try {
-    fd = fs.openSync(tmp, 'wx', mode);
+    writeWhole(fs.openSync(tmp, 'wx', mode), content, durable);
+    return tmp;
   } catch (err) {
-    if (!isNoSpace(err)) throw err;
-    fd = reuseSpare(spares, tmp) ?? fs.openSync(tmp, 'wx', mode);
+    fs.rmSync(tmp, { force: true });
+    if (!isNoSpace(err) || !reuseSpare(spares, tmp)) throw err;
   }
   try {
-    fs.writeSync(fd, content);
+    // written over the spare's first block, which the file already holds, then cut to length
+    writeWhole(fs.openSync(tmp, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW), content, durable, true);
+    return tmp;
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+function writeWhole(fd: number, content: string, durable: boolean, overwrite = false): void {
+  try {
+    if (overwrite) {
+      const bytes = Buffer.from(content);
+      fs.writeSync(fd, bytes, 0, bytes.length, 0);
+      fs.ftruncateSync(fd, bytes.length);
+    } else fs.writeSync(fd, content);
     if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  return tmp;
 }
 
 /** Whether an error says the file system has no room left: no free block, no free inode, or a quota reached. */
@@ -37,19 +52,17 @@ export function isNoSpace(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
-/** The first spare that exists, renamed to `tmp` (no new inode) and emptied; undefined when none does. */
-function reuseSpare(spares: string[], tmp: string): number | undefined {
+/** Renames the first spare that exists to `tmp` (no new inode); false when none does. */
+function reuseSpare(spares: string[], tmp: string): boolean {
   for (const spare of spares) {
     try {
       fs.renameSync(spare, tmp);
+      return true;
     } catch {
-      continue;
+      // not there: the next one
     }
-    const fd = fs.openSync(tmp, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
-    fs.ftruncateSync(fd, 0);
-    return fd;
   }
-  return undefined;
+  return false;
 }
 
 /** Whether `name` is a temporary file of writeFileAtomic / writeFileExclusive beside a file. */

@@ -8,18 +8,20 @@ import { pidNamespace } from './helpers.js';
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'chaos', 'fixtures', 'exhaustion-sweep.mjs');
 /** Wide enough that the file system runs out before, during and after a start, as the code changes. */
-const BUDGETS = Array.from({ length: 21 }, (_, i) => i + 4);
+const INODE_BUDGETS = Array.from({ length: 21 }, (_, i) => `inodes:${i + 4}`);
+const KIB_BUDGETS = Array.from({ length: 12 }, (_, i) => `kb:${(i + 1) * 8}`);
 
 interface BudgetRun {
-  budget: number;
+  budget: string;
   error?: string;
   start: { code: number; stdout: string; stderr: string };
   agent_seen: boolean;
   unsupervised: string | null;
   outcome: string | null;
-  prune: { code: number; stderr: string };
+  prune: { code: number; stdout: string; stderr: string };
   check: { code: number; stdout: string; stderr: string };
   left: string[];
+  temps: string[];
 }
 
 let sb: Sandbox;
@@ -30,14 +32,17 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-describe('the state root runs out of files at any step of a job', () => {
-  it('never leaves an agent unsupervised, a start hanging or a run without an honest record', () => {
+describe('the state root runs out of room at any step of a job', () => {
+  it.each([
+    ['files (inodes)', INODE_BUDGETS],
+    ['bytes', KIB_BUDGETS],
+  ])('out of %s: never an agent unsupervised, a start hanging or a run without an honest record', (_, budgets) => {
     const prompt = sb.prompt({ steps: [{ message: 'working' }, { sleep: 1500 }, { exit: 0 }] });
     const ns = pidNamespace();
     // the fixture ends every process of its namespace between budgets: only inside its own
     const r = spawnSync(
       ns[0],
-      [...ns.slice(1), process.execPath, FIXTURE, CLI_BIN, sb.dir, prompt, sb.worktree('bd-inodes'), BUDGETS.join(',')],
+      [...ns.slice(1), process.execPath, FIXTURE, CLI_BIN, sb.dir, prompt, sb.worktree('bd-inodes'), budgets.join(',')],
       { env: sb.env, encoding: 'utf8', timeout: 600_000 },
     );
     expect(r.status, r.stderr).toBe(0);
@@ -45,7 +50,7 @@ describe('the state root runs out of files at any step of a job', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as BudgetRun);
-    expect(runs.map((run) => run.budget)).toEqual(BUDGETS);
+    expect(runs.map((run) => run.budget)).toEqual(budgets);
     const kinds = new Set<string>();
     for (const run of runs) {
       const story = JSON.stringify(run, null, 1);
@@ -53,7 +58,10 @@ describe('the state root runs out of files at any step of a job', () => {
       // no agent ever ran without its watcher, and nothing of the job outlived it
       expect(run.unsupervised, story).toBeNull();
       expect(run.left, story).toEqual([]);
-      expect(run.prune.code, story).toBe(0);
+      // a write that failed left nothing behind to fill the disk further
+      expect(run.temps, story).toEqual([]);
+      // prune runs, or (its own lock has no room left) says why in one answer a user can act on
+      if (run.prune.code !== 0) expect(JSON.parse(run.prune.stdout).error.reason_code, story).toBe('disk_full');
       const answer = JSON.parse(run.check.stdout) as { error?: { reason_code: string }; reason_code?: string };
       if (run.start.code !== 0) {
         // start answered (it did not hang) with the failure a user can act on

@@ -88,4 +88,22 @@ describe('the state root runs out of room at any step of a job', () => {
     // the sweep crossed every step: refused before launch, ended at launch, ran to its end
     expect([...kinds].sort()).toEqual(['ended_disk_full', 'ran', 'refused']);
   });
+
+  it('start refuses (disk_low, one answer) when the state root has bytes to spare but few files left', () => {
+    const prompt = sb.prompt({ steps: [{ exit: 0 }] });
+    const ns = pidNamespace();
+    const r = spawnSync(
+      ns[0],
+      [...ns.slice(1), process.execPath, FIXTURE, CLI_BIN, sb.dir, prompt, sb.worktree('bd-few'), 'inodes:500'],
+      { env: { ...sb.env, SWEEP_MIN_FREE_MB: '1' }, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const run = JSON.parse(r.stdout.trim()) as BudgetRun;
+    expect(run.start.code).toBe(1);
+    expect(JSON.parse(run.start.stdout).error).toMatchObject({
+      reason_code: 'disk_low',
+      message: expect.stringMatching(/^only \d+ files \(inodes\) free on the file system of the dx-runner state root /),
+    });
+    expect(run.agent_seen).toBe(false);
+  });
 });

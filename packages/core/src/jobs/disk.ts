@@ -9,10 +9,18 @@ import { listHolds } from './holds.js';
 
 const MB = 1024 * 1024;
 
+/**
+ * Room left for an unprivileged writer on the file system holding `dir`: bytes, and files
+ * (inodes; null on file systems without an inode limit, which report none).
+ */
+function room(dir: string): { bytes: number; files: number | null } {
+  const st = fs.statfsSync(dir);
+  return { bytes: Number(st.bavail) * Number(st.bsize), files: Number(st.files) > 0 ? Number(st.ffree) : null };
+}
+
 /** Bytes free for an unprivileged writer on the file system holding `dir`. */
 export function freeBytes(dir: string): number {
-  const st = fs.statfsSync(dir);
-  return Number(st.bavail) * Number(st.bsize);
+  return room(dir).bytes;
 }
 
 /**
@@ -28,17 +36,15 @@ const MIN_FREE_FILES = 1000;
  */
 export function assertFreeSpace(dir: string, policy: Policy, label = 'the dx-runner state root'): void {
   const minBytes = policy.limits.minFreeMb * MB;
-  const st = fs.statfsSync(dir);
-  const free = Number(st.bavail) * Number(st.bsize);
-  // file systems without an inode limit (btrfs, some network ones) report no files at all
-  if (minBytes > 0 && Number(st.files) > 0 && Number(st.ffree) < MIN_FREE_FILES) {
+  const { bytes: free, files } = room(dir);
+  if (minBytes > 0 && files !== null && files < MIN_FREE_FILES) {
     throw new DxError(
-      `only ${st.ffree} files (inodes) free on the file system of ${label} (${dir}); a start needs room for at least ${MIN_FREE_FILES}`,
+      `only ${files} files (inodes) free on the file system of ${label} (${dir}); a start needs room for at least ${MIN_FREE_FILES}`,
       {
         exitCode: ExitCode.general,
         reasonCode: 'disk_low',
         nextAction: 'free_disk_space_or_prune_old_jobs_then_start_again',
-        details: { free_files: Number(st.ffree), min_free_files: MIN_FREE_FILES },
+        details: { free_files: files, min_free_files: MIN_FREE_FILES },
       },
     );
   }

@@ -4,7 +4,7 @@ import readline from 'node:readline';
 import type { z } from 'zod';
 import { pidNamespace } from '../chaos/helpers.js';
 import { CLI_BIN, REPO_ROOT } from './paths.js';
-import type { CliResult, Sandbox } from './sandbox.js';
+import { withJson, type CliResult, type Sandbox } from './sandbox.js';
 
 const SESSION = path.join(REPO_ROOT, 'test', 'fixtures', 'pid-namespace-session.mjs');
 
@@ -63,14 +63,7 @@ export function openPidNamespace(sb: Sandbox): PidNamespace {
       return { code: answer.code as number, stdout: answer.stdout as string, stderr: answer.stderr as string };
     },
     async dxJson(args, schema, options = {}) {
-      const result = await self.dx([...args, '--json'], options);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(result.stdout);
-      } catch {
-        throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\nstderr: ${result.stderr}`);
-      }
-      return { ...result, json: schema.parse(parsed) };
+      return withJson(await self.dx([...args, '--json'], options), schema);
     },
     async signal(pid, signal) {
       const answer = await ask({ op: 'signal', pid, signal });

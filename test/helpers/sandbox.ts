@@ -194,6 +194,17 @@ export function killJobProcesses(state: string): void {
   }
 }
 
+/** A `--json` call's result with its output parsed by `schema`; an answer that is not JSON throws, naming it. */
+export function withJson<S extends z.ZodType>(result: CliResult, schema: S): CliResult & { json: z.output<S> } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(result.stdout);
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\nstderr: ${result.stderr}`);
+  }
+  return { ...result, json: schema.parse(parsed) };
+}
+
 export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-e2e-')));
   const state = path.join(dir, 'state');
@@ -228,14 +239,7 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
       return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs, options.wrap);
     },
     async dxJson(args, schema, options = {}) {
-      const result = await sandbox.dx([...args, '--json'], options);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(result.stdout);
-      } catch {
-        throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\nstderr: ${result.stderr}`);
-      }
-      return { ...result, json: schema.parse(parsed) };
+      return withJson(await sandbox.dx([...args, '--json'], options), schema);
     },
     batch(args, options = {}) {
       return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs ?? 120_000, [], BATCH_BIN);

@@ -295,15 +295,8 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
 
-export function processExists(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+/** Whether the process runs (exists and is not a zombie). */
+export { processAlive as processExists } from '../fixtures/proc.mjs';
 
 /** Every process on the host whose command line contains one of `needles`: pid and the matching text. */
 export function cmdlinesContaining(needles: string[]): Array<{ pid: number; cmdline: string }> {

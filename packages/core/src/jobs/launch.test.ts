@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadPolicy } from '../policy/load.js';
 import type { LaunchRequest, LaunchSpec, Provider } from '../providers/contract.js';
 import { ProviderRegistry } from '../providers/registry.js';
+import { jobPaths } from '../state/layout.js';
 import { startJob, type StartJobOptions } from './launch.js';
+import { loadJob } from './store.js';
+import { toJobView } from './view.js';
+import type { PrespawnedWatcher } from './watcher/prespawn.js';
 
 /**
  * The launch's validation in-process, with dry runs (nothing is spawned): what a start refuses
@@ -118,5 +122,19 @@ describe('startJob validation (dry runs)', () => {
     expect((await refusal({ promptFile: undefined, dryRun: false })).reasonCode).toBe('prompt_file_required');
     const r = await start({ provider: 'simulated', scenario: 'success', promptFile: undefined });
     expect(r).toMatchObject({ dry_run: true, provider: 'simulated' });
+  });
+});
+
+describe('startJob launch', () => {
+  it('a watcher gone before it is identified: the start fails and the attempt is on record as launch_incomplete', async () => {
+    // a "watcher" that has already exited and been reaped: its pid names no process any more
+    const child = spawn('/bin/true', { stdio: ['pipe', 'ignore', 'ignore', 'pipe'] });
+    const pid = await new Promise<number>((resolve) => child.once('exit', () => resolve(child.pid!)));
+    const gone: PrespawnedWatcher = { child, spawned: Promise.resolve(pid), consumed: false, cancel() {} };
+    const err = await refusal({ beads: 'bd-2', dryRun: false, watcher: gone });
+    expect(err).toMatchObject({ reasonCode: 'launch_not_acknowledged', exitCode: 1 });
+    const view = toJobView(loadJob(jobPaths(path.join(dir, 'state'), 'good', 'bd-2')));
+    expect(view).toMatchObject({ state: 'exited_err', reason_code: 'launch_incomplete', watcher_pid: null });
+    expect(view.run_instance).toMatch(/-good-/);
   });
 });

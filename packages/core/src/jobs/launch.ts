@@ -414,8 +414,6 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         names: spec.secretEnvNames,
         values: spec.secretValues,
       });
-      writeRecord(paths.meta, 'meta', metaRecord(meta), redactor);
-
       const watcherSpec: WatcherSpec = {
         paths,
         beads,
@@ -490,9 +488,14 @@ async function launch(params: LaunchParams): Promise<StartResult> {
   }
 }
 
+/**
+ * Hands the job to a watcher and waits for its acknowledgement. `recordJob` writes the job's meta once
+ * the watcher is identified, naming it (one durable write per start); a watcher that cannot be
+ * identified gets a meta naming none, so the attempt is still on record (`launch_incomplete`).
+ */
 async function spawnWatcher(
   spec: WatcherSpec,
-  onSpawn: (watcher: { pid: number; startTicks: number }) => void,
+  recordJob: (watcher: { pid: number; startTicks: number } | undefined) => void,
   early?: PrespawnedWatcher,
 ): Promise<WatcherAck> {
   const prepared = early && !early.consumed ? early : prespawnWatcher();
@@ -508,6 +511,7 @@ async function spawnWatcher(
   const watcher = identify(pid);
   if (!watcher) {
     letGo();
+    recordJob(undefined);
     throw new DxError(`the watcher (pid ${pid}) exited before it could be identified`, {
       exitCode: ExitCode.general,
       reasonCode: 'launch_not_acknowledged',
@@ -515,7 +519,7 @@ async function spawnWatcher(
     });
   }
   try {
-    onSpawn(watcher);
+    recordJob(watcher);
   } catch (err) {
     letGo();
     throw err;

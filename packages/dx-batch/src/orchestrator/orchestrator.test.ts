@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DxRunnerError, loadPolicy, NO_JOB_END_EVENTS, type DxRunnerClient, type StartRequest } from '@dx/core';
 import { readLedger } from '../ledger/ledger.js';
 import { BATCH_SECTION } from '../policy.js';
+import { waveOutput } from '../reports/report.js';
 import type { ProgressView } from '../reports/view.js';
 import { wavePaths } from '../waves/paths.js';
 import type { WaveState } from '../waves/state.js';
@@ -317,6 +318,9 @@ describe('orchestrator (scripted dx-runner)', () => {
       firstStartThen(new DxRunnerError('no space left on the file system', 1, 'disk_full', null, [])),
     );
     expect(state).toMatchObject({ status: 'failed', reason_code: 'disk_full' });
+    // what the operator is told: free space, then resume (not "start again": that would be a new wave)
+    expect(waveOutput(state)).toMatchObject({ next_action: 'free_disk_space_then_dx_batch_resume' });
+    expect(waveOutput(state).next_action_text).toContain('`dx-batch resume`');
     expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([['bd-1', 'opencode']]);
     // the item waits for the resume with its chain untouched
     expect(item(state, 'bd-1')).toMatchObject({ implement_failures: 0, attempt: 1 });

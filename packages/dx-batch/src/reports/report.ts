@@ -8,6 +8,8 @@ const WAVE_NEXT_ACTIONS: Record<string, string> = {
   run_dx_batch_resume: 'The wave is paused; continue it with `dx-batch resume`.',
   run_dx_runner_prune_then_dx_batch_resume: 'Too many processes: run `dx-runner prune`, then `dx-batch resume`.',
   inspect_wave_error_then_dx_batch_resume: 'Read the wave error (`dx-batch doctor`), fix it, then `dx-batch resume`.',
+  free_disk_space_then_dx_batch_resume:
+    "dx-runner's state root is out of room: free space (`dx-runner status --disk` shows where it went, `dx-runner prune --retention` trims old jobs), then `dx-batch resume` (the stopped items keep their attempt and provider).",
   review_outcomes_before_restart: 'The wave was cancelled; review the job outcomes before starting again.',
   resolve_blocked_items_then_close: 'Some items are blocked: resolve them, then close the wave.',
   review_report_and_close_items: 'Every item finished: review `dx-batch report` and close the issues.',
@@ -22,9 +24,10 @@ export function waveNextAction(state: WaveState): string {
     case 'paused':
       return 'run_dx_batch_resume';
     case 'failed':
-      return state.reason_code === 'exec_saturation'
-        ? 'run_dx_runner_prune_then_dx_batch_resume'
-        : 'inspect_wave_error_then_dx_batch_resume';
+      if (state.reason_code === 'exec_saturation') return 'run_dx_runner_prune_then_dx_batch_resume';
+      if (state.reason_code === 'disk_full' || state.reason_code === 'disk_low')
+        return 'free_disk_space_then_dx_batch_resume';
+      return 'inspect_wave_error_then_dx_batch_resume';
     case 'cancelled':
       return 'review_outcomes_before_restart';
     case 'completed':

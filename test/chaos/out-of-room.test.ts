@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CheckOutputSchema, OutcomeSchema, parseKv } from '@dx/core';
+import { CheckOutputSchema, OutcomeSchema, parseKv, PruneOutputSchema } from '@dx/core';
 import { CLI_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { createSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { pidNamespace } from './helpers.js';
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'chaos', 'fixtures', 'exhaustion-sweep.mjs');
+const FULL_DISK_FIXTURE = path.join(REPO_ROOT, 'test', 'chaos', 'fixtures', 'full-disk-prune.mjs');
 /** Wide enough that the file system runs out before, during and after a start, as the code changes. */
 const INODE_BUDGETS = Array.from({ length: 21 }, (_, i) => `inodes:${i + 4}`);
 const KIB_BUDGETS = Array.from({ length: 12 }, (_, i) => `kb:${(i + 1) * 8}`);
@@ -105,5 +106,43 @@ describe('the state root runs out of room at any step of a job', () => {
       message: expect.stringMatching(/^only \d+ files \(inodes\) free on the file system of the dx-runner state root /),
     });
     expect(run.agent_seen).toBe(false);
+  });
+
+  it('a file system full to the last byte: prune gives up the reserve kept for it and frees old jobs', () => {
+    const prompt = sb.prompt({ steps: [{ message: 'done' }, { exit: 0 }] });
+    const ns = pidNamespace();
+    const r = spawnSync(
+      ns[0],
+      [...ns.slice(1), process.execPath, FULL_DISK_FIXTURE, CLI_BIN, sb.dir, prompt, sb.worktree('bd-full')],
+      { env: sb.env, encoding: 'utf8', timeout: 240_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const story = r.stdout;
+    const run = JSON.parse(r.stdout.trim()) as Record<
+      string,
+      { code: number; stdout: string } | boolean | number | string[]
+    >;
+    const step = (name: string) => run[name] as { code: number; stdout: string };
+    expect(run.error, story).toBeUndefined();
+    expect(step('start').code, story).toBe(0);
+    // a start with room to spare leaves a reserve behind, a prune keeps it
+    expect(run.reserve_after_start, story).toBe(true);
+    expect(step('waited').code, story).not.toBe(124);
+    expect(step('first_prune').code, story).toBe(0);
+    expect(run.reserve_after_first_prune, story).toBe(true);
+    // the file system was really full: not one block left for an unprivileged writer
+    expect(run.free_blocks_when_full, story).toBe(0);
+    // prune could take its locks, and removed the finished job: the operator's way out works
+    expect(step('full_prune').code, story).toBe(0);
+    const pruned = PruneOutputSchema.parse(JSON.parse(step('full_prune').stdout));
+    expect(
+      pruned.retention?.removed.map((j) => j.beads),
+      story,
+    ).toEqual(['bd-full']);
+    expect(pruned.reserve_used, story).toBe(true);
+    expect(run.job_files_left, story).toEqual([]);
+    // once there is room again, the next prune keeps a reserve for the next time
+    expect(step('later_prune').code, story).toBe(0);
+    expect(run.reserve_after_later_prune, story).toBe(true);
   });
 });

@@ -49,6 +49,10 @@ ${exitCodesHelp([0, 1, 22])}`;
         })
       : undefined;
     const result = await core.pruneJobs(await this.stateRoot(false), flags.beads, process.env, retention);
+    if (result.reserve_used)
+      this.out(
+        'the file system was full: prune used the room kept back in the state root (.reserve), kept again once there is room',
+      );
     for (const a of result.actions) this.out(`${a.action} beads=${a.beads} provider=${a.provider}: ${a.detail}`);
     const r = result.retention;
     if (r) {

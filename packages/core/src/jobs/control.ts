@@ -5,9 +5,10 @@ import { DxError, ExitCode } from '../errors.js';
 import { jobProcessStatus } from '../process/identity.js';
 import { sendSignal, terminateGroup, terminateProcess } from '../process/signals.js';
 import { Redactor } from '../secrets/redact.js';
-import { readFileIfExists } from '../state/atomic.js';
+import { isNoSpace, readFileIfExists } from '../state/atomic.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths, jobLockName } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, pruneStaleLocks, type Lock } from '../state/lock.js';
+import { giveUpReserve, keepReserve } from './disk.js';
 import { limitsFromEnv } from './limits.js';
 import { applyJobRetention, type RetentionOptions } from './retention.js';
 import { logBytesOnDisk, sealLog } from './capped-log.js';
@@ -397,6 +398,35 @@ export async function pruneJobs(
     return result;
   }
   if (beads) requireJob(root, beads);
+  try {
+    await pruneEach(root, beads, env, retention, result);
+  } catch (err) {
+    // full to the last byte: not even a lock fits. Give up the room kept back for this and go on
+    // (what was done stays done; the pass finds only what is left)
+    if (!isNoSpace(err) || !giveUpReserve(root)) throw err;
+    result.reserve_used = true;
+    const before = result.actions;
+    result.actions = [];
+    result.checked = 0;
+    await pruneEach(root, beads, env, retention, result);
+    const again = new Set(result.actions.map((a) => JSON.stringify(a)));
+    result.actions = [...before.filter((a) => !again.has(JSON.stringify(a))), ...result.actions];
+  }
+  keepReserve(root);
+  result.pruned = result.actions.filter(
+    (a) => !['left_corrupt_state', 'left_identity_unproven', 'skipped_busy'].includes(a.action),
+  ).length;
+  return result;
+}
+
+/** One pass of prune over the state root (or one job), adding what it did to `result`. */
+async function pruneEach(
+  root: string,
+  beads: string | undefined,
+  env: NodeJS.ProcessEnv,
+  retention: RetentionOptions | undefined,
+  result: PruneResult,
+): Promise<void> {
   for (const provider of listProviderDirs(root)) {
     if (!beads) {
       for (const name of orphanPidFiles(root, provider)) {
@@ -434,10 +464,6 @@ export async function pruneJobs(
       }
     }
   }
-  result.stale_locks_removed = pruneStaleLocks(root);
+  result.stale_locks_removed += pruneStaleLocks(root);
   if (retention && !beads) result.retention = await applyJobRetention(root, retention);
-  result.pruned = result.actions.filter(
-    (a) => !['left_corrupt_state', 'left_identity_unproven', 'skipped_busy'].includes(a.action),
-  ).length;
-  return result;
 }

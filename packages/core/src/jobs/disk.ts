@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import type { DiskOutput } from '../schemas/outputs.js';
-import { isNoSpace } from '../state/atomic.js';
+import { isNoSpace, writeFileExclusive } from '../state/atomic.js';
 import { listProviderDirs } from '../state/layout.js';
 import { listHolds } from './holds.js';
 
@@ -58,6 +58,40 @@ export function assertFreeSpace(dir: string, policy: Policy, label = 'the dx-run
         details: { free_bytes: free, min_free_bytes: minBytes },
       },
     );
+  }
+}
+
+/** Held back in the state root for the day its file system fills to the last byte (keepReserve). */
+const RESERVE_FILE = '.reserve';
+const RESERVE_BYTES = 64 * 1024;
+
+/**
+ * Keeps `<root>/.reserve`, 64 KiB of real blocks and one inode, while the file system has plenty of
+ * room: on the day it is full to the last byte, `prune` gives it up first (giveUpReserve) so it can
+ * take its locks and write what it must before it frees anything — without it, the operator's way
+ * out answered `disk_full` too. Made only with ample room (64 times its size, and MIN_FREE_FILES
+ * files); a precaution that never fails its caller.
+ */
+export function keepReserve(root: string): void {
+  const file = path.join(root, RESERVE_FILE);
+  try {
+    if (fs.existsSync(file)) return;
+    const { bytes, files } = room(root);
+    if (bytes < RESERVE_BYTES * 64 || (files !== null && files < MIN_FREE_FILES)) return;
+    // zeros written (not a hole): the blocks are really taken, so removing the file gives them back
+    writeFileExclusive(file, '\0'.repeat(RESERVE_BYTES), 0o600, { durable: false });
+  } catch {
+    // without a reserve, a prune on a full disk answers disk_full, as it would have anyway
+  }
+}
+
+/** Gives the reserve's room back to the file system; whether there was one. */
+export function giveUpReserve(root: string): boolean {
+  try {
+    fs.unlinkSync(path.join(root, RESERVE_FILE));
+    return true;
+  } catch {
+    return false;
   }
 }
 

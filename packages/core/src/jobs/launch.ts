@@ -27,7 +27,7 @@ import { limitsFromEnv, type JobLimits } from './limits.js';
 import type { MetaRecord } from './records.js';
 import { sealLog } from './capped-log.js';
 import { awaitWatcherExit, identityUnprovenError, lockJob } from './control.js';
-import { asDiskFull, assertFreeSpace } from './disk.js';
+import { asDiskFull, assertFreeSpace, keepReserve } from './disk.js';
 import { assertOwner, placeHold } from './holds.js';
 import { writeRecord } from './record-io.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
@@ -381,6 +381,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         );
       }
       assertFreeSpace(root, params.policy);
+      keepReserve(root);
       if (params.owner) placeHold(root, params.owner);
       ensurePrivateDir(path.join(root, provider.id));
       const paths = jobPaths(root, provider.id, beads);

@@ -126,6 +126,8 @@ export const PruneOutputSchema = z.object({
   ),
   /** Set when finished jobs were removed by age (--retention, --older-than). */
   retention: RetentionOutputSchema.nullable(),
+  /** True when the file system was full to the last byte and prune used the room kept back in `<state>/.reserve`. */
+  reserve_used: z.boolean().optional(),
 });
 export type PruneOutput = z.infer<typeof PruneOutputSchema>;
 

@@ -469,6 +469,60 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     expect(md).toMatch(/\| nt-2 \| dispatched \| - \| sim \| b \|/);
   }, 300_000);
 
+  it('a night where one host’s state root is full: its claim goes back, that host takes nothing more, the others go on', async () => {
+    const workspace = createBeadsWorkspace(path.join(box.dir, 'full-night-ws'), 'fn');
+    const ids = ['fn-1', 'fn-2', 'fn-3'];
+    for (const id of ids) {
+      workspace.create(id);
+      box.worktree(id);
+    }
+    // host b's dx-runner answers every start as a full state root does
+    const refusal = JSON.stringify({
+      error: {
+        message: 'no space left on the file system of the dx-runner state root: ENOSPC: no space left on device',
+        exit_code: 1,
+        reason_code: 'disk_full',
+        next_action: 'free_disk_space_or_prune_old_jobs_then_start_again',
+        next_action_text: 'Free disk space or run `dx-runner prune --retention`, then start again.',
+      },
+      json_contract_version: 1,
+    });
+    const full = path.join(box.dir, 'full-b-dx-runner');
+    fs.writeFileSync(
+      full,
+      `#!/bin/sh\nif [ "$1" = start ]; then printf '%s\\n' '${refusal}'; exit 1; fi\nexec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const p = policy('full-night', 15, full);
+    fs.appendFileSync(
+      p,
+      'nightly:\n  provider_chain: [sim]\n  hosts: [a, b]\n  max_items: 3\n  max_parallel: 3\n  max_parallel_post_migration: 3\n  ack_timeout_sec: 30\n  alert_on_dispatch_complete: false\n',
+    );
+    const r = await box.bin(NIGHTLY_BIN, ['run', '--json'], {
+      env: {
+        BEADS_DIR: workspace.beadsDir,
+        DX_POLICY_FILE: p,
+        NIGHTLY_DISPATCH_DIR: path.join(box.dir, 'full-nightly'),
+        PATH: `${BD_STUB_DIR}:${box.env.PATH}`,
+      },
+      timeoutMs: 180_000,
+    });
+    try {
+      const night = NightReportSchema.parse(JSON.parse(r.stdout));
+      expect(night.items.map((i) => [i.beads_id, i.action, i.host])).toEqual([
+        ['fn-1', 'dispatched', 'a'],
+        ['fn-2', 'failed', 'b'],
+        ['fn-3', 'skipped', null],
+      ]);
+      expect(night.items[1]).toMatchObject({ claim_released: true, reason: expect.stringMatching(/^disk_full: /) });
+      // a is at its cap and b is out of room: fn-3 is not claimed only to be refused on b again
+      expect(night.items[2].reason).toBe('no_host_free (a 1/1, b out of room)');
+      for (const id of ['fn-2', 'fn-3']) expect(JSON.parse(workspace.bd('show', id, '--json'))[0].status).toBe('open');
+    } finally {
+      await box.dx(['stop', '--beads', 'fn-1', '--host', 'a', '--policy', p, '--json'], { timeoutMs: 60_000 });
+    }
+  }, 300_000);
+
   it('a night whose start on a host is cut off and the host cannot be asked: the claim is kept, never released', async () => {
     writeScenarios(30);
     const workspace = createBeadsWorkspace(path.join(box.dir, 'cut-night-ws'), 'cn');

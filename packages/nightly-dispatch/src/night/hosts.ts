@@ -20,6 +20,8 @@ export interface NightHost {
   chain: PreflightChainOutput | null;
   record: NightHostRecord;
   live: number;
+  /** Set when the host's dx-runner refused a start for lack of room: it takes nothing more tonight. */
+  outOfRoom?: string;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function preflightHosts(
 /**
  * Where an item goes: the first entry of the chain that passes on some host with room, then the
  * least loaded such host (live / cap; a host without a cap counts as never full), ties in the
- * order given. Undefined when every host that could take it is full.
+ * order given. Undefined when every host that could take it is full (or out of disk room tonight).
  */
 export function pickNightHost(
   hosts: readonly NightHost[],
@@ -81,6 +83,7 @@ export function pickNightHost(
       .filter(
         ({ h }) =>
           h.record.reachable &&
+          h.outOfRoom === undefined &&
           h.record.passing.includes(entry) &&
           (h.record.max_parallel === null || h.live < h.record.max_parallel),
       )

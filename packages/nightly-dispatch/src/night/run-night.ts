@@ -28,7 +28,7 @@ import type { Simulation } from './simulate.js';
 import type { NightItem, NightReport } from '../schemas.js';
 import { dispatchWithAck } from './dispatch.js';
 import { clearDispatching, recordDispatching, settleInterruptedDispatches, type Dispatching } from './interrupted.js';
-import { fleetChain, pickNightHost, preflightHosts } from './hosts.js';
+import { fleetChain, pickNightHost, preflightHosts, type NightHost } from './hosts.js';
 import { nightlyPrompt } from './prompt.js';
 
 export interface NightDeps {
@@ -400,9 +400,9 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     // on a fleet: the first chain entry that passes on a host with room, the least loaded such host
     const placed = fleet ? pickNightHost(fleet, entries) : undefined;
     if (fleet && !placed) {
-      item(issue, {
-        reason: `no_host_free (${fleet.map((h) => `${h.name} ${h.record.reachable ? `${h.live}/${h.record.max_parallel ?? '∞'}` : 'down'}`).join(', ')})`,
-      });
+      const state = (h: NightHost) =>
+        !h.record.reachable ? 'down' : h.outOfRoom ? 'out of room' : `${h.live}/${h.record.max_parallel ?? '∞'}`;
+      item(issue, { reason: `no_host_free (${fleet.map((h) => `${h.name} ${state(h)}`).join(', ')})` });
       continue;
     }
     const target = placed
@@ -513,9 +513,13 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
         ? '; claim released'
         : '; claim NOT released';
     deps.log(`${issue.id}: dispatch failed (${ack.reasonCode}): ${ack.error}${claimNote}`);
-    // a full state root fails every later start the same way: claiming them would only churn bd
-    if (!fleet && (ack.reasonCode === 'disk_full' || ack.reasonCode === 'disk_low'))
-      outOfRoom = `${ack.reasonCode}: dx-runner's state root is out of room; nothing more starts tonight`;
+    // a full state root fails every later start the same way: claiming them would only churn bd.
+    // On a fleet only that host is done for the night; the others go on taking work
+    if (ack.reasonCode === 'disk_full' || ack.reasonCode === 'disk_low') {
+      const why = `${ack.reasonCode}: dx-runner's state root is out of room`;
+      if (placed) placed.host.outOfRoom = why;
+      else outOfRoom = `${why}; nothing more starts tonight`;
+    }
     item(issue, {
       action: 'failed',
       reason: `${ack.reasonCode}: ${ack.error}`,

@@ -9,6 +9,7 @@ import { createSandbox, FAST_LIMITS, git, killJobProcesses, waitFor, type Sandbo
 import { SSHD, startFleet, type SshFleet } from '../helpers/sshd.js';
 import { killBackgroundBatches, parseWave, spawnBatch } from '../helpers/batch.js';
 import { createBeadsWorkspace } from '../helpers/beads.js';
+import { writeFullDiskDxRunner } from '../helpers/full-disk.js';
 
 /**
  * dx-batch waves over a fleet of real OpenSSH servers on 127.0.0.1 (hosts a, b, c with caps 1, 2,
@@ -477,22 +478,9 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
       box.worktree(id);
     }
     // host b's dx-runner answers every start as a full state root does
-    const refusal = JSON.stringify({
-      error: {
-        message: 'no space left on the file system of the dx-runner state root: ENOSPC: no space left on device',
-        exit_code: 1,
-        reason_code: 'disk_full',
-        next_action: 'free_disk_space_or_prune_old_jobs_then_start_again',
-        next_action_text: 'Free disk space or run `dx-runner prune --retention`, then start again.',
-      },
-      json_contract_version: 1,
-    });
-    const full = path.join(box.dir, 'full-b-dx-runner');
-    fs.writeFileSync(
-      full,
-      `#!/bin/sh\nif [ "$1" = start ]; then printf '%s\\n' '${refusal}'; exit 1; fi\nexec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"\n`,
-      { mode: 0o755 },
-    );
+    const full = writeFullDiskDxRunner(path.join(box.dir, 'full-b-dx-runner'), [
+      path.join(fleet.hosts.b.dir, 'bin', 'dx-runner'),
+    ]);
     const p = policy('full-night', 15, full);
     fs.appendFileSync(
       p,

@@ -14,6 +14,7 @@ import { BD_STUB_DIR, CLI_BIN, NIGHTLY_BIN } from '../helpers/paths.js';
 import { BD_STUB, createBeadsWorkspace, type BeadsWorkspace } from '../helpers/beads.js';
 import { createSandbox, runCli, type Sandbox } from '../helpers/sandbox.js';
 import { startWebhook, type Hook } from '../helpers/webhook.js';
+import { writeFullDiskDxRunner } from '../helpers/full-disk.js';
 
 let sb: Sandbox;
 let hook: Hook;
@@ -240,23 +241,8 @@ describe('nightly-dispatch run', () => {
     for (const id of ['bd-f1', 'bd-f2', 'bd-f3']) create(id);
     fs.mkdirSync(nightly, { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(nightly, 'migration-start'), `${new Date(Date.now() - 49 * 3_600_000).toISOString()}\n`);
-    // dx-runner's own answer when its state root has no room left for the job's records
-    const full = path.join(sb.dir, 'dx-runner-full');
-    const refusal = JSON.stringify({
-      error: {
-        message: 'no space left on the file system of the dx-runner state root: ENOSPC: no space left on device',
-        exit_code: 1,
-        reason_code: 'disk_full',
-        next_action: 'free_disk_space_or_prune_old_jobs_then_start_again',
-        next_action_text: 'Free disk space or run `dx-runner prune --retention`, then start again.',
-      },
-      json_contract_version: 1,
-    });
-    fs.writeFileSync(
-      full,
-      `#!/bin/sh\nif [ "$1" = start ]; then printf '%s\\n' '${refusal}'; exit 1; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
-      { mode: 0o755 },
-    );
+    // a dx-runner whose state root has no room left for the job's records
+    const full = writeFullDiskDxRunner(path.join(sb.dir, 'dx-runner-full'), [process.execPath, CLI_BIN]);
     const r = await night(['--max-items', '5'], { DX_RUNNER_BIN: full });
     expect(r.code).toBe(1);
     expect(r.report.items.map((i) => [i.beads_id, i.action])).toEqual([

@@ -164,29 +164,40 @@ describe('stop, finalize and prune end only our own processes', () => {
   }
 
   it('prune never signals a process whose pid was recycled: identity is pid + start time', async () => {
-    const wt = sb.worktree('bd-recycled');
-    const paths = jobPaths(sb.state, 'fake', 'bd-recycled');
-    await sb.dx([
-      'start',
-      '--beads',
-      'bd-recycled',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ exit: 0 }] }),
-      '--worktree',
-      wt,
-    ]);
-    await waitFor(() => fs.existsSync(paths.outcome), 'outcome');
-    // forge a ghost: no outcome, dead watcher, and an "agent" pid that belongs to this test runner
-    fs.rmSync(paths.outcome);
-    const hb = fs.readFileSync(paths.heartbeat, 'utf8').replace(/^agent_pid=.*$/m, `agent_pid=${process.pid}`);
-    fs.writeFileSync(paths.heartbeat, hb);
-    const job = loadJob(paths);
-    expect(job.agentAlive).toBe(false);
-    const prune = await sb.dxJson(['prune', '--beads', 'bd-recycled'], PruneOutputSchema);
-    expect(prune.json.actions[0]).toMatchObject({ action: 'finalized_ghost' });
-    expect(processExists(process.pid)).toBe(true);
+    // in a private pid namespace: the forged record names a pid there, so a broken prune could only
+    // ever reach the namespace's own processes
+    const ns = openPidNamespace(sb);
+    try {
+      // the process the recycled pid now belongs to: another job's live agent
+      const { agentPid: livePid } = await startHanging('bd-alive', [], {}, ns);
+      const wt = sb.worktree('bd-recycled');
+      const paths = jobPaths(sb.state, 'fake', 'bd-recycled');
+      const start = await ns.dx([
+        'start',
+        '--beads',
+        'bd-recycled',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        sb.prompt({ steps: [{ exit: 0 }] }),
+        '--worktree',
+        wt,
+      ]);
+      expect(start.code, start.stderr).toBe(0);
+      await waitFor(() => fs.existsSync(paths.outcome), 'outcome');
+      // forge a ghost: no outcome, dead watcher, and its agent's pid now someone else's (its start
+      // time stays the one recorded for the agent that ran)
+      fs.rmSync(paths.outcome);
+      const hb = fs.readFileSync(paths.heartbeat, 'utf8').replace(/^agent_pid=.*$/m, `agent_pid=${livePid}`);
+      fs.writeFileSync(paths.heartbeat, hb);
+      expect(loadJob(paths).agentAlive).toBe(false);
+      const prune = await ns.dxJson(['prune', '--beads', 'bd-recycled'], PruneOutputSchema);
+      expect(prune.json.actions[0]).toMatchObject({ action: 'finalized_ghost' });
+      expect(await ns.exists(livePid)).toBe(true);
+      expect((await ns.dxJson(['check', '--beads', 'bd-alive'], CheckOutputSchema)).json.state).toBe('healthy');
+    } finally {
+      await ns.close();
+    }
   });
 
   it('prune removes an invalid pid file and reports corrupt state without deleting it', async () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject, onTestFailed } from 'vitest';
 import type { z } from 'zod';
-import { jobPaths, listBeadsInProviderDir, listProviderDirs, loadJob, sendSignal } from '@dx/core';
+import { identify, sendSignal } from '@dx/core';
 import { BATCH_BIN, CLI_BIN } from './paths.js';
 
 export interface CliResult {
@@ -175,22 +175,28 @@ function startedBySandbox(pid: number, state: string): boolean {
   }
 }
 
+/** Every process running now whose environment names this sandbox's state root: the test's own. */
+function sandboxProcesses(state: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .map(Number)
+    .filter((pid) => pid !== process.pid && startedBySandbox(pid, state));
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 /**
- * End every job process a test left behind, by pid + start time (never by name), and only a
- * process whose environment names this sandbox's state root: a forged or stale record can never
- * make a test's cleanup signal anything but the test's own processes.
+ * End every process a test left behind: those whose environment names this sandbox's state root (a
+ * directory only this test made), found in /proc — never a pid read from a record, which a forged
+ * or stale one could point anywhere — each by pid + the start time read with it (never by name).
+ * A few passes, for a watcher caught forking its agent; bounded.
  */
 export function killJobProcesses(state: string): void {
-  for (const provider of listProviderDirs(state)) {
-    for (const beads of listBeadsInProviderDir(state, provider)) {
-      const job = loadJob(jobPaths(state, provider, beads));
-      const hb = job.heartbeat;
-      if (hb?.agent_pid && startedBySandbox(hb.agent_pid, state))
-        sendSignal({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks }, 'SIGKILL', 'group');
-      const meta = job.meta;
-      if (meta?.watcher_pid && startedBySandbox(meta.watcher_pid, state))
-        sendSignal({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks }, 'SIGKILL');
-    }
+  for (let pass = 0; pass < 5; pass++) {
+    const left = sandboxProcesses(state).flatMap((pid) => identify(pid) ?? []);
+    if (left.length === 0) return;
+    for (const proc of left) sendSignal(proc, 'SIGKILL');
+    Atomics.wait(pause, 0, 0, 50);
   }
 }
 

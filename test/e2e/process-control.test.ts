@@ -163,6 +163,45 @@ describe('stop, finalize and prune end only our own processes', () => {
     expect(second.json.pruned).toBe(0);
   }
 
+  it('a watcher lost after its agent ended: the outcome keeps the agent’s own exit code', async () => {
+    const ns = openPidNamespace(sb);
+    try {
+      const wt = sb.worktree('bd-lost-exit');
+      const paths = jobPaths(sb.state, 'fake', 'bd-lost-exit');
+      // the agent exits 7 and leaves a child that shrugs off SIGTERM: ending it keeps the watcher
+      // busy for the kill grace (3 s) after the agent's end, before it can write the outcome
+      const prompt = sb.prompt({
+        steps: [
+          { message: 'working' },
+          { spawn_child: path.join(sb.dir, 'lost-exit.child.pid'), child_ignores_sigterm: true },
+          // time for the child to set up its SIGTERM handler
+          { sleep: 500 },
+          { exit: 7 },
+        ],
+      });
+      const start = await ns.dxJson(
+        ['start', '--beads', 'bd-lost-exit', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt],
+        StartOutputSchema,
+        { env: { DX_RUNNER_KILL_GRACE_SEC: '3' } },
+      );
+      expect(start.code, start.stderr).toBe(0);
+      await waitFor(
+        () => fs.existsSync(paths.heartbeat) && /^agent_exit_code=7$/m.test(fs.readFileSync(paths.heartbeat, 'utf8')),
+        'the agent’s exit on record',
+      );
+      await ns.signal(start.json.watcher_pid!, 'SIGKILL');
+      await waitFor(async () => !(await ns.exists(start.json.watcher_pid!)), 'watcher gone');
+      expect(fs.existsSync(paths.outcome)).toBe(false);
+      const prune = await ns.dxJson(['prune', '--beads', 'bd-lost-exit'], PruneOutputSchema);
+      expect(prune.json.actions[0]).toMatchObject({ action: 'finalized_ghost' });
+      // nobody judged the run (failed, watcher_lost), but how the agent ended is not lost
+      expect(outcome('bd-lost-exit')).toMatchObject({ state: 'failed', reason_code: 'watcher_lost', exit_code: 7 });
+      expect(outcome('bd-lost-exit')?.summary).toMatch(/the agent had ended \(exit code 7\) at \d{4}-/);
+    } finally {
+      await ns.close();
+    }
+  });
+
   it('prune never signals a process whose pid was recycled: identity is pid + start time', async () => {
     // in a private pid namespace: the forged record names a pid there, so a broken prune could only
     // ever reach the namespace's own processes

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DxError, ExitCode } from '../errors.js';
@@ -25,6 +26,8 @@ export interface EndRequest {
   state?: OutcomeState;
   /** Record the outcome without signalling anything (finalize --no-signal: the operator vouches). */
   noSignal?: boolean;
+  /** Said in the outcome's summary after the reason, when dx-runner writes it. */
+  detail?: string;
 }
 
 export interface EndResult {
@@ -123,7 +126,7 @@ export function finalizeWithoutWatcher(job: JobSnapshot, request: EndRequest): b
     tokens_output: hb?.tokens_output,
     cost_usd: hb?.cost_usd,
     writes_refused: hb?.writes_refused ?? 0,
-    summary: `finalized by dx-runner ${request.action}: ${request.reason}`,
+    summary: `finalized by dx-runner ${request.action}: ${request.reason}${request.detail ? ` (${request.detail})` : ''}`,
     finalized_by: request.action,
   };
   const written = publishOutcome(paths, outcome, Redactor.fromEnv()) === 'written';
@@ -220,9 +223,24 @@ export async function endJob(
   return { ended: true, outcome: currentOutcome(job), writtenBy: 'dx-runner', signalled };
 }
 
-/** A job whose watcher is gone without an outcome: its orphaned agent group (if any) ended, the outcome written as `reason`. */
-function endGhost(job: JobSnapshot, reason: 'watcher_lost' | 'launch_incomplete', env: NodeJS.ProcessEnv) {
-  return endJob(job, { action: 'finalize', reason, exitCode: 1, state: 'failed' }, env);
+/**
+ * A job whose watcher is gone without an outcome: its orphaned agent group (if any) ended, the
+ * outcome written as `reason` (`failed`: nobody judged the run). When the watcher had seen its agent
+ * end (the heartbeat says so), the outcome keeps the agent's own exit code and says when it ended.
+ */
+export function endGhost(
+  job: JobSnapshot,
+  reason: 'watcher_lost' | 'launch_incomplete',
+  env: NodeJS.ProcessEnv = process.env,
+) {
+  const hb = job.heartbeat;
+  const signal = hb?.agent_exit_signal as NodeJS.Signals | undefined;
+  const exitCode = hb?.agent_exit_code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : undefined);
+  const detail =
+    exitCode === undefined
+      ? undefined
+      : `the agent had ended (${signal ? `signal ${signal}` : `exit code ${exitCode}`}) at ${hb?.agent_exited_at ?? 'an unrecorded time'}; its watcher was lost before it judged the run`;
+  return endJob(job, { action: 'finalize', reason, exitCode: exitCode ?? 1, state: 'failed', detail }, env);
 }
 
 export type StopResult = StopOutput;

@@ -90,6 +90,10 @@ export const HeartbeatSchema = z.looseObject({
   output_bytes: int.optional(),
   log_bytes_dropped: int.optional(),
   terminating: z.string().optional(),
+  /** The agent's own end, written the moment the watcher sees it, before the watcher's verdict. */
+  agent_exit_code: int.optional(),
+  agent_exit_signal: z.string().optional(),
+  agent_exited_at: z.string().optional(),
 });
 export type HeartbeatRecord = z.output<typeof HeartbeatSchema>;
 

@@ -4,7 +4,7 @@ import type { Policy } from '../policy/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { WatchdogPassOutput } from '../schemas/outputs.js';
 import { acquireLock, LockTimeoutError } from '../state/lock.js';
-import { blockJob, endJob } from './control.js';
+import { blockJob, endGhost, endJob } from './control.js';
 import { restartInstance } from './restart.js';
 import { applyJobRetention, onceEvery, RETENTION_PERIOD_MS, retentionOptions } from './retention.js';
 import { listJobs, loadJob, type JobSnapshot } from './store.js';
@@ -45,7 +45,7 @@ async function tend(root: string, job: JobSnapshot, entry: WatchdogAction, optio
     entry.state === 'exited_err' &&
     (entry.reason_code === 'watcher_lost' || entry.reason_code === 'launch_incomplete')
   ) {
-    await endJob(job, { action: 'finalize', reason: entry.reason_code, exitCode: 1, state: 'failed' }, options.env);
+    await endGhost(job, entry.reason_code, options.env);
     entry.action = 'finalized_ghost';
     return;
   }

@@ -62,6 +62,8 @@ export class JobWatcher {
   private finalText?: string;
   private hungAfterFinal = false;
   private readonly launchedAt = Date.now();
+  /** How the agent ended, once it has (its exit code or signal, and when). */
+  private agentExit?: { code: number | null; signal: NodeJS.Signals | null; at: number };
   private readonly hb = {
     events: 0,
     toolCalls: 0,
@@ -491,6 +493,9 @@ export class JobWatcher {
       output_bytes: this.outputBytes,
       log_bytes_dropped: this.agentLog?.counts.dropped,
       terminating: this.termination?.reason,
+      agent_exit_code: this.agentExit?.code ?? undefined,
+      agent_exit_signal: this.agentExit?.signal ?? undefined,
+      agent_exited_at: this.agentExit ? iso(this.agentExit.at) : undefined,
     };
     try {
       writeRecord(this.spec.paths.heartbeat, 'heartbeat', record, this.redactor, {
@@ -565,6 +570,10 @@ export class JobWatcher {
   ): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     if (this.mutationTimer) clearTimeout(this.mutationTimer);
+    // on record at once: what follows (its leftovers ended, its output drained) can take seconds,
+    // and a watcher lost meanwhile must not take the agent's own exit with it
+    this.agentExit = { code, signal, at: Date.now() };
+    this.writeHeartbeat(true);
     // Children the agent left behind in its group would hold our pipes open and outlive the job.
     let leftovers = false;
     if (this.agent && groupAlive(this.agent)) {

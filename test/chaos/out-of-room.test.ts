@@ -7,7 +7,23 @@ import { createSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { pidNamespace } from './helpers.js';
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'chaos', 'fixtures', 'exhaustion-sweep.mjs');
-const FULL_DISK_FIXTURE = path.join(REPO_ROOT, 'test', 'chaos', 'fixtures', 'full-disk-prune.mjs');
+const FULL_DISK_FIXTURE = path.join(REPO_ROOT, 'test', 'chaos', 'fixtures', 'full-disk.mjs');
+
+/** The full-disk fixture in `mode`, in private mount and pid namespaces: its story, step by step. */
+function onFullDisk(mode: 'prune' | 'stop', prompt: string, worktree: string) {
+  const ns = pidNamespace();
+  const r = spawnSync(
+    ns[0],
+    [...ns.slice(1), process.execPath, FULL_DISK_FIXTURE, CLI_BIN, sb.dir, prompt, worktree, mode],
+    { env: sb.env, encoding: 'utf8', timeout: 240_000 },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  const run = JSON.parse(r.stdout.trim()) as Record<
+    string,
+    { code: number; stdout: string } | boolean | number | string[]
+  >;
+  return { story: r.stdout, run, step: (name: string) => run[name] as { code: number; stdout: string } };
+}
 /** Wide enough that the file system runs out before, during and after a start, as the code changes. */
 const INODE_BUDGETS = Array.from({ length: 21 }, (_, i) => `inodes:${i + 4}`);
 const KIB_BUDGETS = Array.from({ length: 12 }, (_, i) => `kb:${(i + 1) * 8}`);
@@ -110,19 +126,7 @@ describe('the state root runs out of room at any step of a job', () => {
 
   it('a file system full to the last byte: prune gives up the reserve kept for it and frees old jobs', () => {
     const prompt = sb.prompt({ steps: [{ message: 'done' }, { exit: 0 }] });
-    const ns = pidNamespace();
-    const r = spawnSync(
-      ns[0],
-      [...ns.slice(1), process.execPath, FULL_DISK_FIXTURE, CLI_BIN, sb.dir, prompt, sb.worktree('bd-full')],
-      { env: sb.env, encoding: 'utf8', timeout: 240_000 },
-    );
-    expect(r.status, r.stderr).toBe(0);
-    const story = r.stdout;
-    const run = JSON.parse(r.stdout.trim()) as Record<
-      string,
-      { code: number; stdout: string } | boolean | number | string[]
-    >;
-    const step = (name: string) => run[name] as { code: number; stdout: string };
+    const { story, run, step } = onFullDisk('prune', prompt, sb.worktree('bd-full'));
     expect(run.error, story).toBeUndefined();
     expect(step('start').code, story).toBe(0);
     // a start with room to spare leaves a reserve behind, a prune keeps it
@@ -144,5 +148,17 @@ describe('the state root runs out of room at any step of a job', () => {
     // once there is room again, the next prune keeps a reserve for the next time
     expect(step('later_prune').code, story).toBe(0);
     expect(run.reserve_after_later_prune, story).toBe(true);
+  });
+
+  it('a file system full to the last byte: stop still ends a silent job (its lock takes the reserve)', () => {
+    const prompt = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
+    const { story, run, step } = onFullDisk('stop', prompt, sb.worktree('bd-silent'));
+    expect(run.error, story).toBeUndefined();
+    expect(step('start').code, story).toBe(0);
+    expect(run.reserve_after_start, story).toBe(true);
+    expect(run.free_blocks_when_full, story).toBe(0);
+    expect(step('full_stop').code, story).toBe(0);
+    expect(JSON.parse(step('full_stop').stdout), story).toMatchObject({ stopped: true, reason_code: 'manual_stop' });
+    expect(CheckOutputSchema.parse(JSON.parse(step('check').stdout)).reason_code, story).toBe('manual_stop');
   });
 });

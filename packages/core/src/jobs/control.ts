@@ -62,13 +62,24 @@ export async function lockJob(root: string, beads: string, timeoutMs = LOCK_TIME
   }
 }
 
+/**
+ * `fn` under the job's lock. `useReserve` is for the commands that end work (stop, finalize): on a
+ * file system full to the last byte, where not even the lock fits, they give up the state root's
+ * reserve (keepReserve) and try once more, so ending a job never waits for someone to make room.
+ */
 export async function withJobLock<T>(
   root: string,
   beads: string,
   fn: () => Promise<T>,
-  timeoutMs?: number,
+  options: { useReserve?: boolean } = {},
 ): Promise<T> {
-  const lock = await lockJob(root, beads, timeoutMs);
+  let lock: Lock;
+  try {
+    lock = await lockJob(root, beads);
+  } catch (err) {
+    if (!options.useReserve || !isNoSpace(err) || !giveUpReserve(root)) throw err;
+    lock = await lockJob(root, beads);
+  }
   try {
     return await fn();
   } finally {
@@ -252,31 +263,36 @@ export async function stopJob(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<StopResult> {
   requireJob(root, beads);
-  return withJobLock(root!, beads, async () => {
-    const job = requireJob(root, beads);
-    if (job.outcome) {
-      throw new DxError(`job ${beads} is not running (it ended: ${job.outcome.state}, ${job.outcome.reason_code})`, {
-        exitCode: ExitCode.general,
-        reasonCode: 'job_not_running',
-        nextAction: 'nothing_to_stop',
-      });
-    }
-    // its watcher died and its agent with it: nothing is left to stop, and the record says what
-    // happened (watcher_lost), not a stop nobody made
-    const ghost = job.meta?.watcher_pid !== undefined && !job.watcherAlive && !job.agentAlive;
-    const result = ghost
-      ? await endGhost(job, ghostReason(job), env)
-      : await endJob(job, { action: 'stop', reason: 'manual_stop', exitCode: 137, state: 'killed' }, env);
-    return {
-      beads,
-      provider: job.paths.provider,
-      stopped: result.ended,
-      reason_code: result.outcome?.reason_code ?? 'manual_stop',
-      exit_code: result.outcome?.exit_code ?? null,
-      outcome_state: result.outcome?.state ?? null,
-      written_by: result.writtenBy,
-    };
-  });
+  return withJobLock(
+    root!,
+    beads,
+    async () => {
+      const job = requireJob(root, beads);
+      if (job.outcome) {
+        throw new DxError(`job ${beads} is not running (it ended: ${job.outcome.state}, ${job.outcome.reason_code})`, {
+          exitCode: ExitCode.general,
+          reasonCode: 'job_not_running',
+          nextAction: 'nothing_to_stop',
+        });
+      }
+      // its watcher died and its agent with it: nothing is left to stop, and the record says what
+      // happened (watcher_lost), not a stop nobody made
+      const ghost = job.meta?.watcher_pid !== undefined && !job.watcherAlive && !job.agentAlive;
+      const result = ghost
+        ? await endGhost(job, ghostReason(job), env)
+        : await endJob(job, { action: 'stop', reason: 'manual_stop', exitCode: 137, state: 'killed' }, env);
+      return {
+        beads,
+        provider: job.paths.provider,
+        stopped: result.ended,
+        reason_code: result.outcome?.reason_code ?? 'manual_stop',
+        exit_code: result.outcome?.exit_code ?? null,
+        outcome_state: result.outcome?.state ?? null,
+        written_by: result.writtenBy,
+      };
+    },
+    { useReserve: true },
+  );
 }
 
 export type FinalizeResult = FinalizeOutput;
@@ -291,21 +307,26 @@ export async function finalizeJob(
   options: { noSignal?: boolean } = {},
 ): Promise<FinalizeResult> {
   requireJob(root, beads);
-  return withJobLock(root!, beads, async () => {
-    const job = requireJob(root, beads);
-    const result = await endJob(job, { action: 'finalize', reason, exitCode, noSignal: options.noSignal }, env);
-    const outcome = result.outcome;
-    return {
-      beads,
-      provider: job.paths.provider,
-      finalized: result.ended,
-      reason_code: outcome?.reason_code ?? reason,
-      exit_code: outcome?.exit_code ?? exitCode,
-      outcome_state: outcome?.state ?? outcomeStateForExit(exitCode),
-      written_by: result.writtenBy,
-      signalled: result.signalled,
-    };
-  });
+  return withJobLock(
+    root!,
+    beads,
+    async () => {
+      const job = requireJob(root, beads);
+      const result = await endJob(job, { action: 'finalize', reason, exitCode, noSignal: options.noSignal }, env);
+      const outcome = result.outcome;
+      return {
+        beads,
+        provider: job.paths.provider,
+        finalized: result.ended,
+        reason_code: outcome?.reason_code ?? reason,
+        exit_code: outcome?.exit_code ?? exitCode,
+        outcome_state: outcome?.state ?? outcomeStateForExit(exitCode),
+        written_by: result.writtenBy,
+        signalled: result.signalled,
+      };
+    },
+    { useReserve: true },
+  );
 }
 
 /** Mark a job blocked (watchdog, after max retries; the caller holds its lock). */

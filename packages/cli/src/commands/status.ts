@@ -78,7 +78,8 @@ ${exitCodesHelp([0, 1, 22])}`;
 
   private renderDisk(d: DiskOutput): void {
     const mb = (n: number | null) => (n === null ? '-' : `${(n / 1024 / 1024).toFixed(1)} MB`);
-    this.out(`state_dir=${d.state_dir} total=${mb(d.total_bytes)} free=${mb(d.free_bytes)}`);
+    const files = typeof d.free_files === 'number' ? ` free_files=${d.free_files}` : '';
+    this.out(`state_dir=${d.state_dir} total=${mb(d.total_bytes)} free=${mb(d.free_bytes)}${files}`);
     if (Object.keys(d.by_provider).length > 0)
       this.out(
         renderTable(

@@ -96,6 +96,22 @@ export function giveUpReserve(root: string): boolean {
 }
 
 /**
+ * What is short on the file system a `status --disk` answer describes — bytes under
+ * `limits.min_free_mb`, or files under the floor a start needs — as the one line a wave or a night
+ * refuses with before it dispatches anything; undefined when there is room (or the answer does not
+ * say: an older dx-runner reports no files). `min_free_mb: 0` turns both off, as for a start.
+ */
+export function roomProblem(disk: DiskOutput, policy: Policy): string | undefined {
+  const minBytes = policy.limits.minFreeMb * MB;
+  if (minBytes <= 0) return undefined;
+  if (disk.free_bytes !== null && disk.free_bytes < minBytes)
+    return `only ${Math.floor(disk.free_bytes / MB)} MB free where dx-runner keeps its state (${disk.state_dir}); limits.min_free_mb is ${policy.limits.minFreeMb}`;
+  if (typeof disk.free_files === 'number' && disk.free_files < MIN_FREE_FILES)
+    return `only ${disk.free_files} files (inodes) free where dx-runner keeps its state (${disk.state_dir}); a start needs room for at least ${MIN_FREE_FILES}`;
+  return undefined;
+}
+
+/**
  * A write that failed because the file system is full, as the failure a user can act on; any other
  * error as it was.
  */
@@ -160,13 +176,16 @@ export function diskUsage(root: string | undefined, rootPath: string, top = 10):
     state_dir: rootPath,
     total_bytes: 0,
     free_bytes: null,
+    free_files: null,
     by_provider: {},
     by_kind: {},
     largest_jobs: [],
     holds: [],
   };
   if (!root) return out;
-  out.free_bytes = freeBytes(root);
+  const free = room(root);
+  out.free_bytes = free.bytes;
+  out.free_files = free.files;
   const jobs = new Map<string, { beads: string; provider: string; bytes: number }>();
   for (const provider of listProviderDirs(root)) {
     const dir = path.join(root, provider);

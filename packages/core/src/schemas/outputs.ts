@@ -219,6 +219,8 @@ export const DiskOutputSchema = z.object({
   state_dir: z.string(),
   total_bytes: z.number().int(),
   free_bytes: z.number().int().nullable(),
+  /** Files (inodes) left on that file system; null where it has no inode limit, absent from older dx-runners. */
+  free_files: z.number().int().nullable().optional(),
   by_provider: z.record(z.string(), z.number().int()),
   by_kind: z.record(z.string(), z.number().int()),
   largest_jobs: z.array(z.object({ beads: z.string(), provider: z.string(), bytes: z.number().int() })),

@@ -1,5 +1,6 @@
 import {
   assertFreeSpace,
+  roomProblem,
   expandHome,
   DxError,
   ExitCode,
@@ -145,11 +146,9 @@ function assertKnownHosts(hosts: string[], policy: Policy): void {
 
 /** Both state roots need room before anything is dispatched: dx-runner's (asked, never assumed) and ours. */
 async function freeSpaceProblem(deps: WaveDeps): Promise<string | undefined> {
-  const minBytes = deps.policy.limits.minFreeMb * 1024 * 1024;
   const disk = await deps.client.disk().catch(() => undefined);
-  if (disk?.free_bytes !== null && disk?.free_bytes !== undefined && disk.free_bytes < minBytes) {
-    return `only ${Math.floor(disk.free_bytes / 1048576)} MB free where dx-runner keeps its state (${disk.state_dir}); limits.min_free_mb is ${deps.policy.limits.minFreeMb}`;
-  }
+  const short = disk && roomProblem(disk, deps.policy);
+  if (short) return short;
   try {
     assertFreeSpace(deps.root, deps.policy, 'the dx-batch state root');
   } catch (err) {

@@ -72,8 +72,13 @@ class ScriptedDxRunner {
   async prune() {
     return {};
   }
+  /** What `status --disk` answers (free room where dx-runner keeps its state). */
+  diskAnswer: { free_bytes: number | null; free_files?: number | null; state_dir: string } = {
+    free_bytes: null,
+    state_dir: '/x',
+  };
   async disk() {
-    return { free_bytes: null, state_dir: '/x' };
+    return this.diskAnswer;
   }
   async status() {
     return { jobs: [] };
@@ -145,7 +150,12 @@ class ScriptedDxRunner {
 
 const silent: ProgressView = { event: () => undefined, render: () => undefined, close: () => undefined };
 
-async function wave(items: string[], script: Script, config: Record<string, unknown> = {}) {
+async function wave(
+  items: string[],
+  script: Script,
+  config: Record<string, unknown> = {},
+  disk?: ScriptedDxRunner['diskAnswer'],
+) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-orch-'));
   dirs.push(dir);
   const base = path.join(dir, 'agents');
@@ -159,6 +169,7 @@ async function wave(items: string[], script: Script, config: Record<string, unkn
     sections: [BATCH_SECTION],
   });
   const runner = new ScriptedDxRunner(script);
+  if (disk) runner.diskAnswer = disk;
   const deps = { root: path.join(dir, 'batch'), client: runner.asClient(), policy, view: silent };
   const state: WaveState = await startWave(
     {
@@ -325,6 +336,22 @@ describe('orchestrator (scripted dx-runner)', () => {
     // the item waits for the resume with its chain untouched
     expect(item(state, 'bd-1')).toMatchObject({ implement_failures: 0, attempt: 1 });
     expect(item(state, 'bd-1').attempts).toEqual([]);
+  });
+
+  it('a wave does not start when dx-runner’s state root has bytes to spare but too few files left', async () => {
+    const { state, runner } = await wave(
+      ['bd-1'],
+      firstStartThen({ state: 'exited_ok' }),
+      {},
+      {
+        free_bytes: 64 * 1024 ** 3,
+        free_files: 12,
+        state_dir: '/state',
+      },
+    );
+    expect(state).toMatchObject({ status: 'failed', reason_code: 'disk_low' });
+    expect(state.error).toMatch(/only 12 files \(inodes\) free where dx-runner keeps its state/);
+    expect(runner.started).toEqual([]);
   });
 
   it('a job ended because the state root filled up stops the wave; resumed, it runs again on the same provider', async () => {

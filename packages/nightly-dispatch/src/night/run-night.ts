@@ -2,6 +2,7 @@ import path from 'node:path';
 import {
   acquireLock,
   assertFreeSpace,
+  roomProblem,
   DxError,
   isDxError,
   isValidBeadsId,
@@ -89,11 +90,9 @@ async function freeSpaceProblem(
   policy: Policy,
   client: DxRunnerClient,
 ): Promise<string | undefined> {
-  const minBytes = policy.limits.minFreeMb * 1024 * 1024;
   const disk = await client.disk().catch(() => undefined);
-  if (disk?.free_bytes !== null && disk?.free_bytes !== undefined && disk.free_bytes < minBytes) {
-    return `disk_low: only ${Math.floor(disk.free_bytes / 1048576)} MB free where dx-runner keeps its state (${disk.state_dir}); limits.min_free_mb is ${policy.limits.minFreeMb}`;
-  }
+  const short = disk && roomProblem(disk, policy);
+  if (short) return `disk_low: ${short}`;
   try {
     assertFreeSpace(config.root, policy, 'the nightly-dispatch state root');
   } catch (err) {

@@ -18,11 +18,6 @@ function room(dir: string): { bytes: number; files: number | null } {
   return { bytes: Number(st.bavail) * Number(st.bsize), files: Number(st.files) > 0 ? Number(st.ffree) : null };
 }
 
-/** Bytes free for an unprivileged writer on the file system holding `dir`. */
-export function freeBytes(dir: string): number {
-  return room(dir).bytes;
-}
-
 /**
  * Files a start needs room for, with a wide margin: a job writes about fifteen (records, their
  * temporary copies, locks, its log) and a wave or a nightly run several more per item.

@@ -62,10 +62,10 @@ const RESERVE_BYTES = 64 * 1024;
 
 /**
  * Keeps `<root>/.reserve`, 64 KiB of real blocks and one inode, while the file system has plenty of
- * room: on the day it is full to the last byte, `prune` gives it up first (giveUpReserve) so it can
- * take its locks and write what it must before it frees anything — without it, the operator's way
- * out answered `disk_full` too. Made only with ample room (64 times its size, and MIN_FREE_FILES
- * files); a precaution that never fails its caller.
+ * room: on the day it is full to the last byte, `prune`, `stop` and `finalize` give it up
+ * (giveUpReserve) so they can take a job's lock and write what they must before they free or end
+ * anything — without it, the operator's way out answered `disk_full` too. Made only with ample room
+ * (64 times its size, and MIN_FREE_FILES files); a precaution that never fails its caller.
  */
 export function keepReserve(root: string): void {
   const file = path.join(root, RESERVE_FILE);

@@ -11,6 +11,8 @@ With --retention (or --older-than), finished jobs past the policy's retention (r
 keeping the retention.keep_last most recent) lose every file: meta, outcome, logs and their
 rotations, heartbeat, prompt copy. Never a live job, never one whose owner (a dx-batch wave) still
 holds it. --dry-run lists what would go and how much, and changes nothing.
+On a file system full to the last byte, prune gives up the 64 KiB the state root keeps in reserve
+(.reserve) to take its locks, and says so; it keeps a new reserve once there is room.
 ${exitCodesHelp([0, 1, 22])}`;
 
   static override examples = [

@@ -5,7 +5,8 @@ export default class Stop extends DxCommand<StopOutput> {
   static override summary = 'stop a running job and its whole process group';
   static override description = `Asks the job's watcher to end the agent's process group (SIGTERM, then SIGKILL after
 DX_RUNNER_KILL_GRACE_SEC), children included; the outcome records state killed, reason manual_stop.
-Only processes proven to be this job's (pid + start time) are signalled.
+Only processes proven to be this job's (pid + start time) are signalled. On a file system full to
+the last byte, the job's lock takes the state root's reserve (.reserve), so a job can still be stopped.
 ${exitCodesHelp([0, 1])}`;
 
   static override examples = [

@@ -136,6 +136,11 @@ describe('the state root runs out of room at any step of a job', () => {
     expect(run.reserve_after_first_prune, story).toBe(true);
     // the file system was really full: not one block left for an unprivileged writer
     expect(run.free_blocks_when_full, story).toBe(0);
+    // a dry run first, as a careful operator does: it needs no room at all, and leaves the reserve be
+    expect(step('full_dry_run').code, story).toBe(0);
+    const looked = PruneOutputSchema.parse(JSON.parse(step('full_dry_run').stdout));
+    expect(looked.retention, story).toMatchObject({ dry_run: true, removed: [{ beads: 'bd-full' }] });
+    expect(run.reserve_after_full_dry_run, story).toBe(true);
     // prune could take its locks, and removed the finished job: the operator's way out works
     expect(step('full_prune').code, story).toBe(0);
     const pruned = PruneOutputSchema.parse(JSON.parse(step('full_prune').stdout));

@@ -5,7 +5,7 @@ import type { Policy } from '../policy/schema.js';
 import type { RetentionOutput } from '../schemas/outputs.js';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic.js';
 import { jobPaths, JOB_FILE_SUFFIXES, listBeadsInProviderDir, listProviderDirs, jobLockName } from '../state/layout.js';
-import { acquireLock, LockTimeoutError } from '../state/lock.js';
+import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { bytesUnder } from './disk.js';
 import { isHeld } from './holds.js';
 import { loadJob } from './store.js';
@@ -78,9 +78,10 @@ export async function applyJobRetention(root: string | undefined, options: Reten
       result.kept.recent++;
       continue;
     }
-    let lock;
+    // a dry run writes nothing, not even a lock: it works on a full disk, where an operator looks first
+    let lock: Lock | undefined;
     try {
-      lock = await acquireLock(root, jobLockName(job.beads), 2000);
+      if (!options.dryRun) lock = await acquireLock(root, jobLockName(job.beads), 2000);
     } catch (err) {
       if (!(err instanceof LockTimeoutError)) throw err;
       result.kept.live++;
@@ -100,7 +101,7 @@ export async function applyJobRetention(root: string | undefined, options: Reten
       });
       result.bytes_freed += removed.bytes;
     } finally {
-      lock.release();
+      lock?.release();
     }
   }
   return result;
@@ -108,7 +109,7 @@ export async function applyJobRetention(root: string | undefined, options: Reten
 
 /**
  * Every file of one finished job in one provider directory; undefined (nothing removed) when the
- * job is not finished. The caller holds the job's lock.
+ * job is not finished. The caller holds the job's lock (a dry run, which removes nothing, needs none).
  */
 function removeFinishedJobFiles(
   root: string,

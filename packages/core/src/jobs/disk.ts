@@ -29,10 +29,24 @@ const MIN_FREE_FILES = 1000;
  * short of bytes, or of inodes (a file system can run out of files with space to spare).
  * `limits.min_free_mb: 0` turns both checks off.
  */
+/**
+ * What a file system with this much room left is short of for a start, by the policy's floor:
+ * files first (a file system can run out of them with bytes to spare), then bytes. Never short
+ * when `limits.min_free_mb` is 0; files unknown (null, undefined) are not short.
+ */
+function shortOf(free: { bytes: number | null; files?: number | null }, policy: Policy): 'files' | 'bytes' | undefined {
+  const minBytes = policy.limits.minFreeMb * MB;
+  if (minBytes <= 0) return undefined;
+  if (typeof free.files === 'number' && free.files < MIN_FREE_FILES) return 'files';
+  if (free.bytes !== null && free.bytes < minBytes) return 'bytes';
+  return undefined;
+}
+
 export function assertFreeSpace(dir: string, policy: Policy, label = 'the dx-runner state root'): void {
   const minBytes = policy.limits.minFreeMb * MB;
   const { bytes: free, files } = room(dir);
-  if (minBytes > 0 && files !== null && files < MIN_FREE_FILES) {
+  const short = shortOf({ bytes: free, files }, policy);
+  if (short === 'files') {
     throw new DxError(
       `only ${files} files (inodes) free on the file system of ${label} (${dir}); a start needs room for at least ${MIN_FREE_FILES}`,
       {
@@ -43,7 +57,7 @@ export function assertFreeSpace(dir: string, policy: Policy, label = 'the dx-run
       },
     );
   }
-  if (free < minBytes) {
+  if (short === 'bytes') {
     throw new DxError(
       `only ${Math.floor(free / MB)} MB free on the file system of ${label} (${dir}); limits.min_free_mb is ${policy.limits.minFreeMb}`,
       {
@@ -97,12 +111,11 @@ export function giveUpReserve(root: string): boolean {
  * say: an older dx-runner reports no files). `min_free_mb: 0` turns both off, as for a start.
  */
 export function roomProblem(disk: DiskOutput, policy: Policy): string | undefined {
-  const minBytes = policy.limits.minFreeMb * MB;
-  if (minBytes <= 0) return undefined;
-  if (disk.free_bytes !== null && disk.free_bytes < minBytes)
-    return `only ${Math.floor(disk.free_bytes / MB)} MB free where dx-runner keeps its state (${disk.state_dir}); limits.min_free_mb is ${policy.limits.minFreeMb}`;
-  if (typeof disk.free_files === 'number' && disk.free_files < MIN_FREE_FILES)
+  const short = shortOf({ bytes: disk.free_bytes, files: disk.free_files }, policy);
+  if (short === 'files')
     return `only ${disk.free_files} files (inodes) free where dx-runner keeps its state (${disk.state_dir}); a start needs room for at least ${MIN_FREE_FILES}`;
+  if (short === 'bytes')
+    return `only ${Math.floor(disk.free_bytes! / MB)} MB free where dx-runner keeps its state (${disk.state_dir}); limits.min_free_mb is ${policy.limits.minFreeMb}`;
   return undefined;
 }
 

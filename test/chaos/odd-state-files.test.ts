@@ -73,6 +73,36 @@ describe('odd state files', () => {
     expect(fs.statSync(odd).isDirectory()).toBe(true);
   });
 
+  it('an outcome whose list of changed files is cut short makes that job alone state_file_corrupt', async () => {
+    await finished('bd-good');
+    await finished('bd-cut');
+    const cut = path.join(dir(), 'bd-cut.outcome');
+    const text = fs.readFileSync(cut, 'utf8');
+    expect(text).toMatch(/^changed_files=\["x\.txt"\]$/m);
+    fs.writeFileSync(cut, text.replace(/^changed_files=.*$/m, 'changed_files=["x.t'));
+    const status = await sb.dxJson(['status', '--recent', '5'], StatusOutputSchema);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.json.jobs.map((j) => [j.beads, j.state, j.reason_code])).toEqual(
+      expect.arrayContaining([
+        ['bd-good', 'exited_ok', 'process_exit'],
+        ['bd-cut', 'exited_err', 'state_file_corrupt'],
+      ]),
+    );
+    const check = await sb.dx(['check', '--beads', 'bd-cut', '--json']);
+    expect(check.code).toBe(3);
+    expect(JSON.parse(check.stdout)).toMatchObject({
+      reason_code: 'state_file_corrupt',
+      corrupt: { file: cut, message: expect.stringContaining('changed_files: expected a list') },
+    });
+    const human = await sb.dx(['check', '--beads', 'bd-cut']);
+    expect(human.stdout).toContain(`unreadable ${cut}: changed_files: expected a list`);
+    const table = await sb.dx(['status', '--recent', '5']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain('bd-cut');
+    expect((await sb.dx(['report', '--format', 'json'])).code).toBe(0);
+    expect(fs.readFileSync(cut, 'utf8')).toContain('changed_files=["x.t');
+  });
+
   it('a FIFO named like a heartbeat hangs no command; a long-running watchdog ends promptly on SIGTERM', async () => {
     await finished('bd-ok');
     await finished('bd-fifo');

@@ -20,7 +20,15 @@ const num = z
   .regex(/^-?\d+(\.\d+)?$/, 'expected a number')
   .transform(Number);
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
-const list = z.string().transform((v) => parseKvList(v));
+/** A list cut short (`["a.txt","b`) is a corrupt record like any other, not an exception out of every reader. */
+const list = z.string().transform((v, ctx) => {
+  try {
+    return parseKvList(v);
+  } catch {
+    ctx.issues.push({ code: 'custom', message: 'expected a list (a JSON array or comma-separated values)', input: v });
+    return z.NEVER;
+  }
+});
 
 export const MetaSchema = z.looseObject({
   beads: z.string(),

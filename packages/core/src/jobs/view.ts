@@ -53,6 +53,7 @@ export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobVie
     completed_at: outcome?.completed_at ?? null,
     duration_sec: outcome?.duration_sec ?? null,
     log: job.paths.log,
+    ...(job.corrupt ? { corrupt: job.corrupt } : {}),
   };
 }
 

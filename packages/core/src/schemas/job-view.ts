@@ -36,5 +36,7 @@ export const JobViewSchema = z.object({
   completed_at: z.string().nullable(),
   duration_sec: z.number().int().nullable(),
   log: z.string(),
+  /** Present only when a state file of the job cannot be read: which one and why (it is left as it is). */
+  corrupt: z.object({ file: z.string(), message: z.string() }).optional(),
 });
 export type JobView = z.infer<typeof JobViewSchema>;

@@ -4,6 +4,7 @@ import type { Redactor } from '../secrets/redact.js';
 import { isNoSpace, readFileIfExists, StateFileError, writeFileAtomic, writeFileExclusive } from '../state/atomic.js';
 import { KvParseError, parseKv, serializeKv, type KvValue } from '../state/kv.js';
 import { rotateFile, type JobPaths } from '../state/layout.js';
+import { compileRecordDecoder, type RecordDecoder } from './record-decode.js';
 import {
   BlockedSchema,
   ControlSchema,
@@ -111,16 +112,18 @@ export function writeRecord<K extends RecordKind>(
   writeFileAtomic(file, encodeRecord(kind, record, redactor), 0o600, options);
 }
 
-/** Read one record; undefined when missing, CorruptRecordError (naming the file) when unreadable. */
-export function readRecord<K extends RecordKind>(file: string, kind: K): RecordTypes[K] | undefined {
-  let text: string | undefined;
-  try {
-    text = readFileIfExists(file);
-  } catch (err) {
-    if (err instanceof StateFileError) throw new CorruptRecordError(file, err.message);
-    throw err;
-  }
-  if (text === undefined) return undefined;
+const decoders: Partial<Record<RecordKind, RecordDecoder | null>> = {};
+
+/**
+ * A record from its text, as its schema reads it; CorruptRecordError (naming the file) when the
+ * schema refuses it. The one-pass reader answers for every record the schema accepts; zod reads
+ * what it refuses, and words the error.
+ */
+export function decodeRecord<K extends RecordKind>(kind: K, text: string, file: string): RecordTypes[K] {
+  const decode =
+    decoders[kind] === undefined ? (decoders[kind] = compileRecordDecoder(SCHEMAS[kind]) ?? null) : decoders[kind];
+  const fast = decode?.(text);
+  if (fast) return fast as RecordTypes[K];
   let kv: Record<string, string>;
   try {
     kv = parseKv(text, file);
@@ -138,6 +141,18 @@ export function readRecord<K extends RecordKind>(file: string, kind: K): RecordT
     );
   }
   return parsed.data as RecordTypes[K];
+}
+
+/** Read one record; undefined when missing, CorruptRecordError (naming the file) when unreadable. */
+export function readRecord<K extends RecordKind>(file: string, kind: K): RecordTypes[K] | undefined {
+  let text: string | undefined;
+  try {
+    text = readFileIfExists(file);
+  } catch (err) {
+    if (err instanceof StateFileError) throw new CorruptRecordError(file, err.message);
+    throw err;
+  }
+  return text === undefined ? undefined : decodeRecord(kind, text, file);
 }
 
 /** Move a corrupt state file aside to `<file>.corrupt.N` (kept for inspection, never deleted). */

@@ -1,6 +1,7 @@
 import { z } from '../zod.js';
 import { parseKvList } from '../state/kv.js';
 import { OUTCOME_STATES } from './outcome-state.js';
+import { fieldKind, INVALID } from './record-decode.js';
 
 export { OUTCOME_STATES, outcomeStateForExit, type OutcomeState } from './outcome-state.js';
 
@@ -11,24 +12,35 @@ export { OUTCOME_STATES, outcomeStateForExit, type OutcomeState } from './outcom
  * - outcome: the final record, written once when the job ends.
  * Unknown keys are kept (looseObject) so older/newer versions can read each other's files.
  */
-const int = z
-  .string()
-  .regex(/^-?\d+$/, 'expected an integer')
-  .transform(Number);
-const num = z
-  .string()
-  .regex(/^-?\d+(\.\d+)?$/, 'expected a number')
-  .transform(Number);
-const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
-/** A list cut short (`["a.txt","b`) is a corrupt record like any other, not an exception out of every reader. */
-const list = z.string().transform((v, ctx) => {
+const INTEGER = /^-?\d+$/;
+const NUMBER = /^-?\d+(\.\d+)?$/;
+const int = fieldKind(z.string().regex(INTEGER, 'expected an integer').transform(Number), (v) =>
+  INTEGER.test(v) ? Number(v) : INVALID,
+);
+const num = fieldKind(z.string().regex(NUMBER, 'expected a number').transform(Number), (v) =>
+  NUMBER.test(v) ? Number(v) : INVALID,
+);
+const bool = fieldKind(
+  z.enum(['true', 'false']).transform((v) => v === 'true'),
+  (v) => (v === 'true' ? true : v === 'false' ? false : INVALID),
+);
+function kvList(v: string): string[] | typeof INVALID {
   try {
     return parseKvList(v);
   } catch {
+    return INVALID;
+  }
+}
+/** A list cut short (`["a.txt","b`) is a corrupt record like any other, not an exception out of every reader. */
+const list = fieldKind(
+  z.string().transform((v, ctx) => {
+    const items = kvList(v);
+    if (items !== INVALID) return items;
     ctx.issues.push({ code: 'custom', message: 'expected a list (a JSON array or comma-separated values)', input: v });
     return z.NEVER;
-  }
-});
+  }),
+  kvList,
+);
 
 export const MetaSchema = z.looseObject({
   beads: z.string(),

@@ -1,18 +1,17 @@
 import fs from 'node:fs';
 import { HEALTH_STATES } from '../health/states.js';
-import { OutcomeSchema, type OutcomeRecord } from '../jobs/records.js';
+import { decodeRecord } from '../jobs/record-io.js';
+import type { OutcomeRecord } from '../jobs/records.js';
 import type { JobSnapshot } from '../jobs/store.js';
 import { toJobView } from '../jobs/view.js';
 import type { FleetReport, JobReport } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
-import { parseKv } from '../state/kv.js';
 import { jobPaths } from '../state/layout.js';
 
 /** One outcome file (current or rotated), or undefined when it is missing or does not parse: for reports and statistics, never for decisions. */
 export function readOutcomeFile(file: string): OutcomeRecord | undefined {
   try {
-    const parsed = OutcomeSchema.safeParse(parseKv(fs.readFileSync(file, 'utf8'), file));
-    return parsed.success ? parsed.data : undefined;
+    return decodeRecord('outcome', fs.readFileSync(file, 'utf8'), file);
   } catch {
     return undefined;
   }

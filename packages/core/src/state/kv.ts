@@ -22,7 +22,7 @@ function escapeValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-function unescapeValue(value: string): string {
+export function unescapeValue(value: string): string {
   // most values carry no escape: skip the regex (status reads thousands of records)
   if (!value.includes('\\')) return value;
   return value.replace(/\\(\\|n|r)/g, (_m, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));

@@ -3,15 +3,8 @@ import { nextActionText } from '../health/next-actions.js';
 import type { JobView } from '../schemas/job-view.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
 import { logBytesOnDisk } from './capped-log.js';
-import {
-  findLatestJob,
-  finishedRecords,
-  listJobLocations,
-  loadJob,
-  type FinishedRecords,
-  type JobLocation,
-  type JobSnapshot,
-} from './store.js';
+import { byTime, NewestFinished } from './newest-finished.js';
+import { findLatestJob, finishedRecords, listJobLocations, loadJob, type JobSnapshot } from './store.js';
 
 /** The JSON view of a job: the health verdict plus the facts it was derived from. */
 export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobView {
@@ -76,13 +69,6 @@ export function jobViewsOf(
   return { jobs, missing };
 }
 
-/** ISO-8601 UTC timestamps order as strings; an absent one sorts first. */
-function byTime(a: string | null, b: string | null): number {
-  const x = a ?? '';
-  const y = b ?? '';
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /**
  * `dx-runner status`: every job that has not ended (oldest first), then the `recent` latest finished
  * ones (newest first); `finished` counts all finished jobs. Reads state files only, and of a finished
@@ -94,23 +80,27 @@ export function jobStatus(
   options: HealthOptions & { recent?: number } = {},
 ): { live: JobView[]; recent: JobView[]; finished: number } {
   const live: JobView[] = [];
-  const finished: Array<JobLocation & { completedAt: string | null; records?: FinishedRecords }> = [];
+  const newest = new NewestFinished(options.recent ?? 0);
+  let finished = 0;
   for (const location of listJobLocations(root)) {
     const records = finishedRecords(location.paths);
     if (records) {
-      finished.push({ ...location, completedAt: records.outcome.completed_at, records });
+      finished++;
+      newest.offer({ ...location, completedAt: records.outcome.completed_at, records });
       continue;
     }
     const view = toJobView(loadJob(location.paths, location.otherProviders), options);
     if (view.outcome_state === null) live.push(view);
-    else finished.push({ ...location, completedAt: view.completed_at });
+    else {
+      finished++;
+      newest.offer({ ...location, completedAt: view.completed_at });
+    }
   }
   live.sort((a, b) => byTime(a.started_at, b.started_at));
-  const recent = finished
-    .sort((a, b) => byTime(b.completedAt, a.completedAt))
-    .slice(0, options.recent ?? 0)
-    .map(({ paths, otherProviders, records }) => toJobView(loadJob(paths, otherProviders, records), options));
-  return { live, recent, finished: finished.length };
+  const recent = newest.entries.map(({ paths, otherProviders, records }) =>
+    toJobView(loadJob(paths, otherProviders, records), options),
+  );
+  return { live, recent, finished };
 }
 
 /**

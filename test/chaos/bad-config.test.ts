@@ -122,6 +122,7 @@ describe('a watcher whose logging cannot be set up', () => {
         killGraceMs: 1000,
         mutationPollMs: 300,
         heartbeatIntervalMs: 100,
+        freezeGapMs: 30_000,
       },
       outcomeBase: {
         retries: 0,

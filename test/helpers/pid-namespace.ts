@@ -23,6 +23,8 @@ export interface PidNamespace {
     options?: { env?: Record<string, string | undefined> },
   ): Promise<CliResult & { json: z.output<S> }>;
   signal(pid: number, signal: NodeJS.Signals): Promise<void>;
+  /** Signal the process group `pid` leads. */
+  signalGroup(pid: number, signal: NodeJS.Signals): Promise<void>;
   exists(pid: number): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -68,6 +70,10 @@ export function openPidNamespace(sb: Sandbox): PidNamespace {
     async signal(pid, signal) {
       const answer = await ask({ op: 'signal', pid, signal });
       if (typeof answer.error === 'string') throw new Error(`pid ${pid}: ${answer.error}`);
+    },
+    async signalGroup(pid, signal) {
+      const answer = await ask({ op: 'signal', pid, signal, group: true });
+      if (typeof answer.error === 'string') throw new Error(`group ${pid}: ${answer.error}`);
     },
     async exists(pid) {
       return (await ask({ op: 'exists', pid })).exists === true;

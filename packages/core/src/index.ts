@@ -10,6 +10,7 @@ export * from './process/identity.js';
 export * from './process/signals.js';
 export * from './process/run.js';
 export * from './process/git.js';
+export * from './process/freeze-clock.js';
 export * from './secrets/redact.js';
 export * from './output/visible.js';
 export * from './logging/logger.js';

@@ -47,6 +47,8 @@ ${exitCodesHelp([0, 1, 22])}`;
         `watchdog: interval=${flags.interval}s max_retries=${flags['max-retries']} state_dir=${core.stateRootPath()}`,
       );
     }
+    // a watchdog that was frozen with the jobs (a suspend) lets their watchers record it before judging them
+    const freeze = new core.FreezeClock(flags.interval * 1000, core.freezeGapMs());
     for (let n = 0; n < maxPasses && !stopping; n++) {
       const root = await this.stateRoot(false);
       const pass = await core.watchdogPass(root, {
@@ -69,7 +71,17 @@ ${exitCodesHelp([0, 1, 22])}`;
         if (pass.actions.length === 0 && maxPasses === 1)
           this.out(`${pass.generated_at} checked=${pass.checked} nothing to do`);
       }
-      if (n + 1 < maxPasses && !stopping) await waitInterruptible(flags.interval * 1000, () => stopping);
+      if (n + 1 < maxPasses && !stopping) {
+        await waitInterruptible(flags.interval * 1000, () => stopping);
+        const frozen = freeze.tick();
+        if (frozen > 0) {
+          if (!this.jsonEnabled())
+            this.out(
+              `${new Date().toISOString()} pass ${Math.round(frozen / 1000)}s late (a suspend, a paused VM): the watchers record a freeze first`,
+            );
+          await waitInterruptible(core.AFTER_FREEZE_SETTLE_MS, () => stopping);
+        }
+      }
     }
     // a long-running watchdog streamed its passes as JSON lines already; only --once returns them
     return { passes };

@@ -145,6 +145,30 @@ describe('health states', () => {
     });
   });
 
+  it('does not count time the machine spent frozen (a suspend) as a stall or as runtime', () => {
+    // the laptop slept 40 minutes; the watcher woke a minute ago and recorded it
+    const woke = { resumed_at: ago(60), frozen_sec: 40 * 60 };
+    expect(
+      at(job({ heartbeat: hb({ last_event_at: ago(41 * 60), ...woke }), meta: meta({ started_at: ago(50 * 60) }) })),
+    ).toMatchObject({ state: 'healthy', reasonCode: 'progressing' });
+    // the stall clock starts again at the wake: a full stall window later, it is a stall again
+    expect(
+      at(job({ heartbeat: hb({ last_event_at: ago(70 * 60), resumed_at: ago(21 * 60), frozen_sec: 2400 }) })),
+    ).toMatchObject({ state: 'stalled', reasonCode: 'no_progress_events' });
+    // 130 minutes since the start, 40 of them frozen: 90 minutes of a 120-minute limit
+    expect(at(job({ heartbeat: hb({ ...woke }), meta: meta({ started_at: ago(130 * 60) }) }))).toMatchObject({
+      state: 'healthy',
+    });
+    expect(at(job({ heartbeat: hb({ ...woke }), meta: meta({ started_at: ago(165 * 60) }) }))).toMatchObject({
+      state: 'stalled',
+      reasonCode: 'max_runtime_exceeded',
+    });
+    // nor towards the no-mutation timeout
+    expect(
+      at(job({ heartbeat: hb({ mutations: 0, ...woke }), meta: meta({ started_at: ago(60 * 60) }) })),
+    ).toMatchObject({ state: 'healthy', reasonCode: 'progressing' });
+  });
+
   it('does not call a job waiting out a rate limit stalled', () => {
     const waiting = job({
       heartbeat: hb({ last_event_at: ago(3600), rate_limited_until: new Date(NOW + 60_000).toISOString() }),

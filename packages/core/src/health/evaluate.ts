@@ -76,23 +76,30 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
 
   const hb = job.heartbeat;
   if (hb?.terminating) return health('healthy', 'stopping');
+  // time the machine spent frozen (a suspend, a paused VM) is not runtime: the agent was frozen too
+  const runAge = age - (hb?.frozen_sec ?? 0) * 1000;
   const limitMs = meta.max_runtime_minutes * 60_000;
-  if (age > limitMs + maxRuntimeSlackMs(limitMs)) return health('stalled', 'max_runtime_exceeded');
+  if (runAge > limitMs + maxRuntimeSlackMs(limitMs)) return health('stalled', 'max_runtime_exceeded');
   const events = hb?.events ?? 0;
   const mutations = hb?.mutations ?? 0;
   // a read-only task (a review) is expected to change nothing: only events tell progress
   const readOnly = meta.expect_no_changes === true;
   if (events === 0) {
-    if (age < meta.startup_grace_sec * 1000) return health('launching', 'awaiting_first_event');
+    if (runAge < meta.startup_grace_sec * 1000) return health('launching', 'awaiting_first_event');
     if (mutations > 0) return health('healthy', 'mutating_without_events');
     return readOnly ? health('stalled', 'no_progress_events') : health('no_op', 'no_events_no_mutation');
   }
   if (hb?.rate_limited_until && Date.parse(hb.rate_limited_until) > now) return health('healthy', 'rate_limit_backoff');
   if (hb?.final_result_at) return health('healthy', 'finishing_after_final_result');
   const stallMs = (options.stallMinutes ?? meta.stall_minutes) * 60_000;
-  const lastProgress = Math.min(since(hb?.last_event_at, now), since(hb?.last_mutation_at, now));
+  // nor is it a stall: the stall clock starts again when the watcher wakes
+  const lastProgress = Math.min(
+    since(hb?.last_event_at, now),
+    since(hb?.last_mutation_at, now),
+    since(hb?.resumed_at, now),
+  );
   if (lastProgress > stallMs) return health('stalled', 'no_progress_events');
-  if (!readOnly && mutations === 0 && age > meta.no_mutation_timeout_minutes * 60_000)
+  if (!readOnly && mutations === 0 && runAge > meta.no_mutation_timeout_minutes * 60_000)
     return health('no_op', 'no_mutation_timeout');
   return health('healthy', 'progressing');
 }

@@ -432,6 +432,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
           killGraceMs: params.limits.killGraceSec * 1000,
           mutationPollMs: params.limits.mutationPollSec * 1000,
           heartbeatIntervalMs: params.limits.heartbeatIntervalMs,
+          freezeGapMs: Math.max(1, Math.round(params.limits.freezeGapSec * 1000)),
         },
         outcomeBase: {
           retries: params.retries,

@@ -10,6 +10,7 @@ export interface JobLimits {
   killGraceSec: number;
   mutationPollSec: number;
   heartbeatIntervalMs: number;
+  freezeGapSec: number;
 }
 
 export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number, string]> = [
@@ -55,6 +56,12 @@ export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number,
     'DX_RUNNER_HEARTBEAT_INTERVAL_MS',
     1000,
     'minimum milliseconds between heartbeat file writes',
+  ],
+  [
+    'freezeGapSec',
+    'DX_RUNNER_FREEZE_GAP_SEC',
+    30,
+    'a watcher whose clock jumps this far (a suspend, a paused VM) counts the time as frozen: neither a stall nor runtime',
   ],
 ];
 

@@ -114,6 +114,10 @@ export const HeartbeatSchema = z.looseObject({
   agent_exit_code: int.optional(),
   agent_exit_signal: z.string().optional(),
   agent_exited_at: z.string().optional(),
+  /** When the watcher last woke from a freeze (a suspend, a paused VM): the stall clock starts again there. */
+  resumed_at: z.string().optional(),
+  /** Seconds the job spent frozen in all: not counted as its runtime. */
+  frozen_sec: int.optional(),
 });
 export type HeartbeatRecord = z.output<typeof HeartbeatSchema>;
 

@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  AFTER_FREEZE_SETTLE_MS,
   BaselineGateOutputSchema,
   DxRunnerError,
+  FreezeClock,
+  freezeGapMs,
   ItemWorktreeGateOutputSchema,
   resolveItemWorktree,
   type ItemWorktree,
@@ -228,8 +231,19 @@ export class Orchestrator {
   async run(): Promise<WaveState> {
     const interval = this.state.config.poll_interval_sec * 1000;
     const jobEnds = this.watchJobEnds();
+    // a cycle far later than its interval was frozen with the jobs (a suspend, a paused VM): their
+    // watchers record that time as neither stall nor runtime, and are given a moment to do it first
+    const freeze = new FreezeClock(interval, freezeGapMs());
     try {
       for (;;) {
+        const late = freeze.tick();
+        if (late > 0) {
+          this.deps.view.event(
+            this.state,
+            `cycle ${Math.round(late / 1000)}s late (a suspend, a paused VM or a long call): the watchers record a freeze first`,
+          );
+          await new Promise((resolve) => setTimeout(resolve, AFTER_FREEZE_SETTLE_MS));
+        }
         if (this.pausing) {
           this.setWave('paused', 'wave_paused_signal');
           return this.state;

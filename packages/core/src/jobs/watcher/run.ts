@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createLogger } from '../../logging/logger.js';
+import { FreezeClock } from '../../process/freeze-clock.js';
 import { groupAlive, sendSignal, terminateGroup } from '../../process/signals.js';
 import { identify, selfIdentity, type ProcessIdentity } from '../../process/identity.js';
 import type {
@@ -81,6 +82,8 @@ export class JobWatcher {
     tokensInput: undefined as number | undefined,
     tokensOutput: undefined as number | undefined,
     costUsd: undefined as number | undefined,
+    resumedAt: undefined as number | undefined,
+    frozenMs: 0,
   };
   private hbLastWrite = 0;
   private hbTimer?: NodeJS.Timeout;
@@ -88,6 +91,8 @@ export class JobWatcher {
   private mutationInFlight?: Promise<MutationSnapshot>;
   private lastPollAt = 0;
   private timers: NodeJS.Timeout[] = [];
+  private runtimeTimer?: NodeJS.Timeout;
+  private freezeClock?: FreezeClock;
   private readonly self: ProcessIdentity;
 
   constructor(
@@ -254,18 +259,42 @@ export class JobWatcher {
     this.ack({ ok: true, agentPid: pid, agentStartTicks: this.agent.startTicks ?? 0, watcherPid: process.pid });
     this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
     const { limits } = this.spec;
-    this.timers.push(
-      setTimeout(
-        () =>
-          void this.terminate({ action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }),
-        limits.maxRuntimeMs,
-      ),
-    );
+    this.armRuntimeLimit();
     const poll = setInterval(() => this.scheduleMutationPoll(0), limits.mutationPollMs);
     this.timers.push(poll);
-    // output gathered for the log reaches the file at least this often, so readers lag little
-    this.timers.push(setInterval(() => this.agentLog?.flush(), LOG_FLUSH_MS));
+    this.freezeClock = new FreezeClock(LOG_FLUSH_MS, limits.freezeGapMs);
+    this.timers.push(setInterval(() => this.onBeat(), LOG_FLUSH_MS));
     if (this.pendingTermination) void this.terminate(this.pendingTermination);
+  }
+
+  /** The runtime limit, counted without the time the job spent frozen. */
+  private armRuntimeLimit(): void {
+    clearTimeout(this.runtimeTimer);
+    const used = Date.now() - this.launchedAt - this.hb.frozenMs;
+    this.runtimeTimer = setTimeout(
+      () => void this.terminate({ action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }),
+      Math.max(0, this.spec.limits.maxRuntimeMs - used),
+    );
+  }
+
+  /**
+   * Every half second: output gathered for the log reaches the file (so readers lag little), and a
+   * beat that comes far too late means this process, and the agent with it, was frozen (a suspend,
+   * a paused VM, a stopped process group). That time is recorded, so it is judged neither a stall
+   * nor runtime.
+   */
+  private onBeat(): void {
+    this.agentLog?.flush();
+    const frozen = this.freezeClock?.tick() ?? 0;
+    if (frozen === 0 || this.termination) return;
+    this.hb.frozenMs += frozen;
+    this.hb.resumedAt = Date.now();
+    this.log.warn(
+      { frozen_sec: Math.round(frozen / 1000) },
+      'woke from a freeze; that time is neither a stall nor runtime',
+    );
+    this.armRuntimeLimit();
+    this.writeHeartbeat(true);
   }
 
   private recordAgentPid(pid: number): Error | undefined {
@@ -496,6 +525,8 @@ export class JobWatcher {
       agent_exit_code: this.agentExit?.code ?? undefined,
       agent_exit_signal: this.agentExit?.signal ?? undefined,
       agent_exited_at: this.agentExit ? iso(this.agentExit.at) : undefined,
+      resumed_at: hb.resumedAt ? iso(hb.resumedAt) : undefined,
+      frozen_sec: hb.frozenMs > 0 ? Math.round(hb.frozenMs / 1000) : undefined,
     };
     try {
       writeRecord(this.spec.paths.heartbeat, 'heartbeat', record, this.redactor, {
@@ -569,6 +600,7 @@ export class JobWatcher {
     flush: () => void,
   ): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
+    clearTimeout(this.runtimeTimer);
     if (this.mutationTimer) clearTimeout(this.mutationTimer);
     // on record at once: what follows (its leftovers ended, its output drained) can take seconds,
     // and a watcher lost meanwhile must not take the agent's own exit with it

@@ -27,6 +27,7 @@ function spec(): WatcherSpec {
       killGraceMs: 1,
       mutationPollMs: 1,
       heartbeatIntervalMs: 1,
+      freezeGapMs: 30_000,
     },
     outcomeBase: {
       retries: 0,

@@ -30,6 +30,8 @@ const WatcherLimitsSchema = z.object({
   killGraceMs: positiveMs,
   mutationPollMs: positiveMs,
   heartbeatIntervalMs: positiveMs,
+  /** How late the watcher's half-second beat must be to count as a freeze (DX_RUNNER_FREEZE_GAP_SEC). */
+  freezeGapMs: positiveMs,
 });
 
 /**

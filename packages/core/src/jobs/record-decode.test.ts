@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { parseKv, serializeKv } from '../state/kv.js';
 import { compileRecordDecoder } from './record-decode.js';
-import { decodeRecord } from './record-io.js';
-import { BlockedSchema, ControlSchema, HeartbeatSchema, MetaSchema, OutcomeSchema } from './records.js';
+import { decodeRecord, RECORD_SCHEMAS } from './record-io.js';
 
 /**
  * The one-pass record reader must answer exactly as zod does: for every record its schema accepts,
@@ -41,14 +40,6 @@ const RAW_VALUES = [
   'x\r',
   'k=v',
 ];
-
-const SCHEMAS = {
-  meta: MetaSchema,
-  heartbeat: HeartbeatSchema,
-  outcome: OutcomeSchema,
-  control: ControlSchema,
-  blocked: BlockedSchema,
-} as const;
 
 type Verdict = { ok: true; data: Record<string, unknown> } | { ok: false };
 
@@ -93,7 +84,7 @@ function variants(schema: z.ZodObject): string[] {
 }
 
 describe('the one-pass record reader', () => {
-  for (const [kind, schema] of Object.entries(SCHEMAS)) {
+  for (const [kind, schema] of Object.entries(RECORD_SCHEMAS)) {
     it(`answers as zod does for every ${kind} record generated from its schema`, () => {
       const decode = compileRecordDecoder(schema);
       expect(decode, `${kind} has a one-pass reader`).toBeDefined();

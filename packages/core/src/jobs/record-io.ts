@@ -23,14 +23,14 @@ import {
  * redacted field by field, and validated on write by reading it back with the same schema the
  * readers use, so nothing is ever written that a reader would call corrupt.
  */
-const SCHEMAS = {
+export const RECORD_SCHEMAS = {
   meta: MetaSchema,
   heartbeat: HeartbeatSchema,
   outcome: OutcomeSchema,
   control: ControlSchema,
   blocked: BlockedSchema,
 } as const;
-export type RecordKind = keyof typeof SCHEMAS;
+export type RecordKind = keyof typeof RECORD_SCHEMAS;
 export interface RecordTypes {
   meta: MetaRecord;
   heartbeat: HeartbeatRecord;
@@ -94,7 +94,7 @@ export function encodeRecord<K extends RecordKind>(kind: K, record: RecordTypes[
   const broken = writeRule(kind, record);
   if (broken) throw new Error(`refusing to write a ${kind} record: ${broken}`);
   const text = serializeKv(toKv(record, redactor));
-  const check = SCHEMAS[kind].safeParse(parseKv(text));
+  const check = RECORD_SCHEMAS[kind].safeParse(parseKv(text));
   if (!check.success) {
     const issue = check.error.issues[0];
     throw new Error(`refusing to write an invalid ${kind} record: ${issue.path.join('.')}: ${issue.message}`);
@@ -112,7 +112,13 @@ export function writeRecord<K extends RecordKind>(
   writeFileAtomic(file, encodeRecord(kind, record, redactor), 0o600, options);
 }
 
+/** Each kind's one-pass reader, compiled on first use (null: its schema has none). */
 const decoders: Partial<Record<RecordKind, RecordDecoder | null>> = {};
+function decoderFor(kind: RecordKind): RecordDecoder | null {
+  let decoder = decoders[kind];
+  if (decoder === undefined) decoder = decoders[kind] = compileRecordDecoder(RECORD_SCHEMAS[kind]) ?? null;
+  return decoder;
+}
 
 /**
  * A record from its text, as its schema reads it; CorruptRecordError (naming the file) when the
@@ -120,9 +126,7 @@ const decoders: Partial<Record<RecordKind, RecordDecoder | null>> = {};
  * what it refuses, and words the error.
  */
 export function decodeRecord<K extends RecordKind>(kind: K, text: string, file: string): RecordTypes[K] {
-  const decode =
-    decoders[kind] === undefined ? (decoders[kind] = compileRecordDecoder(SCHEMAS[kind]) ?? null) : decoders[kind];
-  const fast = decode?.(text);
+  const fast = decoderFor(kind)?.(text);
   if (fast) return fast as RecordTypes[K];
   let kv: Record<string, string>;
   try {
@@ -131,7 +135,7 @@ export function decodeRecord<K extends RecordKind>(kind: K, text: string, file: 
     if (err instanceof KvParseError) throw new CorruptRecordError(file, err.message);
     throw err;
   }
-  const parsed = (SCHEMAS[kind] as z.ZodType).safeParse(kv);
+  const parsed = (RECORD_SCHEMAS[kind] as z.ZodType).safeParse(kv);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = issue.path.join('.') || '(record)';

@@ -239,6 +239,49 @@ describe('stop, finalize and prune end only our own processes', () => {
     }
   });
 
+  it('a record from before a reboot names no process, even when a live one has its pid and start time', async () => {
+    // start times count from boot, so after a reboot a recorded pid + start time can match a new
+    // process by chance; the record's boot tells them apart. In a private pid namespace.
+    const ns = openPidNamespace(sb);
+    try {
+      const { agentPid: livePid } = await startHanging('bd-now', [], {}, ns);
+      const live = parseKv(fs.readFileSync(jobPaths(sb.state, 'fake', 'bd-now').heartbeat, 'utf8'));
+      expect(live.agent_pid).toBe(String(livePid));
+      expect(live.boot_id).toMatch(/^[0-9a-f-]{36}$/);
+      const paths = jobPaths(sb.state, 'fake', 'bd-before-reboot');
+      const start = await ns.dx([
+        'start',
+        '--beads',
+        'bd-before-reboot',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        sb.prompt({ steps: [{ exit: 0 }] }),
+        '--worktree',
+        sb.worktree('bd-before-reboot'),
+      ]);
+      expect(start.code, start.stderr).toBe(0);
+      await waitFor(() => fs.existsSync(paths.outcome), 'outcome');
+      // forge the job the reboot cut short: no outcome, and its agent's pid and start time are, by
+      // chance, those of a process running now
+      fs.rmSync(paths.outcome);
+      const earlier = live.boot_id.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+      const hb = fs
+        .readFileSync(paths.heartbeat, 'utf8')
+        .replace(/^agent_pid=.*$/m, `agent_pid=${livePid}`)
+        .replace(/^agent_start_ticks=.*$/m, `agent_start_ticks=${live.agent_start_ticks}`)
+        .replace(/^boot_id=.*$/m, `boot_id=${earlier}`);
+      fs.writeFileSync(paths.heartbeat, hb);
+      const prune = await ns.dxJson(['prune', '--beads', 'bd-before-reboot'], PruneOutputSchema);
+      expect(prune.json.actions[0]).toMatchObject({ action: 'finalized_ghost' });
+      expect(prune.json.actions[0].detail).not.toContain('ended orphaned agent group');
+      expect(await ns.exists(livePid)).toBe(true);
+      expect((await ns.dxJson(['check', '--beads', 'bd-now'], CheckOutputSchema)).json.state).toBe('healthy');
+    } finally {
+      await ns.close();
+    }
+  });
+
   it('prune removes an invalid pid file and reports corrupt state without deleting it', async () => {
     const wt = sb.worktree('bd-junk');
     await sb.dx([

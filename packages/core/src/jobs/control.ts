@@ -173,7 +173,7 @@ async function waitForOutcome(job: JobSnapshot, timeoutMs: number): Promise<Outc
 export async function awaitWatcherExit(job: JobSnapshot): Promise<void> {
   const meta = job.meta;
   if (meta?.watcher_pid === undefined) return;
-  const watcher = { pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks };
+  const watcher = { pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks, bootId: meta.boot_id };
   const deadline = Date.now() + WATCHER_EXIT_GRACE_MS;
   while (Date.now() < deadline && jobProcessStatus(watcher).status === 'alive') await sleep(25);
   if (jobProcessStatus(watcher).status === 'alive') await terminateProcess(watcher, 1000);
@@ -213,7 +213,7 @@ export async function endJob(
       requested_at: new Date().toISOString(),
     };
     writeRecord(job.paths.control, 'control', control);
-    const watcher = { pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks };
+    const watcher = { pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks, bootId: meta.boot_id };
     if (sendSignal(watcher, 'SIGTERM').result === 'sent') {
       signalled = true;
       const outcome = await waitForOutcome(job, killGraceMs + 5000);
@@ -226,7 +226,10 @@ export async function endJob(
   }
   const hb = job.heartbeat;
   if (hb?.agent_pid !== undefined) {
-    const result = await terminateGroup({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks }, killGraceMs);
+    const result = await terminateGroup(
+      { pid: hb.agent_pid, startTicks: hb.agent_start_ticks, bootId: hb.boot_id },
+      killGraceMs,
+    );
     if (result === 'refused') throw identityUnprovenError(job, request.action);
     signalled ||= result !== 'exited';
   }

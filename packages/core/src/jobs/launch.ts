@@ -318,7 +318,7 @@ function metaRecord(p: {
   startedAt: string;
   spec: LaunchSpec;
   switchFrom: string[];
-  watcher?: { pid: number; startTicks: number };
+  watcher?: { pid: number; startTicks: number; bootId?: string };
 }): MetaRecord {
   const { params, paths, spec } = p;
   return {
@@ -343,6 +343,7 @@ function metaRecord(p: {
     launch_command: path.basename(spec.command),
     watcher_pid: p.watcher?.pid,
     watcher_start_ticks: p.watcher?.startTicks,
+    boot_id: p.watcher?.bootId,
     max_runtime_minutes: params.limits.maxRuntimeMinutes,
     no_mutation_timeout_minutes: params.limits.noMutationTimeoutMinutes,
     stall_minutes: params.limits.stallMinutes,
@@ -497,7 +498,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
  */
 async function spawnWatcher(
   spec: WatcherSpec,
-  recordJob: (watcher: { pid: number; startTicks: number } | undefined) => void,
+  recordJob: (watcher: { pid: number; startTicks: number; bootId?: string } | undefined) => void,
   early?: PrespawnedWatcher,
 ): Promise<WatcherAck> {
   const prepared = early && !early.consumed ? early : prespawnWatcher();

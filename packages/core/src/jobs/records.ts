@@ -64,6 +64,8 @@ export const MetaSchema = z.looseObject({
   launch_command: z.string().optional(),
   watcher_pid: int.optional(),
   watcher_start_ticks: int.optional(),
+  /** The boot the watcher's pid belongs to: after a reboot it names no process, whatever has that pid now. */
+  boot_id: z.string().optional(),
   max_runtime_minutes: num,
   no_mutation_timeout_minutes: num,
   stall_minutes: num,
@@ -87,6 +89,8 @@ export const HeartbeatSchema = z.looseObject({
   watcher_start_ticks: int,
   agent_pid: int.optional(),
   agent_start_ticks: int.optional(),
+  /** The boot the watcher's and the agent's pids belong to. */
+  boot_id: z.string().optional(),
   launched_at: z.string(),
   updated_at: z.string(),
   events: int,

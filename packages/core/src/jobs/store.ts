@@ -73,7 +73,11 @@ export function loadJob(paths: JobPaths, otherProviders: string[] = [], finished
   const meta = snap.meta;
   const problems: string[] = [];
   if (meta?.watcher_pid !== undefined) {
-    const status = jobProcessStatus({ pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks });
+    const status = jobProcessStatus({
+      pid: meta.watcher_pid,
+      startTicks: meta.watcher_start_ticks,
+      bootId: meta.boot_id,
+    });
     snap.watcherAlive = status.status === 'alive';
     if (status.status === 'unproven') problems.push(`watcher: ${status.detail}`);
   }
@@ -81,7 +85,7 @@ export function loadJob(paths: JobPaths, otherProviders: string[] = [], finished
     snap.launcherAlive = lockHeldByLiveProcess(paths.root, jobLockName(meta.beads));
   const hb = snap.heartbeat;
   if (hb?.agent_pid !== undefined) {
-    const status = jobProcessStatus({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks });
+    const status = jobProcessStatus({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks, bootId: hb.boot_id });
     snap.agentAlive = status.status === 'alive';
     if (status.status === 'unproven') problems.push(`agent: ${status.detail}`);
   }

@@ -42,12 +42,39 @@ export interface ProcessIdentity {
   pid: number;
   /** Kernel start time; 0 or undefined means "not recorded", which proves nothing. */
   startTicks: number | undefined;
+  /**
+   * The boot the pid was recorded in (records older than this field have none). Start times count
+   * from boot, so after a reboot a recorded pid + start time can match a new process by chance: a
+   * process of another boot is gone, whatever runs under its pid now.
+   */
+  bootId?: string;
+}
+
+let bootIdRead = false;
+let bootIdNow: string | undefined;
+/** This boot's id (Linux: /proc/sys/kernel/random/boot_id), or undefined where there is none. */
+export function currentBootId(): string | undefined {
+  if (!bootIdRead) {
+    bootIdRead = true;
+    try {
+      bootIdNow = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    } catch {
+      bootIdNow = undefined;
+    }
+  }
+  return bootIdNow;
+}
+
+/** Recorded in an earlier boot: nothing of it can run now, whatever has its pid and start time. */
+export function fromAnotherBoot(target: ProcessIdentity): boolean {
+  const boot = currentBootId();
+  return target.bootId !== undefined && boot !== undefined && target.bootId !== boot;
 }
 
 /** The identity of a live process now; undefined when it does not exist or start times are unreadable. */
-export function identify(pid: number): { pid: number; startTicks: number } | undefined {
+export function identify(pid: number): { pid: number; startTicks: number; bootId?: string } | undefined {
   const info = readProcessInfo(pid);
-  return info ? { pid, startTicks: info.startTicks } : undefined;
+  return info ? { pid, startTicks: info.startTicks, bootId: currentBootId() } : undefined;
 }
 
 let selfInfo: ProcessInfo | undefined;
@@ -62,9 +89,9 @@ export function selfProcess(): { pid: number; pgrp: number } {
  * start times are unreadable). Read once: neither changes while the process lives, and a wave takes
  * a lock at every transition.
  */
-export function selfIdentity(): { pid: number; startTicks: number } {
+export function selfIdentity(): { pid: number; startTicks: number; bootId?: string } {
   selfInfo ??= readProcessInfo(process.pid);
-  return { pid: process.pid, startTicks: selfInfo?.startTicks ?? 0 };
+  return { pid: process.pid, startTicks: selfInfo?.startTicks ?? 0, bootId: currentBootId() };
 }
 
 /**
@@ -84,6 +111,7 @@ export function processStatus(target: ProcessIdentity): ProcessStatus {
   }
   if (!KERNEL_START_TIMES)
     return { status: 'unproven', detail: 'kernel start times cannot be read on this system (no /proc)' };
+  if (fromAnotherBoot(target)) return { status: 'dead' };
   const info = readProcessInfo(pid);
   if (!info || info.startTicks !== startTicks) return { status: 'dead' };
   if (info.state === 'Z' || info.state === 'X') return { status: 'dead', info };

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  fromAnotherBoot,
   groupMembers,
   identify,
   jobProcessStatus,
@@ -33,9 +34,10 @@ function kill(pid: number, signal: NodeJS.Signals): 'sent' | 'gone' {
 /**
  * Members of the recorded leader's group once the leader itself has exited: only processes of the
  * same session and group (our agents are started with setsid, so sid = pgid = leader pid) that
- * started after the recorded leader did.
+ * started after the recorded leader did, in the same boot (a reboot ended the whole group).
  */
-function orphanedMembers(leader: { pid: number; startTicks: number }): ProcessInfo[] {
+function orphanedMembers(leader: { pid: number; startTicks: number; bootId?: string }): ProcessInfo[] {
+  if (fromAnotherBoot(leader)) return [];
   const self = selfProcess();
   return groupMembers(leader.pid).filter(
     (m) => m.session === leader.pid && m.startTicks >= leader.startTicks && m.pid !== self.pid,
@@ -63,7 +65,7 @@ export function sendSignal(
   // a zombie leader still proves its group (it has not been reaped, so the pgid cannot be reused)
   if (status.status === 'alive' || status.info) return { result: kill(-target.pid, signal) };
   let sent = false;
-  for (const member of orphanedMembers({ pid: target.pid, startTicks }))
+  for (const member of orphanedMembers({ pid: target.pid, startTicks, bootId: target.bootId }))
     if (kill(member.pid, signal) === 'sent') sent = true;
   return { result: sent ? 'sent' : 'gone' };
 }
@@ -73,7 +75,7 @@ export function groupAlive(leader: ProcessIdentity): boolean {
   const status = jobProcessStatus(leader);
   if (status.status === 'unproven') return false;
   if (status.status === 'alive') return true;
-  return orphanedMembers({ pid: leader.pid, startTicks: leader.startTicks! }).length > 0;
+  return orphanedMembers({ pid: leader.pid, startTicks: leader.startTicks!, bootId: leader.bootId }).length > 0;
 }
 
 /**

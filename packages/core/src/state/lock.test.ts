@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readProcessInfo } from '../process/identity.js';
+import { currentBootId, readProcessInfo } from '../process/identity.js';
 import { parseKv } from './kv.js';
 import { acquireLock, acquireLockFileSync, LockTimeoutError, pruneStaleLocks } from './lock.js';
 
@@ -101,12 +101,33 @@ describe('state locks', () => {
     expect(fs.readdirSync(locks)).toEqual([]);
   });
 
-  it('names its holder by pid and kernel start time, every time it is taken', async () => {
+  it('takes over a lock held before a reboot, even when its pid and start time match a process now', async () => {
+    // start times count from boot: after a reboot the same pid + start time can be another process
+    const me = readProcessInfo(process.pid)!;
+    fs.mkdirSync(path.join(root, '.locks'), { recursive: true });
+    const boot = currentBootId()!;
+    const earlier = boot.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    fs.writeFileSync(
+      path.join(root, '.locks', 'r.lock'),
+      `pid=${process.pid}\nstart_ticks=${me.startTicks}\nboot_id=${earlier}\n`,
+    );
+    const lock = await acquireLock(root, 'r', 1000);
+    lock.release();
+    // the same holder in this boot is alive: its lock is kept
+    fs.writeFileSync(
+      path.join(root, '.locks', 's.lock'),
+      `pid=${process.pid}\nstart_ticks=${me.startTicks}\nboot_id=${boot}\n`,
+    );
+    await expect(acquireLock(root, 's', 200)).rejects.toBeInstanceOf(LockTimeoutError);
+  });
+
+  it('names its holder by pid, kernel start time and boot, every time it is taken', async () => {
     const me = readProcessInfo(process.pid)!;
     for (const name of ['a', 'b']) {
       const lock = await acquireLock(root, name);
       const holder = parseKv(fs.readFileSync(lock.file, 'utf8'));
       expect([Number(holder.pid), Number(holder.start_ticks)]).toEqual([process.pid, me.startTicks]);
+      expect(holder.boot_id).toBe(currentBootId());
       expect(me.startTicks).toBeGreaterThan(0);
       lock.release();
     }

@@ -27,7 +27,7 @@ function holderIsDead(content: string | undefined): boolean {
     const pid = Number(kv.pid);
     const startTicks = Number(kv.start_ticks);
     if (!Number.isInteger(pid)) return true;
-    return !isAlive({ pid, startTicks: Number.isFinite(startTicks) ? startTicks : 0 });
+    return !isAlive({ pid, startTicks: Number.isFinite(startTicks) ? startTicks : 0, bootId: kv.boot_id });
   } catch {
     // A half-written lock from a crashed holder is as dead as its holder.
     return true;
@@ -60,7 +60,12 @@ function breakStaleLock(file: string): boolean {
 /** This process as a lock's holder: pid + kernel start time, so a dead holder is recognised. */
 function holderContent(): string {
   const me = selfIdentity();
-  return serializeKv({ pid: me.pid, start_ticks: me.startTicks, acquired_at: new Date().toISOString() });
+  return serializeKv({
+    pid: me.pid,
+    start_ticks: me.startTicks,
+    boot_id: me.bootId,
+    acquired_at: new Date().toISOString(),
+  });
 }
 
 /**

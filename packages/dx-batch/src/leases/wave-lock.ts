@@ -17,6 +17,8 @@ export interface LockHolder {
   wave_id: string;
   pid: number;
   start_ticks: number;
+  /** The boot its pid belongs to (absent in locks written before it was recorded). */
+  boot_id?: string;
   host: string;
   token: number;
   /** Tells apart two contenders that moved the same stale lock aside and drew the same token. */
@@ -57,7 +59,7 @@ export function holderIsLive(holder: LockHolder | undefined, ttlMinutes: number)
   if (!holder) return false;
   const fresh = Date.now() - Date.parse(holder.renewed_at) < ttlMinutes * 60_000;
   if (holder.host !== os.hostname()) return fresh;
-  return fresh && isAlive({ pid: holder.pid, startTicks: holder.start_ticks });
+  return fresh && isAlive({ pid: holder.pid, startTicks: holder.start_ticks, bootId: holder.boot_id });
 }
 
 /** Held for the few file operations of a takeover, a fenced write or a release. */
@@ -99,6 +101,7 @@ export class WaveLock {
         wave_id: paths.waveId,
         pid: me.pid,
         start_ticks: me.startTicks,
+        boot_id: me.bootId,
         host: os.hostname(),
         token: floor + 1,
         nonce: randomUUID(),

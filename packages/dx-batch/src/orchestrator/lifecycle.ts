@@ -358,7 +358,7 @@ export async function cancelWave(
   try {
     removeAbandonedLeaseWrites(paths, lock.token);
     if (previous && previous.host === os.hostname() && previous.pid !== process.pid) {
-      sendSignal({ pid: previous.pid, startTicks: previous.start_ticks }, 'SIGTERM');
+      sendSignal({ pid: previous.pid, startTicks: previous.start_ticks, bootId: previous.boot_id }, 'SIGTERM');
     }
     const orchestrator = orchestratorFor(paths, state, lock, deps);
     const result = await orchestrator.cancel();

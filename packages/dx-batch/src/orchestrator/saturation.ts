@@ -28,7 +28,11 @@ export async function countLiveProcesses(
   for (const wave of waves) {
     if (wave === paths.waveId) continue;
     const holder = readHolder(path.join(paths.root, 'waves', wave, 'orchestrator.lock'));
-    if (holder && holderIsLive(holder, ttlMinutes) && isAlive({ pid: holder.pid, startTicks: holder.start_ticks }))
+    if (
+      holder &&
+      holderIsLive(holder, ttlMinutes) &&
+      isAlive({ pid: holder.pid, startTicks: holder.start_ticks, bootId: holder.boot_id })
+    )
       pids.add(holder.pid);
   }
   return pids.size;

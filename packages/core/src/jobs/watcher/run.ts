@@ -499,6 +499,7 @@ export class JobWatcher {
       watcher_start_ticks: this.self.startTicks!,
       agent_pid: this.agent?.pid,
       agent_start_ticks: this.agent?.startTicks,
+      boot_id: this.self.bootId,
       launched_at: iso(this.launchedAt),
       updated_at: iso(now),
       events: hb.events,

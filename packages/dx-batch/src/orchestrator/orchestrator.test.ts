@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DxRunnerError, loadPolicy, NO_JOB_END_EVENTS, type DxRunnerClient, type StartRequest } from '@dx/core';
 import { readLedger } from '../ledger/ledger.js';
 import { BATCH_SECTION } from '../policy.js';
@@ -18,7 +18,9 @@ import { resumeWave, startWave } from './lifecycle.js';
  * milliseconds without spawning anything.
  */
 type Ending = {
-  state: 'exited_ok' | 'exited_err' | 'no_op' | 'blocked' | 'stalled';
+  state: 'exited_ok' | 'exited_err' | 'no_op' | 'blocked' | 'stalled' | 'healthy';
+  /** The state as of each poll, when it changes over time (else `state`). */
+  stateNow?: () => Ending['state'];
   reason?: string;
   text?: string;
   /** What the agent printed along the way (the job's log). */
@@ -29,6 +31,7 @@ type Script = (job: StartRequest, nth: number) => Ending | DxRunnerError;
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  vi.unstubAllEnvs();
 });
 
 const contract = (c: Record<string, unknown>) => `Done.\nCONTRACT:JSON:${JSON.stringify(c)}`;
@@ -114,7 +117,7 @@ class ScriptedDxRunner {
     const job = this.job(beads);
     return {
       beads,
-      state: job.ending.state,
+      state: job.ending.stateNow?.() ?? job.ending.state,
       reason_code: job.ending.reason ?? null,
       started_at: job.startedAt,
       run_instance: job.instance,
@@ -124,12 +127,16 @@ class ScriptedDxRunner {
     this.checkCalls += 1;
     return { exitCode: 0, view: this.view(beads) };
   }
+  /** Runs after each poll has read the jobs, before it answers (a poll that takes long). */
+  afterPollRead?: () => Promise<void>;
   async checkMany(beadsIds: string[]) {
     this.statusLists.push([...beadsIds]);
-    return {
+    const answer = {
       jobs: beadsIds.filter((b) => this.endings.has(b)).map((b) => this.view(b)),
       missing: beadsIds.filter((b) => !this.endings.has(b)),
     };
+    await this.afterPollRead?.();
+    return answer;
   }
   async report(beads: string, logLines?: number) {
     const { ending } = this.job(beads);
@@ -155,6 +162,7 @@ async function wave(
   script: Script,
   config: Record<string, unknown> = {},
   disk?: ScriptedDxRunner['diskAnswer'],
+  setup: { view?: ProgressView; runner?: (runner: ScriptedDxRunner) => void } = {},
 ) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-orch-'));
   dirs.push(dir);
@@ -170,7 +178,8 @@ async function wave(
   });
   const runner = new ScriptedDxRunner(script);
   if (disk) runner.diskAnswer = disk;
-  const deps = { root: path.join(dir, 'batch'), client: runner.asClient(), policy, view: silent };
+  setup.runner?.(runner);
+  const deps = { root: path.join(dir, 'batch'), client: runner.asClient(), policy, view: setup.view ?? silent };
   const state: WaveState = await startWave(
     {
       items,
@@ -227,6 +236,44 @@ describe('orchestrator (scripted dx-runner)', () => {
         .map((r) => r.to)
         .filter(Boolean),
     ).toContain('APPROVED');
+  });
+
+  it('a cycle far later than its interval (a suspend) lets the watchers record the freeze before judging', async () => {
+    vi.stubEnv('DX_RUNNER_FREEZE_GAP_SEC', '0.1');
+    // the machine sleeps at the end of a poll; for a second after it wakes, the job reads stalled
+    // (its watcher has not yet recorded the freeze), then it finishes
+    let wokeAt: number | undefined;
+    const events: string[] = [];
+    const { state, runner } = await wave(
+      ['bd-1'],
+      (job) =>
+        job.beads === 'bd-1-review'
+          ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
+          : {
+              state: 'exited_ok',
+              text: implemented('bd-1'),
+              stateNow: () => (wokeAt === undefined ? 'healthy' : Date.now() - wokeAt < 1000 ? 'stalled' : 'exited_ok'),
+            },
+      {},
+      undefined,
+      {
+        view: { ...silent, event: (_state, line) => events.push(line) },
+        runner: (r) => {
+          r.afterPollRead = async () => {
+            if (wokeAt !== undefined || r.started.length === 0) return;
+            await new Promise((resolve) => setTimeout(resolve, 400));
+            wokeAt = Date.now();
+          };
+        },
+      },
+    );
+    expect(events.some((e) => /late .*the watchers record a freeze first/.test(e))).toBe(true);
+    expect(item(state, 'bd-1')).toMatchObject({ status: 'APPROVED' });
+    // judged after the watchers had a moment: no stall, no fallback to the next provider
+    expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([
+      ['bd-1', 'opencode'],
+      ['bd-1-review', 'gemini'],
+    ]);
   });
 
   it('polls all live jobs with one status call per cycle, never a check per job', async () => {

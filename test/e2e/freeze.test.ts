@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CheckOutputSchema, HeartbeatSchema, MetaSchema, parseKv, StartOutputSchema } from '@dx/core';
+import { CheckOutputSchema, HeartbeatSchema, JobReportSchema, MetaSchema, parseKv, StartOutputSchema } from '@dx/core';
 import { openPidNamespace, type PidNamespace } from '../helpers/pid-namespace.js';
 import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
@@ -107,5 +107,11 @@ describe('a job frozen with its machine', () => {
     // and the limit still holds: the watcher ends the job once its running time (not the sleep) is up
     await waitFor(() => fs.existsSync(path.join(sb.state, 'fake', 'bd-limit.outcome')), 'bd-limit timed out', 15_000);
     expect(record('bd-limit', 'outcome')).toMatchObject({ state: 'timeout', reason_code: 'max_runtime_exceeded' });
+    // its report says how much of its duration the machine slept
+    const report = await ns.dxJson(['report', '--beads', 'bd-limit'], JobReportSchema);
+    expect(report.json.frozen_sec).toBeGreaterThanOrEqual(FROZEN_MS / 1000 - 2);
+    expect(report.json.duration_sec).toBeGreaterThanOrEqual(report.json.frozen_sec! + 8);
+    const text = await ns.dx(['report', '--beads', 'bd-limit']);
+    expect(text.stdout).toMatch(/- Duration: \d+s \(\d+s of it frozen: the machine slept\)/);
   });
 });

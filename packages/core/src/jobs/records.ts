@@ -170,6 +170,8 @@ export const OutcomeSchema = z.looseObject({
   hung_after_final_result: bool.optional(),
   writes_refused: int.optional(),
   finalized_by: z.string().optional(),
+  /** Seconds of duration_sec the job spent frozen with its machine (a suspend, a paused VM). */
+  frozen_sec: int.optional(),
 });
 export type OutcomeRecord = z.output<typeof OutcomeSchema>;
 

@@ -54,6 +54,7 @@ export function buildJobReport(job: JobSnapshot, redactor: Redactor = Redactor.f
   const view = toJobView(job);
   const o = job.outcome;
   const hb = job.heartbeat;
+  const frozen = o ? o.frozen_sec : hb?.frozen_sec;
   return redactor.redactDeep({
     ...view,
     summary: o?.summary ?? null,
@@ -76,6 +77,7 @@ export function buildJobReport(job: JobSnapshot, redactor: Redactor = Redactor.f
       provider_retries: o?.provider_retries ?? hb?.provider_retries ?? 0,
     },
     history: history(job),
+    ...(frozen ? { frozen_sec: frozen } : {}),
   });
 }
 
@@ -108,7 +110,7 @@ export function renderJobReportMarkdown(r: JobReport): string {
     `- State: ${r.state} (${r.reason_code})`,
     `- Next Action: ${r.next_action_text} (\`${r.next_action}\`)`,
     `- Started: ${dash(r.started_at)}`,
-    `- Duration: ${r.duration_sec ?? r.elapsed_sec ?? 0}s`,
+    `- Duration: ${r.duration_sec ?? r.elapsed_sec ?? 0}s${r.frozen_sec ? ` (${r.frozen_sec}s of it frozen: the machine slept)` : ''}`,
     `- Retries: ${r.retries}`,
     `- Selected Model: ${dash(r.selected_model)}`,
     `- Fallback Reason: ${dash(r.fallback_reason)}`,

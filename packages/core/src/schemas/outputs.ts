@@ -191,6 +191,8 @@ export const JobReportSchema = JobViewSchema.extend({
   history: z.array(HistoryEntrySchema),
   /** With `report --log-lines N`: the last N lines of the agent's log (what `logs --lines N` prints). */
   log_tail: z.array(z.string()).optional(),
+  /** Seconds the job spent frozen with its machine (a suspend): in its duration, not in its runtime. */
+  frozen_sec: z.number().int().optional(),
 });
 export type JobReport = z.infer<typeof JobReportSchema>;
 

@@ -750,6 +750,7 @@ export class JobWatcher {
       log_bytes_total: logCounts.total,
       log_bytes_dropped: logCounts.dropped,
       watcher_cpu_ms: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+      frozen_sec: hb.frozenMs > 0 ? Math.round(hb.frozenMs / 1000) : undefined,
       events: hb.events,
       tool_calls: hb.toolCalls,
       provider_retries: hb.providerRetries,

@@ -51,6 +51,30 @@ async function startHanging(
   return { agentPid: start.json.pid!, watcherPid: start.json.watcher_pid!, childPid };
 }
 
+/**
+ * A job whose watcher is gone without an outcome, its heartbeat rewritten by `edit`: a job that ran
+ * and ended (in the namespace), its outcome then removed.
+ */
+async function forgeGhost(ns: PidNamespace, beads: string, edit: (heartbeat: string) => string) {
+  const paths = jobPaths(sb.state, 'fake', beads);
+  const start = await ns.dx([
+    'start',
+    '--beads',
+    beads,
+    '--provider',
+    'fake',
+    '--prompt-file',
+    sb.prompt({ steps: [{ exit: 0 }] }),
+    '--worktree',
+    sb.worktree(beads),
+  ]);
+  expect(start.code, start.stderr).toBe(0);
+  await waitFor(() => fs.existsSync(paths.outcome), `${beads} outcome`);
+  fs.rmSync(paths.outcome);
+  fs.writeFileSync(paths.heartbeat, edit(fs.readFileSync(paths.heartbeat, 'utf8')));
+  return paths;
+}
+
 describe('stop, finalize and prune end only our own processes', () => {
   it('stop ends the whole process group, children included, and records manual_stop', async () => {
     const { agentPid, watcherPid, childPid } = await startHanging('bd-stop');
@@ -209,26 +233,9 @@ describe('stop, finalize and prune end only our own processes', () => {
     try {
       // the process the recycled pid now belongs to: another job's live agent
       const { agentPid: livePid } = await startHanging('bd-alive', [], {}, ns);
-      const wt = sb.worktree('bd-recycled');
-      const paths = jobPaths(sb.state, 'fake', 'bd-recycled');
-      const start = await ns.dx([
-        'start',
-        '--beads',
-        'bd-recycled',
-        '--provider',
-        'fake',
-        '--prompt-file',
-        sb.prompt({ steps: [{ exit: 0 }] }),
-        '--worktree',
-        wt,
-      ]);
-      expect(start.code, start.stderr).toBe(0);
-      await waitFor(() => fs.existsSync(paths.outcome), 'outcome');
       // forge a ghost: no outcome, dead watcher, and its agent's pid now someone else's (its start
       // time stays the one recorded for the agent that ran)
-      fs.rmSync(paths.outcome);
-      const hb = fs.readFileSync(paths.heartbeat, 'utf8').replace(/^agent_pid=.*$/m, `agent_pid=${livePid}`);
-      fs.writeFileSync(paths.heartbeat, hb);
+      const paths = await forgeGhost(ns, 'bd-recycled', (hb) => hb.replace(/^agent_pid=.*$/m, `agent_pid=${livePid}`));
       expect(loadJob(paths).agentAlive).toBe(false);
       const prune = await ns.dxJson(['prune', '--beads', 'bd-recycled'], PruneOutputSchema);
       expect(prune.json.actions[0]).toMatchObject({ action: 'finalized_ghost' });
@@ -248,30 +255,15 @@ describe('stop, finalize and prune end only our own processes', () => {
       const live = parseKv(fs.readFileSync(jobPaths(sb.state, 'fake', 'bd-now').heartbeat, 'utf8'));
       expect(live.agent_pid).toBe(String(livePid));
       expect(live.boot_id).toMatch(/^[0-9a-f-]{36}$/);
-      const paths = jobPaths(sb.state, 'fake', 'bd-before-reboot');
-      const start = await ns.dx([
-        'start',
-        '--beads',
-        'bd-before-reboot',
-        '--provider',
-        'fake',
-        '--prompt-file',
-        sb.prompt({ steps: [{ exit: 0 }] }),
-        '--worktree',
-        sb.worktree('bd-before-reboot'),
-      ]);
-      expect(start.code, start.stderr).toBe(0);
-      await waitFor(() => fs.existsSync(paths.outcome), 'outcome');
       // forge the job the reboot cut short: no outcome, and its agent's pid and start time are, by
       // chance, those of a process running now
-      fs.rmSync(paths.outcome);
       const earlier = live.boot_id.replace(/^./, (c) => (c === '0' ? '1' : '0'));
-      const hb = fs
-        .readFileSync(paths.heartbeat, 'utf8')
-        .replace(/^agent_pid=.*$/m, `agent_pid=${livePid}`)
-        .replace(/^agent_start_ticks=.*$/m, `agent_start_ticks=${live.agent_start_ticks}`)
-        .replace(/^boot_id=.*$/m, `boot_id=${earlier}`);
-      fs.writeFileSync(paths.heartbeat, hb);
+      await forgeGhost(ns, 'bd-before-reboot', (hb) =>
+        hb
+          .replace(/^agent_pid=.*$/m, `agent_pid=${livePid}`)
+          .replace(/^agent_start_ticks=.*$/m, `agent_start_ticks=${live.agent_start_ticks}`)
+          .replace(/^boot_id=.*$/m, `boot_id=${earlier}`),
+      );
       const prune = await ns.dxJson(['prune', '--beads', 'bd-before-reboot'], PruneOutputSchema);
       expect(prune.json.actions[0]).toMatchObject({ action: 'finalized_ghost' });
       expect(prune.json.actions[0].detail).not.toContain('ended orphaned agent group');

@@ -67,8 +67,9 @@ export function currentBootId(): string | undefined {
 
 /** Recorded in an earlier boot: nothing of it can run now, whatever has its pid and start time. */
 export function fromAnotherBoot(target: ProcessIdentity): boolean {
+  if (target.bootId === undefined) return false;
   const boot = currentBootId();
-  return target.bootId !== undefined && boot !== undefined && target.bootId !== boot;
+  return boot !== undefined && target.bootId !== boot;
 }
 
 /** The identity of a live process now; undefined when it does not exist or start times are unreadable. */

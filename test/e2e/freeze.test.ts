@@ -114,4 +114,51 @@ describe('a job frozen with its machine', () => {
     const text = await ns.dx(['report', '--beads', 'bd-limit']);
     expect(text.stdout).toMatch(/- Duration: \d+s \(\d+s of it frozen: the machine slept\)/);
   });
+
+  it('a watchdog frozen with the jobs lets their watchers record the freeze before it judges', async () => {
+    const started = await ns.dxJson(
+      [
+        'start',
+        '--beads',
+        'bd-watched',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
+        '--worktree',
+        sb.worktree('bd-watched'),
+      ],
+      StartOutputSchema,
+      { env },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    await waitFor(() => Number(record('bd-watched', 'heartbeat').events) >= 1, 'first event');
+    const watcher = MetaSchema.parse(record('bd-watched', 'meta')).watcher_pid!;
+    const agent = HeartbeatSchema.parse(record('bd-watched', 'heartbeat')).agent_pid!;
+    let watchdog: number | undefined;
+    const passes = ns.dx(['watchdog', '--interval', '1', '--max-passes', '4', '--max-retries', '1'], {
+      env,
+      onSpawn: (pid) => (watchdog = pid),
+    });
+    await waitFor(() => watchdog, 'the watchdog runs');
+    await new Promise((r) => setTimeout(r, 1500));
+
+    // the machine sleeps with the watchdog, the watcher and the agent in it
+    await ns.signalGroup(agent, 'SIGSTOP');
+    await ns.signal(watcher, 'SIGSTOP');
+    await ns.signal(watchdog!, 'SIGSTOP');
+    await new Promise((r) => setTimeout(r, FROZEN_MS));
+    // it wakes: the watchdog first, the watcher's beat a second after
+    await ns.signal(watchdog!, 'SIGCONT');
+    await new Promise((r) => setTimeout(r, 1000));
+    await ns.signal(watcher, 'SIGCONT');
+    await ns.signalGroup(agent, 'SIGCONT');
+
+    const out = await passes;
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/pass \d+s late \(a suspend, a paused VM\): the watchers record a freeze first/);
+    expect(out.stdout, 'the job was judged after its watcher recorded the freeze').not.toMatch(/-> restarted/);
+    expect(MetaSchema.parse(record('bd-watched', 'meta')).retries).toBe(0);
+    expect((await ns.dx(['stop', '--beads', 'bd-watched'])).code).toBe(0);
+  });
 });

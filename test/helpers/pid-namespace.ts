@@ -16,7 +16,15 @@ const SESSION = path.join(REPO_ROOT, 'test', 'fixtures', 'pid-namespace-session.
  * everything left in the namespace.
  */
 export interface PidNamespace {
-  dx(args: string[], options?: { env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<CliResult>;
+  dx(
+    args: string[],
+    options?: {
+      env?: Record<string, string | undefined>;
+      timeoutMs?: number;
+      /** Told the command's pid (in the namespace) as soon as it runs. */
+      onSpawn?: (pid: number) => void;
+    },
+  ): Promise<CliResult>;
   dxJson<S extends z.ZodType>(
     args: string[],
     schema: S,
@@ -36,18 +44,22 @@ export function openPidNamespace(sb: Sandbox): PidNamespace {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const waiting = new Map<number, (answer: Record<string, unknown>) => void>();
+  const spawnListeners = new Map<number, (pid: number) => void>();
   readline.createInterface({ input: session.stdout! }).on('line', (line) => {
     const answer = JSON.parse(line) as Record<string, unknown> & { id: number };
+    if (typeof answer.spawned === 'number') return spawnListeners.get(answer.id)?.(answer.spawned);
+    spawnListeners.delete(answer.id);
     waiting.get(answer.id)?.(answer);
     waiting.delete(answer.id);
   });
   const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
   let next = 0;
-  const ask = (request: Record<string, unknown>) =>
+  const ask = (request: Record<string, unknown>, onSpawn?: (pid: number) => void) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       if (session.exitCode !== null) return reject(new Error('the pid namespace session has ended'));
       const id = ++next;
       waiting.set(id, resolve);
+      if (onSpawn) spawnListeners.set(id, onSpawn);
       session.stdin!.write(`${JSON.stringify({ ...request, id })}\n`);
     });
   const self: PidNamespace = {
@@ -55,13 +67,17 @@ export function openPidNamespace(sb: Sandbox): PidNamespace {
       const env = Object.fromEntries(
         Object.entries({ ...sb.env, ...options.env }).filter(([, v]) => v !== undefined),
       ) as Record<string, string>;
-      const answer = await ask({
-        op: 'run',
-        argv: [process.execPath, CLI_BIN, ...args],
-        env,
-        cwd: sb.dir,
-        timeoutMs: options.timeoutMs ?? 60_000,
-      });
+      const answer = await ask(
+        {
+          op: 'run',
+          argv: [process.execPath, CLI_BIN, ...args],
+          env,
+          cwd: sb.dir,
+          timeoutMs: options.timeoutMs ?? 60_000,
+          announce: options.onSpawn !== undefined,
+        },
+        options.onSpawn,
+      );
       return { code: answer.code as number, stdout: answer.stdout as string, stderr: answer.stderr as string };
     },
     async dxJson(args, schema, options = {}) {

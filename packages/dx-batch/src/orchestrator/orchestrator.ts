@@ -230,10 +230,10 @@ export class Orchestrator {
 
   async run(): Promise<WaveState> {
     const interval = this.state.config.poll_interval_sec * 1000;
-    const jobEnds = this.watchJobEnds();
     // a cycle far later than its interval was frozen with the jobs (a suspend, a paused VM): their
     // watchers record that time as neither stall nor runtime, and are given a moment to do it first
     const freeze = new FreezeClock(interval, freezeGapMs());
+    const jobEnds = this.watchJobEnds();
     try {
       for (;;) {
         const late = freeze.tick();

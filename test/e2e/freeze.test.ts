@@ -30,31 +30,34 @@ const record = (beads: string, kind: 'meta' | 'heartbeat' | 'outcome') =>
 const env = { DX_RUNNER_STALL_MINUTES: '0.1', DX_RUNNER_FREEZE_GAP_SEC: '2' };
 const FROZEN_MS = 9_000;
 
+/** A job (in the namespace) whose agent says one thing and then goes quiet. */
+async function startWorking(beads: string, extra: Record<string, string> = {}) {
+  const started = await ns.dxJson(
+    [
+      'start',
+      '--beads',
+      beads,
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
+      '--worktree',
+      sb.worktree(beads),
+    ],
+    StartOutputSchema,
+    { env: { ...env, ...extra } },
+  );
+  expect(started.code, started.stderr).toBe(0);
+}
+
 describe('a job frozen with its machine', () => {
   it('is not stalled when it wakes; its stall clock starts again from the wake', async () => {
-    const start = (beads: string, extra: Record<string, string> = {}) =>
-      ns.dxJson(
-        [
-          'start',
-          '--beads',
-          beads,
-          '--provider',
-          'fake',
-          '--prompt-file',
-          sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
-          '--worktree',
-          sb.worktree(beads),
-        ],
-        StartOutputSchema,
-        { env: { ...env, ...extra } },
-      );
     // bd-limit may run 9 seconds: the freeze must not use them up
     for (const [beads, extra] of [
       ['bd-sleep', {}],
       ['bd-limit', { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.15' }],
     ] as const) {
-      const started = await start(beads, extra);
-      expect(started.code, started.stderr).toBe(0);
+      await startWorking(beads, extra);
     }
     const groups: number[] = [];
     const watchers: number[] = [];
@@ -116,22 +119,7 @@ describe('a job frozen with its machine', () => {
   });
 
   it('a watchdog frozen with the jobs lets their watchers record the freeze before it judges', async () => {
-    const started = await ns.dxJson(
-      [
-        'start',
-        '--beads',
-        'bd-watched',
-        '--provider',
-        'fake',
-        '--prompt-file',
-        sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
-        '--worktree',
-        sb.worktree('bd-watched'),
-      ],
-      StartOutputSchema,
-      { env },
-    );
-    expect(started.code, started.stderr).toBe(0);
+    await startWorking('bd-watched');
     await waitFor(() => Number(record('bd-watched', 'heartbeat').events) >= 1, 'first event');
     const watcher = MetaSchema.parse(record('bd-watched', 'meta')).watcher_pid!;
     const agent = HeartbeatSchema.parse(record('bd-watched', 'heartbeat')).agent_pid!;

@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import { DxError, ExitCode } from '../errors.js';
 import { jobProcessStatus } from '../process/identity.js';
 import { lockHeldByLiveProcess } from '../state/lock.js';
-import { jobLockName, jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths } from '../state/layout.js';
+import {
+  beadsWithSuffix,
+  jobLockName,
+  jobPaths,
+  listBeadsInProviderDir,
+  listProviderDirs,
+  providerDirNames,
+  type JobPaths,
+} from '../state/layout.js';
 import { CorruptRecordError, readRecord } from './record-io.js';
 import type { BlockedRecord, HeartbeatRecord, MetaRecord, OutcomeRecord } from './records.js';
 
@@ -49,7 +57,8 @@ function instanceRecord<K extends 'heartbeat' | 'outcome' | 'blocked'>(file: str
 
 /**
  * Read one instance. A corrupt file is reported in `corrupt`, never thrown and never deleted.
- * `finished`: the meta and outcome finishedRecords just read, not read again.
+ * `finished`: the records finishedRecords just read, not read again (its outcome counts only when it
+ * names the instance the meta names).
  */
 export function loadJob(paths: JobPaths, otherProviders: string[] = [], finished?: FinishedRecords): JobSnapshot {
   const snap: JobSnapshot = { paths, watcherAlive: false, agentAlive: false, otherProviders };
@@ -60,7 +69,12 @@ export function loadJob(paths: JobPaths, otherProviders: string[] = [], finished
     const instance = snap.meta.run_instance;
     snap.heartbeat = instanceRecord(paths.heartbeat, 'heartbeat', instance);
     try {
-      snap.outcome = finished?.outcome ?? instanceRecord(paths.outcome, 'outcome', instance);
+      const known = finished?.outcome;
+      snap.outcome = known
+        ? known.run_instance === instance
+          ? known
+          : undefined
+        : instanceRecord(paths.outcome, 'outcome', instance);
     } catch (err) {
       if (!(err instanceof CorruptRecordError)) throw err;
       outcomeProblem = err;
@@ -162,6 +176,11 @@ export function requireJob(root: string | undefined, beads: string): JobSnapshot
 export interface JobLocation {
   paths: JobPaths;
   otherProviders: string[];
+  /**
+   * The instance's pid file is still there: its processes may run (or its clean-up never ran).
+   * Written by the watcher once the agent is spawned, removed with the instance's clean-up.
+   */
+  pidFile?: boolean;
 }
 
 /**
@@ -171,17 +190,24 @@ export interface JobLocation {
 export function listJobLocations(root: string | undefined): JobLocation[] {
   if (!root) return [];
   const byBeads = new Map<string, string[]>();
+  const withPidFile = new Set<string>();
   for (const provider of listProviderDirs(root)) {
-    for (const beads of listBeadsInProviderDir(root, provider)) {
+    const names = providerDirNames(root, provider);
+    for (const beads of beadsWithSuffix(names, '.meta')) {
       const list = byBeads.get(beads);
       if (list) list.push(provider);
       else byBeads.set(beads, [provider]);
     }
+    for (const beads of beadsWithSuffix(names, '.pid')) withPidFile.add(`${provider}/${beads}`);
   }
   const found: JobLocation[] = [];
   for (const [beads, providers] of byBeads) {
     const paths = providers.length === 1 ? jobPaths(root, providers[0], beads) : pickLatest(root, beads, providers)!;
-    found.push({ paths, otherProviders: providers.filter((p) => p !== paths.provider) });
+    found.push({
+      paths,
+      otherProviders: providers.filter((p) => p !== paths.provider),
+      pidFile: withPidFile.has(`${paths.provider}/${beads}`),
+    });
   }
   return found;
 }
@@ -191,21 +217,28 @@ export function listJobs(root: string | undefined): JobSnapshot[] {
   return listJobLocations(root).map(({ paths, otherProviders }) => loadJob(paths, otherProviders));
 }
 
-/** A finished job's meta and the outcome of that same instance. */
+/** A finished job's outcome, and its meta when it was read to prove they name the same instance. */
 export interface FinishedRecords {
-  meta: MetaRecord;
+  meta?: MetaRecord;
   outcome: OutcomeRecord;
 }
 
 /**
- * The records of a job whose current instance has an outcome: two reads (outcome, then meta), no
- * heartbeat, no process check. Undefined when the job has not ended or a record cannot be read —
- * then only the full load (loadJob) can tell what the job is.
+ * The records of a job whose current instance has an outcome, without its heartbeat or a process
+ * check. Undefined when the job has not ended or a record cannot be read — then only the full load
+ * (loadJob) can tell what the job is.
+ *
+ * Without a pid file, the outcome alone (one read): an outcome in a job's place is its current
+ * instance's, since a launch moves the last outcome aside before it writes the next meta and an
+ * outcome is published only for the instance the meta names; and an instance whose processes may
+ * still run keeps its pid file until its clean-up. With one (`trustOutcome` false), the meta is read
+ * too and must name the outcome's instance.
  */
-export function finishedRecords(paths: JobPaths): FinishedRecords | undefined {
+export function finishedRecords(paths: JobPaths, trustOutcome = false): FinishedRecords | undefined {
   try {
     const outcome = readOutcome(paths);
     if (!outcome) return undefined;
+    if (trustOutcome) return { outcome };
     const meta = readMeta(paths);
     return meta?.run_instance === outcome.run_instance ? { meta, outcome } : undefined;
   } catch (err) {

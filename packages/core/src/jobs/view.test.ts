@@ -10,8 +10,8 @@ import { writeRecord } from './record-io.js';
 import { jobStatus, jobsWithProcesses } from './view.js';
 
 /**
- * `status` reads of a finished job only its outcome and meta, unless the job is among the `recent`
- * shown: what it lists must not change for it. The count of live job processes reads no finished
+ * `status` reads of a finished job only its outcome (and its meta while its pid file is there),
+ * unless the job is among the `recent` shown: what it lists must not change for it. The count of live job processes reads no finished
  * job at all. Real files; one real process plays a running job's watcher and agent.
  */
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-view-'));
@@ -24,15 +24,12 @@ const iso = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 function job(
   beads: string,
   opts: { instance?: string; startedMin: number; outcome?: { instance?: string; endMin: number } },
+  at = root,
 ) {
-  const paths = jobPaths(root, 'fake', beads);
+  const paths = jobPaths(at, 'fake', beads);
   fs.mkdirSync(path.dirname(paths.meta), { recursive: true, mode: 0o700 });
   const instance = opts.instance ?? `run-${beads}`;
-  writeRecord(
-    paths.meta,
-    'meta',
-    sampleMeta(paths, root, { run_instance: instance, started_at: iso(opts.startedMin) }),
-  );
+  writeRecord(paths.meta, 'meta', sampleMeta(paths, at, { run_instance: instance, started_at: iso(opts.startedMin) }));
   if (opts.outcome)
     writeRecord(paths.outcome, 'outcome', {
       beads,
@@ -48,8 +45,8 @@ function job(
       selected_model: 'm1',
       fallback_reason: 'none',
       host: 'h',
-      cwd: root,
-      worktree: root,
+      cwd: at,
+      worktree: at,
       provider_switch_from: [],
       mutations: 1,
       changed_files: [],
@@ -63,8 +60,14 @@ describe('jobStatus', () => {
   job('bd-done-b', { startedMin: 1, outcome: { endMin: 30 } });
   job('bd-done-c', { startedMin: 2, outcome: { endMin: 20 } });
   job('bd-no-outcome', { startedMin: 5 });
-  // restarted: the outcome on disk is the previous instance's, so this job has not ended
-  job('bd-restarted', { startedMin: 3, instance: 'run-2', outcome: { instance: 'run-1', endMin: 4 } });
+  // restarted: the outcome on disk is the previous instance's and the new one's agent was spawned
+  // (its pid file is there), so this job has not ended
+  const restarted = job('bd-restarted', {
+    startedMin: 3,
+    instance: 'run-2',
+    outcome: { instance: 'run-1', endMin: 4 },
+  });
+  fs.writeFileSync(restarted.pid, '999998\n');
   const garbled = job('bd-garbled', { startedMin: 4, outcome: { endMin: 40 } });
   fs.writeFileSync(garbled.outcome, 'exit_code=zero\nstate=???\n');
 
@@ -89,7 +92,46 @@ describe('jobStatus', () => {
     const row = jobStatus(root).live.find((j) => j.beads === 'bd-garbled');
     expect(row?.reason_code).toMatch(/corrupt|unreadable/);
   });
+
+  it('of a finished job it does not show, reads the outcome alone; the meta too while a pid file is there', () => {
+    const opened = filesRead(() => jobStatus(root, { recent: 1 }));
+    expect(opened.filter((f) => /bd-done-[ac]\./.test(f)).sort()).toEqual([
+      jobPaths(root, 'fake', 'bd-done-a').outcome,
+      jobPaths(root, 'fake', 'bd-done-c').outcome,
+    ]);
+    expect(opened).toContain(jobPaths(root, 'fake', 'bd-restarted').meta);
+  });
+
+  it('a shown job whose meta was garbled after it ended is listed as what it is, and the list stays whole', () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-view-garbled-meta-'));
+    try {
+      fs.chmodSync(other, 0o700);
+      job('bd-old', { startedMin: 0, outcome: { endMin: 10 } }, other);
+      job('bd-mid', { startedMin: 1, outcome: { endMin: 20 } }, other);
+      const garbled = job('bd-new', { startedMin: 2, outcome: { endMin: 30 } }, other);
+      fs.writeFileSync(garbled.meta, 'beads=bd-new\nstarted_at=yesterday\n');
+      const { live, recent, finished } = jobStatus(other, { recent: 2 });
+      expect(live.map((j) => [j.beads, j.reason_code])).toEqual([['bd-new', 'state_file_corrupt']]);
+      expect(recent.map((j) => j.beads)).toEqual(['bd-mid', 'bd-old']);
+      expect(finished).toBe(2);
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The files a call opened (by either way of reading one). */
+function filesRead(call: () => unknown): string[] {
+  const open = vi.spyOn(fs, 'openSync');
+  const read = vi.spyOn(fs, 'readFileSync');
+  try {
+    call();
+    return [...open.mock.calls, ...read.mock.calls].map(([file]) => file).filter((f) => typeof f === 'string');
+  } finally {
+    open.mockRestore();
+    read.mockRestore();
+  }
+}
 
 describe('jobsWithProcesses', () => {
   // a real process stands in for one job's watcher and agent: liveness is proven by pid + start time
@@ -135,19 +177,12 @@ describe('jobsWithProcesses', () => {
       mutations: 0,
     });
     fs.writeFileSync(running.pid, `${me.pid}\n`);
-    const open = vi.spyOn(fs, 'openSync');
-    let rows;
-    let opened: string[];
-    try {
-      rows = jobsWithProcesses(root);
-      opened = open.mock.calls.map(([file]) => String(file));
-    } finally {
-      open.mockRestore();
-    }
+    let rows: ReturnType<typeof jobsWithProcesses> = [];
+    const opened = filesRead(() => (rows = jobsWithProcesses(root)));
     expect(rows.map((j) => [j.beads, j.pid, j.watcher_pid])).toEqual([['bd-running', me.pid, me.pid]]);
-    // the spy sees the reads of the two jobs with pid files, and nothing of the finished or pid-less ones
+    // the spy sees the reads of the jobs with pid files, and nothing of the finished or pid-less ones
     expect(opened.some((f) => f.endsWith('bd-running.heartbeat'))).toBe(true);
-    expect(opened.filter((f) => /bd-(done|garbled|no-outcome|restarted)/.test(f))).toEqual([]);
+    expect(opened.filter((f) => /bd-(done|garbled|no-outcome)/.test(f))).toEqual([]);
     // status lists the crashed and the garbled jobs too: it reads every job to find them
     expect(jobStatus(root).live.map((j) => j.beads)).toEqual(
       expect.arrayContaining(['bd-running', 'bd-crashed', 'bd-garbled']),

@@ -72,18 +72,28 @@ export function jobViewsOf(
 /**
  * `dx-runner status`: every job that has not ended (oldest first), then the `recent` latest finished
  * ones (newest first); `finished` counts all finished jobs. Reads state files only, and of a finished
- * job only its outcome and meta unless it is one of the `recent` shown: status reads what it shows,
- * so a state dir full of finished jobs costs two small reads per job.
+ * job not shown only its outcome (finishedRecords says when that is enough): status reads what it
+ * shows, so a state dir full of finished jobs costs one small read per job.
  */
 export function jobStatus(
   root: string | undefined,
   options: HealthOptions & { recent?: number } = {},
 ): { live: JobView[]; recent: JobView[]; finished: number } {
+  // a shown job that its full read finds not ended means an outcome was trusted wrongly (a meta
+  // garbled after its job ended): then every finished job is read with its meta
+  return listStatus(root, options, true) ?? listStatus(root, options, false)!;
+}
+
+function listStatus(
+  root: string | undefined,
+  options: HealthOptions & { recent?: number },
+  trustOutcomes: boolean,
+): { live: JobView[]; recent: JobView[]; finished: number } | undefined {
   const live: JobView[] = [];
   const newest = new NewestFinished(options.recent ?? 0);
   let finished = 0;
   for (const location of listJobLocations(root)) {
-    const records = finishedRecords(location.paths);
+    const records = finishedRecords(location.paths, trustOutcomes && !location.pidFile);
     if (records) {
       finished++;
       newest.offer({ ...location, completedAt: records.outcome.completed_at, records });
@@ -97,9 +107,12 @@ export function jobStatus(
     }
   }
   live.sort((a, b) => byTime(a.started_at, b.started_at));
-  const recent = newest.entries.map(({ paths, otherProviders, records }) =>
-    toJobView(loadJob(paths, otherProviders, records), options),
-  );
+  const recent: JobView[] = [];
+  for (const { paths, otherProviders, records } of newest.entries) {
+    const view = toJobView(loadJob(paths, otherProviders, records), options);
+    if (trustOutcomes && view.outcome_state === null) return undefined;
+    recent.push(view);
+  }
   return { live, recent, finished };
 }
 

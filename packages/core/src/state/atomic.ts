@@ -151,9 +151,27 @@ const KIND: ReadonlyArray<readonly [(st: fs.Stats) => boolean, string]> = [
  * Undefined when the file does not exist.
  */
 export function readFileIfExists(file: string): string | undefined {
+  let text: string;
+  try {
+    // the common case in one call into the runtime (open, read, close): a regular file
+    // (Node takes numeric open flags here; its types only list the string ones)
+    text = fs.readFileSync(file, { encoding: 'utf8', flag: READ_FLAGS as unknown as string });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    return readAnyKind(file);
+  }
+  // an empty read is also what a FIFO without a writer gives: only fstat can tell
+  return text === '' ? readAnyKind(file) : text;
+}
+
+const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
+/** The careful read: fstat names whatever is in the way (a directory, a FIFO, a socket, a device). */
+function readAnyKind(file: string): string | undefined {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = fs.openSync(file, READ_FLAGS);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

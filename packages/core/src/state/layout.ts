@@ -93,13 +93,20 @@ export function listBeadsInProviderDir(
   provider: string,
   suffix: (typeof JOB_FILE_SUFFIXES)[number] = '.meta',
 ): string[] {
-  let names: string[];
+  return beadsWithSuffix(providerDirNames(root, provider), suffix);
+}
+
+/** The names in one provider directory (none when it does not exist), for several suffix lookups. */
+export function providerDirNames(root: string, provider: string): string[] {
   try {
-    names = fs.readdirSync(path.join(root, provider));
+    return fs.readdirSync(path.join(root, provider));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+}
+
+export function beadsWithSuffix(names: readonly string[], suffix: (typeof JOB_FILE_SUFFIXES)[number]): string[] {
   return names.filter((n) => n.endsWith(suffix) && !n.startsWith('.')).map((n) => n.slice(0, -suffix.length));
 }
 

@@ -148,7 +148,9 @@ const KIND: ReadonlyArray<readonly [(st: fs.Stats) => boolean, string]> = [
 /**
  * Read a state file without following a symlink and without blocking (a FIFO planted under a
  * state name must never hang a command): anything but a regular file is a StateFileError.
- * Undefined when the file does not exist.
+ * Undefined when the file does not exist. (The one-call read cannot see a file's kind; what it can
+ * open and read to the end is taken as read: a FIFO whose writer already wrote and left gives what
+ * was written, as a file would. A device node there could only have been made by root.)
  */
 export function readFileIfExists(file: string): string | undefined {
   let text: string;

@@ -80,6 +80,15 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     },
   );
 
+  it('a mistyped flag is named even when its value could pass for the job argument', async () => {
+    expectRefusal(await sb.dx(['logs', '--beads', 'bd-ok', '--tail', '-5']), 1, 'usage', /Nonexistent flag: --tail/);
+    expectRefusal(await sb.dx(['wait', 'bd-ok', '--timeout-sec', '-1']), 1, 'usage', /Nonexistent flag: --timeout-sec/);
+    // the argument itself is still checked as --beads is
+    for (const cmd of ['check', 'stop', 'logs', 'wait', 'report', 'restart', 'finalize'])
+      expectRefusal(await sb.dx([cmd, '../x']), 1, 'invalid_beads_id', 'invalid beads id "../x"');
+    expect(fs.existsSync(sb.state)).toBe(false);
+  });
+
   it('refuses a missing prompt file (exit 1) and a missing --prompt-file (exit 1, prompt_file_required)', async () => {
     expectRefusal(
       await sb.dx([

@@ -16,11 +16,12 @@ export const beadsListFlag = Flags.custom<string[]>({
   parse: async (input) => [...new Set(input.split(',').map((id) => assertBeadsId(id.trim())))],
 });
 
-/** The positional form of the same id: `dx-runner check bd-xxx`. */
-export const beadsArg = Args.custom<string>({
-  description: 'Beads issue id (the same as --beads)',
-  parse: async (input) => assertBeadsId(input),
-});
+/**
+ * The positional form of the same id: `dx-runner check bd-xxx`. Checked by jobBeads, after oclif's
+ * own checks: oclif parses arguments before it refuses an unknown flag, so a mistyped flag's value
+ * (`--tail -5`) would otherwise be refused as a beads id instead of naming the flag.
+ */
+export const beadsArg = Args.custom<string>({ description: 'Beads issue id (the same as --beads)' });
 
 class UsageError extends Error {
   readonly exitCode = USAGE_EXIT_CODE;
@@ -36,6 +37,7 @@ class UsageError extends Error {
 export function jobBeads(arg: string | undefined, flag: string | undefined): string;
 export function jobBeads(arg: string | undefined, flag: string | undefined, required: false): string | undefined;
 export function jobBeads(arg: string | undefined, flag: string | undefined, required = true): string | undefined {
+  if (arg !== undefined) assertBeadsId(arg);
   if (arg !== undefined && flag !== undefined && arg !== flag)
     throw new UsageError(`two different beads ids: ${arg} (argument) and ${flag} (--beads)`, 'beads_id_conflict');
   const beads = arg ?? flag;

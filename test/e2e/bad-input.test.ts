@@ -80,9 +80,11 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     },
   );
 
-  it('a mistyped flag is named even when its value could pass for the job argument', async () => {
+  it('a mistyped flag or an empty argument is named as what it is', async () => {
     expectRefusal(await sb.dx(['logs', '--beads', 'bd-ok', '--tail', '-5']), 1, 'usage', /Nonexistent flag: --tail/);
     expectRefusal(await sb.dx(['wait', 'bd-ok', '--timeout-sec', '-1']), 1, 'usage', /Nonexistent flag: --timeout-sec/);
+    // an empty argument (a script's unset variable) is named as one
+    expectRefusal(await sb.dx(['status', '']), 1, 'usage', 'Unexpected argument: "" (an empty string)');
     // the argument itself is still checked as --beads is
     for (const cmd of ['check', 'stop', 'logs', 'wait', 'report', 'restart', 'finalize'])
       expectRefusal(await sb.dx([cmd, '../x']), 1, 'invalid_beads_id', 'invalid beads id "../x"');

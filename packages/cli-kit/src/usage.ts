@@ -22,12 +22,14 @@ export const OCLIF_USAGE_EXIT_CODES = {
 
 /** oclif's flag and argument errors span several lines; operators' scripts want one. */
 export function usageMessage(message: string): string {
-  return message
+  const text = message
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !/^(See more help|The following error occurred)/.test(l))
     .join(': ')
     .replace(/: :/g, ':');
+  // an empty argument (a script's unset variable: `status "$ID"`) would otherwise be named by nothing
+  return /^Unexpected arguments?:$/.test(text) ? 'Unexpected argument: "" (an empty string)' : text;
 }
 
 /** A bad value for a flag (`invalid_flag`) or any other misuse of the command line (`usage`). */

@@ -83,6 +83,19 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
   it('a mistyped flag or an empty argument is named as what it is', async () => {
     expectRefusal(await sb.dx(['logs', '--beads', 'bd-ok', '--tail', '-5']), 1, 'usage', /Nonexistent flag: --tail/);
     expectRefusal(await sb.dx(['wait', 'bd-ok', '--timeout-sec', '-1']), 1, 'usage', /Nonexistent flag: --timeout-sec/);
+    // a flag before the command is not taken for an unknown command
+    expectRefusal(
+      await sb.dx(['--beads', 'bd-ok', 'check']),
+      1,
+      'usage',
+      'flags go after the command: "--beads" came first',
+    );
+    const json = await sb.dx(['--json', 'status']);
+    expect(json.code).toBe(1);
+    expect(ErrorOutputSchema.parse(JSON.parse(json.stdout)).error).toMatchObject({
+      reason_code: 'usage',
+      message: expect.stringContaining('"--json" came first'),
+    });
     // an empty argument (a script's unset variable) is named as one
     expectRefusal(await sb.dx(['status', '']), 1, 'usage', 'Unexpected argument: "" (an empty string)');
     // the argument itself is still checked as --beads is
@@ -412,7 +425,8 @@ describe('flag and argument errors', () => {
     expect(r.stdout).toBe('');
     const json = await sb.dx([...args, '--json']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout).error).toMatchObject({ exit_code: 1, reason_code: reason });
-    expect(JSON.parse(json.stdout).error.message).not.toContain('\n');
+    const { error } = ErrorOutputSchema.parse(JSON.parse(json.stdout));
+    expect(error).toMatchObject({ exit_code: 1, reason_code: reason });
+    expect(error.message).not.toContain('\n');
   });
 });

@@ -124,6 +124,9 @@ describe('dx-dispatch (legacy surface over dx-runner)', () => {
       ['fakehost', 'task', '--jules'],
       ['fakehost', 'task', '--timeout', 'soon'],
       ['fakehost', 'task', '--beads'],
+      ['--status', 'fakehost', 'other'],
+      ['--list', 'fakehost'],
+      ['--abort', 'bd-1', 'bd-2'],
     ]) {
       const r = await dispatch(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);

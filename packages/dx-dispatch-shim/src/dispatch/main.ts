@@ -155,6 +155,13 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
     return err.exitCode;
   }
 
+  // --list, --status and --abort take their one value (if any); a word beyond it is never dropped unread
+  const mode = (['--list', '--status', '--abort'] as const).find((f) => parsed.flags.has(f));
+  if (mode && parsed.positionals.length > 0)
+    return usageError(
+      TOOL,
+      `unexpected argument "${parsed.positionals[0]}": ${mode} takes ${mode === '--list' ? 'no argument' : 'one value'}`,
+    );
   if (parsed.flags.has('--list') || parsed.flags.get('--status') === true) {
     const args = ['status', ...json];
     deprecation(TOOL, args, env);

@@ -40,6 +40,22 @@ function quietForeignExit(err: unknown): unknown {
 }
 
 /**
+ * A reader that stops early (`| head`, quitting `less`) closes the pipe under our output: what is
+ * left has nowhere to go, so it is dropped, and the command still ends with its own exit code.
+ * Without this, the stream's EPIPE left oclif's final flush waiting for a drain that never comes,
+ * and Node ended the process with 13 ("unsettled top-level await"), an exit code of no command.
+ */
+export function dropOutputToClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      stream.write = () => true;
+      // and whoever waits for the stream to drain (oclif's flush) is let go
+      stream.emit('drain');
+    });
+}
+
+/**
  * Runs an oclif CLI from its bin file; `args` defaults to the process's own. With `bundle` (a path
  * relative to the bin: an ES module, or a `.cjs` one that comes with its code cache), oclif and the
  * commands come from that one bundled module: the root plugin's commands are read from the bundle's
@@ -56,6 +72,7 @@ export async function launch(
     process.stdout.write(`${versionLine}\n`);
     return;
   }
+  dropOutputToClosedPipes();
   if (options.bundle === undefined || options.development) {
     const { execute } = await import('@oclif/core');
     await execute({ dir: binUrl, args, development: options.development });

@@ -11,8 +11,9 @@ import { jobStatus, jobsWithProcesses } from './view.js';
 
 /**
  * `status` reads of a finished job only its outcome (and its meta while its pid file is there),
- * unless the job is among the `recent` shown: what it lists must not change for it. The count of live job processes reads no finished
- * job at all. Real files; one real process plays a running job's watcher and agent.
+ * unless the job is among the `recent` shown: what it lists must not change for it. The count of
+ * live job processes reads no finished job at all. Real files; one real process plays a running
+ * job's watcher and agent.
  */
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-view-'));
 fs.chmodSync(root, 0o700);

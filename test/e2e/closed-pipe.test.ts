@@ -45,6 +45,11 @@ describe('output to a pipe its reader closed', () => {
     expect(r).toEqual({ code: 0, stderr: '' });
   });
 
+  it('a watchdog streaming its passes runs all of them when its reader has gone, and ends with 0', async () => {
+    const r = await withStdoutClosed(CLI_BIN, ['watchdog', '--interval', '0.2', '--max-passes', '5', '--json']);
+    expect(r).toEqual({ code: 0, stderr: '' });
+  });
+
   it("a command's own exit code is kept (a job that is not there is still 1)", async () => {
     const r = await withStdoutClosed(CLI_BIN, ['check', 'bd-none', '--json']);
     expect(r).toEqual({ code: 1, stderr: '' });

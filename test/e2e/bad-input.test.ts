@@ -104,6 +104,12 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expect(fs.existsSync(sb.state)).toBe(false);
   });
 
+  it('an error no command foresaw is still one line: internal_error, exit 1', async () => {
+    // a state root the kernel will not let anyone create a file in (procfs): not a case any command handles
+    const r = await sb.dx(['status'], { env: { DX_RUNNER_STATE_DIR: '/proc/1' } });
+    expectRefusal(r, 1, 'internal_error', /^Error: ENOENT: .*\/proc\/1\//);
+  });
+
   it('refuses a missing prompt file (exit 1) and a missing --prompt-file (exit 1, prompt_file_required)', async () => {
     expectRefusal(
       await sb.dx([

@@ -256,11 +256,17 @@ export abstract class DxCommand<T> extends Command {
       process.stderr.write(`Error: ${visibleText(message)}; see --help (reason_code=${usageReason(message)})\n`);
       throw new Errors.ExitError(code);
     }
-    if (!expected) return super.catch(err);
+    // an error no command foresaw (a bug, or the system refusing something unforeseen) gets oclif's
+    // full report, stack included, only when asked for with DEBUG
+    if (!expected && process.env.DEBUG) return super.catch(err);
     // a flag whose own parser refused the value (e.g. --beads): oclif prefixed the message with "Parsing --x"
-    const text = /^Parsing --/.test(err.message) ? usageMessage(err.message) : err.message;
+    const text = /^Parsing --/.test(err.message)
+      ? usageMessage(err.message)
+      : err.message.replace(/\s*\n\s*/g, ' ').trim();
+    // what no command foresaw may hold anything: it is redacted even when core was not loaded yet
+    if (!expected && !this.loadedCore) await this.jobReads();
     const message = visibleText(this.loadedCore ? this.redactor().redact(text) : text);
-    process.stderr.write(`Error: ${message} (reason_code=${err.reasonCode})\n`);
+    process.stderr.write(`Error: ${message} (reason_code=${expected ? err.reasonCode : 'internal_error'})\n`);
     throw new Errors.ExitError(code);
   }
 

@@ -45,7 +45,7 @@ function quietForeignExit(err: unknown): unknown {
  * Without this, the stream's EPIPE left oclif's final flush waiting for a drain that never comes,
  * and Node ended the process with 13 ("unsettled top-level await"), an exit code of no command.
  */
-export function dropOutputToClosedPipes(): void {
+function dropOutputToClosedPipes(): void {
   for (const stream of [process.stdout, process.stderr])
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;

@@ -104,10 +104,18 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expect(fs.existsSync(sb.state)).toBe(false);
   });
 
-  it('an error no command foresaw is still one line: internal_error, exit 1', async () => {
-    // a state root the kernel will not let anyone create a file in (procfs): not a case any command handles
+  it('an error no command foresaw is still one line, redacted: internal_error, exit 1', async () => {
+    // a state root under procfs, where nobody may create anything: not a case any command handles
     const r = await sb.dx(['status'], { env: { DX_RUNNER_STATE_DIR: '/proc/1' } });
     expectRefusal(r, 1, 'internal_error', /^Error: ENOENT: .*\/proc\/1\//);
+    // its message can hold anything: here a key's value, named in the state root's path
+    const secret = 'zk-unforeseen0secret0value42';
+    const env = { ZAI_API_KEY: secret, DX_RUNNER_STATE_DIR: `/proc/1/${secret}` };
+    const plain = await sb.dx(start('--beads', 'bd-ok'), { env });
+    expectRefusal(plain, 1, 'internal_error', /mkdir '\/proc\/1\/\[REDACTED\]'/);
+    const json = await sb.dx(start('--beads', 'bd-ok', '--json'), { env });
+    expect(ErrorOutputSchema.parse(JSON.parse(json.stdout)).error.reason_code).toBe('internal_error');
+    for (const out of [plain.stdout, plain.stderr, json.stdout, json.stderr]) expect(out).not.toContain(secret);
   });
 
   it('refuses a missing prompt file (exit 1) and a missing --prompt-file (exit 1, prompt_file_required)', async () => {

@@ -247,6 +247,8 @@ export abstract class DxCommand<T> extends Command {
     if (this.remoteHost && !this.jsonEnabled() && err.details?.host === undefined)
       err.message = `[${this.remoteHost}] ${err.message}`;
     process.exitCode = code;
+    // what no command foresaw may hold anything: it is redacted even when core was not loaded yet
+    if (!expected && !this.loadedCore) await this.jobReads();
     if (this.jsonEnabled()) {
       this.writeJson(this.toErrorJson(err));
       return undefined;
@@ -263,8 +265,6 @@ export abstract class DxCommand<T> extends Command {
     const text = /^Parsing --/.test(err.message)
       ? usageMessage(err.message)
       : err.message.replace(/\s*\n\s*/g, ' ').trim();
-    // what no command foresaw may hold anything: it is redacted even when core was not loaded yet
-    if (!expected && !this.loadedCore) await this.jobReads();
     const message = visibleText(this.loadedCore ? this.redactor().redact(text) : text);
     process.stderr.write(`Error: ${message} (reason_code=${expected ? err.reasonCode : 'internal_error'})\n`);
     throw new Errors.ExitError(code);

@@ -33,17 +33,7 @@ const FROZEN_MS = 9_000;
 /** A job (in the namespace) whose agent says one thing and then goes quiet. */
 async function startWorking(beads: string, extra: Record<string, string> = {}) {
   const started = await ns.dxJson(
-    [
-      'start',
-      '--beads',
-      beads,
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
-      '--worktree',
-      sb.worktree(beads),
-    ],
+    sb.fakeStartArgs(beads, [{ message: 'working' }, { hang: true }]),
     StartOutputSchema,
     { env: { ...env, ...extra } },
   );

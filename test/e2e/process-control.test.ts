@@ -57,17 +57,7 @@ async function startHanging(
  */
 async function forgeGhost(ns: PidNamespace, beads: string, edit: (heartbeat: string) => string) {
   const paths = jobPaths(sb.state, 'fake', beads);
-  const start = await ns.dx([
-    'start',
-    '--beads',
-    beads,
-    '--provider',
-    'fake',
-    '--prompt-file',
-    sb.prompt({ steps: [{ exit: 0 }] }),
-    '--worktree',
-    sb.worktree(beads),
-  ]);
+  const start = await ns.dx(sb.fakeStartArgs(beads, [{ exit: 0 }]));
   expect(start.code, start.stderr).toBe(0);
   await waitFor(() => fs.existsSync(paths.outcome), `${beads} outcome`);
   fs.rmSync(paths.outcome);

@@ -40,6 +40,8 @@ export interface Sandbox {
   ): Promise<CliResult>;
   worktree(name: string): string;
   prompt(script: unknown, name?: string): string;
+  /** `dx-runner start` arguments for a fake job playing `steps` (default: a fresh worktree named after it). */
+  fakeStartArgs(beads: string, steps: unknown[], worktree?: string): string[];
   /** `dx-runner start` of a fake job playing `steps`, in a fresh worktree named after it; `extra` flags appended. */
   startFake(
     beads: string,
@@ -267,10 +269,13 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
       fs.writeFileSync(file, typeof script === 'string' ? script : JSON.stringify(script));
       return file;
     },
+    fakeStartArgs(beads, steps, worktree = sandbox.worktree(beads)) {
+      const prompt = sandbox.prompt({ steps });
+      return ['start', '--beads', beads, '--provider', 'fake', '--prompt-file', prompt, '--worktree', worktree];
+    },
     async startFake(beads, steps, extra = [], options = {}) {
       const worktree = sandbox.worktree(beads);
-      const args = ['start', '--beads', beads, '--provider', 'fake', '--prompt-file', sandbox.prompt({ steps })];
-      return { ...(await sandbox.dx([...args, '--worktree', worktree, ...extra], options)), worktree };
+      return { ...(await sandbox.dx([...sandbox.fakeStartArgs(beads, steps, worktree), ...extra], options)), worktree };
     },
     async cleanup() {
       killJobProcesses(state);

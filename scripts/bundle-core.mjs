@@ -28,7 +28,7 @@ export const CORE_ENTRIES = {
   'job-reads': 'job-reads.js',
   main: 'jobs/watcher/main.js',
   prespawn: 'jobs/watcher/prespawn.js',
-  visible: 'output/visible.js',
+  visible: 'output/index.js',
   'beads-id': 'jobs/beads-id.js',
   'next-actions': 'health/next-actions.js',
   contract: 'schemas/contract.js',

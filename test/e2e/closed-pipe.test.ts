@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BATCH_BIN, CLI_BIN, NIGHTLY_BIN } from '../helpers/paths.js';
+import { BATCH_BIN, CC_GLM_JOB_BIN, CLI_BIN, DISPATCH_BIN, NIGHTLY_BIN } from '../helpers/paths.js';
 import { createSandbox, type Sandbox } from '../helpers/sandbox.js';
 
 /**
@@ -40,6 +40,9 @@ describe('output to a pipe its reader closed', () => {
     ['dx-runner', CLI_BIN],
     ['dx-batch', BATCH_BIN],
     ['nightly-dispatch', NIGHTLY_BIN],
+    // the shims are plain scripts: without the same care Node printed a stack trace for the EPIPE
+    ['dx-dispatch', DISPATCH_BIN],
+    ['cc-glm-job', CC_GLM_JOB_BIN],
   ])('%s --help ends with 0, quietly', async (_, bin) => {
     const r = await withStdoutClosed(bin, ['--help']);
     expect(r).toEqual({ code: 0, stderr: '' });

@@ -2,6 +2,7 @@
  * The legacy entry points, end to end: dx-dispatch and cc-glm-job run the built dx-runner, which runs
  * the fake agent (and, for cc-glm-job, the real Claude Code CLI against the fake model server).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -136,6 +137,31 @@ describe('dx-dispatch (legacy surface over dx-runner)', () => {
     const help = await dispatch(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/dx-runner start --provider/);
+  });
+  it('"-" reads the task from stdin as dx-runner reads a prompt: bounded, and refused in one line when unfit', () => {
+    const fromStdin = (stdin: string | number) =>
+      spawnSync(process.execPath, [DISPATCH_BIN, 'fakehost', '-', '--beads', 'bd-stdin', '--dry-run'], {
+        env: sb.env,
+        cwd: sb.dir,
+        encoding: 'utf8',
+        ...(typeof stdin === 'number' ? { stdio: [stdin, 'pipe', 'pipe'] } : { input: stdin }),
+      });
+    const dir = fs.openSync(sb.dir, 'r');
+    try {
+      for (const [stdin, reason] of [
+        [dir, 'prompt_file_unreadable'],
+        [' \n\t\n', 'prompt_file_empty'],
+        // refused while reading, before 2 MB reach a prompt file or dx-runner
+        ['x'.repeat(2 * 1024 * 1024), 'prompt_file_too_large'],
+      ] as const) {
+        const r = fromStdin(stdin);
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining(`reason_code=${reason}`)]);
+      }
+    } finally {
+      fs.closeSync(dir);
+    }
+    expect(leftoverPrompts()).toEqual([]);
   });
 });
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Interfaces } from '@oclif/core';
+import { dropOutputToClosedPipes } from '@dx/core/output';
 import { loadBundle } from './cached-bundle.js';
 
 /**
@@ -37,22 +38,6 @@ function quietForeignExit(err: unknown): unknown {
   const e = err as { code?: unknown; oclif?: { exit?: unknown }; skipOclifErrorHandling?: boolean } | undefined;
   if (e?.code === 'EEXIT' && typeof e.oclif?.exit === 'number') e.skipOclifErrorHandling = true;
   return err;
-}
-
-/**
- * A reader that stops early (`| head`, quitting `less`) closes the pipe under our output: what is
- * left has nowhere to go, so it is dropped, and the command still ends with its own exit code.
- * Without this, the stream's EPIPE left oclif's final flush waiting for a drain that never comes,
- * and Node ended the process with 13 ("unsettled top-level await"), an exit code of no command.
- */
-function dropOutputToClosedPipes(): void {
-  for (const stream of [process.stdout, process.stderr])
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-      stream.write = () => true;
-      // and whoever waits for the stream to drain (oclif's flush) is let go
-      stream.emit('drain');
-    });
 }
 
 /**

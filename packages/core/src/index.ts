@@ -12,7 +12,7 @@ export * from './process/run.js';
 export * from './process/git.js';
 export * from './process/freeze-clock.js';
 export * from './secrets/redact.js';
-export * from './output/visible.js';
+export * from './output/index.js';
 export * from './logging/logger.js';
 export * from './policy/schema.js';
 export * from './policy/load.js';

@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import { dropOutputToClosedPipes } from '@dx/core/output';
 import { runCcGlmJob } from '../dist/cc-glm-job/main.js';
+import { reportError } from '../dist/forward/forward.js';
 
-process.exitCode = await runCcGlmJob(process.argv.slice(2), process.env);
+dropOutputToClosedPipes();
+process.exitCode = await runCcGlmJob(process.argv.slice(2), process.env).catch((err) => reportError(err, process.env));

@@ -3,6 +3,9 @@
 // process's command line, which every user on the host can read for as long as --wait runs.
 const argv = process.argv.slice(2);
 process.title = 'dx-dispatch';
+const { dropOutputToClosedPipes } = await import('@dx/core/output');
 const { runDxDispatch } = await import('../dist/dispatch/main.js');
+const { reportError } = await import('../dist/forward/forward.js');
 
-process.exitCode = await runDxDispatch(argv, process.env);
+dropOutputToClosedPipes();
+process.exitCode = await runDxDispatch(argv, process.env).catch((err) => reportError(err, process.env));

@@ -1,6 +1,13 @@
-import { isDxError, loadPolicy } from '@dx/core';
+import { loadPolicy } from '@dx/core';
 import { parseLegacyArgv, stringFlag, type FlagArity, type ParsedArgv } from '../forward/argv.js';
-import { deprecation, explainIgnored, runDxRunner, usageError, worktreeForRepo } from '../forward/forward.js';
+import {
+  deprecation,
+  explainIgnored,
+  reportError,
+  runDxRunner,
+  usageError,
+  worktreeForRepo,
+} from '../forward/forward.js';
 
 const TOOL = 'cc-glm-job';
 
@@ -214,9 +221,7 @@ export async function runCcGlmJob(argv: string[], env: NodeJS.ProcessEnv): Promi
   try {
     built = spec.build(p, provider, env);
   } catch (err) {
-    if (!isDxError(err)) throw err;
-    process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
-    return err.exitCode;
+    return reportError(err, env);
   }
   if ('error' in built) return usageError(TOOL, built.error);
   const args = [

@@ -3,9 +3,8 @@ import {
   assertBeadsId,
   connectHost,
   DxRunnerClient,
-  DxRunnerError,
-  isDxError,
   loadPolicy,
+  readPromptFile,
   sectionOf,
   validateEnv,
   writeSecurePromptFile,
@@ -17,6 +16,7 @@ import {
   deprecation,
   dxRunnerArgv,
   explainIgnored,
+  reportError,
   runDxRunner,
   usageError,
   worktreeForRepo,
@@ -92,12 +92,6 @@ const SHIM_ENV = [
   { name: 'DX_DISPATCH_NO_DEPRECATION', kind: 'flag', default: '0', description: '1 silences the [DEPRECATION] line' },
 ] as const;
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function defaultBeadsId(now = new Date()): string {
   return `dispatch-${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
 }
@@ -125,9 +119,7 @@ async function waitForJob(
     process.stderr.write(`${beads}: ${view.state} (${view.reason_code ?? '-'})\n`);
     return exitCode;
   } catch (err) {
-    if (!(err instanceof DxRunnerError) && !isDxError(err)) throw err;
-    process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
-    return err.exitCode || 1;
+    return reportError(err, env);
   }
 }
 
@@ -150,9 +142,7 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
     validateEnv(env, SHIM_ENV);
     policy = loadPolicy({ env, sections: [DISPATCH_SECTION] });
   } catch (err) {
-    if (!isDxError(err)) throw err;
-    process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
-    return err.exitCode;
+    return reportError(err, env);
   }
 
   // --list, --status and --abort take their one value (if any); a word beyond it is never dropped unread
@@ -192,17 +182,21 @@ export async function runDxDispatch(argv: string[], env: NodeJS.ProcessEnv): Pro
   }
 
   const [vm, taskArg, ...extra] = parsed.positionals;
-  // `-` reads the task from stdin, so it never appears in any command line
-  const task = taskArg === '-' ? await readStdin() : taskArg;
-  if (!vm || !task?.trim()) return usageError(TOOL, 'dx-dispatch requires <vm> and <task>');
+  if (!vm || taskArg === undefined) return usageError(TOOL, 'dx-dispatch requires <vm> and <task>');
   if (extra.length > 0) return usageError(TOOL, `unexpected argument "${extra[0]}" (quote the task)`);
+  let task: string;
+  try {
+    // `-` reads the task from stdin, so it never appears in any command line (bounded like any prompt)
+    task = taskArg === '-' ? readPromptFile('-') : taskArg;
+  } catch (err) {
+    return reportError(err, env);
+  }
+  if (!task.trim()) return usageError(TOOL, 'the task is empty');
   const beads = stringFlag(parsed, '--beads') ?? defaultBeadsId();
   try {
     assertBeadsId(beads);
   } catch (err) {
-    if (!isDxError(err)) throw err;
-    process.stderr.write(`Error: ${err.message} (reason_code=${err.reasonCode})\n`);
-    return err.exitCode;
+    return reportError(err, env);
   }
   const timeoutRaw = stringFlag(parsed, '--timeout') ?? '300';
   const timeoutSec = Number(timeoutRaw);

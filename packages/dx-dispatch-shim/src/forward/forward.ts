@@ -2,7 +2,18 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundledDxRunner } from '@dx/cli/locate';
-import { dxRunnerCommand, ExitCode, expandHome, itemWorktreeCandidates, signalsForChild, type Policy } from '@dx/core';
+import {
+  dxRunnerCommand,
+  DxRunnerError,
+  ExitCode,
+  expandHome,
+  isDxError,
+  itemWorktreeCandidates,
+  Redactor,
+  signalsForChild,
+  visibleText,
+  type Policy,
+} from '@dx/core';
 
 /** How the shims reach dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else the @dx/cli we ship with. */
 export function dxRunnerArgv(env: NodeJS.ProcessEnv): string[] {
@@ -52,6 +63,22 @@ export function explainIgnored(tool: string, ignored: Array<{ flag: string; why:
 }
 
 /** One line, exit 1 like every bin's usage error (the usage text is one `--help` away). */
+/**
+ * Any error a shim meets ends it as one line with a reason code, and this is the exit code to end
+ * with. One no code foresaw (a bug, the system refusing something unforeseen) may hold anything: it
+ * is redacted and named `internal_error` (exit 1), as dx-runner does; DEBUG=1 adds its stack.
+ */
+export function reportError(err: unknown, env: NodeJS.ProcessEnv): number {
+  const known = isDxError(err) || err instanceof DxRunnerError ? err : undefined;
+  const redactor = Redactor.fromEnv([env]);
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').trim();
+  process.stderr.write(
+    `Error: ${visibleText(redactor.redact(message))} (reason_code=${known?.reasonCode ?? 'internal_error'})\n`,
+  );
+  if (!known && env.DEBUG && err instanceof Error && err.stack) process.stderr.write(`${redactor.redact(err.stack)}\n`);
+  return known?.exitCode || 1;
+}
+
 export function usageError(tool: string, message: string): number {
   process.stderr.write(`Error: ${message}; see ${tool} --help (reason_code=usage)\n`);
   return ExitCode.usage;

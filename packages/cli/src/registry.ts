@@ -4,6 +4,7 @@
  * (scripts/bundle-bins.mjs), so a call reads one file instead of ~130; tests, docs and `bin/dev.js`
  * load it as it is. A command file that is not listed here does not exist for oclif.
  */
+import { withFlowingDescriptions } from '@dx/cli-kit';
 import BaselineGate from './commands/baseline-gate.js';
 import BeadsGate from './commands/beads-gate.js';
 import Check from './commands/check.js';
@@ -32,7 +33,7 @@ import Wait from './commands/wait.js';
 import Watchdog from './commands/watchdog.js';
 import WorktreeGate from './commands/worktree-gate.js';
 
-export const COMMANDS = {
+export const COMMANDS = withFlowingDescriptions({
   'baseline-gate': BaselineGate,
   'beads-gate': BeadsGate,
   check: Check,
@@ -60,4 +61,4 @@ export const COMMANDS = {
   wait: Wait,
   watchdog: Watchdog,
   'worktree-gate': WorktreeGate,
-};
+});

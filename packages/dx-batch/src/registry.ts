@@ -3,6 +3,7 @@
  * The shipped bin runs an esbuild bundle of this module with @oclif/core and @dx/cli-kit inside
  * (scripts/bundle-bins.mjs); tests load it as it is. A command file not listed here does not exist for oclif.
  */
+import { withFlowingDescriptions } from '@dx/cli-kit';
 import Cancel from './commands/cancel.js';
 import Demo from './commands/demo.js';
 import Doctor from './commands/doctor.js';
@@ -12,7 +13,7 @@ import Resume from './commands/resume.js';
 import Start from './commands/start.js';
 import Status from './commands/status.js';
 
-export const COMMANDS = {
+export const COMMANDS = withFlowingDescriptions({
   cancel: Cancel,
   demo: Demo,
   doctor: Doctor,
@@ -21,4 +22,4 @@ export const COMMANDS = {
   resume: Resume,
   start: Start,
   status: Status,
-};
+});

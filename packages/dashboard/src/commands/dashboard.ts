@@ -1,10 +1,11 @@
 import { Flags } from '@oclif/core';
-import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import { DxCommand, exitCodesHelp, flowText, policyFlag } from '@dx/cli-kit';
 import type { DashboardListening } from '../schemas.js';
 
 export default class Dashboard extends DxCommand<void> {
   static override summary = 'serve a live, read-only dashboard of jobs, waves, nights, providers and hosts';
-  static override description = `Serves a web page over the state dx-runner, dx-batch and nightly-dispatch write (it never
+  static override description =
+    flowText(`Serves a web page over the state dx-runner, dx-batch and nightly-dispatch write (it never
 writes any): every job with its health, one job's timeline, evidence and log tail, dx-batch waves as a
 timeline, nightly-dispatch's morning reports, per-provider results over 24 h and 7 days, and the fleet's
 hosts. Changes are pushed to open pages as they happen (file-system notifications, Server-Sent Events).
@@ -12,7 +13,7 @@ It listens on 127.0.0.1 (--port 0 picks a free port) and prints the URL; it runs
 Serving on another address needs --bind ADDR and --token together: a token is generated and printed
 once, in the URL, and every request must carry it. Assets ship with dx-runner; the page loads nothing
 from elsewhere.
-${exitCodesHelp([0, 1, 22])}`;
+${exitCodesHelp([0, 1, 22])}`);
 
   static override examples = [
     '<%= config.bin %> dashboard',

@@ -1,15 +1,16 @@
 import { Flags } from '@oclif/core';
-import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import { DxCommand, exitCodesHelp, flowText, policyFlag } from '@dx/cli-kit';
 import type { DemoOutput } from '../schemas.js';
 
 export default class Demo extends DxCommand<DemoOutput> {
   static override summary = 'see dx-runner work: a short simulated job, live, in a throw-away repository';
-  static override description = `Makes a throw-away git repository under the policy's worktree prefix (<base>/bd-demo/repo),
+  static override description =
+    flowText(`Makes a throw-away git repository under the policy's worktree prefix (<base>/bd-demo/repo),
 starts a job there with the simulator (provider sim, no model, no network), follows it live
 through the real engine (watcher, heartbeats, outcome, report) and prints the commands to inspect
 it. Run it again to start over; --clean stops and forgets the demo job and removes its repository.
 --scenario plays any simulator scenario (see dx-runner sim scenarios), e.g. rate-limited or stall.
-${exitCodesHelp([0, 1])}`;
+${exitCodesHelp([0, 1])}`);
 
   static override examples = [
     '<%= config.bin %> demo',

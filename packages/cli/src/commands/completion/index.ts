@@ -8,7 +8,10 @@ export default class Completion extends DxCommand<CompletionOutput> {
   static override summary = 'print the bash or zsh completion script (commands, flags, and recorded beads ids)';
   static override description = `Completes commands and flags (oclif's autocomplete, whose cache this refreshes) and, after
 --beads, the beads ids of the jobs recorded in the state root at the moment you press Tab.
-Add to ~/.bashrc:  eval "$(dx-runner completion bash)"   (zsh: ~/.zshrc and "completion zsh").
+Add to ~/.bashrc (zsh: ~/.zshrc, with "completion zsh"):
+
+  eval "$(dx-runner completion bash)"
+
 After an upgrade, open a new shell (the script refreshes oclif's cache each time it is printed).
 ${exitCodesHelp([0, 1])}`;
 

@@ -1,15 +1,18 @@
 import { Flags } from '@oclif/core';
-import { DxCommand, exitCodesHelp, renderTable } from '@dx/cli-kit';
+import { DxCommand, exitCodesHelp, flowText, renderTable } from '@dx/cli-kit';
 import type { SimScenariosOutput } from '../../schemas.js';
 
 export default class SimScenarios extends DxCommand<SimScenariosOutput> {
   static override summary = 'list the simulator scenarios, or check a scenario file';
-  static override description = `The simulated agent (provider sim) runs a scenario instead of calling a model: messages, tool
+  static override description =
+    flowText(`The simulated agent (provider sim) runs a scenario instead of calling a model: messages, tool
 calls, file writes and commits in the worktree, token usage, a final result, and the failures real
-CLIs show, replayed from recordings of those CLIs. Use one with
+CLIs show, replayed from recordings of those CLIs. Use one with:
+
   dx-runner start --beads X --provider sim --scenario <name|file>
+
 Scenario files are YAML; --file validates one and reports errors with line and column.
-${exitCodesHelp([0, 1])}`;
+${exitCodesHelp([0, 1])}`);
 
   static override examples = [
     '<%= config.bin %> sim scenarios',

@@ -411,6 +411,21 @@ describe('dx-batch waves', () => {
     const bad = await sb.batch(['start', '--items', 'ok,../x']);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    // a wave id that could not be a directory name is named as a wave id, by every command that takes one
+    for (const args of [
+      ['start', '--items', 'ok', '--wave-id', '../w'],
+      ['status', '--wave-id', '../w'],
+      ['report', '--wave-id', 'w x'],
+      ['resume', '--wave-id', '../w'],
+      ['cancel', '--wave-id', '../w'],
+      ['doctor', '--wave-id', '../w'],
+    ]) {
+      const r = await sb.batch(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([
+        expect.stringMatching(/^Error: Parsing --wave-id: invalid wave id .*\(reason_code=invalid_wave_id\)$/),
+      ]);
+    }
     const unknown = await sb.batch(['status', '--wave-id', 'w-nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/wave w-nope/);

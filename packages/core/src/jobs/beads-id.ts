@@ -26,19 +26,42 @@ export function isValidBeadsId(id: string): boolean {
   return BEADS_ID_PATTERN.test(id) && !id.includes('..') && aliasingEnding(id) === undefined;
 }
 
+/** What an id names, for the message and the error of a refused one. */
+export interface IdKind {
+  name: string;
+  reasonCode: string;
+  nextAction: string;
+}
+
+const BEADS_ID: IdKind = {
+  name: 'beads id',
+  reasonCode: 'invalid_beads_id',
+  nextAction: 'pass_a_beads_issue_id_like_bd-abc.1',
+};
+
+function refuseId(id: string, kind: IdKind, why: string): never {
+  const shown = JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}…` : id);
+  throw new DxError(`invalid ${kind.name} ${shown}: ${why}`, {
+    exitCode: ExitCode.usage,
+    reasonCode: kind.reasonCode,
+    nextAction: kind.nextAction,
+  });
+}
+
+/**
+ * An id that becomes a file or directory name (a wave's, say) is held to the beads id's pattern, so
+ * anything path-like is refused outright; the error names what the id is.
+ */
+export function assertPathSafeId(id: string, kind: IdKind): string {
+  if (!BEADS_ID_PATTERN.test(id) || id.includes('..'))
+    refuseId(id, kind, `must match ${BEADS_ID_PATTERN.source} and contain no ".."`);
+  return id;
+}
+
 /** Beads ids become file names under the state root, so anything path-like is refused outright. */
 export function assertBeadsId(id: string): string {
-  if (!isValidBeadsId(id)) {
-    const shown = JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}…` : id);
-    const ending = aliasingEnding(id);
-    const why = ending
-      ? `it ends with "${ending}", which would make its files another job's`
-      : `must match ${BEADS_ID_PATTERN.source} and contain no ".."`;
-    throw new DxError(`invalid beads id ${shown}: ${why}`, {
-      exitCode: ExitCode.usage,
-      reasonCode: 'invalid_beads_id',
-      nextAction: 'pass_a_beads_issue_id_like_bd-abc.1',
-    });
-  }
+  assertPathSafeId(id, BEADS_ID);
+  const ending = aliasingEnding(id);
+  if (ending) refuseId(id, BEADS_ID, `it ends with "${ending}", which would make its files another job's`);
   return id;
 }

@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import { DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { waveIdFlag } from '../waves/wave-id.js';
 import type { CancelOutput } from '../schemas.js';
 
 export default class Cancel extends DxCommand<CancelOutput> {
@@ -9,12 +9,11 @@ with dx-runner stop, and marks unfinished items CANCELLED.
 ${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> cancel --wave-id wave-42'];
-  static override flags = { 'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }) };
+  static override flags = { 'wave-id': waveIdFlag({ description: 'wave id', required: true }) };
 
   async run(): Promise<CancelOutput> {
     const { flags } = await this.parse(Cancel);
-    const core = await this.core();
-    core.assertBeadsId(flags['wave-id']);
+    await this.core();
     const { cancelWave } = await import('../orchestrator/lifecycle.js');
     const { waveDeps } = await import('../deps.js');
     const r = await cancelWave(flags['wave-id'], waveDeps({ silent: true, create: false }));

@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import { DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { waveIdFlag } from '../waves/wave-id.js';
 import type { DoctorOutput } from '../schemas.js';
 
 export default class Doctor extends DxCommand<DoctorOutput> {
@@ -11,12 +11,11 @@ ${exitCodesHelp([0, 1])}
   (1: at least one critical or warning issue)`;
 
   static override examples = ['<%= config.bin %> doctor --wave-id wave-42 --json'];
-  static override flags = { 'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }) };
+  static override flags = { 'wave-id': waveIdFlag({ description: 'wave id', required: true }) };
 
   async run(): Promise<DoctorOutput> {
     const { flags } = await this.parse(Doctor);
-    const core = await this.core();
-    core.assertBeadsId(flags['wave-id']);
+    await this.core();
     const { diagnoseWave } = await import('../orchestrator/doctor.js');
     const { dxRunnerClient } = await import('../deps.js');
     const { batchRootPath, openBatchRoot, wavePaths } = await import('../waves/paths.js');

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { waveIdFlag } from '../waves/wave-id.js';
 import type { WaveReport } from '../schemas.js';
 
 export default class Report extends DxCommand<WaveReport> {
@@ -8,7 +9,7 @@ export default class Report extends DxCommand<WaveReport> {
 
   static override examples = ['<%= config.bin %> report --wave-id wave-42 --format markdown'];
   static override flags = {
-    'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }),
+    'wave-id': waveIdFlag({ description: 'wave id', required: true }),
     format: Flags.string({ description: 'output format', options: ['json', 'markdown'], default: 'markdown' }),
   };
 

@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import { DxCommand, exitCodesHelp, policyFlag } from '@dx/cli-kit';
+import { waveIdFlag } from '../waves/wave-id.js';
 import type { WaveOutput } from '../schemas.js';
 import { exitCodeForWave, finishWave } from '../render/wave-output.js';
 
@@ -11,14 +11,13 @@ ${exitCodesHelp([0, 1, 3])}`;
 
   static override examples = ['<%= config.bin %> resume --wave-id wave-20261124-101500'];
   static override flags = {
-    'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }),
+    'wave-id': waveIdFlag({ description: 'wave id', required: true }),
     policy: policyFlag,
   };
 
   async run(): Promise<WaveOutput> {
     const { flags } = await this.parse(Resume);
-    const core = await this.core();
-    core.assertBeadsId(flags['wave-id']);
+    await this.core();
     const { resumeWave } = await import('../orchestrator/lifecycle.js');
     const { waveDeps } = await import('../deps.js');
     const deps = waveDeps({ policyFile: flags.policy, silent: this.jsonEnabled(), create: false });

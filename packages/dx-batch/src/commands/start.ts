@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { DxCommand, exitCodesHelp, policyFlag, positiveNumber } from '@dx/cli-kit';
+import { waveIdFlag } from '../waves/wave-id.js';
 import { BATCH_DEFAULTS } from '../policy-defaults.js';
 import type { WaveOutput } from '../schemas.js';
 import { exitCodeForWave, finishWave } from '../render/wave-output.js';
@@ -27,7 +28,7 @@ ${exitCodesHelp([0, 1, 3, 22])}
 
   static override flags = {
     items: Flags.string({ description: 'comma-separated Beads ids', required: true, helpValue: '<ids>' }),
-    'wave-id': Flags.string({ description: 'wave id (default wave-YYYYMMDD-HHMMSS, UTC)', helpValue: '<id>' }),
+    'wave-id': waveIdFlag({ description: 'wave id (default wave-YYYYMMDD-HHMMSS, UTC)' }),
     'max-parallel': Flags.integer({
       description: `items running at once (policy batch.max_parallel, default ${BATCH_DEFAULTS.max_parallel})`,
       min: 1,
@@ -87,7 +88,6 @@ ${exitCodesHelp([0, 1, 3, 22])}
         `--items lists both ${clash} and ${clash}-review, whose job ids would collide (the review of ${clash} runs as ${clash}-review)`,
         { exitCode: core.ExitCode.usage, reasonCode: 'items_collide' },
       );
-    if (flags['wave-id']) core.assertBeadsId(flags['wave-id']);
     const promptFile = flags['prompt-file'] ? path.resolve(flags['prompt-file']) : null;
     if (promptFile) core.readPromptFile(promptFile);
     const { startWave } = await import('../orchestrator/lifecycle.js');

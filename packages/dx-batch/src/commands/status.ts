@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import { DxCommand, exitCodesHelp } from '@dx/cli-kit';
+import { waveIdFlag } from '../waves/wave-id.js';
 import type { WaveOutput } from '../schemas.js';
 import { finishWave } from '../render/wave-output.js';
 
@@ -12,7 +12,7 @@ ${exitCodesHelp([0, 1])}`;
     '<%= config.bin %> status --wave-id wave-42',
     '<%= config.bin %> status --wave-id wave-42 --json',
   ];
-  static override flags = { 'wave-id': Flags.string({ description: 'wave id', required: true, helpValue: '<id>' }) };
+  static override flags = { 'wave-id': waveIdFlag({ description: 'wave id', required: true }) };
 
   async run(): Promise<WaveOutput> {
     const { flags } = await this.parse(Status);

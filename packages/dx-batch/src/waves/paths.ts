@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { assertBeadsId, openPrivateRoot, toolStatePath } from '@dx/core';
+import { openPrivateRoot, toolStatePath } from '@dx/core';
+import { assertWaveId } from './wave-id.js';
 
 /** DX_BATCH_DIR, default `${XDG_STATE_HOME:-~/.local/state}/dx-batch`. */
 export function batchRootPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -25,7 +26,7 @@ export interface WavePaths {
 
 /** The artifact layout: waves/, leases/, ledgers/, jobs/ (prompts now live per wave). */
 export function wavePaths(root: string, waveId: string): WavePaths {
-  assertBeadsId(waveId);
+  assertWaveId(waveId);
   return {
     root,
     waveId,

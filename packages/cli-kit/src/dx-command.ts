@@ -197,9 +197,10 @@ export abstract class DxCommand<T> extends Command {
     return core.loadPolicy({ file });
   }
 
-  protected async providers(): Promise<ProviderRegistry> {
+  /** The provider plugins' providers; `wanted`: the ids the command needs (the others need not load). */
+  protected async providers(wanted?: readonly string[]): Promise<ProviderRegistry> {
     const core = await this.core();
-    const registry = await core.ProviderRegistry.fromConfig(this.config);
+    const registry = await core.ProviderRegistry.fromConfig(this.config, core.coreServices, process.env, wanted);
     // one plain line each, also under --json (stdout stays pure JSON)
     for (const e of registry.errors)
       process.stderr.write(`Warning: provider plugin ${e.plugin} skipped: ${e.message}\n`);

@@ -12,8 +12,9 @@ import type {
   ProviderKit,
   ProviderRuntime,
 } from '@dx/core';
+import { PROVIDER_ID } from './id.js';
 
-export const PROVIDER_ID = 'cc-glm';
+export { PROVIDER_ID };
 const PREFIX = 'cc_glm';
 /** Z.ai reports quota resets in China Standard Time ("Your limit will reset at 2026-11-24 12:00:00"). */
 export const ZAI_UTC_OFFSET_MINUTES = 8 * 60;

@@ -13,8 +13,9 @@ import type {
   ProviderKit,
   ProviderRuntime,
 } from '@dx/core';
+import { PROVIDER_ID } from './id.js';
 
-export const PROVIDER_ID = 'gemini';
+export { PROVIDER_ID };
 const PREFIX = 'gemini';
 /** Seed reason codes: Gemini's quota and capacity failures are `gemini_capacity_exhausted`. */
 const REASON_OVERRIDES: Partial<Record<FailureClass, string>> = { rate_limited: 'capacity_exhausted' };

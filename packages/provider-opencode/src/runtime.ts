@@ -14,8 +14,9 @@ import type {
   ProviderKit,
   ProviderRuntime,
 } from '@dx/core';
+import { PROVIDER_ID } from './id.js';
 
-export const PROVIDER_ID = 'opencode';
+export { PROVIDER_ID };
 const PREFIX = 'opencode';
 const REASON_OVERRIDES: Partial<Record<FailureClass, string>> = {
   auth_missing: 'auth_blocked',

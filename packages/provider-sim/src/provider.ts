@@ -16,6 +16,7 @@ import type {
   ProviderPreflight,
 } from '@dx/core';
 import { buildPlan, type Plan } from './plan.js';
+import { ALT_PROVIDER_ID } from './id.js';
 import { provider as runtime, PROVIDER_ID } from './runtime.js';
 import { loadScenario, ScenarioError, type Scenario } from './scenario.js';
 
@@ -83,7 +84,7 @@ function plan(scenario: Scenario, request: LaunchRequest): Plan {
 export function createSimProviders(services: CoreServices): Provider[] {
   return [
     createSimProvider(services, PROVIDER_ID, 'Simulator (scripted agent, no model)'),
-    createSimProvider(services, `${PROVIDER_ID}-alt`, 'Simulator, second id for fallback rehearsal (no model)'),
+    createSimProvider(services, ALT_PROVIDER_ID, 'Simulator, second id for fallback rehearsal (no model)'),
   ];
 }
 

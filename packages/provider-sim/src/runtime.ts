@@ -13,7 +13,9 @@ import { provider as gemini } from '@dx/provider-gemini/runtime';
 import { provider as opencode } from '@dx/provider-opencode/runtime';
 import type { Imitated } from './scenario.js';
 
-export const PROVIDER_ID = 'sim';
+import { PROVIDER_ID } from './id.js';
+
+export { PROVIDER_ID };
 
 /** A simulation imitating a real CLI is read and classified by that CLI's own provider. */
 const IMITATED_RUNTIMES: Record<Imitated, ProviderRuntime> = { opencode, 'cc-glm': ccGlm, gemini };

@@ -90,11 +90,13 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
     watcher: PrespawnedWatcher | undefined,
   ): Promise<StartOutput> {
     const core = await this.core();
+    const profile = flags.profile ? core.loadProfile(flags.profile) : undefined;
+    const provider = flags.provider ?? profile?.provider;
     const result = await core.startJob({
       beads: flags.beads,
       provider: flags.provider,
-      registry: await this.providers(),
-      profile: flags.profile ? core.loadProfile(flags.profile) : undefined,
+      registry: await this.providers(provider ? [provider] : undefined),
+      profile,
       preflight: flags.preflight,
       requiredBaseline: flags['required-baseline'],
       allowedPathsFile: flags['allowed-paths-file'],

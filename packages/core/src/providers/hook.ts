@@ -105,7 +105,16 @@ export interface CoreServices {
 }
 
 // A type alias, not an interface: it must be assignable to oclif's Record<string, unknown> hook options.
-export type ProviderHookOptions = { coreApiVersion: typeof CORE_API_VERSION; services: CoreServices };
+export type ProviderHookOptions = {
+  coreApiVersion: typeof CORE_API_VERSION;
+  services: CoreServices;
+  /**
+   * The provider ids the command needs, when it knows them (`start --provider X`): a plugin that
+   * provides none of them may return nothing without loading its provider module. Absent: every
+   * plugin registers. A plugin that ignores it registers as always.
+   */
+  wanted?: readonly string[];
+};
 export type ProviderHookReturn = Provider | Provider[] | undefined;
 
 declare module '@oclif/core/interfaces' {

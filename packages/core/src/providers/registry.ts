@@ -101,10 +101,29 @@ export class ProviderRegistry {
     }
   }
 
+  /**
+   * Runs every provider plugin's hook. With `wanted` (the ids a command needs), a plugin providing
+   * none of them may skip loading its provider: `start --provider X` does not import the other
+   * providers' modules. Every plugin registers when a wanted id is missing (so the error lists what
+   * is there) and when DX_RUNNER_SIMULATE puts the simulator in the place of other providers.
+   */
   static async fromConfig(
     config: Config,
     services: CoreServices = coreServices,
     env: NodeJS.ProcessEnv = process.env,
+    wanted?: readonly string[],
+  ): Promise<ProviderRegistry> {
+    const only = env.DX_RUNNER_SIMULATE?.trim() ? undefined : wanted;
+    const registry = await ProviderRegistry.runHooks(config, services, only);
+    if (only && !only.every((id) => registry.has(id))) return ProviderRegistry.fromConfig(config, services, env);
+    registry.simulate(env.DX_RUNNER_SIMULATE);
+    return registry;
+  }
+
+  private static async runHooks(
+    config: Config,
+    services: CoreServices,
+    wanted: readonly string[] | undefined,
   ): Promise<ProviderRegistry> {
     const registry = new ProviderRegistry();
     const refused = new Map<string, string>();
@@ -114,7 +133,11 @@ export class ProviderRegistry {
       if (problem) refused.set(plugin.name, problem);
     }
     for (const [plugin, message] of refused) registry.errors.push({ plugin, message });
-    const result = await config.runHook(PROVIDER_HOOK, { coreApiVersion: CORE_API_VERSION, services });
+    const result = await config.runHook(PROVIDER_HOOK, {
+      coreApiVersion: CORE_API_VERSION,
+      services,
+      ...(wanted ? { wanted } : {}),
+    });
     for (const success of result.successes) {
       if (refused.has(success.plugin.name)) continue;
       for (const provider of [success.result].flat()) if (provider) registry.register(provider, success.plugin.name);
@@ -126,7 +149,6 @@ export class ProviderRegistry {
         message: failure.error.message.split('\n')[0] ?? 'hook failed',
       });
     }
-    registry.simulate(env.DX_RUNNER_SIMULATE);
     return registry;
   }
 

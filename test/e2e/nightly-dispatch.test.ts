@@ -45,6 +45,26 @@ async function night(
 
 const stop = (beads: string) => sb.dx(['stop', '--beads', beads]);
 
+/** A nightly run SIGKILLed (its whole process group) once it has reached what creates `marker`. */
+async function killedOnceThere(
+  marker: string,
+  what: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<void> {
+  fs.rmSync(marker, { force: true });
+  const run = spawn(process.execPath, [NIGHTLY_BIN, 'run', ...args], {
+    env: { ...sb.env, ...env },
+    stdio: 'ignore',
+    detached: true,
+  });
+  const done = new Promise((resolve) => run.on('close', resolve));
+  for (let i = 0; i < 400 && !fs.existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(fs.existsSync(marker), `the run reached ${what}`).toBe(true);
+  process.kill(-run.pid!, 'SIGKILL');
+  await done;
+}
+
 beforeAll(async () => {
   hook = await startWebhook();
 });
@@ -273,17 +293,7 @@ describe('nightly-dispatch run', () => {
         `#!/bin/sh\nif [ "$1" = start ]; then ${before}touch '${atStart}'; exec sleep 30; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
         { mode: 0o755 },
       );
-      fs.rmSync(atStart, { force: true });
-      const run = spawn(process.execPath, [NIGHTLY_BIN, 'run', '--policy', policy], {
-        env: { ...sb.env, DX_RUNNER_BIN: script },
-        stdio: 'ignore',
-        detached: true,
-      });
-      const done = new Promise((resolve) => run.on('close', resolve));
-      for (let i = 0; i < 400 && !fs.existsSync(atStart); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(fs.existsSync(atStart), 'the run reached dx-runner start').toBe(true);
-      process.kill(-run.pid!, 'SIGKILL');
-      await done;
+      await killedOnceThere(atStart, 'dx-runner start', ['--policy', policy], { DX_RUNNER_BIN: script });
     };
     const prompts = () => fs.readdirSync(sb.dir).filter((f) => f.startsWith('ndisp_'));
 
@@ -327,6 +337,67 @@ describe('nightly-dispatch run', () => {
     const taken = await night(['--policy', policy]);
     expect(taken.report.interrupted).toMatchObject([{ beads_id: 'bd-k3', outcome: 'claim_moved_on' }]);
     expect(issue('bd-k3')).toMatchObject({ status: 'in_progress', assignee: 'alice' });
+  });
+
+  it('a run killed while bd claims an item: the next run gives back a claim bd took, and only that one', async () => {
+    const atClaim = path.join(sb.dir, 'claim-reached');
+    /** A nightly run whose `bd update --claim` does `before`, then hangs; killed (its whole group) there. */
+    const killedWhileClaiming = async (before: string, onReady = '') => {
+      const script = path.join(sb.dir, 'bd-hangs-in-claim');
+      fs.writeFileSync(
+        script,
+        [
+          '#!/bin/sh',
+          `case " $* " in *" --claim "*) ${before}touch '${atClaim}'; exec sleep 30;; esac`,
+          `case " $* " in *" ready "*) '${BD_STUB}' "$@"; ${onReady}exit 0;; esac`,
+          `exec '${BD_STUB}' "$@"`,
+          '',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      await killedOnceThere(atClaim, 'bd update --claim', [], { BD_BIN: script });
+    };
+
+    // bd took the claim, then the run was killed before it heard so: the claim goes back, the item runs
+    create('bd-c1');
+    await killedWhileClaiming(`'${BD_STUB}' "$@" >/dev/null 2>&1; `);
+    expect(issue('bd-c1').status).toBe('in_progress');
+    const next = await night();
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.report.interrupted).toMatchObject([{ beads_id: 'bd-c1', outcome: 'claim_released' }]);
+    expect(next.report.items).toMatchObject([{ beads_id: 'bd-c1', action: 'dispatched' }]);
+    await stop('bd-c1');
+
+    // killed before bd took it: nothing to give back, the item stays ready
+    create('bd-c2');
+    await killedWhileClaiming('');
+    expect(issue('bd-c2')).toMatchObject({ status: 'open' });
+    bd('update', 'bd-c2', '--status', 'deferred', '--json');
+    const never = await night();
+    expect(never.report.interrupted).toMatchObject([{ beads_id: 'bd-c2', outcome: 'never_claimed' }]);
+
+    // a person claimed it before the run tried (after bd ready listed it): theirs stays
+    create('bd-c3');
+    await killedWhileClaiming('', `'${BD_STUB}' update bd-c3 --assignee alice --status in_progress >/dev/null; `);
+    const theirs = await night();
+    expect(theirs.report.interrupted).toMatchObject([{ beads_id: 'bd-c3', outcome: 'claim_moved_on' }]);
+    expect(issue('bd-c3')).toMatchObject({ status: 'in_progress', assignee: 'alice' });
+    // settled once: nothing is left for the run after
+    expect((await night()).report.interrupted).toEqual([]);
+
+    // a bd that cannot answer is asked again by the next run: the record is not dropped
+    create('bd-c4');
+    await killedWhileClaiming(`'${BD_STUB}' "$@" >/dev/null 2>&1; `);
+    const locked = path.join(beads.beadsDir, 'LOCKED');
+    fs.writeFileSync(locked, '');
+    const unanswered = await night();
+    expect(unanswered.report.interrupted).toMatchObject([
+      { beads_id: 'bd-c4', outcome: 'claim_kept', reason: expect.stringMatching(/bd could not be asked/) },
+    ]);
+    fs.rmSync(locked);
+    const answered = await night();
+    expect(answered.report.interrupted).toMatchObject([{ beads_id: 'bd-c4', outcome: 'claim_released' }]);
+    await stop('bd-c4');
   });
 
   it('an id that is not a beads id dx-runner accepts (path-like) is never claimed or written anywhere', async () => {

@@ -36,8 +36,8 @@ export const InterruptedDispatchSchema = z.object({
   /** The run that claimed the item. */
   run_id: z.string(),
   host: z.string(),
-  /** job_started: its job had started, the claim stays; claim_released: no job, the item is ready again; claim_moved_on: no job, but someone changed the item since (left alone); claim_kept: could not tell (asked again next run). */
-  outcome: z.enum(['job_started', 'claim_released', 'claim_moved_on', 'claim_kept']),
+  /** job_started: its job had started, the claim stays; claim_released: no job, the item is ready again; claim_moved_on: no job, but someone changed the item since (left alone); never_claimed: the run was killed while bd was claiming, and bd never took the claim; claim_kept: could not tell (asked again next run). */
+  outcome: z.enum(['job_started', 'claim_released', 'claim_moved_on', 'never_claimed', 'claim_kept']),
   reason: z.string(),
 });
 export type InterruptedDispatch = z.infer<typeof InterruptedDispatchSchema>;

@@ -13,6 +13,8 @@ export interface BeadsIssue {
   priority?: number;
   issue_type?: string;
   assignee?: string;
+  /** When bd last changed the issue (a claim is a change). */
+  updated_at?: string;
   description?: string;
   labels?: string[];
   [key: string]: unknown;
@@ -75,6 +77,12 @@ export class BdClient {
   }
 
   async show(id: string): Promise<BeadsIssue | undefined> {
+    const found = await this.lookup(id);
+    return 'issue' in found ? found.issue : undefined;
+  }
+
+  /** `bd show`, telling an issue bd does not have (`missing`) from a bd that could not answer (`error`). */
+  async lookup(id: string): Promise<{ issue: BeadsIssue } | { missing: true } | { error: string }> {
     const r = await this.run(['show', id, '--json']);
     const json = safeJson(r.stdout);
     const issue: unknown = Array.isArray(json)
@@ -82,7 +90,11 @@ export class BdClient {
       : json && typeof json === 'object' && 'id' in json
         ? json
         : undefined;
-    return r.exitCode === 0 && issue ? (issue as BeadsIssue) : undefined;
+    if (r.exitCode === 0 && issue) return { issue: issue as BeadsIssue };
+    // bd's answer for an unknown id: {"error":"no issues found matching the provided IDs"} on stdout
+    const said = json && typeof json === 'object' && 'error' in json ? String(json.error) : '';
+    if (/no issues? found/i.test(said)) return { missing: true };
+    return { error: firstLine(r.stderr || said || r.stdout) ?? `bd show exited ${r.exitCode}` };
   }
 
   async ready(): Promise<BeadsIssue[]> {

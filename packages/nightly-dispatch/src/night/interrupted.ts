@@ -1,21 +1,31 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DxRunnerError, readJsonFileIfExists, writeFileAtomic, type BdClient, type DxRunnerClient } from '@dx/core';
+import {
+  DxRunnerError,
+  readJsonFileIfExists,
+  writeFileAtomic,
+  type BdClient,
+  type BeadsIssue,
+  type DxRunnerClient,
+} from '@dx/core';
 import type { InterruptedDispatch } from '../schemas.js';
 
 /**
- * An item a run is dispatching (`dispatching/<beads>.json`): recorded once bd has given it the
- * claim, removed once the outcome is recorded (its job remembered, or the claim given back). A run
- * killed in between (the cron job SIGKILLed, the machine rebooted) leaves it, and the next run
- * settles it before taking new work: without it, the item would stay claimed by nobody, out of
- * `bd ready`, for good. A dispatch whose host could not be asked whether its job started keeps its
- * record too, so the next run asks again.
+ * An item a run is dispatching (`dispatching/<beads>.json`): recorded before bd is asked for the
+ * claim (`claim_pending`), again once bd has given it, and removed once the outcome is recorded (its
+ * job remembered, or the claim given back). A run killed in between (the cron job SIGKILLed, the
+ * machine rebooted) leaves it, and the next run settles it before taking new work: without it, the
+ * item would stay claimed by nobody, out of `bd ready`, for good. A dispatch whose host could not be
+ * asked whether its job started keeps its record too, so the next run asks again.
  */
 export interface Dispatching {
   run_id: string;
   beads_id: string;
   host: string;
+  /** When this run began to claim the item (before `bd update --claim` ran). */
   claimed_at: string;
+  /** The run was killed while bd was claiming: whether bd took the claim is not known. */
+  claim_pending?: boolean;
   /** Who bd says holds the claim, read right after it was taken: a claim given back must still be that one. */
   assignee: string | null;
   /** The Beads database of the claim (BEADS_DIR; null: bd's own default): settled only against the same one. */
@@ -103,7 +113,16 @@ async function settle(root: string, left: Dispatching, deps: SettleDeps): Promis
     return settled('job_started', `its job had started (${view.run_instance ?? 'instance unknown'}): the claim stays`);
   }
   // given back only while it is still this claim: a person may have taken the item over meanwhile
-  const now = await deps.bd.show(left.beads_id);
+  const found = await deps.bd.lookup(left.beads_id);
+  if ('error' in found) return settled('claim_kept', `claim kept: bd could not be asked (${found.error})`);
+  const now = 'issue' in found ? found.issue : undefined;
+  if (left.claim_pending) {
+    const pending = claimPending(left, now);
+    if (pending) {
+      if (pending.outcome !== 'claim_kept') clearDispatching(root, left.beads_id);
+      return settled(pending.outcome, pending.reason);
+    }
+  }
   if (!now || now.status !== 'in_progress' || (left.assignee !== null && now.assignee !== left.assignee)) {
     clearDispatching(root, left.beads_id);
     return settled(
@@ -115,4 +134,33 @@ async function settle(root: string, left: Dispatching, deps: SettleDeps): Promis
     return settled('claim_kept', 'no job had started, but bd did not take the claim back');
   clearDispatching(root, left.beads_id);
   return settled('claim_released', 'no job had started: claim given back');
+}
+
+/**
+ * A run killed while bd was claiming: the claim is the run's when bd changed the item (in progress)
+ * at or after the moment the run began to claim it; a claim older than that is someone else's, and
+ * an item still open was never claimed. Undefined: the claim is the run's, settled like any other.
+ */
+function claimPending(
+  left: Dispatching,
+  now: BeadsIssue | undefined,
+): { outcome: InterruptedDispatch['outcome']; reason: string } | undefined {
+  const killed = 'the run was killed while bd was claiming it';
+  if (!now || now.status !== 'in_progress')
+    return {
+      outcome: 'never_claimed',
+      reason: `${killed}, and bd shows it ${now ? now.status : 'gone'}: the claim was never taken`,
+    };
+  const changedAt = typeof now.updated_at === 'string' ? Date.parse(now.updated_at) : NaN;
+  if (Number.isNaN(changedAt))
+    return {
+      outcome: 'claim_kept',
+      reason: `${killed}, and bd does not say when ${now.assignee ?? 'its assignee'} claimed it: check it with bd show ${left.beads_id}`,
+    };
+  if (changedAt < Date.parse(left.claimed_at))
+    return {
+      outcome: 'claim_moved_on',
+      reason: `${killed}, and ${now.assignee ?? 'someone'} had claimed it before (${now.updated_at}): left as it is`,
+    };
+  return undefined;
 }

@@ -423,9 +423,21 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       used++;
       continue;
     }
-    const claimedAt = new Date().toISOString();
+    // recorded before bd is asked: a run killed while bd claims leaves a record the next run settles
+    const dispatching: Dispatching = {
+      run_id: id,
+      beads_id: issue.id,
+      host: target.host,
+      claimed_at: new Date().toISOString(),
+      claim_pending: true,
+      assignee: null,
+      beads_dir: deps.env.BEADS_DIR ?? null,
+      prompt_file: null,
+    };
+    recordDispatching(config.root, dispatching);
     const claim = await deps.bd.claim(issue.id);
     if (!claim.claimed) {
+      clearDispatching(config.root, issue.id);
       deps.log(`${issue.id}: skipped, ${claim.error}`);
       item(issue, {
         reason: claim.claimedBy
@@ -436,15 +448,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       continue;
     }
     // recorded at once, so a run killed from here on leaves the claim to the next run to settle
-    const dispatching: Dispatching = {
-      run_id: id,
-      beads_id: issue.id,
-      host: target.host,
-      claimed_at: claimedAt,
-      assignee: null,
-      beads_dir: deps.env.BEADS_DIR ?? null,
-      prompt_file: null,
-    };
+    delete dispatching.claim_pending;
     recordDispatching(config.root, dispatching);
     report.counts.claimed++;
     used++;

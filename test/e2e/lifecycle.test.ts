@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import {
   StartOutputSchema,
   StatusOutputSchema,
 } from '@dx/core';
+import { CLI_BIN } from '../helpers/paths.js';
 import { createSandbox, git, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
@@ -27,6 +29,38 @@ function outcomeOf(provider: string, beads: string) {
 
 async function check(beads: string, extra: string[] = []) {
   return sb.dxJson(['check', '--beads', beads, ...extra], CheckOutputSchema);
+}
+
+/** `dx-runner start` as a process of its own, SIGINTed (Ctrl-C) once `ready()` says so. */
+async function interruptedStart(
+  args: string[],
+  ready: () => boolean,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+    env: { ...sb.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // a process the signal itself ended reads as the shell shows it: 128 + its number
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code, signal) => resolve(signal === 'SIGINT' ? 130 : code)),
+  );
+  try {
+    await waitFor(() => ready() || undefined, 'the moment to press Ctrl-C', 20_000);
+    child.kill('SIGINT');
+    const code = await Promise.race([
+      exited,
+      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000)),
+    ]);
+    expect(code, `still running 10 s after Ctrl-C\n${stderr}`).not.toBe('hung');
+    return { code: code as number | null, stdout, stderr };
+  } finally {
+    child.kill('SIGKILL');
+  }
 }
 
 describe('job lifecycle through the built CLI', () => {
@@ -134,6 +168,35 @@ describe('job lifecycle through the built CLI', () => {
     // the pid file goes away with the job; the log holds the CLI's raw output
     expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-life.pid'))).toBe(false);
     expect(fs.readFileSync(path.join(sb.state, 'fake', 'bd-life.log'), 'utf8')).toContain('"type":"result"');
+  });
+
+  it('Ctrl-C during start: before the hand-over nothing runs; after it the job runs and start says so', async () => {
+    // once the job is handed to its watcher (its meta written), it is on record and runs
+    const meta = path.join(sb.state, 'fake', 'bd-ctrlc.meta');
+    const after = await interruptedStart(
+      sb.fakeStartArgs('bd-ctrlc', [{ message: 'working' }, { hang: true }]),
+      () => fs.existsSync(meta),
+      // the watcher takes its time to acknowledge: Ctrl-C lands while start waits for it
+      { FAKE_WATCHER_LOAD_DELAY_MS: '3000' },
+    );
+    expect(after.code, after.stderr).toBe(130);
+    expect(after.stdout).toMatch(/^started beads=bd-ctrlc provider=fake pid=\d+/);
+    expect(after.stderr.trim()).toBe(
+      'Interrupted (SIGINT) after the launch: bd-ctrlc runs; dx-runner stop bd-ctrlc ends it',
+    );
+    expect((await check('bd-ctrlc')).json.state).toMatch(/launching|healthy/);
+    expect((await sb.dx(['stop', '--beads', 'bd-ctrlc'])).code).toBe(0);
+
+    // before it, Ctrl-C ends the start at once, even while it reads the prompt from stdin
+    const wt = sb.worktree('bd-ctrlc-early');
+    const startedAt = Date.now();
+    const before = await interruptedStart(
+      ['start', '--beads', 'bd-ctrlc-early', '--provider', 'fake', '--prompt-file', '-', '--worktree', wt],
+      () => Date.now() - startedAt > 1500,
+    );
+    expect(before.code).toBe(130);
+    expect(before.stdout).toBe('');
+    expect((await sb.dx(['check', '--beads', 'bd-ctrlc-early'])).code).toBe(1);
   });
 
   it('records exited_err with the provider reason and exits 3', async () => {

@@ -170,10 +170,10 @@ export abstract class DxCommand<T> extends Command {
     this.writeJson(json, 0);
   }
 
-  private readonly interruptHandlers: Array<() => void> = [];
+  private readonly interruptHandlers: Array<(signal: NodeJS.Signals) => void> = [];
 
   /** Run `handler` on SIGINT/SIGTERM while this command runs; the handlers are removed when it ends. */
-  protected onInterrupt(handler: () => void): void {
+  protected onInterrupt(handler: (signal: NodeJS.Signals) => void): void {
     process.once('SIGINT', handler);
     process.once('SIGTERM', handler);
     this.interruptHandlers.push(handler);

@@ -512,6 +512,8 @@ async function spawnWatcher(
     child.unref();
   };
   const watcher = identify(pid);
+  // the caller's watcher hears of it even when a fresh one took its place
+  (early ?? prepared).onCommit?.();
   if (!watcher) {
     letGo();
     recordJob(undefined);

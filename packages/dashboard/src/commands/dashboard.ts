@@ -55,7 +55,7 @@ ${exitCodesHelp([0, 1, 22])}`);
     // the one place the token is shown: to the operator who started the server, never in --json or a log
     if (token) process.stderr.write(`open: ${visit}\n`);
     if (flags.open) await this.openBrowser(visit);
-    await new Promise<void>((resolve) => this.onInterrupt(resolve));
+    await new Promise<void>((resolve) => this.onInterrupt(() => resolve()));
     await dashboard.close();
   }
 

@@ -13,6 +13,11 @@ export interface PrespawnedWatcher {
   /** Release a watcher that will not be used: it sees an empty spec and exits quietly. */
   cancel(): void;
   consumed: boolean;
+  /**
+   * Called once a job is handed to it, as its meta is written: from here the job is on record and
+   * runs (or is recorded as `launch_incomplete`), and an interrupted `start` can no longer take it back.
+   */
+  onCommit?: () => void;
 }
 
 export function watcherEntry(): { file: string; execArgv: string[] } {

@@ -31,7 +31,7 @@ async function check(beads: string, extra: string[] = []) {
   return sb.dxJson(['check', '--beads', beads, ...extra], CheckOutputSchema);
 }
 
-/** `dx-runner start` as a process of its own, SIGINTed (Ctrl-C) once `ready()` says so. */
+/** A `dx-runner` command (start, restart) as a process of its own, SIGINTed (Ctrl-C) once `ready()` says so. */
 async function interruptedStart(
   args: string[],
   ready: () => boolean,
@@ -170,7 +170,7 @@ describe('job lifecycle through the built CLI', () => {
     expect(fs.readFileSync(path.join(sb.state, 'fake', 'bd-life.log'), 'utf8')).toContain('"type":"result"');
   });
 
-  it('Ctrl-C during start: before the hand-over nothing runs; after it the job runs and start says so', async () => {
+  it('Ctrl-C during start or restart: before the hand-over nothing runs; after it the job runs and it says so', async () => {
     // once the job is handed to its watcher (its meta written), it is on record and runs
     const meta = path.join(sb.state, 'fake', 'bd-ctrlc.meta');
     const after = await interruptedStart(
@@ -185,6 +185,19 @@ describe('job lifecycle through the built CLI', () => {
       'Interrupted (SIGINT) after the launch: bd-ctrlc runs; dx-runner stop bd-ctrlc ends it',
     );
     expect((await check('bd-ctrlc')).json.state).toMatch(/launching|healthy/);
+
+    // restart hands the next instance over the same way
+    const instance = () => /^run_instance=(.*)$/m.exec(fs.readFileSync(meta, 'utf8'))?.[1];
+    const first = instance();
+    const restarted = await interruptedStart(['restart', 'bd-ctrlc'], () => instance() !== first, {
+      FAKE_WATCHER_LOAD_DELAY_MS: '3000',
+    });
+    expect(restarted.code, restarted.stderr).toBe(130);
+    expect(restarted.stdout).toMatch(/^restarted beads=bd-ctrlc provider=fake pid=\d+ retry=1/);
+    expect(restarted.stderr.trim()).toBe(
+      'Interrupted (SIGINT) after the launch: bd-ctrlc runs; dx-runner stop bd-ctrlc ends it',
+    );
+    expect((await check('bd-ctrlc')).json).toMatchObject({ state: expect.stringMatching(/launching|healthy/) });
     expect((await sb.dx(['stop', '--beads', 'bd-ctrlc'])).code).toBe(0);
 
     // before it, Ctrl-C ends the start at once, even while it reads the prompt from stdin

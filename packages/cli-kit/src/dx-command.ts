@@ -3,6 +3,7 @@ import type { ErrorOutput, Policy, ProviderRegistry, Redactor } from '@dx/core';
 import { nextActionText } from '@dx/core/next-actions';
 import { stringifyJsonSafe, visibleText } from '@dx/core/output';
 import { JSON_CONTRACT_VERSION } from '@dx/core/contract';
+import type { PrespawnedWatcher } from '@dx/core/prespawn';
 import { argvFlag, replaceFlagValue, withoutFlag } from './host-argv.js';
 import { USAGE_EXIT_CODE, usageMessage, usageReason } from './usage.js';
 
@@ -177,6 +178,25 @@ export abstract class DxCommand<T> extends Command {
     process.once('SIGINT', handler);
     process.once('SIGTERM', handler);
     this.interruptHandlers.push(handler);
+  }
+
+  /**
+   * Ctrl-C before `watcher` is handed a job ends the command as it always did: nothing runs (a
+   * handler installed earlier would hold Ctrl-C while a prompt is read from stdin). From the
+   * hand-over on, the job is on record and runs: SIGINT/SIGTERM wait for the command's result, and
+   * the function returned, called with the job's id once the result is in, says so on stderr and
+   * sets the signal's exit code (130, 143) — never a bare 130 with a job running behind it.
+   */
+  protected deferInterruptsOnceHandedOver(watcher: PrespawnedWatcher | undefined): (beads: string) => void {
+    let interrupted: NodeJS.Signals | undefined;
+    if (watcher) watcher.onCommit = () => this.onInterrupt((signal) => (interrupted ??= signal));
+    return (beads) => {
+      if (!interrupted) return;
+      process.stderr.write(
+        `Interrupted (${interrupted}) after the launch: ${beads} runs; dx-runner stop ${beads} ends it\n`,
+      );
+      process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
+    };
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {

@@ -21,12 +21,22 @@ ${exitCodesHelp([0, 1, 20, 21, 22])}`;
     const beads = jobBeads(args.beads, flags.beads);
     const core = await this.core();
     const root = await this.stateRoot(false);
-    const result = await core.restartJob(root, beads, {
-      registry: await this.providers(),
-      policy: await this.policy(flags.policy),
-      version: this.config.version,
-    });
-    this.out(`restarted beads=${result.beads} provider=${result.provider} pid=${result.pid} retry=${result.retries}`);
-    return result;
+    // the next instance's watcher boots while the current instance is stopped
+    const { prespawnWatcher } = await import('@dx/core/prespawn');
+    const watcher = prespawnWatcher();
+    const settleInterrupt = this.deferInterruptsOnceHandedOver(watcher);
+    try {
+      const result = await core.restartJob(root, beads, {
+        registry: await this.providers(),
+        policy: await this.policy(flags.policy),
+        version: this.config.version,
+        watcher,
+      });
+      this.out(`restarted beads=${result.beads} provider=${result.provider} pid=${result.pid} retry=${result.retries}`);
+      settleInterrupt(result.beads);
+      return result;
+    } finally {
+      watcher.cancel();
+    }
   }
 }

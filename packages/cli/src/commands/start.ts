@@ -78,19 +78,10 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
     const early = takePrespawned();
     if (flags['dry-run']) early?.cancel();
     const watcher = flags['dry-run'] ? undefined : (early ?? prespawnWatcher());
-    // Ctrl-C before the job is handed to its watcher ends the start as it always did: nothing runs.
-    // Once handed over, the job is on record and runs: the start finishes, says so, and ends with
-    // the signal's code (a handler from the start would hold Ctrl-C while a prompt is read from stdin)
-    let interrupted: NodeJS.Signals | undefined;
-    if (watcher) watcher.onCommit = () => this.onInterrupt((signal) => (interrupted ??= signal));
+    const settleInterrupt = this.deferInterruptsOnceHandedOver(watcher);
     try {
       const result = await this.launch(flags, watcher);
-      if (interrupted) {
-        process.stderr.write(
-          `Interrupted (${interrupted}) after the launch: ${result.beads} runs; dx-runner stop ${result.beads} ends it\n`,
-        );
-        process.exitCode = signalExitCode(interrupted);
-      }
+      settleInterrupt(result.beads);
       return result;
     } finally {
       watcher?.cancel();
@@ -132,9 +123,4 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
     }
     return result;
   }
-}
-
-/** 128 + the signal's number, as a shell reports a command a signal ended. */
-function signalExitCode(signal: NodeJS.Signals): number {
-  return signal === 'SIGINT' ? 130 : 143;
 }

@@ -697,6 +697,8 @@ export interface RelaunchOptions {
   env?: NodeJS.ProcessEnv;
   version?: string;
   lockHeld?: boolean;
+  /** A watcher spawned ahead (see prespawn.ts); cancelled if the launch is refused. */
+  watcher?: PrespawnedWatcher;
 }
 
 /** Launch the next instance of an ended job with the same prompt, worktree and model; retries + 1. */
@@ -741,6 +743,7 @@ export async function relaunch(
     scenario: meta.scenario,
     version: options.version,
     lockHeld: options.lockHeld,
+    watcher: options.watcher,
   }).catch((err: unknown) => {
     throw asDiskFull(err);
   });

@@ -5,6 +5,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import { awaitWatcherExit, endJob, identityUnprovenError, withJobLock } from './control.js';
 import type { RestartOutput } from '../schemas/outputs.js';
 import { relaunch } from './launch.js';
+import type { PrespawnedWatcher } from './watcher/prespawn.js';
 import { requireJob, type JobSnapshot } from './store.js';
 
 export interface RestartOptions {
@@ -12,6 +13,8 @@ export interface RestartOptions {
   policy: Policy;
   env?: NodeJS.ProcessEnv;
   version?: string;
+  /** A watcher spawned ahead for the next instance (see prespawn.ts); a new one is spawned without. */
+  watcher?: PrespawnedWatcher;
 }
 
 export type RestartResult = RestartOutput;
@@ -47,7 +50,15 @@ export async function restartInstance(root: string, job: JobSnapshot, options: R
   }
   const started = await relaunch(
     { paths: job.paths, meta },
-    { root, provider, policy: options.policy, env: options.env, version: options.version, lockHeld: true },
+    {
+      root,
+      provider,
+      policy: options.policy,
+      env: options.env,
+      version: options.version,
+      lockHeld: true,
+      watcher: options.watcher,
+    },
   );
   return { ...started, previous_run_instance: meta.run_instance, stopped_previous: stoppedPrevious };
 }

@@ -25,11 +25,19 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Every file and directory of one job in its provider directory: its suffixes, rotations, tail segments and corrupt copies. */
+/**
+ * Every file and directory of one job in its provider directory: its suffixes, rotations, tail
+ * segments and corrupt copies, in the order they are removed. The record goes last: the meta (what
+ * lists the job), then the outcome. A prune killed half-way so leaves a finished job the next prune
+ * lists and finishes removing, never a log no listing finds, and never a meta without its outcome
+ * (read as a job whose watcher died); at most the outcome, a few hundred bytes, is left unlisted.
+ */
 export function jobFileNames(names: string[], beads: string): string[] {
   const suffixes = JOB_FILE_SUFFIXES.map(escapeRegExp).join('|');
   const re = new RegExp(`^${escapeRegExp(beads)}(?:${suffixes})(?:\\.\\d+|\\.corrupt\\.\\d+|\\.tail\\.[01])?$`);
-  return names.filter((n) => re.test(n));
+  const last = [`${beads}.meta`, `${beads}.outcome`];
+  const rank = (name: string) => last.indexOf(name);
+  return names.filter((n) => re.test(n)).sort((a, b) => rank(a) - rank(b));
 }
 
 export interface RetentionOptions {

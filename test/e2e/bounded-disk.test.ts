@@ -249,6 +249,16 @@ describe('retention', () => {
     const dry = await sb.batch(['prune', '--keep-last', '0', '--dry-run', '--json']);
     expect(BatchPruneOutputSchema.parse(JSON.parse(dry.stdout)).removed.map((w) => w.wave_id)).toEqual(['w-old-done']);
     expect(fs.existsSync(path.join(waves, 'w-old-done'))).toBe(true);
+    // a dx-runner that cannot release the wave's hold on its jobs: the wave stays (without it, nothing
+    // would ever release the hold, and dx-runner's retention would keep those jobs for good)
+    const failing = path.join(sb.dir, 'dx-runner-fails');
+    fs.writeFileSync(failing, '#!/bin/sh\necho "dx-runner is not there today" >&2\nexit 1\n', { mode: 0o755 });
+    const held = await sb.batch(['prune', '--keep-last', '0', '--json'], { env: { DX_RUNNER_BIN: failing } });
+    expect(BatchPruneOutputSchema.parse(JSON.parse(held.stdout))).toMatchObject({
+      removed: [],
+      kept: { hold_not_released: 1 },
+    });
+    expect(fs.existsSync(path.join(waves, 'w-old-done', 'wave_state.json'))).toBe(true);
     const real = await sb.batch(['prune', '--keep-last', '0', '--json']);
     const out = BatchPruneOutputSchema.parse(JSON.parse(real.stdout));
     expect(out.removed.map((w) => w.wave_id)).toEqual(['w-old-done']);

@@ -70,8 +70,13 @@ export const BatchPruneOutputSchema = z.object({
   removed: z.array(
     z.object({ wave_id: z.string(), status: z.string(), completed_at: z.string().nullable(), bytes: z.number().int() }),
   ),
-  /** Waves kept: unfinished (running, paused, pending), recent, or unreadable. */
-  kept: z.object({ unfinished: z.number().int(), recent: z.number().int(), unreadable: z.number().int() }),
+  /** Waves kept: unfinished (running, paused, pending), recent, unreadable, or whose hold on their dx-runner jobs could not be released (tried again next prune). */
+  kept: z.object({
+    unfinished: z.number().int(),
+    recent: z.number().int(),
+    unreadable: z.number().int(),
+    hold_not_released: z.number().int(),
+  }),
   bytes_freed: z.number().int(),
 });
 export type BatchPruneOutput = z.infer<typeof BatchPruneOutputSchema>;

@@ -6,8 +6,9 @@ export default class Prune extends DxCommand<BatchPruneOutput> {
   static override summary = 'remove finished waves past the retention policy';
   static override description = `Removes waves that completed, failed or were cancelled longer ago than --older-than (policy
 retention.waves_days, default 90 days), keeping the retention.keep_last most recent: their state,
-prompts, ledgers, leases and job records, and releases dx-runner's hold on their jobs. Running,
-paused and pending waves are never removed. --dry-run lists what would go and how much.
+prompts, ledgers, leases and job records, after releasing dx-runner's hold on their jobs (a wave
+whose hold cannot be released stays for the next prune). Running, paused and pending waves are
+never removed. --dry-run lists what would go and how much.
 ${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> prune --dry-run', '<%= config.bin %> prune --older-than 30d'];
@@ -40,7 +41,7 @@ ${exitCodesHelp([0, 1])}`;
         `${result.dry_run ? 'would_remove' : 'removed'} wave=${w.wave_id} status=${w.status} completed_at=${w.completed_at ?? '-'} bytes=${w.bytes}`,
       );
     this.out(
-      `prune: ${result.dry_run ? 'would free' : 'freed'} ${result.bytes_freed} bytes in ${result.removed.length} wave(s); kept unfinished=${result.kept.unfinished} recent=${result.kept.recent} unreadable=${result.kept.unreadable}`,
+      `prune: ${result.dry_run ? 'would free' : 'freed'} ${result.bytes_freed} bytes in ${result.removed.length} wave(s); kept unfinished=${result.kept.unfinished} recent=${result.kept.recent} unreadable=${result.kept.unreadable} hold_not_released=${result.kept.hold_not_released}`,
     );
     return result;
   }

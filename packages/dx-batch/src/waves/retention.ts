@@ -11,7 +11,9 @@ const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 /**
  * Remove finished waves (completed, failed, cancelled) whose end is older than the limit, beyond the
  * `keepLast` most recent: the wave's state, lock and prompts, its ledgers, leases and job records.
- * An unfinished wave is never removed. dx-runner's hold on a removed wave's jobs is released.
+ * An unfinished wave is never removed. dx-runner's hold on a wave's jobs is released first: a wave
+ * whose hold could not be released stays (the next prune tries again), since without the wave
+ * nothing would ever release it and retention would keep those jobs for good.
  */
 export async function pruneWaves(
   root: string,
@@ -23,7 +25,7 @@ export async function pruneWaves(
     older_than_sec: Math.round(options.olderThanMs / 1000),
     keep_last: options.keepLast,
     removed: [],
-    kept: { unfinished: 0, recent: 0, unreadable: 0 },
+    kept: { unfinished: 0, recent: 0, unreadable: 0, hold_not_released: 0 },
     bytes_freed: 0,
   };
   const now = options.now ?? Date.now();
@@ -56,14 +58,37 @@ export async function pruneWaves(
       continue;
     }
     const paths = wavePaths(root, wave.id);
-    const dirs = [paths.dir, paths.ledgers, paths.leases, paths.jobs];
+    const dirs = [paths.ledgers, paths.leases, paths.jobs, paths.dir];
     const bytes = dirs.reduce((n, d) => n + bytesUnder(d), 0);
     if (!options.dryRun) {
-      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-      await client?.release(waveOwner(wave.id)).catch(() => undefined);
+      try {
+        await client?.release(waveOwner(wave.id));
+      } catch {
+        result.kept.hold_not_released++;
+        continue;
+      }
+      removeWaveFiles(paths.state, dirs);
     }
     result.removed.push({ wave_id: wave.id, status: wave.status, completed_at: wave.completedAt, bytes });
     result.bytes_freed += bytes;
   }
   return result;
+}
+
+/**
+ * The wave's state goes last, so a prune killed half-way leaves a wave the next prune lists (by its
+ * state) and finishes removing, never ledgers or job records of a wave nothing lists any more.
+ */
+function removeWaveFiles(state: string, dirs: string[]): void {
+  const waveDir = path.dirname(state);
+  for (const d of dirs.filter((d) => d !== waveDir)) fs.rmSync(d, { recursive: true, force: true });
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(waveDir);
+  } catch {
+    // already gone
+  }
+  for (const name of names.filter((n) => n !== path.basename(state)))
+    fs.rmSync(path.join(waveDir, name), { recursive: true, force: true });
+  fs.rmSync(waveDir, { recursive: true, force: true });
 }

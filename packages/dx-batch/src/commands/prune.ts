@@ -35,7 +35,8 @@ ${exitCodesHelp([0, 1])}`;
       keepLast: flags['keep-last'],
       dryRun: flags['dry-run'],
     });
-    const result = await pruneWaves(deps.root, options, deps.client);
+    const { WaveHosts } = await import('../fleet/hosts.js');
+    const result = await pruneWaves(deps.root, options, new WaveHosts(deps.client, policy));
     for (const w of result.removed)
       this.out(
         `${result.dry_run ? 'would_remove' : 'removed'} wave=${w.wave_id} status=${w.status} completed_at=${w.completed_at ?? '-'} bytes=${w.bytes}`,

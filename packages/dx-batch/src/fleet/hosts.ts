@@ -28,6 +28,11 @@ export class WaveHosts {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
+  /** This machine, or a host the policy's fleet still names (one taken out of it cannot be reached). */
+  knows(host: string): boolean {
+    return host === LOCAL_HOST || this.policy.fleet.hosts[host] !== undefined;
+  }
+
   client(host: string | null | undefined): DxRunnerClient {
     if (!host || host === LOCAL_HOST) return this.local;
     return this.remoteOf(host).client;

@@ -27,7 +27,7 @@ import type { WaveLock } from '../leases/wave-lock.js';
 import { appendLedger, readLedger, reconcileLedger, type LedgerRecord } from '../ledger/ledger.js';
 import type { ProgressView } from '../reports/view.js';
 import type { WavePaths } from '../waves/paths.js';
-import { isTerminalItem, writeWave, type Item, type WaveState } from '../waves/state.js';
+import { hostsOfWave, isTerminalItem, writeWave, type Item, type WaveState } from '../waves/state.js';
 import { setWaveStatus } from '../waves/status.js';
 import {
   isQueued,
@@ -327,8 +327,7 @@ export class Orchestrator {
   /** The wave is over for good: dx-runner's retention may now remove its jobs. */
   async releaseJobs(): Promise<void> {
     if (this.state.status !== 'completed' && this.state.status !== 'cancelled') return;
-    const used = new Set(['local', ...this.state.items.flatMap((i) => i.attempts.map((a) => a.host))]);
-    for (const host of used)
+    for (const host of hostsOfWave(this.state))
       await this.deps.hosts
         .client(host)
         .release(waveOwner(this.state.wave_id))

@@ -1,24 +1,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { bytesUnder, type DxRunnerClient, type RetentionOptions } from '@dx/core';
+import { bytesUnder, type RetentionOptions } from '@dx/core';
+import type { WaveHosts } from '../fleet/hosts.js';
 import { waveOwner } from '../orchestrator/orchestrator.js';
 import type { BatchPruneOutput } from '../schemas.js';
 import { wavePaths } from './paths.js';
-import { loadWave } from './state.js';
+import { hostsOfWave, loadWave } from './state.js';
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 
 /**
  * Remove finished waves (completed, failed, cancelled) whose end is older than the limit, beyond the
  * `keepLast` most recent: the wave's state, lock and prompts, its ledgers, leases and job records.
- * An unfinished wave is never removed. dx-runner's hold on a wave's jobs is released first: a wave
- * whose hold could not be released stays (the next prune tries again), since without the wave
- * nothing would ever release it and retention would keep those jobs for good.
+ * An unfinished wave is never removed. dx-runner's hold on a wave's jobs is released first, on every
+ * host its jobs ran on that the policy's fleet still names: a wave whose hold could not be released
+ * stays (the next prune tries again), since without the wave nothing would ever release it and
+ * retention would keep those jobs for good.
  */
 export async function pruneWaves(
   root: string,
   options: RetentionOptions,
-  client?: DxRunnerClient,
+  hosts?: WaveHosts,
 ): Promise<BatchPruneOutput> {
   const result: BatchPruneOutput = {
     dry_run: options.dryRun,
@@ -35,7 +37,7 @@ export async function pruneWaves(
   } catch {
     return result;
   }
-  const finished: Array<{ id: string; status: string; completedAt: string | null; time: number }> = [];
+  const finished: Array<{ id: string; status: string; completedAt: string | null; time: number; hosts: string[] }> = [];
   for (const id of ids) {
     let wave;
     try {
@@ -49,7 +51,7 @@ export async function pruneWaves(
       continue;
     }
     const time = Date.parse(wave.completed_at ?? wave.updated_at) || 0;
-    finished.push({ id, status: wave.status, completedAt: wave.completed_at, time });
+    finished.push({ id, status: wave.status, completedAt: wave.completed_at, time, hosts: hostsOfWave(wave) });
   }
   finished.sort((a, b) => b.time - a.time);
   for (const [index, wave] of finished.entries()) {
@@ -62,7 +64,9 @@ export async function pruneWaves(
     const bytes = dirs.reduce((n, d) => n + bytesUnder(d), 0);
     if (!options.dryRun) {
       try {
-        await client?.release(waveOwner(wave.id));
+        // on every host its jobs ran on that the fleet still names
+        for (const host of hosts ? wave.hosts.filter((h) => hosts.knows(h)) : [])
+          await hosts?.client(host).release(waveOwner(wave.id));
       } catch {
         result.kept.hold_not_released++;
         continue;

@@ -209,6 +209,11 @@ export function computeStats(items: Item[]): Record<string, number> {
   return stats;
 }
 
+/** Every host a wave's attempts went to, and this machine: where its jobs (and holds on them) are. */
+export function hostsOfWave(state: WaveState): string[] {
+  return [...new Set(['local', ...state.items.flatMap((i) => i.attempts.map((a) => a.host))])];
+}
+
 export function isTerminalItem(item: Item): boolean {
   return TERMINAL_ITEM_STATES.includes(item.state);
 }

@@ -23,7 +23,11 @@ export function aliasingEnding(id: string): string | undefined {
 }
 
 export function isValidBeadsId(id: string): boolean {
-  return BEADS_ID_PATTERN.test(id) && !id.includes('..') && aliasingEnding(id) === undefined;
+  return isPathSafeId(id) && aliasingEnding(id) === undefined;
+}
+
+function isPathSafeId(id: string): boolean {
+  return BEADS_ID_PATTERN.test(id) && !id.includes('..');
 }
 
 /** What an id names, for the message and the error of a refused one. */
@@ -53,8 +57,7 @@ function refuseId(id: string, kind: IdKind, why: string): never {
  * anything path-like is refused outright; the error names what the id is.
  */
 export function assertPathSafeId(id: string, kind: IdKind): string {
-  if (!BEADS_ID_PATTERN.test(id) || id.includes('..'))
-    refuseId(id, kind, `must match ${BEADS_ID_PATTERN.source} and contain no ".."`);
+  if (!isPathSafeId(id)) refuseId(id, kind, `must match ${BEADS_ID_PATTERN.source} and contain no ".."`);
   return id;
 }
 

@@ -697,7 +697,7 @@ export interface RelaunchOptions {
   env?: NodeJS.ProcessEnv;
   version?: string;
   lockHeld?: boolean;
-  /** A watcher spawned ahead (see prespawn.ts); cancelled if the launch is refused. */
+  /** A watcher spawned ahead (see prespawn.ts); the caller cancels it if the launch is refused. */
   watcher?: PrespawnedWatcher;
 }
 

@@ -4,7 +4,7 @@ import { bytesUnder, type RetentionOptions } from '@dx/core';
 import type { WaveHosts } from '../fleet/hosts.js';
 import { waveOwner } from '../orchestrator/orchestrator.js';
 import type { BatchPruneOutput } from '../schemas.js';
-import { wavePaths } from './paths.js';
+import { wavePaths, type WavePaths } from './paths.js';
 import { hostsOfWave, loadWave } from './state.js';
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled']);
@@ -17,11 +17,7 @@ const FINISHED = new Set(['completed', 'failed', 'cancelled']);
  * stays (the next prune tries again), since without the wave nothing would ever release it and
  * retention would keep those jobs for good.
  */
-export async function pruneWaves(
-  root: string,
-  options: RetentionOptions,
-  hosts?: WaveHosts,
-): Promise<BatchPruneOutput> {
+export async function pruneWaves(root: string, options: RetentionOptions, hosts: WaveHosts): Promise<BatchPruneOutput> {
   const result: BatchPruneOutput = {
     dry_run: options.dryRun,
     older_than_sec: Math.round(options.olderThanMs / 1000),
@@ -65,13 +61,13 @@ export async function pruneWaves(
     if (!options.dryRun) {
       try {
         // on every host its jobs ran on that the fleet still names
-        for (const host of hosts ? wave.hosts.filter((h) => hosts.knows(h)) : [])
-          await hosts?.client(host).release(waveOwner(wave.id));
+        for (const host of wave.hosts.filter((h) => hosts.knows(h)))
+          await hosts.client(host).release(waveOwner(wave.id));
       } catch {
         result.kept.hold_not_released++;
         continue;
       }
-      removeWaveFiles(paths.state, dirs);
+      removeWaveFiles(paths);
     }
     result.removed.push({ wave_id: wave.id, status: wave.status, completed_at: wave.completedAt, bytes });
     result.bytes_freed += bytes;
@@ -83,16 +79,15 @@ export async function pruneWaves(
  * The wave's state goes last, so a prune killed half-way leaves a wave the next prune lists (by its
  * state) and finishes removing, never ledgers or job records of a wave nothing lists any more.
  */
-function removeWaveFiles(state: string, dirs: string[]): void {
-  const waveDir = path.dirname(state);
-  for (const d of dirs.filter((d) => d !== waveDir)) fs.rmSync(d, { recursive: true, force: true });
+function removeWaveFiles(paths: WavePaths): void {
+  for (const dir of [paths.ledgers, paths.leases, paths.jobs]) fs.rmSync(dir, { recursive: true, force: true });
   let names: string[] = [];
   try {
-    names = fs.readdirSync(waveDir);
+    names = fs.readdirSync(paths.dir);
   } catch {
     // already gone
   }
-  for (const name of names.filter((n) => n !== path.basename(state)))
-    fs.rmSync(path.join(waveDir, name), { recursive: true, force: true });
-  fs.rmSync(waveDir, { recursive: true, force: true });
+  for (const name of names.filter((n) => n !== path.basename(paths.state)))
+    fs.rmSync(path.join(paths.dir, name), { recursive: true, force: true });
+  fs.rmSync(paths.dir, { recursive: true, force: true });
 }

@@ -30,20 +30,7 @@ describe('invalid environment', () => {
     ['DX_RUNNER_EXTRA_ALLOWED_PREFIXES', 'relative/dir'],
   ])('%s=%s: start refuses with one line, exit 1, invalid_env, and launches nothing', async (name, value) => {
     const wt = sb.worktree('bd-env');
-    const r = await sb.dx(
-      [
-        'start',
-        '--beads',
-        'bd-env',
-        '--provider',
-        'fake',
-        '--prompt-file',
-        sb.prompt({ steps: [{ exit: 0 }] }),
-        '--worktree',
-        wt,
-      ],
-      { env: { [name]: value } },
-    );
+    const r = await sb.dx(sb.fakeStartArgs('bd-env', [{ exit: 0 }], wt), { env: { [name]: value } });
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr)).toEqual([
       expect.stringMatching(new RegExp(`^Error: ${name} .*\\(reason_code=invalid_env\\)$`)),

@@ -137,17 +137,7 @@ describe('odd state files', () => {
   });
 
   it('a garbled outcome under a running job: stop still works, the corrupt file is set aside, the real outcome kept', async () => {
-    const r = await sb.dx([
-      'start',
-      '--beads',
-      'bd-garbled',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
-      '--worktree',
-      sb.worktree('bd-garbled'),
-    ]);
+    const r = await sb.dx([...sb.fakeStartArgs('bd-garbled', [{ message: 'working' }, { hang: true }])]);
     expect(r.code, r.stderr).toBe(0);
     await waitFor(
       () => fs.readFileSync(path.join(dir(), 'bd-garbled.log'), 'utf8').includes('working'),

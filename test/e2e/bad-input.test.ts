@@ -346,17 +346,7 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
   it('survives corrupt or truncated state files: names the file, keeps it, keeps the other jobs visible', async () => {
     const other = sb.worktree('bd-other');
     await sb.dx(['start', '--beads', 'bd-other', '--provider', 'fake', '--prompt-file', prompt, '--worktree', other]);
-    await sb.dx([
-      'start',
-      '--beads',
-      'bd-trunc',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ exit: 0 }] }),
-      '--worktree',
-      wt,
-    ]);
+    await sb.dx(sb.fakeStartArgs('bd-trunc', [{ exit: 0 }], wt));
     const outcome = path.join(sb.state, 'fake', 'bd-trunc.outcome');
     await waitFor(() => fs.existsSync(outcome), 'outcome');
     const text = fs.readFileSync(outcome, 'utf8');

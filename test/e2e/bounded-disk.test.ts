@@ -139,15 +139,7 @@ describe('retention', () => {
     );
     await waitFor(() => !fs.existsSync(jobPaths(sb.state, 'fake', 'bd-old-1').pid), 'restart done');
     const live = await sb.dx([
-      'start',
-      '--beads',
-      'bd-live',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
-      '--worktree',
-      sb.worktree('bd-live'),
+      ...sb.fakeStartArgs('bd-live', [{ message: 'working' }, { hang: true }]),
       '--policy',
       pol,
     ]);
@@ -294,15 +286,7 @@ describe('retention', () => {
 describe('free space', () => {
   it('start refuses with disk_low when the free space is below limits.min_free_mb; nothing is launched', async () => {
     const r = await sb.dx([
-      'start',
-      '--beads',
-      'bd-low',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ exit: 0 }] }),
-      '--worktree',
-      sb.worktree('bd-low'),
+      ...sb.fakeStartArgs('bd-low', [{ exit: 0 }]),
       '--policy',
       policy({ min_free_mb: 1_000_000_000 }),
     ]);

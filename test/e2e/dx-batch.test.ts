@@ -376,17 +376,7 @@ describe('dx-batch waves', () => {
 
   it('fails fast with exec_saturation above the process cap, before dispatching anything', async () => {
     const wt = sb.worktree('sat-bg');
-    await sb.dx([
-      'start',
-      '--beads',
-      'sat-bg',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ hang: true }] }),
-      '--worktree',
-      wt,
-    ]);
+    await sb.dx(sb.fakeStartArgs('sat-bg', [{ hang: true }], wt));
     const r = await sb.batch([
       'start',
       '--items',

@@ -474,17 +474,7 @@ describe('evidence-gate', () => {
       details: expect.stringContaining('not readable'),
     });
     const wt = sb.worktree('bd-running');
-    await sb.dx([
-      'start',
-      '--beads',
-      'bd-running',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ hang: true }] }),
-      '--worktree',
-      wt,
-    ]);
+    await sb.dx(sb.fakeStartArgs('bd-running', [{ hang: true }], wt));
     const running = await sb.dxJson(
       ['evidence-gate', '--beads', 'bd-running', '--signoff-file', sb.prompt('- [x] Tests passed\n')],
       EvidenceGateOutputSchema,

@@ -379,28 +379,8 @@ describe('job lifecycle through the built CLI', () => {
   it('lists live jobs in status and finished ones with --recent', async () => {
     const wt1 = sb.worktree('bd-s1');
     const wt2 = sb.worktree('bd-s2');
-    await sb.dx([
-      'start',
-      '--beads',
-      'bd-s1',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ message: 'x' }, { hang: true }] }),
-      '--worktree',
-      wt1,
-    ]);
-    await sb.dx([
-      'start',
-      '--beads',
-      'bd-s2',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ write: 'a' }, { exit: 0 }] }),
-      '--worktree',
-      wt2,
-    ]);
+    await sb.dx(sb.fakeStartArgs('bd-s1', [{ message: 'x' }, { hang: true }], wt1));
+    await sb.dx(sb.fakeStartArgs('bd-s2', [{ write: 'a' }, { exit: 0 }], wt2));
     await waitFor(async () => (await check('bd-s2')).json.outcome_state !== null, 'bd-s2 done');
     const live = await sb.dxJson(['status'], StatusOutputSchema);
     expect(live.json.jobs.map((j) => j.beads)).toEqual(['bd-s1']);

@@ -266,17 +266,7 @@ describe('stop, finalize and prune end only our own processes', () => {
 
   it('prune removes an invalid pid file and reports corrupt state without deleting it', async () => {
     const wt = sb.worktree('bd-junk');
-    await sb.dx([
-      'start',
-      '--beads',
-      'bd-junk',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ exit: 0 }] }),
-      '--worktree',
-      wt,
-    ]);
+    await sb.dx(sb.fakeStartArgs('bd-junk', [{ exit: 0 }], wt));
     const paths = jobPaths(sb.state, 'fake', 'bd-junk');
     await waitFor(() => fs.existsSync(paths.outcome), 'outcome');
     fs.writeFileSync(paths.pid, 'not-a-pid\n');

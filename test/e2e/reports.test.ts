@@ -136,15 +136,11 @@ describe('dry run, logs and a missing binary', () => {
   it('logs prints the tail of the agent log', async () => {
     const wt = sb.worktree('bd-logs');
     await sb.dx([
-      'start',
-      '--beads',
-      'bd-logs',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ print: 'line one' }, { print: 'line two' }, { print: 'line three' }, { exit: 3 }] }),
-      '--worktree',
-      wt,
+      ...sb.fakeStartArgs(
+        'bd-logs',
+        [{ print: 'line one' }, { print: 'line two' }, { print: 'line three' }, { exit: 3 }],
+        wt,
+      ),
     ]);
     await waitFor(ended('bd-logs'), 'ended');
     const r = await sb.dxJson(['logs', '--beads', 'bd-logs', '--lines', '2'], LogsOutputSchema);
@@ -154,23 +150,9 @@ describe('dry run, logs and a missing binary', () => {
 
   it('a provider binary that is missing fails the start with exit 21 and still leaves an outcome', async () => {
     const wt = sb.worktree('bd-nobin');
-    const r = await sb.dx(
-      [
-        'start',
-        '--beads',
-        'bd-nobin',
-        '--provider',
-        'fake',
-        '--prompt-file',
-        sb.prompt({ steps: [] }),
-        '--worktree',
-        wt,
-        '--json',
-      ],
-      {
-        env: { FAKE_AGENT_COMMAND: path.join(sb.dir, 'no-such-agent') },
-      },
-    );
+    const r = await sb.dx([...sb.fakeStartArgs('bd-nobin', [], wt), '--json'], {
+      env: { FAKE_AGENT_COMMAND: path.join(sb.dir, 'no-such-agent') },
+    });
     expect(r.code).toBe(21);
     expect(JSON.parse(r.stdout).error).toMatchObject({ reason_code: 'fake_binary_missing' });
     const check = await sb.dxJson(['check', '--beads', 'bd-nobin'], CheckOutputSchema);

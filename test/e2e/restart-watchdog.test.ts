@@ -74,17 +74,7 @@ describe('restart', () => {
 
   it('restarts a finished job too, and refuses an unknown beads id', async () => {
     const wt = sb.worktree('bd-rs2');
-    await sb.dx([
-      'start',
-      '--beads',
-      'bd-rs2',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ exit: 4 }] }),
-      '--worktree',
-      wt,
-    ]);
+    await sb.dx(sb.fakeStartArgs('bd-rs2', [{ exit: 4 }], wt));
     await waitFor(async () => (await sb.dx(['check', '--beads', 'bd-rs2'])).code === 3, 'exited_err');
     const restart = await sb.dxJson(['restart', '--beads', 'bd-rs2'], RestartOutputSchema);
     expect(restart.json).toMatchObject({ retries: 1, stopped_previous: false });
@@ -141,17 +131,7 @@ describe('watchdog', () => {
 
   it('never re-runs a finished job: a finished no_op is reported by check and left alone', async () => {
     const wt = sb.worktree('bd-wd-noop');
-    await sb.dx([
-      'start',
-      '--beads',
-      'bd-wd-noop',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [{ message: 'meh' }, { exit: 0 }] }),
-      '--worktree',
-      wt,
-    ]);
+    await sb.dx(sb.fakeStartArgs('bd-wd-noop', [{ message: 'meh' }, { exit: 0 }], wt));
     await waitFor(async () => (await sb.dx(['check', '--beads', 'bd-wd-noop'])).code === 23, 'no_op');
     const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-wd-noop.log'), 'utf8');
     for (let n = 0; n < 2; n++) {
@@ -226,18 +206,7 @@ describe('watchdog', () => {
     try {
       const wt = sb.worktree('bd-frozen');
       const start = await ns.dx(
-        [
-          'start',
-          '--beads',
-          'bd-frozen',
-          '--provider',
-          'fake',
-          '--prompt-file',
-          sb.prompt({ steps: [{ message: 'working' }, { hang: true }] }),
-          '--worktree',
-          wt,
-          '--json',
-        ],
+        [...sb.fakeStartArgs('bd-frozen', [{ message: 'working' }, { hang: true }], wt), '--json'],
         { env: { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.05' } },
       );
       const { pid, watcher_pid: watcherPid } = JSON.parse(start.stdout) as { pid: number; watcher_pid: number };

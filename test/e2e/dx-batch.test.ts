@@ -294,6 +294,27 @@ describe('dx-batch waves', () => {
     expect(again.stderr).toMatch(/wave w-kill is completed; nothing to resume/);
   });
 
+  it('a start killed before its wave ran leaves a pending wave doctor names and resume runs', async () => {
+    const { child, done } = spawnBatch(sb, ['start', '--items', items(['pk1']), '--wave-id', 'w-pending'], {
+      FAKE_PREFLIGHT_DELAY_MS: '30000',
+    });
+    const paths = wavePaths(path.join(sb.dir, 'batch'), 'w-pending');
+    await waitFor(() => fs.existsSync(paths.state), 'the pending wave written', 30_000);
+    child.kill('SIGKILL');
+    await done;
+    const doctor = await sb.batch(['doctor', '--wave-id', 'w-pending', '--json']);
+    expect(doctor.code).toBe(1);
+    expect(DoctorOutputSchema.parse(JSON.parse(doctor.stdout)).issues).toContainEqual(
+      expect.objectContaining({
+        type: 'orchestrator_not_running',
+        message: expect.stringMatching(/^the wave is marked pending \(its start was interrupted before it ran\)/),
+      }),
+    );
+    const resumed = await sb.batch(['resume', '--wave-id', 'w-pending', '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(parseWave(resumed.stdout).items.map((i) => i.status)).toEqual(['APPROVED']);
+  });
+
   it('pauses on SIGTERM, leaving the running jobs to finish, and resume adopts them', async () => {
     const slow = recorded({ steps: [{ sleep: 1500 }, ...IMPLEMENT_OK.steps] });
     for (const id of ['p1', 'p2']) script(`${id}.implement`, slow);

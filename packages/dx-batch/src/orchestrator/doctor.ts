@@ -57,11 +57,16 @@ export async function diagnoseWave(paths: WavePaths, client: DxRunnerClient): Pr
     return out(state.status);
   }
   const holder = readHolder(paths.lock);
-  if (state.status === 'running' && !holderIsLive(holder, state.config.lease_ttl_minutes)) {
+  // `start` takes the lock before it writes a pending wave: pending with no live holder is a start
+  // that was interrupted before the wave ran, and nobody will run it unless told to
+  if (
+    (state.status === 'running' || state.status === 'pending') &&
+    !holderIsLive(holder, state.config.lease_ttl_minutes)
+  ) {
     issues.push({
       type: 'orchestrator_not_running',
       severity: 'warning',
-      message: `the wave is marked running but no live orchestrator holds it${holder ? ` (last holder pid ${holder.pid})` : ''}`,
+      message: `the wave is marked ${state.status}${state.status === 'pending' ? ' (its start was interrupted before it ran)' : ''} but no live orchestrator holds it${holder ? ` (last holder pid ${holder.pid})` : ''}`,
     });
     recommendations.add(`Run 'dx-batch resume --wave-id ${paths.waveId}' to recover`);
   }

@@ -9,6 +9,7 @@ import {
   parseKv,
   StartOutputSchema,
   StatusOutputSchema,
+  WaitOutputSchema,
 } from '@dx/core';
 import { CLI_BIN } from '../helpers/paths.js';
 import { createSandbox, git, waitFor, type Sandbox } from '../helpers/sandbox.js';
@@ -361,7 +362,8 @@ describe('job lifecycle through the built CLI', () => {
     const wt = sb.worktree('bd-timeout');
     const prompt = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
     await sb.dx(['start', '--beads', 'bd-timeout', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt], {
-      env: { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.03' },
+      // limits that are not whole milliseconds (1800.6 ms, 100.5 ms) are valid settings too
+      env: { DX_RUNNER_MAX_RUNTIME_MINUTES: '0.03001', DX_RUNNER_HEARTBEAT_INTERVAL_MS: '100.5' },
     });
     const done = await waitFor(async () => {
       const c = await check('bd-timeout');
@@ -374,6 +376,22 @@ describe('job lifecycle through the built CLI', () => {
       outcome_state: 'timeout',
     });
     expect(done.code).toBe(3);
+  });
+
+  it('takes a limit beyond 24.8 days (the most a Node timer holds) as long, not as now', async () => {
+    // a "practically never" runtime, final-exit grace and wait; a Node timer given any of them fires at once
+    const env = { DX_RUNNER_MAX_RUNTIME_MINUTES: '100000', DX_RUNNER_FINAL_EXIT_GRACE_SEC: '3000000' };
+    const started = await sb.startFake(
+      'bd-long-limits',
+      [{ message: 'working' }, { sleep: 1500 }, { write: 'done.txt' }, { result: 'done' }, { sleep: 500 }, { exit: 0 }],
+      [],
+      { env },
+    );
+    expect(started.code).toBe(0);
+    const waited = await sb.dxJson(['wait', 'bd-long-limits', '--timeout', '3000000'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({ state: 'exited_ok', reason_code: 'process_exit', timed_out: false });
+    expect(waited.code).toBe(0);
+    expect(outcomeOf('fake', 'bd-long-limits')?.hung_after_final_result).toBeUndefined();
   });
 
   it('lists live jobs in status and finished ones with --recent', async () => {

@@ -11,6 +11,7 @@ export * from './process/signals.js';
 export * from './process/run.js';
 export * from './process/git.js';
 export * from './process/freeze-clock.js';
+export * from './process/timers.js';
 export * from './secrets/redact.js';
 export * from './output/index.js';
 export * from './logging/logger.js';

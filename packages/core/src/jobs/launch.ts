@@ -281,6 +281,11 @@ function clearInstanceFiles(paths: JobPaths): void {
   for (const d of [paths.home, paths.tmp]) fs.rmSync(d, { recursive: true, force: true });
 }
 
+/** A limit as the watcher's timers take it: whole milliseconds, at least one (a fraction of a limit's unit is a valid setting). */
+function wholeMs(ms: number): number {
+  return Math.max(1, Math.round(ms));
+}
+
 function readAck(stream: Readable, timeoutMs: number): Promise<WatcherAck> {
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -428,12 +433,12 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         limits: {
           logCapBytes: Math.round(params.policy.limits.maxLogMb * MB),
           outputCapBytes: Math.round(params.policy.limits.maxOutputMb * MB),
-          maxRuntimeMs: params.limits.maxRuntimeMinutes * 60_000,
-          finalExitGraceMs: params.limits.finalExitGraceSec * 1000,
-          killGraceMs: params.limits.killGraceSec * 1000,
-          mutationPollMs: params.limits.mutationPollSec * 1000,
-          heartbeatIntervalMs: params.limits.heartbeatIntervalMs,
-          freezeGapMs: Math.max(1, Math.round(params.limits.freezeGapSec * 1000)),
+          maxRuntimeMs: wholeMs(params.limits.maxRuntimeMinutes * 60_000),
+          finalExitGraceMs: wholeMs(params.limits.finalExitGraceSec * 1000),
+          killGraceMs: wholeMs(params.limits.killGraceSec * 1000),
+          mutationPollMs: wholeMs(params.limits.mutationPollSec * 1000),
+          heartbeatIntervalMs: wholeMs(params.limits.heartbeatIntervalMs),
+          freezeGapMs: wholeMs(params.limits.freezeGapSec * 1000),
         },
         outcomeBase: {
           retries: params.retries,

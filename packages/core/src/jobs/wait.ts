@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { isTerminal } from '../health/states.js';
 import type { JobView } from '../schemas/job-view.js';
+import { setLongTimeout, timerPeriod, type LongTimeout } from '../process/timers.js';
 import { watchDirectories } from './file-events.js';
 import { providersForBeads, requireJob } from './store.js';
 import { toJobView } from './view.js';
@@ -39,14 +40,16 @@ export async function waitForJob(
   const pollMs = options.pollMs ?? 5000;
   return new Promise<WaitResult>((resolve, reject) => {
     let unwatch: () => void = () => undefined;
-    const timers: NodeJS.Timeout[] = [];
+    let nextPoll: NodeJS.Timeout | undefined;
+    let deadline: LongTimeout | undefined;
     let debounce: NodeJS.Timeout | undefined;
     let done = false;
     const finish = (timedOut: boolean, interrupted: boolean, error?: Error) => {
       if (done) return;
       done = true;
       unwatch();
-      for (const t of timers) clearTimeout(t);
+      clearTimeout(nextPoll);
+      deadline?.clear();
       if (debounce) clearTimeout(debounce);
       options.signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
@@ -74,11 +77,10 @@ export async function waitForJob(
     );
     const poll = () => {
       check();
-      if (!done) timers.push(setTimeout(poll, pollMs));
+      if (!done) nextPoll = setTimeout(poll, timerPeriod(pollMs));
     };
-    timers.push(setTimeout(poll, pollMs));
-    if (options.timeoutMs !== undefined)
-      timers.push(setTimeout(() => finish(true, false), Math.max(0, options.timeoutMs)));
+    nextPoll = setTimeout(poll, timerPeriod(pollMs));
+    if (options.timeoutMs !== undefined) deadline = setLongTimeout(() => finish(true, false), options.timeoutMs);
     if (options.signal?.aborted) onAbort();
   });
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { RunToolResult } from '../providers/hook.js';
 import { signalsForChild } from './signals.js';
+import { setLongTimeout } from './timers.js';
 
 /** Run a command to completion with a timeout, stdin closed, never throwing on a non-zero exit. */
 export async function runTool(
@@ -60,16 +61,16 @@ export function runChild(
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const signal = signalsForChild(child);
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       timedOut = true;
       signal('SIGKILL');
     }, options.timeoutMs);
     child.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      timer.clear();
       resolve({ outcome: 'not_started', error });
     });
     child.on('close', (code, sig) => {
-      clearTimeout(timer);
+      timer.clear();
       if (timedOut && sig === 'SIGKILL') resolve({ outcome: 'timed_out', stdout, stderr });
       else resolve({ outcome: 'exited', code: code ?? 1, stdout, stderr });
     });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { signalsForChild } from '../process/signals.js';
+import { setLongTimeout } from '../process/timers.js';
 import type { CoreServices, StreamingResult } from './hook.js';
 
 /** See CoreServices.runStreaming. */
@@ -22,7 +23,7 @@ export const runStreaming: CoreServices['runStreaming'] = (command, args, option
     const signal = signalsForChild(child);
     // the CLI leads its own group (detached): end it with whatever it started
     const killGroup = () => void signal('SIGKILL', 'group');
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       result.timedOut = true;
       killGroup();
     }, options.timeoutMs);
@@ -43,12 +44,12 @@ export const runStreaming: CoreServices['runStreaming'] = (command, args, option
       });
     }
     child.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      timer.clear();
       result.errorCode = err.code;
       resolve(result);
     });
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
+      timer.clear();
       killGroup();
       // a CLI's last words often end without a newline (an error message, then exit)
       for (const stream of ['stdout', 'stderr'] as const) if (pending[stream]) take(stream, pending[stream]);

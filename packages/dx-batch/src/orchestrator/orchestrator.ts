@@ -10,6 +10,7 @@ import {
   resolveItemWorktree,
   type ItemWorktree,
   readFileIfExists,
+  timerPeriod,
   writeFileAtomic,
   type BdClient,
   type BeadsIssue,
@@ -303,7 +304,7 @@ export class Orchestrator {
         this.wakeUp = undefined;
         resolve();
       };
-      const timer = setTimeout(done, intervalMs);
+      const timer = setTimeout(done, timerPeriod(intervalMs));
       this.wakeUp = done;
     });
   }

@@ -7,6 +7,7 @@ import { createLogger } from '../../logging/logger.js';
 import { FreezeClock } from '../../process/freeze-clock.js';
 import { groupAlive, sendSignal, terminateGroup } from '../../process/signals.js';
 import { identify, selfIdentity, type ProcessIdentity } from '../../process/identity.js';
+import { setLongTimeout, timerPeriod, type LongTimeout } from '../../process/timers.js';
 import type {
   AgentEvent,
   AgentExit,
@@ -91,7 +92,8 @@ export class JobWatcher {
   private mutationInFlight?: Promise<MutationSnapshot>;
   private lastPollAt = 0;
   private timers: NodeJS.Timeout[] = [];
-  private runtimeTimer?: NodeJS.Timeout;
+  private runtimeTimer?: LongTimeout;
+  private finalGraceTimer?: LongTimeout;
   private freezeClock?: FreezeClock;
   private readonly self: ProcessIdentity;
 
@@ -260,7 +262,7 @@ export class JobWatcher {
     this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
     const { limits } = this.spec;
     this.armRuntimeLimit();
-    const poll = setInterval(() => this.scheduleMutationPoll(0), limits.mutationPollMs);
+    const poll = setInterval(() => this.scheduleMutationPoll(0), timerPeriod(limits.mutationPollMs));
     this.timers.push(poll);
     this.freezeClock = new FreezeClock(LOG_FLUSH_MS, limits.freezeGapMs);
     this.timers.push(setInterval(() => this.onBeat(), LOG_FLUSH_MS));
@@ -269,9 +271,9 @@ export class JobWatcher {
 
   /** The runtime limit, counted without the time the job spent frozen. */
   private armRuntimeLimit(): void {
-    clearTimeout(this.runtimeTimer);
+    this.runtimeTimer?.clear();
     const used = Date.now() - this.launchedAt - this.hb.frozenMs;
-    this.runtimeTimer = setTimeout(
+    this.runtimeTimer = setLongTimeout(
       () => void this.terminate({ action: 'timeout', reason: 'max_runtime_exceeded', exitCode: 124, state: 'timeout' }),
       Math.max(0, this.spec.limits.maxRuntimeMs - used),
     );
@@ -400,7 +402,7 @@ export class JobWatcher {
         }
         this.notable.push(event);
         this.scheduleMutationPoll(0);
-        this.timers.push(setTimeout(() => this.onFinalGraceElapsed(), this.spec.limits.finalExitGraceMs));
+        this.finalGraceTimer ??= setLongTimeout(() => this.onFinalGraceElapsed(), this.spec.limits.finalExitGraceMs);
         break;
       case 'writes_refused':
         hb.writesRefused++;
@@ -486,7 +488,7 @@ export class JobWatcher {
             this.hbTimer = undefined;
             this.writeHeartbeat(true);
           },
-          interval - (now - this.hbLastWrite),
+          timerPeriod(interval - (now - this.hbLastWrite)),
         );
       }
       return;
@@ -601,7 +603,8 @@ export class JobWatcher {
     flush: () => void,
   ): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
-    clearTimeout(this.runtimeTimer);
+    this.runtimeTimer?.clear();
+    this.finalGraceTimer?.clear();
     if (this.mutationTimer) clearTimeout(this.mutationTimer);
     // on record at once: what follows (its leftovers ended, its output drained) can take seconds,
     // and a watcher lost meanwhile must not take the agent's own exit with it

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_TIMER_DELAY_MS, setLongTimeout, timerPeriod } from './timers.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('setLongTimeout', () => {
+  it('does not fire at once for a delay beyond what a Node timer holds (a plain setTimeout would)', async () => {
+    let fired = false;
+    const timer = setLongTimeout(() => (fired = true), MAX_TIMER_DELAY_MS + 60_000);
+    await sleep(150);
+    timer.clear();
+    expect(fired).toBe(false);
+  });
+
+  it('waits a delay longer than one step in several steps, and fires once, at the end', async () => {
+    const started = performance.now();
+    const fires: number[] = [];
+    setLongTimeout(() => fires.push(performance.now() - started), 130, 40);
+    await sleep(400);
+    expect(fires).toHaveLength(1);
+    expect(fires[0]).toBeGreaterThanOrEqual(129);
+  });
+
+  it('can be cleared while it waits for a later step', async () => {
+    let fired = false;
+    const timer = setLongTimeout(() => (fired = true), 120, 30);
+    await sleep(50);
+    timer.clear();
+    await sleep(150);
+    expect(fired).toBe(false);
+  });
+});
+
+describe('timerPeriod', () => {
+  it('bounds a repeating period to what Node takes, and keeps the rest as given', () => {
+    expect(timerPeriod(15_000)).toBe(15_000);
+    expect(timerPeriod(1e12)).toBe(MAX_TIMER_DELAY_MS);
+    expect(timerPeriod(0)).toBe(1);
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * Node's timers take a delay of at most 2^31-1 ms (24.8 days): a longer one fires after 1 ms, with
+ * nothing but a warning on stderr. A limit an operator sets high to mean "practically never" (a
+ * 30-day runtime, a week-long wait) must not mean "now", nor a poll period turn into a busy loop.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+export interface LongTimeout {
+  clear(): void;
+}
+
+/**
+ * `setTimeout` for any delay: one longer than Node's timers take is waited in steps, on the same
+ * monotonic clock Node's timers use. `maxStepMs` exists for tests.
+ */
+export function setLongTimeout(fn: () => void, delayMs: number, maxStepMs = MAX_TIMER_DELAY_MS): LongTimeout {
+  const due = performance.now() + Math.max(0, delayMs);
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = due - performance.now();
+    timer = left > maxStepMs ? setTimeout(arm, maxStepMs) : setTimeout(fn, Math.max(0, left));
+  };
+  arm();
+  return { clear: () => clearTimeout(timer) };
+}
+
+/** A repeating timer's period as Node's timers take it: a period beyond 24.8 days polls every 24.8 days. */
+export function timerPeriod(periodMs: number): number {
+  return Math.min(Math.max(periodMs, 1), MAX_TIMER_DELAY_MS);
+}

@@ -83,6 +83,13 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
   it('a mistyped flag or an empty argument is named as what it is', async () => {
     expectRefusal(await sb.dx(['logs', '--beads', 'bd-ok', '--tail', '-5']), 1, 'usage', /Nonexistent flag: --tail/);
     expectRefusal(await sb.dx(['wait', 'bd-ok', '--timeout-sec', '-1']), 1, 'usage', /Nonexistent flag: --timeout-sec/);
+    // an age past any record's (a script's runaway number): refused, nothing removed
+    expectRefusal(
+      await sb.dx(['prune', '--retention', '--older-than', '99999999999999999999999d']),
+      1,
+      'invalid_flag',
+      'expected at most 365000d (1,000 years)',
+    );
     // a flag before the command is not taken for an unknown command
     expectRefusal(
       await sb.dx(['--beads', 'bd-ok', 'check']),

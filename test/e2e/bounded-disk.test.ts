@@ -21,7 +21,7 @@ import {
 } from '@dx/core';
 import { BatchPruneOutputSchema } from '@dx/dx-batch';
 import { NightlyPruneOutputSchema } from '@dx/nightly-dispatch';
-import { CLI_BIN, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
+import { BATCH_BIN, CLI_BIN, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { pidNamespace } from '../chaos/helpers.js';
 
@@ -280,6 +280,24 @@ describe('retention', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(NightlyPruneOutputSchema.parse(JSON.parse(r.stdout)).removed.map((x) => x.run_id)).toEqual([old]);
     expect(fs.readdirSync(reports).sort()).toEqual([`${recent}.json`, `${recent}.md`, 'latest.json', 'latest.md']);
+    // the policy's age is a number of days: 1e-7 days (JavaScript prints 1e-7) was once turned into a
+    // flag's text and refused as a malformed --older-than; beyond 1,000 years the policy is refused
+    const byPolicy = async (bin: string, age: string) =>
+      sb.bin(bin, ['prune', '--keep-last', '0', '--json', '--policy', policy({ max_log_mb: 50 }, age)], {
+        env: { NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly') },
+      });
+    const tooOld = await byPolicy(NIGHTLY_BIN, 'retention:\n  nights_days: 1e21\n');
+    expect(tooOld.code).toBe(1);
+    expect(JSON.parse(tooOld.stdout).error).toMatchObject({
+      reason_code: 'policy_invalid',
+      message: expect.stringMatching(/retention\.nights_days: Too big: expected number to be <=365000$/),
+    });
+    expect(fs.readdirSync(reports)).toHaveLength(4);
+    const all = await byPolicy(NIGHTLY_BIN, 'retention:\n  nights_days: 0.0000001\n');
+    expect(all.code, all.stderr).toBe(0);
+    expect(NightlyPruneOutputSchema.parse(JSON.parse(all.stdout)).removed.map((x) => x.run_id)).toEqual([recent]);
+    const waves = await byPolicy(BATCH_BIN, 'retention:\n  waves_days: 0.0000001\n');
+    expect(waves.code, waves.stderr).toBe(0);
   });
 });
 

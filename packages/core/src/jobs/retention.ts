@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
-import type { Policy } from '../policy/schema.js';
+import { MAX_RETENTION_DAYS, type Policy } from '../policy/schema.js';
 import type { RetentionOutput } from '../schemas/outputs.js';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic.js';
 import { jobPaths, JOB_FILE_SUFFIXES, listBeadsInProviderDir, listProviderDirs, jobLockName } from '../state/layout.js';
@@ -12,12 +12,14 @@ import { loadJob } from './store.js';
 
 const DAY_MS = 86_400_000;
 
-/** `30d`, `12h`, `90m`, `45s`, or a bare number of days. */
+/** `30d`, `12h`, `90m`, `45s`, or a bare number of days; at most MAX_RETENTION_DAYS. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)([dhms]?)$/.exec(text.trim());
   if (!m) throw new Error(`expected a duration like 30d, 12h, 90m or 45s, got "${text}"`);
   const n = Number(m[1]);
   const unit = { d: DAY_MS, h: 3_600_000, m: 60_000, s: 1000, '': DAY_MS }[m[2] as 'd' | 'h' | 'm' | 's' | ''];
+  if (n * unit > MAX_RETENTION_DAYS * DAY_MS)
+    throw new Error(`expected at most ${MAX_RETENTION_DAYS}d (1,000 years), got "${text}"`);
   return n * unit;
 }
 
@@ -151,12 +153,15 @@ export async function forgetFinishedJob(root: string | undefined, beads: string)
   }
 }
 
-/** Policy retention for jobs, applied by `prune --retention` (and once a day by the watchdog). */
+/**
+ * Policy retention, applied by `prune --retention` (and once a day by the watchdog) for jobs; `days`
+ * is the policy's age for another kind of record (waves, nights), `olderThan` the flag over both.
+ */
 export function retentionOptions(
   policy: Policy,
-  overrides: { olderThan?: string; keepLast?: number; dryRun?: boolean } = {},
+  overrides: { days?: number; olderThan?: string; keepLast?: number; dryRun?: boolean } = {},
 ): RetentionOptions {
-  let olderThanMs = policy.retention.jobsDays * DAY_MS;
+  let olderThanMs = (overrides.days ?? policy.retention.jobsDays) * DAY_MS;
   if (overrides.olderThan !== undefined) {
     try {
       olderThanMs = parseDuration(overrides.olderThan);

@@ -6,6 +6,9 @@ import { z } from 'zod';
  */
 const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name');
 const providerId = z.string().regex(/^[a-z][a-z0-9-]*$/);
+/** The longest retention age taken (1,000 years): a longer one keeps everything just the same. */
+export const MAX_RETENTION_DAYS = 365_000;
+const retentionDays = z.number().positive().max(MAX_RETENTION_DAYS);
 
 export const ProviderPolicySchema = z
   .object({
@@ -107,9 +110,9 @@ export const PolicySchema = z
     /** How long finished work is kept (prune --retention, and once a day by watchdog and the nightly run). */
     retention: z
       .object({
-        jobs_days: z.number().positive().optional(),
-        waves_days: z.number().positive().optional(),
-        nights_days: z.number().positive().optional(),
+        jobs_days: retentionDays.optional(),
+        waves_days: retentionDays.optional(),
+        nights_days: retentionDays.optional(),
         /** The most recent finished jobs, waves and nights kept whatever their age. */
         keep_last: z.number().int().min(0).optional(),
       })

@@ -31,7 +31,8 @@ ${exitCodesHelp([0, 1])}`;
     const deps = waveDeps({ policyFile: flags.policy, silent: true, create: false });
     const policy = deps.policy;
     const options = core.retentionOptions(policy, {
-      olderThan: flags['older-than'] ?? `${policy.retention.wavesDays}d`,
+      days: policy.retention.wavesDays,
+      olderThan: flags['older-than'],
       keepLast: flags['keep-last'],
       dryRun: flags['dry-run'],
     });

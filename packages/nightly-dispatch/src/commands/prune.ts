@@ -29,7 +29,8 @@ ${exitCodesHelp([0, 1])}`;
     const { pruneReports } = await import('../reports/retention.js');
     const policy = await this.policy(flags.policy);
     const options = core.retentionOptions(policy, {
-      olderThan: flags['older-than'] ?? `${policy.retention.nightsDays}d`,
+      days: policy.retention.nightsDays,
+      olderThan: flags['older-than'],
       keepLast: flags['keep-last'],
       dryRun: flags['dry-run'],
     });

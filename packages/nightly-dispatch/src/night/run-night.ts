@@ -230,7 +230,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     await onceEvery(config.root, '.retention-last-run', RETENTION_PERIOD_MS, async () => {
       const reports = pruneReports(
         config.root,
-        retentionOptions(deps.policy, { olderThan: `${deps.policy.retention.nightsDays}d` }),
+        retentionOptions(deps.policy, { days: deps.policy.retention.nightsDays }),
       );
       const jobs = await client.prune({ retention: true }).catch(() => null);
       deps.log(

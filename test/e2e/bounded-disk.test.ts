@@ -113,6 +113,13 @@ describe('per-job output', () => {
     const check = await sb.dx(['check', '--beads', 'bd-flood-stop']);
     expect(check.code).toBe(3);
   }, 120_000);
+
+  it('caps below one byte are a valid setting, not a launch that never completes', async () => {
+    // 0.0000001 MB is 0.1 byte: it once reached the watcher as a cap of 0, refused as an invalid spec
+    const tiny = policy({ max_log_mb: 0.0000001, max_output_mb: 0.0000001 });
+    const { outcome } = await runJob('bd-tiny-caps', [{ message: 'go' }, { result: 'done' }, { exit: 0 }], tiny);
+    expect(outcome).toMatchObject({ state: 'failed', reason_code: 'output_flood' });
+  });
 });
 
 describe('retention', () => {

@@ -281,9 +281,12 @@ function clearInstanceFiles(paths: JobPaths): void {
   for (const d of [paths.home, paths.tmp]) fs.rmSync(d, { recursive: true, force: true });
 }
 
-/** A limit as the watcher's timers take it: whole milliseconds, at least one (a fraction of a limit's unit is a valid setting). */
-function wholeMs(ms: number): number {
-  return Math.max(1, Math.round(ms));
+/**
+ * A limit as the watcher takes it: whole milliseconds or bytes, at least one (a fraction of a
+ * limit's unit, `max_log_mb: 0.0000001`, is a valid setting).
+ */
+function wholeUnits(n: number): number {
+  return Math.max(1, Math.round(n));
 }
 
 function readAck(stream: Readable, timeoutMs: number): Promise<WatcherAck> {
@@ -431,14 +434,14 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         launch: spec,
         worktree: params.worktree,
         limits: {
-          logCapBytes: Math.round(params.policy.limits.maxLogMb * MB),
-          outputCapBytes: Math.round(params.policy.limits.maxOutputMb * MB),
-          maxRuntimeMs: wholeMs(params.limits.maxRuntimeMinutes * 60_000),
-          finalExitGraceMs: wholeMs(params.limits.finalExitGraceSec * 1000),
-          killGraceMs: wholeMs(params.limits.killGraceSec * 1000),
-          mutationPollMs: wholeMs(params.limits.mutationPollSec * 1000),
-          heartbeatIntervalMs: wholeMs(params.limits.heartbeatIntervalMs),
-          freezeGapMs: wholeMs(params.limits.freezeGapSec * 1000),
+          logCapBytes: wholeUnits(params.policy.limits.maxLogMb * MB),
+          outputCapBytes: wholeUnits(params.policy.limits.maxOutputMb * MB),
+          maxRuntimeMs: wholeUnits(params.limits.maxRuntimeMinutes * 60_000),
+          finalExitGraceMs: wholeUnits(params.limits.finalExitGraceSec * 1000),
+          killGraceMs: wholeUnits(params.limits.killGraceSec * 1000),
+          mutationPollMs: wholeUnits(params.limits.mutationPollSec * 1000),
+          heartbeatIntervalMs: wholeUnits(params.limits.heartbeatIntervalMs),
+          freezeGapMs: wholeUnits(params.limits.freezeGapSec * 1000),
         },
         outcomeBase: {
           retries: params.retries,

@@ -287,6 +287,25 @@ describe('job lifecycle through the built CLI', () => {
     });
   });
 
+  it('a clean exit after the worktree was removed under the job is worktree_gone, not no_op', async () => {
+    const started = await sb.startFake('bd-gone', [
+      { message: 'working' },
+      { sleep: 1500 },
+      { result: 'done' },
+      { exit: 0 },
+    ]);
+    expect(started.code).toBe(0);
+    await waitFor(async () => (await check('bd-gone')).json.state === 'healthy', 'the agent at work');
+    fs.rmSync(started.worktree, { recursive: true, force: true });
+    const waited = await sb.dxJson(['wait', 'bd-gone'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'worktree_gone',
+      next_action: 'find_what_removed_the_worktree_then_restart',
+    });
+    expect(waited.code).toBe(3);
+  });
+
   it('marks a job stalled when no provider event arrives within the threshold (exit 2)', async () => {
     const wt = sb.worktree('bd-stall');
     const prompt = sb.prompt({ steps: [{ message: 'thinking' }, { hang: true }] });

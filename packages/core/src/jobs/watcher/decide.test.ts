@@ -31,6 +31,20 @@ function decide(over: Partial<DecisionInput>) {
 }
 
 describe('the watcher outcome decision', () => {
+  it('a clean exit whose worktree was removed under it is worktree_gone, neither success nor no_op', () => {
+    for (const mutations of [0, 2])
+      expect(decide({ mutations, worktreeGone: true }).decision).toEqual({
+        state: 'failed',
+        exitCode: 0,
+        reasonCode: 'worktree_gone',
+      });
+    // a failed exit stays the provider's to classify
+    expect(decide({ exit: exit(1), worktreeGone: true })).toMatchObject({
+      decision: { reasonCode: 'opencode_rate_limited' },
+      classifierAsked: true,
+    });
+  });
+
   it('exit 0 with changes is success; without changes it is no_op, never a silent success', () => {
     expect(decide({ mutations: 3 }).decision).toEqual({ state: 'success', exitCode: 0, reasonCode: 'process_exit' });
     expect(decide({ mutations: 0 }).decision).toEqual({

@@ -14,6 +14,11 @@ export interface MutationSnapshot {
   commits: string[];
   startHead?: string;
   head?: string;
+  /**
+   * The worktree was not there at this poll (removed under the job): what it holds is unknown, and
+   * the counts are the last ones known.
+   */
+  worktreeGone?: boolean;
 }
 
 function fingerprint(file: string): string {
@@ -125,6 +130,12 @@ export class MutationTracker {
   }
 
   async poll(): Promise<MutationSnapshot> {
+    // a git status in a removed directory fails, and a walk of one finds every file deleted: neither
+    // may read as "changed nothing" or as work done
+    if (!fs.existsSync(this.worktree)) {
+      this.last = { ...this.last, worktreeGone: true };
+      return this.last;
+    }
     const changed = new Set<string>();
     let commits: string[] = [];
     let head: string | undefined;

@@ -651,6 +651,7 @@ export class JobWatcher {
       exit,
       termination: this.termination,
       mutations: mutation.mutations,
+      worktreeGone: mutation.worktreeGone,
       finalOk: this.hb.finalOk,
       writesRefused: this.hb.writesRefused,
       expectNoChanges: this.spec.expectNoChanges,

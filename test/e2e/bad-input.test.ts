@@ -1,8 +1,23 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorOutputSchema, StatusOutputSchema } from '@dx/core';
-import { createSandbox, WITHOUT_DAC_OVERRIDE, waitFor, type CliResult, type Sandbox } from '../helpers/sandbox.js';
+import {
+  ErrorOutputSchema,
+  EvidenceGateOutputSchema,
+  ScopeGateOutputSchema,
+  StatusOutputSchema,
+  WaitOutputSchema,
+} from '@dx/core';
+import { CLI_BIN } from '../helpers/paths.js';
+import {
+  createSandbox,
+  WITHOUT_DAC_OVERRIDE,
+  waitFor,
+  withJson,
+  type CliResult,
+  type Sandbox,
+} from '../helpers/sandbox.js';
 
 let sb: Sandbox;
 let wt: string;
@@ -158,6 +173,66 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       1,
       'prompt_file_invalid',
     );
+  });
+
+  it('a file named on the command line that is a FIFO, a device or a directory never hangs a command', async () => {
+    const fifo = path.join(sb.dir, 'nobody-writes');
+    execFileSync('mkfifo', [fifo]);
+    const quick = { timeoutMs: 20_000 };
+    // a FIFO nobody writes to reads as empty (it once blocked the command forever); /dev/zero and a
+    // directory are refused at once (the first was once read until memory ran out)
+    const scope = async (file: string) =>
+      withJson(
+        await sb.dx(['scope-gate', '--worktree', wt, '--allowed-paths-file', file, '--json'], quick),
+        ScopeGateOutputSchema,
+      );
+    expect((await scope(fifo)).json).toMatchObject({ passed: true, allowed_paths: [] });
+    for (const file of ['/dev/zero', sb.dir])
+      expect((await scope(file)).json).toMatchObject({
+        passed: false,
+        reason_code: 'allowed_paths_file_unreadable',
+        details: `allowed paths file ${file}: not a file or a pipe`,
+      });
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-ok', '--allowed-paths-file', '/dev/zero'), quick),
+      1,
+      'allowed_paths_file_unreadable',
+      'not a file or a pipe',
+    );
+    expectRefusal(
+      await sb.dx(['start', '--beads', 'bd-ok', '--provider', 'fake', '--prompt-file', fifo, '--worktree', wt], quick),
+      1,
+      'prompt_file_empty',
+    );
+    expectRefusal(await sb.dx(start('--beads', 'bd-ok', '--policy', '/dev/zero'), quick), 1, 'policy_unreadable');
+    expect(fs.existsSync(path.join(sb.state, 'fake'))).toBe(false);
+    // the evidence gate reads its signoff the same way (it needs a job to judge)
+    expect((await sb.startFake('bd-signed', [{ write: 'a.txt' }, { exit: 0 }])).code).toBe(0);
+    for (const file of [fifo, '/dev/zero']) {
+      const evidence = await sb.dx(['evidence-gate', '--beads', 'bd-signed', '--signoff-file', file, '--json'], quick);
+      expect(EvidenceGateOutputSchema.parse(JSON.parse(evidence.stdout))).toMatchObject(
+        file === fifo ? { total: 0 } : { passed: false, reason_code: 'signoff_file_missing' },
+      );
+    }
+  });
+
+  it('takes a prompt through a pipe (`--prompt-file <(…)`): off the command line and out of any file', async () => {
+    const steps = JSON.stringify({ steps: [{ write: 'piped.txt' }, { exit: 0 }] });
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        'exec "$NODE" "$CLI" start --beads bd-piped --provider fake --worktree "$WT" --prompt-file <(printf %s "$STEPS")',
+      ],
+      {
+        env: { ...sb.env, NODE: process.execPath, CLI: CLI_BIN, WT: sb.worktree('bd-piped'), STEPS: steps },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const waited = await sb.dxJson(['wait', 'bd-piped', '--timeout', '60'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({ state: 'exited_ok' });
   });
 
   it('refuses an unreadable prompt file with exit 1', async () => {

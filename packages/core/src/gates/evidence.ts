@@ -1,10 +1,13 @@
 import fs from 'node:fs';
+import { inputFileProblem, readInputFile } from '../config/input-file.js';
 import { assertBeadsId } from '../jobs/beads-id.js';
 import type { OutcomeRecord } from '../jobs/records.js';
 import { requireJob } from '../jobs/store.js';
 import type { EvidenceClaim, EvidenceGateOutput } from '../schemas/gates.js';
 import { verdict } from './target.js';
 
+/** A signoff is a page of claims: a file past this is not one. */
+const MAX_SIGNOFF_BYTES = 16 * 1024 * 1024;
 /** How much of the job's log the gate reads (from the end). */
 const LOG_WINDOW = 8 * 1024 * 1024;
 
@@ -150,16 +153,15 @@ export function evidenceGate(options: {
   const base = { signoff_file: options.signoffFile, strict, claims: [] as EvidenceClaim[], verified: 0, total: 0 };
   let text: string;
   try {
-    text = fs.readFileSync(options.signoffFile, 'utf8');
+    text = readInputFile(options.signoffFile, MAX_SIGNOFF_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
     return {
       ...verdict(
         'evidence',
         target,
         false,
         'signoff_file_missing',
-        `signoff file ${options.signoffFile}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable' : code}`,
+        `signoff file ${options.signoffFile}: ${inputFileProblem(err, MAX_SIGNOFF_BYTES)}`,
       ),
       ...base,
     };

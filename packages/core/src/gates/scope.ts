@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { inputFileProblem, readInputFile } from '../config/input-file.js';
 import type { ScopeGateOutput } from '../schemas/gates.js';
 import { git } from '../process/git.js';
 import { assertSha, resolveGateTarget, verdict } from './target.js';
@@ -24,9 +24,12 @@ export function pathMatcher(pattern: string): (file: string) => boolean {
   return (file) => rx.test(file);
 }
 
+/** An allowed-paths list is a few globs: a file past this is not one. */
+export const MAX_ALLOWED_PATHS_BYTES = 1024 * 1024;
+
+/** The globs of an allowed-paths file (one per line, `#` comments); throws an InputFileError. */
 export function readAllowedPaths(file: string): string[] {
-  return fs
-    .readFileSync(file, 'utf8')
+  return readInputFile(file, MAX_ALLOWED_PATHS_BYTES)
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
@@ -80,14 +83,13 @@ export async function scopeGate(options: {
     try {
       allowed = readAllowedPaths(options.allowedPathsFile);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
       return {
         ...verdict(
           'scope',
           t,
           false,
           'allowed_paths_file_unreadable',
-          `allowed paths file ${options.allowedPathsFile}: ${code === 'ENOENT' ? 'no such file' : code}`,
+          `allowed paths file ${options.allowedPathsFile}: ${inputFileProblem(err, MAX_ALLOWED_PATHS_BYTES)}`,
         ),
         ...empty,
       };

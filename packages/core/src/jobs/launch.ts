@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { validateEnv } from '../config/env.js';
+import { inputFileProblem, readInputFile, readToEnd, type InputFileError } from '../config/input-file.js';
 import { DxError, ExitCode } from '../errors.js';
 import { baselineGate } from '../gates/baseline.js';
-import { readAllowedPaths } from '../gates/scope.js';
+import { MAX_ALLOWED_PATHS_BYTES, readAllowedPaths } from '../gates/scope.js';
 import { checkWorktree, locateWorktree } from '../gates/worktree.js';
 import { maxParallelFor } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
@@ -78,34 +79,28 @@ function fail(message: string, exitCode: number, reasonCode: string, nextAction?
 /** Read and vet a prompt file; it is copied into the state dir so restarts never depend on it. */
 export function readPromptFile(file: string): string {
   if (file === '-') return readPromptFromStdin();
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT')
-      fail(`prompt file not found: ${file}`, ExitCode.general, 'prompt_file_missing', 'pass_an_existing_--prompt-file');
-    fail(
-      `prompt file not readable: ${file} (${code})`,
-      ExitCode.general,
-      'prompt_file_unreadable',
-      'fix_the_prompt_file_permissions',
-    );
-  }
-  if (!st.isFile())
-    fail(`prompt file is not a regular file: ${file}`, ExitCode.general, 'prompt_file_invalid', 'pass_a_regular_file');
-  if (st.size > MAX_PROMPT_BYTES)
-    fail(
-      `prompt file is too large: ${file} (${st.size} bytes, limit ${MAX_PROMPT_BYTES})`,
-      ExitCode.general,
-      'prompt_file_too_large',
-    );
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readInputFile(file, MAX_PROMPT_BYTES);
   } catch (err) {
+    const { code, size } = err as InputFileError;
+    if (code === 'ENOENT')
+      fail(`prompt file not found: ${file}`, ExitCode.general, 'prompt_file_missing', 'pass_an_existing_--prompt-file');
+    if (code === 'ENOTREG')
+      fail(
+        `prompt file is not a file or a pipe: ${file}`,
+        ExitCode.general,
+        'prompt_file_invalid',
+        'pass_a_regular_file',
+      );
+    if (code === 'EFBIG')
+      fail(
+        `prompt file is too large: ${file} (${size} bytes, limit ${MAX_PROMPT_BYTES})`,
+        ExitCode.general,
+        'prompt_file_too_large',
+      );
     fail(
-      `prompt file not readable: ${file} (${(err as NodeJS.ErrnoException).code})`,
+      `prompt file not readable: ${file} (${code})`,
       ExitCode.general,
       'prompt_file_unreadable',
       'fix_the_prompt_file_permissions',
@@ -121,32 +116,15 @@ export function readPromptFile(file: string): string {
  * so it is never in an argv nor in a file on a shared path).
  */
 function readPromptFromStdin(): string {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const buffer = Buffer.alloc(64 * 1024);
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  const giveUpAt = Date.now() + 60_000;
-  for (;;) {
-    let n: number;
-    try {
-      n = fs.readSync(0, buffer, 0, buffer.length, null);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // a non-blocking stdin (a terminal another process left so): wait for data, bounded in time
-      if (code === 'EAGAIN' && Date.now() < giveUpAt) {
-        Atomics.wait(pause, 0, 0, 20);
-        continue;
-      }
-      if (code === 'EOF') break;
-      fail(`prompt not readable from stdin (${code})`, ExitCode.general, 'prompt_file_unreadable', 'pipe_the_prompt');
-    }
-    if (n === 0) break;
-    size += n;
-    if (size > MAX_PROMPT_BYTES)
+  let text: string;
+  try {
+    text = readToEnd(0, MAX_PROMPT_BYTES).toString('utf8');
+  } catch (err) {
+    const { code } = err as InputFileError;
+    if (code === 'EFBIG')
       fail(`prompt on stdin is too large (over ${MAX_PROMPT_BYTES} bytes)`, ExitCode.general, 'prompt_file_too_large');
-    chunks.push(Buffer.from(buffer.subarray(0, n)));
+    fail(`prompt not readable from stdin (${code})`, ExitCode.general, 'prompt_file_unreadable', 'pipe_the_prompt');
   }
-  const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '')
     fail('the prompt on stdin is empty', ExitCode.general, 'prompt_file_empty', 'pipe_the_task_on_stdin');
   return text;
@@ -614,7 +592,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
       readAllowedPaths(allowedPathsFile);
     } catch (err) {
       fail(
-        `allowed paths file not readable: ${allowedPathsFile} (${(err as NodeJS.ErrnoException).code})`,
+        `allowed paths file not readable: ${allowedPathsFile} (${inputFileProblem(err, MAX_ALLOWED_PATHS_BYTES)})`,
         ExitCode.general,
         'allowed_paths_file_unreadable',
         'fix_the_allowed_paths_file',

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
+import { inputFileProblem, readInputFile } from '../config/input-file.js';
 import { DxError, ExitCode } from '../errors.js';
 import { requireVendored } from '../vendor.js';
 
@@ -88,6 +89,9 @@ function remember(hash: string, data: unknown): void {
 
 export type YamlFileReader = <S extends z.ZodType>(file: string, schema: S, kind: string) => z.output<S>;
 
+/** A policy or a profile is a page of settings: a file past this is not one. */
+const MAX_YAML_BYTES = 4 * 1024 * 1024;
+
 /**
  * Read a YAML file and validate it with a zod schema; every error names the file, line and column
  * (`kind` names the file in messages and reason codes: policy_invalid, profile_invalid, …).
@@ -95,18 +99,12 @@ export type YamlFileReader = <S extends z.ZodType>(file: string, schema: S, kind
 export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind: string): z.output<S> {
   let text: string;
   try {
-    if (!fs.statSync(file).isFile())
-      throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
-    text = fs.readFileSync(file, 'utf8');
+    text = readInputFile(file, MAX_YAML_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DxError(
-      `cannot read ${kind} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code)}`,
-      {
-        exitCode: ExitCode.general,
-        reasonCode: `${kind}_unreadable`,
-      },
-    );
+    throw new DxError(`cannot read ${kind} ${file}: ${inputFileProblem(err, MAX_YAML_BYTES)}`, {
+      exitCode: ExitCode.general,
+      reasonCode: `${kind}_unreadable`,
+    });
   }
   const hash = createHash('sha256').update(text).digest('hex');
   const known = parsedHere.has(hash) ? structuredClone(parsedHere.get(hash)) : prebuiltData(hash);

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+
+/**
+ * A file an operator names (a prompt, a policy or profile, an allowed-paths list, a signoff) that
+ * cannot be read: `code` is the system's (ENOENT, EACCES, …), or ENOTREG (neither a file nor a
+ * pipe), EFBIG (larger than the limit) or ETIMEDOUT (a pipe whose writer gave nothing more for a
+ * minute).
+ */
+export interface InputFileError extends Error {
+  code: string;
+  /** The file's size, when it was refused as too large. */
+  size?: number;
+}
+
+function refusal(message: string, code: string, size?: number): InputFileError {
+  return Object.assign(new Error(message), { code, size });
+}
+
+/** How long a pipe's writer may stay silent before the read gives up. */
+const PIPE_SILENCE_MS = 60_000;
+
+/**
+ * Read a file an operator named, as UTF-8: a regular file, or a pipe (`<(…)`, a FIFO) read to its
+ * end, at most `maxBytes`. It is opened without blocking and judged by its open descriptor: a
+ * directory, a device (/dev/zero) or a socket is refused at once, a FIFO nobody writes to reads as
+ * empty, and a writer silent for a minute is given up on, so nothing named on a command line can
+ * hang the command or fill its memory. Throws an InputFileError.
+ */
+export function readInputFile(file: string, maxBytes: number): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() && !st.isFIFO()) throw refusal(`${file}: not a file or a pipe`, 'ENOTREG');
+    if (st.size > maxBytes) throw refusal(`${file}: larger than ${maxBytes} bytes`, 'EFBIG', st.size);
+    return readToEnd(fd, maxBytes).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Everything `fd` gives until its end, refused past `maxBytes` (one chunk past it at most is read:
+ * a file that grows while it is read is not read on). A non-blocking descriptor with nothing yet
+ * (a pipe's slow writer, a terminal left non-blocking) is waited for in short pauses, bounded.
+ */
+export function readToEnd(fd: number, maxBytes: number): Buffer {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let silentSince: number | undefined;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    let n: number;
+    try {
+      n = fs.readSync(fd, chunk, 0, chunk.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EOF') break;
+      if (code !== 'EAGAIN') throw err;
+      silentSince ??= performance.now();
+      if (performance.now() - silentSince > PIPE_SILENCE_MS)
+        throw refusal(`nothing more came within ${PIPE_SILENCE_MS / 1000} s`, 'ETIMEDOUT');
+      Atomics.wait(pause, 0, 0, 20);
+      continue;
+    }
+    if (n === 0) break;
+    silentSince = undefined;
+    chunks.push(chunk.subarray(0, n));
+    length += n;
+    if (length > maxBytes) throw refusal(`larger than ${maxBytes} bytes`, 'EFBIG', length);
+  }
+  return Buffer.concat(chunks, length);
+}
+
+/** The few words an error line says about why an input file could not be read. */
+export function inputFileProblem(err: unknown, maxBytes: number): string {
+  const code = (err as { code?: unknown }).code;
+  switch (typeof code === 'string' ? code : undefined) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+      return 'not readable (permission denied)';
+    case 'ENOTREG':
+      return 'not a file or a pipe';
+    case 'EFBIG':
+      return `larger than ${maxBytes} bytes`;
+    case 'ETIMEDOUT':
+      return `nothing more came within ${PIPE_SILENCE_MS / 1000} s`;
+    default:
+      return typeof code === 'string' ? code : (err as Error).message;
+  }
+}

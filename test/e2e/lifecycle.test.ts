@@ -287,6 +287,18 @@ describe('job lifecycle through the built CLI', () => {
     });
   });
 
+  it('records a file named with a backslash or a line break among the changes, not a lost watcher', async () => {
+    // such a name once made the outcome record unreadable to its own writer: the watcher refused to
+    // write it and the successful job read as watcher_lost
+    const names = ['C:\\tmp\\new.txt', 'two\nlines.txt'];
+    const r = await sb.startFake('bd-odd-names', [...names.map((n) => ({ write: n })), { exit: 0 }]);
+    expect(r.code).toBe(0);
+    const waited = await sb.dxJson(['wait', 'bd-odd-names'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({ state: 'exited_ok', reason_code: 'process_exit' });
+    const report = await sb.dxJson(['report', '--beads', 'bd-odd-names'], JobReportSchema);
+    expect([...report.json.evidence.changed_files].sort()).toEqual([...names].sort());
+  });
+
   it('a clean exit after the worktree was removed under the job is worktree_gone, not no_op', async () => {
     const started = await sb.startFake('bd-gone', [
       { message: 'working' },

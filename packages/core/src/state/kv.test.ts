@@ -24,6 +24,15 @@ describe('key=value state files', () => {
     expect(parseKvList(back.list)).toEqual(['a b', 'c,d']);
   });
 
+  it('round-trips list items holding a backslash, a newline or a quote (file names an agent made)', () => {
+    const names = ['a\\b.txt', 'x\\n', 'line\nbreak', 'say "hi"', 'tab\tand\\\\two', 'C:\\tmp\\new'];
+    const back = parseKv(serializeKv({ changed_files: names }));
+    expect(Object.keys(back)).toEqual(['changed_files']);
+    expect(parseKvList(back.changed_files)).toEqual(names);
+    // a list written before lists were escaped (no backslash in its JSON) reads as it always did
+    expect(parseKvList(parseKv('commits=["abc","def ghi"]\n').commits)).toEqual(['abc', 'def ghi']);
+  });
+
   it('keeps "=" inside values and reads comma-separated lists', () => {
     expect(parseKv('fallback_reason=alias_for=glm-5\n').fallback_reason).toBe('alias_for=glm-5');
     expect(parseKvList('opencode,gemini')).toEqual(['opencode', 'gemini']);

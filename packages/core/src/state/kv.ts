@@ -1,6 +1,8 @@
 /**
  * The key=value state format (`beads=bd-xxx` one per line). Values are escaped so a
- * newline in a value can never forge another key; lists are stored as JSON arrays.
+ * newline in a value can never forge another key; lists are stored as JSON arrays, escaped the same
+ * way (a list without a backslash in its JSON reads the same either way: records written before
+ * lists were escaped still parse).
  */
 export type KvValue = string | number | boolean | readonly string[] | null | undefined;
 export type KvRecord = Record<string, string>;
@@ -33,7 +35,9 @@ export function serializeKv(record: Record<string, KvValue>): string {
   for (const [key, value] of Object.entries(record)) {
     if (value === undefined || value === null) continue;
     if (!KEY.test(key)) throw new Error(`invalid state key: ${key}`);
-    const text = Array.isArray(value) ? JSON.stringify(value) : escapeValue(String(value));
+    // a list is JSON, escaped like any value: the JSON's own `\\` and `\n` (a file named `a\b`)
+    // must come back from parseKv as JSON wrote them, not unescaped into something JSON refuses
+    const text = escapeValue(Array.isArray(value) ? JSON.stringify(value) : String(value));
     out += `${key}=${text}\n`;
   }
   return out;

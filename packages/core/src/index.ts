@@ -59,6 +59,7 @@ export * from './jobs/disk.js';
 export * from './jobs/holds.js';
 export * from './jobs/retention.js';
 export * from './reports/report.js';
+export * from './reports/markdown.js';
 export * from './schemas/outputs.js';
 export * from './schemas/gates.js';
 export * from './client/dx-runner-client.js';

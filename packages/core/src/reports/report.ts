@@ -7,6 +7,7 @@ import { toJobView } from '../jobs/view.js';
 import type { FleetReport, JobReport } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
 import { jobPaths } from '../state/layout.js';
+import { markdownCell, markdownCode, markdownInline } from './markdown.js';
 
 /** One outcome file (current or rotated), or undefined when it is missing or does not parse: for reports and statistics, never for decisions. */
 export function readOutcomeFile(file: string): OutcomeRecord | undefined {
@@ -92,13 +93,15 @@ export function buildFleetReport(jobs: JobSnapshot[]): FleetReport {
 }
 
 const dash = (v: string | number | boolean | null | undefined): string =>
-  v === null || v === undefined || v === '' ? '-' : String(v);
+  v === null || v === undefined || v === '' ? '-' : markdownInline(String(v));
+/** A table cell, `-` when empty. */
+const cell = (v: string | number | null | undefined): string => markdownCell(dash(v));
 const list = (items: string[], max = 20): string =>
   items.length === 0
     ? '-'
     : items
         .slice(0, max)
-        .map((i) => `\`${i}\``)
+        .map((i) => markdownCode(i))
         .join(', ') + (items.length > max ? ` (+${items.length - max} more)` : '');
 
 export function renderJobReportMarkdown(r: JobReport): string {
@@ -106,8 +109,8 @@ export function renderJobReportMarkdown(r: JobReport): string {
     `# Report: ${r.beads}`,
     '',
     '## Summary',
-    `- Provider: ${r.provider}`,
-    `- State: ${r.state} (${r.reason_code})`,
+    `- Provider: ${dash(r.provider)}`,
+    `- State: ${r.state} (${dash(r.reason_code)})`,
     `- Next Action: ${r.next_action_text} (\`${r.next_action}\`)`,
     `- Started: ${dash(r.started_at)}`,
     `- Duration: ${r.duration_sec ?? r.elapsed_sec ?? 0}s${r.frozen_sec ? ` (${r.frozen_sec}s of it frozen: the machine slept)` : ''}`,
@@ -119,7 +122,7 @@ export function renderJobReportMarkdown(r: JobReport): string {
     '## Outcome',
     `- Exit Code: ${dash(r.exit_code)}`,
     `- Outcome State: ${dash(r.outcome_state)}`,
-    `- Reason: ${r.reason_code}`,
+    `- Reason: ${dash(r.reason_code)}`,
     `- Failure Class: ${dash(r.failure_class)}`,
     ...(r.reset_at ? [`- Rate Limit Resets At: ${r.reset_at}`] : []),
     `- Completed: ${dash(r.completed_at)}`,
@@ -143,7 +146,7 @@ export function renderJobReportMarkdown(r: JobReport): string {
     `- Worktree: ${dash(r.worktree)}`,
     `- Run Instance: ${dash(r.run_instance)}`,
     `- Events: ${r.events} (tool calls: ${r.tool_calls})`,
-    `- Log: ${r.log} (${r.log_bytes} bytes${r.log_bytes_dropped > 0 ? `; cut to stay under limits.max_log_mb: ${r.log_bytes_dropped} bytes dropped between its beginning and its end` : ''})`,
+    `- Log: ${dash(r.log)} (${r.log_bytes} bytes${r.log_bytes_dropped > 0 ? `; cut to stay under limits.max_log_mb: ${r.log_bytes_dropped} bytes dropped between its beginning and its end` : ''})`,
   ];
   if (r.history.length > 0) {
     lines.push(
@@ -155,7 +158,7 @@ export function renderJobReportMarkdown(r: JobReport): string {
     );
     for (const h of r.history) {
       lines.push(
-        `| ${h.completed_at} | ${h.provider} | ${h.state} | ${h.reason_code} | ${h.exit_code} | ${h.duration_sec}s | ${h.selected_model} |`,
+        `| ${cell(h.completed_at)} | ${cell(h.provider)} | ${cell(h.state)} | ${cell(h.reason_code)} | ${cell(h.exit_code)} | ${cell(h.duration_sec)}s | ${cell(h.selected_model)} |`,
       );
     }
   }
@@ -175,7 +178,7 @@ export function renderFleetReportMarkdown(r: FleetReport): string {
   );
   for (const j of r.jobs) {
     lines.push(
-      `| ${j.beads} | ${j.provider} | ${j.state} | ${j.reason_code} | ${j.retries} | ${j.duration_sec ?? j.elapsed_sec ?? 0}s | ${j.evidence.mutations} | ${dash(j.usage.tokens_input)}/${dash(j.usage.tokens_output)} |`,
+      `| ${j.beads} | ${cell(j.provider)} | ${j.state} | ${cell(j.reason_code)} | ${j.retries} | ${j.duration_sec ?? j.elapsed_sec ?? 0}s | ${j.evidence.mutations} | ${dash(j.usage.tokens_input)}/${dash(j.usage.tokens_output)} |`,
     );
   }
   return `${lines.join('\n')}\n`;

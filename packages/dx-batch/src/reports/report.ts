@@ -1,3 +1,4 @@
+import { markdownCell } from '@dx/core';
 import { nextActionText } from '@dx/core/next-actions';
 import type { WaveOutput, WaveReport } from '../schemas.js';
 import type { WaveState } from '../waves/state.js';
@@ -91,8 +92,9 @@ export function buildWaveReport(state: WaveState): WaveReport {
 }
 
 export function renderWaveReportMarkdown(r: WaveReport): string {
+  // reason codes and verdicts can come from an agent's contract: kept within their line or cell
   const d = (v: string | number | boolean | null | undefined) =>
-    v === null || v === undefined || v === '' ? '-' : String(v);
+    v === null || v === undefined || v === '' ? '-' : markdownCell(String(v));
   const lines = [
     `# dx-batch Report: ${r.wave_id}`,
     '',

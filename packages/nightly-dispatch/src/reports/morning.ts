@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { stringifyJsonSafe, visibleText, writeFileAtomic } from '@dx/core';
+import { markdownCell, markdownInline, stringifyJsonSafe, visibleText, writeFileAtomic } from '@dx/core';
 import type { NightReport } from '../schemas.js';
 
 export function renderMorningReport(r: NightReport): string {
@@ -16,7 +16,7 @@ export function renderMorningReport(r: NightReport): string {
           '',
         ]
       : []),
-    `- status: **${r.status}** (exit ${r.exit_code})${r.error ? ` — ${r.error}` : ''}`,
+    `- status: **${r.status}** (exit ${r.exit_code})${r.error ? ` — ${markdownInline(r.error)}` : ''}`,
     `- ${r.started_at} → ${r.completed_at}`,
     `- ready ${r.counts.ready} · claimed ${r.counts.claimed} · dispatched ${r.counts.dispatched} · skipped ${r.counts.skipped} · failed ${r.counts.failed}`,
     `- max parallel ${r.migration.max_parallel} (migration started ${r.migration.started_at ?? 'not recorded yet'}; ${r.migration.live_jobs} nightly job(s) were already running)`,
@@ -30,15 +30,14 @@ export function renderMorningReport(r: NightReport): string {
     ...(r.provider.primary_failure
       ? [
           '',
-          `Primary failure: ${r.provider.primary_failure.provider}: ${r.provider.primary_failure.reason_code} — ${r.provider.primary_failure.error}`,
+          `Primary failure: ${r.provider.primary_failure.provider}: ${r.provider.primary_failure.reason_code} — ${markdownInline(r.provider.primary_failure.error)}`,
         ]
       : []),
     '',
     '| provider | ok | reason | error |',
     '|---|---|---|---|',
     ...r.provider.preflight.map(
-      (p) =>
-        `| ${p.provider} | ${p.ok ? 'yes' : 'no'} | ${p.reason_code ?? '-'} | ${(p.error ?? '-').replace(/\|/g, '\\|')} |`,
+      (p) => `| ${p.provider} | ${p.ok ? 'yes' : 'no'} | ${p.reason_code ?? '-'} | ${markdownCell(p.error ?? '-')} |`,
     ),
     ...(r.hosts.length > 0
       ? [
@@ -49,7 +48,7 @@ export function renderMorningReport(r: NightReport): string {
           '|---|---|---|---|---|',
           ...r.hosts.map(
             (h) =>
-              `| ${h.host} | ${h.reachable ? 'yes' : 'no'} | ${h.passing.join(', ') || '-'} | ${h.max_parallel ?? '-'} | ${h.reason_code ? `${h.reason_code}: ${(h.error ?? '').replace(/\|/g, '\\|')}` : '-'} |`,
+              `| ${h.host} | ${h.reachable ? 'yes' : 'no'} | ${h.passing.join(', ') || '-'} | ${h.max_parallel ?? '-'} | ${h.reason_code ? `${h.reason_code}: ${markdownCell(h.error ?? '')}` : '-'} |`,
           ),
         ]
       : []),
@@ -58,7 +57,9 @@ export function renderMorningReport(r: NightReport): string {
           '',
           '## Dispatches left unsettled by earlier runs',
           '',
-          ...r.interrupted.map((d) => `- ${d.beads_id} (run ${d.run_id}, ${d.host}): **${d.outcome}** — ${d.reason}`),
+          ...r.interrupted.map(
+            (d) => `- ${d.beads_id} (run ${d.run_id}, ${d.host}): **${d.outcome}** — ${markdownInline(d.reason)}`,
+          ),
         ]
       : []),
     '',
@@ -71,7 +72,7 @@ export function renderMorningReport(r: NightReport): string {
           '|---|---|---|---|---|---|',
           ...r.items.map(
             (i) =>
-              `| ${i.beads_id} | ${i.action} | ${(i.reason ?? '-').replace(/\|/g, '\\|')} | ${i.provider ?? '-'} | ${i.host ?? '-'} | ${i.run_instance ?? '-'} |`,
+              `| ${i.beads_id} | ${i.action} | ${markdownCell(i.reason ?? '-')} | ${i.provider ?? '-'} | ${i.host ?? '-'} | ${i.run_instance ?? '-'} |`,
           ),
         ]),
     '',
@@ -79,7 +80,7 @@ export function renderMorningReport(r: NightReport): string {
     '',
     ...(r.alerts.length === 0
       ? ['None.']
-      : r.alerts.map((a) => `- ${a.kind}: ${a.result}${a.detail ? ` (${a.detail})` : ''}`)),
+      : r.alerts.map((a) => `- ${a.kind}: ${a.result}${a.detail ? ` (${markdownInline(a.detail)})` : ''}`)),
     '',
   ];
   return lines.join('\n');

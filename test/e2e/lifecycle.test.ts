@@ -299,6 +299,17 @@ describe('job lifecycle through the built CLI', () => {
     expect([...report.json.evidence.changed_files].sort()).toEqual([...names].sort());
   });
 
+  it('a provider reporting a fractional token count still gets its job on record, the count whole', async () => {
+    // the fake provider's parser passes the agent's numbers through as a plugin's might: 10.5 tokens
+    // once made both the heartbeat and the outcome unwritable, and the successful job read as watcher_lost
+    const steps = [{ usage: { input: 10.5, output: 3, cost: 0.25 } }, { write: 'done.txt' }, { exit: 0 }];
+    expect((await sb.startFake('bd-fraction', steps)).code).toBe(0);
+    const waited = await sb.dxJson(['wait', 'bd-fraction'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({ state: 'exited_ok', reason_code: 'process_exit' });
+    const report = await sb.dxJson(['report', '--beads', 'bd-fraction'], JobReportSchema);
+    expect(report.json.usage).toMatchObject({ tokens_input: 11, tokens_output: 3, cost_usd: 0.25 });
+  });
+
   it('a clean exit after the worktree was removed under the job is worktree_gone, not no_op', async () => {
     const started = await sb.startFake('bd-gone', [
       { message: 'working' },

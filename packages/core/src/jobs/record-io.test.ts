@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jobPaths } from '../state/layout.js';
 import { sampleMeta } from '../testing/records.js';
-import { CorruptRecordError, readRecord, writeRecord } from './record-io.js';
+import { CorruptRecordError, publishOutcome, readRecord, writeRecord } from './record-io.js';
+import type { OutcomeRecord } from './records.js';
 
 /** Reading a record back: what was written comes back typed; anything garbled is a CorruptRecordError naming the file. */
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-record-io-'));
@@ -42,5 +43,49 @@ describe('readRecord', () => {
     expect((thrown as CorruptRecordError).file).toBe(paths.meta);
     expect((thrown as Error).message).toContain('provider_switch_from: expected a list');
     if (!tail.endsWith('\n')) expect((thrown as Error).message).toContain('(file looks truncated)');
+  });
+});
+
+describe('publishOutcome', () => {
+  const outcome = (over: Record<string, unknown>): OutcomeRecord => ({
+    beads: 'bd-rec',
+    provider: 'fake',
+    run_id: '20261130060000',
+    exit_code: 0,
+    state: 'success',
+    reason_code: 'process_exit',
+    completed_at: T,
+    duration_sec: 3,
+    retries: 0,
+    selected_model: 'm',
+    fallback_reason: 'none',
+    run_instance: `run-${Math.random()}`,
+    host: 'h',
+    cwd: root,
+    worktree: root,
+    provider_switch_from: [],
+    ...over,
+  });
+
+  it('leaves out a detail it cannot record (a plugin reported 2.5 tokens) instead of the whole outcome', () => {
+    fs.rmSync(paths.outcome, { force: true });
+    const leftOut: string[] = [];
+    const result = publishOutcome(
+      paths,
+      outcome({ tokens_input: 2.5, tokens_output: 4, retry_after_sec: NaN }),
+      undefined,
+      (f) => leftOut.push(f),
+    );
+    expect(result).toBe('written');
+    expect(leftOut.sort()).toEqual(['retry_after_sec', 'tokens_input']);
+    const back = readRecord(paths.outcome, 'outcome');
+    expect(back).toMatchObject({ state: 'success', exit_code: 0, tokens_output: 4 });
+    expect(back?.tokens_input).toBeUndefined();
+  });
+
+  it('still refuses an outcome whose required field is wrong (that is a bug, not a detail)', () => {
+    fs.rmSync(paths.outcome, { force: true });
+    expect(() => publishOutcome(paths, outcome({ exit_code: 1.5 }))).toThrow(/exit_code: expected an integer/);
+    expect(fs.existsSync(paths.outcome)).toBe(false);
   });
 });

@@ -97,9 +97,50 @@ export function encodeRecord<K extends RecordKind>(kind: K, record: RecordTypes[
   const check = RECORD_SCHEMAS[kind].safeParse(parseKv(text));
   if (!check.success) {
     const issue = check.error.issues[0];
-    throw new Error(`refusing to write an invalid ${kind} record: ${issue.path.join('.')}: ${issue.message}`);
+    throw new InvalidRecordError(
+      String(issue.path[0] ?? ''),
+      `refusing to write an invalid ${kind} record: ${issue.path.join('.')}: ${issue.message}`,
+    );
   }
   return text;
+}
+
+/** A record its own writer refused: `field` is the first key its schema did not accept. */
+export class InvalidRecordError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InvalidRecordError';
+  }
+}
+
+/**
+ * An outcome's text. A field its schema refuses (a value a provider plugin reported oddly) is left
+ * out, and named to `onLeftOut`, when the outcome can do without it: a job's end is on record
+ * whatever one of its details holds. A required field refused is still an error (a bug of ours).
+ */
+function encodeOutcome(
+  outcome: OutcomeRecord,
+  redactor: Redactor | undefined,
+  onLeftOut?: (field: string, why: string) => void,
+): string {
+  let record: Record<string, unknown> = outcome;
+  for (;;) {
+    try {
+      return encodeRecord('outcome', record as OutcomeRecord, redactor);
+    } catch (err) {
+      const field = err instanceof InvalidRecordError ? err.field : undefined;
+      const optional =
+        field !== undefined &&
+        OutcomeSchema.shape[field as keyof typeof OutcomeSchema.shape]?.safeParse(undefined).success;
+      if (!optional || !(field in record)) throw err;
+      onLeftOut?.(field, (err as Error).message);
+      const { [field]: _leftOut, ...rest } = record;
+      record = rest;
+    }
+  }
 }
 
 export function writeRecord<K extends RecordKind>(
@@ -182,8 +223,13 @@ export type PublishResult = 'written' | 'kept_existing';
  * that is corrupt (or not a regular file) is set aside as `.outcome.corrupt.N`; an outcome left by
  * another instance is rotated like any earlier outcome. The rc file follows the published outcome.
  */
-export function publishOutcome(paths: JobPaths, outcome: OutcomeRecord, redactor?: Redactor): PublishResult {
-  const content = encodeRecord('outcome', outcome, redactor);
+export function publishOutcome(
+  paths: JobPaths,
+  outcome: OutcomeRecord,
+  redactor?: Redactor,
+  onLeftOut?: (field: string, why: string) => void,
+): PublishResult {
+  const content = encodeOutcome(outcome, redactor, onLeftOut);
   for (let attempt = 0; attempt < 5; attempt++) {
     // on a full file system the outcome takes the place of the pid file or heartbeat it makes obsolete
     if (writeFileExclusive(paths.outcome, content, 0o600, { spares: [paths.pid, paths.heartbeat] })) {

@@ -378,17 +378,23 @@ export class JobWatcher {
         this.notable.push(event);
         break;
       }
-      case 'usage':
+      case 'usage': {
+        // a plugin's parser reads numbers from a CLI's stream: a fraction or a NaN there must not make
+        // the heartbeat and the outcome records that cannot be written
+        const input = count(event.inputTokens);
+        const output = count(event.outputTokens);
+        const cost = amount(event.costUsd);
         if (event.mode === 'total') {
-          if (event.inputTokens !== undefined) hb.tokensInput = event.inputTokens;
-          if (event.outputTokens !== undefined) hb.tokensOutput = event.outputTokens;
-          if (event.costUsd !== undefined) hb.costUsd = event.costUsd;
+          if (input !== undefined) hb.tokensInput = input;
+          if (output !== undefined) hb.tokensOutput = output;
+          if (cost !== undefined) hb.costUsd = cost;
         } else {
-          if (event.inputTokens !== undefined) hb.tokensInput = (hb.tokensInput ?? 0) + event.inputTokens;
-          if (event.outputTokens !== undefined) hb.tokensOutput = (hb.tokensOutput ?? 0) + event.outputTokens;
-          if (event.costUsd !== undefined) hb.costUsd = (hb.costUsd ?? 0) + event.costUsd;
+          if (input !== undefined) hb.tokensInput = (hb.tokensInput ?? 0) + input;
+          if (output !== undefined) hb.tokensOutput = (hb.tokensOutput ?? 0) + output;
+          if (cost !== undefined) hb.costUsd = (hb.costUsd ?? 0) + cost;
         }
         break;
+      }
       case 'final':
         hb.events++;
         hb.lastEventAt = now;
@@ -736,7 +742,7 @@ export class JobWatcher {
       started_at: outcomeBase.startedAt,
       signal: signal ?? undefined,
       failure_class: decided.classification?.failureClass,
-      retry_after_sec: decided.classification?.retryAfterSec,
+      retry_after_sec: seconds(decided.classification?.retryAfterSec),
       // a job ended (stopped, timed out) while it waited out a rate limit: when the limit lifts is still worth knowing
       reset_at:
         decided.classification?.resetAt ??
@@ -773,7 +779,9 @@ export class JobWatcher {
       return;
     }
     try {
-      if (publishOutcome(paths, outcome, this.redactor) === 'kept_existing')
+      const leftOut = (field: string, why: string) =>
+        this.log.error({ field, err: why }, 'outcome field left out: its value could not be recorded');
+      if (publishOutcome(paths, outcome, this.redactor, leftOut) === 'kept_existing')
         this.log.warn('an outcome for this instance already existed; kept it');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not write the outcome');
@@ -781,6 +789,21 @@ export class JobWatcher {
     this.writeHeartbeat(true);
     cleanupInstance(paths, this.spec.runInstance, { keepHome: this.spec.keepHome });
   }
+}
+
+/** A count a provider reported, as records hold one: whole and not negative, else none. */
+function count(n: number | undefined): number | undefined {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined;
+}
+
+/** An amount a provider reported (a cost): finite and not negative, else none. */
+function amount(n: number | undefined): number | undefined {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** A wait a provider reported, in whole seconds (rounded up: never sooner than it said). */
+function seconds(n: number | undefined): number | undefined {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.ceil(n) : undefined;
 }
 
 /** Diagnostics as plain JSON lines, for when pino itself cannot be set up. */

@@ -310,6 +310,21 @@ describe('job lifecycle through the built CLI', () => {
     expect(report.json.usage).toMatchObject({ tokens_input: 11, tokens_output: 3, cost_usd: 0.25 });
   });
 
+  it('a provider plugin that breaks its contract (no events, a null event, no classification) costs no outcome', async () => {
+    // each once threw inside the watcher: the job read as watcher_lost whatever it did
+    const cases = [
+      ['parse-nothing', [{ message: 'hi' }, { write: 'a.txt' }, { exit: 0 }], 'exited_ok', 'process_exit'],
+      ['parse-null-event', [{ message: 'hi' }, { write: 'a.txt' }, { exit: 0 }], 'exited_ok', 'process_exit'],
+      ['classify-nothing', [{ message: 'hi' }, { exit: 4 }], 'exited_err', 'process_exit_nonzero'],
+    ] as const;
+    for (const [bug, steps, state, reason] of cases) {
+      const beads = `bd-${bug}`;
+      expect((await sb.startFake(beads, [...steps], [], { env: { FAKE_PLUGIN_BUG: bug } })).code).toBe(0);
+      const waited = await sb.dxJson(['wait', beads], WaitOutputSchema);
+      expect(waited.json, bug).toMatchObject({ state, reason_code: reason });
+    }
+  });
+
   it('a clean exit after the worktree was removed under the job is worktree_gone, not no_op', async () => {
     const started = await sb.startFake('bd-gone', [
       { message: 'working' },

@@ -342,7 +342,9 @@ export class JobWatcher {
     (stream === 'stdout' ? this.stdoutTail : this.stderrTail).push(clean);
     let events: AgentEvent[] = [];
     try {
-      events = this.parser.parse(clean, stream);
+      // a plugin's parser is not trusted to keep its contract: anything but a list of events is none
+      const parsed: unknown = this.parser.parse(clean, stream);
+      if (Array.isArray(parsed)) events = parsed.filter(isEvent);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'provider parser threw; line kept in the log only');
     }
@@ -644,12 +646,19 @@ export class JobWatcher {
   }
 
   private classify(exit: AgentExit): FailureClassification {
+    const fallback: FailureClassification = { reasonCode: 'process_exit_nonzero', failureClass: 'crashed' };
+    let classified: unknown;
     try {
-      return this.runtime.classifyFailure(exit, providerKit);
+      classified = this.runtime.classifyFailure(exit, providerKit);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'provider classifier threw');
-      return { reasonCode: 'process_exit_nonzero', failureClass: 'crashed' };
+      return fallback;
     }
+    const c = classified as Partial<FailureClassification> | null | undefined;
+    if (typeof c?.reasonCode === 'string' && c.reasonCode !== '' && typeof c.failureClass === 'string')
+      return c as FailureClassification;
+    this.log.warn('provider classifier returned no reason code and failure class');
+    return fallback;
   }
 
   private decide(exit: AgentExit, mutation: MutationSnapshot): Decision {
@@ -789,6 +798,11 @@ export class JobWatcher {
     this.writeHeartbeat(true);
     cleanupInstance(paths, this.spec.runInstance, { keepHome: this.spec.keepHome });
   }
+}
+
+/** An event as the provider contract has it: an object naming its kind. */
+function isEvent(event: unknown): event is AgentEvent {
+  return typeof event === 'object' && event !== null && typeof (event as { kind?: unknown }).kind === 'string';
 }
 
 /** A count a provider reported, as records hold one: whole and not negative, else none. */

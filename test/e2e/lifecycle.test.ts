@@ -316,6 +316,7 @@ describe('job lifecycle through the built CLI', () => {
       ['parse-nothing', [{ message: 'hi' }, { write: 'a.txt' }, { exit: 0 }], 'exited_ok', 'process_exit'],
       ['parse-null-event', [{ message: 'hi' }, { write: 'a.txt' }, { exit: 0 }], 'exited_ok', 'process_exit'],
       ['classify-nothing', [{ message: 'hi' }, { exit: 4 }], 'exited_err', 'process_exit_nonzero'],
+      ['classify-odd-fields', [{ message: 'hi' }, { exit: 4 }], 'exited_err', 'fake_odd'],
     ] as const;
     for (const [bug, steps, state, reason] of cases) {
       const beads = `bd-${bug}`;

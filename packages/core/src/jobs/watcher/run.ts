@@ -654,11 +654,21 @@ export class JobWatcher {
       this.log.warn({ err: (err as Error).message }, 'provider classifier threw');
       return fallback;
     }
-    const c = classified as Partial<FailureClassification> | null | undefined;
-    if (typeof c?.reasonCode === 'string' && c.reasonCode !== '' && typeof c.failureClass === 'string')
-      return c as FailureClassification;
-    this.log.warn('provider classifier returned no reason code and failure class');
-    return fallback;
+    const c = classified as Record<string, unknown> | null | undefined;
+    if (typeof c?.reasonCode !== 'string' || c.reasonCode === '' || typeof c.failureClass !== 'string') {
+      this.log.warn('provider classifier returned no reason code and failure class');
+      return fallback;
+    }
+    // only what has the contract's type goes on: the outcome redacts and records each field as its kind
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    return {
+      reasonCode: c.reasonCode,
+      failureClass: c.failureClass as FailureClassification['failureClass'],
+      retryAfterSec: typeof c.retryAfterSec === 'number' ? c.retryAfterSec : undefined,
+      resetAt: text(c.resetAt),
+      summary: text(c.summary),
+      nextAction: text(c.nextAction),
+    };
   }
 
   private decide(exit: AgentExit, mutation: MutationSnapshot): Decision {

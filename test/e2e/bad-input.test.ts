@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  CheckOutputSchema,
   ErrorOutputSchema,
   EvidenceGateOutputSchema,
   ScopeGateOutputSchema,
@@ -233,6 +234,29 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expect(r.status, r.stderr).toBe(0);
     const waited = await sb.dxJson(['wait', 'bd-piped', '--timeout', '60'], WaitOutputSchema);
     expect(waited.json).toMatchObject({ state: 'exited_ok' });
+  });
+
+  it('a plugin that builds a launch the watcher cannot run is refused before anything of the job is touched', async () => {
+    const bug = { env: { FAKE_PLUGIN_BUG: 'launch-bad-args' } };
+    const steps = [{ write: 'a.txt' }, { exit: 0 }];
+    expectRefusal(
+      await sb.dx(sb.fakeStartArgs('bd-bad-launch', steps), bug),
+      1,
+      'provider_launch_invalid',
+      'provider fake built a launch the watcher cannot run (args.1:',
+    );
+    // once a job recorded as launch_incomplete, with its prompt copy left in the state root
+    expectRefusal(await sb.dx(['check', 'bd-bad-launch']), 1, 'job_not_found');
+    expect(fs.readdirSync(path.join(sb.state, 'fake'))).toEqual([]);
+    // a relaunch of a finished job refused the same way leaves that job as it was
+    expect((await sb.startFake('bd-done', steps)).code).toBe(0);
+    expect((await sb.dxJson(['wait', 'bd-done'], WaitOutputSchema)).json.state).toBe('exited_ok');
+    const again = await sb.dx(['restart', 'bd-done'], bug);
+    expect(again.code).toBe(1);
+    expect((await sb.dxJson(['check', 'bd-done'], CheckOutputSchema)).json).toMatchObject({
+      state: 'exited_ok',
+      reason_code: 'process_exit',
+    });
   });
 
   it('refuses an unreadable prompt file with exit 1', async () => {

@@ -110,6 +110,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
   nothing_to_stop: 'The job has already ended; nothing to stop.',
   retry_or_run_dx_runner_prune: 'Retry, or run `dx-runner prune`.',
   'pass_--owner_as_tool:id': 'Pass `--owner` as `tool:id`, e.g. `dx-batch:wave-1`.',
+  report_a_bug_to_the_provider_plugin:
+    "The provider plugin built a launch dx-runner cannot run: report it to the plugin's authors (nothing was started).",
   fix_the_provider_plugin_to_pass_the_prompt_on_stdin:
     'The provider plugin put the prompt on the command line: fix it to use stdin.',
   check_the_job_state: 'Check the job with `dx-runner check`.',
@@ -160,6 +162,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   launch_preparation_failed: 'check_the_worktree_and_state_dir_then_start_again',
   watcher_crashed: 'inspect_the_watcher_log_then_start_again',
   invalid_watcher_spec: 'report_a_bug_with_the_watcher_log',
+  provider_launch_invalid: 'report_a_bug_to_the_provider_plugin',
   process_exit_nonzero: 'inspect_logs_and_restart',
   provider_not_found: 'install_the_provider_plugin_or_fix_the_provider_id',
   baseline_ok: 'proceed',

@@ -33,7 +33,7 @@ import { assertOwner, placeHold } from './holds.js';
 import { writeRecord } from './record-io.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
 import { prespawnWatcher, type PrespawnedWatcher } from './watcher/prespawn.js';
-import type { WatcherAck, WatcherSpec } from './watcher/spec.js';
+import { LaunchSpecSchema, type WatcherAck, type WatcherSpec } from './watcher/spec.js';
 
 export const MAX_PROMPT_BYTES = 1024 * 1024;
 const MB = 1024 * 1024;
@@ -150,6 +150,25 @@ function commandPreview(spec: LaunchSpec): string {
  * provider must hand the prompt over on stdin or in the job's private prompt file. A launch spec
  * that puts the prompt (or its first line) into an argument is refused.
  */
+/**
+ * The launch a provider plugin built, checked before anything is recorded: a spec the watcher would
+ * refuse (args that are not strings, a relative cwd) is the plugin's bug, named as such, and leaves
+ * no half-launched job behind.
+ */
+export function assertLaunchSpec(spec: unknown, provider: string): asserts spec is LaunchSpec {
+  const checked = LaunchSpecSchema.safeParse(spec);
+  if (checked.success) return;
+  const issue = checked.error.issues[0];
+  throw new DxError(
+    `provider ${provider} built a launch the watcher cannot run (${issue.path.join('.') || 'the spec'}: ${issue.message}); refusing to launch`,
+    {
+      exitCode: ExitCode.general,
+      reasonCode: 'provider_launch_invalid',
+      nextAction: 'report_a_bug_to_the_provider_plugin',
+    },
+  );
+}
+
 export function assertPromptOffArgv(spec: LaunchSpec, prompt: string, provider: string): void {
   const whole = prompt.trim();
   const first =
@@ -372,12 +391,8 @@ async function launch(params: LaunchParams): Promise<StartResult> {
       if (params.owner) placeHold(root, params.owner);
       ensurePrivateDir(path.join(root, provider.id));
       const paths = jobPaths(root, provider.id, beads);
-      const previous = fs.existsSync(paths.meta) ? findLatestJob(root, beads) : undefined;
-      clearInstanceFiles(paths);
-      ensurePrivateDir(paths.home);
-      ensurePrivateDir(paths.tmp);
-      writeFileAtomic(paths.prompt, params.prompt);
-
+      // the plugin's launch is built and checked before anything of the job is touched: a refusal
+      // leaves the previous instance's files and no prompt copy of its own behind
       const spec = await params.provider.buildLaunch({
         beads,
         prompt: params.prompt,
@@ -390,7 +405,14 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         policy: params.policy.providers[provider.id],
         scenario: params.scenario,
       });
+      assertLaunchSpec(spec, provider.id);
       assertPromptOffArgv(spec, params.prompt, provider.id);
+
+      const previous = fs.existsSync(paths.meta) ? findLatestJob(root, beads) : undefined;
+      clearInstanceFiles(paths);
+      ensurePrivateDir(paths.home);
+      ensurePrivateDir(paths.tmp);
+      writeFileAtomic(paths.prompt, params.prompt);
       const now = new Date();
       const runId = stamp(now);
       let runInstance = `${runId}-${provider.id}-${process.pid}`;
@@ -618,7 +640,8 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   }
   if (options.dryRun) {
     const root = openStateRoot({ env, create: false });
-    const paths = jobPaths(root ?? '<state-root>', provider.id, beads);
+    // a placeholder root when there is none yet: absolute, as the watcher will check the paths
+    const paths = jobPaths(root ?? '/<state-root>', provider.id, beads);
     const spec = await provider.buildLaunch({
       beads,
       prompt: prompt || '<prompt>',
@@ -631,6 +654,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
       policy: options.policy.providers[provider.id],
       scenario: options.scenario,
     });
+    assertLaunchSpec(spec, provider.id);
     if (prompt) assertPromptOffArgv(spec, prompt, provider.id);
     return {
       beads,

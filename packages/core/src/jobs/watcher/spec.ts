@@ -6,7 +6,8 @@ import { jobPaths, type JobPaths } from '../../state/layout.js';
 const absolutePath = z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path');
 const positiveMs = z.number().int().positive();
 
-const LaunchSpecSchema = z.object({
+/** A provider plugin's launch spec, as the watcher takes it (`start` checks it before anything is recorded). */
+export const LaunchSpecSchema = z.object({
   command: z.string().min(1),
   args: z.array(z.string()),
   env: z.record(z.string(), z.string()),

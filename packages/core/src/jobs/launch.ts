@@ -146,11 +146,6 @@ function commandPreview(spec: LaunchSpec): string {
 }
 
 /**
- * Every user on the host can read every process's argv for as long as it runs (ps, /proc), so a
- * provider must hand the prompt over on stdin or in the job's private prompt file. A launch spec
- * that puts the prompt (or its first line) into an argument is refused.
- */
-/**
  * The launch a provider plugin built, checked before anything is recorded: a spec the watcher would
  * refuse (args that are not strings, a relative cwd) is the plugin's bug, named as such, and leaves
  * no half-launched job behind.
@@ -169,6 +164,11 @@ export function assertLaunchSpec(spec: unknown, provider: string): asserts spec 
   );
 }
 
+/**
+ * Every user on the host can read every process's argv for as long as it runs (ps, /proc), so a
+ * provider must hand the prompt over on stdin or in the job's private prompt file. A launch spec
+ * that puts the prompt (or its first line) into an argument is refused.
+ */
 export function assertPromptOffArgv(spec: LaunchSpec, prompt: string, provider: string): void {
   const whole = prompt.trim();
   const first =

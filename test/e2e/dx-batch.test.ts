@@ -422,6 +422,17 @@ describe('dx-batch waves', () => {
     const bad = await sb.batch(['start', '--items', 'ok,../x']);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    // a valid beads id whose review job id (<id>-review) could not be one: it once implemented, then
+    // had every review refused and ended blocked
+    const long = `bd-${'a'.repeat(123)}`;
+    const tooLong = await sb.batch(['start', '--items', items([long]), '--wave-id', 'w-long']);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /its review runs as <id>-review, which must stay within 128 characters \(reason_code=invalid_beads_id\)$/,
+      ),
+    ]);
+    expect(fs.existsSync(path.join(sb.dir, 'batch', 'waves', 'w-long'))).toBe(false);
     // a wave id that could not be a directory name is named as a wave id, by every command that takes one
     for (const args of [
       ['start', '--items', 'ok', '--wave-id', '../w'],

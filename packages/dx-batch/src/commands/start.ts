@@ -88,6 +88,18 @@ ${exitCodesHelp([0, 1, 3, 22])}
         `--items lists both ${clash} and ${clash}-review, whose job ids would collide (the review of ${clash} runs as ${clash}-review)`,
         { exitCode: core.ExitCode.usage, reasonCode: 'items_collide' },
       );
+    // ... and must itself be a beads id: an item of 122 characters or more would implement, then
+    // have every review refused (invalid_beads_id) and end blocked
+    const tooLong = items.find((id) => !core.isValidBeadsId(`${id}-review`));
+    if (tooLong)
+      throw new core.DxError(
+        `--items: ${tooLong.slice(0, 40)}… is too long for a wave: its review runs as <id>-review, which must stay within 128 characters`,
+        {
+          exitCode: core.ExitCode.usage,
+          reasonCode: 'invalid_beads_id',
+          nextAction: 'pass_a_beads_issue_id_like_bd-abc.1',
+        },
+      );
     const promptFile = flags['prompt-file'] ? path.resolve(flags['prompt-file']) : null;
     if (promptFile) core.readPromptFile(promptFile);
     const { startWave } = await import('../orchestrator/lifecycle.js');

@@ -326,6 +326,20 @@ describe('job lifecycle through the built CLI', () => {
     }
   });
 
+  it('a plugin final event of odd kinds still reads as a final result while the CLI lingers', async () => {
+    // its `ok: "yes"` once made every later heartbeat unwritable: the job read as progressing
+    const steps = [{ write: 'a.txt' }, { result: 'done' }, { sleep: 4000 }, { exit: 0 }];
+    const started = await sb.startFake('bd-odd-final', steps, [], { env: { FAKE_PLUGIN_BUG: 'odd-final' } });
+    expect(started.code).toBe(0);
+    const lingering = await waitFor(async () => {
+      const c = await check('bd-odd-final');
+      return c.json.reason_code === 'finishing_after_final_result' ? c : undefined;
+    }, 'the final result on record');
+    expect(lingering.json.state).toBe('healthy');
+    const waited = await sb.dxJson(['wait', 'bd-odd-final'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({ state: 'exited_ok' });
+  });
+
   it('a clean exit after the worktree was removed under the job is worktree_gone, not no_op', async () => {
     const started = await sb.startFake('bd-gone', [
       { message: 'working' },

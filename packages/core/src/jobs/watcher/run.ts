@@ -402,8 +402,9 @@ export class JobWatcher {
         hb.lastEventAt = now;
         hb.lastEventKind = 'final';
         hb.finalAt = now;
-        hb.finalOk = event.ok;
-        if (event.text !== undefined) {
+        // a plugin's `ok` that is not a boolean says nothing (it once made the heartbeat unwritable)
+        hb.finalOk = typeof event.ok === 'boolean' ? event.ok : undefined;
+        if (typeof event.text === 'string') {
           // keep the end: agents put their machine-readable contract on the last line
           const text = event.text;
           this.finalText = text.length > FINAL_TEXT_MAX ? `…${text.slice(-FINAL_TEXT_MAX)}` : text;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
   spawnBatch,
   type BatchFixture,
 } from '../helpers/batch.js';
+import { BATCH_BIN } from '../helpers/paths.js';
 import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 /**
@@ -433,6 +435,20 @@ describe('dx-batch waves', () => {
       ),
     ]);
     expect(fs.existsSync(path.join(sb.dir, 'batch', 'waves', 'w-long'))).toBe(false);
+    // a wave reads its --prompt-file again for every attempt: a pipe (`<(…)`, which dx-runner start
+    // takes) would give its text to the first attempt only, so it is refused
+    const piped = spawnSync(
+      'bash',
+      ['-c', 'exec "$NODE" "$BATCH" start --items pipe-a --wave-id w-pipe --prompt-file <(printf "extra")'],
+      { env: { ...sb.env, NODE: process.execPath, BATCH: BATCH_BIN }, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(piped.status).toBe(1);
+    expect(piped.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /is a pipe: a wave reads its prompt file again for every attempt.*reason_code=prompt_file_invalid/,
+      ),
+    ]);
+    expect(fs.existsSync(path.join(sb.dir, 'batch', 'waves', 'w-pipe'))).toBe(false);
     // a wave id that could not be a directory name is named as a wave id, by every command that takes one
     for (const args of [
       ['start', '--items', 'ok', '--wave-id', '../w'],

@@ -101,7 +101,15 @@ ${exitCodesHelp([0, 1, 3, 22])}
         },
       );
     const promptFile = flags['prompt-file'] ? path.resolve(flags['prompt-file']) : null;
-    if (promptFile) core.readPromptFile(promptFile);
+    if (promptFile) {
+      core.readPromptFile(promptFile);
+      // the wave reads it again for every attempt's prompt (a resumed wave too): a pipe gives its text once
+      if (!fs.statSync(promptFile).isFile())
+        throw new core.DxError(
+          `--prompt-file ${promptFile} is a pipe: a wave reads its prompt file again for every attempt, so it must be a regular file`,
+          { exitCode: core.ExitCode.general, reasonCode: 'prompt_file_invalid', nextAction: 'pass_a_regular_file' },
+        );
+    }
     const { startWave } = await import('../orchestrator/lifecycle.js');
     const { waveDeps } = await import('../deps.js');
     const deps = waveDeps({ policyFile: flags.policy, silent: this.jsonEnabled(), create: true });

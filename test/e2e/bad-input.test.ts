@@ -234,6 +234,23 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expect(r.status, r.stderr).toBe(0);
     const waited = await sb.dxJson(['wait', 'bd-piped', '--timeout', '60'], WaitOutputSchema);
     expect(waited.json).toMatchObject({ state: 'exited_ok' });
+    // a policy is read again by its path (a wave hands it to every job): a pipe would give it once
+    const policy = spawnSync(
+      'bash',
+      [
+        '-c',
+        'exec "$NODE" "$CLI" start --beads bd-piped2 --provider fake --worktree "$WT" --prompt-file "$P" --policy <(printf "{}")',
+      ],
+      {
+        env: { ...sb.env, NODE: process.execPath, CLI: CLI_BIN, WT: sb.worktree('bd-piped2'), P: prompt },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(policy.status).toBe(1);
+    expect(policy.stderr).toMatch(
+      /cannot read policy \/dev\/fd\/\d+: not a regular file \(reason_code=policy_unreadable\)/,
+    );
   });
 
   it('a plugin that builds a launch the watcher cannot run is refused before anything of the job is touched', async () => {

@@ -11,11 +11,11 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const failure = (file: string, maxBytes: number) => {
+const failure = (file: string, maxBytes: number, options: { pipes?: boolean } = {}) => {
   try {
-    readInputFile(file, maxBytes);
+    readInputFile(file, maxBytes, options);
   } catch (err) {
-    return { ...(err as { code: string; size?: number }), problem: inputFileProblem(err, maxBytes) };
+    return { ...(err as { code: string; size?: number }), problem: inputFileProblem(err) };
   }
   throw new Error(`${file} was read`);
 };
@@ -34,6 +34,8 @@ describe('readInputFile', () => {
     const fifo = path.join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     expect(readInputFile(fifo, 100)).toBe('');
+    // a file read again later by its path (a policy) takes no pipe
+    expect(failure(fifo, 100, { pipes: false })).toMatchObject({ code: 'ENOTREG', problem: 'not a regular file' });
     expect(failure(path.join(dir, 'missing'), 100)).toMatchObject({ code: 'ENOENT', problem: 'no such file' });
   });
 });

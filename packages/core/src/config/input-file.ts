@@ -2,36 +2,42 @@ import fs from 'node:fs';
 
 /**
  * A file an operator names (a prompt, a policy or profile, an allowed-paths list, a signoff) that
- * cannot be read: `code` is the system's (ENOENT, EACCES, …), or ENOTREG (neither a file nor a
- * pipe), EFBIG (larger than the limit) or ETIMEDOUT (a pipe whose writer gave nothing more for a
- * minute).
+ * cannot be read: `code` is the system's (ENOENT, EACCES, …), or ENOTREG (not a kind of file the
+ * reader takes), EFBIG (larger than the limit) or ETIMEDOUT (a pipe whose writer gave nothing more
+ * for a minute).
  */
 export interface InputFileError extends Error {
   code: string;
   /** The file's size, when it was refused as too large. */
   size?: number;
+  /** What an error line says about it, for the refusals of this reader's own. */
+  problem?: string;
 }
 
-function refusal(message: string, code: string, size?: number): InputFileError {
-  return Object.assign(new Error(message), { code, size });
+function refusal(file: string, problem: string, code: string, size?: number): InputFileError {
+  return Object.assign(new Error(`${file}: ${problem}`), { code, size, problem });
 }
 
 /** How long a pipe's writer may stay silent before the read gives up. */
 const PIPE_SILENCE_MS = 60_000;
 
 /**
- * Read a file an operator named, as UTF-8: a regular file, or a pipe (`<(…)`, a FIFO) read to its
- * end, at most `maxBytes`. It is opened without blocking and judged by its open descriptor: a
- * directory, a device (/dev/zero) or a socket is refused at once, a FIFO nobody writes to reads as
- * empty, and a writer silent for a minute is given up on, so nothing named on a command line can
- * hang the command or fill its memory. Throws an InputFileError.
+ * Read a file an operator named, as UTF-8: a regular file, or (with `pipes`) a pipe (`<(…)`, a
+ * FIFO) read to its end, at most `maxBytes`. It is opened without blocking and judged by its open
+ * descriptor: a directory, a device (/dev/zero) or a socket is refused at once, a FIFO nobody
+ * writes to reads as empty, and a writer silent for a minute is given up on, so nothing named on a
+ * command line can hang the command or fill its memory. Files read again later by their path (a
+ * policy, a profile: a wave hands its policy to every job) take no pipe, which gives its text once.
+ * Throws an InputFileError.
  */
-export function readInputFile(file: string, maxBytes: number): string {
+export function readInputFile(file: string, maxBytes: number, options: { pipes?: boolean } = {}): string {
+  const pipes = options.pipes ?? true;
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile() && !st.isFIFO()) throw refusal(`${file}: not a file or a pipe`, 'ENOTREG');
-    if (st.size > maxBytes) throw refusal(`${file}: larger than ${maxBytes} bytes`, 'EFBIG', st.size);
+    if (!st.isFile() && !(pipes && st.isFIFO()))
+      throw refusal(file, pipes ? 'not a file or a pipe' : 'not a regular file', 'ENOTREG');
+    if (st.size > maxBytes) throw refusal(file, `larger than ${maxBytes} bytes`, 'EFBIG', st.size);
     return readToEnd(fd, maxBytes).toString('utf8');
   } finally {
     fs.closeSync(fd);
@@ -59,7 +65,7 @@ export function readToEnd(fd: number, maxBytes: number): Buffer {
       if (code !== 'EAGAIN') throw err;
       silentSince ??= performance.now();
       if (performance.now() - silentSince > PIPE_SILENCE_MS)
-        throw refusal(`nothing more came within ${PIPE_SILENCE_MS / 1000} s`, 'ETIMEDOUT');
+        throw refusal(`fd ${fd}`, `nothing more came within ${PIPE_SILENCE_MS / 1000} s`, 'ETIMEDOUT');
       Atomics.wait(pause, 0, 0, 20);
       continue;
     }
@@ -67,26 +73,16 @@ export function readToEnd(fd: number, maxBytes: number): Buffer {
     silentSince = undefined;
     chunks.push(chunk.subarray(0, n));
     length += n;
-    if (length > maxBytes) throw refusal(`larger than ${maxBytes} bytes`, 'EFBIG', length);
+    if (length > maxBytes) throw refusal(`fd ${fd}`, `larger than ${maxBytes} bytes`, 'EFBIG', length);
   }
   return Buffer.concat(chunks, length);
 }
 
 /** The few words an error line says about why an input file could not be read. */
-export function inputFileProblem(err: unknown, maxBytes: number): string {
-  const code = (err as { code?: unknown }).code;
-  switch (typeof code === 'string' ? code : undefined) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-      return 'not readable (permission denied)';
-    case 'ENOTREG':
-      return 'not a file or a pipe';
-    case 'EFBIG':
-      return `larger than ${maxBytes} bytes`;
-    case 'ETIMEDOUT':
-      return `nothing more came within ${PIPE_SILENCE_MS / 1000} s`;
-    default:
-      return typeof code === 'string' ? code : (err as Error).message;
-  }
+export function inputFileProblem(err: unknown): string {
+  const { code, problem } = err as { code?: unknown; problem?: string };
+  if (problem) return problem;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'not readable (permission denied)';
+  return typeof code === 'string' ? code : (err as Error).message;
 }

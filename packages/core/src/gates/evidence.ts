@@ -161,7 +161,7 @@ export function evidenceGate(options: {
         target,
         false,
         'signoff_file_missing',
-        `signoff file ${options.signoffFile}: ${inputFileProblem(err, MAX_SIGNOFF_BYTES)}`,
+        `signoff file ${options.signoffFile}: ${inputFileProblem(err)}`,
       ),
       ...base,
     };

@@ -25,7 +25,7 @@ export function pathMatcher(pattern: string): (file: string) => boolean {
 }
 
 /** An allowed-paths list is a few globs: a file past this is not one. */
-export const MAX_ALLOWED_PATHS_BYTES = 1024 * 1024;
+const MAX_ALLOWED_PATHS_BYTES = 1024 * 1024;
 
 /** The globs of an allowed-paths file (one per line, `#` comments); throws an InputFileError. */
 export function readAllowedPaths(file: string): string[] {
@@ -89,7 +89,7 @@ export async function scopeGate(options: {
           t,
           false,
           'allowed_paths_file_unreadable',
-          `allowed paths file ${options.allowedPathsFile}: ${inputFileProblem(err, MAX_ALLOWED_PATHS_BYTES)}`,
+          `allowed paths file ${options.allowedPathsFile}: ${inputFileProblem(err)}`,
         ),
         ...empty,
       };

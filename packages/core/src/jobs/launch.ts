@@ -6,7 +6,7 @@ import { validateEnv } from '../config/env.js';
 import { inputFileProblem, readInputFile, readToEnd, type InputFileError } from '../config/input-file.js';
 import { DxError, ExitCode } from '../errors.js';
 import { baselineGate } from '../gates/baseline.js';
-import { MAX_ALLOWED_PATHS_BYTES, readAllowedPaths } from '../gates/scope.js';
+import { readAllowedPaths } from '../gates/scope.js';
 import { checkWorktree, locateWorktree } from '../gates/worktree.js';
 import { maxParallelFor } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
@@ -614,7 +614,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
       readAllowedPaths(allowedPathsFile);
     } catch (err) {
       fail(
-        `allowed paths file not readable: ${allowedPathsFile} (${inputFileProblem(err, MAX_ALLOWED_PATHS_BYTES)})`,
+        `allowed paths file not readable: ${allowedPathsFile} (${inputFileProblem(err)})`,
         ExitCode.general,
         'allowed_paths_file_unreadable',
         'fix_the_allowed_paths_file',

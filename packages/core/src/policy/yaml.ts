@@ -99,9 +99,9 @@ const MAX_YAML_BYTES = 4 * 1024 * 1024;
 export function readYamlFile<S extends z.ZodType>(file: string, schema: S, kind: string): z.output<S> {
   let text: string;
   try {
-    text = readInputFile(file, MAX_YAML_BYTES);
+    text = readInputFile(file, MAX_YAML_BYTES, { pipes: false });
   } catch (err) {
-    throw new DxError(`cannot read ${kind} ${file}: ${inputFileProblem(err, MAX_YAML_BYTES)}`, {
+    throw new DxError(`cannot read ${kind} ${file}: ${inputFileProblem(err)}`, {
       exitCode: ExitCode.general,
       reasonCode: `${kind}_unreadable`,
     });

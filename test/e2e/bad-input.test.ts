@@ -198,7 +198,7 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       await sb.dx(start('--beads', 'bd-ok', '--allowed-paths-file', '/dev/zero'), quick),
       1,
       'allowed_paths_file_unreadable',
-      'not a file or a pipe',
+      'not a regular file',
     );
     expectRefusal(
       await sb.dx(['start', '--beads', 'bd-ok', '--provider', 'fake', '--prompt-file', fifo, '--worktree', wt], quick),
@@ -251,6 +251,20 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expect(policy.stderr).toMatch(
       /cannot read policy \/dev\/fd\/\d+: not a regular file \(reason_code=policy_unreadable\)/,
     );
+    const allowed = spawnSync(
+      'bash',
+      [
+        '-c',
+        'exec "$NODE" "$CLI" start --beads bd-piped3 --provider fake --worktree "$WT" --prompt-file "$P" --allowed-paths-file <(printf "src/**")',
+      ],
+      {
+        env: { ...sb.env, NODE: process.execPath, CLI: CLI_BIN, WT: sb.worktree('bd-piped3'), P: prompt },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(allowed.status).toBe(1);
+    expect(allowed.stderr).toMatch(/not a regular file\) \(reason_code=allowed_paths_file_unreadable\)/);
   });
 
   it('a plugin that builds a launch the watcher cannot run is refused before anything of the job is touched', async () => {

@@ -28,8 +28,8 @@ export function pathMatcher(pattern: string): (file: string) => boolean {
 const MAX_ALLOWED_PATHS_BYTES = 1024 * 1024;
 
 /** The globs of an allowed-paths file (one per line, `#` comments); throws an InputFileError. */
-export function readAllowedPaths(file: string): string[] {
-  return readInputFile(file, MAX_ALLOWED_PATHS_BYTES)
+export function readAllowedPaths(file: string, options: { pipes?: boolean } = {}): string[] {
+  return readInputFile(file, MAX_ALLOWED_PATHS_BYTES, options)
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));

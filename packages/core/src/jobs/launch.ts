@@ -611,7 +611,8 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   const allowedPathsFile = options.allowedPathsFile ? path.resolve(cwd, options.allowedPathsFile) : undefined;
   if (allowedPathsFile) {
     try {
-      readAllowedPaths(allowedPathsFile);
+      // recorded by its path for the job's scope-gate to read again: a pipe would be empty by then
+      readAllowedPaths(allowedPathsFile, { pipes: false });
     } catch (err) {
       fail(
         `allowed paths file not readable: ${allowedPathsFile} (${inputFileProblem(err)})`,

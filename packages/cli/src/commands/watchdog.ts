@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import type { WatchdogOutput, WatchdogPassOutput } from '@dx/core';
+import type { Deadline, WatchdogOutput, WatchdogPassOutput } from '@dx/core';
 import { DxCommand, exitCodesHelp, policyFlag, positiveNumber } from '@dx/cli-kit';
 
 export default class Watchdog extends DxCommand<WatchdogOutput> {
@@ -72,14 +72,14 @@ ${exitCodesHelp([0, 1, 22])}`;
           this.out(`${pass.generated_at} checked=${pass.checked} nothing to do`);
       }
       if (n + 1 < maxPasses && !stopping) {
-        await waitInterruptible(flags.interval * 1000, () => stopping);
+        await waitInterruptible(core.deadlineIn(flags.interval * 1000), () => stopping);
         const frozen = freeze.tick();
         if (frozen > 0) {
           if (!this.jsonEnabled())
             this.out(
               `${new Date().toISOString()} pass ${Math.round(frozen / 1000)}s late (a suspend, a paused VM): the watchers record a freeze first`,
             );
-          await waitInterruptible(core.AFTER_FREEZE_SETTLE_MS, () => stopping);
+          await waitInterruptible(core.deadlineIn(core.AFTER_FREEZE_SETTLE_MS), () => stopping);
         }
       }
     }
@@ -88,7 +88,7 @@ ${exitCodesHelp([0, 1, 22])}`;
   }
 }
 
-async function waitInterruptible(ms: number, stop: () => boolean): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !stop()) await new Promise((r) => setTimeout(r, Math.min(200, end - Date.now())));
+/** Until the (monotonic) deadline or a stop, looking every 200 ms. */
+async function waitInterruptible(deadline: Deadline, stop: () => boolean): Promise<void> {
+  while (!deadline.passed() && !stop()) await new Promise((r) => setTimeout(r, Math.min(200, deadline.leftMs())));
 }

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DxError, ExitCode } from '../errors.js';
 import { jobProcessStatus } from '../process/identity.js';
 import { sendSignal, terminateGroup, terminateProcess } from '../process/signals.js';
+import { deadlineIn } from '../process/timers.js';
 import { Redactor } from '../secrets/redact.js';
 import { isNoSpace, readFileIfExists } from '../state/atomic.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths, jobLockName } from '../state/layout.js';
@@ -157,11 +158,11 @@ function currentOutcome(job: JobSnapshot): OutcomeRecord | undefined {
 }
 
 async function waitForOutcome(job: JobSnapshot, timeoutMs: number): Promise<OutcomeRecord | undefined> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = deadlineIn(timeoutMs);
   for (;;) {
     const outcome = currentOutcome(job);
     if (outcome) return outcome;
-    if (Date.now() >= deadline) return undefined;
+    if (deadline.passed()) return undefined;
     await sleep(50);
   }
 }
@@ -174,8 +175,8 @@ export async function awaitWatcherExit(job: JobSnapshot): Promise<void> {
   const meta = job.meta;
   if (meta?.watcher_pid === undefined) return;
   const watcher = { pid: meta.watcher_pid, startTicks: meta.watcher_start_ticks, bootId: meta.boot_id };
-  const deadline = Date.now() + WATCHER_EXIT_GRACE_MS;
-  while (Date.now() < deadline && jobProcessStatus(watcher).status === 'alive') await sleep(25);
+  const deadline = deadlineIn(WATCHER_EXIT_GRACE_MS);
+  while (!deadline.passed() && jobProcessStatus(watcher).status === 'alive') await sleep(25);
   if (jobProcessStatus(watcher).status === 'alive') await terminateProcess(watcher, 1000);
 }
 

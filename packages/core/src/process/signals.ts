@@ -10,6 +10,7 @@ import {
   type ProcessIdentity,
   type ProcessInfo,
 } from './identity.js';
+import { deadlineIn } from './timers.js';
 
 /**
  * - `sent`: the signal reached the recorded process (or its group);
@@ -89,14 +90,14 @@ export async function terminateGroup(
   const first = sendSignal(leader, 'SIGTERM', 'group');
   if (first.result === 'refused') return 'refused';
   if (first.result === 'gone') return 'exited';
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
+  const deadline = deadlineIn(graceMs);
+  while (!deadline.passed()) {
     if (!groupAlive(leader)) return 'exited';
     await sleep(50);
   }
   if (sendSignal(leader, 'SIGKILL', 'group').result !== 'sent') return 'exited';
-  const killDeadline = Date.now() + 2000;
-  while (Date.now() < killDeadline && groupAlive(leader)) await sleep(25);
+  const killDeadline = deadlineIn(2000);
+  while (!killDeadline.passed() && groupAlive(leader)) await sleep(25);
   return 'killed';
 }
 
@@ -108,14 +109,14 @@ export async function terminateProcess(
   const first = sendSignal(target, 'SIGTERM');
   if (first.result === 'refused') return 'refused';
   if (first.result === 'gone') return 'exited';
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
+  const deadline = deadlineIn(graceMs);
+  while (!deadline.passed()) {
     if (processStatus(target).status !== 'alive') return 'exited';
     await sleep(25);
   }
   if (sendSignal(target, 'SIGKILL').result !== 'sent') return 'exited';
-  const killDeadline = Date.now() + 2000;
-  while (Date.now() < killDeadline && processStatus(target).status === 'alive') await sleep(25);
+  const killDeadline = deadlineIn(2000);
+  while (!killDeadline.passed() && processStatus(target).status === 'alive') await sleep(25);
   return 'killed';
 }
 

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { MAX_TIMER_DELAY_MS, setLongTimeout, timerPeriod } from './timers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { deadlineIn, MAX_TIMER_DELAY_MS, setLongTimeout, timerPeriod } from './timers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -36,5 +36,22 @@ describe('timerPeriod', () => {
     expect(timerPeriod(15_000)).toBe(15_000);
     expect(timerPeriod(1e12)).toBe(MAX_TIMER_DELAY_MS);
     expect(timerPeriod(0)).toBe(1);
+  });
+});
+
+describe('deadlineIn', () => {
+  it('is not moved by the wall clock: a step forward does not pass it, the time itself does', async () => {
+    const deadline = deadlineIn(100);
+    const wallNow = Date.now.bind(Date);
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => wallNow() + 3_600_000);
+    try {
+      expect(deadline.passed()).toBe(false);
+      expect(deadline.leftMs()).toBeGreaterThan(0);
+      await sleep(150);
+      expect(deadline.passed()).toBe(true);
+      expect(deadline.leftMs()).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

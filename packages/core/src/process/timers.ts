@@ -28,3 +28,18 @@ export function setLongTimeout(fn: () => void, delayMs: number, maxStepMs = MAX_
 export function timerPeriod(periodMs: number): number {
   return Math.min(Math.max(periodMs, 1), MAX_TIMER_DELAY_MS);
 }
+
+export interface Deadline {
+  passed(): boolean;
+  leftMs(): number;
+}
+
+/**
+ * A deadline `ms` from now on the monotonic clock, for a bounded wait: a wall clock stepped back or
+ * forward meanwhile (NTP, `date -s`, a VM's correction) neither lengthens the wait by the step (a
+ * `stop` waiting an hour for a kill grace) nor cuts it short.
+ */
+export function deadlineIn(ms: number): Deadline {
+  const at = performance.now() + ms;
+  return { passed: () => performance.now() >= at, leftMs: () => Math.max(0, at - performance.now()) };
+}

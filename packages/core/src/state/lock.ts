@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive, selfIdentity } from '../process/identity.js';
+import { deadlineIn } from '../process/timers.js';
 import { ensurePrivateDir, isTempName, readFileIfExists, writeFileExclusive } from './atomic.js';
 import { parseKv, serializeKv } from './kv.js';
 
@@ -109,13 +110,13 @@ function timedOut(file: string): LockTimeoutError {
  */
 function* attempts(file: string, timeoutMs: number, firstDelayMs: number, maxDelayMs: number): Generator<number, Lock> {
   const content = holderContent();
-  const deadline = Date.now() + timeoutMs;
+  const deadline = deadlineIn(timeoutMs);
   let delay = firstDelayMs;
   for (;;) {
     const lock = tryLock(file, content);
     if (lock) return lock;
     if (brokeDeadHolder(file)) continue;
-    if (Date.now() >= deadline) throw timedOut(file);
+    if (deadline.passed()) throw timedOut(file);
     yield delay;
     delay = Math.min(delay * 2, maxDelayMs);
   }

@@ -219,50 +219,25 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
 
   it('takes a prompt through a pipe (`--prompt-file <(…)`): off the command line and out of any file', async () => {
     const steps = JSON.stringify({ steps: [{ write: 'piped.txt' }, { exit: 0 }] });
-    const r = spawnSync(
-      'bash',
-      [
-        '-c',
-        'exec "$NODE" "$CLI" start --beads bd-piped --provider fake --worktree "$WT" --prompt-file <(printf %s "$STEPS")',
-      ],
-      {
-        env: { ...sb.env, NODE: process.execPath, CLI: CLI_BIN, WT: sb.worktree('bd-piped'), STEPS: steps },
+    // run by bash, so that an argument can be a pipe: $WT is the job's worktree, $P a prompt file
+    const startByBash = (beads: string, rest: string, env: Record<string, string> = {}) =>
+      spawnSync('bash', ['-c', `exec "$NODE" "$CLI" start --beads ${beads} --provider fake --worktree "$WT" ${rest}`], {
+        env: { ...sb.env, NODE: process.execPath, CLI: CLI_BIN, WT: sb.worktree(beads), P: prompt, ...env },
         encoding: 'utf8',
         timeout: 60_000,
-      },
-    );
+      });
+    const r = startByBash('bd-piped', '--prompt-file <(printf %s "$STEPS")', { STEPS: steps });
     expect(r.status, r.stderr).toBe(0);
     const waited = await sb.dxJson(['wait', 'bd-piped', '--timeout', '60'], WaitOutputSchema);
     expect(waited.json).toMatchObject({ state: 'exited_ok' });
     // a policy is read again by its path (a wave hands it to every job): a pipe would give it once
-    const policy = spawnSync(
-      'bash',
-      [
-        '-c',
-        'exec "$NODE" "$CLI" start --beads bd-piped2 --provider fake --worktree "$WT" --prompt-file "$P" --policy <(printf "{}")',
-      ],
-      {
-        env: { ...sb.env, NODE: process.execPath, CLI: CLI_BIN, WT: sb.worktree('bd-piped2'), P: prompt },
-        encoding: 'utf8',
-        timeout: 60_000,
-      },
-    );
+    const policy = startByBash('bd-piped2', '--prompt-file "$P" --policy <(printf "{}")');
     expect(policy.status).toBe(1);
     expect(policy.stderr).toMatch(
       /cannot read policy \/dev\/fd\/\d+: not a regular file \(reason_code=policy_unreadable\)/,
     );
-    const allowed = spawnSync(
-      'bash',
-      [
-        '-c',
-        'exec "$NODE" "$CLI" start --beads bd-piped3 --provider fake --worktree "$WT" --prompt-file "$P" --allowed-paths-file <(printf "src/**")',
-      ],
-      {
-        env: { ...sb.env, NODE: process.execPath, CLI: CLI_BIN, WT: sb.worktree('bd-piped3'), P: prompt },
-        encoding: 'utf8',
-        timeout: 60_000,
-      },
-    );
+    // and so are the allowed paths start records for the job's scope-gate
+    const allowed = startByBash('bd-piped3', '--prompt-file "$P" --allowed-paths-file <(printf "src/**")');
     expect(allowed.status).toBe(1);
     expect(allowed.stderr).toMatch(/not a regular file\) \(reason_code=allowed_paths_file_unreadable\)/);
   });

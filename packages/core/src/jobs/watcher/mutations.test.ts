@@ -115,17 +115,21 @@ describe('MutationTracker', () => {
 
   it('says when the worktree was removed under it, git or not, instead of reading it as unchanged or emptied', async () => {
     const plain = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-plain-'));
-    fs.writeFileSync(path.join(plain, 'kept.txt'), 'x');
-    for (const dir of [wt, plain]) {
-      const t = new MutationTracker(dir);
-      await t.baseline();
-      fs.writeFileSync(path.join(dir, 'work.txt'), 'w');
-      const before = await t.poll();
-      expect(before.changedFiles).toEqual(['work.txt']);
-      expect(before.worktreeGone).toBeUndefined();
-      fs.rmSync(dir, { recursive: true, force: true });
-      // the last counts known stay; a plain directory's walk would have found every file deleted
-      expect(await t.poll()).toMatchObject({ mutations: 1, changedFiles: ['work.txt'], worktreeGone: true });
+    try {
+      fs.writeFileSync(path.join(plain, 'kept.txt'), 'x');
+      for (const dir of [wt, plain]) {
+        const t = new MutationTracker(dir);
+        await t.baseline();
+        fs.writeFileSync(path.join(dir, 'work.txt'), 'w');
+        const before = await t.poll();
+        expect(before.changedFiles).toEqual(['work.txt']);
+        expect(before.worktreeGone).toBeUndefined();
+        fs.rmSync(dir, { recursive: true, force: true });
+        // the last counts known stay; a plain directory's walk would have found every file deleted
+        expect(await t.poll()).toMatchObject({ mutations: 1, changedFiles: ['work.txt'], worktreeGone: true });
+      }
+    } finally {
+      fs.rmSync(plain, { recursive: true, force: true });
     }
   });
 });

@@ -453,6 +453,23 @@ describe('evidence-gate', () => {
     ]);
   });
 
+  it('fails a signoff that claims nothing: empty, prose only, or every box unchecked', async () => {
+    await runJob('bd-ev0', honestJob);
+    for (const text of ['', '# Signoff\nAll good, trust me.\n', '- [ ] Tests passed\n- [ ] Committed\n']) {
+      const r = await sb.dxJson(
+        ['evidence-gate', '--beads', 'bd-ev0', '--signoff-file', sb.prompt(text, 'SIGNOFF.md')],
+        EvidenceGateOutputSchema,
+      );
+      expect(r.code, text).toBe(1);
+      expect(r.json, text).toMatchObject({
+        passed: false,
+        reason_code: 'signoff_without_claims',
+        next_action: 'write_the_signoffs_claims',
+        total: 0,
+      });
+    }
+  });
+
   it('reports a missing or unreadable signoff file and a job without an outcome', async () => {
     await runJob('bd-ev2', honestJob);
     expect(

@@ -8,8 +8,9 @@ export default class EvidenceGate extends DxCommand<EvidenceGateOutput> {
   static override description = `Claims are checked boxes ("- [x] …") and VERIFIED:/CONFIRMED:/VALIDATED: lines. "tests passed" needs
 a test run ending in a pass in the job log, "committed" needs the job's commits (and the SHA named,
 if any), "files changed" needs the files named among the job's changed files. A contradicted claim
-fails the gate; one nothing can confirm fails it only with --strict. Reasons: evidence_ok,
-unverified_claims, signoff_file_missing, outcome_missing.
+fails the gate; one nothing can confirm fails it only with --strict; a signoff that claims nothing
+fails it. Reasons: evidence_ok, unverified_claims, signoff_without_claims, signoff_file_missing,
+outcome_missing.
 ${exitCodesHelp([0, 1])}`;
 
   static override examples = [

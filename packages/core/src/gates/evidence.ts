@@ -166,6 +166,22 @@ export function evidenceGate(options: {
       ...base,
     };
   }
+  const claimLines = text.split('\n').flatMap((line, i) => {
+    const m = CLAIM_LINE.exec(line);
+    return m ? [{ line: i + 1, text: m[1].trim() }] : [];
+  });
+  // A signoff that claims nothing is no evidence of anything: passing it would read as a job checked.
+  if (claimLines.length === 0)
+    return {
+      ...verdict(
+        'evidence',
+        target,
+        false,
+        'signoff_without_claims',
+        `signoff file ${options.signoffFile} makes no claim (no checked box "- [x] …" and no VERIFIED:/CONFIRMED:/VALIDATED: line)`,
+      ),
+      ...base,
+    };
   const outcome = job.outcome;
   if (!outcome)
     return {
@@ -179,13 +195,9 @@ export function evidenceGate(options: {
       ...base,
     };
   const log = readLogTail(job.paths.log);
-  const claims: EvidenceClaim[] = [];
-  text.split('\n').forEach((line, i) => {
-    const m = CLAIM_LINE.exec(line);
-    if (!m) return;
-    const claimText = m[1].trim();
+  const claims: EvidenceClaim[] = claimLines.map(({ line, text: claimText }) => {
     const kind = classify(claimText);
-    claims.push({ line: i + 1, text: claimText, kind, ...check(kind, claimText, outcome, log) });
+    return { line, text: claimText, kind, ...check(kind, claimText, outcome, log) };
   });
   const verified = claims.filter((c) => c.status === 'verified').length;
   const contradicted = claims.filter((c) => c.status === 'contradicted');

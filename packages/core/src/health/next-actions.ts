@@ -81,6 +81,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
     'More files changed than the budget allows: review them, or raise the budget.',
   fix_the_allowed_paths_file: 'The allowed-paths file cannot be read: fix it.',
   provide_evidence_for_signoff_claims: 'The sign-off claims things without evidence: add the evidence.',
+  write_the_signoffs_claims:
+    'The sign-off claims nothing: have it list what was done as checked boxes or VERIFIED: lines.',
   ensure_signoff_file_and_outcome_exist: 'Make sure the sign-off file and the job outcome both exist.',
   wait_for_the_job_to_end_then_rerun_the_gate: 'The job has not ended yet: wait, then run the gate again.',
   pass_an_existing_git_worktree: 'Pass a worktree that exists and is a git checkout.',
@@ -185,6 +187,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   evidence_ok: 'proceed',
   unverified_claims: 'provide_evidence_for_signoff_claims',
   signoff_file_missing: 'ensure_signoff_file_and_outcome_exist',
+  signoff_without_claims: 'write_the_signoffs_claims',
   outcome_missing: 'wait_for_the_job_to_end_then_rerun_the_gate',
   worktree_missing: 'pass_an_existing_git_worktree',
   worktree_gone: 'find_what_removed_the_worktree_then_restart',

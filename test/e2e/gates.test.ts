@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -468,6 +469,20 @@ describe('evidence-gate', () => {
         total: 0,
       });
     }
+  });
+
+  it('reads the job log without blocking: a FIFO in its place leaves a test claim unbacked', async () => {
+    await runJob('bd-evfifo', honestJob);
+    const log = path.join(sb.state, 'fake', 'bd-evfifo.log');
+    fs.rmSync(log);
+    execFileSync('mkfifo', [log]);
+    const r = await sb.dxJson(
+      ['evidence-gate', '--beads', 'bd-evfifo', '--signoff-file', sb.prompt('- [x] Tests passed\n', 'SIGNOFF.md')],
+      EvidenceGateOutputSchema,
+      { timeoutMs: 20_000 },
+    );
+    expect(r.code).toBe(1);
+    expect(r.json.claims.map((c) => [c.kind, c.status])).toEqual([['tests_passed', 'contradicted']]);
   });
 
   it('reports a missing or unreadable signoff file and a job without an outcome', async () => {

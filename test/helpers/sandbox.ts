@@ -25,7 +25,7 @@ export interface Sandbox {
   dxJson<S extends z.ZodType>(
     args: string[],
     schema: S,
-    options?: { env?: Record<string, string | undefined>; cwd?: string },
+    options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number },
   ): Promise<CliResult & { json: z.output<S> }>;
   /** Runs the dx-batch bin with the sandbox's env (DX_BATCH_DIR inside the sandbox). */
   batch(

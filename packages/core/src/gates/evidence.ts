@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { inputFileProblem, readInputFile } from '../config/input-file.js';
 import { assertBeadsId } from '../jobs/beads-id.js';
 import type { OutcomeRecord } from '../jobs/records.js';
+import { openLog } from '../jobs/logs.js';
 import { requireJob } from '../jobs/store.js';
 import type { EvidenceClaim, EvidenceGateOutput } from '../schemas/gates.js';
 import { verdict } from './target.js';
@@ -119,7 +120,8 @@ function check(
 
 function readLogTail(file: string): string {
   try {
-    const fd = fs.openSync(file, 'r');
+    // the log is the job's, but a FIFO or a symlink put in its place must not hang or redirect the gate
+    const fd = openLog(file);
     try {
       const size = fs.fstatSync(fd).size;
       const len = Math.min(size, LOG_WINDOW);

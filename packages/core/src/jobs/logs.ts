@@ -6,7 +6,7 @@ import { cutMarker, readLogSegments } from './capped-log.js';
 import { requireJob } from './store.js';
 
 /** Open a log for reading: never through a symlink, never blocking, regular files only. */
-function openLog(file: string): number {
+export function openLog(file: string): number {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);

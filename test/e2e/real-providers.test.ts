@@ -2,6 +2,7 @@
  * The three real agent CLIs (pinned, installed by the test set-up) driven through `dx-runner start`
  * against the fake model server on 127.0.0.1: a job that writes a file, every failure mode, a hang.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -14,6 +15,7 @@ import {
 } from '@dx/core';
 import { startFakeModelServer } from '../fixtures/fake-model-server.mjs';
 import { cmdlinesContaining, createSandbox, promptLines, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { CLI_BIN } from '../helpers/paths.js';
 import { REAL_CLIS } from '../helpers/real-clis.js';
 
 const realBin = inject('realCliBin');
@@ -243,6 +245,37 @@ for (const c of CASES) {
       // the CLI wrote its config into the job's private HOME, never the user's
       expect(fs.readdirSync(sb.env.HOME)).toEqual([]);
     });
+
+    it.runIf(c.id === 'cc-glm')(
+      'a token through a pipe (CC_GLM_TOKEN_FILE=<(…)) serves both the preflight and the launch',
+      async () => {
+        const beads = 'cc-glm-piped-token';
+        const target = path.join(sb.agents, beads, 'repo', 'from-the-model.txt');
+        const script =
+          'CC_GLM_TOKEN_FILE=<(printf %s "$TOKEN") exec "$NODE" "$CLI" start --beads "$BEADS" --provider cc-glm' +
+          ' --policy "$POLICY" --prompt-file "$P" --worktree "$WT" --preflight';
+        const started = spawnSync('bash', ['-c', script], {
+          env: {
+            ...sb.env,
+            ...c.env(server.toolMode(target)),
+            CC_GLM_AUTH_TOKEN: undefined,
+            TOKEN: 'piped-token-for-tests',
+            NODE: process.execPath,
+            CLI: CLI_BIN,
+            BEADS: beads,
+            POLICY: policy,
+            P: sb.prompt('Please do the task.'),
+            WT: sb.worktree(beads),
+          },
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect(started.status, started.stderr).toBe(0);
+        const done = await ended(beads);
+        expect(done.json).toMatchObject({ state: 'exited_ok', exit_code: 0 });
+        expect(fs.readFileSync(target, 'utf8')).toBe('written through the fake model server\n');
+      },
+    );
 
     it('each failure mode ends within seconds with the right reason code and class', async () => {
       const results = await pool(c.failures, 3, async ([mode, reason, failureClass]) => {

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import type { CoreServices } from '@dx/core';
 
 /**
  * The original cc-glm token precedence: CC_GLM_AUTH_TOKEN, else the file named by
@@ -11,21 +11,22 @@ export interface TokenResolution {
   problem?: string;
 }
 
-export function resolveToken(env: NodeJS.ProcessEnv): TokenResolution {
+/** A token file holds one token: anything past this is not one. */
+const MAX_TOKEN_FILE_BYTES = 64 * 1024;
+
+export function resolveToken(
+  env: NodeJS.ProcessEnv,
+  readOperatorFile: CoreServices['readOperatorFile'],
+): TokenResolution {
   const direct = env.CC_GLM_AUTH_TOKEN?.trim();
   if (direct) return { token: direct, source: 'CC_GLM_AUTH_TOKEN' };
   const file = env.CC_GLM_TOKEN_FILE?.trim();
   if (file) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why =
-        code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : `cannot be read (${code})`;
-      return { source: 'CC_GLM_TOKEN_FILE', problem: `CC_GLM_TOKEN_FILE ${file} ${why}` };
-    }
-    const token = text.trim();
+    // a token through a pipe (`<(pass show zai)`) is read once: preflight and launch share it
+    const read = readOperatorFile(file, MAX_TOKEN_FILE_BYTES);
+    if ('problem' in read)
+      return { source: 'CC_GLM_TOKEN_FILE', problem: `CC_GLM_TOKEN_FILE ${file}: ${read.problem}` };
+    const token = read.text.trim();
     if (!token) return { source: 'CC_GLM_TOKEN_FILE', problem: `CC_GLM_TOKEN_FILE ${file} is empty` };
     return { token, source: 'CC_GLM_TOKEN_FILE' };
   }

@@ -118,7 +118,7 @@ export function createCcGlmProvider(services: CoreServices): Provider {
     runtimeModule: new URL('./runtime.js', import.meta.url).href,
 
     buildLaunch(request: LaunchRequest): LaunchSpec {
-      const auth = resolveToken(request.env);
+      const auth = resolveToken(request.env, services.readOperatorFile);
       // A missing token is reported by the CLI itself ("Not logged in") and classified auth_missing;
       // launching anyway keeps one failure path for every credential problem.
       const token = auth.token ?? '';
@@ -158,7 +158,7 @@ export function createCcGlmProvider(services: CoreServices): Provider {
       const checks: PreflightCheck[] = [];
       const bin = await binaryCheck(ctx);
       checks.push(bin.check);
-      const auth = resolveToken(ctx.env);
+      const auth = resolveToken(ctx.env, services.readOperatorFile);
       if (!auth.token) {
         checks.push({
           name: 'credentials',
@@ -222,7 +222,7 @@ export function createCcGlmProvider(services: CoreServices): Provider {
 
     async probeModel(ctx: PreflightContext): Promise<ProviderPreflight> {
       const bin = await binaryCheck(ctx);
-      const auth = resolveToken(ctx.env);
+      const auth = resolveToken(ctx.env, services.readOperatorFile);
       const model = ctx.model || 'glm-5';
       if (!bin.path || !auth.token) {
         const check: PreflightCheck = bin.path

@@ -101,6 +101,12 @@ export interface CoreServices {
   checkBinary(options: BinaryCheckOptions): Promise<BinaryCheck>;
   /** Read a YAML file validated by a zod schema; errors name the file, line and column (`<kind>_invalid`). */
   readYamlFile: YamlFileReader;
+  /**
+   * Read a file an operator names (a credential file) as core reads its own: never blocking, at most
+   * `maxBytes`; a pipe (`<(pass show …)`) is read to its end once per process and its text kept, as
+   * it gives it once. Answers the text, or the few words an error line says about the file.
+   */
+  readOperatorFile: (file: string, maxBytes: number) => { text: string } | { problem: string };
   kit: ProviderKit;
 }
 

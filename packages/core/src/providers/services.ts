@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { inputFileProblem, readInputFile } from '../config/input-file.js';
 import { DxError, ExitCode } from '../errors.js';
 import { providerKit } from './kit.js';
 import { readYamlFile } from '../policy/yaml.js';
@@ -77,6 +78,22 @@ export async function checkBinary(options: BinaryCheckOptions): Promise<BinaryCh
   return { path: found, version, check: { name: 'binary', status: 'ok', detail: `${found} ${version}` } };
 }
 
+/** What each pipe named to this process gave: a second read of `/dev/fd/N` would find it drained. */
+const pipesRead = new Map<string, string>();
+
+export function readOperatorFile(file: string, maxBytes: number): { text: string } | { problem: string } {
+  const kept = pipesRead.get(file);
+  if (kept !== undefined) return { text: kept };
+  try {
+    const pipe = fs.statSync(file).isFIFO();
+    const text = readInputFile(file, maxBytes);
+    if (pipe) pipesRead.set(file, text);
+    return { text };
+  } catch (err) {
+    return { problem: inputFileProblem(err) };
+  }
+}
+
 export const coreServices: CoreServices = {
   runTool,
   runStreaming,
@@ -85,6 +102,7 @@ export const coreServices: CoreServices = {
   findExecutable,
   checkBinary,
   readYamlFile,
+  readOperatorFile,
   kit: providerKit,
 };
 

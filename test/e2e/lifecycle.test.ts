@@ -359,6 +359,23 @@ describe('job lifecycle through the built CLI', () => {
     expect(waited.code).toBe(3);
   });
 
+  it('an agent whose worktree is removed under it is ended as worktree_gone, not left running', async () => {
+    const started = await sb.startFake('bd-gone-live', [{ message: 'working' }, { hang: true }], [], {
+      env: { DX_RUNNER_MUTATION_POLL_SEC: '0.5' },
+    });
+    expect(started.code).toBe(0);
+    await waitFor(async () => (await check('bd-gone-live')).json.state === 'healthy', 'the agent at work');
+    fs.rmSync(started.worktree, { recursive: true, force: true });
+    const waited = await sb.dxJson(['wait', 'bd-gone-live', '--timeout', '30'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'worktree_gone',
+      next_action: 'find_what_removed_the_worktree_then_restart',
+    });
+    const report = await sb.dxJson(['report', '--beads', 'bd-gone-live'], JobReportSchema);
+    expect(report.json).toMatchObject({ outcome_state: 'failed', reason_code: 'worktree_gone' });
+  });
+
   it('marks a job stalled when no provider event arrives within the threshold (exit 2)', async () => {
     const wt = sb.worktree('bd-stall');
     const prompt = sb.prompt({ steps: [{ message: 'thinking' }, { hang: true }] });

@@ -5,7 +5,18 @@ import { outcomeStateForExit, type OutcomeState } from '../outcome-state.js';
 
 /** Why the watcher ended the agent itself, when it did. */
 export interface Termination {
-  action: 'stop' | 'finalize' | 'restart' | 'block' | 'timeout' | 'hung' | 'signal' | 'fatal' | 'flood' | 'disk_full';
+  action:
+    | 'stop'
+    | 'finalize'
+    | 'restart'
+    | 'block'
+    | 'timeout'
+    | 'hung'
+    | 'signal'
+    | 'fatal'
+    | 'flood'
+    | 'disk_full'
+    | 'worktree_gone';
   reason: string;
   exitCode: number;
   state?: OutcomeState;

@@ -33,6 +33,8 @@ const NOTABLE_EVENTS = 100;
 const FINAL_TEXT_MAX = 16_000;
 const MAX_CHANGED_FILES_RECORDED = 500;
 const MUTATION_DEBOUNCE_MS = 1000;
+/** A worktree found gone is looked for again after this before the agent is ended (a move-and-back). */
+const WORKTREE_GONE_CONFIRM_MS = 2000;
 const LOG_FLUSH_MS = 500;
 
 function iso(ms = Date.now()): string {
@@ -92,6 +94,7 @@ export class JobWatcher {
   private mutationInFlight?: Promise<MutationSnapshot>;
   private lastPollAt = 0;
   private timers: NodeJS.Timeout[] = [];
+  private worktreeGoneTimer: NodeJS.Timeout | undefined;
   private runtimeTimer?: LongTimeout;
   private finalGraceTimer?: LongTimeout;
   private freezeClock?: FreezeClock;
@@ -483,7 +486,26 @@ export class JobWatcher {
       this.hb.lastMutationAt = Date.now();
       this.writeHeartbeat(true);
     }
+    if (snap.worktreeGone && !fresh) this.onWorktreeGone();
     return snap;
+  }
+
+  /**
+   * The worktree was removed under a running agent: nothing it does can be seen or kept any more,
+   * and an agent left running would spend the night's tokens on it. Ended as `worktree_gone` when
+   * the worktree is still gone a moment later.
+   */
+  private onWorktreeGone(): void {
+    if (this.worktreeGoneTimer || this.termination || this.agentExit) return;
+    this.log.warn({ worktree: this.spec.worktree }, 'the worktree is gone; ending the agent if it stays gone');
+    this.worktreeGoneTimer = setTimeout(() => {
+      if (fs.existsSync(this.spec.worktree)) {
+        this.worktreeGoneTimer = undefined;
+        return;
+      }
+      void this.terminate({ action: 'worktree_gone', reason: 'worktree_gone', exitCode: 1, state: 'failed' });
+    }, WORKTREE_GONE_CONFIRM_MS);
+    this.timers.push(this.worktreeGoneTimer);
   }
 
   /** The write's error when a forced write failed (the heartbeat is kept best-effort otherwise). */

@@ -376,6 +376,27 @@ describe('job lifecycle through the built CLI', () => {
     expect(report.json).toMatchObject({ outcome_state: 'failed', reason_code: 'worktree_gone' });
   });
 
+  it("started from a git hook (GIT_DIR, GIT_INDEX_FILE of the caller's repository), the job's git is its worktree's", async () => {
+    const caller = sb.worktree('caller');
+    const callerHead = git(caller, 'rev-parse', 'HEAD');
+    const hookEnv = { GIT_DIR: path.join(caller, '.git'), GIT_INDEX_FILE: path.join(caller, '.git', 'index') };
+    const started = await sb.startFake('bd-hook', [{ write: 'src/new.ts' }, { commit: 'feat: new' }, { exit: 0 }], [], {
+      env: hookEnv,
+    });
+    expect(started.code, started.stderr).toBe(0);
+    expect((await sb.dxJson(['wait', 'bd-hook'], WaitOutputSchema)).json.state).toBe('exited_ok');
+    // the agent committed into the job's worktree, and the caller's repository is as it was
+    expect(git(started.worktree, 'log', '-1', '--format=%s').trim()).toBe('feat: new');
+    expect(git(caller, 'rev-parse', 'HEAD')).toBe(callerHead);
+    const report = await sb.dxJson(['report', '--beads', 'bd-hook'], JobReportSchema);
+    expect(report.json.evidence).toMatchObject({ changed_files: ['src/new.ts'], commits: [expect.any(String)] });
+    // and the gates, run from the same hook, read the job's worktree
+    const scope = await sb.dx(['scope-gate', '--beads', 'bd-hook', '--allowed-paths-file', sb.prompt('src/\n')], {
+      env: hookEnv,
+    });
+    expect(scope.code, scope.stdout + scope.stderr).toBe(0);
+  });
+
   it('marks a job stalled when no provider event arrives within the threshold (exit 2)', async () => {
     const wt = sb.worktree('bd-stall');
     const prompt = sb.prompt({ steps: [{ message: 'thinking' }, { hang: true }] });

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
+import { withoutRepositoryEnv } from '../process/git.js';
 
 export interface WorktreeDecision {
   /** The path as given (or discovered). */
@@ -35,6 +36,7 @@ function gitToplevel(dir: string): string | undefined {
     return (
       execFileSync('git', ['rev-parse', '--show-toplevel'], {
         cwd: dir,
+        env: withoutRepositoryEnv(process.env),
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
       }).trim() || undefined

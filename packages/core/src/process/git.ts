@@ -7,6 +7,37 @@ export interface GitResult {
 }
 
 /**
+ * The variables that tell git which repository to use (`git rev-parse --local-env-vars`, less the
+ * `-c` configuration ones): set by a git hook, an alias or a CI step that called dx-runner, they
+ * name the caller's repository. A job's git is its worktree's — with them, core's reads and the
+ * agent's commits went to the caller's repository instead.
+ */
+const REPOSITORY_ENV = [
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_IMPLICIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_COMMON_DIR',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_GRAFT_FILE',
+  'GIT_SHALLOW_FILE',
+  'GIT_NO_REPLACE_OBJECTS',
+  'GIT_REPLACE_REF_BASE',
+  'GIT_PREFIX',
+  'GIT_INTERNAL_SUPER_PREFIX',
+  'GIT_QUARANTINE_PATH',
+];
+
+/** `env` without the variables that point git at another repository than the one in cwd. */
+export function withoutRepositoryEnv<E extends Record<string, string | undefined>>(env: E): E {
+  if (!REPOSITORY_ENV.some((name) => env[name] !== undefined)) return env;
+  const copy = { ...env };
+  for (const name of REPOSITORY_ENV) delete copy[name];
+  return copy;
+}
+
+/**
  * Run git read-only in `cwd`. `--no-optional-locks` keeps a query from taking index.lock while an
  * agent runs git in the same worktree; LC_ALL=C keeps messages parseable.
  */
@@ -19,7 +50,7 @@ export function git(cwd: string, args: string[]): Promise<GitResult> {
         cwd,
         maxBuffer: 64 * 1024 * 1024,
         encoding: 'utf8',
-        env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' },
+        env: { ...withoutRepositoryEnv(process.env), GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' },
       },
       (err, stdout, stderr) => {
         const code = err

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createLogger } from '../../logging/logger.js';
 import { FreezeClock } from '../../process/freeze-clock.js';
+import { withoutRepositoryEnv } from '../../process/git.js';
 import { groupAlive, sendSignal, terminateGroup } from '../../process/signals.js';
 import { identify, selfIdentity, type ProcessIdentity } from '../../process/identity.js';
 import { setLongTimeout, timerPeriod, type LongTimeout } from '../../process/timers.js';
@@ -207,7 +208,8 @@ export class JobWatcher {
     if (launch.stdinFile) stdinFd = fs.openSync(launch.stdinFile, 'r');
     const child = spawn(launch.command, launch.args, {
       cwd: launch.cwd,
-      env: launch.env,
+      // whatever env the plugin built, the agent's git is its worktree's
+      env: withoutRepositoryEnv(launch.env),
       detached: true,
       stdio: [stdinFd, 'pipe', 'pipe'],
     });

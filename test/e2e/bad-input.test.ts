@@ -176,6 +176,61 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     );
   });
 
+  it('a prompt or policy that is not UTF-8 (a Latin-1 "café") is refused, never handed on with a � in it', async () => {
+    const latin1 = path.join(sb.dir, 'latin1.prompt');
+    fs.writeFileSync(
+      latin1,
+      Buffer.concat([Buffer.from('# Task\nFix the caf'), Buffer.from([0xe9]), Buffer.from(' menu\n')]),
+    );
+    const startWith = (file: string) => [
+      'start',
+      '--beads',
+      'bd-1',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      file,
+      '--worktree',
+      wt,
+    ];
+    expectRefusal(
+      await sb.dx(startWith(latin1)),
+      1,
+      'prompt_not_utf8',
+      `prompt file ${latin1}: not UTF-8 text (line 2): save it as UTF-8`,
+    );
+    const piped = spawnSync(process.execPath, [CLI_BIN, ...startWith('-')], {
+      env: sb.env,
+      input: fs.readFileSync(latin1),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expectRefusal(
+      { code: piped.status ?? -1, stdout: piped.stdout, stderr: piped.stderr },
+      1,
+      'prompt_not_utf8',
+      'the prompt on stdin: not UTF-8 text (line 2)',
+    );
+    const policy = path.join(sb.dir, 'latin1.yaml');
+    fs.writeFileSync(
+      policy,
+      Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9]), Buffer.from('\nproviders: {}\n')]),
+    );
+    expectRefusal(
+      await sb.dx(start('--beads', 'bd-1', '--policy', policy)),
+      1,
+      'policy_unreadable',
+      'not UTF-8 text (line 1)',
+    );
+    expect(fs.existsSync(path.join(sb.state, 'fake'))).toBe(false);
+    // a UTF-8 prompt that starts with a byte-order mark (a Windows editor's) is taken, without the mark
+    const bom = sb.prompt(`\uFEFF${JSON.stringify({ steps: [{ write: 'a.txt' }, { exit: 0 }] })}`);
+    expect((await sb.dx(startWith(bom))).code).toBe(0);
+    const waited = await sb.dxJson(['wait', 'bd-1', '--timeout', '60'], WaitOutputSchema);
+    expect(waited.json.state).toBe('exited_ok');
+    expect(fs.readFileSync(path.join(sb.state, 'fake', 'bd-1.prompt'), 'utf8').startsWith('{')).toBe(true);
+  });
+
   it('a file named on the command line that is a FIFO, a device or a directory never hangs a command', async () => {
     const fifo = path.join(sb.dir, 'nobody-writes');
     execFileSync('mkfifo', [fifo]);

@@ -1,10 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 
 /**
  * A file an operator names (a prompt, a policy or profile, an allowed-paths list, a signoff) that
  * cannot be read: `code` is the system's (ENOENT, EACCES, …), or ENOTREG (not a kind of file the
- * reader takes), EFBIG (larger than the limit) or ETIMEDOUT (a pipe whose writer gave nothing more
- * for a minute).
+ * reader takes), EFBIG (larger than the limit), ETIMEDOUT (a pipe whose writer gave nothing more
+ * for a minute) or EILSEQ (not UTF-8 text).
  */
 export interface InputFileError extends Error {
   code: string;
@@ -38,10 +39,28 @@ export function readInputFile(file: string, maxBytes: number, options: { pipes?:
     if (!st.isFile() && !(pipes && st.isFIFO()))
       throw refusal(file, pipes ? 'not a file or a pipe' : 'not a regular file', 'ENOTREG');
     if (st.size > maxBytes) throw refusal(file, `larger than ${maxBytes} bytes`, 'EFBIG', st.size);
-    return readToEnd(fd, maxBytes).toString('utf8');
+    return decodeText(file, readToEnd(fd, maxBytes));
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * The text of what an operator gave, as UTF-8 — refused when it is not: decoding a Latin-1 `café`
+ * would hand the agent (or the policy) `caf�` without a word. A leading byte-order mark is dropped.
+ */
+export function decodeText(source: string, bytes: Buffer): string {
+  if (!isUtf8(bytes)) {
+    let line = 1;
+    let start = 0;
+    for (let nl = bytes.indexOf(10); nl !== -1 && isUtf8(bytes.subarray(start, nl)); nl = bytes.indexOf(10, start)) {
+      start = nl + 1;
+      line++;
+    }
+    throw refusal(source, `not UTF-8 text (line ${line}): save it as UTF-8`, 'EILSEQ');
+  }
+  const text = bytes.toString('utf8');
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
 }
 
 /**

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { validateEnv } from '../config/env.js';
-import { inputFileProblem, readInputFile, readToEnd, type InputFileError } from '../config/input-file.js';
+import { decodeText, inputFileProblem, readInputFile, readToEnd, type InputFileError } from '../config/input-file.js';
 import { DxError, ExitCode } from '../errors.js';
 import { baselineGate } from '../gates/baseline.js';
 import { readAllowedPaths } from '../gates/scope.js';
@@ -99,6 +99,8 @@ export function readPromptFile(file: string): string {
         ExitCode.general,
         'prompt_file_too_large',
       );
+    if (code === 'EILSEQ')
+      fail(`prompt file ${(err as Error).message}`, ExitCode.general, 'prompt_not_utf8', 'save_the_prompt_as_utf8');
     fail(
       `prompt file not readable: ${file} (${code})`,
       ExitCode.general,
@@ -118,11 +120,12 @@ export function readPromptFile(file: string): string {
 function readPromptFromStdin(): string {
   let text: string;
   try {
-    text = readToEnd(0, MAX_PROMPT_BYTES).toString('utf8');
+    text = decodeText('the prompt on stdin', readToEnd(0, MAX_PROMPT_BYTES));
   } catch (err) {
     const { code } = err as InputFileError;
     if (code === 'EFBIG')
       fail(`prompt on stdin is too large (over ${MAX_PROMPT_BYTES} bytes)`, ExitCode.general, 'prompt_file_too_large');
+    if (code === 'EILSEQ') fail((err as Error).message, ExitCode.general, 'prompt_not_utf8', 'save_the_prompt_as_utf8');
     fail(`prompt not readable from stdin (${code})`, ExitCode.general, 'prompt_file_unreadable', 'pipe_the_prompt');
   }
   if (text.trim() === '')

@@ -13,6 +13,7 @@ import {
 import { CLI_BIN } from '../helpers/paths.js';
 import {
   createSandbox,
+  git,
   WITHOUT_DAC_OVERRIDE,
   waitFor,
   withJson,
@@ -174,6 +175,28 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       1,
       'prompt_file_invalid',
     );
+  });
+
+  it("a state root inside the worktree is refused (22): the job's own records would read as its changes", async () => {
+    const repo = sb.worktree('bd-inside');
+    const env = { DX_RUNNER_STATE_DIR: path.join(repo, '.dx-state') };
+    const nothing = sb.prompt({ steps: [{ message: 'nothing to do' }, { result: 'done' }, { exit: 0 }] });
+    const startInside = ['start', '--beads', 'bd-inside', '--provider', 'fake', '--prompt-file', nothing];
+    const refused = await sb.dx([...startInside, '--worktree', repo], { env });
+    expectRefusal(refused, 22, 'state_root_inside_worktree', `is inside the worktree ${fs.realpathSync(repo)}`);
+    expect(fs.readdirSync(path.join(repo, '.dx-state'))).not.toContain('fake');
+    expectRefusal(
+      await sb.dx([...startInside, '--worktree', repo, '--dry-run'], { env }),
+      22,
+      'state_root_inside_worktree',
+    );
+    // one git ignores there is not among the changes: an agent that did nothing is still a no_op
+    fs.writeFileSync(path.join(repo, '.gitignore'), '.dx-state/\n');
+    git(repo, 'add', '.gitignore');
+    git(repo, 'commit', '-q', '-m', 'ignore the state root');
+    expect((await sb.dx([...startInside, '--worktree', repo], { env })).code).toBe(0);
+    const waited = await sb.dxJson(['wait', 'bd-inside', '--timeout', '60'], WaitOutputSchema, { env });
+    expect(waited.json).toMatchObject({ state: 'no_op', reason_code: 'exit_zero_no_mutations' });
   });
 
   it('a prompt or policy that is not UTF-8 (a Latin-1 "café") is refused, never handed on with a � in it', async () => {

@@ -29,7 +29,7 @@ export const EXIT_CODE_TEXT: Readonly<Record<number, string>> = {
   3: 'job exited with an error, or is blocked',
   20: 'provider not found',
   21: 'preflight failed (provider binary or credentials missing)',
-  22: 'permission denied (worktree gate, unsafe state root, a state root another host claimed)',
+  22: 'permission denied (worktree gate, unsafe state root or one inside the worktree, a state root another host claimed)',
   23: 'no-op detected',
   24: 'beads gate failed',
   25: 'model unavailable',

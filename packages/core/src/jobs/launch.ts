@@ -7,7 +7,8 @@ import { decodeText, inputFileProblem, readInputFile, readToEnd, type InputFileE
 import { DxError, ExitCode } from '../errors.js';
 import { baselineGate } from '../gates/baseline.js';
 import { readAllowedPaths } from '../gates/scope.js';
-import { checkWorktree, locateWorktree } from '../gates/worktree.js';
+import { checkWorktree, isWithin, locateWorktree } from '../gates/worktree.js';
+import { git } from '../process/git.js';
 import { maxParallelFor } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
 import { identify, readProcessInfo } from '../process/identity.js';
@@ -367,12 +368,31 @@ function metaRecord(p: {
 }
 
 /**
+ * The job's own records (its log, heartbeat, HOME) must not be among the changes the watcher
+ * counts: with the state root inside the worktree, an agent that did nothing read as a success
+ * that changed six files. A root git ignores there is not counted, so it is taken.
+ */
+async function assertRecordsOutsideWorktree(root: string, worktree: string): Promise<void> {
+  const realRoot = fs.realpathSync(root);
+  if (!isWithin(realRoot, worktree)) return;
+  const ignored = await git(worktree, ['check-ignore', '-q', '--', path.relative(worktree, realRoot) || '.']);
+  if (ignored.code === 0) return;
+  fail(
+    `the state root ${realRoot} is inside the worktree ${worktree}: the job's own records would read as its changes; set DX_RUNNER_STATE_DIR outside the worktree (or have git ignore it there)`,
+    ExitCode.permissionDenied,
+    'state_root_inside_worktree',
+    'move_the_state_root_out_of_the_worktree',
+  );
+}
+
+/**
  * Launch one instance: under the beads lock (so concurrent starts of one id yield one job) and the
  * provider lock (so the concurrency cap cannot be raced), rotate the previous instance's files,
  * write meta, spawn the detached watcher and wait for its acknowledgement.
  */
 async function launch(params: LaunchParams): Promise<StartResult> {
   const { root, beads, provider } = params;
+  await assertRecordsOutsideWorktree(root, params.worktree);
   const beadsLock: Lock | undefined = params.lockHeld ? undefined : await lockJob(root, beads);
   try {
     const providers = await assertNotRunning(root, beads);
@@ -644,6 +664,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   }
   if (options.dryRun) {
     const root = openStateRoot({ env, create: false });
+    if (root) await assertRecordsOutsideWorktree(root, worktree);
     // a placeholder root when there is none yet: absolute, as the watcher will check the paths
     const paths = jobPaths(root ?? '/<state-root>', provider.id, beads);
     const spec = await provider.buildLaunch({

@@ -11,6 +11,7 @@ import {
   IntegrityGateOutputSchema,
   ItemWorktreeGateOutputSchema,
   ScopeGateOutputSchema,
+  WaitOutputSchema,
 } from '@dx/core';
 import { createSandbox, git, waitFor, WITHOUT_DAC_OVERRIDE, type Sandbox } from '../helpers/sandbox.js';
 
@@ -349,6 +350,32 @@ describe('feature-key-gate', () => {
 });
 
 describe('scope-gate', () => {
+  it('a job begun on an unborn branch (git init, then start): its committed files count, its commits are checked', async () => {
+    const wt = path.join(sb.agents, 'bd-unborn', 'repo');
+    fs.mkdirSync(wt, { recursive: true });
+    git(wt, 'init', '-q');
+    const allow = sb.prompt('src/\n', 'allowed.txt');
+    const steps = [
+      { write: 'src/a.ts' },
+      { write: 'docs/notes.md' },
+      { commit: 'feat: the first commit\n\nFeature-Key: bd-unborn' },
+      { write: 'src/b.ts' },
+      { exit: 0 },
+    ];
+    const started = await sb.dx([...sb.fakeStartArgs('bd-unborn', steps, wt), '--allowed-paths-file', allow]);
+    expect(started.code, started.stderr).toBe(0);
+    expect((await sb.dxJson(['wait', 'bd-unborn'], WaitOutputSchema)).json.state).toBe('exited_ok');
+    const scope = await sb.dxJson(['scope-gate', '--beads', 'bd-unborn'], ScopeGateOutputSchema);
+    expect(scope.json).toMatchObject({
+      passed: false,
+      reason_code: 'path_outside_allowlist',
+      violations: ['docs/notes.md'],
+      changed_files: ['docs/notes.md', 'src/a.ts', 'src/b.ts'],
+    });
+    const key = await sb.dxJson(['feature-key-gate', '--beads', 'bd-unborn'], FeatureKeyGateOutputSchema);
+    expect(key.json).toMatchObject({ passed: true, reason_code: 'feature_key_ok', checked_commits: 1, base: null });
+  });
+
   it('flags paths outside the allowlist and a blown mutation budget, using the settings given at start', async () => {
     const allow = path.join(sb.dir, 'allowed.txt');
     fs.writeFileSync(allow, '# only source and its tests\nsrc/\ntest/**/*.test.ts\n');

@@ -69,12 +69,15 @@ export async function featureKeyGate(options: {
   const head = (await resolveCommit(t.worktree, 'HEAD')) ?? null;
   let base = baseFlag ?? t.startHead;
   let baseName = base ? base.slice(0, 12) : '';
-  if (!base) {
+  // a job begun on an unborn branch: every commit of HEAD's history is the job's
+  const wholeHistory = !base && t.startedUnborn;
+  if (wholeHistory) baseName = "the job's start on an unborn branch";
+  else if (!base) {
     const found = await defaultBase(t.worktree, options.baseBranch);
     base = found.sha;
     baseName = found.name;
   }
-  if (!base || !head) {
+  if (!wholeHistory && (!base || !head)) {
     return {
       ...verdict(
         'feature_key',
@@ -87,11 +90,13 @@ export async function featureKeyGate(options: {
       head,
     };
   }
-  const log = await git(t.worktree, [
-    'log',
-    '--format=%H%x1f%(trailers:key=Feature-Key,valueonly,separator=%x1e)%x1d',
-    `${base}..${head}`,
-  ]);
+  const log = head
+    ? await git(t.worktree, [
+        'log',
+        '--format=%H%x1f%(trailers:key=Feature-Key,valueonly,separator=%x1e)%x1d',
+        base ? `${base}..${head}` : head,
+      ])
+    : { stdout: '' };
   const commits = log.stdout
     .split('\x1d')
     .map((r) => r.trim())
@@ -106,10 +111,16 @@ export async function featureKeyGate(options: {
           .filter(Boolean),
       };
     });
-  const out = { feature_key: key, base, head, checked_commits: commits.length };
+  const out = { feature_key: key, base: base ?? null, head, checked_commits: commits.length };
   if (commits.length === 0)
     return {
-      ...verdict('feature_key', t, false, 'no_commits_in_range', `no commits in ${baseName}..HEAD`),
+      ...verdict(
+        'feature_key',
+        t,
+        false,
+        'no_commits_in_range',
+        base ? `no commits in ${baseName}..HEAD` : `no commits since ${baseName}`,
+      ),
       ...out,
       missing_commits: [],
     };

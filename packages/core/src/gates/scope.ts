@@ -35,6 +35,12 @@ export function readAllowedPaths(file: string, options: { pipes?: boolean } = {}
     .filter((l) => l && !l.startsWith('#'));
 }
 
+/** The repository's empty tree (its hash depends on the repository's hash function). */
+async function emptyTree(worktree: string): Promise<string | undefined> {
+  const r = await git(worktree, ['hash-object', '-t', 'tree', '/dev/null']);
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
 async function changedFiles(worktree: string, base: string | undefined): Promise<string[]> {
   const files = new Set<string>();
   if (base) {
@@ -96,7 +102,8 @@ export async function scopeGate(options: {
     }
   }
   const base = baseFlag ?? t.startHead;
-  const files = await changedFiles(t.worktree, base);
+  // a job begun on an unborn branch changed everything there is: compare with the empty tree
+  const files = await changedFiles(t.worktree, base ?? (t.startedUnborn ? await emptyTree(t.worktree) : undefined));
   const matchers = allowed.map(pathMatcher);
   const violations = options.allowedPathsFile ? files.filter((f) => !matchers.some((m) => m(f))) : [];
   const out = {

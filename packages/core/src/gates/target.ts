@@ -13,6 +13,11 @@ export interface GateTarget {
   job?: JobSnapshot;
   /** HEAD when the job was launched (from its outcome or heartbeat). */
   startHead?: string;
+  /**
+   * The job began on a branch with no commit yet (`git init`, then start): everything in the
+   * worktree now is the job's, committed or not.
+   */
+  startedUnborn: boolean;
 }
 
 export interface GateVerdict {
@@ -96,7 +101,9 @@ export async function resolveGateTarget(options: {
   if (top.code !== 0)
     return { ok: false, reasonCode: 'not_a_git_repo', details: `not a git worktree: ${worktree}`, beads, worktree };
   const startHead = job?.outcome?.start_head ?? job?.heartbeat?.start_head;
-  return { ok: true, target: { worktree: top.stdout.trim(), beads, job, startHead } };
+  // a launched job records its start commit; none recorded means there was none
+  const startedUnborn = !startHead && (job?.outcome ?? job?.heartbeat) !== undefined;
+  return { ok: true, target: { worktree: top.stdout.trim(), beads, job, startHead, startedUnborn } };
 }
 
 export async function resolveCommit(worktree: string, sha: string): Promise<string | undefined> {

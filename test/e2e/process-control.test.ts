@@ -33,11 +33,12 @@ async function startHanging(
   extraSteps: unknown[] = [],
   env: Record<string, string> = {},
   runner: Pick<Sandbox, 'dxJson'> = sb,
+  childOptions: Record<string, unknown> = {},
 ) {
   const wt = sb.worktree(beads);
   const childPidFile = path.join(sb.dir, `${beads}.child.pid`);
   const prompt = sb.prompt({
-    steps: [{ message: 'working' }, { spawn_child: childPidFile }, ...extraSteps, { hang: true }],
+    steps: [{ message: 'working' }, { spawn_child: childPidFile, ...childOptions }, ...extraSteps, { hang: true }],
   });
   const start = await runner.dxJson(
     ['start', '--beads', beads, '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt],
@@ -93,6 +94,48 @@ describe('stop, finalize and prune end only our own processes', () => {
     const again = await sb.dx(['stop', '--beads', 'bd-stop']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('is not running');
+  });
+
+  it("ends the agent's children that left its process group (setsid, a daemon): at its exit and at a stop", async () => {
+    // an agent that starts a daemon and exits: the daemon (which ignores SIGTERM) does not outlive the job
+    const daemonPidFile = path.join(sb.dir, 'daemon.pid');
+    const started = await sb.startFake(
+      'bd-daemon',
+      [
+        { spawn_child: daemonPidFile, child_detached: true, child_ignores_sigterm: true },
+        { write: 'a.txt' },
+        { exit: 0 },
+      ],
+      [],
+      { env: { DX_RUNNER_KILL_GRACE_SEC: '1' } },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const daemonPid = Number(
+      await waitFor(() => fs.existsSync(daemonPidFile) && fs.readFileSync(daemonPidFile, 'utf8'), 'daemon pid'),
+    );
+    await waitFor(() => outcome('bd-daemon'), 'the outcome');
+    expect(processExists(daemonPid)).toBe(false);
+    expect(outcome('bd-daemon')).toMatchObject({ state: 'success' });
+    // a stopped agent's detached child goes with it
+    const { childPid } = await startHanging('bd-detached-stop', [], {}, sb, { child_detached: true });
+    expect(processExists(childPid)).toBe(true);
+    expect((await sb.dx(['stop', '--beads', 'bd-detached-stop'])).code).toBe(0);
+    await waitFor(() => !processExists(childPid), 'the detached child gone');
+  });
+
+  it('a job an agent starts is its own: it outlives the agent that started it', async () => {
+    const parent = await startHanging('bd-parent');
+    const meta = loadJob(jobPaths(sb.state, 'fake', 'bd-parent')).meta!;
+    // started from inside the parent's agent: with its environment, the run's mark included
+    const nested = await sb.dxJson(sb.fakeStartArgs('bd-nested', [{ hang: true }]), StartOutputSchema, {
+      env: { DX_RUNNER_RUN_INSTANCE: meta.run_instance },
+    });
+    expect(nested.code, nested.stderr).toBe(0);
+    expect((await sb.dx(['stop', '--beads', 'bd-parent'])).code).toBe(0);
+    await waitFor(() => !processExists(parent.watcherPid), 'the parent job ended');
+    expect(processExists(nested.json.watcher_pid!)).toBe(true);
+    expect(processExists(nested.json.pid!)).toBe(true);
+    expect((await sb.dxJson(['check', '--beads', 'bd-nested'], CheckOutputSchema)).json.state).toBe('healthy');
   });
 
   it('SIGKILLs an agent that ignores SIGTERM after the kill grace', async () => {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { RUN_INSTANCE_ENV } from '../../process/escapees.js';
 
 export interface PrespawnedWatcher {
   readonly child: ChildProcess;
@@ -35,7 +36,8 @@ export function prespawnWatcher(env: NodeJS.ProcessEnv = process.env): Prespawne
     cwd: '/',
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
-    env: { ...env, NODE_ENV: 'production' },
+    // a job an agent starts is a job of its own, not one of the agent's children to end with it
+    env: { ...env, NODE_ENV: 'production', [RUN_INSTANCE_ENV]: undefined },
   });
   const spawned = new Promise<number>((resolve, reject) => {
     child.once('spawn', () => resolve(child.pid!));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createLogger } from '../../logging/logger.js';
+import { endEscapees, findEscapees, RUN_INSTANCE_ENV } from '../../process/escapees.js';
 import { FreezeClock } from '../../process/freeze-clock.js';
 import { withoutRepositoryEnv } from '../../process/git.js';
 import { groupAlive, sendSignal, terminateGroup } from '../../process/signals.js';
@@ -208,8 +209,9 @@ export class JobWatcher {
     if (launch.stdinFile) stdinFd = fs.openSync(launch.stdinFile, 'r');
     const child = spawn(launch.command, launch.args, {
       cwd: launch.cwd,
-      // whatever env the plugin built, the agent's git is its worktree's
-      env: withoutRepositoryEnv(launch.env),
+      // whatever env the plugin built, the agent's git is its worktree's; the run's mark finds the
+      // children that leave its process group
+      env: { ...withoutRepositoryEnv(launch.env), [RUN_INSTANCE_ENV]: this.spec.runInstance },
       detached: true,
       stdio: [stdinFd, 'pipe', 'pipe'],
     });
@@ -649,6 +651,12 @@ export class JobWatcher {
       leftovers = true;
       await terminateGroup(this.agent, Math.min(this.spec.limits.killGraceMs, 5000));
     }
+    // and children that left the group (setsid, a daemon) would outlive it unseen
+    const escapees = this.agent ? findEscapees(this.spec.runInstance, this.agent) : [];
+    if (escapees.length > 0) {
+      this.log.warn({ pids: escapees.map((e) => e.pid) }, "ending the agent's children that left its process group");
+      await endEscapees(escapees, Math.min(this.spec.limits.killGraceMs, 5000));
+    }
     await Promise.race([streamsClosed, sleep(3000)]);
     this.child?.stdout?.destroy();
     this.child?.stderr?.destroy();
@@ -663,7 +671,14 @@ export class JobWatcher {
     };
     const decided = this.decide(exit, mutation);
     this.log.info(
-      { exit_code: code, signal, state: decided.state, reason: decided.reasonCode, leftovers },
+      {
+        exit_code: code,
+        signal,
+        state: decided.state,
+        reason: decided.reasonCode,
+        leftovers,
+        escapees: escapees.length,
+      },
       'agent exited',
     );
     await this.finish(decided, mutation, signal);

@@ -176,7 +176,17 @@ describe('stop, finalize and prune end only our own processes', () => {
   });
 
   async function ghostScenario(ns: PidNamespace): Promise<void> {
-    const { agentPid, watcherPid, childPid } = await startHanging('bd-ghost', [], {}, ns);
+    // the agent also left a daemon outside its group, which the lost watcher can no longer end
+    const daemonPidFile = path.join(sb.dir, 'bd-ghost.daemon.pid');
+    const { agentPid, watcherPid, childPid } = await startHanging(
+      'bd-ghost',
+      [{ spawn_child: daemonPidFile, child_detached: true }],
+      {},
+      ns,
+    );
+    const daemonPid = Number(
+      await waitFor(() => fs.existsSync(daemonPidFile) && fs.readFileSync(daemonPidFile, 'utf8'), 'daemon pid file'),
+    );
     await ns.signal(watcherPid, 'SIGKILL');
     await waitFor(async () => !(await ns.exists(watcherPid)), 'watcher gone');
     const t0 = Date.now();
@@ -211,6 +221,7 @@ describe('stop, finalize and prune end only our own processes', () => {
       }),
     ]);
     await waitFor(async () => !(await ns.exists(agentPid)) && !(await ns.exists(childPid)), 'orphaned group ended');
+    await waitFor(async () => !(await ns.exists(daemonPid)), 'the daemon that left the group ended');
     expect(outcome('bd-ghost')).toMatchObject({
       state: 'failed',
       reason_code: 'watcher_lost',

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DxError, ExitCode } from '../errors.js';
+import { endEscapees, findEscapees } from '../process/escapees.js';
 import { jobProcessStatus } from '../process/identity.js';
 import { sendSignal, terminateGroup, terminateProcess } from '../process/signals.js';
 import { deadlineIn } from '../process/timers.js';
@@ -227,12 +228,14 @@ export async function endJob(
   }
   const hb = job.heartbeat;
   if (hb?.agent_pid !== undefined) {
-    const result = await terminateGroup(
-      { pid: hb.agent_pid, startTicks: hb.agent_start_ticks, bootId: hb.boot_id },
-      killGraceMs,
-    );
+    const agent = { pid: hb.agent_pid, startTicks: hb.agent_start_ticks, bootId: hb.boot_id };
+    const result = await terminateGroup(agent, killGraceMs);
     if (result === 'refused') throw identityUnprovenError(job, request.action);
     signalled ||= result !== 'exited';
+    // what left the group went on without the watcher that would have ended it
+    const escapees = findEscapees(meta.run_instance, agent);
+    await endEscapees(escapees, killGraceMs);
+    signalled ||= escapees.length > 0;
   }
   finalizeWithoutWatcher(job, request);
   return { ended: true, outcome: currentOutcome(job), writtenBy: 'dx-runner', signalled };

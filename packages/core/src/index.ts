@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './config/env.js';
+export * from './config/xdg.js';
 export * from './state/kv.js';
 export * from './state/atomic.js';
 export * from './state/root.js';

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { DxRunnerTransport, TransportRunOptions } from '../client/dx-runner-client.js';
 import { DxError, ExitCode } from '../errors.js';
@@ -57,7 +56,8 @@ export function shellWord(text: string): string {
  * refused otherwise (another user's socket there could stand in for a host).
  */
 export function controlDirectory(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_RUNTIME_DIR || env.TMPDIR || os.tmpdir();
+  // relative values are ignored (XDG spec): the sockets' place must not move with cwd
+  const base = [env.XDG_RUNTIME_DIR, env.TMPDIR].find((d) => d && path.isAbsolute(d)) ?? '/tmp';
   const dir = path.join(base, `dx-runner-ssh-${process.getuid?.() ?? 'user'}`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = fs.lstatSync(dir);

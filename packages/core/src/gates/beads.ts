@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { BdClient, bdBinary } from '../beads/bd.js';
+import { expandHome } from '../config/xdg.js';
 import { DxError, ExitCode } from '../errors.js';
 import { nextActionFor, nextActionText } from '../health/next-actions.js';
 import { isValidBeadsId } from '../jobs/beads-id.js';
@@ -19,10 +19,6 @@ export interface BeadsGateOptions {
   probeId?: string;
   writeProbe?: boolean;
   env?: NodeJS.ProcessEnv;
-}
-
-function expand(p: string, env: NodeJS.ProcessEnv): string {
-  return p === '~' || p.startsWith('~/') ? path.join(env.HOME || os.homedir(), p.slice(1)) : p;
 }
 
 /**
@@ -46,7 +42,7 @@ export async function beadsGate(options: BeadsGateOptions = {}): Promise<BeadsGa
       reasonCode: 'invalid_beads_id',
     });
   }
-  const externalRepo = path.resolve(expand(env.BEADS_REPO_PATH?.trim() || '~/bd', env));
+  const externalRepo = path.resolve(expandHome(env.BEADS_REPO_PATH?.trim() || '~/bd', env));
   const remoteWanted = env.BEADS_REPO_REMOTE_SUBSTR?.trim() || 'stars-end/bd';
   const repo = path.resolve(options.repo ?? process.cwd());
   const out: BeadsGateOutput = {

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DxError, ExitCode } from '../errors.js';
 import { PolicySchema, type Policy, type PolicyDocument } from './schema.js';
 import { policySchemaWith, type PolicySection } from './sections.js';
 import { readYamlFile } from './yaml.js';
+import { expandHome, xdgDirectory } from '../config/xdg.js';
 
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policy/default.yaml', import.meta.url));
 
@@ -26,16 +26,10 @@ export function mergePolicy<T>(base: T, override: unknown): T {
   return out as T;
 }
 
-export function expandHome(p: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (p === '~') return env.HOME || os.homedir();
-  if (p.startsWith('~/')) return path.join(env.HOME || os.homedir(), p.slice(2));
-  return p;
-}
-
 export function userPolicyFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (explicit) return path.resolve(explicit);
   if (env.DX_POLICY_FILE) return path.resolve(env.DX_POLICY_FILE);
-  const configHome = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
+  const configHome = xdgDirectory('XDG_CONFIG_HOME', '.config', env);
   const candidate = path.join(configHome, 'dx-runner', 'policy.yaml');
   return fs.existsSync(candidate) ? candidate : undefined;
 }

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from '../zod.js';
 import { DxError, ExitCode } from '../errors.js';
 import type { JobLimits } from '../jobs/limits.js';
 import { readYamlFile } from '../policy/yaml.js';
+import { xdgDirectory } from '../config/xdg.js';
 
 /** A named start recipe: provider, model and limits (`start --profile NAME`). */
 export const ProfileFileSchema = z
@@ -39,7 +39,7 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** Search order: DX_RUNNER_PROFILES_DIR, ~/.config/dx-runner/profiles, then the shipped ones. */
 export function profileDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  const configHome = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
+  const configHome = xdgDirectory('XDG_CONFIG_HOME', '.config', env);
   return [env.DX_RUNNER_PROFILES_DIR, path.join(configHome, 'dx-runner', 'profiles'), SHIPPED_PROFILES_DIR].filter(
     (d): d is string => Boolean(d),
   );

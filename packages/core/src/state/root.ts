@@ -1,14 +1,13 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import { assertRootOnThisHost } from './host-claim.js';
+import { xdgDirectory } from '../config/xdg.js';
 
 /** A tool's state directory: `$<override>`, else `${XDG_STATE_HOME:-~/.local/state}/<name>`. */
 export function toolStatePath(name: string, override: string, env: NodeJS.ProcessEnv = process.env): string {
   if (env[override]) return path.resolve(env[override]);
-  const base = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
-  return path.join(base, name);
+  return path.join(xdgDirectory('XDG_STATE_HOME', path.join('.local', 'state'), env), name);
 }
 
 export function stateRootPath(env: NodeJS.ProcessEnv = process.env): string {

@@ -100,6 +100,28 @@ afterEach(async () => {
 });
 
 describe('nightly-dispatch run', () => {
+  it('names a provider of the chain that is not installed, though tonight did not need the fallback', async () => {
+    create('bd-typo', 0);
+    const policy = path.join(sb.dir, 'typo-policy.yaml');
+    fs.writeFileSync(
+      policy,
+      'nightly:\n  provider_chain: [fake, fake-alt, gemnii]\n  alert_on_dispatch_complete: false\n',
+    );
+    const r = await night([], { DX_POLICY_FILE: policy });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.provider).toMatchObject({
+      selected: 'fake',
+      fallback: false,
+      warnings: [
+        expect.stringMatching(/^gemnii is not an installed provider \(available: .*\): a fallback to it would fail$/),
+      ],
+    });
+    expect(fs.readFileSync(path.join(nightly, 'reports', 'latest.md'), 'utf8')).toContain(
+      '- ⚠ gemnii is not an installed provider',
+    );
+    await stop('bd-typo');
+  });
+
   it('claims and dispatches ready work through dx-runner, one at a time for the first 48 h, and writes the morning report', async () => {
     create('bd-n1', 0);
     create('bd-n2', 1);

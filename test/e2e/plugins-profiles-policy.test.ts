@@ -8,6 +8,7 @@ import {
   ErrorOutputSchema,
   MetaSchema,
   parseKv,
+  PreflightChainOutputSchema,
   PreflightOutputSchema,
   ProfilesOutputSchema,
   StartOutputSchema,
@@ -140,6 +141,23 @@ describe('provider preflight answers are checked', () => {
     expect(r.code).toBe(21);
     expect(r.json).toMatchObject({ ok: false, checks: [{ name: 'auth', status: 'fail' }] });
     expect(r.json.error).toMatch(/answered status "pass" \(expected ok\|warn\|fail\|skip\)/);
+  });
+
+  it('names what would break a fallback not needed today: a provider not installed, an entry named twice', async () => {
+    const policy = path.join(sb.dir, 'policy.yaml');
+    fs.writeFileSync(policy, 'fallback_chain: [fake, gemnii, fake-alt, fake-alt]\n');
+    const r = await sb.dxJson(['preflight', '--policy', policy], PreflightChainOutputSchema);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, selected_provider: 'fake' });
+    expect(r.json.results.map((x) => x.provider)).toEqual(['fake']);
+    expect(r.json.warnings).toEqual([
+      expect.stringMatching(
+        /^gemnii is not an installed provider \(available: .*fake-alt.*\): a fallback to it would fail$/,
+      ),
+      'fake-alt is named more than once in the chain',
+    ]);
+    const human = await sb.dx(['preflight', '--policy', policy]);
+    expect(human.stdout).toContain('\nwarning: gemnii is not an installed provider');
   });
 });
 

@@ -75,6 +75,8 @@ export const NightReportSchema = z.object({
     fallback: z.boolean(),
     primary_failure: z.object({ provider: z.string(), reason_code: z.string(), error: z.string() }).nullable(),
     preflight: z.array(PreflightOutputSchema),
+    /** What would break a fallback not needed tonight (a provider of the chain not installed). */
+    warnings: z.array(z.string()).default([]),
   }),
   counts: z.object({
     ready: z.number().int(),

@@ -60,6 +60,7 @@ ${exitCodesHelp([0, 1, 20, 21, 25])}`;
     } else {
       this.out(`no provider available: ${chain.results.map((r) => `${r.provider}: ${r.reason_code}`).join('; ')}`);
     }
+    for (const warning of chain.warnings) this.out(`warning: ${warning}`);
     return chain;
   }
 }

@@ -179,6 +179,26 @@ export async function preflightProvider(
  * An entry `provider:model` checks that provider with that model (gemini:gemini-2.5-pro,
  * gemini:gemini-2.0-flash tries two Gemini models in turn).
  */
+/**
+ * A chain is checked only up to the first provider that passes, so a typo further down would be
+ * found the night the fallback is needed: every entry is looked up now (no preflight run).
+ */
+function chainWarnings(chain: string[], registry: ProviderRegistry): string[] {
+  const warnings: string[] = [];
+  const seen = new Set<string>();
+  for (const entry of chain) {
+    const colon = entry.indexOf(':');
+    const id = colon > 0 ? entry.slice(0, colon) : entry;
+    if (seen.has(entry)) warnings.push(`${entry} is named more than once in the chain`);
+    else if (!registry.has(id))
+      warnings.push(
+        `${id} is not an installed provider (available: ${registry.ids().join(', ') || 'none'}): a fallback to it would fail`,
+      );
+    seen.add(entry);
+  }
+  return warnings;
+}
+
 export async function preflightChain(options: PreflightOptions & { chain?: string[] }): Promise<PreflightChainOutput> {
   const chain = options.chain ?? options.policy.fallbackChain;
   if (chain.length === 0) {
@@ -214,5 +234,6 @@ export async function preflightChain(options: PreflightOptions & { chain?: strin
         }
       : null,
     results,
+    warnings: chainWarnings(chain, options.registry),
   };
 }

@@ -266,6 +266,11 @@ export const PreflightChainOutputSchema = z.object({
   selected_model: z.string().nullable(),
   primary_failure: z.object({ provider: z.string(), reason_code: z.string(), error: z.string() }).nullable(),
   results: z.array(PreflightOutputSchema),
+  /**
+   * What would break a fallback that was not needed today: a provider of the chain that is not
+   * installed (a typo), an entry named twice. (Absent from an older dx-runner's answer.)
+   */
+  warnings: z.array(z.string()).default([]),
 });
 export type PreflightChainOutput = z.infer<typeof PreflightChainOutputSchema>;
 

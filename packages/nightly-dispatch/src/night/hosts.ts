@@ -115,5 +115,6 @@ export function fleetChain(hosts: readonly NightHost[], entries: readonly string
         ? { provider: first.provider, reason_code: first.reason_code ?? 'failed', error: first.error ?? 'unavailable' }
         : null,
     results,
+    warnings: [...new Set(hosts.flatMap((h) => (h.chain?.warnings ?? []).map((w) => `${h.name}: ${w}`)))],
   };
 }

@@ -203,7 +203,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     hosts: [],
     migration: { started_at: config.migrationStart, max_parallel: config.currentMaxParallel, live_jobs: 0 },
     work: { query: config.workQuery, critical: 0, overload: false },
-    provider: { selected: null, model: null, fallback: false, primary_failure: null, preflight: [] },
+    provider: { selected: null, model: null, fallback: false, primary_failure: null, preflight: [], warnings: [] },
     counts: { ready: 0, claimed: 0, dispatched: 0, skipped: 0, failed: 0 },
     interrupted: [],
     items,
@@ -276,7 +276,9 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     fallback: false,
     primary_failure: chain.primary_failure,
     preflight: chain.results,
+    warnings: chain.warnings,
   };
+  for (const warning of chain.warnings) deps.log(`provider chain: ${warning}`);
   if (!chain.ok || !chain.selected_provider) {
     const failures = chain.results.map(
       (r) => `${r.provider}: ${r.reason_code ?? 'failed'} (${r.error ?? 'unknown error'})`,

@@ -33,6 +33,9 @@ export function renderMorningReport(r: NightReport): string {
           `Primary failure: ${r.provider.primary_failure.provider}: ${r.provider.primary_failure.reason_code} — ${markdownInline(r.provider.primary_failure.error)}`,
         ]
       : []),
+    ...(r.provider.warnings.length > 0
+      ? ['', 'Fallback chain warnings:', '', ...r.provider.warnings.map((w) => `- ⚠ ${markdownInline(w)}`)]
+      : []),
     '',
     '| provider | ok | reason | error |',
     '|---|---|---|---|',

@@ -128,7 +128,7 @@ describe('stop, finalize and prune end only our own processes', () => {
     const meta = loadJob(jobPaths(sb.state, 'fake', 'bd-parent')).meta!;
     // started from inside the parent's agent: with its environment, the run's mark included
     const nested = await sb.dxJson(sb.fakeStartArgs('bd-nested', [{ hang: true }]), StartOutputSchema, {
-      env: { DX_RUNNER_RUN_INSTANCE: meta.run_instance },
+      env: { DX_RUNNER_JOB: `bd-parent/${meta.run_instance}` },
     });
     expect(nested.code, nested.stderr).toBe(0);
     expect((await sb.dx(['stop', '--beads', 'bd-parent'])).code).toBe(0);
@@ -230,6 +230,27 @@ describe('stop, finalize and prune end only our own processes', () => {
     const second = await ns.dxJson(['prune'], PruneOutputSchema);
     expect(second.json.pruned).toBe(0);
   }
+
+  it('an agent killed from outside (the OOM killer’s SIGKILL) is named as such, not as a bare crash', async () => {
+    // it signals a pid start reported: the job and every command of the test run in a private pid namespace
+    const ns = openPidNamespace(sb);
+    try {
+      const { agentPid } = await startHanging('bd-oom', [], {}, ns);
+      await ns.signal(agentPid, 'SIGKILL');
+      await waitFor(() => outcome('bd-oom'), 'the outcome');
+      expect(outcome('bd-oom')).toMatchObject({
+        state: 'failed',
+        exit_code: 137,
+        reason_code: 'agent_killed_by_signal',
+        failure_class: 'crashed',
+        summary: expect.stringContaining('ended by SIGKILL, which dx-runner did not send'),
+      });
+      const check = await ns.dxJson(['check', '--beads', 'bd-oom'], CheckOutputSchema);
+      expect(check.json).toMatchObject({ state: 'exited_err', next_action: 'find_what_ended_the_agent_then_restart' });
+    } finally {
+      await ns.close();
+    }
+  });
 
   it('a watcher lost after its agent ended: the outcome keeps the agent’s own exit code', async () => {
     const ns = openPidNamespace(sb);

@@ -88,6 +88,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
   pass_an_existing_git_worktree: 'Pass a worktree that exists and is a git checkout.',
   keep_one_worktree_per_item: "Several checkouts sit under the item's folder: keep exactly one.",
   pass_a_git_worktree: 'The directory is not a git checkout: pass a git worktree.',
+  find_what_ended_the_agent_then_restart:
+    'Something outside dx-runner ended the agent with a signal (out of memory? see `dmesg`): find it, then restart.',
   find_what_removed_the_worktree_then_restart:
     "The job's worktree was removed while the agent ran, so its work cannot be seen: find what removed it, restore the worktree, then restart.",
   install_the_beads_cli: 'Install the beads CLI (`bd`) or put it on PATH.',
@@ -191,6 +193,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   outcome_missing: 'wait_for_the_job_to_end_then_rerun_the_gate',
   worktree_missing: 'pass_an_existing_git_worktree',
   worktree_gone: 'find_what_removed_the_worktree_then_restart',
+  agent_killed_by_signal: 'find_what_ended_the_agent_then_restart',
   worktree_found: 'proceed',
   worktree_ambiguous: 'keep_one_worktree_per_item',
   not_a_git_repo: 'pass_a_git_worktree',

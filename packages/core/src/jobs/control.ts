@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DxError, ExitCode } from '../errors.js';
-import { endEscapees, findEscapees } from '../process/escapees.js';
+import { endEscapees, findEscapees, jobMark } from '../process/escapees.js';
 import { jobProcessStatus } from '../process/identity.js';
 import { sendSignal, terminateGroup, terminateProcess } from '../process/signals.js';
 import { deadlineIn } from '../process/timers.js';
@@ -233,7 +233,7 @@ export async function endJob(
     if (result === 'refused') throw identityUnprovenError(job, request.action);
     signalled ||= result !== 'exited';
     // what left the group went on without the watcher that would have ended it
-    const escapees = findEscapees(meta.run_instance, agent);
+    const escapees = findEscapees(jobMark(meta.beads, meta.run_instance), agent);
     await endEscapees(escapees, killGraceMs);
     signalled ||= escapees.length > 0;
   }

@@ -3,12 +3,20 @@ import { KERNEL_START_TIMES, currentBootId, readProcessInfo, selfProcess, type P
 import { terminateProcess } from './signals.js';
 
 /**
- * The variable every agent is started with, naming its run instance. A child that leaves the
- * agent's process group (`setsid`, a daemon's double fork) still inherits it: it is how such a
+ * The variable every agent is started with, naming its job and run instance. A child that leaves
+ * the agent's process group (`setsid`, a daemon's double fork) still inherits it: it is how such a
  * child is found once the agent is gone. dx-runner's own watchers are started without it, so a job
  * an agent starts is its own job, not the agent's leftover.
  */
-export const RUN_INSTANCE_ENV = 'DX_RUNNER_RUN_INSTANCE';
+export const JOB_MARK_ENV = 'DX_RUNNER_JOB';
+
+/**
+ * The mark of one run: a run instance alone is not unique on a host (jobs started in the same
+ * second by one process — dx-batch starts its jobs in-process — share it), the beads id with it is.
+ */
+export function jobMark(beads: string, runInstance: string): string {
+  return `${beads}/${runInstance}`;
+}
 
 /** The environment of a process: undefined when it is gone or not ours to read. */
 function environOf(pid: number): Buffer | undefined {
@@ -20,13 +28,13 @@ function environOf(pid: number): Buffer | undefined {
 }
 
 /**
- * Processes that escaped a run's process group: they carry the run's instance in their
+ * Processes that escaped a run's process group: they carry the run's mark in their
  * environment and started no earlier than its agent did, in this boot. The agent's group itself
  * was ended before; this finds what left it.
  */
-export function findEscapees(runInstance: string, agent: ProcessIdentity): ProcessIdentity[] {
+export function findEscapees(mark: string, agent: ProcessIdentity): ProcessIdentity[] {
   if (!KERNEL_START_TIMES || !agent.startTicks) return [];
-  const marker = Buffer.from(`${RUN_INSTANCE_ENV}=${runInstance}\0`);
+  const marker = Buffer.from(`${JOB_MARK_ENV}=${mark}\0`);
   const self = selfProcess().pid;
   const bootId = currentBootId();
   const found: ProcessIdentity[] = [];

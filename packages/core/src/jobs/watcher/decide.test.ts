@@ -12,6 +12,18 @@ const exit = (exitCode: number | null, signal: string | null = null): AgentExit 
 
 const classified: FailureClassification = { reasonCode: 'opencode_rate_limited', failureClass: 'rate_limited' };
 
+function base(): DecisionInput {
+  return {
+    exit: exit(0),
+    mutations: 0,
+    finalOk: undefined,
+    writesRefused: 0,
+    expectNoChanges: false,
+    outputCapBytes: 1024,
+    classify: () => classified,
+  };
+}
+
 function decide(over: Partial<DecisionInput>) {
   const asked: AgentExit[] = [];
   const decision = decideOutcome({
@@ -77,6 +89,33 @@ describe('the watcher outcome decision', () => {
       classification: classified,
     });
     expect(decide({ exit: exit(null, 'SIGKILL') }).decision.exitCode).toBe(137);
+  });
+
+  it('a signal the watcher did not send is named, unless the provider recognised a failure of its own', () => {
+    const crashed = (): FailureClassification => ({
+      reasonCode: 'opencode_process_exit_nonzero',
+      failureClass: 'crashed',
+    });
+    const oom = decideOutcome({ ...base(), exit: exit(null, 'SIGKILL'), classify: crashed });
+    expect(oom).toMatchObject({
+      state: 'failed',
+      exitCode: 137,
+      reasonCode: 'agent_killed_by_signal',
+      classification: {
+        failureClass: 'crashed',
+        summary: expect.stringContaining('ended by SIGKILL, which dx-runner did not send'),
+        nextAction: 'find_what_ended_the_agent_then_restart',
+      },
+    });
+    // a crash by exit code or by the program's own fault (SIGSEGV) stays the provider's; so does a
+    // signal death it explains
+    expect(decideOutcome({ ...base(), exit: exit(null, 'SIGSEGV'), classify: crashed }).reasonCode).toBe(
+      'opencode_process_exit_nonzero',
+    );
+    expect(decideOutcome({ ...base(), exit: exit(1), classify: crashed }).reasonCode).toBe(
+      'opencode_process_exit_nonzero',
+    );
+    expect(decide({ exit: exit(null, 'SIGTERM') }).decision.reasonCode).toBe('opencode_rate_limited');
   });
 
   it('an agent killed because it hung after a successful final result did its work', () => {

@@ -57,6 +57,25 @@ export function signalNumber(signal: string | null): number {
   return (os.constants.signals as Record<string, number>)[signal] ?? 0;
 }
 
+const SENT_FROM_OUTSIDE = new Set(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP']);
+
+/**
+ * An agent ended by a signal the watcher did not send (the kernel's out-of-memory killer, another
+ * user, a shutdown) is named as such, unless the provider recognised a failure of its own in the
+ * output: a bare "crashed" would hide that something outside the job ended it.
+ */
+function signalDeath(signal: string | null, classified: FailureClassification): FailureClassification {
+  // SIGSEGV, SIGABRT and the like are the program's own crash: the provider's to name
+  if (!signal || !SENT_FROM_OUTSIDE.has(signal) || classified.failureClass !== 'crashed') return classified;
+  const hint = signal === 'SIGKILL' ? " (the kernel's out-of-memory killer sends it: see `dmesg`)" : '';
+  return {
+    reasonCode: 'agent_killed_by_signal',
+    failureClass: 'crashed',
+    summary: `the agent was ended by ${signal}, which dx-runner did not send${hint}`,
+    nextAction: 'find_what_ended_the_agent_then_restart',
+  };
+}
+
 /**
  * The one decision of a run's outcome. A stop, restart, timeout or other termination the watcher
  * chose is what the outcome says; otherwise the exit and the final event decide, and a success
@@ -113,7 +132,7 @@ export function decideOutcome(input: DecisionInput): Decision {
       reasonCode: input.writesRefused > 0 ? 'writes_refused_no_mutations' : 'exit_zero_no_mutations',
     };
   }
-  const classification = input.classify(input.exit);
+  const classification = signalDeath(input.exit.signal, input.classify(input.exit));
   return {
     state: 'failed',
     exitCode: rawExit,

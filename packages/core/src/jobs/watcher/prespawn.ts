@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { RUN_INSTANCE_ENV } from '../../process/escapees.js';
+import { JOB_MARK_ENV } from '../../process/escapees.js';
 
 export interface PrespawnedWatcher {
   readonly child: ChildProcess;
@@ -37,7 +37,7 @@ export function prespawnWatcher(env: NodeJS.ProcessEnv = process.env): Prespawne
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
     // a job an agent starts is a job of its own, not one of the agent's children to end with it
-    env: { ...env, NODE_ENV: 'production', [RUN_INSTANCE_ENV]: undefined },
+    env: { ...env, NODE_ENV: 'production', [JOB_MARK_ENV]: undefined },
   });
   const spawned = new Promise<number>((resolve, reject) => {
     child.once('spawn', () => resolve(child.pid!));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createLogger } from '../../logging/logger.js';
-import { endEscapees, findEscapees, RUN_INSTANCE_ENV } from '../../process/escapees.js';
+import { endEscapees, findEscapees, JOB_MARK_ENV, jobMark } from '../../process/escapees.js';
 import { FreezeClock } from '../../process/freeze-clock.js';
 import { withoutRepositoryEnv } from '../../process/git.js';
 import { groupAlive, sendSignal, terminateGroup } from '../../process/signals.js';
@@ -211,7 +211,7 @@ export class JobWatcher {
       cwd: launch.cwd,
       // whatever env the plugin built, the agent's git is its worktree's; the run's mark finds the
       // children that leave its process group
-      env: { ...withoutRepositoryEnv(launch.env), [RUN_INSTANCE_ENV]: this.spec.runInstance },
+      env: { ...withoutRepositoryEnv(launch.env), [JOB_MARK_ENV]: jobMark(this.spec.beads, this.spec.runInstance) },
       detached: true,
       stdio: [stdinFd, 'pipe', 'pipe'],
     });
@@ -652,7 +652,7 @@ export class JobWatcher {
       await terminateGroup(this.agent, Math.min(this.spec.limits.killGraceMs, 5000));
     }
     // and children that left the group (setsid, a daemon) would outlive it unseen
-    const escapees = this.agent ? findEscapees(this.spec.runInstance, this.agent) : [];
+    const escapees = this.agent ? findEscapees(jobMark(this.spec.beads, this.spec.runInstance), this.agent) : [];
     if (escapees.length > 0) {
       this.log.warn({ pids: escapees.map((e) => e.pid) }, "ending the agent's children that left its process group");
       await endEscapees(escapees, Math.min(this.spec.limits.killGraceMs, 5000));

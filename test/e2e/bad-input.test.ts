@@ -177,6 +177,26 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     );
   });
 
+  it('a second job in a worktree where another runs is refused: each would count the other’s changes', async () => {
+    const shared = sb.worktree('shared');
+    const hang = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
+    const startIn = (beads: string, ...extra: string[]) =>
+      sb.dx(['start', '--beads', beads, '--provider', 'fake', '--prompt-file', hang, '--worktree', shared, ...extra]);
+    expect((await startIn('bd-first')).code).toBe(0);
+    expectRefusal(
+      await startIn('bd-second'),
+      1,
+      'worktree_in_use',
+      `worktree ${fs.realpathSync(shared)} is in use by job bd-first (provider fake, running)`,
+    );
+    expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-second.meta'))).toBe(false);
+    // a read-only job may look at it meanwhile; once the first has ended, the worktree is free again
+    expect((await startIn('bd-reader', '--expect-no-changes')).code).toBe(0);
+    for (const beads of ['bd-first', 'bd-reader']) expect((await sb.dx(['stop', '--beads', beads])).code).toBe(0);
+    expect((await startIn('bd-second')).code).toBe(0);
+    expect((await sb.dx(['stop', '--beads', 'bd-second'])).code).toBe(0);
+  });
+
   it("a state root inside the worktree is refused (22): the job's own records would read as its changes", async () => {
     const repo = sb.worktree('bd-inside');
     const env = { DX_RUNNER_STATE_DIR: path.join(repo, '.dx-state') };

@@ -24,7 +24,7 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export const EXIT_CODE_TEXT: Readonly<Record<number, string>> = {
   0: 'success',
-  1: 'general error: bad input or usage (reason_code usage / invalid_flag), corrupt state, job not found, cap reached',
+  1: 'general error: bad input or usage (reason_code usage / invalid_flag), corrupt state, job not found, cap reached, worktree in use',
   2: 'job stalled',
   3: 'job exited with an error, or is blocked',
   20: 'provider not found',

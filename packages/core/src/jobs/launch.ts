@@ -21,7 +21,7 @@ import { profileLimits, type Profile } from '../profiles/profiles.js';
 import type { StartOutput } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
 import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../state/atomic.js';
-import { jobPaths, listBeadsInProviderDir, rotateFile, type JobPaths } from '../state/layout.js';
+import { jobPaths, listBeadsInProviderDir, listProviderDirs, rotateFile, type JobPaths } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { openStateRoot } from '../state/root.js';
 import { assertBeadsId } from './beads-id.js';
@@ -236,6 +236,28 @@ function liveCount(root: string, provider: string): number {
   return live;
 }
 
+/**
+ * Two agents in one worktree would each count the other's changes as their own: a job that did
+ * nothing would read as a success made of the other's work. A read-only job (expect no changes)
+ * may share a worktree; only a live job with a pid file can be running an agent there.
+ */
+function assertWorktreeFree(root: string, beads: string, worktree: string, expectNoChanges: boolean): void {
+  if (expectNoChanges) return;
+  for (const provider of listProviderDirs(root)) {
+    for (const other of listBeadsInProviderDir(root, provider, '.pid')) {
+      if (other === beads) continue;
+      const job = loadJob(jobPaths(root, provider, other));
+      if (job.meta?.worktree !== worktree || job.meta.expect_no_changes || !isLive(job)) continue;
+      fail(
+        `worktree ${worktree} is in use by job ${other} (provider ${provider}, running): two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${other}`,
+        ExitCode.general,
+        'worktree_in_use',
+        'give_each_job_its_own_worktree_or_wait',
+      );
+    }
+  }
+}
+
 /** Held while a launch counts live jobs, so a provider's concurrency cap cannot be raced. */
 async function providerCapLock(root: string, provider: string): Promise<Lock> {
   try {
@@ -396,6 +418,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
   const beadsLock: Lock | undefined = params.lockHeld ? undefined : await lockJob(root, beads);
   try {
     const providers = await assertNotRunning(root, beads);
+    assertWorktreeFree(root, beads, params.worktree, params.expectNoChanges ?? false);
     const providerLock = await providerCapLock(root, provider.id);
     try {
       const cap = maxParallelFor(params.policy, provider.id, params.env);

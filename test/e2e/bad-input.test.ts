@@ -190,6 +190,7 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       `worktree ${fs.realpathSync(shared)} is in use by job bd-first (provider fake, running)`,
     );
     expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-second.meta'))).toBe(false);
+    expectRefusal(await startIn('bd-second', '--dry-run'), 1, 'worktree_in_use');
     // a read-only job may look at it meanwhile; once the first has ended, the worktree is free again
     expect((await startIn('bd-reader', '--expect-no-changes')).code).toBe(0);
     for (const beads of ['bd-first', 'bd-reader']) expect((await sb.dx(['stop', '--beads', beads])).code).toBe(0);

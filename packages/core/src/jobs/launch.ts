@@ -687,7 +687,10 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   }
   if (options.dryRun) {
     const root = openStateRoot({ env, create: false });
-    if (root) await assertRecordsOutsideWorktree(root, worktree);
+    if (root) {
+      await assertRecordsOutsideWorktree(root, worktree);
+      assertWorktreeFree(root, beads, worktree, options.expectNoChanges ?? false);
+    }
     // a placeholder root when there is none yet: absolute, as the watcher will check the paths
     const paths = jobPaths(root ?? '/<state-root>', provider.id, beads);
     const spec = await provider.buildLaunch({

@@ -97,45 +97,53 @@ describe('stop, finalize and prune end only our own processes', () => {
   });
 
   it("ends the agent's children that left its process group (setsid, a daemon): at its exit and at a stop", async () => {
-    // an agent that starts a daemon and exits: the daemon (which ignores SIGTERM) does not outlive the job
-    const daemonPidFile = path.join(sb.dir, 'daemon.pid');
-    const started = await sb.startFake(
-      'bd-daemon',
-      [
+    // dx-runner signals pids it finds by their mark: the jobs and every command run in a private pid namespace
+    const ns = openPidNamespace(sb);
+    try {
+      // an agent that starts a daemon and exits: the daemon (which ignores SIGTERM) does not outlive the job
+      const daemonPidFile = path.join(sb.dir, 'daemon.pid');
+      const steps = [
         { spawn_child: daemonPidFile, child_detached: true, child_ignores_sigterm: true },
         { write: 'a.txt' },
         { exit: 0 },
-      ],
-      [],
-      { env: { DX_RUNNER_KILL_GRACE_SEC: '1' } },
-    );
-    expect(started.code, started.stderr).toBe(0);
-    const daemonPid = Number(
-      await waitFor(() => fs.existsSync(daemonPidFile) && fs.readFileSync(daemonPidFile, 'utf8'), 'daemon pid'),
-    );
-    await waitFor(() => outcome('bd-daemon'), 'the outcome');
-    expect(processExists(daemonPid)).toBe(false);
-    expect(outcome('bd-daemon')).toMatchObject({ state: 'success' });
-    // a stopped agent's detached child goes with it
-    const { childPid } = await startHanging('bd-detached-stop', [], {}, sb, { child_detached: true });
-    expect(processExists(childPid)).toBe(true);
-    expect((await sb.dx(['stop', '--beads', 'bd-detached-stop'])).code).toBe(0);
-    await waitFor(() => !processExists(childPid), 'the detached child gone');
+      ];
+      const started = await ns.dx(sb.fakeStartArgs('bd-daemon', steps), { env: { DX_RUNNER_KILL_GRACE_SEC: '1' } });
+      expect(started.code, started.stderr).toBe(0);
+      const daemonPid = Number(
+        await waitFor(() => fs.existsSync(daemonPidFile) && fs.readFileSync(daemonPidFile, 'utf8'), 'daemon pid'),
+      );
+      await waitFor(() => outcome('bd-daemon'), 'the outcome');
+      expect(await ns.exists(daemonPid)).toBe(false);
+      expect(outcome('bd-daemon')).toMatchObject({ state: 'success' });
+      // a stopped agent's detached child goes with it
+      const { childPid } = await startHanging('bd-detached-stop', [], {}, ns, { child_detached: true });
+      expect(await ns.exists(childPid)).toBe(true);
+      expect((await ns.dx(['stop', '--beads', 'bd-detached-stop'])).code).toBe(0);
+      await waitFor(async () => !(await ns.exists(childPid)), 'the detached child gone');
+    } finally {
+      await ns.close();
+    }
   });
 
   it('a job an agent starts is its own: it outlives the agent that started it', async () => {
-    const parent = await startHanging('bd-parent');
-    const meta = loadJob(jobPaths(sb.state, 'fake', 'bd-parent')).meta!;
-    // started from inside the parent's agent: with its environment, the run's mark included
-    const nested = await sb.dxJson(sb.fakeStartArgs('bd-nested', [{ hang: true }]), StartOutputSchema, {
-      env: { DX_RUNNER_JOB: `bd-parent/${meta.run_instance}` },
-    });
-    expect(nested.code, nested.stderr).toBe(0);
-    expect((await sb.dx(['stop', '--beads', 'bd-parent'])).code).toBe(0);
-    await waitFor(() => !processExists(parent.watcherPid), 'the parent job ended');
-    expect(processExists(nested.json.watcher_pid!)).toBe(true);
-    expect(processExists(nested.json.pid!)).toBe(true);
-    expect((await sb.dxJson(['check', '--beads', 'bd-nested'], CheckOutputSchema)).json.state).toBe('healthy');
+    // the parent's end signals what carries its mark: the jobs and every command run in a private pid namespace
+    const ns = openPidNamespace(sb);
+    try {
+      const parent = await startHanging('bd-parent', [], {}, ns);
+      const meta = loadJob(jobPaths(sb.state, 'fake', 'bd-parent')).meta!;
+      // started from inside the parent's agent: with its environment, the run's mark included
+      const nested = await ns.dxJson(sb.fakeStartArgs('bd-nested', [{ hang: true }]), StartOutputSchema, {
+        env: { DX_RUNNER_JOB: `bd-parent/${meta.run_instance}` },
+      });
+      expect(nested.code, nested.stderr).toBe(0);
+      expect((await ns.dx(['stop', '--beads', 'bd-parent'])).code).toBe(0);
+      await waitFor(async () => !(await ns.exists(parent.watcherPid)), 'the parent job ended');
+      expect(await ns.exists(nested.json.watcher_pid!)).toBe(true);
+      expect(await ns.exists(nested.json.pid!)).toBe(true);
+      expect((await ns.dxJson(['check', '--beads', 'bd-nested'], CheckOutputSchema)).json.state).toBe('healthy');
+    } finally {
+      await ns.close();
+    }
   });
 
   it('SIGKILLs an agent that ignores SIGTERM after the kill grace', async () => {

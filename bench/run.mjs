@@ -89,10 +89,15 @@ try {
     '--no-install',
   ]);
   if (link.status !== 0) throw new Error(`plugins link failed: ${link.stderr}`);
-  const worktree = path.join(work, 'agents', 'bench', 'repo');
-  fs.mkdirSync(worktree, { recursive: true });
-  git(worktree, 'init', '-q');
-  git(worktree, 'commit', '-q', '--allow-empty', '-m', 'init');
+  // one worktree per job, as in real use (dx-runner refuses a second live job in a worktree)
+  const newWorktree = (name) => {
+    const dir = path.join(work, 'agents', name, 'repo');
+    fs.mkdirSync(dir, { recursive: true });
+    git(dir, 'init', '-q');
+    git(dir, 'commit', '-q', '--allow-empty', '-m', 'init');
+    return dir;
+  };
+  const worktree = newWorktree('bench');
 
   const nodeBase = time('node -e 0', process.execPath, ['-e', '0']);
   const version = time('dx-runner --version', process.execPath, [cli, '--version']);
@@ -123,9 +128,21 @@ try {
   fs.writeFileSync(prompt, JSON.stringify({ steps: [{ message: 'bench' }, { hang: true }] }));
   const startSamples = [];
   for (let i = 0; i < RUNS; i++) {
+    const startWorktree = newWorktree(`bd-start-${i}`);
     const r = run(
       process.execPath,
-      [cli, 'start', '--beads', `bd-start-${i}`, '--provider', 'fake', '--prompt-file', prompt, '--worktree', worktree],
+      [
+        cli,
+        'start',
+        '--beads',
+        `bd-start-${i}`,
+        '--provider',
+        'fake',
+        '--prompt-file',
+        prompt,
+        '--worktree',
+        startWorktree,
+      ],
       { DX_RUNNER_STATE_DIR: startState },
     );
     if (r.status !== 0) throw new Error(`start failed: ${r.stderr}`);
@@ -153,7 +170,7 @@ try {
         '--prompt-file',
         prompt,
         '--worktree',
-        worktree,
+        newWorktree(`bd-live-${i}`),
         '--json',
       ],
       { DX_RUNNER_STATE_DIR: liveState },

@@ -7,8 +7,7 @@ import { decodeText, inputFileProblem, readInputFile, readToEnd, type InputFileE
 import { DxError, ExitCode } from '../errors.js';
 import { baselineGate } from '../gates/baseline.js';
 import { readAllowedPaths } from '../gates/scope.js';
-import { checkWorktree, isWithin, locateWorktree } from '../gates/worktree.js';
-import { git } from '../process/git.js';
+import { checkWorktree, locateWorktree } from '../gates/worktree.js';
 import { maxParallelFor } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
 import { identify, readProcessInfo } from '../process/identity.js';
@@ -21,7 +20,7 @@ import { profileLimits, type Profile } from '../profiles/profiles.js';
 import type { StartOutput } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
 import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../state/atomic.js';
-import { jobPaths, listBeadsInProviderDir, listProviderDirs, rotateFile, type JobPaths } from '../state/layout.js';
+import { jobPaths, listBeadsInProviderDir, rotateFile, type JobPaths } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { openStateRoot } from '../state/root.js';
 import { assertBeadsId } from './beads-id.js';
@@ -32,6 +31,7 @@ import { awaitWatcherExit, identityUnprovenError, lockJob } from './control.js';
 import { asDiskFull, assertFreeSpace, keepReserve } from './disk.js';
 import { assertOwner, placeHold } from './holds.js';
 import { writeRecord } from './record-io.js';
+import { assertRecordsOutsideWorktree, assertWorktreeFree } from './worktree-use.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
 import { prespawnWatcher, type PrespawnedWatcher } from './watcher/prespawn.js';
 import { LaunchSpecSchema, type WatcherAck, type WatcherSpec } from './watcher/spec.js';
@@ -236,28 +236,6 @@ function liveCount(root: string, provider: string): number {
   return live;
 }
 
-/**
- * Two agents in one worktree would each count the other's changes as their own: a job that did
- * nothing would read as a success made of the other's work. A read-only job (expect no changes)
- * may share a worktree; only a live job with a pid file can be running an agent there.
- */
-function assertWorktreeFree(root: string, beads: string, worktree: string, expectNoChanges: boolean): void {
-  if (expectNoChanges) return;
-  for (const provider of listProviderDirs(root)) {
-    for (const other of listBeadsInProviderDir(root, provider, '.pid')) {
-      if (other === beads) continue;
-      const job = loadJob(jobPaths(root, provider, other));
-      if (job.meta?.worktree !== worktree || job.meta.expect_no_changes || !isLive(job)) continue;
-      fail(
-        `worktree ${worktree} is in use by job ${other} (provider ${provider}, running): two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${other}`,
-        ExitCode.general,
-        'worktree_in_use',
-        'give_each_job_its_own_worktree_or_wait',
-      );
-    }
-  }
-}
-
 /** Held while a launch counts live jobs, so a provider's concurrency cap cannot be raced. */
 async function providerCapLock(root: string, provider: string): Promise<Lock> {
   try {
@@ -387,24 +365,6 @@ function metaRecord(p: {
     scenario: params.scenario,
     version: params.version,
   };
-}
-
-/**
- * The job's own records (its log, heartbeat, HOME) must not be among the changes the watcher
- * counts: with the state root inside the worktree, an agent that did nothing read as a success
- * that changed six files. A root git ignores there is not counted, so it is taken.
- */
-async function assertRecordsOutsideWorktree(root: string, worktree: string): Promise<void> {
-  const realRoot = fs.realpathSync(root);
-  if (!isWithin(realRoot, worktree)) return;
-  const ignored = await git(worktree, ['check-ignore', '-q', '--', path.relative(worktree, realRoot) || '.']);
-  if (ignored.code === 0) return;
-  fail(
-    `the state root ${realRoot} is inside the worktree ${worktree}: the job's own records would read as its changes; set DX_RUNNER_STATE_DIR outside the worktree (or have git ignore it there)`,
-    ExitCode.permissionDenied,
-    'state_root_inside_worktree',
-    'move_the_state_root_out_of_the_worktree',
-  );
 }
 
 /**

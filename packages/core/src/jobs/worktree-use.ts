@@ -1,0 +1,55 @@
+/**
+ * What a job's worktree must not share, or the watcher would count changes that are not the
+ * agent's as its work: another running agent, or the job's own records.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { DxError, ExitCode } from '../errors.js';
+import { isWithin } from '../gates/worktree.js';
+import { git } from '../process/git.js';
+import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
+import { isLive, loadJob } from './store.js';
+
+/**
+ * Two agents in one worktree would each count the other's changes as their own: a job that did
+ * nothing would read as a success made of the other's work. A read-only job (expect no changes)
+ * may share a worktree; only a live job with a pid file can be running an agent there.
+ */
+export function assertWorktreeFree(root: string, beads: string, worktree: string, expectNoChanges: boolean): void {
+  if (expectNoChanges) return;
+  for (const provider of listProviderDirs(root)) {
+    for (const other of listBeadsInProviderDir(root, provider, '.pid')) {
+      if (other === beads) continue;
+      const job = loadJob(jobPaths(root, provider, other));
+      if (job.meta?.worktree !== worktree || job.meta.expect_no_changes || !isLive(job)) continue;
+      throw new DxError(
+        `worktree ${worktree} is in use by job ${other} (provider ${provider}, running): two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${other}`,
+        {
+          exitCode: ExitCode.general,
+          reasonCode: 'worktree_in_use',
+          nextAction: 'give_each_job_its_own_worktree_or_wait',
+        },
+      );
+    }
+  }
+}
+
+/**
+ * The job's own records (its log, heartbeat, HOME) must not be among the changes the watcher
+ * counts: with the state root inside the worktree, an agent that did nothing read as a success
+ * that changed six files. A root git ignores there is not counted, so it is taken.
+ */
+export async function assertRecordsOutsideWorktree(root: string, worktree: string): Promise<void> {
+  const realRoot = fs.realpathSync(root);
+  if (!isWithin(realRoot, worktree)) return;
+  const ignored = await git(worktree, ['check-ignore', '-q', '--', path.relative(worktree, realRoot) || '.']);
+  if (ignored.code === 0) return;
+  throw new DxError(
+    `the state root ${realRoot} is inside the worktree ${worktree}: the job's own records would read as its changes; set DX_RUNNER_STATE_DIR outside the worktree (or have git ignore it there)`,
+    {
+      exitCode: ExitCode.permissionDenied,
+      reasonCode: 'state_root_inside_worktree',
+      nextAction: 'move_the_state_root_out_of_the_worktree',
+    },
+  );
+}

@@ -97,6 +97,8 @@ export class JobWatcher {
   private lastPollAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private worktreeGoneTimer: NodeJS.Timeout | undefined;
+  /** In the agent's environment: what finds its children that left its process group. */
+  private readonly mark: string;
   private runtimeTimer?: LongTimeout;
   private finalGraceTimer?: LongTimeout;
   private freezeClock?: FreezeClock;
@@ -112,6 +114,7 @@ export class JobWatcher {
       values: spec.launch.secretValues,
     });
     this.tracker = new MutationTracker(spec.worktree);
+    this.mark = jobMark(spec.beads, spec.runInstance);
     this.self = selfIdentity();
   }
 
@@ -209,9 +212,8 @@ export class JobWatcher {
     if (launch.stdinFile) stdinFd = fs.openSync(launch.stdinFile, 'r');
     const child = spawn(launch.command, launch.args, {
       cwd: launch.cwd,
-      // whatever env the plugin built, the agent's git is its worktree's; the run's mark finds the
-      // children that leave its process group
-      env: { ...withoutRepositoryEnv(launch.env), [JOB_MARK_ENV]: jobMark(this.spec.beads, this.spec.runInstance) },
+      // whatever env the plugin built, the agent's git is its worktree's, and it carries the run's mark
+      env: { ...withoutRepositoryEnv(launch.env), [JOB_MARK_ENV]: this.mark },
       detached: true,
       stdio: [stdinFd, 'pipe', 'pipe'],
     });
@@ -652,7 +654,7 @@ export class JobWatcher {
       await terminateGroup(this.agent, Math.min(this.spec.limits.killGraceMs, 5000));
     }
     // and children that left the group (setsid, a daemon) would outlive it unseen
-    const escapees = this.agent ? findEscapees(jobMark(this.spec.beads, this.spec.runInstance), this.agent) : [];
+    const escapees = this.agent ? findEscapees(this.mark, this.agent) : [];
     if (escapees.length > 0) {
       this.log.warn({ pids: escapees.map((e) => e.pid) }, "ending the agent's children that left its process group");
       await endEscapees(escapees, Math.min(this.spec.limits.killGraceMs, 5000));

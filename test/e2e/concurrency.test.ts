@@ -39,6 +39,35 @@ describe('concurrent starts', () => {
     expect(files.filter((f) => f.startsWith('bd-race.log'))).toEqual(['bd-race.log']);
   }, 180_000);
 
+  it('8 concurrent starts of different beads ids into one worktree yield exactly one job', async () => {
+    const wt = sb.worktree('shared');
+    const prompt = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        sb.dx(
+          [
+            'start',
+            '--beads',
+            `bd-same-${i}`,
+            '--provider',
+            'fake',
+            '--prompt-file',
+            prompt,
+            '--worktree',
+            wt,
+            '--json',
+          ],
+          { timeoutMs: 120_000 },
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.code === 0)).toHaveLength(1);
+    for (const l of results.filter((r) => r.code !== 0))
+      expect(ErrorOutputSchema.parse(JSON.parse(l.stdout)).error.reason_code).toBe('worktree_in_use');
+    const status = await sb.dxJson(['status'], StatusOutputSchema);
+    expect(status.json.jobs).toHaveLength(1);
+  }, 180_000);
+
   it('refuses a start beyond the provider concurrency cap with provider_concurrency_cap_exceeded', async () => {
     const env = { DX_RUNNER_MAX_PARALLEL_FAKE: '2' };
     const hang = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });

@@ -31,7 +31,7 @@ import { awaitWatcherExit, identityUnprovenError, lockJob } from './control.js';
 import { asDiskFull, assertFreeSpace, keepReserve } from './disk.js';
 import { assertOwner, placeHold } from './holds.js';
 import { writeRecord } from './record-io.js';
-import { assertRecordsOutsideWorktree, assertWorktreeFree } from './worktree-use.js';
+import { assertRecordsOutsideWorktree, assertWorktreeFree, lockWorktree } from './worktree-use.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
 import { prespawnWatcher, type PrespawnedWatcher } from './watcher/prespawn.js';
 import { LaunchSpecSchema, type WatcherAck, type WatcherSpec } from './watcher/spec.js';
@@ -376,8 +376,10 @@ async function launch(params: LaunchParams): Promise<StartResult> {
   const { root, beads, provider } = params;
   await assertRecordsOutsideWorktree(root, params.worktree);
   const beadsLock: Lock | undefined = params.lockHeld ? undefined : await lockJob(root, beads);
+  let worktreeLock: Lock | undefined;
   try {
     const providers = await assertNotRunning(root, beads);
+    worktreeLock = await lockWorktree(root, params.worktree);
     assertWorktreeFree(root, beads, params.worktree, params.expectNoChanges ?? false);
     const providerLock = await providerCapLock(root, provider.id);
     try {
@@ -501,6 +503,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
       providerLock.release();
     }
   } finally {
+    worktreeLock?.release();
     beadsLock?.release();
   }
 }

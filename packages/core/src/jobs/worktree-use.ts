@@ -2,13 +2,33 @@
  * What a job's worktree must not share, or the watcher would count changes that are not the
  * agent's as its work: another running agent, or the job's own records.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import { isWithin } from '../gates/worktree.js';
 import { git } from '../process/git.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
+import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { isLive, loadJob } from './store.js';
+
+/**
+ * Held by a launch from before it looks for another job in the worktree until its own job is on
+ * record as live, so two starts into one worktree at the same instant cannot both find it free.
+ */
+export async function lockWorktree(root: string, worktree: string, timeoutMs = 60_000): Promise<Lock> {
+  const name = `worktree-${createHash('sha256').update(worktree).digest('hex').slice(0, 24)}`;
+  try {
+    return await acquireLock(root, name, timeoutMs);
+  } catch (err) {
+    if (!(err instanceof LockTimeoutError)) throw err;
+    throw new DxError(`worktree ${worktree} is being started in by another command: ${err.message}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'lock_timeout',
+      nextAction: 'retry_or_run_dx_runner_prune',
+    });
+  }
+}
 
 /**
  * Two agents in one worktree would each count the other's changes as their own: a job that did

@@ -376,6 +376,21 @@ describe('job lifecycle through the built CLI', () => {
     expect(report.json).toMatchObject({ outcome_state: 'failed', reason_code: 'worktree_gone' });
   });
 
+  it('an agent whose repository is removed under it (rm -rf .git) is ended as git_repository_gone, not no_op', async () => {
+    const started = await sb.startFake('bd-nogit', [{ write: 'a.txt' }, { hang: true }], [], {
+      env: { DX_RUNNER_MUTATION_POLL_SEC: '0.5' },
+    });
+    expect(started.code).toBe(0);
+    await waitFor(async () => (await check('bd-nogit')).json.mutations === 1, 'the agent’s write seen');
+    fs.rmSync(path.join(started.worktree, '.git'), { recursive: true, force: true });
+    const waited = await sb.dxJson(['wait', 'bd-nogit', '--timeout', '30'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'git_repository_gone',
+      next_action: 'find_what_removed_the_repository_then_restart',
+    });
+  });
+
   it("started from a git hook (GIT_DIR, GIT_INDEX_FILE of the caller's repository), the job's git is its worktree's", async () => {
     const caller = sb.worktree('caller');
     const callerHead = git(caller, 'rev-parse', 'HEAD');

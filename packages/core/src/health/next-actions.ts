@@ -88,6 +88,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
   pass_an_existing_git_worktree: 'Pass a worktree that exists and is a git checkout.',
   keep_one_worktree_per_item: "Several checkouts sit under the item's folder: keep exactly one.",
   pass_a_git_worktree: 'The directory is not a git checkout: pass a git worktree.',
+  find_what_removed_the_repository_then_restart:
+    "The job's worktree stopped being a git checkout while the agent ran (its .git, or a linked worktree's repository, was removed): its work cannot be seen; restore it, then restart.",
   find_what_ended_the_agent_then_restart:
     'Something outside dx-runner ended the agent with a signal (out of memory? see `dmesg`): find it, then restart.',
   find_what_removed_the_worktree_then_restart:
@@ -193,6 +195,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   outcome_missing: 'wait_for_the_job_to_end_then_rerun_the_gate',
   worktree_missing: 'pass_an_existing_git_worktree',
   worktree_gone: 'find_what_removed_the_worktree_then_restart',
+  git_repository_gone: 'find_what_removed_the_repository_then_restart',
   agent_killed_by_signal: 'find_what_ended_the_agent_then_restart',
   worktree_found: 'proceed',
   worktree_ambiguous: 'keep_one_worktree_per_item',

@@ -45,13 +45,13 @@ function decide(over: Partial<DecisionInput>) {
 describe('the watcher outcome decision', () => {
   it('a clean exit whose worktree was removed under it is worktree_gone, neither success nor no_op', () => {
     for (const mutations of [0, 2])
-      expect(decide({ mutations, worktreeGone: true }).decision).toEqual({
+      expect(decide({ mutations, lost: 'worktree_gone' }).decision).toEqual({
         state: 'failed',
         exitCode: 0,
         reasonCode: 'worktree_gone',
       });
     // a failed exit stays the provider's to classify
-    expect(decide({ exit: exit(1), worktreeGone: true })).toMatchObject({
+    expect(decide({ exit: exit(1), lost: 'worktree_gone' })).toMatchObject({
       decision: { reasonCode: 'opencode_rate_limited' },
       classifierAsked: true,
     });

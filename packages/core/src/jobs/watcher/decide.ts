@@ -37,8 +37,8 @@ export interface DecisionInput {
   termination?: Termination;
   /** Files the agent changed in the worktree. */
   mutations: number;
-  /** The worktree was gone when the agent had exited: what it changed cannot be known. */
-  worktreeGone?: boolean;
+  /** The worktree or its repository was gone when the agent had exited: what it changed cannot be known. */
+  lost?: 'worktree_gone' | 'git_repository_gone';
   /** What the agent's final event said: success, failure, or nothing seen. */
   finalOk: boolean | undefined;
   /** Writes the agent tried and its CLI refused (permission mode). */
@@ -80,7 +80,8 @@ function signalDeath(signal: string | null, classified: FailureClassification): 
  * The one decision of a run's outcome. A stop, restart, timeout or other termination the watcher
  * chose is what the outcome says; otherwise the exit and the final event decide, and a success
  * that changed nothing is `no_op` unless nothing was expected to change. A success whose worktree
- * was removed under it is neither (`worktree_gone`): its work cannot be seen. Only a failed exit
+ * (or its repository) was removed under it is neither (`worktree_gone`, `git_repository_gone`): its
+ * work cannot be seen. Only a failed exit
  * asks the provider what kind of failure it was.
  */
 export function decideOutcome(input: DecisionInput): Decision {
@@ -115,7 +116,7 @@ export function decideOutcome(input: DecisionInput): Decision {
   const rawExit = input.exit.exitCode ?? 128 + signalNumber(input.exit.signal);
   const hung = t?.action === 'hung';
   const ok = t?.action === 'fatal' ? false : hung ? input.finalOk === true : rawExit === 0 && input.finalOk !== false;
-  if (ok && input.worktreeGone) return { state: 'failed', exitCode: hung ? 0 : rawExit, reasonCode: 'worktree_gone' };
+  if (ok && input.lost) return { state: 'failed', exitCode: hung ? 0 : rawExit, reasonCode: input.lost };
   if (ok) {
     // an agent that hung after a successful final result did its work: the kill is not its exit code
     const exitCode = hung ? 0 : rawExit;

@@ -113,6 +113,40 @@ describe('MutationTracker', () => {
     }
   });
 
+  it("says when the worktree's repository was removed, instead of asking a repository further up", async () => {
+    // the worktree sits inside another repository: without its own .git, git would answer from that one
+    const outer = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-outer-'));
+    try {
+      execFileSync('git', ['init', '-q', outer]);
+      const inner = path.join(outer, 'inner');
+      fs.renameSync(wt, inner);
+      wt = inner;
+      const t = new MutationTracker(wt);
+      await t.baseline();
+      fs.writeFileSync(path.join(wt, 'work.txt'), 'w');
+      expect((await t.poll()).changedFiles).toEqual(['work.txt']);
+      fs.rmSync(path.join(wt, '.git'), { recursive: true, force: true });
+      expect(t.loss()).toBe('git_repository_gone');
+      expect(await t.poll()).toMatchObject({ changedFiles: ['work.txt'], lost: 'git_repository_gone' });
+    } finally {
+      fs.rmSync(outer, { recursive: true, force: true });
+    }
+  });
+
+  it("says when a linked worktree's repository is gone (its gitdir file points nowhere)", async () => {
+    const linked = `${wt}-linked`;
+    try {
+      git('worktree', 'add', '-q', linked);
+      const t = new MutationTracker(linked);
+      await t.baseline();
+      expect(t.loss()).toBeUndefined();
+      fs.rmSync(path.join(wt, '.git'), { recursive: true, force: true });
+      expect(t.loss()).toBe('git_repository_gone');
+    } finally {
+      fs.rmSync(linked, { recursive: true, force: true });
+    }
+  });
+
   it('says when the worktree was removed under it, git or not, instead of reading it as unchanged or emptied', async () => {
     const plain = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-plain-'));
     try {
@@ -123,10 +157,10 @@ describe('MutationTracker', () => {
         fs.writeFileSync(path.join(dir, 'work.txt'), 'w');
         const before = await t.poll();
         expect(before.changedFiles).toEqual(['work.txt']);
-        expect(before.worktreeGone).toBeUndefined();
+        expect(before.lost).toBeUndefined();
         fs.rmSync(dir, { recursive: true, force: true });
         // the last counts known stay; a plain directory's walk would have found every file deleted
-        expect(await t.poll()).toMatchObject({ mutations: 1, changedFiles: ['work.txt'], worktreeGone: true });
+        expect(await t.poll()).toMatchObject({ mutations: 1, changedFiles: ['work.txt'], lost: 'worktree_gone' });
       }
     } finally {
       fs.rmSync(plain, { recursive: true, force: true });

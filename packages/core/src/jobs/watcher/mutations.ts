@@ -15,10 +15,39 @@ export interface MutationSnapshot {
   startHead?: string;
   head?: string;
   /**
-   * The worktree was not there at this poll (removed under the job): what it holds is unknown, and
-   * the counts are the last ones known.
+   * What was not there at this poll: the worktree (removed under the job), or the git repository
+   * it was a checkout of (its `.git` removed, or a linked worktree's repository gone). What it
+   * holds is unknown then, and the counts are the last ones known.
    */
-  worktreeGone?: boolean;
+  lost?: WorktreeLoss;
+}
+
+/** The reason code of a worktree that can no longer be read. */
+export type WorktreeLoss = 'worktree_gone' | 'git_repository_gone';
+
+/**
+ * The `.git` a worktree's git answers from: the nearest one at or above it (a directory, or a
+ * linked worktree's `gitdir:` file).
+ */
+function findGitEntry(dir: string): string | undefined {
+  for (let at = dir; ; at = path.dirname(at)) {
+    const entry = path.join(at, '.git');
+    if (fs.existsSync(entry)) return entry;
+    if (path.dirname(at) === at) return undefined;
+  }
+}
+
+/** The entry is still there, and a `gitdir:` file still points at a repository. */
+function gitEntryPresent(entry: string): boolean {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(entry);
+  } catch {
+    return false;
+  }
+  if (!st.isFile()) return true;
+  const target = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(entry, 'utf8'))?.[1]?.trim();
+  return target === undefined || fs.existsSync(path.resolve(path.dirname(entry), target));
 }
 
 function fingerprint(file: string): string {
@@ -62,6 +91,7 @@ interface GitState {
 
 export class MutationTracker {
   private isGit = false;
+  private gitEntry: string | undefined;
   private startHead: string | undefined;
   private baselineStatus = new Map<string, string>();
   private baselineWalk = new Map<string, string>();
@@ -74,6 +104,7 @@ export class MutationTracker {
     const state = await this.gitState();
     this.isGit = state !== undefined;
     if (state) {
+      this.gitEntry = findGitEntry(this.worktree);
       this.startHead = state.head;
       this.baselineStatus = state.status;
     } else {
@@ -129,11 +160,20 @@ export class MutationTracker {
     return { head, status };
   }
 
+  /** What of the worktree can no longer be read now, if anything. */
+  loss(): WorktreeLoss | undefined {
+    if (!fs.existsSync(this.worktree)) return 'worktree_gone';
+    if (this.isGit && this.gitEntry && !gitEntryPresent(this.gitEntry)) return 'git_repository_gone';
+    return undefined;
+  }
+
   async poll(): Promise<MutationSnapshot> {
-    // a git status in a removed directory fails, and a walk of one finds every file deleted: neither
-    // may read as "changed nothing" or as work done
-    if (!fs.existsSync(this.worktree)) {
-      this.last = { ...this.last, worktreeGone: true };
+    // a git status in a removed directory fails, and a walk of one finds every file deleted; without
+    // its .git, git would answer from a repository further up, or not at all: none of these may read
+    // as "changed nothing" or as work done
+    const lost = this.loss();
+    if (lost) {
+      this.last = { ...this.last, lost };
       return this.last;
     }
     const changed = new Set<string>();

@@ -26,7 +26,7 @@ import { cleanupInstance, isCurrentInstance, publishOutcome, writeRecord } from 
 import type { HeartbeatRecord, OutcomeRecord } from '../records.js';
 import { LineSplitter, Tail } from './lines.js';
 import { decideOutcome, signalNumber, type Decision, type Termination } from './decide.js';
-import { MutationTracker, type MutationSnapshot } from './mutations.js';
+import { MutationTracker, type MutationSnapshot, type WorktreeLoss } from './mutations.js';
 import type { WatcherAck, WatcherSpec } from './spec.js';
 
 const TAIL_LINES = 200;
@@ -96,7 +96,7 @@ export class JobWatcher {
   private mutationInFlight?: Promise<MutationSnapshot>;
   private lastPollAt = 0;
   private timers: NodeJS.Timeout[] = [];
-  private worktreeGoneTimer: NodeJS.Timeout | undefined;
+  private worktreeLostTimer: NodeJS.Timeout | undefined;
   /** In the agent's environment: what finds its children that left its process group. */
   private readonly mark: string;
   private runtimeTimer?: LongTimeout;
@@ -492,26 +492,30 @@ export class JobWatcher {
       this.hb.lastMutationAt = Date.now();
       this.writeHeartbeat(true);
     }
-    if (snap.worktreeGone && !fresh) this.onWorktreeGone();
+    if (snap.lost && !fresh) this.onWorktreeLost(snap.lost);
     return snap;
   }
 
   /**
-   * The worktree was removed under a running agent: nothing it does can be seen or kept any more,
-   * and an agent left running would spend the night's tokens on it. Ended as `worktree_gone` when
-   * the worktree is still gone a moment later.
+   * The worktree (or its repository) was removed under a running agent: nothing it does can be seen
+   * or kept any more, and an agent left running would spend the night's tokens on it. Ended as
+   * `worktree_gone` / `git_repository_gone` when it is still gone a moment later.
    */
-  private onWorktreeGone(): void {
-    if (this.worktreeGoneTimer || this.termination || this.agentExit) return;
-    this.log.warn({ worktree: this.spec.worktree }, 'the worktree is gone; ending the agent if it stays gone');
-    this.worktreeGoneTimer = setTimeout(() => {
-      if (fs.existsSync(this.spec.worktree)) {
-        this.worktreeGoneTimer = undefined;
+  private onWorktreeLost(lost: WorktreeLoss): void {
+    if (this.worktreeLostTimer || this.termination || this.agentExit) return;
+    this.log.warn(
+      { worktree: this.spec.worktree, reason: lost },
+      'the worktree is gone; ending the agent if it stays gone',
+    );
+    this.worktreeLostTimer = setTimeout(() => {
+      const still = this.tracker.loss();
+      if (!still) {
+        this.worktreeLostTimer = undefined;
         return;
       }
-      void this.terminate({ action: 'worktree_gone', reason: 'worktree_gone', exitCode: 1, state: 'failed' });
+      void this.terminate({ action: 'worktree_gone', reason: still, exitCode: 1, state: 'failed' });
     }, WORKTREE_GONE_CONFIRM_MS);
-    this.timers.push(this.worktreeGoneTimer);
+    this.timers.push(this.worktreeLostTimer);
   }
 
   /** The write's error when a forced write failed (the heartbeat is kept best-effort otherwise). */
@@ -718,7 +722,7 @@ export class JobWatcher {
       exit,
       termination: this.termination,
       mutations: mutation.mutations,
-      worktreeGone: mutation.worktreeGone,
+      lost: mutation.lost,
       finalOk: this.hb.finalOk,
       writesRefused: this.hb.writesRefused,
       expectNoChanges: this.spec.expectNoChanges,

@@ -46,7 +46,13 @@ function gitEntryPresent(entry: string): boolean {
     return false;
   }
   if (!st.isFile()) return true;
-  const target = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(entry, 'utf8'))?.[1]?.trim();
+  let text: string;
+  try {
+    text = fs.readFileSync(entry, 'utf8');
+  } catch {
+    return true; // unreadable is not gone: git says what it can at the next poll
+  }
+  const target = /^gitdir:\s*(.+)$/m.exec(text)?.[1]?.trim();
   return target === undefined || fs.existsSync(path.resolve(path.dirname(entry), target));
 }
 

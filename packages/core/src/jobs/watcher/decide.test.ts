@@ -27,12 +27,7 @@ function base(): DecisionInput {
 function decide(over: Partial<DecisionInput>) {
   const asked: AgentExit[] = [];
   const decision = decideOutcome({
-    exit: exit(0),
-    mutations: 0,
-    finalOk: undefined,
-    writesRefused: 0,
-    expectNoChanges: false,
-    outputCapBytes: 1024,
+    ...base(),
     classify: (e) => {
       asked.push(e);
       return classified;

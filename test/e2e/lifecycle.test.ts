@@ -376,6 +376,19 @@ describe('job lifecycle through the built CLI', () => {
     expect(report.json).toMatchObject({ outcome_state: 'failed', reason_code: 'worktree_gone' });
   });
 
+  it('a read-only task (--expect-no-changes) that changed files is exited_ok but says so', async () => {
+    const steps = [{ write: 'src/edited-by-the-reviewer.ts' }, { result: 'LGTM' }, { exit: 0 }];
+    expect((await sb.startFake('bd-reviewer', steps, ['--expect-no-changes'])).code).toBe(0);
+    const waited = await sb.dxJson(['wait', 'bd-reviewer'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({
+      state: 'exited_ok',
+      reason_code: 'read_only_changed',
+      next_action: 'look_at_what_the_read_only_task_changed',
+    });
+    expect((await sb.startFake('bd-reader', [{ result: 'LGTM' }, { exit: 0 }], ['--expect-no-changes'])).code).toBe(0);
+    expect((await sb.dxJson(['wait', 'bd-reader'], WaitOutputSchema)).json.reason_code).toBe('read_only_ok');
+  });
+
   it('an agent whose repository is removed under it (rm -rf .git) is ended as git_repository_gone, not no_op', async () => {
     const started = await sb.startFake('bd-nogit', [{ write: 'a.txt' }, { hang: true }], [], {
       env: { DX_RUNNER_MUTATION_POLL_SEC: '0.5' },

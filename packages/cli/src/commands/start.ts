@@ -56,7 +56,8 @@ ${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
     model: Flags.string({ description: 'model to request (must be allowed by the policy)', helpValue: '<model>' }),
     'dry-run': Flags.boolean({ description: 'validate everything, launch nothing' }),
     'expect-no-changes': Flags.boolean({
-      description: 'a read-only task (e.g. a review): exit 0 without changes is exited_ok (read_only_ok), not no_op',
+      description:
+        'a read-only task (e.g. a review): exit 0 without changes is exited_ok (read_only_ok), not no_op; with changes, read_only_changed',
     }),
     owner: Flags.string({
       description:

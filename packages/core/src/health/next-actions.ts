@@ -7,6 +7,8 @@ import type { FailureClass } from '../providers/contract.js';
 export const NEXT_ACTIONS: Record<string, string> = {
   review_changes_and_run_the_gates: 'Review the changes, then run `dx-runner scope-gate` and `evidence-gate`.',
   read_the_report: "Read the agent's report; a read-only task made no changes by design.",
+  look_at_what_the_read_only_task_changed:
+    'A read-only task (a review) changed files: look at them (`dx-runner report`) before trusting its answer; they are no part of the reviewed work.',
   'verify_the_processes_by_hand_then_finalize_with_--no-signal':
     'Check the recorded pids by hand; once they are gone, run `dx-runner finalize --no-signal`.',
   retry_later: 'Another dx-runner command holds this job; retry in a moment.',
@@ -137,6 +139,7 @@ export const NEXT_ACTIONS: Record<string, string> = {
 export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   process_exit: 'review_changes_and_run_the_gates',
   read_only_ok: 'read_the_report',
+  read_only_changed: 'look_at_what_the_read_only_task_changed',
   identity_unproven: 'verify_the_processes_by_hand_then_finalize_with_--no-signal',
   lock_busy: 'retry_later',
   output_flood: 'find_why_the_agent_floods_its_output_then_restart',

@@ -62,11 +62,16 @@ describe('the watcher outcome decision', () => {
     expect(decide({ writesRefused: 2 }).decision.reasonCode).toBe('writes_refused_no_mutations');
   });
 
-  it('a read-only task that changed nothing succeeded', () => {
+  it('a read-only task that changed nothing succeeded; one that changed files is named as such', () => {
     expect(decide({ expectNoChanges: true }).decision).toEqual({
       state: 'success',
       exitCode: 0,
       reasonCode: 'read_only_ok',
+    });
+    expect(decide({ expectNoChanges: true, mutations: 2 }).decision).toEqual({
+      state: 'success',
+      exitCode: 0,
+      reasonCode: 'read_only_changed',
     });
   });
 

@@ -120,11 +120,17 @@ export function decideOutcome(input: DecisionInput): Decision {
   if (ok) {
     // an agent that hung after a successful final result did its work: the kill is not its exit code
     const exitCode = hung ? 0 : rawExit;
+    // a read-only task (a review) that changed files still answered, but what it changed is no
+    // part of the reviewed work: said so, rather than the plain success of a task meant to write
     if (input.mutations > 0)
       return {
         state: 'success',
         exitCode,
-        reasonCode: hung ? 'completed_then_hung_after_final_result' : 'process_exit',
+        reasonCode: hung
+          ? 'completed_then_hung_after_final_result'
+          : input.expectNoChanges
+            ? 'read_only_changed'
+            : 'process_exit',
       };
     if (input.expectNoChanges) return { state: 'success', exitCode, reasonCode: 'read_only_ok' };
     return {

@@ -10,6 +10,7 @@ import {
   itemById,
   killBackgroundBatches,
   parseWave,
+  REVIEW_OK,
   spawnBatch,
   type BatchFixture,
 } from '../helpers/batch.js';
@@ -102,6 +103,18 @@ describe('dx-batch waves', () => {
     expect(Date.parse(wave.completed_at!) - Date.parse(wave.started_at!)).toBeLessThan(120_000);
     expect(fs.readdirSync(path.join(stateDir, 'fake'))).toContain('wake-a-review.outcome');
   }, 150_000);
+
+  it('a review that changed files is approved with an attempt that says so', async () => {
+    script('rc.review', recorded({ steps: [{ write: 'src/edited-in-review.ts' }, ...REVIEW_OK.steps] }));
+    const r = await sb.batch(['start', '--items', items(['rc']), '--wave-id', 'w-review-changed', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const rc = byId(parseWave(r.stdout), 'rc');
+    expect(rc.status).toBe('APPROVED');
+    expect(rc.attempts.map((a) => [a.phase, a.result, a.reason_code])).toEqual([
+      ['implement', 'exited_ok', 'implement_completed'],
+      ['review', 'exited_ok', 'review_approved_after_changing_files'],
+    ]);
+  });
 
   it('sends a REVISION_REQUIRED item back to implementing with the findings, and blocks it past max revisions', async () => {
     script(

@@ -916,12 +916,17 @@ export class Orchestrator {
       const findings = c.findings
         .filter((f) => f.type !== 'positive')
         .map((f) => `[${f.type}] ${f.message}${f.file ? ` (${f.file}${f.line ? `:${f.line}` : ''})` : ''}`);
+      // a review meant to change nothing that did: its attempt says so (the files are not the reviewed work)
+      const changed = view.reason_code === 'read_only_changed' ? '_after_changing_files' : '';
       return {
         type: 'review_reported',
         verdict: c.verdict,
         summary: c.summary,
         findings,
-        result: { ...attemptResult(view.state, `review_${c.verdict.toLowerCase()}`, report), verdict: c.verdict },
+        result: {
+          ...attemptResult(view.state, `review_${c.verdict.toLowerCase()}${changed}`, report),
+          verdict: c.verdict,
+        },
       };
     }
     if (view.state === 'no_op') return this.failed(item, view, 'no_op', view.reason_code, null, false, report);

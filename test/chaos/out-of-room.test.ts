@@ -24,9 +24,12 @@ function onFullDisk(mode: 'prune' | 'stop', prompt: string, worktree: string) {
   >;
   return { story: r.stdout, run, step: (name: string) => run[name] as { code: number; stdout: string } };
 }
-/** Wide enough that the file system runs out before, during and after a start, as the code changes. */
+/**
+ * Wide enough that the file system runs out before, during and after a start, as the code changes;
+ * fine enough (one 4 KiB block a step) that the narrow window "launched, then out of room" is hit.
+ */
 const INODE_BUDGETS = Array.from({ length: 21 }, (_, i) => `inodes:${i + 4}`);
-const KIB_BUDGETS = Array.from({ length: 12 }, (_, i) => `kb:${(i + 1) * 8}`);
+const KIB_BUDGETS = Array.from({ length: 24 }, (_, i) => `kb:${(i + 1) * 4}`);
 
 interface BudgetRun {
   budget: string;

@@ -220,6 +220,22 @@ describe('stop, finalize and prune end only our own processes', () => {
     ]);
     expect(restartTry.code).toBe(1);
     expect(restartTry.stderr).toContain('prune');
+    // and so is another job in its worktree: the orphaned agent is still at work there
+    const neighbour = await ns.dx([
+      'start',
+      '--beads',
+      'bd-neighbour',
+      '--provider',
+      'fake',
+      '--prompt-file',
+      sb.prompt({ steps: [] }),
+      '--worktree',
+      path.join(sb.agents, 'bd-ghost', 'repo'),
+    ]);
+    expect(neighbour.code).toBe(1);
+    expect(neighbour.stderr).toMatch(
+      /in use by job bd-ghost .*its watcher lost, its agent still running: run dx-runner prune.*reason_code=worktree_in_use/,
+    );
     const prune = await ns.dxJson(['prune'], PruneOutputSchema);
     expect(prune.json.actions).toEqual([
       expect.objectContaining({

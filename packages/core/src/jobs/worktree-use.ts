@@ -41,9 +41,11 @@ export function assertWorktreeFree(root: string, beads: string, worktree: string
     for (const other of listBeadsInProviderDir(root, provider, '.pid')) {
       if (other === beads) continue;
       const job = loadJob(jobPaths(root, provider, other));
-      if (job.meta?.worktree !== worktree || job.meta.expect_no_changes || !isLive(job)) continue;
+      // a job whose watcher was lost while its agent runs on still has an agent in the worktree
+      const agentThere = isLive(job) || (!job.outcome && job.agentAlive);
+      if (job.meta?.worktree !== worktree || job.meta.expect_no_changes || !agentThere) continue;
       throw new DxError(
-        `worktree ${worktree} is in use by job ${other} (provider ${provider}, running): two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${other}`,
+        `worktree ${worktree} is in use by job ${other} (provider ${provider}, ${isLive(job) ? 'running' : 'its watcher lost, its agent still running: run dx-runner prune'}): two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${other}`,
         {
           exitCode: ExitCode.general,
           reasonCode: 'worktree_in_use',

@@ -207,31 +207,12 @@ describe('stop, finalize and prune end only our own processes', () => {
     });
     expect(check.code).toBe(3);
     // a new start of the same beads id is refused while the orphaned agent still runs
-    const restartTry = await ns.dx([
-      'start',
-      '--beads',
-      'bd-ghost',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [] }),
-      '--worktree',
-      path.join(sb.agents, 'bd-ghost', 'repo'),
-    ]);
+    const ghostWorktree = path.join(sb.agents, 'bd-ghost', 'repo');
+    const restartTry = await ns.dx(sb.fakeStartArgs('bd-ghost', [], ghostWorktree));
     expect(restartTry.code).toBe(1);
     expect(restartTry.stderr).toContain('prune');
     // and so is another job in its worktree: the orphaned agent is still at work there
-    const neighbour = await ns.dx([
-      'start',
-      '--beads',
-      'bd-neighbour',
-      '--provider',
-      'fake',
-      '--prompt-file',
-      sb.prompt({ steps: [] }),
-      '--worktree',
-      path.join(sb.agents, 'bd-ghost', 'repo'),
-    ]);
+    const neighbour = await ns.dx(sb.fakeStartArgs('bd-neighbour', [], ghostWorktree));
     expect(neighbour.code).toBe(1);
     expect(neighbour.stderr).toMatch(
       /in use by job bd-ghost .*its watcher lost, its agent still running: run dx-runner prune.*reason_code=worktree_in_use/,

@@ -475,7 +475,7 @@ describe('evidence-gate', () => {
     expect(r.code).toBe(1);
     expect(r.json.reason_code).toBe('unverified_claims');
     expect(r.json.claims.map((c) => [c.kind, c.status, c.evidence])).toEqual([
-      ['tests_passed', 'contradicted', 'the last test result in the log is a failure'],
+      ['tests_passed', 'contradicted', 'the last test result in the job log is a failure'],
       ['commit_made', 'contradicted', 'the job made no commit'],
       ['files_changed', 'contradicted', 'not changed by the job: src/b.ts'],
     ]);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   CheckOutputSchema,
+  EvidenceGateOutputSchema,
   JobReportSchema,
   PreflightChainOutputSchema,
   PreflightOutputSchema,
@@ -244,6 +245,43 @@ for (const c of CASES) {
       expect(r.events).toBeGreaterThan(2);
       // the CLI wrote its config into the job's private HOME, never the user's
       expect(fs.readdirSync(sb.env.HOME)).toEqual([]);
+    });
+
+    it('evidence-gate counts a test run the agent’s shell tool made, not the agent saying it ran the tests', async () => {
+      // the agent's own words: "I ran npm test: … 12 passed" in its message and its final answer
+      const said = `${c.id}-says-tests-pass`;
+      const saying = await start(said, server.sayMode('I ran npm test: Tests  12 passed (12). All done.'));
+      expect(saying.code, saying.stderr).toBe(0);
+      // a real run: the model asks the CLI's own shell tool for `npm test`, whose script prints a pass
+      const ran = `${c.id}-runs-tests`;
+      // (start makes the worktree a repository and commits what is there)
+      const wt = path.join(sb.agents, ran, 'repo');
+      fs.mkdirSync(wt, { recursive: true });
+      const script = 'echo " Test Files  1 passed (1)" && echo "      Tests  3 passed (3)"';
+      fs.writeFileSync(
+        path.join(wt, 'package.json'),
+        JSON.stringify({ name: 'x', version: '1.0.0', scripts: { test: script } }),
+      );
+      const running = await start(ran, server.shellMode('npm test'), { npm_config_update_notifier: 'false' });
+      expect(running.code, running.stderr).toBe(0);
+      const signoff = sb.prompt('- [x] All tests pass (npm test)\n', 'SIGNOFF.md');
+      const gate = async (beads: string) => {
+        await ended(beads);
+        const r = await sb.dxJson(
+          ['evidence-gate', '--beads', beads, '--signoff-file', signoff],
+          EvidenceGateOutputSchema,
+        );
+        return { code: r.code, claims: r.json.claims.map((claim) => [claim.status, claim.evidence]) };
+      };
+      expect(await gate(said)).toEqual({ code: 1, claims: [['contradicted', 'the tools’ output shows no test run']] });
+      // (the job has ended: its log is whole) what the agent said is in the log all the same
+      expect(fs.readFileSync(path.join(sb.state, c.id, `${said}.log`), 'utf8')).toContain('12 passed');
+      // gemini's default approval mode (auto_edit) does not register its shell tool: nothing ran
+      expect(await gate(ran)).toEqual(
+        c.id === 'gemini'
+          ? { code: 1, claims: [['contradicted', 'the tools’ output shows no test run']] }
+          : { code: 0, claims: [['verified', 'a test run ending in a passing result appears in the tools’ output']] },
+      );
     });
 
     it.runIf(c.id === 'cc-glm')(

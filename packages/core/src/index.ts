@@ -20,6 +20,7 @@ export * from './policy/schema.js';
 export * from './policy/load.js';
 export * from './policy/sections.js';
 export * from './providers/contract.js';
+export * from './providers/transcript.js';
 export * from './providers/hook.js';
 export * from './providers/services.js';
 export * from './providers/registry.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { providerKit, type AgentEvent, type AgentExit } from '@dx/core';
+import { providerKit, readToolTranscript, type AgentEvent, type AgentExit } from '@dx/core';
 import { provider } from './runtime.js';
 
 /** Replays a recording of the real claude 2.1.197 (../fixtures/<name>.{stdout,stderr,rc}) through the parser. */
@@ -117,5 +117,41 @@ describe('cc-glm failure classifier (every failure row of the research file)', (
       reasonCode: 'cc_glm_binary_missing',
       failureClass: 'binary_missing',
     });
+  });
+});
+
+/** What the tools did, read from a job log dx-runner wrote for a real claude run (../fixtures/<file>). */
+function transcript(file: string): string[] | undefined {
+  return readToolTranscript(provider, fs.readFileSync(new URL(`../fixtures/${file}`, import.meta.url), 'utf8'));
+}
+
+describe('cc-glm tool transcript (job logs of real claude 2.1.197 runs)', () => {
+  it('reads the Bash command the agent ran with its output, a write tool’s result, never the agent’s words', () => {
+    expect(transcript('shell.joblog')).toEqual([
+      `npm test\n> x@1.0.0 test\n> echo " Test Files  1 passed (1)" && echo "      Tests  3 passed (3)"\n\n Test Files  1 passed (1)\n      Tests  3 passed (3)`,
+    ]);
+    // its log holds "I ran npm test: Tests  12 passed (12)", twice: the message and the final answer
+    expect(transcript('say.joblog')).toEqual([]);
+    expect(transcript('tool.stdout')).toEqual([
+      'File created successfully at: /tmp/recorded/wt/out2.txt (file state is current in your context — no need to Read it back)',
+    ]);
+  });
+
+  it('a Bash call the permission mode refused: its refusal, not its command', () => {
+    const read = provider.toolTranscript!(providerKit);
+    read(
+      JSON.stringify({
+        type: 'assistant',
+        message: { content: [{ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'npm test' } }] },
+      }),
+    );
+    const refusal = "Claude requested permissions to use Bash, but you haven't granted it yet.";
+    const result = read(
+      JSON.stringify({
+        type: 'user',
+        message: { content: [{ type: 'tool_result', tool_use_id: 'toolu_1', is_error: true, content: refusal }] },
+      }),
+    );
+    expect(result).toBe(refusal);
   });
 });

@@ -11,6 +11,7 @@ import type {
   FailureVocabulary,
   ProviderKit,
   ProviderRuntime,
+  ToolTranscriptReader,
 } from '@dx/core';
 import { PROVIDER_ID } from './id.js';
 
@@ -90,7 +91,7 @@ function parseLine(line: string, kit: ProviderKit): AgentEvent[] {
         .filter((item) => item.type === 'tool_result')
         .map((item): AgentEvent => {
           const text = typeof item.content === 'string' ? item.content : JSON.stringify(item.content ?? '');
-          if (item.is_error === true && /haven't granted|permission/i.test(text))
+          if (item.is_error === true && REFUSED.test(text))
             return { kind: 'writes_refused', detail: kit.firstLine(text, 160) };
           return { kind: 'progress', activity: 'tool_result' };
         });
@@ -119,6 +120,41 @@ function parseLine(line: string, kit: ProviderKit): AgentEvent[] {
     default:
       return [];
   }
+}
+
+/** A tool_result's content: Claude gives a string, or a list of blocks whose text parts carry it. */
+function toolResultText(content: unknown, kit: ProviderKit): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return (content as Json[])
+    .filter((block) => block?.type === 'text')
+    .map((block) => kit.text(block.text, ''))
+    .join('\n');
+}
+
+/** Why a tool call did not run at all: Claude's refusal of a tool the permission mode does not allow. */
+const REFUSED = /haven't granted|permission/i;
+
+/** A Bash call's command joins its result (the next user turn) unless the call was refused. */
+function toolTranscript(kit: ProviderKit): ToolTranscriptReader {
+  const commands = new Map<string, string>();
+  return (line) => {
+    if (!line.startsWith('{')) return undefined;
+    const e = kit.parseJson(line) as Json | undefined;
+    if (e?.type !== 'assistant' && e?.type !== 'user') return undefined;
+    const texts: string[] = [];
+    for (const item of contentItems(e.message)) {
+      if (e.type === 'assistant' && item.type === 'tool_use' && item.name === 'Bash')
+        commands.set(kit.text(item.id, ''), kit.text((item.input as Json | undefined)?.command, ''));
+      if (e.type === 'user' && item.type === 'tool_result') {
+        const output = toolResultText(item.content, kit);
+        const command = commands.get(kit.text(item.tool_use_id, ''));
+        const ran = command && !(item.is_error === true && REFUSED.test(output));
+        texts.push(ran ? `${command}\n${output}` : output);
+      }
+    }
+    return texts.length > 0 ? texts.join('\n') : undefined;
+  };
 }
 
 function lastResult(lines: string[], kit: ProviderKit): Json | undefined {
@@ -222,4 +258,5 @@ export const provider: ProviderRuntime = {
     return { parse: (line) => parseLine(line, kit) };
   },
   classifyFailure,
+  toolTranscript,
 };

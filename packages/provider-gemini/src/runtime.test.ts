@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { providerKit, type AgentEvent, type AgentExit } from '@dx/core';
+import { providerKit, readToolTranscript, type AgentEvent, type AgentExit } from '@dx/core';
 import { provider } from './runtime.js';
 
 /** Replays a recording of the real gemini 0.61.0 (../fixtures/<name>.*) through the parser. */
@@ -94,5 +94,31 @@ describe('gemini failure classifier (every failure row of the research file)', (
       stderrTail: ['boom'],
     };
     expect(provider.classifyFailure(exit, providerKit).failureClass).toBe('crashed');
+  });
+});
+
+/** What the tools did, read from a job log of a real gemini run (../fixtures/<file>). */
+function transcript(file: string): string[] | undefined {
+  return readToolTranscript(provider, fs.readFileSync(new URL(`../fixtures/${file}`, import.meta.url), 'utf8'));
+}
+
+describe('gemini tool transcript (job logs of real gemini 0.61.0 runs)', () => {
+  it('reads the shell command the agent ran (yolo mode) with its output, never the agent’s words', () => {
+    expect(transcript('shell.joblog')).toEqual([
+      `npm test\n> x@1.0.0 test\n> echo " Test Files  1 passed (1)" && echo "      Tests  3 passed (3)"\n\n Test Files  1 passed (1)\n      Tests  3 passed (3)`,
+    ]);
+    // its log holds "I ran npm test: Tests  12 passed (12)" and the prompt gemini echoes
+    expect(transcript('say.joblog')).toEqual([]);
+  });
+
+  it('leaves out the command of a shell call the approval mode refused', () => {
+    expect(transcript('shell-refused.joblog')).toEqual([expect.stringMatching(/^Tool "run_shell_command" not found/)]);
+  });
+
+  it('holds nothing when the agent only says it ran the tests (nor the prompt gemini echoes)', () => {
+    const log = fs.readFileSync(new URL('../fixtures/say.joblog', import.meta.url), 'utf8');
+    expect(log).toContain('I ran npm test: Tests  12 passed (12)');
+    expect(log).toContain('"role":"user"');
+    expect(transcript('say.joblog')).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import type {
   FailureVocabulary,
   ProviderKit,
   ProviderRuntime,
+  ToolTranscriptReader,
 } from '@dx/core';
 import { PROVIDER_ID } from './id.js';
 
@@ -28,6 +29,16 @@ const HTTP_EXIT: Record<number, number> = { 144: 400, 145: 401, 147: 403, 148: 4
 /** What the model said since its last tool call: the final answer that the result event lacks. */
 interface ParserState {
   assistantText: string;
+}
+
+/** A tool_result of a tool that never ran: not registered in this approval mode, or denied. */
+function refused(e: Json, kit: ProviderKit): boolean {
+  const error = (e.error ?? {}) as Json;
+  return (
+    e.status === 'error' &&
+    (error.type === 'tool_not_registered' ||
+      /not found|permission|denied|not allowed/i.test(kit.text(error.message, '')))
+  );
 }
 
 function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit, state: ParserState): AgentEvent[] {
@@ -61,11 +72,7 @@ function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit, 
     case 'tool_result': {
       const error = (e.error ?? {}) as Json;
       // the default approval mode does not even register the write tools: the run "succeeds" anyway
-      if (
-        e.status === 'error' &&
-        (error.type === 'tool_not_registered' ||
-          /not found|permission|denied|not allowed/i.test(kit.text(error.message, '')))
-      ) {
+      if (refused(e, kit)) {
         return [
           { kind: 'writes_refused', detail: kit.firstLine(kit.text(error.message ?? e.output, 'tool refused'), 160) },
         ];
@@ -171,6 +178,22 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
   return classified('crashed', message || `gemini exited ${exit.exitCode ?? exit.signal}`, kit);
 }
 
+/** A shell call's command joins its result (matched by tool_id) unless the tool was refused. */
+function toolTranscript(kit: ProviderKit): ToolTranscriptReader {
+  const commands = new Map<string, string>();
+  return (line) => {
+    if (!line.startsWith('{')) return undefined;
+    const e = kit.parseJson(line) as Json | undefined;
+    if (e?.type === 'tool_use' && e.tool_name === 'run_shell_command')
+      commands.set(kit.text(e.tool_id, ''), kit.text(((e.parameters ?? {}) as Json).command, ''));
+    if (e?.type !== 'tool_result') return undefined;
+    const output = kit.text(e.output, '');
+    const command = commands.get(kit.text(e.tool_id, ''));
+    const ran = command && !refused(e, kit);
+    return (ran ? `${command}\n${output}` : output) || undefined;
+  };
+}
+
 export const provider: ProviderRuntime = {
   id: PROVIDER_ID,
   createParser(_options, kit) {
@@ -178,4 +201,5 @@ export const provider: ProviderRuntime = {
     return { parse: (line, stream) => parseLine(line, stream, kit, state) };
   },
   classifyFailure,
+  toolTranscript,
 };

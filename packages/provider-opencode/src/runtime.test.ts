@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { providerKit, type AgentEvent, type AgentExit } from '@dx/core';
+import { providerKit, readToolTranscript, type AgentEvent, type AgentExit } from '@dx/core';
 import { provider } from './runtime.js';
 
 /** Replays a recording of the real opencode 1.18.33 (../fixtures/<name>.*) through the parser. */
@@ -115,5 +115,37 @@ describe('opencode failure classifier (every failure row of the research file)',
       stderrTail: ['Segmentation fault'],
     };
     expect(provider.classifyFailure(exit, providerKit).failureClass).toBe('crashed');
+  });
+});
+
+/** What the tools did, read from a job log dx-runner wrote for a real opencode run (../fixtures/<file>). */
+function transcript(file: string): string[] | undefined {
+  return readToolTranscript(provider, fs.readFileSync(new URL(`../fixtures/${file}`, import.meta.url), 'utf8'));
+}
+
+describe('opencode tool transcript (job logs of real opencode 1.18.33 runs)', () => {
+  it('reads the bash command the agent ran with its output, a write tool’s result, never the agent’s words', () => {
+    expect(transcript('shell.joblog')).toEqual([
+      `npm test\n\n> x@1.0.0 test\n> echo " Test Files  1 passed (1)" && echo "      Tests  3 passed (3)"\n\n Test Files  1 passed (1)\n      Tests  3 passed (3)\n`,
+    ]);
+    // its log holds "I ran npm test: Tests  12 passed (12)"
+    expect(transcript('say.joblog')).toEqual([]);
+    expect(transcript('tool.stdout')).toEqual(['Wrote file successfully.']);
+  });
+
+  it('leaves out the command of a call whose permission was rejected', () => {
+    const read = provider.toolTranscript!(providerKit);
+    const line = JSON.stringify({
+      type: 'tool_use',
+      part: {
+        tool: 'bash',
+        state: {
+          status: 'error',
+          input: { command: 'npm test' },
+          error: 'The user rejected permission to use this tool',
+        },
+      },
+    });
+    expect(read(line)).toBe('The user rejected permission to use this tool');
   });
 });

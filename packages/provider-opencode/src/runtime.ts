@@ -13,6 +13,7 @@ import type {
   FailureVocabulary,
   ProviderKit,
   ProviderRuntime,
+  ToolTranscriptReader,
 } from '@dx/core';
 import { PROVIDER_ID } from './id.js';
 
@@ -87,7 +88,7 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
         const state = (part.state ?? {}) as Json;
         const events: AgentEvent[] = [{ kind: 'progress', activity: 'tool_call', detail: kit.text(part.tool, 'tool') }];
         const error = typeof state.error === 'string' ? state.error : '';
-        if (state.status === 'error' && /permission|rejected|denied/i.test(error))
+        if (state.status === 'error' && REFUSED.test(error))
           events.push({ kind: 'writes_refused', detail: kit.firstLine(error, 160) });
         else events.push({ kind: 'progress', activity: 'tool_result' });
         return events;
@@ -208,8 +209,28 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
   );
 }
 
+/** Why a tool call did not run at all: OpenCode's rejection of a permission it was not given. */
+const REFUSED = /permission|rejected|denied/i;
+
+/** A finished tool call is one line: the bash tool's command (unless refused) and what the tool returned. */
+function toolTranscript(kit: ProviderKit): ToolTranscriptReader {
+  return (line) => {
+    if (!line.startsWith('{')) return undefined;
+    const e = kit.parseJson(line) as Json | undefined;
+    if (e?.type !== 'tool_use') return undefined;
+    const part = (e.part ?? {}) as Json;
+    const state = (part.state ?? {}) as Json;
+    const error = kit.text(state.error, '');
+    const ran = part.tool === 'bash' && !(state.status === 'error' && REFUSED.test(error));
+    const command = ran ? kit.text(((state.input ?? {}) as Json).command, '') : '';
+    const texts = [command, kit.text(state.output, ''), error].filter(Boolean);
+    return texts.length > 0 ? texts.join('\n') : undefined;
+  };
+}
+
 export const provider: ProviderRuntime = {
   id: PROVIDER_ID,
   createParser: (options, kit) => createParser(options, kit),
   classifyFailure,
+  toolTranscript,
 };

@@ -7,6 +7,7 @@ import type {
   FailureClassification,
   ProviderKit,
   ProviderRuntime,
+  ToolTranscriptReader,
 } from '@dx/core';
 import { provider as ccGlm } from '@dx/provider-cc-glm/runtime';
 import { provider as gemini } from '@dx/provider-gemini/runtime';
@@ -84,6 +85,15 @@ export const provider: ProviderRuntime = {
         if (e) return parseSimEvent(e);
         return delegate ? delegate.parse(line, stream) : [];
       },
+    };
+  },
+  /** The simulator's own tools return nothing; lines of an imitated CLI are read by that CLI's provider. */
+  toolTranscript(kit: ProviderKit): ToolTranscriptReader {
+    const readers = Object.values(IMITATED_RUNTIMES).flatMap((runtime) => runtime.toolTranscript?.(kit) ?? []);
+    return (line) => {
+      if (simEvent(line)) return undefined;
+      const texts = readers.map((read) => read(line));
+      return texts.find((text) => text !== undefined);
     };
   },
   classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClassification {

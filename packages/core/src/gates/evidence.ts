@@ -3,6 +3,8 @@ import { inputFileProblem, readInputFile } from '../config/input-file.js';
 import { assertBeadsId } from '../jobs/beads-id.js';
 import type { OutcomeRecord } from '../jobs/records.js';
 import { openLog } from '../jobs/logs.js';
+import type { ProviderRuntime } from '../providers/contract.js';
+import { readToolTranscript } from '../providers/transcript.js';
 import { requireJob } from '../jobs/store.js';
 import type { EvidenceClaim, EvidenceGateOutput } from '../schemas/gates.js';
 import { verdict } from './target.js';
@@ -62,26 +64,38 @@ function mentionedFiles(text: string): string[] {
   return [...new Set([...quoted, ...bare])].filter((f) => /[/.]/.test(f));
 }
 
+/**
+ * What the job's runs are judged on: the tools' own output where the provider can tell it from the
+ * agent's words (an agent writing "npm test: 12 passed" in a message has run nothing), else the log.
+ */
+export interface RunRecord {
+  text: string;
+  /** Where `text` came from, as the evidence names it. */
+  source: 'the tools’ output' | 'the job log';
+}
+
 function check(
   kind: EvidenceClaim['kind'],
   text: string,
   outcome: OutcomeRecord,
-  log: string,
+  runs: RunRecord,
 ): Pick<EvidenceClaim, 'status' | 'evidence'> {
+  const { text: log, source } = runs;
   switch (kind) {
     case 'tests_passed': {
-      if (!TEST_COMMAND.test(log)) return { status: 'contradicted', evidence: 'the job log shows no test run' };
+      if (!TEST_COMMAND.test(log)) return { status: 'contradicted', evidence: `${source} shows no test run` };
       const last = lastTestVerdict(log.slice(lastIndex(log, TEST_COMMAND)));
       if (last === undefined)
-        return { status: 'contradicted', evidence: 'tests were run but no passing result appears in the log' };
-      if (last === 'fail') return { status: 'contradicted', evidence: 'the last test result in the log is a failure' };
-      return { status: 'verified', evidence: 'a test run ending in a passing result appears in the log' };
+        return { status: 'contradicted', evidence: `tests were run but no passing result appears in ${source}` };
+      if (last === 'fail')
+        return { status: 'contradicted', evidence: `the last test result in ${source} is a failure` };
+      return { status: 'verified', evidence: `a test run ending in a passing result appears in ${source}` };
     }
     case 'lint_passed': {
-      if (!LINT_COMMAND.test(log)) return { status: 'contradicted', evidence: 'the job log shows no lint run' };
+      if (!LINT_COMMAND.test(log)) return { status: 'contradicted', evidence: `${source} shows no lint run` };
       return LINT_FAIL.test(log.slice(lastIndex(log, LINT_COMMAND)))
         ? { status: 'contradicted', evidence: 'the lint run reported errors' }
-        : { status: 'verified', evidence: 'a clean lint run appears in the log' };
+        : { status: 'verified', evidence: `a clean lint run appears in ${source}` };
     }
     case 'commit_made': {
       const commits = outcome.commits ?? [];
@@ -127,8 +141,7 @@ function readLogTail(file: string): string {
       const len = Math.min(size, LOG_WINDOW);
       const buf = Buffer.alloc(len);
       fs.readSync(fd, buf, 0, len, size - len);
-      // agent CLIs log tool output inside JSON strings: read their escaped newlines as lines
-      return buf.toString('utf8').replace(/\\r?\\n/g, '\n');
+      return buf.toString('utf8');
     } finally {
       fs.closeSync(fd);
     }
@@ -137,17 +150,27 @@ function readLogTail(file: string): string {
   }
 }
 
+/** What the gate judges runs on (exported for its unit test). */
+export function runRecord(log: string, runtime: ProviderRuntime | undefined): RunRecord {
+  const transcript = readToolTranscript(runtime, log);
+  if (transcript) return { text: transcript.join('\n'), source: 'the tools’ output' };
+  // agent CLIs log tool output inside JSON strings: read their escaped newlines as lines
+  return { text: log.replace(/(?:\\r)?\\n/g, '\n'), source: 'the job log' };
+}
+
 /**
  * Evidence gate: the claims of a signoff file (checked boxes, VERIFIED:/CONFIRMED: lines) checked
  * against what the job really did — its commits, changed files and log. A claim the record
  * contradicts fails the gate; one it cannot judge fails it only with --strict.
  */
-export function evidenceGate(options: {
+export async function evidenceGate(options: {
   root?: string;
   beads: string;
   signoffFile: string;
   strict?: boolean;
-}): EvidenceGateOutput {
+  /** The job's provider, whose `toolTranscript` tells its tools' output from the agent's words. */
+  runtimeOf?: (providerId: string) => Promise<ProviderRuntime | undefined>;
+}): Promise<EvidenceGateOutput> {
   const beads = assertBeadsId(options.beads);
   const strict = options.strict ?? false;
   const job = requireJob(options.root, beads);
@@ -196,11 +219,17 @@ export function evidenceGate(options: {
       ),
       ...base,
     };
-  const log = readLogTail(job.paths.log);
-  const claims: EvidenceClaim[] = claimLines.map(({ line, text: claimText }) => {
-    const kind = classify(claimText);
-    return { line, text: claimText, kind, ...check(kind, claimText, outcome, log) };
-  });
+  const kinds = claimLines.map(({ text: claimText }) => classify(claimText));
+  const judgesRuns = kinds.some((kind) => kind === 'tests_passed' || kind === 'lint_passed');
+  const runs = judgesRuns
+    ? runRecord(readLogTail(job.paths.log), await options.runtimeOf?.(job.meta?.provider ?? outcome.provider))
+    : { text: '', source: 'the job log' as const };
+  const claims: EvidenceClaim[] = claimLines.map(({ line, text: claimText }, i) => ({
+    line,
+    text: claimText,
+    kind: kinds[i],
+    ...check(kinds[i], claimText, outcome, runs),
+  }));
   const verified = claims.filter((c) => c.status === 'verified').length;
   const contradicted = claims.filter((c) => c.status === 'contradicted');
   const unverifiable = claims.filter((c) => c.status === 'unverifiable');

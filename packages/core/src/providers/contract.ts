@@ -48,6 +48,9 @@ export type AgentEvent =
    */
   | { kind: 'fatal'; failureClass: FailureClass; detail: string; retryAfterSec?: number; resetAt?: string };
 
+/** Called once per log line, in order; the text of the tool run that line ends, or undefined. */
+export type ToolTranscriptReader = (line: string) => string | undefined;
+
 export interface EventParser {
   /** Called once per output line; returns the events that line carries (often none). */
   parse(line: string, stream: 'stdout' | 'stderr'): AgentEvent[];
@@ -130,6 +133,14 @@ export interface ProviderRuntime {
   /** `options` are the LaunchSpec's runtimeOptions (e.g. the retry bound). */
   createParser(options: Record<string, unknown>, kit: ProviderKit): EventParser;
   classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClassification;
+  /**
+   * A reader of what tools did, fed the job log's lines in order: for a line that ends a tool run,
+   * the shell command the agent ran (when it did run) and the output the tool returned — never the
+   * agent's own words (its messages, its final answer, a prompt the CLI echoes). The evidence gate
+   * checks "tests passed" and "lint passed" claims against this alone; a provider without it is
+   * judged on its whole log.
+   */
+  toolTranscript?(kit: ProviderKit): ToolTranscriptReader;
 }
 
 export interface LaunchRequest {

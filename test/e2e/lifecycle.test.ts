@@ -425,6 +425,37 @@ describe('job lifecycle through the built CLI', () => {
     expect(scope.code, scope.stdout + scope.stderr).toBe(0);
   });
 
+  it("the agent's git commits with the operator's identity, and its global settings stay in its private HOME", async () => {
+    // the operator's own git settings, where git looks for them: ~/.gitconfig and ~/.config/git/config
+    const operatorHome = path.join(sb.dir, 'operator-home');
+    fs.mkdirSync(path.join(operatorHome, '.config', 'git'), { recursive: true });
+    const gitconfig = '[user]\n\tname = Op Erator\n[alias]\n\tci = commit\n';
+    fs.writeFileSync(path.join(operatorHome, '.gitconfig'), gitconfig);
+    fs.writeFileSync(path.join(operatorHome, '.config', 'git', 'config'), '[user]\n\temail = op@example.com\n');
+    const started = await sb.startFake(
+      'bd-identity',
+      [
+        { write: 'src/new.ts' },
+        { git: ['add', '-A'] },
+        { git: ['ci', '-q', '-m', 'feat: new'] },
+        { git: ['config', '--global', 'core.editor', 'nano'] },
+        { exit: 0 },
+      ],
+      [],
+      { env: { HOME: operatorHome, XDG_CONFIG_HOME: path.join(operatorHome, '.config') } },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    expect((await sb.dxJson(['wait', 'bd-identity'], WaitOutputSchema)).json.state).toBe('exited_ok');
+    expect(git(started.worktree, 'log', '-1', '--format=%an <%ae> %s').trim()).toBe(
+      'Op Erator <op@example.com> feat: new',
+    );
+    const report = await sb.dxJson(['report', '--beads', 'bd-identity'], JobReportSchema);
+    expect(report.json.evidence).toMatchObject({ changed_files: ['src/new.ts'], commits: [expect.any(String)] });
+    // the agent's `git config --global` went to its private HOME (removed with the job), not the operator's
+    expect(fs.readFileSync(path.join(operatorHome, '.gitconfig'), 'utf8')).toBe(gitconfig);
+    expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-identity.home'))).toBe(false);
+  });
+
   it('marks a job stalled when no provider event arrives within the threshold (exit 2)', async () => {
     const wt = sb.worktree('bd-stall');
     const prompt = sb.prompt({ steps: [{ message: 'thinking' }, { hang: true }] });

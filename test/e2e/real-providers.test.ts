@@ -284,6 +284,34 @@ for (const c of CASES) {
       );
     });
 
+    // gemini's default approval mode does not register its shell tool
+    it.runIf(c.id !== 'gemini')(
+      "a commit the agent makes with the CLI's shell tool carries the operator's git identity",
+      async () => {
+        const beads = `${c.id}-commits`;
+        const operatorHome = path.join(sb.dir, `${beads}-operator-home`);
+        fs.mkdirSync(operatorHome);
+        fs.writeFileSync(
+          path.join(operatorHome, '.gitconfig'),
+          '[user]\n\tname = Op Erator\n\temail = op@example.com\n',
+        );
+        const started = await start(
+          beads,
+          server.shellMode('echo change > change.txt && git add -A && git commit -q -m "from the agent"'),
+          {
+            HOME: operatorHome,
+            XDG_CONFIG_HOME: path.join(operatorHome, '.config'),
+          },
+        );
+        expect(started.code, started.stderr).toBe(0);
+        await ended(beads);
+        const wt = path.join(sb.agents, beads, 'repo');
+        const log = spawnSync('git', ['log', '-1', '--format=%an <%ae> %s'], { cwd: wt, encoding: 'utf8' });
+        expect(log.stdout.trim()).toBe('Op Erator <op@example.com> from the agent');
+        expect((await report(beads)).evidence.commits).toHaveLength(1);
+      },
+    );
+
     it.runIf(c.id === 'cc-glm')(
       'a token through a pipe (CC_GLM_TOKEN_FILE=<(…)) serves both the preflight and the launch',
       async () => {

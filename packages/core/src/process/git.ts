@@ -38,10 +38,10 @@ export function withoutRepositoryEnv<E extends Record<string, string | undefined
 }
 
 /**
- * Run git read-only in `cwd`. `--no-optional-locks` keeps a query from taking index.lock while an
+ * Run git read-only in `cwd` (with `env`, the caller's by default). `--no-optional-locks` keeps a query from taking index.lock while an
  * agent runs git in the same worktree; LC_ALL=C keeps messages parseable.
  */
-export function git(cwd: string, args: string[]): Promise<GitResult> {
+export function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<GitResult> {
   return new Promise((resolve) => {
     execFile(
       'git',
@@ -50,7 +50,7 @@ export function git(cwd: string, args: string[]): Promise<GitResult> {
         cwd,
         maxBuffer: 64 * 1024 * 1024,
         encoding: 'utf8',
-        env: { ...withoutRepositoryEnv(process.env), GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' },
+        env: { ...withoutRepositoryEnv(env), GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' },
       },
       (err, stdout, stderr) => {
         const code = err

@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeAgentGitConfig } from './agent-home.js';
+
+let dir: string;
+let operatorHome: string;
+let agentHome: string;
+let worktree: string;
+const operatorEnv = () => ({ HOME: operatorHome, PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: '1' });
+/** What the agent's git reads, with its private HOME. */
+const agentGit = (...args: string[]) =>
+  execFileSync('git', args, {
+    cwd: worktree,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: agentHome, GIT_CONFIG_NOSYSTEM: '1' },
+  }).trim();
+
+beforeEach(() => {
+  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-agent-home-')));
+  operatorHome = path.join(dir, 'operator');
+  agentHome = path.join(dir, 'agent');
+  // the operator keeps work under ~/work, with its own identity there
+  worktree = path.join(operatorHome, 'work', 'wt');
+  for (const d of [operatorHome, agentHome, worktree]) fs.mkdirSync(d, { recursive: true });
+  execFileSync('git', ['init', '-q'], { cwd: worktree, env: { PATH: process.env.PATH, HOME: operatorHome } });
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the agent's private HOME gets the operator's git settings", () => {
+  it('an identity with quotes and backslashes reads back as written; an includeIf on ~ is resolved for the operator', async () => {
+    fs.writeFileSync(
+      path.join(operatorHome, '.gitconfig'),
+      `[alias]\n\tci = commit\n[includeIf "gitdir:~/work/"]\n\tpath = ~/.work.gitconfig\n`,
+    );
+    fs.writeFileSync(
+      path.join(operatorHome, '.work.gitconfig'),
+      '[user]\n\tname = "O\\"Brien \\\\ Jr"\n\temail = ob@work.example\n',
+    );
+    await writeAgentGitConfig(agentHome, worktree, operatorEnv());
+    expect(agentGit('config', 'user.name')).toBe('O"Brien \\ Jr');
+    expect(agentGit('config', 'user.email')).toBe('ob@work.example');
+    expect(agentGit('config', 'alias.ci')).toBe('commit');
+    expect(fs.statSync(path.join(agentHome, '.gitconfig')).mode & 0o777).toBe(0o600);
+  });
+
+  it('leaves a .gitconfig the provider put in the job home as it is; without any settings, writes only its header', async () => {
+    fs.writeFileSync(path.join(agentHome, '.gitconfig'), '[user]\n\tname = Plugin\n');
+    await writeAgentGitConfig(agentHome, worktree, operatorEnv());
+    expect(fs.readFileSync(path.join(agentHome, '.gitconfig'), 'utf8')).toBe('[user]\n\tname = Plugin\n');
+    fs.rmSync(path.join(agentHome, '.gitconfig'));
+    await writeAgentGitConfig(agentHome, worktree, operatorEnv());
+    expect(fs.readFileSync(path.join(agentHome, '.gitconfig'), 'utf8')).not.toContain('[');
+  });
+});

@@ -6,6 +6,7 @@ import {
   CheckOutputSchema,
   ErrorOutputSchema,
   EvidenceGateOutputSchema,
+  JobReportSchema,
   ScopeGateOutputSchema,
   StatusOutputSchema,
   WaitOutputSchema,
@@ -219,6 +220,50 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     const waited = await sb.dxJson(['wait', 'bd-inside', '--timeout', '60'], WaitOutputSchema, { env });
     expect(waited.json).toMatchObject({ state: 'no_op', reason_code: 'exit_zero_no_mutations' });
   });
+
+  // only root can give a repository to another user
+  it.runIf(process.getuid?.() === 0)(
+    "a repository owned by another user, which git refuses (safe.directory), is refused (22) before the agent's git fails in it",
+    async () => {
+      const repo = sb.worktree('bd-foreign');
+      fs.chownSync(repo, 4242, 4242);
+      fs.chownSync(path.join(repo, '.git'), 4242, 4242);
+      const args = [
+        'start',
+        '--beads',
+        'bd-foreign',
+        '--provider',
+        'fake',
+        '--prompt-file',
+        prompt,
+        '--worktree',
+        repo,
+      ];
+      const fragment = `git refuses the repository at ${fs.realpathSync(repo)}: it is owned by uid 4242`;
+      expectRefusal(await sb.dx(args), 22, 'worktree_not_trusted_by_git', fragment);
+      expectRefusal(await sb.dx([...args, '--dry-run']), 22, 'worktree_not_trusted_by_git');
+      expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-foreign.meta'))).toBe(false);
+      // trusted as the message says, it runs, and the agent's git (private HOME) trusts it too
+      fs.mkdirSync(path.join(sb.env.HOME, '.config', 'git'), { recursive: true });
+      fs.writeFileSync(
+        path.join(sb.env.HOME, '.config', 'git', 'config'),
+        `[safe]\n\tdirectory = ${fs.realpathSync(repo)}\n`,
+      );
+      const committing = sb.prompt({
+        steps: [
+          { write: 'src/a.ts' },
+          { git: ['add', '-A'] },
+          { git: ['-c', 'user.name=A', '-c', 'user.email=a@b.c', 'commit', '-q', '-m', 'a'] },
+          { exit: 0 },
+        ],
+      });
+      expect((await sb.dx([...args.slice(0, 6), committing, '--worktree', repo])).code).toBe(0);
+      const waited = await sb.dxJson(['wait', 'bd-foreign', '--timeout', '60'], WaitOutputSchema);
+      expect(waited.json).toMatchObject({ state: 'exited_ok' });
+      const report = await sb.dxJson(['report', '--beads', 'bd-foreign'], JobReportSchema);
+      expect(report.json.evidence.commits).toHaveLength(1);
+    },
+  );
 
   it('a prompt or policy that is not UTF-8 (a Latin-1 "café") is refused, never handed on with a � in it', async () => {
     const latin1 = path.join(sb.dir, 'latin1.prompt');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
-import { withoutRepositoryEnv } from '../process/git.js';
+import { git, withoutRepositoryEnv } from '../process/git.js';
 
 export interface WorktreeDecision {
   /** The path as given (or discovered). */
@@ -159,4 +159,33 @@ export function itemWorktreeCandidates(prefixes: string[], beads: string, repo?:
       if ((!repo || name === repo) && fs.existsSync(path.join(dir, name, '.git'))) found.push(path.join(dir, name));
   }
   return found;
+}
+
+/** git's refusal of a repository another user owns (safe.directory; the second form is git 2.35.2–2.35.x). */
+const DUBIOUS_OWNERSHIP =
+  /detected dubious ownership in repository at '([^']*)'|unsafe repository \('([^']*)' is owned by someone else\)/;
+
+/**
+ * A repository owned by another user (a bind-mounted checkout, another account's clone) is one git
+ * refuses outright: the agent's git could neither read nor commit there, and the watcher, finding
+ * no repository, would take the worktree for a plain directory. Refused before anything runs.
+ */
+export async function assertGitTrustsWorktree(worktree: string): Promise<void> {
+  const r = await git(worktree, ['rev-parse', '--git-dir']);
+  const m = r.code === 0 ? null : DUBIOUS_OWNERSHIP.exec(r.stderr);
+  if (!m) return;
+  const repository = m[1] ?? m[2] ?? worktree;
+  let owner = 'another user';
+  try {
+    owner = `uid ${fs.statSync(repository).uid}`;
+  } catch {
+    // the path git named is what the message needs; its owner is a detail
+  }
+  const uid = typeof process.getuid === 'function' ? ` (dx-runner runs as uid ${process.getuid()})` : '';
+  throw denied(
+    `git refuses the repository at ${repository}: it is owned by ${owner}${uid} and not listed in git's safe.directory, so the agent's git could neither read nor commit there; if you trust it: git config --global --add safe.directory ${repository}`,
+    'worktree_not_trusted_by_git',
+    'add_the_repository_to_git_safe_directory',
+    { worktree, repository },
+  );
 }

@@ -252,8 +252,8 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       const committing = sb.prompt({
         steps: [
           { write: 'src/a.ts' },
-          { git: ['add', '-A'] },
-          { git: ['-c', 'user.name=A', '-c', 'user.email=a@b.c', 'commit', '-q', '-m', 'a'] },
+          { run: ['git', 'add', '-A'] },
+          { run: ['git', '-c', 'user.name=A', '-c', 'user.email=a@b.c', 'commit', '-q', '-m', 'a'] },
           { exit: 0 },
         ],
       });

@@ -436,9 +436,9 @@ describe('job lifecycle through the built CLI', () => {
       'bd-identity',
       [
         { write: 'src/new.ts' },
-        { git: ['add', '-A'] },
-        { git: ['ci', '-q', '-m', 'feat: new'] },
-        { git: ['config', '--global', 'core.editor', 'nano'] },
+        { run: ['git', 'add', '-A'] },
+        { run: ['git', 'ci', '-q', '-m', 'feat: new'] },
+        { run: ['git', 'config', '--global', 'core.editor', 'nano'] },
         { exit: 0 },
       ],
       [],
@@ -454,6 +454,46 @@ describe('job lifecycle through the built CLI', () => {
     // the agent's `git config --global` went to its private HOME (removed with the job), not the operator's
     expect(fs.readFileSync(path.join(operatorHome, '.gitconfig'), 'utf8')).toBe(gitconfig);
     expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-identity.home'))).toBe(false);
+  });
+
+  it("the agent's toolchains find the operator's homes (rustup, cargo, go, npm's and pip's config), not the private HOME", async () => {
+    const operatorHome = path.join(sb.dir, 'toolchain-operator');
+    for (const dir of ['.rustup', '.cargo', 'go', '.config/pip'])
+      fs.mkdirSync(path.join(operatorHome, dir), { recursive: true });
+    fs.writeFileSync(path.join(operatorHome, '.npmrc'), 'registry=http://127.0.0.1:9/private/\n');
+    fs.writeFileSync(path.join(operatorHome, '.config', 'pip', 'pip.conf'), '[global]\n');
+    const variables = ['RUSTUP_HOME', 'CARGO_HOME', 'PYENV_ROOT', 'GOPATH', 'PIP_CONFIG_FILE'];
+    const started = await sb.startFake(
+      'bd-toolchains',
+      [
+        ...variables.map((name) => ({ print_env: name })),
+        // real npm, as an agent's shell tool runs it
+        { run: ['npm', 'config', 'get', 'registry'] },
+        { exit: 0 },
+      ],
+      [],
+      // the operator's own CARGO_HOME is kept; no ~/.pyenv, so none is named
+      {
+        env: {
+          HOME: operatorHome,
+          XDG_CONFIG_HOME: path.join(operatorHome, '.config'),
+          CARGO_HOME: '/opt/cargo',
+          npm_config_update_notifier: 'false',
+        },
+      },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    await sb.dxJson(['wait', 'bd-toolchains'], WaitOutputSchema);
+    const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-toolchains.log'), 'utf8');
+    const printed = log.split('\n').filter((line) => line.startsWith('env '));
+    expect(printed).toEqual([
+      `env RUSTUP_HOME=${operatorHome}/.rustup`,
+      'env CARGO_HOME=/opt/cargo',
+      'env PYENV_ROOT=',
+      `env GOPATH=${operatorHome}/go`,
+      `env PIP_CONFIG_FILE=${operatorHome}/.config/pip/pip.conf`,
+    ]);
+    expect(log).toContain('"output":"http://127.0.0.1:9/private/\\n"');
   });
 
   it('marks a job stalled when no provider event arrives within the threshold (exit 2)', async () => {

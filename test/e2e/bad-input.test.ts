@@ -265,6 +265,44 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     },
   );
 
+  it('a worktree whose repository git cannot use (pruned linked worktree, broken git config) is refused (22) in git’s words', async () => {
+    const main = sb.worktree('bd-main');
+    const linked = path.join(sb.agents, 'bd-linked', 'repo');
+    git(main, 'worktree', 'add', '-q', linked);
+    fs.rmSync(path.join(main, '.git', 'worktrees', 'repo'), { recursive: true });
+    const startIn = (beads: string, worktree: string, ...extra: string[]) => [
+      'start',
+      '--beads',
+      beads,
+      '--provider',
+      'fake',
+      '--prompt-file',
+      prompt,
+      '--worktree',
+      worktree,
+      ...extra,
+    ];
+    expectRefusal(
+      await sb.dx(startIn('bd-linked', linked)),
+      22,
+      'worktree_git_unusable',
+      `(fatal: not a git repository: ${fs.realpathSync(main)}/.git/worktrees/repo)`,
+    );
+    expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-linked.meta'))).toBe(false);
+    const broken = path.join(sb.dir, 'broken.gitconfig');
+    fs.writeFileSync(broken, '[user\n');
+    expectRefusal(
+      await sb.dx(startIn('bd-main', main, '--dry-run'), { env: { GIT_CONFIG_GLOBAL: broken } }),
+      22,
+      'worktree_git_unusable',
+      `(fatal: bad config line 1 in file ${broken})`,
+    );
+    // no repository at all is a plain directory, as before
+    const plain = path.join(sb.agents, 'bd-plain');
+    fs.mkdirSync(plain);
+    expect((await sb.dx(startIn('bd-plain', plain, '--dry-run'))).code).toBe(0);
+  });
+
   it('a prompt or policy that is not UTF-8 (a Latin-1 "café") is refused, never handed on with a � in it', async () => {
     const latin1 = path.join(sb.dir, 'latin1.prompt');
     fs.writeFileSync(

@@ -164,28 +164,44 @@ export function itemWorktreeCandidates(prefixes: string[], beads: string, repo?:
 /** git's refusal of a repository another user owns (safe.directory; the second form is git 2.35.2–2.35.x). */
 const DUBIOUS_OWNERSHIP =
   /detected dubious ownership in repository at '([^']*)'|unsafe repository \('([^']*)' is owned by someone else\)/;
+/** git found no repository at all here: the worktree is a plain directory. */
+const NO_REPOSITORY = /not a git repository \(or any (?:of the parent directories|parent up to mount point)/;
+/** What our git helper answers when git itself cannot be started. */
+const GIT_NOT_RUNNABLE = 127;
 
 /**
- * A repository owned by another user (a bind-mounted checkout, another account's clone) is one git
- * refuses outright: the agent's git could neither read nor commit there, and the watcher, finding
- * no repository, would take the worktree for a plain directory. Refused before anything runs.
+ * A worktree in a repository git cannot use is refused before anything runs: the agent's git could
+ * neither read nor commit there, and the watcher, finding no repository, would take the worktree
+ * for a plain directory. Another user's repository that safe.directory does not list (a
+ * bind-mounted checkout) gets its own reason; anything else git fails on (a broken config file, a
+ * linked worktree whose admin directory was pruned, a damaged repository) is named in git's words.
+ * No repository at all, or no git installed, is a plain directory, as before.
  */
-export async function assertGitTrustsWorktree(worktree: string): Promise<void> {
+export async function assertGitCanUseWorktree(worktree: string): Promise<void> {
   const r = await git(worktree, ['rev-parse', '--git-dir']);
-  const m = r.code === 0 ? null : DUBIOUS_OWNERSHIP.exec(r.stderr);
-  if (!m) return;
-  const repository = m[1] ?? m[2] ?? worktree;
-  let owner = 'another user';
-  try {
-    owner = `uid ${fs.statSync(repository).uid}`;
-  } catch {
-    // the path git named is what the message needs; its owner is a detail
+  if (r.code === 0 || r.code === GIT_NOT_RUNNABLE || NO_REPOSITORY.test(r.stderr)) return;
+  const dubious = DUBIOUS_OWNERSHIP.exec(r.stderr);
+  if (dubious) {
+    const repository = dubious[1] ?? dubious[2] ?? worktree;
+    let owner = 'another user';
+    try {
+      owner = `uid ${fs.statSync(repository).uid}`;
+    } catch {
+      // the path git named is what the message needs; its owner is a detail
+    }
+    const uid = typeof process.getuid === 'function' ? ` (dx-runner runs as uid ${process.getuid()})` : '';
+    throw denied(
+      `git refuses the repository at ${repository}: it is owned by ${owner}${uid} and not listed in git's safe.directory, so the agent's git could neither read nor commit there; if you trust it: git config --global --add safe.directory ${repository}`,
+      'worktree_not_trusted_by_git',
+      'add_the_repository_to_git_safe_directory',
+      { worktree, repository },
+    );
   }
-  const uid = typeof process.getuid === 'function' ? ` (dx-runner runs as uid ${process.getuid()})` : '';
+  const said = r.stderr.split('\n').find((line) => line.startsWith('fatal:')) ?? r.stderr.trim().split('\n')[0];
   throw denied(
-    `git refuses the repository at ${repository}: it is owned by ${owner}${uid} and not listed in git's safe.directory, so the agent's git could neither read nor commit there; if you trust it: git config --global --add safe.directory ${repository}`,
-    'worktree_not_trusted_by_git',
-    'add_the_repository_to_git_safe_directory',
-    { worktree, repository },
+    `git cannot use the repository of the worktree ${worktree} (${said || `git exited ${r.code}`}): the agent's git could not work there either; fix the repository or git's configuration first`,
+    'worktree_git_unusable',
+    'fix_the_worktree_repository',
+    { worktree, git: said },
   );
 }

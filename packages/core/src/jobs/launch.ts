@@ -7,7 +7,7 @@ import { decodeText, inputFileProblem, readInputFile, readToEnd, type InputFileE
 import { DxError, ExitCode } from '../errors.js';
 import { baselineGate } from '../gates/baseline.js';
 import { readAllowedPaths } from '../gates/scope.js';
-import { assertGitTrustsWorktree, checkWorktree, locateWorktree } from '../gates/worktree.js';
+import { assertGitCanUseWorktree, checkWorktree, locateWorktree } from '../gates/worktree.js';
 import { maxParallelFor } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
 import { identify, readProcessInfo } from '../process/identity.js';
@@ -604,7 +604,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   const located = locateWorktree(options.worktree, { cwd, env });
   const { worktree } = checkWorktree(located, options.policy);
   // git's answer comes while the rest is validated (a spawn of its own; awaited before anything runs)
-  const gitTrust = assertGitTrustsWorktree(worktree).then(
+  const gitUsable = assertGitCanUseWorktree(worktree).then(
     () => undefined,
     (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
   );
@@ -653,8 +653,8 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     }
     model = result.model ?? model;
   }
-  const untrusted = await gitTrust;
-  if (untrusted) throw untrusted;
+  const unusable = await gitUsable;
+  if (unusable) throw unusable;
   if (options.dryRun) {
     const root = openStateRoot({ env, create: false });
     if (root) {

@@ -8,6 +8,7 @@ import {
   EvidenceGateOutputSchema,
   JobReportSchema,
   ScopeGateOutputSchema,
+  StartOutputSchema,
   StatusOutputSchema,
   WaitOutputSchema,
 } from '@dx/core';
@@ -297,6 +298,17 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       'worktree_git_unusable',
       `(fatal: bad config line 1 in file ${broken})`,
     );
+    // a restart into a worktree git lost since is refused before the running instance is stopped
+    const second = path.join(sb.agents, 'bd-second', 'repo');
+    git(main, 'worktree', 'add', '-q', second);
+    const running = await sb.dxJson(startIn('bd-second', second), StartOutputSchema);
+    fs.rmSync(git(second, 'rev-parse', '--absolute-git-dir').trim(), { recursive: true });
+    expectRefusal(await sb.dx(['restart', '--beads', 'bd-second']), 22, 'worktree_git_unusable');
+    // (its own watcher soon ends it as git_repository_gone: that is its finding, not the restart's)
+    const after = (await sb.dxJson(['check', '--beads', 'bd-second'], CheckOutputSchema)).json;
+    expect(after).toMatchObject({ run_instance: running.json.run_instance, retries: 0 });
+    expect(after.reason_code).not.toBe('restarted');
+    await sb.dx(['stop', '--beads', 'bd-second']);
     // no repository at all is a plain directory, as before
     const plain = path.join(sb.agents, 'bd-plain');
     fs.mkdirSync(plain);

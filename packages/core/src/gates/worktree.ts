@@ -177,8 +177,8 @@ const GIT_NOT_RUNNABLE = 127;
  * linked worktree whose admin directory was pruned, a damaged repository) is named in git's words.
  * No repository at all, or no git installed, is a plain directory, as before.
  */
-export async function assertGitCanUseWorktree(worktree: string): Promise<void> {
-  const r = await git(worktree, ['rev-parse', '--git-dir']);
+export async function assertGitCanUseWorktree(worktree: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const r = await git(worktree, ['rev-parse', '--git-dir'], env);
   if (r.code === 0 || r.code === GIT_NOT_RUNNABLE || NO_REPOSITORY.test(r.stderr)) return;
   const dubious = DUBIOUS_OWNERSHIP.exec(r.stderr);
   if (dubious) {

@@ -604,7 +604,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
   const located = locateWorktree(options.worktree, { cwd, env });
   const { worktree } = checkWorktree(located, options.policy);
   // git's answer comes while the rest is validated (a spawn of its own; awaited before anything runs)
-  const gitUsable = assertGitCanUseWorktree(worktree).then(
+  const gitUsable = assertGitCanUseWorktree(worktree, env).then(
     () => undefined,
     (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
   );

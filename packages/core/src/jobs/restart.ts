@@ -1,4 +1,5 @@
 import { validateEnv } from '../config/env.js';
+import { assertGitCanUseWorktree } from '../gates/worktree.js';
 import { DxError, ExitCode } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
@@ -36,6 +37,8 @@ export async function restartInstance(root: string, job: JobSnapshot, options: R
   if (job.identityUnproven) throw identityUnprovenError(job, 'restart');
   // a bad environment must not cost the running instance: check it before stopping anything
   validateEnv(options.env ?? process.env);
+  // nor a repository git can no longer use (a pruned linked worktree, a git config broken since)
+  await assertGitCanUseWorktree(meta.worktree, options.env);
   const provider = options.registry.get(meta.provider);
   let stoppedPrevious = false;
   if (!job.outcome) {

@@ -456,6 +456,39 @@ describe('job lifecycle through the built CLI', () => {
     expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-identity.home'))).toBe(false);
   });
 
+  it("the agent's commit runs the operator's global hooks and leaves out what the operator's global ignore file names", async () => {
+    const operatorHome = path.join(sb.dir, 'hooks-operator');
+    fs.mkdirSync(path.join(operatorHome, '.config', 'git'), { recursive: true });
+    fs.mkdirSync(path.join(operatorHome, '.githooks'));
+    fs.writeFileSync(path.join(operatorHome, '.config', 'git', 'ignore'), '.env\n');
+    const marker = path.join(sb.dir, 'pre-commit-ran');
+    fs.writeFileSync(path.join(operatorHome, '.githooks', 'pre-commit'), `#!/bin/sh\necho ran >> '${marker}'\n`, {
+      mode: 0o755,
+    });
+    const gitconfig = '[user]\n\tname = Op\n\temail = op@example.com\n[core]\n\thooksPath = ~/.githooks\n';
+    fs.writeFileSync(path.join(operatorHome, '.gitconfig'), gitconfig);
+    const started = await sb.startFake(
+      'bd-hooks',
+      [
+        { write: '.env', content: 'API_TOKEN=not-for-the-repository\n' },
+        { write: 'src/a.ts' },
+        { run: ['git', 'add', '-A'] },
+        { run: ['git', 'commit', '-q', '-m', 'feat: a'] },
+        { exit: 0 },
+      ],
+      [],
+      { env: { HOME: operatorHome, XDG_CONFIG_HOME: path.join(operatorHome, '.config') } },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    expect((await sb.dxJson(['wait', 'bd-hooks'], WaitOutputSchema)).json.state).toBe('exited_ok');
+    expect(git(started.worktree, 'show', '--name-only', '--format=%s', 'HEAD').trim().split('\n')).toEqual([
+      'feat: a',
+      '',
+      'src/a.ts',
+    ]);
+    expect(fs.readFileSync(marker, 'utf8')).toBe('ran\n');
+  });
+
   it("the agent's toolchains find the operator's homes (rustup, cargo, go, npm's and pip's config), not the private HOME", async () => {
     const operatorHome = path.join(sb.dir, 'toolchain-operator');
     for (const dir of ['.rustup', '.cargo', 'go', '.config/pip'])

@@ -48,6 +48,18 @@ describe("the agent's private HOME gets the operator's git settings", () => {
     expect(fs.statSync(path.join(agentHome, '.gitconfig')).mode & 0o777).toBe(0o600);
   });
 
+  it("the operator's hooks and global ignore and attributes files, named from ~, reach the agent's git", async () => {
+    fs.mkdirSync(path.join(operatorHome, '.config', 'git'), { recursive: true });
+    fs.writeFileSync(path.join(operatorHome, '.config', 'git', 'ignore'), '.env\n');
+    fs.writeFileSync(path.join(operatorHome, '.config', 'git', 'attributes'), '*.bin binary\n');
+    fs.writeFileSync(path.join(operatorHome, '.gitconfig'), '[core]\n\thooksPath = ~/.githooks\n');
+    await writeAgentGitConfig(agentHome, worktree, operatorEnv());
+    expect(agentGit('config', 'core.hooksPath')).toBe(path.join(operatorHome, '.githooks'));
+    fs.writeFileSync(path.join(worktree, '.env'), 'TOKEN=x\n');
+    expect(agentGit('check-ignore', '.env')).toBe('.env');
+    expect(agentGit('check-attr', 'binary', '--', 'a.bin')).toBe('a.bin: binary: set');
+  });
+
   it('leaves a .gitconfig the provider put in the job home as it is; without any settings, writes only its header', async () => {
     fs.writeFileSync(path.join(agentHome, '.gitconfig'), '[user]\n\tname = Plugin\n');
     await writeAgentGitConfig(agentHome, worktree, operatorEnv());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProviderRuntime, ToolTranscriptReader } from '../providers/contract.js';
-import { runRecord } from './evidence.js';
+import { lastTestVerdict, runRecord } from './evidence.js';
 
 const LOG = ['{"said":"npm test: 12 passed"}', 'TOOL npm test', 'TOOL Tests  3 passed (3)', 'TOOL boom'].join('\n');
 
@@ -42,5 +42,26 @@ describe('what the evidence gate judges runs on', () => {
       throw new Error('cannot make a reader');
     };
     expect(runRecord(LOG, broken)).toEqual({ text: '', source: 'the tools’ output' });
+  });
+});
+
+describe('the test result a run’s output reports', () => {
+  it.each([
+    ['vitest', ' Test Files  3 passed (3)\n      Tests  12 passed (12)', 'pass'],
+    ['vitest, a failure', '      Tests  2 failed | 10 passed (12)', 'fail'],
+    ['pytest', '==== 3 passed in 0.12s ====', 'pass'],
+    ['pytest, an error', '==== 2 passed, 1 error in 0.12s ====', 'fail'],
+    ['jest', 'Tests:       1 failed, 12 passed, 13 total', 'fail'],
+    ['go', 'ok  \texample.com/pkg\t0.012s', 'pass'],
+    ['go, cached', 'ok  \texample.com/pkg\t(cached)', 'pass'],
+    ['go, a failure', '--- FAIL: TestX (0.00s)\nFAIL\texample.com/pkg\t0.01s', 'fail'],
+    ['cargo', 'test result: ok. 3 passed; 0 failed; 0 ignored', 'pass'],
+    ['unittest', 'Ran 5 tests in 0.001s\n\nOK', 'pass'],
+    ['unittest, a failure', 'Ran 5 tests in 0.001s\n\nFAILED (failures=1)', 'fail'],
+    ['node:test (TAP)', '# tests 5\n# pass 5\n# fail 0', 'pass'],
+    ['node:test (spec)', 'ℹ tests 5\nℹ pass 4\nℹ fail 1', 'fail'],
+    ['no tests at all', 'Tests  0 passed (0)', undefined],
+  ] as const)('%s', (_name, output, verdict) => {
+    expect(lastTestVerdict(output)).toBe(verdict);
   });
 });

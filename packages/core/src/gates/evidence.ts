@@ -16,9 +16,15 @@ const LOG_WINDOW = 8 * 1024 * 1024;
 
 const CLAIM_LINE = /^\s*(?:[-*]\s*\[[xX]\]\s*|(?:VERIFIED|CONFIRMED|VALIDATED)\s*:\s*)(.+)$/i;
 const TEST_COMMAND =
-  /\b(npm (?:run )?test|pnpm (?:run )?test|yarn test|npx vitest|vitest run|vitest\b|jest\b|pytest|go test|cargo test|make test|mvn test|gradle test|node --test|bun test)/i;
-const TEST_PASS = /\b\d+ (?:tests? )?passed\b|\ball tests passed\b|\btests? passed\b|\bPASS\b|\bOK \(\d+ tests?\)/i;
-const TEST_FAIL = /\b[1-9]\d* (?:tests? )?failed\b|\bFAIL\b|\bFAILED\b/;
+  /\b(npm (?:run )?test|pnpm (?:run )?test|yarn test|npx vitest|vitest run|vitest\b|jest\b|pytest|go test|cargo test|make test|mvn test|gradle test|node --test|bun test|python3? -m (?:unittest|pytest)|tox\b|deno test|dotnet test)/i;
+/**
+ * A line reporting passing tests: a count ("12 passed", not "0 passed"), PASS, go's `ok  pkg 0.1s`,
+ * unittest's closing `OK`, node:test's `# pass 5` (TAP) or `ℹ pass 5`.
+ */
+const TEST_PASS =
+  /\b[1-9]\d* (?:tests? )?passed\b|\ball tests passed\b|\btests? passed\b|\bPASS\b|\bOK \(\d+ tests?\)|^ok\s+\S+\s+(?:[\d.]+s|\(cached\))|^OK(?: \([^)]*\))?\s*$|^[#ℹ] pass [1-9]/i;
+/** A line reporting a failure: failed or erroring tests (pytest's "1 error"), FAIL, node:test's `# fail 1` or `ℹ fail 1`. */
+const TEST_FAIL = /\b[1-9]\d* (?:tests? )?failed\b|\b[1-9]\d* errors?\b|\bFAIL\b|\bFAILED\b|^[#ℹ] fail [1-9]/;
 const LINT_COMMAND =
   /\b(eslint|npm run lint|pnpm lint|yarn lint|ruff|flake8|golangci-lint|tsc --noEmit|biome (?:check|lint))/i;
 const LINT_FAIL = /\b[1-9]\d* (?:errors?|problems?)\b|✖ \d+ problem/i;
@@ -45,11 +51,14 @@ function lastIndex(text: string, re: RegExp): number {
   return last;
 }
 
-/** The last line reporting a test result decides: a summary like "2 failed | 10 passed" is a failure. */
-function lastTestVerdict(log: string): 'pass' | 'fail' | undefined {
+/**
+ * The last line reporting a test result decides: a summary like "2 failed | 10 passed" is a
+ * failure (exported for its unit test).
+ */
+export function lastTestVerdict(log: string): 'pass' | 'fail' | undefined {
   const lines = log.split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i];
+    const line = lines[i].trim();
     if (TEST_FAIL.test(line)) return 'fail';
     if (TEST_PASS.test(line)) return 'pass';
   }

@@ -647,6 +647,15 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       1,
       'invalid_env',
     );
+    // a relative state root would follow the working directory: cron at / and a shell keep two ledgers
+    for (const args of [start('--beads', 'bd-1'), ['status'], ['check', '--beads', 'bd-1']])
+      expectRefusal(
+        await sb.dx(args, { env: { DX_RUNNER_STATE_DIR: 'state' } }),
+        1,
+        'invalid_env',
+        'DX_RUNNER_STATE_DIR must be an absolute path',
+      );
+    expect(fs.existsSync(path.join(sb.dir, 'state', 'fake'))).toBe(false);
   });
 
   it('survives corrupt or truncated state files: names the file, keeps it, keeps the other jobs visible', async () => {

@@ -48,7 +48,7 @@ function isOwnDxRunner(command: string[]): boolean {
 export const BATCH_ENV: readonly EnvVarSpec[] = [
   {
     name: 'DX_BATCH_DIR',
-    kind: 'path',
+    kind: 'absolute-path',
     default: '${XDG_STATE_HOME:-~/.local/state}/dx-batch',
     description: 'dx-batch state root',
   },

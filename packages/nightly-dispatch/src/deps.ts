@@ -9,7 +9,7 @@ import { simulateEnv, type Simulation } from './night/simulate.js';
 export const NIGHTLY_ENV: readonly EnvVarSpec[] = [
   {
     name: 'NIGHTLY_DISPATCH_DIR',
-    kind: 'path',
+    kind: 'absolute-path',
     default: '${XDG_STATE_HOME:-~/.local/state}/nightly-dispatch',
     description: 'nightly-dispatch state root',
   },

@@ -8,7 +8,15 @@ import { LIMIT_ENV } from '../jobs/limits.js';
  * watcher later.
  */
 export type EnvKind =
-  'positive-number' | 'positive-integer' | 'log-level' | 'flag' | 'path' | 'absolute-paths' | 'text';
+  | 'positive-number'
+  | 'positive-integer'
+  | 'log-level'
+  | 'flag'
+  | 'path'
+  /** A state root: a relative one would follow the working directory (cron and a shell apart). */
+  | 'absolute-path'
+  | 'absolute-paths'
+  | 'text';
 
 export interface EnvVarSpec {
   name: string;
@@ -23,7 +31,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export const DX_RUNNER_ENV: readonly EnvVarSpec[] = [
   {
     name: 'DX_RUNNER_STATE_DIR',
-    kind: 'path',
+    kind: 'absolute-path',
     default: '${XDG_STATE_HOME:-~/.local/state}/dx-runner',
     description: 'state root',
   },
@@ -92,6 +100,10 @@ function problem(kind: EnvKind, raw: string): string | undefined {
       return raw === '0' || raw === '1' ? undefined : 'must be 0 or 1';
     case 'path':
       return raw.includes('\0') ? 'must be a file system path' : undefined;
+    case 'absolute-path':
+      return raw.includes('\0') || !(path.isAbsolute(raw) || raw === '~' || raw.startsWith('~/'))
+        ? 'must be an absolute path (or ~/…): a relative one follows the working directory, so cron and a shell would use different directories'
+        : undefined;
     case 'absolute-paths':
       return raw
         .split(',')
@@ -112,16 +124,19 @@ export function validateEnv(env: NodeJS.ProcessEnv = process.env, specs: readonl
     for (const name of Object.keys(env))
       if (name.startsWith(MAX_PARALLEL_PREFIX)) checks.push([name, 'positive-integer']);
   }
-  for (const [name, kind] of checks) {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') continue;
-    const why = problem(kind, raw.trim());
-    if (why) {
-      throw new DxError(`${name} ${why}, got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}`, {
-        exitCode: ExitCode.general,
-        reasonCode: 'invalid_env',
-        nextAction: `fix_or_unset_${name}`,
-      });
-    }
+  for (const [name, kind] of checks) assertEnvValue(name, kind, env);
+}
+
+/** Refuse `name` when its value does not pass the check of its kind (unset and empty values pass). */
+export function assertEnvValue(name: string, kind: EnvKind, env: NodeJS.ProcessEnv = process.env): void {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return;
+  const why = problem(kind, raw.trim());
+  if (why) {
+    throw new DxError(`${name} ${why}, got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}`, {
+      exitCode: ExitCode.general,
+      reasonCode: 'invalid_env',
+      nextAction: `fix_or_unset_${name}`,
+    });
   }
 }

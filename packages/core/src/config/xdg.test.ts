@@ -24,4 +24,14 @@ describe('XDG base directories and the home', () => {
     expect(stateRootPath({ HOME: 'rel' })).toBe(path.join(account, '.local', 'state', 'dx-runner'));
     expect(expandHome('~', { HOME: '' })).toBe(account);
   });
+
+  it('refuses a relative DX_RUNNER_STATE_DIR (cron and a shell would keep two ledgers); ~/… is the home’s', () => {
+    expect(() => stateRootPath({ HOME: '/home/ann', DX_RUNNER_STATE_DIR: 'state' })).toThrow(
+      /DX_RUNNER_STATE_DIR must be an absolute path .*got "state"/,
+    );
+    expect(() => stateRootPath({ DX_RUNNER_STATE_DIR: './state' })).toThrow(/must be an absolute path/);
+    expect(stateRootPath({ HOME: '/home/ann', DX_RUNNER_STATE_DIR: '~/dx' })).toBe('/home/ann/dx');
+    expect(stateRootPath({ DX_RUNNER_STATE_DIR: ' /srv/dx ' })).toBe('/srv/dx');
+    expect(stateRootPath({ HOME: '/home/ann', DX_RUNNER_STATE_DIR: '  ' })).toBe('/home/ann/.local/state/dx-runner');
+  });
 });

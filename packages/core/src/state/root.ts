@@ -2,11 +2,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import { assertRootOnThisHost } from './host-claim.js';
-import { xdgDirectory } from '../config/xdg.js';
+import { assertEnvValue } from '../config/env.js';
+import { expandHome, xdgDirectory } from '../config/xdg.js';
 
-/** A tool's state directory: `$<override>`, else `${XDG_STATE_HOME:-~/.local/state}/<name>`. */
+/**
+ * A tool's state directory: `$<override>` (absolute, or `~/…`), else
+ * `${XDG_STATE_HOME:-~/.local/state}/<name>`. A relative override would follow the working
+ * directory — cron (at /) and a shell elsewhere would keep two ledgers, each blind to the other's
+ * jobs): refused, not guessed. A quoted `~/state` in a crontab (no shell expands it) is the home's.
+ */
 export function toolStatePath(name: string, override: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (env[override]) return path.resolve(env[override]);
+  const raw = env[override]?.trim();
+  if (raw) {
+    assertEnvValue(override, 'absolute-path', env);
+    return path.resolve(expandHome(raw, env));
+  }
   return path.join(xdgDirectory('XDG_STATE_HOME', path.join('.local', 'state'), env), name);
 }
 

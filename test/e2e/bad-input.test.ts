@@ -647,6 +647,13 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       1,
       'invalid_env',
     );
+    // decimal numbers only: Number() would read 0x10 as 16 minutes, 1e3 as a thousand
+    for (const [name, value] of [
+      ['DX_RUNNER_MAX_RUNTIME_MINUTES', '0x10'],
+      ['DX_RUNNER_STALL_MINUTES', '1e3'],
+      ['DX_RUNNER_MAX_PARALLEL_FAKE', '0x2'],
+    ])
+      expectRefusal(await sb.dx(start('--beads', 'bd-1'), { env: { [name]: value } }), 1, 'invalid_env', name);
     // a relative state root would follow the working directory: cron at / and a shell keep two ledgers
     for (const args of [start('--beads', 'bd-1'), ['status'], ['check', '--beads', 'bd-1']])
       expectRefusal(

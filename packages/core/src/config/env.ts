@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import { LIMIT_ENV } from '../jobs/limits.js';
+import { decimal } from './numbers.js';
 
 /**
  * The environment variables a tool reads, each with the check its value must pass. A value that
@@ -87,12 +88,12 @@ const MAX_PARALLEL_PREFIX = 'DX_RUNNER_MAX_PARALLEL_';
 function problem(kind: EnvKind, raw: string): string | undefined {
   switch (kind) {
     case 'positive-number': {
-      const n = Number(raw);
-      return Number.isFinite(n) && n > 0 ? undefined : 'must be a positive number';
+      const n = decimal(raw);
+      return n !== undefined && n > 0 ? undefined : 'must be a positive number';
     }
     case 'positive-integer': {
-      const n = Number(raw);
-      return Number.isInteger(n) && n > 0 ? undefined : 'must be a positive integer';
+      const n = decimal(raw);
+      return n !== undefined && Number.isInteger(n) && n > 0 ? undefined : 'must be a positive integer';
     }
     case 'log-level':
       return LOG_LEVELS.includes(raw) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`;

@@ -1,3 +1,4 @@
+import { decimal } from '../config/numbers.js';
 import { DxError, ExitCode } from '../errors.js';
 
 /** Time limits of a job, read from the DX_RUNNER_* env vars when the job starts and recorded in its meta. */
@@ -68,8 +69,8 @@ export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number,
 export function positiveNumberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
+  const value = decimal(raw);
+  if (value === undefined || value <= 0) {
     throw new DxError(`${name} must be a positive number, got "${raw}"`, {
       exitCode: ExitCode.general,
       reasonCode: 'invalid_env',

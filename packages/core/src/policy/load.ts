@@ -5,6 +5,7 @@ import { DxError, ExitCode } from '../errors.js';
 import { PolicySchema, type Policy, type PolicyDocument } from './schema.js';
 import { policySchemaWith, type PolicySection } from './sections.js';
 import { readYamlFile } from './yaml.js';
+import { decimal } from '../config/numbers.js';
 import { expandHome, xdgDirectory } from '../config/xdg.js';
 
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policy/default.yaml', import.meta.url));
@@ -127,8 +128,8 @@ export function maxParallelFor(policy: Policy, provider: string, env: NodeJS.Pro
   const key = `DX_RUNNER_MAX_PARALLEL_${provider.toUpperCase().replace(/-/g, '_')}`;
   const fromEnv = env[key];
   if (fromEnv !== undefined && fromEnv !== '') {
-    const n = Number(fromEnv);
-    if (!Number.isInteger(n) || n < 1) {
+    const n = decimal(fromEnv);
+    if (n === undefined || !Number.isInteger(n) || n < 1) {
       throw new DxError(`${key} must be a positive integer, got "${fromEnv}"`, {
         exitCode: ExitCode.general,
         reasonCode: 'invalid_env',

@@ -489,6 +489,32 @@ describe('job lifecycle through the built CLI', () => {
     expect(fs.readFileSync(marker, 'utf8')).toBe('ran\n');
   });
 
+  it("a dx-runner the agent runs finds the operator's state root and policy, not its private HOME's (it sees its own job)", async () => {
+    // the operator names no state root: the default, under XDG_STATE_HOME, is the ledger
+    fs.mkdirSync(path.join(sb.env.XDG_CONFIG_HOME, 'dx-runner'), { recursive: true });
+    const policy = path.join(sb.env.XDG_CONFIG_HOME, 'dx-runner', 'policy.yaml');
+    fs.writeFileSync(policy, 'defaults:\n  max_parallel: 3\n');
+    const env = { DX_RUNNER_STATE_DIR: undefined as unknown as string };
+    const started = await sb.startFake(
+      'bd-dispatcher',
+      [{ print_env: 'DX_POLICY_FILE' }, { run: [process.execPath, CLI_BIN, 'status', '--json'] }, { exit: 0 }],
+      [],
+      { env },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const root = path.join(sb.env.XDG_STATE_HOME, 'dx-runner');
+    await sb.dxJson(['wait', 'bd-dispatcher'], WaitOutputSchema, { env });
+    const log = fs.readFileSync(path.join(root, 'fake', 'bd-dispatcher.log'), 'utf8');
+    expect(log).toContain(`env DX_POLICY_FILE=${policy}\n`);
+    const result = log.split('\n').find((line) => line.includes('"tool_result"'));
+    const status = JSON.parse(JSON.parse(result ?? '{}').output) as {
+      state_dir: string;
+      jobs: Array<{ beads: string }>;
+    };
+    expect(status.state_dir).toBe(root);
+    expect(status.jobs.map((j) => j.beads)).toContain('bd-dispatcher');
+  });
+
   it("the agent's toolchains find the operator's homes (rustup, cargo, go, npm's and pip's config), not the private HOME", async () => {
     const operatorHome = path.join(sb.dir, 'toolchain-operator');
     for (const dir of ['.rustup', '.cargo', 'go', '.config/pip'])

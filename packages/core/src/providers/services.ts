@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { inputFileProblem, readInputFile } from '../config/input-file.js';
-import { homeDirectory, xdgDirectory } from '../config/xdg.js';
+import { operatorHomes } from '../jobs/agent-env.js';
 import { DxError, ExitCode } from '../errors.js';
 import { providerKit } from './kit.js';
 import { readYamlFile } from '../policy/yaml.js';
@@ -12,37 +12,9 @@ import { runModelProbe } from './probe.js';
 import { runStreaming } from './streaming.js';
 
 /**
- * Toolchains that find themselves through HOME (or its XDG config dir): under the agent's private
- * HOME they found nothing — rustup's proxies "could not choose a version of cargo to run", pyenv's
- * shims had no version installed, npm and pip lost the operator's registry and its credentials.
- * Each is pointed at the operator's own where the operator's environment does not name one and it
- * exists.
- */
-const TOOLCHAIN_HOMES: ReadonlyArray<[variable: string, where: (env: NodeJS.ProcessEnv) => string]> = [
-  ['RUSTUP_HOME', (env) => path.join(homeDirectory(env), '.rustup')],
-  ['CARGO_HOME', (env) => path.join(homeDirectory(env), '.cargo')],
-  ['PYENV_ROOT', (env) => path.join(homeDirectory(env), '.pyenv')],
-  ['GOPATH', (env) => path.join(homeDirectory(env), 'go')],
-  ['NPM_CONFIG_USERCONFIG', (env) => path.join(homeDirectory(env), '.npmrc')],
-  ['PIP_CONFIG_FILE', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pip', 'pip.conf')],
-];
-
-/** The operator's toolchain homes the agent's private HOME would hide (see TOOLCHAIN_HOMES). */
-function toolchainHomes(env: NodeJS.ProcessEnv): Record<string, string> {
-  const homes: Record<string, string> = {};
-  for (const [variable, where] of TOOLCHAIN_HOMES) {
-    // npm takes its settings from the environment in either case (npm_config_userconfig)
-    if (env[variable] !== undefined || env[variable.toLowerCase()] !== undefined) continue;
-    const place = where(env);
-    if (fs.existsSync(place)) homes[variable] = place;
-  }
-  return homes;
-}
-
-/**
  * The agent environment: the caller's env (agents run tests that need it) with HOME, XDG dirs and
  * TMPDIR pointed into the job's private directories, because the real CLIs write into both, and the
- * operator's toolchain homes those would hide.
+ * operator's homes of the tools those would hide (see jobs/agent-env).
  */
 export function childEnv(
   request: LaunchRequest,
@@ -50,7 +22,7 @@ export function childEnv(
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(request.env)) if (v !== undefined) env[k] = v;
-  Object.assign(env, toolchainHomes(request.env));
+  Object.assign(env, operatorHomes(request.env));
   Object.assign(env, {
     HOME: request.jobHome,
     XDG_CONFIG_HOME: `${request.jobHome}/.config`,

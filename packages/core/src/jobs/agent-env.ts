@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { homeDirectory, xdgDirectory } from '../config/xdg.js';
+import { userPolicyFile } from '../policy/load.js';
+import { toolStatePath } from '../state/root.js';
+
+/**
+ * Toolchains that find themselves through HOME (or its XDG config dir): under the agent's private
+ * HOME they found nothing — rustup's proxies "could not choose a version of cargo to run", pyenv's
+ * shims had no version installed, npm and pip lost the operator's registry and its credentials.
+ * Each is pointed at the operator's own where the operator's environment does not name one and it
+ * exists.
+ */
+const TOOLCHAIN_HOMES: ReadonlyArray<[variable: string, where: (env: NodeJS.ProcessEnv) => string]> = [
+  ['RUSTUP_HOME', (env) => path.join(homeDirectory(env), '.rustup')],
+  ['CARGO_HOME', (env) => path.join(homeDirectory(env), '.cargo')],
+  ['PYENV_ROOT', (env) => path.join(homeDirectory(env), '.pyenv')],
+  ['GOPATH', (env) => path.join(homeDirectory(env), 'go')],
+  ['NPM_CONFIG_USERCONFIG', (env) => path.join(homeDirectory(env), '.npmrc')],
+  ['PIP_CONFIG_FILE', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pip', 'pip.conf')],
+];
+
+function toolchainHomes(env: NodeJS.ProcessEnv): Record<string, string> {
+  const homes: Record<string, string> = {};
+  for (const [variable, where] of TOOLCHAIN_HOMES) {
+    // npm takes its settings from the environment in either case (npm_config_userconfig)
+    if (env[variable] !== undefined || env[variable.toLowerCase()] !== undefined) continue;
+    const place = where(env);
+    if (fs.existsSync(place)) homes[variable] = place;
+  }
+  return homes;
+}
+
+/**
+ * dx-runner's own places for a dx-runner, dx-batch or nightly-dispatch the agent runs (an agent
+ * that dispatches agents): under the private XDG dirs it found another, empty ledger — removed
+ * with the job while the jobs it started still ran — and neither the operator's policy, profiles
+ * nor plugins.
+ */
+function toolPlaces(env: NodeJS.ProcessEnv): Record<string, string> {
+  const places: Record<string, string> = {};
+  const unset = (name: string) => !env[name]?.trim();
+  for (const [tool, variable] of [
+    ['dx-runner', 'DX_RUNNER_STATE_DIR'],
+    ['dx-batch', 'DX_BATCH_DIR'],
+    ['nightly-dispatch', 'NIGHTLY_DISPATCH_DIR'],
+  ] as const)
+    if (unset(variable)) places[variable] = toolStatePath(tool, variable, env);
+  const policy = userPolicyFile(undefined, env);
+  if (policy && unset('DX_POLICY_FILE')) places.DX_POLICY_FILE = policy;
+  const profiles = path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'dx-runner', 'profiles');
+  if (unset('DX_RUNNER_PROFILES_DIR') && fs.existsSync(profiles)) places.DX_RUNNER_PROFILES_DIR = profiles;
+  // oclif's data dir: where `plugins install`/`link` put the operator's provider plugins
+  const data = path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'dx-runner');
+  if (unset('DX_RUNNER_DATA_DIR') && fs.existsSync(data)) places.DX_RUNNER_DATA_DIR = data;
+  return places;
+}
+
+/** What the agent's private HOME would hide from its tools, as the operator has it. */
+export function operatorHomes(env: NodeJS.ProcessEnv): Record<string, string> {
+  return { ...toolchainHomes(env), ...toolPlaces(env) };
+}

@@ -22,7 +22,7 @@ import {
 import { BatchPruneOutputSchema } from '@dx/dx-batch';
 import { NightlyPruneOutputSchema } from '@dx/nightly-dispatch';
 import { BATCH_BIN, CLI_BIN, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, waitFor, WITHOUT_DAC_OVERRIDE, type Sandbox } from '../helpers/sandbox.js';
 import { pidNamespace } from '../chaos/helpers.js';
 
 let sb: Sandbox;
@@ -119,6 +119,35 @@ describe('per-job output', () => {
     const tiny = policy({ max_log_mb: 0.0000001, max_output_mb: 0.0000001 });
     const { outcome } = await runJob('bd-tiny-caps', [{ message: 'go' }, { result: 'done' }, { exit: 0 }], tiny);
     expect(outcome).toMatchObject({ state: 'failed', reason_code: 'output_flood' });
+  });
+});
+
+describe('a job leaves no private HOME or TMPDIR behind', () => {
+  // as a user who is not root: the agent's read-only trees (Go's module cache) refuse a plain remove
+  const asUser = { wrap: WITHOUT_DAC_OVERRIDE };
+  const readOnlyTrees =
+    'for d in "$HOME/go/pkg/mod/example.com/m@v1" "$TMPDIR/cache/ro"; do mkdir -p "$d" && echo x > "$d/f"; done;' +
+    ' chmod -R a-w "$HOME/go" "$TMPDIR/cache"';
+
+  it('removes the trees an agent made read-only, at its end and at a later prune', async () => {
+    const started = await sb.dx(
+      sb.fakeStartArgs('bd-gomod', [{ run: ['sh', '-c', readOnlyTrees] }, { exit: 0 }]),
+      asUser,
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const paths = jobPaths(sb.state, 'fake', 'bd-gomod');
+    await waitFor(() => fs.existsSync(paths.outcome) && !fs.existsSync(paths.home), 'the job to end and clean up');
+    expect(fs.existsSync(paths.tmp)).toBe(false);
+    expect(fs.readFileSync(path.join(sb.state, 'fake', 'bd-gomod.watcher.log'), 'utf8')).not.toContain('crashed');
+    // a home left behind (a watcher killed before its cleanup) is removed by prune, whatever its modes
+    fs.mkdirSync(path.join(paths.home, 'go', 'pkg', 'mod', 'x'), { recursive: true });
+    spawnSync('chmod', ['-R', 'a-w', path.join(paths.home, 'go')]);
+    const pruned = await sb.dx(['prune', '--json'], asUser);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(PruneOutputSchema.parse(JSON.parse(pruned.stdout)).actions).toContainEqual(
+      expect.objectContaining({ beads: 'bd-gomod', action: 'removed_stale_files', detail: 'bd-gomod.home' }),
+    );
+    expect(fs.existsSync(paths.home)).toBe(false);
   });
 });
 

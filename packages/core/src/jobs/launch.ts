@@ -19,7 +19,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import { profileLimits, type Profile } from '../profiles/profiles.js';
 import type { StartOutput } from '../schemas/outputs.js';
 import { Redactor } from '../secrets/redact.js';
-import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../state/atomic.js';
+import { ensurePrivateDir, readFileIfExists, removeTree, writeFileAtomic } from '../state/atomic.js';
 import { jobPaths, listBeadsInProviderDir, rotateFile, type JobPaths } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { openStateRoot } from '../state/root.js';
@@ -279,7 +279,7 @@ function clearInstanceFiles(paths: JobPaths): void {
   rotateFile(paths.log);
   rotateFile(paths.outcome);
   for (const f of [paths.heartbeat, paths.blocked, paths.control, paths.rc, paths.pid]) fs.rmSync(f, { force: true });
-  for (const d of [paths.home, paths.tmp]) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of [paths.home, paths.tmp]) removeTree(d);
 }
 
 /**

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import type { z } from 'zod';
 import type { Redactor } from '../secrets/redact.js';
-import { isNoSpace, readFileIfExists, StateFileError, writeFileAtomic, writeFileExclusive } from '../state/atomic.js';
+import {
+  isNoSpace,
+  readFileIfExists,
+  removeTree,
+  StateFileError,
+  writeFileAtomic,
+  writeFileExclusive,
+} from '../state/atomic.js';
 import { KvParseError, parseKv, serializeKv, type KvValue } from '../state/kv.js';
 import { rotateFile, type JobPaths } from '../state/layout.js';
 import { compileRecordDecoder, type RecordDecoder } from './record-decode.js';
@@ -278,7 +285,7 @@ export function isCurrentInstance(paths: JobPaths, runInstance: string): boolean
 export function cleanupInstance(paths: JobPaths, runInstance: string, options: { keepHome?: boolean } = {}): boolean {
   if (!isCurrentInstance(paths, runInstance)) return false;
   for (const file of [paths.pid, paths.control]) fs.rmSync(file, { force: true });
-  fs.rmSync(paths.tmp, { recursive: true, force: true });
-  if (!options.keepHome) fs.rmSync(paths.home, { recursive: true, force: true });
+  removeTree(paths.tmp);
+  if (!options.keepHome) removeTree(paths.home);
   return true;
 }

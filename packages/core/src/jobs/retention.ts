@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import { MAX_RETENTION_DAYS, type Policy } from '../policy/schema.js';
 import type { RetentionOutput } from '../schemas/outputs.js';
-import { readFileIfExists, writeFileAtomic } from '../state/atomic.js';
+import { readFileIfExists, removeTree, writeFileAtomic } from '../state/atomic.js';
 import { jobPaths, JOB_FILE_SUFFIXES, listBeadsInProviderDir, listProviderDirs, jobLockName } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { bytesUnder } from './disk.js';
@@ -133,7 +133,8 @@ function removeFinishedJobFiles(
   const dir = path.join(root, provider);
   const names = jobFileNames(fs.readdirSync(dir), beads);
   const bytes = names.reduce((n, name) => n + bytesUnder(path.join(dir, name)), 0);
-  if (!dryRun) for (const name of names) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  // a kept private HOME (DX_RUNNER_KEEP_JOB_HOME) may hold an agent's read-only trees
+  if (!dryRun) for (const name of names) removeTree(path.join(dir, name));
   return { files: names.length, bytes };
 }
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { removeTree } from '../state/atomic.js';
 import os from 'node:os';
 import path from 'node:path';
 import { DxError, ExitCode, isDxError } from '../errors.js';
@@ -146,7 +147,7 @@ export async function preflightProvider(
       ],
     };
   } finally {
-    fs.rmSync(workDir, { recursive: true, force: true });
+    removeTree(workDir);
   }
   const failing = result.checks.find((c) => c.status === 'fail');
   const ok = result.ok && !failing;

@@ -221,3 +221,46 @@ export function openAppendNoFollow(file: string, mode = 0o600): number {
 export function ensurePrivateDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
+
+/**
+ * Remove a directory tree an agent filled, whatever modes it left: Go's module cache, Bazel's
+ * output base and the like make their directories read-only, so a plain recursive remove fails
+ * (EACCES) for anyone but root — which crashed the watcher at the job's end and failed every later
+ * `prune`. On such a refusal each directory in the tree (never through a symlink) is made writable
+ * by its owner and the remove is tried once more; what still fails is thrown.
+ */
+export function removeTree(dir: string): void {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+  }
+  makeDirectoriesWritable(dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function makeDirectoriesWritable(dir: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(dir);
+  } catch {
+    return;
+  }
+  if (!stat.isDirectory()) return;
+  if ((stat.mode & 0o700) !== 0o700) {
+    try {
+      fs.chmodSync(dir, (stat.mode & 0o7777) | 0o700);
+    } catch {
+      // not ours to change: the second remove names it
+    }
+  }
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) makeDirectoriesWritable(path.join(dir, entry));
+}

@@ -200,6 +200,30 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expect((await sb.dx(['stop', '--beads', 'bd-second'])).code).toBe(0);
   });
 
+  it('two subdirectories of one repository, or a directory inside another, are one worktree for worktree_in_use', async () => {
+    const repo = sb.worktree('mono');
+    for (const dir of ['packages/a', 'packages/b']) fs.mkdirSync(path.join(repo, dir), { recursive: true });
+    const plain = path.join(sb.agents, 'plain', 'outer');
+    fs.mkdirSync(path.join(plain, 'inner'), { recursive: true });
+    const hang = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
+    const startIn = (beads: string, worktree: string) =>
+      sb.dx(['start', '--beads', beads, '--provider', 'fake', '--prompt-file', hang, '--worktree', worktree]);
+    expect((await startIn('bd-a', path.join(repo, 'packages', 'a'))).code).toBe(0);
+    expectRefusal(
+      await startIn('bd-b', path.join(repo, 'packages', 'b')),
+      1,
+      'worktree_in_use',
+      `is in use by job bd-a (provider fake, working in ${fs.realpathSync(repo)}/packages/a of the same work tree ${fs.realpathSync(repo)}, running)`,
+    );
+    expectRefusal(await startIn('bd-root', repo), 1, 'worktree_in_use');
+    expect((await startIn('bd-outer', plain)).code).toBe(0);
+    expectRefusal(await startIn('bd-inner', path.join(plain, 'inner')), 1, 'worktree_in_use');
+    // another repository beside it is its own worktree
+    expect((await startIn('bd-other', sb.worktree('other'))).code).toBe(0);
+    for (const beads of ['bd-a', 'bd-outer', 'bd-other'])
+      expect((await sb.dx(['stop', '--beads', beads])).code).toBe(0);
+  });
+
   it("a state root inside the worktree is refused (22): the job's own records would read as its changes", async () => {
     const repo = sb.worktree('bd-inside');
     const env = { DX_RUNNER_STATE_DIR: path.join(repo, '.dx-state') };

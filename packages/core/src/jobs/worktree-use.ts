@@ -13,11 +13,28 @@ import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { isLive, loadJob } from './store.js';
 
 /**
+ * The work tree a directory belongs to: its nearest ancestor (or itself) holding `.git`, as git
+ * finds it, else the directory itself. Jobs in two subdirectories of one repository share it:
+ * one status, one HEAD, so each would count the other's changes and commits as its own.
+ */
+export function workTreeRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, '.git'))) return d;
+    if (path.dirname(d) === d) return dir;
+  }
+}
+
+/** Whether two jobs' worktrees overlap: one work tree, or one directory inside the other. */
+function overlapping(a: string, b: string): boolean {
+  return isWithin(a, b) || isWithin(b, a) || workTreeRoot(a) === workTreeRoot(b);
+}
+
+/**
  * Held by a launch from before it looks for another job in the worktree until its own job is on
- * record as live, so two starts into one worktree at the same instant cannot both find it free.
+ * record as live, so two starts into one work tree at the same instant cannot both find it free.
  */
 export async function lockWorktree(root: string, worktree: string, timeoutMs = 60_000): Promise<Lock> {
-  const name = `worktree-${createHash('sha256').update(worktree).digest('hex').slice(0, 24)}`;
+  const name = `worktree-${createHash('sha256').update(workTreeRoot(worktree)).digest('hex').slice(0, 24)}`;
   try {
     return await acquireLock(root, name, timeoutMs);
   } catch (err) {
@@ -32,7 +49,8 @@ export async function lockWorktree(root: string, worktree: string, timeoutMs = 6
 
 /**
  * Two agents in one worktree would each count the other's changes as their own: a job that did
- * nothing would read as a success made of the other's work. A read-only job (expect no changes)
+ * nothing would read as a success made of the other's work. Two subdirectories of one repository
+ * are one worktree here (one status, one HEAD), as is a directory inside another. A read-only job (expect no changes)
  * may share a worktree; only a live job with a pid file can be running an agent there.
  */
 export function assertWorktreeFree(root: string, beads: string, worktree: string, expectNoChanges: boolean): void {
@@ -43,9 +61,11 @@ export function assertWorktreeFree(root: string, beads: string, worktree: string
       const job = loadJob(jobPaths(root, provider, other));
       // a job whose watcher was lost while its agent runs on still has an agent in the worktree
       const agentThere = isLive(job) || (!job.outcome && job.agentAlive);
-      if (job.meta?.worktree !== worktree || job.meta.expect_no_changes || !agentThere) continue;
+      const theirs = job.meta?.worktree;
+      if (!theirs || job.meta?.expect_no_changes || !agentThere || !overlapping(theirs, worktree)) continue;
+      const where = theirs === worktree ? '' : `, working in ${theirs} of the same work tree ${workTreeRoot(worktree)}`;
       throw new DxError(
-        `worktree ${worktree} is in use by job ${other} (provider ${provider}, ${isLive(job) ? 'running' : 'its watcher lost, its agent still running: run dx-runner prune'}): two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${other}`,
+        `worktree ${worktree} is in use by job ${other} (provider ${provider}${where}, ${isLive(job) ? 'running' : 'its watcher lost, its agent still running: run dx-runner prune'}): two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${other}`,
         {
           exitCode: ExitCode.general,
           reasonCode: 'worktree_in_use',

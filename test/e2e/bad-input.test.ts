@@ -237,6 +237,13 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       22,
       'state_root_inside_worktree',
     );
+    // a worktree in a subdirectory of that repository is watched as the whole repository's status
+    fs.mkdirSync(path.join(repo, 'packages', 'a'), { recursive: true });
+    expectRefusal(
+      await sb.dx([...startInside, '--worktree', path.join(repo, 'packages', 'a'), '--dry-run'], { env }),
+      22,
+      'state_root_inside_worktree',
+    );
     // one git ignores there is not among the changes: an agent that did nothing is still a no_op
     fs.writeFileSync(path.join(repo, '.gitignore'), '.dx-state/\n');
     git(repo, 'add', '.gitignore');

@@ -83,7 +83,8 @@ export function assertWorktreeFree(root: string, beads: string, worktree: string
  */
 export async function assertRecordsOutsideWorktree(root: string, worktree: string): Promise<void> {
   const realRoot = fs.realpathSync(root);
-  if (!isWithin(realRoot, worktree)) return;
+  // a worktree in a subdirectory of a repository is watched as the whole repository's status
+  if (!isWithin(realRoot, workTreeRoot(worktree))) return;
   const ignored = await git(worktree, ['check-ignore', '-q', '--', path.relative(worktree, realRoot) || '.']);
   if (ignored.code === 0) return;
   throw new DxError(

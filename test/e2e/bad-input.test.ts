@@ -260,17 +260,7 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       const repo = sb.worktree('bd-foreign');
       fs.chownSync(repo, 4242, 4242);
       fs.chownSync(path.join(repo, '.git'), 4242, 4242);
-      const args = [
-        'start',
-        '--beads',
-        'bd-foreign',
-        '--provider',
-        'fake',
-        '--prompt-file',
-        prompt,
-        '--worktree',
-        repo,
-      ];
+      const args = start('--beads', 'bd-foreign', '--worktree', repo);
       const fragment = `git refuses the repository at ${fs.realpathSync(repo)}: it is owned by uid 4242`;
       expectRefusal(await sb.dx(args), 22, 'worktree_not_trusted_by_git', fragment);
       expectRefusal(await sb.dx([...args, '--dry-run']), 22, 'worktree_not_trusted_by_git');
@@ -281,15 +271,13 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
         path.join(sb.env.HOME, '.config', 'git', 'config'),
         `[safe]\n\tdirectory = ${fs.realpathSync(repo)}\n`,
       );
-      const committing = sb.prompt({
-        steps: [
-          { write: 'src/a.ts' },
-          { run: ['git', 'add', '-A'] },
-          { run: ['git', '-c', 'user.name=A', '-c', 'user.email=a@b.c', 'commit', '-q', '-m', 'a'] },
-          { exit: 0 },
-        ],
-      });
-      expect((await sb.dx([...args.slice(0, 6), committing, '--worktree', repo])).code).toBe(0);
+      const committing = [
+        { write: 'src/a.ts' },
+        { run: ['git', 'add', '-A'] },
+        { run: ['git', '-c', 'user.name=A', '-c', 'user.email=a@b.c', 'commit', '-q', '-m', 'a'] },
+        { exit: 0 },
+      ];
+      expect((await sb.dx(sb.fakeStartArgs('bd-foreign', committing, repo))).code).toBe(0);
       const waited = await sb.dxJson(['wait', 'bd-foreign', '--timeout', '60'], WaitOutputSchema);
       expect(waited.json).toMatchObject({ state: 'exited_ok' });
       const report = await sb.dxJson(['report', '--beads', 'bd-foreign'], JobReportSchema);
@@ -302,18 +290,8 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     const linked = path.join(sb.agents, 'bd-linked', 'repo');
     git(main, 'worktree', 'add', '-q', linked);
     fs.rmSync(path.join(main, '.git', 'worktrees', 'repo'), { recursive: true });
-    const startIn = (beads: string, worktree: string, ...extra: string[]) => [
-      'start',
-      '--beads',
-      beads,
-      '--provider',
-      'fake',
-      '--prompt-file',
-      prompt,
-      '--worktree',
-      worktree,
-      ...extra,
-    ];
+    const startIn = (beads: string, worktree: string, ...extra: string[]) =>
+      start('--beads', beads, '--worktree', worktree, ...extra);
     expectRefusal(
       await sb.dx(startIn('bd-linked', linked)),
       22,

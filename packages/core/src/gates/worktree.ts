@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
-import { git, withoutRepositoryEnv } from '../process/git.js';
+import { git, withoutRepositoryEnv, type GitResult } from '../process/git.js';
 
 export interface WorktreeDecision {
   /** The path as given (or discovered). */
@@ -170,16 +170,44 @@ const NO_REPOSITORY = /not a git repository \(or any (?:of the parent directorie
 const GIT_NOT_RUNNABLE = 127;
 
 /**
+ * The work tree a directory belongs to: its nearest ancestor (or itself) holding `.git`, as git
+ * finds it, else the directory itself.
+ */
+export function workTreeRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, '.git'))) return d;
+    if (path.dirname(d) === d) return dir;
+  }
+}
+
+/**
+ * Whether git might refuse the worktree's repository as another user's (safe.directory): its top
+ * or its `.git` is owned by someone else. Only then is git asked before the launch (a spawn).
+ */
+export function mayBeAnotherUsersRepository(worktree: string): boolean {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return true;
+  const top = workTreeRoot(worktree);
+  for (const p of [top, path.join(top, '.git')]) {
+    try {
+      if (fs.statSync(p).uid !== uid) return true;
+    } catch {
+      // gone since: git will say so
+    }
+  }
+  return false;
+}
+
+/**
  * A worktree in a repository git cannot use is refused before anything runs: the agent's git could
  * neither read nor commit there, and the watcher, finding no repository, would take the worktree
  * for a plain directory. Another user's repository that safe.directory does not list (a
  * bind-mounted checkout) gets its own reason; anything else git fails on (a broken config file, a
  * linked worktree whose admin directory was pruned, a damaged repository) is named in git's words.
- * No repository at all, or no git installed, is a plain directory, as before.
+ * No repository at all, or no git installed, is a plain directory, as before: undefined.
  */
-export async function assertGitCanUseWorktree(worktree: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const r = await git(worktree, ['rev-parse', '--git-dir'], env);
-  if (r.code === 0 || r.code === GIT_NOT_RUNNABLE || NO_REPOSITORY.test(r.stderr)) return;
+export function gitRefusal(worktree: string, r: GitResult): DxError | undefined {
+  if (r.code === 0 || r.code === GIT_NOT_RUNNABLE || NO_REPOSITORY.test(r.stderr)) return undefined;
   const dubious = DUBIOUS_OWNERSHIP.exec(r.stderr);
   if (dubious) {
     const repository = dubious[1] ?? dubious[2] ?? worktree;
@@ -190,7 +218,7 @@ export async function assertGitCanUseWorktree(worktree: string, env: NodeJS.Proc
       // the path git named is what the message needs; its owner is a detail
     }
     const uid = typeof process.getuid === 'function' ? ` (dx-runner runs as uid ${process.getuid()})` : '';
-    throw denied(
+    return denied(
       `git refuses the repository at ${repository}: it is owned by ${owner}${uid} and not listed in git's safe.directory, so the agent's git could neither read nor commit there; if you trust it: git config --global --add safe.directory ${repository}`,
       'worktree_not_trusted_by_git',
       'add_the_repository_to_git_safe_directory',
@@ -198,10 +226,16 @@ export async function assertGitCanUseWorktree(worktree: string, env: NodeJS.Proc
     );
   }
   const said = r.stderr.split('\n').find((line) => line.startsWith('fatal:')) ?? r.stderr.trim().split('\n')[0];
-  throw denied(
+  return denied(
     `git cannot use the repository of the worktree ${worktree} (${said || `git exited ${r.code}`}): the agent's git could not work there either; fix the repository or git's configuration first`,
     'worktree_git_unusable',
     'fix_the_worktree_repository',
     { worktree, git: said },
   );
+}
+
+/** gitRefusal of the worktree, asked of git (`rev-parse`): for dry-runs, restarts and other users' repositories. */
+export async function assertGitCanUseWorktree(worktree: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const refusal = gitRefusal(worktree, await git(worktree, ['rev-parse', '--git-dir'], env));
+  if (refusal) throw refusal;
 }

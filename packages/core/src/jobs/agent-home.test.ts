@@ -3,13 +3,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeAgentGitConfig } from './agent-home.js';
+import type { LaunchSpec } from '../providers/contract.js';
+import { agentGitConfig, withAgentGitConfig } from './agent-home.js';
 
 let dir: string;
 let operatorHome: string;
 let agentHome: string;
 let worktree: string;
 const operatorEnv = () => ({ HOME: operatorHome, PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: '1' });
+/** The agent's .gitconfig as the watcher writes it from the launch's files. */
+const writeAgentGitConfig = async () =>
+  fs.writeFileSync(path.join(agentHome, '.gitconfig'), await agentGitConfig(worktree, operatorEnv()));
 /** What the agent's git reads, with its private HOME. */
 const agentGit = (...args: string[]) =>
   execFileSync('git', args, {
@@ -41,11 +45,10 @@ describe("the agent's private HOME gets the operator's git settings", () => {
       path.join(operatorHome, '.work.gitconfig'),
       '[user]\n\tname = "O\\"Brien \\\\ Jr"\n\temail = ob@work.example\n',
     );
-    await writeAgentGitConfig(agentHome, worktree, operatorEnv());
+    await writeAgentGitConfig();
     expect(agentGit('config', 'user.name')).toBe('O"Brien \\ Jr');
     expect(agentGit('config', 'user.email')).toBe('ob@work.example');
     expect(agentGit('config', 'alias.ci')).toBe('commit');
-    expect(fs.statSync(path.join(agentHome, '.gitconfig')).mode & 0o777).toBe(0o600);
   });
 
   it("the operator's hooks and global ignore and attributes files, named from ~, reach the agent's git", async () => {
@@ -53,19 +56,25 @@ describe("the agent's private HOME gets the operator's git settings", () => {
     fs.writeFileSync(path.join(operatorHome, '.config', 'git', 'ignore'), '.env\n');
     fs.writeFileSync(path.join(operatorHome, '.config', 'git', 'attributes'), '*.bin binary\n');
     fs.writeFileSync(path.join(operatorHome, '.gitconfig'), '[core]\n\thooksPath = ~/.githooks\n');
-    await writeAgentGitConfig(agentHome, worktree, operatorEnv());
+    await writeAgentGitConfig();
     expect(agentGit('config', 'core.hooksPath')).toBe(path.join(operatorHome, '.githooks'));
     fs.writeFileSync(path.join(worktree, '.env'), 'TOKEN=x\n');
     expect(agentGit('check-ignore', '.env')).toBe('.env');
     expect(agentGit('check-attr', 'binary', '--', 'a.bin')).toBe('a.bin: binary: set');
   });
 
-  it('leaves a .gitconfig the provider put in the job home as it is; without any settings, writes only its header', async () => {
-    fs.writeFileSync(path.join(agentHome, '.gitconfig'), '[user]\n\tname = Plugin\n');
-    await writeAgentGitConfig(agentHome, worktree, operatorEnv());
-    expect(fs.readFileSync(path.join(agentHome, '.gitconfig'), 'utf8')).toBe('[user]\n\tname = Plugin\n');
-    fs.rmSync(path.join(agentHome, '.gitconfig'));
-    await writeAgentGitConfig(agentHome, worktree, operatorEnv());
-    expect(fs.readFileSync(path.join(agentHome, '.gitconfig'), 'utf8')).not.toContain('[');
+  it('goes to the watcher as a launch file, unless the provider has its own; without any settings, a header only', async () => {
+    const spec: LaunchSpec = { command: 'agent', args: [], cwd: worktree, env: {} };
+    const content = await agentGitConfig(worktree, operatorEnv());
+    expect(content).not.toContain('[');
+    expect(withAgentGitConfig(spec, agentHome, content).files).toEqual([
+      { path: path.join(agentHome, '.gitconfig'), content, mode: 0o600 },
+    ]);
+    const own = {
+      ...spec,
+      files: [{ path: path.join(agentHome, '.gitconfig'), content: '[user]\n\tname = Plugin\n' }],
+    };
+    expect(withAgentGitConfig(own, agentHome, content)).toBe(own);
+    expect(withAgentGitConfig(spec, agentHome, undefined)).toBe(spec);
   });
 });

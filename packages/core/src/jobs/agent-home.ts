@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { homeDirectory, xdgDirectory } from '../config/xdg.js';
+import type { LaunchSpec } from '../providers/contract.js';
+import { gitRefusal } from '../gates/worktree.js';
 import { git } from '../process/git.js';
 
 /**
@@ -26,16 +28,11 @@ const RESOLVED = [
  * written: what the agent sets with `git config --global` stays in the private file), then the
  * RESOLVED settings as git resolves them in the worktree for the operator, and the operator's
  * default global ignore and attributes files (under XDG_CONFIG_HOME, which is private too).
- * A plugin's own `.gitconfig` in the job home (a launch file) is left as it is. Failing to resolve
- * settings costs only those; failing to write the file is the job's failure to prepare.
+ * Asked by the launch while it takes its locks; the watcher writes it with the provider's launch
+ * files (see withAgentGitConfig). The same git call tells a repository git cannot use (its
+ * refusal is thrown: see gates/worktree gitRefusal).
  */
-export async function writeAgentGitConfig(
-  home: string,
-  worktree: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<void> {
-  const file = path.join(home, '.gitconfig');
-  if (fs.existsSync(file)) return;
+export async function agentGitConfig(worktree: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const gitConfigDir = path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'git');
   const globals = [path.join(homeDirectory(env), '.gitconfig'), path.join(gitConfigDir, 'config')].filter((f) =>
     fs.existsSync(f),
@@ -60,7 +57,17 @@ export async function writeAgentGitConfig(
     sections.set(section, [...(sections.get(section) ?? []), `\t${name} = ${v}`]);
   }
   for (const [section, entries] of sections) lines.push(`[${section}]`, ...entries);
-  fs.writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The launch with the agent's `.gitconfig` among the files the watcher writes into the job's home
+ * before the agent starts — unless the provider put one there itself.
+ */
+export function withAgentGitConfig(spec: LaunchSpec, home: string, content: string | undefined): LaunchSpec {
+  const file = path.join(home, '.gitconfig');
+  if (content === undefined || (spec.files ?? []).some((f) => path.resolve(f.path) === file)) return spec;
+  return { ...spec, files: [...(spec.files ?? []), { path: file, content, mode: 0o600 }] };
 }
 
 /** The RESOLVED settings git gives the operator in the worktree (the last value of each wins; `~` expanded). */
@@ -68,6 +75,9 @@ async function operatorSettings(worktree: string, env: NodeJS.ProcessEnv): Promi
   const pattern = `^(${RESOLVED.map((k) => k.replace('.', '\\.')).join('|')})$`;
   const r = await git(worktree, ['config', '--includes', '--type=path', '-z', '--get-regexp', pattern], env);
   const settings = new Map<string, string>();
+  // 1: none of them set; a repository git cannot use (a broken config, a pruned linked worktree) fails it
+  const refusal = r.code === 1 ? undefined : gitRefusal(worktree, r);
+  if (refusal) throw refusal;
   if (r.code !== 0) return settings;
   // -z: each entry is "key\nvalue\0" (the key lower-cased)
   for (const entry of r.stdout.split('\0')) {

@@ -7,7 +7,12 @@ import { decodeText, inputFileProblem, readInputFile, readToEnd, type InputFileE
 import { DxError, ExitCode } from '../errors.js';
 import { baselineGate } from '../gates/baseline.js';
 import { readAllowedPaths } from '../gates/scope.js';
-import { assertGitCanUseWorktree, checkWorktree, locateWorktree } from '../gates/worktree.js';
+import {
+  assertGitCanUseWorktree,
+  checkWorktree,
+  locateWorktree,
+  mayBeAnotherUsersRepository,
+} from '../gates/worktree.js';
 import { maxParallelFor } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
 import { identify, readProcessInfo } from '../process/identity.js';
@@ -31,6 +36,7 @@ import { awaitWatcherExit, identityUnprovenError, lockJob } from './control.js';
 import { asDiskFull, assertFreeSpace, keepReserve } from './disk.js';
 import { assertOwner, placeHold } from './holds.js';
 import { writeRecord } from './record-io.js';
+import { agentGitConfig, withAgentGitConfig } from './agent-home.js';
 import { assertRecordsOutsideWorktree, assertWorktreeFree, lockWorktree } from './worktree-use.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
 import { prespawnWatcher, type PrespawnedWatcher } from './watcher/prespawn.js';
@@ -218,6 +224,8 @@ interface LaunchParams {
   scenario?: string;
   /** The caller (restart, watchdog) already holds the job's lock. */
   lockHeld?: boolean;
+  /** Whether git can use the worktree, asked while the rest was validated: awaited before the launch is built. */
+  gitUsable?: Promise<Error | undefined>;
 }
 
 function liveCount(root: string, provider: string): number {
@@ -374,6 +382,12 @@ function metaRecord(p: {
  */
 async function launch(params: LaunchParams): Promise<StartResult> {
   const { root, beads, provider } = params;
+  // the agent's git settings, asked of git while the locks are taken; the same call tells a
+  // repository git cannot use (any other failure costs only the settings)
+  const gitConfig = agentGitConfig(params.worktree, params.env).then(
+    (content) => ({ content }),
+    (err: unknown) => ({ refusal: err instanceof DxError ? err : undefined }),
+  );
   await assertRecordsOutsideWorktree(root, params.worktree);
   const beadsLock: Lock | undefined = params.lockHeld ? undefined : await lockJob(root, beads);
   let worktreeLock: Lock | undefined;
@@ -381,6 +395,11 @@ async function launch(params: LaunchParams): Promise<StartResult> {
     const providers = await assertNotRunning(root, beads);
     worktreeLock = await lockWorktree(root, params.worktree);
     assertWorktreeFree(root, beads, params.worktree, params.expectNoChanges ?? false);
+    // (their git spawns ran beside the locks above: awaited before anything of the job is written)
+    const unusable = await params.gitUsable;
+    if (unusable) throw unusable;
+    const asked = await gitConfig;
+    if ('refusal' in asked && asked.refusal) throw asked.refusal;
     const providerLock = await providerCapLock(root, provider.id);
     try {
       const cap = maxParallelFor(params.policy, provider.id, params.env);
@@ -401,7 +420,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
       const paths = jobPaths(root, provider.id, beads);
       // the plugin's launch is built and checked before anything of the job is touched: a refusal
       // leaves the previous instance's files and no prompt copy of its own behind
-      const spec = await params.provider.buildLaunch({
+      const built = await params.provider.buildLaunch({
         beads,
         prompt: params.prompt,
         promptFile: paths.prompt,
@@ -413,8 +432,9 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         policy: params.policy.providers[provider.id],
         scenario: params.scenario,
       });
-      assertLaunchSpec(spec, provider.id);
-      assertPromptOffArgv(spec, params.prompt, provider.id);
+      assertLaunchSpec(built, provider.id);
+      assertPromptOffArgv(built, params.prompt, provider.id);
+      const spec = withAgentGitConfig(built, paths.home, 'content' in asked ? asked.content : undefined);
 
       const previous = fs.existsSync(paths.meta) ? findLatestJob(root, beads) : undefined;
       clearInstanceFiles(paths);
@@ -603,8 +623,11 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
       : '';
   const located = locateWorktree(options.worktree, { cwd, env });
   const { worktree } = checkWorktree(located, options.policy);
-  // git's answer comes while the rest is validated (a spawn of its own; awaited before anything runs)
-  const gitUsable = assertGitCanUseWorktree(worktree, env).then(
+  // another user's repository is asked of git while the rest is validated (awaited before anything
+  // runs); any other repository git cannot use fails the launch's own git call (see agentGitConfig)
+  const gitUsable = (
+    options.dryRun || mayBeAnotherUsersRepository(worktree) ? assertGitCanUseWorktree(worktree, env) : Promise.resolve()
+  ).then(
     () => undefined,
     (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
   );
@@ -653,9 +676,9 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     }
     model = result.model ?? model;
   }
-  const unusable = await gitUsable;
-  if (unusable) throw unusable;
   if (options.dryRun) {
+    const unusable = await gitUsable;
+    if (unusable) throw unusable;
     const root = openStateRoot({ env, create: false });
     if (root) {
       await assertRecordsOutsideWorktree(root, worktree);
@@ -718,6 +741,7 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     owner: options.owner,
     expectNoChanges: options.expectNoChanges,
     scenario: options.scenario,
+    gitUsable,
   });
 }
 

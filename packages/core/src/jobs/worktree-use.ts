@@ -6,23 +6,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
-import { isWithin } from '../gates/worktree.js';
+import { isWithin, workTreeRoot } from '../gates/worktree.js';
 import { git } from '../process/git.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { isLive, loadJob } from './store.js';
-
-/**
- * The work tree a directory belongs to: its nearest ancestor (or itself) holding `.git`, as git
- * finds it, else the directory itself. Jobs in two subdirectories of one repository share it:
- * one status, one HEAD, so each would count the other's changes and commits as its own.
- */
-export function workTreeRoot(dir: string): string {
-  for (let d = dir; ; d = path.dirname(d)) {
-    if (fs.existsSync(path.join(d, '.git'))) return d;
-    if (path.dirname(d) === d) return dir;
-  }
-}
 
 /** Whether two jobs' worktrees overlap: one work tree, or one directory inside the other. */
 function overlapping(a: string, b: string): boolean {

@@ -18,7 +18,6 @@ import type {
   ProviderRuntime,
 } from '../../providers/contract.js';
 import { providerKit } from '../../providers/kit.js';
-import { writeAgentGitConfig } from '../agent-home.js';
 import { Redactor } from '../../secrets/redact.js';
 import { isNoSpace, readFileIfExists, writeFileAtomic } from '../../state/atomic.js';
 import { CappedLog } from '../capped-log.js';
@@ -163,7 +162,7 @@ export class JobWatcher {
     }
     try {
       this.prepareFiles();
-      await Promise.all([this.tracker.baseline(), writeAgentGitConfig(this.spec.paths.home, this.spec.worktree)]);
+      await this.tracker.baseline();
     } catch (err) {
       await this.failToPrepare(`cannot prepare the job: ${(err as Error).message}`, err);
       return;

@@ -86,6 +86,7 @@ async function operatorSettings(worktree: string, env: NodeJS.ProcessEnv): Promi
   }
   return settings;
 }
+
 /** A value as git config reads it back, or undefined for one it cannot hold (a line break). */
 function quoted(value: string): string | undefined {
   if (/[\n\r\0]/.test(value)) return undefined;

@@ -224,8 +224,6 @@ interface LaunchParams {
   scenario?: string;
   /** The caller (restart, watchdog) already holds the job's lock. */
   lockHeld?: boolean;
-  /** Whether git can use the worktree, asked while the rest was validated: awaited before the launch is built. */
-  gitUsable?: Promise<Error | undefined>;
 }
 
 function liveCount(root: string, provider: string): number {
@@ -383,9 +381,13 @@ function metaRecord(p: {
 async function launch(params: LaunchParams): Promise<StartResult> {
   const { root, beads, provider } = params;
   // the agent's git settings, asked of git while the locks are taken; the same call tells a
-  // repository git cannot use (any other failure costs only the settings)
-  const gitConfig = agentGitConfig(params.worktree, params.env).then(
-    (content) => ({ content }),
+  // repository git cannot use, and another user's repository (which it cannot see) is asked of
+  // git beside it (any other failure costs only the settings)
+  const gitAnswers = Promise.all([
+    agentGitConfig(params.worktree, params.env),
+    mayBeAnotherUsersRepository(params.worktree) ? assertGitCanUseWorktree(params.worktree, params.env) : undefined,
+  ]).then(
+    ([content]) => ({ content }),
     (err: unknown) => ({ refusal: err instanceof DxError ? err : undefined }),
   );
   await assertRecordsOutsideWorktree(root, params.worktree);
@@ -395,10 +397,8 @@ async function launch(params: LaunchParams): Promise<StartResult> {
     const providers = await assertNotRunning(root, beads);
     worktreeLock = await lockWorktree(root, params.worktree);
     assertWorktreeFree(root, beads, params.worktree, params.expectNoChanges ?? false);
-    // (their git spawns ran beside the locks above: awaited before anything of the job is written)
-    const unusable = await params.gitUsable;
-    if (unusable) throw unusable;
-    const asked = await gitConfig;
+    // (its git spawns ran beside the locks above: awaited before anything of the job is written)
+    const asked = await gitAnswers;
     if ('refusal' in asked && asked.refusal) throw asked.refusal;
     const providerLock = await providerCapLock(root, provider.id);
     try {
@@ -623,14 +623,6 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
       : '';
   const located = locateWorktree(options.worktree, { cwd, env });
   const { worktree } = checkWorktree(located, options.policy);
-  // another user's repository is asked of git while the rest is validated (awaited before anything
-  // runs); any other repository git cannot use fails the launch's own git call (see agentGitConfig)
-  const gitUsable = (
-    options.dryRun || mayBeAnotherUsersRepository(worktree) ? assertGitCanUseWorktree(worktree, env) : Promise.resolve()
-  ).then(
-    () => undefined,
-    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-  );
   const limits = { ...limitsFromEnv(env), ...profileLimits(options.profile) };
   maxParallelFor(options.policy, provider.id, env);
   const choice = resolveModel(provider.id, options.policy.providers[provider.id], {
@@ -677,8 +669,8 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     model = result.model ?? model;
   }
   if (options.dryRun) {
-    const unusable = await gitUsable;
-    if (unusable) throw unusable;
+    // a real launch asks git while it takes its locks (see launch)
+    await assertGitCanUseWorktree(worktree, env);
     const root = openStateRoot({ env, create: false });
     if (root) {
       await assertRecordsOutsideWorktree(root, worktree);
@@ -741,7 +733,6 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     owner: options.owner,
     expectNoChanges: options.expectNoChanges,
     scenario: options.scenario,
-    gitUsable,
   });
 }
 

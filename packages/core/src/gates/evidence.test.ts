@@ -61,6 +61,14 @@ describe('the test result a run’s output reports', () => {
     ['node:test (TAP)', '# tests 5\n# pass 5\n# fail 0', 'pass'],
     ['node:test (spec)', 'ℹ tests 5\nℹ pass 4\nℹ fail 1', 'fail'],
     ['no tests at all', 'Tests  0 passed (0)', undefined],
+    ['node:test (TAP), no tests', '# tests 0\n# suites 0\n# pass 0\n# fail 0\n# cancelled 0\n# todo 0', undefined],
+    ['node:test (spec), no tests', 'ℹ tests 0\nℹ pass 0\nℹ fail 0\nℹ duration_ms 4.2', undefined],
+    ['a count of none', '0 tests passed', undefined],
+    ['no tests passed', 'No tests passed', undefined],
+    ['an echo of intent', 'will pass once the fixture exists', undefined],
+    ['mocha', '  5 passing (12ms)', 'pass'],
+    ['mocha, a failure', '  4 passing (12ms)\n  1 failing', 'fail'],
+    ['jest, a file', 'PASS src/sum.test.js', 'pass'],
   ] as const)('%s', (_name, output, verdict) => {
     expect(lastTestVerdict(output)).toBe(verdict);
   });

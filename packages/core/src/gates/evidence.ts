@@ -16,15 +16,22 @@ const LOG_WINDOW = 8 * 1024 * 1024;
 
 const CLAIM_LINE = /^\s*(?:[-*]\s*\[[xX]\]\s*|(?:VERIFIED|CONFIRMED|VALIDATED)\s*:\s*)(.+)$/i;
 const TEST_COMMAND =
-  /\b(npm (?:run )?test|pnpm (?:run )?test|yarn test|npx vitest|vitest run|vitest\b|jest\b|pytest|go test|cargo test|make test|mvn test|gradle test|node --test|bun test|python3? -m (?:unittest|pytest)|tox\b|deno test|dotnet test)/i;
+  /\b(npm (?:run )?test|pnpm (?:run )?test|yarn test|npx vitest|vitest run|vitest\b|jest\b|mocha\b|pytest|go test|cargo test|make test|mvn test|gradle test|node --test|bun test|python3? -m (?:unittest|pytest)|tox\b|deno test|dotnet test)/i;
 /**
- * A line reporting passing tests: a count ("12 passed", not "0 passed"), PASS, go's `ok  pkg 0.1s`,
- * unittest's closing `OK`, node:test's `# pass 5` (TAP) or `ℹ pass 5`.
+ * A line reporting passing tests: a count ("12 passed", "5 passing"; never "0 passed"), jest's and
+ * go's PASS (upper case: "# pass 0" and "will pass" in a tool's output are no test run), go's
+ * `ok  pkg 0.1s`, unittest's closing `OK`, node:test's `# pass 5` (TAP) or `ℹ pass 5`.
  */
-const TEST_PASS =
-  /\b[1-9]\d* (?:tests? )?passed\b|\ball tests passed\b|\btests? passed\b|\bPASS\b|\bOK \(\d+ tests?\)|^ok\s+\S+\s+(?:[\d.]+s|\(cached\))|^OK(?: \([^)]*\))?\s*$|^[#ℹ] pass [1-9]/i;
-/** A line reporting a failure: failed or erroring tests (pytest's "1 error"), FAIL, node:test's `# fail 1` or `ℹ fail 1`. */
-const TEST_FAIL = /\b[1-9]\d* (?:tests? )?failed\b|\b[1-9]\d* errors?\b|\bFAIL\b|\bFAILED\b|^[#ℹ] fail [1-9]/;
+const TEST_PASS = [
+  /\b[1-9]\d* (?:tests? )?(?:passed|passing)\b|\ball tests passed\b|(?<!\b(?:0|no) )\btests? passed\b/i,
+  /\bPASS\b|\bOK \(\d+ tests?\)|^ok\s+\S+\s+(?:[\d.]+s|\(cached\))|^OK(?: \([^)]*\))?\s*$|^[#ℹ] pass [1-9]/,
+];
+/**
+ * A line reporting a failure: failed or erroring tests (pytest's "1 error", mocha's "1 failing"),
+ * FAIL, node:test's `# fail 1` or `ℹ fail 1`.
+ */
+const TEST_FAIL =
+  /\b[1-9]\d* (?:tests? )?(?:failed|failing)\b|\b[1-9]\d* errors?\b|\bFAIL\b|\bFAILED\b|^[#ℹ] fail [1-9]/;
 const LINT_COMMAND =
   /\b(eslint|npm run lint|pnpm lint|yarn lint|ruff|flake8|golangci-lint|tsc --noEmit|biome (?:check|lint))/i;
 const LINT_FAIL = /\b[1-9]\d* (?:errors?|problems?)\b|✖ \d+ problem/i;
@@ -60,7 +67,7 @@ export function lastTestVerdict(log: string): 'pass' | 'fail' | undefined {
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i].trim();
     if (TEST_FAIL.test(line)) return 'fail';
-    if (TEST_PASS.test(line)) return 'pass';
+    if (TEST_PASS.some((re) => re.test(line))) return 'pass';
   }
   return undefined;
 }

@@ -43,6 +43,20 @@ describe('MutationTracker', () => {
     expect((await t.poll()).changedFiles).toEqual(['a.txt']);
   });
 
+  it('sees a pre-existing dirty file changed again by a job started in a subdirectory', async () => {
+    const sub = path.join(wt, 'packages', 'a');
+    fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(path.join(sub, 'x.ts'), 'x\n');
+    git('add', '-A');
+    git('commit', '-qm', 'package');
+    fs.writeFileSync(path.join(sub, 'x.ts'), 'dirty\n');
+    const t = new MutationTracker(sub);
+    await t.baseline();
+    expect((await t.poll()).mutations).toBe(0);
+    fs.writeFileSync(path.join(sub, 'x.ts'), 'dirty and longer\n');
+    expect((await t.poll()).changedFiles).toEqual(['packages/a/x.ts']);
+  });
+
   it('names both paths of a renamed file (staged with git mv, then committed) and files with spaces', async () => {
     fs.writeFileSync(path.join(wt, 'old name.txt'), 'o\n');
     git('add', '-A');

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { workTreeRoot } from '../../gates/worktree.js';
 import { git } from '../../process/git.js';
 
 /**
@@ -24,18 +25,6 @@ export interface MutationSnapshot {
 
 /** The reason code of a worktree that can no longer be read. */
 export type WorktreeLoss = 'worktree_gone' | 'git_repository_gone';
-
-/**
- * The `.git` a worktree's git answers from: the nearest one at or above it (a directory, or a
- * linked worktree's `gitdir:` file).
- */
-function findGitEntry(dir: string): string | undefined {
-  for (let at = dir; ; at = path.dirname(at)) {
-    const entry = path.join(at, '.git');
-    if (fs.existsSync(entry)) return entry;
-    if (path.dirname(at) === at) return undefined;
-  }
-}
 
 /** The entry is still there, and a `gitdir:` file still points at a repository. */
 function gitEntryPresent(entry: string): boolean {
@@ -98,19 +87,25 @@ interface GitState {
 export class MutationTracker {
   private isGit = false;
   private gitEntry: string | undefined;
+  /** Where git's paths start: the work tree's top, above the worktree of a job begun in a subdirectory. */
+  private readonly gitRoot: string;
   private startHead: string | undefined;
   private baselineStatus = new Map<string, string>();
   private baselineWalk = new Map<string, string>();
   private last: MutationSnapshot = { mutations: 0, changedFiles: [], commits: [] };
 
-  constructor(private readonly worktree: string) {}
+  constructor(private readonly worktree: string) {
+    this.gitRoot = workTreeRoot(worktree);
+  }
 
   async baseline(): Promise<void> {
     // one git process: this sits on the path to start's acknowledgement
     const state = await this.gitState();
     this.isGit = state !== undefined;
     if (state) {
-      this.gitEntry = findGitEntry(this.worktree);
+      // the nearest `.git` at or above the worktree (a directory, or a linked worktree's `gitdir:` file)
+      const entry = path.join(this.gitRoot, '.git');
+      this.gitEntry = fs.existsSync(entry) ? entry : undefined;
       this.startHead = state.head;
       this.baselineStatus = state.status;
     } else {
@@ -156,7 +151,7 @@ export class MutationTracker {
       if (!split) continue;
       const xy = kind === '?' ? '??' : split[1];
       const file = split[fields - 1];
-      status.set(file, `${xy}|${fingerprint(path.join(this.worktree, file))}`);
+      status.set(file, `${xy}|${fingerprint(path.join(this.gitRoot, file))}`);
       if (kind === '2') {
         // a rename also removed its original path (a copy leaves it as it was)
         const original = parts[++i];

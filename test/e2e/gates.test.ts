@@ -411,6 +411,38 @@ describe('scope-gate', () => {
     expect(budget.json).toMatchObject({ reason_code: 'mutation_budget_exceeded', mutations: 4 });
   });
 
+  it('a job begun in a subdirectory: its allowlist is read from there, its paths named from the top', async () => {
+    const repo = sb.worktree('bd-subdir');
+    const job = path.join(repo, 'packages', 'a');
+    fs.mkdirSync(path.join(job, 'src'), { recursive: true });
+    fs.mkdirSync(path.join(repo, 'packages', 'b'), { recursive: true });
+    fs.writeFileSync(path.join(job, 'src', 'x.ts'), 'x\n');
+    fs.writeFileSync(path.join(repo, 'packages', 'b', 'y.ts'), 'y\n');
+    fs.writeFileSync(path.join(repo, 'package-lock.json'), '{}\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'a monorepo');
+    const allow = sb.prompt('src/\n../../package-lock.json\n', 'allowed-subdir.txt');
+    const steps = [
+      { write: 'src/new.ts' },
+      { write: 'src/x.ts', content: 'changed\n' },
+      { write: '../../package-lock.json', content: '{"lockfileVersion":3}\n' },
+      { exit: 0 },
+    ];
+    const started = await sb.dx([...sb.fakeStartArgs('bd-subdir', steps, job), '--allowed-paths-file', allow]);
+    expect(started.code, started.stderr).toBe(0);
+    expect((await sb.dxJson(['wait', 'bd-subdir'], WaitOutputSchema)).json.state).toBe('exited_ok');
+    const inside = await sb.dxJson(['scope-gate', '--beads', 'bd-subdir'], ScopeGateOutputSchema);
+    expect(inside.json).toMatchObject({
+      passed: true,
+      reason_code: 'scope_ok',
+      changed_files: ['package-lock.json', 'packages/a/src/new.ts', 'packages/a/src/x.ts'],
+    });
+    // a change beside the job's directory is outside an allowlist written from it
+    fs.writeFileSync(path.join(repo, 'packages', 'b', 'y.ts'), 'y, changed\n');
+    const beside = await sb.dxJson(['scope-gate', '--beads', 'bd-subdir'], ScopeGateOutputSchema);
+    expect(beside.json).toMatchObject({ passed: false, violations: ['packages/b/y.ts'] });
+  });
+
   it('reports an unreadable allowlist instead of silently passing', async () => {
     await runJob('bd-scope2', [{ write: 'src/a.ts' }, { exit: 0 }]);
     const r = await sb.dxJson(

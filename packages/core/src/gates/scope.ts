@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { inputFileProblem, readInputFile } from '../config/input-file.js';
 import type { ScopeGateOutput } from '../schemas/gates.js';
 import { git } from '../process/git.js';
@@ -24,6 +25,20 @@ export function pathMatcher(pattern: string): (file: string) => boolean {
   return (file) => rx.test(file);
 }
 
+/**
+ * An allowlist entry as a matcher of paths from the work tree's top: entries are written from the
+ * job's directory (`prefix`, git's `--show-prefix`: `packages/a/` for a job begun there, empty at the
+ * top), so `src/` means `packages/a/src/` and `../../package-lock.json` the top's lock file. An
+ * entry reaching above the work tree matches nothing.
+ */
+export function scopedPathMatcher(entry: string, prefix: string): (file: string) => boolean {
+  const resolved = path.posix.normalize(`${prefix}${entry.replace(/^\.\//, '')}`);
+  if (resolved === '..' || resolved.startsWith('../')) return () => false;
+  // "." names the job's whole directory
+  if (resolved === '.' || resolved === './') return prefix ? pathMatcher(prefix) : () => true;
+  return pathMatcher(resolved);
+}
+
 /** An allowed-paths list is a few globs: a file past this is not one. */
 const MAX_ALLOWED_PATHS_BYTES = 1024 * 1024;
 
@@ -41,11 +56,14 @@ async function emptyTree(worktree: string): Promise<string | undefined> {
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
+/** Every path the job changed, named from the work tree's top (as its outcome names them). */
 async function changedFiles(worktree: string, base: string | undefined): Promise<string[]> {
   const files = new Set<string>();
   if (base) {
     for (const f of (await git(worktree, ['diff', '--name-only', '-z', base])).stdout.split('\0')) if (f) files.add(f);
-    for (const f of (await git(worktree, ['ls-files', '--others', '--exclude-standard', '-z'])).stdout.split('\0'))
+    for (const f of (
+      await git(worktree, ['ls-files', '--others', '--exclude-standard', '--full-name', '-z'])
+    ).stdout.split('\0'))
       if (f) files.add(f);
   } else {
     const parts = (await git(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all'])).stdout.split('\0');
@@ -104,7 +122,7 @@ export async function scopeGate(options: {
   const base = baseFlag ?? t.startHead;
   // a job begun on an unborn branch changed everything there is: compare with the empty tree
   const files = await changedFiles(t.worktree, base ?? (t.startedUnborn ? await emptyTree(t.worktree) : undefined));
-  const matchers = allowed.map(pathMatcher);
+  const matchers = allowed.map((entry) => scopedPathMatcher(entry, t.prefix));
   const violations = options.allowedPathsFile ? files.filter((f) => !matchers.some((m) => m(f))) : [];
   const out = {
     base: base ?? null,

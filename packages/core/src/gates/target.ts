@@ -8,7 +8,10 @@ import { nextActionFor, nextActionText } from '../health/next-actions.js';
 
 /** What a gate looks at: a git worktree, and the job that ran in it when --beads is given. */
 export interface GateTarget {
+  /** The work tree's top (git names every path from there). */
   worktree: string;
+  /** The job's (or the given) directory under that top, as git's `--show-prefix`: `packages/a/`, or empty. */
+  prefix: string;
   beads: string | null;
   job?: JobSnapshot;
   /** HEAD when the job was launched (from its outcome or heartbeat). */
@@ -97,13 +100,14 @@ export async function resolveGateTarget(options: {
   if (!fs.existsSync(worktree) || !fs.statSync(worktree).isDirectory()) {
     return { ok: false, reasonCode: 'worktree_missing', details: `worktree not found: ${worktree}`, beads, worktree };
   }
-  const top = await git(worktree, ['rev-parse', '--show-toplevel']);
+  const top = await git(worktree, ['rev-parse', '--show-toplevel', '--show-prefix']);
   if (top.code !== 0)
     return { ok: false, reasonCode: 'not_a_git_repo', details: `not a git worktree: ${worktree}`, beads, worktree };
   const startHead = job?.outcome?.start_head ?? job?.heartbeat?.start_head;
   // a launched job records its start commit; none recorded means there was none
   const startedUnborn = !startHead && (job?.outcome ?? job?.heartbeat) !== undefined;
-  return { ok: true, target: { worktree: top.stdout.trim(), beads, job, startHead, startedUnborn } };
+  const [toplevel, prefix = ''] = top.stdout.replace(/\n$/, '').split('\n');
+  return { ok: true, target: { worktree: toplevel, prefix, beads, job, startHead, startedUnborn } };
 }
 
 export async function resolveCommit(worktree: string, sha: string): Promise<string | undefined> {

@@ -22,7 +22,13 @@ import {
 import { BatchPruneOutputSchema } from '@dx/dx-batch';
 import { NightlyPruneOutputSchema } from '@dx/nightly-dispatch';
 import { BATCH_BIN, CLI_BIN, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { createSandbox, waitFor, WITHOUT_DAC_OVERRIDE, type Sandbox } from '../helpers/sandbox.js';
+import {
+  createSandbox,
+  waitFor,
+  WITHOUT_DAC_OVERRIDE,
+  WITHOUT_OWNER_OVERRIDE,
+  type Sandbox,
+} from '../helpers/sandbox.js';
 import { pidNamespace } from '../chaos/helpers.js';
 
 let sb: Sandbox;
@@ -214,6 +220,52 @@ describe('retention', () => {
     expect(after.json.retention!.removed.map((r) => r.beads)).toEqual(['bd-held']);
     await sb.dx(['stop', '--beads', 'bd-live']);
   }, 120_000);
+
+  // root is needed to give a tree to another user; prune then runs as root minus the capabilities
+  // that would let it remove or chmod that tree anyway
+  it.skipIf(process.getuid?.() !== 0)(
+    'a job whose files the file system will not let go is reported (exit 1), and the others are still removed',
+    async () => {
+      const pol = policy({ max_log_mb: 50 });
+      const done = [{ result: 'ok' }, { exit: 0 }];
+      await runJob('bd-stuck', done, pol);
+      await runJob('bd-gone', done, pol);
+      age('bd-stuck', 40);
+      age('bd-gone', 50);
+      const foreign = path.join(jobPaths(sb.state, 'fake', 'bd-stuck').home, 'foreign');
+      fs.mkdirSync(foreign, { recursive: true });
+      fs.writeFileSync(path.join(foreign, 'f'), 'x\n');
+      fs.chownSync(foreign, 4242, 4242);
+      fs.chmodSync(foreign, 0o555);
+      const notOwner = { wrap: WITHOUT_OWNER_OVERRIDE };
+      const args = ['prune', '--older-than', '30d', '--keep-last', '0', '--policy', pol, '--json'];
+      const stuck = await sb.dx(args, notOwner);
+      expect(stuck.code, stuck.stderr).toBe(1);
+      const out = PruneOutputSchema.parse(JSON.parse(stuck.stdout));
+      expect(out.actions).toContainEqual(
+        expect.objectContaining({
+          beads: 'bd-stuck',
+          action: 'left_after_error',
+          detail: expect.stringContaining('EACCES'),
+        }),
+      );
+      expect(out.retention!.not_removed).toEqual([
+        { beads: 'bd-stuck', provider: 'fake', error: expect.stringContaining(foreign) },
+      ]);
+      expect(out.retention!.removed.map((r) => r.beads)).toEqual(['bd-gone']);
+      expect(fs.existsSync(jobPaths(sb.state, 'fake', 'bd-gone').meta)).toBe(false);
+      // its record stays, so the next prune finds it and, the tree now removable, finishes it
+      expect(fs.existsSync(jobPaths(sb.state, 'fake', 'bd-stuck').meta)).toBe(true);
+      const human = await sb.dx(args.slice(0, -1), notOwner);
+      expect(human.stdout).toContain('not_removed beads=bd-stuck provider=fake: EACCES');
+      fs.chownSync(foreign, 0, 0);
+      const again = await sb.dx(args, notOwner);
+      expect(again.code, again.stderr).toBe(0);
+      expect(PruneOutputSchema.parse(JSON.parse(again.stdout)).retention!.removed.map((r) => r.beads)).toEqual([
+        'bd-stuck',
+      ]);
+    },
+  );
 
   it('status --disk shows bytes per provider and kind, the largest jobs, holds and free space', async () => {
     await runJob(

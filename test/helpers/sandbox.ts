@@ -289,6 +289,12 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
 export const WITHOUT_DAC_OVERRIDE =
   process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-all'] : [];
 
+/** As WITHOUT_DAC_OVERRIDE, and without the capability to chmod another user's files either. */
+export const WITHOUT_OWNER_OVERRIDE =
+  process.getuid?.() === 0
+    ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search,-fowner', '--inh-caps=-all']
+    : [];
+
 /** Poll until `fn` returns a truthy value; bounded in time, never in a busy loop. */
 export async function waitFor<T>(
   fn: () => T | Promise<T>,

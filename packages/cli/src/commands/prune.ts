@@ -11,6 +11,8 @@ With --retention (or --older-than), finished jobs past the policy's retention (r
 keeping the retention.keep_last most recent) lose every file: meta, outcome, logs and their
 rotations, heartbeat, prompt copy. Never a live job, never one whose owner (a dx-batch wave) still
 holds it. --dry-run lists what would go and how much, and changes nothing.
+A job whose files the file system will not let go (a busy mount, a tree owned by another user) is
+reported (left_after_error, not_removed) and the rest are done; prune then exits 1.
 On a file system full to the last byte, prune gives up the 64 KiB the state root keeps in reserve
 (.reserve) to take its locks, and says so; it keeps a new reserve once there is room.
 ${exitCodesHelp([0, 1, 22])}`;
@@ -62,11 +64,14 @@ ${exitCodesHelp([0, 1, 22])}`;
         this.out(
           `${r.dry_run ? 'would_remove' : 'removed'} beads=${j.beads} provider=${j.provider} completed_at=${j.completed_at} files=${j.files} bytes=${j.bytes}`,
         );
+      for (const j of r.not_removed) this.out(`not_removed beads=${j.beads} provider=${j.provider}: ${j.error}`);
       this.out(
         `retention: ${r.dry_run ? 'would free' : 'freed'} ${r.bytes_freed} bytes in ${r.removed.length} job(s); kept live=${r.kept.live} held=${r.kept.held} recent=${r.kept.recent} unfinished=${r.kept.unfinished}`,
       );
     }
     if (!r?.dry_run) this.out(`prune: checked=${result.checked} pruned=${result.pruned}`);
+    // what could not be cleaned up is left for the next prune; a cron job must still notice
+    if (core.pruneLeftErrors(result)) process.exitCode = core.ExitCode.general;
     return result;
   }
 }

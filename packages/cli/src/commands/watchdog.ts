@@ -68,6 +68,10 @@ ${exitCodesHelp([0, 1, 22])}`;
             `${pass.generated_at} [${a.beads}] ${a.state} (${a.reason_code})${a.action === 'none' ? '' : ` -> ${a.action}${a.detail ? `: ${a.detail}` : ''}`}`,
           );
         }
+        for (const j of pass.retention?.not_removed ?? [])
+          this.out(
+            `${pass.generated_at} [${j.beads}] retention could not remove its files (next day again): ${j.error}`,
+          );
         if (pass.actions.length === 0 && maxPasses === 1)
           this.out(`${pass.generated_at} checked=${pass.checked} nothing to do`);
       }

@@ -460,9 +460,14 @@ export async function pruneJobs(
   }
   keepReserve(root);
   result.pruned = result.actions.filter(
-    (a) => !['left_corrupt_state', 'left_identity_unproven', 'skipped_busy'].includes(a.action),
+    (a) => !['left_corrupt_state', 'left_identity_unproven', 'skipped_busy', 'left_after_error'].includes(a.action),
   ).length;
   return result;
+}
+
+/** Something prune was to clean up is still there because the file system refused (the next prune tries again). */
+export function pruneLeftErrors(result: PruneResult): boolean {
+  return result.actions.some((a) => a.action === 'left_after_error') || (result.retention?.not_removed.length ?? 0) > 0;
 }
 
 /** One pass of prune over the state root (or one job), adding what it did to `result`. */
@@ -505,6 +510,11 @@ async function pruneEach(
       }
       try {
         result.actions.push(...(await pruneOne(paths, env)));
+      } catch (err) {
+        // a full disk is the caller's to handle (the reserve); anything else is this job's alone
+        // (a tree the file system will not let go): say so and go on with the others
+        if (isNoSpace(err)) throw err;
+        result.actions.push({ beads: id, provider, action: 'left_after_error', detail: (err as Error).message });
       } finally {
         lock.release();
       }

@@ -63,6 +63,7 @@ export async function applyJobRetention(root: string | undefined, options: Reten
     removed: [],
     kept: { live: 0, held: 0, recent: 0, unfinished: 0 },
     bytes_freed: 0,
+    not_removed: [],
   };
   if (!root) return result;
   const now = options.now ?? Date.now();
@@ -98,7 +99,16 @@ export async function applyJobRetention(root: string | undefined, options: Reten
       continue;
     }
     try {
-      const removed = removeFinishedJobFiles(root, job.provider, job.beads, options.dryRun);
+      let removed: ReturnType<typeof removeFinishedJobFiles>;
+      try {
+        removed = removeFinishedJobFiles(root, job.provider, job.beads, options.dryRun);
+      } catch (err) {
+        // one job's files the file system will not let go (a busy mount, a read-only or foreign
+        // tree) must not stop retention for every other job; its record goes last, so the next
+        // prune finds it and tries again
+        result.not_removed.push({ beads: job.beads, provider: job.provider, error: (err as Error).message });
+        continue;
+      }
       if (!removed) {
         result.kept.live++;
         continue;

@@ -109,6 +109,8 @@ export const RetentionOutputSchema = z.object({
   removed: z.array(z.object({ beads: z.string(), provider: z.string(), completed_at: z.string(), files: z.number().int(), bytes: z.number().int() })),
   kept: z.object({ live: z.number().int(), held: z.number().int(), recent: z.number().int(), unfinished: z.number().int() }),
   bytes_freed: z.number().int(),
+  /** Jobs past retention whose files could not all be removed (the error in the file system's words); the next prune tries again. */
+  not_removed: z.array(z.object({ beads: z.string(), provider: z.string(), error: z.string() })),
 });
 export type RetentionOutput = z.infer<typeof RetentionOutputSchema>;
 
@@ -120,7 +122,7 @@ export const PruneOutputSchema = z.object({
     z.object({
       beads: z.string(),
       provider: z.string(),
-      action: z.enum(['removed_invalid_pid', 'removed_orphan_pid', 'finalized_ghost', 'removed_stale_files', 'left_corrupt_state', 'left_identity_unproven', 'skipped_busy']),
+      action: z.enum(['removed_invalid_pid', 'removed_orphan_pid', 'finalized_ghost', 'removed_stale_files', 'left_corrupt_state', 'left_identity_unproven', 'skipped_busy', 'left_after_error']),
       detail: z.string(),
     }),
   ),

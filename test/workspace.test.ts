@@ -1,18 +1,32 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/paths.js';
 
 describe('workspace hygiene', () => {
   it('nx sync leaves nothing to change (project references match package dependencies)', () => {
-    const r = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'nx'), ['sync:check'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', CI: 'true' },
-      timeout: 120_000,
-    });
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    // nx keeps its native cache and sockets in /tmp/.nx unless told otherwise: a test leaves no such thing
+    const nxTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-nx-'));
+    try {
+      const r = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'nx'), ['sync:check'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          NX_NO_CLOUD: 'true',
+          NX_DAEMON: 'false',
+          CI: 'true',
+          NX_NATIVE_FILE_CACHE_DIRECTORY: path.join(nxTmp, 'native-cache'),
+          NX_SOCKET_DIR: path.join(nxTmp, 'sockets'),
+        },
+        timeout: 120_000,
+      });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    } finally {
+      fs.rmSync(nxTmp, { recursive: true, force: true });
+    }
   }, 130_000);
 });
 

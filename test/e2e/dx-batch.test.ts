@@ -104,16 +104,48 @@ describe('dx-batch waves', () => {
     expect(fs.readdirSync(path.join(stateDir, 'fake'))).toContain('wake-a-review.outcome');
   }, 150_000);
 
-  it('a review that changed files is approved with an attempt that says so', async () => {
-    script('rc.review', recorded({ steps: [{ write: 'src/edited-in-review.ts' }, ...REVIEW_OK.steps] }));
+  it('a review that changed files cannot approve them: the next reviewer reviews the worktree as it is', async () => {
+    // the first reviewer (provider fake) edits and approves; the next one (fake-alt) only approves
+    script('rc.review.fake', recorded({ steps: [{ write: 'src/edited-in-review.ts' }, ...REVIEW_OK.steps] }));
     const r = await sb.batch(['start', '--items', items(['rc']), '--wave-id', 'w-review-changed', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const rc = byId(parseWave(r.stdout), 'rc');
     expect(rc.status).toBe('APPROVED');
-    expect(rc.attempts.map((a) => [a.phase, a.result, a.reason_code])).toEqual([
-      ['implement', 'exited_ok', 'implement_completed'],
-      ['review', 'exited_ok', 'review_approved_after_changing_files'],
+    expect(rc.attempts.map((a) => [a.phase, a.provider, a.result, a.reason_code])).toEqual([
+      ['implement', 'fake', 'exited_ok', 'implement_completed'],
+      ['review', 'fake', 'exited_ok', 'review_approved_after_changing_files'],
+      ['review', 'fake-alt', 'exited_ok', 'review_approved'],
     ]);
+    // the second review ran in the worktree that holds the first reviewer's change
+    expect(fs.existsSync(path.join(sb.agents, 'rc', 'repo', 'src', 'edited-in-review.ts'))).toBe(true);
+  });
+
+  it('a review that changed files and asks for revisions keeps its verdict', async () => {
+    script(
+      'rr.review.2',
+      recorded({
+        steps: [
+          { write: 'src/edited-in-review.ts' },
+          {
+            contract: {
+              verdict: 'REVISION_REQUIRED',
+              findings: [{ type: 'major', message: 'the edge case' }],
+              summary: 'not yet',
+            },
+          },
+        ],
+      }),
+    );
+    const r = await sb.batch(['start', '--items', items(['rr']), '--wave-id', 'w-review-changed-rev', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const rr = byId(parseWave(r.stdout), 'rr');
+    expect(rr.attempts.map((a) => [a.phase, a.reason_code])).toEqual([
+      ['implement', 'implement_completed'],
+      ['review', 'review_revision_required_after_changing_files'],
+      ['implement', 'implement_completed'],
+      ['review', 'review_approved'],
+    ]);
+    expect(rr.status).toBe('APPROVED');
   });
 
   it('sends a REVISION_REQUIRED item back to implementing with the findings, and blocks it past max revisions', async () => {

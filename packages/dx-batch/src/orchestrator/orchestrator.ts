@@ -918,6 +918,18 @@ export class Orchestrator {
         .map((f) => `[${f.type}] ${f.message}${f.file ? ` (${f.file}${f.line ? `:${f.line}` : ''})` : ''}`);
       // a review meant to change nothing that did: its attempt says so (the files are not the reviewed work)
       const changed = view.reason_code === 'read_only_changed' ? '_after_changing_files' : '';
+      // and it cannot approve them: nothing reviewed those changes. The next reviewer of the chain
+      // reviews the worktree as it is now (a verdict asking for revisions, or blocking, stands)
+      if (changed && c.verdict === 'APPROVED')
+        return this.failed(
+          item,
+          view,
+          view.state,
+          'review_approved_after_changing_files',
+          'the reviewer changed files and approved them: no review has seen those changes',
+          false,
+          report,
+        );
       return {
         type: 'review_reported',
         verdict: c.verdict,

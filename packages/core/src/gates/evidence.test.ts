@@ -69,6 +69,8 @@ describe('the test result a run’s output reports', () => {
     ['mocha', '  5 passing (12ms)', 'pass'],
     ['mocha, a failure', '  4 passing (12ms)\n  1 failing', 'fail'],
     ['jest, a file', 'PASS src/sum.test.js', 'pass'],
+    ['tests, then eslint with an error', 'Tests  3 passed (3)\n$ eslint .\n✖ 1 problem (1 error, 0 warnings)', 'pass'],
+    ['tests, then tsc with errors', 'Tests  3 passed (3)\n$ tsc --noEmit\nFound 2 errors in 1 file.', 'pass'],
   ] as const)('%s', (_name, output, verdict) => {
     expect(lastTestVerdict(output)).toBe(verdict);
   });

@@ -34,6 +34,8 @@ const TEST_FAIL =
   /\b[1-9]\d* (?:tests? )?(?:failed|failing)\b|\b[1-9]\d* errors?\b|\bFAIL\b|\bFAILED\b|^[#ℹ] fail [1-9]/;
 const LINT_COMMAND =
   /\b(eslint|npm run lint|pnpm lint|yarn lint|ruff|flake8|golangci-lint|tsc --noEmit|biome (?:check|lint))/i;
+/** A linter's or type checker's closing count (eslint, tsc, ruff): about the code, not a test result. */
+const LINT_SUMMARY = /^(?:✖\s*)?\d+ problems?\b|^Found \d+ errors?\b/;
 const LINT_FAIL = /\b[1-9]\d* (?:errors?|problems?)\b|✖ \d+ problem/i;
 
 function classify(text: string): EvidenceClaim['kind'] {
@@ -66,6 +68,7 @@ export function lastTestVerdict(log: string): 'pass' | 'fail' | undefined {
   const lines = log.split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i].trim();
+    if (LINT_SUMMARY.test(line)) continue;
     if (TEST_FAIL.test(line)) return 'fail';
     if (TEST_PASS.some((re) => re.test(line))) return 'pass';
   }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -488,6 +488,56 @@ describe('job lifecycle through the built CLI', () => {
     ]);
     expect(fs.readFileSync(marker, 'utf8')).toBe('ran\n');
   });
+
+  // gpg comes from apt in CI (.ci/run); a machine without it skips this outside CI
+  const hasGpg = spawnSync('gpg', ['--version']).status === 0;
+  it.skipIf(!hasGpg && !process.env.CI)(
+    "the agent's commits are signed as the operator's are: gpg's keyring and an ssh key named from ~",
+    async () => {
+      const operatorHome = path.join(sb.dir, 'signing-operator');
+      const gnupg = path.join(operatorHome, '.gnupg');
+      fs.mkdirSync(gnupg, { recursive: true, mode: 0o700 });
+      const gpg = (...args: string[]) =>
+        execFileSync('gpg', ['--homedir', gnupg, '--batch', '--quiet', ...args], { encoding: 'utf8', stdio: 'pipe' });
+      try {
+        gpg('--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Op <op@example.com>', 'ed25519');
+        const fingerprint = /^fpr:+([0-9A-F]+):/m.exec(gpg('--list-secret-keys', '--with-colons'))![1];
+        fs.mkdirSync(path.join(operatorHome, '.ssh'), { mode: 0o700 });
+        execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(operatorHome, '.ssh', 'signing')]);
+        const identity = '[user]\n\tname = Op\n\temail = op@example.com\n';
+        const env = { HOME: operatorHome, XDG_CONFIG_HOME: path.join(operatorHome, '.config') };
+        const commit = [
+          { write: 'src/a.ts' },
+          { run: ['git', 'add', '-A'] },
+          { run: ['git', 'commit', '-q', '-m', 'feat: a'] },
+          { exit: 0 },
+        ];
+        const signed = async (beads: string, gitconfig: string, verify: string[]) => {
+          fs.writeFileSync(path.join(operatorHome, '.gitconfig'), gitconfig);
+          const started = await sb.startFake(beads, commit, [], { env });
+          expect(started.code, started.stderr).toBe(0);
+          expect((await sb.dxJson(['wait', beads], WaitOutputSchema)).json.state).toBe('exited_ok');
+          return execFileSync('git', ['-c', ...verify, 'log', '-1', '--format=%G? %s'], {
+            cwd: started.worktree,
+            encoding: 'utf8',
+            env: { ...process.env, GNUPGHOME: gnupg },
+          }).trim();
+        };
+        // openpgp: the key is in ~/.gnupg, which the private HOME hid ("gpg failed to sign the data")
+        const openpgp = `${identity}\tsigningKey = ${fingerprint}\n[commit]\n\tgpgSign = true\n`;
+        expect(await signed('bd-sign-gpg', openpgp, ['gpg.format=openpgp'])).toBe('G feat: a');
+        // ssh: the key file named from ~ (found in the private HOME otherwise)
+        const allowed = path.join(operatorHome, '.ssh', 'allowed_signers');
+        const publicKey = fs.readFileSync(path.join(operatorHome, '.ssh', 'signing.pub'), 'utf8');
+        fs.writeFileSync(allowed, `op@example.com ${publicKey}`);
+        const ssh = `${identity}\tsigningKey = ~/.ssh/signing.pub\n[gpg]\n\tformat = ssh\n[commit]\n\tgpgSign = true\n`;
+        expect(await signed('bd-sign-ssh', ssh, [`gpg.ssh.allowedSignersFile=${allowed}`])).toBe('G feat: a');
+      } finally {
+        // the gpg-agent gpg started for the operator's keyring (ended through its own socket)
+        spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent']);
+      }
+    },
+  );
 
   it("a dx-runner the agent runs finds the operator's state root and policy, not its private HOME's (it sees its own job)", async () => {
     // the operator names no state root: the default, under XDG_STATE_HOME, is the ledger

@@ -7,7 +7,8 @@ import { toolStatePath } from '../state/root.js';
 /**
  * Toolchains that find themselves through HOME (or its XDG config dir): under the agent's private
  * HOME they found nothing — rustup's proxies "could not choose a version of cargo to run", pyenv's
- * shims had no version installed, npm and pip lost the operator's registry and its credentials.
+ * shims had no version installed, npm and pip lost the operator's registry and its credentials, gpg
+ * its keyring.
  * Each is pointed at the operator's own where the operator's environment does not name one and it
  * exists.
  */
@@ -18,6 +19,9 @@ const TOOLCHAIN_HOMES: ReadonlyArray<[variable: string, where: (env: NodeJS.Proc
   ['GOPATH', (env) => path.join(homeDirectory(env), 'go')],
   ['NPM_CONFIG_USERCONFIG', (env) => path.join(homeDirectory(env), '.npmrc')],
   ['PIP_CONFIG_FILE', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pip', 'pip.conf')],
+  // gpg's keyring: an operator whose git signs its commits (commit.gpgSign) had every agent commit
+  // fail with "gpg failed to sign the data"
+  ['GNUPGHOME', (env) => path.join(homeDirectory(env), '.gnupg')],
 ];
 
 function toolchainHomes(env: NodeJS.ProcessEnv): Record<string, string> {

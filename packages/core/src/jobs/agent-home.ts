@@ -10,7 +10,8 @@ import { git } from '../process/git.js';
  * `includeIf "gitdir:~/work/"` in the operator's file would name the private HOME inside the
  * agent's git, and match nothing), and the ones that name files, which git expands from `~` —
  * the operator's hooks (a secret scanner in `core.hooksPath`) and the global ignore file, without
- * which the agent's `git add -A` took in what the operator's git ignores (a `.env`).
+ * which the agent's `git add -A` took in what the operator's git ignores (a `.env`), and the ssh key
+ * that signs the operator's commits.
  */
 const RESOLVED = [
   'user.name',
@@ -19,6 +20,9 @@ const RESOLVED = [
   'core.excludesfile',
   'core.attributesfile',
   'commit.template',
+  // an ssh signing key (gpg.format = ssh) is a file, often named from ~
+  'user.signingkey',
+  'gpg.ssh.allowedsignersfile',
 ];
 
 /**

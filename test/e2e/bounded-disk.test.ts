@@ -284,48 +284,51 @@ describe('retention', () => {
     expect(human.stdout).toMatch(/free=\d+\.\d MB/);
   });
 
+  /** A finished or running dx-batch wave on disk, as if it ended `daysAgo` days ago. */
+  function makeWave(id: string, status: string, daysAgo: number): void {
+    const waves = path.join(sb.dir, 'batch', 'waves');
+    fs.mkdirSync(path.join(sb.dir, 'batch'), { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.join(waves, id, 'prompts'), { recursive: true });
+    const at = new Date(Date.now() - daysAgo * 86_400_000).toISOString();
+    const config = {
+      max_parallel: 1,
+      max_revisions: 0,
+      retry_chain: ['fake'],
+      review_chain: ['fake'],
+      review: true,
+      exec_process_cap: 60,
+      poll_interval_sec: 1,
+      lease_ttl_minutes: 10,
+      worktree_base: sb.agents,
+      prompt_file: null,
+      policy_file: null,
+    };
+    const state = {
+      schema_version: 1,
+      wave_id: id,
+      status,
+      reason_code: null,
+      error: null,
+      created_at: at,
+      updated_at: at,
+      started_at: at,
+      completed_at: status === 'running' ? null : at,
+      config,
+      preflight: [],
+      token: 1,
+      items: [],
+      stats: {},
+    };
+    fs.writeFileSync(path.join(waves, id, 'wave_state.json'), JSON.stringify(state));
+    fs.mkdirSync(path.join(sb.dir, 'batch', 'ledgers', id), { recursive: true });
+    fs.writeFileSync(path.join(sb.dir, 'batch', 'ledgers', id, 'x.ledger.jsonl'), '{}\n');
+  }
+
   it('dx-batch prune removes finished waves past the limit and keeps unfinished ones', async () => {
     const waves = path.join(sb.dir, 'batch', 'waves');
-    const mk = (id: string, status: string, daysAgo: number) => {
-      fs.mkdirSync(path.join(waves, id, 'prompts'), { recursive: true });
-      const at = new Date(Date.now() - daysAgo * 86_400_000).toISOString();
-      const config = {
-        max_parallel: 1,
-        max_revisions: 0,
-        retry_chain: ['fake'],
-        review_chain: ['fake'],
-        review: true,
-        exec_process_cap: 60,
-        poll_interval_sec: 1,
-        lease_ttl_minutes: 10,
-        worktree_base: sb.agents,
-        prompt_file: null,
-        policy_file: null,
-      };
-      const state = {
-        schema_version: 1,
-        wave_id: id,
-        status,
-        reason_code: null,
-        error: null,
-        created_at: at,
-        updated_at: at,
-        started_at: at,
-        completed_at: status === 'running' ? null : at,
-        config,
-        preflight: [],
-        token: 1,
-        items: [],
-        stats: {},
-      };
-      fs.writeFileSync(path.join(waves, id, 'wave_state.json'), JSON.stringify(state));
-      fs.mkdirSync(path.join(sb.dir, 'batch', 'ledgers', id), { recursive: true });
-      fs.writeFileSync(path.join(sb.dir, 'batch', 'ledgers', id, 'x.ledger.jsonl'), '{}\n');
-    };
-    fs.mkdirSync(path.join(sb.dir, 'batch'), { recursive: true, mode: 0o700 });
-    mk('w-old-done', 'completed', 100);
-    mk('w-old-running', 'running', 100);
-    mk('w-new-done', 'completed', 1);
+    makeWave('w-old-done', 'completed', 100);
+    makeWave('w-old-running', 'running', 100);
+    makeWave('w-new-done', 'completed', 1);
     const dry = await sb.batch(['prune', '--keep-last', '0', '--dry-run', '--json']);
     expect(BatchPruneOutputSchema.parse(JSON.parse(dry.stdout)).removed.map((w) => w.wave_id)).toEqual(['w-old-done']);
     expect(fs.existsSync(path.join(waves, 'w-old-done'))).toBe(true);
@@ -347,6 +350,32 @@ describe('retention', () => {
     expect(fs.existsSync(path.join(sb.dir, 'batch', 'ledgers', 'w-old-done'))).toBe(false);
     expect(fs.existsSync(path.join(waves, 'w-old-running'))).toBe(true);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'dx-batch prune: a wave whose files the file system will not let go is reported (exit 1), the others removed',
+    async () => {
+      makeWave('w-stuck', 'completed', 100);
+      makeWave('w-gone', 'completed', 120);
+      // a prompts folder made by a dx-batch run as another user (sudo), read-only to us
+      const foreign = path.join(sb.dir, 'batch', 'waves', 'w-stuck', 'prompts', 'by-another-user');
+      fs.mkdirSync(foreign);
+      fs.writeFileSync(path.join(foreign, 'p.md'), 'x\n');
+      fs.chownSync(foreign, 4242, 4242);
+      fs.chmodSync(foreign, 0o555);
+      const args = ['prune', '--keep-last', '0', '--json'];
+      const stuck = await sb.batch(args, { wrap: WITHOUT_OWNER_OVERRIDE });
+      expect(stuck.code, stuck.stderr).toBe(1);
+      const out = BatchPruneOutputSchema.parse(JSON.parse(stuck.stdout));
+      expect(out.removed.map((w) => w.wave_id)).toEqual(['w-gone']);
+      expect(out.not_removed).toEqual([{ wave_id: 'w-stuck', error: expect.stringContaining('EACCES') }]);
+      // its state goes last: the next prune finds it and, the folder now removable, finishes it
+      expect(fs.existsSync(path.join(sb.dir, 'batch', 'waves', 'w-stuck', 'wave_state.json'))).toBe(true);
+      fs.chownSync(foreign, 0, 0);
+      const again = await sb.batch(args, { wrap: WITHOUT_OWNER_OVERRIDE });
+      expect(again.code, again.stderr).toBe(0);
+      expect(BatchPruneOutputSchema.parse(JSON.parse(again.stdout)).removed.map((w) => w.wave_id)).toEqual(['w-stuck']);
+    },
+  );
 
   it('nightly-dispatch prune removes old morning reports and keeps latest', async () => {
     const reports = path.join(sb.dir, 'nightly', 'reports');

@@ -30,7 +30,7 @@ export interface Sandbox {
   /** Runs the dx-batch bin with the sandbox's env (DX_BATCH_DIR inside the sandbox). */
   batch(
     args: string[],
-    options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number },
+    options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number; wrap?: string[] },
   ): Promise<CliResult>;
   /** Runs another bin of the toolkit (dx-dispatch, cc-glm-job, nightly-dispatch) with the sandbox's env. */
   bin(
@@ -250,7 +250,14 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
       return withJson(await sandbox.dx([...args, '--json'], options), schema);
     },
     batch(args, options = {}) {
-      return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs ?? 120_000, [], BATCH_BIN);
+      return runCli(
+        args,
+        { ...env, ...options.env },
+        options.cwd ?? dir,
+        options.timeoutMs ?? 120_000,
+        options.wrap ?? [],
+        BATCH_BIN,
+      );
     },
     bin(bin, args, options = {}) {
       return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs ?? 120_000, [], bin);

@@ -78,6 +78,8 @@ export const BatchPruneOutputSchema = z.object({
     hold_not_released: z.number().int(),
   }),
   bytes_freed: z.number().int(),
+  /** Waves past retention whose files could not all be removed (the file system's error); the next prune tries again. */
+  not_removed: z.array(z.object({ wave_id: z.string(), error: z.string() })),
 });
 export type BatchPruneOutput = z.infer<typeof BatchPruneOutputSchema>;
 

@@ -8,7 +8,9 @@ export default class Prune extends DxCommand<BatchPruneOutput> {
 retention.waves_days, default 90 days), keeping the retention.keep_last most recent: their state,
 prompts, ledgers, leases and job records, after releasing dx-runner's hold on their jobs (a wave
 whose hold cannot be released stays for the next prune). Running, paused and pending waves are
-never removed. --dry-run lists what would go and how much.
+never removed. A wave whose files the file system will not let go (files another user made) is
+reported (not_removed) and the others are removed; prune then exits 1. --dry-run lists what would go
+and how much.
 ${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> prune --dry-run', '<%= config.bin %> prune --older-than 30d'];
@@ -42,9 +44,12 @@ ${exitCodesHelp([0, 1])}`;
       this.out(
         `${result.dry_run ? 'would_remove' : 'removed'} wave=${w.wave_id} status=${w.status} completed_at=${w.completed_at ?? '-'} bytes=${w.bytes}`,
       );
+    for (const w of result.not_removed) this.out(`not_removed wave=${w.wave_id}: ${w.error}`);
     this.out(
       `prune: ${result.dry_run ? 'would free' : 'freed'} ${result.bytes_freed} bytes in ${result.removed.length} wave(s); kept unfinished=${result.kept.unfinished} recent=${result.kept.recent} unreadable=${result.kept.unreadable} hold_not_released=${result.kept.hold_not_released}`,
     );
+    // what could not be removed stays for the next prune; a cron job must still notice
+    if (result.not_removed.length > 0) process.exitCode = 1;
     return result;
   }
 }

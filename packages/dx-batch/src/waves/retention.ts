@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { bytesUnder, type RetentionOptions } from '@dx/core';
+import { bytesUnder, removeTree, type RetentionOptions } from '@dx/core';
 import type { WaveHosts } from '../fleet/hosts.js';
 import { waveOwner } from '../orchestrator/orchestrator.js';
 import type { BatchPruneOutput } from '../schemas.js';
@@ -25,6 +25,7 @@ export async function pruneWaves(root: string, options: RetentionOptions, hosts:
     removed: [],
     kept: { unfinished: 0, recent: 0, unreadable: 0, hold_not_released: 0 },
     bytes_freed: 0,
+    not_removed: [],
   };
   const now = options.now ?? Date.now();
   let ids: string[];
@@ -67,7 +68,14 @@ export async function pruneWaves(root: string, options: RetentionOptions, hosts:
         result.kept.hold_not_released++;
         continue;
       }
-      removeWaveFiles(paths);
+      try {
+        removeWaveFiles(paths);
+      } catch (err) {
+        // one wave the file system will not let go (files another user made: a dx-batch once run
+        // with sudo) must not keep every other wave: its state goes last, so the next prune retries
+        result.not_removed.push({ wave_id: wave.id, error: (err as Error).message });
+        continue;
+      }
     }
     result.removed.push({ wave_id: wave.id, status: wave.status, completed_at: wave.completedAt, bytes });
     result.bytes_freed += bytes;
@@ -80,14 +88,13 @@ export async function pruneWaves(root: string, options: RetentionOptions, hosts:
  * state) and finishes removing, never ledgers or job records of a wave nothing lists any more.
  */
 function removeWaveFiles(paths: WavePaths): void {
-  for (const dir of [paths.ledgers, paths.leases, paths.jobs]) fs.rmSync(dir, { recursive: true, force: true });
+  for (const dir of [paths.ledgers, paths.leases, paths.jobs]) removeTree(dir);
   let names: string[] = [];
   try {
     names = fs.readdirSync(paths.dir);
   } catch {
     // already gone
   }
-  for (const name of names.filter((n) => n !== path.basename(paths.state)))
-    fs.rmSync(path.join(paths.dir, name), { recursive: true, force: true });
-  fs.rmSync(paths.dir, { recursive: true, force: true });
+  for (const name of names.filter((n) => n !== path.basename(paths.state))) removeTree(path.join(paths.dir, name));
+  removeTree(paths.dir);
 }

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
   CheckOutputSchema,
   JobReportSchema,
@@ -565,13 +565,24 @@ describe('job lifecycle through the built CLI', () => {
     expect(status.jobs.map((j) => j.beads)).toContain('bd-dispatcher');
   });
 
-  it("the agent's toolchains find the operator's homes (rustup, cargo, go, npm's and pip's config), not the private HOME", async () => {
+  it("the agent's toolchains find the operator's homes (rustup, cargo, go, version managers, npm's, pip's and gpg's), not the private HOME", async () => {
     const operatorHome = path.join(sb.dir, 'toolchain-operator');
-    for (const dir of ['.rustup', '.cargo', 'go', '.config/pip'])
+    for (const dir of ['.rustup', '.cargo', 'go', '.config/pip', '.asdf', '.rbenv', '.volta', '.gnupg'])
       fs.mkdirSync(path.join(operatorHome, dir), { recursive: true });
     fs.writeFileSync(path.join(operatorHome, '.npmrc'), 'registry=http://127.0.0.1:9/private/\n');
     fs.writeFileSync(path.join(operatorHome, '.config', 'pip', 'pip.conf'), '[global]\n');
-    const variables = ['RUSTUP_HOME', 'CARGO_HOME', 'PYENV_ROOT', 'GOPATH', 'PIP_CONFIG_FILE'];
+    const variables = [
+      'RUSTUP_HOME',
+      'CARGO_HOME',
+      'PYENV_ROOT',
+      'GOPATH',
+      'PIP_CONFIG_FILE',
+      'ASDF_DATA_DIR',
+      'RBENV_ROOT',
+      'VOLTA_HOME',
+      'GNUPGHOME',
+      'NVM_DIR',
+    ];
     const started = await sb.startFake(
       'bd-toolchains',
       [
@@ -601,9 +612,59 @@ describe('job lifecycle through the built CLI', () => {
       'env PYENV_ROOT=',
       `env GOPATH=${operatorHome}/go`,
       `env PIP_CONFIG_FILE=${operatorHome}/.config/pip/pip.conf`,
+      `env ASDF_DATA_DIR=${operatorHome}/.asdf`,
+      `env RBENV_ROOT=${operatorHome}/.rbenv`,
+      `env VOLTA_HOME=${operatorHome}/.volta`,
+      `env GNUPGHOME=${operatorHome}/.gnupg`,
+      // no ~/.nvm: none named
+      'env NVM_DIR=',
     ]);
     expect(log).toContain('"output":"http://127.0.0.1:9/private/\\n"');
   });
+
+  // the pinned mise is installed with the real agent CLIs (skipped with them: DX_SKIP_REAL_CLIS=1)
+  const toolsBin = inject('realCliBin');
+  it.skipIf(!toolsBin)(
+    "the agent's shell finds the tools the operator's version manager (mise) installed",
+    async () => {
+      const operatorHome = path.join(sb.dir, 'mise-operator');
+      const operatorEnv = {
+        HOME: operatorHome,
+        XDG_CONFIG_HOME: path.join(operatorHome, '.config'),
+        XDG_DATA_HOME: path.join(operatorHome, '.local', 'share'),
+        XDG_STATE_HOME: path.join(operatorHome, '.local', 'state'),
+        XDG_CACHE_HOME: path.join(operatorHome, '.cache'),
+        MISE_OFFLINE: '1',
+        MISE_YES: '1',
+      };
+      // the operator's node, as mise knows it: an install linked in, made the global default, shimmed
+      const install = path.join(operatorHome, 'node-install');
+      fs.mkdirSync(path.join(install, 'bin'), { recursive: true });
+      fs.symlinkSync(process.execPath, path.join(install, 'bin', 'node'));
+      const mise = (...args: string[]) =>
+        execFileSync(path.join(toolsBin, 'mise'), args, { env: { ...process.env, ...operatorEnv }, stdio: 'pipe' });
+      mise('link', 'node@99.0.0', install);
+      mise('use', '-g', 'node@99.0.0');
+      mise('reshim');
+      const shims = path.join(operatorHome, '.local', 'share', 'mise', 'shims');
+      // the agent's PATH holds the shims, mise and git, and no other node (mise would fall back to one)
+      const gitOnly = path.join(operatorHome, 'git-only');
+      fs.mkdirSync(gitOnly);
+      const gitBinary = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+      fs.symlinkSync(gitBinary, path.join(gitOnly, 'git'));
+      const started = await sb.startFake(
+        'bd-mise',
+        [{ run: ['node', '-e', 'console.log(`node ${process.version} through mise`)'] }, { exit: 0 }],
+        [],
+        { env: { ...operatorEnv, PATH: [shims, toolsBin, gitOnly].join(':') } },
+      );
+      expect(started.code, started.stderr).toBe(0);
+      await sb.dxJson(['wait', 'bd-mise'], WaitOutputSchema);
+      const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-mise.log'), 'utf8');
+      expect(log).toContain(`node ${process.version} through mise`);
+      expect(log).not.toContain('not a valid shim');
+    },
+  );
 
   it('marks a job stalled when no provider event arrives within the threshold (exit 2)', async () => {
     const wt = sb.worktree('bd-stall');

@@ -14,6 +14,14 @@ export const REAL_CLIS = {
   '@anthropic-ai/claude-code': '2.1.197',
 } as const;
 
+/**
+ * Tools real operators' agents run through, installed beside them from the npm registry: mise, a
+ * version manager whose shims find their installs through the operator's XDG dirs.
+ */
+export const OPERATOR_TOOLS = {
+  '@jdxcode/mise': '2026.9.15',
+} as const;
+
 export const CLI_DIR = path.join(REPO_ROOT, 'test', '.cache', 'clis');
 export const CLI_BIN_DIR = path.join(CLI_DIR, 'node_modules', '.bin');
 
@@ -56,7 +64,7 @@ function withTempHome<T>(run: (home: string) => T): T {
 
 function binariesWork(): boolean {
   return withTempHome((home) =>
-    ['opencode', 'claude', 'gemini'].every(
+    ['opencode', 'claude', 'gemini', 'mise'].every(
       (bin) =>
         spawnSync(path.join(CLI_BIN_DIR, bin), ['--version'], {
           encoding: 'utf8',
@@ -69,7 +77,8 @@ function binariesWork(): boolean {
 
 /** Install (or reuse) the pinned CLIs; throws with npm's output when the registry install fails. */
 export function ensureRealClis(): void {
-  const missing = Object.entries(REAL_CLIS).filter(([pkg, version]) => installedVersion(pkg) !== version);
+  const pinned = { ...REAL_CLIS, ...OPERATOR_TOOLS };
+  const missing = Object.entries(pinned).filter(([pkg, version]) => installedVersion(pkg) !== version);
   if (missing.length === 0 && binariesWork()) return;
   fs.mkdirSync(CLI_DIR, { recursive: true });
   fs.writeFileSync(
@@ -91,7 +100,7 @@ export function ensureRealClis(): void {
       2,
     )}\n`,
   );
-  const specs = Object.entries(REAL_CLIS).map(([pkg, version]) => `${pkg}@${version}`);
+  const specs = Object.entries(pinned).map(([pkg, version]) => `${pkg}@${version}`);
   // npm keeps the real user's config and cache; everything the packages' scripts run is isolated
   const npmUser = {
     npm_config_userconfig: process.env.npm_config_userconfig || path.join(os.homedir(), '.npmrc'),

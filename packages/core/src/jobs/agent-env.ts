@@ -22,6 +22,19 @@ const TOOLCHAIN_HOMES: ReadonlyArray<[variable: string, where: (env: NodeJS.Proc
   // gpg's keyring: an operator whose git signs its commits (commit.gpgSign) had every agent commit
   // fail with "gpg failed to sign the data"
   ['GNUPGHOME', (env) => path.join(homeDirectory(env), '.gnupg')],
+  // version managers whose shims sit on the operator's PATH: under the private HOME mise's said
+  // "node is not a valid shim" and the agent's `npm test` never ran (its trusted-config list is
+  // in the state dir)
+  ['MISE_DATA_DIR', (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'mise')],
+  ['MISE_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'mise')],
+  ['MISE_STATE_DIR', (env) => path.join(xdgDirectory('XDG_STATE_HOME', path.join('.local', 'state'), env), 'mise')],
+  ['ASDF_DATA_DIR', (env) => path.join(homeDirectory(env), '.asdf')],
+  ['RBENV_ROOT', (env) => path.join(homeDirectory(env), '.rbenv')],
+  ['NODENV_ROOT', (env) => path.join(homeDirectory(env), '.nodenv')],
+  ['NVM_DIR', (env) => path.join(homeDirectory(env), '.nvm')],
+  ['VOLTA_HOME', (env) => path.join(homeDirectory(env), '.volta')],
+  ['PNPM_HOME', (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'pnpm')],
+  ['BUN_INSTALL', (env) => path.join(homeDirectory(env), '.bun')],
 ];
 
 function toolchainHomes(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -571,6 +571,17 @@ describe('job lifecycle through the built CLI', () => {
       fs.mkdirSync(path.join(operatorHome, dir), { recursive: true });
     fs.writeFileSync(path.join(operatorHome, '.npmrc'), 'registry=http://127.0.0.1:9/private/\n');
     fs.writeFileSync(path.join(operatorHome, '.config', 'pip', 'pip.conf'), '[global]\n');
+    // what `pip install --user` put in the operator's ~/.local, for the python3 on this machine
+    const python = execFileSync(
+      'python3',
+      ['-c', 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")'],
+      {
+        encoding: 'utf8',
+      },
+    ).trim();
+    const userSite = path.join(operatorHome, '.local', 'lib', python, 'site-packages');
+    fs.mkdirSync(userSite, { recursive: true });
+    fs.writeFileSync(path.join(userSite, 'dx_user_module.py'), 'WHERE = "the operator\'s user site"\n');
     const variables = [
       'RUSTUP_HOME',
       'CARGO_HOME',
@@ -587,8 +598,9 @@ describe('job lifecycle through the built CLI', () => {
       'bd-toolchains',
       [
         ...variables.map((name) => ({ print_env: name })),
-        // real npm, as an agent's shell tool runs it
+        // real npm and python, as an agent's shell tool runs them
         { run: ['npm', 'config', 'get', 'registry'] },
+        { run: ['python3', '-c', 'import dx_user_module; print(dx_user_module.WHERE)'] },
         { exit: 0 },
       ],
       [],
@@ -620,6 +632,7 @@ describe('job lifecycle through the built CLI', () => {
       'env NVM_DIR=',
     ]);
     expect(log).toContain('"output":"http://127.0.0.1:9/private/\\n"');
+    expect(log).toContain(`"output":"the operator's user site\\n"`);
   });
 
   // the pinned mise is installed with the real agent CLIs (skipped with them: DX_SKIP_REAL_CLIS=1)

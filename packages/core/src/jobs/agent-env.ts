@@ -12,7 +12,9 @@ import { toolStatePath } from '../state/root.js';
  * Each is pointed at the operator's own where the operator's environment does not name one and it
  * exists.
  */
-const TOOLCHAIN_HOMES: ReadonlyArray<[variable: string, where: (env: NodeJS.ProcessEnv) => string]> = [
+const TOOLCHAIN_HOMES: ReadonlyArray<
+  [variable: string, where: (env: NodeJS.ProcessEnv) => string, inUse?: (place: string) => boolean]
+> = [
   ['RUSTUP_HOME', (env) => path.join(homeDirectory(env), '.rustup')],
   ['CARGO_HOME', (env) => path.join(homeDirectory(env), '.cargo')],
   ['PYENV_ROOT', (env) => path.join(homeDirectory(env), '.pyenv')],
@@ -35,15 +37,26 @@ const TOOLCHAIN_HOMES: ReadonlyArray<[variable: string, where: (env: NodeJS.Proc
   ['VOLTA_HOME', (env) => path.join(homeDirectory(env), '.volta')],
   ['PNPM_HOME', (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'pnpm')],
   ['BUN_INSTALL', (env) => path.join(homeDirectory(env), '.bun')],
+  // what `pip install --user` put in ~/.local/lib/pythonX.Y (pytest among it) was not importable
+  ['PYTHONUSERBASE', (env) => path.join(homeDirectory(env), '.local'), holdsPythonUserSite],
 ];
+
+/** A user base with packages in it (`lib/python3.11/…`), not merely the XDG dirs under ~/.local. */
+function holdsPythonUserSite(base: string): boolean {
+  try {
+    return fs.readdirSync(path.join(base, 'lib')).some((name) => name.startsWith('python'));
+  } catch {
+    return false;
+  }
+}
 
 function toolchainHomes(env: NodeJS.ProcessEnv): Record<string, string> {
   const homes: Record<string, string> = {};
-  for (const [variable, where] of TOOLCHAIN_HOMES) {
+  for (const [variable, where, inUse = fs.existsSync] of TOOLCHAIN_HOMES) {
     // npm takes its settings from the environment in either case (npm_config_userconfig)
     if (env[variable] !== undefined || env[variable.toLowerCase()] !== undefined) continue;
     const place = where(env);
-    if (fs.existsSync(place)) homes[variable] = place;
+    if (inUse(place)) homes[variable] = place;
   }
   return homes;
 }

@@ -567,10 +567,11 @@ describe('job lifecycle through the built CLI', () => {
 
   it("the agent's toolchains find the operator's homes (rustup, cargo, go, version managers, npm's, pip's and gpg's), not the private HOME", async () => {
     const operatorHome = path.join(sb.dir, 'toolchain-operator');
-    for (const dir of ['.rustup', '.cargo', 'go', '.config/pip', '.asdf', '.rbenv', '.volta', '.gnupg'])
+    for (const dir of ['.rustup', '.cargo', 'go', '.config/pip', '.asdf', '.rbenv', '.volta', '.gnupg', '.config/go'])
       fs.mkdirSync(path.join(operatorHome, dir), { recursive: true });
     fs.writeFileSync(path.join(operatorHome, '.npmrc'), 'registry=http://127.0.0.1:9/private/\n');
     fs.writeFileSync(path.join(operatorHome, '.config', 'pip', 'pip.conf'), '[global]\n');
+    fs.writeFileSync(path.join(operatorHome, '.config', 'go', 'env'), 'GOPROXY=http://127.0.0.1:9/goproxy\n');
     // what `pip install --user` put in the operator's ~/.local, for the python3 on this machine
     const python = execFileSync(
       'python3',
@@ -593,6 +594,7 @@ describe('job lifecycle through the built CLI', () => {
       'VOLTA_HOME',
       'GNUPGHOME',
       'NVM_DIR',
+      'GOENV',
     ];
     const started = await sb.startFake(
       'bd-toolchains',
@@ -630,6 +632,7 @@ describe('job lifecycle through the built CLI', () => {
       `env GNUPGHOME=${operatorHome}/.gnupg`,
       // no ~/.nvm: none named
       'env NVM_DIR=',
+      `env GOENV=${operatorHome}/.config/go/env`,
     ]);
     expect(log).toContain('"output":"http://127.0.0.1:9/private/\\n"');
     expect(log).toContain(`"output":"the operator's user site\\n"`);

@@ -37,6 +37,16 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   ['VOLTA_HOME', (env) => path.join(homeDirectory(env), '.volta')],
   ['PNPM_HOME', (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'pnpm')],
   ['BUN_INSTALL', (env) => path.join(homeDirectory(env), '.bun')],
+  // settings files of build tools under the XDG config dir: Go's `go env -w` file (GOPROXY,
+  // GOPRIVATE), uv's and poetry's package indexes
+  ['GOENV', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'go', 'env')],
+  ['UV_CONFIG_FILE', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'uv', 'uv.toml')],
+  ['POETRY_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pypoetry')],
+  // the Pythons uv installed (a project's `.python-version`): without them uv downloads one per job
+  [
+    'UV_PYTHON_INSTALL_DIR',
+    (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'uv', 'python'),
+  ],
   // what `pip install --user` put in ~/.local/lib/pythonX.Y (pytest among it) was not importable
   ['PYTHONUSERBASE', (env) => path.join(homeDirectory(env), '.local'), holdsPythonUserSite],
 ];

@@ -638,6 +638,40 @@ describe('job lifecycle through the built CLI', () => {
     expect(log).toContain(`"output":"the operator's user site\\n"`);
   });
 
+  it("credentials in the operator's settings files the agent's tools read stay out of its log and report", async () => {
+    const operatorHome = path.join(sb.dir, 'credentials-operator');
+    fs.mkdirSync(path.join(operatorHome, '.config', 'pip'), { recursive: true });
+    const npmToken = 'npm_operator_token_0123456789';
+    const pipPassword = 'pip-operator-password-42';
+    fs.writeFileSync(path.join(operatorHome, '.npmrc'), `//127.0.0.1:9/:_authToken=${npmToken}\n`);
+    fs.writeFileSync(
+      path.join(operatorHome, '.config', 'pip', 'pip.conf'),
+      `[global]\nindex-url = https://op:${pipPassword}@127.0.0.1:9/simple\n`,
+    );
+    const started = await sb.startFake(
+      'bd-settings-secrets',
+      [
+        { run: ['sh', '-c', 'cat "$NPM_CONFIG_USERCONFIG" "$PIP_CONFIG_FILE"'] },
+        { result: `the registry token is ${npmToken}` },
+        { exit: 0 },
+      ],
+      [],
+      { env: { HOME: operatorHome, XDG_CONFIG_HOME: path.join(operatorHome, '.config') } },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    await sb.dxJson(['wait', 'bd-settings-secrets'], WaitOutputSchema);
+    const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-settings-secrets.log'), 'utf8');
+    expect(log).toContain('_authToken=[REDACTED]');
+    expect(log).toContain('https://op:[REDACTED]@127.0.0.1:9/simple');
+    const report = await sb.dx(['report', '--beads', 'bd-settings-secrets', '--json', '--log-lines', '50']);
+    const outcome = fs.readFileSync(path.join(sb.state, 'fake', 'bd-settings-secrets.outcome'), 'utf8');
+    for (const text of [log, report.stdout, outcome]) {
+      expect(text).not.toContain(npmToken);
+      expect(text).not.toContain(pipPassword);
+    }
+    expect(outcome).toContain('the registry token is [REDACTED]');
+  });
+
   // the pinned mise is installed with the real agent CLIs (skipped with them: DX_SKIP_REAL_CLIS=1)
   const toolsBin = inject('realCliBin');
   it.skipIf(!toolsBin)(

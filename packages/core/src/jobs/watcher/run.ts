@@ -18,6 +18,7 @@ import type {
   ProviderRuntime,
 } from '../../providers/contract.js';
 import { providerKit } from '../../providers/kit.js';
+import { secretsInSettingsFiles } from '../../secrets/settings-files.js';
 import { Redactor } from '../../secrets/redact.js';
 import { isNoSpace, readFileIfExists, writeFileAtomic } from '../../state/atomic.js';
 import { CappedLog } from '../capped-log.js';
@@ -111,7 +112,7 @@ export class JobWatcher {
   ) {
     this.redactor = Redactor.fromEnv([process.env, spec.launch.env], {
       names: spec.launch.secretEnvNames,
-      values: spec.launch.secretValues,
+      values: [...(spec.launch.secretValues ?? []), ...secretsInSettingsFiles(spec.launch.env ?? {})],
     });
     this.tracker = new MutationTracker(spec.worktree);
     this.mark = jobMark(spec.beads, spec.runInstance);

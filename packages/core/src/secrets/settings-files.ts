@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The operator's credentials in the settings files the agent's tools are pointed at (see
+ * jobs/agent-env): an agent that runs `cat $NPM_CONFIG_USERCONFIG` or `pip config list` prints
+ * them, and the job's log, outcome and report must not keep them. Named here so the watcher
+ * scrubs them like any secret held in an environment variable.
+ */
+const SETTINGS_FILES: ReadonlyArray<
+  [file: (env: Record<string, string | undefined>) => string | undefined, read: (text: string) => string[]]
+> = [
+  [(env) => env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig, npmrcSecrets],
+  [(env) => env.PIP_CONFIG_FILE, urlPasswords],
+  [(env) => env.UV_CONFIG_FILE, urlPasswords],
+  [(env) => env.GOENV, urlPasswords],
+  [(env) => (env.POETRY_CONFIG_DIR ? path.join(env.POETRY_CONFIG_DIR, 'auth.toml') : undefined), quotedSecrets],
+  [(env) => (env.CARGO_HOME ? path.join(env.CARGO_HOME, 'credentials.toml') : undefined), quotedSecrets],
+  [(env) => (env.CARGO_HOME ? path.join(env.CARGO_HOME, 'credentials') : undefined), quotedSecrets],
+];
+
+/** A settings file is a page of text: one past this is not read. */
+const MAX_SETTINGS_BYTES = 1024 * 1024;
+
+export function secretsInSettingsFiles(env: Record<string, string | undefined>): string[] {
+  const secrets: string[] = [];
+  for (const [file, read] of SETTINGS_FILES) {
+    const name = file(env);
+    if (!name) continue;
+    let text: string;
+    try {
+      if (fs.statSync(name).size > MAX_SETTINGS_BYTES) continue;
+      text = fs.readFileSync(name, 'utf8');
+    } catch {
+      continue; // none there: nothing to scrub
+    }
+    secrets.push(...read(text));
+  }
+  return secrets;
+}
+
+/** `_authToken`, `_auth` and `_password` values (`//registry/:_authToken=…`), not `${VAR}` references. */
+function npmrcSecrets(text: string): string[] {
+  const values: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?:\/\/[^=]*:)?_(?:authToken|auth|password)\s*=\s*(.+?)\s*$/.exec(line);
+    if (m && !m[1].startsWith('${')) values.push(m[1].replace(/^"(.*)"$/, '$1'));
+  }
+  return [...values, ...urlPasswords(text)];
+}
+
+/** The password of every `scheme://user:password@host` in the text. */
+function urlPasswords(text: string): string[] {
+  return [...text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s:/@"']+:([^\s@/"']+)@/gi)].map((m) => m[1]);
+}
+
+/** `password = "…"` and `token = "…"` (poetry's auth.toml, cargo's credentials). */
+function quotedSecrets(text: string): string[] {
+  return [...text.matchAll(/^\s*(?:password|token)\s*=\s*["']([^"'\n]+)["']/gim)].map((m) => m[1]);
+}

@@ -24,7 +24,7 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   // gpg's keyring: an operator whose git signs its commits (commit.gpgSign) had every agent commit
   // fail with "gpg failed to sign the data"
   ['GNUPGHOME', (env) => path.join(homeDirectory(env), '.gnupg')],
-  // version managers whose shims sit on the operator's PATH: under the private HOME mise's said
+  // version managers whose shims sit on the operator's PATH: under the private HOME mise said
   // "node is not a valid shim" and the agent's `npm test` never ran (its trusted-config list is
   // in the state dir)
   ['MISE_DATA_DIR', (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'mise')],

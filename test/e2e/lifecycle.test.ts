@@ -716,6 +716,37 @@ describe('job lifecycle through the built CLI', () => {
     },
   );
 
+  it.skipIf(!toolsBin)(
+    "the agent's yarn and asdf read the operator's ~/.yarnrc.yml and ~/.tool-versions (copies), its token scrubbed",
+    async () => {
+      const operatorHome = path.join(sb.dir, 'dotfiles-operator');
+      fs.mkdirSync(operatorHome);
+      const token = 'yarn-operator-token-0123456789';
+      const yarnrc = `npmRegistryServer: "http://127.0.0.1:9/yarn-registry"\nnpmAuthToken: "${token}"\n`;
+      fs.writeFileSync(path.join(operatorHome, '.yarnrc.yml'), yarnrc);
+      fs.writeFileSync(path.join(operatorHome, '.tool-versions'), 'nodejs 20.20.2\n');
+      const started = await sb.startFake(
+        'bd-dotfiles',
+        [
+          { run: [path.join(toolsBin, 'yarn'), 'config', 'get', 'npmRegistryServer'] },
+          { run: ['sh', '-c', 'cat "$HOME/.tool-versions" "$HOME/.yarnrc.yml"; echo more >> "$HOME/.tool-versions"'] },
+          { exit: 0 },
+        ],
+        [],
+        { env: { HOME: operatorHome, XDG_CONFIG_HOME: path.join(operatorHome, '.config') } },
+      );
+      expect(started.code, started.stderr).toBe(0);
+      await sb.dxJson(['wait', 'bd-dotfiles'], WaitOutputSchema);
+      const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-dotfiles.log'), 'utf8');
+      expect(log).toContain('"output":"http://127.0.0.1:9/yarn-registry\\n"');
+      expect(log).toContain('nodejs 20.20.2');
+      expect(log).toContain('npmAuthToken: \\"[REDACTED]\\"');
+      expect(log).not.toContain(token);
+      // copies: what the agent wrote there stayed in its private HOME
+      expect(fs.readFileSync(path.join(operatorHome, '.tool-versions'), 'utf8')).toBe('nodejs 20.20.2\n');
+    },
+  );
+
   it('marks a job stalled when no provider event arrives within the threshold (exit 2)', async () => {
     const wt = sb.worktree('bd-stall');
     const prompt = sb.prompt({ steps: [{ message: 'thinking' }, { hang: true }] });

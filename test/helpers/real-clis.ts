@@ -16,10 +16,12 @@ export const REAL_CLIS = {
 
 /**
  * Tools real operators' agents run through, installed beside them from the npm registry: mise, a
- * version manager whose shims find their installs through the operator's XDG dirs.
+ * version manager whose shims find their installs through the operator's XDG dirs, and yarn 4,
+ * which reads its registry settings from ~/.yarnrc.yml only.
  */
 export const OPERATOR_TOOLS = {
   '@jdxcode/mise': '2026.9.15',
+  '@yarnpkg/cli-dist': '4.18.1',
 } as const;
 
 export const CLI_DIR = path.join(REPO_ROOT, 'test', '.cache', 'clis');
@@ -64,7 +66,7 @@ function withTempHome<T>(run: (home: string) => T): T {
 
 function binariesWork(): boolean {
   return withTempHome((home) =>
-    ['opencode', 'claude', 'gemini', 'mise'].every(
+    ['opencode', 'claude', 'gemini', 'mise', 'yarn'].every(
       (bin) =>
         spawnSync(path.join(CLI_BIN_DIR, bin), ['--version'], {
           encoding: 'utf8',

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LaunchSpec } from '../providers/contract.js';
-import { agentGitConfig, withAgentGitConfig } from './agent-home.js';
+import { agentGitConfig, withAgentHomeFiles } from './agent-home.js';
 
 let dir: string;
 let operatorHome: string;
@@ -67,14 +67,14 @@ describe("the agent's private HOME gets the operator's git settings", () => {
     const spec: LaunchSpec = { command: 'agent', args: [], cwd: worktree, env: {} };
     const content = await agentGitConfig(worktree, operatorEnv());
     expect(content).not.toContain('[');
-    expect(withAgentGitConfig(spec, agentHome, content).files).toEqual([
+    expect(withAgentHomeFiles(spec, agentHome, { '.gitconfig': content }).files).toEqual([
       { path: path.join(agentHome, '.gitconfig'), content, mode: 0o600 },
     ]);
     const own = {
       ...spec,
       files: [{ path: path.join(agentHome, '.gitconfig'), content: '[user]\n\tname = Plugin\n' }],
     };
-    expect(withAgentGitConfig(own, agentHome, content)).toBe(own);
-    expect(withAgentGitConfig(spec, agentHome, undefined)).toBe(spec);
+    expect(withAgentHomeFiles(own, agentHome, { '.gitconfig': content })).toBe(own);
+    expect(withAgentHomeFiles(spec, agentHome, { '.gitconfig': undefined })).toBe(spec);
   });
 });

@@ -33,7 +33,7 @@ const RESOLVED = [
  * RESOLVED settings as git resolves them in the worktree for the operator, and the operator's
  * default global ignore and attributes files (under XDG_CONFIG_HOME, which is private too).
  * Asked by the launch while it takes its locks; the watcher writes it with the provider's launch
- * files (see withAgentGitConfig). The same git call tells a repository git cannot use (its
+ * files (see withAgentHomeFiles). The same git call tells a repository git cannot use (its
  * refusal is thrown: see gates/worktree gitRefusal).
  */
 export async function agentGitConfig(worktree: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
@@ -65,13 +65,45 @@ export async function agentGitConfig(worktree: string, env: NodeJS.ProcessEnv = 
 }
 
 /**
- * The launch with the agent's `.gitconfig` among the files the watcher writes into the job's home
- * before the agent starts — unless the provider put one there itself.
+ * Files tools read only from HOME itself (no variable names another place): asdf's global
+ * `~/.tool-versions` (without it, "No version is set" for every tool the project does not pin) and
+ * yarn's `~/.yarnrc.yml` (yarn 2+ lost the operator's registry and its token). Copied, not linked:
+ * what the agent writes there stays in its private HOME.
  */
-export function withAgentGitConfig(spec: LaunchSpec, home: string, content: string | undefined): LaunchSpec {
-  const file = path.join(home, '.gitconfig');
-  if (content === undefined || (spec.files ?? []).some((f) => path.resolve(f.path) === file)) return spec;
-  return { ...spec, files: [...(spec.files ?? []), { path: file, content, mode: 0o600 }] };
+const HOME_ONLY_FILES = ['.tool-versions', '.yarnrc.yml'];
+/** A dotfile is a page of settings: one past this is not copied. */
+const MAX_DOTFILE_BYTES = 1024 * 1024;
+
+/** The operator's HOME_ONLY_FILES that exist, by name, with their content. */
+export function operatorDotfiles(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const name of HOME_ONLY_FILES) {
+    const file = path.join(homeDirectory(env), name);
+    try {
+      if (fs.statSync(file).size <= MAX_DOTFILE_BYTES) files[name] = fs.readFileSync(file, 'utf8');
+    } catch {
+      // not there (or not readable): the agent's tools go without it, as before
+    }
+  }
+  return files;
+}
+
+/**
+ * The launch with `files` (by name: the agent's `.gitconfig`, the operator's dotfiles) among the
+ * files the watcher writes into the job's home before the agent starts — each unless the provider
+ * put one there itself.
+ */
+export function withAgentHomeFiles(
+  spec: LaunchSpec,
+  home: string,
+  files: Record<string, string | undefined>,
+): LaunchSpec {
+  const own = new Set((spec.files ?? []).map((f) => path.resolve(f.path)));
+  const added = Object.entries(files).flatMap(([name, content]) => {
+    const file = path.join(home, name);
+    return content === undefined || own.has(file) ? [] : [{ path: file, content, mode: 0o600 }];
+  });
+  return added.length === 0 ? spec : { ...spec, files: [...(spec.files ?? []), ...added] };
 }
 
 /** The RESOLVED settings git gives the operator in the worktree (the last value of each wins; `~` expanded). */

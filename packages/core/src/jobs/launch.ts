@@ -36,7 +36,7 @@ import { awaitWatcherExit, identityUnprovenError, lockJob } from './control.js';
 import { asDiskFull, assertFreeSpace, keepReserve } from './disk.js';
 import { assertOwner, placeHold } from './holds.js';
 import { writeRecord } from './record-io.js';
-import { agentGitConfig, withAgentGitConfig } from './agent-home.js';
+import { agentGitConfig, operatorDotfiles, withAgentHomeFiles } from './agent-home.js';
 import { assertRecordsOutsideWorktree, assertWorktreeFree, lockWorktree } from './worktree-use.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
 import { prespawnWatcher, type PrespawnedWatcher } from './watcher/prespawn.js';
@@ -434,7 +434,10 @@ async function launch(params: LaunchParams): Promise<StartResult> {
       });
       assertLaunchSpec(built, provider.id);
       assertPromptOffArgv(built, params.prompt, provider.id);
-      const spec = withAgentGitConfig(built, paths.home, 'content' in asked ? asked.content : undefined);
+      const spec = withAgentHomeFiles(built, paths.home, {
+        '.gitconfig': 'content' in asked ? asked.content : undefined,
+        ...operatorDotfiles(params.env),
+      });
 
       const previous = fs.existsSync(paths.meta) ? findLatestJob(root, beads) : undefined;
       clearInstanceFiles(paths);

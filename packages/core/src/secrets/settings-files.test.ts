@@ -56,6 +56,21 @@ describe('credentials in the settings files the agent is pointed at', () => {
     ).toEqual(['poetry-password-4', 'cargo-token-5678']);
   });
 
+  it("reads yarn's tokens in the copy of ~/.yarnrc.yml the job writes into the agent's HOME", () => {
+    const yarnrc = [
+      'npmRegistryServer: "https://registry.example.com"',
+      'npmAuthToken: "yarn-token-value-1234"',
+      'npmScopes:',
+      '  private:',
+      '    npmAuthIdent: op:yarn-ident-5678',
+      '    npmAuthToken: "${YARN_TOKEN}"',
+    ].join('\n');
+    expect(secretsInSettingsFiles({}, [{ path: '/job/home/.yarnrc.yml', content: yarnrc }])).toEqual([
+      'yarn-token-value-1234',
+      'op:yarn-ident-5678',
+    ]);
+  });
+
   it('names nothing when the files are not there', () => {
     expect(secretsInSettingsFiles({ NPM_CONFIG_USERCONFIG: path.join(dir, 'none'), CARGO_HOME: dir })).toEqual([]);
   });

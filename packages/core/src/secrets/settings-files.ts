@@ -22,8 +22,22 @@ const SETTINGS_FILES: ReadonlyArray<
 /** A settings file is a page of text: one past this is not read. */
 const MAX_SETTINGS_BYTES = 1024 * 1024;
 
-export function secretsInSettingsFiles(env: Record<string, string | undefined>): string[] {
+/** Settings files the job writes into the agent's private HOME (copies of the operator's), by name. */
+const HOME_FILES: Readonly<Record<string, (text: string) => string[]>> = {
+  '.yarnrc.yml': yarnrcSecrets,
+  '.npmrc': npmrcSecrets,
+};
+
+/**
+ * The credentials in the settings files `env` points the agent's tools at, and in the files the
+ * launch writes into its HOME (`homeFiles`, with their content).
+ */
+export function secretsInSettingsFiles(
+  env: Record<string, string | undefined>,
+  homeFiles: ReadonlyArray<{ path: string; content: string }> = [],
+): string[] {
   const secrets: string[] = [];
+  for (const file of homeFiles) secrets.push(...(HOME_FILES[path.basename(file.path)]?.(file.content) ?? []));
   for (const [file, read] of SETTINGS_FILES) {
     const name = file(env);
     if (!name) continue;
@@ -47,6 +61,12 @@ function npmrcSecrets(text: string): string[] {
     if (m && !m[1].startsWith('${')) values.push(m[1].replace(/^"(.*)"$/, '$1'));
   }
   return [...values, ...urlPasswords(text)];
+}
+
+/** yarn's `npmAuthToken` and `npmAuthIdent` (top level or under a scope or registry). */
+function yarnrcSecrets(text: string): string[] {
+  const values = [...text.matchAll(/^\s*npmAuth(?:Token|Ident)\s*:\s*["']?([^"'\s#]+)["']?/gm)].map((m) => m[1]);
+  return [...values.filter((v) => !v.startsWith('${')), ...urlPasswords(text)];
 }
 
 /** The password of every `scheme://user:password@host` in the text. */

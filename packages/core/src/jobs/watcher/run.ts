@@ -112,7 +112,10 @@ export class JobWatcher {
   ) {
     this.redactor = Redactor.fromEnv([process.env, spec.launch.env], {
       names: spec.launch.secretEnvNames,
-      values: [...(spec.launch.secretValues ?? []), ...secretsInSettingsFiles(spec.launch.env ?? {})],
+      values: [
+        ...(spec.launch.secretValues ?? []),
+        ...secretsInSettingsFiles(spec.launch.env ?? {}, spec.launch.files),
+      ],
     });
     this.tracker = new MutationTracker(spec.worktree);
     this.mark = jobMark(spec.beads, spec.runInstance);

@@ -717,7 +717,7 @@ describe('job lifecycle through the built CLI', () => {
   );
 
   it.skipIf(!toolsBin)(
-    "the agent's yarn and asdf read the operator's ~/.yarnrc.yml and ~/.tool-versions (copies), its token scrubbed",
+    "the agent's yarn, asdf and uv read the operator's ~/.yarnrc.yml, ~/.tool-versions and uv.toml (copies), tokens scrubbed",
     async () => {
       const operatorHome = path.join(sb.dir, 'dotfiles-operator');
       fs.mkdirSync(operatorHome);
@@ -725,11 +725,23 @@ describe('job lifecycle through the built CLI', () => {
       const yarnrc = `npmRegistryServer: "http://127.0.0.1:9/yarn-registry"\nnpmAuthToken: "${token}"\n`;
       fs.writeFileSync(path.join(operatorHome, '.yarnrc.yml'), yarnrc);
       fs.writeFileSync(path.join(operatorHome, '.tool-versions'), 'nodejs 20.20.2\n');
+      const uvPassword = 'uv-operator-password-42';
+      fs.mkdirSync(path.join(operatorHome, '.config', 'uv'), { recursive: true });
+      fs.writeFileSync(
+        path.join(operatorHome, '.config', 'uv', 'uv.toml'),
+        `[[index]]\nurl = "https://op:${uvPassword}@127.0.0.1:9/simple"\n`,
+      );
       const started = await sb.startFake(
         'bd-dotfiles',
         [
           { run: [path.join(toolsBin, 'yarn'), 'config', 'get', 'npmRegistryServer'] },
-          { run: ['sh', '-c', 'cat "$HOME/.tool-versions" "$HOME/.yarnrc.yml"; echo more >> "$HOME/.tool-versions"'] },
+          {
+            run: [
+              'sh',
+              '-c',
+              'cat "$HOME/.tool-versions" "$HOME/.yarnrc.yml" "$XDG_CONFIG_HOME/uv/uv.toml"; echo more >> "$HOME/.tool-versions"',
+            ],
+          },
           { exit: 0 },
         ],
         [],
@@ -741,7 +753,9 @@ describe('job lifecycle through the built CLI', () => {
       expect(log).toContain('"output":"http://127.0.0.1:9/yarn-registry\\n"');
       expect(log).toContain('nodejs 20.20.2');
       expect(log).toContain('npmAuthToken: \\"[REDACTED]\\"');
+      expect(log).toContain('https://op:[REDACTED]@127.0.0.1:9/simple');
       expect(log).not.toContain(token);
+      expect(log).not.toContain(uvPassword);
       // copies: what the agent wrote there stayed in its private HOME
       expect(fs.readFileSync(path.join(operatorHome, '.tool-versions'), 'utf8')).toBe('nodejs 20.20.2\n');
     },

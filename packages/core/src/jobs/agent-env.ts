@@ -37,10 +37,10 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   ['VOLTA_HOME', (env) => path.join(homeDirectory(env), '.volta')],
   ['PNPM_HOME', (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'pnpm')],
   ['BUN_INSTALL', (env) => path.join(homeDirectory(env), '.bun')],
-  // settings files of build tools under the XDG config dir: Go's `go env -w` file (GOPROXY,
-  // GOPRIVATE), uv's and poetry's package indexes
+  // settings of build tools under the XDG config dir: Go's `go env -w` file (GOPROXY, GOPRIVATE),
+  // poetry's package indexes (uv's user config has no such variable: UV_CONFIG_FILE would replace
+  // the project's own, so it is copied, see agent-home)
   ['GOENV', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'go', 'env')],
-  ['UV_CONFIG_FILE', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'uv', 'uv.toml')],
   ['POETRY_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pypoetry')],
   // the Pythons uv installed (a project's `.python-version`): without them uv downloads one per job
   [

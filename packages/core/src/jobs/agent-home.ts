@@ -65,22 +65,31 @@ export async function agentGitConfig(worktree: string, env: NodeJS.ProcessEnv = 
 }
 
 /**
- * Files tools read only from HOME itself (no variable names another place): asdf's global
- * `~/.tool-versions` (without it, "No version is set" for every tool the project does not pin) and
- * yarn's `~/.yarnrc.yml` (yarn 2+ lost the operator's registry and its token). Copied, not linked:
- * what the agent writes there stays in its private HOME.
+ * Files tools read from HOME (or its XDG config dir) only, with no variable to name another place:
+ * asdf's global `~/.tool-versions` (without it, "No version is set" for every tool the project does
+ * not pin), yarn's `~/.yarnrc.yml` (yarn 2+ lost the operator's registry and its token) and uv's
+ * user `uv.toml` (its package index; `UV_CONFIG_FILE` would replace the project's own config). By
+ * their place in the private HOME, and where the operator has them. Copied, not linked: what the
+ * agent writes there stays in its private HOME.
  */
-const HOME_ONLY_FILES = ['.tool-versions', '.yarnrc.yml'];
+const HOME_ONLY_FILES: ReadonlyArray<[inHome: string, operators: (env: NodeJS.ProcessEnv) => string]> = [
+  ['.tool-versions', (env) => path.join(homeDirectory(env), '.tool-versions')],
+  ['.yarnrc.yml', (env) => path.join(homeDirectory(env), '.yarnrc.yml')],
+  [
+    path.join('.config', 'uv', 'uv.toml'),
+    (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'uv', 'uv.toml'),
+  ],
+];
 /** A dotfile is a page of settings: one past this is not copied. */
 const MAX_DOTFILE_BYTES = 1024 * 1024;
 
-/** The operator's HOME_ONLY_FILES that exist, by name, with their content. */
+/** The operator's HOME_ONLY_FILES that exist, by their place in the private HOME, with their content. */
 export function operatorDotfiles(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const name of HOME_ONLY_FILES) {
-    const file = path.join(homeDirectory(env), name);
+  for (const [inHome, operators] of HOME_ONLY_FILES) {
+    const file = operators(env);
     try {
-      if (fs.statSync(file).size <= MAX_DOTFILE_BYTES) files[name] = fs.readFileSync(file, 'utf8');
+      if (fs.statSync(file).size <= MAX_DOTFILE_BYTES) files[inHome] = fs.readFileSync(file, 'utf8');
     } catch {
       // not there (or not readable): the agent's tools go without it, as before
     }

@@ -39,11 +39,14 @@ describe('credentials in the settings files the agent is pointed at', () => {
 
   it('reads the password of a URL with credentials in pip, uv and go settings', () => {
     const pip = file('pip.conf', '[global]\nindex-url = https://op:pip-password-1@pypi.example.com/simple\n');
-    const uv = file('uv.toml', '[[index]]\nurl = "https://op:uv-password-2@pypi.example.com/simple"\n');
+    const uv = {
+      path: '/job/home/.config/uv/uv.toml',
+      content: '[[index]]\nurl = "https://op:uv-password-2@pypi.example.com/simple"\n',
+    };
     const go = file('go/env', 'GOPROXY=https://op:go-password-3@proxy.example.com,direct\n');
-    expect(secretsInSettingsFiles({ PIP_CONFIG_FILE: pip, UV_CONFIG_FILE: uv, GOENV: go })).toEqual([
-      'pip-password-1',
+    expect(secretsInSettingsFiles({ PIP_CONFIG_FILE: pip, GOENV: go }, [uv])).toEqual([
       'uv-password-2',
+      'pip-password-1',
       'go-password-3',
     ]);
   });

@@ -12,7 +12,6 @@ const SETTINGS_FILES: ReadonlyArray<
 > = [
   [(env) => env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig, npmrcSecrets],
   [(env) => env.PIP_CONFIG_FILE, urlPasswords],
-  [(env) => env.UV_CONFIG_FILE, urlPasswords],
   [(env) => env.GOENV, urlPasswords],
   [(env) => (env.POETRY_CONFIG_DIR ? path.join(env.POETRY_CONFIG_DIR, 'auth.toml') : undefined), quotedSecrets],
   [(env) => (env.CARGO_HOME ? path.join(env.CARGO_HOME, 'credentials.toml') : undefined), quotedSecrets],
@@ -26,6 +25,7 @@ const MAX_SETTINGS_BYTES = 1024 * 1024;
 const HOME_FILES: Readonly<Record<string, (text: string) => string[]>> = {
   '.yarnrc.yml': yarnrcSecrets,
   '.npmrc': npmrcSecrets,
+  'uv.toml': urlPasswords,
 };
 
 /**

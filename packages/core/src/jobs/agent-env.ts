@@ -20,7 +20,15 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   ['PYENV_ROOT', (env) => path.join(homeDirectory(env), '.pyenv')],
   ['GOPATH', (env) => path.join(homeDirectory(env), 'go')],
   ['NPM_CONFIG_USERCONFIG', (env) => path.join(homeDirectory(env), '.npmrc')],
-  ['PIP_CONFIG_FILE', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pip', 'pip.conf')],
+  // pip reads the legacy ~/.pip/pip.conf too, when there is no XDG one
+  [
+    'PIP_CONFIG_FILE',
+    (env) =>
+      firstExisting(
+        path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pip', 'pip.conf'),
+        path.join(homeDirectory(env), '.pip', 'pip.conf'),
+      ),
+  ],
   // gpg's keyring: an operator whose git signs its commits (commit.gpgSign) had every agent commit
   // fail with "gpg failed to sign the data"
   ['GNUPGHOME', (env) => path.join(homeDirectory(env), '.gnupg')],
@@ -50,6 +58,11 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   // what `pip install --user` put in ~/.local/lib/pythonX.Y (pytest among it) was not importable
   ['PYTHONUSERBASE', (env) => path.join(homeDirectory(env), '.local'), holdsPythonUserSite],
 ];
+
+/** The first of the places that exists, else the first. */
+function firstExisting(...places: string[]): string {
+  return places.find((p) => fs.existsSync(p)) ?? places[0];
+}
 
 /** A user base with packages in it (`lib/python3.11/…`), not merely the XDG dirs under ~/.local. */
 function holdsPythonUserSite(base: string): boolean {

@@ -51,6 +51,35 @@ describe("the agent's private HOME gets the operator's git settings", () => {
     expect(agentGit('config', 'alias.ci')).toBe('commit');
   });
 
+  it("the operator's includes that name ~ (or a neighbour file) reach the agent's git as the operator means them", async () => {
+    fs.writeFileSync(
+      path.join(operatorHome, '.gitconfig'),
+      [
+        '[include]',
+        '\tpath = ~/.gitconfig.local',
+        '\tpath = aliases.inc',
+        '[includeIf "gitdir:~/work/"]',
+        '\tpath = ~/.work.gitconfig',
+        '[includeIf "gitdir:~/elsewhere/"]',
+        '\tpath = ~/.elsewhere.gitconfig',
+        '',
+      ].join('\n'),
+    );
+    fs.writeFileSync(path.join(operatorHome, '.gitconfig.local'), '[alias]\n\tst = status\n');
+    fs.writeFileSync(path.join(operatorHome, 'aliases.inc'), '[alias]\n\tlg = log --oneline\n');
+    fs.writeFileSync(
+      path.join(operatorHome, '.work.gitconfig'),
+      '[url "git@work.example:"]\n\tinsteadOf = https://work.example/\n',
+    );
+    fs.writeFileSync(path.join(operatorHome, '.elsewhere.gitconfig'), '[alias]\n\tnope = status\n');
+    await writeAgentGitConfig();
+    expect(agentGit('config', 'alias.st')).toBe('status');
+    expect(agentGit('config', 'alias.lg')).toBe('log --oneline');
+    expect(agentGit('config', 'url.git@work.example:.insteadOf')).toBe('https://work.example/');
+    // a condition that does not hold for the operator does not hold for the agent either
+    expect(() => agentGit('config', 'alias.nope')).toThrow();
+  });
+
   it("the operator's hooks and global ignore and attributes files, named from ~, reach the agent's git", async () => {
     fs.mkdirSync(path.join(operatorHome, '.config', 'git'), { recursive: true });
     fs.writeFileSync(path.join(operatorHome, '.config', 'git', 'ignore'), '.env\n');

@@ -41,7 +41,7 @@ export async function agentGitConfig(worktree: string, env: NodeJS.ProcessEnv = 
   const globals = [path.join(homeDirectory(env), '.gitconfig'), path.join(gitConfigDir, 'config')].filter((f) =>
     fs.existsSync(f),
   );
-  const settings = await operatorSettings(worktree, env);
+  const { settings, includes } = await operatorGit(worktree, env, globals);
   for (const [key, name] of [
     ['core.excludesfile', 'ignore'],
     ['core.attributesfile', 'attributes'],
@@ -52,6 +52,7 @@ export async function agentGitConfig(worktree: string, env: NodeJS.ProcessEnv = 
   const lines = [
     "# written by dx-runner: the operator's git settings, read-only, for the agent's private HOME",
     ...globals.flatMap((f) => quoted(f) ?? []).map((f) => `[include]\n\tpath = ${f}`),
+    ...includes,
   ];
   const sections = new Map<string, string[]>();
   for (const [key, value] of settings) {
@@ -115,21 +116,59 @@ export function withAgentHomeFiles(
   return added.length === 0 ? spec : { ...spec, files: [...(spec.files ?? []), ...added] };
 }
 
-/** The RESOLVED settings git gives the operator in the worktree (the last value of each wins; `~` expanded). */
-async function operatorSettings(worktree: string, env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
-  const pattern = `^(${RESOLVED.map((k) => k.replace('.', '\\.')).join('|')})$`;
-  const r = await git(worktree, ['config', '--includes', '--type=path', '-z', '--get-regexp', pattern], env);
-  const settings = new Map<string, string>();
+/** RESOLVED settings that name a file: their `~/` is the operator's home. */
+const NOT_PATHS = new Set(['user.name', 'user.email']);
+
+/** What the launch takes from the operator's git in the worktree. */
+interface OperatorGit {
+  /** The RESOLVED settings (the last value of each wins; `~/` expanded). */
+  settings: Map<string, string>;
+  /**
+   * The `[include]` and `[includeIf]` sections of the operator's global files that name `~` (or a
+   * path relative to the file), as they mean it: in the private HOME, `~/.gitconfig.local` and
+   * `includeIf "gitdir:~/work/"` would name files and directories that are not there.
+   */
+  includes: string[];
+}
+
+/** The operator's git settings in the worktree; `globals` are the operator's global config files. */
+async function operatorGit(worktree: string, env: NodeJS.ProcessEnv, globals: string[]): Promise<OperatorGit> {
+  const keys = RESOLVED.map((k) => k.replace('.', '\\.')).join('|');
+  const pattern = `^(${keys}|include\\.path|includeif\\..+\\.path)$`;
+  // raw values (no --type=path): whether an include names `~` is what tells it apart
+  const r = await git(worktree, ['config', '--includes', '--show-origin', '-z', '--get-regexp', pattern], env);
+  const found: OperatorGit = { settings: new Map(), includes: [] };
   // 1: none of them set; a repository git cannot use (a broken config, a pruned linked worktree) fails it
   const refusal = r.code === 1 ? undefined : gitRefusal(worktree, r);
   if (refusal) throw refusal;
-  if (r.code !== 0) return settings;
-  // -z: each entry is "key\nvalue\0" (the key lower-cased)
-  for (const entry of r.stdout.split('\0')) {
-    const nl = entry.indexOf('\n');
-    if (nl > 0) settings.set(entry.slice(0, nl), entry.slice(nl + 1));
+  if (r.code !== 0) return found;
+  const home = homeDirectory(env);
+  const expand = (value: string) =>
+    value === '~' ? home : value.startsWith('~/') ? path.join(home, value.slice(2)) : value;
+  // -z with --show-origin: "file:<path>\0key\nvalue\0" per entry (the key's section and name lower-cased)
+  const parts = r.stdout.split('\0');
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const origin = parts[i].startsWith('file:') ? parts[i].slice('file:'.length) : '';
+    const nl = parts[i + 1].indexOf('\n');
+    if (nl <= 0) continue;
+    const key = parts[i + 1].slice(0, nl);
+    const value = parts[i + 1].slice(nl + 1);
+    if (!key.startsWith('include')) {
+      found.settings.set(key, NOT_PATHS.has(key) ? value : expand(value));
+      continue;
+    }
+    if (!globals.includes(origin)) continue;
+    // a relative path is the including file's neighbour
+    const file = value.startsWith('~') ? expand(value) : path.resolve(path.dirname(origin), value);
+    const condition = key === 'include.path' ? undefined : key.slice('includeif.'.length, -'.path'.length);
+    const resolvedCondition = condition?.replace(/^(gitdir(?:\/i)?:)~\//, `$1${home}/`);
+    if (file === value && resolvedCondition === condition) continue; // absolute, and no ~: the include works as it is
+    const target = quoted(file);
+    const subsection = resolvedCondition === undefined ? undefined : quoted(resolvedCondition);
+    if (!target || (resolvedCondition !== undefined && !subsection)) continue;
+    found.includes.push(`${subsection ? `[includeIf ${subsection}]` : '[include]'}\n\tpath = ${target}`);
   }
-  return settings;
+  return found;
 }
 
 /** A value as git config reads it back, or undefined for one it cannot hold (a line break). */

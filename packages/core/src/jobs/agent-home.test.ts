@@ -69,13 +69,14 @@ describe("the agent's private HOME gets the operator's git settings", () => {
     fs.writeFileSync(path.join(operatorHome, 'aliases.inc'), '[alias]\n\tlg = log --oneline\n');
     fs.writeFileSync(
       path.join(operatorHome, '.work.gitconfig'),
-      '[url "git@work.example:"]\n\tinsteadOf = https://work.example/\n',
+      '[url "git@work.example:"]\n\tinsteadOf = https://work.example/\n[core]\n\tsshCommand = ssh -i ~/.ssh/work -o IdentitiesOnly=yes\n',
     );
     fs.writeFileSync(path.join(operatorHome, '.elsewhere.gitconfig'), '[alias]\n\tnope = status\n');
     await writeAgentGitConfig();
     expect(agentGit('config', 'alias.st')).toBe('status');
     expect(agentGit('config', 'alias.lg')).toBe('log --oneline');
     expect(agentGit('config', 'url.git@work.example:.insteadOf')).toBe('https://work.example/');
+    expect(agentGit('config', 'core.sshCommand')).toBe(`ssh -i ${operatorHome}/.ssh/work -o IdentitiesOnly=yes`);
     // a condition that does not hold for the operator does not hold for the agent either
     expect(() => agentGit('config', 'alias.nope')).toThrow();
   });

@@ -23,6 +23,8 @@ const RESOLVED = [
   // an ssh signing key (gpg.format = ssh) is a file, often named from ~
   'user.signingkey',
   'gpg.ssh.allowedsignersfile',
+  // a shell command: its `~/` words (`ssh -i ~/.ssh/work`) are the operator's home
+  'core.sshcommand',
 ];
 
 /**
@@ -116,8 +118,10 @@ export function withAgentHomeFiles(
   return added.length === 0 ? spec : { ...spec, files: [...(spec.files ?? []), ...added] };
 }
 
-/** RESOLVED settings that name a file: their `~/` is the operator's home. */
+/** RESOLVED settings that name no file; the others name one, their `~/` the operator's home. */
 const NOT_PATHS = new Set(['user.name', 'user.email']);
+/** RESOLVED settings that are shell commands: each word starting `~/` names the operator's home. */
+const SHELL_COMMANDS = new Set(['core.sshcommand']);
 
 /** What the launch takes from the operator's git in the worktree. */
 interface OperatorGit {
@@ -154,7 +158,14 @@ async function operatorGit(worktree: string, env: NodeJS.ProcessEnv, globals: st
     const key = parts[i + 1].slice(0, nl);
     const value = parts[i + 1].slice(nl + 1);
     if (!key.startsWith('include')) {
-      found.settings.set(key, NOT_PATHS.has(key) ? value : expand(value));
+      found.settings.set(
+        key,
+        NOT_PATHS.has(key)
+          ? value
+          : SHELL_COMMANDS.has(key)
+            ? value.replace(/(^|\s)~\//g, `$1${home}/`)
+            : expand(value),
+      );
       continue;
     }
     if (!globals.includes(origin)) continue;

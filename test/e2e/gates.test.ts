@@ -467,7 +467,7 @@ describe('evidence-gate', () => {
     const wt = await runJob('bd-ev', honestJob);
     const sha = git(wt, 'rev-parse', '--short', 'HEAD');
     const signoff = sb.prompt(
-      `# Signoff\n- [x] Tests passed (npm test)\n- [x] Committed ${sha}\n- [x] Modified \`src/feature.ts\`\n- [ ] Docs updated\nVERIFIED: reviewed the diff by eye\n`,
+      `# Signoff\n- [x] Tests passed (npm test)\n- [x] Committed ${sha}\n- [x] Modified \`src/feature.ts\` for Node.js 20, e.g. its fetch\n- [ ] Docs updated\nVERIFIED: reviewed the diff by eye\n`,
       'SIGNOFF.md',
     );
     const r = await sb.dxJson(
@@ -511,6 +511,13 @@ describe('evidence-gate', () => {
       ['commit_made', 'contradicted', 'the job made no commit'],
       ['files_changed', 'contradicted', 'not changed by the job: src/b.ts'],
     ]);
+    // a bare name the worktree holds, unchanged, is a claim the job contradicts
+    const readme = sb.prompt('- [x] Updated the file README.md\n', 'SIGNOFF.md');
+    const unchanged = await sb.dxJson(
+      ['evidence-gate', '--beads', 'bd-liar', '--signoff-file', readme],
+      EvidenceGateOutputSchema,
+    );
+    expect(unchanged.json.claims.map((c) => c.evidence)).toEqual(['not changed by the job: README.md']);
   });
 
   it('fails a signoff that claims nothing: empty, prose only, or every box unchecked', async () => {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { inputFileProblem, readInputFile } from '../config/input-file.js';
 import { assertBeadsId } from '../jobs/beads-id.js';
 import type { OutcomeRecord } from '../jobs/records.js';
@@ -75,11 +76,19 @@ export function lastTestVerdict(log: string): 'pass' | 'fail' | undefined {
   return undefined;
 }
 
-function mentionedFiles(text: string): string[] {
+/**
+ * The files a claim names: each in backquotes, and each bare path (`src/a.ts`) or name (`a.ts`). A
+ * bare name with no folder is a file only if the job changed one so named or the worktree's top
+ * holds it: "Node.js" or "e.g." in a sentence name no file.
+ */
+function mentionedFiles(text: string, changed: readonly string[], worktree: string): string[] {
   const quoted = [...text.matchAll(/`([^`\s]+)`/g)].map((m) => m[1]);
-  const bare = [...text.matchAll(/(?:^|\s)((?:[\w.-]+\/)+[\w.-]+|[\w-]+\.[a-z]{1,5})(?=[\s,;:)]|$)/gi)].map(
-    (m) => m[1],
-  );
+  const bare = [...text.matchAll(/(?:^|\s)((?:[\w.-]+\/)+[\w.-]+|[\w-]+\.[a-z]{1,5})(?=[\s,;:)]|$)/gi)]
+    .map((m) => m[1])
+    .filter(
+      (f) =>
+        f.includes('/') || changed.some((c) => c === f || c.endsWith(`/${f}`)) || fs.existsSync(path.join(worktree, f)),
+    );
   return [...new Set([...quoted, ...bare])].filter((f) => /[/.]/.test(f));
 }
 
@@ -134,7 +143,7 @@ function check(
     case 'files_changed': {
       const changed = outcome.changed_files ?? [];
       if (changed.length === 0) return { status: 'contradicted', evidence: 'the job changed no file' };
-      const named = mentionedFiles(text);
+      const named = mentionedFiles(text, changed, outcome.worktree);
       const absent = named.filter((f) => !changed.some((c) => c === f || c.endsWith(`/${f}`)));
       if (absent.length > 0)
         return { status: 'contradicted', evidence: `not changed by the job: ${absent.join(', ')}` };

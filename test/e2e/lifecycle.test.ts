@@ -64,6 +64,20 @@ async function interruptedStart(
   }
 }
 
+/** A fake job started as the operator whose HOME (and XDG config dir) is `operatorHome`; its log once it ended. */
+async function runAsOperator(
+  beads: string,
+  steps: unknown[],
+  operatorHome: string,
+  env: Record<string, string> = {},
+): Promise<{ worktree: string; log: string }> {
+  const started = await sb.startFake(beads, steps, [], {
+    env: { HOME: operatorHome, XDG_CONFIG_HOME: path.join(operatorHome, '.config'), ...env },
+  });
+  expect(started.code, started.stderr).toBe(0);
+  await sb.dxJson(['wait', beads], WaitOutputSchema);
+  return { worktree: started.worktree, log: fs.readFileSync(path.join(sb.state, 'fake', `${beads}.log`), 'utf8') };
+}
 describe('job lifecycle through the built CLI', () => {
   it('goes launching → healthy → exited_ok and records every outcome field', async () => {
     const wt = sb.worktree('bd-life');
@@ -648,19 +662,15 @@ describe('job lifecycle through the built CLI', () => {
       path.join(operatorHome, '.config', 'pip', 'pip.conf'),
       `[global]\nindex-url = https://op:${pipPassword}@127.0.0.1:9/simple\n`,
     );
-    const started = await sb.startFake(
+    const { log } = await runAsOperator(
       'bd-settings-secrets',
       [
         { run: ['sh', '-c', 'cat "$NPM_CONFIG_USERCONFIG" "$PIP_CONFIG_FILE"'] },
         { result: `the registry token is ${npmToken}` },
         { exit: 0 },
       ],
-      [],
-      { env: { HOME: operatorHome, XDG_CONFIG_HOME: path.join(operatorHome, '.config') } },
+      operatorHome,
     );
-    expect(started.code, started.stderr).toBe(0);
-    await sb.dxJson(['wait', 'bd-settings-secrets'], WaitOutputSchema);
-    const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-settings-secrets.log'), 'utf8');
     expect(log).toContain('_authToken=[REDACTED]');
     expect(log).toContain('https://op:[REDACTED]@127.0.0.1:9/simple');
     const report = await sb.dx(['report', '--beads', 'bd-settings-secrets', '--json', '--log-lines', '50']);
@@ -731,7 +741,7 @@ describe('job lifecycle through the built CLI', () => {
         path.join(operatorHome, '.config', 'uv', 'uv.toml'),
         `[[index]]\nurl = "https://op:${uvPassword}@127.0.0.1:9/simple"\n`,
       );
-      const started = await sb.startFake(
+      const { log } = await runAsOperator(
         'bd-dotfiles',
         [
           { run: [path.join(toolsBin, 'yarn'), 'config', 'get', 'npmRegistryServer'] },
@@ -744,12 +754,8 @@ describe('job lifecycle through the built CLI', () => {
           },
           { exit: 0 },
         ],
-        [],
-        { env: { HOME: operatorHome, XDG_CONFIG_HOME: path.join(operatorHome, '.config') } },
+        operatorHome,
       );
-      expect(started.code, started.stderr).toBe(0);
-      await sb.dxJson(['wait', 'bd-dotfiles'], WaitOutputSchema);
-      const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-dotfiles.log'), 'utf8');
       expect(log).toContain('"output":"http://127.0.0.1:9/yarn-registry\\n"');
       expect(log).toContain('nodejs 20.20.2');
       expect(log).toContain('npmAuthToken: \\"[REDACTED]\\"');

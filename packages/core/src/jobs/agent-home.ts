@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { homeDirectory, xdgDirectory } from '../config/xdg.js';
+import { expandHome, homeDirectory, xdgDirectory } from '../config/xdg.js';
 import type { LaunchSpec } from '../providers/contract.js';
 import { gitRefusal } from '../gates/worktree.js';
 import { git } from '../process/git.js';
@@ -147,8 +147,7 @@ async function operatorGit(worktree: string, env: NodeJS.ProcessEnv, globals: st
   if (refusal) throw refusal;
   if (r.code !== 0) return found;
   const home = homeDirectory(env);
-  const expand = (value: string) =>
-    value === '~' ? home : value.startsWith('~/') ? path.join(home, value.slice(2)) : value;
+  const expand = (value: string) => expandHome(value, env);
   // -z with --show-origin: "file:<path>\0key\nvalue\0" per entry (the key's section and name lower-cased)
   const parts = r.stdout.split('\0');
   for (let i = 0; i + 1 < parts.length; i += 2) {

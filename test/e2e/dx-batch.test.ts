@@ -105,8 +105,11 @@ describe('dx-batch waves', () => {
   }, 150_000);
 
   it('a review that changed files cannot approve them: the next reviewer reviews the worktree as it is', async () => {
-    // the first reviewer (provider fake) edits and approves; the next one (fake-alt) only approves
-    script('rc.review.fake', recorded({ steps: [{ write: 'src/edited-in-review.ts' }, ...REVIEW_OK.steps] }));
+    // the first reviewer (provider fake) edits the work and approves; the next one (fake-alt) only approves
+    script(
+      'rc.review.fake',
+      recorded({ steps: [{ write: 'rc-attempt1.txt', content: 'edited in review\n' }, ...REVIEW_OK.steps] }),
+    );
     const r = await sb.batch(['start', '--items', items(['rc']), '--wave-id', 'w-review-changed', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const rc = byId(parseWave(r.stdout), 'rc');
@@ -117,7 +120,19 @@ describe('dx-batch waves', () => {
       ['review', 'fake-alt', 'exited_ok', 'review_approved'],
     ]);
     // the second review ran in the worktree that holds the first reviewer's change
-    expect(fs.existsSync(path.join(sb.agents, 'rc', 'repo', 'src', 'edited-in-review.ts'))).toBe(true);
+    expect(fs.readFileSync(path.join(sb.agents, 'rc', 'repo', 'rc-attempt1.txt'), 'utf8')).toBe('edited in review\n');
+  });
+
+  it('a review that only left new untracked files (a test report) keeps its approval, its reason saying so', async () => {
+    script('ra.review', recorded({ steps: [{ write: 'coverage/lcov.info', content: 'TN:\n' }, ...REVIEW_OK.steps] }));
+    const r = await sb.batch(['start', '--items', items(['ra']), '--wave-id', 'w-review-artifacts', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const ra = byId(parseWave(r.stdout), 'ra');
+    expect(ra.status).toBe('APPROVED');
+    expect(ra.attempts.map((a) => [a.phase, a.reason_code])).toEqual([
+      ['implement', 'implement_completed'],
+      ['review', 'review_approved_after_changing_files'],
+    ]);
   });
 
   it('a review that changed files and asks for revisions keeps its verdict', async () => {

@@ -151,6 +151,8 @@ export const OutcomeSchema = z.looseObject({
   next_action: z.string().optional(),
   mutations: int.optional(),
   changed_files: list.optional(),
+  /** Of the changed files, those the job created and left untracked (see MutationSnapshot). */
+  new_untracked_files: int.optional(),
   commits: list.optional(),
   start_head: z.string().optional(),
   end_head: z.string().optional(),

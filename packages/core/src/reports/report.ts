@@ -66,6 +66,7 @@ export function buildJobReport(job: JobSnapshot, redactor: Redactor = Redactor.f
     evidence: {
       mutations: o?.mutations ?? hb?.mutations ?? 0,
       changed_files: o?.changed_files ?? [],
+      new_untracked_files: o?.new_untracked_files ?? 0,
       commits: o?.commits ?? [],
       start_head: o?.start_head ?? null,
       end_head: o?.end_head ?? null,

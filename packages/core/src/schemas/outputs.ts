@@ -179,6 +179,8 @@ export const JobReportSchema = JobViewSchema.extend({
   evidence: z.object({
     mutations: z.number().int(),
     changed_files: z.array(z.string()),
+    /** How many of the changed files the job created and left untracked (a test run's report); absent from older hosts. */
+    new_untracked_files: z.number().int().optional(),
     commits: z.array(z.string()),
     start_head: z.string().nullable(),
     end_head: z.string().nullable(),

@@ -918,9 +918,11 @@ export class Orchestrator {
         .map((f) => `[${f.type}] ${f.message}${f.file ? ` (${f.file}${f.line ? `:${f.line}` : ''})` : ''}`);
       // a review meant to change nothing that did: its attempt says so (the files are not the reviewed work)
       const changed = view.reason_code === 'read_only_changed' ? '_after_changing_files' : '';
-      // and it cannot approve them: nothing reviewed those changes. The next reviewer of the chain
-      // reviews the worktree as it is now (a verdict asking for revisions, or blocking, stands)
-      if (changed && c.verdict === 'APPROVED')
+      // and it cannot approve an edit of the reviewed work (or a commit) no review has seen: the next
+      // reviewer of the chain reviews the worktree as it is now. Files it only created and left
+      // untracked (a test run's report in a repository that does not ignore it) keep the approval,
+      // and a verdict asking for revisions, or blocking, stands
+      if (changed && c.verdict === 'APPROVED' && reviewEditedTheWork(report))
         return this.failed(
           item,
           view,
@@ -961,6 +963,13 @@ export class Orchestrator {
       ),
     };
   }
+}
+
+/** A read-only job's changes reach past new untracked files: tracked files, a commit (or no report to tell). */
+function reviewEditedTheWork(report: JobReport | null): boolean {
+  if (!report) return true;
+  const { mutations, commits, new_untracked_files: created = 0 } = report.evidence;
+  return commits.length > 0 || mutations > created;
 }
 
 function noReport(at: string): AttemptResult {

@@ -57,6 +57,19 @@ describe('MutationTracker', () => {
     expect((await t.poll()).changedFiles).toEqual(['packages/a/x.ts']);
   });
 
+  it('counts the files the job created and left untracked apart from its edits', async () => {
+    fs.writeFileSync(path.join(wt, 'left-by-implementer.txt'), 'draft\n');
+    const t = new MutationTracker(wt);
+    await t.baseline();
+    fs.mkdirSync(path.join(wt, 'coverage'));
+    fs.writeFileSync(path.join(wt, 'coverage', 'lcov.info'), 'TN:\n');
+    expect(await t.poll()).toMatchObject({ mutations: 1, newUntrackedFiles: 1 });
+    // an untracked file that was there before, edited, is an edit of the work
+    fs.writeFileSync(path.join(wt, 'left-by-implementer.txt'), 'draft, edited\n');
+    fs.appendFileSync(path.join(wt, 'a.txt'), 'tracked edit\n');
+    expect(await t.poll()).toMatchObject({ mutations: 3, newUntrackedFiles: 1 });
+  });
+
   it('names both paths of a renamed file (staged with git mv, then committed) and files with spaces', async () => {
     fs.writeFileSync(path.join(wt, 'old name.txt'), 'o\n');
     git('add', '-A');

@@ -12,6 +12,12 @@ import { git } from '../../process/git.js';
 export interface MutationSnapshot {
   mutations: number;
   changedFiles: string[];
+  /**
+   * How many of them are files the job created and left untracked (no commit, not in git's index):
+   * a test run's report or cache in a repository that does not ignore it, not an edit of the work
+   * there was. Always 0 outside git.
+   */
+  newUntrackedFiles: number;
   commits: string[];
   startHead?: string;
   head?: string;
@@ -92,7 +98,7 @@ export class MutationTracker {
   private startHead: string | undefined;
   private baselineStatus = new Map<string, string>();
   private baselineWalk = new Map<string, string>();
-  private last: MutationSnapshot = { mutations: 0, changedFiles: [], commits: [] };
+  private last: MutationSnapshot = { mutations: 0, changedFiles: [], newUntrackedFiles: 0, commits: [] };
 
   constructor(private readonly worktree: string) {
     this.gitRoot = workTreeRoot(worktree);
@@ -111,7 +117,14 @@ export class MutationTracker {
     } else {
       this.baselineWalk = walk(this.worktree);
     }
-    this.last = { mutations: 0, changedFiles: [], commits: [], startHead: this.startHead, head: this.startHead };
+    this.last = {
+      mutations: 0,
+      changedFiles: [],
+      newUntrackedFiles: 0,
+      commits: [],
+      startHead: this.startHead,
+      head: this.startHead,
+    };
   }
 
   get snapshot(): MutationSnapshot {
@@ -178,13 +191,18 @@ export class MutationTracker {
       return this.last;
     }
     const changed = new Set<string>();
+    let newUntrackedFiles = 0;
     let commits: string[] = [];
     let head: string | undefined;
     if (this.isGit) {
       const current = await this.gitState();
       // git could not answer this time (a broken index mid-rewrite): nothing new is known
       if (!current) return this.last;
-      for (const [file, fp] of current.status) if (this.baselineStatus.get(file) !== fp) changed.add(file);
+      for (const [file, fp] of current.status) {
+        if (this.baselineStatus.get(file) === fp) continue;
+        changed.add(file);
+        if (fp.startsWith('??|') && !this.baselineStatus.has(file)) newUntrackedFiles++;
+      }
       for (const file of this.baselineStatus.keys()) if (!current.status.has(file)) changed.add(file);
       head = current.head;
       if (head && head !== this.startHead) {
@@ -206,6 +224,7 @@ export class MutationTracker {
     this.last = {
       mutations: changedFiles.length > 0 ? changedFiles.length : headMoved ? 1 : 0,
       changedFiles,
+      newUntrackedFiles,
       commits,
       startHead: this.startHead,
       head,

@@ -822,6 +822,7 @@ export class JobWatcher {
       next_action: decided.classification?.nextAction,
       mutations: mutation.mutations,
       changed_files: mutation.changedFiles.slice(0, MAX_CHANGED_FILES_RECORDED),
+      new_untracked_files: mutation.newUntrackedFiles,
       commits: mutation.commits,
       start_head: mutation.startHead,
       end_head: mutation.head,

@@ -34,9 +34,12 @@ describe("the operator's homes the agent's tools are pointed at", () => {
   it("the operator's own setting wins, and nothing is named for a tool that is not there", () => {
     make('.rbenv');
     make('.asdf');
+    make('.bundle');
+    fs.writeFileSync(path.join(home, '.bundle', 'config'), '---\n');
     const homes = operatorHomes(env({ RBENV_ROOT: '/opt/rbenv' }));
     expect(homes.RBENV_ROOT).toBeUndefined();
     expect(homes.ASDF_DATA_DIR).toBe(path.join(home, '.asdf'));
+    expect(homes.BUNDLE_USER_CONFIG).toBe(path.join(home, '.bundle', 'config'));
     expect(homes.VOLTA_HOME).toBeUndefined();
   });
 });

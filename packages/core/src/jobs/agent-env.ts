@@ -49,6 +49,8 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   // poetry's package indexes (uv's user config has no such variable: UV_CONFIG_FILE would replace
   // the project's own, so it is copied, see agent-home)
   ['GOENV', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'go', 'env')],
+  // bundler's global config: a private gem server and its credentials
+  ['BUNDLE_USER_CONFIG', (env) => path.join(homeDirectory(env), '.bundle', 'config')],
   ['POETRY_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pypoetry')],
   // the Pythons uv installed (a project's `.python-version`): without them uv downloads one per job
   [

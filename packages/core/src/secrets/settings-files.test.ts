@@ -74,6 +74,17 @@ describe('credentials in the settings files the agent is pointed at', () => {
     ]);
   });
 
+  it("reads bundler's credentials for a gem server, whole and their password alone", () => {
+    const config = file(
+      '.bundle/config',
+      '---\nBUNDLE_PATH: "vendor/bundle"\nBUNDLE_GEMS__EXAMPLE__COM: "op:bundler-password-9"\n',
+    );
+    expect(secretsInSettingsFiles({ BUNDLE_USER_CONFIG: config })).toEqual([
+      'op:bundler-password-9',
+      'bundler-password-9',
+    ]);
+  });
+
   it('names nothing when the files are not there', () => {
     expect(secretsInSettingsFiles({ NPM_CONFIG_USERCONFIG: path.join(dir, 'none'), CARGO_HOME: dir })).toEqual([]);
   });

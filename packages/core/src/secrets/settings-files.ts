@@ -13,6 +13,7 @@ const SETTINGS_FILES: ReadonlyArray<
   [(env) => env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig, npmrcSecrets],
   [(env) => env.PIP_CONFIG_FILE, urlPasswords],
   [(env) => env.GOENV, urlPasswords],
+  [(env) => env.BUNDLE_USER_CONFIG, bundlerSecrets],
   [(env) => (env.POETRY_CONFIG_DIR ? path.join(env.POETRY_CONFIG_DIR, 'auth.toml') : undefined), quotedSecrets],
   [(env) => (env.CARGO_HOME ? path.join(env.CARGO_HOME, 'credentials.toml') : undefined), quotedSecrets],
   [(env) => (env.CARGO_HOME ? path.join(env.CARGO_HOME, 'credentials') : undefined), quotedSecrets],
@@ -67,6 +68,18 @@ function npmrcSecrets(text: string): string[] {
 function yarnrcSecrets(text: string): string[] {
   const values = [...text.matchAll(/^\s*npmAuth(?:Token|Ident)\s*:\s*["']?([^"'\s#]+)["']?/gm)].map((m) => m[1]);
   return [...values.filter((v) => !v.startsWith('${')), ...urlPasswords(text)];
+}
+
+/** bundler's credentials for a gem server: `BUNDLE_GEMS__EXAMPLE__COM: "user:password"` (a host-named key). */
+function bundlerSecrets(text: string): string[] {
+  const values = [...text.matchAll(/^\s*BUNDLE_[A-Z0-9_]*__[A-Z0-9_]+:\s*["']?([^"'\n]+?)["']?\s*$/gm)].map(
+    (m) => m[1],
+  );
+  return [
+    ...values,
+    ...values.flatMap((v) => (v.includes(':') ? [v.slice(v.indexOf(':') + 1)] : [])),
+    ...urlPasswords(text),
+  ];
 }
 
 /** The password of every `scheme://user:password@host` in the text. */

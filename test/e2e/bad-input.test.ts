@@ -224,6 +224,40 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       expect((await sb.dx(['stop', '--beads', beads])).code).toBe(0);
   });
 
+  it("a git index lock in the worktree (another git at work, or one killed) is refused: the agent's commits would fail", async () => {
+    const repo = sb.worktree('locked');
+    const linked = path.join(sb.agents, 'locked-linked', 'repo');
+    git(repo, 'worktree', 'add', '-q', '-b', 'linked', linked);
+    const nothing = sb.prompt({ steps: [{ message: 'nothing to do' }, { result: 'done' }, { exit: 0 }] });
+    const startIn = (beads: string, worktree: string, ...extra: string[]) =>
+      sb.dx([
+        'start',
+        '--beads',
+        beads,
+        '--provider',
+        'fake',
+        '--prompt-file',
+        nothing,
+        '--worktree',
+        worktree,
+        ...extra,
+      ]);
+    const lock = path.join(repo, '.git', 'index.lock');
+    fs.writeFileSync(lock, '');
+    expectRefusal(await startIn('bd-locked', repo), 1, 'worktree_git_locked', `has a git index lock (${lock}, since `);
+    expectRefusal(await startIn('bd-locked', repo, '--dry-run'), 1, 'worktree_git_locked');
+    expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-locked.meta'))).toBe(false);
+    // a linked worktree has an index (and a lock) of its own: the main one's lock is not in its way
+    expect((await startIn('bd-linked', linked)).code).toBe(0);
+    fs.writeFileSync(path.join(repo, '.git', 'worktrees', 'repo', 'index.lock'), '');
+    expectRefusal(await startIn('bd-linked-2', linked), 1, 'worktree_git_locked');
+    // a read-only job may still look; once the lock is gone, the worktree is free
+    expect((await startIn('bd-reader', repo, '--expect-no-changes')).code).toBe(0);
+    fs.rmSync(lock);
+    expect((await startIn('bd-locked', repo)).code).toBe(0);
+    await sb.dxJson(['wait', 'bd-locked'], WaitOutputSchema);
+  });
+
   it("a state root inside the worktree is refused (22): the job's own records would read as its changes", async () => {
     const repo = sb.worktree('bd-inside');
     const env = { DX_RUNNER_STATE_DIR: path.join(repo, '.dx-state') };

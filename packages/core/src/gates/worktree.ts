@@ -181,6 +181,20 @@ export function workTreeRoot(dir: string): string {
 }
 
 /**
+ * The repository a work tree's `.git` entry leads to: the directory itself, or where a linked
+ * worktree's (or a submodule's) `gitdir:` file points; undefined when that cannot be read.
+ */
+export function gitDirOf(entry: string): string | undefined {
+  try {
+    if (fs.statSync(entry).isDirectory()) return entry;
+    const target = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(entry, 'utf8'))?.[1]?.trim();
+    return target === undefined ? undefined : path.resolve(path.dirname(entry), target);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Whether git might refuse the worktree's repository as another user's (safe.directory): its top
  * or its `.git` is owned by someone else. Only then is git asked before the launch (a spawn).
  */

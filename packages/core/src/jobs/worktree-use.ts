@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
-import { isWithin, workTreeRoot } from '../gates/worktree.js';
+import { gitDirOf, isWithin, workTreeRoot } from '../gates/worktree.js';
 import { git } from '../process/git.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
@@ -43,6 +43,7 @@ export async function lockWorktree(root: string, worktree: string, timeoutMs = 6
  */
 export function assertWorktreeFree(root: string, beads: string, worktree: string, expectNoChanges: boolean): void {
   if (expectNoChanges) return;
+  assertNoGitIndexLock(worktree);
   for (const provider of listProviderDirs(root)) {
     for (const other of listBeadsInProviderDir(root, provider, '.pid')) {
       if (other === beads) continue;
@@ -62,6 +63,32 @@ export function assertWorktreeFree(root: string, beads: string, worktree: string
       );
     }
   }
+}
+
+/**
+ * A git index lock in the worktree's repository: another git is at work there (a person's commit
+ * waiting in its editor), or one was killed before it could remove it (the OOM killer, a crash).
+ * Either way every `git add` and `git commit` the agent tried would fail ("Unable to create
+ * index.lock: File exists") and a night's work would end uncommitted: refused before it starts.
+ */
+function assertNoGitIndexLock(worktree: string): void {
+  const repository = gitDirOf(path.join(workTreeRoot(worktree), '.git'));
+  if (!repository) return;
+  const lock = path.join(repository, 'index.lock');
+  let since: Date;
+  try {
+    since = fs.statSync(lock).mtime;
+  } catch {
+    return;
+  }
+  throw new DxError(
+    `worktree ${worktree} has a git index lock (${lock}, since ${since.toISOString()}): another git is at work there, or one was killed before it removed it; the agent's git add and commit would fail. Wait for that git, or remove the file if none runs`,
+    {
+      exitCode: ExitCode.general,
+      reasonCode: 'worktree_git_locked',
+      nextAction: 'wait_for_the_other_git_or_remove_its_index_lock',
+    },
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { workTreeRoot } from '../../gates/worktree.js';
+import { gitDirOf, workTreeRoot } from '../../gates/worktree.js';
 import { git } from '../../process/git.js';
 
 /**
@@ -32,23 +32,14 @@ export interface MutationSnapshot {
 /** The reason code of a worktree that can no longer be read. */
 export type WorktreeLoss = 'worktree_gone' | 'git_repository_gone';
 
-/** The entry is still there, and a `gitdir:` file still points at a repository. */
+/**
+ * The entry is still there, and a `gitdir:` file still points at a repository (one that cannot be
+ * read is not gone: git says what it can at the next poll).
+ */
 function gitEntryPresent(entry: string): boolean {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(entry);
-  } catch {
-    return false;
-  }
-  if (!st.isFile()) return true;
-  let text: string;
-  try {
-    text = fs.readFileSync(entry, 'utf8');
-  } catch {
-    return true; // unreadable is not gone: git says what it can at the next poll
-  }
-  const target = /^gitdir:\s*(.+)$/m.exec(text)?.[1]?.trim();
-  return target === undefined || fs.existsSync(path.resolve(path.dirname(entry), target));
+  if (!fs.existsSync(entry)) return false;
+  const repository = gitDirOf(entry);
+  return repository === undefined || fs.existsSync(repository);
 }
 
 function fingerprint(file: string): string {

@@ -224,7 +224,7 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       expect((await sb.dx(['stop', '--beads', beads])).code).toBe(0);
   });
 
-  it("a git index lock in the worktree (another git at work, or one killed) is refused: the agent's commits would fail", async () => {
+  it("a git lock in the worktree's repository (another git at work, or one killed) is refused: the agent's commits would fail", async () => {
     const repo = sb.worktree('locked');
     const linked = path.join(sb.agents, 'locked-linked', 'repo');
     git(repo, 'worktree', 'add', '-q', '-b', 'linked', linked);
@@ -244,13 +244,19 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       ]);
     const lock = path.join(repo, '.git', 'index.lock');
     fs.writeFileSync(lock, '');
-    expectRefusal(await startIn('bd-locked', repo), 1, 'worktree_git_locked', `has a git index lock (${lock}, since `);
+    expectRefusal(await startIn('bd-locked', repo), 1, 'worktree_git_locked', `has a git lock (${lock}, since `);
     expectRefusal(await startIn('bd-locked', repo, '--dry-run'), 1, 'worktree_git_locked');
     expect(fs.existsSync(path.join(sb.state, 'fake', 'bd-locked.meta'))).toBe(false);
     // a linked worktree has an index (and a lock) of its own: the main one's lock is not in its way
     expect((await startIn('bd-linked', linked)).code).toBe(0);
     fs.writeFileSync(path.join(repo, '.git', 'worktrees', 'repo', 'index.lock'), '');
     expectRefusal(await startIn('bd-linked-2', linked), 1, 'worktree_git_locked');
+    fs.rmSync(path.join(repo, '.git', 'worktrees', 'repo', 'index.lock'));
+    // a commit killed while it moved the branch leaves the branch's lock, in the common repository
+    const branchLock = path.join(repo, '.git', 'refs', 'heads', 'linked.lock');
+    fs.writeFileSync(branchLock, '');
+    expectRefusal(await startIn('bd-linked-2', linked), 1, 'worktree_git_locked', branchLock);
+    fs.rmSync(branchLock);
     // a read-only job may still look; once the lock is gone, the worktree is free
     expect((await startIn('bd-reader', repo, '--expect-no-changes')).code).toBe(0);
     fs.rmSync(lock);

@@ -43,7 +43,7 @@ export async function lockWorktree(root: string, worktree: string, timeoutMs = 6
  */
 export function assertWorktreeFree(root: string, beads: string, worktree: string, expectNoChanges: boolean): void {
   if (expectNoChanges) return;
-  assertNoGitIndexLock(worktree);
+  assertNoGitLock(worktree);
   for (const provider of listProviderDirs(root)) {
     for (const other of listBeadsInProviderDir(root, provider, '.pid')) {
       if (other === beads) continue;
@@ -66,29 +66,50 @@ export function assertWorktreeFree(root: string, beads: string, worktree: string
 }
 
 /**
- * A git index lock in the worktree's repository: another git is at work there (a person's commit
- * waiting in its editor), or one was killed before it could remove it (the OOM killer, a crash).
- * Either way every `git add` and `git commit` the agent tried would fail ("Unable to create
- * index.lock: File exists") and a night's work would end uncommitted: refused before it starts.
+ * The locks a commit takes in the worktree's repository: its index, HEAD, and the branch HEAD is on
+ * (in the common repository of a linked worktree).
  */
-function assertNoGitIndexLock(worktree: string): void {
+function commitLocks(worktree: string): string[] {
   const repository = gitDirOf(path.join(workTreeRoot(worktree), '.git'));
-  if (!repository) return;
-  const lock = path.join(repository, 'index.lock');
-  let since: Date;
+  if (!repository) return [];
+  const locks = [path.join(repository, 'index.lock'), path.join(repository, 'HEAD.lock')];
   try {
-    since = fs.statSync(lock).mtime;
+    const branch = /^ref:\s*(refs\/heads\/\S+)/.exec(fs.readFileSync(path.join(repository, 'HEAD'), 'utf8'))?.[1];
+    const commonFile = path.join(repository, 'commondir');
+    const common = fs.existsSync(commonFile)
+      ? path.resolve(repository, fs.readFileSync(commonFile, 'utf8').trim())
+      : repository;
+    if (branch) locks.push(path.join(common, `${branch}.lock`));
   } catch {
-    return;
+    // HEAD unreadable: git will say so to the agent; the index and HEAD locks are still looked at
   }
-  throw new DxError(
-    `worktree ${worktree} has a git index lock (${lock}, since ${since.toISOString()}): another git is at work there, or one was killed before it removed it; the agent's git add and commit would fail. Wait for that git, or remove the file if none runs`,
-    {
-      exitCode: ExitCode.general,
-      reasonCode: 'worktree_git_locked',
-      nextAction: 'wait_for_the_other_git_or_remove_its_index_lock',
-    },
-  );
+  return locks;
+}
+
+/**
+ * A git lock in the worktree's repository: another git is at work there (a person's commit
+ * waiting in its editor), or one was killed before it could remove it (the OOM killer, a crash).
+ * Either way every `git add` or `git commit` the agent tried would fail ("Unable to create
+ * index.lock: File exists", "cannot lock ref 'HEAD'") and a night's work would end uncommitted:
+ * refused before it starts.
+ */
+function assertNoGitLock(worktree: string): void {
+  for (const lock of commitLocks(worktree)) {
+    let since: Date;
+    try {
+      since = fs.statSync(lock).mtime;
+    } catch {
+      continue;
+    }
+    throw new DxError(
+      `worktree ${worktree} has a git lock (${lock}, since ${since.toISOString()}): another git is at work there, or one was killed before it removed it; the agent's git add and commit would fail. Wait for that git, or remove the file if none runs`,
+      {
+        exitCode: ExitCode.general,
+        reasonCode: 'worktree_git_locked',
+        nextAction: 'wait_for_the_other_git_or_remove_its_lock',
+      },
+    );
+  }
 }
 
 /**

@@ -228,20 +228,9 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     const repo = sb.worktree('locked');
     const linked = path.join(sb.agents, 'locked-linked', 'repo');
     git(repo, 'worktree', 'add', '-q', '-b', 'linked', linked);
-    const nothing = sb.prompt({ steps: [{ message: 'nothing to do' }, { result: 'done' }, { exit: 0 }] });
+    const nothing = [{ message: 'nothing to do' }, { result: 'done' }, { exit: 0 }];
     const startIn = (beads: string, worktree: string, ...extra: string[]) =>
-      sb.dx([
-        'start',
-        '--beads',
-        beads,
-        '--provider',
-        'fake',
-        '--prompt-file',
-        nothing,
-        '--worktree',
-        worktree,
-        ...extra,
-      ]);
+      sb.dx([...sb.fakeStartArgs(beads, nothing, worktree), ...extra]);
     const lock = path.join(repo, '.git', 'index.lock');
     fs.writeFileSync(lock, '');
     expectRefusal(await startIn('bd-locked', repo), 1, 'worktree_git_locked', `has a git lock (${lock}, since `);

@@ -782,6 +782,36 @@ describe('job lifecycle through the built CLI', () => {
     expect((await check('bd-stall')).json.state).toBe('healthy');
   });
 
+  it('a tool working silently past the stall threshold (a long build) is not stalled; an idle one is', async () => {
+    const env = { DX_RUNNER_MUTATION_POLL_SEC: '0.5' };
+    // as an agent's shell tool runs `npm run build`: no event until it ends, CPU all the while
+    const build = [process.execPath, '-e', 'const end = Date.now() + 8000; while (Date.now() < end) {}'];
+    const idle = [process.execPath, '-e', 'setTimeout(() => {}, 8000)'];
+    for (const [beads, run] of [
+      ['bd-build', build],
+      ['bd-idle-tool', idle],
+    ] as const) {
+      const prompt = sb.prompt({ steps: [{ message: 'running it' }, { run }, { exit: 0 }] });
+      await sb.dx(
+        ['start', '--beads', beads, '--provider', 'fake', '--prompt-file', prompt, '--worktree', sb.worktree(beads)],
+        {
+          env,
+        },
+      );
+    }
+    const busy = await waitFor(async () => {
+      const c = await check('bd-build', ['--stall-minutes', '0.02']);
+      return c.json.reason_code === 'tools_busy_without_events' ? c : undefined;
+    }, 'tools busy');
+    expect(busy.code).toBe(0);
+    expect(busy.json.state).toBe('healthy');
+    const stalled = await waitFor(async () => {
+      const c = await check('bd-idle-tool', ['--stall-minutes', '0.02']);
+      return c.json.state === 'stalled' ? c : undefined;
+    }, 'idle tool stalled');
+    expect(stalled.json.reason_code).toBe('no_progress_events');
+  });
+
   it('calls a live job that never reports an event and changes nothing no_op after the startup grace (exit 23)', async () => {
     const wt = sb.worktree('bd-silent');
     const prompt = sb.prompt({ silent: true, steps: [{ hang: true }] });

@@ -286,6 +286,23 @@ for (const c of CASES) {
 
     // gemini's default approval mode does not register its shell tool
     it.runIf(c.id !== 'gemini')(
+      "a build the CLI's shell tool runs silently past the stall threshold reads busy, not stalled",
+      async () => {
+        const beads = `${c.id}-builds`;
+        const build = 'node -e "const end = Date.now() + 10000; while (Date.now() < end) {}"';
+        const started = await start(beads, server.shellMode(build));
+        expect(started.code, started.stderr).toBe(0);
+        const busy = await waitFor(async () => {
+          const r = await sb.dxJson(['check', '--beads', beads, '--stall-minutes', '0.02'], CheckOutputSchema);
+          return r.json.reason_code === 'tools_busy_without_events' ? r : undefined;
+        }, `${beads} busy`);
+        expect(busy.json.state).toBe('healthy');
+        await ended(beads);
+      },
+    );
+
+    // gemini's default approval mode does not register its shell tool
+    it.runIf(c.id !== 'gemini')(
       "a commit the agent makes with the CLI's shell tool carries the operator's git identity",
       async () => {
         const beads = `${c.id}-commits`;

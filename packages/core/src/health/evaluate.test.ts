@@ -169,6 +169,22 @@ describe('health states', () => {
     ).toMatchObject({ state: 'healthy', reasonCode: 'progressing' });
   });
 
+  it('does not call a silent tool that is still using CPU (a long build) stalled, but a silent idle one is', () => {
+    const started = meta({ started_at: ago(3600) });
+    // the agent announced `npm run build` 25 minutes ago; its processes used CPU a minute ago
+    expect(
+      at(job({ heartbeat: hb({ last_event_at: ago(25 * 60), tools_busy_at: ago(60) }), meta: started })),
+    ).toMatchObject({ state: 'healthy', reasonCode: 'tools_busy_without_events', nextAction: 'monitor' });
+    // busy last 21 minutes ago: hung since then
+    expect(
+      at(job({ heartbeat: hb({ last_event_at: ago(25 * 60), tools_busy_at: ago(21 * 60) }), meta: started })),
+    ).toMatchObject({ state: 'stalled', reasonCode: 'no_progress_events' });
+    // the runtime limit still holds
+    expect(
+      at(job({ heartbeat: hb({ tools_busy_at: ago(60) }), meta: meta({ started_at: ago(200 * 60) }) })),
+    ).toMatchObject({ state: 'stalled', reasonCode: 'max_runtime_exceeded' });
+  });
+
   it('does not call a job waiting out a rate limit stalled', () => {
     const waiting = job({
       heartbeat: hb({ last_event_at: ago(3600), rate_limited_until: new Date(NOW + 60_000).toISOString() }),

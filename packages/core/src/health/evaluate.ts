@@ -98,7 +98,11 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
     since(hb?.last_mutation_at, now),
     since(hb?.resumed_at, now),
   );
-  if (lastProgress > stallMs) return health('stalled', 'no_progress_events');
+  if (lastProgress > stallMs) {
+    // a tool working silently (a long build, a test suite): its processes still use CPU
+    if (since(hb?.tools_busy_at, now) <= stallMs) return health('healthy', 'tools_busy_without_events');
+    return health('stalled', 'no_progress_events');
+  }
   if (!readOnly && mutations === 0 && runAge > meta.no_mutation_timeout_minutes * 60_000)
     return health('no_op', 'no_mutation_timeout');
   return health('healthy', 'progressing');

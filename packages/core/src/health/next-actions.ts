@@ -152,6 +152,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   launch_in_progress: 'wait_for_startup',
   progressing: 'monitor',
   mutating_without_events: 'monitor',
+  tools_busy_without_events: 'monitor',
   finishing_after_final_result: 'wait_for_exit',
   rate_limit_backoff: 'wait_for_rate_limit_reset_or_switch_provider',
   stopping: 'wait_for_outcome',

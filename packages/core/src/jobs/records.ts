@@ -122,6 +122,10 @@ export const HeartbeatSchema = z.looseObject({
   resumed_at: z.string().optional(),
   /** Seconds the job spent frozen in all: not counted as its runtime. */
   frozen_sec: int.optional(),
+  /** Seconds of CPU the agent's tools (the processes it started) have used: not the CLI's own. */
+  tool_cpu_sec: num.optional(),
+  /** When the agent's tools were last seen using CPU: a silent build is not a stall. */
+  tools_busy_at: z.string().optional(),
 });
 export type HeartbeatRecord = z.output<typeof HeartbeatSchema>;
 

@@ -11,6 +11,10 @@ export interface ProcessInfo {
   pgrp: number;
   session: number;
   startTicks: number;
+  /** CPU the process itself has used (utime + stime), in clock ticks. */
+  cpuTicks: number;
+  /** CPU its children that ended and were reaped used (cutime + cstime), in clock ticks. */
+  reapedChildrenCpuTicks: number;
 }
 
 /** Whether this system exposes kernel start times at all; without them no pid can be proven ours. */
@@ -35,6 +39,8 @@ export function readProcessInfo(pid: number): ProcessInfo | undefined {
     pgrp: Number(fields[2]),
     session: Number(fields[3]),
     startTicks: Number(fields[19]),
+    cpuTicks: Number(fields[11]) + Number(fields[12]),
+    reapedChildrenCpuTicks: Number(fields[13]) + Number(fields[14]),
   };
 }
 

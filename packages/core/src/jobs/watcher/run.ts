@@ -10,6 +10,7 @@ import { withoutRepositoryEnv } from '../../process/git.js';
 import { groupAlive, sendSignal, terminateGroup } from '../../process/signals.js';
 import { identify, selfIdentity, type ProcessIdentity } from '../../process/identity.js';
 import { setLongTimeout, timerPeriod, type LongTimeout } from '../../process/timers.js';
+import { toolCpuSeconds } from '../../process/tool-cpu.js';
 import type {
   AgentEvent,
   AgentExit,
@@ -39,6 +40,12 @@ const MUTATION_DEBOUNCE_MS = 1000;
 /** A worktree found gone is looked for again after this before the agent is ended (a move-and-back). */
 const WORKTREE_GONE_CONFIRM_MS = 2000;
 const LOG_FLUSH_MS = 500;
+/**
+ * The agent's tools count as busy when, between two worktree polls, they used at least this share
+ * of one CPU: a build or a test run uses far more, a server idling in the foreground or a hung
+ * command next to nothing.
+ */
+const TOOLS_BUSY_CPU_SHARE = 0.05;
 
 function iso(ms = Date.now()): string {
   return new Date(ms).toISOString();
@@ -90,7 +97,11 @@ export class JobWatcher {
     costUsd: undefined as number | undefined,
     resumedAt: undefined as number | undefined,
     frozenMs: 0,
+    toolCpuSec: undefined as number | undefined,
+    toolsBusyAt: undefined as number | undefined,
   };
+  /** The last reading of the agent's tools' CPU: what the next one is compared with. */
+  private toolCpuReading?: { sec: number; at: number };
   private hbLastWrite = 0;
   private hbTimer?: NodeJS.Timeout;
   private mutationTimer?: NodeJS.Timeout;
@@ -275,7 +286,10 @@ export class JobWatcher {
     this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
     const { limits } = this.spec;
     this.armRuntimeLimit();
-    const poll = setInterval(() => this.scheduleMutationPoll(0), timerPeriod(limits.mutationPollMs));
+    const poll = setInterval(() => {
+      this.readToolCpu();
+      this.scheduleMutationPoll(0);
+    }, timerPeriod(limits.mutationPollMs));
     this.timers.push(poll);
     this.freezeClock = new FreezeClock(LOG_FLUSH_MS, limits.freezeGapMs);
     this.timers.push(setInterval(() => this.onBeat(), LOG_FLUSH_MS));
@@ -463,6 +477,25 @@ export class JobWatcher {
     void this.terminate({ action: 'hung', reason: 'hung_after_final_result', exitCode: 0 });
   }
 
+  /**
+   * A tool working silently (a long build, a test suite) sends no event and may change no tracked
+   * file for longer than the stall threshold; the CPU its processes use is what tells it from a hung
+   * one. Recorded in the heartbeat (`tools_busy_at`), so health does not call it a stall.
+   */
+  private readToolCpu(): void {
+    if (!this.agent || this.agentExit) return;
+    const sec = toolCpuSeconds(this.agent.pid);
+    if (sec === undefined) return;
+    const now = Date.now();
+    const before = this.toolCpuReading;
+    this.toolCpuReading = { sec, at: now };
+    this.hb.toolCpuSec = Math.max(this.hb.toolCpuSec ?? 0, sec);
+    if (before && sec - before.sec >= (TOOLS_BUSY_CPU_SHARE * (now - before.at)) / 1000) {
+      this.hb.toolsBusyAt = now;
+      this.writeHeartbeat();
+    }
+  }
+
   private scheduleMutationPoll(delayMs: number): void {
     if (this.mutationTimer) return;
     const wait = Math.max(delayMs, this.lastPollAt + MUTATION_DEBOUNCE_MS - Date.now(), 0);
@@ -575,6 +608,8 @@ export class JobWatcher {
       agent_exited_at: this.agentExit ? iso(this.agentExit.at) : undefined,
       resumed_at: hb.resumedAt ? iso(hb.resumedAt) : undefined,
       frozen_sec: hb.frozenMs > 0 ? Math.round(hb.frozenMs / 1000) : undefined,
+      tool_cpu_sec: hb.toolCpuSec === undefined ? undefined : Math.round(hb.toolCpuSec * 10) / 10,
+      tools_busy_at: hb.toolsBusyAt ? iso(hb.toolsBusyAt) : undefined,
     };
     try {
       writeRecord(this.spec.paths.heartbeat, 'heartbeat', record, this.redactor, {

@@ -397,6 +397,20 @@ describe('retention', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(NightlyPruneOutputSchema.parse(JSON.parse(r.stdout)).removed.map((x) => x.run_id)).toEqual([old]);
     expect(fs.readdirSync(reports).sort()).toEqual([`${recent}.json`, `${recent}.md`, 'latest.json', 'latest.md']);
+    // a report the file system will not let go (here a folder under a report's name) keeps only itself
+    const older = stamp(130);
+    const olderStill = stamp(140);
+    fs.mkdirSync(path.join(reports, `${older}.md`));
+    fs.writeFileSync(path.join(reports, `${older}.md`, 'x'), 'x');
+    fs.writeFileSync(path.join(reports, `${olderStill}.md`), 'x');
+    const stuck = await sb.bin(NIGHTLY_BIN, ['prune', '--keep-last', '0', '--json'], {
+      env: { NIGHTLY_DISPATCH_DIR: path.join(sb.dir, 'nightly') },
+    });
+    expect(stuck.code, stuck.stderr).toBe(1);
+    const stuckOut = NightlyPruneOutputSchema.parse(JSON.parse(stuck.stdout));
+    expect(stuckOut.removed.map((x) => x.run_id)).toEqual([olderStill]);
+    expect(stuckOut.not_removed).toEqual([{ run_id: older, error: expect.any(String) }]);
+    fs.rmSync(path.join(reports, `${older}.md`), { recursive: true });
     // the policy's age is a number of days: 1e-7 days (JavaScript prints 1e-7) was once turned into a
     // flag's text and refused as a malformed --older-than; beyond 1,000 years the policy is refused
     const byPolicy = async (bin: string, age: string) =>

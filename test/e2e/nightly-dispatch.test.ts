@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { NightReportSchema, type NightReport } from '@dx/nightly-dispatch';
-import { CheckOutputSchema } from '@dx/core';
+import { CheckOutputSchema, jobPaths, parseKv, serializeKv } from '@dx/core';
 import { BD_STUB_DIR, CLI_BIN, NIGHTLY_BIN } from '../helpers/paths.js';
 import { BD_STUB, createBeadsWorkspace, type BeadsWorkspace } from '../helpers/beads.js';
-import { createSandbox, runCli, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, runCli, waitFor, WITHOUT_OWNER_OVERRIDE, type Sandbox } from '../helpers/sandbox.js';
 import { startWebhook, type Hook } from '../helpers/webhook.js';
 import { writeFullDiskDxRunner } from '../helpers/full-disk.js';
 
@@ -100,6 +100,45 @@ afterEach(async () => {
 });
 
 describe('nightly-dispatch run', () => {
+  // as root, only without the capabilities that would let it remove or chmod another user's tree anyway
+  it.skipIf(process.getuid?.() !== 0)(
+    'a daily retention that cannot remove an old job costs the night nothing, and its log names the job',
+    async () => {
+      const policy = path.join(sb.dir, 'retention-policy.yaml');
+      fs.writeFileSync(
+        policy,
+        'nightly:\n  provider_chain: [fake, fake-alt]\n  alert_on_dispatch_complete: false\nretention:\n  keep_last: 0\n',
+      );
+      // an old finished job holding a folder another user made (a dx-runner once run with sudo)
+      for (const old of ['bd-stuck-old', 'bd-gone-old']) {
+        await sb.startFake(old, [{ result: 'ok' }, { exit: 0 }]);
+        await waitFor(() => fs.existsSync(jobPaths(sb.state, 'fake', old).outcome), `${old} ended`);
+        await waitFor(() => !fs.existsSync(jobPaths(sb.state, 'fake', old).pid), `${old} settled`);
+        const file = jobPaths(sb.state, 'fake', old).outcome;
+        const kv = parseKv(fs.readFileSync(file, 'utf8'));
+        kv.completed_at = new Date(Date.now() - 400 * 86_400_000).toISOString();
+        fs.writeFileSync(file, serializeKv(kv));
+      }
+      const foreign = path.join(jobPaths(sb.state, 'fake', 'bd-stuck-old').home, 'foreign');
+      fs.mkdirSync(foreign, { recursive: true });
+      fs.writeFileSync(path.join(foreign, 'f'), 'x\n');
+      fs.chownSync(foreign, 4242, 4242);
+      fs.chmodSync(foreign, 0o555);
+      create('bd-tonight', 0);
+      const r = await sb.bin(NIGHTLY_BIN, ['run', '--json'], {
+        env: { DX_POLICY_FILE: policy },
+        wrap: WITHOUT_OWNER_OVERRIDE,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(NightReportSchema.parse(JSON.parse(r.stdout)).counts).toMatchObject({ dispatched: 1 });
+      expect(r.stderr).toContain('retention: 0 morning report(s) and 1 finished job(s) removed');
+      expect(r.stderr).toMatch(/retention: job bd-stuck-old \(fake\) not removed: EACCES/);
+      expect(fs.existsSync(jobPaths(sb.state, 'fake', 'bd-gone-old').meta)).toBe(false);
+      fs.chownSync(foreign, 0, 0);
+      await stop('bd-tonight');
+    },
+  );
+
   it('names a provider of the chain that is not installed, though tonight did not need the fallback', async () => {
     create('bd-typo', 0);
     const policy = path.join(sb.dir, 'typo-policy.yaml');

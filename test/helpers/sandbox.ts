@@ -36,7 +36,7 @@ export interface Sandbox {
   bin(
     bin: string,
     args: string[],
-    options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number },
+    options?: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number; wrap?: string[] },
   ): Promise<CliResult>;
   worktree(name: string): string;
   prompt(script: unknown, name?: string): string;
@@ -260,7 +260,14 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
       );
     },
     bin(bin, args, options = {}) {
-      return runCli(args, { ...env, ...options.env }, options.cwd ?? dir, options.timeoutMs ?? 120_000, [], bin);
+      return runCli(
+        args,
+        { ...env, ...options.env },
+        options.cwd ?? dir,
+        options.timeoutMs ?? 120_000,
+        options.wrap ?? [],
+        bin,
+      );
     },
     worktree(name) {
       const wt = path.join(agents, name, 'repo');

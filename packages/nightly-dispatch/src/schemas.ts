@@ -119,6 +119,8 @@ export const NightlyPruneOutputSchema = z.object({
   removed: z.array(z.object({ run_id: z.string(), files: z.number().int(), bytes: z.number().int() })),
   kept: z.number().int(),
   bytes_freed: z.number().int(),
+  /** Reports past retention the file system would not let go (its error); the next prune tries again. */
+  not_removed: z.array(z.object({ run_id: z.string(), error: z.string() })),
 });
 export type NightlyPruneOutput = z.infer<typeof NightlyPruneOutputSchema>;
 

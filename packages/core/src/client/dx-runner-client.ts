@@ -282,7 +282,8 @@ export class DxRunnerClient {
 
   /** `retention`: also remove finished jobs past the policy's retention. */
   async prune(options: { retention?: boolean } = {}): Promise<PruneOutput> {
-    return (await this.call(['prune', ...(options.retention ? ['--retention'] : [])], PruneOutputSchema)).data;
+    // exit 1 with its result: some jobs could not be removed (`not_removed`), the rest were
+    return (await this.call(['prune', ...(options.retention ? ['--retention'] : [])], PruneOutputSchema, [0, 1])).data;
   }
 
   async status(recent = 0): Promise<StatusOutput> {

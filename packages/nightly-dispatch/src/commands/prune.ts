@@ -7,7 +7,8 @@ export default class Prune extends DxCommand<NightlyPruneOutput> {
   static override description = `Removes morning reports (reports/<run-id>.md and .json) older than --older-than (policy
 retention.nights_days, default 90 days), keeping the retention.keep_last most recent; latest.* stays.
 The nightly run does this once a day by itself, together with dx-runner prune --retention.
---dry-run lists what would go and how much.
+A report the file system will not let go is reported (not_removed) and the others are removed;
+prune then exits 1. --dry-run lists what would go and how much.
 ${exitCodesHelp([0, 1])}`;
 
   static override examples = ['<%= config.bin %> prune --dry-run', '<%= config.bin %> prune --older-than 30d'];
@@ -37,9 +38,12 @@ ${exitCodesHelp([0, 1])}`;
     const result = pruneReports(openNightlyRoot(process.env), options);
     for (const r of result.removed)
       this.out(`${result.dry_run ? 'would_remove' : 'removed'} report=${r.run_id} files=${r.files} bytes=${r.bytes}`);
+    for (const r of result.not_removed) this.out(`not_removed report=${r.run_id}: ${r.error}`);
     this.out(
       `prune: ${result.dry_run ? 'would free' : 'freed'} ${result.bytes_freed} bytes in ${result.removed.length} report(s); kept ${result.kept}`,
     );
+    // what could not be removed stays for the next prune; a cron job must still notice
+    if (result.not_removed.length > 0) process.exitCode = 1;
     return result;
   }
 }

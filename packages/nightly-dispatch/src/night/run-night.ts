@@ -228,14 +228,23 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   // 0. once a day: old morning reports and dx-runner's old jobs go (never live or held ones)
   if (!options.dryRun) {
     await onceEvery(config.root, '.retention-last-run', RETENTION_PERIOD_MS, async () => {
-      const reports = pruneReports(
-        config.root,
-        retentionOptions(deps.policy, { days: deps.policy.retention.nightsDays }),
-      );
-      const jobs = await client.prune({ retention: true }).catch(() => null);
+      // what retention cannot remove stays for the next day's pass: it never costs the night its work
+      let reports;
+      try {
+        reports = pruneReports(config.root, retentionOptions(deps.policy, { days: deps.policy.retention.nightsDays }));
+      } catch (err) {
+        deps.log(`retention: morning reports not pruned: ${(err as Error).message}`);
+      }
+      const jobs = await client.prune({ retention: true }).catch((err: Error) => {
+        deps.log(`retention: dx-runner prune failed: ${err.message}`);
+        return null;
+      });
       deps.log(
-        `retention: ${reports.removed.length} morning report(s) and ${jobs?.retention?.removed.length ?? 0} finished job(s) removed`,
+        `retention: ${reports?.removed.length ?? 0} morning report(s) and ${jobs?.retention?.removed.length ?? 0} finished job(s) removed`,
       );
+      for (const r of reports?.not_removed ?? []) deps.log(`retention: report ${r.run_id} not removed: ${r.error}`);
+      for (const j of jobs?.retention?.not_removed ?? [])
+        deps.log(`retention: job ${j.beads} (${j.provider}) not removed: ${j.error}`);
     });
   }
 

@@ -12,6 +12,7 @@ export function pruneReports(root: string, options: RetentionOptions): NightlyPr
     removed: [],
     kept: 0,
     bytes_freed: 0,
+    not_removed: [],
   };
   const now = options.now ?? Date.now();
   const runs = reportRuns(root).sort((a, b) => b.time - a.time);
@@ -20,8 +21,17 @@ export function pruneReports(root: string, options: RetentionOptions): NightlyPr
       result.kept++;
       continue;
     }
-    const bytes = run.files.reduce((n, f) => n + fs.statSync(f).size, 0);
-    if (!options.dryRun) for (const f of run.files) fs.rmSync(f, { force: true });
+    // a file another prune removed meanwhile (the night's own daily pass and a manual one) is gone already
+    const bytes = run.files.reduce((n, f) => n + (fs.statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
+    if (!options.dryRun) {
+      try {
+        for (const f of run.files) fs.rmSync(f, { force: true });
+      } catch (err) {
+        // one report the file system will not let go must not keep every other one
+        result.not_removed.push({ run_id: run.runId, error: (err as Error).message });
+        continue;
+      }
+    }
     result.removed.push({ run_id: run.runId, files: run.files.length, bytes });
     result.bytes_freed += bytes;
   }

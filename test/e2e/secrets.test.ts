@@ -78,6 +78,56 @@ describe('API keys and tokens never reach logs, outcomes, reports or JSON', () =
     expect(grepTree(sb.state, TOKEN_IN_FILE)).toEqual([]);
   });
 
+  it('a password in a URL (a git remote with a token, DATABASE_URL) stays out of what dx-runner writes', async () => {
+    const remoteToken = 'glpat-Remote0Token1Value2xyz';
+    const dbPassword = 'db-pw-8c1f0e2a77';
+    const wt = sb.worktree('bd-url-secret');
+    execFileSync('git', [
+      '-C',
+      wt,
+      'remote',
+      'add',
+      'origin',
+      `https://oauth2:${remoteToken}@gitlab.example.com/g/r.git`,
+    ]);
+    const prompt = sb.prompt({
+      steps: [
+        { run: ['git', 'remote', '-v'] },
+        { print_env: 'DATABASE_URL' },
+        { write: 'out.txt', content: 'work\n' },
+        { result: 'pushed to ${env:DATABASE_URL}' },
+        { exit: 0 },
+      ],
+    });
+    const env = { DATABASE_URL: `postgres://app:${dbPassword}@127.0.0.1:5432/app` };
+    const start = await sb.dx(
+      ['start', '--beads', 'bd-url-secret', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt],
+      { env },
+    );
+    expect(start.code, start.stderr).toBe(0);
+    await waitFor(
+      async () =>
+        (await sb.dx(['check', '--beads', 'bd-url-secret'])).code === 0 &&
+        fs.existsSync(path.join(sb.state, 'fake', 'bd-url-secret.outcome')),
+      'job ended',
+    );
+    const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-url-secret.log'), 'utf8');
+    // the agent saw both (redaction, not absence, keeps them out)
+    expect(log).toContain('https://oauth2:[REDACTED]@gitlab.example.com/g/r.git');
+    expect(log).toContain('env DATABASE_URL=postgres://app:[REDACTED]@127.0.0.1:5432/app');
+    const outputs = [
+      await sb.dx(['report', '--beads', 'bd-url-secret', '--format', 'json']),
+      await sb.dx(['report', '--beads', 'bd-url-secret', '--format', 'markdown']),
+      await sb.dx(['logs', '--beads', 'bd-url-secret', '--lines', '100', '--json']),
+    ];
+    for (const out of outputs) {
+      expect(out.stdout + out.stderr).not.toContain(remoteToken);
+      expect(out.stdout + out.stderr).not.toContain(dbPassword);
+    }
+    expect(grepTree(sb.state, remoteToken)).toEqual([]);
+    expect(grepTree(sb.state, dbPassword)).toEqual([]);
+  });
+
   it('scrubs a key from error messages of refused commands', async () => {
     const r = await sb.dx([
       'start',

@@ -31,6 +31,19 @@ describe('Redactor', () => {
     const r = new Redactor([]);
     expect(r.redact('Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345')).toBe('Authorization: Bearer [REDACTED]');
     expect(r.redact('key sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAA end')).toBe('key [REDACTED] end');
+    expect(r.redact('origin\thttps://oauth2:glpat-AbCdEfGhIjKlMnOpQrSt@gitlab.example.com/g/r.git (fetch)')).toBe(
+      'origin\thttps://oauth2:[REDACTED]@gitlab.example.com/g/r.git (fetch)',
+    );
+    expect(r.redact('DATABASE_URL=postgres://app:s3cr3t-pw@db:5432/app redis://:pw@cache:6379')).toBe(
+      'DATABASE_URL=postgres://app:[REDACTED]@db:5432/app redis://:[REDACTED]@cache:6379',
+    );
+    expect(r.redact('token github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123')).toBe('token [REDACTED]');
+    expect(r.redact('//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789')).toBe(
+      '//registry.npmjs.org/:_authToken=[REDACTED]',
+    );
+    // a user without a password, a port, an address: nothing to hide
+    for (const plain of ['ssh://git@github.com:22/o/r.git', 'http://localhost:8080/a@b', 'mail me at a@b.example'])
+      expect(r.redact(plain)).toBe(plain);
   });
 
   it('redacts deep inside JSON values, keeping keys', () => {

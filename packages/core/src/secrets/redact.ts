@@ -20,6 +20,11 @@ const TOKEN_PATTERNS: ReadonlyArray<readonly [string, RegExp, string]> = [
   ['AIza', /\bAIza[0-9A-Za-z_-]{35}\b/g, PLACEHOLDER],
   ['_', /\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, PLACEHOLDER],
   ['xox', /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, PLACEHOLDER],
+  ['github_pat_', /\bgithub_pat_[A-Za-z0-9_]{22,}/g, PLACEHOLDER],
+  ['glpat-', /\bglpat-[A-Za-z0-9_-]{20,}/g, PLACEHOLDER],
+  ['npm_', /\bnpm_[A-Za-z0-9]{36}\b/g, PLACEHOLDER],
+  // the password of a URL's user info: a git remote with a token, DATABASE_URL, a private index
+  ['@', /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:'"]*:)[^\s/?#@'"]+(?=@)/gi, `$1${PLACEHOLDER}`],
   ['Bearer', /(Bearer\s+)[A-Za-z0-9._~+/=-]{16,}/g, `$1${PLACEHOLDER}`],
 ];
 

@@ -682,6 +682,47 @@ describe('job lifecycle through the built CLI', () => {
     expect(outcome).toContain('the registry token is [REDACTED]');
   });
 
+  it("the agent's git push and gh find the operator's stored credentials (git's credential store, gh's hosts.yml), scrubbed", async () => {
+    const operatorHome = path.join(sb.dir, 'forge-operator');
+    fs.mkdirSync(path.join(operatorHome, '.config', 'gh'), { recursive: true });
+    fs.mkdirSync(path.join(operatorHome, '.config', 'git'), { recursive: true });
+    const pushToken = 'push-token-5f2b8e1c9a';
+    const xdgToken = 'xdg-token-3d7a0b6e4c';
+    const ghToken = 'gh-enterprise-token-71c3a9';
+    fs.writeFileSync(path.join(operatorHome, '.gitconfig'), '[credential]\n\thelper = store\n');
+    fs.writeFileSync(path.join(operatorHome, '.git-credentials'), `https://op:${pushToken}@git.example.com\n`, {
+      mode: 0o600,
+    });
+    fs.writeFileSync(
+      path.join(operatorHome, '.config', 'git', 'credentials'),
+      `https://op2:${xdgToken}@other.example.com\n`,
+      { mode: 0o600 },
+    );
+    fs.writeFileSync(
+      path.join(operatorHome, '.config', 'gh', 'hosts.yml'),
+      `github.example.com:\n    oauth_token: ${ghToken}\n    user: op\n`,
+    );
+    // what git's push asks its credential helpers, with the real git
+    const fill = (host: string) => ({ run: ['git', 'credential', 'fill'], input: `protocol=https\nhost=${host}\n\n` });
+    const { log } = await runAsOperator(
+      'bd-forge',
+      [
+        fill('git.example.com'),
+        fill('other.example.com'),
+        { run: ['sh', '-c', 'cat "$GH_CONFIG_DIR/hosts.yml"'] },
+        { exit: 0 },
+      ],
+      operatorHome,
+      { GIT_TERMINAL_PROMPT: '0' },
+    );
+    expect(log).toContain('username=op\\npassword=[REDACTED]');
+    expect(log).toContain('username=op2\\npassword=[REDACTED]');
+    expect(log).toContain('oauth_token: [REDACTED]');
+    const report = await sb.dx(['report', '--beads', 'bd-forge', '--json', '--log-lines', '50']);
+    for (const text of [log, report.stdout])
+      for (const token of [pushToken, xdgToken, ghToken]) expect(text).not.toContain(token);
+  });
+
   // the pinned mise is installed with the real agent CLIs (skipped with them: DX_SKIP_REAL_CLIS=1)
   const toolsBin = inject('realCliBin');
   it.skipIf(!toolsBin)(

@@ -57,6 +57,11 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
     'UV_PYTHON_INSTALL_DIR',
     (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'uv', 'python'),
   ],
+  // the forge CLIs an agent opens its pull request with (`gh pr create`): under the private HOME
+  // "You are not logged into any GitHub hosts", and `gh auth setup-git`'s credential helper, which
+  // git's push asks, had no token either
+  ['GH_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'gh')],
+  ['GLAB_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'glab-cli')],
   // what `pip install --user` put in ~/.local/lib/pythonX.Y (pytest among it) was not importable
   ['PYTHONUSERBASE', (env) => path.join(homeDirectory(env), '.local'), holdsPythonUserSite],
 ];

@@ -70,8 +70,9 @@ export async function agentGitConfig(worktree: string, env: NodeJS.ProcessEnv = 
 /**
  * Files tools read from HOME (or its XDG config dir) only, with no variable to name another place:
  * asdf's global `~/.tool-versions` (without it, "No version is set" for every tool the project does
- * not pin), yarn's `~/.yarnrc.yml` (yarn 2+ lost the operator's registry and its token) and uv's
- * user `uv.toml` (its package index; `UV_CONFIG_FILE` would replace the project's own config). By
+ * not pin), yarn's `~/.yarnrc.yml` (yarn 2+ lost the operator's registry and its token), uv's
+ * user `uv.toml` (its package index; `UV_CONFIG_FILE` would replace the project's own config) and
+ * git's credential store. By
  * their place in the private HOME, and where the operator has them. Copied, not linked: what the
  * agent writes there stays in its private HOME.
  */
@@ -81,6 +82,13 @@ const HOME_ONLY_FILES: ReadonlyArray<[inHome: string, operators: (env: NodeJS.Pr
   [
     path.join('.config', 'uv', 'uv.toml'),
     (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'uv', 'uv.toml'),
+  ],
+  // git's credential store (`credential.helper = store`, which reads both): the agent's `git push`
+  // over https found no token and failed "could not read Username"
+  ['.git-credentials', (env) => path.join(homeDirectory(env), '.git-credentials')],
+  [
+    path.join('.config', 'git', 'credentials'),
+    (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'git', 'credentials'),
   ],
 ];
 /** A dotfile is a page of settings: one past this is not copied. */

@@ -59,6 +59,17 @@ describe('credentials in the settings files the agent is pointed at', () => {
     ).toEqual(['poetry-password-4', 'cargo-token-5678']);
   });
 
+  it('reads the tokens gh and glab keep in their config dirs', () => {
+    file(
+      'gh/hosts.yml',
+      'github.com:\n    users:\n        op:\n            oauth_token: ghe-style-token-0123\n    git_protocol: https\n    oauth_token: ghe-style-token-0123\n    user: op\n',
+    );
+    file('glab-cli/config.yml', 'hosts:\n  gitlab.example.com:\n    token: glab-token-4567\n    api_protocol: https\n');
+    expect(
+      secretsInSettingsFiles({ GH_CONFIG_DIR: path.join(dir, 'gh'), GLAB_CONFIG_DIR: path.join(dir, 'glab-cli') }),
+    ).toEqual(['ghe-style-token-0123', 'ghe-style-token-0123', 'glab-token-4567']);
+  });
+
   it("reads yarn's tokens in the copy of ~/.yarnrc.yml the job writes into the agent's HOME", () => {
     const yarnrc = [
       'npmRegistryServer: "https://registry.example.com"',

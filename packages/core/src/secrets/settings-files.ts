@@ -17,6 +17,8 @@ const SETTINGS_FILES: ReadonlyArray<
   [(env) => (env.POETRY_CONFIG_DIR ? path.join(env.POETRY_CONFIG_DIR, 'auth.toml') : undefined), quotedSecrets],
   [(env) => (env.CARGO_HOME ? path.join(env.CARGO_HOME, 'credentials.toml') : undefined), quotedSecrets],
   [(env) => (env.CARGO_HOME ? path.join(env.CARGO_HOME, 'credentials') : undefined), quotedSecrets],
+  [(env) => (env.GH_CONFIG_DIR ? path.join(env.GH_CONFIG_DIR, 'hosts.yml') : undefined), yamlTokens],
+  [(env) => (env.GLAB_CONFIG_DIR ? path.join(env.GLAB_CONFIG_DIR, 'config.yml') : undefined), yamlTokens],
 ];
 
 /** A settings file is a page of text: one past this is not read. */
@@ -27,6 +29,9 @@ const HOME_FILES: Readonly<Record<string, (text: string) => string[]>> = {
   '.yarnrc.yml': yarnrcSecrets,
   '.npmrc': npmrcSecrets,
   'uv.toml': urlPasswords,
+  // git's credential store: one `https://user:token@host` per line
+  '.git-credentials': urlPasswords,
+  credentials: urlPasswords,
 };
 
 /**
@@ -90,4 +95,11 @@ function urlPasswords(text: string): string[] {
 /** `password = "…"` and `token = "…"` (poetry's auth.toml, cargo's credentials). */
 function quotedSecrets(text: string): string[] {
   return [...text.matchAll(/^\s*(?:password|token)\s*=\s*["']([^"'\n]+)["']/gim)].map((m) => m[1]);
+}
+
+/** `oauth_token: …` and `token: …` of gh's `hosts.yml` and glab's `config.yml`, not `${VAR}` references. */
+function yamlTokens(text: string): string[] {
+  return [...text.matchAll(/^\s*(?:oauth_token|token)\s*:\s*["']?([^"'\s#]+)["']?/gm)]
+    .map((m) => m[1])
+    .filter((v) => !v.startsWith('${'));
 }

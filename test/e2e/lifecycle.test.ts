@@ -581,7 +581,19 @@ describe('job lifecycle through the built CLI', () => {
 
   it("the agent's toolchains find the operator's homes (rustup, cargo, go, version managers, npm's, pip's and gpg's), not the private HOME", async () => {
     const operatorHome = path.join(sb.dir, 'toolchain-operator');
-    for (const dir of ['.rustup', '.cargo', 'go', '.config/pip', '.asdf', '.rbenv', '.volta', '.gnupg', '.config/go'])
+    for (const dir of [
+      '.rustup',
+      '.cargo',
+      'go',
+      '.config/pip',
+      '.asdf',
+      '.rbenv',
+      '.volta',
+      '.gnupg',
+      '.config/go',
+      '.npm',
+      '.cache/pip',
+    ])
       fs.mkdirSync(path.join(operatorHome, dir), { recursive: true });
     fs.writeFileSync(path.join(operatorHome, '.npmrc'), 'registry=http://127.0.0.1:9/private/\n');
     fs.writeFileSync(path.join(operatorHome, '.config', 'pip', 'pip.conf'), '[global]\n');
@@ -609,6 +621,7 @@ describe('job lifecycle through the built CLI', () => {
       'GNUPGHOME',
       'NVM_DIR',
       'GOENV',
+      'PIP_CACHE_DIR',
     ];
     const started = await sb.startFake(
       'bd-toolchains',
@@ -616,6 +629,7 @@ describe('job lifecycle through the built CLI', () => {
         ...variables.map((name) => ({ print_env: name })),
         // real npm and python, as an agent's shell tool runs them
         { run: ['npm', 'config', 'get', 'registry'] },
+        { run: ['npm', 'config', 'get', 'cache'] },
         { run: ['python3', '-c', 'import dx_user_module; print(dx_user_module.WHERE)'] },
         { exit: 0 },
       ],
@@ -625,6 +639,7 @@ describe('job lifecycle through the built CLI', () => {
         env: {
           HOME: operatorHome,
           XDG_CONFIG_HOME: path.join(operatorHome, '.config'),
+          XDG_CACHE_HOME: path.join(operatorHome, '.cache'),
           CARGO_HOME: '/opt/cargo',
           npm_config_update_notifier: 'false',
         },
@@ -647,8 +662,11 @@ describe('job lifecycle through the built CLI', () => {
       // no ~/.nvm: none named
       'env NVM_DIR=',
       `env GOENV=${operatorHome}/.config/go/env`,
+      `env PIP_CACHE_DIR=${operatorHome}/.cache/pip`,
     ]);
     expect(log).toContain('"output":"http://127.0.0.1:9/private/\\n"');
+    // the operator's download cache: not a cold one in the private HOME per job
+    expect(log).toContain(`"output":"${operatorHome}/.npm\\n"`);
     expect(log).toContain(`"output":"the operator's user site\\n"`);
   });
 

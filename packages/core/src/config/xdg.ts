@@ -19,7 +19,7 @@ export function homeDirectory(env: NodeJS.ProcessEnv = process.env): string {
  * invalid and ignored), else `~/<fallback>`.
  */
 export function xdgDirectory(
-  name: 'XDG_STATE_HOME' | 'XDG_CONFIG_HOME' | 'XDG_DATA_HOME',
+  name: 'XDG_STATE_HOME' | 'XDG_CONFIG_HOME' | 'XDG_DATA_HOME' | 'XDG_CACHE_HOME',
   fallback: string,
   env: NodeJS.ProcessEnv = process.env,
 ): string {

@@ -42,4 +42,33 @@ describe("the operator's homes the agent's tools are pointed at", () => {
     expect(homes.BUNDLE_USER_CONFIG).toBe(path.join(home, '.bundle', 'config'));
     expect(homes.VOLTA_HOME).toBeUndefined();
   });
+
+  it("download caches that exist, unless the operator's settings name another place", () => {
+    make('.npm');
+    make('.cache', 'pip');
+    make('.cache', 'go-build');
+    make('.cache', 'uv');
+    expect(operatorHomes(env())).toMatchObject({
+      NPM_CONFIG_CACHE: path.join(home, '.npm'),
+      PIP_CACHE_DIR: path.join(home, '.cache', 'pip'),
+      GOCACHE: path.join(home, '.cache', 'go-build'),
+      UV_CACHE_DIR: path.join(home, '.cache', 'uv'),
+    });
+    // the variable would override the operator's own setting: then it is not set
+    fs.writeFileSync(path.join(home, '.npmrc'), 'registry=https://registry.example.com/\ncache = /srv/npm-cache\n');
+    make('.config', 'pip');
+    fs.writeFileSync(path.join(home, '.config', 'pip', 'pip.conf'), '[global]\ncache-dir = /srv/pip-cache\n');
+    make('.config', 'go');
+    fs.writeFileSync(path.join(home, '.config', 'go', 'env'), 'GOCACHE=/srv/go-cache\n');
+    make('.config', 'uv');
+    fs.writeFileSync(path.join(home, '.config', 'uv', 'uv.toml'), 'cache-dir = "/srv/uv-cache"\n');
+    const homes = operatorHomes(env());
+    for (const variable of ['NPM_CONFIG_CACHE', 'PIP_CACHE_DIR', 'GOCACHE', 'UV_CACHE_DIR'])
+      expect(homes[variable], variable).toBeUndefined();
+    // nor where the operator's environment names one, or there is none
+    fs.rmSync(path.join(home, '.npmrc'));
+    expect(operatorHomes(env({ npm_config_cache: '/elsewhere' })).NPM_CONFIG_CACHE).toBeUndefined();
+    fs.rmSync(path.join(home, '.npm'), { recursive: true });
+    expect(operatorHomes(env()).NPM_CONFIG_CACHE).toBeUndefined();
+  });
 });

@@ -13,7 +13,11 @@ import { toolStatePath } from '../state/root.js';
  * exists.
  */
 const TOOLCHAIN_HOMES: ReadonlyArray<
-  [variable: string, where: (env: NodeJS.ProcessEnv) => string, inUse?: (place: string) => boolean]
+  [
+    variable: string,
+    where: (env: NodeJS.ProcessEnv) => string,
+    inUse?: (place: string, env: NodeJS.ProcessEnv) => boolean,
+  ]
 > = [
   ['RUSTUP_HOME', (env) => path.join(homeDirectory(env), '.rustup')],
   ['CARGO_HOME', (env) => path.join(homeDirectory(env), '.cargo')],
@@ -21,14 +25,7 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   ['GOPATH', (env) => path.join(homeDirectory(env), 'go')],
   ['NPM_CONFIG_USERCONFIG', (env) => path.join(homeDirectory(env), '.npmrc')],
   // pip reads the legacy ~/.pip/pip.conf too, when there is no XDG one
-  [
-    'PIP_CONFIG_FILE',
-    (env) =>
-      firstExisting(
-        path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pip', 'pip.conf'),
-        path.join(homeDirectory(env), '.pip', 'pip.conf'),
-      ),
-  ],
+  ['PIP_CONFIG_FILE', (env) => pipConfigOf(env)],
   // gpg's keyring: an operator whose git signs its commits (commit.gpgSign) had every agent commit
   // fail with "gpg failed to sign the data"
   ['GNUPGHOME', (env) => path.join(homeDirectory(env), '.gnupg')],
@@ -48,7 +45,7 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   // settings of build tools under the XDG config dir: Go's `go env -w` file (GOPROXY, GOPRIVATE),
   // poetry's package indexes (uv's user config has no such variable: UV_CONFIG_FILE would replace
   // the project's own, so it is copied, see agent-home)
-  ['GOENV', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'go', 'env')],
+  ['GOENV', (env) => goEnvOf(env)],
   // bundler's global config: a private gem server and its credentials
   ['BUNDLE_USER_CONFIG', (env) => path.join(homeDirectory(env), '.bundle', 'config')],
   ['POETRY_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pypoetry')],
@@ -62,9 +59,63 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   // git's push asks, had no token either
   ['GH_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'gh')],
   ['GLAB_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'glab-cli')],
+  // download caches, which the private HOME left cold: every job's `npm ci` or `pip install`
+  // fetched every package again. Each is shared only where the operator's settings name no other
+  // (the variable would override them); each tool locks its own cache for concurrent jobs
+  ['NPM_CONFIG_CACHE', (env) => path.join(homeDirectory(env), '.npm'), unlessSetIn(npmrcOf, /^\s*cache\s*=/m)],
+  [
+    'PIP_CACHE_DIR',
+    (env) => path.join(cacheHome(env), 'pip'),
+    unlessSetIn((env) => env.PIP_CONFIG_FILE ?? pipConfigOf(env), /^\s*cache[-_]dir\s*=/m),
+  ],
+  ['GOCACHE', (env) => path.join(cacheHome(env), 'go-build'), unlessSetIn(goEnvOf, /^GOCACHE=/m)],
+  [
+    'UV_CACHE_DIR',
+    (env) => path.join(cacheHome(env), 'uv'),
+    unlessSetIn((env) => path.join(configHome(env), 'uv', 'uv.toml'), /^\s*cache-dir\s*=/m),
+  ],
   // what `pip install --user` put in ~/.local/lib/pythonX.Y (pytest among it) was not importable
   ['PYTHONUSERBASE', (env) => path.join(homeDirectory(env), '.local'), holdsPythonUserSite],
 ];
+
+function configHome(env: NodeJS.ProcessEnv): string {
+  return xdgDirectory('XDG_CONFIG_HOME', '.config', env);
+}
+
+function cacheHome(env: NodeJS.ProcessEnv): string {
+  return xdgDirectory('XDG_CACHE_HOME', '.cache', env);
+}
+
+/** The operator's npm user config: the one the environment names, else `~/.npmrc`. */
+function npmrcOf(env: NodeJS.ProcessEnv): string {
+  return env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig ?? path.join(homeDirectory(env), '.npmrc');
+}
+
+function pipConfigOf(env: NodeJS.ProcessEnv): string {
+  return firstExisting(
+    path.join(configHome(env), 'pip', 'pip.conf'),
+    path.join(homeDirectory(env), '.pip', 'pip.conf'),
+  );
+}
+
+function goEnvOf(env: NodeJS.ProcessEnv): string {
+  return env.GOENV ?? path.join(configHome(env), 'go', 'env');
+}
+
+/** A place that exists, unless the operator's settings file names another (it is read for `setting`). */
+function unlessSetIn(
+  settingsFile: (env: NodeJS.ProcessEnv) => string,
+  setting: RegExp,
+): (place: string, env: NodeJS.ProcessEnv) => boolean {
+  return (place, env) => {
+    if (!fs.existsSync(place)) return false;
+    try {
+      return !setting.test(fs.readFileSync(settingsFile(env), 'utf8'));
+    } catch {
+      return true; // no settings file: nothing names another place
+    }
+  };
+}
 
 /** The first of the places that exists, else the first. */
 function firstExisting(...places: string[]): string {
@@ -86,7 +137,7 @@ function toolchainHomes(env: NodeJS.ProcessEnv): Record<string, string> {
     // npm takes its settings from the environment in either case (npm_config_userconfig)
     if (env[variable] !== undefined || env[variable.toLowerCase()] !== undefined) continue;
     const place = where(env);
-    if (inUse(place)) homes[variable] = place;
+    if (inUse(place, env)) homes[variable] = place;
   }
   return homes;
 }

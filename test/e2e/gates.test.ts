@@ -376,6 +376,42 @@ describe('scope-gate', () => {
     expect(key.json).toMatchObject({ passed: true, reason_code: 'feature_key_ok', checked_commits: 1, base: null });
   });
 
+  it('the byte-code a test run leaves (a repository that ignores none) is neither work nor outside the allowlist', async () => {
+    const wt = sb.worktree('bd-pyc');
+    fs.mkdirSync(path.join(wt, 'tests'));
+    fs.writeFileSync(path.join(wt, 'tests', 'helper.py'), 'VALUE = 1\n');
+    git(wt, 'add', '-A');
+    git(wt, 'commit', '-q', '-m', 'tests');
+    const allow = sb.prompt('src/\n', 'allowed-src.txt');
+    // the real python writes tests/__pycache__/helper.cpython-3xx.pyc as it imports the module
+    const runTests = { run: ['python3', '-c', 'import sys; sys.path.insert(0, "tests"); import helper'] };
+    const onlyTests = await sb.dx([
+      ...sb.fakeStartArgs('bd-pyc', [runTests, { exit: 0 }], wt),
+      '--allowed-paths-file',
+      allow,
+    ]);
+    expect(onlyTests.code, onlyTests.stderr).toBe(0);
+    expect((await sb.dxJson(['wait', 'bd-pyc'], WaitOutputSchema)).json).toMatchObject({
+      state: 'no_op',
+      reason_code: 'exit_zero_no_mutations',
+    });
+    expect(fs.readdirSync(path.join(wt, 'tests', '__pycache__')).length).toBe(1);
+    const wt2 = sb.worktree('bd-pyc-work');
+    fs.mkdirSync(path.join(wt2, 'tests'));
+    fs.writeFileSync(path.join(wt2, 'tests', 'helper.py'), 'VALUE = 1\n');
+    git(wt2, 'add', '-A');
+    git(wt2, 'commit', '-q', '-m', 'tests');
+    const work = await sb.dx([
+      ...sb.fakeStartArgs('bd-pyc-work', [{ write: 'src/a.py' }, runTests, { exit: 0 }], wt2),
+      '--allowed-paths-file',
+      allow,
+    ]);
+    expect(work.code, work.stderr).toBe(0);
+    expect((await sb.dxJson(['wait', 'bd-pyc-work'], WaitOutputSchema)).json.state).toBe('exited_ok');
+    const scope = await sb.dxJson(['scope-gate', '--beads', 'bd-pyc-work'], ScopeGateOutputSchema);
+    expect(scope.json).toMatchObject({ passed: true, reason_code: 'scope_ok', changed_files: ['src/a.py'] });
+  });
+
   it('flags paths outside the allowlist and a blown mutation budget, using the settings given at start', async () => {
     const allow = path.join(sb.dir, 'allowed.txt');
     fs.writeFileSync(allow, '# only source and its tests\nsrc/\ntest/**/*.test.ts\n');

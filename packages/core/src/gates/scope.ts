@@ -2,6 +2,7 @@ import path from 'node:path';
 import { inputFileProblem, readInputFile } from '../config/input-file.js';
 import type { ScopeGateOutput } from '../schemas/gates.js';
 import { git } from '../process/git.js';
+import { isToolArtifact } from '../jobs/artifacts.js';
 import { assertSha, resolveGateTarget, verdict } from './target.js';
 
 /** `*` within a path segment, `**` across segments, `?` one character; a plain entry is a path prefix. */
@@ -56,7 +57,10 @@ async function emptyTree(worktree: string): Promise<string | undefined> {
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
-/** Every path the job changed, named from the work tree's top (as its outcome names them). */
+/**
+ * Every path the job changed, named from the work tree's top (as its outcome names them); new
+ * untracked tool leftovers (byte-code, a test cache: see jobs/artifacts) are no change of the job's.
+ */
 async function changedFiles(worktree: string, base: string | undefined): Promise<string[]> {
   const files = new Set<string>();
   if (base) {
@@ -64,13 +68,13 @@ async function changedFiles(worktree: string, base: string | undefined): Promise
     for (const f of (
       await git(worktree, ['ls-files', '--others', '--exclude-standard', '--full-name', '-z'])
     ).stdout.split('\0'))
-      if (f) files.add(f);
+      if (f && !isToolArtifact(f)) files.add(f);
   } else {
     const parts = (await git(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all'])).stdout.split('\0');
     for (let i = 0; i < parts.length; i++) {
       const e = parts[i];
       if (e.length < 4) continue;
-      files.add(e.slice(3));
+      if (!(e.startsWith('??') && isToolArtifact(e.slice(3)))) files.add(e.slice(3));
       if (e[0] === 'R' || e[0] === 'C') i++;
     }
   }

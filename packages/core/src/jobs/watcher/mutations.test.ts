@@ -70,6 +70,26 @@ describe('MutationTracker', () => {
     expect(await t.poll()).toMatchObject({ mutations: 3, newUntrackedFiles: 1 });
   });
 
+  it('does not count the byte-code and caches running the tests leaves behind, untracked, as work', async () => {
+    // a repository that ignores none of them, tests already run once before the job
+    fs.mkdirSync(path.join(wt, 'tests', '__pycache__'), { recursive: true });
+    fs.writeFileSync(path.join(wt, 'tests', '__pycache__', 'test_a.cpython-311.pyc'), 'old');
+    const t = new MutationTracker(wt);
+    await t.baseline();
+    fs.writeFileSync(path.join(wt, 'tests', '__pycache__', 'test_a.cpython-311.pyc'), 'rewritten');
+    fs.writeFileSync(path.join(wt, 'tests', '__pycache__', 'conftest.cpython-311.pyc'), 'new');
+    fs.mkdirSync(path.join(wt, '.pytest_cache', 'v'), { recursive: true });
+    fs.writeFileSync(path.join(wt, '.pytest_cache', 'v', 'lastfailed'), '{}');
+    fs.writeFileSync(path.join(wt, '.coverage'), 'data');
+    expect(await t.poll()).toMatchObject({ mutations: 0, changedFiles: [], newUntrackedFiles: 0 });
+    // a tracked one is the repository's, whatever its name; a source file beside them is work
+    fs.writeFileSync(path.join(wt, 'tests', 'test_b.py'), 'def test_b(): pass\n');
+    expect((await t.poll()).changedFiles).toEqual(['tests/test_b.py']);
+    git('add', '-f', '.coverage');
+    git('commit', '-qm', 'coverage data committed');
+    expect((await t.poll()).changedFiles).toEqual(['.coverage', 'tests/test_b.py']);
+  });
+
   it('names both paths of a renamed file (staged with git mv, then committed) and files with spaces', async () => {
     fs.writeFileSync(path.join(wt, 'old name.txt'), 'o\n');
     git('add', '-A');

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gitDirOf, workTreeRoot } from '../../gates/worktree.js';
 import { git } from '../../process/git.js';
+import { isToolArtifact } from '../artifacts.js';
 
 /**
  * What the agent changed in its worktree since launch: files whose status or content differs from
@@ -189,12 +190,15 @@ export class MutationTracker {
       const current = await this.gitState();
       // git could not answer this time (a broken index mid-rewrite): nothing new is known
       if (!current) return this.last;
+      // an untracked tool leftover (byte-code, a test cache) made, rewritten or removed is no work
+      const leftover = (file: string, fp: string | undefined) => fp?.startsWith('??|') === true && isToolArtifact(file);
       for (const [file, fp] of current.status) {
-        if (this.baselineStatus.get(file) === fp) continue;
+        if (this.baselineStatus.get(file) === fp || leftover(file, fp)) continue;
         changed.add(file);
         if (fp.startsWith('??|') && !this.baselineStatus.has(file)) newUntrackedFiles++;
       }
-      for (const file of this.baselineStatus.keys()) if (!current.status.has(file)) changed.add(file);
+      for (const [file, fp] of this.baselineStatus)
+        if (!current.status.has(file) && !leftover(file, fp)) changed.add(file);
       head = current.head;
       if (head && head !== this.startHead) {
         const range = this.startHead ? [`${this.startHead}..${head}`] : [head];
@@ -207,8 +211,9 @@ export class MutationTracker {
       }
     } else {
       const current = walk(this.worktree);
-      for (const [file, fp] of current) if (this.baselineWalk.get(file) !== fp) changed.add(file);
-      for (const file of this.baselineWalk.keys()) if (!current.has(file)) changed.add(file);
+      for (const [file, fp] of current)
+        if (this.baselineWalk.get(file) !== fp && !isToolArtifact(file)) changed.add(file);
+      for (const file of this.baselineWalk.keys()) if (!current.has(file) && !isToolArtifact(file)) changed.add(file);
     }
     const headMoved = this.isGit && head !== this.startHead;
     const changedFiles = [...changed].sort();

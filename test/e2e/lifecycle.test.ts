@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
   CheckOutputSchema,
+  jobPaths,
   JobReportSchema,
   OutcomeSchema,
   parseKv,
@@ -869,6 +870,36 @@ describe('job lifecycle through the built CLI', () => {
       return c.json.state === 'stalled' ? c : undefined;
     }, 'idle tool stalled');
     expect(stalled.json.reason_code).toBe('no_progress_events');
+  });
+
+  it('an agent repeating one tool call, the worktree unchanged, is stalled (repeating_tool_calls); one whose call changes it is not', async () => {
+    const env = { DX_RUNNER_MAX_REPEATED_TOOL_CALLS: '4', DX_RUNNER_MUTATION_POLL_SEC: '0.5' };
+    const again = (run: string[], times: number) =>
+      Array.from({ length: times }, () => [{ run }, { sleep: 1200 }]).flat();
+    await sb.startFake('bd-loop', [{ message: 'looking' }, ...again(['cat', 'README.md'], 5), { hang: true }], [], {
+      env,
+    });
+    // the same call, but each time it appends to a file: the worktree moves, so it is work
+    await sb.startFake(
+      'bd-appends',
+      [{ message: 'appending' }, ...again(['sh', '-c', 'echo line >> notes.txt'], 5), { hang: true }],
+      [],
+      { env },
+    );
+    const looping = await waitFor(async () => {
+      const c = await check('bd-loop');
+      return c.json.state === 'stalled' ? c : undefined;
+    }, 'loop seen');
+    expect(looping.code).toBe(2);
+    expect(looping.json.reason_code).toBe('repeating_tool_calls');
+    const heartbeat = parseKv(fs.readFileSync(jobPaths(sb.state, 'fake', 'bd-loop').heartbeat, 'utf8'));
+    expect(Number(heartbeat.repeated_tool_calls)).toBeGreaterThanOrEqual(4);
+    expect(heartbeat.repeated_tool_call).toContain('cat README.md');
+    await waitFor(async () => {
+      const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-appends.log'), 'utf8');
+      return (log.match(/"tool_result"/g) ?? []).length === 5;
+    }, 'five appends');
+    expect((await check('bd-appends')).json).toMatchObject({ state: 'healthy', reason_code: 'progressing' });
   });
 
   it('calls a live job that never reports an event and changes nothing no_op after the startup grace (exit 23)', async () => {

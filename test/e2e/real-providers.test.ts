@@ -303,6 +303,25 @@ for (const c of CASES) {
 
     // gemini's default approval mode does not register its shell tool
     it.runIf(c.id !== 'gemini')(
+      'a model stuck asking for one command again and again is stalled (repeating_tool_calls), then stopped',
+      async () => {
+        const beads = `${c.id}-loops`;
+        const started = await start(beads, server.loopMode('cat README.md'), {
+          DX_RUNNER_MAX_REPEATED_TOOL_CALLS: '4',
+        });
+        expect(started.code, started.stderr).toBe(0);
+        const looping = await waitFor(async () => {
+          const r = await sb.dxJson(['check', '--beads', beads], CheckOutputSchema);
+          return r.json.state === 'stalled' ? r : undefined;
+        }, `${beads} seen looping`);
+        expect(looping.json.reason_code).toBe('repeating_tool_calls');
+        expect((await sb.dx(['stop', '--beads', beads])).code).toBe(0);
+        await ended(beads);
+      },
+    );
+
+    // gemini's default approval mode does not register its shell tool
+    it.runIf(c.id !== 'gemini')(
       "a commit the agent makes with the CLI's shell tool carries the operator's git identity",
       async () => {
         const beads = `${c.id}-commits`;

@@ -31,6 +31,9 @@ describe('cc-glm stream-json parser (recorded claude 2.1.197 output)', () => {
     expect(exit.exitCode).toBe(0);
     const kinds = events.map((e) => (e.kind === 'progress' ? e.activity : e.kind));
     expect(kinds).toEqual(['init', 'tool_call', 'tool_result', 'message', 'usage', 'final']);
+    // the call's arguments as stable text: how the watcher tells one call repeated from new work
+    const call = events.find((e) => e.kind === 'progress' && e.activity === 'tool_call');
+    expect(call).toMatchObject({ detail: 'Write', input: expect.stringContaining('"file_path":') });
     expect(events.find((e) => e.kind === 'final')).toMatchObject({
       ok: true,
       text: 'READY. Hello from the fake model server.',

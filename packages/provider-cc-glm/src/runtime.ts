@@ -79,7 +79,12 @@ function parseLine(line: string, kit: ProviderKit): AgentEvent[] {
       if (typeof e.error === 'string') events.push({ kind: 'error', detail: e.error });
       for (const item of contentItems(e.message)) {
         if (item.type === 'tool_use')
-          events.push({ kind: 'progress', activity: 'tool_call', detail: kit.text(item.name, 'tool') });
+          events.push({
+            kind: 'progress',
+            activity: 'tool_call',
+            detail: kit.text(item.name, 'tool'),
+            input: kit.callInput(item.input),
+          });
         else if (item.type === 'thinking') events.push({ kind: 'progress', activity: 'thinking' });
         else if (item.type === 'text')
           events.push({ kind: 'progress', activity: 'message', detail: kit.firstLine(kit.text(item.text, ''), 120) });

@@ -46,6 +46,11 @@ describe('gemini stream-json parser (recorded gemini 0.61.0 output)', () => {
       detail: expect.stringContaining('write_file'),
     });
     expect(events.find((e) => e.kind === 'final')).toMatchObject({ ok: true });
+    // the call's arguments as stable text (keys sorted): how the watcher tells one call repeated
+    expect(events.find((e) => e.kind === 'progress' && e.activity === 'tool_call')).toMatchObject({
+      detail: 'write_file',
+      input: '{"content":"written through the fake model server\\n","file_path":"/tmp/recorded/wt/out.txt"}',
+    });
   });
 
   it('turns "Attempt N failed" lines into retries', () => {

@@ -68,7 +68,14 @@ function parseLine(line: string, stream: 'stdout' | 'stderr', kit: ProviderKit, 
     }
     case 'tool_use':
       state.assistantText = '';
-      return [{ kind: 'progress', activity: 'tool_call', detail: kit.text(e.tool_name, 'tool') }];
+      return [
+        {
+          kind: 'progress',
+          activity: 'tool_call',
+          detail: kit.text(e.tool_name, 'tool'),
+          input: kit.callInput(e.parameters),
+        },
+      ];
     case 'tool_result': {
       const error = (e.error ?? {}) as Json;
       // the default approval mode does not even register the write tools: the run "succeeds" anyway

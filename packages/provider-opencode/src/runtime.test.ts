@@ -27,7 +27,10 @@ function replay(name: string, options: Record<string, unknown> = { maxRetries: 3
 describe('opencode JSON event parser (recorded opencode 1.18.33 output)', () => {
   it('reads a run with a tool call: steps, tool, text, usage and a final result on step_finish stop', () => {
     const { events } = replay('tool');
-    expect(events.filter((e) => e.kind === 'progress' && e.activity === 'tool_call')).toHaveLength(1);
+    const calls = events.filter((e) => e.kind === 'progress' && e.activity === 'tool_call');
+    expect(calls).toHaveLength(1);
+    // the call's arguments as stable text: how the watcher tells one call repeated from new work
+    expect(calls[0]).toMatchObject({ detail: 'write', input: expect.stringContaining('"filePath":') });
     expect(events.find((e) => e.kind === 'final')).toMatchObject({
       ok: true,
       text: 'READY. Hello from the fake model server.',

@@ -86,7 +86,14 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
         return [{ kind: 'progress', activity: 'thinking' }];
       case 'tool_use': {
         const state = (part.state ?? {}) as Json;
-        const events: AgentEvent[] = [{ kind: 'progress', activity: 'tool_call', detail: kit.text(part.tool, 'tool') }];
+        const events: AgentEvent[] = [
+          {
+            kind: 'progress',
+            activity: 'tool_call',
+            detail: kit.text(part.tool, 'tool'),
+            input: kit.callInput(state.input),
+          },
+        ];
         const error = typeof state.error === 'string' ? state.error : '';
         if (state.status === 'error' && REFUSED.test(error))
           events.push({ kind: 'writes_refused', detail: kit.firstLine(error, 160) });

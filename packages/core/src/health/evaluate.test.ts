@@ -185,6 +185,25 @@ describe('health states', () => {
     ).toMatchObject({ state: 'stalled', reasonCode: 'max_runtime_exceeded' });
   });
 
+  it('calls an agent repeating one tool call up to its limit stalled, though its events keep coming', () => {
+    const limited = meta({ max_repeated_tool_calls: 10 });
+    const looping = (n: number, m = limited) =>
+      at(
+        job({
+          meta: m,
+          heartbeat: hb({ last_event_at: ago(5), repeated_tool_calls: n, repeated_tool_call: 'Bash {}' }),
+        }),
+      );
+    expect(looping(9)).toMatchObject({ state: 'healthy', reasonCode: 'progressing' });
+    expect(looping(10)).toMatchObject({
+      state: 'stalled',
+      reasonCode: 'repeating_tool_calls',
+      nextAction: 'read_the_log_then_restart_with_a_clearer_prompt_or_stop',
+    });
+    // a job started before the limit existed has none recorded: never judged so
+    expect(looping(50, meta())).toMatchObject({ state: 'healthy' });
+  });
+
   it('does not call a job waiting out a rate limit stalled', () => {
     const waiting = job({
       heartbeat: hb({ last_event_at: ago(3600), rate_limited_until: new Date(NOW + 60_000).toISOString() }),

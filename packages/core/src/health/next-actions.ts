@@ -44,6 +44,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
     'The agent stopped reporting progress: run `dx-runner restart` or `dx-runner finalize`.',
   restart_with_a_narrower_prompt_or_stop:
     'Nothing changed for too long: restart with a narrower prompt, or stop the job.',
+  read_the_log_then_restart_with_a_clearer_prompt_or_stop:
+    'The agent repeats one tool call and changes nothing: read `dx-runner logs`, then restart with a clearer prompt, or stop the job.',
   review_logs_then_restart_with_a_smaller_task:
     'The job hit its runtime limit: review the log, then restart with a smaller task.',
   run_dx_runner_prune_then_restart: 'The watcher is gone: run `dx-runner prune`, then restart the job.',
@@ -158,6 +160,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   stopping: 'wait_for_outcome',
   no_events_no_mutation: 'restart_or_inspect_logs_likely_blocked',
   no_progress_events: 'run_dx_runner_restart_or_finalize',
+  repeating_tool_calls: 'read_the_log_then_restart_with_a_clearer_prompt_or_stop',
   no_mutation_timeout: 'restart_with_a_narrower_prompt_or_stop',
   max_runtime_exceeded: 'review_logs_then_restart_with_a_smaller_task',
   watcher_lost: 'run_dx_runner_prune_then_restart',

@@ -6,6 +6,7 @@ export interface JobLimits {
   maxRuntimeMinutes: number;
   noMutationTimeoutMinutes: number;
   stallMinutes: number;
+  maxRepeatedToolCalls: number;
   startupGraceSec: number;
   finalExitGraceSec: number;
   killGraceSec: number;
@@ -32,6 +33,12 @@ export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number,
     'DX_RUNNER_STALL_MINUTES',
     20,
     'a live job with no provider event for this long is stalled (check --stall-minutes overrides)',
+  ],
+  [
+    'maxRepeatedToolCalls',
+    'DX_RUNNER_MAX_REPEATED_TOOL_CALLS',
+    10,
+    'a live job whose agent made this many identical tool calls in a row, the worktree unchanged, is stalled (repeating_tool_calls)',
   ],
   [
     'startupGraceSec',

@@ -69,6 +69,8 @@ export const MetaSchema = z.looseObject({
   max_runtime_minutes: num,
   no_mutation_timeout_minutes: num,
   stall_minutes: num,
+  /** An agent making this many identical tool calls in a row, the worktree unchanged, is stalled (older jobs: none). */
+  max_repeated_tool_calls: num.optional(),
   startup_grace_sec: num,
   required_baseline: z.string().optional(),
   allowed_paths_file: z.string().optional(),
@@ -126,6 +128,10 @@ export const HeartbeatSchema = z.looseObject({
   tool_cpu_sec: num.optional(),
   /** When the agent's tools were last seen using CPU: a silent build is not a stall. */
   tools_busy_at: z.string().optional(),
+  /** How many identical tool calls in a row the agent has just made, the worktree unchanged (2 or more). */
+  repeated_tool_calls: int.optional(),
+  /** That call: the tool and the start of its arguments. */
+  repeated_tool_call: z.string().optional(),
 });
 export type HeartbeatRecord = z.output<typeof HeartbeatSchema>;
 

@@ -29,7 +29,16 @@ export type ProgressActivity = 'init' | 'message' | 'tool_call' | 'tool_result' 
 
 /** One thing the agent CLI reported, normalised. Only these count as progress (not raw log bytes). */
 export type AgentEvent =
-  | { kind: 'progress'; activity: ProgressActivity; detail?: string }
+  | {
+      kind: 'progress';
+      activity: ProgressActivity;
+      detail?: string;
+      /**
+       * A tool call's arguments as stable text (`kit.callInput`): the same call, the same text. The
+       * watcher tells an agent repeating one call from one at work by it.
+       */
+      input?: string;
+    }
   | {
       kind: 'retry';
       failureClass?: FailureClass;
@@ -103,6 +112,8 @@ export interface ProviderKit {
   text(value: unknown, fallback?: string): string;
   /** First line, trimmed and cut to `max` characters. */
   firstLine(text: string, max?: number): string;
+  /** A tool call's arguments as stable text (object keys sorted), for AgentEvent `input`. */
+  callInput(value: unknown): string | undefined;
   /** `${prefix}_${suffix}` for a failure class, with per-provider overrides of the suffix. */
   reasonCode(prefix: string, failureClass: FailureClass, overrides?: Partial<Record<FailureClass, string>>): string;
   /**

@@ -1,5 +1,8 @@
 import type { FailureClass, ProviderKit } from './contract.js';
 
+/** How much of a tool call's arguments is kept to tell it from another (its length is kept too). */
+const CALL_INPUT_MAX = 2000;
+
 /** Vendor-neutral helpers injected into providers (watcher-safe: no imports). */
 export const providerKit: ProviderKit = {
   httpStatusClass(status) {
@@ -35,6 +38,22 @@ export const providerKit: ProviderKit = {
   firstLine(text, max = 300) {
     const line = text.trim().split('\n')[0]?.trim() ?? '';
     return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  },
+  callInput(value) {
+    if (value === undefined || value === null) return undefined;
+    const text = JSON.stringify(value, (_key, v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+          )
+        : v,
+    ) as string | undefined;
+    // a call is told from another by its start: a whole file's content need not be kept
+    return text === undefined
+      ? undefined
+      : text.length > CALL_INPUT_MAX
+        ? `${text.slice(0, CALL_INPUT_MAX)}…#${text.length}`
+        : text;
   },
   reasonCode(prefix, failureClass, overrides = {}) {
     const suffix: Record<FailureClass, string> = {

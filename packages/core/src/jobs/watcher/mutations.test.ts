@@ -70,6 +70,20 @@ describe('MutationTracker', () => {
     expect(await t.poll()).toMatchObject({ mutations: 3, newUntrackedFiles: 1 });
   });
 
+  it('counts every poll that finds the worktree moved, a file edited again included', async () => {
+    const t = new MutationTracker(wt);
+    await t.baseline();
+    expect((await t.poll()).changes).toBe(0);
+    fs.appendFileSync(path.join(wt, 'a.txt'), 'one\n');
+    expect(await t.poll()).toMatchObject({ mutations: 1, changes: 1 });
+    expect((await t.poll()).changes).toBe(1);
+    // the same file again: still one changed file, but the worktree moved
+    fs.appendFileSync(path.join(wt, 'a.txt'), 'two, longer\n');
+    expect(await t.poll()).toMatchObject({ mutations: 1, changes: 2 });
+    git('commit', '-qam', 'work');
+    expect(await t.poll()).toMatchObject({ mutations: 1, changes: 3 });
+  });
+
   it('does not count the byte-code and caches running the tests leaves behind, untracked, as work', async () => {
     // a repository that ignores none of them, tests already run once before the job
     fs.mkdirSync(path.join(wt, 'tests', '__pycache__'), { recursive: true });

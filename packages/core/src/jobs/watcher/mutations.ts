@@ -19,6 +19,12 @@ export interface MutationSnapshot {
    * there was. Always 0 outside git.
    */
   newUntrackedFiles: number;
+  /**
+   * How many polls found the worktree other than the poll before (a file written again, a commit):
+   * moves with every change, where `mutations` counts changed files and stays put when one of them
+   * is edited again.
+   */
+  changes: number;
   commits: string[];
   startHead?: string;
   head?: string;
@@ -90,7 +96,9 @@ export class MutationTracker {
   private startHead: string | undefined;
   private baselineStatus = new Map<string, string>();
   private baselineWalk = new Map<string, string>();
-  private last: MutationSnapshot = { mutations: 0, changedFiles: [], newUntrackedFiles: 0, commits: [] };
+  private last: MutationSnapshot = { mutations: 0, changedFiles: [], newUntrackedFiles: 0, changes: 0, commits: [] };
+  /** What the last poll saw (HEAD and every changed path's status), to tell whether the next differs. */
+  private lastSeen = '';
 
   constructor(private readonly worktree: string) {
     this.gitRoot = workTreeRoot(worktree);
@@ -109,10 +117,12 @@ export class MutationTracker {
     } else {
       this.baselineWalk = walk(this.worktree);
     }
+    this.lastSeen = `${this.startHead ?? ''}\0`;
     this.last = {
       mutations: 0,
       changedFiles: [],
       newUntrackedFiles: 0,
+      changes: 0,
       commits: [],
       startHead: this.startHead,
       head: this.startHead,
@@ -183,6 +193,8 @@ export class MutationTracker {
       return this.last;
     }
     const changed = new Set<string>();
+    /** The status or fingerprint of each changed path, as this poll found it. */
+    const fingerprints = new Map<string, string>();
     let newUntrackedFiles = 0;
     let commits: string[] = [];
     let head: string | undefined;
@@ -195,6 +207,7 @@ export class MutationTracker {
       for (const [file, fp] of current.status) {
         if (this.baselineStatus.get(file) === fp || leftover(file, fp)) continue;
         changed.add(file);
+        fingerprints.set(file, fp);
         if (fp.startsWith('??|') && !this.baselineStatus.has(file)) newUntrackedFiles++;
       }
       for (const [file, fp] of this.baselineStatus)
@@ -212,15 +225,22 @@ export class MutationTracker {
     } else {
       const current = walk(this.worktree);
       for (const [file, fp] of current)
-        if (this.baselineWalk.get(file) !== fp && !isToolArtifact(file)) changed.add(file);
+        if (this.baselineWalk.get(file) !== fp && !isToolArtifact(file)) {
+          changed.add(file);
+          fingerprints.set(file, fp);
+        }
       for (const file of this.baselineWalk.keys()) if (!current.has(file) && !isToolArtifact(file)) changed.add(file);
     }
     const headMoved = this.isGit && head !== this.startHead;
     const changedFiles = [...changed].sort();
+    const seen = `${head ?? ''}\0${changedFiles.map((f) => `${f}\0${fingerprints.get(f) ?? ''}`).join('\0')}`;
+    const changes = seen === this.lastSeen ? this.last.changes : this.last.changes + 1;
+    this.lastSeen = seen;
     this.last = {
       mutations: changedFiles.length > 0 ? changedFiles.length : headMoved ? 1 : 0,
       changedFiles,
       newUntrackedFiles,
+      changes,
       commits,
       startHead: this.startHead,
       head,

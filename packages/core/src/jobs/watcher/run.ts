@@ -99,7 +99,11 @@ export class JobWatcher {
     frozenMs: 0,
     toolCpuSec: undefined as number | undefined,
     toolsBusyAt: undefined as number | undefined,
+    repeatedToolCalls: undefined as number | undefined,
+    repeatedToolCall: undefined as string | undefined,
   };
+  /** The agent's latest tool call and how many times in a row it made it, the worktree unchanged. */
+  private repeat?: { signature: string; worktreeChanges: number; count: number };
   /** The last reading of the agent's tools' CPU: what the next one is compared with. */
   private toolCpuReading?: { sec: number; at: number };
   private hbLastWrite = 0;
@@ -388,7 +392,10 @@ export class JobWatcher {
         hb.lastEventKind = event.activity;
         hb.lastEventDetail = event.detail;
         hb.rateLimitedUntil = undefined;
-        if (event.activity === 'tool_call') hb.toolCalls++;
+        if (event.activity === 'tool_call') {
+          hb.toolCalls++;
+          this.noteToolCall(event.detail, event.input);
+        }
         if (event.activity === 'message') hb.messages++;
         if (event.activity === 'tool_call' || event.activity === 'tool_result')
           this.scheduleMutationPoll(MUTATION_DEBOUNCE_MS);
@@ -465,6 +472,29 @@ export class JobWatcher {
         break;
     }
     this.writeHeartbeat(event.kind === 'final' || hb.events === 1);
+  }
+
+  /**
+   * An agent stuck in a loop keeps sending events (one tool call after another) while it changes
+   * nothing: the same call, with the same arguments, again and again. Counted here; health calls
+   * the job stalled once the count reaches its limit. A call without arguments the provider could
+   * read proves nothing either way and ends the count.
+   */
+  private noteToolCall(tool: string | undefined, input: string | undefined): void {
+    const hb = this.hb;
+    const worktreeChanges = this.tracker.snapshot.changes;
+    if (typeof input !== 'string') this.repeat = undefined;
+    else {
+      const signature = `${tool ?? ''}\0${input}`;
+      const same = this.repeat?.signature === signature && this.repeat.worktreeChanges === worktreeChanges;
+      this.repeat =
+        same && this.repeat
+          ? { ...this.repeat, count: this.repeat.count + 1 }
+          : { signature, worktreeChanges, count: 1 };
+    }
+    const repeated = this.repeat && this.repeat.count >= 2 ? this.repeat : undefined;
+    hb.repeatedToolCalls = repeated?.count;
+    hb.repeatedToolCall = repeated ? `${tool ?? 'tool'} ${input ?? ''}`.slice(0, 200) : undefined;
   }
 
   private onFinalGraceElapsed(): void {
@@ -610,6 +640,8 @@ export class JobWatcher {
       frozen_sec: hb.frozenMs > 0 ? Math.round(hb.frozenMs / 1000) : undefined,
       tool_cpu_sec: hb.toolCpuSec === undefined ? undefined : Math.round(hb.toolCpuSec * 10) / 10,
       tools_busy_at: hb.toolsBusyAt ? iso(hb.toolsBusyAt) : undefined,
+      repeated_tool_calls: hb.repeatedToolCalls,
+      repeated_tool_call: hb.repeatedToolCall,
     };
     try {
       writeRecord(this.spec.paths.heartbeat, 'heartbeat', record, this.redactor, {

@@ -21,6 +21,8 @@ function sandbox(): Sandbox {
     DX_RUNNER_STALL_MINUTES: '0.03',
     DX_RUNNER_STARTUP_GRACE_SEC: '1',
     DX_RUNNER_FINAL_EXIT_GRACE_SEC: '1',
+    // the scenarios that stay alive (stall, loop) run side by side with the others
+    DX_RUNNER_MAX_PARALLEL_SIM: '4',
   });
   boxes.push(box);
   return box;
@@ -79,6 +81,7 @@ describe('provider sim', () => {
     const quota = (await box.dxJson(['report', 'bd-sim-quota-exhausted', '--json'], JobReportSchema)).json;
     expect(quota.summary).toMatch(/reset at 2026-11-24 12:00:00/);
     await box.dx(['stop', 'bd-sim-stall']);
+    await box.dx(['stop', 'bd-sim-loop']);
   }, 120_000);
 
   it('the success scenario really commits in the worktree and reports its usage', async () => {

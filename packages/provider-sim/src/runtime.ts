@@ -52,7 +52,16 @@ function simEvent(line: string): SimEvent | undefined {
 
 function parseSimEvent(e: SimEvent): AgentEvent[] {
   const activity = ACTIVITY[e.type];
-  if (activity) return [{ kind: 'progress', activity, detail: e.tool ? `${e.tool} ${e.detail ?? ''}`.trim() : e.text }];
+  if (activity)
+    return [
+      {
+        kind: 'progress',
+        activity,
+        detail: e.tool ? `${e.tool} ${e.detail ?? ''}`.trim() : e.text,
+        // what the simulated call worked on: the same tool on the same thing is the same call
+        input: activity === 'tool_call' ? (e.detail ?? '') : undefined,
+      },
+    ];
   switch (e.type) {
     case 'retry':
       return [

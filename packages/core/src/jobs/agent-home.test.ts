@@ -81,6 +81,23 @@ describe("the agent's private HOME gets the operator's git settings", () => {
     expect(() => agentGit('config', 'alias.nope')).toThrow();
   });
 
+  it("includes inside an included file that name ~ reach the agent's git too, at any depth", async () => {
+    fs.writeFileSync(path.join(operatorHome, '.gitconfig'), '[include]\n\tpath = ~/.gitconfig.local\n');
+    fs.mkdirSync(path.join(operatorHome, 'git'));
+    fs.writeFileSync(
+      path.join(operatorHome, '.gitconfig.local'),
+      '[include]\n\tpath = ~/git/aliases\n[includeIf "gitdir:~/work/"]\n\tpath = ~/git/work\n',
+    );
+    // a neighbour of the included file, named relative to it
+    fs.writeFileSync(path.join(operatorHome, 'git', 'aliases'), '[alias]\n\tco = checkout\n[include]\n\tpath = more\n');
+    fs.writeFileSync(path.join(operatorHome, 'git', 'more'), '[alias]\n\tbr = branch\n');
+    fs.writeFileSync(path.join(operatorHome, 'git', 'work'), '[alias]\n\tw = log -1\n');
+    await writeAgentGitConfig();
+    expect(agentGit('config', 'alias.co')).toBe('checkout');
+    expect(agentGit('config', 'alias.br')).toBe('branch');
+    expect(agentGit('config', 'alias.w')).toBe('log -1');
+  });
+
   it("the operator's hooks and global ignore and attributes files, named from ~, reach the agent's git", async () => {
     fs.mkdirSync(path.join(operatorHome, '.config', 'git'), { recursive: true });
     fs.writeFileSync(path.join(operatorHome, '.config', 'git', 'ignore'), '.env\n');

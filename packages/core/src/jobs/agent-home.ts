@@ -136,9 +136,10 @@ interface OperatorGit {
   /** The RESOLVED settings (the last value of each wins; `~/` expanded). */
   settings: Map<string, string>;
   /**
-   * The `[include]` and `[includeIf]` sections of the operator's global files that name `~` (or a
-   * path relative to the file), as they mean it: in the private HOME, `~/.gitconfig.local` and
-   * `includeIf "gitdir:~/work/"` would name files and directories that are not there.
+   * The `[include]` and `[includeIf]` sections of the operator's global files, and of the files
+   * those include, that name `~` (or a path relative to the file), as they mean it: in the private
+   * HOME, `~/.gitconfig.local` and `includeIf "gitdir:~/work/"` would name files and directories
+   * that are not there.
    */
   includes: string[];
 }
@@ -156,6 +157,9 @@ async function operatorGit(worktree: string, env: NodeJS.ProcessEnv, globals: st
   if (r.code !== 0) return found;
   const home = homeDirectory(env);
   const expand = (value: string) => expandHome(value, env);
+  // the operator's global files and every file they include, at any depth: git lists an included
+  // file's entries right after the include that names it
+  const operatorFiles = new Set(globals);
   // -z with --show-origin: "file:<path>\0key\nvalue\0" per entry (the key's section and name lower-cased)
   const parts = r.stdout.split('\0');
   for (let i = 0; i + 1 < parts.length; i += 2) {
@@ -175,9 +179,10 @@ async function operatorGit(worktree: string, env: NodeJS.ProcessEnv, globals: st
       );
       continue;
     }
-    if (!globals.includes(origin)) continue;
+    if (!operatorFiles.has(origin)) continue;
     // a relative path is the including file's neighbour
     const file = value.startsWith('~') ? expand(value) : path.resolve(path.dirname(origin), value);
+    operatorFiles.add(file);
     const condition = key === 'include.path' ? undefined : key.slice('includeif.'.length, -'.path'.length);
     const resolvedCondition = condition?.replace(/^(gitdir(?:\/i)?:)~\//, `$1${home}/`);
     if (file === value && resolvedCondition === condition) continue; // absolute, and no ~: the include works as it is

@@ -250,14 +250,7 @@ export function createSandbox(extraEnv: Record<string, string> = {}): Sandbox {
       return withJson(await sandbox.dx([...args, '--json'], options), schema);
     },
     batch(args, options = {}) {
-      return runCli(
-        args,
-        { ...env, ...options.env },
-        options.cwd ?? dir,
-        options.timeoutMs ?? 120_000,
-        options.wrap ?? [],
-        BATCH_BIN,
-      );
+      return sandbox.bin(BATCH_BIN, args, options);
     },
     bin(bin, args, options = {}) {
       return runCli(

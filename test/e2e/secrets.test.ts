@@ -81,6 +81,8 @@ describe('API keys and tokens never reach logs, outcomes, reports or JSON', () =
   it('a password in a URL (a git remote with a token, DATABASE_URL) stays out of what dx-runner writes', async () => {
     const remoteToken = 'glpat-Remote0Token1Value2xyz';
     const dbPassword = 'db-pw-8c1f0e2a77';
+    const basic = Buffer.from('op:basic-pw-5521').toString('base64');
+    const awsSecret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE';
     const wt = sb.worktree('bd-url-secret');
     execFileSync('git', [
       '-C',
@@ -94,12 +96,22 @@ describe('API keys and tokens never reach logs, outcomes, reports or JSON', () =
       steps: [
         { run: ['git', 'remote', '-v'] },
         { print_env: 'DATABASE_URL' },
+        // what `curl -v -u` prints of its request, and a cat of an AWS credentials file (from the
+        // environment: a secret written in the prompt is the operator's own text, kept in its copy)
+        {
+          run: [
+            'sh',
+            '-c',
+            'echo "> Authorization: Basic $X_HEADER"; printf "[default]\\naws_secret_access_key = %s\\n" "$X_AWS"',
+          ],
+        },
         { write: 'out.txt', content: 'work\n' },
         { result: 'pushed to ${env:DATABASE_URL}' },
         { exit: 0 },
       ],
     });
-    const env = { DATABASE_URL: `postgres://app:${dbPassword}@127.0.0.1:5432/app` };
+    // names no secret-like pattern marks: the values' shapes are what gives them away
+    const env = { DATABASE_URL: `postgres://app:${dbPassword}@127.0.0.1:5432/app`, X_HEADER: basic, X_AWS: awsSecret };
     const start = await sb.dx(
       ['start', '--beads', 'bd-url-secret', '--provider', 'fake', '--prompt-file', prompt, '--worktree', wt],
       { env },
@@ -120,12 +132,12 @@ describe('API keys and tokens never reach logs, outcomes, reports or JSON', () =
       await sb.dx(['report', '--beads', 'bd-url-secret', '--format', 'markdown']),
       await sb.dx(['logs', '--beads', 'bd-url-secret', '--lines', '100', '--json']),
     ];
-    for (const out of outputs) {
-      expect(out.stdout + out.stderr).not.toContain(remoteToken);
-      expect(out.stdout + out.stderr).not.toContain(dbPassword);
+    expect(log).toContain('> Authorization: Basic [REDACTED]');
+    expect(log).toContain('aws_secret_access_key = [REDACTED]');
+    for (const secret of [remoteToken, dbPassword, basic, awsSecret]) {
+      for (const out of outputs) expect(out.stdout + out.stderr).not.toContain(secret);
+      expect(grepTree(sb.state, secret)).toEqual([]);
     }
-    expect(grepTree(sb.state, remoteToken)).toEqual([]);
-    expect(grepTree(sb.state, dbPassword)).toEqual([]);
   });
 
   it('scrubs a key from error messages of refused commands', async () => {

@@ -41,6 +41,13 @@ describe('Redactor', () => {
     expect(r.redact('//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789')).toBe(
       '//registry.npmjs.org/:_authToken=[REDACTED]',
     );
+    expect(r.redact('> Authorization: Basic b3A6czNjcjN0LXB3')).toBe('> Authorization: Basic [REDACTED]');
+    expect(r.redact('aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')).toBe(
+      'aws_secret_access_key = [REDACTED]',
+    );
+    expect(r.redact('{"AccessKeyId": "AKIAX", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}')).toBe(
+      '{"AccessKeyId": "AKIAX", "SecretAccessKey": "[REDACTED]"}',
+    );
     // a user without a password, a port, an address: nothing to hide
     for (const plain of ['ssh://git@github.com:22/o/r.git', 'http://localhost:8080/a@b', 'mail me at a@b.example'])
       expect(r.redact(plain)).toBe(plain);

@@ -26,6 +26,11 @@ const TOKEN_PATTERNS: ReadonlyArray<readonly [string, RegExp, string]> = [
   // the password of a URL's user info: a git remote with a token, DATABASE_URL, a private index
   ['@', /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:'"]*:)[^\s/?#@'"]+(?=@)/gi, `$1${PLACEHOLDER}`],
   ['Bearer', /(Bearer\s+)[A-Za-z0-9._~+/=-]{16,}/g, `$1${PLACEHOLDER}`],
+  // a user and password in an HTTP header (curl -v prints the request's) and AWS's secret key in
+  // its credentials file or `aws configure export-credentials`
+  ['Basic', /(Authorization:\s*Basic\s+)[A-Za-z0-9+/=]{8,}/gi, `$1${PLACEHOLDER}`],
+  ['ecret', /(aws_secret_access_key\s*[=:]\s*["']?)[A-Za-z0-9/+=]{20,}/gi, `$1${PLACEHOLDER}`],
+  ['ecret', /("SecretAccessKey"\s*:\s*")[A-Za-z0-9/+=]{20,}/g, `$1${PLACEHOLDER}`],
 ];
 
 export function isSecretEnvName(name: string): boolean {

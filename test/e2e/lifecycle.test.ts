@@ -872,13 +872,31 @@ describe('job lifecycle through the built CLI', () => {
     expect(stalled.json.reason_code).toBe('no_progress_events');
   });
 
-  it('an agent repeating one tool call, the worktree unchanged, is stalled (repeating_tool_calls); one whose call changes it is not', async () => {
+  it('an agent repeating one tool call or two in turn, the worktree unchanged, is stalled (repeating_tool_calls); one whose call changes it is not', async () => {
     const env = { DX_RUNNER_MAX_REPEATED_TOOL_CALLS: '4', DX_RUNNER_MUTATION_POLL_SEC: '0.5' };
     const again = (run: string[], times: number) =>
       Array.from({ length: times }, () => [{ run }, { sleep: 1200 }]).flat();
     await sb.startFake('bd-loop', [{ message: 'looking' }, ...again(['cat', 'README.md'], 5), { hang: true }], [], {
       env,
     });
+    // two calls in turn, nothing changing (a re-edit that writes the same, then the same test)
+    await sb.startFake(
+      'bd-ping-pong',
+      [
+        { message: 'retrying' },
+        ...[1, 2, 3].flatMap(() => [{ run: ['git', 'status'] }, { run: ['git', 'diff'] }]),
+        { hang: true },
+      ],
+      [],
+      { env },
+    );
+    // five different reads: work, whatever their number
+    await sb.startFake(
+      'bd-reads',
+      [{ message: 'reading' }, ...['a', 'b', 'c', 'd', 'e'].map((f) => ({ run: ['cat', `${f}.txt`] })), { hang: true }],
+      [],
+      { env },
+    );
     // the same call, but each time it appends to a file: the worktree moves, so it is work
     await sb.startFake(
       'bd-appends',
@@ -900,6 +918,12 @@ describe('job lifecycle through the built CLI', () => {
       return (log.match(/"tool_result"/g) ?? []).length === 5;
     }, 'five appends');
     expect((await check('bd-appends')).json).toMatchObject({ state: 'healthy', reason_code: 'progressing' });
+    const pingPong = await waitFor(async () => {
+      const c = await check('bd-ping-pong');
+      return c.json.state === 'stalled' ? c : undefined;
+    }, 'two calls in turn seen looping');
+    expect(pingPong.json.reason_code).toBe('repeating_tool_calls');
+    expect((await check('bd-reads')).json).toMatchObject({ state: 'healthy', reason_code: 'progressing' });
   });
 
   it('calls a live job that never reports an event and changes nothing no_op after the startup grace (exit 23)', async () => {

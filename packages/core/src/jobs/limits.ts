@@ -38,7 +38,7 @@ export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number,
     'maxRepeatedToolCalls',
     'DX_RUNNER_MAX_REPEATED_TOOL_CALLS',
     10,
-    'a live job whose agent made this many identical tool calls in a row, the worktree unchanged, is stalled (repeating_tool_calls)',
+    'a live job whose agent made this many tool calls in a row that are one call repeated or two in turn, the worktree unchanged, is stalled (repeating_tool_calls)',
   ],
   [
     'startupGraceSec',

@@ -102,8 +102,12 @@ export class JobWatcher {
     repeatedToolCalls: undefined as number | undefined,
     repeatedToolCall: undefined as string | undefined,
   };
-  /** The agent's latest tool call and how many times in a row it made it, the worktree unchanged. */
-  private repeat?: { signature: string; worktreeChanges: number; count: number };
+  /**
+   * The agent's latest run of tool calls made of at most two different calls (one repeated, or two
+   * in turn), the worktree unchanged: `last` and `other` are the two, `lastRun` how many of `last`
+   * end the run, `count` its length.
+   */
+  private repeat?: { last: string; other?: string; lastRun: number; count: number; worktreeChanges: number };
   /** The last reading of the agent's tools' CPU: what the next one is compared with. */
   private toolCpuReading?: { sec: number; at: number };
   private hbLastWrite = 0;
@@ -476,23 +480,26 @@ export class JobWatcher {
 
   /**
    * An agent stuck in a loop keeps sending events (one tool call after another) while it changes
-   * nothing: the same call, with the same arguments, again and again. Counted here; health calls
-   * the job stalled once the count reaches its limit. A call without arguments the provider could
-   * read proves nothing either way and ends the count.
+   * nothing: the same call with the same arguments again and again, or two calls in turn (an edit
+   * that changes nothing, then the same failing test). Counted here; health calls the job stalled
+   * once the count reaches its limit. A call without arguments the provider could read proves
+   * nothing either way and ends the count, as does a worktree that moved.
    */
   private noteToolCall(tool: string | undefined, input: string | undefined): void {
     const hb = this.hb;
     const worktreeChanges = this.tracker.snapshot.changes;
-    if (typeof input !== 'string') this.repeat = undefined;
-    else {
-      const signature = `${tool ?? ''}\0${input}`;
-      const same = this.repeat?.signature === signature && this.repeat.worktreeChanges === worktreeChanges;
-      this.repeat =
-        same && this.repeat
-          ? { ...this.repeat, count: this.repeat.count + 1 }
-          : { signature, worktreeChanges, count: 1 };
-    }
-    const repeated = this.repeat && this.repeat.count >= 2 ? this.repeat : undefined;
+    const signature = typeof input === 'string' ? `${tool ?? ''}\0${input}` : undefined;
+    const run = this.repeat?.worktreeChanges === worktreeChanges ? this.repeat : undefined;
+    if (signature === undefined) this.repeat = undefined;
+    else if (!run) this.repeat = { last: signature, lastRun: 1, count: 1, worktreeChanges };
+    else if (signature === run.last) this.repeat = { ...run, lastRun: run.lastRun + 1, count: run.count + 1 };
+    else if (signature === run.other)
+      this.repeat = { ...run, last: signature, other: run.last, lastRun: 1, count: run.count + 1 };
+    // a third call: the run starts again from the calls of the one before it at its end
+    else this.repeat = { last: signature, other: run.last, lastRun: 1, count: run.lastRun + 1, worktreeChanges };
+    // a run of two different calls repeats once it is longer than two
+    const repeated =
+      this.repeat && this.repeat.count > (this.repeat.other === undefined ? 1 : 2) ? this.repeat : undefined;
     hb.repeatedToolCalls = repeated?.count;
     hb.repeatedToolCall = repeated ? `${tool ?? 'tool'} ${input ?? ''}`.slice(0, 200) : undefined;
   }

@@ -32,15 +32,15 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   // version managers whose shims sit on the operator's PATH: under the private HOME mise said
   // "node is not a valid shim" and the agent's `npm test` never ran (its trusted-config list is
   // in the state dir)
-  ['MISE_DATA_DIR', (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'mise')],
-  ['MISE_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'mise')],
-  ['MISE_STATE_DIR', (env) => path.join(xdgDirectory('XDG_STATE_HOME', path.join('.local', 'state'), env), 'mise')],
+  ['MISE_DATA_DIR', (env) => path.join(dataHome(env), 'mise')],
+  ['MISE_CONFIG_DIR', (env) => path.join(configHome(env), 'mise')],
+  ['MISE_STATE_DIR', (env) => path.join(stateHome(env), 'mise')],
   ['ASDF_DATA_DIR', (env) => path.join(homeDirectory(env), '.asdf')],
   ['RBENV_ROOT', (env) => path.join(homeDirectory(env), '.rbenv')],
   ['NODENV_ROOT', (env) => path.join(homeDirectory(env), '.nodenv')],
   ['NVM_DIR', (env) => path.join(homeDirectory(env), '.nvm')],
   ['VOLTA_HOME', (env) => path.join(homeDirectory(env), '.volta')],
-  ['PNPM_HOME', (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'pnpm')],
+  ['PNPM_HOME', (env) => path.join(dataHome(env), 'pnpm')],
   ['BUN_INSTALL', (env) => path.join(homeDirectory(env), '.bun')],
   // settings of build tools under the XDG config dir: Go's `go env -w` file (GOPROXY, GOPRIVATE),
   // poetry's package indexes (uv's user config has no such variable: UV_CONFIG_FILE would replace
@@ -48,17 +48,14 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
   ['GOENV', (env) => goEnvOf(env)],
   // bundler's global config: a private gem server and its credentials
   ['BUNDLE_USER_CONFIG', (env) => path.join(homeDirectory(env), '.bundle', 'config')],
-  ['POETRY_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'pypoetry')],
+  ['POETRY_CONFIG_DIR', (env) => path.join(configHome(env), 'pypoetry')],
   // the Pythons uv installed (a project's `.python-version`): without them uv downloads one per job
-  [
-    'UV_PYTHON_INSTALL_DIR',
-    (env) => path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'uv', 'python'),
-  ],
+  ['UV_PYTHON_INSTALL_DIR', (env) => path.join(dataHome(env), 'uv', 'python')],
   // the forge CLIs an agent opens its pull request with (`gh pr create`): under the private HOME
   // "You are not logged into any GitHub hosts", and `gh auth setup-git`'s credential helper, which
   // git's push asks, had no token either
-  ['GH_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'gh')],
-  ['GLAB_CONFIG_DIR', (env) => path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'glab-cli')],
+  ['GH_CONFIG_DIR', (env) => path.join(configHome(env), 'gh')],
+  ['GLAB_CONFIG_DIR', (env) => path.join(configHome(env), 'glab-cli')],
   // download caches, which the private HOME left cold: every job's `npm ci` or `pip install`
   // fetched every package again. Each is shared only where the operator's settings name no other
   // (the variable would override them); each tool locks its own cache for concurrent jobs
@@ -80,6 +77,14 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
 
 function configHome(env: NodeJS.ProcessEnv): string {
   return xdgDirectory('XDG_CONFIG_HOME', '.config', env);
+}
+
+function dataHome(env: NodeJS.ProcessEnv): string {
+  return xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env);
+}
+
+function stateHome(env: NodeJS.ProcessEnv): string {
+  return xdgDirectory('XDG_STATE_HOME', path.join('.local', 'state'), env);
 }
 
 function cacheHome(env: NodeJS.ProcessEnv): string {
@@ -159,10 +164,10 @@ function toolPlaces(env: NodeJS.ProcessEnv): Record<string, string> {
     if (unset(variable)) places[variable] = toolStatePath(tool, variable, env);
   const policy = userPolicyFile(undefined, env);
   if (policy && unset('DX_POLICY_FILE')) places.DX_POLICY_FILE = policy;
-  const profiles = path.join(xdgDirectory('XDG_CONFIG_HOME', '.config', env), 'dx-runner', 'profiles');
+  const profiles = path.join(configHome(env), 'dx-runner', 'profiles');
   if (unset('DX_RUNNER_PROFILES_DIR') && fs.existsSync(profiles)) places.DX_RUNNER_PROFILES_DIR = profiles;
   // oclif's data dir: where `plugins install`/`link` put the operator's provider plugins
-  const data = path.join(xdgDirectory('XDG_DATA_HOME', path.join('.local', 'share'), env), 'dx-runner');
+  const data = path.join(dataHome(env), 'dx-runner');
   if (unset('DX_RUNNER_DATA_DIR') && fs.existsSync(data)) places.DX_RUNNER_DATA_DIR = data;
   return places;
 }

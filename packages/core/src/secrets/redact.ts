@@ -10,6 +10,8 @@ const MIN_SECRET_LENGTH = 8;
 /** What a secret is replaced with, everywhere. */
 export const REDACTION_MARK = '[REDACTED]';
 const PLACEHOLDER = REDACTION_MARK;
+/** The password of a URL's user info (`scheme://user:password@host`): group 1 up to it, group 2 it. */
+export const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:'"]*:)([^\s/?#@'"]+)(?=@)/gi;
 
 /**
  * Well-known token shapes that are scrubbed even when no env var names them; each with the literal
@@ -24,7 +26,7 @@ const TOKEN_PATTERNS: ReadonlyArray<readonly [string, RegExp, string]> = [
   ['glpat-', /\bglpat-[A-Za-z0-9_-]{20,}/g, PLACEHOLDER],
   ['npm_', /\bnpm_[A-Za-z0-9]{36}\b/g, PLACEHOLDER],
   // the password of a URL's user info: a git remote with a token, DATABASE_URL, a private index
-  ['@', /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:'"]*:)[^\s/?#@'"]+(?=@)/gi, `$1${PLACEHOLDER}`],
+  ['@', URL_PASSWORD, `$1${PLACEHOLDER}`],
   ['Bearer', /(Bearer\s+)[A-Za-z0-9._~+/=-]{16,}/g, `$1${PLACEHOLDER}`],
   // a user and password in an HTTP header (curl -v prints the request's) and AWS's secret key in
   // its credentials file or `aws configure export-credentials`

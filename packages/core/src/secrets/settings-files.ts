@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { URL_PASSWORD } from './redact.js';
 
 /**
  * The operator's credentials in the settings files the agent's tools are pointed at (see
@@ -89,7 +90,7 @@ function bundlerSecrets(text: string): string[] {
 
 /** The password of every `scheme://user:password@host` in the text. */
 function urlPasswords(text: string): string[] {
-  return [...text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s:/@"']+:([^\s@/"']+)@/gi)].map((m) => m[1]);
+  return [...text.matchAll(URL_PASSWORD)].map((m) => m[2]);
 }
 
 /** `password = "…"` and `token = "…"` (poetry's auth.toml, cargo's credentials). */

@@ -89,8 +89,8 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
     if (mutations > 0) return health('healthy', 'mutating_without_events');
     return readOnly ? health('stalled', 'no_progress_events') : health('no_op', 'no_events_no_mutation');
   }
-  // events keep coming, but the agent makes one call over and over and changes nothing: stuck,
-  // spending tokens (a stall by another sign)
+  // events keep coming, but the agent makes the same call (or two in turn) over and over and
+  // changes nothing: stuck, spending tokens (a stall by another sign)
   if (meta.max_repeated_tool_calls !== undefined && (hb?.repeated_tool_calls ?? 0) >= meta.max_repeated_tool_calls)
     return health('stalled', 'repeating_tool_calls');
   if (hb?.rate_limited_until && Date.parse(hb.rate_limited_until) > now) return health('healthy', 'rate_limit_backoff');

@@ -45,7 +45,7 @@ export const NEXT_ACTIONS: Record<string, string> = {
   restart_with_a_narrower_prompt_or_stop:
     'Nothing changed for too long: restart with a narrower prompt, or stop the job.',
   read_the_log_then_restart_with_a_clearer_prompt_or_stop:
-    'The agent repeats one tool call and changes nothing: read `dx-runner logs`, then restart with a clearer prompt, or stop the job.',
+    'The agent repeats the same tool calls and changes nothing: read `dx-runner logs`, then restart with a clearer prompt, or stop the job.',
   review_logs_then_restart_with_a_smaller_task:
     'The job hit its runtime limit: review the log, then restart with a smaller task.',
   run_dx_runner_prune_then_restart: 'The watcher is gone: run `dx-runner prune`, then restart the job.',

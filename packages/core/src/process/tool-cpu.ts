@@ -6,8 +6,12 @@ const TICKS_PER_SEC = 100;
 /** More processes than any agent's tools run: a bound on the walk, not a limit on the agent. */
 const MAX_PROCESSES = 4096;
 
-/** Whether the kernel lists a process's children (`/proc/<pid>/task/<tid>/children`). */
-const CHILDREN_LISTED = KERNEL_START_TIMES && fs.existsSync(`/proc/self/task/${process.pid}/children`);
+let childrenListed: boolean | undefined;
+/** Whether the kernel lists a process's children (`/proc/<pid>/task/<tid>/children`); asked once. */
+function kernelListsChildren(): boolean {
+  childrenListed ??= KERNEL_START_TIMES && fs.existsSync(`/proc/self/task/${process.pid}/children`);
+  return childrenListed;
+}
 
 function childrenOf(pid: number): number[] {
   let tasks: string[];
@@ -38,7 +42,7 @@ function childrenOf(pid: number): number[] {
  * readings may go down: callers take the growth, never a fall.
  */
 export function toolCpuSeconds(agentPid: number): number | undefined {
-  if (!CHILDREN_LISTED) return undefined;
+  if (!kernelListsChildren()) return undefined;
   const agent = readProcessInfo(agentPid);
   if (!agent) return undefined;
   let ticks = agent.reapedChildrenCpuTicks;

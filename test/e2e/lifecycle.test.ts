@@ -913,6 +913,9 @@ describe('job lifecycle through the built CLI', () => {
     const heartbeat = parseKv(fs.readFileSync(jobPaths(sb.state, 'fake', 'bd-loop').heartbeat, 'utf8'));
     expect(Number(heartbeat.repeated_tool_calls)).toBeGreaterThanOrEqual(4);
     expect(heartbeat.repeated_tool_call).toContain('cat README.md');
+    // check names the call it repeats, for a person and in JSON
+    expect(looping.json.repeating).toMatchObject({ call: expect.stringContaining('cat README.md') });
+    expect((await sb.dx(['check', 'bd-loop'])).stdout).toMatch(/^repeating calls=\d+ latest=bash .*cat README\.md/m);
     await waitFor(async () => {
       const log = fs.readFileSync(path.join(sb.state, 'fake', 'bd-appends.log'), 'utf8');
       return (log.match(/"tool_result"/g) ?? []).length === 5;

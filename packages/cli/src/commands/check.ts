@@ -45,6 +45,7 @@ ${exitCodesHelp([0, 1, 2, 3, 23])}`;
     this.out(
       `metrics events=${view.events} tool_calls=${view.tool_calls} mutations=${view.mutations} log_bytes=${view.log_bytes} elapsed=${formatDuration(view.elapsed_sec)}${view.exit_code === null ? '' : ` exit_code=${view.exit_code}`}`,
     );
+    if (view.repeating) this.out(`repeating calls=${view.repeating.calls} latest=${view.repeating.call}`);
     if (view.corrupt) this.out(`unreadable ${view.corrupt.message}`);
     return view;
   }

@@ -41,6 +41,9 @@ export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobVie
     log_bytes: outcome?.log_bytes ?? logBytesOnDisk(job.paths.log),
     log_bytes_dropped: outcome?.log_bytes_dropped ?? hb?.log_bytes_dropped ?? 0,
     rate_limited_until: !outcome ? (hb?.rate_limited_until ?? null) : null,
+    ...(!outcome && hb?.repeated_tool_calls !== undefined && hb.repeated_tool_call !== undefined
+      ? { repeating: { calls: hb.repeated_tool_calls, call: hb.repeated_tool_call } }
+      : {}),
     exit_code: outcome?.exit_code ?? null,
     outcome_state: outcome?.state ?? null,
     completed_at: outcome?.completed_at ?? null,

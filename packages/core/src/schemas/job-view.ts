@@ -31,6 +31,11 @@ export const JobViewSchema = z.object({
   /** Bytes of output dropped from the log to keep it under limits.max_log_mb (0: the log is whole). */
   log_bytes_dropped: z.number().int(),
   rate_limited_until: z.string().nullable(),
+  /**
+   * Present only for a live job whose agent is repeating tool calls, the worktree unchanged: how many
+   * calls in a row, and the latest (its tool and the start of its arguments).
+   */
+  repeating: z.object({ calls: z.number().int(), call: z.string() }).optional(),
   exit_code: z.number().int().nullable(),
   outcome_state: z.string().nullable(),
   completed_at: z.string().nullable(),

@@ -199,6 +199,39 @@ describe('nightly-dispatch run', () => {
     await stop('bd-n1');
   });
 
+  it('stops a job of an earlier run that stalled (the watchdog leaves it to its owner), frees its slot and says so', async () => {
+    create('bd-stuck-night', 0);
+    create('bd-next', 1);
+    // the agent says one thing, then nothing: stalled a second later
+    const first = await night([], { DX_RUNNER_STALL_MINUTES: '0.02' });
+    expect(first.report.counts.dispatched, first.stderr).toBe(1);
+    await waitFor(async () => {
+      const c = await sb.dx(['check', '--beads', 'bd-stuck-night', '--json']);
+      return CheckOutputSchema.parse(JSON.parse(c.stdout)).state === 'stalled';
+    }, 'the night job stalled');
+    // the watchdog reports it and leaves it to nightly-dispatch
+    const watchdog = await sb.dx(['watchdog', '--once', '--json']);
+    expect(watchdog.stdout).toContain('left_to_owner');
+    const next = await night();
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.report.stopped).toEqual([
+      { beads_id: 'bd-stuck-night', host: 'local', reason_code: 'no_progress_events', detail: null },
+    ]);
+    expect(next.report.migration.live_jobs).toBe(0);
+    expect(next.report.items.map((i) => [i.beads_id, i.action])).toEqual([['bd-next', 'dispatched']]);
+    const stopped = CheckOutputSchema.parse(
+      JSON.parse((await sb.dx(['check', '--beads', 'bd-stuck-night', '--json'])).stdout),
+    );
+    expect(stopped.outcome_state).not.toBeNull();
+    // its issue stays claimed for a person; the report and an alert say so
+    expect(issue('bd-stuck-night')).toMatchObject({ status: 'in_progress' });
+    expect(fs.readFileSync(path.join(nightly, 'reports', 'latest.md'), 'utf8')).toContain(
+      '- bd-stuck-night (local): **no_progress_events**',
+    );
+    expect(hook.bodies.map((b) => JSON.stringify(b))).toEqual([expect.stringContaining('stalled jobs stopped')]);
+    await stop('bd-next');
+  });
+
   it('runs two at a time once 48 h have passed since the recorded migration start', async () => {
     for (const id of ['bd-m1', 'bd-m2', 'bd-m3']) create(id);
     fs.mkdirSync(nightly, { recursive: true, mode: 0o700 });

@@ -87,6 +87,13 @@ export const NightReportSchema = z.object({
   }),
   /** Dispatches earlier runs left unsettled (killed between bd's claim and the outcome, or a host that could not be asked), and how this run settled each. */
   interrupted: z.array(InterruptedDispatchSchema).default([]),
+  /**
+   * Jobs earlier runs dispatched that this run found stalled (no progress, or an agent repeating
+   * its tool calls) and stopped, as their owner: their issues stay claimed for a person to look at.
+   */
+  stopped: z
+    .array(z.object({ beads_id: z.string(), host: z.string(), reason_code: z.string(), detail: z.string().nullable() }))
+    .default([]),
   items: z.array(NightItemSchema),
   alerts: z.array(AlertRecordSchema),
   report_files: z.object({ markdown: z.string(), json: z.string() }),

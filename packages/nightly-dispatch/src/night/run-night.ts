@@ -44,6 +44,7 @@ export interface NightDeps {
   simulation?: Simulation;
 }
 
+/** A job that is still at work, or stalled and not yet stopped (its stop failed). */
 const LIVE = new Set(['launching', 'healthy', 'stalled']);
 
 /** Jobs this tool dispatched (`jobs.json`): those still running count against max_parallel across runs. */
@@ -56,10 +57,16 @@ type RememberedJob = string | { beads: string; host: string };
 const jobHost = (j: RememberedJob) => (typeof j === 'string' ? 'local' : j.host);
 const jobBeads = (j: RememberedJob) => (typeof j === 'string' ? j : j.beads);
 
-/** The nightly jobs still running, each asked of its own host (a host that does not answer counts them as live). */
+/**
+ * The nightly jobs still running, each asked of its own host (a host that does not answer counts
+ * them as live). A stalled one (no progress, or an agent repeating its tool calls and spending
+ * tokens) is stopped: the watchdog leaves a job with an owner to its owner, and this tool is it.
+ */
 async function liveNightlyJobs(
   config: NightConfig,
   clientFor: (host: string) => DxRunnerClient | undefined,
+  stopped: NightReport['stopped'],
+  log: (line: string) => void,
 ): Promise<RememberedJob[]> {
   const live: RememberedJob[] = [];
   for (const job of readJsonFileIfExists<RememberedJob[]>(jobsFile(config)) ?? []) {
@@ -72,6 +79,17 @@ async function liveNightlyJobs(
       (r) => r.view,
       () => null,
     );
+    if (view?.state === 'stalled') {
+      const detail = view.repeating ? `repeating ${view.repeating.call}` : null;
+      try {
+        await client.stop(jobBeads(job));
+        stopped.push({ beads_id: jobBeads(job), host: jobHost(job), reason_code: view.reason_code, detail });
+        log(`${jobBeads(job)} (${jobHost(job)}): stalled (${view.reason_code}); stopped, its issue left claimed`);
+        continue;
+      } catch (err) {
+        log(`${jobBeads(job)} (${jobHost(job)}): stalled, and could not be stopped: ${(err as Error).message}`);
+      }
+    }
     if (view && LIVE.has(view.state)) live.push(job);
   }
   writeFileAtomic(jobsFile(config), `${JSON.stringify(live)}\n`);
@@ -206,6 +224,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     provider: { selected: null, model: null, fallback: false, primary_failure: null, preflight: [], warnings: [] },
     counts: { ready: 0, claimed: 0, dispatched: 0, skipped: 0, failed: 0 },
     interrupted: [],
+    stopped: [],
     items,
     alerts: alerter.records,
     report_files: {
@@ -376,7 +395,13 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     return finish('disk_low', ExitCode.general, lowSpace);
   }
 
-  const live = options.dryRun ? [] : await liveNightlyJobs(config, clientFor);
+  const live = options.dryRun ? [] : await liveNightlyJobs(config, clientFor, report.stopped, deps.log);
+  if (report.stopped.length > 0)
+    await alerter.send(
+      'stalled_jobs_stopped',
+      '⚠️ nightly-dispatch: stalled jobs stopped',
+      report.stopped.map((s) => `${s.beads_id} (${s.host}): ${s.reason_code}${s.detail ? ` — ${s.detail}` : ''}`),
+    );
   for (const job of live) {
     const h = fleet?.find((x) => x.name === jobHost(job));
     if (h) h.live += 1;

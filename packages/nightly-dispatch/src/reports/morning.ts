@@ -65,6 +65,17 @@ export function renderMorningReport(r: NightReport): string {
           ),
         ]
       : []),
+    ...(r.stopped.length > 0
+      ? [
+          '',
+          '## Stalled jobs stopped (their issues stay claimed: look at them)',
+          '',
+          ...r.stopped.map(
+            (s) =>
+              `- ${s.beads_id} (${s.host}): **${s.reason_code}**${s.detail ? ` — ${markdownInline(s.detail)}` : ''}`,
+          ),
+        ]
+      : []),
     '',
     '## Items',
     '',

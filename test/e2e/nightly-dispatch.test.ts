@@ -232,6 +232,28 @@ describe('nightly-dispatch run', () => {
     await stop('bd-next');
   });
 
+  it('stops a job of an earlier run still running as a no-op (no event, no change past its grace)', async () => {
+    create('bd-silent-night', 0);
+    const silent = path.join(sb.dir, 'silent.json');
+    fs.writeFileSync(silent, JSON.stringify({ silent: true, steps: [{ hang: true }] }));
+    const env = { FAKE_AGENT_DEFAULT_SCRIPT: silent, DX_RUNNER_STARTUP_GRACE_SEC: '1' };
+    const real = await night([], env);
+    expect(real.report.counts.dispatched, real.stderr).toBe(1);
+    await waitFor(async () => {
+      const c = CheckOutputSchema.parse(
+        JSON.parse((await sb.dx(['check', '--beads', 'bd-silent-night', '--json'])).stdout),
+      );
+      return c.state === 'no_op' && c.outcome_state === null;
+    }, 'a live no-op');
+    const next = await night();
+
+    expect(next.report.stopped).toEqual([
+      { beads_id: 'bd-silent-night', host: 'local', reason_code: 'no_events_no_mutation', detail: null },
+    ]);
+    // a night with nothing new to do stops it all the same
+    expect(next.report.status).toBe('nothing_to_do');
+  });
+
   it('runs two at a time once 48 h have passed since the recorded migration start', async () => {
     for (const id of ['bd-m1', 'bd-m2', 'bd-m3']) create(id);
     fs.mkdirSync(nightly, { recursive: true, mode: 0o700 });

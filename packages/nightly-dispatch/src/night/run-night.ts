@@ -60,7 +60,8 @@ const jobBeads = (j: RememberedJob) => (typeof j === 'string' ? j : j.beads);
 /**
  * The nightly jobs still running, each asked of its own host (a host that does not answer counts
  * them as live). A stalled one (no progress, or an agent repeating its tool calls and spending
- * tokens) is stopped: the watchdog leaves a job with an owner to its owner, and this tool is it.
+ * tokens), or one still running that reads no_op, is stopped: the watchdog leaves a job with an
+ * owner to its owner, and this tool is it.
  */
 async function liveNightlyJobs(
   config: NightConfig,
@@ -79,15 +80,16 @@ async function liveNightlyJobs(
       (r) => r.view,
       () => null,
     );
-    if (view?.state === 'stalled') {
+    // alive and getting nowhere: stalled, or a no-op still running (no event, no change for too long)
+    if (view && view.outcome_state === null && (view.state === 'stalled' || view.state === 'no_op')) {
       const detail = view.repeating ? `repeating ${view.repeating.call}` : null;
       try {
         await client.stop(jobBeads(job));
         stopped.push({ beads_id: jobBeads(job), host: jobHost(job), reason_code: view.reason_code, detail });
-        log(`${jobBeads(job)} (${jobHost(job)}): stalled (${view.reason_code}); stopped, its issue left claimed`);
+        log(`${jobBeads(job)} (${jobHost(job)}): ${view.state} (${view.reason_code}); stopped, its issue left claimed`);
         continue;
       } catch (err) {
-        log(`${jobBeads(job)} (${jobHost(job)}): stalled, and could not be stopped: ${(err as Error).message}`);
+        log(`${jobBeads(job)} (${jobHost(job)}): ${view.state}, and could not be stopped: ${(err as Error).message}`);
       }
     }
     if (view && LIVE.has(view.state)) live.push(job);
@@ -297,6 +299,15 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       remember: (beads, host) => rememberJob(config, fleet ? { beads, host } : beads),
       log: deps.log,
     });
+  // the jobs of earlier runs: those still at work count against max_parallel; stalled ones are
+  // stopped now, whatever else tonight holds (no provider, nothing new to do)
+  const live = options.dryRun ? [] : await liveNightlyJobs(config, clientFor, report.stopped, deps.log);
+  if (report.stopped.length > 0)
+    await alerter.send(
+      'stalled_jobs_stopped',
+      '⚠️ nightly-dispatch: stalled jobs stopped',
+      report.stopped.map((s) => `${s.beads_id} (${s.host}): ${s.reason_code}${s.detail ? ` — ${s.detail}` : ''}`),
+    );
   const chain = fleet ? fleetChain(fleet, entries) : (await client.preflightChain(deps.policyFile, entries)).chain;
   report.provider = {
     selected: chain.selected_provider,
@@ -395,13 +406,6 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     return finish('disk_low', ExitCode.general, lowSpace);
   }
 
-  const live = options.dryRun ? [] : await liveNightlyJobs(config, clientFor, report.stopped, deps.log);
-  if (report.stopped.length > 0)
-    await alerter.send(
-      'stalled_jobs_stopped',
-      '⚠️ nightly-dispatch: stalled jobs stopped',
-      report.stopped.map((s) => `${s.beads_id} (${s.host}): ${s.reason_code}${s.detail ? ` — ${s.detail}` : ''}`),
-    );
   for (const job of live) {
     const h = fleet?.find((x) => x.name === jobHost(job));
     if (h) h.live += 1;

@@ -88,8 +88,9 @@ export const NightReportSchema = z.object({
   /** Dispatches earlier runs left unsettled (killed between bd's claim and the outcome, or a host that could not be asked), and how this run settled each. */
   interrupted: z.array(InterruptedDispatchSchema).default([]),
   /**
-   * Jobs earlier runs dispatched that this run found stalled (no progress, or an agent repeating
-   * its tool calls) and stopped, as their owner: their issues stay claimed for a person to look at.
+   * Jobs earlier runs dispatched that this run found alive and getting nowhere (stalled: no
+   * progress, or an agent repeating its tool calls; or a no-op still running) and stopped, as their
+   * owner: their issues stay claimed for a person to look at.
    */
   stopped: z
     .array(z.object({ beads_id: z.string(), host: z.string(), reason_code: z.string(), detail: z.string().nullable() }))

@@ -44,8 +44,8 @@ export interface NightDeps {
   simulation?: Simulation;
 }
 
-/** A job that is still at work, or stalled and not yet stopped (its stop failed). */
-const LIVE = new Set(['launching', 'healthy', 'stalled']);
+/** A job that is still at work. */
+const LIVE = new Set(['launching', 'healthy']);
 
 /** Jobs this tool dispatched (`jobs.json`): those still running count against max_parallel across runs. */
 function jobsFile(config: NightConfig): string {
@@ -90,6 +90,9 @@ async function liveNightlyJobs(
         continue;
       } catch (err) {
         log(`${jobBeads(job)} (${jobHost(job)}): ${view.state}, and could not be stopped: ${(err as Error).message}`);
+        // still running: it still holds its slot
+        live.push(job);
+        continue;
       }
     }
     if (view && LIVE.has(view.state)) live.push(job);

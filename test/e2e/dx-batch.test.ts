@@ -104,6 +104,25 @@ describe('dx-batch waves', () => {
     expect(fs.readdirSync(path.join(stateDir, 'fake'))).toContain('wake-a-review.outcome');
   }, 150_000);
 
+  it('an implement job still running as a no-op is stopped before the next attempt works in its worktree', async () => {
+    // the first implementer (provider fake) never says a thing nor changes anything, and never exits
+    script('nq.implement.fake', { silent: true, steps: [{ hang: true }] });
+    const r = await sb.batch(['start', '--items', items(['nq']), '--wave-id', 'w-live-noop', '--json'], {
+      env: { DX_RUNNER_STARTUP_GRACE_SEC: '1' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const nq = byId(parseWave(r.stdout), 'nq');
+    expect(nq.status).toBe('APPROVED');
+    expect(nq.attempts.map((a) => [a.phase, a.provider, a.result, a.reason_code])).toEqual([
+      ['implement', 'fake', 'no_op', 'no_events_no_mutation'],
+      ['implement', 'fake-alt', 'exited_ok', 'implement_completed'],
+      ['review', 'fake', 'exited_ok', 'review_approved'],
+    ]);
+    // the silent one was ended, not left running beside the next attempt
+    const first = JSON.parse((await sb.dx(['check', nq.attempts[0].job_beads, '--json'])).stdout);
+    expect(first.outcome_state).not.toBeNull();
+  });
+
   it('a review that changed files cannot approve them: the next reviewer reviews the worktree as it is', async () => {
     // the first reviewer (provider fake) edits the work and approves; the next one (fake-alt) only approves
     script(

@@ -867,8 +867,14 @@ export class Orchestrator {
         case 'exited_err':
           await this.apply(item, await this.failed(item, view, view.state, view.reason_code, null, false));
           break;
-        case 'exited_ok':
         case 'no_op':
+          // still running, getting nowhere (no event, or no change for too long): stopped before the
+          // item moves on, or its agent would go on in the worktree the next attempt works in
+          if (view.outcome_state === null)
+            await this.apply(item, await this.failed(item, view, 'no_op', view.reason_code, null, true));
+          else await this.apply(item, await this.finished(item, view));
+          break;
+        case 'exited_ok':
           await this.apply(item, await this.finished(item, view));
           break;
       }

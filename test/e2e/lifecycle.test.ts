@@ -842,8 +842,8 @@ describe('job lifecycle through the built CLI', () => {
     expect((await check('bd-stall')).json.state).toBe('healthy');
   });
 
-  it('a tool working silently past the stall threshold (a long build) is not stalled; an idle one is', async () => {
-    const env = { DX_RUNNER_MUTATION_POLL_SEC: '0.5' };
+  it('a tool working silently past the stall threshold or the no-mutation timeout (a long build) is neither stalled nor no_op; an idle one is', async () => {
+    const env = { DX_RUNNER_MUTATION_POLL_SEC: '0.5', DX_RUNNER_NO_MUTATION_TIMEOUT_MINUTES: '0.02' };
     // as an agent's shell tool runs `npm run build`: no event until it ends, CPU all the while
     const build = [process.execPath, '-e', 'const end = Date.now() + 8000; while (Date.now() < end) {}'];
     const idle = [process.execPath, '-e', 'setTimeout(() => {}, 8000)'];
@@ -865,11 +865,17 @@ describe('job lifecycle through the built CLI', () => {
     }, 'tools busy');
     expect(busy.code).toBe(0);
     expect(busy.json.state).toBe('healthy');
+    // past the no-mutation timeout (1.2 s here) with nothing changed: the build is not a no-op
+    // while it runs (an owner would stop a no_op job mid-build)
+    const building = await check('bd-build');
+    expect(building.json).toMatchObject({ state: 'healthy', reason_code: 'tools_busy_before_first_change' });
     const stalled = await waitFor(async () => {
       const c = await check('bd-idle-tool', ['--stall-minutes', '0.02']);
       return c.json.state === 'stalled' ? c : undefined;
     }, 'idle tool stalled');
     expect(stalled.json.reason_code).toBe('no_progress_events');
+    const idleNoOp = await check('bd-idle-tool');
+    expect(idleNoOp.json).toMatchObject({ state: 'no_op', reason_code: 'no_mutation_timeout' });
   });
 
   it('an agent repeating one tool call or two in turn, the worktree unchanged, is stalled (repeating_tool_calls); one whose call changes it is not', async () => {

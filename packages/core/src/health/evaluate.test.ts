@@ -185,6 +185,23 @@ describe('health states', () => {
     ).toMatchObject({ state: 'stalled', reasonCode: 'max_runtime_exceeded' });
   });
 
+  it('does not call a first build or test run longer than the no-mutation timeout a no-op while it runs', () => {
+    const polled = meta({ started_at: ago(45 * 60), mutation_poll_sec: 15 });
+    const running = (busyAgo: number, m = polled) =>
+      at(job({ heartbeat: hb({ mutations: 0, last_event_at: ago(60), tools_busy_at: ago(busyAgo) }), meta: m }));
+    // its tools used CPU at the last poll (15 s ago) or the one before
+    expect(running(10)).toMatchObject({
+      state: 'healthy',
+      reasonCode: 'tools_busy_before_first_change',
+      nextAction: 'monitor',
+    });
+    expect(running(34)).toMatchObject({ reasonCode: 'tools_busy_before_first_change' });
+    // quiet for two polls: the timeout holds again
+    expect(running(40)).toMatchObject({ state: 'no_op', reasonCode: 'no_mutation_timeout' });
+    // an older job records no poll interval: as before
+    expect(running(10, meta({ started_at: ago(45 * 60) }))).toMatchObject({ state: 'no_op' });
+  });
+
   it('calls an agent repeating one tool call up to its limit stalled, though its events keep coming', () => {
     const limited = meta({ max_repeated_tool_calls: 10 });
     const looping = (n: number, m = limited) =>

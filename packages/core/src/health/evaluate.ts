@@ -31,6 +31,11 @@ function since(iso: string | undefined, now: number): number {
   return Number.isFinite(t) ? now - t : Infinity;
 }
 
+/** Tools that used CPU at one of the watcher's last two polls (a poll can come late under load). */
+function toolsBusyAtLastPoll(pollSec: number | undefined, busyAt: string | undefined, now: number): boolean {
+  return pollSec !== undefined && since(busyAt, now) <= 2 * pollSec * 1000 + 5_000;
+}
+
 /**
  * The health state of a job, from its files alone: the outcome when there is one (it is
  * authoritative), else the watcher's heartbeat — parsed provider events and worktree mutations,
@@ -107,7 +112,12 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
     if (since(hb?.tools_busy_at, now) <= stallMs) return health('healthy', 'tools_busy_without_events');
     return health('stalled', 'no_progress_events');
   }
-  if (!readOnly && mutations === 0 && runAge > meta.no_mutation_timeout_minutes * 60_000)
+  if (!readOnly && mutations === 0 && runAge > meta.no_mutation_timeout_minutes * 60_000) {
+    // a first build or test run longer than the timeout is work in flight: calling it no_op gets
+    // it stopped mid-run by whoever owns the job; the timeout holds again once its tools go quiet
+    if (toolsBusyAtLastPoll(meta.mutation_poll_sec, hb?.tools_busy_at, now))
+      return health('healthy', 'tools_busy_before_first_change');
     return health('no_op', 'no_mutation_timeout');
+  }
   return health('healthy', 'progressing');
 }

@@ -155,6 +155,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   progressing: 'monitor',
   mutating_without_events: 'monitor',
   tools_busy_without_events: 'monitor',
+  tools_busy_before_first_change: 'monitor',
   finishing_after_final_result: 'wait_for_exit',
   rate_limit_backoff: 'wait_for_rate_limit_reset_or_switch_provider',
   stopping: 'wait_for_outcome',

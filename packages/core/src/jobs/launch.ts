@@ -363,6 +363,7 @@ function metaRecord(p: {
     no_mutation_timeout_minutes: params.limits.noMutationTimeoutMinutes,
     stall_minutes: params.limits.stallMinutes,
     max_repeated_tool_calls: params.limits.maxRepeatedToolCalls,
+    mutation_poll_sec: params.limits.mutationPollSec,
     startup_grace_sec: params.limits.startupGraceSec,
     required_baseline: params.requiredBaseline,
     allowed_paths_file: params.allowedPathsFile,

@@ -26,7 +26,7 @@ export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number,
     'noMutationTimeoutMinutes',
     'DX_RUNNER_NO_MUTATION_TIMEOUT_MINUTES',
     30,
-    'a live job with no worktree change after this long is no_op',
+    'a live job with no worktree change after this long is no_op (not while its tools are using CPU)',
   ],
   [
     'stallMinutes',

@@ -71,6 +71,8 @@ export const MetaSchema = z.looseObject({
   stall_minutes: num,
   /** An agent making this many identical tool calls in a row, the worktree unchanged, is stalled (older jobs: none). */
   max_repeated_tool_calls: num.optional(),
+  /** How often the watcher polls the worktree and the tools' CPU (older jobs: none). */
+  mutation_poll_sec: num.optional(),
   startup_grace_sec: num,
   required_baseline: z.string().optional(),
   allowed_paths_file: z.string().optional(),

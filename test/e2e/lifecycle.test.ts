@@ -13,7 +13,7 @@ import {
   WaitOutputSchema,
 } from '@dx/core';
 import { CLI_BIN } from '../helpers/paths.js';
-import { createSandbox, git, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, git, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -389,6 +389,50 @@ describe('job lifecycle through the built CLI', () => {
     });
     const report = await sb.dxJson(['report', '--beads', 'bd-gone-live'], JobReportSchema);
     expect(report.json).toMatchObject({ outcome_state: 'failed', reason_code: 'worktree_gone' });
+  });
+
+  it('an agent whose state root is removed under it (a clean-up) is ended, and its outcome says why', async () => {
+    const started = await sb.startFake('bd-unrecorded', [{ message: 'working' }, { hang: true }], [], {
+      env: { DX_RUNNER_MUTATION_POLL_SEC: '0.5' },
+    });
+    expect(started.code).toBe(0);
+    await waitFor(async () => (await check('bd-unrecorded')).json.state === 'healthy', 'the agent at work');
+    const agentPid = Number(fs.readFileSync(jobPaths(sb.state, 'fake', 'bd-unrecorded').pid, 'utf8'));
+    fs.rmSync(sb.state, { recursive: true, force: true });
+    // no status, stop or owner could see it any more: it must not run on unseen
+    const ended = await waitFor(async () => {
+      const c = await sb.dx(['check', '--beads', 'bd-unrecorded', '--json']);
+      return c.code === 3 ? c : undefined;
+    }, 'the unrecorded agent ended');
+    expect(JSON.parse(ended.stdout)).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'records_removed',
+      next_action: 'find_what_removed_the_job_records_then_restart',
+      outcome_state: 'failed',
+    });
+    expect(processExists(agentPid)).toBe(false);
+  });
+
+  it('an agent whose job files are removed and the job started again in its worktree is ended, the new job kept', async () => {
+    const env = { DX_RUNNER_MUTATION_POLL_SEC: '0.5' };
+    const started = await sb.startFake('bd-replaced', [{ message: 'first' }, { hang: true }], [], { env });
+    expect(started.code).toBe(0);
+    await waitFor(async () => (await check('bd-replaced')).json.state === 'healthy', 'the first agent at work');
+    const paths = jobPaths(sb.state, 'fake', 'bd-replaced');
+    const firstAgent = Number(fs.readFileSync(paths.pid, 'utf8'));
+    for (const file of [paths.meta, paths.pid, paths.heartbeat]) fs.rmSync(file);
+    const again = await sb.dx(
+      sb.fakeStartArgs('bd-replaced', [{ message: 'second' }, { hang: true }], started.worktree),
+      {
+        env,
+      },
+    );
+    expect(again.code, again.stderr).toBe(0);
+    // two agents in one worktree would each count the other's changes: the unseen first one ends
+    await waitFor(() => !processExists(firstAgent), 'the first agent ended', 20_000);
+    const second = await check('bd-replaced');
+    expect(second.json).toMatchObject({ state: 'healthy', outcome_state: null });
+    expect(outcomeOf('fake', 'bd-replaced')).toBeUndefined();
   });
 
   it('a read-only task (--expect-no-changes) that changed files is exited_ok but says so', async () => {

@@ -96,6 +96,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
     "The job's worktree stopped being a git checkout while the agent ran (its .git, or a linked worktree's repository, was removed): its work cannot be seen; restore it, then restart.",
   find_what_ended_the_agent_then_restart:
     'Something outside dx-runner ended the agent with a signal (out of memory? see `dmesg`): find it, then restart.',
+  find_what_removed_the_job_records_then_restart:
+    "The job's records (its meta, pid file, HOME) were removed while the agent ran, so no one could see or stop it: it was ended. Find what removed them (a clean-up script, a tmp cleaner), then restart.",
   find_what_removed_the_worktree_then_restart:
     "The job's worktree was removed while the agent ran, so its work cannot be seen: find what removed it, restore the worktree, then restart.",
   install_the_beads_cli: 'Install the beads CLI (`bd`) or put it on PATH.',
@@ -203,6 +205,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   outcome_missing: 'wait_for_the_job_to_end_then_rerun_the_gate',
   worktree_missing: 'pass_an_existing_git_worktree',
   worktree_gone: 'find_what_removed_the_worktree_then_restart',
+  records_removed: 'find_what_removed_the_job_records_then_restart',
   git_repository_gone: 'find_what_removed_the_repository_then_restart',
   agent_killed_by_signal: 'find_what_ended_the_agent_then_restart',
   worktree_found: 'proceed',

@@ -16,7 +16,8 @@ export interface Termination {
     | 'fatal'
     | 'flood'
     | 'disk_full'
-    | 'worktree_gone';
+    | 'worktree_gone'
+    | 'records_gone';
   reason: string;
   exitCode: number;
   state?: OutcomeState;

@@ -21,10 +21,16 @@ import type {
 import { providerKit } from '../../providers/kit.js';
 import { secretsInSettingsFiles } from '../../secrets/settings-files.js';
 import { Redactor } from '../../secrets/redact.js';
-import { isNoSpace, readFileIfExists, writeFileAtomic } from '../../state/atomic.js';
+import {
+  ensurePrivateDir,
+  isNoSpace,
+  readFileIfExists,
+  writeFileAtomic,
+  writeFileExclusive,
+} from '../../state/atomic.js';
 import { CappedLog } from '../capped-log.js';
 import { parseKv } from '../../state/kv.js';
-import { cleanupInstance, isCurrentInstance, publishOutcome, writeRecord } from '../record-io.js';
+import { cleanupInstance, currentInstance, isCurrentInstance, publishOutcome, writeRecord } from '../record-io.js';
 import type { HeartbeatRecord, OutcomeRecord } from '../records.js';
 import { LineSplitter, Tail } from './lines.js';
 import { decideOutcome, signalNumber, type Decision, type Termination } from './decide.js';
@@ -117,6 +123,9 @@ export class JobWatcher {
   private lastPollAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private worktreeLostTimer: NodeJS.Timeout | undefined;
+  private recordsLostTimer: NodeJS.Timeout | undefined;
+  /** The job's meta as `start` wrote it: put back for the outcome when its records were removed. */
+  private metaText: string | undefined;
   /** In the agent's environment: what finds its children that left its process group. */
   private readonly mark: string;
   private runtimeTimer?: LongTimeout;
@@ -291,11 +300,13 @@ export class JobWatcher {
       this.pendingTermination ??= { action: 'disk_full', reason: 'disk_full', exitCode: 1, state: 'failed' };
     }
     this.ack({ ok: true, agentPid: pid, agentStartTicks: this.agent.startTicks ?? 0, watcherPid: process.pid });
+    this.metaText = readFileIfExists(this.spec.paths.meta);
     this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
     const { limits } = this.spec;
     this.armRuntimeLimit();
     const poll = setInterval(() => {
       this.readToolCpu();
+      this.checkRecords();
       this.scheduleMutationPoll(0);
     }, timerPeriod(limits.mutationPollMs));
     this.timers.push(poll);
@@ -592,6 +603,35 @@ export class JobWatcher {
     this.timers.push(this.worktreeLostTimer);
   }
 
+  /** What became of the job's records, when they no longer name this running instance. */
+  private recordsLoss(): 'records_removed' | 'job_replaced' | undefined {
+    const { meta, pid } = this.spec.paths;
+    if (!fs.existsSync(meta) || !fs.existsSync(pid)) return 'records_removed';
+    const current = currentInstance(this.spec.paths);
+    return current !== undefined && current !== this.spec.runInstance ? 'job_replaced' : undefined;
+  }
+
+  /**
+   * The job's records were removed under a running agent (a state root cleaned by hand or by a
+   * tmp cleaner), or another instance took the job's place: no `status`, `stop` or owner sees the
+   * agent any more, the next start puts a second agent in its worktree, and its HOME and TMPDIR
+   * went with the records. Ended when it is still so a moment later; a removed job gets its meta
+   * back with the outcome, so whoever waits for it reads why.
+   */
+  private checkRecords(): void {
+    if (this.recordsLostTimer || this.termination || this.agentExit || !this.recordsLoss()) return;
+    this.recordsLostTimer = setTimeout(() => {
+      const still = this.recordsLoss();
+      if (!still) {
+        this.recordsLostTimer = undefined;
+        return;
+      }
+      this.log.warn({ reason: still }, "the job's records no longer name this run; ending the agent");
+      void this.terminate({ action: 'records_gone', reason: still, exitCode: 1, state: 'failed' });
+    }, WORKTREE_GONE_CONFIRM_MS);
+    this.timers.push(this.recordsLostTimer);
+  }
+
   /** The write's error when a forced write failed (the heartbeat is kept best-effort otherwise). */
   private writeHeartbeat(force = false): Error | undefined {
     const now = Date.now();
@@ -609,6 +649,8 @@ export class JobWatcher {
       return;
     }
     this.hbLastWrite = now;
+    // the heartbeat in the job's place is another instance's now: it must not be overwritten
+    if (this.recordsLoss() === 'job_replaced') return;
     const hb = this.hb;
     const record: HeartbeatRecord = {
       run_instance: this.spec.runInstance,
@@ -859,6 +901,18 @@ export class JobWatcher {
     process.exit(0);
   }
 
+  /** Put the job's directory and meta back (never over another's) so its outcome can be read. */
+  private restoreMeta(): void {
+    const { paths } = this.spec;
+    if (!this.metaText) return;
+    try {
+      ensurePrivateDir(path.dirname(paths.meta));
+      writeFileExclusive(paths.meta, this.metaText);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "could not put the job's meta back");
+    }
+  }
+
   private async finish(decided: Decision, mutation: MutationSnapshot, signal: string | null): Promise<void> {
     const { paths, outcomeBase } = this.spec;
     const now = Date.now();
@@ -917,6 +971,7 @@ export class JobWatcher {
       finalized_by: decided.finalizedBy,
     };
     if (this.hbTimer) clearTimeout(this.hbTimer);
+    if (this.termination?.action === 'records_gone') this.restoreMeta();
     // an instance that is no longer the job's current one (the job was replaced) writes nothing more
     if (!isCurrentInstance(paths, this.spec.runInstance)) {
       this.log.warn("this instance is no longer the job's current one; its outcome is not written");

@@ -638,6 +638,9 @@ describe('job lifecycle through the built CLI', () => {
       '.config/go',
       '.npm',
       '.cache/pip',
+      '.yarn/berry',
+      '.cache/pypoetry',
+      '.cache/pre-commit',
     ])
       fs.mkdirSync(path.join(operatorHome, dir), { recursive: true });
     fs.writeFileSync(path.join(operatorHome, '.npmrc'), 'registry=http://127.0.0.1:9/private/\n');
@@ -667,6 +670,9 @@ describe('job lifecycle through the built CLI', () => {
       'NVM_DIR',
       'GOENV',
       'PIP_CACHE_DIR',
+      'YARN_GLOBAL_FOLDER',
+      'POETRY_CACHE_DIR',
+      'PRE_COMMIT_HOME',
     ];
     const started = await sb.startFake(
       'bd-toolchains',
@@ -708,6 +714,9 @@ describe('job lifecycle through the built CLI', () => {
       'env NVM_DIR=',
       `env GOENV=${operatorHome}/.config/go/env`,
       `env PIP_CACHE_DIR=${operatorHome}/.cache/pip`,
+      `env YARN_GLOBAL_FOLDER=${operatorHome}/.yarn/berry`,
+      `env POETRY_CACHE_DIR=${operatorHome}/.cache/pypoetry`,
+      `env PRE_COMMIT_HOME=${operatorHome}/.cache/pre-commit`,
     ]);
     expect(log).toContain('"output":"http://127.0.0.1:9/private/\\n"');
     // the operator's download cache: not a cold one in the private HOME per job
@@ -831,10 +840,10 @@ describe('job lifecycle through the built CLI', () => {
   );
 
   it.skipIf(!toolsBin)(
-    "the agent's yarn, asdf and uv read the operator's ~/.yarnrc.yml, ~/.tool-versions and uv.toml (copies), tokens scrubbed",
+    "the agent's yarn, asdf and uv read the operator's ~/.yarnrc.yml, ~/.tool-versions and uv.toml (copies), tokens scrubbed; yarn's cache is the operator's",
     async () => {
       const operatorHome = path.join(sb.dir, 'dotfiles-operator');
-      fs.mkdirSync(operatorHome);
+      fs.mkdirSync(path.join(operatorHome, '.yarn', 'berry'), { recursive: true });
       const token = 'yarn-operator-token-0123456789';
       const yarnrc = `npmRegistryServer: "http://127.0.0.1:9/yarn-registry"\nnpmAuthToken: "${token}"\n`;
       fs.writeFileSync(path.join(operatorHome, '.yarnrc.yml'), yarnrc);
@@ -849,6 +858,7 @@ describe('job lifecycle through the built CLI', () => {
         'bd-dotfiles',
         [
           { run: [path.join(toolsBin, 'yarn'), 'config', 'get', 'npmRegistryServer'] },
+          { run: [path.join(toolsBin, 'yarn'), 'config', 'get', 'cacheFolder'] },
           {
             run: [
               'sh',
@@ -861,6 +871,8 @@ describe('job lifecycle through the built CLI', () => {
         operatorHome,
       );
       expect(log).toContain('"output":"http://127.0.0.1:9/yarn-registry\\n"');
+      // the operator's package cache, not a cold one in the private HOME per job
+      expect(log).toContain(`"output":"${operatorHome}/.yarn/berry/cache\\n"`);
       expect(log).toContain('nodejs 20.20.2');
       expect(log).toContain('npmAuthToken: \\"[REDACTED]\\"');
       expect(log).toContain('https://op:[REDACTED]@127.0.0.1:9/simple');

@@ -71,6 +71,24 @@ const TOOLCHAIN_HOMES: ReadonlyArray<
     (env) => path.join(cacheHome(env), 'uv'),
     unlessSetIn((env) => path.join(configHome(env), 'uv', 'uv.toml'), /^\s*cache-dir\s*=/m),
   ],
+  // yarn 2+'s global folder, its package cache in it (a project's own `.yarn/cache` is the project's)
+  [
+    'YARN_GLOBAL_FOLDER',
+    (env) => path.join(homeDirectory(env), '.yarn', 'berry'),
+    unlessSetIn((env) => path.join(homeDirectory(env), '.yarnrc.yml'), /^\s*globalFolder\s*:/m),
+  ],
+  [
+    'POETRY_CACHE_DIR',
+    (env) => path.join(cacheHome(env), 'pypoetry'),
+    unlessSetIn(
+      (env) => path.join(env.POETRY_CONFIG_DIR ?? path.join(configHome(env), 'pypoetry'), 'config.toml'),
+      /^\s*cache-dir\s*=/m,
+    ),
+  ],
+  // the environments pre-commit builds for a repository's hooks: each job's commit built them all
+  // again (minutes, and a download of every hook's toolchain)
+  ['PRE_COMMIT_HOME', (env) => path.join(cacheHome(env), 'pre-commit')],
+  ['DENO_DIR', (env) => path.join(cacheHome(env), 'deno')],
   // what `pip install --user` put in ~/.local/lib/pythonX.Y (pytest among it) was not importable
   ['PYTHONUSERBASE', (env) => path.join(homeDirectory(env), '.local'), holdsPythonUserSite],
 ];

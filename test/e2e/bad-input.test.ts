@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
   CheckOutputSchema,
   ErrorOutputSchema,
@@ -15,6 +15,7 @@ import {
 import { CLI_BIN } from '../helpers/paths.js';
 import {
   createSandbox,
+  killJobProcesses,
   git,
   WITHOUT_DAC_OVERRIDE,
   waitFor,
@@ -198,6 +199,36 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     for (const beads of ['bd-first', 'bd-reader']) expect((await sb.dx(['stop', '--beads', beads])).code).toBe(0);
     expect((await startIn('bd-second')).code).toBe(0);
     expect((await sb.dx(['stop', '--beads', 'bd-second'])).code).toBe(0);
+  });
+
+  it("a job of another state root (a cron line's, the operator's shell's) in the same worktree is refused too", async () => {
+    const shared = sb.worktree('shared-roots');
+    const hang = sb.prompt({ steps: [{ message: 'working' }, { hang: true }] });
+    const cronRoot = path.join(sb.dir, 'cron-state');
+    const startIn = (beads: string, env: Record<string, string> = {}) =>
+      sb.dx(['start', '--beads', beads, '--provider', 'fake', '--prompt-file', hang, '--worktree', shared], { env });
+    onTestFinished(() => killJobProcesses(cronRoot));
+    expect((await startIn('bd-nightly', { DX_RUNNER_STATE_DIR: cronRoot })).code).toBe(0);
+    expectRefusal(
+      await startIn('bd-by-hand'),
+      1,
+      'worktree_in_use',
+      `worktree ${fs.realpathSync(shared)} is in use by job bd-nightly (provider fake) of another state root, ${fs.realpathSync(cronRoot)}`,
+    );
+    expectRefusal(await startIn('bd-by-hand', { DX_RUNNER_STATE_DIR: cronRoot }), 1, 'worktree_in_use');
+    // once it has ended, its claim is gone with it and the worktree is free in either root
+    expect((await sb.dx(['stop', '--beads', 'bd-nightly'], { env: { DX_RUNNER_STATE_DIR: cronRoot } })).code).toBe(0);
+    expect(fs.existsSync(path.join(shared, '.git', 'dx-runner-job'))).toBe(false);
+    expect((await startIn('bd-by-hand')).code).toBe(0);
+    expect((await sb.dx(['stop', '--beads', 'bd-by-hand'])).code).toBe(0);
+    // a claim whose watcher is gone (killed, the machine rebooted) proves nothing
+    const gone = spawnSync(process.execPath, ['-e', '0']);
+    fs.writeFileSync(
+      path.join(shared, '.git', 'dx-runner-job'),
+      `state_root=${cronRoot}\nprovider=fake\nbeads=bd-crashed\nrun_instance=x\nwatcher_pid=${gone.pid}\nwatcher_start_ticks=1\n`,
+    );
+    expect((await startIn('bd-after-crash')).code).toBe(0);
+    expect((await sb.dx(['stop', '--beads', 'bd-after-crash'])).code).toBe(0);
   });
 
   it('two subdirectories of one repository, or a directory inside another, are one worktree for worktree_in_use', async () => {

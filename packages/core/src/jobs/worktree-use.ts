@@ -8,9 +8,11 @@ import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import { gitDirOf, isWithin, workTreeRoot } from '../gates/worktree.js';
 import { git } from '../process/git.js';
+import { processStatus } from '../process/identity.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { isLive, loadJob } from './store.js';
+import { claimOf } from './worktree-claim.js';
 
 /** Whether two jobs' worktrees overlap: one work tree, or one directory inside the other. */
 function overlapping(a: string, b: string): boolean {
@@ -44,6 +46,7 @@ export async function lockWorktree(root: string, worktree: string, timeoutMs = 6
 export function assertWorktreeFree(root: string, beads: string, worktree: string, expectNoChanges: boolean): void {
   if (expectNoChanges) return;
   assertNoGitLock(worktree);
+  assertNoClaimFromAnotherRoot(root, worktree);
   for (const provider of listProviderDirs(root)) {
     for (const other of listBeadsInProviderDir(root, provider, '.pid')) {
       if (other === beads) continue;
@@ -63,6 +66,24 @@ export function assertWorktreeFree(root: string, beads: string, worktree: string
       );
     }
   }
+}
+
+/**
+ * A job of another state root (a cron line's `DX_RUNNER_STATE_DIR`, not the operator's shell's) is
+ * not among the records above: its claim in the work tree's git dir names it (worktree-claim).
+ */
+function assertNoClaimFromAnotherRoot(root: string, worktree: string): void {
+  const claim = claimOf(worktree);
+  // this root's own jobs are judged by their records above (a lost watcher's agent included)
+  if (!claim || claim.stateRoot === fs.realpathSync(root) || processStatus(claim.watcher).status !== 'alive') return;
+  throw new DxError(
+    `worktree ${worktree} is in use by job ${claim.beads} (provider ${claim.provider}) of another state root, ${claim.stateRoot}: two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${claim.beads}`,
+    {
+      exitCode: ExitCode.general,
+      reasonCode: 'worktree_in_use',
+      nextAction: 'give_each_job_its_own_worktree_or_wait',
+    },
+  );
 }
 
 /**

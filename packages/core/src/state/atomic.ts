@@ -70,14 +70,17 @@ export function isTempName(name: string): boolean {
   return /^\..+\.\d+\.\d+\.tmp$/.test(name);
 }
 
-/** Write a whole file so readers see either the old or the new content, never a torn one. */
+/**
+ * Write a whole file so readers see either the old or the new content, never a torn one.
+ * `durable: false` skips the fsync (what means nothing after a reboot).
+ */
 export function writeFileAtomic(
   file: string,
   content: string,
   mode = 0o600,
-  options: { spares?: string[] } = {},
+  options: { spares?: string[]; durable?: boolean } = {},
 ): void {
-  const tmp = writeTemp(file, content, mode, true, options.spares);
+  const tmp = writeTemp(file, content, mode, options.durable ?? true, options.spares);
   try {
     fs.renameSync(tmp, file);
   } catch (err) {

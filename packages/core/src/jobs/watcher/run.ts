@@ -35,6 +35,7 @@ import type { HeartbeatRecord, OutcomeRecord } from '../records.js';
 import { LineSplitter, Tail } from './lines.js';
 import { decideOutcome, signalNumber, type Decision, type Termination } from './decide.js';
 import { MutationTracker, type MutationSnapshot, type WorktreeLoss } from './mutations.js';
+import { releaseWorktreeClaim } from '../worktree-claim.js';
 import type { WatcherAck, WatcherSpec } from './spec.js';
 
 const TAIL_LINES = 200;
@@ -987,6 +988,7 @@ export class JobWatcher {
     }
     this.writeHeartbeat(true);
     cleanupInstance(paths, this.spec.runInstance, { keepHome: this.spec.keepHome });
+    releaseWorktreeClaim(this.spec.worktree, this.spec.runInstance);
   }
 }
 

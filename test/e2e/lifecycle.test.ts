@@ -13,7 +13,7 @@ import {
   WaitOutputSchema,
 } from '@dx/core';
 import { CLI_BIN } from '../helpers/paths.js';
-import { createSandbox, git, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { cmdlinesContaining, createSandbox, git, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -433,6 +433,35 @@ describe('job lifecycle through the built CLI', () => {
     const second = await check('bd-replaced');
     expect(second.json).toMatchObject({ state: 'healthy', outcome_state: null });
     expect(outcomeOf('fake', 'bd-replaced')).toBeUndefined();
+  });
+
+  it("a git clean filter that hangs bounds the watcher's worktree check: the job still ends, its changes called unknown", async () => {
+    const wt = sb.worktree('bd-filter');
+    // a clean filter that hangs on what the agent writes (as git-crypt's waiting for a passphrase)
+    fs.writeFileSync(path.join(wt, '.gitattributes'), '*.txt filter=slow\n');
+    // the agent's edit keeps the size: git must read the file through the filter to tell it changed
+    fs.writeFileSync(path.join(wt, 'notes.txt'), 'HANX\n');
+    git(wt, 'add', '.gitattributes', 'notes.txt');
+    git(wt, 'commit', '-q', '-m', 'attributes');
+    git(wt, 'config', 'filter.slow.clean', 'sh -c \'c=$(cat); case "$c" in *HANG*) sleep 60;; esac; printf %s "$c"\'');
+    const env = { DX_RUNNER_GIT_TIMEOUT_SEC: '2', DX_RUNNER_MUTATION_POLL_SEC: '0.5' };
+    const started = await sb.dx(
+      sb.fakeStartArgs('bd-filter', [{ write: 'notes.txt', content: 'HANG\n' }, { result: 'done' }, { exit: 0 }], wt),
+      { env },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const waited = await sb.dxJson(['wait', 'bd-filter', '--timeout', '30'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'git_status_timed_out',
+      next_action: 'find_the_git_filter_or_hook_that_hangs_then_restart',
+    });
+    // git and the filter it ran were ended with it
+    expect(cmdlinesContaining(['sleep 60'])).toEqual([]);
+    // a worktree git cannot read at the start is refused then, not walked file by file
+    const refused = await sb.dx(sb.fakeStartArgs('bd-filter-2', [{ exit: 0 }], wt), { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('did not answer within 2000 ms (DX_RUNNER_GIT_TIMEOUT_SEC)');
   });
 
   it('a read-only task (--expect-no-changes) that changed files is exited_ok but says so', async () => {

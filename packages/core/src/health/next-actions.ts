@@ -96,6 +96,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
     "The job's worktree stopped being a git checkout while the agent ran (its .git, or a linked worktree's repository, was removed): its work cannot be seen; restore it, then restart.",
   find_what_ended_the_agent_then_restart:
     'Something outside dx-runner ended the agent with a signal (out of memory? see `dmesg`): find it, then restart.',
+  find_the_git_filter_or_hook_that_hangs_then_restart:
+    "git status in the job's worktree did not answer within DX_RUNNER_GIT_TIMEOUT_SEC, so what the agent changed cannot be known: find the clean filter (git-lfs, git-crypt) or fsmonitor hook that hangs, look at the worktree, then restart.",
   find_what_removed_the_job_records_then_restart:
     "The job's records (its meta, pid file, HOME) were removed while the agent ran, so no one could see or stop it: it was ended. Find what removed them (a clean-up script, a tmp cleaner), then restart.",
   find_what_removed_the_worktree_then_restart:
@@ -206,6 +208,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   worktree_missing: 'pass_an_existing_git_worktree',
   worktree_gone: 'find_what_removed_the_worktree_then_restart',
   records_removed: 'find_what_removed_the_job_records_then_restart',
+  git_status_timed_out: 'find_the_git_filter_or_hook_that_hangs_then_restart',
   git_repository_gone: 'find_what_removed_the_repository_then_restart',
   agent_killed_by_signal: 'find_what_ended_the_agent_then_restart',
   worktree_found: 'proceed',

@@ -476,6 +476,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
           mutationPollMs: wholeUnits(params.limits.mutationPollSec * 1000),
           heartbeatIntervalMs: wholeUnits(params.limits.heartbeatIntervalMs),
           freezeGapMs: wholeUnits(params.limits.freezeGapSec * 1000),
+          gitTimeoutMs: wholeUnits(params.limits.gitTimeoutSec * 1000),
         },
         outcomeBase: {
           retries: params.retries,

@@ -13,6 +13,7 @@ export interface JobLimits {
   mutationPollSec: number;
   heartbeatIntervalMs: number;
   freezeGapSec: number;
+  gitTimeoutSec: number;
 }
 
 export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number, string]> = [
@@ -70,6 +71,12 @@ export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number,
     'DX_RUNNER_FREEZE_GAP_SEC',
     30,
     'a watcher whose clock jumps this far (a suspend, a paused VM) counts the time as frozen: neither a stall nor runtime',
+  ],
+  [
+    'gitTimeoutSec',
+    'DX_RUNNER_GIT_TIMEOUT_SEC',
+    300,
+    "how long the watcher's git status of the worktree may take; past it git and what it ran (a clean filter, a hook) are ended and the changes are unknown (git_status_timed_out)",
   ],
 ];
 

@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 
 export interface GitResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** Ended (with what it ran: a clean filter, a hook) because it took longer than its bound. */
+  timedOut?: boolean;
 }
 
 /**
@@ -41,7 +43,15 @@ export function withoutRepositoryEnv<E extends Record<string, string | undefined
  * Run git read-only in `cwd` (with `env`, the caller's by default). `--no-optional-locks` keeps a query from taking index.lock while an
  * agent runs git in the same worktree; LC_ALL=C keeps messages parseable.
  */
-export function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<GitResult> {
+export function git(
+  cwd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  options: { timeoutMs?: number } = {},
+): Promise<GitResult> {
+  const gitEnv = { ...withoutRepositoryEnv(env), GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
+  if (options.timeoutMs !== undefined)
+    return gitWithin(cwd, ['--no-optional-locks', ...args], gitEnv, options.timeoutMs);
   return new Promise((resolve) => {
     execFile(
       'git',
@@ -50,7 +60,7 @@ export function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = proces
         cwd,
         maxBuffer: 64 * 1024 * 1024,
         encoding: 'utf8',
-        env: { ...withoutRepositoryEnv(env), GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' },
+        env: gitEnv,
       },
       (err, stdout, stderr) => {
         const code = err
@@ -61,5 +71,44 @@ export function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = proces
         resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') });
       },
     );
+  });
+}
+
+/**
+ * git bounded in time. `git status` runs a file's clean filter (git-lfs, git-crypt) and the
+ * fsmonitor hook: one that hangs (a gpg waiting for a passphrase no one types) held the watcher's
+ * final worktree check, and the job's outcome, forever. git runs in a process group of its own,
+ * ended whole (its filter with it) when the bound passes.
+ */
+function gitWithin(cwd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<GitResult> {
+  return new Promise((resolve) => {
+    const child = spawn('git', args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    // the group is git's own (detached) and git is not reaped yet: its pid cannot be another's
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, timeoutMs);
+    const done = (code: number) => {
+      clearTimeout(timer);
+      resolve({
+        code: timedOut ? 124 : code,
+        stdout: timedOut ? '' : Buffer.concat(out).toString('utf8'),
+        stderr: timedOut
+          ? `git ${args[1] ?? ''} did not answer within ${timeoutMs} ms`
+          : Buffer.concat(err).toString('utf8'),
+        timedOut: timedOut || undefined,
+      });
+    };
+    child.once('error', () => done(127));
+    child.once('close', (code) => done(code ?? 128));
   });
 }

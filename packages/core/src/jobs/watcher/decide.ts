@@ -38,8 +38,11 @@ export interface DecisionInput {
   termination?: Termination;
   /** Files the agent changed in the worktree. */
   mutations: number;
-  /** The worktree or its repository was gone when the agent had exited: what it changed cannot be known. */
-  lost?: 'worktree_gone' | 'git_repository_gone';
+  /**
+   * The worktree or its repository was gone when the agent had exited, or git did not answer in
+   * time: what it changed cannot be known.
+   */
+  lost?: 'worktree_gone' | 'git_repository_gone' | 'git_status_timed_out';
   /** What the agent's final event said: success, failure, or nothing seen. */
   finalOk: boolean | undefined;
   /** Writes the agent tried and its CLI refused (permission mode). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { gitDirOf, workTreeRoot } from '../../gates/worktree.js';
-import { git } from '../../process/git.js';
+import { git, type GitResult } from '../../process/git.js';
 import { isToolArtifact } from '../artifacts.js';
 
 /**
@@ -33,7 +33,7 @@ export interface MutationSnapshot {
    * it was a checkout of (its `.git` removed, or a linked worktree's repository gone). What it
    * holds is unknown then, and the counts are the last ones known.
    */
-  lost?: WorktreeLoss;
+  lost?: WorktreeLoss | 'git_status_timed_out';
 }
 
 /** The reason code of a worktree that can no longer be read. */
@@ -100,13 +100,25 @@ export class MutationTracker {
   /** What the last poll saw (HEAD and every changed path's status), to tell whether the next differs. */
   private lastSeen = '';
 
-  constructor(private readonly worktree: string) {
+  /** `gitTimeoutMs`: how long one git call may take (a clean filter or fsmonitor hook can hang it). */
+  constructor(
+    private readonly worktree: string,
+    private readonly gitTimeoutMs?: number,
+  ) {
     this.gitRoot = workTreeRoot(worktree);
+  }
+
+  private git(args: string[]): Promise<GitResult> {
+    return git(this.worktree, args, process.env, { timeoutMs: this.gitTimeoutMs });
   }
 
   async baseline(): Promise<void> {
     // one git process: this sits on the path to start's acknowledgement
     const state = await this.gitState();
+    if (state === 'timed_out')
+      throw new Error(
+        `git status in ${this.worktree} did not answer within ${this.gitTimeoutMs} ms (DX_RUNNER_GIT_TIMEOUT_SEC): a clean filter (git-lfs, git-crypt) or fsmonitor hook that hangs?`,
+      );
     this.isGit = state !== undefined;
     if (state) {
       // the nearest `.git` at or above the worktree (a directory, or a linked worktree's `gitdir:` file)
@@ -138,8 +150,8 @@ export class MutationTracker {
    * undefined outside a work tree. `--no-ahead-behind`: the count against an upstream can walk a
    * long history and is not wanted here.
    */
-  private async gitState(): Promise<GitState | undefined> {
-    const r = await git(this.worktree, [
+  private async gitState(): Promise<GitState | 'timed_out' | undefined> {
+    const r = await this.git([
       'status',
       '--porcelain=v2',
       '--branch',
@@ -147,6 +159,7 @@ export class MutationTracker {
       '-z',
       '--untracked-files=all',
     ]);
+    if (r.timedOut) return 'timed_out';
     if (r.code !== 0) return undefined;
     let head: string | undefined;
     const status = new Map<string, string>();
@@ -200,6 +213,9 @@ export class MutationTracker {
     let head: string | undefined;
     if (this.isGit) {
       const current = await this.gitState();
+      // git did not answer in time: what the worktree holds now is unknown (kept out of `last`,
+      // so a later poll that answers is compared with the last known state)
+      if (current === 'timed_out') return { ...this.last, lost: 'git_status_timed_out' };
       // git could not answer this time (a broken index mid-rewrite): nothing new is known
       if (!current) return this.last;
       // an untracked tool leftover (byte-code, a test cache) made, rewritten or removed is no work
@@ -215,11 +231,11 @@ export class MutationTracker {
       head = current.head;
       if (head && head !== this.startHead) {
         const range = this.startHead ? [`${this.startHead}..${head}`] : [head];
-        const revs = await git(this.worktree, ['rev-list', '--reverse', ...range]);
+        const revs = await this.git(['rev-list', '--reverse', ...range]);
         commits = revs.stdout.split('\n').filter(Boolean);
         const files = this.startHead
-          ? await git(this.worktree, ['diff', '--name-only', '--no-renames', '-z', this.startHead, head])
-          : await git(this.worktree, ['ls-tree', '-r', '-z', '--name-only', head]);
+          ? await this.git(['diff', '--name-only', '--no-renames', '-z', this.startHead, head])
+          : await this.git(['ls-tree', '-r', '-z', '--name-only', head]);
         for (const f of files.stdout.split('\0')) if (f) changed.add(f);
       }
     } else {

@@ -146,7 +146,7 @@ export class JobWatcher {
         ...secretsInSettingsFiles(spec.launch.env ?? {}, spec.launch.files),
       ],
     });
-    this.tracker = new MutationTracker(spec.worktree);
+    this.tracker = new MutationTracker(spec.worktree, spec.limits.gitTimeoutMs);
     this.mark = jobMark(spec.beads, spec.runInstance);
     this.self = selfIdentity();
   }
@@ -578,7 +578,12 @@ export class JobWatcher {
       this.hb.lastMutationAt = Date.now();
       this.writeHeartbeat(true);
     }
-    if (snap.lost && !fresh) this.onWorktreeLost(snap.lost);
+    if (snap.lost === 'git_status_timed_out')
+      this.log.warn(
+        { timeout_ms: this.spec.limits.gitTimeoutMs },
+        'git status did not answer in time (a clean filter or fsmonitor hook that hangs?); the changes are unknown',
+      );
+    else if (snap.lost && !fresh) this.onWorktreeLost(snap.lost);
     return snap;
   }
 

@@ -33,6 +33,8 @@ const WatcherLimitsSchema = z.object({
   heartbeatIntervalMs: positiveMs,
   /** How late the watcher's half-second beat must be to count as a freeze (DX_RUNNER_FREEZE_GAP_SEC). */
   freezeGapMs: positiveMs,
+  /** How long one of the watcher's git calls may take (DX_RUNNER_GIT_TIMEOUT_SEC); older starts: unbounded. */
+  gitTimeoutMs: positiveMs.optional(),
 });
 
 /**

@@ -8,6 +8,7 @@ import {
   JobReportSchema,
   OutcomeSchema,
   parseKv,
+  ScopeGateOutputSchema,
   StartOutputSchema,
   StatusOutputSchema,
   WaitOutputSchema,
@@ -458,6 +459,11 @@ describe('job lifecycle through the built CLI', () => {
     });
     // git and the filter it ran were ended with it
     expect(cmdlinesContaining(['sleep 60'])).toEqual([]);
+    // nor does the scope gate pass on the empty list an unanswered git would give
+    const scope = await sb.dxJson(['scope-gate', '--beads', 'bd-filter'], ScopeGateOutputSchema, { env });
+    expect(scope.code).toBe(1);
+    expect(scope.json).toMatchObject({ passed: false, reason_code: 'worktree_unreadable' });
+    expect(scope.json.details).toContain('did not answer within 2000 ms');
     // a worktree git cannot read at the start is refused then, not walked file by file
     const refused = await sb.dx(sb.fakeStartArgs('bd-filter-2', [{ exit: 0 }], wt), { env });
     expect(refused.code).toBe(1);

@@ -60,26 +60,39 @@ async function emptyTree(worktree: string): Promise<string | undefined> {
 /**
  * Every path the job changed, named from the work tree's top (as its outcome names them); new
  * untracked tool leftovers (byte-code, a test cache: see jobs/artifacts) are no change of the job's.
+ * A git call that fails (or did not answer in time: a clean filter that hangs) is what the gate
+ * says, never an empty list that would pass it.
  */
-async function changedFiles(worktree: string, base: string | undefined): Promise<string[]> {
+async function changedFiles(worktree: string, base: string | undefined): Promise<string[] | { failure: string }> {
+  const ask = async (args: string[]) => {
+    const r = await git(worktree, args);
+    if (r.code !== 0)
+      throw new GitQueryFailed(`git ${args[0]} failed: ${r.stderr.trim().split('\n')[0] || `exit ${r.code}`}`);
+    return r.stdout.split('\0');
+  };
   const files = new Set<string>();
-  if (base) {
-    for (const f of (await git(worktree, ['diff', '--name-only', '-z', base])).stdout.split('\0')) if (f) files.add(f);
-    for (const f of (
-      await git(worktree, ['ls-files', '--others', '--exclude-standard', '--full-name', '-z'])
-    ).stdout.split('\0'))
-      if (f && !isToolArtifact(f)) files.add(f);
-  } else {
-    const parts = (await git(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all'])).stdout.split('\0');
-    for (let i = 0; i < parts.length; i++) {
-      const e = parts[i];
-      if (e.length < 4) continue;
-      if (!(e.startsWith('??') && isToolArtifact(e.slice(3)))) files.add(e.slice(3));
-      if (e[0] === 'R' || e[0] === 'C') i++;
+  try {
+    if (base) {
+      for (const f of await ask(['diff', '--name-only', '-z', base])) if (f) files.add(f);
+      for (const f of await ask(['ls-files', '--others', '--exclude-standard', '--full-name', '-z']))
+        if (f && !isToolArtifact(f)) files.add(f);
+    } else {
+      const parts = await ask(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+      for (let i = 0; i < parts.length; i++) {
+        const e = parts[i];
+        if (e.length < 4) continue;
+        if (!(e.startsWith('??') && isToolArtifact(e.slice(3)))) files.add(e.slice(3));
+        if (e[0] === 'R' || e[0] === 'C') i++;
+      }
     }
+  } catch (err) {
+    if (err instanceof GitQueryFailed) return { failure: err.message };
+    throw err;
   }
   return [...files].sort();
 }
+
+class GitQueryFailed extends Error {}
 
 /**
  * Scope gate: the files the job changed (since its start commit, committed or not, plus new
@@ -125,7 +138,14 @@ export async function scopeGate(options: {
   }
   const base = baseFlag ?? t.startHead;
   // a job begun on an unborn branch changed everything there is: compare with the empty tree
-  const files = await changedFiles(t.worktree, base ?? (t.startedUnborn ? await emptyTree(t.worktree) : undefined));
+  const changed = await changedFiles(t.worktree, base ?? (t.startedUnborn ? await emptyTree(t.worktree) : undefined));
+  if (!Array.isArray(changed))
+    return {
+      ...verdict('scope', t, false, 'worktree_unreadable', `what the job changed cannot be read: ${changed.failure}`),
+      ...empty,
+      base: base ?? null,
+    };
+  const files = changed;
   const matchers = allowed.map((entry) => scopedPathMatcher(entry, t.prefix));
   const violations = options.allowedPathsFile ? files.filter((f) => !matchers.some((m) => m(f))) : [];
   const out = {

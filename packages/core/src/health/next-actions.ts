@@ -96,6 +96,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
     "The job's worktree stopped being a git checkout while the agent ran (its .git, or a linked worktree's repository, was removed): its work cannot be seen; restore it, then restart.",
   find_what_ended_the_agent_then_restart:
     'Something outside dx-runner ended the agent with a signal (out of memory? see `dmesg`): find it, then restart.',
+  read_the_git_error_then_run_the_gate_again:
+    'git could not say what the job changed (the detail names why: a damaged repository, a clean filter or hook that hangs past DX_RUNNER_GIT_TIMEOUT_SEC): fix that, then run the gate again.',
   find_the_git_filter_or_hook_that_hangs_then_restart:
     "git status in the job's worktree did not answer within DX_RUNNER_GIT_TIMEOUT_SEC, so what the agent changed cannot be known: find the clean filter (git-lfs, git-crypt) or fsmonitor hook that hangs, look at the worktree, then restart.",
   find_what_removed_the_job_records_then_restart:
@@ -198,6 +200,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   no_commits_in_range: 'verify_the_agent_committed_its_work',
   scope_ok: 'proceed',
   path_outside_allowlist: 'review_allowed_paths_and_worktree_changes',
+  worktree_unreadable: 'read_the_git_error_then_run_the_gate_again',
   mutation_budget_exceeded: 'review_mutation_count_and_adjust_budget',
   allowed_paths_file_unreadable: 'fix_the_allowed_paths_file',
   evidence_ok: 'proceed',

@@ -76,7 +76,7 @@ export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number,
     'gitTimeoutSec',
     'DX_RUNNER_GIT_TIMEOUT_SEC',
     300,
-    "how long the watcher's git status of the worktree may take; past it git and what it ran (a clean filter, a hook) are ended and the changes are unknown (git_status_timed_out)",
+    "how long one of dx-runner's git calls may take (the watcher's status of the worktree, a gate's diff); past it git and what it ran (a clean filter, a hook) are ended",
   ],
 ];
 

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 export interface GitResult {
   code: number;
@@ -50,28 +50,15 @@ export function git(
   options: { timeoutMs?: number } = {},
 ): Promise<GitResult> {
   const gitEnv = { ...withoutRepositoryEnv(env), GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
-  if (options.timeoutMs !== undefined)
-    return gitWithin(cwd, ['--no-optional-locks', ...args], gitEnv, options.timeoutMs);
-  return new Promise((resolve) => {
-    execFile(
-      'git',
-      ['--no-optional-locks', ...args],
-      {
-        cwd,
-        maxBuffer: 64 * 1024 * 1024,
-        encoding: 'utf8',
-        env: gitEnv,
-      },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === 'number'
-            ? (err as { code: number }).code
-            : 127
-          : 0;
-        resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') });
-      },
-    );
-  });
+  return gitWithin(cwd, ['--no-optional-locks', ...args], gitEnv, options.timeoutMs ?? defaultTimeoutMs());
+}
+
+const DEFAULT_GIT_TIMEOUT_SEC = 300;
+
+/** DX_RUNNER_GIT_TIMEOUT_SEC (validated with the other limits at start-up), else 300 s. */
+function defaultTimeoutMs(): number {
+  const sec = Number(process.env.DX_RUNNER_GIT_TIMEOUT_SEC);
+  return (Number.isFinite(sec) && sec > 0 ? sec : DEFAULT_GIT_TIMEOUT_SEC) * 1000;
 }
 
 /**

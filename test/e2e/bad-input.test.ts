@@ -723,6 +723,13 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       ['DX_RUNNER_MAX_PARALLEL_FAKE', '0x2'],
     ])
       expectRefusal(await sb.dx(start('--beads', 'bd-1'), { env: { [name]: value } }), 1, 'invalid_env', name);
+    // the bound of every git call: a gate refuses it too, rather than run git unbounded
+    expectRefusal(
+      await sb.dx(['scope-gate', '--worktree', wt], { env: { DX_RUNNER_GIT_TIMEOUT_SEC: 'never' } }),
+      1,
+      'invalid_env',
+      'DX_RUNNER_GIT_TIMEOUT_SEC',
+    );
     // a relative state root would follow the working directory: cron at / and a shell keep two ledgers
     for (const args of [start('--beads', 'bd-1'), ['status'], ['check', '--beads', 'bd-1']])
       expectRefusal(

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { positiveNumberFromEnv } from '../jobs/limits.js';
 
 export interface GitResult {
   code: number;
@@ -53,12 +54,9 @@ export function git(
   return gitWithin(cwd, ['--no-optional-locks', ...args], gitEnv, options.timeoutMs ?? defaultTimeoutMs());
 }
 
-const DEFAULT_GIT_TIMEOUT_SEC = 300;
-
-/** DX_RUNNER_GIT_TIMEOUT_SEC (validated with the other limits at start-up), else 300 s. */
+/** DX_RUNNER_GIT_TIMEOUT_SEC, else 300 s (an invalid value is refused, `invalid_env`). */
 function defaultTimeoutMs(): number {
-  const sec = Number(process.env.DX_RUNNER_GIT_TIMEOUT_SEC);
-  return (Number.isFinite(sec) && sec > 0 ? sec : DEFAULT_GIT_TIMEOUT_SEC) * 1000;
+  return positiveNumberFromEnv(process.env, 'DX_RUNNER_GIT_TIMEOUT_SEC', 300) * 1000;
 }
 
 /**

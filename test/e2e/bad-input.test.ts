@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
@@ -12,6 +12,7 @@ import {
   StatusOutputSchema,
   WaitOutputSchema,
 } from '@dx/core';
+import { statFields } from '../fixtures/proc.mjs';
 import { CLI_BIN } from '../helpers/paths.js';
 import {
   createSandbox,
@@ -229,6 +230,15 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     );
     expect((await startIn('bd-after-crash')).code).toBe(0);
     expect((await sb.dx(['stop', '--beads', 'bd-after-crash'])).code).toBe(0);
+    // but one whose agent outlived its killed watcher still holds the worktree
+    const agent = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    onTestFinished(() => void agent.kill('SIGKILL'));
+    const agentTicks = statFields(agent.pid!)![19];
+    fs.writeFileSync(
+      path.join(shared, '.git', 'dx-runner-job'),
+      `state_root=${cronRoot}\nprovider=fake\nbeads=bd-orphan\nrun_instance=y\nwatcher_pid=${gone.pid}\nwatcher_start_ticks=1\nagent_pid=${agent.pid}\nagent_start_ticks=${agentTicks}\n`,
+    );
+    expectRefusal(await startIn('bd-beside-orphan'), 1, 'worktree_in_use', 'is in use by job bd-orphan');
   });
 
   it('two subdirectories of one repository, or a directory inside another, are one worktree for worktree_in_use', async () => {

@@ -37,7 +37,6 @@ import { asDiskFull, assertFreeSpace, keepReserve } from './disk.js';
 import { assertOwner, placeHold } from './holds.js';
 import { writeRecord } from './record-io.js';
 import { agentGitConfig, operatorDotfiles, withAgentHomeFiles } from './agent-home.js';
-import { claimWorktree } from './worktree-claim.js';
 import { assertRecordsOutsideWorktree, assertWorktreeFree, lockWorktree } from './worktree-use.js';
 import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
 import { prespawnWatcher, type PrespawnedWatcher } from './watcher/prespawn.js';
@@ -493,11 +492,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
       };
       const ack = await spawnWatcher(
         watcherSpec,
-        (watcher) => {
-          writeRecord(paths.meta, 'meta', metaRecord({ ...meta, watcher }), redactor);
-          if (watcher && !params.expectNoChanges)
-            claimWorktree(root, params.worktree, { provider: provider.id, beads, runInstance, watcher });
-        },
+        (watcher) => writeRecord(paths.meta, 'meta', metaRecord({ ...meta, watcher }), redactor),
         params.watcher,
       );
       if (!ack.ok) {

@@ -23,6 +23,8 @@ export interface WorktreeClaim {
   beads: string;
   runInstance: string;
   watcher: ProcessIdentity;
+  /** The agent: it can outlive a watcher that was killed. */
+  agent?: ProcessIdentity;
 }
 
 function readClaim(file: string): WorktreeClaim | undefined {
@@ -36,17 +38,23 @@ function readClaim(file: string): WorktreeClaim | undefined {
       beads: kv.beads ?? '',
       runInstance: kv.run_instance ?? '',
       watcher: { pid: Number(kv.watcher_pid), startTicks: Number(kv.watcher_start_ticks), bootId: kv.boot_id },
+      agent: kv.agent_pid
+        ? { pid: Number(kv.agent_pid), startTicks: Number(kv.agent_start_ticks), bootId: kv.boot_id }
+        : undefined,
     };
   } catch {
     return undefined; // unreadable or garbled: it proves no job
   }
 }
 
-/** Claim the work tree for a launched job (its watcher named); best-effort: a git dir it cannot write costs only the claim. */
+/**
+ * Claim the work tree for a launched job, naming its watcher and agent (written by the watcher once
+ * the agent runs); best-effort: a git dir it cannot write costs only the claim.
+ */
 export function claimWorktree(
   root: string,
   worktree: string,
-  job: { provider: string; beads: string; runInstance: string; watcher: ProcessIdentity },
+  job: { provider: string; beads: string; runInstance: string; watcher: ProcessIdentity; agent?: ProcessIdentity },
 ): void {
   const file = claimFile(worktree);
   if (!file) return;
@@ -61,9 +69,11 @@ export function claimWorktree(
         watcher_pid: job.watcher.pid,
         watcher_start_ticks: job.watcher.startTicks,
         boot_id: job.watcher.bootId,
+        agent_pid: job.agent?.pid,
+        agent_start_ticks: job.agent?.startTicks,
       }),
       0o600,
-      // it names a watcher, which a reboot ends: nothing to keep through one
+      // it names processes, which a reboot ends: nothing to keep through one
       { durable: false },
     );
   } catch {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
 import { gitDirOf, isWithin, workTreeRoot } from '../gates/worktree.js';
 import { git } from '../process/git.js';
-import { processStatus } from '../process/identity.js';
+import { processStatus, type ProcessIdentity } from '../process/identity.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { isLive, loadJob } from './store.js';
@@ -75,7 +75,9 @@ export function assertWorktreeFree(root: string, beads: string, worktree: string
 function assertNoClaimFromAnotherRoot(root: string, worktree: string): void {
   const claim = claimOf(worktree);
   // this root's own jobs are judged by their records above (a lost watcher's agent included)
-  if (!claim || claim.stateRoot === fs.realpathSync(root) || processStatus(claim.watcher).status !== 'alive') return;
+  if (!claim || claim.stateRoot === fs.realpathSync(root)) return;
+  const alive = (id: ProcessIdentity | undefined) => id !== undefined && processStatus(id).status === 'alive';
+  if (!alive(claim.watcher) && !alive(claim.agent)) return;
   throw new DxError(
     `worktree ${worktree} is in use by job ${claim.beads} (provider ${claim.provider}) of another state root, ${claim.stateRoot}: two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${claim.beads}`,
     {

@@ -35,7 +35,7 @@ import type { HeartbeatRecord, OutcomeRecord } from '../records.js';
 import { LineSplitter, Tail } from './lines.js';
 import { decideOutcome, signalNumber, type Decision, type Termination } from './decide.js';
 import { MutationTracker, type MutationSnapshot, type WorktreeLoss } from './mutations.js';
-import { releaseWorktreeClaim } from '../worktree-claim.js';
+import { claimWorktree, releaseWorktreeClaim } from '../worktree-claim.js';
 import type { WatcherAck, WatcherSpec } from './spec.js';
 
 const TAIL_LINES = 200;
@@ -302,6 +302,14 @@ export class JobWatcher {
     }
     this.ack({ ok: true, agentPid: pid, agentStartTicks: this.agent.startTicks ?? 0, watcherPid: process.pid });
     this.metaText = readFileIfExists(this.spec.paths.meta);
+    if (!this.spec.expectNoChanges && this.agent.startTicks !== undefined)
+      claimWorktree(this.spec.paths.root, this.spec.worktree, {
+        provider: this.spec.provider,
+        beads: this.spec.beads,
+        runInstance: this.spec.runInstance,
+        watcher: this.self,
+        agent: this.agent,
+      });
     this.log.info({ agent_pid: pid, command: path.basename(this.spec.launch.command) }, 'agent launched');
     const { limits } = this.spec;
     this.armRuntimeLimit();

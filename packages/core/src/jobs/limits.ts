@@ -58,7 +58,7 @@ export const LIMIT_ENV: ReadonlyArray<readonly [keyof JobLimits, string, number,
     'mutationPollSec',
     'DX_RUNNER_MUTATION_POLL_SEC',
     15,
-    'how often the watcher checks the worktree for changes (also after each tool call)',
+    'how often the watcher checks the worktree for changes (also after each tool call; a check taking T seconds is followed by none for 5T)',
   ],
   [
     'heartbeatIntervalMs',

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MutationTracker } from './mutations.js';
+import { MUTATION_DEBOUNCE_MS, MutationTracker, pollSpacingMs } from './mutations.js';
 
 let wt: string;
 const git = (...args: string[]) =>
@@ -226,5 +226,14 @@ describe('MutationTracker', () => {
     } finally {
       fs.rmSync(plain, { recursive: true, force: true });
     }
+  });
+});
+
+describe('pollSpacingMs', () => {
+  it('keeps the worktree checks to a fifth of the time when git status is slow (a monorepo)', () => {
+    // a quick status: a check at most once a second, after each tool call
+    expect(pollSpacingMs(30)).toBe(MUTATION_DEBOUNCE_MS);
+    // a 2 s status: not back to back after every tool call, but 10 s apart
+    expect(pollSpacingMs(2000)).toBe(10_000);
   });
 });

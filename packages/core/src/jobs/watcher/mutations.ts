@@ -4,6 +4,19 @@ import { gitDirOf, workTreeRoot } from '../../gates/worktree.js';
 import { git, type GitResult } from '../../process/git.js';
 import { isToolArtifact } from '../artifacts.js';
 
+/** The least time between two worktree checks. */
+export const MUTATION_DEBOUNCE_MS = 1000;
+/**
+ * A worktree check takes at most a fifth of the time: in a monorepo whose `git status` takes
+ * seconds, a check after every tool call kept a core busy all night.
+ */
+const POLL_DUTY_FACTOR = 5;
+
+/** How long after a worktree check began the next may begin, given how long the last one took. */
+export function pollSpacingMs(lastPollMs: number): number {
+  return Math.max(MUTATION_DEBOUNCE_MS, lastPollMs * POLL_DUTY_FACTOR);
+}
+
 /**
  * What the agent changed in its worktree since launch: files whose status or content differs from
  * the baseline taken before the agent started (pre-existing dirt does not count), plus everything

@@ -34,7 +34,13 @@ import { cleanupInstance, currentInstance, isCurrentInstance, publishOutcome, wr
 import type { HeartbeatRecord, OutcomeRecord } from '../records.js';
 import { LineSplitter, Tail } from './lines.js';
 import { decideOutcome, signalNumber, type Decision, type Termination } from './decide.js';
-import { MutationTracker, type MutationSnapshot, type WorktreeLoss } from './mutations.js';
+import {
+  MUTATION_DEBOUNCE_MS,
+  MutationTracker,
+  pollSpacingMs,
+  type MutationSnapshot,
+  type WorktreeLoss,
+} from './mutations.js';
 import { claimWorktree, releaseWorktreeClaim } from '../worktree-claim.js';
 import type { WatcherAck, WatcherSpec } from './spec.js';
 
@@ -43,7 +49,6 @@ const NOTABLE_EVENTS = 100;
 /** Long enough for a final message that ends with a machine-readable contract line. */
 const FINAL_TEXT_MAX = 16_000;
 const MAX_CHANGED_FILES_RECORDED = 500;
-const MUTATION_DEBOUNCE_MS = 1000;
 /** A worktree found gone is looked for again after this before the agent is ended (a move-and-back). */
 const WORKTREE_GONE_CONFIRM_MS = 2000;
 const LOG_FLUSH_MS = 500;
@@ -122,6 +127,7 @@ export class JobWatcher {
   private mutationTimer?: NodeJS.Timeout;
   private mutationInFlight?: Promise<MutationSnapshot>;
   private lastPollAt = 0;
+  private lastPollMs = 0;
   private timers: NodeJS.Timeout[] = [];
   private worktreeLostTimer: NodeJS.Timeout | undefined;
   private recordsLostTimer: NodeJS.Timeout | undefined;
@@ -555,7 +561,7 @@ export class JobWatcher {
 
   private scheduleMutationPoll(delayMs: number): void {
     if (this.mutationTimer) return;
-    const wait = Math.max(delayMs, this.lastPollAt + MUTATION_DEBOUNCE_MS - Date.now(), 0);
+    const wait = Math.max(delayMs, this.lastPollAt + pollSpacingMs(this.lastPollMs) - Date.now(), 0);
     this.mutationTimer = setTimeout(() => {
       this.mutationTimer = undefined;
       void this.pollMutations();
@@ -570,7 +576,7 @@ export class JobWatcher {
   private async pollMutations(fresh = false): Promise<MutationSnapshot> {
     while (fresh && this.mutationInFlight) await this.mutationInFlight;
     if (this.mutationInFlight) return this.mutationInFlight;
-    this.lastPollAt = Date.now();
+    const startedAt = (this.lastPollAt = Date.now());
     const before = this.tracker.snapshot.mutations;
     this.mutationInFlight = this.tracker
       .poll()
@@ -580,6 +586,7 @@ export class JobWatcher {
       })
       .finally(() => {
         this.mutationInFlight = undefined;
+        this.lastPollMs = Date.now() - startedAt;
       });
     const snap = await this.mutationInFlight;
     if (snap.mutations !== before) {

@@ -392,6 +392,29 @@ describe('job lifecycle through the built CLI', () => {
     expect(report.json).toMatchObject({ outcome_state: 'failed', reason_code: 'worktree_gone' });
   });
 
+  it('an agent whose worktree is removed and made again at the same path (a fresh clone) is ended as worktree_replaced', async () => {
+    const started = await sb.startFake('bd-recloned', [{ message: 'working' }, { hang: true }], [], {
+      env: { DX_RUNNER_MUTATION_POLL_SEC: '0.5' },
+    });
+    expect(started.code).toBe(0);
+    await waitFor(async () => (await check('bd-recloned')).json.state === 'healthy', 'the agent at work');
+    // as a clean-up script's `rm -rf` and fresh clone would, in one go: never seen missing
+    const fresh = `${started.worktree}.fresh`;
+    fs.mkdirSync(fresh);
+    git(fresh, 'init', '-q');
+    fs.writeFileSync(path.join(fresh, 'README.md'), '# another checkout\n');
+    git(fresh, 'add', '-A');
+    git(fresh, 'commit', '-q', '-m', 'another history');
+    fs.rmSync(started.worktree, { recursive: true, force: true });
+    fs.renameSync(fresh, started.worktree);
+    const waited = await sb.dxJson(['wait', 'bd-recloned', '--timeout', '30'], WaitOutputSchema);
+    expect(waited.json).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'worktree_replaced',
+      next_action: 'find_what_replaced_the_worktree_then_restart',
+    });
+  });
+
   it('an agent whose state root is removed under it (a clean-up) is ended, and its outcome says why', async () => {
     const started = await sb.startFake('bd-unrecorded', [{ message: 'working' }, { hang: true }], [], {
       env: { DX_RUNNER_MUTATION_POLL_SEC: '0.5' },

@@ -102,6 +102,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
     "git status in the job's worktree did not answer within DX_RUNNER_GIT_TIMEOUT_SEC, so what the agent changed cannot be known: find the clean filter (git-lfs, git-crypt) or fsmonitor hook that hangs, look at the worktree, then restart.",
   find_what_removed_the_job_records_then_restart:
     "The job's records (its meta, pid file, HOME) were removed while the agent ran, so no one could see or stop it: it was ended. Find what removed them (a clean-up script, a tmp cleaner), then restart.",
+  find_what_replaced_the_worktree_then_restart:
+    "The job's worktree (or its git repository) was removed and made again at the same path while the agent ran, so what it changed cannot be told from what was made: find what replaced it (a clean-up script, a fresh clone), then restart.",
   find_what_removed_the_worktree_then_restart:
     "The job's worktree was removed while the agent ran, so its work cannot be seen: find what removed it, restore the worktree, then restart.",
   install_the_beads_cli: 'Install the beads CLI (`bd`) or put it on PATH.',
@@ -210,6 +212,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   outcome_missing: 'wait_for_the_job_to_end_then_rerun_the_gate',
   worktree_missing: 'pass_an_existing_git_worktree',
   worktree_gone: 'find_what_removed_the_worktree_then_restart',
+  worktree_replaced: 'find_what_replaced_the_worktree_then_restart',
   records_removed: 'find_what_removed_the_job_records_then_restart',
   git_status_timed_out: 'find_the_git_filter_or_hook_that_hangs_then_restart',
   git_repository_gone: 'find_what_removed_the_repository_then_restart',

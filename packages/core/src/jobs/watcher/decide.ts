@@ -2,6 +2,7 @@ import os from 'node:os';
 import { nextActionFor } from '../../health/next-actions.js';
 import type { AgentExit, FailureClassification } from '../../providers/contract.js';
 import { outcomeStateForExit, type OutcomeState } from '../outcome-state.js';
+import type { WorktreeLoss } from './mutations.js';
 
 /** Why the watcher ended the agent itself, when it did. */
 export interface Termination {
@@ -42,7 +43,7 @@ export interface DecisionInput {
    * The worktree or its repository was gone when the agent had exited, or git did not answer in
    * time: what it changed cannot be known.
    */
-  lost?: 'worktree_gone' | 'git_repository_gone' | 'git_status_timed_out';
+  lost?: WorktreeLoss | 'git_status_timed_out';
   /** What the agent's final event said: success, failure, or nothing seen. */
   finalOk: boolean | undefined;
   /** Writes the agent tried and its CLI refused (permission mode). */

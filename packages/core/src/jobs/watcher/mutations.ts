@@ -50,7 +50,23 @@ export interface MutationSnapshot {
 }
 
 /** The reason code of a worktree that can no longer be read. */
-export type WorktreeLoss = 'worktree_gone' | 'git_repository_gone';
+export type WorktreeLoss = 'worktree_gone' | 'git_repository_gone' | 'worktree_replaced';
+
+/** Which directory this is (device and inode): another one made at the same path is not it. */
+function identityOf(dir: string | undefined): string | undefined {
+  if (!dir) return undefined;
+  try {
+    const st = fs.statSync(dir);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The repository a `.git` entry is: the directory itself, or the one a linked worktree's file names. */
+function repositoryIdentity(entry: string): string | undefined {
+  return identityOf(gitDirOf(entry) ?? entry);
+}
 
 /**
  * The entry is still there, and a `gitdir:` file still points at a repository (one that cannot be
@@ -104,6 +120,9 @@ interface GitState {
 export class MutationTracker {
   private isGit = false;
   private gitEntry: string | undefined;
+  /** The worktree directory and its repository as the baseline found them (device and inode). */
+  private worktreeId: string | undefined;
+  private repositoryId: string | undefined;
   /** Where git's paths start: the work tree's top, above the worktree of a job begun in a subdirectory. */
   private readonly gitRoot: string;
   private startHead: string | undefined;
@@ -126,6 +145,7 @@ export class MutationTracker {
   }
 
   async baseline(): Promise<void> {
+    this.worktreeId = identityOf(this.worktree);
     // one git process: this sits on the path to start's acknowledgement
     const state = await this.gitState();
     if (state === 'timed_out')
@@ -137,6 +157,7 @@ export class MutationTracker {
       // the nearest `.git` at or above the worktree (a directory, or a linked worktree's `gitdir:` file)
       const entry = path.join(this.gitRoot, '.git');
       this.gitEntry = fs.existsSync(entry) ? entry : undefined;
+      this.repositoryId = this.gitEntry && repositoryIdentity(this.gitEntry);
       this.startHead = state.head;
       this.baselineStatus = state.status;
     } else {
@@ -206,7 +227,13 @@ export class MutationTracker {
   loss(): WorktreeLoss | undefined {
     if (!fs.existsSync(this.worktree)) return 'worktree_gone';
     if (this.isGit && this.gitEntry && !gitEntryPresent(this.gitEntry)) return 'git_repository_gone';
-    return undefined;
+    // removed and made again at the same path (a clean-up script's fresh clone): what is there now
+    // is not what the baseline was taken of. A git worktree counts as replaced when its repository
+    // is another one too (both inodes new), not on the worktree directory's alone
+    if (identityOf(this.worktree) === this.worktreeId) return undefined;
+    if (this.isGit && this.gitEntry && this.repositoryId && repositoryIdentity(this.gitEntry) === this.repositoryId)
+      return undefined;
+    return 'worktree_replaced';
   }
 
   async poll(): Promise<MutationSnapshot> {

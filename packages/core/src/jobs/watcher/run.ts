@@ -611,7 +611,7 @@ export class JobWatcher {
     if (this.worktreeLostTimer || this.termination || this.agentExit) return;
     this.log.warn(
       { worktree: this.spec.worktree, reason: lost },
-      'the worktree is gone; ending the agent if it stays gone',
+      'the worktree is gone or replaced; ending the agent if it stays so',
     );
     this.worktreeLostTimer = setTimeout(() => {
       const still = this.tracker.loss();

@@ -235,5 +235,7 @@ describe('pollSpacingMs', () => {
     expect(pollSpacingMs(30)).toBe(MUTATION_DEBOUNCE_MS);
     // a 2 s status: not back to back after every tool call, but 10 s apart
     expect(pollSpacingMs(2000)).toBe(10_000);
+    // one that ran into its time bound (a hung filter) does not hold the next off for 25 minutes
+    expect(pollSpacingMs(300_000)).toBe(300_000);
   });
 });

@@ -12,9 +12,12 @@ export const MUTATION_DEBOUNCE_MS = 1000;
  */
 const POLL_DUTY_FACTOR = 5;
 
+/** Nor more than this apart on that account: one cold, slow status must not blind the watcher for long. */
+const MAX_POLL_SPACING_MS = 5 * 60_000;
+
 /** How long after a worktree check began the next may begin, given how long the last one took. */
 export function pollSpacingMs(lastPollMs: number): number {
-  return Math.max(MUTATION_DEBOUNCE_MS, lastPollMs * POLL_DUTY_FACTOR);
+  return Math.min(Math.max(MUTATION_DEBOUNCE_MS, lastPollMs * POLL_DUTY_FACTOR), MAX_POLL_SPACING_MS);
 }
 
 /**

@@ -459,38 +459,54 @@ describe('job lifecycle through the built CLI', () => {
     expect(outcomeOf('fake', 'bd-replaced')).toBeUndefined();
   });
 
-  it("a git clean filter that hangs bounds the watcher's worktree check: the job still ends, its changes called unknown", async () => {
-    const wt = sb.worktree('bd-filter');
-    // a clean filter that hangs on what the agent writes (as git-crypt's waiting for a passphrase)
-    fs.writeFileSync(path.join(wt, '.gitattributes'), '*.txt filter=slow\n');
-    // the agent's edit keeps the size: git must read the file through the filter to tell it changed
-    fs.writeFileSync(path.join(wt, 'notes.txt'), 'HANX\n');
-    git(wt, 'add', '.gitattributes', 'notes.txt');
-    git(wt, 'commit', '-q', '-m', 'attributes');
-    git(wt, 'config', 'filter.slow.clean', 'sh -c \'c=$(cat); case "$c" in *HANG*) sleep 60;; esac; printf %s "$c"\'');
-    const env = { DX_RUNNER_GIT_TIMEOUT_SEC: '2', DX_RUNNER_MUTATION_POLL_SEC: '0.5' };
-    const started = await sb.dx(
-      sb.fakeStartArgs('bd-filter', [{ write: 'notes.txt', content: 'HANG\n' }, { result: 'done' }, { exit: 0 }], wt),
-      { env },
-    );
+  it("a git clean filter that hangs bounds the watcher's worktree check: the job ends, its changes called unknown", async () => {
+    const filtered = (name: string) => {
+      const wt = sb.worktree(name);
+      // a clean filter that hangs on what the agent writes (as git-crypt's waiting for a passphrase)
+      fs.writeFileSync(path.join(wt, '.gitattributes'), '*.txt filter=slow\n');
+      // the agent's edit keeps the size: git must read the file through the filter to tell it changed
+      fs.writeFileSync(path.join(wt, 'notes.txt'), 'HANX\n');
+      git(wt, 'add', '.gitattributes', 'notes.txt');
+      git(wt, 'commit', '-q', '-m', 'attributes');
+      git(
+        wt,
+        'config',
+        'filter.slow.clean',
+        'sh -c \'c=$(cat); case "$c" in *HANG*) sleep 60;; esac; printf %s "$c"\'',
+      );
+      return wt;
+    };
+    const env = { DX_RUNNER_GIT_TIMEOUT_SEC: '1', DX_RUNNER_MUTATION_POLL_SEC: '0.5' };
+    const wt = filtered('bd-filter');
+    const edit = { write: 'notes.txt', content: 'HANG\n' };
+    // one agent ends on its own: its final check does not answer
+    const started = await sb.dx(sb.fakeStartArgs('bd-filter', [edit, { result: 'done' }, { exit: 0 }], wt), { env });
     expect(started.code, started.stderr).toBe(0);
-    const waited = await sb.dxJson(['wait', 'bd-filter', '--timeout', '30'], WaitOutputSchema);
-    expect(waited.json).toMatchObject({
-      state: 'exited_err',
-      reason_code: 'git_status_timed_out',
-      next_action: 'find_the_git_filter_or_hook_that_hangs_then_restart',
+    // one works on: after two checks in a row that git did not answer, nothing it does can be
+    // measured, and it is ended rather than left to spend the night
+    const working = await sb.dx(sb.fakeStartArgs('bd-filter-on', [edit, { hang: true }], filtered('bd-filter-on')), {
+      env,
     });
+    expect(working.code, working.stderr).toBe(0);
+    for (const beads of ['bd-filter', 'bd-filter-on']) {
+      const waited = await sb.dxJson(['wait', beads, '--timeout', '60'], WaitOutputSchema);
+      expect(waited.json).toMatchObject({
+        state: 'exited_err',
+        reason_code: 'git_status_timed_out',
+        next_action: 'find_the_git_filter_or_hook_that_hangs_then_restart',
+      });
+    }
     // git and the filter it ran were ended with it
     expect(cmdlinesContaining(['sleep 60'])).toEqual([]);
     // nor does the scope gate pass on the empty list an unanswered git would give
     const scope = await sb.dxJson(['scope-gate', '--beads', 'bd-filter'], ScopeGateOutputSchema, { env });
     expect(scope.code).toBe(1);
     expect(scope.json).toMatchObject({ passed: false, reason_code: 'worktree_unreadable' });
-    expect(scope.json.details).toContain('did not answer within 2000 ms');
+    expect(scope.json.details).toContain('did not answer within 1000 ms');
     // a worktree git cannot read at the start is refused then, not walked file by file
     const refused = await sb.dx(sb.fakeStartArgs('bd-filter-2', [{ exit: 0 }], wt), { env });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('did not answer within 2000 ms (DX_RUNNER_GIT_TIMEOUT_SEC)');
+    expect(refused.stderr).toContain('did not answer within 1000 ms (DX_RUNNER_GIT_TIMEOUT_SEC)');
   });
 
   it('a read-only task (--expect-no-changes) that changed files is exited_ok but says so', async () => {

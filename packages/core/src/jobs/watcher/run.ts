@@ -51,6 +51,8 @@ const FINAL_TEXT_MAX = 16_000;
 const MAX_CHANGED_FILES_RECORDED = 500;
 /** A worktree found gone is looked for again after this before the agent is ended (a move-and-back). */
 const WORKTREE_GONE_CONFIRM_MS = 2000;
+/** A worktree git has not answered for this many checks in a row: the job is ended. */
+const UNANSWERED_CHECKS_LIMIT = 2;
 const LOG_FLUSH_MS = 500;
 /**
  * The agent's tools count as busy when, between two worktree polls, they used at least this share
@@ -128,6 +130,8 @@ export class JobWatcher {
   private mutationInFlight?: Promise<MutationSnapshot>;
   private lastPollAt = 0;
   private lastPollMs = 0;
+  /** Worktree checks in a row whose git status did not answer within its bound. */
+  private unansweredChecks = 0;
   private timers: NodeJS.Timeout[] = [];
   private worktreeLostTimer: NodeJS.Timeout | undefined;
   private recordsLostTimer: NodeJS.Timeout | undefined;
@@ -593,12 +597,16 @@ export class JobWatcher {
       this.hb.lastMutationAt = Date.now();
       this.writeHeartbeat(true);
     }
-    if (snap.lost === 'git_status_timed_out')
+    this.unansweredChecks = snap.lost === 'git_status_timed_out' ? this.unansweredChecks + 1 : 0;
+    if (snap.lost === 'git_status_timed_out') {
       this.log.warn(
-        { timeout_ms: this.spec.limits.gitTimeoutMs },
+        { timeout_ms: this.spec.limits.gitTimeoutMs, in_a_row: this.unansweredChecks },
         'git status did not answer in time (a clean filter or fsmonitor hook that hangs?); the changes are unknown',
       );
-    else if (snap.lost && !fresh) this.onWorktreeLost(snap.lost);
+      // nothing the agent does can be measured any more: not a night's tokens spent on it
+      if (this.unansweredChecks >= UNANSWERED_CHECKS_LIMIT && !fresh && !this.termination && !this.agentExit)
+        void this.terminate({ action: 'worktree_gone', reason: 'git_status_timed_out', exitCode: 1, state: 'failed' });
+    } else if (snap.lost && !fresh) this.onWorktreeLost(snap.lost);
     return snap;
   }
 

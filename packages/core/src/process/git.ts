@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { positiveNumberFromEnv } from '../jobs/limits.js';
+import { signalsForChild } from './signals.js';
 
 export interface GitResult {
   code: number;
@@ -73,14 +74,11 @@ function gitWithin(cwd: string, args: string[], env: NodeJS.ProcessEnv, timeoutM
     let timedOut = false;
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    // the group is git's own (detached) and git is not reaped yet: its pid cannot be another's
+    // the group is git's own (detached): ended through the one identity-checked path
+    const signal = signalsForChild(child);
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      signal('SIGKILL', 'group');
     }, timeoutMs);
     const done = (code: number) => {
       clearTimeout(timer);

@@ -496,6 +496,8 @@ describe('job lifecycle through the built CLI', () => {
         next_action: 'find_the_git_filter_or_hook_that_hangs_then_restart',
       });
     }
+    // the watcher ended the working one, and its record says why
+    expect(outcomeOf('fake', 'bd-filter-on')).toMatchObject({ finalized_by: 'worktree_unreadable' });
     // git and the filter it ran were ended with it
     expect(cmdlinesContaining(['sleep 60'])).toEqual([]);
     // nor does the scope gate pass on the empty list an unanswered git would give

@@ -18,6 +18,7 @@ export interface Termination {
     | 'flood'
     | 'disk_full'
     | 'worktree_gone'
+    | 'worktree_unreadable'
     | 'records_gone';
   reason: string;
   exitCode: number;

@@ -605,7 +605,12 @@ export class JobWatcher {
       );
       // nothing the agent does can be measured any more: not a night's tokens spent on it
       if (this.unansweredChecks >= UNANSWERED_CHECKS_LIMIT && !fresh && !this.termination && !this.agentExit)
-        void this.terminate({ action: 'worktree_gone', reason: 'git_status_timed_out', exitCode: 1, state: 'failed' });
+        void this.terminate({
+          action: 'worktree_unreadable',
+          reason: 'git_status_timed_out',
+          exitCode: 1,
+          state: 'failed',
+        });
     } else if (snap.lost && !fresh) this.onWorktreeLost(snap.lost);
     return snap;
   }

@@ -194,6 +194,11 @@ export function gitDirOf(entry: string): string | undefined {
   }
 }
 
+/** The git dir of the work tree `dir` is in (a linked worktree's own), undefined outside one. */
+export function workTreeGitDir(dir: string): string | undefined {
+  return gitDirOf(path.join(workTreeRoot(dir), '.git'));
+}
+
 /**
  * Whether git might refuse the worktree's repository as another user's (safe.directory): its top
  * or its `.git` is owned by someone else. Only then is git asked before the launch (a spawn).

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { gitDirOf, workTreeRoot } from '../gates/worktree.js';
+import { workTreeGitDir } from '../gates/worktree.js';
 import type { ProcessIdentity } from '../process/identity.js';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic.js';
 import { parseKv, serializeKv } from '../state/kv.js';
@@ -13,7 +13,7 @@ import { parseKv, serializeKv } from '../state/kv.js';
 const CLAIM_FILE = 'dx-runner-job';
 
 function claimFile(worktree: string): string | undefined {
-  const repository = gitDirOf(path.join(workTreeRoot(worktree), '.git'));
+  const repository = workTreeGitDir(worktree);
   return repository ? path.join(repository, CLAIM_FILE) : undefined;
 }
 

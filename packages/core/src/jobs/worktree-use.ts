@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DxError, ExitCode } from '../errors.js';
-import { gitDirOf, isWithin, workTreeRoot } from '../gates/worktree.js';
+import { isWithin, workTreeGitDir, workTreeRoot } from '../gates/worktree.js';
 import { git } from '../process/git.js';
 import { processStatus, type ProcessIdentity } from '../process/identity.js';
 import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
@@ -93,7 +93,7 @@ function assertNoClaimFromAnotherRoot(root: string, worktree: string): void {
  * (in the common repository of a linked worktree).
  */
 function commitLocks(worktree: string): string[] {
-  const repository = gitDirOf(path.join(workTreeRoot(worktree), '.git'));
+  const repository = workTreeGitDir(worktree);
   if (!repository) return [];
   const locks = [path.join(repository, 'index.lock'), path.join(repository, 'HEAD.lock')];
   try {

@@ -30,6 +30,9 @@ const recorded = (body: { steps: unknown[] }) => fx.recorded(body);
 const items = (ids: string[]) => fx.items(ids);
 const runs = () => fx.runs();
 const byId = itemById;
+/** An item's attempts as [phase, provider, result, reason] rows. */
+const attemptRows = (item: ReturnType<typeof itemById>) =>
+  item.attempts.map((a) => [a.phase, a.provider, a.result, a.reason_code]);
 
 beforeAll(() => {
   sb = createSandbox();
@@ -113,7 +116,7 @@ describe('dx-batch waves', () => {
     expect(r.code, r.stderr).toBe(0);
     const nq = byId(parseWave(r.stdout), 'nq');
     expect(nq.status).toBe('APPROVED');
-    expect(nq.attempts.map((a) => [a.phase, a.provider, a.result, a.reason_code])).toEqual([
+    expect(attemptRows(nq)).toEqual([
       ['implement', 'fake', 'no_op', 'no_events_no_mutation'],
       ['implement', 'fake-alt', 'exited_ok', 'implement_completed'],
       ['review', 'fake', 'exited_ok', 'review_approved'],
@@ -133,7 +136,7 @@ describe('dx-batch waves', () => {
     expect(r.code, r.stderr).toBe(0);
     const rc = byId(parseWave(r.stdout), 'rc');
     expect(rc.status).toBe('APPROVED');
-    expect(rc.attempts.map((a) => [a.phase, a.provider, a.result, a.reason_code])).toEqual([
+    expect(attemptRows(rc)).toEqual([
       ['implement', 'fake', 'exited_ok', 'implement_completed'],
       ['review', 'fake', 'exited_ok', 'review_approved_after_changing_files'],
       ['review', 'fake-alt', 'exited_ok', 'review_approved'],
@@ -293,7 +296,7 @@ describe('dx-batch waves', () => {
     expect(r.code, r.stderr).toBe(0);
     const fb = byId(parseWave(r.stdout), 'fb');
     expect(fb.status).toBe('APPROVED');
-    expect(fb.attempts.map((a) => [a.phase, a.provider, a.result, a.reason_code])).toEqual([
+    expect(attemptRows(fb)).toEqual([
       ['implement', 'fake', 'exited_err', 'fake_rate_limited'],
       ['implement', 'fake-alt', 'exited_ok', 'implement_completed'],
       ['review', 'fake', 'exited_ok', 'review_approved'],

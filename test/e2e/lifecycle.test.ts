@@ -422,7 +422,9 @@ describe('job lifecycle through the built CLI', () => {
     expect(started.code).toBe(0);
     await waitFor(async () => (await check('bd-unrecorded')).json.state === 'healthy', 'the agent at work');
     const agentPid = Number(fs.readFileSync(jobPaths(sb.state, 'fake', 'bd-unrecorded').pid, 'utf8'));
-    fs.rmSync(sb.state, { recursive: true, force: true });
+    // gone from where every command looks, in one step: a recursive remove would race the
+    // watcher's own writes (ENOTEMPTY); the moved tree is removed with the sandbox
+    fs.renameSync(sb.state, path.join(sb.dir, 'state-cleaned-away'));
     // no status, stop or owner could see it any more: it must not run on unseen
     const ended = await waitFor(async () => {
       const c = await sb.dx(['check', '--beads', 'bd-unrecorded', '--json']);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StatusOutputSchema, type JobView } from '@dx/core';
 import { WaveReportSchema, loadWave, readLedger, wavePaths, type WaveState } from '@dx/dx-batch';
-import { BD_STUB_DIR, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
+import { BD_STUB_DIR, NIGHTLY_BIN, REPO_ROOT, skewedClockEnv } from '../helpers/paths.js';
 import { NightReportSchema } from '@dx/nightly-dispatch';
 import { createSandbox, FAST_LIMITS, git, killJobProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { SSHD, startFleet, type SshFleet } from '../helpers/sshd.js';
@@ -78,14 +78,17 @@ batch:
  * A dx-runner for host b whose first `start` launches the job, then holds the call open (bounded,
  * 30 s) until `release` exists: the connection can be cut before the start's answer comes back.
  */
-function holdFirstStartOnB(name: string): { wrapper: string; launched: string; release: string } {
+function holdFirstStartOnB(
+  name: string,
+  real = path.join(fleet.hosts.b.dir, 'bin', 'dx-runner'),
+): { wrapper: string; launched: string; release: string } {
   const launched = path.join(box.dir, `${name}-launched`);
   const release = path.join(box.dir, `${name}-release`);
   const wrapper = path.join(box.dir, `${name}-b-dx-runner`);
   fs.writeFileSync(
     wrapper,
     `#!/bin/sh
-real='${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}'
+real='${real}'
 if [ "$1" = start ] && [ ! -e '${launched}' ]; then
   "$real" "$@"; rc=$?
   : > '${launched}'
@@ -98,6 +101,24 @@ exec "$real" "$@"
     { mode: 0o755 },
   );
   return { wrapper, launched, release };
+}
+
+/**
+ * A dx-runner for a host whose clock is `offset` off this machine's (libfaketime): the host's
+ * dx-runner, its watchers and agents all read that clock.
+ */
+function skewedDxRunner(host: string, offset: string): string {
+  const wrapper = path.join(box.dir, `${host}${offset}-dx-runner`);
+  fs.writeFileSync(
+    wrapper,
+    `#!/bin/sh
+${Object.entries(skewedClockEnv(offset))
+  .map(([k, v]) => `${k}='${v}'`)
+  .join(' ')} exec '${path.join(fleet.hosts[host].dir, 'bin', 'dx-runner')}' "$@"
+`,
+    { mode: 0o755 },
+  );
+  return wrapper;
 }
 
 function startArgs(wave: string, ids: string[], hosts: string, policyFile: string, extra: string[] = []): string[] {
@@ -322,6 +343,36 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     expect(jobs.map((j) => j.beads).sort()).toEqual(onB.flatMap((id) => [id, `${id}-review`]).sort());
   }, 300_000);
 
+  it('a host whose clock is 30 s behind this one: its jobs are followed by their run instance, each runs once', async () => {
+    writeScenarios(2);
+    const behind = skewedDxRunner('b', '-30s');
+    const p = policy('skew', 15, behind);
+    const ids = ['sk-1', 'sk-2'];
+    const r = await box.batch([...startArgs('w-skew', ids, 'b', p, ['--max-parallel', '2']), '--json'], {
+      timeoutMs: 200_000,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const wave = parseWave(r.stdout);
+    expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+    for (const item of wave.items)
+      expect(item.attempts.map((a) => [a.phase, a.host])).toEqual([
+        ['implement', 'b'],
+        ['review', 'b'],
+      ]);
+    for (const id of ids) expect(ledgerEvents('w-skew', id).map((e) => e.event)).not.toContain('job_missing');
+    // from b's own state: each job ran once, dated by b's clock
+    const jobs = (await hostJobs('b', p)).filter((j) => j.beads.startsWith('sk-'));
+    expect(jobs.map((j) => [j.beads, j.retries]).sort()).toEqual(
+      ids
+        .flatMap((id) => [
+          [id, 0],
+          [`${id}-review`, 0],
+        ])
+        .sort(),
+    );
+    for (const job of jobs) expect(Date.parse(job.started_at!)).toBeLessThan(Date.now() - 20_000);
+  }, 200_000);
+
   it('a host gone past the grace period: its attempts are retried elsewhere, its late result recorded as superseded', async () => {
     writeScenarios(3);
     const p = policy('lost', 0.1);
@@ -357,37 +408,45 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     expect(wave.lost_jobs).toEqual([]);
   }, 300_000);
 
-  it('a start cut off mid-call on a host: the job it launched there anyway is followed and stopped, not left running', async () => {
-    writeScenarios(8);
-    const { wrapper, launched, release } = holdFirstStartOnB('cut');
-    const p = policy('cut', 15, wrapper);
-    const ids = ['ct-1', 'ct-2'];
-    // a (cap 1) takes one item, b the other
-    const run = spawnBatch(box, startArgs('w-cut', ids, 'a,b', p, ['--max-parallel', '2']));
-    await waitFor(() => fs.existsSync(launched), "b's first start launched its job", 60_000);
-    const onB = waveState('w-cut')!.items.find((i) => i.host === 'b')!.beads_id;
-    // the connection drops before the start's answer comes back
-    await dropHostB('w-cut');
-    fs.writeFileSync(release, '');
-    await fleet.hosts.b.start();
+  it.each([
+    ['', undefined],
+    [', on a host whose clock is 30 s behind', '-30s'],
+  ])(
+    'a start cut off mid-call on a host%s: the job it launched there anyway is followed and stopped, not left running',
+    async (_, skew) => {
+      writeScenarios(8);
+      const name = skew ? 'cut-skew' : 'cut';
+      const { wrapper, launched, release } = holdFirstStartOnB(name, skew ? skewedDxRunner('b', skew) : undefined);
+      const p = policy(name, 15, wrapper);
+      const ids = skew ? ['cs-1', 'cs-2'] : ['ct-1', 'ct-2'];
+      // a (cap 1) takes one item, b the other
+      const run = spawnBatch(box, startArgs(`w-${name}`, ids, 'a,b', p, ['--max-parallel', '2']));
+      await waitFor(() => fs.existsSync(launched), "b's first start launched its job", 60_000);
+      const onB = waveState(`w-${name}`)!.items.find((i) => i.host === 'b')!.beads_id;
+      // the connection drops before the start's answer comes back
+      await dropHostB(`w-${name}`);
+      fs.writeFileSync(release, '');
+      await fleet.hosts.b.start();
 
-    const done = await run.done;
-    expect(done.code, done.stderr).toBe(0);
-    const wave = waveState('w-cut')!;
-    expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
-    expect(wave.lost_jobs).toEqual([]);
-    // b answers again while that job still pauses: it is stopped, and the ledger says so
-    const superseded = ledgerEvents('w-cut', onB).find((e) => e.event.startsWith('superseded_'));
-    expect(superseded, JSON.stringify(ledgerEvents('w-cut', onB).map((e) => e.event))).toMatchObject({
-      event: 'superseded_job_stopped',
-      host: 'b',
-      job_beads: onB,
-    });
-    // from b's own state: the job the cut-off start launched is there, and nothing is left running
-    const jobs = (await hostJobs('b', p)).filter((j) => j.beads.startsWith('ct-'));
-    expect(jobs.map((j) => j.beads)).toContain(onB);
-    expect(jobs.filter((j) => j.outcome_state === null)).toEqual([]);
-  }, 300_000);
+      const done = await run.done;
+      expect(done.code, done.stderr).toBe(0);
+      const wave = waveState(`w-${name}`)!;
+      expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+      expect(wave.lost_jobs).toEqual([]);
+      // b answers again while that job still pauses: it is stopped, and the ledger says so
+      const superseded = ledgerEvents(`w-${name}`, onB).find((e) => e.event.startsWith('superseded_'));
+      expect(superseded, JSON.stringify(ledgerEvents(`w-${name}`, onB).map((e) => e.event))).toMatchObject({
+        event: 'superseded_job_stopped',
+        host: 'b',
+        job_beads: onB,
+      });
+      // from b's own state: the job the cut-off start launched is there, and nothing is left running
+      const jobs = (await hostJobs('b', p)).filter((j) => ids.some((id) => j.beads.startsWith(id)));
+      expect(jobs.map((j) => j.beads)).toContain(onB);
+      expect(jobs.filter((j) => j.outcome_state === null)).toEqual([]);
+    },
+    300_000,
+  );
 
   it('kill -9 of dx-batch mid-wave with jobs on two hosts, then resume: every item finishes exactly once', async () => {
     writeScenarios(2);

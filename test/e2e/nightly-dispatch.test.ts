@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { NightReportSchema, type NightReport } from '@dx/nightly-dispatch';
 import { CheckOutputSchema, jobPaths, parseKv, serializeKv } from '@dx/core';
-import { BD_STUB_DIR, CLI_BIN, NIGHTLY_BIN } from '../helpers/paths.js';
+import { BD_STUB_DIR, CLI_BIN, NIGHTLY_BIN, skewedClockEnv } from '../helpers/paths.js';
 import { BD_STUB, createBeadsWorkspace, type BeadsWorkspace } from '../helpers/beads.js';
 import { createSandbox, runCli, waitFor, WITHOUT_OWNER_OVERRIDE, type Sandbox } from '../helpers/sandbox.js';
 import { startWebhook, type Hook } from '../helpers/webhook.js';
@@ -371,6 +371,54 @@ describe('nightly-dispatch run', () => {
     expect(issue('bd-a2').status).toBe('open');
     expect(issue('bd-a2').assignee).toBeUndefined();
     expect(hook.bodies.map((b) => b.text)).toEqual([expect.stringMatching(/dispatch failed[\s\S]*bd-a2/)]);
+  });
+
+  it('a dx-runner whose clock is 30 s behind: a late acknowledgement and a killed run still find the job they started', async () => {
+    // every dx-runner call of these runs reads a clock 30 s behind this one (libfaketime), as a
+    // fleet host that does not sync time would; the run's own times are this machine's
+    const behind = (before: string) => {
+      const script = path.join(sb.dir, `dx-runner-behind-${before ? 'hangs' : 'slow'}`);
+      fs.writeFileSync(
+        script,
+        `#!/bin/sh
+export ${Object.entries(skewedClockEnv('-30s'))
+          .map(([k, v]) => `${k}='${v}'`)
+          .join(' ')}
+${before ? `if [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; ${before}; fi\n` : ''}exec '${process.execPath}' '${CLI_BIN}' "$@"
+`,
+        { mode: 0o755 },
+      );
+      return script;
+    };
+    const policy = path.join(sb.dir, 'behind-ack.yaml');
+    fs.writeFileSync(
+      policy,
+      `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 1.5\n  ack_retries: 1\n  alert_on_dispatch_complete: false\n`,
+    );
+    // the start launches the job, then its answer is late: the job that came up is this start's
+    create('bd-s1');
+    const late = await night(['--policy', policy], { DX_RUNNER_BIN: behind('exec sleep 4') });
+    expect(late.code, late.stderr).toBe(0);
+    expect(late.report.items[0]).toMatchObject({ beads_id: 'bd-s1', action: 'dispatched', ack_attempts: 1 });
+    expect(late.stderr).toContain('bd-s1: the job came up after all');
+    expect(issue('bd-s1').status).toBe('in_progress');
+    await stop('bd-s1');
+
+    // the run is killed after the start launched the job: the next run finds that job the item's
+    create('bd-s2');
+    const hangs = behind(`touch '${path.join(sb.dir, 'behind-start')}'; exec sleep 30`);
+    const slowAck = path.join(sb.dir, 'behind-slow-ack.yaml');
+    fs.writeFileSync(
+      slowAck,
+      `nightly:\n  provider_chain: [fake, fake-alt]\n  ack_timeout_sec: 60\n  alert_on_dispatch_complete: false\n`,
+    );
+    await killedOnceThere(path.join(sb.dir, 'behind-start'), 'dx-runner start', ['--policy', slowAck], {
+      DX_RUNNER_BIN: hangs,
+    });
+    const after = await night(['--policy', slowAck], { DX_RUNNER_BIN: behind('') });
+    expect(after.report.interrupted).toMatchObject([{ beads_id: 'bd-s2', outcome: 'job_started' }]);
+    expect(issue('bd-s2').status).toBe('in_progress');
+    await stop('bd-s2');
   });
 
   it('a start refused because the state root filled up gives its claim back and claims nothing more that night', async () => {

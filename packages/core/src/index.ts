@@ -71,3 +71,4 @@ export * from './fleet/hosts.js';
 export * from './fleet/ssh.js';
 export * from './fleet/remote.js';
 export * from './fleet/status.js';
+export * from './fleet/host-clock.js';

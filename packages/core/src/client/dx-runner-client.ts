@@ -31,6 +31,7 @@ import { NO_JOB_END_EVENTS, type JobEndWatch } from '../jobs/file-events.js';
 import type { LocalReads } from './local-reads.js';
 import type { LocalStarts } from './local-starts.js';
 import { findExecutable } from '../providers/services.js';
+import { measureHostClock, SAME_CLOCK, type HostClock } from '../fleet/host-clock.js';
 
 /**
  * argv prefix that runs dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else `fallback` (the
@@ -239,19 +240,30 @@ export class DxRunnerClient {
   }
 
   /**
-   * The latest instance of several jobs in one call (`status --beads a,b,… --json`): their views, and
-   * the ids this dx-runner has no record of.
+   * The latest instance of several jobs in one call (`status --beads a,b,… --json`): their views,
+   * the ids this dx-runner has no record of, and the host's clock as this answer showed it (the
+   * views' times are the host's: compare them with ours through `certainlyBefore`).
    */
-  async checkMany(beadsIds: readonly string[]): Promise<{ jobs: CheckOutput[]; missing: string[] }> {
-    if (beadsIds.length === 0) return { jobs: [], missing: [] };
-    if (this.localReads) return this.localReads.checkMany(beadsIds);
+  async checkMany(beadsIds: readonly string[]): Promise<{ jobs: CheckOutput[]; missing: string[]; clock: HostClock }> {
+    if (beadsIds.length === 0) return { jobs: [], missing: [], clock: SAME_CLOCK };
+    if (this.localReads) return { ...this.localReads.checkMany(beadsIds), clock: SAME_CLOCK };
+    const askedAt = Date.now();
     try {
       const { data } = await this.call(['status', '--beads', beadsIds.join(',')], StatusOutputSchema);
-      return { jobs: data.jobs, missing: data.missing ?? [] };
+      const clock = measureHostClock(data.generated_at, askedAt, Date.now());
+      if (!clock)
+        throw new DxRunnerError(
+          `dx-runner status answered an unreadable generated_at (${JSON.stringify(data.generated_at)})`,
+          1,
+          'dx_runner_bad_output',
+          null,
+          [],
+        );
+      return { jobs: data.jobs, missing: data.missing ?? [], clock };
     } catch (err) {
-      // one id is answered like `check`: no record is an error there
+      // one id is answered like `check`: no record is an error there (and there is no time to compare)
       if (beadsIds.length === 1 && err instanceof DxRunnerError && err.reasonCode === 'job_not_found')
-        return { jobs: [], missing: [...beadsIds] };
+        return { jobs: [], missing: [...beadsIds], clock: SAME_CLOCK };
       throw err;
     }
   }

@@ -3,7 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DxRunnerError, loadPolicy, NO_JOB_END_EVENTS, type DxRunnerClient, type StartRequest } from '@dx/core';
+import {
+  DxRunnerError,
+  loadPolicy,
+  NO_JOB_END_EVENTS,
+  SAME_CLOCK,
+  type DxRunnerClient,
+  type StartRequest,
+} from '@dx/core';
 import { readLedger } from '../ledger/ledger.js';
 import { BATCH_SECTION } from '../policy.js';
 import { waveOutput } from '../reports/report.js';
@@ -134,6 +141,7 @@ class ScriptedDxRunner {
     const answer = {
       jobs: beadsIds.filter((b) => this.endings.has(b)).map((b) => this.view(b)),
       missing: beadsIds.filter((b) => !this.endings.has(b)),
+      clock: SAME_CLOCK,
     };
     await this.afterPollRead?.();
     return answer;

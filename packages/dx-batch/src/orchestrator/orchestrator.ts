@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   AFTER_FREEZE_SETTLE_MS,
   BaselineGateOutputSchema,
+  certainlyBefore,
   DxRunnerError,
   FreezeClock,
   freezeGapMs,
@@ -16,6 +17,7 @@ import {
   type BeadsIssue,
   type CheckOutput,
   type DxRunnerClient,
+  type HostClock,
   type JobEndWatch,
   type JobReport,
   type Policy,
@@ -431,9 +433,11 @@ export class Orchestrator {
       let detail: string;
       let event: string;
       try {
-        const { view } = await client.check(lost.job_beads);
+        const { jobs, clock } = await client.checkMany([lost.job_beads]);
+        const view = jobs[0];
+        if (!view) throw jobNotFound(lost.job_beads);
         this.hostAnswered(lost.host);
-        const fate = lostJobFate(lost, view);
+        const fate = lostJobFate(lost, view, clock);
         if (fate === 'another_job') {
           event = 'superseded_job_gone';
           detail = `host ${lost.host}: ${lost.job_beads} there is another attempt's job (${view.run_instance}), not this one's`;
@@ -766,32 +770,26 @@ export class Orchestrator {
    * One `status --beads a,b,…` per host for all of this wave's live jobs there (hosts side by side);
    * a dx-runner that cannot answer a list (older than this call) is asked job by job.
    */
-  private async checkActive(active: Item[]): Promise<({ view: CheckOutput } | { err: unknown })[]> {
+  private async checkActive(active: Item[]): Promise<({ view: CheckOutput; clock: HostClock } | { err: unknown })[]> {
     const byHost = new Map<string | null, Item[]>();
     for (const item of active) byHost.set(item.host, [...(byHost.get(item.host) ?? []), item]);
-    const answers = new Map<Item, { view: CheckOutput } | { err: unknown }>();
+    const answers = new Map<Item, { view: CheckOutput; clock: HostClock } | { err: unknown }>();
     const checkOne = (item: Item) =>
       this.clientOf(item)
-        .check(item.job_beads!)
+        .checkMany([item.job_beads!])
         .then(
-          (r) => answers.set(item, { view: r.view }),
+          ({ jobs, clock }) =>
+            answers.set(item, jobs[0] ? { view: jobs[0], clock } : { err: jobNotFound(item.job_beads!) }),
           (err: unknown) => answers.set(item, { err }),
         );
     await Promise.all(
       [...byHost.values()].map(async (items) => {
         try {
-          const { jobs } = await this.clientOf(items[0]).checkMany(items.map((i) => i.job_beads!));
+          const { jobs, clock } = await this.clientOf(items[0]).checkMany(items.map((i) => i.job_beads!));
           const views = new Map(jobs.map((j) => [j.beads, j]));
           for (const item of items) {
             const view = views.get(item.job_beads!);
-            answers.set(
-              item,
-              view
-                ? { view }
-                : {
-                    err: new DxRunnerError(`no job recorded for beads ${item.job_beads}`, 1, 'job_not_found', null, []),
-                  },
-            );
+            answers.set(item, view ? { view, clock } : { err: jobNotFound(item.job_beads!) });
           }
         } catch (err) {
           if (isHostFailure(err)) for (const item of items) answers.set(item, { err });
@@ -824,8 +822,16 @@ export class Orchestrator {
       }
       const view = checked.view;
       this.hostAnswered(item.host);
-      // an older instance of the same beads id: this attempt's job was requested but never started
-      if (item.job_requested_at && view.started_at && view.started_at < item.job_requested_at) {
+      // an older instance of the same beads id: this attempt's job was requested but never started.
+      // Known by its run instance once the start answered; else by its start time, read through the
+      // host's clock (a host whose clock is behind ours dates this attempt's own job before its request)
+      const thisAttempts = item.run_instance !== null && view.run_instance === item.run_instance;
+      if (
+        !thisAttempts &&
+        item.job_requested_at &&
+        view.started_at &&
+        certainlyBefore(view.started_at, item.job_requested_at, checked.clock)
+      ) {
         await this.apply(item, {
           type: 'job_missing',
           detail: `dx-runner's latest instance started ${view.started_at}, before this attempt`,
@@ -994,3 +1000,8 @@ function attemptResult(result: string, reasonCode: string | null, report: JobRep
 }
 
 export { jobBeadsFor };
+
+/** What `check` answers for a beads id with no recorded job, from a `status --beads` that lists it as missing. */
+function jobNotFound(beads: string): DxRunnerError {
+  return new DxRunnerError(`no job recorded for beads ${beads}`, 1, 'job_not_found', null, []);
+}

@@ -1,4 +1,5 @@
 import {
+  certainlyBefore,
   DxRunnerClient,
   DxRunnerError,
   HostError,
@@ -54,14 +55,17 @@ export async function dispatchWithAck(
         `${request.beads}: no launch acknowledgement ${cutOff ? `(${last.error})` : `within ${ackTimeoutSec}s`} (attempt ${attempt} of ${retries + 1})`,
       );
       let asked = true;
-      const view = await checker.check(request.beads).then(
-        (r) => r.view,
+      const answer = await checker.checkMany([request.beads]).then(
+        ({ jobs, clock }) => (jobs[0] ? { view: jobs[0], clock } : null),
         (checkErr: unknown) => {
           if (checkErr instanceof HostError) asked = false;
           return null;
         },
       );
-      if (view && view.started_at && view.started_at >= requestedAt.slice(0, 19)) {
+      const view = answer?.view;
+      // its start time is the host's clock: read through it (a host behind ours dates this very
+      // start before our request, and starting again would meet the running job)
+      if (view?.started_at && certainlyBefore(view.started_at, requestedAt, answer!.clock) === false) {
         log(`${request.beads}: the job came up after all (run ${view.run_instance})`);
         return { ok: true, started: null, attempts: attempt, late: true };
       }

@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  certainlyBefore,
   DxRunnerError,
   readJsonFileIfExists,
+  SAME_CLOCK,
   writeFileAtomic,
   type BdClient,
   type BeadsIssue,
   type DxRunnerClient,
+  type HostClock,
 } from '@dx/core';
 import type { InterruptedDispatch } from '../schemas.js';
 
@@ -95,11 +98,15 @@ async function settle(root: string, left: Dispatching, deps: SettleDeps): Promis
       `claimed in the Beads database ${left.beads_dir ?? "bd's default"}; this run uses ${deps.beadsDir ?? "bd's default"}`,
     );
   const client = deps.clientFor(left.host);
-  let view: { started_at: string | null; run_instance: string | null } | null = null;
+  let view: { started_at: string | null; run_instance: string | null } | undefined;
+  let clock: HostClock = SAME_CLOCK;
   let unanswered: string | null = client ? null : `host ${left.host} is not available tonight`;
   if (client) {
     try {
-      view = (await client.check(left.beads_id)).view;
+      ({
+        jobs: [view],
+        clock,
+      } = await client.checkMany([left.beads_id]));
     } catch (err) {
       if (!(err instanceof DxRunnerError && err.reasonCode === 'job_not_found')) unanswered = (err as Error).message;
     }
@@ -107,7 +114,8 @@ async function settle(root: string, left: Dispatching, deps: SettleDeps): Promis
   if (unanswered !== null) return settled('claim_kept', `claim kept: dx-runner could not be asked (${unanswered})`);
 
   if (left.prompt_file) fs.rmSync(left.prompt_file, { force: true });
-  if (view?.started_at && view.started_at >= left.claimed_at) {
+  // the start time is the host's clock, the claim's ours: compared through the host's clock
+  if (view?.started_at && certainlyBefore(view.started_at, left.claimed_at, clock) === false) {
     deps.remember(left.beads_id, left.host);
     clearDispatching(root, left.beads_id);
     return settled('job_started', `its job had started (${view.run_instance ?? 'instance unknown'}): the claim stays`);

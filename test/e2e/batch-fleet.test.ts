@@ -3,10 +3,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StatusOutputSchema, type JobView } from '@dx/core';
 import { WaveReportSchema, loadWave, readLedger, wavePaths, type WaveState } from '@dx/dx-batch';
-import { BD_STUB_DIR, NIGHTLY_BIN, REPO_ROOT, skewedClockEnv } from '../helpers/paths.js';
+import { BD_STUB_DIR, NIGHTLY_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { NightReportSchema } from '@dx/nightly-dispatch';
 import { createSandbox, FAST_LIMITS, git, killJobProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
-import { SSHD, startFleet, type SshFleet } from '../helpers/sshd.js';
+import { SSHD, skewedDxRunner, startFleet, type SshFleet } from '../helpers/sshd.js';
 import { killBackgroundBatches, parseWave, spawnBatch } from '../helpers/batch.js';
 import { createBeadsWorkspace } from '../helpers/beads.js';
 import { writeFullDiskDxRunner } from '../helpers/full-disk.js';
@@ -101,24 +101,6 @@ exec "$real" "$@"
     { mode: 0o755 },
   );
   return { wrapper, launched, release };
-}
-
-/**
- * A dx-runner for a host whose clock is `offset` off this machine's (libfaketime): the host's
- * dx-runner, its watchers and agents all read that clock.
- */
-function skewedDxRunner(host: string, offset: string): string {
-  const wrapper = path.join(box.dir, `${host}${offset}-dx-runner`);
-  fs.writeFileSync(
-    wrapper,
-    `#!/bin/sh
-${Object.entries(skewedClockEnv(offset))
-  .map(([k, v]) => `${k}='${v}'`)
-  .join(' ')} exec '${path.join(fleet.hosts[host].dir, 'bin', 'dx-runner')}' "$@"
-`,
-    { mode: 0o755 },
-  );
-  return wrapper;
 }
 
 function startArgs(wave: string, ids: string[], hosts: string, policyFile: string, extra: string[] = []): string[] {
@@ -345,7 +327,7 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
 
   it('a host whose clock is 30 s behind this one: its jobs are followed by their run instance, each runs once', async () => {
     writeScenarios(2);
-    const behind = skewedDxRunner('b', '-30s');
+    const behind = skewedDxRunner(fleet, 'b', '-30s');
     const p = policy('skew', 15, behind);
     const ids = ['sk-1', 'sk-2'];
     const r = await box.batch([...startArgs('w-skew', ids, 'b', p, ['--max-parallel', '2']), '--json'], {
@@ -416,7 +398,10 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     async (_, skew) => {
       writeScenarios(8);
       const name = skew ? 'cut-skew' : 'cut';
-      const { wrapper, launched, release } = holdFirstStartOnB(name, skew ? skewedDxRunner('b', skew) : undefined);
+      const { wrapper, launched, release } = holdFirstStartOnB(
+        name,
+        skew ? skewedDxRunner(fleet, 'b', skew) : undefined,
+      );
       const p = policy(name, 15, wrapper);
       const ids = skew ? ['cs-1', 'cs-2'] : ['ct-1', 'ct-2'];
       // a (cap 1) takes one item, b the other

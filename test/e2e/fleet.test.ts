@@ -20,7 +20,7 @@ import {
   waitFor,
   type Sandbox,
 } from '../helpers/sandbox.js';
-import { SSHD, startFleet, type SshFleet } from '../helpers/sshd.js';
+import { SSHD, skewedDxRunner, startFleet, type SshFleet } from '../helpers/sshd.js';
 import { CC_GLM_JOB_BIN, DISPATCH_BIN } from '../helpers/paths.js';
 import { startDashboardProcess } from '../helpers/dashboard.js';
 import { HostsResponseSchema } from '@dx/dashboard';
@@ -209,12 +209,30 @@ describe.runIf(hasSshd || process.env.CI)('fleet over OpenSSH', () => {
       expect(byName[name].load).toHaveLength(3);
     }
     expect(byName.b).toMatchObject({ max_parallel: 3, providers_ok: ['sim'] });
-    expect(byName.c).toMatchObject({ reachable: false, failure: { reason_code: 'host_unreachable' } });
+    // one machine, one clock: no host is off by more than its answer's own time
+    for (const name of ['local', 'a', 'b']) expect(Math.abs(byName[name].clock_offset_ms!)).toBeLessThan(5_000);
+    expect(byName.c).toMatchObject({
+      reachable: false,
+      failure: { reason_code: 'host_unreachable' },
+      clock_offset_ms: null,
+    });
     expect(byName.c.failure?.message).toMatch(/Connection refused/);
 
     const human = await box.dx(['fleet', 'status', '--policy', policy], { timeoutMs: 90_000 });
     expect(human.stdout).toMatch(/^c\s+NO\s.*host_unreachable/m);
     expect(human.stdout).toMatch(/^b\s+yes\s+\S+\s+1\s+0\/3\s+sim/m);
+
+    // a host whose clock runs 90 s ahead of this machine's says so
+    const ahead = writePolicy(
+      path.join(box.dir, 'policy-ahead.yaml'),
+      `    a: {ssh: a, max_parallel: 2, dx_runner: ${skewedDxRunner(fleet, 'a', '+90s')}}\n`,
+    );
+    const skewed = await box.dx(['fleet', 'status', '--policy', ahead, '--json'], { timeoutMs: 90_000 });
+    const aAhead = FleetStatusOutputSchema.parse(JSON.parse(skewed.stdout)).hosts.find((h) => h.host === 'a')!;
+    expect(aAhead.clock_offset_ms! / 1000).toBeCloseTo(90, -1);
+    expect((await box.dx(['fleet', 'status', '--policy', ahead], { timeoutMs: 90_000 })).stdout).toMatch(
+      /^a\s+yes\s.*\s\+(89|90|91)s\s+-$/m,
+    );
 
     const pre = await box.dx(['fleet', 'preflight', '--policy', policy, '--json'], { timeoutMs: 90_000 });
     const preflight = FleetPreflightOutputSchema.parse(JSON.parse(pre.stdout));

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { CLI_BIN } from './paths.js';
+import { CLI_BIN, skewedClockEnv } from './paths.js';
 
 /**
  * Real OpenSSH servers on 127.0.0.1 standing in for the hosts of a fleet. Each has its own host
@@ -255,4 +255,20 @@ export async function startFleet(
     fleet.alias(name, host);
   }
   return fleet;
+}
+
+/**
+ * A dx-runner command for `host` whose clock is `offset` off this machine's (e.g. `-30s`,
+ * libfaketime): the host's dx-runner, its watchers and agents all read that clock, as on a host
+ * that does not sync time. Name it as the host's `dx_runner` in the policy.
+ */
+export function skewedDxRunner(fleet: SshFleet, host: string, offset: string): string {
+  const wrapper = path.join(fleet.dir, `${host}${offset}-dx-runner`);
+  const env = Object.entries(skewedClockEnv(offset))
+    .map(([k, v]) => `${k}='${v}'`)
+    .join(' ');
+  fs.writeFileSync(wrapper, `#!/bin/sh\n${env} exec '${path.join(fleet.hosts[host].dir, 'bin', 'dx-runner')}' "$@"\n`, {
+    mode: 0o755,
+  });
+  return wrapper;
 }

@@ -6,6 +6,7 @@ import type { FleetHostStatus, FleetPreflightOutput, FleetStatusOutput } from '.
 import type { HostContract } from './remote.js';
 import { fleetHostNames, LOCAL_HOST } from './hosts.js';
 import { connectBudgetMs, connectHost } from './remote.js';
+import { measureHostClock } from './host-clock.js';
 import type { SshTransport } from './ssh.js';
 
 export interface FleetQueryOptions {
@@ -84,6 +85,7 @@ async function hostStatus(name: string, options: FleetQueryOptions): Promise<Fle
     providers_ok: [],
     providers_failed: [],
     load: null,
+    clock_offset_ms: null,
     elapsed_ms: 0,
   };
   try {
@@ -95,8 +97,11 @@ async function hostStatus(name: string, options: FleetQueryOptions): Promise<Fle
         row.reachable = true;
         row.version = contract.version;
         row.json_contract_version = contract.json_contract_version;
+        const askedAt = Date.now();
         const [status, chain, load] = await Promise.all([
-          client.status(),
+          client
+            .status()
+            .then((answer) => ({ answer, clock: measureHostClock(answer.generated_at, askedAt, Date.now()) })),
           client.preflightChain(undefined, providersOf(name, policy)),
           ssh
             ? ssh
@@ -104,7 +109,8 @@ async function hostStatus(name: string, options: FleetQueryOptions): Promise<Fle
                 .then((r) => (r.code === 0 ? r.stdout.trim().split(/\s+/).slice(0, 3).map(Number) : null))
             : Promise.resolve(os.loadavg()),
         ]);
-        row.live_jobs = status.jobs.filter((j) => j.outcome_state === null).length;
+        row.live_jobs = status.answer.jobs.filter((j) => j.outcome_state === null).length;
+        row.clock_offset_ms = status.clock ? Math.round(status.clock.offsetMs) : null;
         row.providers_ok = chain.chain.results.filter((r) => r.ok).map((r) => r.provider);
         row.providers_failed = chain.chain.results
           .filter((r) => !r.ok)

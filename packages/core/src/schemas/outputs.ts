@@ -338,6 +338,11 @@ export const FleetStatusOutputSchema = z.object({
       providers_failed: z.array(z.object({ provider: z.string(), reason_code: z.string().nullable() })),
       /** 1, 5 and 15 minute load averages. */
       load: z.array(z.number()).nullable(),
+      /**
+       * How far the host's clock is ahead of this machine's (negative: behind), from its `status`
+       * answer's time against the call's midpoint; good to within half the call.
+       */
+      clock_offset_ms: z.number().int().nullable(),
       elapsed_ms: z.number().int(),
     }),
   ),

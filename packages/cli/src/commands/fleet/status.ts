@@ -7,7 +7,8 @@ export default class FleetStatus extends DxCommand<FleetStatusOutput> {
   static override description = `Queries local and every host of the policy's fleet.hosts side by side over SSH, each bounded by
 the connect timeout (fleet.ssh.connect_timeout_sec): one slow or dead host never delays the
 others. A host is unreachable with its reason (host_unreachable, host_auth_failed,
-host_key_mismatch, host_contract_mismatch). Exits 26 when a host is down.
+host_key_mismatch, host_contract_mismatch). "clock" is how far the host's clock is off this
+machine's (+ ahead, - behind), read from its answer. Exits 26 when a host is down.
 ${exitCodesHelp([0, 1, 26])}`;
 
   static override examples = ['<%= config.bin %> fleet status', '<%= config.bin %> fleet status --json'];
@@ -23,7 +24,7 @@ ${exitCodesHelp([0, 1, 26])}`;
     process.exitCode = core.fleetStatusExitCode(result);
     this.out(
       renderTable(
-        ['host', 'reachable', 'version', 'contract', 'jobs/cap', 'providers ok', 'load', 'why'],
+        ['host', 'reachable', 'version', 'contract', 'jobs/cap', 'providers ok', 'load', 'clock', 'why'],
         result.hosts.map((h) => [
           h.host,
           h.reachable ? 'yes' : 'NO',
@@ -32,6 +33,7 @@ ${exitCodesHelp([0, 1, 26])}`;
           h.live_jobs === null ? null : `${h.live_jobs}/${h.max_parallel ?? '-'}`,
           h.providers_ok.join(','),
           h.load?.join(' '),
+          h.clock_offset_ms === null ? null : clockOffset(h.clock_offset_ms),
           h.failure ? `${h.failure.reason_code}: ${h.failure.message}` : null,
         ]),
         90,
@@ -39,4 +41,9 @@ ${exitCodesHelp([0, 1, 26])}`;
     );
     return result;
   }
+}
+
+/** A clock offset to the second: `+0s`, `-30s`. */
+function clockOffset(ms: number): string {
+  return `${ms < 0 ? '-' : '+'}${Math.round(Math.abs(ms) / 1000)}s`;
 }

@@ -124,6 +124,28 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
       reason_code: 'usage',
       message: expect.stringContaining('"--json" came first'),
     });
+    // a flag without its value (a script's unset variable, unquoted: `check --beads $ID`) or given
+    // twice is a usage error, exit 1: never 2, which check means as "stalled"
+    expectRefusal(await sb.dx(['check', '--beads']), 1, 'invalid_flag', 'Flag --beads expects a value');
+    expectRefusal(await sb.dx(['status', '--recent']), 1, 'invalid_flag', 'Flag --recent expects a value');
+    expectRefusal(
+      await sb.dx(['report', '--beads', 'bd-ok', '--format']),
+      1,
+      'invalid_flag',
+      'Flag --format expects one of these values: json, markdown',
+    );
+    expectRefusal(
+      await sb.dx(['check', '--beads', 'bd-a', '--beads', 'bd-b']),
+      1,
+      'usage',
+      'Flag --beads can only be specified once',
+    );
+    const noValue = await sb.dx(['check', '--json', '--beads']);
+    expect(noValue.code).toBe(1);
+    expect(ErrorOutputSchema.parse(JSON.parse(noValue.stdout)).error).toMatchObject({
+      reason_code: 'invalid_flag',
+      exit_code: 1,
+    });
     // an empty argument (a script's unset variable) is named as one
     expectRefusal(await sb.dx(['status', '']), 1, 'usage', 'Unexpected argument: "" (an empty string)');
     // the argument itself is still checked as --beads is

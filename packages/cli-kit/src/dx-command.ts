@@ -18,9 +18,15 @@ type CommandError = Error & {
 /** oclif's own parse errors (bad flag value, unknown flag, missing argument): not a DxError. */
 function isUsageError(err: CommandError): boolean {
   if (typeof err.reasonCode === 'string') return false;
-  // oclif's CLIParseError (not exported) carries the parse it failed; flag parsers prefix "Parsing --x"
-  return ('parse' in err && 'showHelp' in err) || /^Parsing --/.test(err.message ?? '');
+  // oclif's CLIParseError (not exported) carries the parse it failed; flag parsers prefix "Parsing --x";
+  // the parser's own plain errors (a flag given without its value, or twice) are named by their text:
+  // left as they came, they exited 2, which `check` means as "stalled"
+  return ('parse' in err && 'showHelp' in err) || OCLIF_PARSER_MESSAGE.test(err.message ?? '');
 }
+
+/** The messages of oclif's parser that are not CLIParseErrors (@oclif/core lib/parser/parse.js). */
+const OCLIF_PARSER_MESSAGE =
+  /^(Parsing --|Flag --\S+ (expects a value|expects one of these values|can only be specified once|can only be read from stdin)|Unexpected flag )/;
 
 type Core = typeof import('@dx/core');
 type JobReads = typeof import('@dx/core/job-reads');

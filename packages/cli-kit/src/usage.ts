@@ -34,7 +34,7 @@ export function usageMessage(message: string): string {
 
 /** A bad value for a flag (`invalid_flag`) or any other misuse of the command line (`usage`). */
 export function usageReason(message: string): 'invalid_flag' | 'usage' {
-  return /^Parsing --|Expected --\S+=|to be one of|Expected an integer|greater than or equal|less than or equal/.test(
+  return /^Parsing --|Expected --\S+=|to be one of|Expected an integer|greater than or equal|less than or equal|expects a value|expects one of these values/.test(
     message,
   )
     ? 'invalid_flag'

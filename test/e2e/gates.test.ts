@@ -347,6 +347,25 @@ describe('feature-key-gate', () => {
       ).json.reason_code,
     ).toBe('base_missing');
   });
+
+  it('a range git cannot walk (a commit object lost) fails as unreadable, not as "no commits"', async () => {
+    const { repo, init } = historyRepo('fk5');
+    const lost = git(repo, 'rev-parse', 'HEAD~1');
+    // the commit's loose object, as a failing disk or a careless clean-up leaves it
+    fs.rmSync(path.join(repo, '.git', 'objects', lost.slice(0, 2), lost.slice(2)));
+    const gate = await sb.dxJson(
+      ['feature-key-gate', '--worktree', repo, '--feature-key', 'bd-fk5', '--base', init],
+      FeatureKeyGateOutputSchema,
+    );
+    expect(gate.code).toBe(1);
+    expect(gate.json).toMatchObject({
+      passed: false,
+      reason_code: 'worktree_unreadable',
+      next_action: 'read_the_git_error_then_run_the_gate_again',
+      checked_commits: 0,
+    });
+    expect(gate.json.details).toContain(`git log failed: error: Could not read ${lost}`);
+  });
 });
 
 describe('scope-gate', () => {

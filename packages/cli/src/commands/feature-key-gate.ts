@@ -8,7 +8,8 @@ export default class FeatureKeyGate extends DxCommand<FeatureKeyGateOutput> {
   static override description = `Trailers are read by git itself. The range is --base..HEAD, else the job's start commit..HEAD,
 else merge-base(--base-branch, HEAD)..HEAD (default base branch: origin/HEAD, main, master). Reasons:
 feature_key_ok, feature_key_missing, feature_key_invalid_format, feature_key_missing_in_commits,
-no_commits_in_range, base_missing, worktree_missing, not_a_git_repo.
+no_commits_in_range, base_missing, worktree_unreadable (git cannot walk the range), worktree_missing,
+not_a_git_repo.
 ${exitCodesHelp([0, 1])}`;
 
   static override examples = [

@@ -96,7 +96,22 @@ export async function featureKeyGate(options: {
         '--format=%H%x1f%(trailers:key=Feature-Key,valueonly,separator=%x1e)%x1d',
         base ? `${base}..${head}` : head,
       ])
-    : { stdout: '' };
+    : { code: 0, stdout: '', stderr: '', timedOut: false };
+  // a git that cannot walk the range (a missing object, a timeout) is what the gate says: its empty
+  // output is no "no commits", which would send the operator to look for work never committed
+  if (log.code !== 0)
+    return {
+      ...verdict(
+        'feature_key',
+        t,
+        false,
+        'worktree_unreadable',
+        `the range's commits cannot be read: ${log.timedOut ? '' : 'git log failed: '}${log.stderr.trim().split('\n')[0] || `exit ${log.code}`}`,
+      ),
+      ...empty,
+      base: base ?? null,
+      head,
+    };
   const commits = log.stdout
     .split('\x1d')
     .map((r) => r.trim())

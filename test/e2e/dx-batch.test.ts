@@ -546,6 +546,22 @@ describe('dx-batch waves', () => {
         expect.stringMatching(/^Error: Parsing --wave-id: invalid wave id .*\(reason_code=invalid_wave_id\)$/),
       ]);
     }
+    // a --hosts that names none, a --worktree-base that is missing or a file: refused before any wave
+    const file = path.join(sb.dir, 'not-a-dir');
+    fs.writeFileSync(file, '');
+    for (const [args, message] of [
+      [['--hosts', ','], '--hosts lists no host (",")'],
+      [
+        ['--worktree-base', path.join(sb.dir, 'nope')],
+        `--worktree-base ${path.join(sb.dir, 'nope')}: no such directory`,
+      ],
+      [['--worktree-base', file], `--worktree-base ${file}: not a directory`],
+    ] as const) {
+      const r = await sb.batch(['start', '--items', 'ok-b', '--wave-id', 'w-refused', ...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([`Error: ${message} (reason_code=invalid_flag)`]);
+      expect(fs.existsSync(path.join(sb.dir, 'batch', 'waves', 'w-refused'))).toBe(false);
+    }
     const unknown = await sb.batch(['status', '--wave-id', 'w-nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/wave w-nope/);

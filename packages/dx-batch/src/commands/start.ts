@@ -67,14 +67,7 @@ ${exitCodesHelp([0, 1, 3, 22])}
   async run(): Promise<WaveOutput> {
     const { flags } = await this.parse(Start);
     const core = await this.core();
-    const items = [
-      ...new Set(
-        flags.items
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      ),
-    ];
+    const items = commaList(flags.items);
     if (items.length === 0)
       throw new core.DxError('--items lists no beads id', {
         exitCode: core.ExitCode.usage,
@@ -110,6 +103,13 @@ ${exitCodesHelp([0, 1, 3, 22])}
           { exitCode: core.ExitCode.general, reasonCode: 'prompt_file_invalid', nextAction: 'pass_a_regular_file' },
         );
     }
+    const hosts = flags.hosts === undefined ? undefined : commaList(flags.hosts);
+    if (hosts?.length === 0)
+      throw new core.DxError(`--hosts lists no host (${JSON.stringify(flags.hosts)})`, {
+        exitCode: core.ExitCode.usage,
+        reasonCode: 'invalid_flag',
+      });
+    const worktreeBase = flags['worktree-base'] ? existingDirectory(core, flags['worktree-base']) : undefined;
     const { startWave } = await import('../orchestrator/lifecycle.js');
     const { waveDeps } = await import('../deps.js');
     const deps = waveDeps({ policyFile: flags.policy, silent: this.jsonEnabled(), create: true });
@@ -123,19 +123,8 @@ ${exitCodesHelp([0, 1, 3, 22])}
           ...(flags['exec-process-cap'] ? { exec_process_cap: flags['exec-process-cap'] } : {}),
           ...(flags['poll-interval'] ? { poll_interval_sec: flags['poll-interval'] } : {}),
           ...(flags['no-review'] ? { review: false } : {}),
-          ...(flags.hosts
-            ? {
-                hosts: [
-                  ...new Set(
-                    flags.hosts
-                      .split(',')
-                      .map((h) => h.trim())
-                      .filter(Boolean),
-                  ),
-                ],
-              }
-            : {}),
-          ...(flags['worktree-base'] ? { worktree_base: fs.realpathSync(path.resolve(flags['worktree-base'])) } : {}),
+          ...(hosts ? { hosts } : {}),
+          ...(worktreeBase ? { worktree_base: worktreeBase } : {}),
           prompt_file: promptFile,
           policy_file: flags.policy ? path.resolve(flags.policy) : null,
         },
@@ -145,4 +134,35 @@ ${exitCodesHelp([0, 1, 3, 22])}
     process.exitCode = exitCodeForWave(wave);
     return finishWave((t) => this.out(t), wave);
   }
+}
+
+/** The distinct, non-empty names of a comma-separated flag value. */
+function commaList(value: string): string[] {
+  return [
+    ...new Set(
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+/** --worktree-base as a real path: a directory that exists, else a usage error naming it. */
+function existingDirectory(core: typeof import('@dx/core'), dir: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(path.resolve(dir));
+  } catch {
+    throw new core.DxError(`--worktree-base ${dir}: no such directory`, {
+      exitCode: core.ExitCode.usage,
+      reasonCode: 'invalid_flag',
+    });
+  }
+  if (!fs.statSync(real).isDirectory())
+    throw new core.DxError(`--worktree-base ${dir}: not a directory`, {
+      exitCode: core.ExitCode.usage,
+      reasonCode: 'invalid_flag',
+    });
+  return real;
 }

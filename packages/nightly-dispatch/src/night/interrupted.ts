@@ -144,12 +144,15 @@ async function settle(root: string, left: Dispatching, deps: SettleDeps): Promis
   return settled('claim_released', 'no job had started: claim given back');
 }
 
+/** The coarsest resolution of bd's timestamps (a SQL DATETIME without fractions keeps seconds). */
+const BD_TIME_RESOLUTION_MS = 1000;
+
 /**
  * A run killed while bd was claiming: the claim is the run's when bd changed the item (in progress)
  * at or after the moment the run began to claim it; a claim older than that is someone else's, and
  * an item still open was never claimed. Undefined: the claim is the run's, settled like any other.
  */
-function claimPending(
+export function claimPending(
   left: Dispatching,
   now: BeadsIssue | undefined,
 ): { outcome: InterruptedDispatch['outcome']; reason: string } | undefined {
@@ -165,7 +168,9 @@ function claimPending(
       outcome: 'claim_kept',
       reason: `${killed}, and bd does not say when ${now.assignee ?? 'its assignee'} claimed it: check it with bd show ${left.beads_id}`,
     };
-  if (changedAt < Date.parse(left.claimed_at))
+  // bd's store may keep its times to the second: a claim taken in the same second as claimed_at
+  // then reads as up to a second earlier, which is no earlier claim of someone else's
+  if (changedAt < Date.parse(left.claimed_at) - BD_TIME_RESOLUTION_MS)
     return {
       outcome: 'claim_moved_on',
       reason: `${killed}, and ${now.assignee ?? 'someone'} had claimed it before (${now.updated_at}): left as it is`,

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,10 @@ import {
   spawnBatch,
   type BatchFixture,
 } from '../helpers/batch.js';
-import { BATCH_BIN } from '../helpers/paths.js';
+import { BATCH_BIN, REPO_ROOT } from '../helpers/paths.js';
+
+/** Runs a command on a pty of its own, then closes the pty (test/fixtures/hang-up.py). */
+const HANG_UP = path.join(REPO_ROOT, 'test', 'fixtures', 'hang-up.py');
 import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 /**
@@ -423,6 +426,52 @@ describe('dx-batch waves', () => {
           .map((x) => x[1])
           .sort(),
       ).toEqual(['implement', 'review']);
+  });
+
+  it('pauses in order when its terminal hangs up (a dropped ssh session), and resume finishes it', async () => {
+    const slow = recorded({ steps: [{ sleep: 1500 }, ...IMPLEMENT_OK.steps] });
+    for (const id of ['h1', 'h2']) script(`${id}.implement`, slow);
+    const go = path.join(sb.dir, 'hang-up-now');
+    // dx-batch on a terminal of its own (a pty), which is closed under it once both jobs run
+    const terminal = spawn(
+      'python3',
+      [
+        HANG_UP,
+        go,
+        '60',
+        '--',
+        process.execPath,
+        BATCH_BIN,
+        'start',
+        '--items',
+        items(['h1', 'h2']),
+        '--wave-id',
+        'w-hup',
+      ],
+      { env: sb.env, cwd: sb.dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let report = '';
+    terminal.stdout.on('data', (d: Buffer) => (report += d.toString()));
+    const ended = new Promise((resolve) => terminal.on('close', resolve));
+    await waitFor(
+      () => runs().filter((x) => x[0] === 'h1' || x[0] === 'h2').length === 2,
+      'both implement jobs running',
+      30_000,
+    );
+    fs.writeFileSync(go, '');
+    await ended;
+    // ended by the hang-up itself once the pause was recorded: not by Node aborting on the gone
+    // terminal (SIGABRT or a crash in its exit), and not left "running" with nobody running it
+    expect(JSON.parse(report)).toEqual({ signal: 1 });
+    const st = parseWave((await sb.batch(['status', '--wave-id', 'w-hup', '--json'])).stdout);
+    expect(st).toMatchObject({
+      status: 'paused',
+      reason_code: 'wave_paused_signal',
+      next_action: 'run_dx_batch_resume',
+    });
+    const r = await sb.batch(['resume', '--wave-id', 'w-hup', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseWave(r.stdout).items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
   });
 
   it('lets exactly one of two concurrent starts of one wave run it', async () => {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Command, Errors, Flags } from '@oclif/core';
 import type { ErrorOutput, Policy, ProviderRegistry, Redactor } from '@dx/core';
 import { nextActionText } from '@dx/core/next-actions';
@@ -23,6 +24,9 @@ function isUsageError(err: CommandError): boolean {
   // left as they came, they exited 2, which `check` means as "stalled"
   return ('parse' in err && 'showHelp' in err) || OCLIF_PARSER_MESSAGE.test(err.message ?? '');
 }
+
+/** The signals a long command ends in order on (a wave pauses, a wait or a watchdog stops). */
+const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** The messages of oclif's parser that are not CLIParseErrors (@oclif/core lib/parser/parse.js). */
 const OCLIF_PARSER_MESSAGE =
@@ -179,19 +183,27 @@ export abstract class DxCommand<T> extends Command {
 
   private readonly interruptHandlers: Array<(signal: NodeJS.Signals) => void> = [];
 
-  /** Run `handler` on SIGINT/SIGTERM while this command runs; the handlers are removed when it ends. */
+  /** Run `handler` on SIGINT, SIGTERM or SIGHUP while this command runs; removed when it ends. */
   protected onInterrupt(handler: (signal: NodeJS.Signals) => void): void {
-    process.once('SIGINT', handler);
-    process.once('SIGTERM', handler);
-    this.interruptHandlers.push(handler);
+    // SIGHUP too: a terminal that closes under a long command (an ssh session dropped under a
+    // wave) ended it at once by Node's default, its wave left "running" with nobody running it
+    const handle = (signal: NodeJS.Signals) => {
+      if (signal === 'SIGHUP') this.hungUp = true;
+      handler(signal);
+    };
+    for (const signal of INTERRUPTS) process.once(signal, handle);
+    this.interruptHandlers.push(handle);
   }
+
+  /** A SIGHUP arrived: the command ends in order, then by the signal itself (see `finally`). */
+  private hungUp = false;
 
   /**
    * Ctrl-C before `watcher` is handed a job ends the command as it always did: nothing runs (a
    * handler installed earlier would hold Ctrl-C while a prompt is read from stdin). From the
    * hand-over on, the job is on record and runs: SIGINT/SIGTERM wait for the command's result, and
    * the function returned, called with the job's id once the result is in, says so on stderr and
-   * sets the signal's exit code (130, 143) — never a bare 130 with a job running behind it.
+   * sets the signal's exit code (130, 143, 129) — never a bare 130 with a job running behind it.
    */
   protected deferInterruptsOnceHandedOver(watcher: PrespawnedWatcher | undefined): (beads: string) => void {
     let interrupted: NodeJS.Signals | undefined;
@@ -201,16 +213,19 @@ export abstract class DxCommand<T> extends Command {
       process.stderr.write(
         `Interrupted (${interrupted}) after the launch: ${beads} runs; dx-runner stop ${beads} ends it\n`,
       );
-      process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
+      process.exitCode = 128 + (os.constants.signals[interrupted] ?? 15);
     };
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
-    for (const handler of this.interruptHandlers.splice(0)) {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    }
-    return super.finally(err);
+    for (const handler of this.interruptHandlers.splice(0))
+      for (const signal of INTERRUPTS) process.off(signal, handler);
+    const result = await super.finally(err);
+    // its terminal is gone: Node's own exit would restore the terminal's modes, fail with EIO and
+    // abort (a core dump, "Assertion failed" in ResetStdio); ended by the hang-up itself (its
+    // default action, now that no handler is left), as the shell that started it expects
+    if (this.hungUp) process.kill(process.pid, 'SIGHUP');
+    return result;
   }
 
   protected async stateRoot(create: boolean): Promise<string | undefined> {

@@ -220,7 +220,7 @@ export abstract class DxCommand<T> extends Command {
   protected override async finally(err: Error | undefined): Promise<unknown> {
     for (const handler of this.interruptHandlers.splice(0))
       for (const signal of INTERRUPTS) process.off(signal, handler);
-    const result = await super.finally(err);
+    const result: unknown = await super.finally(err);
     // its terminal is gone: Node's own exit would restore the terminal's modes, fail with EIO and
     // abort (a core dump, "Assertion failed" in ResetStdio); ended by the hang-up itself (its
     // default action, now that no handler is left), as the shell that started it expects

@@ -367,6 +367,16 @@ describe('dx-batch waves', () => {
     expect(DoctorOutputSchema.parse(JSON.parse(doctor.stdout)).issues.map((i) => i.type)).toContain(
       'orchestrator_not_running',
     );
+    // status and report say so too: a wave marked running that nobody runs is not one to watch
+    const orphan = parseWave((await sb.batch(['status', '--wave-id', 'w-kill', '--json'])).stdout);
+    expect(orphan).toMatchObject({ status: 'running', next_action: 'resume_wave_without_orchestrator' });
+    expect((await sb.batch(['status', '--wave-id', 'w-kill'])).stdout).toContain(
+      'no live orchestrator holds it (killed, or its machine restarted): continue it with `dx-batch resume`',
+    );
+    const report = WaveReportSchema.parse(
+      JSON.parse((await sb.batch(['report', '--wave-id', 'w-kill', '--format', 'json'])).stdout),
+    );
+    expect(report.next_action).toBe('resume_wave_without_orchestrator');
 
     const r = await sb.batch(['resume', '--wave-id', 'w-kill', '--json']);
     expect(r.code, r.stderr).toBe(0);

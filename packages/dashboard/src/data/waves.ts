@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Redactor } from '@dx/core';
-import { buildWaveReport, loadWave, wavePaths, type WaveState } from '@dx/dx-batch';
+import { buildWaveReport, loadWave, orchestratorOf, wavePaths, type WaveState } from '@dx/dx-batch';
 import type { WaveDetail, WavesResponse, WaveSummary } from '../schemas.js';
 
 /** The cost of an attempt's job, when that job's record is still in this machine's state root. */
@@ -68,8 +68,9 @@ export class WaveReader {
 
   detail(waveId: string): WaveDetail | undefined {
     let state: WaveState;
+    const paths = wavePaths(this.root, waveId);
     try {
-      state = loadWave(wavePaths(this.root, waveId));
+      state = loadWave(paths);
     } catch {
       return undefined;
     }
@@ -81,7 +82,8 @@ export class WaveReader {
       }
     return this.redactor.redactDeep({
       summary: summaryOf(state, this.costOf),
-      report: buildWaveReport(state),
+      // a wave marked running that no live orchestrator holds says to resume it
+      report: buildWaveReport(state, orchestratorOf(paths.lock, state.config.lease_ttl_minutes)),
       attempt_cost_usd: attemptCost,
     });
   }

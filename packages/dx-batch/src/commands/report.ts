@@ -19,9 +19,10 @@ export default class Report extends DxCommand<WaveReport> {
     const { batchRootPath, openBatchRoot, wavePaths } = await import('../waves/paths.js');
     const { loadWave } = await import('../waves/state.js');
     const { buildWaveReport, renderWaveReportMarkdown } = await import('../reports/report.js');
-    const report = buildWaveReport(
-      loadWave(wavePaths(openBatchRoot(process.env, false) ?? batchRootPath(process.env), flags['wave-id'])),
-    );
+    const { orchestratorOf } = await import('../leases/wave-lock.js');
+    const paths = wavePaths(openBatchRoot(process.env, false) ?? batchRootPath(process.env), flags['wave-id']);
+    const wave = loadWave(paths);
+    const report = buildWaveReport(wave, orchestratorOf(paths.lock, wave.config.lease_ttl_minutes));
     if (!this.jsonEnabled()) {
       if (flags.format === 'json') this.logJson(report);
       else this.out(renderWaveReportMarkdown(report).trimEnd());

@@ -19,7 +19,10 @@ ${exitCodesHelp([0, 1])}`;
     await this.core();
     const { batchRootPath, openBatchRoot, wavePaths } = await import('../waves/paths.js');
     const { loadWave } = await import('../waves/state.js');
+    const { orchestratorOf } = await import('../leases/wave-lock.js');
     const root = openBatchRoot(process.env, false) ?? batchRootPath(process.env);
-    return finishWave((t) => this.out(t), loadWave(wavePaths(root, flags['wave-id'])));
+    const paths = wavePaths(root, flags['wave-id']);
+    const wave = loadWave(paths);
+    return finishWave((t) => this.out(t), wave, orchestratorOf(paths.lock, wave.config.lease_ttl_minutes));
   }
 }

@@ -62,6 +62,14 @@ export function holderIsLive(holder: LockHolder | undefined, ttlMinutes: number)
   return fresh && isAlive({ pid: holder.pid, startTicks: holder.start_ticks, bootId: holder.boot_id });
 }
 
+/**
+ * Whether a live orchestrator holds the wave whose lock file this is: a running wave nobody holds
+ * was killed (or its machine restarted) and moves only when resumed.
+ */
+export function orchestratorOf(lockFile: string, ttlMinutes: number): 'live' | 'gone' {
+  return holderIsLive(readHolder(lockFile), ttlMinutes) ? 'live' : 'gone';
+}
+
 /** Held for the few file operations of a takeover, a fenced write or a release. */
 function mutexFile(paths: WavePaths): string {
   return `${paths.lock}.mutex`;

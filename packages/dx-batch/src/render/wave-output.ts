@@ -1,6 +1,6 @@
 import type { WaveOutput } from '../schemas.js';
 import { waveHeadline, waveTable } from '../reports/view.js';
-import { waveOutput } from '../reports/report.js';
+import { waveOutput, type OrchestratorPresence } from '../reports/report.js';
 import type { WaveState } from '../waves/state.js';
 
 /** 0: every item approved; 3: the wave completed with blocked/cancelled items; 1: it did not complete. */
@@ -9,8 +9,12 @@ export function exitCodeForWave(wave: WaveState): number {
   return wave.items.every((i) => i.status === 'APPROVED') ? 0 : 3;
 }
 
-export function finishWave(print: (text: string) => void, wave: WaveState): WaveOutput {
-  const out = waveOutput(wave);
+export function finishWave(
+  print: (text: string) => void,
+  wave: WaveState,
+  orchestrator: OrchestratorPresence = 'live',
+): WaveOutput {
+  const out = waveOutput(wave, orchestrator);
   print(waveHeadline(wave));
   print(waveTable(wave));
   print(

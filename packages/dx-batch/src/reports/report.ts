@@ -6,6 +6,8 @@ import type { WaveState } from '../waves/state.js';
 /** The sentence for each next action a wave can name. */
 const WAVE_NEXT_ACTIONS: Record<string, string> = {
   monitor_wave_until_terminal: 'The wave is running; follow it with `dx-batch status`.',
+  resume_wave_without_orchestrator:
+    'The wave is marked running but no live orchestrator holds it (killed, or its machine restarted): continue it with `dx-batch resume`.',
   run_dx_batch_resume: 'The wave is paused; continue it with `dx-batch resume`.',
   run_dx_runner_prune_then_dx_batch_resume: 'Too many processes: run `dx-runner prune`, then `dx-batch resume`.',
   inspect_wave_error_then_dx_batch_resume: 'Read the wave error (`dx-batch doctor`), fix it, then `dx-batch resume`.',
@@ -17,8 +19,16 @@ const WAVE_NEXT_ACTIONS: Record<string, string> = {
   start_or_resume_wave: 'Start the wave, or resume it.',
 };
 
+/**
+ * Whether an orchestrator holds a running or pending wave (`orchestratorOf` in leases/wave-lock):
+ * read by `status` and `report`, which run beside it; `live` where the caller is that orchestrator.
+ */
+export type OrchestratorPresence = 'live' | 'gone';
+
 /** What to do next with a wave, by its status, plus blocked items. */
-export function waveNextAction(state: WaveState): string {
+export function waveNextAction(state: WaveState, orchestrator: OrchestratorPresence = 'live'): string {
+  if ((state.status === 'running' || state.status === 'pending') && orchestrator === 'gone')
+    return 'resume_wave_without_orchestrator';
   switch (state.status) {
     case 'running':
       return 'monitor_wave_until_terminal';
@@ -42,8 +52,8 @@ export function waveNextActionText(id: string): string {
   return nextActionText(id, WAVE_NEXT_ACTIONS) ?? '';
 }
 
-export function waveOutput(state: WaveState): WaveOutput {
-  const next = waveNextAction(state);
+export function waveOutput(state: WaveState, orchestrator: OrchestratorPresence = 'live'): WaveOutput {
+  const next = waveNextAction(state, orchestrator);
   return { ...state, next_action: next, next_action_text: waveNextActionText(next) };
 }
 
@@ -51,7 +61,7 @@ const seconds = (a: string | null, b: string | null) =>
   a && b ? Math.max(0, Math.round((Date.parse(b) - Date.parse(a)) / 1000)) : null;
 
 /** Per item: attempts, providers, verdicts, durations, tokens. */
-export function buildWaveReport(state: WaveState): WaveReport {
+export function buildWaveReport(state: WaveState, orchestrator: OrchestratorPresence = 'live'): WaveReport {
   const items = state.items.map((i) => ({
     beads_id: i.beads_id,
     status: i.status,
@@ -73,8 +83,8 @@ export function buildWaveReport(state: WaveState): WaveReport {
     wave_id: state.wave_id,
     status: state.status,
     reason_code: state.reason_code,
-    next_action: waveNextAction(state),
-    next_action_text: waveNextActionText(waveNextAction(state)),
+    next_action: waveNextAction(state, orchestrator),
+    next_action_text: waveNextActionText(waveNextAction(state, orchestrator)),
     created_at: state.created_at,
     started_at: state.started_at,
     completed_at: state.completed_at,

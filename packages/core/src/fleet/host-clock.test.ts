@@ -13,18 +13,19 @@ describe("a host's clock read from its answers", () => {
     expect(measureHostClock('2026-12-01T09:59:30.300Z', asked, asked - 1)).toBeUndefined();
   });
 
-  it('a host time is before or after ours only beyond the uncertainty and a second of rounding', () => {
+  it('a host time is before or after ours only beyond the uncertainty of the reading', () => {
     const behind = { offsetMs: -30_000, uncertaintyMs: 300 };
     // written 09:59:35 by a host 30 s behind: 10:00:05 ours, after a 10:00:00 request
     expect(certainlyBefore('2026-12-01T09:59:35.000Z', '2026-12-01T10:00:00.000Z', behind)).toBe(false);
     expect(certainlyBefore('2026-12-01T09:59:35.000Z', '2026-12-01T10:00:00.000Z', SAME_CLOCK)).toBe(true);
     expect(certainlyAfter('2026-12-01T09:59:35.000Z', '2026-12-01T10:00:00.000Z', behind)).toBe(true);
-    // 0.7 s apart by the same clock: inside the second of rounding
-    expect(certainlyBefore('2026-12-01T09:59:59.500Z', '2026-12-01T10:00:00.200Z', SAME_CLOCK)).toBe(false);
-    expect(certainlyBefore('2026-12-01T09:59:58.000Z', '2026-12-01T10:00:00.200Z', SAME_CLOCK)).toBe(true);
-    // within the reading's uncertainty: neither
-    expect(certainlyBefore('2026-12-01T09:59:28.900Z', '2026-12-01T10:00:00.000Z', behind)).toBe(false);
-    expect(certainlyAfter('2026-12-01T09:59:31.200Z', '2026-12-01T10:00:00.000Z', behind)).toBe(false);
+    // this machine's own clock: a plain comparison, to the millisecond
+    expect(certainlyBefore('2026-12-01T09:59:59.999Z', '2026-12-01T10:00:00.000Z', SAME_CLOCK)).toBe(true);
+    expect(certainlyBefore('2026-12-01T10:00:00.000Z', '2026-12-01T10:00:00.000Z', SAME_CLOCK)).toBe(false);
+    // within the reading's uncertainty (±300 ms): neither
+    expect(certainlyBefore('2026-12-01T09:59:29.800Z', '2026-12-01T10:00:00.000Z', behind)).toBe(false);
+    expect(certainlyAfter('2026-12-01T09:59:30.200Z', '2026-12-01T10:00:00.000Z', behind)).toBe(false);
+    expect(certainlyBefore('2026-12-01T09:59:29.600Z', '2026-12-01T10:00:00.000Z', behind)).toBe(true);
     expect(certainlyBefore('garbled', '2026-12-01T10:00:00.000Z', behind)).toBeUndefined();
   });
 });

@@ -29,14 +29,14 @@ export function measureHostClock(hostTime: string, askedAtMs: number, answeredAt
 
 /**
  * Whether a time the host wrote (`hostTime`, by its clock) is certainly before `localTime` (by
- * ours): true only when it is, whatever the offset within its uncertainty, plus a second for the
- * records' own rounding. Undefined when either time cannot be read.
+ * ours): true only when it is, whatever the offset within its uncertainty (with this machine's own
+ * clock, a plain comparison). Undefined when either time cannot be read.
  */
 export function certainlyBefore(hostTime: string, localTime: string, clock: HostClock): boolean | undefined {
   const host = Date.parse(hostTime);
   const local = Date.parse(localTime);
   if (!Number.isFinite(host) || !Number.isFinite(local)) return undefined;
-  return host - clock.offsetMs + clock.uncertaintyMs + ROUNDING_MS < local;
+  return host - clock.offsetMs + clock.uncertaintyMs < local;
 }
 
 /** Whether a host's time is certainly after a local one (the mirror of `certainlyBefore`). */
@@ -44,8 +44,5 @@ export function certainlyAfter(hostTime: string, localTime: string, clock: HostC
   const host = Date.parse(hostTime);
   const local = Date.parse(localTime);
   if (!Number.isFinite(host) || !Number.isFinite(local)) return undefined;
-  return host - clock.offsetMs - clock.uncertaintyMs - ROUNDING_MS > local;
+  return host - clock.offsetMs - clock.uncertaintyMs > local;
 }
-
-/** Records keep times to the millisecond, some to the second: a second of slack either way. */
-const ROUNDING_MS = 1000;

@@ -390,6 +390,59 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     expect(wave.lost_jobs).toEqual([]);
   }, 300_000);
 
+  it('a host whose dx-runner stops answering status (garbage, an error) is a host gone: its attempts move on', async () => {
+    writeScenarios(3);
+    const broken = path.join(box.dir, 'b-status-broken');
+    const wrapper = path.join(box.dir, 'garbled-b-dx-runner');
+    // b's dx-runner answers every call as before until `broken` exists; then its status prints what
+    // no dx-runner prints (a login banner, a broken install) and exits 1
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh
+if [ "$1" = status ] && [ -e '${broken}' ]; then echo 'Welcome to b! Last login: yesterday'; exit 1; fi
+exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"
+`,
+      { mode: 0o755 },
+    );
+    const p = policy('garbled', 0.1, wrapper);
+    const ids = ['gb-1', 'gb-2'];
+    const run = spawnBatch(box, startArgs('w-garbled', ids, 'a,b', p, ['--max-parallel', '2']));
+    await waitFor(
+      () => waveState('w-garbled')?.items.find((i) => i.beads_id === 'gb-2')?.run_instance,
+      'gb-2 running on b',
+      60_000,
+    );
+    expect(waveState('w-garbled')!.items.find((i) => i.beads_id === 'gb-2')!.host).toBe('b');
+    fs.writeFileSync(broken, '');
+    await waitFor(
+      () => ledgerEvents('w-garbled', 'gb-2').some((e) => e.event === 'host_lost'),
+      'gb-2 given up',
+      60_000,
+    );
+    expect(waveState('w-garbled')!.hosts.find((h) => h.host === 'b')).toMatchObject({
+      status: 'down',
+      reason_code: 'host_dx_runner_failing',
+    });
+    // b stays broken a while: the wave goes on without it (gb-2 elsewhere), asking after the lost job
+    await waitFor(
+      () => waveState('w-garbled')?.items.find((i) => i.beads_id === 'gb-2')?.host === 'a',
+      'gb-2 moved to a',
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    fs.rmSync(broken);
+
+    const done = await run.done;
+    expect(done.code, done.stderr).toBe(0);
+    const wave = waveState('w-garbled')!;
+    expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+    expect(wave.items.find((i) => i.beads_id === 'gb-2')!.attempts[0]).toMatchObject({
+      host: 'b',
+      result: 'host_lost',
+    });
+    expect(wave.lost_jobs).toEqual([]);
+  }, 300_000);
+
   it.each([
     ['', undefined],
     [', on a host whose clock is 30 s behind', '-30s'],

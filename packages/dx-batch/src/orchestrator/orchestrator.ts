@@ -4,7 +4,9 @@ import {
   AFTER_FREEZE_SETTLE_MS,
   BaselineGateOutputSchema,
   certainlyBefore,
+  DxError,
   DxRunnerError,
+  ExitCode,
   FreezeClock,
   freezeGapMs,
   ItemWorktreeGateOutputSchema,
@@ -417,7 +419,8 @@ export class Orchestrator {
         await this.deps.hosts.client(record.host).status();
         this.hostAnswered(record.host);
       } catch (err) {
-        if (!isHostFailure(err)) throw err;
+        // still down: unreachable, or its dx-runner still failing
+        if (!isHostFailure(err) && !(err instanceof DxRunnerError)) throw err;
       }
     }
   }
@@ -450,8 +453,9 @@ export class Orchestrator {
           detail = `host ${lost.host}: ${view.state} (${view.reason_code ?? '-'}), not applied`;
         }
       } catch (err) {
-        if (isHostFailure(err)) continue;
-        if (!(err instanceof DxRunnerError) || err.reasonCode !== 'job_not_found') throw err;
+        // not answerable yet (the host, or its dx-runner failing): asked again next cycle
+        if (isHostFailure(err) || (err instanceof DxRunnerError && !isJobNotFound(err))) continue;
+        if (!isJobNotFound(err)) throw err;
         event = 'superseded_job_gone';
         detail = `host ${lost.host}: no record of ${lost.job_beads} any more`;
       }
@@ -794,6 +798,20 @@ export class Orchestrator {
         } catch (err) {
           if (isHostFailure(err)) for (const item of items) answers.set(item, { err });
           else await Promise.all(items.map(checkOne));
+          // not one of them answered (not even "no such job"): the host's dx-runner is failing (a
+          // broken install, a banner in the remote shell's output, a state root it cannot read),
+          // and its jobs can no more be followed than a silent host's: it is a host failure, given
+          // the same grace, not a retry every cycle forever
+          const failures = items.map((item) => answers.get(item)!).filter((a) => 'err' in a && !isJobNotFound(a.err));
+          if (failures.length === items.length) {
+            const host = items[0].host ?? 'local';
+            const first = (failures[0] as { err: Error }).err.message;
+            const failing = new DxError(`host ${host}: its dx-runner does not answer status (${first})`, {
+              exitCode: ExitCode.hostFailed,
+              reasonCode: 'host_dx_runner_failing',
+            });
+            for (const item of items) answers.set(item, { err: failing });
+          }
         }
       }),
     );
@@ -815,8 +833,7 @@ export class Orchestrator {
           await this.hostSilent(item.host ?? 'local', err);
           continue;
         }
-        if (err instanceof DxRunnerError && err.reasonCode === 'job_not_found')
-          await this.apply(item, { type: 'job_missing', detail: 'no dx-runner job', at });
+        if (isJobNotFound(err)) await this.apply(item, { type: 'job_missing', detail: 'no dx-runner job', at });
         else this.deps.view.event(this.state, `${item.beads_id}: check failed (${(err as Error).message}); will retry`);
         continue;
       }
@@ -1004,4 +1021,8 @@ export { jobBeadsFor };
 /** What `check` answers for a beads id with no recorded job, from a `status --beads` that lists it as missing. */
 function jobNotFound(beads: string): DxRunnerError {
   return new DxRunnerError(`no job recorded for beads ${beads}`, 1, 'job_not_found', null, []);
+}
+
+function isJobNotFound(err: unknown): boolean {
+  return err instanceof DxRunnerError && err.reasonCode === 'job_not_found';
 }

@@ -390,6 +390,45 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     expect(wave.lost_jobs).toEqual([]);
   }, 300_000);
 
+  it('a host whose status hangs (a stuck mount, a network dropping packets) holds up none of the others', async () => {
+    writeScenarios(1);
+    const stuck = path.join(box.dir, 'b-status-stuck');
+    const wrapper = path.join(box.dir, 'stuck-b-dx-runner');
+    // while `stuck` exists, b's status answers nothing (bounded: 2 minutes at most)
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh
+if [ "$1" = status ]; then i=0; while [ -e '${stuck}' ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; fi
+exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"
+`,
+      { mode: 0o755 },
+    );
+    const p = policy('stuck', 15, wrapper);
+    const ids = ['st-1', 'st-2'];
+    const run = spawnBatch(box, startArgs('w-stuck', ids, 'a,b', p, ['--max-parallel', '2']));
+    const onB = () => waveState('w-stuck')?.items.find((i) => i.host === 'b' && i.run_instance);
+    await waitFor(() => onB() && waveState('w-stuck')?.items.every((i) => i.run_instance), 'both running', 60_000);
+    fs.writeFileSync(stuck, '');
+    const other = ids.find((id) => id !== onB()!.beads_id)!;
+    // the item on a is implemented, reviewed and approved while b's status still hangs
+    await waitFor(
+      () => waveState('w-stuck')?.items.find((i) => i.beads_id === other)?.status === 'APPROVED',
+      `${other} approved on a while b hangs`,
+      60_000,
+    );
+    expect(waveState('w-stuck')!.items.find((i) => i.host === 'b')!.status).not.toBe('APPROVED');
+    fs.rmSync(stuck);
+    const done = await run.done;
+    expect(done.code, done.stderr).toBe(0);
+    const wave = waveState('w-stuck')!;
+    expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+    // b's item was followed through, not given up
+    expect(wave.items.find((i) => i.attempts[0].host === 'b')!.attempts.map((a) => a.result)).toEqual([
+      'exited_ok',
+      'exited_ok',
+    ]);
+  }, 300_000);
+
   it('a host whose dx-runner stops answering status (garbage, an error) is a host gone: its attempts move on', async () => {
     writeScenarios(3);
     const broken = path.join(box.dir, 'b-status-broken');

@@ -47,6 +47,7 @@ import {
   type Phase,
 } from './machine.js';
 import { lostJobFate } from './lost-jobs.js';
+import { BoundedHostCalls } from './host-calls.js';
 import { countLiveProcesses } from './saturation.js';
 import { isHostFailure, rankHosts, type WaveHosts } from '../fleet/hosts.js';
 import type { HostRecord, LostJob } from '../waves/state.js';
@@ -83,6 +84,10 @@ export function waveOwner(waveId: string): string {
  */
 export class Orchestrator {
   private pausing = false;
+  /** Calls to hosts, each waited for at most a poll interval (2 s at least) per cycle. */
+  private readonly hostCalls = new BoundedHostCalls(() =>
+    Math.max(this.state.config.poll_interval_sec * 1000, MIN_HOST_WAIT_MS),
+  );
   /** Ends the current wait between cycles early (a pause, a job's end). */
   private wakeUp?: () => void;
   /** One of this wave's local jobs ended since the current cycle began. */
@@ -415,13 +420,12 @@ export class Orchestrator {
   private async probeDownHosts(): Promise<void> {
     const asked = new Set([...this.active().map((i) => i.host ?? 'local'), ...this.state.lost_jobs.map((l) => l.host)]);
     for (const record of this.state.hosts.filter((h) => h.status === 'down' && !asked.has(h.host))) {
-      try {
-        await this.deps.hosts.client(record.host).status();
-        this.hostAnswered(record.host);
-      } catch (err) {
-        // still down: unreachable, or its dx-runner still failing
-        if (!isHostFailure(err) && !(err instanceof DxRunnerError)) throw err;
-      }
+      const probe = await this.hostCalls.get(`probe:${record.host}`, () =>
+        this.deps.hosts.client(record.host).status(),
+      );
+      if (probe?.ok) this.hostAnswered(record.host);
+      // else still down (unreachable, or its dx-runner still failing), or not answering yet
+      else if (probe && !isHostFailure(probe.err) && !(probe.err instanceof DxRunnerError)) throw probe.err;
     }
   }
 
@@ -435,8 +439,13 @@ export class Orchestrator {
       const client = this.deps.hosts.client(lost.host);
       let detail: string;
       let event: string;
+      const asked = await this.hostCalls.get(`lost:${lost.host}:${lost.job_beads}`, () =>
+        client.checkMany([lost.job_beads]),
+      );
+      if (!asked) continue; // its host has not answered yet
       try {
-        const { jobs, clock } = await client.checkMany([lost.job_beads]);
+        if (!asked.ok) throw asked.err;
+        const { jobs, clock } = asked.value;
         const view = jobs[0];
         if (!view) throw jobNotFound(lost.job_beads);
         this.hostAnswered(lost.host);
@@ -771,51 +780,67 @@ export class Orchestrator {
   }
 
   /**
-   * One `status --beads a,b,…` per host for all of this wave's live jobs there (hosts side by side);
-   * a dx-runner that cannot answer a list (older than this call) is asked job by job.
+   * One `status --beads a,b,…` per host for all of this wave's live jobs there (hosts side by side,
+   * each waited for only so long: see BoundedHostCalls); a dx-runner that cannot answer a list
+   * (older than this call) is asked job by job. `pending`: the host's answer is not in yet.
    */
-  private async checkActive(active: Item[]): Promise<({ view: CheckOutput; clock: HostClock } | { err: unknown })[]> {
-    const byHost = new Map<string | null, Item[]>();
-    for (const item of active) byHost.set(item.host, [...(byHost.get(item.host) ?? []), item]);
-    const answers = new Map<Item, { view: CheckOutput; clock: HostClock } | { err: unknown }>();
-    const checkOne = (item: Item) =>
-      this.clientOf(item)
-        .checkMany([item.job_beads!])
-        .then(
-          ({ jobs, clock }) =>
-            answers.set(item, jobs[0] ? { view: jobs[0], clock } : { err: jobNotFound(item.job_beads!) }),
-          (err: unknown) => answers.set(item, { err }),
-        );
+  private async checkActive(active: Item[]): Promise<Checked[]> {
+    const byHost = new Map<string, Item[]>();
+    for (const item of active) byHost.set(item.host ?? 'local', [...(byHost.get(item.host ?? 'local') ?? []), item]);
+    const answers = new Map<Item, Checked>();
     await Promise.all(
-      [...byHost.values()].map(async (items) => {
-        try {
-          const { jobs, clock } = await this.clientOf(items[0]).checkMany(items.map((i) => i.job_beads!));
-          const views = new Map(jobs.map((j) => [j.beads, j]));
-          for (const item of items) {
-            const view = views.get(item.job_beads!);
-            answers.set(item, view ? { view, clock } : { err: jobNotFound(item.job_beads!) });
-          }
-        } catch (err) {
-          if (isHostFailure(err)) for (const item of items) answers.set(item, { err });
-          else await Promise.all(items.map(checkOne));
-          // not one of them answered (not even "no such job"): the host's dx-runner is failing (a
-          // broken install, a banner in the remote shell's output, a state root it cannot read),
-          // and its jobs can no more be followed than a silent host's: it is a host failure, given
-          // the same grace, not a retry every cycle forever
-          const failures = items.map((item) => answers.get(item)!).filter((a) => 'err' in a && !isJobNotFound(a.err));
-          if (failures.length === items.length) {
-            const host = items[0].host ?? 'local';
-            const first = (failures[0] as { err: Error }).err.message;
-            const failing = new DxError(`host ${host}: its dx-runner does not answer status (${first})`, {
-              exitCode: ExitCode.hostFailed,
-              reasonCode: 'host_dx_runner_failing',
-            });
-            for (const item of items) answers.set(item, { err: failing });
-          }
-        }
+      [...byHost].map(async ([host, items]) => {
+        const settled = await this.hostCalls.get(`status:${host}`, () =>
+          this.checkHost(
+            host,
+            items.map((i) => i.job_beads!),
+          ),
+        );
+        // an answer asked for in an earlier cycle covers the jobs named then
+        for (const item of items)
+          answers.set(item, settled?.ok ? (settled.value.get(item.job_beads!) ?? PENDING) : PENDING);
       }),
     );
     return active.map((item) => answers.get(item)!);
+  }
+
+  /** One host's answer for each of the jobs named (a view with the host's clock, or the error). */
+  private async checkHost(host: string, jobs: string[]): Promise<Map<string, Checked>> {
+    const client = this.deps.hosts.client(host);
+    const answers = new Map<string, Checked>();
+    try {
+      const { jobs: views, clock } = await client.checkMany(jobs);
+      const byBeads = new Map(views.map((j) => [j.beads, j]));
+      for (const beads of jobs) {
+        const view = byBeads.get(beads);
+        answers.set(beads, view ? { view, clock } : { err: jobNotFound(beads) });
+      }
+      return answers;
+    } catch (err) {
+      if (isHostFailure(err)) return new Map(jobs.map((beads) => [beads, { err }]));
+    }
+    await Promise.all(
+      jobs.map((beads) =>
+        client.checkMany([beads]).then(
+          ({ jobs: [view], clock }) => answers.set(beads, view ? { view, clock } : { err: jobNotFound(beads) }),
+          (err: unknown) => answers.set(beads, { err }),
+        ),
+      ),
+    );
+    // not one of them answered (not even "no such job"): the host's dx-runner is failing (a broken
+    // install, a banner in the remote shell's output, a state root it cannot read), and its jobs
+    // can no more be followed than a silent host's: it is a host failure, given the same grace,
+    // not a retry every cycle forever
+    const failures = [...answers.values()].filter((a) => 'err' in a && !isJobNotFound(a.err));
+    if (failures.length === jobs.length) {
+      const first = (failures[0] as { err: Error }).err.message;
+      const failing = new DxError(`host ${host}: its dx-runner does not answer status (${first})`, {
+        exitCode: ExitCode.hostFailed,
+        reasonCode: 'host_dx_runner_failing',
+      });
+      for (const beads of jobs) answers.set(beads, { err: failing });
+    }
+    return answers;
   }
 
   private async pollActive(): Promise<void> {
@@ -827,6 +852,7 @@ export class Orchestrator {
       const checked = checks[n];
       const at = new Date().toISOString();
       if (!isRunning(item)) continue; // given up with its host earlier in this cycle
+      if ('pending' in checked) continue; // its host has not answered yet: asked again next cycle
       if ('err' in checked) {
         const err = checked.err;
         if (isHostFailure(err)) {
@@ -1026,3 +1052,10 @@ function jobNotFound(beads: string): DxRunnerError {
 function isJobNotFound(err: unknown): boolean {
   return err instanceof DxRunnerError && err.reasonCode === 'job_not_found';
 }
+
+/** An active job's view as its host answered it, the error it answered instead, or no answer yet. */
+type Checked = { view: CheckOutput; clock: HostClock } | { err: unknown } | { pending: true };
+const PENDING: Checked = { pending: true };
+
+/** A cycle waits at least this long for a host's answer (poll intervals below it included). */
+const MIN_HOST_WAIT_MS = 2_000;

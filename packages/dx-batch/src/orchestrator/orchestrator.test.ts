@@ -33,7 +33,14 @@ type Ending = {
   /** What the agent printed along the way (the job's log). */
   log?: string;
 };
-type Script = (job: StartRequest, nth: number) => Ending | DxRunnerError;
+/** A start that launched its job, then did not answer (it timed out): the caller gets `err`. */
+class AnswerLost {
+  constructor(
+    readonly ending: Ending,
+    readonly err: DxRunnerError,
+  ) {}
+}
+type Script = (job: StartRequest, nth: number) => Ending | DxRunnerError | AnswerLost;
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -106,11 +113,13 @@ class ScriptedDxRunner {
   async start(req: StartRequest) {
     const nth = this.started.filter((s) => s.beads === req.beads).length;
     this.started.push(req);
-    const ending = this.script(req, nth);
-    if (ending instanceof DxRunnerError) throw ending;
+    const scripted = this.script(req, nth);
+    if (scripted instanceof DxRunnerError) throw scripted;
+    const ending = scripted instanceof AnswerLost ? scripted.ending : scripted;
     this.n += 1;
     const instance = `run-${this.n}`;
     this.endings.set(req.beads, { ending, instance, startedAt: new Date().toISOString() });
+    if (scripted instanceof AnswerLost) throw scripted.err;
     return { beads: req.beads, pid: 1000 + this.n, watcher_pid: 2000 + this.n, run_instance: instance };
   }
   private job(beads: string) {
@@ -128,6 +137,8 @@ class ScriptedDxRunner {
       reason_code: job.ending.reason ?? null,
       started_at: job.startedAt,
       run_instance: job.instance,
+      // a live job has no outcome yet
+      outcome_state: ['healthy', 'stalled'].includes(job.ending.stateNow?.() ?? job.ending.state) ? null : 'ended',
     };
   }
   async check(beads: string) {
@@ -216,7 +227,7 @@ const item = (state: WaveState, beads: string) => state.items.find((i) => i.bead
 
 /** bd-1's first start answers `first`; every later job of bd-1 implements, and its review approves. */
 const firstStartThen =
-  (first: Ending | DxRunnerError): Script =>
+  (first: Ending | DxRunnerError | AnswerLost): Script =>
   (job, nth) => {
     if (job.beads === 'bd-1' && nth === 0) return first;
     return job.beads === 'bd-1-review'
@@ -371,6 +382,29 @@ describe('orchestrator (scripted dx-runner)', () => {
     );
     expect(item(state, 'bd-1').state).toBe('APPROVED');
     // the deferred start is retried with the same provider: the cap is not the provider's fault
+    expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([
+      ['bd-1', 'opencode'],
+      ['bd-1', 'opencode'],
+      ['bd-1-review', 'gemini'],
+    ]);
+  });
+
+  it('a start that timed out may have launched its job: that job is followed and stopped, the attempt not failed', async () => {
+    const { state, runner, ledger } = await wave(
+      ['bd-1'],
+      firstStartThen(
+        new AnswerLost(
+          { state: 'healthy' },
+          new DxRunnerError('dx-runner start timed out', 1, 'dx_runner_timeout', null, []),
+        ),
+      ),
+    );
+    expect(item(state, 'bd-1').state).toBe('APPROVED');
+    // the job the unanswered start launched was stopped, not left running beside the next attempt
+    expect(runner.stopped).toContain('bd-1');
+    expect(ledger('bd-1').map((e) => e.event)).toContain('superseded_job_stopped');
+    // a start that did not answer is no failure of the provider's: the same provider goes again
+    expect(item(state, 'bd-1').implement_failures).toBe(0);
     expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([
       ['bd-1', 'opencode'],
       ['bd-1', 'opencode'],

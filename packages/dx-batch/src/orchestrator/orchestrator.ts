@@ -724,13 +724,17 @@ export class Orchestrator {
       );
       await this.apply(item, { type: 'job_started', runInstance: started.run_instance, at });
     } catch (err) {
-      if (isHostFailure(err)) {
+      // a start that did not answer within the call's timeout is a host gone silent too (its
+      // dx-runner hangs): counted as the provider's failure, the next attempt met the job it may
+      // have launched all the same (job_already_running), and nobody stopped that job
+      const unanswered = err instanceof DxRunnerError && err.reasonCode === 'dx_runner_timeout';
+      if (isHostFailure(err) || unanswered) {
         // the host went silent before it answered: give the slot back; the attempt runs elsewhere
         await this.hostSilent(item.host ?? 'local', err);
         if (isRunning(item)) {
           // a call cut off mid-way may have launched the job there all the same: follow it as lost,
           // so it is stopped (or its result recorded as superseded) once the host answers
-          if (item.job_beads && (err as { reasonCode?: string }).reasonCode === 'host_unreachable')
+          if (item.job_beads && (unanswered || (err as { reasonCode?: string }).reasonCode === 'host_unreachable'))
             this.state.lost_jobs.push({
               beads_id: item.beads_id,
               host: item.host ?? 'local',

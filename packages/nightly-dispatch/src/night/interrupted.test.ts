@@ -27,8 +27,14 @@ describe('a run killed while bd was claiming', () => {
     expect(claimPending(left, claimed('2026-12-01T03:50:01.200Z'))).toBeUndefined();
   });
 
+  it('a bd that keeps milliseconds is read to the millisecond: a claim just before the run began is not its', () => {
+    // a person claimed it 200 ms before the run tried
+    expect(claimPending(left, claimed('2026-12-01T03:50:00.500Z'))).toMatchObject({ outcome: 'claim_moved_on' });
+    expect(claimPending(left, claimed('2026-12-01T03:50:00.700Z'))).toBeUndefined();
+  });
+
   it("a claim from before that second is someone else's; an item not in progress was never claimed", () => {
-    expect(claimPending(left, claimed('2026-12-01T03:49:58Z'))).toMatchObject({ outcome: 'claim_moved_on' });
+    expect(claimPending(left, claimed('2026-12-01T03:49:59Z'))).toMatchObject({ outcome: 'claim_moved_on' });
     expect(claimPending(left, { ...claimed('2026-12-01T03:50:00Z'), status: 'open' })).toMatchObject({
       outcome: 'never_claimed',
     });

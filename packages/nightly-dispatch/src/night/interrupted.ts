@@ -144,8 +144,8 @@ async function settle(root: string, left: Dispatching, deps: SettleDeps): Promis
   return settled('claim_released', 'no job had started: claim given back');
 }
 
-/** The coarsest resolution of bd's timestamps (a SQL DATETIME without fractions keeps seconds). */
-const BD_TIME_RESOLUTION_MS = 1000;
+/** A bd time printed without a fraction is to the second (a SQL DATETIME without fractions). */
+const BD_SECOND_MS = 1000;
 
 /**
  * A run killed while bd was claiming: the claim is the run's when bd changed the item (in progress)
@@ -162,15 +162,19 @@ export function claimPending(
       outcome: 'never_claimed',
       reason: `${killed}, and bd shows it ${now ? now.status : 'gone'}: the claim was never taken`,
     };
-  const changedAt = typeof now.updated_at === 'string' ? Date.parse(now.updated_at) : NaN;
+  const stamp = typeof now.updated_at === 'string' ? now.updated_at : '';
+  const changedAt = Date.parse(stamp);
   if (Number.isNaN(changedAt))
     return {
       outcome: 'claim_kept',
       reason: `${killed}, and bd does not say when ${now.assignee ?? 'its assignee'} claimed it: check it with bd show ${left.beads_id}`,
     };
-  // bd's store may keep its times to the second: a claim taken in the same second as claimed_at
-  // then reads as up to a second earlier, which is no earlier claim of someone else's
-  if (changedAt < Date.parse(left.claimed_at) - BD_TIME_RESOLUTION_MS)
+  // a bd that keeps its times to the second (no fraction in what it prints) dates a claim taken in
+  // the same second as claimed_at up to a second earlier, which is no earlier claim of someone
+  // else's: compared to the second then, to the millisecond otherwise
+  const claimedAt = Date.parse(left.claimed_at);
+  const since = /\.\d/.test(stamp) ? claimedAt : claimedAt - (claimedAt % BD_SECOND_MS);
+  if (changedAt < since)
     return {
       outcome: 'claim_moved_on',
       reason: `${killed}, and ${now.assignee ?? 'someone'} had claimed it before (${now.updated_at}): left as it is`,

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,7 +14,8 @@ import {
   StopOutputSchema,
 } from '@dx/core';
 import { openPidNamespace, type PidNamespace } from '../helpers/pid-namespace.js';
-import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { cmdlinesContaining, createSandbox, git, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -357,5 +359,42 @@ describe('stop, finalize and prune end only our own processes', () => {
     const again = await sb.dxJson(['prune'], PruneOutputSchema);
     expect(again.json.actions).toEqual([expect.objectContaining({ action: 'left_corrupt_state' })]);
     expect(fs.existsSync(paths.meta)).toBe(true);
+  });
+});
+
+describe("dx-runner's own git calls", () => {
+  it('a process that exits while its git waits on a hanging clean filter takes git and the filter with it', async () => {
+    const repo = sb.worktree('bd-git-exit');
+    // a clean filter that hangs on what is written (as git-crypt's gpg waiting for a passphrase)
+    fs.writeFileSync(path.join(repo, '.gitattributes'), '*.txt filter=hang\n');
+    fs.writeFileSync(path.join(repo, 'notes.txt'), 'HANX\n');
+    git(repo, 'add', '.gitattributes', 'notes.txt');
+    git(repo, 'commit', '-q', '-m', 'attributes');
+    git(
+      repo,
+      'config',
+      'filter.hang.clean',
+      'sh -c \'c=$(cat); case "$c" in *HANG*) sleep 41.5;; esac; printf %s "$c"\'',
+    );
+    // same size: git must read the file through the filter to tell it changed
+    fs.writeFileSync(path.join(repo, 'notes.txt'), 'HANG\n');
+    // a process (as the watcher, which exits once its outcome is written) whose git status is in
+    // flight when it exits; it exits when told to, on its stdin
+    const gitModule = path.join(REPO_ROOT, 'packages', 'core', 'dist', 'process', 'git.js');
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { git } = await import(${JSON.stringify(gitModule)}); void git(${JSON.stringify(repo)}, ['status', '--porcelain']); process.stdin.once('data', () => process.exit(0));`,
+      ],
+      { env: sb.env, stdio: ['pipe', 'ignore', 'inherit'] },
+    );
+    const ended = new Promise((resolve) => child.on('close', resolve));
+    await waitFor(() => cmdlinesContaining(['sleep 41.5']).length > 0, 'the filter runs', 15_000);
+    child.stdin.write('exit\n');
+    await ended;
+    // git and its filter are ended with the process, not left to run their course
+    await waitFor(() => cmdlinesContaining(['sleep 41.5']).length === 0, 'the filter ended with it', 10_000);
   });
 });

@@ -80,8 +80,11 @@ function gitWithin(cwd: string, args: string[], env: NodeJS.ProcessEnv, timeoutM
       timedOut = true;
       signal('SIGKILL', 'group');
     }, timeoutMs);
+    const endGroup = () => void signal('SIGKILL', 'group');
+    endWithThisProcess(endGroup);
     const done = (code: number) => {
       clearTimeout(timer);
+      gitsInFlight.delete(endGroup);
       resolve({
         code: timedOut ? 124 : code,
         stdout: timedOut ? '' : Buffer.concat(out).toString('utf8'),
@@ -95,3 +98,22 @@ function gitWithin(cwd: string, args: string[], env: NodeJS.ProcessEnv, timeoutM
     child.once('close', (code) => done(code ?? 128));
   });
 }
+
+/**
+ * The groups of the git calls in flight. A process that exits while one runs (a watcher writing its
+ * outcome while a poll's `git status` waits on a clean filter) no longer ends it when its bound
+ * passes: git and the filter it ran (a gpg waiting for a passphrase) were left running for good.
+ * They are ended with the process.
+ */
+const gitsInFlight = new Set<() => void>();
+
+function endWithThisProcess(endGroup: () => void): void {
+  if (gitsInFlight.size === 0 && !exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const end of gitsInFlight) end();
+    });
+  }
+  gitsInFlight.add(endGroup);
+}
+let exitHookInstalled = false;

@@ -564,7 +564,9 @@ export class JobWatcher {
   }
 
   private scheduleMutationPoll(delayMs: number): void {
-    if (this.mutationTimer) return;
+    // once the agent has exited, its final check is the last (an event drained from its output
+    // after that must not start another, which could outlive the watcher's own exit)
+    if (this.mutationTimer || this.agentExit) return;
     const wait = Math.max(delayMs, this.lastPollAt + pollSpacingMs(this.lastPollMs) - Date.now(), 0);
     this.mutationTimer = setTimeout(() => {
       this.mutationTimer = undefined;

@@ -14,7 +14,15 @@ import {
   WaitOutputSchema,
 } from '@dx/core';
 import { CLI_BIN } from '../helpers/paths.js';
-import { cmdlinesContaining, createSandbox, git, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import {
+  cmdlinesContaining,
+  createSandbox,
+  git,
+  hangingCleanFilter,
+  processExists,
+  waitFor,
+  type Sandbox,
+} from '../helpers/sandbox.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -464,18 +472,8 @@ describe('job lifecycle through the built CLI', () => {
   it("a git clean filter that hangs bounds the watcher's worktree check: the job ends, its changes called unknown", async () => {
     const filtered = (name: string) => {
       const wt = sb.worktree(name);
-      // a clean filter that hangs on what the agent writes (as git-crypt's waiting for a passphrase)
-      fs.writeFileSync(path.join(wt, '.gitattributes'), '*.txt filter=slow\n');
-      // the agent's edit keeps the size: git must read the file through the filter to tell it changed
-      fs.writeFileSync(path.join(wt, 'notes.txt'), 'HANX\n');
-      git(wt, 'add', '.gitattributes', 'notes.txt');
-      git(wt, 'commit', '-q', '-m', 'attributes');
-      git(
-        wt,
-        'config',
-        'filter.slow.clean',
-        'sh -c \'c=$(cat); case "$c" in *HANG*) sleep 60;; esac; printf %s "$c"\'',
-      );
+      // a clean filter that hangs on what the agent writes (its edit keeps the file's size)
+      hangingCleanFilter(wt, 60);
       return wt;
     };
     const env = { DX_RUNNER_GIT_TIMEOUT_SEC: '1', DX_RUNNER_MUTATION_POLL_SEC: '0.5' };

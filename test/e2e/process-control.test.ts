@@ -14,7 +14,14 @@ import {
   StopOutputSchema,
 } from '@dx/core';
 import { openPidNamespace, type PidNamespace } from '../helpers/pid-namespace.js';
-import { cmdlinesContaining, createSandbox, git, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import {
+  cmdlinesContaining,
+  createSandbox,
+  hangingCleanFilter,
+  processExists,
+  waitFor,
+  type Sandbox,
+} from '../helpers/sandbox.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 let sb: Sandbox;
@@ -365,18 +372,7 @@ describe('stop, finalize and prune end only our own processes', () => {
 describe("dx-runner's own git calls", () => {
   it('a process that exits while its git waits on a hanging clean filter takes git and the filter with it', async () => {
     const repo = sb.worktree('bd-git-exit');
-    // a clean filter that hangs on what is written (as git-crypt's gpg waiting for a passphrase)
-    fs.writeFileSync(path.join(repo, '.gitattributes'), '*.txt filter=hang\n');
-    fs.writeFileSync(path.join(repo, 'notes.txt'), 'HANX\n');
-    git(repo, 'add', '.gitattributes', 'notes.txt');
-    git(repo, 'commit', '-q', '-m', 'attributes');
-    git(
-      repo,
-      'config',
-      'filter.hang.clean',
-      'sh -c \'c=$(cat); case "$c" in *HANG*) sleep 41.5;; esac; printf %s "$c"\'',
-    );
-    // same size: git must read the file through the filter to tell it changed
+    hangingCleanFilter(repo, 41.5);
     fs.writeFileSync(path.join(repo, 'notes.txt'), 'HANG\n');
     // a process (as the watcher, which exits once its outcome is written) whose git status is in
     // flight when it exits; it exits when told to, on its stdin

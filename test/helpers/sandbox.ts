@@ -167,6 +167,25 @@ export function git(cwd: string, ...args: string[]): string {
   ).trim();
 }
 
+/**
+ * A clean filter for `*.txt` in `wt` that hangs (`sleep sleepSec`, a distinct number to find it by)
+ * once a file holds "HANG", as git-crypt's gpg waiting for a passphrase; `notes.txt` is committed
+ * as "HANX": writing "HANG" keeps its size, so git must read it through the filter to tell it
+ * changed.
+ */
+export function hangingCleanFilter(wt: string, sleepSec: number): void {
+  fs.writeFileSync(path.join(wt, '.gitattributes'), '*.txt filter=hang\n');
+  fs.writeFileSync(path.join(wt, 'notes.txt'), 'HANX\n');
+  git(wt, 'add', '.gitattributes', 'notes.txt');
+  git(wt, 'commit', '-q', '-m', 'attributes');
+  git(
+    wt,
+    'config',
+    'filter.hang.clean',
+    `sh -c 'c=$(cat); case "$c" in *HANG*) sleep ${sleepSec};; esac; printf %s "$c"'`,
+  );
+}
+
 /** True when the process was started with this sandbox's state root in its environment: one of the test's own. */
 function startedBySandbox(pid: number, state: string): boolean {
   if (!Number.isInteger(pid) || pid <= 1) return false;

@@ -429,6 +429,35 @@ exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"
     ]);
   }, 300_000);
 
+  it('a host whose worktree question hangs holds up no other host either', async () => {
+    writeScenarios(1);
+    const stuck = path.join(box.dir, 'b-worktree-stuck');
+    const wrapper = path.join(box.dir, 'stuck-wt-b-dx-runner');
+    // while `stuck` exists, b's worktree-gate answers nothing (bounded: 2 minutes at most)
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh
+if [ "$1" = worktree-gate ]; then i=0; while [ -e '${stuck}' ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; fi
+exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"
+`,
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(stuck, '');
+    const p = policy('stuck-wt', 15, wrapper);
+    const ids = ['sw-1', 'sw-2'];
+    // a (cap 1) takes sw-1; sw-2 is asked of b, which does not answer
+    const run = spawnBatch(box, startArgs('w-stuck-wt', ids, 'a,b', p, ['--max-parallel', '2']));
+    await waitFor(
+      () => waveState('w-stuck-wt')?.items.find((i) => i.beads_id === 'sw-1')?.status === 'APPROVED',
+      'sw-1 approved on a while b does not answer',
+      60_000,
+    );
+    fs.rmSync(stuck);
+    const done = await run.done;
+    expect(done.code, done.stderr).toBe(0);
+    expect(waveState('w-stuck-wt')!.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+  }, 300_000);
+
   it('a host whose dx-runner stops answering status (garbage, an error) is a host gone: its attempts move on', async () => {
     writeScenarios(3);
     const broken = path.join(box.dir, 'b-status-broken');

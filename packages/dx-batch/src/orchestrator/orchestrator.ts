@@ -567,18 +567,17 @@ export class Orchestrator {
   }
 
   private async hasCommit(host: string, worktree: string, commit: string): Promise<boolean> {
-    try {
-      const r = await this.deps.hosts
+    // not answered (yet): not a host for it now
+    const asked = await this.hostCalls.get(`commit:${host}\u0000${worktree}\u0000${commit}`, () =>
+      this.deps.hosts
         .client(host)
         .call(
           ['baseline-gate', '--worktree', worktree, '--required-baseline', commit],
           BaselineGateOutputSchema,
           [0, 1],
-        );
-      return r.exitCode === 0 && r.data.passed;
-    } catch {
-      return false;
-    }
+        ),
+    );
+    return asked?.ok === true && asked.value.exitCode === 0 && asked.value.data.passed;
   }
 
   private async dispatch(item: Item): Promise<void> {
@@ -643,22 +642,26 @@ export class Orchestrator {
     if (host === 'local') {
       answer = resolveItemWorktree(this.state.config.worktree_base, item.beads_id, this.deps.policy);
     } else {
-      try {
-        const { data } = await this.deps.hosts
+      // a host that hangs holds up the cycle no longer than its status would (see BoundedHostCalls)
+      const asked = await this.hostCalls.get(`worktree:${key}`, () =>
+        this.deps.hosts
           .client(host)
           .call(
             ['worktree-gate', '--beads', item.beads_id, '--base', this.state.config.worktree_base],
             ItemWorktreeGateOutputSchema,
             [0, 1],
-          );
-        answer =
-          data.passed && data.worktree
-            ? { ok: true, worktree: data.worktree }
-            : { ok: false, reasonCode: data.reason_code, detail: `${data.details} (on ${host})` };
-      } catch (err) {
-        // a host that cannot answer now is not a host without the worktree: ask again next cycle
-        return { ok: false, reasonCode: 'host_unreachable', detail: `${host}: ${(err as Error).message}` };
-      }
+          ),
+      );
+      // a host that cannot answer now (or not yet) is not a host without the worktree: ask again
+      // next cycle
+      if (!asked) return { ok: false, reasonCode: 'host_unreachable', detail: `${host}: no answer yet` };
+      if (!asked.ok)
+        return { ok: false, reasonCode: 'host_unreachable', detail: `${host}: ${(asked.err as Error).message}` };
+      const { data } = asked.value;
+      answer =
+        data.passed && data.worktree
+          ? { ok: true, worktree: data.worktree }
+          : { ok: false, reasonCode: data.reason_code, detail: `${data.details} (on ${host})` };
     }
     this.worktrees.set(key, answer);
     return answer;

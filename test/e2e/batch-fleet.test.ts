@@ -103,6 +103,29 @@ exec "$real" "$@"
   return { wrapper, launched, release };
 }
 
+/**
+ * A dx-runner for host b that, while `marker` exists, does `meanwhile` for one command instead of
+ * answering it as before: `hang` (bounded: 2 minutes at most), or the sh given (print what no
+ * dx-runner prints).
+ */
+function whileMarkerOnB(name: string, command: string, meanwhile: string): { wrapper: string; marker: string } {
+  const marker = path.join(box.dir, `${name}-marker`);
+  const wrapper = path.join(box.dir, `${name}-b-dx-runner`);
+  const act =
+    meanwhile === 'hang'
+      ? `i=0; while [ -e '${marker}' ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done`
+      : meanwhile;
+  fs.writeFileSync(
+    wrapper,
+    `#!/bin/sh
+if [ "$1" = ${command} ] && [ -e '${marker}' ]; then ${act}; fi
+exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"
+`,
+    { mode: 0o755 },
+  );
+  return { wrapper, marker };
+}
+
 function startArgs(wave: string, ids: string[], hosts: string, policyFile: string, extra: string[] = []): string[] {
   for (const id of ids) box.worktree(id);
   return [
@@ -392,17 +415,8 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
 
   it('a host whose status hangs (a stuck mount, a network dropping packets) holds up none of the others', async () => {
     writeScenarios(1);
-    const stuck = path.join(box.dir, 'b-status-stuck');
-    const wrapper = path.join(box.dir, 'stuck-b-dx-runner');
-    // while `stuck` exists, b's status answers nothing (bounded: 2 minutes at most)
-    fs.writeFileSync(
-      wrapper,
-      `#!/bin/sh
-if [ "$1" = status ]; then i=0; while [ -e '${stuck}' ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; fi
-exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"
-`,
-      { mode: 0o755 },
-    );
+    // while `stuck` exists, b's status answers nothing
+    const { wrapper, marker: stuck } = whileMarkerOnB('stuck', 'status', 'hang');
     const p = policy('stuck', 15, wrapper);
     const ids = ['st-1', 'st-2'];
     const run = spawnBatch(box, startArgs('w-stuck', ids, 'a,b', p, ['--max-parallel', '2']));
@@ -431,17 +445,8 @@ exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"
 
   it('a host whose worktree question hangs holds up no other host either', async () => {
     writeScenarios(1);
-    const stuck = path.join(box.dir, 'b-worktree-stuck');
-    const wrapper = path.join(box.dir, 'stuck-wt-b-dx-runner');
-    // while `stuck` exists, b's worktree-gate answers nothing (bounded: 2 minutes at most)
-    fs.writeFileSync(
-      wrapper,
-      `#!/bin/sh
-if [ "$1" = worktree-gate ]; then i=0; while [ -e '${stuck}' ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; fi
-exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"
-`,
-      { mode: 0o755 },
-    );
+    // while `stuck` exists, b's worktree-gate answers nothing
+    const { wrapper, marker: stuck } = whileMarkerOnB('stuck-wt', 'worktree-gate', 'hang');
     fs.writeFileSync(stuck, '');
     const p = policy('stuck-wt', 15, wrapper);
     const ids = ['sw-1', 'sw-2'];
@@ -460,17 +465,12 @@ exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"
 
   it('a host whose dx-runner stops answering status (garbage, an error) is a host gone: its attempts move on', async () => {
     writeScenarios(3);
-    const broken = path.join(box.dir, 'b-status-broken');
-    const wrapper = path.join(box.dir, 'garbled-b-dx-runner');
     // b's dx-runner answers every call as before until `broken` exists; then its status prints what
     // no dx-runner prints (a login banner, a broken install) and exits 1
-    fs.writeFileSync(
-      wrapper,
-      `#!/bin/sh
-if [ "$1" = status ] && [ -e '${broken}' ]; then echo 'Welcome to b! Last login: yesterday'; exit 1; fi
-exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"
-`,
-      { mode: 0o755 },
+    const { wrapper, marker: broken } = whileMarkerOnB(
+      'garbled',
+      'status',
+      "echo 'Welcome to b! Last login: yesterday'; exit 1",
     );
     const p = policy('garbled', 0.1, wrapper);
     const ids = ['gb-1', 'gb-2'];

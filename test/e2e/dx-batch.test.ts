@@ -438,6 +438,27 @@ describe('dx-batch waves', () => {
       ).toEqual(['implement', 'review']);
   });
 
+  it('a Ctrl-C (SIGINT to its process group) while bd is asked about an item pauses the wave in order', async () => {
+    const atShow = path.join(sb.dir, 'bd-show-reached');
+    const slowBd = path.join(sb.dir, 'bd-slow-show');
+    fs.writeFileSync(slowBd, `#!/bin/sh\ncase "$1" in show) touch '${atShow}'; exec sleep 30;; esac\nexit 1\n`, {
+      mode: 0o755,
+    });
+    const { child, done } = spawnBatch(
+      sb,
+      ['start', '--items', items(['g1']), '--wave-id', 'w-bd-int'],
+      { BD_BIN: slowBd },
+      { ownGroup: true },
+    );
+    await waitFor(() => fs.existsSync(atShow), 'dx-batch asked bd about the item', 30_000);
+    process.kill(-child.pid!, 'SIGINT');
+    const paused = await done;
+    // not ended by the signal mid-step (execa's exit hook re-raised it once a one-shot handler had gone)
+    expect({ code: paused.code, signal: paused.signal }, paused.stderr).toEqual({ code: 1, signal: null });
+    const st = parseWave((await sb.batch(['status', '--wave-id', 'w-bd-int', '--json'])).stdout);
+    expect([st.status, st.reason_code]).toEqual(['paused', 'wave_paused_signal']);
+  });
+
   it('pauses in order when its terminal hangs up (a dropped ssh session), and resume finishes it', async () => {
     const slow = recorded({ steps: [{ sleep: 1500 }, ...IMPLEMENT_OK.steps] });
     for (const id of ['h1', 'h2']) script(`${id}.implement`, slow);

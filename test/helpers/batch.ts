@@ -118,11 +118,14 @@ export function spawnBatch(
   box: Pick<Sandbox, 'env' | 'dir'>,
   args: string[],
   env: Record<string, string> = {},
+  /** A process group of its own: signalled as a terminal's Ctrl-C or cron's timeout signals (`-pid`). */
+  options: { ownGroup?: boolean } = {},
 ): { child: ChildProcess; done: Promise<BatchEnd> } {
   const child = spawn(process.execPath, [BATCH_BIN, ...args], {
     env: { ...box.env, ...env },
     cwd: box.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownGroup === true,
   });
   background.push(child);
   let stdout = '';

@@ -183,16 +183,33 @@ export abstract class DxCommand<T> extends Command {
 
   private readonly interruptHandlers: Array<(signal: NodeJS.Signals) => void> = [];
 
-  /** Run `handler` on SIGINT, SIGTERM or SIGHUP while this command runs; removed when it ends. */
+  /**
+   * Run `handler` on SIGINT, SIGTERM or SIGHUP while this command runs; removed when it ends. The
+   * same signal a second time ends the command at once, by that signal.
+   */
   protected onInterrupt(handler: (signal: NodeJS.Signals) => void): void {
     // SIGHUP too: a terminal that closes under a long command (an ssh session dropped under a
     // wave) ended it at once by Node's default, its wave left "running" with nobody running it
+    const seen = new Set<NodeJS.Signals>();
     const handle = (signal: NodeJS.Signals) => {
+      if (seen.has(signal)) {
+        this.removeInterruptHandlers();
+        process.kill(process.pid, signal);
+        return;
+      }
+      seen.add(signal);
       if (signal === 'SIGHUP') this.hungUp = true;
       handler(signal);
     };
-    for (const signal of INTERRUPTS) process.once(signal, handle);
+    // kept (not `once`) until the command ends: execa's signal-exit, listening while a child runs,
+    // re-raises a signal it finds no other listener for, and would end the command mid-step
+    for (const signal of INTERRUPTS) process.on(signal, handle);
     this.interruptHandlers.push(handle);
+  }
+
+  private removeInterruptHandlers(): void {
+    for (const handler of this.interruptHandlers.splice(0))
+      for (const signal of INTERRUPTS) process.off(signal, handler);
   }
 
   /** A SIGHUP arrived: the command ends in order, then by the signal itself (see `finally`). */
@@ -218,8 +235,7 @@ export abstract class DxCommand<T> extends Command {
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
-    for (const handler of this.interruptHandlers.splice(0))
-      for (const signal of INTERRUPTS) process.off(signal, handler);
+    this.removeInterruptHandlers();
     const result: unknown = await super.finally(err);
     // its terminal is gone: Node's own exit would restore the terminal's modes, fail with EIO and
     // abort (a core dump, "Assertion failed" in ResetStdio); ended by the hang-up itself (its

@@ -45,25 +45,35 @@ async function night(
 
 const stop = (beads: string) => sb.dx(['stop', '--beads', beads]);
 
-/** A nightly run SIGKILLed (its whole process group) once it has reached what creates `marker`. */
-async function killedOnceThere(
+/**
+ * A nightly run whose whole process group gets `signal` once it has reached what creates `marker`
+ * (SIGKILL: killed; SIGTERM: what cron's `timeout` sends); its exit and output.
+ */
+async function signalledOnceThere(
   marker: string,
   what: string,
   args: string[],
   env: Record<string, string>,
-): Promise<void> {
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   fs.rmSync(marker, { force: true });
   const run = spawn(process.execPath, [NIGHTLY_BIN, 'run', ...args], {
     env: { ...sb.env, ...env },
-    stdio: 'ignore',
+    stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  const done = new Promise((resolve) => run.on('close', resolve));
+  let stdout = '';
+  let stderr = '';
+  run.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  run.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<number | null>((resolve) => run.on('close', (code) => resolve(code)));
   for (let i = 0; i < 400 && !fs.existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50));
   expect(fs.existsSync(marker), `the run reached ${what}`).toBe(true);
-  process.kill(-run.pid!, 'SIGKILL');
-  await done;
+  process.kill(-run.pid!, signal);
+  return { code: await done, stdout, stderr };
 }
+const killedOnceThere = (marker: string, what: string, args: string[], env: Record<string, string>) =>
+  signalledOnceThere(marker, what, args, env, 'SIGKILL');
 
 beforeAll(async () => {
   hook = await startWebhook();
@@ -562,6 +572,100 @@ ${before ? `if [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; $
     const answered = await night();
     expect(answered.report.interrupted).toMatchObject([{ beads_id: 'bd-c4', outcome: 'claim_released' }]);
     await stop('bd-c4');
+  });
+
+  it("cron's timeout (SIGTERM to the run's group) during a start: that item is dispatched, no more is claimed, the report says interrupted", async () => {
+    const policy = path.join(sb.dir, 'three.yaml');
+    fs.writeFileSync(
+      policy,
+      `nightly:\n  provider_chain: [fake, fake-alt]\n  max_items: 3\n  max_parallel: 3\n  alert_on_dispatch_complete: true\n`,
+    );
+    for (const id of ['bd-t1', 'bd-t2', 'bd-t3']) create(id);
+    // dx-runner start launches the job, prints its result, then is still running when the signal comes
+    const atStart = path.join(sb.dir, 'start-answered');
+    const script = path.join(sb.dir, 'dx-runner-slow-to-exit');
+    fs.writeFileSync(
+      script,
+      `#!/bin/sh\nif [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; touch '${atStart}'; exec sleep 30; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = await signalledOnceThere(
+      atStart,
+      'dx-runner start',
+      ['--json', '--policy', policy],
+      { DX_RUNNER_BIN: script },
+      'SIGTERM',
+    );
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toContain('SIGTERM: finishing the step in flight, claiming nothing more');
+    const report = NightReportSchema.parse(JSON.parse(r.stdout));
+    expect(report).toMatchObject({
+      status: 'interrupted',
+      exit_code: 143,
+      error: 'interrupted by SIGTERM: 2 item(s) left unclaimed',
+      counts: { claimed: 1, dispatched: 1, skipped: 2, failed: 0 },
+    });
+    // the launched job is the item's: its claim stays, and it runs on (its watcher is not in the group)
+    expect(report.items).toMatchObject([
+      { beads_id: 'bd-t1', action: 'dispatched' },
+      { beads_id: 'bd-t2', action: 'skipped', reason: 'interrupted (SIGTERM; left unclaimed)' },
+      { beads_id: 'bd-t3', action: 'skipped', reason: 'interrupted (SIGTERM; left unclaimed)' },
+    ]);
+    expect(issue('bd-t1').status).toBe('in_progress');
+    expect(issue('bd-t2').status).toBe('open');
+    expect(issue('bd-t3').status).toBe('open');
+    const check = await sb.dxJson(['check', '--beads', 'bd-t1'], CheckOutputSchema);
+    expect(check.json.state).toMatch(/launching|healthy/);
+    // one alert says what the night did before it was stopped; the morning report files say it too
+    expect(hook.bodies.map((b) => b.text.split('\n')[0])).toEqual(['*⚠️ nightly-dispatch interrupted (SIGTERM)*']);
+    expect(hook.bodies[0].text).toContain('bd-t1: ✅ dispatched to fake');
+    expect(fs.readFileSync(report.report_files.markdown, 'utf8')).toContain(
+      '- status: **interrupted** (exit 143) — interrupted by SIGTERM: 2 item(s) left unclaimed',
+    );
+    expect(fs.readdirSync(path.join(nightly, 'dispatching'))).toEqual([]);
+    // the next night counts the job as running and goes on with the rest
+    const next = await night(['--policy', policy]);
+    expect(next.report.interrupted).toEqual([]);
+    expect(next.report.migration.live_jobs).toBe(1);
+    expect(next.report.items.map((i) => [i.beads_id, i.action])).toEqual([
+      ['bd-t2', 'dispatched'],
+      ['bd-t3', 'dispatched'],
+    ]);
+    for (const id of ['bd-t1', 'bd-t2', 'bd-t3']) await stop(id);
+  });
+
+  it("cron's timeout while bd claims: the claim bd may have taken is left on record, and the next run gives it back", async () => {
+    create('bd-u1');
+    const atClaim = path.join(sb.dir, 'claim-taken');
+    const script = path.join(sb.dir, 'bd-slow-to-exit');
+    fs.writeFileSync(
+      script,
+      [
+        '#!/bin/sh',
+        `case " $* " in *" --claim "*) '${BD_STUB}' "$@" >/dev/null 2>&1; touch '${atClaim}'; exec sleep 30;; esac`,
+        `exec '${BD_STUB}' "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const r = await signalledOnceThere(atClaim, 'bd update --claim', ['--json'], { BD_BIN: script }, 'SIGTERM');
+    expect(r.code, r.stderr).toBe(143);
+    const report = NightReportSchema.parse(JSON.parse(r.stdout));
+    expect(report.status).toBe('interrupted');
+    expect(report.items).toMatchObject([
+      {
+        beads_id: 'bd-u1',
+        action: 'skipped',
+        reason: 'claim_unknown: bd update --claim was ended by SIGTERM before it answered (the next run settles it)',
+      },
+    ]);
+    // bd did claim it: left on record, not taken for "someone else's" nor forgotten
+    expect(issue('bd-u1').status).toBe('in_progress');
+    expect(fs.readdirSync(path.join(nightly, 'dispatching'))).toEqual(['bd-u1.json']);
+    const next = await night();
+    expect(next.report.interrupted).toMatchObject([{ beads_id: 'bd-u1', outcome: 'claim_released' }]);
+    expect(next.report.items).toMatchObject([{ beads_id: 'bd-u1', action: 'dispatched' }]);
+    await stop('bd-u1');
   });
 
   it('an id that is not a beads id dx-runner accepts (path-like) is never claimed or written anywhere', async () => {

@@ -57,7 +57,7 @@ export const NightReportSchema = z.object({
   simulation: z
     .object({ name: z.string(), description: z.string(), providers: z.record(z.string(), z.string()) })
     .nullable(),
-  status: z.enum(['ok', 'partial', 'no_provider', 'beads_unavailable', 'nothing_to_do', 'disk_low']),
+  status: z.enum(['ok', 'partial', 'no_provider', 'beads_unavailable', 'nothing_to_do', 'disk_low', 'interrupted']),
   exit_code: z.number().int(),
   error: z.string().nullable(),
   /** The fleet hosts of the night (empty when it ran on this machine only). */

@@ -135,8 +135,18 @@ export class BdClient {
   async claim(
     id: string,
     actor?: string,
-  ): Promise<{ claimed: true } | { claimed: false; claimedBy?: string; claimedAt?: string | null; error: string }> {
+  ): Promise<
+    | { claimed: true }
+    | { claimed: false; claimedBy?: string; claimedAt?: string | null; error: string }
+    /** bd was ended (its timeout, a signal to the process group) before it answered: it may have claimed. */
+    | { claimed: 'unknown'; error: string }
+  > {
     const r = await this.run([...(actor ? ['--actor', actor] : []), 'update', id, '--claim', '--json']);
+    if (r.timedOut || r.signal)
+      return {
+        claimed: 'unknown',
+        error: `bd update --claim ${r.timedOut ? `timed out after ${this.timeoutMs / 1000}s` : `was ended by ${r.signal}`} before it answered`,
+      };
     const text = `${r.stderr}\n${r.stdout}`;
     const taken = parseClaimError(text);
     if (taken)

@@ -33,6 +33,9 @@ import type { LocalStarts } from './local-starts.js';
 import { findExecutable } from '../providers/services.js';
 import { measureHostClock, SAME_CLOCK, type HostClock } from '../fleet/host-clock.js';
 
+/** SIGHUP, SIGINT, SIGTERM: the codes a command that finishes in order after one of them exits with. */
+const INTERRUPTED_EXIT_CODES = [129, 130, 143];
+
 /**
  * argv prefix that runs dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else `fallback` (the
  * caller's own copy: the siblings pass the @dx/cli they ship with). Core never looks for the CLI.
@@ -230,7 +233,9 @@ export class DxRunnerClient {
     if (req.policy) args.push('--policy', req.policy);
     if (req.owner) args.push('--owner', req.owner);
     if (req.expectNoChanges) args.push('--expect-no-changes');
-    return (await this.call(args, StartOutputSchema, [0], req.prompt)).data;
+    // a start interrupted after its hand-over prints its result and exits with the signal's code:
+    // the job was launched and runs (the result is the answer, whatever the code)
+    return (await this.call(args, StartOutputSchema, [0, ...INTERRUPTED_EXIT_CODES], req.prompt)).data;
   }
 
   async check(beads: string): Promise<{ exitCode: number; view: CheckOutput }> {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { spawn } from 'node:child_process';
 import type { RunToolResult } from '../providers/hook.js';
 import { signalsForChild } from './signals.js';
@@ -22,12 +23,24 @@ export async function runTool(
     maxBuffer: 16 * 1024 * 1024,
   });
   const errorCode = (result as { code?: string }).code;
+  // ended by a signal (ours on timeout, or a signal sent to its whole process group): it ran, and
+  // may have done its work; not a command that could not be started
+  const signal = result.signal ?? undefined;
+  const signalled = signal !== undefined && result.exitCode === undefined;
   return {
-    exitCode: typeof result.exitCode === 'number' ? result.exitCode : result.failed ? 127 : 0,
+    exitCode:
+      typeof result.exitCode === 'number'
+        ? result.exitCode
+        : signalled
+          ? 128 + (os.constants.signals[signal] ?? 0)
+          : result.failed
+            ? 127
+            : 0,
     stdout: String(result.stdout ?? ''),
     stderr: String(result.stderr ?? ''),
     timedOut: Boolean(result.timedOut),
-    errorCode: errorCode ?? (result.failed && result.exitCode === undefined ? 'ENOENT' : undefined),
+    ...(signalled ? { signal } : {}),
+    errorCode: errorCode ?? (result.failed && result.exitCode === undefined && !signalled ? 'ENOENT' : undefined),
   };
 }
 
@@ -72,7 +85,8 @@ export function runChild(
     child.on('close', (code, sig) => {
       timer.clear();
       if (timedOut && sig === 'SIGKILL') resolve({ outcome: 'timed_out', stdout, stderr });
-      else resolve({ outcome: 'exited', code: code ?? 1, stdout, stderr });
+      // a signal from elsewhere (one sent to the whole process group) reads as the shell shows it
+      else resolve({ outcome: 'exited', code: code ?? 128 + (os.constants.signals[sig!] ?? 0), stdout, stderr });
     });
   });
 }

@@ -25,10 +25,13 @@ export interface StreamingResult {
 }
 
 export interface RunToolResult {
+  /** 128 + the signal's number when a signal ended it. */
   exitCode: number;
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** The signal that ended it (its timeout's SIGKILL included). */
+  signal?: string;
   errorCode?: string;
 }
 

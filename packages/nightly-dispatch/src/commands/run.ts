@@ -14,6 +14,9 @@ file and dispatches it with dx-runner start, waiting for the launch acknowledgem
 (default ${NIGHTLY_DEFAULTS.max_parallel}) nightly jobs run at once during the first nightly.migration_hours (default ${NIGHTLY_DEFAULTS.migration_hours}) after
 the recorded migration start, max_parallel_post_migration (default ${NIGHTLY_DEFAULTS.max_parallel_post_migration}) afterwards. Alerts go to SLACK_WEBHOOK_URL. A second run
 while one is in progress exits at once. Every run writes a morning report (markdown and JSON).
+SIGTERM (cron's timeout), SIGINT or SIGHUP end the night in order: the step in flight finishes,
+nothing more is claimed, and the report says \`interrupted\` (exit 143, 130 or 129); the same signal
+again ends it at once (the next run settles what it left).
 ${exitCodesHelp([0, 1, 21, 24])}
   (1: another run in progress, or some items could not be dispatched; 21: no provider available;
    24: bd unavailable)`;
@@ -49,9 +52,19 @@ ${exitCodesHelp([0, 1, 21, 24])}
     const simulation = flags.simulate ? loadSimulation(flags.simulate) : undefined;
     // the log goes to stderr even with --json: cron keeps it, stdout stays one JSON document
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} nightly-dispatch ${line}\n`);
+    // cron's `timeout` (SIGTERM), a Ctrl-C or a hang-up: the step in flight finishes, nothing more is
+    // claimed, and the morning report says so; the same signal again ends the run at once
+    const stop = new AbortController();
+    this.onInterrupt((signal) => {
+      log(`${signal}: finishing the step in flight, claiming nothing more (${signal} again ends at once)`);
+      stop.abort(signal);
+    });
     const report = await runNight(
       { dryRun: flags['dry-run'] ?? false, maxItems: flags['max-items'] },
-      nightDeps({ policyFile: flags.policy ? path.resolve(flags.policy) : undefined, log, simulation }),
+      {
+        ...nightDeps({ policyFile: flags.policy ? path.resolve(flags.policy) : undefined, log, simulation }),
+        stop: stop.signal,
+      },
     );
     process.exitCode = report.exit_code;
     const { renderMorningReport } = await import('../reports/morning.js');

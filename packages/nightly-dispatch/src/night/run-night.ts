@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import {
   acquireLock,
@@ -42,6 +43,11 @@ export interface NightDeps {
   log: (line: string) => void;
   /** A rehearsal: dx-runner's providers play these scenarios (deps.env carries DX_RUNNER_SIMULATE). */
   simulation?: Simulation;
+  /**
+   * Aborted (its reason the signal's name) when the run is asked to end: cron's `timeout`, a
+   * Ctrl-C. The step in flight finishes, nothing more is claimed, and the morning report is written.
+   */
+  stop?: AbortSignal;
 }
 
 /** A job that is still at work. */
@@ -172,6 +178,11 @@ function runId(now: Date): string {
     .replace(/\.\d+Z$/, 'Z');
 }
 
+/** The signal a stop was asked with (the abort's reason), once it was. */
+function stopSignalName(stop: AbortSignal | undefined): string | undefined {
+  return stop?.aborted ? String(stop.reason) : undefined;
+}
+
 /**
  * One night: ready work from bd, provider chosen by the shared preflight chain (every
  * result kept; a fallback alerts with the primary failure), each item claimed atomically and
@@ -237,7 +248,27 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       json: path.join(config.root, 'reports', `${id}.json`),
     },
   };
-  const finish = (status: NightReport['status'], exitCode: number, error: string | null = null): NightReport => {
+  const itemLines = () =>
+    items
+      .filter((i) => i.action === 'dispatched' || i.action === 'failed')
+      .map(
+        (i) =>
+          `• ${i.beads_id}: ${i.action === 'dispatched' ? `✅ dispatched to ${i.provider}` : `❌ failed (${i.reason})`}`,
+      );
+  /** Ends the night; once a stop was asked for, every ending is `interrupted`, naming what it had come to. */
+  const finish = async (
+    status: NightReport['status'],
+    exitCode: number,
+    error: string | null = null,
+  ): Promise<NightReport> => {
+    const signal = stopSignalName(deps.stop);
+    if (signal) {
+      const unreached = items.filter((i) => i.reason?.startsWith('interrupted')).length;
+      error = `interrupted by ${signal}${unreached ? `: ${unreached} item(s) left unclaimed` : ''}${error ? `; ${error}` : ''}`;
+      status = 'interrupted';
+      exitCode = 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 15);
+      await alerter.send('interrupted', `⚠️ nightly-dispatch interrupted (${signal})`, [error, ...itemLines()]);
+    }
     report.status = status;
     report.exit_code = exitCode;
     report.error = error;
@@ -248,6 +279,8 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     deps.log(`night ${id}: ${status}; report ${report.report_files.markdown}`);
     return report;
   };
+  // between steps, a night asked to stop ends (finish names the signal and sets its exit code)
+  const stopAsked = () => deps.stop?.aborted === true;
 
   // 0. once a day: old morning reports and dx-runner's old jobs go (never live or held ones)
   if (!options.dryRun) {
@@ -272,6 +305,8 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     });
   }
 
+  if (stopAsked()) return finish('interrupted', 0);
+
   // 1. which provider tonight (the shared preflight chain of dx-runner), on each host of a fleet
   const entries = nightChain(config);
   const fleet =
@@ -293,6 +328,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     const h = fleet.find((x) => x.name === host);
     return h?.transport ? new DxRunnerClient({ transport: h.transport, timeoutMs: 30_000 }) : undefined;
   };
+  if (stopAsked()) return finish('interrupted', 0);
   // a run killed between a claim and its outcome left the item claimed by nobody: settle that first
   if (deps.bd && !options.dryRun)
     report.interrupted = await settleInterruptedDispatches(config.root, {
@@ -354,6 +390,8 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
         skipped,
       );
   }
+
+  if (stopAsked()) return finish('interrupted', 0);
 
   // 2. the night's work: bd ready or the legacy critical-bug query, each title once
   if (!deps.bd)
@@ -431,6 +469,10 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       item(issue, { reason: `${outOfRoom} (left unclaimed)` });
       continue;
     }
+    if (stopAsked()) {
+      item(issue, { reason: `interrupted (${stopSignalName(deps.stop)}; left unclaimed)` });
+      continue;
+    }
     if (used >= budget) {
       const why =
         used >= perRun
@@ -479,6 +521,13 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     };
     recordDispatching(config.root, dispatching);
     const claim = await deps.bd.claim(issue.id);
+    if (claim.claimed === 'unknown') {
+      // bd may have claimed before it was ended: the record stays, and the next run settles it by
+      // what bd shows then (the run's claim is given back; someone else's is left alone)
+      deps.log(`${issue.id}: skipped, ${claim.error}; the next run settles its claim`);
+      item(issue, { reason: `claim_unknown: ${claim.error} (the next run settles it)` });
+      continue;
+    }
     if (!claim.claimed) {
       clearDispatching(config.root, issue.id);
       deps.log(`${issue.id}: skipped, ${claim.error}`);
@@ -584,17 +633,12 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   }
   const failed = items.some((i) => i.action === 'failed');
   const dispatched = items.filter((i) => i.action === 'dispatched');
-  if (config.alertOnDispatchComplete && !options.dryRun && (dispatched.length > 0 || failed)) {
-    const lines = items
-      .filter((i) => i.action === 'dispatched' || i.action === 'failed')
-      .map(
-        (i) =>
-          `• ${i.beads_id}: ${i.action === 'dispatched' ? `✅ dispatched to ${i.provider}` : `❌ failed (${i.reason})`}`,
-      );
+  // an interrupted night says what it did in its own alert (finish)
+  if (config.alertOnDispatchComplete && !options.dryRun && (dispatched.length > 0 || failed) && !stopAsked()) {
     await alerter.send(
       'dispatch_complete',
       `🌙 nightly-dispatch complete: ${dispatched.length} dispatched, ${items.filter((i) => i.action === 'failed').length} failed`,
-      lines,
+      itemLines(),
     );
   }
   return finish(

@@ -668,6 +668,54 @@ ${before ? `if [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; $
     await stop('bd-u1');
   });
 
+  it("cron's timeout during the preflight: no false 'no provider' alert, nothing claimed", async () => {
+    create('bd-v1');
+    const atPreflight = path.join(sb.dir, 'preflight-reached');
+    const script = path.join(sb.dir, 'dx-runner-slow-preflight');
+    fs.writeFileSync(
+      script,
+      `#!/bin/sh\nif [ "$1" = preflight ]; then touch '${atPreflight}'; exec sleep 30; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = await signalledOnceThere(
+      atPreflight,
+      'dx-runner preflight',
+      ['--json'],
+      { DX_RUNNER_BIN: script },
+      'SIGTERM',
+    );
+    expect(r.code, r.stderr).toBe(143);
+    const report = NightReportSchema.parse(JSON.parse(r.stdout));
+    expect(report.status).toBe('interrupted');
+    expect(report.counts.claimed).toBe(0);
+    expect(hook.bodies.map((b) => b.text.split('\n')[0])).toEqual(['*⚠️ nightly-dispatch interrupted (SIGTERM)*']);
+    expect(issue('bd-v1').status).toBe('open');
+  });
+
+  it('a running job of an earlier night that cannot be checked right now still counts, and is not forgotten', async () => {
+    create('bd-l1');
+    const first = await night();
+    expect(first.report.items).toMatchObject([{ beads_id: 'bd-l1', action: 'dispatched' }]);
+    create('bd-l2');
+    // this night's dx-runner cannot answer `check` (a lock, a transient failure): bd-l1 still runs
+    const script = path.join(sb.dir, 'dx-runner-check-fails');
+    fs.writeFileSync(
+      script,
+      `#!/bin/sh\nif [ "$1" = check ]; then echo 'Error: state root busy' >&2; exit 1; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const blind = await night([], { DX_RUNNER_BIN: script });
+    expect(blind.stderr).toMatch(/bd-l1 \(local\): could not be checked \(.*\); still counted as running/);
+    expect(blind.report.migration.live_jobs).toBe(1);
+    expect(blind.report.items).toMatchObject([
+      { beads_id: 'bd-l2', action: 'skipped', reason: expect.stringMatching(/^max_parallel_reached/) },
+    ]);
+    // the night after, with a dx-runner that answers, still knows it
+    const after = await night();
+    expect(after.report.migration.live_jobs).toBe(1);
+    await stop('bd-l1');
+  });
+
   it('an id that is not a beads id dx-runner accepts (path-like) is never claimed or written anywhere', async () => {
     bd('create', 'Escape', '--id', '../../escape', '-p', '0', '-d', 'x', '--silent');
     create('bd-fine');

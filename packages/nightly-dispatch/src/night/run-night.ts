@@ -82,12 +82,25 @@ async function liveNightlyJobs(
       live.push(job);
       continue;
     }
-    const view = await client.check(jobBeads(job)).then(
-      (r) => r.view,
-      () => null,
+    const answer = await client.check(jobBeads(job)).then(
+      (r) => ({ view: r.view }),
+      (err: Error) => ({ err }),
     );
+    if ('err' in answer) {
+      // gone from dx-runner (pruned): nothing to count. Any other failure says nothing of the job:
+      // it is kept, and counts, until an answer says it ended (forgotten, it would run uncounted
+      // and, stalled, unstopped)
+      if ((answer.err as { reasonCode?: string }).reasonCode !== 'job_not_found') {
+        log(
+          `${jobBeads(job)} (${jobHost(job)}): could not be checked (${answer.err.message}); still counted as running`,
+        );
+        live.push(job);
+      }
+      continue;
+    }
+    const view = answer.view;
     // alive and getting nowhere: stalled, or a no-op still running (no event, no change for too long)
-    if (view && view.outcome_state === null && (view.state === 'stalled' || view.state === 'no_op')) {
+    if (view.outcome_state === null && (view.state === 'stalled' || view.state === 'no_op')) {
       const detail = view.repeating ? `repeating ${view.repeating.call}` : null;
       try {
         await client.stop(jobBeads(job));
@@ -101,7 +114,7 @@ async function liveNightlyJobs(
         continue;
       }
     }
-    if (view && LIVE.has(view.state)) live.push(job);
+    if (LIVE.has(view.state)) live.push(job);
   }
   writeFileAtomic(jobsFile(config), `${JSON.stringify(live)}\n`);
   return live;
@@ -347,7 +360,16 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       '⚠️ nightly-dispatch: stalled jobs stopped',
       report.stopped.map((s) => `${s.beads_id} (${s.host}): ${s.reason_code}${s.detail ? ` — ${s.detail}` : ''}`),
     );
-  const chain = fleet ? fleetChain(fleet, entries) : (await client.preflightChain(deps.policyFile, entries)).chain;
+  let chain;
+  try {
+    chain = fleet ? fleetChain(fleet, entries) : (await client.preflightChain(deps.policyFile, entries)).chain;
+  } catch (err) {
+    // dx-runner's preflight ended by the same signal (cron's timeout signals the whole group)
+    if (stopAsked()) return finish('interrupted', 0);
+    throw err;
+  }
+  // a preflight ended by the signal says nothing of the providers: no "no provider" alert for it
+  if (stopAsked()) return finish('interrupted', 0);
   report.provider = {
     selected: chain.selected_provider,
     model: chain.selected_model,

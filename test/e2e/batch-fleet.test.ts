@@ -463,6 +463,36 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     expect(waveState('w-stuck-wt')!.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
   }, 300_000);
 
+  it('a host whose start hangs holds up no other host: the start goes on, and its answer is taken when it comes', async () => {
+    writeScenarios(1);
+    // while `stuck` exists, b's dx-runner start answers nothing (then launches as usual)
+    const { wrapper, marker: stuck } = whileMarkerOnB('stuck-start', 'start', 'hang');
+    fs.writeFileSync(stuck, '');
+    const p = policy('stuck-start', 15, wrapper);
+    const ids = ['ss-1', 'ss-2'];
+    const run = spawnBatch(box, startArgs('w-stuck-start', ids, 'a,b', p, ['--max-parallel', '2']));
+    const onB = () => waveState('w-stuck-start')?.items.find((i) => i.host === 'b');
+    await waitFor(() => onB(), 'an item placed on b', 60_000);
+    const other = ids.find((id) => id !== onB()!.beads_id)!;
+    // the item on a is implemented, reviewed and approved while b's start has not answered
+    await waitFor(
+      () => waveState('w-stuck-start')?.items.find((i) => i.beads_id === other)?.status === 'APPROVED',
+      `${other} approved on a while b's start hangs`,
+      60_000,
+    );
+    expect(onB()).toMatchObject({ status: 'IMPLEMENTING', run_instance: null });
+    fs.rmSync(stuck);
+    const done = await run.done;
+    expect(done.code, done.stderr).toBe(0);
+    const wave = waveState('w-stuck-start')!;
+    expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+    // b's start answered late and its job was followed: one implement there, not a second start
+    expect(wave.items.find((i) => i.beads_id !== other)!.attempts.map((a) => [a.phase, a.host, a.result])).toEqual([
+      ['implement', 'b', 'exited_ok'],
+      ['review', 'b', 'exited_ok'],
+    ]);
+  }, 300_000);
+
   it('a host whose dx-runner stops answering status (garbage, an error) is a host gone: its attempts move on', async () => {
     writeScenarios(3);
     // b's dx-runner answers every call as before until `broken` exists; then its status prints what

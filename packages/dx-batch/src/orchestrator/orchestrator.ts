@@ -48,6 +48,7 @@ import {
 } from './machine.js';
 import { lostJobFate } from './lost-jobs.js';
 import { BoundedHostCalls } from './host-calls.js';
+import { PendingStarts, type PendingStart } from './starts.js';
 import { countLiveProcesses } from './saturation.js';
 import { isHostFailure, rankHosts, type WaveHosts } from '../fleet/hosts.js';
 import type { HostRecord, LostJob } from '../waves/state.js';
@@ -85,16 +86,14 @@ export function waveOwner(waveId: string): string {
 export class Orchestrator {
   private pausing = false;
   /** Calls to hosts, each waited for at most a poll interval (2 s at least) per cycle. */
-  private readonly hostCalls = new BoundedHostCalls(() =>
-    Math.max(this.state.config.poll_interval_sec * 1000, MIN_HOST_WAIT_MS),
-  );
+  private readonly hostCalls = new BoundedHostCalls(() => this.hostWaitMs());
+  /** dx-runner starts whose answers the wave has not applied yet (waited for as long as host calls). */
+  private readonly starts = new PendingStarts();
   /** Ends the current wait between cycles early (a pause, a job's end). */
   private wakeUp?: () => void;
   /** One of this wave's local jobs ended since the current cycle began. */
   private jobEnded = false;
   private settle?: NodeJS.Timeout;
-  /** While launchReady dispatches: the dx-runner starts asked for so far, awaited together at its end. */
-  private launchBatch?: Promise<void>[];
   private readonly issues = new Map<string, BeadsIssue | undefined>();
   /** `host NUL beads` → that host's answer about the item's worktree (asked once per run). */
   private readonly worktrees = new Map<string, ItemWorktree>();
@@ -217,11 +216,7 @@ export class Orchestrator {
         await this.clientOf(item)
           .stop(effect.jobBeads)
           .catch(() => undefined);
-      else if (effect.type === 'start_job') {
-        const start = this.startJob(item);
-        if (this.launchBatch) this.launchBatch.push(start);
-        else await start;
-      }
+      else if (effect.type === 'start_job') this.startJob(item);
     }
   }
 
@@ -255,6 +250,9 @@ export class Orchestrator {
           await new Promise((resolve) => setTimeout(resolve, AFTER_FREEZE_SETTLE_MS));
         }
         if (this.pausing) {
+          // what the starts still out launched is on record before the wave says paused
+          await this.starts.wait();
+          await this.applyStartAnswers();
           this.setWave('paused', 'wave_paused_signal');
           return this.state;
         }
@@ -264,6 +262,7 @@ export class Orchestrator {
         this.pruneJobRecords();
         await this.probeDownHosts();
         await this.followLostJobs();
+        await this.applyStartAnswers();
         await this.pollActive();
         // a job ended by a full disk stopped the wave
         if (this.state.status !== 'running') return this.state;
@@ -279,6 +278,12 @@ export class Orchestrator {
     } finally {
       jobEnds.close();
       clearTimeout(this.settle);
+      // a wave that stops with starts out (a full disk, a lost lock) records what they launched
+      // where it still can; a resumed wave finds the rest by their jobs
+      await this.starts.wait();
+      await this.applyStartAnswers().catch((err: Error) =>
+        this.deps.view.event(this.state, `the answers of starts still out were not recorded: ${err.message}`),
+      );
     }
   }
 
@@ -503,17 +508,21 @@ export class Orchestrator {
    * starts they ask for then run side by side: each answer is applied as it arrives.
    */
   private async launchReady(): Promise<boolean> {
-    this.launchBatch = [];
     let carryOn: boolean;
     try {
       carryOn = await this.dispatchReady();
     } finally {
-      const starts = this.launchBatch;
-      this.launchBatch = undefined;
-      await Promise.all(starts);
+      // the starts asked for (this cycle's, and earlier ones still out), each side by side
+      await this.starts.wait(this.hostWaitMs());
+      await this.applyStartAnswers();
     }
     // a start may have stopped the wave (disk_low)
     return carryOn && this.state.status === 'running';
+  }
+
+  /** How long a cycle waits for a host's answer before it goes on without it. */
+  private hostWaitMs(): number {
+    return Math.max(this.state.config.poll_interval_sec * 1000, MIN_HOST_WAIT_MS);
   }
 
   private async dispatchReady(): Promise<boolean> {
@@ -701,24 +710,66 @@ export class Orchestrator {
     return file;
   }
 
-  /** Ask dx-runner to run the item's current attempt; its answer is the next event. */
-  private async startJob(item: Item): Promise<void> {
-    const at = new Date().toISOString();
-    try {
-      const local = (item.host ?? 'local') === 'local';
+  /**
+   * Ask dx-runner to run the item's current attempt; its answer, applied by a later step of the
+   * cycle (applyStartAnswers), is the next event.
+   */
+  private startJob(item: Item): void {
+    const local = (item.host ?? 'local') === 'local';
+    const request = {
+      beads: item.job_beads!,
+      provider: item.provider!,
+      worktree: item.worktree!,
+      // the policy file is this machine's; a host reads its own
+      policy: local ? (this.state.config.policy_file ?? undefined) : undefined,
+      owner: waveOwner(this.state.wave_id),
+      // a review changes nothing by design: success is exited_ok, not no_op
+      expectNoChanges: item.phase === 'review',
+    };
+    const client = this.clientOf(item);
+    this.starts.begin({ beadsId: item.beads_id, attempt: item.attempt, jobBeads: item.job_beads! }, async () => {
       const promptFile = await this.writePrompt(item);
-      const started = await this.clientOf(item).start({
-        beads: item.job_beads!,
-        provider: item.provider!,
-        // another host cannot read our files: the prompt goes on the SSH channel's stdin
+      // another host cannot read our files: the prompt goes on the SSH channel's stdin
+      return client.start({
+        ...request,
         ...(local ? { promptFile } : { prompt: fs.readFileSync(promptFile, 'utf8') }),
-        worktree: item.worktree!,
-        // the policy file is this machine's; a host reads its own
-        policy: local ? (this.state.config.policy_file ?? undefined) : undefined,
-        owner: waveOwner(this.state.wave_id),
-        // a review changes nothing by design: success is exited_ok, not no_op
-        expectNoChanges: item.phase === 'review',
       });
+    });
+  }
+
+  /** The starts answered since the last call, each applied to its item (in the order they were asked). */
+  private async applyStartAnswers(): Promise<void> {
+    for (const start of this.starts.takeAnswered()) {
+      const item = this.state.items.find((i) => i.beads_id === start.beadsId)!;
+      await this.applyStartAnswer(item, start);
+    }
+  }
+
+  private async applyStartAnswer(item: Item, start: PendingStart): Promise<void> {
+    const { at } = start;
+    const answer = start.answer!;
+    // given up while its start was out (its host lost past the grace, the wave cancelled): a job
+    // the start launched all the same is followed as lost, so it is stopped once its host answers
+    if (!isRunning(item) || item.attempt !== start.attempt || item.job_beads !== start.jobBeads) {
+      if (answer.ok) {
+        const known = this.state.lost_jobs.find((l) => l.job_beads === start.jobBeads && l.attempt === start.attempt);
+        if (known) known.run_instance = answer.value.run_instance;
+        else
+          this.state.lost_jobs.push({
+            beads_id: item.beads_id,
+            host: item.host ?? 'local',
+            job_beads: start.jobBeads,
+            run_instance: answer.value.run_instance,
+            attempt: start.attempt,
+            requested_at: start.at,
+            lost_at: new Date().toISOString(),
+          });
+        this.save();
+      }
+      return;
+    }
+    if (answer.ok) {
+      const started = answer.value;
       fs.mkdirSync(this.deps.paths.jobs, { recursive: true, mode: 0o700 });
       fs.writeFileSync(
         path.join(this.deps.paths.jobs, `${item.job_beads}.pid`),
@@ -726,52 +777,53 @@ export class Orchestrator {
         { mode: 0o600 },
       );
       await this.apply(item, { type: 'job_started', runInstance: started.run_instance, at });
-    } catch (err) {
-      // a start that did not answer within the call's timeout is a host gone silent too (its
-      // dx-runner hangs): counted as the provider's failure, the next attempt met the job it may
-      // have launched all the same (job_already_running), and nobody stopped that job
-      const unanswered = err instanceof DxRunnerError && err.reasonCode === 'dx_runner_timeout';
-      if (isHostFailure(err) || unanswered) {
-        // the host went silent before it answered: give the slot back; the attempt runs elsewhere
-        await this.hostSilent(item.host ?? 'local', err);
-        if (isRunning(item)) {
-          // a call cut off mid-way may have launched the job there all the same: follow it as lost,
-          // so it is stopped (or its result recorded as superseded) once the host answers
-          if (item.job_beads && (unanswered || (err as { reasonCode?: string }).reasonCode === 'host_unreachable'))
-            this.state.lost_jobs.push({
-              beads_id: item.beads_id,
-              host: item.host ?? 'local',
-              job_beads: item.job_beads,
-              run_instance: null,
-              attempt: item.attempt,
-              requested_at: item.job_requested_at,
-              lost_at: new Date().toISOString(),
-            });
-          await this.apply(item, {
-            type: 'job_deferred',
-            reasonCode: (err as { reasonCode: string }).reasonCode,
-            detail: (err as Error).message,
-            at,
-          });
-        }
-        return;
-      }
-      if (!(err instanceof DxRunnerError)) throw err;
-      const outOfRoom = err.reasonCode === 'disk_low' || err.reasonCode === 'disk_full';
-      if (err.reasonCode === 'provider_concurrency_cap_exceeded' || err.reasonCode === 'lock_timeout' || outOfRoom) {
-        // not this attempt's fault: give the slot back and try again later
-        await this.apply(item, { type: 'job_deferred', reasonCode: err.reasonCode, detail: err.message, at });
-        // nothing can run until space is freed: stop the wave where it is (resume later)
-        if (outOfRoom) this.setWave('failed', err.reasonCode, err.message);
-        return;
-      }
-      await this.apply(item, {
-        type: 'attempt_failed',
-        error: err.message,
-        stopJob: false,
-        result: { ...noReport(at), result: 'start_failed', reasonCode: err.reasonCode },
-      });
+      return;
     }
+    const err = answer.err;
+    // a start that did not answer within the call's timeout is a host gone silent too (its
+    // dx-runner hangs): counted as the provider's failure, the next attempt met the job it may
+    // have launched all the same (job_already_running), and nobody stopped that job
+    const unanswered = err instanceof DxRunnerError && err.reasonCode === 'dx_runner_timeout';
+    if (isHostFailure(err) || unanswered) {
+      // the host went silent before it answered: give the slot back; the attempt runs elsewhere
+      await this.hostSilent(item.host ?? 'local', err);
+      if (isRunning(item)) {
+        // a call cut off mid-way may have launched the job there all the same: follow it as lost,
+        // so it is stopped (or its result recorded as superseded) once the host answers
+        if (item.job_beads && (unanswered || (err as { reasonCode?: string }).reasonCode === 'host_unreachable'))
+          this.state.lost_jobs.push({
+            beads_id: item.beads_id,
+            host: item.host ?? 'local',
+            job_beads: item.job_beads,
+            run_instance: null,
+            attempt: item.attempt,
+            requested_at: item.job_requested_at,
+            lost_at: new Date().toISOString(),
+          });
+        await this.apply(item, {
+          type: 'job_deferred',
+          reasonCode: (err as { reasonCode: string }).reasonCode,
+          detail: (err as Error).message,
+          at,
+        });
+      }
+      return;
+    }
+    if (!(err instanceof DxRunnerError)) throw err;
+    const outOfRoom = err.reasonCode === 'disk_low' || err.reasonCode === 'disk_full';
+    if (err.reasonCode === 'provider_concurrency_cap_exceeded' || err.reasonCode === 'lock_timeout' || outOfRoom) {
+      // not this attempt's fault: give the slot back and try again later
+      await this.apply(item, { type: 'job_deferred', reasonCode: err.reasonCode, detail: err.message, at });
+      // nothing can run until space is freed: stop the wave where it is (resume later)
+      if (outOfRoom) this.setWave('failed', err.reasonCode, err.message);
+      return;
+    }
+    await this.apply(item, {
+      type: 'attempt_failed',
+      error: err.message,
+      stopJob: false,
+      result: { ...noReport(at), result: 'start_failed', reasonCode: err.reasonCode },
+    });
   }
 
   /** Stale job records: dispatched jobs this wave no longer waits for. */
@@ -851,8 +903,9 @@ export class Orchestrator {
   }
 
   private async pollActive(): Promise<void> {
-    // one status call per host, side by side; the results apply in item order
-    const active = this.active();
+    // one status call per host, side by side; the results apply in item order. An item whose
+    // start is still out has no job to ask about yet: its start's answer comes first
+    const active = this.active().filter((i) => !this.starts.has(i.beads_id));
     const checks = await this.checkActive(active);
     for (const [n, item] of active.entries()) {
       if (this.pausing) return;

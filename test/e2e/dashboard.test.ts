@@ -239,6 +239,8 @@ describe.skipIf(!hasChromium() && !process.env.CI)('dx-runner dashboard in headl
     expect(hosts.hosts[0].live_jobs.map((j) => j.beads)).toContain('bd-run');
     await view('hosts', 'hosts');
     expect(await page.locator('#hosts-table tr[data-host="local"]').textContent()).toContain('bd-run');
+    // this machine's own clock: no offset
+    expect(await page.locator('#hosts-table tr[data-host="local"] td.clock').textContent()).toBe('+0s');
   });
 
   it('a job that ends while the page is open changes its row without a reload', async () => {

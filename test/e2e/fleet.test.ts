@@ -246,11 +246,16 @@ describe.runIf(hasSshd || process.env.CI)('fleet over OpenSSH', () => {
     expect(ErrorOutputSchema.parse(one.json).error.reason_code).toBe('host_unreachable');
   });
 
-  it('dashboard hosts view: each host asked over SSH for its live jobs; a host that is down says why', async () => {
+  it('dashboard hosts view: each host asked over SSH for its live jobs and clock; a host that is down says why', async () => {
     const beads = 'bd-fleet-dash';
     const prompt = box.prompt('think forever\n', 'fleet-dash-prompt.txt');
     await startStalling('a', beads, prompt);
-    const dash = await startDashboardProcess(['--json', '--policy', policy], box.env);
+    // b's clock runs 90 s ahead of this machine's
+    const bAhead = writePolicy(
+      path.join(box.dir, 'policy-dash.yaml'),
+      `    a: {ssh: a, max_parallel: 2}\n    b: {ssh: b, max_parallel: 3, providers: [sim], dx_runner: ${skewedDxRunner(fleet, 'b', '+90s')}}\n    c: {ssh: c, max_parallel: 1}\n`,
+    );
+    const dash = await startDashboardProcess(['--json', '--policy', bAhead], box.env);
     try {
       // the first request starts the questions; each answer lands on its own
       const hosts = await waitFor(
@@ -268,7 +273,14 @@ describe.runIf(hasSshd || process.env.CI)('fleet over OpenSSH', () => {
       expect(hosts.a).toMatchObject({ reachable: true, failure: null, max_parallel: 2 });
       expect(hosts.a.live_jobs).toContainEqual(expect.objectContaining({ beads, provider: 'sim', source: 'host a' }));
       expect(hosts.b).toMatchObject({ reachable: true, providers: ['sim'], live_jobs: [] });
-      expect(hosts.c).toMatchObject({ reachable: false, failure: { reason_code: 'host_unreachable' } });
+      expect(hosts.c).toMatchObject({
+        reachable: false,
+        failure: { reason_code: 'host_unreachable' },
+        clock_offset_ms: null,
+      });
+      expect(hosts.local.clock_offset_ms).toBe(0);
+      expect(Math.abs(hosts.a.clock_offset_ms!)).toBeLessThan(5_000);
+      expect(hosts.b.clock_offset_ms! / 1000).toBeCloseTo(90, -1);
     } finally {
       await dash.stop();
       await onHost('a', ['stop', beads]);

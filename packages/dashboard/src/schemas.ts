@@ -160,6 +160,8 @@ export const HostsResponseSchema = z.object({
       reachable: z.boolean().nullable(),
       failure: z.object({ reason_code: z.string(), message: z.string() }).nullable(),
       checked_at: z.string().nullable(),
+      /** How far the host's clock is ahead of this machine's (negative: behind), from its last answer; null until it answered. */
+      clock_offset_ms: z.number().int().nullable(),
       /** Live jobs there: this machine's state root for `local`; for a remote host what its dx-runner said, plus waves' attempts sent there. */
       live_jobs: z.array(
         z.object({ beads: z.string(), provider: z.string(), state: z.string().nullable(), source: z.string() }),

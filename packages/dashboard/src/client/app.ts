@@ -62,6 +62,11 @@ function duration(sec: number | null | undefined): string {
   return `${Math.floor(sec / 3600)}h ${Math.floor((sec % 3600) / 60)}m`;
 }
 
+/** `+90s`: a host's clock against this machine's (as `fleet status` shows it). */
+function clockOffset(ms: number): string {
+  return `${ms < 0 ? '-' : '+'}${Math.round(Math.abs(ms) / 1000)}s`;
+}
+
 function ago(iso: string | null): string {
   if (!iso) return '–';
   const sec = (Date.now() - Date.parse(iso)) / 1000;
@@ -688,7 +693,7 @@ async function renderHosts() {
     h('h1', {}, 'Hosts'),
     body.policy_error ? h('div', { class: 'error-box' }, `policy: ${body.policy_error}`) : '',
     table(
-      ['host', 'ssh', 'reachable', 'max parallel', 'providers', 'live jobs', 'finished here', 'asked'],
+      ['host', 'ssh', 'reachable', 'clock', 'max parallel', 'providers', 'live jobs', 'finished here', 'asked'],
       body.hosts.map((x) =>
         h(
           'tr',
@@ -696,6 +701,8 @@ async function renderHosts() {
           h('td', {}, x.host),
           h('td', {}, dash(x.ssh)),
           h('td', { class: 'reach' }, reach(x), x.failure ? ` ${x.failure.reason_code}: ${x.failure.message}` : ''),
+          // its jobs' times are its own clock's: an offset says how to read them
+          h('td', { class: 'num clock' }, x.clock_offset_ms === null ? '–' : clockOffset(x.clock_offset_ms)),
           h('td', { class: 'num' }, dash(x.max_parallel)),
           h('td', {}, x.providers ? x.providers.join(', ') : 'all'),
           h(

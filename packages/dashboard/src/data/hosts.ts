@@ -5,6 +5,7 @@ import {
   fleetHostNames,
   isDxError,
   LOCAL_HOST,
+  measureHostClock,
   type Policy,
   type Redactor,
 } from '@dx/core';
@@ -17,6 +18,8 @@ interface RemoteAnswer {
   failure: { reason_code: string; message: string } | null;
   live: LiveJob[];
   checkedAt: string;
+  /** The host's clock against ours, read from its answer (as `fleet status` reads it). */
+  clockOffsetMs: number | null;
 }
 
 /** A remote host's answer is asked again when a page looks at the hosts and it is older than this. */
@@ -78,15 +81,29 @@ export class RemoteHosts {
     try {
       const { transport } = await connectHost(policy, name, this.env);
       const client = new DxRunnerClient({ transport, timeoutMs: connectBudgetMs(policy) });
+      const askedAt = Date.now();
       const status = await client.status();
+      const clock = measureHostClock(status.generated_at, askedAt, Date.now());
       const live = status.jobs
         .filter((j) => j.outcome_state === null)
         .map((j) => ({ beads: j.beads, provider: j.provider, state: j.state, source: `host ${name}` }));
-      return { reachable: true, failure: null, live: this.redactor.redactDeep(live), checkedAt: checkedAt() };
+      return {
+        reachable: true,
+        failure: null,
+        live: this.redactor.redactDeep(live),
+        checkedAt: checkedAt(),
+        clockOffsetMs: clock ? Math.round(clock.offsetMs) : null,
+      };
     } catch (err) {
       const reason = isDxError(err) ? err.reasonCode : 'host_error';
       const message = this.redactor.redact(err instanceof Error ? err.message : String(err));
-      return { reachable: false, failure: { reason_code: reason, message }, live: [], checkedAt: checkedAt() };
+      return {
+        reachable: false,
+        failure: { reason_code: reason, message },
+        live: [],
+        checkedAt: checkedAt(),
+        clockOffsetMs: null,
+      };
     }
   }
 }
@@ -116,6 +133,7 @@ export function hostsView(
           reachable: true,
           failure: null,
           checked_at: new Date().toISOString(),
+          clock_offset_ms: 0,
           live_jobs: jobs
             .filter((j) => j.live)
             .map((j) => ({ beads: j.beads, provider: j.provider, state: j.state, source: 'state root' })),
@@ -134,6 +152,7 @@ export function hostsView(
         reachable: asked?.reachable ?? null,
         failure: asked?.failure ?? null,
         checked_at: asked?.checkedAt ?? null,
+        clock_offset_ms: asked?.clockOffsetMs ?? null,
         live_jobs: [...(asked?.live ?? []), ...fromWaves],
         finished_jobs: null,
       };

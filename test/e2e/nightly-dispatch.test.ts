@@ -264,6 +264,43 @@ describe('nightly-dispatch run', () => {
     expect(next.report.status).toBe('nothing_to_do');
   });
 
+  it("the next morning's report says how each job of an earlier night ended, once", async () => {
+    const scripts = {
+      done: { steps: [{ write: 'fix.txt', content: 'fixed\n' }, { result: 'fixed it' }, { exit: 0 }] },
+      broke: { steps: [{ message: 'trying' }, { result: 'gave up', ok: false }, { exit: 3 }] },
+    };
+    const policy = path.join(sb.dir, 'two.yaml');
+    fs.writeFileSync(
+      policy,
+      `nightly:\n  provider_chain: [fake]\n  max_parallel: 2\n  alert_on_dispatch_complete: false\n`,
+    );
+    const finished: NightReport['finished'] = [];
+    for (const [id, body] of Object.entries(scripts)) {
+      create(`bd-${id}`);
+      const file = path.join(sb.dir, `${id}.json`);
+      fs.writeFileSync(file, JSON.stringify(body));
+      const r = await night(['--policy', policy], { FAKE_AGENT_DEFAULT_SCRIPT: file });
+      expect(r.report.items.filter((i) => i.action === 'dispatched').map((i) => i.beads_id)).toEqual([`bd-${id}`]);
+      finished.push(...r.report.finished);
+    }
+    for (const id of Object.keys(scripts))
+      await waitFor(() => fs.existsSync(jobPaths(sb.state, 'fake', `bd-${id}`).outcome), `bd-${id} ended`);
+    const morning = await night(['--policy', policy]);
+    finished.push(...morning.report.finished);
+    // bd-done may have ended before the second night looked: each is reported by the first run after its end
+    expect(finished.map((f) => [f.beads_id, f.host, f.state, f.exit_code]).sort()).toEqual([
+      ['bd-broke', 'local', 'exited_err', 3],
+      ['bd-done', 'local', 'exited_ok', 0],
+    ]);
+    expect(morning.report.migration.live_jobs).toBe(0);
+    const markdown = fs.readFileSync(morning.report.report_files.markdown, 'utf8');
+    expect(markdown).toMatch(
+      /## Jobs of earlier runs that ended\n\n(- .*\n)*- bd-broke \(local\): \*\*exited_err\*\* \([a-z_]+, exit 3\)/,
+    );
+    // said once: the run after has nothing more to say about them
+    expect((await night(['--policy', policy])).report.finished).toEqual([]);
+  });
+
   it('runs two at a time once 48 h have passed since the recorded migration start', async () => {
     for (const id of ['bd-m1', 'bd-m2', 'bd-m3']) create(id);
     fs.mkdirSync(nightly, { recursive: true, mode: 0o700 });

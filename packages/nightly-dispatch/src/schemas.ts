@@ -95,6 +95,23 @@ export const NightReportSchema = z.object({
   stopped: z
     .array(z.object({ beads_id: z.string(), host: z.string(), reason_code: z.string(), detail: z.string().nullable() }))
     .default([]),
+  /**
+   * Jobs of earlier runs found ended since the run before looked (each is reported once, then
+   * forgotten): how each ended. Its issue stays claimed for a person to review and close.
+   */
+  finished: z
+    .array(
+      z.object({
+        beads_id: z.string(),
+        host: z.string(),
+        state: z.string(),
+        reason_code: z.string(),
+        exit_code: z.number().int().nullable(),
+        completed_at: z.string().nullable(),
+        next_action_text: z.string(),
+      }),
+    )
+    .default([]),
   items: z.array(NightItemSchema),
   alerts: z.array(AlertRecordSchema),
   report_files: z.object({ markdown: z.string(), json: z.string() }),

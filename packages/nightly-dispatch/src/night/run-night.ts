@@ -72,7 +72,7 @@ const jobBeads = (j: RememberedJob) => (typeof j === 'string' ? j : j.beads);
 async function liveNightlyJobs(
   config: NightConfig,
   clientFor: (host: string) => DxRunnerClient | undefined,
-  stopped: NightReport['stopped'],
+  report: Pick<NightReport, 'stopped' | 'finished'>,
   log: (line: string) => void,
 ): Promise<RememberedJob[]> {
   const live: RememberedJob[] = [];
@@ -104,7 +104,7 @@ async function liveNightlyJobs(
       const detail = view.repeating ? `repeating ${view.repeating.call}` : null;
       try {
         await client.stop(jobBeads(job));
-        stopped.push({ beads_id: jobBeads(job), host: jobHost(job), reason_code: view.reason_code, detail });
+        report.stopped.push({ beads_id: jobBeads(job), host: jobHost(job), reason_code: view.reason_code, detail });
         log(`${jobBeads(job)} (${jobHost(job)}): ${view.state} (${view.reason_code}); stopped, its issue left claimed`);
         continue;
       } catch (err) {
@@ -114,7 +114,21 @@ async function liveNightlyJobs(
         continue;
       }
     }
-    if (LIVE.has(view.state)) live.push(job);
+    if (LIVE.has(view.state)) {
+      live.push(job);
+      continue;
+    }
+    // ended since the last run looked: said once in the morning report, then forgotten
+    report.finished.push({
+      beads_id: jobBeads(job),
+      host: jobHost(job),
+      state: view.state,
+      reason_code: view.reason_code,
+      exit_code: view.exit_code,
+      completed_at: view.completed_at,
+      next_action_text: view.next_action_text,
+    });
+    log(`${jobBeads(job)} (${jobHost(job)}): ended ${view.state} (${view.reason_code})`);
   }
   writeFileAtomic(jobsFile(config), `${JSON.stringify(live)}\n`);
   return live;
@@ -254,6 +268,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     counts: { ready: 0, claimed: 0, dispatched: 0, skipped: 0, failed: 0 },
     interrupted: [],
     stopped: [],
+    finished: [],
     items,
     alerts: alerter.records,
     report_files: {
@@ -353,7 +368,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     });
   // the jobs of earlier runs: those still at work count against max_parallel; stalled ones are
   // stopped now, whatever else tonight holds (no provider, nothing new to do)
-  const live = options.dryRun ? [] : await liveNightlyJobs(config, clientFor, report.stopped, deps.log);
+  const live = options.dryRun ? [] : await liveNightlyJobs(config, clientFor, report, deps.log);
   if (report.stopped.length > 0)
     await alerter.send(
       'stalled_jobs_stopped',

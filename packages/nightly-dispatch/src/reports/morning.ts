@@ -65,6 +65,17 @@ export function renderMorningReport(r: NightReport): string {
           ),
         ]
       : []),
+    ...(r.finished.length > 0
+      ? [
+          '',
+          '## Jobs of earlier runs that ended',
+          '',
+          ...r.finished.map(
+            (f) =>
+              `- ${f.beads_id} (${f.host}): **${f.state}** (${f.reason_code}${f.exit_code === null ? '' : `, exit ${f.exit_code}`})${f.completed_at ? ` at ${f.completed_at}` : ''} — ${markdownInline(f.next_action_text)}`,
+          ),
+        ]
+      : []),
     ...(r.stopped.length > 0
       ? [
           '',

@@ -243,6 +243,28 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     expect(md).toMatch(/\| fl-01 \| APPROVED \|.*\| sim \| [abc] \|/);
   }, 300_000);
 
+  it('a provider of the chain that no host of the wave may run is passed over, and the hosts say why', async () => {
+    writeScenarios(1);
+    // every host runs sim only: opencode, first in the chain, runs nowhere in this wave
+    const p = policy('not-allowed').replace(/\.yaml$/, '-chain.yaml');
+    fs.writeFileSync(
+      p,
+      fs.readFileSync(policy('not-allowed'), 'utf8').replace('retry_chain: [sim]', 'retry_chain: [opencode, sim]'),
+    );
+    const r = await box.batch([...startArgs('w-not-allowed', ['na-1'], 'a,b', p), '--json'], { timeoutMs: 120_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const wave = parseWave(r.stdout);
+    expect(wave.items.map((i) => [i.status, i.attempts.map((a) => a.provider)])).toEqual([
+      ['APPROVED', ['sim', 'sim']],
+    ]);
+    expect(
+      wave.preflight.filter((x) => x.provider === 'opencode').map((x) => [x.host, x.available, x.reason_code]),
+    ).toEqual([
+      ['a', false, 'provider_not_allowed_on_host'],
+      ['b', false, 'provider_not_allowed_on_host'],
+    ]);
+  }, 180_000);
+
   it('an attempt goes only to a host whose own disk has the item’s worktree (each host is asked); none → BLOCKED with every answer', async () => {
     writeScenarios(0.5);
     const p = policy('where');

@@ -107,7 +107,20 @@ async function preflightHosts(
       try {
         await hosts.verify(host);
         for (const provider of providers) {
-          if (allowed && !allowed.includes(provider)) continue;
+          if (allowed && !allowed.includes(provider)) {
+            // on record as not passing there: a provider no host of the wave may run leaves the
+            // chains (it was kept, unasked, and its items waited for a host that never came)
+            records.push({
+              host,
+              provider,
+              available: false,
+              model: null,
+              reason_code: 'provider_not_allowed_on_host',
+              error: `not in fleet.hosts.${host}.providers (${allowed.join(', ') || 'none'})`,
+              checked_at: new Date().toISOString(),
+            });
+            continue;
+          }
           // the policy file is this machine's: a host checks against its own
           const r = await hosts
             .client(host)

@@ -558,8 +558,15 @@ export class Orchestrator {
     return this.issues.get(beads);
   }
 
-  /** Where the item's next attempt of `provider` runs; undefined while every suitable host is full or down. */
-  private async hostFor(item: Item, provider: string, phase: Phase): Promise<string | undefined> {
+  /**
+   * Where the item's next attempt of `provider` runs; undefined while every suitable host is full
+   * or down; for a review no host of the wave can ever take, why (the item cannot be worked).
+   */
+  private async hostFor(
+    item: Item,
+    provider: string,
+    phase: Phase,
+  ): Promise<string | { reasonCode: string; detail: string } | undefined> {
     if (this.state.hosts.length === 0) return 'local';
     const running = this.runningPerHost();
     const implementHost = [...item.attempts].reverse().find((a) => a.phase === 'implement')?.host;
@@ -569,14 +576,38 @@ export class Orchestrator {
     if (home && home.status === 'up' && home.providers.includes(provider))
       return rankHosts(this.state.hosts, provider, running, home.host)[0];
     // elsewhere only on a host whose worktree has the implement's commit (asked, never assumed)
-    if (!item.implement_head || !item.worktree) return undefined;
-    for (const host of rankHosts(this.state.hosts, provider, running))
-      if (await this.hasCommit(host, item.worktree, item.implement_head)) return host;
+    const homeNeverRuns = home?.status === 'up' && !home.providers.includes(provider);
+    if (!item.implement_head || !item.worktree)
+      return homeNeverRuns
+        ? {
+            reasonCode: 'no_host_for_review',
+            detail: `${provider} does not run on ${home!.host}, where the implement ran, and the implement's commit is not known to ask another host for it`,
+          }
+        : undefined;
+    const free = rankHosts(this.state.hosts, provider, running);
+    const runners = this.state.hosts
+      .filter((h) => h.status === 'up' && h.providers.includes(provider))
+      .map((h) => h.host);
+    let mayYet = false;
+    for (const host of [...free, ...runners.filter((h) => !free.includes(h))]) {
+      const there = await this.hasCommit(host, item.worktree, item.implement_head);
+      if (there && free.includes(host)) return host;
+      // a busy host that has it, or one that has not answered: a slot or an answer may come
+      if (there !== false) mayYet = true;
+    }
+    // its implement's host is up and will never run this provider (a wave's providers are fixed at
+    // its start), and every host that runs it said its worktree lacks the commit: waiting would be
+    // for good
+    if (homeNeverRuns && !mayYet)
+      return {
+        reasonCode: 'no_host_for_review',
+        detail: `${provider} does not run on ${home.host}, where the implement ran, and no host of the wave that runs it has the implement's commit ${item.implement_head.slice(0, 12)} in its worktree (asked: ${runners.join(', ') || 'none'})`,
+      };
     return undefined;
   }
 
-  private async hasCommit(host: string, worktree: string, commit: string): Promise<boolean> {
-    // not answered (yet): not a host for it now
+  /** Whether the host's worktree has the commit: undefined while the host has not answered (or could not). */
+  private async hasCommit(host: string, worktree: string, commit: string): Promise<boolean | undefined> {
     const asked = await this.hostCalls.get(`commit:${host}\u0000${worktree}\u0000${commit}`, () =>
       this.deps.hosts
         .client(host)
@@ -586,7 +617,8 @@ export class Orchestrator {
           [0, 1],
         ),
     );
-    return asked?.ok === true && asked.value.exitCode === 0 && asked.value.data.passed;
+    if (!asked?.ok) return undefined;
+    return asked.value.exitCode === 0 && asked.value.data.passed;
   }
 
   private async dispatch(item: Item): Promise<void> {
@@ -597,6 +629,7 @@ export class Orchestrator {
     if (phase === 'review') {
       // a review works in its implement's worktree, on a host that has its commit
       const host = await this.hostFor(item, provider, phase);
+      if (host && typeof host === 'object') return this.apply(item, { type: 'unworkable', ...host, at });
       if (!host || !item.worktree) return;
       return this.apply(item, { type: 'dispatch', provider, host, worktree: item.worktree, at });
     }

@@ -581,7 +581,7 @@ export class Orchestrator {
       return homeNeverRuns
         ? {
             reasonCode: 'no_host_for_review',
-            detail: `${provider} does not run on ${home!.host}, where the implement ran, and the implement's commit is not known to ask another host for it`,
+            detail: `${provider} does not run on ${home.host}, where the implement ran, and the implement's commit is not known to ask another host for it`,
           }
         : undefined;
     const free = rankHosts(this.state.hosts, provider, running);

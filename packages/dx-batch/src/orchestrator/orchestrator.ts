@@ -760,7 +760,13 @@ export class Orchestrator {
       expectNoChanges: item.phase === 'review',
     };
     const client = this.clientOf(item);
-    this.starts.begin({ beadsId: item.beads_id, attempt: item.attempt, jobBeads: item.job_beads! }, async () => {
+    const where = {
+      beadsId: item.beads_id,
+      attempt: item.attempt,
+      jobBeads: item.job_beads!,
+      host: item.host ?? 'local',
+    };
+    this.starts.begin(where, async () => {
       const promptFile = await this.writePrompt(item);
       // another host cannot read our files: the prompt goes on the SSH channel's stdin
       return client.start({
@@ -785,12 +791,14 @@ export class Orchestrator {
     // the start launched all the same is followed as lost, so it is stopped once its host answers
     if (!isRunning(item) || item.attempt !== start.attempt || item.job_beads !== start.jobBeads) {
       if (answer.ok) {
-        const known = this.state.lost_jobs.find((l) => l.job_beads === start.jobBeads && l.attempt === start.attempt);
+        const known = this.state.lost_jobs.find(
+          (l) => l.host === start.host && l.job_beads === start.jobBeads && l.attempt === start.attempt,
+        );
         if (known) known.run_instance = answer.value.run_instance;
         else
           this.state.lost_jobs.push({
             beads_id: item.beads_id,
-            host: item.host ?? 'local',
+            host: start.host,
             job_beads: start.jobBeads,
             run_instance: answer.value.run_instance,
             attempt: start.attempt,

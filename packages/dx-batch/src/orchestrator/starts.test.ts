@@ -8,8 +8,13 @@ describe('starts a cycle waits for only so long', () => {
   it('a start that outlasts the wait stays out (its item is known to be starting); its answer is taken later, once', async () => {
     const starts = new PendingStarts();
     let answer: (v: StartOutput) => void = () => undefined;
-    starts.begin({ beadsId: 'slow', attempt: 1, jobBeads: 'slow' }, () => new Promise((resolve) => (answer = resolve)));
-    starts.begin({ beadsId: 'quick', attempt: 2, jobBeads: 'quick-review' }, () => Promise.resolve(started('q')));
+    starts.begin(
+      { beadsId: 'slow', attempt: 1, jobBeads: 'slow', host: 'b' },
+      () => new Promise((resolve) => (answer = resolve)),
+    );
+    starts.begin({ beadsId: 'quick', attempt: 2, jobBeads: 'quick-review', host: 'a' }, () =>
+      Promise.resolve(started('q')),
+    );
     const before = Date.now();
     await starts.wait(30);
     expect(Date.now() - before).toBeLessThan(5_000);
@@ -28,7 +33,7 @@ describe('starts a cycle waits for only so long', () => {
   it('a start that fails is an answer too', async () => {
     const starts = new PendingStarts();
     const err = new Error('refused');
-    starts.begin({ beadsId: 'x', attempt: 1, jobBeads: 'x' }, () => Promise.reject(err));
+    starts.begin({ beadsId: 'x', attempt: 1, jobBeads: 'x', host: 'local' }, () => Promise.reject(err));
     await starts.wait(1_000);
     expect(starts.takeAnswered().map((s) => s.answer)).toEqual([{ ok: false, err }]);
   });

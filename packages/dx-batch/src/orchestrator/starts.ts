@@ -6,6 +6,8 @@ export interface PendingStart {
   beadsId: string;
   attempt: number;
   jobBeads: string;
+  /** Where it was asked to run. */
+  host: string;
   /** When the start was asked for. */
   at: string;
   answer?: Settled<StartOutput>;
@@ -22,7 +24,10 @@ export interface PendingStart {
 export class PendingStarts {
   private readonly byItem = new Map<string, PendingStart>();
 
-  begin(item: { beadsId: string; attempt: number; jobBeads: string }, call: () => Promise<StartOutput>): void {
+  begin(
+    item: { beadsId: string; attempt: number; jobBeads: string; host: string },
+    call: () => Promise<StartOutput>,
+  ): void {
     const start: PendingStart = { ...item, at: new Date().toISOString(), answered: Promise.resolve() };
     start.answered = call().then(
       (value) => void (start.answer = { ok: true, value }),

@@ -317,6 +317,22 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     expect(item.error).toMatch(/^opencode does not run on a, where the implement ran, and no host .* \(asked: b\)$/);
   }, 180_000);
 
+  it('an item that waits for a host says which hosts it waits for, once', async () => {
+    writeScenarios(1);
+    const p = policy('waits');
+    // a takes one at a time: the second item waits for it (the progress lines go to stderr; --json is silent)
+    const r = await box.batch(startArgs('w-waits', ['wt-1', 'wt-2'], 'a', p, ['--max-parallel', '2']), {
+      timeoutMs: 120_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(waveState('w-waits')!.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+    const said = r.stderr.split('\n').filter((l) => / waits for a host: /.test(l));
+    expect(said.length).toBeGreaterThan(0);
+    expect(said[0]).toMatch(/ wt-[12] waits for a host: sim on a 1\/1$/);
+    // said once per wait (at most once per item and phase), not every cycle (0.3 s polls over seconds)
+    expect(said.length).toBeLessThanOrEqual(4);
+  }, 180_000);
+
   it('an attempt goes only to a host whose own disk has the item’s worktree (each host is asked); none → BLOCKED with every answer', async () => {
     writeScenarios(0.5);
     const p = policy('where');

@@ -89,6 +89,8 @@ export class Orchestrator {
   private readonly hostCalls = new BoundedHostCalls(() => this.hostWaitMs());
   /** dx-runner starts whose answers the wave has not applied yet (waited for as long as host calls). */
   private readonly starts = new PendingStarts();
+  /** Per item: why it last waited for a host (said once per change). */
+  private readonly waiting = new Map<string, string>();
   /** Ends the current wait between cycles early (a pause, a job's end). */
   private wakeUp?: () => void;
   /** One of this wave's local jobs ended since the current cycle began. */
@@ -358,6 +360,24 @@ export class Orchestrator {
   }
 
   /** Live attempts of this wave per host. */
+  /**
+   * An item that can go nowhere yet says so, once per change of why: a wave whose items sat queued
+   * for hours said nothing of the hosts they waited for.
+   */
+  private noteWaiting(item: Item, provider: string): void {
+    if (this.state.hosts.length === 0) return;
+    const running = this.runningPerHost();
+    const runners = this.state.hosts
+      .filter((h) => h.providers.includes(provider))
+      .map((h) =>
+        h.status === 'up' ? `${h.host} ${running.get(h.host) ?? 0}/${h.max_parallel}` : `${h.host} ${h.status}`,
+      );
+    const why = `${provider} on ${runners.join(', ') || 'no host'}`;
+    if (this.waiting.get(item.beads_id) === why) return;
+    this.waiting.set(item.beads_id, why);
+    this.deps.view.event(this.state, `${item.beads_id} waits for a host: ${why}`);
+  }
+
   private runningPerHost(): Map<string, number> {
     const running = new Map<string, number>();
     for (const item of this.active()) running.set(item.host ?? 'local', (running.get(item.host ?? 'local') ?? 0) + 1);
@@ -533,7 +553,10 @@ export class Orchestrator {
       const phase = phaseOf(item.state);
       const provider = this.ctx.provider(phase, phase === 'implement' ? item.implement_failures : item.review_failures);
       // nothing to launch for this item now (every host of its provider is full or down): the next one may fit
-      if (provider && !(await this.hostFor(item, provider, phase))) continue;
+      if (provider && !(await this.hostFor(item, provider, phase))) {
+        this.noteWaiting(item, provider);
+        continue;
+      }
       live =
         live === undefined
           ? await countLiveProcesses(this.deps.client, this.deps.paths, this.state.config.lease_ttl_minutes)
@@ -630,13 +653,15 @@ export class Orchestrator {
       // a review works in its implement's worktree, on a host that has its commit
       const host = await this.hostFor(item, provider, phase);
       if (host && typeof host === 'object') return this.apply(item, { type: 'unworkable', ...host, at });
-      if (!host || !item.worktree) return;
+      if (!host || !item.worktree) return this.noteWaiting(item, provider);
+      this.waiting.delete(item.beads_id);
       return this.apply(item, { type: 'dispatch', provider, host, worktree: item.worktree, at });
     }
     const placed = await this.placeImplement(item, provider);
     // every host that runs this provider and has the worktree is full or down: the item waits for a slot
-    if (!placed) return;
+    if (!placed) return this.noteWaiting(item, provider);
     if ('reasonCode' in placed) return this.apply(item, { type: 'unworkable', ...placed, at });
+    this.waiting.delete(item.beads_id);
     return this.apply(item, { type: 'dispatch', provider, host: placed.host, worktree: placed.worktree, at });
   }
 

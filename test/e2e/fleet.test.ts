@@ -240,6 +240,14 @@ describe.runIf(hasSshd || process.env.CI)('fleet over OpenSSH', () => {
     const b = preflight.hosts.find((h) => h.host === 'b');
     expect(b?.chain?.selected_provider).toBe('sim');
     expect(preflight.hosts.find((h) => h.host === 'c')?.reachable).toBe(false);
+    // a misspelt provider after one that passes is named now, host by host
+    const misspelt = writePolicy(
+      path.join(box.dir, 'policy-misspelt.yaml'),
+      '    b: {ssh: b, providers: [sim, opencdoe]}\n',
+    );
+    const warned = await box.dx(['fleet', 'preflight', '--policy', misspelt], { timeoutMs: 90_000 });
+    expect(warned.stdout, warned.stderr).toMatch(/^b\s+sim\s+ok/m);
+    expect(warned.stdout).toMatch(/^warning: b: opencdoe is not an installed provider \(available: .*sim.*\)/m);
 
     const one = await jsonOn('c', ['check', 'bd-any']);
     expect(one.code).toBe(26);

@@ -26,6 +26,9 @@ ${exitCodesHelp([0, 1, 21, 26])}`;
         : [[h.host, '-', 'DOWN', null, `${h.failure?.reason_code}: ${h.failure?.message}`]],
     );
     this.out(renderTable(['host', 'provider', 'preflight', 'model', 'reason'], rows, 90));
+    // a misspelt provider further down a host's list is found now, not the night it is needed
+    for (const h of result.hosts)
+      for (const warning of h.chain?.warnings ?? []) this.out(`warning: ${h.host}: ${warning}`);
     return result;
   }
 }

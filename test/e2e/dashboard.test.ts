@@ -19,6 +19,7 @@ import {
   WaveDetailSchema,
   WavesResponseSchema,
 } from '@dx/dashboard';
+import { NightReportSchema } from '@dx/nightly-dispatch';
 import { createBatchFixture } from '../helpers/batch.js';
 import { createBeadsWorkspace } from '../helpers/beads.js';
 import {
@@ -127,6 +128,22 @@ describe.skipIf(!hasChromium() && !process.env.CI)('dx-runner dashboard in headl
       timeoutMs: 120_000,
     });
     expect(night.stdout, night.stderr).toContain('"run_id"');
+    // the night after, once the job it dispatched ended: its report says how that job ended
+    const dispatched = NightReportSchema.parse(JSON.parse(night.stdout)).items.filter((i) => i.action === 'dispatched');
+    for (const i of dispatched)
+      await waitFor(
+        async () => (await sb.dxJson(['check', i.beads_id], CheckOutputSchema)).json.outcome_state !== null,
+        `${i.beads_id} ended`,
+      );
+    // nothing new to dispatch that night (the rest of the views count the jobs there are)
+    for (const i of NightReportSchema.parse(JSON.parse(night.stdout)).items)
+      if (i.action !== 'dispatched') beads.bd('update', i.beads_id, '--status', 'deferred', '--json');
+    const after = await sb.bin(NIGHTLY_BIN, ['run', '--json', '--simulate', 'opencode-rate-limited'], {
+      timeoutMs: 120_000,
+    });
+    expect(NightReportSchema.parse(JSON.parse(after.stdout)).finished.map((f) => f.beads_id)).toEqual(
+      dispatched.map((i) => i.beads_id),
+    );
 
     dash = await startDashboardProcess(['--json'], sb.env);
     browser = await launchBrowser(sb.dir);
@@ -212,20 +229,30 @@ describe.skipIf(!hasChromium() && !process.env.CI)('dx-runner dashboard in headl
     expect(detail.summary.tokens_input).toBe(300);
   });
 
-  it('nights: the morning report with what was dispatched, skipped and why', async () => {
+  it('nights: the morning report with what was dispatched, skipped and why; the next says how its jobs ended', async () => {
     const list = await api('/api/nights', NightsResponseSchema);
-    expect(list.nights).toHaveLength(1);
+    expect(list.nights).toHaveLength(2);
     await view('nights', 'nights');
-    const runId = list.nights[0].run_id;
-    expect(await page.locator(`#nights-table tr[data-night="${runId}"]`).textContent()).toContain('rehearsal');
-    await view(`night/${runId}`, 'night');
+    // newest first: the first night is the second row
+    const [next, first] = list.nights.map((n) => n.run_id);
+    expect(await page.locator(`#nights-table tr[data-night="${first}"]`).textContent()).toContain('rehearsal');
+    await view(`night/${first}`, 'night');
     const items = await page
       .locator('#night-items tbody tr')
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-item')));
     expect(items.sort()).toEqual(['bd-n1', 'bd-n2']);
     expect(await page.locator('main').textContent()).toContain('provider chosen');
-    const chosen = list.nights[0].provider!;
+    const chosen = list.nights[1].provider!;
     expect(await page.locator(`tr[data-provider="${chosen}"] td:nth-child(2)`).textContent()).toBe('yes');
+    expect(await page.locator('#night-finished').count()).toBe(0);
+    await view(`night/${next}`, 'night');
+    const ended = await page
+      .locator('#night-finished tbody tr')
+      .evaluateAll((rows) =>
+        rows.map((r) => [r.getAttribute('data-item'), r.querySelector('td:nth-child(3)')?.textContent]),
+      );
+    expect(ended).toHaveLength(1);
+    expect(ended[0][1]).toMatch(/^exited_/);
   });
 
   it('providers and hosts: per-provider results with a chart each; local with its live jobs', async () => {

@@ -582,6 +582,28 @@ async function renderNight(id: string) {
       ),
       { id: 'night-items' },
     ),
+    ...(r.finished.length
+      ? [
+          h('h2', {}, 'Jobs of earlier runs that ended'),
+          table(
+            ['item', 'host', 'state', 'reason', 'exit', 'ended', 'next'],
+            r.finished.map((f) =>
+              h(
+                'tr',
+                { 'data-item': f.beads_id },
+                h('td', {}, f.beads_id),
+                h('td', {}, f.host),
+                h('td', {}, badge(f.state)),
+                h('td', {}, f.reason_code),
+                h('td', { class: 'num' }, dash(f.exit_code)),
+                h('td', {}, f.completed_at ? time(f.completed_at) : '–'),
+                h('td', { class: 'wrap' }, f.next_action_text),
+              ),
+            ),
+            { id: 'night-finished' },
+          ),
+        ]
+      : []),
     h('h2', {}, 'Provider preflight'),
     table(
       ['provider', 'passed', 'model', 'reason'],

@@ -326,9 +326,9 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     });
     expect(r.code, r.stderr).toBe(0);
     expect(waveState('w-waits')!.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
-    const said = r.stderr.split('\n').filter((l) => / waits for a host: /.test(l));
+    const said = r.stderr.split('\n').filter((l) => / waits for /.test(l));
     expect(said.length).toBeGreaterThan(0);
-    expect(said[0]).toMatch(/ wt-[12] waits for a host: sim on a 1\/1$/);
+    expect(said[0]).toMatch(/ wt-[12] waits for a host \(sim on a 1\/1\)$/);
     // said once per wait (at most once per item and phase), not every cycle (0.3 s polls over seconds)
     expect(said.length).toBeLessThanOrEqual(4);
   }, 180_000);
@@ -551,6 +551,8 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     const done = await run.done;
     expect(done.code, done.stderr).toBe(0);
     expect(waveState('w-stuck-wt')!.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+    // and it said what it waited for
+    expect(done.stderr).toMatch(/ sw-2 waits for an answer about its worktree \(b: no answer yet\)$/m);
   }, 300_000);
 
   it('a host whose start hangs holds up no other host: the start goes on, and its answer is taken when it comes', async () => {

@@ -364,7 +364,7 @@ export class Orchestrator {
    * An item that can go nowhere yet says so, once per change of why: a wave whose items sat queued
    * for hours said nothing of the hosts they waited for.
    */
-  private noteWaiting(item: Item, provider: string): void {
+  private noteWaiting(item: Item, provider: string, answer?: string): void {
     if (this.state.hosts.length === 0) return;
     const running = this.runningPerHost();
     const runners = this.state.hosts
@@ -372,10 +372,10 @@ export class Orchestrator {
       .map((h) =>
         h.status === 'up' ? `${h.host} ${running.get(h.host) ?? 0}/${h.max_parallel}` : `${h.host} ${h.status}`,
       );
-    const why = `${provider} on ${runners.join(', ') || 'no host'}`;
+    const why = answer ?? `a host (${provider} on ${runners.join(', ') || 'no host'})`;
     if (this.waiting.get(item.beads_id) === why) return;
     this.waiting.set(item.beads_id, why);
-    this.deps.view.event(this.state, `${item.beads_id} waits for a host: ${why}`);
+    this.deps.view.event(this.state, `${item.beads_id} waits for ${why}`);
   }
 
   private runningPerHost(): Map<string, number> {
@@ -659,7 +659,7 @@ export class Orchestrator {
     }
     const placed = await this.placeImplement(item, provider);
     // every host that runs this provider and has the worktree is full or down: the item waits for a slot
-    if (!placed) return this.noteWaiting(item, provider);
+    if (!placed || 'waiting' in placed) return this.noteWaiting(item, provider, placed?.waiting);
     if ('reasonCode' in placed) return this.apply(item, { type: 'unworkable', ...placed, at });
     this.waiting.delete(item.beads_id);
     return this.apply(item, { type: 'dispatch', provider, host: placed.host, worktree: placed.worktree, at });
@@ -673,16 +673,22 @@ export class Orchestrator {
   private async placeImplement(
     item: Item,
     provider: string,
-  ): Promise<{ host: string; worktree: string } | { reasonCode: string; detail: string } | undefined> {
+  ): Promise<
+    { host: string; worktree: string } | { reasonCode: string; detail: string } | { waiting: string } | undefined
+  > {
     if (this.state.hosts.length === 0) {
       const wt = await this.worktreeOn('local', item);
       return wt.ok ? { host: 'local', worktree: wt.worktree } : { reasonCode: wt.reasonCode, detail: wt.detail };
     }
     const free = rankHosts(this.state.hosts, provider, this.runningPerHost());
+    const silent: string[] = [];
     for (const host of free) {
       const wt = await this.worktreeOn(host, item);
       if (wt.ok) return { host, worktree: wt.worktree };
+      if (wt.reasonCode === 'host_unreachable') silent.push(wt.detail);
     }
+    // a free host that has not answered may have it: that answer is what the item waits for
+    if (silent.length > 0) return { waiting: `an answer about its worktree (${silent.join('; ')})` };
     const busy = this.state.hosts
       .filter((h) => h.status === 'up' && h.providers.includes(provider) && !free.includes(h.host))
       .map((h) => h.host);
@@ -692,7 +698,9 @@ export class Orchestrator {
     const answers = await Promise.all(asked.map(async (host) => ({ host, wt: await this.worktreeOn(host, item) })));
     const refusals = answers.map((a) => a.wt).filter((wt): wt is Extract<ItemWorktree, { ok: false }> => !wt.ok);
     // a host that could not answer may have it: wait for it rather than give the item up
-    if (refusals.some((r) => r.reasonCode === 'host_unreachable')) return undefined;
+    const unanswered = refusals.filter((r) => r.reasonCode === 'host_unreachable');
+    if (unanswered.length > 0)
+      return { waiting: `an answer about its worktree (${unanswered.map((r) => r.detail).join('; ')})` };
     const first = refusals[0];
     return {
       reasonCode: first.reasonCode,

@@ -45,6 +45,19 @@ async function night(
 
 const stop = (beads: string) => sb.dx(['stop', '--beads', beads]);
 
+/** A dx-runner that, when `when` holds (a sh test on its arguments), does `action` first: the built one otherwise and after. */
+function dxRunnerThat(name: string, when: string, action: string): string {
+  const script = path.join(sb.dir, name);
+  fs.writeFileSync(
+    script,
+    `#!/bin/sh\nif ${when}; then ${action}; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
+    {
+      mode: 0o755,
+    },
+  );
+  return script;
+}
+
 /**
  * A nightly run whose whole process group gets `signal` once it has reached what creates `marker`
  * (SIGKILL: killed; SIGTERM: what cron's `timeout` sends); its exit and output.
@@ -381,12 +394,11 @@ describe('nightly-dispatch run', () => {
 
   it('retries a launch whose acknowledgement timed out, and gives the claim back when it never comes', async () => {
     create('bd-a1');
-    const slowOnce = path.join(sb.dir, 'dx-runner-slow-once');
     const marker = path.join(sb.dir, 'slow-once.done');
-    fs.writeFileSync(
-      slowOnce,
-      `#!/bin/sh\nif [ "$1" = start ] && [ ! -e '${marker}' ]; then touch '${marker}'; exec sleep 4; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
-      { mode: 0o755 },
+    const slowOnce = dxRunnerThat(
+      'dx-runner-slow-once',
+      `[ "$1" = start ] && [ ! -e '${marker}' ]`,
+      `touch '${marker}'; exec sleep 4`,
     );
     const policy = path.join(sb.dir, 'fast-ack.yaml');
     fs.writeFileSync(
@@ -400,12 +412,7 @@ describe('nightly-dispatch run', () => {
     await stop('bd-a1');
 
     create('bd-a2');
-    const slow = path.join(sb.dir, 'dx-runner-slow');
-    fs.writeFileSync(
-      slow,
-      `#!/bin/sh\nif [ "$1" = start ]; then exec sleep 4; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
-      { mode: 0o755 },
-    );
+    const slow = dxRunnerThat('dx-runner-slow', `[ "$1" = start ]`, `exec sleep 4`);
     const failed = await night(['--policy', policy], { DX_RUNNER_BIN: slow });
     expect(failed.code).toBe(1);
     expect(failed.report.status).toBe('partial');
@@ -498,11 +505,10 @@ ${before ? `if [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; $
     const atStart = path.join(sb.dir, 'start-reached');
     /** A nightly run whose dx-runner `start` does `before`, then hangs; killed (its whole group) once there. */
     const killedInStart = async (before: string) => {
-      const script = path.join(sb.dir, 'dx-runner-hangs-in-start');
-      fs.writeFileSync(
-        script,
-        `#!/bin/sh\nif [ "$1" = start ]; then ${before}touch '${atStart}'; exec sleep 30; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
-        { mode: 0o755 },
+      const script = dxRunnerThat(
+        'dx-runner-hangs-in-start',
+        `[ "$1" = start ]`,
+        `${before}touch '${atStart}'; exec sleep 30`,
       );
       await killedOnceThere(atStart, 'dx-runner start', ['--policy', policy], { DX_RUNNER_BIN: script });
     };
@@ -620,11 +626,10 @@ ${before ? `if [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; $
     for (const id of ['bd-t1', 'bd-t2', 'bd-t3']) create(id);
     // dx-runner start launches the job, prints its result, then is still running when the signal comes
     const atStart = path.join(sb.dir, 'start-answered');
-    const script = path.join(sb.dir, 'dx-runner-slow-to-exit');
-    fs.writeFileSync(
-      script,
-      `#!/bin/sh\nif [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; touch '${atStart}'; exec sleep 30; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
-      { mode: 0o755 },
+    const script = dxRunnerThat(
+      'dx-runner-slow-to-exit',
+      `[ "$1" = start ]`,
+      `'${process.execPath}' '${CLI_BIN}' "$@"; touch '${atStart}'; exec sleep 30`,
     );
     const r = await signalledOnceThere(
       atStart,
@@ -708,11 +713,10 @@ ${before ? `if [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; $
   it("cron's timeout during the preflight: no false 'no provider' alert, nothing claimed", async () => {
     create('bd-v1');
     const atPreflight = path.join(sb.dir, 'preflight-reached');
-    const script = path.join(sb.dir, 'dx-runner-slow-preflight');
-    fs.writeFileSync(
-      script,
-      `#!/bin/sh\nif [ "$1" = preflight ]; then touch '${atPreflight}'; exec sleep 30; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
-      { mode: 0o755 },
+    const script = dxRunnerThat(
+      'dx-runner-slow-preflight',
+      `[ "$1" = preflight ]`,
+      `touch '${atPreflight}'; exec sleep 30`,
     );
     const r = await signalledOnceThere(
       atPreflight,
@@ -735,11 +739,10 @@ ${before ? `if [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; $
     expect(first.report.items).toMatchObject([{ beads_id: 'bd-l1', action: 'dispatched' }]);
     create('bd-l2');
     // this night's dx-runner cannot answer `check` (a lock, a transient failure): bd-l1 still runs
-    const script = path.join(sb.dir, 'dx-runner-check-fails');
-    fs.writeFileSync(
-      script,
-      `#!/bin/sh\nif [ "$1" = check ]; then echo 'Error: state root busy' >&2; exit 1; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
-      { mode: 0o755 },
+    const script = dxRunnerThat(
+      'dx-runner-check-fails',
+      `[ "$1" = check ]`,
+      `echo 'Error: state root busy' >&2; exit 1`,
     );
     const blind = await night([], { DX_RUNNER_BIN: script });
     expect(blind.stderr).toMatch(/bd-l1 \(local\): could not be checked \(.*\); still counted as running/);
@@ -796,12 +799,7 @@ ${before ? `if [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; $
 
   it('refuses to overlap a run in progress, and a dry run claims and records nothing', async () => {
     create('bd-o1');
-    const slow = path.join(sb.dir, 'dx-runner-slow-preflight');
-    fs.writeFileSync(
-      slow,
-      `#!/bin/sh\nif [ "$1" = preflight ]; then sleep 3; fi\nexec '${process.execPath}' '${CLI_BIN}' "$@"\n`,
-      { mode: 0o755 },
-    );
+    const slow = dxRunnerThat('dx-runner-slow-preflight', `[ "$1" = preflight ]`, `sleep 3`);
     const first = spawn(process.execPath, [NIGHTLY_BIN, 'run', '--dry-run'], {
       env: { ...sb.env, DX_RUNNER_BIN: slow },
       stdio: 'ignore',

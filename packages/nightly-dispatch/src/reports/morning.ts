@@ -3,6 +3,11 @@ import path from 'node:path';
 import { markdownCell, markdownInline, stringifyJsonSafe, visibleText, writeFileAtomic } from '@dx/core';
 import type { NightReport } from '../schemas.js';
 
+/** A `## title` block of the report, left out when it has no rows. */
+function section(title: string, rows: string[]): string[] {
+  return rows.length > 0 ? ['', `## ${title}`, '', ...rows] : [];
+}
+
 export function renderMorningReport(r: NightReport): string {
   const lines = [
     `# Nightly dispatch ${r.run_id}${r.dry_run ? ' (dry run)' : ''}${r.simulation ? ' (rehearsal)' : ''}`,
@@ -42,51 +47,39 @@ export function renderMorningReport(r: NightReport): string {
     ...r.provider.preflight.map(
       (p) => `| ${p.provider} | ${p.ok ? 'yes' : 'no'} | ${p.reason_code ?? '-'} | ${markdownCell(p.error ?? '-')} |`,
     ),
-    ...(r.hosts.length > 0
-      ? [
-          '',
-          '## Hosts',
-          '',
-          '| host | reachable | passing | cap | why not |',
-          '|---|---|---|---|---|',
-          ...r.hosts.map(
-            (h) =>
-              `| ${h.host} | ${h.reachable ? 'yes' : 'no'} | ${h.passing.join(', ') || '-'} | ${h.max_parallel ?? '-'} | ${h.reason_code ? `${h.reason_code}: ${markdownCell(h.error ?? '')}` : '-'} |`,
-          ),
-        ]
-      : []),
-    ...(r.interrupted.length > 0
-      ? [
-          '',
-          '## Dispatches left unsettled by earlier runs',
-          '',
-          ...r.interrupted.map(
-            (d) => `- ${d.beads_id} (run ${d.run_id}, ${d.host}): **${d.outcome}** — ${markdownInline(d.reason)}`,
-          ),
-        ]
-      : []),
-    ...(r.finished.length > 0
-      ? [
-          '',
-          '## Jobs of earlier runs that ended',
-          '',
-          ...r.finished.map(
-            (f) =>
-              `- ${f.beads_id} (${f.host}): **${f.state}** (${f.reason_code}${f.exit_code === null ? '' : `, exit ${f.exit_code}`})${f.completed_at ? ` at ${f.completed_at}` : ''} — ${markdownInline(f.next_action_text)}`,
-          ),
-        ]
-      : []),
-    ...(r.stopped.length > 0
-      ? [
-          '',
-          '## Stalled jobs stopped (their issues stay claimed: look at them)',
-          '',
-          ...r.stopped.map(
-            (s) =>
-              `- ${s.beads_id} (${s.host}): **${s.reason_code}**${s.detail ? ` — ${markdownInline(s.detail)}` : ''}`,
-          ),
-        ]
-      : []),
+    // the table's head only with rows under it: a night on this machine alone has no Hosts section
+    ...section(
+      'Hosts',
+      r.hosts.length === 0
+        ? []
+        : [
+            '| host | reachable | passing | cap | why not |',
+            '|---|---|---|---|---|',
+            ...r.hosts.map(
+              (h) =>
+                `| ${h.host} | ${h.reachable ? 'yes' : 'no'} | ${h.passing.join(', ') || '-'} | ${h.max_parallel ?? '-'} | ${h.reason_code ? `${h.reason_code}: ${markdownCell(h.error ?? '')}` : '-'} |`,
+            ),
+          ],
+    ),
+    ...section(
+      'Dispatches left unsettled by earlier runs',
+      r.interrupted.map(
+        (d) => `- ${d.beads_id} (run ${d.run_id}, ${d.host}): **${d.outcome}** — ${markdownInline(d.reason)}`,
+      ),
+    ),
+    ...section(
+      'Jobs of earlier runs that ended',
+      r.finished.map(
+        (f) =>
+          `- ${f.beads_id} (${f.host}): **${f.state}** (${f.reason_code}${f.exit_code === null ? '' : `, exit ${f.exit_code}`})${f.completed_at ? ` at ${f.completed_at}` : ''} — ${markdownInline(f.next_action_text)}`,
+      ),
+    ),
+    ...section(
+      'Stalled jobs stopped (their issues stay claimed: look at them)',
+      r.stopped.map(
+        (s) => `- ${s.beads_id} (${s.host}): **${s.reason_code}**${s.detail ? ` — ${markdownInline(s.detail)}` : ''}`,
+      ),
+    ),
     '',
     '## Items',
     '',

@@ -265,57 +265,80 @@ describe.runIf(hasSshd || process.env.CI)('dx-batch across a fleet over OpenSSH'
     ]);
   }, 180_000);
 
-  it("a review whose provider its implement's host does not run, and no host that does has the commit, is BLOCKED, not waited for", async () => {
-    writeScenarios(1);
-    // b also runs opencode (played by the simulator); a, where the implement runs, runs sim only.
-    // b's disk is its own: its copy of the item's repository (here: another clone) lacks a's commit
-    const bCopy = path.join(box.dir, 'b-disk', 're-1', 'repo');
-    repoAt(bCopy);
-    const bWithOpencode = path.join(box.dir, 'b-opencode-dx-runner');
-    fs.writeFileSync(
-      bWithOpencode,
-      [
-        '#!/bin/sh',
-        // baseline-gate --worktree W --required-baseline C --json, asked of b's own copy
-        `if [ "$1" = baseline-gate ]; then set -- "$1" "$2" '${bCopy}' "$4" "$5" "$6"; fi`,
-        `DX_RUNNER_SIMULATE=opencode=success exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"`,
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
-    const p = path.join(box.dir, 'review-elsewhere.yaml');
-    fs.writeFileSync(
-      p,
-      fs
-        .readFileSync(policy('review-elsewhere-base'), 'utf8')
-        .replace(
-          / {4}b: \{[^\n]*\}/,
-          `    b: {ssh: b, max_parallel: 2, providers: [sim, opencode], dx_runner: ${bWithOpencode}}`,
-        )
-        .replace('review_chain: [sim]', 'review_chain: [opencode]'),
-    );
-    // the item's worktree is on a's disk only (only a's policy allows that base): b cannot have its commit
-    repoAt(path.join(onlyA(), 're-1', 'repo'));
-    const r = await box.batch(
-      [
-        'start',
-        '--items',
-        're-1',
-        '--hosts',
-        'a,b',
-        '--wave-id',
-        'w-review-elsewhere',
-        '--worktree-base',
-        onlyA(),
-      ].concat(['--policy', p, '--json']),
-      { timeoutMs: 120_000 },
-    );
-    expect(r.code, r.stdout + r.stderr).not.toBe(0);
-    const item = parseWave(r.stdout).items[0];
-    expect(item.attempts.map((a) => [a.phase, a.host, a.result])).toEqual([['implement', 'a', 'exited_ok']]);
-    expect(item).toMatchObject({ status: 'BLOCKED', reason_code: 'no_host_for_review' });
-    expect(item.error).toMatch(/^opencode does not run on a, where the implement ran, and no host .* \(asked: b\)$/);
-  }, 180_000);
+  it.each([
+    ['is BLOCKED past the review chain, not waited for', 're-1', '[opencode]'],
+    ['goes to the next provider of the review chain', 're-2', '[opencode, sim]'],
+  ])(
+    "a review whose provider its implement's host does not run, and no host that does has the commit, %s",
+    async (_, id, chain) => {
+      writeScenarios(1);
+      // b also runs opencode (played by the simulator); a, where the implement runs, runs sim only.
+      // b's disk is its own: its copy of the item's repository (here: another clone) lacks a's commit
+      const bCopy = path.join(box.dir, 'b-disk', id, 'repo');
+      repoAt(bCopy);
+      const bWithOpencode = path.join(box.dir, 'b-opencode-dx-runner');
+      fs.writeFileSync(
+        bWithOpencode,
+        [
+          '#!/bin/sh',
+          // baseline-gate --worktree W --required-baseline C --json, asked of b's own copy
+          `if [ "$1" = baseline-gate ]; then set -- "$1" "$2" '${bCopy}' "$4" "$5" "$6"; fi`,
+          `DX_RUNNER_SIMULATE=opencode=success exec '${path.join(fleet.hosts.b.dir, 'bin', 'dx-runner')}' "$@"`,
+          '',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const p = path.join(box.dir, 'review-elsewhere.yaml');
+      fs.writeFileSync(
+        p,
+        fs
+          .readFileSync(policy('review-elsewhere-base'), 'utf8')
+          .replace(
+            / {4}b: \{[^\n]*\}/,
+            `    b: {ssh: b, max_parallel: 2, providers: [sim, opencode], dx_runner: ${bWithOpencode}}`,
+          )
+          .replace('review_chain: [sim]', `review_chain: ${chain}`),
+      );
+      // the item's worktree is on a's disk only (only a's policy allows that base): b cannot have its commit
+      repoAt(path.join(onlyA(), id, 'repo'));
+      const r = await box.batch(
+        [
+          'start',
+          '--items',
+          id,
+          '--hosts',
+          'a,b',
+          '--wave-id',
+          `w-review-elsewhere-${id}`,
+          '--worktree-base',
+          onlyA(),
+        ].concat(['--policy', p, '--json']),
+        { timeoutMs: 120_000 },
+      );
+      const item = parseWave(r.stdout).items[0];
+      const asked = /^opencode does not run on a, where the implement ran, and no host .* \(asked: b\)$/;
+      const skipped = ledgerEvents(`w-review-elsewhere-${id}`, id).filter((e) => e.event === 'provider_skipped');
+      expect(skipped.map((e) => [e.provider, e.next_provider ?? null, e.state])).toEqual([
+        ['opencode', chain === '[opencode]' ? null : 'sim', chain === '[opencode]' ? 'BLOCKED' : 'REVIEW_QUEUED'],
+      ]);
+      if (chain === '[opencode]') {
+        expect(r.code, r.stdout + r.stderr).not.toBe(0);
+        expect(item.attempts.map((a) => [a.phase, a.host, a.result])).toEqual([['implement', 'a', 'exited_ok']]);
+        expect(item).toMatchObject({ status: 'BLOCKED', reason_code: 'no_host_for_review' });
+        expect(item.error).toMatch(asked);
+        return;
+      }
+      // the review the implement's host can give: sim, on a, where the commit is
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(item.attempts.map((a) => [a.phase, a.provider, a.host, a.result])).toEqual([
+        ['implement', 'sim', 'a', 'exited_ok'],
+        ['review', 'sim', 'a', 'exited_ok'],
+      ]);
+      expect(item.status).toBe('APPROVED');
+      expect(String(skipped[0]?.detail)).toMatch(asked);
+    },
+    180_000,
+  );
 
   it('an item that waits for a host says which hosts it waits for, once', async () => {
     writeScenarios(1);

@@ -25,6 +25,8 @@ export interface LedgerRecord {
   run_instance?: string | null;
   reason_code?: string | null;
   verdict?: string | null;
+  /** The chain's provider for the item's next attempt, when the event moved the chain on. */
+  next_provider?: string;
   detail?: string;
 }
 

@@ -58,6 +58,7 @@ const SAMPLE: Record<ItemEventType, ItemEvent> = {
   attempt_failed: { type: 'attempt_failed', error: 'e', stopJob: false, result: { ...RESULT, result: 'exited_err' } },
   chain_exhausted: { type: 'chain_exhausted', at: AT },
   unworkable: { type: 'unworkable', reasonCode: 'worktree_missing', detail: 'none', at: AT },
+  provider_skipped: { type: 'provider_skipped', reasonCode: 'no_host_for_review', detail: 'p1 runs nowhere', at: AT },
   host_unreachable: { type: 'host_unreachable', detail: 'host b: Connection refused', at: AT },
   host_lost: { type: 'host_lost', detail: 'host b silent since then', at: AT },
   cancel: { type: 'cancel', at: AT },
@@ -148,6 +149,30 @@ describe('the paths an item takes', () => {
     );
     if (!('item' in last)) throw new Error(last.refused);
     expect(last.item).toMatchObject({ state: 'BLOCKED', reason_code: 'retry_chain_exhausted', implement_failures: 2 });
+  });
+
+  it('a review provider no host can give moves the chain on without an attempt, then blocks past its end', () => {
+    const skipped = transition(itemIn('REVIEW_QUEUED'), SAMPLE.provider_skipped, ctx());
+    if (!('item' in skipped)) throw new Error(skipped.refused);
+    expect(skipped.item).toMatchObject({
+      state: 'REVIEW_QUEUED',
+      review_failures: 1,
+      reason_code: 'no_host_for_review',
+    });
+    expect(skipped.item.attempts).toEqual([]);
+    expect(skipped.effects).toEqual([
+      {
+        type: 'ledger',
+        event: 'provider_skipped',
+        detail: expect.objectContaining({ provider: 'p1', next_provider: 'p2', reason_code: 'no_host_for_review' }),
+      },
+    ]);
+    const next = transition(skipped.item, { ...SAMPLE.dispatch, provider: 'p2' } as ItemEvent, ctx());
+    if (!('item' in next)) throw new Error(next.refused);
+    expect(next.item).toMatchObject({ state: 'REVIEWING', provider: 'p2', attempt: 1 });
+    const last = transition(skipped.item, SAMPLE.provider_skipped, ctx());
+    if (!('item' in last)) throw new Error(last.refused);
+    expect(last.item).toMatchObject({ state: 'BLOCKED', reason_code: 'no_host_for_review', error: 'p1 runs nowhere' });
   });
 
   it('REVISION_REQUIRED goes back to implementing with the findings, then blocks past max revisions', () => {

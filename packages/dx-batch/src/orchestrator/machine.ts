@@ -42,6 +42,8 @@ export type ItemEvent =
   | { type: 'chain_exhausted'; at: string }
   /** The item cannot be worked at all (its worktree is missing or ambiguous). */
   | { type: 'unworkable'; reasonCode: string; detail: string; at: string }
+  /** No host can ever run the chain's current provider for this item: the chain moves on without an attempt. */
+  | { type: 'provider_skipped'; reasonCode: string; detail: string; at: string }
   /** The job's host stopped answering: the attempt waits (its lease kept) for the grace period. */
   | { type: 'host_unreachable'; detail: string; at: string }
   /** The host stayed silent past the grace period: the attempt is given up and queued for another host. */
@@ -59,6 +61,7 @@ export const ITEM_EVENT_TYPES: readonly ItemEventType[] = [
   'attempt_failed',
   'chain_exhausted',
   'unworkable',
+  'provider_skipped',
   'host_unreachable',
   'host_lost',
   'cancel',
@@ -399,6 +402,34 @@ const unworkable: Handler<'unworkable'> = (item, e) =>
     reason_code: e.reasonCode,
   });
 
+/**
+ * The chain's provider cannot run this review anywhere (its implement's host does not run it and no
+ * other host has the commit): the next provider of the chain takes it, as after a failed attempt
+ * but with no attempt recorded; past the chain's end the item is blocked for that reason.
+ */
+const providerSkipped: Handler<'provider_skipped'> = (item, e, ctx) => {
+  const failures = item.review_failures + 1;
+  const next = ctx.provider('review', failures);
+  const detail = { phase: 'review', provider: ctx.provider('review', item.review_failures), reason_code: e.reasonCode };
+  if (!next)
+    return go(
+      item,
+      'BLOCKED',
+      { review_failures: failures, reason_code: e.reasonCode, error: e.detail },
+      [],
+      'provider_skipped',
+      { ...detail, detail: e.detail },
+    );
+  return go(
+    item,
+    'REVIEW_QUEUED',
+    { review_failures: failures, reason_code: e.reasonCode, error: e.detail },
+    [],
+    'provider_skipped',
+    { ...detail, detail: e.detail, next_provider: next },
+  );
+};
+
 const cancel: Handler<'cancel'> = (item) => {
   const running = RUNNING.includes(item.state) && item.job_beads;
   const effects: Effect[] = running
@@ -446,7 +477,10 @@ export const TRANSITIONS: Record<ItemState, Row> = {
   IMPLEMENT_QUEUED: queuedRow('IMPLEMENTING'),
   REVISION_REQUIRED: queuedRow('IMPLEMENTING'),
   IMPLEMENTING: runningRow('implement'),
-  REVIEW_QUEUED: queuedRow('REVIEWING'),
+  REVIEW_QUEUED: {
+    ...queuedRow('REVIEWING'),
+    provider_skipped: { to: ['REVIEW_QUEUED', 'BLOCKED'], handler: providerSkipped },
+  },
   REVIEWING: runningRow('review'),
   APPROVED: {},
   BLOCKED: {},

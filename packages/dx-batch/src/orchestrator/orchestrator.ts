@@ -583,7 +583,7 @@ export class Orchestrator {
 
   /**
    * Where the item's next attempt of `provider` runs; undefined while every suitable host is full
-   * or down; for a review no host of the wave can ever take, why (the item cannot be worked).
+   * or down; for a review no host of the wave can ever give this provider, why (the chain moves on).
    */
   private async hostFor(
     item: Item,
@@ -652,7 +652,7 @@ export class Orchestrator {
     if (phase === 'review') {
       // a review works in its implement's worktree, on a host that has its commit
       const host = await this.hostFor(item, provider, phase);
-      if (host && typeof host === 'object') return this.apply(item, { type: 'unworkable', ...host, at });
+      if (host && typeof host === 'object') return this.apply(item, { type: 'provider_skipped', ...host, at });
       if (!host || !item.worktree) return this.noteWaiting(item, provider);
       this.waiting.delete(item.beads_id);
       return this.apply(item, { type: 'dispatch', provider, host, worktree: item.worktree, at });

@@ -58,7 +58,7 @@ async function startHanging(
   const childPid = Number(
     await waitFor(() => fs.existsSync(childPidFile) && fs.readFileSync(childPidFile, 'utf8'), 'child pid file'),
   );
-  return { agentPid: start.json.pid!, watcherPid: start.json.watcher_pid!, childPid };
+  return { agentPid: start.json.pid!, watcherPid: start.json.watcher_pid!, childPid, worktree: wt };
 }
 
 /**
@@ -103,6 +103,37 @@ describe('stop, finalize and prune end only our own processes', () => {
     const again = await sb.dx(['stop', '--beads', 'bd-stop']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('is not running');
+  });
+
+  it('a running job whose meta is unreadable is still running: no second start, no other job in its worktree, stop ends it', async () => {
+    const { agentPid, watcherPid, childPid, worktree: wt } = await startHanging('bd-unread');
+    const meta = jobPaths(sb.state, 'fake', 'bd-unread').meta;
+    fs.writeFileSync(meta, '{garbled\n');
+    const again = await sb.dx(sb.fakeStartArgs('bd-unread', [{ exit: 0 }], wt));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      new RegExp(
+        `already running \\(provider fake, watcher pid ${watcherPid}, agent pid ${agentPid}; its record is unreadable`,
+      ),
+    );
+    expect(again.stderr).toContain('reason_code=job_already_running');
+    const neighbour = await sb.dx(sb.fakeStartArgs('bd-neighbour', [{ exit: 0 }], wt));
+    expect(neighbour.code).toBe(1);
+    expect(neighbour.stderr).toMatch(
+      /in use by job bd-unread \(provider fake, its record unreadable, still running: run dx-runner stop --beads bd-unread\)/,
+    );
+    expect([agentPid, childPid, watcherPid].map(processExists)).toEqual([true, true, true]);
+    const stop = await sb.dxJson(['stop', '--beads', 'bd-unread'], StopOutputSchema);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.json).toMatchObject({ stopped: true, reason_code: 'manual_stop', written_by: 'watcher' });
+    await waitFor(
+      () => !processExists(agentPid) && !processExists(childPid) && !processExists(watcherPid),
+      'all processes gone',
+    );
+    // the unreadable file is the operator's to look at; the worktree is free again
+    expect(fs.readFileSync(meta, 'utf8')).toBe('{garbled\n');
+    const after = await sb.dx(sb.fakeStartArgs('bd-neighbour', [{ exit: 0 }], wt));
+    expect(after.code, after.stderr).toBe(0);
   });
 
   it("ends the agent's children that left its process group (setsid, a daemon): at its exit and at a stop", async () => {

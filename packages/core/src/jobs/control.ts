@@ -19,7 +19,7 @@ import { outcomeStateForExit, type OutcomeState } from './outcome-state.js';
 import type { FinalizeOutput, PruneOutput, StopOutput } from '../schemas/outputs.js';
 import { cleanupInstance, CorruptRecordError, publishOutcome, readRecord, writeRecord } from './record-io.js';
 import type { ControlRecord, OutcomeRecord } from './records.js';
-import { ghostReason, loadJob, requireJob, type JobSnapshot } from './store.js';
+import { ghostReason, loadJob, requireJob, runningWithoutMeta, type JobSnapshot } from './store.js';
 
 export interface EndRequest {
   action: ControlRecord['action'];
@@ -193,12 +193,17 @@ export async function endJob(
 ): Promise<EndResult> {
   if (job.outcome) return { ended: false, outcome: job.outcome, writtenBy: 'none', signalled: false };
   const meta = job.meta;
-  if (!meta)
+  if (!meta) {
+    if (request.action === 'stop') {
+      const ended = await endWithoutMeta(job, limitsFromEnv(env).killGraceSec * 1000);
+      if (ended) return ended;
+    }
     throw new DxError(`cannot end job ${job.paths.beads}: ${job.corrupt?.message ?? 'no metadata'}`, {
       exitCode: ExitCode.general,
       reasonCode: 'state_file_corrupt',
       nextAction: 'inspect_or_remove_the_corrupt_state_file',
     });
+  }
   if (request.noSignal) {
     finalizeWithoutWatcher(job, request);
     return { ended: true, outcome: currentOutcome(job), writtenBy: 'dx-runner', signalled: false };
@@ -239,6 +244,42 @@ export async function endJob(
   }
   finalizeWithoutWatcher(job, request);
   return { ended: true, outcome: currentOutcome(job), writtenBy: 'dx-runner', signalled };
+}
+
+/**
+ * A job whose meta cannot be read but whose heartbeat names processes still running (proven by pid
+ * and start time): its watcher is asked to end (it holds its own record and writes its outcome),
+ * else its agent's group is ended. The unreadable file is left for the operator. Undefined when
+ * nothing of it runs.
+ */
+async function endWithoutMeta(job: JobSnapshot, killGraceMs: number): Promise<EndResult | undefined> {
+  const running = runningWithoutMeta(job);
+  if (!running.watcher && !running.agent) return undefined;
+  if (running.watcher) {
+    // the control record tells the watcher the end is a stop, as for a job whose meta reads
+    if (running.runInstance)
+      writeRecord(job.paths.control, 'control', {
+        action: 'stop',
+        reason: 'manual_stop',
+        exit_code: 137,
+        run_instance: running.runInstance,
+        requested_at: new Date().toISOString(),
+      });
+    const result = await terminateProcess(running.watcher, killGraceMs + 5000);
+    if (result === 'refused') throw identityUnprovenError(job, 'stop');
+  }
+  if (running.agent && jobProcessStatus(running.agent).status === 'alive') {
+    const result = await terminateGroup(running.agent, killGraceMs);
+    if (result === 'refused') throw identityUnprovenError(job, 'stop');
+  }
+  let outcome: OutcomeRecord | undefined;
+  try {
+    outcome = readRecord(job.paths.outcome, 'outcome');
+  } catch (err) {
+    if (!(err instanceof CorruptRecordError)) throw err;
+  }
+  if (outcome && outcome.run_instance !== running.runInstance) outcome = undefined;
+  return { ended: true, outcome, writtenBy: outcome ? 'watcher' : 'none', signalled: true };
 }
 
 /**

@@ -38,7 +38,7 @@ import { assertOwner, placeHold } from './holds.js';
 import { writeRecord } from './record-io.js';
 import { agentGitConfig, operatorDotfiles, withAgentHomeFiles } from './agent-home.js';
 import { assertRecordsOutsideWorktree, assertWorktreeFree, lockWorktree } from './worktree-use.js';
-import { findLatestJob, isLive, loadJob, providersForBeads } from './store.js';
+import { describeRunning, findLatestJob, isLive, loadJob, providersForBeads, runningWithoutMeta } from './store.js';
 import { prespawnWatcher, type PrespawnedWatcher } from './watcher/prespawn.js';
 import { LaunchSpecSchema, type WatcherAck, type WatcherSpec } from './watcher/spec.js';
 
@@ -258,6 +258,15 @@ async function assertNotRunning(root: string, beads: string): Promise<string[]> 
   for (const p of providers) {
     const job = loadJob(jobPaths(root, p, beads));
     if (job.identityUnproven) throw identityUnprovenError(job, 'start a new instance');
+    // a record that cannot be read proves nothing about its processes: its heartbeat may
+    const unread = runningWithoutMeta(job);
+    if (unread.watcher || unread.agent)
+      fail(
+        `job ${beads} already running (provider ${p}, ${describeRunning(unread)}; its record is unreadable: ${job.corrupt?.message ?? 'no meta'}); run dx-runner stop --beads ${beads} first`,
+        ExitCode.general,
+        'job_already_running',
+        'wait_for_it_or_run_dx_runner_stop',
+      );
     if (isLive(job)) {
       fail(
         `job ${beads} already running (provider ${p}, pid ${job.heartbeat?.agent_pid ?? job.meta?.watcher_pid ?? '?'})`,

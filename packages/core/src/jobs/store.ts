@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { DxError, ExitCode } from '../errors.js';
-import { jobProcessStatus } from '../process/identity.js';
+import { jobProcessStatus, type ProcessIdentity } from '../process/identity.js';
 import { lockHeldByLiveProcess } from '../state/lock.js';
 import {
   beadsWithSuffix,
@@ -109,6 +109,45 @@ export function loadJob(paths: JobPaths, otherProviders: string[] = [], finished
     else snap.corrupt = { file: outcomeProblem.file, message: outcomeProblem.message };
   }
   return snap;
+}
+
+/**
+ * The processes still running for a job whose meta cannot be read (a garbled or removed file): its
+ * heartbeat, read without the instance check the meta would give, names its watcher and agent, and
+ * only those proven by pid and kernel start time count. Empty when nothing of it runs (or the
+ * heartbeat cannot be read either: it proves no process).
+ */
+export function runningWithoutMeta(job: JobSnapshot): {
+  watcher?: ProcessIdentity;
+  agent?: ProcessIdentity;
+  runInstance?: string;
+} {
+  if (job.meta) return {};
+  let hb: HeartbeatRecord | undefined;
+  try {
+    hb = readRecord(job.paths.heartbeat, 'heartbeat');
+  } catch (err) {
+    if (!(err instanceof CorruptRecordError)) throw err;
+  }
+  const alive = (pid: number | undefined, startTicks: number | undefined): ProcessIdentity | undefined => {
+    if (pid === undefined || startTicks === undefined) return undefined;
+    const id = { pid, startTicks, bootId: hb?.boot_id };
+    return jobProcessStatus(id).status === 'alive' ? id : undefined;
+  };
+  const watcher = alive(hb?.watcher_pid, hb?.watcher_start_ticks);
+  const agent = alive(hb?.agent_pid, hb?.agent_start_ticks);
+  if (!watcher && !agent) return {};
+  return { ...(watcher ? { watcher } : {}), ...(agent ? { agent } : {}), runInstance: hb?.run_instance };
+}
+
+/** "watcher pid 12, agent pid 13", for messages about what still runs. */
+export function describeRunning(running: { watcher?: ProcessIdentity; agent?: ProcessIdentity }): string {
+  return [
+    running.watcher ? `watcher pid ${running.watcher.pid}` : '',
+    running.agent ? `agent pid ${running.agent.pid}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 /** started_at of an instance, for "latest instance wins"; a corrupt meta falls back to its mtime. */

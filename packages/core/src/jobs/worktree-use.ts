@@ -46,7 +46,7 @@ export async function lockWorktree(root: string, worktree: string, timeoutMs = 6
 export function assertWorktreeFree(root: string, beads: string, worktree: string, expectNoChanges: boolean): void {
   if (expectNoChanges) return;
   assertNoGitLock(worktree);
-  assertNoClaimFromAnotherRoot(root, worktree);
+  assertNoClaimTheRecordsMiss(root, worktree);
   for (const provider of listProviderDirs(root)) {
     for (const other of listBeadsInProviderDir(root, provider, '.pid')) {
       if (other === beads) continue;
@@ -69,17 +69,24 @@ export function assertWorktreeFree(root: string, beads: string, worktree: string
 }
 
 /**
- * A job of another state root (a cron line's `DX_RUNNER_STATE_DIR`, not the operator's shell's) is
- * not among the records above: its claim in the work tree's git dir names it (worktree-claim).
+ * A job the records above miss: one of another state root (a cron line's `DX_RUNNER_STATE_DIR`,
+ * not the operator's shell's), or one of this root whose meta is unreadable. Its claim in the work
+ * tree's git dir names it (worktree-claim).
  */
-function assertNoClaimFromAnotherRoot(root: string, worktree: string): void {
+function assertNoClaimTheRecordsMiss(root: string, worktree: string): void {
   const claim = claimOf(worktree);
-  // this root's own jobs are judged by their records above (a lost watcher's agent included)
-  if (!claim || claim.stateRoot === fs.realpathSync(root)) return;
+  if (!claim) return;
+  // this root's own jobs are judged by their records above (a lost watcher's agent included),
+  // unless the claiming job's record cannot be read (garbled, removed): then by the claim
+  const ours = claim.stateRoot === fs.realpathSync(root);
+  if (ours && (!claim.provider || !claim.beads || loadJob(jobPaths(root, claim.provider, claim.beads)).meta)) return;
   const alive = (id: ProcessIdentity | undefined) => id !== undefined && processStatus(id).status === 'alive';
   if (!alive(claim.watcher) && !alive(claim.agent)) return;
+  const whose = ours
+    ? `(provider ${claim.provider}, its record unreadable, still running: run dx-runner stop --beads ${claim.beads})`
+    : `(provider ${claim.provider}) of another state root, ${claim.stateRoot}`;
   throw new DxError(
-    `worktree ${worktree} is in use by job ${claim.beads} (provider ${claim.provider}) of another state root, ${claim.stateRoot}: two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${claim.beads}`,
+    `worktree ${worktree} is in use by job ${claim.beads} ${whose}: two agents in one worktree would each count the other's changes as their own; give each job its own worktree, or wait for ${claim.beads}`,
     {
       exitCode: ExitCode.general,
       reasonCode: 'worktree_in_use',

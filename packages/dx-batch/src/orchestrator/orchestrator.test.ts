@@ -485,6 +485,21 @@ describe('orchestrator (scripted dx-runner)', () => {
     ]);
   });
 
+  it('stops a job whose record is unreadable before moving the item on (it may still run)', async () => {
+    const { state, runner } = await wave(['bd-1'], (job) => {
+      if (job.beads === 'bd-1-review') return { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };
+      return job.provider === 'opencode'
+        ? { state: 'exited_err', reason: 'state_file_corrupt' }
+        : { state: 'exited_ok', text: implemented('bd-1') };
+    });
+    expect(runner.stopped).toEqual(['bd-1']);
+    expect(item(state, 'bd-1').attempts.map((a) => [a.provider, a.reason_code])).toEqual([
+      ['opencode', 'state_file_corrupt'],
+      ['cc-glm', expect.anything()],
+      ['gemini', expect.anything()],
+    ]);
+  });
+
   it('stops a stalled job before moving the item on', async () => {
     const { state, runner } = await wave(['bd-1'], (job) => {
       if (job.beads === 'bd-1-review') return { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };

@@ -1047,9 +1047,13 @@ export class Orchestrator {
           await this.apply(item, await this.failed(item, view, 'stalled', view.reason_code, null, true));
           break;
         case 'blocked':
-        case 'exited_err':
-          await this.apply(item, await this.failed(item, view, view.state, view.reason_code, null, false));
+        case 'exited_err': {
+          // an unreadable record proves no end: its agent may run on in the worktree the next
+          // attempt works in (dx-runner's stop ends it by its heartbeat, or refuses if nothing runs)
+          const mayRun = view.reason_code === 'state_file_corrupt';
+          await this.apply(item, await this.failed(item, view, view.state, view.reason_code, null, mayRun));
           break;
+        }
         case 'no_op':
           // still running, getting nowhere (no event, or no change for too long): stopped before the
           // item moves on, or its agent would go on in the worktree the next attempt works in

@@ -12,7 +12,14 @@ import { NightReportSchema, type NightReport } from '@dx/nightly-dispatch';
 import { CheckOutputSchema, jobPaths, parseKv, serializeKv } from '@dx/core';
 import { BD_STUB_DIR, CLI_BIN, NIGHTLY_BIN, skewedClockEnv } from '../helpers/paths.js';
 import { BD_STUB, createBeadsWorkspace, type BeadsWorkspace } from '../helpers/beads.js';
-import { createSandbox, runCli, waitFor, WITHOUT_OWNER_OVERRIDE, type Sandbox } from '../helpers/sandbox.js';
+import {
+  createSandbox,
+  processExists,
+  runCli,
+  waitFor,
+  WITHOUT_OWNER_OVERRIDE,
+  type Sandbox,
+} from '../helpers/sandbox.js';
 import { startWebhook, type Hook } from '../helpers/webhook.js';
 import { writeFullDiskDxRunner } from '../helpers/full-disk.js';
 
@@ -275,6 +282,41 @@ describe('nightly-dispatch run', () => {
     ]);
     // a night with nothing new to do stops it all the same
     expect(next.report.status).toBe('nothing_to_do');
+  });
+
+  it('stops a job of an earlier run whose record is unreadable but whose agent still runs; one that ended is reported', async () => {
+    const policy = path.join(sb.dir, 'two.yaml');
+    fs.writeFileSync(policy, `nightly:\n  provider_chain: [fake]\n  max_parallel: 2\n`);
+    create('bd-garbled-night', 0);
+    const first = await night(['--policy', policy]);
+    expect(first.report.counts.dispatched, first.stderr).toBe(1);
+    const paths = jobPaths(sb.state, 'fake', 'bd-garbled-night');
+    const running = () => {
+      const hb = fs.existsSync(paths.heartbeat) ? parseKv(fs.readFileSync(paths.heartbeat, 'utf8')) : {};
+      return hb.agent_pid ? { agent: Number(hb.agent_pid), watcher: Number(hb.watcher_pid) } : undefined;
+    };
+    const pids = await waitFor(running, 'the agent running');
+    // a second job that ends at once
+    create('bd-garbled-done', 1);
+    const quick = path.join(sb.dir, 'quick.json');
+    fs.writeFileSync(quick, JSON.stringify({ steps: [{ result: 'done' }, { exit: 0 }] }));
+    const second = await night(['--policy', policy], { FAKE_AGENT_DEFAULT_SCRIPT: quick });
+    expect(second.report.items.map((i) => [i.beads_id, i.action])).toEqual([['bd-garbled-done', 'dispatched']]);
+    const done = jobPaths(sb.state, 'fake', 'bd-garbled-done');
+    await waitFor(() => fs.existsSync(done.outcome), 'bd-garbled-done ended');
+    for (const meta of [paths.meta, done.meta]) fs.writeFileSync(meta, '{garbled\n');
+    const next = await night(['--policy', policy]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.report.stopped).toEqual([
+      { beads_id: 'bd-garbled-night', host: 'local', reason_code: 'state_file_corrupt', detail: null },
+    ]);
+    await waitFor(() => !processExists(pids.agent) && !processExists(pids.watcher), 'its processes gone');
+    expect(next.report.finished.map((f) => [f.beads_id, f.state, f.reason_code])).toEqual([
+      ['bd-garbled-done', 'exited_err', 'state_file_corrupt'],
+    ]);
+    // each said once: the run after has nothing more to say of them
+    const after = await night(['--policy', policy]);
+    expect([after.report.stopped, after.report.finished]).toEqual([[], []]);
   });
 
   it("the next morning's report says how each job of an earlier night ended, once", async () => {

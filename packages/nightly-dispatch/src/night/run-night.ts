@@ -100,7 +100,11 @@ async function liveNightlyJobs(
     }
     const view = answer.view;
     // alive and getting nowhere: stalled, or a no-op still running (no event, no change for too long)
-    if (view.outcome_state === null && (view.state === 'stalled' || view.state === 'no_op')) {
+    const stuck = view.outcome_state === null && (view.state === 'stalled' || view.state === 'no_op');
+    // an unreadable record proves no end: dx-runner's stop ends what its heartbeat names still
+    // running, and refuses when nothing runs (then it is reported as ended, below)
+    const unreadable = view.reason_code === 'state_file_corrupt';
+    if (stuck || unreadable) {
       const detail = view.repeating ? `repeating ${view.repeating.call}` : null;
       try {
         await client.stop(jobBeads(job));
@@ -108,10 +112,13 @@ async function liveNightlyJobs(
         log(`${jobBeads(job)} (${jobHost(job)}): ${view.state} (${view.reason_code}); stopped, its issue left claimed`);
         continue;
       } catch (err) {
-        log(`${jobBeads(job)} (${jobHost(job)}): ${view.state}, and could not be stopped: ${(err as Error).message}`);
-        // still running: it still holds its slot
-        live.push(job);
-        continue;
+        const nothingRuns = unreadable && (err as { reasonCode?: string }).reasonCode === 'state_file_corrupt';
+        if (!nothingRuns) {
+          log(`${jobBeads(job)} (${jobHost(job)}): ${view.state}, and could not be stopped: ${(err as Error).message}`);
+          // still running: it still holds its slot
+          live.push(job);
+          continue;
+        }
       }
     }
     if (LIVE.has(view.state)) {

@@ -55,7 +55,7 @@ export const NEXT_ACTIONS: Record<string, string> = {
   check_the_new_instance: 'This run was replaced by a restart; check the new instance.',
   manual_intervention_required: 'Retries are exhausted or the job is blocked: a person must look at it.',
   inspect_or_remove_the_corrupt_state_file:
-    'A state file is unreadable (named under `corrupt`): inspect it, then repair or remove it; dx-runner leaves it as it is.',
+    'A state file is unreadable (named under `corrupt`): inspect it, then repair or remove it; dx-runner leaves it as it is. Its job may still run: `dx-runner stop` ends what its heartbeat names.',
   reinstall_the_provider_plugin: "The provider's runtime could not be loaded: reinstall its plugin.",
   check_the_worktree_and_state_dir_then_start_again:
     'Check that the worktree and the state directory are writable, then start again.',

@@ -112,6 +112,8 @@ class ScriptedDxRunner {
   }
   async start(req: StartRequest) {
     const nth = this.started.filter((s) => s.beads === req.beads).length;
+    // a new instance's records are new files
+    if (nth > 0) this.unanswerable.delete(req.beads);
     this.started.push(req);
     const scripted = this.script(req, nth);
     if (scripted instanceof DxRunnerError) throw scripted;
@@ -147,8 +149,12 @@ class ScriptedDxRunner {
   }
   /** Runs after each poll has read the jobs, before it answers (a poll that takes long). */
   afterPollRead?: () => Promise<void>;
+  /** Jobs whose status dx-runner cannot give (their records unreadable to it); the others answer. */
+  readonly unanswerable = new Set<string>();
   async checkMany(beadsIds: string[]) {
     this.statusLists.push([...beadsIds]);
+    const cannot = beadsIds.find((b) => this.unanswerable.has(b));
+    if (cannot) throw new DxRunnerError(`cannot read the records of ${cannot}`, 1, 'state_dir_unreadable', null, []);
     const answer = {
       jobs: beadsIds.filter((b) => this.endings.has(b)).map((b) => this.view(b)),
       missing: beadsIds.filter((b) => !this.endings.has(b)),
@@ -181,7 +187,11 @@ async function wave(
   script: Script,
   config: Record<string, unknown> = {},
   disk?: ScriptedDxRunner['diskAnswer'],
-  setup: { view?: ProgressView; runner?: (runner: ScriptedDxRunner) => void } = {},
+  setup: {
+    view?: ProgressView;
+    runner?: (runner: ScriptedDxRunner) => void;
+    policy?: (policy: ReturnType<typeof loadPolicy>) => void;
+  } = {},
 ) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-orch-'));
   dirs.push(dir);
@@ -195,6 +205,7 @@ async function wave(
     env: { HOME: dir, DX_RUNNER_EXTRA_ALLOWED_PREFIXES: base },
     sections: [BATCH_SECTION],
   });
+  setup.policy?.(policy);
   const runner = new ScriptedDxRunner(script);
   if (disk) runner.diskAnswer = disk;
   setup.runner?.(runner);
@@ -498,6 +509,48 @@ describe('orchestrator (scripted dx-runner)', () => {
       ['cc-glm', expect.anything()],
       ['gemini', expect.anything()],
     ]);
+  });
+
+  it('a job its dx-runner cannot report on, while it answers for the others, is given up after the grace, not polled for good', async () => {
+    const events: string[] = [];
+    let stopped: string[] = [];
+    const { state } = await wave(
+      ['bd-1', 'bd-2'],
+      (job) => {
+        if (job.beads.endsWith('-review'))
+          return { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') };
+        // bd-1's first job runs on, unreadable; bd-2's runs until bd-1's is given up (its host answers meanwhile)
+        if (job.beads === 'bd-1' && job.provider === 'opencode') return { state: 'healthy' };
+        if (job.beads === 'bd-2')
+          return {
+            state: 'exited_ok',
+            stateNow: () => (stopped.includes('bd-1') ? 'exited_ok' : 'healthy'),
+            text: implemented('bd-2'),
+          };
+        return { state: 'exited_ok', text: implemented(job.beads) };
+      },
+      { max_parallel: 2 },
+      undefined,
+      {
+        view: { event: (_s, line) => void events.push(line), render: () => undefined, close: () => undefined },
+        runner: (r) => {
+          r.unanswerable.add('bd-1');
+          stopped = r.stopped;
+        },
+        // 30 ms
+        policy: (p) => (p.fleet.hostDownGraceMinutes = 0.0005),
+      },
+    );
+    expect(state.status).toBe('completed');
+    expect(item(state, 'bd-1').attempts.map((a) => [a.provider, a.result, a.reason_code])).toEqual([
+      ['opencode', 'check_failed', 'job_check_failing'],
+      ['cc-glm', 'exited_ok', expect.anything()],
+      ['gemini', 'exited_ok', expect.anything()],
+    ]);
+    expect(item(state, 'bd-1').state).toBe('APPROVED');
+    expect(stopped).toContain('bd-1');
+    expect(events).toContain('bd-1: check failed (cannot read the records of bd-1); will retry');
+    expect(item(state, 'bd-2').state).toBe('APPROVED');
   });
 
   it('stops a stalled job before moving the item on', async () => {

@@ -91,6 +91,8 @@ export class Orchestrator {
   private readonly starts = new PendingStarts();
   /** Per item: why it last waited for a host (said once per change). */
   private readonly waiting = new Map<string, string>();
+  /** Per running job (`beads NUL attempt`): since when its host answers for others but not for it. */
+  private readonly checkFailingSince = new Map<string, number>();
   /** Ends the current wait between cycles early (a pause, a job's end). */
   private wakeUp?: () => void;
   /** One of this wave's local jobs ended since the current cycle began. */
@@ -994,9 +996,10 @@ export class Orchestrator {
           continue;
         }
         if (isJobNotFound(err)) await this.apply(item, { type: 'job_missing', detail: 'no dx-runner job', at });
-        else this.deps.view.event(this.state, `${item.beads_id}: check failed (${(err as Error).message}); will retry`);
+        else await this.checkFailed(item, err as Error);
         continue;
       }
+      this.checkFailingSince.delete(`${item.beads_id}\u0000${item.attempt}`);
       const view = checked.view;
       this.hostAnswered(item.host);
       // an older instance of the same beads id: this attempt's job was requested but never started.
@@ -1066,6 +1069,30 @@ export class Orchestrator {
           break;
       }
     }
+  }
+
+  /**
+   * The job's host answers for its other jobs but not for this one (its records unreadable to
+   * dx-runner): retried for as long as a silent host is waited for, then the attempt is failed and
+   * its job stopped, or the wave would wait on it for good.
+   */
+  private async checkFailed(item: Item, err: Error): Promise<void> {
+    const key = `${item.beads_id}\u0000${item.attempt}`;
+    const since = this.checkFailingSince.get(key) ?? Date.now();
+    this.checkFailingSince.set(key, since);
+    const graceMs = this.deps.policy.fleet.hostDownGraceMinutes * 60_000;
+    if (Date.now() - since < graceMs) {
+      this.deps.view.event(this.state, `${item.beads_id}: check failed (${err.message}); will retry`);
+      return;
+    }
+    this.checkFailingSince.delete(key);
+    const minutes = Math.round((Date.now() - since) / 60_000);
+    await this.apply(item, {
+      type: 'attempt_failed',
+      error: `dx-runner could not say how the job is for ${minutes} min: ${err.message}`,
+      stopJob: true,
+      result: attemptResult('check_failed', 'job_check_failing', null),
+    });
   }
 
   private async evidence(item: Item): Promise<{ report: JobReport | null; sources: string[] }> {

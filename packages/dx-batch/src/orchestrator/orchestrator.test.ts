@@ -553,6 +553,34 @@ describe('orchestrator (scripted dx-runner)', () => {
     expect(item(state, 'bd-2').state).toBe('APPROVED');
   });
 
+  it('a job alone on its host that its dx-runner cannot report on does not take the host down', async () => {
+    let stopped: string[] = [];
+    const { state } = await wave(
+      ['bd-1'],
+      (job) => {
+        if (job.beads === 'bd-1-review') return { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };
+        return job.provider === 'opencode' ? { state: 'healthy' } : { state: 'exited_ok', text: implemented('bd-1') };
+      },
+      {},
+      undefined,
+      {
+        runner: (r) => {
+          r.unanswerable.add('bd-1');
+          stopped = r.stopped;
+        },
+        policy: (p) => (p.fleet.hostDownGraceMinutes = 0.0005),
+      },
+    );
+    expect(state.status).toBe('completed');
+    expect(state.hosts.map((h) => [h.host, h.status])).toEqual([['local', 'up']]);
+    expect(item(state, 'bd-1').attempts.map((a) => [a.provider, a.reason_code])).toEqual([
+      ['opencode', 'job_check_failing'],
+      ['cc-glm', expect.anything()],
+      ['gemini', expect.anything()],
+    ]);
+    expect(stopped).toEqual(['bd-1']);
+  });
+
   it('stops a stalled job before moving the item on', async () => {
     const { state, runner } = await wave(['bd-1'], (job) => {
       if (job.beads === 'bd-1-review') return { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };

@@ -445,7 +445,9 @@ export class Orchestrator {
 
   /** A down host with nothing left to ask about is probed once a cycle, so it can be used again. */
   private async probeDownHosts(): Promise<void> {
-    const asked = new Set([...this.active().map((i) => i.host ?? 'local'), ...this.state.lost_jobs.map((l) => l.host)]);
+    // a host with only lost jobs there is probed too: a lost job its dx-runner cannot report on
+    // would otherwise keep the host down for good
+    const asked = new Set(this.active().map((i) => i.host ?? 'local'));
     for (const record of this.state.hosts.filter((h) => h.status === 'down' && !asked.has(h.host))) {
       const probe = await this.hostCalls.get(`probe:${record.host}`, () =>
         this.deps.hosts.client(record.host).status(),
@@ -967,7 +969,14 @@ export class Orchestrator {
     // can no more be followed than a silent host's: it is a host failure, given the same grace,
     // not a retry every cycle forever
     const failures = [...answers.values()].filter((a) => 'err' in a && !isJobNotFound(a.err));
-    if (failures.length === jobs.length) {
+    if (failures.length < jobs.length) return answers;
+    // unless a plain status answers: then it is the jobs it cannot report on (one job alone on its
+    // host, its records unreadable, once took the whole host down and its item waited for good)
+    const answersStatus = await client.status().then(
+      () => true,
+      () => false,
+    );
+    if (!answersStatus) {
       const first = (failures[0] as { err: Error }).err.message;
       const failing = new DxError(`host ${host}: its dx-runner does not answer status (${first})`, {
         exitCode: ExitCode.hostFailed,

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  DxError,
   DxRunnerError,
+  ExitCode,
   loadPolicy,
   NO_JOB_END_EVENTS,
   SAME_CLOCK,
@@ -97,7 +99,14 @@ class ScriptedDxRunner {
   async disk() {
     return this.diskAnswer;
   }
+  /** The host stops answering: every call fails as a silent host's does. */
+  silent = false;
+  private answering() {
+    if (this.silent)
+      throw new DxError('host local: no answer', { exitCode: ExitCode.hostFailed, reasonCode: 'host_unreachable' });
+  }
   async status() {
+    this.answering();
     return { jobs: [] };
   }
   async jobsWithProcesses() {
@@ -152,6 +161,7 @@ class ScriptedDxRunner {
   /** Jobs whose status dx-runner cannot give (their records unreadable to it); the others answer. */
   readonly unanswerable = new Set<string>();
   async checkMany(beadsIds: string[]) {
+    this.answering();
     this.statusLists.push([...beadsIds]);
     const cannot = beadsIds.find((b) => this.unanswerable.has(b));
     if (cannot) throw new DxRunnerError(`cannot read the records of ${cannot}`, 1, 'state_dir_unreadable', null, []);
@@ -579,6 +589,42 @@ describe('orchestrator (scripted dx-runner)', () => {
       ['gemini', expect.anything()],
     ]);
     expect(stopped).toEqual(['bd-1']);
+  });
+
+  it('a wave whose every host has been down past the grace fails resumably, not waits for good', async () => {
+    let runner!: ScriptedDxRunner;
+    let back = false;
+    const { state, resume } = await wave(
+      ['bd-1'],
+      (job) =>
+        job.beads === 'bd-1-review'
+          ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
+          : // its first job runs on while the host is silent; the one started after the resume ends well
+            { state: 'exited_ok', stateNow: () => (back ? 'exited_ok' : 'healthy'), text: implemented('bd-1') },
+      {},
+      undefined,
+      {
+        runner: (r) => {
+          runner = r;
+          // the host answers its first poll, then never again
+          r.afterPollRead = async () => void (r.silent = true);
+        },
+        policy: (p) => (p.fleet.hostDownGraceMinutes = 0.0005),
+      },
+    );
+    expect(state).toMatchObject({ status: 'failed', reason_code: 'no_host_available' });
+    expect(state.error).toMatch(
+      /^every host that runs opencode has been down for more than 0\.0005 min \(local since .*: host_unreachable\); run dx-batch resume --wave-id wave-unit once one is back$/,
+    );
+    // nothing is lost: the item waits, its attempt given up with its host (not the provider's failure)
+    expect(item(state, 'bd-1')).toMatchObject({ state: 'IMPLEMENT_QUEUED', implement_failures: 0 });
+    // the host is back: the resumed wave finds it and finishes
+    runner.silent = false;
+    runner.afterPollRead = undefined;
+    back = true;
+    const resumed = await resume();
+    expect(resumed.status).toBe('completed');
+    expect(item(resumed, 'bd-1').state).toBe('APPROVED');
   });
 
   it('stops a stalled job before moving the item on', async () => {

@@ -275,6 +275,15 @@ export class Orchestrator {
           return this.state;
         }
         if (!(await this.launchReady())) return this.state;
+        const stranded = this.strandedOnDownHosts();
+        if (stranded) {
+          this.setWave(
+            'failed',
+            'no_host_available',
+            `${stranded}; run dx-batch resume --wave-id ${this.state.wave_id} once one is back`,
+          );
+          return this.state;
+        }
         this.deps.view.render(this.state);
         jobEnds.refresh();
         await this.waitForNextCycle(interval);
@@ -520,6 +529,28 @@ export class Orchestrator {
       this.writeState(item ? [item] : []);
     });
     this.deps.view.event(this.state, `${lost.beads_id} attempt ${lost.attempt}: ${detail}`);
+  }
+
+  /**
+   * Nothing of the wave runs and every queued item waits for hosts that have all been down past the
+   * grace period: the wave would wait for good (all night, under cron). Why, or undefined while
+   * anything may yet move. The wave fails resumably; its items keep their state.
+   */
+  private strandedOnDownHosts(): string | undefined {
+    if (this.state.hosts.length === 0 || this.active().length > 0) return undefined;
+    const queued = this.state.items.filter(isQueued);
+    const providers = new Set(
+      queued.map((item) => {
+        const phase = phaseOf(item.state);
+        return this.ctx.provider(phase, phase === 'implement' ? item.implement_failures : item.review_failures);
+      }),
+    );
+    if (queued.length === 0 || providers.has(undefined)) return undefined;
+    const needed = this.state.hosts.filter((h) => [...providers].some((p) => p && h.providers.includes(p)));
+    const graceMs = this.deps.policy.fleet.hostDownGraceMinutes * 60_000;
+    const downLong = (h: HostRecord) => h.status === 'down' && Date.now() - Date.parse(h.down_since ?? '') >= graceMs;
+    if (needed.length === 0 || !needed.every(downLong)) return undefined;
+    return `every host that runs ${[...providers].join(', ')} has been down for more than ${this.deps.policy.fleet.hostDownGraceMinutes} min (${needed.map((h) => `${h.host} since ${h.down_since}: ${h.reason_code}`).join('; ')})`;
   }
 
   private active(): Item[] {

@@ -352,8 +352,13 @@ describe('nightly-dispatch run', () => {
     expect(markdown).toMatch(
       /## Jobs of earlier runs that ended\n\n(- .*\n)*- bd-broke \(local\): \*\*exited_err\*\* \([a-z_]+, exit 3\)/,
     );
+    // the one that ended badly is alerted, once; the one that ended well is not
+    const alerted = hook.bodies.map((b) => JSON.stringify(b)).filter((b) => b.includes('ended badly'));
+    expect(alerted).toEqual([expect.stringMatching(/bd-broke \(local\): exited_err \([a-z_]+, exit 3\)/)]);
+    expect(alerted[0]).not.toContain('bd-done');
     // said once: the run after has nothing more to say about them
     expect((await night(['--policy', policy])).report.finished).toEqual([]);
+    expect(hook.bodies.map((b) => JSON.stringify(b)).filter((b) => b.includes('ended badly'))).toHaveLength(1);
   });
 
   it('runs two at a time once 48 h have passed since the recorded migration start', async () => {
@@ -773,6 +778,22 @@ ${before ? `if [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; $
     expect(report.counts.claimed).toBe(0);
     expect(hook.bodies.map((b) => b.text.split('\n')[0])).toEqual(['*⚠️ nightly-dispatch interrupted (SIGTERM)*']);
     expect(issue('bd-v1').status).toBe('open');
+  });
+
+  it("cron's timeout seen first in the preflight's end, then in the run's own handler: still an interrupted night", async () => {
+    create('bd-v2');
+    // the order the kernel may deliver cron's one signal to the group in, made certain: the
+    // preflight ends by SIGTERM, and the run (its parent, $PPID) gets its SIGTERM 50 ms later
+    const script = dxRunnerThat(
+      'dx-runner-preflight-ends-first',
+      `[ "$1" = preflight ]`,
+      `run=$PPID; (sleep 0.05; kill -TERM "$run") </dev/null >/dev/null 2>&1 & kill -TERM $$`,
+    );
+    const r = await night([], { DX_RUNNER_BIN: script });
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.report).toMatchObject({ status: 'interrupted', counts: { claimed: 0 } });
+    expect(hook.bodies.map((b) => b.text.split('\n')[0])).toEqual(['*⚠️ nightly-dispatch interrupted (SIGTERM)*']);
+    expect(issue('bd-v2').status).toBe('open');
   });
 
   it('a running job of an earlier night that cannot be checked right now still counts, and is not forgotten', async () => {

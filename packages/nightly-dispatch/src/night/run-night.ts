@@ -316,6 +316,16 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   };
   // between steps, a night asked to stop ends (finish names the signal and sets its exit code)
   const stopAsked = () => deps.stop?.aborted === true;
+  /**
+   * After a step whose children failed: whether the night was asked to stop, once a signal already
+   * on its way here has been handled. Cron's timeout signals the whole group, and a child it ended
+   * (dx-runner's preflight, an ssh) can be seen to end before this process's own handler has run;
+   * read at once, the night once went on to report a crash, or no provider, instead of its end.
+   */
+  const stopAskedAfterFailure = async (): Promise<boolean> => {
+    for (let i = 0; i < 25 && !stopAsked(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    return stopAsked();
+  };
 
   // 0. once a day: old morning reports and dx-runner's old jobs go (never live or held ones)
   if (!options.dryRun) {
@@ -363,7 +373,8 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     const h = fleet.find((x) => x.name === host);
     return h?.transport ? new DxRunnerClient({ transport: h.transport, timeoutMs: 30_000 }) : undefined;
   };
-  if (stopAsked()) return finish('interrupted', 0);
+  if (fleet?.some((h) => !h.record.reachable) ? await stopAskedAfterFailure() : stopAsked())
+    return finish('interrupted', 0);
   // a run killed between a claim and its outcome left the item claimed by nobody: settle that first
   if (deps.bd && !options.dryRun)
     report.interrupted = await settleInterruptedDispatches(config.root, {
@@ -382,16 +393,29 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       '⚠️ nightly-dispatch: stalled jobs stopped',
       report.stopped.map((s) => `${s.beads_id} (${s.host}): ${s.reason_code}${s.detail ? ` — ${s.detail}` : ''}`),
     );
+  // a job that ended badly between runs leaves its issue claimed with nobody at work on it: a
+  // person must look, and learns of it here rather than from the report alone (one a person
+  // stopped is theirs already)
+  const failedEarlier = report.finished.filter((f) => f.state !== 'exited_ok' && f.reason_code !== 'manual_stop');
+  if (failedEarlier.length > 0)
+    await alerter.send(
+      'earlier_jobs_failed',
+      '❌ nightly-dispatch: jobs of earlier runs ended badly',
+      failedEarlier.map(
+        (f) =>
+          `${f.beads_id} (${f.host}): ${f.state} (${f.reason_code ?? '-'}${f.exit_code === null ? '' : `, exit ${f.exit_code}`})`,
+      ),
+    );
   let chain;
   try {
     chain = fleet ? fleetChain(fleet, entries) : (await client.preflightChain(deps.policyFile, entries)).chain;
   } catch (err) {
     // dx-runner's preflight ended by the same signal (cron's timeout signals the whole group)
-    if (stopAsked()) return finish('interrupted', 0);
+    if (await stopAskedAfterFailure()) return finish('interrupted', 0);
     throw err;
   }
   // a preflight ended by the signal says nothing of the providers: no "no provider" alert for it
-  if (stopAsked()) return finish('interrupted', 0);
+  if (!chain.ok ? await stopAskedAfterFailure() : stopAsked()) return finish('interrupted', 0);
   report.provider = {
     selected: chain.selected_provider,
     model: chain.selected_model,
@@ -570,6 +594,8 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       // what bd shows then (the run's claim is given back; someone else's is left alone)
       deps.log(`${issue.id}: skipped, ${claim.error}; the next run settles its claim`);
       item(issue, { reason: `claim_unknown: ${claim.error} (the next run settles it)` });
+      // bd ended by the signal on its way here: the next item is left unclaimed
+      await stopAskedAfterFailure();
       continue;
     }
     if (!claim.claimed) {
@@ -668,12 +694,14 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       ack_attempts: ack.attempts,
       claim_released: released,
     });
-    await alerter.send('dispatch_failed', '❌ nightly-dispatch: dispatch failed', [
-      `Beads ID: ${issue.id}`,
-      `Provider: ${target.provider}${fleet ? ` on ${target.host}` : ''}`,
-      `Reason: ${ack.reasonCode}`,
-      ...(ack.mayHaveLaunched ? [`Its job may be running there: the claim is kept (${checkIt})`] : []),
-    ]);
+    // a start ended by the signal on its way here: the interrupted alert lists this item
+    if (!(await stopAskedAfterFailure()))
+      await alerter.send('dispatch_failed', '❌ nightly-dispatch: dispatch failed', [
+        `Beads ID: ${issue.id}`,
+        `Provider: ${target.provider}${fleet ? ` on ${target.host}` : ''}`,
+        `Reason: ${ack.reasonCode}`,
+        ...(ack.mayHaveLaunched ? [`Its job may be running there: the claim is kept (${checkIt})`] : []),
+      ]);
   }
   const failed = items.some((i) => i.action === 'failed');
   const dispatched = items.filter((i) => i.action === 'dispatched');

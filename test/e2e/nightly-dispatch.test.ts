@@ -796,6 +796,26 @@ ${before ? `if [ "$1" = start ]; then '${process.execPath}' '${CLI_BIN}' "$@"; $
     expect(issue('bd-v2').status).toBe('open');
   });
 
+  it("cron's timeout seen first in a start's end, then in the run's own handler: nothing more is claimed", async () => {
+    const policy = path.join(sb.dir, 'two.yaml');
+    fs.writeFileSync(policy, `nightly:\n  provider_chain: [fake]\n  max_items: 2\n  max_parallel: 2\n`);
+    for (const id of ['bd-w1', 'bd-w2']) create(id);
+    // the start launches its job and prints its result, then ends by SIGTERM; its parent gets its own 50 ms later
+    const script = dxRunnerThat(
+      'dx-runner-start-ends-first',
+      `[ "$1" = start ]`,
+      `'${process.execPath}' '${CLI_BIN}' "$@"; run=$PPID; (sleep 0.05; kill -TERM "$run") </dev/null >/dev/null 2>&1 & kill -TERM $$`,
+    );
+    const r = await night(['--policy', policy], { DX_RUNNER_BIN: script });
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.report.items).toMatchObject([
+      { beads_id: 'bd-w1', action: 'dispatched' },
+      { beads_id: 'bd-w2', action: 'skipped', reason: 'interrupted (SIGTERM; left unclaimed)' },
+    ]);
+    expect(issue('bd-w2').status).toBe('open');
+    await stop('bd-w1');
+  });
+
   it('a running job of an earlier night that cannot be checked right now still counts, and is not forgotten', async () => {
     create('bd-l1');
     const first = await night();

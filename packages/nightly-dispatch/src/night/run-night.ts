@@ -317,12 +317,12 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   // between steps, a night asked to stop ends (finish names the signal and sets its exit code)
   const stopAsked = () => deps.stop?.aborted === true;
   /**
-   * After a step whose children failed: whether the night was asked to stop, once a signal already
-   * on its way here has been handled. Cron's timeout signals the whole group, and a child it ended
+   * After a step whose children failed, or a start (one that printed its result, then ended by the
+   * signal): whether the night was asked to stop, once a signal already on its way here has been handled. Cron's timeout signals the whole group, and a child it ended
    * (dx-runner's preflight, an ssh) can be seen to end before this process's own handler has run;
    * read at once, the night once went on to report a crash, or no provider, instead of its end.
    */
-  const stopAskedAfterFailure = async (): Promise<boolean> => {
+  const stopAskedOnceSettled = async (): Promise<boolean> => {
     for (let i = 0; i < 25 && !stopAsked(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
     return stopAsked();
   };
@@ -373,7 +373,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     const h = fleet.find((x) => x.name === host);
     return h?.transport ? new DxRunnerClient({ transport: h.transport, timeoutMs: 30_000 }) : undefined;
   };
-  if (fleet?.some((h) => !h.record.reachable) ? await stopAskedAfterFailure() : stopAsked())
+  if (fleet?.some((h) => !h.record.reachable) ? await stopAskedOnceSettled() : stopAsked())
     return finish('interrupted', 0);
   // a run killed between a claim and its outcome left the item claimed by nobody: settle that first
   if (deps.bd && !options.dryRun)
@@ -411,11 +411,11 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     chain = fleet ? fleetChain(fleet, entries) : (await client.preflightChain(deps.policyFile, entries)).chain;
   } catch (err) {
     // dx-runner's preflight ended by the same signal (cron's timeout signals the whole group)
-    if (await stopAskedAfterFailure()) return finish('interrupted', 0);
+    if (await stopAskedOnceSettled()) return finish('interrupted', 0);
     throw err;
   }
   // a preflight ended by the signal says nothing of the providers: no "no provider" alert for it
-  if (!chain.ok ? await stopAskedAfterFailure() : stopAsked()) return finish('interrupted', 0);
+  if (!chain.ok ? await stopAskedOnceSettled() : stopAsked()) return finish('interrupted', 0);
   report.provider = {
     selected: chain.selected_provider,
     model: chain.selected_model,
@@ -595,7 +595,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       deps.log(`${issue.id}: skipped, ${claim.error}; the next run settles its claim`);
       item(issue, { reason: `claim_unknown: ${claim.error} (the next run settles it)` });
       // bd ended by the signal on its way here: the next item is left unclaimed
-      await stopAskedAfterFailure();
+      await stopAskedOnceSettled();
       continue;
     }
     if (!claim.claimed) {
@@ -650,6 +650,8 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       prompt?.remove();
     }
     if (ack.ok) {
+      // its start may have ended by the signal on its way here: the next item is left unclaimed
+      await stopAskedOnceSettled();
       rememberJob(config, fleet ? { beads: issue.id, host: target.host } : issue.id);
       clearDispatching(config.root, issue.id);
       if (placed) placed.host.live += 1;
@@ -695,7 +697,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
       claim_released: released,
     });
     // a start ended by the signal on its way here: the interrupted alert lists this item
-    if (!(await stopAskedAfterFailure()))
+    if (!(await stopAskedOnceSettled()))
       await alerter.send('dispatch_failed', '❌ nightly-dispatch: dispatch failed', [
         `Beads ID: ${issue.id}`,
         `Provider: ${target.provider}${fleet ? ` on ${target.host}` : ''}`,

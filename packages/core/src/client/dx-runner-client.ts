@@ -36,6 +36,11 @@ import { measureHostClock, SAME_CLOCK, type HostClock } from '../fleet/host-cloc
 /** SIGHUP, SIGINT, SIGTERM: the codes a command that finishes in order after one of them exits with. */
 const INTERRUPTED_EXIT_CODES = [129, 130, 143];
 
+/** A dx-runner call that ended by SIGHUP, SIGINT or SIGTERM before it answered (a Ctrl-C, cron's timeout). */
+export function endedBySignal(err: unknown): boolean {
+  return err instanceof DxRunnerError && INTERRUPTED_EXIT_CODES.includes(err.exitCode);
+}
+
 /**
  * argv prefix that runs dx-runner: DX_RUNNER_BIN, else `dx-runner` on PATH, else `fallback` (the
  * caller's own copy: the siblings pass the @dx/cli they ship with). Core never looks for the CLI.

@@ -627,6 +627,24 @@ describe('orchestrator (scripted dx-runner)', () => {
     expect(item(resumed, 'bd-1').state).toBe('APPROVED');
   });
 
+  it('a start ended by a signal before it answered (a Ctrl-C to the group) is deferred, not the provider’s failure', async () => {
+    const { state, runner, ledger } = await wave(
+      ['bd-1'],
+      firstStartThen(
+        new DxRunnerError('dx-runner start did not print JSON (exit 130): ', 130, 'dx_runner_bad_output', null, []),
+      ),
+    );
+    expect(item(state, 'bd-1')).toMatchObject({ state: 'APPROVED', implement_failures: 0 });
+    expect(runner.started.map((s) => [s.beads, s.provider])).toEqual([
+      ['bd-1', 'opencode'],
+      ['bd-1', 'opencode'],
+      ['bd-1-review', 'gemini'],
+    ]);
+    expect(ledger('bd-1').find((e) => e.event === 'attempt_deferred')).toMatchObject({
+      reason_code: 'start_interrupted',
+    });
+  });
+
   it('stops a stalled job before moving the item on', async () => {
     const { state, runner } = await wave(['bd-1'], (job) => {
       if (job.beads === 'bd-1-review') return { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };

@@ -6,6 +6,7 @@ import {
   certainlyBefore,
   DxError,
   DxRunnerError,
+  endedBySignal,
   ExitCode,
   FreezeClock,
   freezeGapMs,
@@ -919,6 +920,13 @@ export class Orchestrator {
       return;
     }
     if (!(err instanceof DxRunnerError)) throw err;
+    // ended by a signal before it answered (a Ctrl-C reaches the whole foreground group, cron's
+    // timeout the whole group): no failure of the provider's; the wave is pausing, and the next
+    // start of the attempt finds what an unfinished launch left (launch_incomplete)
+    if (endedBySignal(err)) {
+      await this.apply(item, { type: 'job_deferred', reasonCode: 'start_interrupted', detail: err.message, at });
+      return;
+    }
     const outOfRoom = err.reasonCode === 'disk_low' || err.reasonCode === 'disk_full';
     if (err.reasonCode === 'provider_concurrency_cap_exceeded' || err.reasonCode === 'lock_timeout' || outOfRoom) {
       // not this attempt's fault: give the slot back and try again later

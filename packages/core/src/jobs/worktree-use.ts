@@ -9,7 +9,7 @@ import { DxError, ExitCode } from '../errors.js';
 import { isWithin, workTreeGitDir, workTreeRoot } from '../gates/worktree.js';
 import { git } from '../process/git.js';
 import { processStatus, type ProcessIdentity } from '../process/identity.js';
-import { jobPaths, listBeadsInProviderDir, listProviderDirs } from '../state/layout.js';
+import { jobPaths, listBeadsInProviderDir, listProviderDirs, type JobPaths } from '../state/layout.js';
 import { acquireLock, LockTimeoutError, type Lock } from '../state/lock.js';
 import { isLive, loadJob } from './store.js';
 import { claimOf } from './worktree-claim.js';
@@ -77,9 +77,10 @@ function assertNoClaimTheRecordsMiss(root: string, worktree: string): void {
   const claim = claimOf(worktree);
   if (!claim) return;
   // this root's own jobs are judged by their records above (a lost watcher's agent included),
-  // unless the claiming job's record cannot be read (garbled, removed): then by the claim
+  // unless the claiming job's meta is there but garbled: then by the claim. Removed job files are
+  // a clean-up: the start goes on, and the watcher that lost its records ends its own agent.
   const ours = claim.stateRoot === fs.realpathSync(root);
-  if (ours && (!claim.provider || !claim.beads || loadJob(jobPaths(root, claim.provider, claim.beads)).meta)) return;
+  if (ours && !(claim.provider && claim.beads && metaGarbled(jobPaths(root, claim.provider, claim.beads)))) return;
   const alive = (id: ProcessIdentity | undefined) => id !== undefined && processStatus(id).status === 'alive';
   if (!alive(claim.watcher) && !alive(claim.agent)) return;
   const whose = ours
@@ -93,6 +94,11 @@ function assertNoClaimTheRecordsMiss(root: string, worktree: string): void {
       nextAction: 'give_each_job_its_own_worktree_or_wait',
     },
   );
+}
+
+function metaGarbled(paths: JobPaths): boolean {
+  const job = loadJob(paths);
+  return !job.meta && job.corrupt?.file === paths.meta;
 }
 
 /**

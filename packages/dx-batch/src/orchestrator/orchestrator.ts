@@ -423,8 +423,7 @@ export class Orchestrator {
     for (const item of waiting)
       if (item.reason_code !== 'host_unreachable')
         await this.apply(item, { type: 'host_unreachable', detail: record.error ?? 'host unreachable', at });
-    const graceMs = this.deps.policy.fleet.hostDownGraceMinutes * 60_000;
-    if (Date.now() - Date.parse(record.down_since ?? at) < graceMs) return;
+    if (!this.pastHostGrace(Date.parse(record.down_since ?? at))) return;
     for (const item of this.active().filter((i) => (i.host ?? 'local') === host)) {
       this.state.lost_jobs.push({
         beads_id: item.beads_id,
@@ -548,8 +547,7 @@ export class Orchestrator {
     );
     if (queued.length === 0 || providers.has(undefined)) return undefined;
     const needed = this.state.hosts.filter((h) => [...providers].some((p) => p && h.providers.includes(p)));
-    const graceMs = this.deps.policy.fleet.hostDownGraceMinutes * 60_000;
-    const downLong = (h: HostRecord) => h.status === 'down' && Date.now() - Date.parse(h.down_since ?? '') >= graceMs;
+    const downLong = (h: HostRecord) => h.status === 'down' && this.pastHostGrace(Date.parse(h.down_since ?? ''));
     if (needed.length === 0 || !needed.every(downLong)) return undefined;
     return `every host that runs ${[...providers].join(', ')} has been down for more than ${this.deps.policy.fleet.hostDownGraceMinutes} min (${needed.map((h) => `${h.host} since ${h.down_since}: ${h.reason_code}`).join('; ')})`;
   }
@@ -1119,6 +1117,11 @@ export class Orchestrator {
     }
   }
 
+  /** Whether a host or a job silent since `since` (epoch ms) has been so for the fleet's grace. */
+  private pastHostGrace(since: number): boolean {
+    return Date.now() - since >= this.deps.policy.fleet.hostDownGraceMinutes * 60_000;
+  }
+
   /**
    * The job's host answers for its other jobs but not for this one (its records unreadable to
    * dx-runner): retried for as long as a silent host is waited for, then the attempt is failed and
@@ -1128,8 +1131,7 @@ export class Orchestrator {
     const key = `${item.beads_id}\u0000${item.attempt}`;
     const since = this.checkFailingSince.get(key) ?? Date.now();
     this.checkFailingSince.set(key, since);
-    const graceMs = this.deps.policy.fleet.hostDownGraceMinutes * 60_000;
-    if (Date.now() - since < graceMs) {
+    if (!this.pastHostGrace(since)) {
       this.deps.view.event(this.state, `${item.beads_id}: check failed (${err.message}); will retry`);
       return;
     }

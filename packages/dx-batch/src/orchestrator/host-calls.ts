@@ -18,8 +18,11 @@ export class BoundedHostCalls {
 
   constructor(private readonly waitMs: () => number) {}
 
-  /** The call's result, or undefined while it has not ended (it goes on: ask again later). */
-  async get<T>(key: string, call: () => Promise<T>): Promise<Settled<T> | undefined> {
+  /**
+   * The call's result, or undefined while it has not ended within `waitMs` (it goes on: ask again
+   * later).
+   */
+  async get<T>(key: string, call: () => Promise<T>, waitMs = this.waitMs()): Promise<Settled<T> | undefined> {
     let entry = this.inFlight.get(key);
     if (!entry) {
       const started: InFlight = { promise: Promise.resolve() };
@@ -32,7 +35,7 @@ export class BoundedHostCalls {
     }
     if (!entry.result) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([entry.promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.waitMs())))]);
+      await Promise.race([entry.promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
       clearTimeout(timer);
     }
     if (!entry.result) return undefined;

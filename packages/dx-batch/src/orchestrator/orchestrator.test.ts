@@ -173,7 +173,10 @@ class ScriptedDxRunner {
     await this.afterPollRead?.();
     return answer;
   }
+  /** Runs before a report answers (a host slow to give it). */
+  beforeReport?: (beads: string) => Promise<void>;
   async report(beads: string, logLines?: number) {
+    await this.beforeReport?.(beads);
     const { ending } = this.job(beads);
     return {
       ...(logLines ? { log_tail: (ending.log ?? '').split('\n').slice(-logLines) } : {}),
@@ -644,6 +647,48 @@ describe('orchestrator (scripted dx-runner)', () => {
       reason_code: 'start_interrupted',
     });
   });
+
+  it('a report its host is slow to give holds only its own item: the others go on meanwhile', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // without the bound the wave would wait on bd-1's report for good: given up after 20 s
+    let gaveUp = false;
+    const giveUp = setTimeout(() => {
+      gaveUp = true;
+      release();
+    }, 20_000);
+    let othersFinishedFirst = false;
+    const lines: string[] = [];
+    const { state } = await wave(
+      ['bd-1', 'bd-2'],
+      (job) =>
+        job.beads.endsWith('-review')
+          ? { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') }
+          : { state: 'exited_ok', text: implemented(job.beads) },
+      { max_parallel: 2 },
+      undefined,
+      {
+        view: { ...silent, event: (_state, line) => lines.push(line) },
+        runner: (r) => {
+          r.beforeReport = async (beads) => {
+            if (beads === 'bd-2-review') {
+              othersFinishedFirst = !gaveUp;
+              release();
+            }
+            if (beads === 'bd-1') await held;
+          };
+        },
+      },
+    );
+    clearTimeout(giveUp);
+    expect(othersFinishedFirst).toBe(true);
+    expect(state.status).toBe('completed');
+    expect(state.items.map((i) => [i.beads_id, i.state])).toEqual([
+      ['bd-1', 'APPROVED'],
+      ['bd-2', 'APPROVED'],
+    ]);
+    expect(lines).toContain("bd-1 waits for local's report on job bd-1 (asked; no answer yet)");
+  }, 40_000);
 
   it('stops a stalled job before moving the item on', async () => {
     const { state, runner } = await wave(['bd-1'], (job) => {

@@ -92,6 +92,8 @@ export class Orchestrator {
   private readonly starts = new PendingStarts();
   /** Per item: why it last waited for a host (said once per change). */
   private readonly waiting = new Map<string, string>();
+  /** Hosts that did not give a report in time this cycle. */
+  private readonly slowToReport = new Set<string>();
   /** Per running job (`beads NUL attempt`): since when its host answers for others but not for it. */
   private readonly checkFailingSince = new Map<string, number>();
   /** Ends the current wait between cycles early (a pause, a job's end). */
@@ -263,6 +265,7 @@ export class Orchestrator {
         }
         // an end heard from here on is read by this cycle or wakes the next one
         this.jobEnded = false;
+        this.slowToReport.clear();
         this.deps.lock.renew();
         this.pruneJobRecords();
         await this.probeDownHosts();
@@ -371,7 +374,6 @@ export class Orchestrator {
     return this.state.hosts.find((h) => h.host === (host ?? 'local'));
   }
 
-  /** Live attempts of this wave per host. */
   /**
    * An item that can go nowhere yet says so, once per change of why: a wave whose items sat queued
    * for hours said nothing of the hosts they waited for.
@@ -384,12 +386,16 @@ export class Orchestrator {
       .map((h) =>
         h.status === 'up' ? `${h.host} ${running.get(h.host) ?? 0}/${h.max_parallel}` : `${h.host} ${h.status}`,
       );
-    const why = answer ?? `a host (${provider} on ${runners.join(', ') || 'no host'})`;
+    this.sayWaiting(item, answer ?? `a host (${provider} on ${runners.join(', ') || 'no host'})`);
+  }
+
+  private sayWaiting(item: Item, why: string): void {
     if (this.waiting.get(item.beads_id) === why) return;
     this.waiting.set(item.beads_id, why);
     this.deps.view.event(this.state, `${item.beads_id} waits for ${why}`);
   }
 
+  /** Live attempts of this wave per host. */
   private runningPerHost(): Map<string, number> {
     const running = new Map<string, number>();
     for (const item of this.active()) running.set(item.host ?? 'local', (running.get(item.host ?? 'local') ?? 0) + 1);
@@ -1093,28 +1099,50 @@ export class Orchestrator {
         case 'healthy':
           break;
         case 'stalled':
-          await this.apply(item, await this.failed(item, view, 'stalled', view.reason_code, null, true));
+          await this.applyJudged(item, () => this.failed(item, view, 'stalled', view.reason_code, null, true));
           break;
         case 'blocked':
         case 'exited_err': {
           // an unreadable record proves no end: its agent may run on in the worktree the next
           // attempt works in (dx-runner's stop ends it by its heartbeat, or refuses if nothing runs)
           const mayRun = view.reason_code === 'state_file_corrupt';
-          await this.apply(item, await this.failed(item, view, view.state, view.reason_code, null, mayRun));
+          await this.applyJudged(item, () => this.failed(item, view, view.state, view.reason_code, null, mayRun));
           break;
         }
         case 'no_op':
           // still running, getting nowhere (no event, or no change for too long): stopped before the
           // item moves on, or its agent would go on in the worktree the next attempt works in
           if (view.outcome_state === null)
-            await this.apply(item, await this.failed(item, view, 'no_op', view.reason_code, null, true));
-          else await this.apply(item, await this.finished(item, view));
+            await this.applyJudged(item, () => this.failed(item, view, 'no_op', view.reason_code, null, true));
+          else await this.applyJudged(item, () => this.finished(item, view));
           break;
         case 'exited_ok':
-          await this.apply(item, await this.finished(item, view));
+          await this.applyJudged(item, () => this.finished(item, view));
           break;
       }
     }
+  }
+
+  /**
+   * An ended attempt judged from its job's report (and log tail), applied once its host has
+   * answered for it. The calls are bounded like every host call: a host whose dx-runner hangs on a
+   * report held every other item of the cycle, on every host, for the call's whole timeout. Until
+   * it answers, the item stays as it is and the next cycle looks again (the same call, not a new
+   * one).
+   */
+  private async applyJudged(item: Item, judge: () => Promise<ItemEvent>): Promise<void> {
+    const host = item.host ?? 'local';
+    const key = `judge:${host}\u0000${item.beads_id}\u0000${item.attempt}`;
+    // once a host has kept one item waiting this cycle, its others are not waited for in turn
+    const judged = await this.hostCalls.get(key, judge, this.slowToReport.has(host) ? 0 : undefined);
+    if (!judged) {
+      this.slowToReport.add(host);
+      this.sayWaiting(item, `${host}'s report on job ${item.job_beads} (asked; no answer yet)`);
+      return;
+    }
+    if (!judged.ok) throw judged.err;
+    this.waiting.delete(item.beads_id);
+    await this.apply(item, judged.value);
   }
 
   /** Whether a host or a job silent since `since` (epoch ms) has been so for the fleet's grace. */

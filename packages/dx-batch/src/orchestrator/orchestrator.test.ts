@@ -115,8 +115,11 @@ class ScriptedDxRunner {
   async release() {
     return {};
   }
+  /** Runs before a stop answers (an agent slow to end, a host slow to answer). */
+  beforeStop?: (beads: string) => Promise<void>;
   async stop(beads: string) {
     this.stopped.push(beads);
+    await this.beforeStop?.(beads);
     return {};
   }
   async start(req: StartRequest) {
@@ -688,6 +691,58 @@ describe('orchestrator (scripted dx-runner)', () => {
       ['bd-2', 'APPROVED'],
     ]);
     expect(lines).toContain("bd-1 waits for local's report on job bd-1 (asked; no answer yet)");
+  }, 40_000);
+
+  it('a stop that takes long holds only its own item, whose next attempt waits for it', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let gaveUp = false;
+    // without the bound the wave would wait on bd-1's stop: given up after 20 s
+    const giveUp = setTimeout(() => {
+      gaveUp = true;
+      release();
+    }, 20_000);
+    let othersFinishedFirst = false;
+    let stopEnded = false;
+    let stopEndedBeforeNextAttempt: boolean | undefined;
+    const lines: string[] = [];
+    const { state, runner } = await wave(
+      ['bd-1', 'bd-2'],
+      (job, nth) => {
+        if (job.beads.endsWith('-review'))
+          return { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') };
+        if (job.beads === 'bd-1' && nth === 0) return { state: 'stalled', reason: 'no_progress_events' };
+        if (job.beads === 'bd-1') stopEndedBeforeNextAttempt = stopEnded;
+        return { state: 'exited_ok', text: implemented(job.beads) };
+      },
+      { max_parallel: 3 },
+      undefined,
+      {
+        view: { ...silent, event: (_state, line) => lines.push(line) },
+        runner: (r) => {
+          r.beforeReport = async (beads) => {
+            if (beads !== 'bd-2-review') return;
+            othersFinishedFirst = !gaveUp;
+            release();
+          };
+          r.beforeStop = async (beads) => {
+            if (beads !== 'bd-1') return;
+            await held;
+            stopEnded = true;
+          };
+        },
+      },
+    );
+    clearTimeout(giveUp);
+    expect(othersFinishedFirst).toBe(true);
+    expect(stopEndedBeforeNextAttempt).toBe(true);
+    expect(runner.stopped).toEqual(['bd-1']);
+    expect(state.status).toBe('completed');
+    expect(state.items.map((i) => [i.beads_id, i.state])).toEqual([
+      ['bd-1', 'APPROVED'],
+      ['bd-2', 'APPROVED'],
+    ]);
+    expect(lines).toContain('bd-1 waits for the stop of its last job, bd-1 on local');
   }, 40_000);
 
   it('stops a stalled job before moving the item on', async () => {

@@ -92,6 +92,8 @@ export class Orchestrator {
   private readonly starts = new PendingStarts();
   /** Per item: why it last waited for a host (said once per change). */
   private readonly waiting = new Map<string, string>();
+  /** Per item: the stop of its last job, while it has not ended. */
+  private readonly stopsOut = new Map<string, StopOut>();
   /** Hosts that did not give a report in time this cycle. */
   private readonly slowToReport = new Set<string>();
   /** Per running job (`beads NUL attempt`): since when its host answers for others but not for it. */
@@ -219,12 +221,40 @@ export class Orchestrator {
       );
     }
     for (const effect of result.effects) {
-      if (effect.type === 'stop_job')
-        await this.clientOf(item)
-          .stop(effect.jobBeads)
-          .catch(() => undefined);
+      if (effect.type === 'stop_job') await this.stopJob(item, effect.jobBeads);
       else if (effect.type === 'start_job') this.startJob(item);
     }
+  }
+
+  /**
+   * Stops an attempt's job, waited for as long as any host call: a stop lasts up to the kill grace
+   * (an agent that ignores SIGTERM), longer on a host that hangs, and it held every other item of
+   * the cycle meanwhile. One still out keeps its item from its next attempt (the old agent may
+   * still be in the worktree) and its slot taken; the wave's end waits for it.
+   */
+  private async stopJob(item: Item, jobBeads: string): Promise<void> {
+    const out: StopOut = {
+      host: item.host ?? 'local',
+      jobBeads,
+      done: this.clientOf(item)
+        .stop(jobBeads)
+        .then(
+          () => undefined,
+          () => undefined,
+        ),
+    };
+    this.stopsOut.set(item.beads_id, out);
+    void out.done.then(() => {
+      if (this.stopsOut.get(item.beads_id) === out) this.stopsOut.delete(item.beads_id);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([out.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.hostWaitMs())))]);
+    clearTimeout(timer);
+  }
+
+  /** Waits for every stop still out. */
+  private async stopsSettled(): Promise<void> {
+    await Promise.all([...this.stopsOut.values()].map((s) => s.done));
   }
 
   /**
@@ -257,8 +287,10 @@ export class Orchestrator {
           await new Promise((resolve) => setTimeout(resolve, AFTER_FREEZE_SETTLE_MS));
         }
         if (this.pausing) {
-          // what the starts still out launched is on record before the wave says paused
+          // what the starts still out launched is on record before the wave says paused, and
+          // the jobs being stopped have ended
           await this.starts.wait();
+          await this.stopsSettled();
           await this.applyStartAnswers();
           this.setWave('paused', 'wave_paused_signal');
           return this.state;
@@ -298,6 +330,7 @@ export class Orchestrator {
       // a wave that stops with starts out (a full disk, a lost lock) records what they launched
       // where it still can; a resumed wave finds the rest by their jobs
       await this.starts.wait();
+      await this.stopsSettled();
       await this.applyStartAnswers().catch((err: Error) =>
         this.deps.view.event(this.state, `the answers of starts still out were not recorded: ${err.message}`),
       );
@@ -352,6 +385,7 @@ export class Orchestrator {
       await this.apply(item, { type: 'cancel', at: new Date().toISOString() });
       cancelled.push(item.beads_id);
     }
+    await this.stopsSettled();
     this.setWave('cancelled', 'wave_cancelled');
     return { cancelled, stopped };
   }
@@ -399,6 +433,8 @@ export class Orchestrator {
   private runningPerHost(): Map<string, number> {
     const running = new Map<string, number>();
     for (const item of this.active()) running.set(item.host ?? 'local', (running.get(item.host ?? 'local') ?? 0) + 1);
+    // a job being stopped holds its slot until it has ended
+    for (const { host } of this.stopsOut.values()) running.set(host, (running.get(host) ?? 0) + 1);
     return running;
   }
 
@@ -543,7 +579,7 @@ export class Orchestrator {
    * anything may yet move. The wave fails resumably; its items keep their state.
    */
   private strandedOnDownHosts(): string | undefined {
-    if (this.state.hosts.length === 0 || this.active().length > 0) return undefined;
+    if (this.state.hosts.length === 0 || this.active().length > 0 || this.stopsOut.size > 0) return undefined;
     const queued = this.state.items.filter(isQueued);
     const providers = new Set(
       queued.map((item) => {
@@ -589,7 +625,12 @@ export class Orchestrator {
     // counted once per cycle; each job this cycle starts adds its agent and its watcher
     let live: number | undefined;
     for (const item of this.state.items.filter(isQueued)) {
-      if (this.pausing || this.active().length >= this.state.config.max_parallel) break;
+      if (this.pausing || this.active().length + this.stopsOut.size >= this.state.config.max_parallel) break;
+      const stopping = this.stopsOut.get(item.beads_id);
+      if (stopping) {
+        this.sayWaiting(item, `the stop of its last job, ${stopping.jobBeads} on ${stopping.host}`);
+        continue;
+      }
       const phase = phaseOf(item.state);
       const provider = this.ctx.provider(phase, phase === 'implement' ? item.implement_failures : item.review_failures);
       // nothing to launch for this item now (every host of its provider is full or down): the next one may fit
@@ -1298,6 +1339,11 @@ function isJobNotFound(err: unknown): boolean {
 
 /** An active job's view as its host answered it, the error it answered instead, or no answer yet. */
 type Checked = { view: CheckOutput; clock: HostClock } | { err: unknown } | { pending: true };
+interface StopOut {
+  host: string;
+  jobBeads: string;
+  done: Promise<void>;
+}
 const PENDING: Checked = { pending: true };
 
 /** A cycle waits at least this long for a host's answer (poll intervals below it included). */

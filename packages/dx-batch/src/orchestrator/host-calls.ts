@@ -33,13 +33,18 @@ export class BoundedHostCalls {
       this.inFlight.set(key, started);
       entry = started;
     }
-    if (!entry.result) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([entry.promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
-      clearTimeout(timer);
-    }
+    if (!entry.result) await waitAtMost(entry.promise, waitMs);
     if (!entry.result) return undefined;
     this.inFlight.delete(key);
     return entry.result as Settled<T>;
   }
 }
+
+/** Waits until `work` settles or `waitMs` has passed, whichever comes first; `work` goes on either way. */
+export async function waitAtMost(work: Promise<unknown>, waitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.then(noop, noop), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+  clearTimeout(timer);
+}
+
+function noop(): void {}

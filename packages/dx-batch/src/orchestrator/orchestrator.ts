@@ -48,7 +48,7 @@ import {
   type Phase,
 } from './machine.js';
 import { lostJobFate } from './lost-jobs.js';
-import { BoundedHostCalls } from './host-calls.js';
+import { BoundedHostCalls, waitAtMost } from './host-calls.js';
 import { PendingStarts, type PendingStart } from './starts.js';
 import { countLiveProcesses } from './saturation.js';
 import { isHostFailure, rankHosts, type WaveHosts } from '../fleet/hosts.js';
@@ -247,9 +247,7 @@ export class Orchestrator {
     void out.done.then(() => {
       if (this.stopsOut.get(item.beads_id) === out) this.stopsOut.delete(item.beads_id);
     });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([out.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.hostWaitMs())))]);
-    clearTimeout(timer);
+    await waitAtMost(out.done, this.hostWaitMs());
   }
 
   /** Waits for every stop still out. */

@@ -1,5 +1,5 @@
 import type { StartOutput } from '@dx/core';
-import type { Settled } from './host-calls.js';
+import { waitAtMost, type Settled } from './host-calls.js';
 
 /** A dx-runner start asked for one attempt of an item, and its answer once it came. */
 export interface PendingStart {
@@ -45,9 +45,7 @@ export class PendingStarts {
   async wait(waitMs?: number): Promise<void> {
     const all = Promise.all([...this.byItem.values()].map((s) => s.answered));
     if (waitMs === undefined) return void (await all);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
-    clearTimeout(timer);
+    await waitAtMost(all, waitMs);
   }
 
   /** The starts answered so far, no longer in flight: their answers are the caller's to apply. */

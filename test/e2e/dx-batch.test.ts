@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelOutputSchema, DoctorOutputSchema, WaveReportSchema, readLedger, wavePaths } from '@dx/dx-batch';
-import { StatusOutputSchema } from '@dx/core';
+import { JobReportSchema, StatusOutputSchema } from '@dx/core';
 import {
   createBatchFixture,
   IMPLEMENT_OK,
@@ -128,6 +128,36 @@ describe('dx-batch waves', () => {
     const first = JSON.parse((await sb.dx(['check', nq.attempts[0].job_beads, '--json'])).stdout);
     expect(first.outcome_state).not.toBeNull();
   });
+
+  it('a stop that lasts the kill grace holds only its own item: the others go on, its next attempt waits', async () => {
+    // sq's first implementer says nothing, changes nothing and ignores SIGTERM: stopping it takes the
+    // kill grace; sl is still implementing when that stop begins, so its review falls inside it
+    script('sq.implement.fake', { silent: true, steps: [{ ignore_sigterm: true }, { hang: true }] });
+    script('sl.implement.fake', { steps: [{ sleep: 2500 }, ...IMPLEMENT_OK.steps] });
+    // without --json: the progress lines (stderr) say why sq waits
+    const r = await sb.batch(['start', '--items', items(['sq', 'sl']), '--wave-id', 'w-slow-stop'], {
+      env: { DX_RUNNER_STARTUP_GRACE_SEC: '1', DX_RUNNER_KILL_GRACE_SEC: '15' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const wave = parseWave((await sb.batch(['status', '--wave-id', 'w-slow-stop', '--json'])).stdout);
+    const sq = byId(wave, 'sq');
+    const sl = byId(wave, 'sl');
+    expect([sq.status, sl.status]).toEqual(['APPROVED', 'APPROVED']);
+    expect(attemptRows(sq)).toEqual([
+      ['implement', 'fake', 'no_op', 'no_events_no_mutation'],
+      ['implement', 'fake-alt', 'exited_ok', 'implement_completed'],
+      ['review', 'fake', 'exited_ok', 'review_approved'],
+    ]);
+    // when the stop ended: the first job's outcome, written once its agent was killed
+    const { json: first } = await sb.dxJson(['report', '--beads', sq.attempts[0].job_beads], JobReportSchema);
+    const stopped = first.history.filter((h) => h.provider === 'fake');
+    expect(stopped.map((h) => h.state)).toEqual(['killed']);
+    const stopEnded = Date.parse(stopped[0].completed_at);
+    const slReview = sl.attempts.find((a) => a.phase === 'review')!;
+    expect(Date.parse(slReview.started_at)).toBeLessThan(stopEnded);
+    expect(Date.parse(sq.attempts[1].started_at)).toBeGreaterThanOrEqual(stopEnded);
+    expect(r.stderr).toContain(`sq waits for the stop of its last job, ${sq.attempts[0].job_beads} on local`);
+  }, 90_000);
 
   it('a review that changed files cannot approve them: the next reviewer reviews the worktree as it is', async () => {
     // the first reviewer (provider fake) edits the work and approves; the next one (fake-alt) only approves

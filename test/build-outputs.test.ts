@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/paths.js';
 
 /**
@@ -19,7 +19,11 @@ const shipped = ['packages/core/policy', 'packages/core/profiles', 'packages/pro
     .filter((n) => n.endsWith('.yaml'))
     .map((n) => path.join(REPO_ROOT, dir, n)),
 );
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-build-'));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-build-'));
+});
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 type Core = typeof import('@dx/core');

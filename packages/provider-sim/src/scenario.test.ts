@@ -1,12 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readYamlFile } from '@dx/core';
 import { buildPlan } from './plan.js';
 import { loadScenario, readScenario, shippedScenarios } from './scenario.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-sim-scenario-'));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-sim-scenario-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function file(name: string, text: string): string {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobPaths } from '../state/layout.js';
 import { finalizeJob, lockJob, stopJob } from './control.js';
 import { JobEndEvents } from './file-events.js';
@@ -14,10 +14,15 @@ import { toJobView } from './view.js';
  * The control commands on jobs whose watcher is gone (no process is involved, so nothing is
  * signalled): the outcome is written once, from what the job recorded, and never replaced.
  */
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-control-'));
-fs.chmodSync(root, 0o700);
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let root: string;
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-control-'));
+  fs.chmodSync(root, 0o700);
+  env = { ...process.env, DX_RUNNER_STATE_DIR: root };
+});
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-const env = { ...process.env, DX_RUNNER_STATE_DIR: root };
+let env: NodeJS.ProcessEnv;
 
 function ghostJob(beads: string, provider = 'fake'): void {
   const paths = jobPaths(root, provider, beads);

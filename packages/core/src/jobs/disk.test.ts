@@ -1,13 +1,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicy } from '../policy/load.js';
 import { diskUsage, roomProblem } from './disk.js';
 
-const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-disk-')));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let dir: string;
+let policy: ReturnType<typeof loadPolicy>;
+beforeAll(() => {
+  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-disk-')));
+  policy = loadPolicy({ env: { HOME: dir } });
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-const policy = loadPolicy({ env: { HOME: dir } });
 const MB = 1024 * 1024;
 const answer = (free_bytes: number | null, free_files?: number | null) => ({
   ...diskUsage(undefined, '/state'),

@@ -1,19 +1,24 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { jobPaths } from '../state/layout.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobPaths, type JobPaths } from '../state/layout.js';
 import { sampleMeta } from '../testing/records.js';
 import { CorruptRecordError, publishOutcome, readRecord, writeRecord } from './record-io.js';
 import type { OutcomeRecord } from './records.js';
 
 /** Reading a record back: what was written comes back typed; anything garbled is a CorruptRecordError naming the file. */
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-record-io-'));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let root: string;
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-record-io-'));
+  paths = jobPaths(root, 'fake', 'bd-rec');
+  fs.mkdirSync(path.dirname(paths.meta), { recursive: true, mode: 0o700 });
+});
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const T = '2026-11-30T06:00:00.000Z';
-const paths = jobPaths(root, 'fake', 'bd-rec');
-fs.mkdirSync(path.dirname(paths.meta), { recursive: true, mode: 0o700 });
+let paths: JobPaths;
 
 function rewrite(file: string, edit: (text: string) => string) {
   fs.writeFileSync(file, edit(fs.readFileSync(file, 'utf8')));

@@ -15,8 +15,12 @@ import { jobStatus, jobsWithProcesses } from './view.js';
  * live job processes reads no finished job at all. Real files; one real process plays a running
  * job's watcher and agent.
  */
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-view-'));
-fs.chmodSync(root, 0o700);
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let root: string;
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-view-'));
+  fs.chmodSync(root, 0o700);
+});
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const T0 = Date.parse('2026-11-29T06:00:00Z');
@@ -57,20 +61,22 @@ function job(
 }
 
 describe('jobStatus', () => {
-  job('bd-done-a', { startedMin: 0, outcome: { endMin: 10 } });
-  job('bd-done-b', { startedMin: 1, outcome: { endMin: 30 } });
-  job('bd-done-c', { startedMin: 2, outcome: { endMin: 20 } });
-  job('bd-no-outcome', { startedMin: 5 });
-  // restarted: the outcome on disk is the previous instance's and the new one's agent was spawned
-  // (its pid file is there), so this job has not ended
-  const restarted = job('bd-restarted', {
-    startedMin: 3,
-    instance: 'run-2',
-    outcome: { instance: 'run-1', endMin: 4 },
+  beforeAll(() => {
+    job('bd-done-a', { startedMin: 0, outcome: { endMin: 10 } });
+    job('bd-done-b', { startedMin: 1, outcome: { endMin: 30 } });
+    job('bd-done-c', { startedMin: 2, outcome: { endMin: 20 } });
+    job('bd-no-outcome', { startedMin: 5 });
+    // restarted: the outcome on disk is the previous instance's and the new one's agent was spawned
+    // (its pid file is there), so this job has not ended
+    const restarted = job('bd-restarted', {
+      startedMin: 3,
+      instance: 'run-2',
+      outcome: { instance: 'run-1', endMin: 4 },
+    });
+    fs.writeFileSync(restarted.pid, '999998\n');
+    const garbled = job('bd-garbled', { startedMin: 4, outcome: { endMin: 40 } });
+    fs.writeFileSync(garbled.outcome, 'exit_code=zero\nstate=???\n');
   });
-  fs.writeFileSync(restarted.pid, '999998\n');
-  const garbled = job('bd-garbled', { startedMin: 4, outcome: { endMin: 40 } });
-  fs.writeFileSync(garbled.outcome, 'exit_code=zero\nstate=???\n');
 
   it('lists the jobs that have not ended (oldest first) and counts the finished ones', () => {
     const { live, recent, finished } = jobStatus(root);

@@ -1,27 +1,29 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent, ProviderRuntime } from './contract.js';
 import { runModelProbe } from './probe.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-probe-'));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-probe-'));
+  cli = path.join(dir, 'some-cli');
+  fs.writeFileSync(cli, STAND_IN, { mode: 0o755 });
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A stand-in CLI: prints what the probe's first argument names, the way the real CLIs do. */
-const cli = path.join(dir, 'some-cli');
-fs.writeFileSync(
-  cli,
-  `#!/bin/sh
+let cli: string;
+const STAND_IN = `#!/bin/sh
 case "$1" in
   answer) echo "FINAL ok"; exit 0 ;;
   fatal) echo "FATAL auth_invalid key rejected"; sleep 30 ;;
   silent) sleep 30 ;;
   crash) echo "starting"; printf "boom: no newline" >&2; exit 3 ;;
 esac
-`,
-  { mode: 0o755 },
-);
+`;
 
 /** A provider runtime that reads the stand-in's lines: FINAL ok → final, FATAL <class> <text> → fatal. */
 const runtime: ProviderRuntime = {

@@ -1,10 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBinary } from './services.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-binary-'));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-binary-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 function tool(name: string, script: string): void {
   fs.writeFileSync(path.join(dir, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });

@@ -1,11 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { wavePaths } from '../waves/paths.js';
 import { appendLedger, ledgerFile, readLedger, reconcileLedger } from './ledger.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-batch-ledger-'));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let root: string;
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-batch-ledger-'));
+});
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe('item ledger', () => {

@@ -1,13 +1,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JOURNAL_LIMIT } from './journal.js';
 import { wavePaths } from './paths.js';
 import { sampleWave } from '../testing/waves.js';
 import { loadWave, writeWave, type WaveState } from './state.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-wave-journal-'));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let root: string;
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-wave-journal-'));
+});
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const wave = (id: string, size: number): WaveState =>

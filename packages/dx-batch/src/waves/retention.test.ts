@@ -1,14 +1,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WaveHosts } from '../fleet/hosts.js';
 import { sampleWave } from '../testing/waves.js';
 import { wavePaths } from './paths.js';
 import { pruneWaves } from './retention.js';
 import { writeWave, type Attempt } from './state.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-wave-retention-'));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let root: string;
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'dx-wave-retention-'));
+});
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const attempt = (host: string): Attempt => ({

@@ -1,12 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicy, sectionOf } from '@dx/core';
 import { maxParallelAt, migrationStart, recordMigrationStart } from './config.js';
 import { NIGHTLY_SECTION } from './policy.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nightly-config-'));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let root: string;
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'nightly-config-'));
+});
 afterEach(() => fs.rmSync(path.join(root, 'migration-start'), { force: true }));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const nightly = sectionOf(loadPolicy({ env: {}, sections: [NIGHTLY_SECTION] }), NIGHTLY_SECTION);

@@ -745,6 +745,31 @@ describe('orchestrator (scripted dx-runner)', () => {
     expect(lines).toContain('bd-1 waits for the stop of its last job, bd-1 on local');
   }, 40_000);
 
+  it('a stop that fails is said, and the item still moves on', async () => {
+    const lines: string[] = [];
+    const { state } = await wave(
+      ['bd-1'],
+      (job, nth) => {
+        if (job.beads.endsWith('-review'))
+          return { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') };
+        if (nth === 0) return { state: 'stalled', reason: 'no_progress_events' };
+        return { state: 'exited_ok', text: implemented(job.beads) };
+      },
+      undefined,
+      undefined,
+      {
+        view: { ...silent, event: (_state, line) => lines.push(line) },
+        runner: (r) => {
+          r.beforeStop = () => Promise.reject(new Error('dx-runner stop exited 1: state root unreadable'));
+        },
+      },
+    );
+    expect(state.items.map((i) => [i.beads_id, i.state])).toEqual([['bd-1', 'APPROVED']]);
+    expect(lines).toContain(
+      'bd-1: the stop of its last job, bd-1 on local, failed: dx-runner stop exited 1: state root unreadable',
+    );
+  }, 40_000);
+
   it('stops a stalled job before moving the item on', async () => {
     const { state, runner } = await wave(['bd-1'], (job) => {
       if (job.beads === 'bd-1-review') return { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };

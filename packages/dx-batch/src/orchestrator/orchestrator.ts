@@ -240,7 +240,12 @@ export class Orchestrator {
         .stop(jobBeads)
         .then(
           () => undefined,
-          () => undefined,
+          // the next attempt's start refuses while the old job still runs: say why here
+          (err: Error) =>
+            this.deps.view.event(
+              this.state,
+              `${item.beads_id}: the stop of its last job, ${jobBeads} on ${item.host ?? 'local'}, failed: ${err.message}`,
+            ),
         ),
     };
     this.stopsOut.set(item.beads_id, out);

@@ -262,6 +262,21 @@ const firstStartThen =
       : { state: 'exited_ok', text: implemented('bd-1') };
   };
 
+/**
+ * A gate a scripted call waits on: opened by the test, or given up after `ms` (so a wave that would
+ * wait on it for good ends, and the test says so).
+ */
+function gate(ms = 20_000) {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let gaveUp = false;
+  const timer = setTimeout(() => {
+    gaveUp = true;
+    open();
+  }, ms);
+  return { opened, open, gaveUp: () => gaveUp, dispose: () => clearTimeout(timer) };
+}
+
 describe('orchestrator (scripted dx-runner)', () => {
   it('implements, reviews and approves; the review job is read-only and the wave completes', async () => {
     const { state, runner, ledger } = await wave(['bd-1'], (job) =>
@@ -652,14 +667,8 @@ describe('orchestrator (scripted dx-runner)', () => {
   });
 
   it('a report its host is slow to give holds only its own item: the others go on meanwhile', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    // without the bound the wave would wait on bd-1's report for good: given up after 20 s
-    let gaveUp = false;
-    const giveUp = setTimeout(() => {
-      gaveUp = true;
-      release();
-    }, 20_000);
+    // without the bound the wave would wait on bd-1's report for good
+    const report = gate();
     let othersFinishedFirst = false;
     const lines: string[] = [];
     const { state } = await wave(
@@ -675,15 +684,15 @@ describe('orchestrator (scripted dx-runner)', () => {
         runner: (r) => {
           r.beforeReport = async (beads) => {
             if (beads === 'bd-2-review') {
-              othersFinishedFirst = !gaveUp;
-              release();
+              othersFinishedFirst = !report.gaveUp();
+              report.open();
             }
-            if (beads === 'bd-1') await held;
+            if (beads === 'bd-1') await report.opened;
           };
         },
       },
     );
-    clearTimeout(giveUp);
+    report.dispose();
     expect(othersFinishedFirst).toBe(true);
     expect(state.status).toBe('completed');
     expect(state.items.map((i) => [i.beads_id, i.state])).toEqual([
@@ -694,14 +703,8 @@ describe('orchestrator (scripted dx-runner)', () => {
   }, 40_000);
 
   it('a stop that takes long holds only its own item, whose next attempt waits for it', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let gaveUp = false;
-    // without the bound the wave would wait on bd-1's stop: given up after 20 s
-    const giveUp = setTimeout(() => {
-      gaveUp = true;
-      release();
-    }, 20_000);
+    // without the bound the wave would wait on bd-1's stop
+    const stop = gate();
     let othersFinishedFirst = false;
     let stopEnded = false;
     let stopEndedBeforeNextAttempt: boolean | undefined;
@@ -722,18 +725,18 @@ describe('orchestrator (scripted dx-runner)', () => {
         runner: (r) => {
           r.beforeReport = async (beads) => {
             if (beads !== 'bd-2-review') return;
-            othersFinishedFirst = !gaveUp;
-            release();
+            othersFinishedFirst = !stop.gaveUp();
+            stop.open();
           };
           r.beforeStop = async (beads) => {
             if (beads !== 'bd-1') return;
-            await held;
+            await stop.opened;
             stopEnded = true;
           };
         },
       },
     );
-    clearTimeout(giveUp);
+    stop.dispose();
     expect(othersFinishedFirst).toBe(true);
     expect(stopEndedBeforeNextAttempt).toBe(true);
     expect(runner.stopped).toEqual(['bd-1']);

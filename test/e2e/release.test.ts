@@ -13,24 +13,14 @@ import { CheckOutputSchema, PreflightOutputSchema, VersionOutputSchema } from '@
 import { NightReportSchema } from '@dx/nightly-dispatch';
 import { BD_STUB_DIR, REPO_ROOT } from '../helpers/paths.js';
 
-const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-release-e2e-')));
-const prefix = path.join(dir, 'prefix');
-const home = path.join(dir, 'home');
-const agents = path.join(dir, 'agents');
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let dir: string;
+let prefix: string;
+let home: string;
+let agents: string;
+let env: NodeJS.ProcessEnv;
 const bin = (name: string) => path.join(prefix, 'bin', name);
 let tarball = '';
-
-const env: NodeJS.ProcessEnv = {
-  PATH: `${path.join(prefix, 'bin')}:${BD_STUB_DIR}:${process.env.PATH}`,
-  HOME: home,
-  LANG: 'C.UTF-8',
-  TMPDIR: dir,
-  npm_config_cache: path.join(dir, 'npm-cache'),
-  npm_config_update_notifier: 'false',
-  npm_config_fund: 'false',
-  npm_config_audit: 'false',
-  DX_RUNNER_EXTRA_ALLOWED_PREFIXES: agents,
-};
 
 function run(command: string, args: string[], extra: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(command, args, { cwd: dir, env: { ...env, ...extra }, encoding: 'utf8', timeout: 240_000 });
@@ -38,6 +28,21 @@ function run(command: string, args: string[], extra: NodeJS.ProcessEnv = {}) {
 }
 
 beforeAll(() => {
+  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-release-e2e-')));
+  prefix = path.join(dir, 'prefix');
+  home = path.join(dir, 'home');
+  agents = path.join(dir, 'agents');
+  env = {
+    PATH: `${path.join(prefix, 'bin')}:${BD_STUB_DIR}:${process.env.PATH}`,
+    HOME: home,
+    LANG: 'C.UTF-8',
+    TMPDIR: dir,
+    npm_config_cache: path.join(dir, 'npm-cache'),
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+    DX_RUNNER_EXTRA_ALLOWED_PREFIXES: agents,
+  };
   fs.mkdirSync(home, { recursive: true });
   fs.mkdirSync(agents, { recursive: true });
   const out = path.join(dir, 'release');

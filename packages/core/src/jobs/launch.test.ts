@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicy } from '../policy/load.js';
 import type { LaunchRequest, LaunchSpec, Provider } from '../providers/contract.js';
 import { ProviderRegistry } from '../providers/registry.js';
@@ -16,20 +16,30 @@ import type { PrespawnedWatcher } from './watcher/prespawn.js';
  * The launch's validation in-process, with dry runs (nothing is spawned): what a start refuses
  * before any agent runs, and what the launch spec may not contain.
  */
-const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-launch-')));
+// made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
+let dir: string;
+let agents: string;
+let worktree: string;
+let env: NodeJS.ProcessEnv;
+let policy: ReturnType<typeof loadPolicy>;
+let prompt: string;
+beforeAll(() => {
+  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dx-launch-')));
+  agents = path.join(dir, 'agents');
+  worktree = path.join(agents, 'bd-1', 'repo');
+  fs.mkdirSync(worktree, { recursive: true });
+  execFileSync('git', ['init', '-q', worktree]);
+  env = {
+    HOME: dir,
+    PATH: process.env.PATH,
+    DX_RUNNER_STATE_DIR: path.join(dir, 'state'),
+    DX_RUNNER_EXTRA_ALLOWED_PREFIXES: agents,
+  };
+  policy = loadPolicy({ env });
+  prompt = path.join(dir, 'task.prompt');
+  fs.writeFileSync(prompt, 'Fix the flaky retry test in packages/core please\nand nothing else\n');
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-const agents = path.join(dir, 'agents');
-const worktree = path.join(agents, 'bd-1', 'repo');
-fs.mkdirSync(worktree, { recursive: true });
-execFileSync('git', ['init', '-q', worktree]);
-const env: NodeJS.ProcessEnv = {
-  HOME: dir,
-  PATH: process.env.PATH,
-  DX_RUNNER_STATE_DIR: path.join(dir, 'state'),
-  DX_RUNNER_EXTRA_ALLOWED_PREFIXES: agents,
-};
-const policy = loadPolicy({ env });
 
 function provider(
   id: string,
@@ -67,9 +77,6 @@ registry.register(
   provider('simulated', () => ({}), { simulator: true }),
   'test',
 );
-
-const prompt = path.join(dir, 'task.prompt');
-fs.writeFileSync(prompt, 'Fix the flaky retry test in packages/core please\nand nothing else\n');
 
 function start(over: Partial<StartJobOptions>) {
   return startJob({

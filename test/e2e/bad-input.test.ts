@@ -560,6 +560,23 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     });
   });
 
+  it('a restart its policy refuses leaves the running instance running', async () => {
+    expect((await sb.dx(start('--beads', 'bd-live'))).code).toBe(0);
+    const check = async () => (await sb.dxJson(['check', 'bd-live'], CheckOutputSchema)).json;
+    const before = await waitFor(async () => ((await check()).state === 'healthy' ? check() : undefined), 'running');
+    // the policy changed since the start: the job's worktree is now a canonical repository
+    const policy = path.join(sb.dir, 'forbids-the-worktree.yaml');
+    fs.writeFileSync(policy, `worktrees:\n  forbidden_repos: [${JSON.stringify(wt)}]\n`);
+    expectRefusal(await sb.dx(['restart', 'bd-live', '--policy', policy]), 22, 'canonical_worktree_forbidden');
+    expect(await check()).toMatchObject({
+      state: 'healthy',
+      outcome_state: null,
+      run_instance: before.run_instance,
+      pid: before.pid,
+      retries: 0,
+    });
+  });
+
   it('refuses an unreadable prompt file with exit 1', async () => {
     const file = sb.prompt({ steps: [] });
     fs.chmodSync(file, 0o000);

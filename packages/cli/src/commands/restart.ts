@@ -5,8 +5,9 @@ export default class Restart extends DxCommand<RestartOutput> {
   static override summary = 'relaunch a job with the same prompt, worktree and model';
   static override description = `Stops the current instance if it still runs, rotates its log and outcome (<beads>.log.N),
 keeps its metadata, and launches the next instance; retries counts restarts. The worktree gate and
-the provider's concurrency cap apply again.
-${exitCodesHelp([0, 1, 20, 21, 22])}`;
+the provider's concurrency cap apply again, and with --policy the policy's worktree rules and
+allowed models: what refuses the relaunch is checked before the running instance is stopped.
+${exitCodesHelp([0, 1, 20, 21, 22, 25])}`;
 
   static override examples = ['<%= config.bin %> restart bd-xxx', '<%= config.bin %> restart --beads bd-xxx'];
   static override args = { beads: beadsArg() };

@@ -762,19 +762,36 @@ export interface RelaunchOptions {
   watcher?: PrespawnedWatcher;
 }
 
+/** What a relaunch reads and checks before it launches: its environment, prompt, worktree and model. */
+export interface RelaunchInputs {
+  env: NodeJS.ProcessEnv;
+  prompt: string;
+  worktree: string;
+}
+
+/**
+ * Refuse a relaunch the environment or the policy no longer allows (the policy may have changed
+ * since the first start: the worktree and the model must still be allowed). A restart calls this
+ * before it stops the running instance, so a refused restart costs nothing.
+ */
+export function checkRelaunch(meta: MetaRecord, options: RelaunchOptions): RelaunchInputs {
+  const env = options.env ?? process.env;
+  validateEnv(env);
+  const prompt = readPromptFile(meta.prompt_copy);
+  const { worktree } = checkWorktree(meta.worktree, options.policy);
+  if (meta.model)
+    resolveModel(options.provider.id, options.policy.providers[options.provider.id], { requested: meta.model, env });
+  return { env, prompt, worktree };
+}
+
 /** Launch the next instance of an ended job with the same prompt, worktree and model; retries + 1. */
 export async function relaunch(
   job: { paths: JobPaths; meta: MetaRecord },
   options: RelaunchOptions,
+  inputs: RelaunchInputs = checkRelaunch(job.meta, options),
 ): Promise<StartResult> {
-  const env = options.env ?? process.env;
-  validateEnv(env);
   const { meta } = job;
-  const prompt = readPromptFile(meta.prompt_copy);
-  const { worktree } = checkWorktree(meta.worktree, options.policy);
-  // the policy may have changed since the first start: the model must still be allowed
-  if (meta.model)
-    resolveModel(options.provider.id, options.policy.providers[options.provider.id], { requested: meta.model, env });
+  const { env, prompt, worktree } = inputs;
   return launch({
     root: options.root,
     beads: meta.beads,

@@ -1,11 +1,10 @@
-import { validateEnv } from '../config/env.js';
 import { assertGitCanUseWorktree } from '../gates/worktree.js';
 import { DxError, ExitCode } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { awaitWatcherExit, endJob, identityUnprovenError, withJobLock } from './control.js';
 import type { RestartOutput } from '../schemas/outputs.js';
-import { relaunch } from './launch.js';
+import { checkRelaunch, relaunch } from './launch.js';
 import type { PrespawnedWatcher } from './watcher/prespawn.js';
 import { requireJob, type JobSnapshot } from './store.js';
 
@@ -35,11 +34,21 @@ export async function restartInstance(root: string, job: JobSnapshot, options: R
     });
   }
   if (job.identityUnproven) throw identityUnprovenError(job, 'restart');
-  // a bad environment must not cost the running instance: check it before stopping anything
-  validateEnv(options.env ?? process.env);
-  // nor a repository git can no longer use (a pruned linked worktree, a git config broken since)
-  await assertGitCanUseWorktree(meta.worktree, options.env);
   const provider = options.registry.get(meta.provider);
+  const relaunchOptions = {
+    root,
+    provider,
+    policy: options.policy,
+    env: options.env,
+    version: options.version,
+    lockHeld: true,
+    watcher: options.watcher,
+  };
+  // what would refuse the relaunch must not cost the running instance: a bad environment, a
+  // policy that no longer allows its worktree or model, a prompt copy gone, a repository git can
+  // no longer use (a pruned linked worktree, a git config broken since); all checked before any stop
+  const inputs = checkRelaunch(meta, relaunchOptions);
+  await assertGitCanUseWorktree(meta.worktree, options.env);
   let stoppedPrevious = false;
   if (!job.outcome) {
     const ended = await endJob(
@@ -51,18 +60,7 @@ export async function restartInstance(root: string, job: JobSnapshot, options: R
   } else {
     await awaitWatcherExit(job);
   }
-  const started = await relaunch(
-    { paths: job.paths, meta },
-    {
-      root,
-      provider,
-      policy: options.policy,
-      env: options.env,
-      version: options.version,
-      lockHeld: true,
-      watcher: options.watcher,
-    },
-  );
+  const started = await relaunch({ paths: job.paths, meta }, relaunchOptions, inputs);
   return { ...started, previous_run_instance: meta.run_instance, stopped_previous: stoppedPrevious };
 }
 

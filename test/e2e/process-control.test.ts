@@ -69,7 +69,7 @@ async function forgeGhost(ns: PidNamespace, beads: string, edit: (heartbeat: str
   const paths = jobPaths(sb.state, 'fake', beads);
   const start = await ns.dx(sb.fakeStartArgs(beads, [{ exit: 0 }]));
   expect(start.code, start.stderr).toBe(0);
-  await waitFor(() => fs.existsSync(paths.outcome), `${beads} outcome`);
+  await waitFor(() => fs.existsSync(paths.outcome) && !fs.existsSync(paths.pid), `${beads} outcome and clean-up`);
   fs.rmSync(paths.outcome);
   fs.writeFileSync(paths.heartbeat, edit(fs.readFileSync(paths.heartbeat, 'utf8')));
   return paths;
@@ -388,7 +388,9 @@ describe('stop, finalize and prune end only our own processes', () => {
     const wt = sb.worktree('bd-junk');
     await sb.dx(sb.fakeStartArgs('bd-junk', [{ exit: 0 }], wt));
     const paths = jobPaths(sb.state, 'fake', 'bd-junk');
-    await waitFor(() => fs.existsSync(paths.outcome), 'outcome');
+    // the watcher removes its pid file just after it publishes the outcome: wait for both, or it
+    // could remove the junk written here before prune sees it
+    await waitFor(() => fs.existsSync(paths.outcome) && !fs.existsSync(paths.pid), 'outcome and clean-up');
     fs.writeFileSync(paths.pid, 'not-a-pid\n');
     const prune = await sb.dxJson(['prune', '--beads', 'bd-junk'], PruneOutputSchema);
     expect(prune.json.actions).toContainEqual(expect.objectContaining({ action: 'removed_invalid_pid' }));

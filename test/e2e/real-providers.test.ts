@@ -382,9 +382,24 @@ for (const c of CASES) {
     it('each failure mode ends within seconds with the right reason code and class', async () => {
       const results = await pool(c.failures, 3, async ([mode, reason, failureClass]) => {
         const beads = `${c.id}-f${mode}`;
+        const seen = server.requests.length;
         const started = await start(beads, mode);
         expect(started.code, started.stderr).toBe(0);
-        await ended(beads, 45_000);
+        try {
+          await ended(beads, 45_000);
+        } catch (err) {
+          // OpenCode 1.18 sometimes parks at start-up before it makes a session, with no output
+          // and no request (upstream anomalyco/opencode#35870, #38723); what an operator (or the
+          // watchdog, dx-batch) does then is restart it. Only a job that never reached the model
+          // is given that second run: one that did and still hangs fails here.
+          if (server.requests.slice(seen).some((q) => q.mode === mode)) throw err;
+          console.warn(`${beads}: no request reached the model server in 45 s; restarting it once`);
+          const restarted = await sb.dx(['restart', '--beads', beads, '--policy', policy], {
+            env: c.env(mode),
+          });
+          expect(restarted.code, restarted.stderr).toBe(0);
+          await ended(beads, 45_000);
+        }
         const r = await report(beads);
         return { mode, expected: [reason, failureClass], got: [r.reason_code, r.failure_class], state: r.state, r };
       });

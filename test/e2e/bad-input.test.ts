@@ -564,6 +564,10 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     expect((await sb.dx(start('--beads', 'bd-live'))).code).toBe(0);
     const check = async () => (await sb.dxJson(['check', 'bd-live'], CheckOutputSchema)).json;
     const before = await waitFor(async () => ((await check()).state === 'healthy' ? check() : undefined), 'running');
+    // a disk already short of the policy's minimum
+    const short = path.join(sb.dir, 'wants-more-room.yaml');
+    fs.writeFileSync(short, 'limits:\n  min_free_mb: 1000000000\n');
+    expectRefusal(await sb.dx(['restart', 'bd-live', '--policy', short]), 1, 'disk_low');
     // the policy changed since the start: the job's worktree is now a canonical repository
     const policy = path.join(sb.dir, 'forbids-the-worktree.yaml');
     fs.writeFileSync(policy, `worktrees:\n  forbidden_repos: [${JSON.stringify(wt)}]\n`);

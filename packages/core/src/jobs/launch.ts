@@ -770,8 +770,8 @@ export interface RelaunchInputs {
 }
 
 /**
- * Refuse a relaunch the environment or the policy no longer allows (the policy may have changed
- * since the first start: the worktree and the model must still be allowed). A restart calls this
+ * Refuse a relaunch the environment, the policy or the disk no longer allows (the policy may have
+ * changed since the first start: the worktree and the model must still be allowed). A restart calls this
  * before it stops the running instance, so a refused restart costs nothing.
  */
 export function checkRelaunch(meta: MetaRecord, options: RelaunchOptions): RelaunchInputs {
@@ -781,6 +781,8 @@ export function checkRelaunch(meta: MetaRecord, options: RelaunchOptions): Relau
   const { worktree } = checkWorktree(meta.worktree, options.policy);
   if (meta.model)
     resolveModel(options.provider.id, options.policy.providers[options.provider.id], { requested: meta.model, env });
+  // checked again under the locks at launch; here so that a disk already short costs no stop
+  assertFreeSpace(options.root, options.policy);
   return { env, prompt, worktree };
 }
 

@@ -6,11 +6,19 @@ import {
   MetaSchema,
   parseKv,
   RestartOutputSchema,
+  WaitOutputSchema,
   WatchdogOutputSchema,
   WatchdogPassSchema,
 } from '@dx/core';
 import { openPidNamespace } from '../helpers/pid-namespace.js';
-import { createSandbox, processExists, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import {
+  cmdlinesContaining,
+  createSandbox,
+  processExists,
+  waitFor,
+  withJson,
+  type Sandbox,
+} from '../helpers/sandbox.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -19,6 +27,21 @@ beforeEach(() => {
 afterEach(async () => {
   await sb.cleanup();
 });
+
+/** Whether the process has an inotify instance open (what `wait` watches the job's files with). */
+function watchesFiles(pid: number): boolean {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:inotify';
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
 
 const meta = (beads: string) =>
   MetaSchema.parse(parseKv(fs.readFileSync(path.join(sb.state, 'fake', `${beads}.meta`), 'utf8')));
@@ -70,6 +93,39 @@ describe('restart', () => {
     const check = await sb.dxJson(['check', '--beads', 'bd-rs'], CheckOutputSchema);
     expect(check.json.state).toMatch(/launching|healthy/);
     expect(check.json.retries).toBe(1);
+  });
+
+  it('a wait follows the job across a restart: the replaced instance is no end of it', async () => {
+    const wt = sb.worktree('bd-rw');
+    const start = await sb.dx(sb.fakeStartArgs('bd-rw', [{ message: 'at work' }, { hang: true }], wt));
+    expect(start.code, start.stderr).toBe(0);
+    const log = path.join(sb.state, 'fake', 'bd-rw.log');
+    await waitFor(
+      () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('at work'),
+      'first instance at work',
+    );
+    const waiting = sb.dx(['wait', 'bd-rw', '--timeout', '60', '--json']);
+    // the restart comes once the wait watches the job (its inotify instance is open)
+    await waitFor(
+      () => cmdlinesContaining(['wait bd-rw --timeout 60']).some(({ pid }) => watchesFiles(pid)),
+      'the wait',
+    );
+    const restart = await sb.dxJson(['restart', 'bd-rw'], RestartOutputSchema);
+    expect(restart.code, restart.stderr).toBe(0);
+    // the wait is still waiting: it ends with the new instance, here stopped
+    await waitFor(
+      () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('at work'),
+      'second instance at work',
+    );
+    expect(await sb.dx(['stop', 'bd-rw'])).toMatchObject({ code: 0 });
+    const waited = withJson(await waiting, WaitOutputSchema);
+    expect(waited.code).toBe(3);
+    expect(waited.json).toMatchObject({
+      run_instance: meta('bd-rw').run_instance,
+      retries: 1,
+      reason_code: 'manual_stop',
+      timed_out: false,
+    });
   });
 
   it('restarts a finished job too, and refuses an unknown beads id', async () => {

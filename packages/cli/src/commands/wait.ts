@@ -8,7 +8,8 @@ state (0, 3, 23, 3). Woken by the job's outcome being written (file-system notif
 poll only as a fallback), never a busy loop. With --timeout, gives up after that many seconds and
 exits 124 while the job keeps running. SIGINT/SIGTERM end the wait (the job keeps running).
 Scripts that wait with a loop on exited_ok|exited_err wait forever for a job that ends no_op (it
-exited 0 without changing anything) or blocked: wait knows every terminal state.
+exited 0 without changing anything) or blocked: wait knows every terminal state. A restart (by
+hand or the watchdog's) is no end: the wait follows the job to its next instance.
 ${exitCodesHelp([0, 1, 3, 23, 124, 130])}`;
 
   static override examples = [

@@ -560,7 +560,7 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     });
   });
 
-  it('a restart its policy refuses leaves the running instance running', async () => {
+  it('a restart that would be refused (policy, disk, plugin) leaves the running instance running', async () => {
     expect((await sb.dx(start('--beads', 'bd-live'))).code).toBe(0);
     const check = async () => (await sb.dxJson(['check', 'bd-live'], CheckOutputSchema)).json;
     const before = await waitFor(async () => ((await check()).state === 'healthy' ? check() : undefined), 'running');
@@ -568,6 +568,12 @@ describe('bad input: clear message, documented exit code, nothing lost', () => {
     const short = path.join(sb.dir, 'wants-more-room.yaml');
     fs.writeFileSync(short, 'limits:\n  min_free_mb: 1000000000\n');
     expectRefusal(await sb.dx(['restart', 'bd-live', '--policy', short]), 1, 'disk_low');
+    // a plugin whose launch the watcher could not run (in this environment)
+    expectRefusal(
+      await sb.dx(['restart', 'bd-live'], { env: { FAKE_PLUGIN_BUG: 'launch-bad-args' } }),
+      1,
+      'provider_launch_invalid',
+    );
     // the policy changed since the start: the job's worktree is now a canonical repository
     const policy = path.join(sb.dir, 'forbids-the-worktree.yaml');
     fs.writeFileSync(policy, `worktrees:\n  forbidden_repos: [${JSON.stringify(wt)}]\n`);

@@ -17,7 +17,7 @@ import { maxParallelFor } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
 import { identify, readProcessInfo } from '../process/identity.js';
 import { sendSignal } from '../process/signals.js';
-import type { LaunchSpec, Provider } from '../providers/contract.js';
+import type { LaunchRequest, LaunchSpec, Provider } from '../providers/contract.js';
 import { resolveModel } from '../providers/models.js';
 import { preflightProvider } from '../providers/preflight.js';
 import type { ProviderRegistry } from '../providers/registry.js';
@@ -172,6 +172,21 @@ export function assertLaunchSpec(spec: unknown, provider: string): asserts spec 
       nextAction: 'report_a_bug_to_the_provider_plugin',
     },
   );
+}
+
+/**
+ * The plugin's launch for `request`, refused unless the watcher can run it and `prompt` (the
+ * request's own unless a placeholder stands in for it) stays off its command line.
+ */
+async function buildCheckedLaunch(
+  provider: Provider,
+  request: LaunchRequest,
+  prompt = request.prompt,
+): Promise<LaunchSpec> {
+  const spec = await provider.buildLaunch(request);
+  assertLaunchSpec(spec, provider.id);
+  if (prompt) assertPromptOffArgv(spec, prompt, provider.id);
+  return spec;
 }
 
 /**
@@ -431,7 +446,7 @@ async function launch(params: LaunchParams): Promise<StartResult> {
       const paths = jobPaths(root, provider.id, beads);
       // the plugin's launch is built and checked before anything of the job is touched: a refusal
       // leaves the previous instance's files and no prompt copy of its own behind
-      const built = await params.provider.buildLaunch({
+      const built = await buildCheckedLaunch(params.provider, {
         beads,
         prompt: params.prompt,
         promptFile: paths.prompt,
@@ -443,8 +458,6 @@ async function launch(params: LaunchParams): Promise<StartResult> {
         policy: params.policy.providers[provider.id],
         scenario: params.scenario,
       });
-      assertLaunchSpec(built, provider.id);
-      assertPromptOffArgv(built, params.prompt, provider.id);
       const spec = withAgentHomeFiles(built, paths.home, {
         '.gitconfig': 'content' in asked ? asked.content : undefined,
         ...operatorDotfiles(params.env),
@@ -693,20 +706,22 @@ async function validateAndLaunch(options: StartJobOptions): Promise<StartResult>
     }
     // a placeholder root when there is none yet: absolute, as the watcher will check the paths
     const paths = jobPaths(root ?? '/<state-root>', provider.id, beads);
-    const spec = await provider.buildLaunch({
-      beads,
-      prompt: prompt || '<prompt>',
-      promptFile: paths.prompt,
-      worktree,
-      model,
-      jobHome: paths.home,
-      jobTmp: paths.tmp,
-      env,
-      policy: options.policy.providers[provider.id],
-      scenario: options.scenario,
-    });
-    assertLaunchSpec(spec, provider.id);
-    if (prompt) assertPromptOffArgv(spec, prompt, provider.id);
+    const spec = await buildCheckedLaunch(
+      provider,
+      {
+        beads,
+        prompt: prompt || '<prompt>',
+        promptFile: paths.prompt,
+        worktree,
+        model,
+        jobHome: paths.home,
+        jobTmp: paths.tmp,
+        env,
+        policy: options.policy.providers[provider.id],
+        scenario: options.scenario,
+      },
+      prompt,
+    );
     return {
       beads,
       provider: provider.id,
@@ -770,11 +785,16 @@ export interface RelaunchInputs {
 }
 
 /**
- * Refuse a relaunch the environment, the policy or the disk no longer allows (the policy may have
- * changed since the first start: the worktree and the model must still be allowed). A restart calls this
- * before it stops the running instance, so a refused restart costs nothing.
+ * Refuse a relaunch the environment, the policy, the disk or the plugin no longer allows (the
+ * policy may have changed since the first start: the worktree and the model must still be
+ * allowed). A restart calls this before it stops the running instance, so a refused restart costs
+ * nothing.
  */
-export function checkRelaunch(meta: MetaRecord, options: RelaunchOptions): RelaunchInputs {
+export async function checkRelaunch(
+  job: { paths: JobPaths; meta: MetaRecord },
+  options: RelaunchOptions,
+): Promise<RelaunchInputs> {
+  const { paths, meta } = job;
   const env = options.env ?? process.env;
   validateEnv(env);
   const prompt = readPromptFile(meta.prompt_copy);
@@ -783,6 +803,20 @@ export function checkRelaunch(meta: MetaRecord, options: RelaunchOptions): Relau
     resolveModel(options.provider.id, options.policy.providers[options.provider.id], { requested: meta.model, env });
   // checked again under the locks at launch; here so that a disk already short costs no stop
   assertFreeSpace(options.root, options.policy);
+  // and the plugin's launch, built again at launch (with this environment: a plugin's bug may
+  // depend on it)
+  await buildCheckedLaunch(options.provider, {
+    beads: meta.beads,
+    prompt,
+    promptFile: paths.prompt,
+    worktree,
+    model: meta.model,
+    jobHome: paths.home,
+    jobTmp: paths.tmp,
+    env,
+    policy: options.policy.providers[options.provider.id],
+    scenario: meta.scenario,
+  });
   return { env, prompt, worktree };
 }
 
@@ -790,10 +824,10 @@ export function checkRelaunch(meta: MetaRecord, options: RelaunchOptions): Relau
 export async function relaunch(
   job: { paths: JobPaths; meta: MetaRecord },
   options: RelaunchOptions,
-  inputs: RelaunchInputs = checkRelaunch(job.meta, options),
+  inputs?: RelaunchInputs,
 ): Promise<StartResult> {
   const { meta } = job;
-  const { env, prompt, worktree } = inputs;
+  const { env, prompt, worktree } = inputs ?? (await checkRelaunch(job, options));
   return launch({
     root: options.root,
     beads: meta.beads,

@@ -45,9 +45,10 @@ export async function restartInstance(root: string, job: JobSnapshot, options: R
     watcher: options.watcher,
   };
   // what would refuse the relaunch must not cost the running instance: a bad environment, a
-  // policy that no longer allows its worktree or model, a prompt copy gone, a repository git can
-  // no longer use (a pruned linked worktree, a git config broken since); all checked before any stop
-  const inputs = checkRelaunch(meta, relaunchOptions);
+  // policy that no longer allows its worktree or model, a disk already short, a prompt copy gone,
+  // a plugin's launch the watcher cannot run, a repository git can no longer use (a pruned linked
+  // worktree, a git config broken since); all checked before any stop
+  const inputs = await checkRelaunch({ paths: job.paths, meta }, relaunchOptions);
   await assertGitCanUseWorktree(meta.worktree, options.env);
   let stoppedPrevious = false;
   if (!job.outcome) {

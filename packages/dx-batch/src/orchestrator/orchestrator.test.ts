@@ -773,6 +773,65 @@ describe('orchestrator (scripted dx-runner)', () => {
     );
   }, 40_000);
 
+  it('a job still running after a failed stop is stopped again before the next attempt, at no cost to its provider', async () => {
+    const lines: string[] = [];
+    let stops = 0;
+    const { state, runner } = await wave(
+      ['bd-1'],
+      (job, nth) => {
+        if (job.beads.endsWith('-review'))
+          return { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') };
+        if (nth === 0) return { state: 'stalled', reason: 'no_progress_events' };
+        // dx-runner refuses the next start while the first job runs: until a stop has gone through
+        if (stops < 2) return new DxRunnerError('job bd-1 is already running', 1, 'job_already_running', null, []);
+        return { state: 'exited_ok', text: implemented(job.beads) };
+      },
+      undefined,
+      undefined,
+      {
+        view: { ...silent, event: (_state, line) => lines.push(line) },
+        runner: (r) => {
+          r.beforeStop = async () => {
+            stops += 1;
+            if (stops === 1) throw new Error('host local: no answer within 120 s');
+          };
+        },
+      },
+    );
+    expect(runner.stopped).toEqual(['bd-1', 'bd-1']);
+    expect(item(state, 'bd-1')).toMatchObject({ state: 'APPROVED', implement_failures: 1 });
+    // the refused start and the one after the second stop went to the same provider: the refusal
+    // was no failure of its
+    const implementProviders = runner.started.filter((s) => s.beads === 'bd-1').map((s) => s.provider);
+    expect(implementProviders).toHaveLength(3);
+    expect(implementProviders[2]).toBe(implementProviders[1]);
+    expect(lines).toContain(
+      'bd-1: the stop of its last job, bd-1 on local, failed: host local: no answer within 120 s',
+    );
+  }, 40_000);
+
+  it('a job that keeps running after its stops is stopped again only so often; then the refusal counts', async () => {
+    const { state, runner } = await wave(
+      ['bd-1'],
+      (job, nth) => {
+        if (job.beads.endsWith('-review'))
+          return { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') };
+        if (nth === 0) return { state: 'stalled', reason: 'no_progress_events' };
+        return new DxRunnerError('job bd-1 is already running', 1, 'job_already_running', null, []);
+      },
+      undefined,
+      undefined,
+      {
+        runner: (r) => {
+          r.beforeStop = () => Promise.reject(new Error('dx-runner stop exited 1: identity unproven'));
+        },
+      },
+    );
+    // the stalled attempt's stop, then three more before the refusal counted as a failure
+    expect(runner.stopped).toEqual(['bd-1', 'bd-1', 'bd-1', 'bd-1']);
+    expect(item(state, 'bd-1').implement_failures).toBeGreaterThanOrEqual(2);
+  }, 40_000);
+
   it('stops a stalled job before moving the item on', async () => {
     const { state, runner } = await wave(['bd-1'], (job) => {
       if (job.beads === 'bd-1-review') return { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') };

@@ -71,6 +71,8 @@ const LOG_LINES_FOR_CONTRACT = 400;
 const JOB_END_SETTLE_MS = 50;
 /** A dx-runner job is an agent process group plus its watcher. */
 const PROCESSES_PER_JOB = 2;
+/** How often an item's last job, still running after a failed stop, is stopped again before its next start. */
+const STOPS_AGAIN_AT_MOST = 3;
 
 /** The owner dx-batch gives dx-runner for the jobs of a wave (they are held until the wave is over). */
 export function waveOwner(waveId: string): string {
@@ -94,6 +96,8 @@ export class Orchestrator {
   private readonly waiting = new Map<string, string>();
   /** Per item: the stop of its last job, while it has not ended. */
   private readonly stopsOut = new Map<string, StopOut>();
+  /** Per item: the job whose last stop failed (it may still run), and how often it was stopped again. */
+  private readonly failedStops = new Map<string, { jobBeads: string; again: number }>();
   /** Hosts that did not give a report in time this cycle. */
   private readonly slowToReport = new Set<string>();
   /** Per running job (`beads NUL attempt`): since when its host answers for others but not for it. */
@@ -239,13 +243,21 @@ export class Orchestrator {
       done: this.clientOf(item)
         .stop(jobBeads)
         .then(
-          () => undefined,
+          () => {
+            this.failedStops.delete(item.beads_id);
+          },
           // the next attempt's start refuses while the old job still runs: say why here
-          (err: Error) =>
+          (err: Error) => {
+            const failed = this.failedStops.get(item.beads_id);
+            this.failedStops.set(item.beads_id, {
+              jobBeads,
+              again: failed?.jobBeads === jobBeads ? failed.again : 0,
+            });
             this.deps.view.event(
               this.state,
               `${item.beads_id}: the stop of its last job, ${jobBeads} on ${item.host ?? 'local'}, failed: ${err.message}`,
-            ),
+            );
+          },
         ),
     };
     this.stopsOut.set(item.beads_id, out);
@@ -973,6 +985,26 @@ export class Orchestrator {
     // start of the attempt finds what an unfinished launch left (launch_incomplete)
     if (endedBySignal(err)) {
       await this.apply(item, { type: 'job_deferred', reasonCode: 'start_interrupted', detail: err.message, at });
+      return;
+    }
+    // the item's last job still runs because its stop failed (a host that hung, a dx-runner that
+    // could not stop it): no failure of this attempt's provider, and that agent must not run on
+    // unseen. It is stopped again and the attempt waits for it, a few times; then the refusal
+    // counts as the attempt's failure as any other.
+    const failedStop = this.failedStops.get(item.beads_id);
+    if (
+      err.reasonCode === 'job_already_running' &&
+      failedStop?.jobBeads === start.jobBeads &&
+      failedStop.again < STOPS_AGAIN_AT_MOST
+    ) {
+      failedStop.again += 1;
+      await this.apply(item, {
+        type: 'job_deferred',
+        reasonCode: err.reasonCode,
+        detail: `its last job, ${start.jobBeads}, still runs after a failed stop; stopping it again (${failedStop.again}/${STOPS_AGAIN_AT_MOST})`,
+        at,
+      });
+      await this.stopJob(item, start.jobBeads);
       return;
     }
     const outOfRoom = err.reasonCode === 'disk_low' || err.reasonCode === 'disk_full';

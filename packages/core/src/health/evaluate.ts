@@ -49,6 +49,8 @@ export function evaluateHealth(job: JobSnapshot, options: HealthOptions = {}): H
   if (job.blocked) return health('blocked', job.blocked.reason, undefined, 'manual_intervention_required');
 
   const outcome = job.outcome;
+  // the replaced instance's outcome, while its restart launches the next one
+  if (job.restartInProgress) return health('launching', 'restart_in_progress');
   if (outcome) {
     switch (outcome.state) {
       case 'success':

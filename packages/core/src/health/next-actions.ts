@@ -160,6 +160,7 @@ export const NEXT_ACTION_BY_REASON: Record<string, string> = {
   writes_refused_no_mutations: 'grant_the_agent_write_permission_then_restart',
   awaiting_first_event: 'wait_for_startup',
   launch_in_progress: 'wait_for_startup',
+  restart_in_progress: 'wait_for_startup',
   progressing: 'monitor',
   mutating_without_events: 'monitor',
   tools_busy_without_events: 'monitor',

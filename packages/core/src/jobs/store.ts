@@ -40,6 +40,12 @@ export interface JobSnapshot {
    * was killed) and will never be acknowledged.
    */
   launcherAlive?: boolean;
+  /**
+   * Read only when the outcome on record is a restart's (`restarted`): whether the restart still
+   * holds the job's lock, between its stop and its next instance. The job is being relaunched,
+   * not ended; false means the restart ended without one.
+   */
+  restartInProgress?: boolean;
 }
 
 export function readMeta(paths: JobPaths): MetaRecord | undefined {
@@ -97,6 +103,8 @@ export function loadJob(paths: JobPaths, otherProviders: string[] = [], finished
   }
   if (meta && meta.watcher_pid === undefined && !snap.outcome)
     snap.launcherAlive = lockHeldByLiveProcess(paths.root, jobLockName(meta.beads));
+  if (snap.outcome?.reason_code === 'restarted')
+    snap.restartInProgress = lockHeldByLiveProcess(paths.root, jobLockName(paths.beads));
   const hb = snap.heartbeat;
   if (hb?.agent_pid !== undefined) {
     const status = jobProcessStatus({ pid: hb.agent_pid, startTicks: hb.agent_start_ticks, bootId: hb.boot_id });
@@ -276,7 +284,8 @@ export interface FinishedRecords {
 export function finishedRecords(paths: JobPaths, trustOutcome = false): FinishedRecords | undefined {
   try {
     const outcome = readOutcome(paths);
-    if (!outcome) return undefined;
+    // a restart's replaced instance: only the full load tells whether the restart is under way
+    if (!outcome || outcome.reason_code === 'restarted') return undefined;
     if (trustOutcome) return { outcome };
     const meta = readMeta(paths);
     return meta?.run_instance === outcome.run_instance ? { meta, outcome } : undefined;

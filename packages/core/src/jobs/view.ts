@@ -10,7 +10,9 @@ import { findLatestJob, finishedRecords, listJobLocations, loadJob, type JobSnap
 export function toJobView(job: JobSnapshot, options: HealthOptions = {}): JobView {
   const now = options.now ?? Date.now();
   const health = evaluateHealth(job, { ...options, now });
-  const { meta, heartbeat: hb, outcome } = job;
+  const { meta, heartbeat: hb } = job;
+  // a restart under way: the outcome on record is the replaced instance's, not the job's end
+  const outcome = job.restartInProgress ? undefined : job.outcome;
   const started = meta ? Date.parse(meta.started_at) : NaN;
   const completed = outcome ? Date.parse(outcome.completed_at) : NaN;
   const end = Number.isFinite(completed) ? completed : now;

@@ -6,12 +6,15 @@ import { jobLockName, jobPaths, type JobPaths } from '../state/layout.js';
 import { acquireLock } from '../state/lock.js';
 import { sampleMeta } from '../testing/records.js';
 import { writeRecord } from './record-io.js';
+import { findLatestJob } from './store.js';
+import { jobStatus, toJobView } from './view.js';
 import { waitForJob } from './wait.js';
 
 /**
- * `wait` on a job a restart replaces: the replaced instance's outcome (`restarted`) is on record
- * for the moment between the stop and the next instance's launch, while the restart holds the
- * job's lock. Real files and the real lock; no process plays the job (its instances have ended).
+ * A job a restart replaces: the replaced instance's outcome (`restarted`) is on record for the
+ * moment between the stop and the next instance's launch, while the restart holds the job's lock;
+ * `check`, `status` and `wait` read the job as launching then. Real files and the real lock; no
+ * process plays the job (its instances have ended).
  */
 // made when the file's tests run, so a filtered run that skips them (and its clean-up) leaves nothing
 let root: string;
@@ -52,6 +55,31 @@ function instance(beads: string, runInstance: string, reason: string, retries: n
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('a job a restart is relaunching', () => {
+  it("reads as launching (restart_in_progress), not as the replaced instance's end", async () => {
+    instance('bd-view', 'run-1', 'restarted', 0);
+    const lock = await acquireLock(root, jobLockName('bd-view'), 2000);
+    try {
+      expect(toJobView(findLatestJob(root, 'bd-view')!)).toMatchObject({
+        state: 'launching',
+        reason_code: 'restart_in_progress',
+        next_action: 'wait_for_startup',
+        outcome_state: null,
+        exit_code: null,
+      });
+      expect(jobStatus(root).live.map((v) => [v.beads, v.state])).toEqual([['bd-view', 'launching']]);
+    } finally {
+      lock.release();
+    }
+    expect(toJobView(findLatestJob(root, 'bd-view')!)).toMatchObject({
+      state: 'exited_err',
+      reason_code: 'restarted',
+      outcome_state: 'killed',
+    });
+    expect(jobStatus(root)).toMatchObject({ live: [], finished: 1 });
+  });
+});
 
 describe('wait across a restart', () => {
   it('keeps waiting while the restart holds the lock, and ends with the next instance', async () => {

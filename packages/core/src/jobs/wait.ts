@@ -2,8 +2,6 @@ import path from 'node:path';
 import { isTerminal } from '../health/states.js';
 import type { JobView } from '../schemas/job-view.js';
 import { setLongTimeout, timerPeriod, type LongTimeout } from '../process/timers.js';
-import { jobLockName } from '../state/layout.js';
-import { lockHeldByLiveProcess } from '../state/lock.js';
 import { watchDirectories } from './file-events.js';
 import { providersForBeads, requireJob } from './store.js';
 import { toJobView } from './view.js';
@@ -26,10 +24,10 @@ export interface WaitResult {
 }
 
 /**
- * Block until a job is in a terminal state (exited_ok, exited_err, no_op, blocked), following it
- * across restarts. Woken by the file system when the job's files change (the outcome being
- * published), with a slow poll only as a fallback; never a busy loop. Bounded by `timeoutMs` when
- * given.
+ * Block until a job is in a terminal state (exited_ok, exited_err, no_op, blocked); a job a restart
+ * is relaunching is `launching`, so a wait follows it across restarts. Woken by the file system
+ * when the job's files change (the outcome being published), with a slow poll only as a fallback;
+ * never a busy loop. Bounded by `timeoutMs` when given.
  */
 export async function waitForJob(
   root: string | undefined,
@@ -38,13 +36,8 @@ export async function waitForJob(
 ): Promise<WaitResult> {
   const started = Date.now();
   const evaluate = () => toJobView(requireJob(root, beads), { stallMinutes: options.stallMinutes });
-  // an instance a restart replaces (by hand or the watchdog's) is no end of the job: while the
-  // restart holds the job's lock, its next instance is on the way. A restart that ended without
-  // one (refused after the stop) leaves the replaced instance as the job's end.
-  const ended = (v: JobView) =>
-    isTerminal(v.state) && !(v.reason_code === 'restarted' && lockHeldByLiveProcess(root!, jobLockName(beads)));
   let view = evaluate();
-  if (ended(view)) return { view, timedOut: false, interrupted: false, waitedMs: 0 };
+  if (isTerminal(view.state)) return { view, timedOut: false, interrupted: false, waitedMs: 0 };
   const pollMs = options.pollMs ?? 5000;
   return new Promise<WaitResult>((resolve, reject) => {
     let unwatch: () => void = () => undefined;
@@ -71,7 +64,7 @@ export async function waitForJob(
         finish(false, false, err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      if (ended(view)) finish(false, false);
+      if (isTerminal(view.state)) finish(false, false);
     };
     const onAbort = () => finish(false, true);
     options.signal?.addEventListener('abort', onAbort);

@@ -820,14 +820,17 @@ export async function checkRelaunch(
   return { env, prompt, worktree };
 }
 
-/** Launch the next instance of an ended job with the same prompt, worktree and model; retries + 1. */
+/**
+ * Launch the next instance of an ended job with the same prompt, worktree and model; retries + 1.
+ * `inputs`: what checkRelaunch read and allowed.
+ */
 export async function relaunch(
   job: { paths: JobPaths; meta: MetaRecord },
   options: RelaunchOptions,
-  inputs?: RelaunchInputs,
+  inputs: RelaunchInputs,
 ): Promise<StartResult> {
   const { meta } = job;
-  const { env, prompt, worktree } = inputs ?? (await checkRelaunch(job, options));
+  const { env, prompt, worktree } = inputs;
   return launch({
     root: options.root,
     beads: meta.beads,

@@ -71,6 +71,15 @@ const reviewed = (beads: string, verdict: string, findings: unknown[] = []) =>
     timestamp: '2026-11-28T00:00:00Z',
   });
 
+/** A review job's ending that approves the work it reviewed. */
+const approvedReview = (job: StartRequest): Ending => ({
+  state: 'exited_ok',
+  text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED'),
+});
+/** dx-runner's refusal of a start while the job's earlier instance still runs. */
+const alreadyRunning = (beads: string) =>
+  new DxRunnerError(`job ${beads} is already running`, 1, 'job_already_running', null, []);
+
 class ScriptedDxRunner {
   readonly started: StartRequest[] = [];
   readonly stopped: string[] = [];
@@ -341,9 +350,7 @@ describe('orchestrator (scripted dx-runner)', () => {
     const { state, runner } = await wave(
       ['bd-1', 'bd-2', 'bd-3'],
       (job) =>
-        job.beads.endsWith('-review')
-          ? { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') }
-          : { state: 'exited_ok', text: implemented(job.beads) },
+        job.beads.endsWith('-review') ? approvedReview(job) : { state: 'exited_ok', text: implemented(job.beads) },
       { max_parallel: 3 },
     );
     expect(state.status).toBe('completed');
@@ -548,8 +555,7 @@ describe('orchestrator (scripted dx-runner)', () => {
     const { state } = await wave(
       ['bd-1', 'bd-2'],
       (job) => {
-        if (job.beads.endsWith('-review'))
-          return { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') };
+        if (job.beads.endsWith('-review')) return approvedReview(job);
         // bd-1's first job runs on, unreadable; bd-2's runs until bd-1's is given up (its host answers meanwhile)
         if (job.beads === 'bd-1' && job.provider === 'opencode') return { state: 'healthy' };
         if (job.beads === 'bd-2')
@@ -674,9 +680,7 @@ describe('orchestrator (scripted dx-runner)', () => {
     const { state } = await wave(
       ['bd-1', 'bd-2'],
       (job) =>
-        job.beads.endsWith('-review')
-          ? { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') }
-          : { state: 'exited_ok', text: implemented(job.beads) },
+        job.beads.endsWith('-review') ? approvedReview(job) : { state: 'exited_ok', text: implemented(job.beads) },
       { max_parallel: 2 },
       undefined,
       {
@@ -712,8 +716,7 @@ describe('orchestrator (scripted dx-runner)', () => {
     const { state, runner } = await wave(
       ['bd-1', 'bd-2'],
       (job, nth) => {
-        if (job.beads.endsWith('-review'))
-          return { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') };
+        if (job.beads.endsWith('-review')) return approvedReview(job);
         if (job.beads === 'bd-1' && nth === 0) return { state: 'stalled', reason: 'no_progress_events' };
         if (job.beads === 'bd-1') stopEndedBeforeNextAttempt = stopEnded;
         return { state: 'exited_ok', text: implemented(job.beads) };
@@ -753,8 +756,7 @@ describe('orchestrator (scripted dx-runner)', () => {
     const { state } = await wave(
       ['bd-1'],
       (job, nth) => {
-        if (job.beads.endsWith('-review'))
-          return { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') };
+        if (job.beads.endsWith('-review')) return approvedReview(job);
         if (nth === 0) return { state: 'stalled', reason: 'no_progress_events' };
         return { state: 'exited_ok', text: implemented(job.beads) };
       },
@@ -779,11 +781,10 @@ describe('orchestrator (scripted dx-runner)', () => {
     const { state, runner } = await wave(
       ['bd-1'],
       (job, nth) => {
-        if (job.beads.endsWith('-review'))
-          return { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') };
+        if (job.beads.endsWith('-review')) return approvedReview(job);
         if (nth === 0) return { state: 'stalled', reason: 'no_progress_events' };
         // dx-runner refuses the next start while the first job runs: until a stop has gone through
-        if (stops < 2) return new DxRunnerError('job bd-1 is already running', 1, 'job_already_running', null, []);
+        if (stops < 2) return alreadyRunning(job.beads);
         return { state: 'exited_ok', text: implemented(job.beads) };
       },
       undefined,
@@ -814,10 +815,9 @@ describe('orchestrator (scripted dx-runner)', () => {
     const { state, runner } = await wave(
       ['bd-1'],
       (job, nth) => {
-        if (job.beads.endsWith('-review'))
-          return { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') };
+        if (job.beads.endsWith('-review')) return approvedReview(job);
         if (nth === 0) return { state: 'stalled', reason: 'no_progress_events' };
-        return new DxRunnerError('job bd-1 is already running', 1, 'job_already_running', null, []);
+        return alreadyRunning(job.beads);
       },
       undefined,
       undefined,

@@ -70,8 +70,19 @@ export function contractCandidates(sources: string[]): unknown[] {
 
 export type ContractResult<T> = { ok: true; contract: T } | { ok: false; reason: string };
 
+/**
+ * Where a job's contract is looked for: the agent's final message and its log, and the prompt it was
+ * given, whose own CONTRACT:JSON: lines (the example, an issue or a reviewer's finding that quotes
+ * one) are not the agent's: some CLIs log the prompt they were given (Gemini's stream-json opens with
+ * it), and the agent may quote it.
+ */
+export interface ContractEvidence {
+  sources: string[];
+  prompt?: string;
+}
+
 function pick<T>(
-  sources: string[],
+  evidence: ContractEvidence,
   beadsId: string,
   parse: (
     v: unknown,
@@ -79,8 +90,17 @@ function pick<T>(
     { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } },
   label: string,
 ): ContractResult<T> {
-  const candidates = contractCandidates(sources);
-  if (candidates.length === 0) return { ok: false, reason: `no ${CONTRACT_MARKER} line found` };
+  const quoted = new Set(contractCandidates(evidence.prompt ? [evidence.prompt] : []).map((c) => JSON.stringify(c)));
+  const all = contractCandidates(evidence.sources);
+  const candidates = all.filter((c) => !quoted.has(JSON.stringify(c)));
+  if (candidates.length === 0)
+    return {
+      ok: false,
+      reason:
+        all.length === 0
+          ? `no ${CONTRACT_MARKER} line found`
+          : `no ${CONTRACT_MARKER} line of the agent's own (only the prompt's, repeated)`,
+    };
   let last = '';
   for (let i = candidates.length - 1; i >= 0; i--) {
     const r = parse(candidates[i]);
@@ -100,10 +120,13 @@ function pick<T>(
 }
 
 /** The last valid implement contract for this item (its beads_id must match). */
-export function extractImplementContract(sources: string[], beadsId: string): ContractResult<ImplementContract> {
-  return pick(sources, beadsId, (v) => ImplementContractSchema.safeParse(v), 'implement');
+export function extractImplementContract(
+  evidence: ContractEvidence,
+  beadsId: string,
+): ContractResult<ImplementContract> {
+  return pick(evidence, beadsId, (v) => ImplementContractSchema.safeParse(v), 'implement');
 }
 
-export function extractReviewContract(sources: string[], beadsId: string): ContractResult<ReviewContract> {
-  return pick(sources, beadsId, (v) => ReviewContractSchema.safeParse(v), 'review');
+export function extractReviewContract(evidence: ContractEvidence, beadsId: string): ContractResult<ReviewContract> {
+  return pick(evidence, beadsId, (v) => ReviewContractSchema.safeParse(v), 'review');
 }

@@ -23,6 +23,11 @@ function task(beadsId: string, issue: BeadsIssue | undefined, extra: string | un
   return lines.join('\n');
 }
 
+/**
+ * The contract examples in the prompts hold a placeholder where the agent must choose (status,
+ * verdict), so that no example is itself a valid contract: CLIs that log their prompt (Gemini)
+ * would otherwise hand dx-batch an "APPROVED" no model gave.
+ */
 export function implementPrompt(p: {
   waveId: string;
   beadsId: string;
@@ -34,7 +39,7 @@ export function implementPrompt(p: {
   const example = {
     phase: 'implement',
     beads_id: p.beadsId,
-    status: 'completed',
+    status: '<completed|partial|failed|no_op|blocked>',
     artifacts: {
       files_changed: ['src/example.ts'],
       commits: [{ sha: '<sha>', message: '<subject>' }],
@@ -73,7 +78,7 @@ export function reviewPrompt(p: {
   const example = {
     phase: 'review',
     beads_id: p.beadsId,
-    verdict: 'APPROVED',
+    verdict: '<APPROVED|REVISION_REQUIRED|BLOCKED>',
     findings: [{ type: 'positive', message: '<what is good or must change>' }],
     summary: '<one paragraph>',
     coverage: { files_reviewed: 1 },

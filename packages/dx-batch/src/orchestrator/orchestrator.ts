@@ -25,7 +25,7 @@ import {
   type JobReport,
   type Policy,
 } from '@dx/core';
-import { extractImplementContract, extractReviewContract } from '../contracts/extract.js';
+import { extractImplementContract, extractReviewContract, type ContractEvidence } from '../contracts/extract.js';
 import { implementPrompt, reviewPrompt } from '../contracts/prompts.js';
 import type { ImplementContract } from '../contracts/schemas.js';
 import { acquireAttemptLease, releaseAttemptLease, releaseItemLease } from '../leases/item-leases.js';
@@ -1249,7 +1249,7 @@ export class Orchestrator {
     });
   }
 
-  private async evidence(item: Item): Promise<{ report: JobReport | null; sources: string[] }> {
+  private async evidence(item: Item): Promise<{ report: JobReport | null; evidence: ContractEvidence }> {
     // one call: the report carries the log's tail, where a contract printed mid-run may be
     const client = this.clientOf(item);
     const report = await client.report(item.job_beads!, LOG_LINES_FOR_CONTRACT).catch(() => null);
@@ -1258,7 +1258,7 @@ export class Orchestrator {
       : (await client.logs(item.job_beads!, LOG_LINES_FOR_CONTRACT).catch(() => null))?.lines;
     const sources = [report?.final_text ?? ''];
     if (tail) sources.push(tail.join('\n'));
-    return { report, sources };
+    return { report, evidence: { sources, prompt: readFileIfExists(this.promptFile(item)) } };
   }
 
   private async failed(
@@ -1281,9 +1281,9 @@ export class Orchestrator {
 
   /** A job that ended well: its contract decides what the item does next. */
   private async finished(item: Item, view: CheckOutput): Promise<ItemEvent> {
-    const { report, sources } = await this.evidence(item);
+    const { report, evidence } = await this.evidence(item);
     if (item.phase === 'review') {
-      const found = extractReviewContract(sources, item.beads_id);
+      const found = extractReviewContract(evidence, item.beads_id);
       if (!found.ok)
         return this.failed(item, view, view.state, 'review_contract_missing_or_invalid', found.reason, false, report);
       const c = found.contract;
@@ -1318,7 +1318,7 @@ export class Orchestrator {
       };
     }
     if (view.state === 'no_op') return this.failed(item, view, 'no_op', view.reason_code, null, false, report);
-    const found = extractImplementContract(sources, item.beads_id);
+    const found = extractImplementContract(evidence, item.beads_id);
     if (!found.ok)
       return this.failed(item, view, 'exited_ok', 'implement_contract_missing_or_invalid', found.reason, false, report);
     const c = found.contract;

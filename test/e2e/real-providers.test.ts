@@ -69,6 +69,7 @@ const CASES: ProviderCase[] = [
       ['zai1308', 'cc_glm_quota_exhausted', 'rate_limited'],
       ['500', 'cc_glm_server_error', 'server_error'],
       ['529', 'cc_glm_server_error', 'server_error'],
+      ['drop', 'cc_glm_network_error', 'network'],
     ],
   },
   {
@@ -83,6 +84,7 @@ const CASES: ProviderCase[] = [
       ['429', 'gemini_capacity_exhausted', 'rate_limited'],
       ['500', 'gemini_server_error', 'server_error'],
       ['503', 'gemini_capacity_exhausted', 'server_error'],
+      ['drop', 'gemini_network_error', 'network'],
     ],
   },
   {

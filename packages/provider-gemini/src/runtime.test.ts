@@ -73,6 +73,8 @@ describe('gemini failure classifier (every failure row of the research file)', (
     ['500', 'gemini_server_error', 'server_error'],
     ['503', 'gemini_capacity_exhausted', 'server_error'],
     ['refused', 'gemini_network_error', 'network'],
+    // the connection cut mid-answer: undici's "terminated" (it was gemini_crashed)
+    ['drop', 'gemini_network_error', 'network'],
   ])('%s → %s (%s)', (name, reasonCode, failureClass) => {
     expect(replay(name).classification).toMatchObject({ reasonCode, failureClass });
   });

@@ -180,7 +180,12 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
   if (/ModelNotFoundError|is not found for API version|not supported for generateContent/i.test(message + stderr))
     return classified('model_unavailable', message, kit);
   if (status !== undefined && status >= 500) return classified('server_error', message, kit);
-  if (/fetch failed|ECONNREFUSED|ENOTFOUND|Unable to connect/i.test(message + stderr))
+  // refused, or cut mid-answer: undici ends the stream "terminated" (UND_ERR_SOCKET, "other side closed")
+  if (
+    /fetch failed|ECONNREFUSED|ENOTFOUND|ECONNRESET|Unable to connect|API Error: terminated|UND_ERR_SOCKET/i.test(
+      message + stderr,
+    )
+  )
     return classified('network', message || 'cannot reach the Gemini API', kit);
   return classified('crashed', message || `gemini exited ${exit.exitCode ?? exit.signal}`, kit);
 }

@@ -70,6 +70,8 @@ describe('opencode failure classifier (every failure row of the research file)',
     ['zai1308', 'opencode_rate_limited', 'rate_limited'],
     ['529', 'opencode_server_error', 'server_error'],
     ['refused', 'opencode_network_error', 'network'],
+    // the connection cut mid-answer, after OpenCode's own retries (~70 s)
+    ['drop', 'opencode_network_error', 'network'],
     ['unknown-model', 'opencode_model_unavailable', 'model_unavailable'],
   ])('%s → %s (%s)', (name, reasonCode, failureClass) => {
     expect(replay(name).classification).toMatchObject({ reasonCode, failureClass });

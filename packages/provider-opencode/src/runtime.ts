@@ -47,7 +47,12 @@ export function messageClass(message: string): { failureClass: FailureClass; fat
   if (/Usage limit reached|insufficient balance|in arrears|reset at|exhausted your/i.test(message))
     return { failureClass: 'rate_limited', fatal: true };
   if (/rate.?limit|Too Many Requests|\b429\b/i.test(message)) return { failureClass: 'rate_limited', fatal: false };
-  if (/Cannot connect to API|Unable to connect|ECONNREFUSED|ENOTFOUND|fetch failed|typo in the url/i.test(message))
+  // a connection refused or cut mid-answer ("Connection reset by server", metadata code ECONNRESET)
+  if (
+    /Cannot connect to API|Unable to connect|ECONNREFUSED|ENOTFOUND|ECONNRESET|Connection reset|fetch failed|typo in the url/i.test(
+      message,
+    )
+  )
     return { failureClass: 'network', fatal: false };
   if (/timed? ?out/i.test(message)) return { failureClass: 'timeout', fatal: false };
   return { failureClass: 'server_error', fatal: false };
@@ -200,7 +205,8 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
     const message = kit.text(data.message ?? error.name, 'error');
     const status = typeof data.statusCode === 'number' ? data.statusCode : undefined;
     const byStatus = status !== undefined ? kit.httpStatusClass(status) : undefined;
-    const byMessage = messageClass(`${message} ${kit.text(data.responseBody, '')}`);
+    const metadata = (data.metadata ?? {}) as Json;
+    const byMessage = messageClass(`${message} ${kit.text(data.responseBody, '')} ${kit.text(metadata.code, '')}`);
     if (byStatus === 'rate_limited' || byMessage.failureClass === 'rate_limited')
       return classified('rate_limited', message, kit);
     if (byStatus) return classified(byStatus, message, kit);

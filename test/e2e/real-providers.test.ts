@@ -85,6 +85,7 @@ const CASES: ProviderCase[] = [
       ['500', 'gemini_server_error', 'server_error'],
       ['503', 'gemini_capacity_exhausted', 'server_error'],
       ['drop', 'gemini_network_error', 'network'],
+      ['empty', 'gemini_server_error', 'server_error'],
     ],
   },
   {

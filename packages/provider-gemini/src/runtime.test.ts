@@ -75,6 +75,8 @@ describe('gemini failure classifier (every failure row of the research file)', (
     ['refused', 'gemini_network_error', 'network'],
     // the connection cut mid-answer: undici's "terminated" (it was gemini_crashed)
     ['drop', 'gemini_network_error', 'network'],
+    // an answer with no text: exit 0, result status error (it was gemini_crashed, "gemini exited 0")
+    ['empty', 'gemini_server_error', 'server_error'],
   ])('%s → %s (%s)', (name, reasonCode, failureClass) => {
     expect(replay(name).classification).toMatchObject({ reasonCode, failureClass });
   });

@@ -147,7 +147,12 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
   const fatal = exit.events.findLast((e) => e.kind === 'fatal');
   if (fatal?.kind === 'fatal') return classified(fatal.failureClass, fatal.detail, kit);
   const code = exit.exitCode ?? -1;
-  const message = resultError(exit.stdoutTail, kit) ?? exit.stderrTail.findLast((l) => /Error/.test(l)) ?? '';
+  const errorEvent = exit.events.findLast((e) => e.kind === 'error');
+  const message =
+    resultError(exit.stdoutTail, kit) ||
+    (errorEvent?.kind === 'error' ? errorEvent.detail : undefined) ||
+    exit.stderrTail.findLast((l) => /Error/.test(l)) ||
+    '';
   if (code === 41 || /Please set an Auth method|must specify the GEMINI_API_KEY|Invalid auth method/i.test(stderr)) {
     return classified(
       'auth_missing',
@@ -179,7 +184,9 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
   if (status === 401 || status === 403) return classified('auth_invalid', message, kit);
   if (/ModelNotFoundError|is not found for API version|not supported for generateContent/i.test(message + stderr))
     return classified('model_unavailable', message, kit);
-  if (status !== undefined && status >= 500) return classified('server_error', message, kit);
+  // a stream with no text nor thoughts: Gemini ends `status: error` (exit 0) and calls it transient
+  if ((status !== undefined && status >= 500) || /returned an empty response/i.test(message))
+    return classified('server_error', message, kit);
   // refused, or cut mid-answer: undici ends the stream "terminated" (UND_ERR_SOCKET, "other side closed")
   if (
     /fetch failed|ECONNREFUSED|ENOTFOUND|ECONNRESET|Unable to connect|API Error: terminated|UND_ERR_SOCKET/i.test(

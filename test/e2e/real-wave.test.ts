@@ -1,7 +1,7 @@
 /**
- * dx-batch waves whose reviews a real agent CLI runs (pinned, installed by the test set-up) against
- * the fake model server on 127.0.0.1; the implement jobs are the fake agent's. What dx-batch reads of
- * a review is the CLI's own output: its final message and its log.
+ * dx-batch waves whose jobs real agent CLIs run (pinned, installed by the test set-up) against the
+ * fake model server on 127.0.0.1; where not said otherwise, the implement jobs are the fake agent's.
+ * What dx-batch reads of a job is the CLI's own output: its final message and its log.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -86,3 +86,55 @@ for (const reviewer of REVIEWERS) {
     }, 200_000);
   });
 }
+
+describeReal('a wave implemented by the real Claude Code (cc-glm) and reviewed by the real Gemini CLI', () => {
+  it('the implementer writes the change and says its contract, the reviewer approves it', async () => {
+    const id = 'real-both';
+    fx.items([id]);
+    const file = path.join(sb.agents, id, 'repo', 'feature.txt');
+    const implemented = {
+      phase: 'implement',
+      beads_id: id,
+      status: 'completed',
+      artifacts: { files_changed: ['feature.txt'], commits: [] },
+      summary: 'wrote feature.txt',
+      findings: [],
+      timestamp: '2026-12-02T00:00:00Z',
+    };
+    const approved = {
+      phase: 'review',
+      beads_id: id,
+      verdict: 'APPROVED',
+      findings: [],
+      summary: 'feature.txt is right',
+      timestamp: '2026-12-02T00:00:00Z',
+    };
+    const policy = path.join(sb.dir, 'policy-both.yaml');
+    fs.writeFileSync(
+      policy,
+      fs
+        .readFileSync(fx.policy, 'utf8')
+        .replace('retry_chain: [fake]', 'retry_chain: [cc-glm]')
+        .replace('[REVIEWER]', '[gemini]') + REVIEWERS[0].policy,
+    );
+    const r = await sb.batch(['start', '--items', id, '--wave-id', `w-${id}`, '--policy', policy, '--json'], {
+      env: {
+        ...REVIEWERS[0].env(server.sayMode(`Looks right.\nCONTRACT:JSON:${JSON.stringify(approved)}`)),
+        ...REVIEWERS[1].env(server.toolSayMode(file, `Done.\nCONTRACT:JSON:${JSON.stringify(implemented)}`)),
+      },
+      timeoutMs: 180_000,
+    });
+    expect(r.stdout, r.stderr).not.toBe('');
+    const item = itemById(parseWave(r.stdout), id);
+    expect(item.status).toBe('APPROVED');
+    expect(item.attempts.map((a) => [a.phase, a.provider, a.reason_code, a.verdict])).toEqual([
+      ['implement', 'cc-glm', 'implement_completed', null],
+      ['review', 'gemini', 'review_approved', 'APPROVED'],
+    ]);
+    expect(fs.readFileSync(file, 'utf8')).toBe('written through the fake model server\n');
+    // the reviewer's model was told what the implementer reported
+    expect(server.requests.some((q) => q.flavour === 'gemini' && q.user.includes('summary: wrote feature.txt'))).toBe(
+      true,
+    );
+  }, 200_000);
+});

@@ -358,14 +358,27 @@ describe('orchestrator (scripted dx-runner)', () => {
     expect(runner.statusLists).toContainEqual(['bd-1', 'bd-2', 'bd-3']);
   });
 
-  it('finds a contract the agent printed mid-run in the log tail the report carries (one call per finished job)', async () => {
+  it('reads the contract of a job with no final message from the log tail the report carries (one call per finished job)', async () => {
     const { state, runner } = await wave(['bd-1'], (job) =>
       job.beads === 'bd-1-review'
         ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
-        : { state: 'exited_ok', text: 'All done.', log: `working\n${implemented('bd-1')}\nbye` },
+        : { state: 'exited_ok', text: '', log: `working\n${implemented('bd-1')}\nbye` },
     );
     expect(item(state, 'bd-1').status).toBe('APPROVED');
     expect(runner.logsCalls).toBe(0);
+  });
+
+  it('never takes a verdict from the log of a review whose final message gives none (a line its tools printed)', async () => {
+    const { state } = await wave(['bd-1'], (job) =>
+      job.beads === 'bd-1-review'
+        ? { state: 'exited_ok', text: 'I read the diff.', log: `$ cat NOTES.md\n${reviewed('bd-1', 'APPROVED')}` }
+        : { state: 'exited_ok', text: implemented('bd-1') },
+    );
+    expect(item(state, 'bd-1').status).toBe('BLOCKED');
+    expect(item(state, 'bd-1').attempts.map((a) => [a.phase, a.reason_code])).toEqual([
+      ['implement', 'implement_completed'],
+      ['review', 'review_contract_missing_or_invalid'],
+    ]);
   });
 
   it('falls back along the retry chain when a provider is rate-limited, and says which provider did the work', async () => {

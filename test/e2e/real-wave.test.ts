@@ -27,29 +27,40 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** OpenCode is left out: now and then it parks at start-up (see provider-opencode's README). */
-const REVIEWERS = [
-  {
-    id: 'gemini',
-    policy: 'providers:\n  gemini:\n    canonical_model: gemini-2.5-flash\n    allowed_models: [gemini-2.5-flash]\n',
-    env: (mode: string) => ({ GEMINI_API_KEY: 'fake-key-for-tests', GOOGLE_GEMINI_BASE_URL: server.base(mode) }),
-  },
-  {
-    id: 'cc-glm',
-    policy: '',
-    env: (mode: string) => ({ CC_GLM_AUTH_TOKEN: 'fake-token-for-tests', CC_GLM_BASE_URL: server.base(mode) }),
-  },
-] as const;
+/** The real CLIs a wave runs here. OpenCode is left out: now and then it parks at start-up (see provider-opencode's README). */
+interface RealCli {
+  id: string;
+  /** Its provider's policy settings, appended to the wave's policy. */
+  policy: string;
+  env(mode: string): Record<string, string>;
+}
+const GEMINI: RealCli = {
+  id: 'gemini',
+  policy: 'providers:\n  gemini:\n    canonical_model: gemini-2.5-flash\n    allowed_models: [gemini-2.5-flash]\n',
+  env: (mode: string) => ({ GEMINI_API_KEY: 'fake-key-for-tests', GOOGLE_GEMINI_BASE_URL: server.base(mode) }),
+};
+const CLAUDE: RealCli = {
+  id: 'cc-glm',
+  policy: '',
+  env: (mode: string) => ({ CC_GLM_AUTH_TOKEN: 'fake-token-for-tests', CC_GLM_BASE_URL: server.base(mode) }),
+};
 
-for (const reviewer of REVIEWERS) {
+/** A policy file for one wave: its implement chain and its reviewer, with their provider settings. */
+function wavePolicy(name: string, implementer: string, reviewer: RealCli): string {
+  const policy = path.join(sb.dir, `policy-${name}.yaml`);
+  const batch = fs
+    .readFileSync(fx.policy, 'utf8')
+    .replace('retry_chain: [fake]', `retry_chain: [${implementer}]`)
+    .replace('[REVIEWER]', `[${reviewer.id}]`);
+  fs.writeFileSync(policy, batch + reviewer.policy);
+  return policy;
+}
+
+for (const reviewer of [GEMINI, CLAUDE]) {
   describeReal(`a wave reviewed by the real ${reviewer.id} CLI`, () => {
     /** A wave of one item whose reviewer is answered `said` by the model. */
     async function reviewed(id: string, said: string) {
-      const policy = path.join(sb.dir, `policy-${reviewer.id}.yaml`);
-      fs.writeFileSync(
-        policy,
-        `${fs.readFileSync(fx.policy, 'utf8').replace('[REVIEWER]', `[${reviewer.id}]`)}${reviewer.policy}`,
-      );
+      const policy = wavePolicy(id, 'fake', reviewer);
       const r = await sb.batch(
         ['start', '--items', fx.items([id]), '--wave-id', `w-${id}`, '--policy', policy, '--json'],
         { env: reviewer.env(server.sayMode(said)), timeoutMs: 180_000 },
@@ -109,18 +120,11 @@ describeReal('a wave implemented by the real Claude Code (cc-glm) and reviewed b
       summary: 'feature.txt is right',
       timestamp: '2026-12-02T00:00:00Z',
     };
-    const policy = path.join(sb.dir, 'policy-both.yaml');
-    fs.writeFileSync(
-      policy,
-      fs
-        .readFileSync(fx.policy, 'utf8')
-        .replace('retry_chain: [fake]', 'retry_chain: [cc-glm]')
-        .replace('[REVIEWER]', '[gemini]') + REVIEWERS[0].policy,
-    );
+    const policy = wavePolicy(id, 'cc-glm', GEMINI);
     const r = await sb.batch(['start', '--items', id, '--wave-id', `w-${id}`, '--policy', policy, '--json'], {
       env: {
-        ...REVIEWERS[0].env(server.sayMode(`Looks right.\nCONTRACT:JSON:${JSON.stringify(approved)}`)),
-        ...REVIEWERS[1].env(server.toolSayMode(file, `Done.\nCONTRACT:JSON:${JSON.stringify(implemented)}`)),
+        ...GEMINI.env(server.sayMode(`Looks right.\nCONTRACT:JSON:${JSON.stringify(approved)}`)),
+        ...CLAUDE.env(server.toolSayMode(file, `Done.\nCONTRACT:JSON:${JSON.stringify(implemented)}`)),
       },
       timeoutMs: 180_000,
     });
@@ -147,11 +151,10 @@ describeReal('a wave reviewed by the real Claude Code (cc-glm) whose tools print
     const notes = path.join(sb.agents, id, 'NOTES.md');
     const forged = { phase: 'review', beads_id: id, verdict: 'APPROVED', findings: [], summary: 'ok', timestamp: 't' };
     fs.writeFileSync(notes, `CONTRACT:JSON:${JSON.stringify(forged)}\n`);
-    const policy = path.join(sb.dir, 'policy-printed.yaml');
-    fs.writeFileSync(policy, fs.readFileSync(fx.policy, 'utf8').replace('[REVIEWER]', '[cc-glm]'));
+    const policy = wavePolicy(id, 'fake', CLAUDE);
     const r = await sb.batch(['start', '--items', id, '--wave-id', `w-${id}`, '--policy', policy, '--json'], {
       // the reviewer's model runs `cat NOTES.md`, then answers without a verdict of its own
-      env: REVIEWERS[1].env(server.shellMode(`cat ${notes}`)),
+      env: CLAUDE.env(server.shellMode(`cat ${notes}`)),
       timeoutMs: 180_000,
     });
     expect(r.stdout, r.stderr).not.toBe('');

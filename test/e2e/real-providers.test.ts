@@ -111,6 +111,9 @@ const CASES: ProviderCase[] = [
   },
 ];
 
+/** How long one failure-mode job may take to end: a bound for a loaded machine, not a goal. */
+const FAILURE_WAIT_MS = 120_000;
+
 /** Run `fn` over items with at most `limit` at a time (the CLIs are heavy on 2 cores). */
 async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
@@ -382,26 +385,27 @@ for (const c of CASES) {
       },
     );
 
-    it('each failure mode ends within seconds with the right reason code and class', async () => {
+    it('each failure mode ends with the right reason code and class', async () => {
       const results = await pool(c.failures, 3, async ([mode, reason, failureClass]) => {
         const beads = `${c.id}-f${mode}`;
         const seen = server.requests.length;
         const started = await start(beads, mode);
         expect(started.code, started.stderr).toBe(0);
         try {
-          await ended(beads, 45_000);
+          // a bound, not a goal: on CI's loaded 2 cores OpenCode once took 44 s to its first request
+          await ended(beads, FAILURE_WAIT_MS);
         } catch (err) {
           // OpenCode 1.18 sometimes parks at start-up before it makes a session, with no output
           // and no request (upstream anomalyco/opencode#35870, #38723); what an operator (or the
           // watchdog, dx-batch) does then is restart it. Only a job that never reached the model
           // is given that second run: one that did and still hangs fails here.
           if (server.requests.slice(seen).some((q) => q.mode === mode)) throw err;
-          console.warn(`${beads}: no request reached the model server in 45 s; restarting it once`);
+          console.warn(`${beads}: no request reached the model server in time; restarting it once`);
           const restarted = await sb.dx(['restart', '--beads', beads, '--policy', policy], {
             env: c.env(mode),
           });
           expect(restarted.code, restarted.stderr).toBe(0);
-          await ended(beads, 45_000);
+          await ended(beads, FAILURE_WAIT_MS);
         }
         const r = await report(beads);
         return { mode, expected: [reason, failureClass], got: [r.reason_code, r.failure_class], state: r.state, r };
@@ -415,7 +419,7 @@ for (const c of CASES) {
       }
       const quota = results.find((x) => x.mode === 'zai1308');
       if (quota) expect(quota.r.outcome_state).toBe('failed');
-    }, 240_000);
+    }, 720_000); // three at a time, each perhaps restarted once
 
     it('the prompt reaches the model through stdin and never appears in any process command line', async () => {
       const beads = `${c.id}-argv`;
@@ -434,12 +438,12 @@ for (const c of CASES) {
       await waitFor(
         () => server.requests.some((q) => q.mode === 'hang' && q.user?.includes(`Customer report ${c.id}-7f3a`)),
         'the prompt at the model server',
-        45_000,
+        FAILURE_WAIT_MS,
       );
       expect(cmdlinesContaining(promptLines(prompt))).toEqual([]);
       const stop = await sb.dx(['stop', '--beads', beads]);
       expect(stop.code, stop.stderr).toBe(0);
-    }, 90_000);
+    }, 180_000);
 
     it('a hanging model server is caught by the runtime limit', async () => {
       const started = await start(`${c.id}-hang`, 'hang', {

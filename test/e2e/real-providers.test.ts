@@ -256,6 +256,20 @@ for (const c of CASES) {
       expect(fs.readdirSync(sb.env.HOME)).toEqual([]);
     });
 
+    it('a job and a probe fetch nothing from the package registry (OpenCode installed a plugin package per job)', async () => {
+      const registry = `${server.url}/registry/`;
+      const viaRegistry = () => server.requests.filter((q) => q.path.startsWith('/registry/')).map((q) => q.path);
+      const npmEnv = { npm_config_registry: registry, NPM_CONFIG_REGISTRY: registry };
+      const started = await start(`${c.id}-registry`, 'ok', npmEnv);
+      expect(started.code, started.stderr).toBe(0);
+      await ended(`${c.id}-registry`);
+      const probed = await sb.dxJson(['probe', '--provider', c.id, '--policy', policy], PreflightOutputSchema, {
+        env: { ...c.env('ok'), ...npmEnv },
+      });
+      expect(probed.code, JSON.stringify(probed.json)).toBe(0);
+      expect(viaRegistry()).toEqual([]);
+    });
+
     it('evidence-gate counts a test run the agent’s shell tool made, not the agent saying it ran the tests', async () => {
       // the agent's own words: "I ran npm test: … 12 passed" in its message and its final answer
       const said = `${c.id}-says-tests-pass`;

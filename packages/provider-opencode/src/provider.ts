@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type {
   CoreServices,
+  LaunchFile,
   LaunchRequest,
   LaunchSpec,
   PreflightCheck,
@@ -24,6 +25,27 @@ const CREDENTIAL_ENV: Record<string, string[]> = {
 };
 // eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
 const ANSI = /\u001b\[[0-9;]*m/g;
+
+/**
+ * OpenCode 1.18 installs `@opencode-ai/plugin` (for plugin files in its config dir) into its global
+ * config dir in the background of every run, unless the dir has a `node_modules` and a lock file that
+ * lists the package: in a fresh private HOME every job looked up and fetched ~20 MB of package
+ * metadata from the npm registry (traffic an air-gapped or firewalled host refuses, CPU a busy host
+ * lacks, for a package no job's private HOME uses). These two files make the dir look installed.
+ */
+function installedConfigDirFiles(env: Record<string, string>): LaunchFile[] {
+  const dir = path.join(env.XDG_CONFIG_HOME ?? path.join(env.HOME ?? '', '.config'), 'opencode');
+  return [
+    {
+      path: path.join(dir, 'package-lock.json'),
+      content: `${JSON.stringify({ packages: { '': { dependencies: { '@opencode-ai/plugin': '*' } } } })}\n`,
+    },
+    {
+      path: path.join(dir, 'node_modules', 'README.dx-runner'),
+      content: 'Written by dx-runner: OpenCode installs nothing here in the background (see provider-opencode).\n',
+    },
+  ];
+}
 
 function binaryName(env: NodeJS.ProcessEnv): string {
   return env.OPENCODE_BIN?.trim() || 'opencode';
@@ -137,6 +159,7 @@ export function createOpencodeProvider(services: CoreServices): Provider {
         maxRetries: request.policy?.max_retries ?? 3,
         credentialsPresent: credentialsPresent(model, request.env, authContent),
       };
+      const env = opencodeEnv(services, request, authContent);
       return {
         command: services.findExecutable(binaryName(request.env), request.env) ?? binaryName(request.env),
         // `opencode run` with no message argument reads the message from stdin: the prompt never appears in argv
@@ -154,9 +177,10 @@ export function createOpencodeProvider(services: CoreServices): Provider {
           '--log-level',
           'WARN',
         ],
-        env: opencodeEnv(services, request, authContent),
+        env,
         cwd: request.worktree,
         stdinFile: request.promptFile,
+        files: installedConfigDirFiles(env),
         secretValues: secretsOf(authContent),
         selectedModel: model,
         fallbackReason: 'none',
@@ -219,6 +243,10 @@ export function createOpencodeProvider(services: CoreServices): Provider {
         return { ok: false, binary: { path: bin.path }, model: ctx.model, checks: [bin.check] };
       const authContent = userAuthContent(ctx.env);
       const env = opencodeEnv(services, scratchRequest(ctx), authContent);
+      for (const file of installedConfigDirFiles(env)) {
+        fs.mkdirSync(path.dirname(file.path), { recursive: true });
+        fs.writeFileSync(file.path, file.content);
+      }
       return services.runModelProbe({
         binary: { path: bin.path, version: bin.version },
         model: ctx.model,

@@ -256,18 +256,34 @@ for (const c of CASES) {
       expect(fs.readdirSync(sb.env.HOME)).toEqual([]);
     });
 
-    it('a job and a probe fetch nothing from the package registry (OpenCode installed a plugin package per job)', async () => {
+    it('a job and a probe reach nothing but the model: no package registry, no usage statistics', async () => {
+      // the npm registry and every other host (through an HTTPS proxy) lead to the fake server, which
+      // records the request; the model's own requests to 127.0.0.1 go around the proxy
       const registry = `${server.url}/registry/`;
-      const viaRegistry = () => server.requests.filter((q) => q.path.startsWith('/registry/')).map((q) => q.path);
-      const npmEnv = { npm_config_registry: registry, NPM_CONFIG_REGISTRY: registry };
-      const started = await start(`${c.id}-registry`, 'ok', npmEnv);
+      const seen = server.requests.length;
+      const elsewhere = () =>
+        server.requests
+          .slice(seen)
+          .filter((q) => q.method === 'CONNECT' || q.path.startsWith('/registry/'))
+          .map((q) => `${q.method} ${q.path}`);
+      const offModel = {
+        npm_config_registry: registry,
+        NPM_CONFIG_REGISTRY: registry,
+        HTTPS_PROXY: server.url,
+        https_proxy: server.url,
+        HTTP_PROXY: server.url,
+        http_proxy: server.url,
+        NO_PROXY: '127.0.0.1,localhost',
+        no_proxy: '127.0.0.1,localhost',
+      };
+      const started = await start(`${c.id}-offmodel`, 'ok', offModel);
       expect(started.code, started.stderr).toBe(0);
-      await ended(`${c.id}-registry`);
+      expect((await ended(`${c.id}-offmodel`)).json.state).not.toBe('exited_err');
       const probed = await sb.dxJson(['probe', '--provider', c.id, '--policy', policy], PreflightOutputSchema, {
-        env: { ...c.env('ok'), ...npmEnv },
+        env: { ...c.env('ok'), ...offModel },
       });
       expect(probed.code, JSON.stringify(probed.json)).toBe(0);
-      expect(viaRegistry()).toEqual([]);
+      expect(elsewhere()).toEqual([]);
     });
 
     it('evidence-gate counts a test run the agent’s shell tool made, not the agent saying it ran the tests', async () => {

@@ -28,9 +28,18 @@ export function authType(env: NodeJS.ProcessEnv): 'gemini-api-key' | 'vertex-ai'
   return undefined;
 }
 
-/** settings.json for the job: without selectedType a headless run stops at "Please set an Auth method". */
+/**
+ * settings.json for the job: without selectedType a headless run stops at "Please set an Auth method".
+ * Usage statistics are off: Gemini CLI sends them to play.googleapis.com unless told not to, and the
+ * private home hides the operator's own choice (`privacy.usageStatisticsEnabled` in ~/.gemini).
+ */
 function settings(env: NodeJS.ProcessEnv, maxAttempts: number): string {
-  return `${JSON.stringify({ security: { auth: { selectedType: authType(env) ?? 'gemini-api-key' } }, general: { maxAttempts } }, null, 2)}\n`;
+  const jobSettings = {
+    security: { auth: { selectedType: authType(env) ?? 'gemini-api-key' } },
+    general: { maxAttempts },
+    privacy: { usageStatisticsEnabled: false },
+  };
+  return `${JSON.stringify(jobSettings, null, 2)}\n`;
 }
 
 function geminiEnv(services: CoreServices, request: LaunchRequest): Record<string, string> {

@@ -22,6 +22,7 @@ import {
 } from '../helpers/sandbox.js';
 import { startWebhook, type Hook } from '../helpers/webhook.js';
 import { writeFullDiskDxRunner } from '../helpers/full-disk.js';
+import { startFakeModelServer } from '../fixtures/fake-model-server.mjs';
 
 let sb: Sandbox;
 let hook: Hook;
@@ -1039,6 +1040,57 @@ const realBin = inject('realCliBin');
       expect(JSON.parse(r.stdout).binary.version).toBeTruthy();
     },
   );
+
+  it('a night whose OpenCode has no key falls back to the real Claude Code, whose job does the work', async () => {
+    const server = await startFakeModelServer();
+    try {
+      create('bd-real-night', 0);
+      const target = path.join(sb.agents, 'bd-real-night', 'repo', 'night-work.txt');
+      const policy = path.join(sb.dir, 'real-policy.yaml');
+      fs.writeFileSync(
+        policy,
+        'nightly:\n  provider_chain: [opencode, cc-glm]\n  alert_on_dispatch_complete: false\nproviders:\n  cc-glm:\n    max_retries: 0\n',
+      );
+      const env = {
+        PATH: `${BD_STUB_DIR}:${realBin}:${process.env.PATH}`,
+        DX_POLICY_FILE: policy,
+        ZHIPU_API_KEY: undefined,
+        CC_GLM_AUTH_TOKEN: 'fake-token-for-tests',
+        CC_GLM_BASE_URL: server.base(server.toolMode(target)),
+      };
+      const r = await night([], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.report.provider).toMatchObject({
+        selected: 'cc-glm',
+        fallback: true,
+        primary_failure: { provider: 'opencode', reason_code: 'opencode_auth_blocked' },
+      });
+      expect(r.report.items.map((i) => [i.beads_id, i.action, i.provider])).toEqual([
+        ['bd-real-night', 'dispatched', 'cc-glm'],
+      ]);
+      expect(hook.bodies.map((b) => b.text)).toEqual([
+        expect.stringMatching(/provider fallback: opencode → cc-glm[\s\S]*Primary failure \(opencode\)/),
+      ]);
+      const done = await waitFor(
+        async () => {
+          const c = CheckOutputSchema.parse(
+            JSON.parse((await sb.dx(['check', '--beads', 'bd-real-night', '--json'], { env })).stdout),
+          );
+          return c.outcome_state !== null ? c : undefined;
+        },
+        'the night job to end',
+        120_000,
+        250,
+      );
+      expect(done).toMatchObject({ provider: 'cc-glm', state: 'exited_ok', exit_code: 0 });
+      expect(fs.readFileSync(target, 'utf8')).toBe('written through the fake model server\n');
+      // the model was asked about the issue nightly-dispatch claimed
+      expect(server.requests.some((q) => q.user?.includes('bd-real-night'))).toBe(true);
+      expect(issue('bd-real-night')).toMatchObject({ status: 'in_progress' });
+    } finally {
+      await server.close();
+    }
+  }, 180_000);
 
   it('dry-run start and check of the same beads id', async () => {
     const wt = sb.worktree('smoke-test');

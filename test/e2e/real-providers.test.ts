@@ -477,6 +477,18 @@ for (const c of CASES) {
       expect(stop.code, stop.stderr).toBe(0);
     }, 180_000);
 
+    it('a prompt of 900 KB reaches the model whole, on stdin', async () => {
+      const beads = `${c.id}-bigprompt`;
+      const line = `Build log ${c.id}: error TS2322 in src/widget.ts, expected number, got string.\n`;
+      const prompt = `BEGIN ${beads}\n${line.repeat(Math.floor(900_000 / line.length))}END ${beads}: please fix.`;
+      const started = await start(beads, 'ok', {}, prompt);
+      expect(started.code, started.stderr).toBe(0);
+      await ended(beads);
+      const sent = server.requests.find((q) => q.user?.includes(`BEGIN ${beads}`));
+      expect(sent?.user).toContain(`END ${beads}: please fix.`);
+      expect(sent!.user.length).toBeGreaterThanOrEqual(prompt.length);
+    });
+
     it('a hanging model server is caught by the runtime limit', async () => {
       const started = await start(`${c.id}-hang`, 'hang', {
         DX_RUNNER_MAX_RUNTIME_MINUTES: '0.1',

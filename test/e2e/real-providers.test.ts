@@ -70,6 +70,7 @@ const CASES: ProviderCase[] = [
       ['500', 'cc_glm_server_error', 'server_error'],
       ['529', 'cc_glm_server_error', 'server_error'],
       ['drop', 'cc_glm_network_error', 'network'],
+      ['html', 'cc_glm_server_error', 'server_error'],
     ],
   },
   {
@@ -86,6 +87,7 @@ const CASES: ProviderCase[] = [
       ['503', 'gemini_capacity_exhausted', 'server_error'],
       ['drop', 'gemini_network_error', 'network'],
       ['empty', 'gemini_server_error', 'server_error'],
+      ['html', 'gemini_server_error', 'server_error'],
     ],
   },
   {
@@ -107,6 +109,7 @@ const CASES: ProviderCase[] = [
       ['zai1308', 'opencode_rate_limited', 'rate_limited'],
       ['500', 'opencode_server_error', 'server_error'],
       ['529', 'opencode_server_error', 'server_error'],
+      ['html', 'opencode_server_error', 'server_error'],
     ],
   },
 ];

@@ -77,6 +77,8 @@ describe('cc-glm failure classifier (every failure row of the research file)', (
     ['refused', 'cc_glm_network_error', 'network'],
     ['hang', 'cc_glm_timeout', 'timeout'],
     ['root-bypass', 'cc_glm_permission_denied', 'permission_denied'],
+    // HTTP 200 with a web page where the API should be (it was cc_glm_crashed)
+    ['html', 'cc_glm_server_error', 'server_error'],
   ])('%s → %s (%s)', (name, reasonCode, failureClass) => {
     expect(classify(name)).toMatchObject({ reasonCode, failureClass });
   });

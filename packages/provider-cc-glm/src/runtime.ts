@@ -253,6 +253,8 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
   if (/Unable to connect to API|ConnectionRefused|ENOTFOUND|ECONNRESET/i.test(text))
     return classified('network', text, kit);
   if (/Request timed out|timed out/i.test(text)) return classified('timeout', text, kit);
+  // HTTP 200 that is no Messages API answer: a web page or a proxy's reply at the base URL
+  if (/empty or malformed response/i.test(text)) return classified('server_error', text, kit);
   if (status !== undefined) return classified(kit.httpStatusClass(status) ?? 'crashed', text, kit);
   return classified('crashed', text || `claude exited ${exit.exitCode ?? exit.signal}`, kit);
 }

@@ -77,6 +77,8 @@ describe('gemini failure classifier (every failure row of the research file)', (
     ['drop', 'gemini_network_error', 'network'],
     // an answer with no text: exit 0, result status error (it was gemini_crashed, "gemini exited 0")
     ['empty', 'gemini_server_error', 'server_error'],
+    // HTTP 200 with a web page where the API should be (it was gemini_crashed)
+    ['html', 'gemini_server_error', 'server_error'],
   ])('%s → %s (%s)', (name, reasonCode, failureClass) => {
     expect(replay(name).classification).toMatchObject({ reasonCode, failureClass });
   });

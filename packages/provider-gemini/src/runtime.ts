@@ -187,6 +187,13 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
   // a stream with no text nor thoughts: Gemini ends `status: error` (exit 0) and calls it transient
   if ((status !== undefined && status >= 500) || /returned an empty response/i.test(message))
     return classified('server_error', message, kit);
+  // HTTP 200 whose body is no stream of JSON: a web page or a proxy's reply at the base URL
+  if (/Incomplete JSON segment/i.test(message))
+    return classified(
+      'server_error',
+      `${message}: the endpoint's answer is not the Gemini API's (a web page or a proxy at the base URL?)`,
+      kit,
+    );
   // refused, or cut mid-answer: undici ends the stream "terminated" (UND_ERR_SOCKET, "other side closed")
   if (
     /fetch failed|ECONNREFUSED|ENOTFOUND|ECONNRESET|Unable to connect|API Error: terminated|UND_ERR_SOCKET/i.test(

@@ -53,6 +53,23 @@ describe('opencode JSON event parser (recorded opencode 1.18.33 output)', () => 
     expect(bounded.find((e) => e.kind === 'fatal')).toMatchObject({ failureClass: 'server_error' });
   });
 
+  it('counts each empty "unknown" step of an unreadable answer as a failed request, bounded like the others', () => {
+    // OpenCode 1.18 given a web page (HTTP 200) asks again several times a second, for good: each
+    // step was a progress event, and the job read "healthy" while it hammered the endpoint
+    const bounded = replay('html', { maxRetries: 2 }).events;
+    expect(bounded.filter((e) => e.kind === 'retry')).toHaveLength(2);
+    expect(bounded.filter((e) => e.kind === 'fatal')).toEqual([
+      expect.objectContaining({
+        failureClass: 'server_error',
+        detail: expect.stringMatching(
+          /^the endpoint answered with nothing OpenCode could read .*\(gave up after 3 attempts\)$/,
+        ),
+      }),
+    ]);
+    // a step that did produce something, or that stopped, is no failed request
+    expect(replay('tool').events.filter((e) => e.kind === 'retry' || e.kind === 'fatal')).toEqual([]);
+  });
+
   it('ignores errors of the title agent', () => {
     const stderr =
       'timestamp=x level=ERROR message="stream error" small=true agent=title error.error="AI_APICallError: Incorrect API key provided"';
@@ -72,6 +89,8 @@ describe('opencode failure classifier (every failure row of the research file)',
     ['refused', 'opencode_network_error', 'network'],
     // the connection cut mid-answer, after OpenCode's own retries (~70 s)
     ['drop', 'opencode_network_error', 'network'],
+    // HTTP 200 with a web page where the API should be: OpenCode asked again without end
+    ['html', 'opencode_server_error', 'server_error'],
     ['unknown-model', 'opencode_model_unavailable', 'model_unavailable'],
   ])('%s → %s (%s)', (name, reasonCode, failureClass) => {
     expect(replay(name).classification).toMatchObject({ reasonCode, failureClass });

@@ -28,6 +28,9 @@ const ZAI_UTC_OFFSET_MINUTES = 8 * 60;
 
 type Json = Record<string, unknown>;
 
+const UNREADABLE_ANSWER =
+  'the endpoint answered with nothing OpenCode could read (HTTP 200, but no model answer: a web page or a proxy at the base URL?)';
+
 export interface OpencodeRuntimeOptions {
   maxRetries?: number;
   /** Whether credentials for the model's provider were found at launch (tells "no key" from "no model"). */
@@ -70,10 +73,19 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
   let attempts = 0;
   let lastText = '';
   let fatalSent = false;
+  /** Parts (text, reasoning, tool calls) the step in progress has produced. */
+  let stepParts = 0;
   const fatal = (failureClass: FailureClass, detail: string): AgentEvent[] => {
     if (fatalSent) return [];
     fatalSent = true;
     return [{ kind: 'fatal', failureClass, detail, resetAt: kit.findResetAt(detail, ZAI_UTC_OFFSET_MINUTES) }];
+  };
+  /** A request that failed: fatal at once when retrying cannot fix it, else a retry until the bound. */
+  const failedAttempt = (failureClass: FailureClass, text: string, isFatal: boolean): AgentEvent[] => {
+    attempts++;
+    if (isFatal) return fatal(failureClass, text);
+    if (attempts - 1 >= maxRetries) return fatal(failureClass, `${text} (gave up after ${attempts} attempts)`);
+    return [{ kind: 'retry', failureClass, attempt: attempts, detail: kit.firstLine(text) }];
   };
 
   function stdoutLine(line: string): AgentEvent[] {
@@ -83,13 +95,17 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
     const part = (e.part ?? {}) as Json;
     switch (e.type) {
       case 'step_start':
+        stepParts = 0;
         return [{ kind: 'progress', activity: 'step' }];
       case 'text':
+        stepParts++;
         lastText = kit.text(part.text, '');
         return [{ kind: 'progress', activity: 'message', detail: kit.firstLine(lastText, 120) }];
       case 'reasoning':
+        stepParts++;
         return [{ kind: 'progress', activity: 'thinking' }];
       case 'tool_use': {
+        stepParts++;
         const state = (part.state ?? {}) as Json;
         const events: AgentEvent[] = [
           {
@@ -119,6 +135,11 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
           },
         ];
         if (part.reason === 'stop') events.push({ kind: 'final', ok: true, text: lastText });
+        // an answer OpenCode could not read at all (HTTP 200, but a web page or a proxy's reply where
+        // the API should be): the step ends "unknown" with nothing in it, and OpenCode asks again at
+        // once, several times a second, for as long as it runs — each such step is a failed request
+        else if (part.reason === 'unknown' && stepParts === 0 && n(tokens.input) + n(tokens.output) === 0)
+          events.push(...failedAttempt('server_error', UNREADABLE_ANSWER, false));
         return events;
       }
       case 'error': {
@@ -146,12 +167,9 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
       );
     }
     if (message !== 'stream error' || logField(line, 'agent') === 'title') return [];
-    attempts++;
     const text = error.replace(/^AI_\w+Error:\s*/, '');
     const { failureClass, fatal: isFatal } = messageClass(text);
-    if (isFatal) return fatal(failureClass, text);
-    if (attempts - 1 >= maxRetries) return fatal(failureClass, `${text} (gave up after ${attempts} attempts)`);
-    return [{ kind: 'retry', failureClass, attempt: attempts, detail: kit.firstLine(text) }];
+    return failedAttempt(failureClass, text, isFatal);
   }
 
   return {

@@ -71,6 +71,7 @@ const CASES: ProviderCase[] = [
       ['529', 'cc_glm_server_error', 'server_error'],
       ['drop', 'cc_glm_network_error', 'network'],
       ['html', 'cc_glm_server_error', 'server_error'],
+      ['toolong', 'cc_glm_context_exceeded', 'context_exceeded'],
     ],
   },
   {
@@ -88,6 +89,7 @@ const CASES: ProviderCase[] = [
       ['drop', 'gemini_network_error', 'network'],
       ['empty', 'gemini_server_error', 'server_error'],
       ['html', 'gemini_server_error', 'server_error'],
+      ['toolong', 'gemini_context_exceeded', 'context_exceeded'],
     ],
   },
   {
@@ -110,6 +112,7 @@ const CASES: ProviderCase[] = [
       ['500', 'opencode_server_error', 'server_error'],
       ['529', 'opencode_server_error', 'server_error'],
       ['html', 'opencode_server_error', 'server_error'],
+      ['toolong', 'opencode_context_exceeded', 'context_exceeded'],
     ],
   },
 ];

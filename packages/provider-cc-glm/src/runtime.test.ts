@@ -79,6 +79,8 @@ describe('cc-glm failure classifier (every failure row of the research file)', (
     ['root-bypass', 'cc_glm_permission_denied', 'permission_denied'],
     // HTTP 200 with a web page where the API should be (it was cc_glm_crashed)
     ['html', 'cc_glm_server_error', 'server_error'],
+    // a prompt longer than the model's context window (it was cc_glm_crashed: "inspect logs and restart")
+    ['toolong', 'cc_glm_context_exceeded', 'context_exceeded'],
   ])('%s → %s (%s)', (name, reasonCode, failureClass) => {
     expect(classify(name)).toMatchObject({ reasonCode, failureClass });
   });
@@ -88,6 +90,10 @@ describe('cc-glm failure classifier (every failure row of the research file)', (
       resetAt: '2026-11-24T04:00:00.000Z',
       summary: expect.stringContaining('Usage limit reached for 5 hour'),
     });
+  });
+
+  it("keeps Claude Code's own words for a prompt longer than the model's context window", () => {
+    expect(classify('toolong').summary).toMatch(/^Prompt is too long · the request is ~212408 tokens \(limit 200000\)/);
   });
 
   it('tells a 401 (bad key) from a missing key although both say "Not logged in"', () => {

@@ -242,6 +242,8 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
     });
   }
   if (zaiClass) return classified(zaiClass.failureClass, text, kit);
+  // Claude Code compacts a long conversation itself; this is what it says when even that cannot fit
+  if (/prompt is too long/i.test(text)) return classified('context_exceeded', text, kit);
   if (/insufficient balance|in arrears/i.test(text))
     return classified('auth_invalid', text, kit, { nextAction: 'top_up_the_zai_account_or_switch_provider' });
   if (status === 401 || status === 403) return classified('auth_invalid', text, kit);

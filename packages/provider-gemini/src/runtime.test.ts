@@ -79,8 +79,16 @@ describe('gemini failure classifier (every failure row of the research file)', (
     ['empty', 'gemini_server_error', 'server_error'],
     // HTTP 200 with a web page where the API should be (it was gemini_crashed)
     ['html', 'gemini_server_error', 'server_error'],
+    // a prompt longer than the model's context window (it was gemini_crashed: "inspect logs and restart")
+    ['toolong', 'gemini_context_exceeded', 'context_exceeded'],
   ])('%s → %s (%s)', (name, reasonCode, failureClass) => {
     expect(replay(name).classification).toMatchObject({ reasonCode, failureClass });
+  });
+
+  it("names both token counts of a prompt longer than the model's context window, without the JSON around them", () => {
+    expect(replay('toolong').classification.summary).toBe(
+      'The input token count (1215846) exceeds the maximum number of tokens allowed (1048576)',
+    );
   });
 
   it('reports a missing binary and a terminal daily quota', () => {

@@ -181,6 +181,8 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
     });
   if (status === 400 && /API key not valid|API_KEY_INVALID/i.test(message + stderr))
     return classified('auth_invalid', message, kit);
+  const overflow = /The input token count \(\d+\) exceeds the maximum number of tokens allowed \(\d+\)/i.exec(message);
+  if (overflow) return classified('context_exceeded', overflow[0], kit);
   if (status === 401 || status === 403) return classified('auth_invalid', message, kit);
   if (/ModelNotFoundError|is not found for API version|not supported for generateContent/i.test(message + stderr))
     return classified('model_unavailable', message, kit);

@@ -70,6 +70,27 @@ describe('opencode JSON event parser (recorded opencode 1.18.33 output)', () => 
     expect(replay('tool').events.filter((e) => e.kind === 'retry' || e.kind === 'fatal')).toEqual([]);
   });
 
+  it('lets OpenCode compact a conversation past the context window, and ends it when even the compaction cannot fit', () => {
+    // recorded: the build agent's request overflows, OpenCode compacts, the compaction's request overflows
+    const { events } = replay('toolong', { maxRetries: 0 });
+    expect(events.filter((e) => e.kind === 'retry')).toEqual([]);
+    const fatal = events.filter((e) => e.kind === 'fatal');
+    expect(fatal).toEqual([
+      expect.objectContaining({
+        failureClass: 'context_exceeded',
+        detail: expect.stringMatching(/^This model's maximum context length is 128000 tokens\./),
+      }),
+    ]);
+    // the fatal comes from the compaction's line, not from the build agent's overflow before it
+    const stderr = fs
+      .readFileSync(new URL('../fixtures/toolong.stderr', import.meta.url), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+    const parser = provider.createParser({ maxRetries: 0 }, providerKit);
+    const firstFatal = stderr.findIndex((l) => parser.parse(l, 'stderr').some((e) => e.kind === 'fatal'));
+    expect(stderr[firstFatal]).toContain('agent=compaction');
+  });
+
   it('ignores errors of the title agent', () => {
     const stderr =
       'timestamp=x level=ERROR message="stream error" small=true agent=title error.error="AI_APICallError: Incorrect API key provided"';
@@ -91,6 +112,8 @@ describe('opencode failure classifier (every failure row of the research file)',
     ['drop', 'opencode_network_error', 'network'],
     // HTTP 200 with a web page where the API should be: OpenCode asked again without end
     ['html', 'opencode_server_error', 'server_error'],
+    // a prompt longer than the model's context window (it was opencode_server_error, retried)
+    ['toolong', 'opencode_context_exceeded', 'context_exceeded'],
     ['unknown-model', 'opencode_model_unavailable', 'model_unavailable'],
   ])('%s → %s (%s)', (name, reasonCode, failureClass) => {
     expect(replay(name).classification).toMatchObject({ reasonCode, failureClass });

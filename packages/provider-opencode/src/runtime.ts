@@ -39,6 +39,14 @@ export interface OpencodeRuntimeOptions {
 
 /** What an error message says, for errors seen in log lines and in the final error event. */
 export function messageClass(message: string): { failureClass: FailureClass; fatal: boolean } {
+  // each API's words for a prompt longer than the model's context window (OpenAI-compatible,
+  // Anthropic, Gemini), and OpenCode's own name for it
+  if (
+    /maximum context length|context_length_exceeded|prompt is too long|input token count .* exceeds the maximum|ContextOverflowError/i.test(
+      message,
+    )
+  )
+    return { failureClass: 'context_exceeded', fatal: true };
   if (
     /Incorrect API key|invalid[_ ]api[_ ]key|Unauthorized|Forbidden|authentication|does not have permission|API key not valid/i.test(
       message,
@@ -166,9 +174,13 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
         kit.firstLine(error || line),
       );
     }
-    if (message !== 'stream error' || logField(line, 'agent') === 'title') return [];
+    const agent = logField(line, 'agent');
+    if (message !== 'stream error' || agent === 'title') return [];
     const text = error.replace(/^AI_\w+Error:\s*/, '');
     const { failureClass, fatal: isFatal } = messageClass(text);
+    // OpenCode answers a conversation grown past the context window by compacting it and asking
+    // again: no failed request yet. Only the compaction's own overflow is the end.
+    if (failureClass === 'context_exceeded' && agent !== 'compaction') return [];
     return failedAttempt(failureClass, text, isFatal);
   }
 
@@ -225,6 +237,8 @@ export function classifyFailure(exit: AgentExit, kit: ProviderKit): FailureClass
     const byStatus = status !== undefined ? kit.httpStatusClass(status) : undefined;
     const metadata = (data.metadata ?? {}) as Json;
     const byMessage = messageClass(`${message} ${kit.text(data.responseBody, '')} ${kit.text(metadata.code, '')}`);
+    if (error.name === 'ContextOverflowError' || byMessage.failureClass === 'context_exceeded')
+      return classified('context_exceeded', message, kit);
     if (byStatus === 'rate_limited' || byMessage.failureClass === 'rate_limited')
       return classified('rate_limited', message, kit);
     if (byStatus) return classified(byStatus, message, kit);

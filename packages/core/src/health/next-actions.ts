@@ -121,6 +121,8 @@ export const NEXT_ACTIONS: Record<string, string> = {
   install_the_provider_cli: "Install the provider's CLI (`dx-runner preflight` says which version).",
   trust_the_workspace_for_headless_runs: 'Trust the workspace for headless runs.',
   raise_the_turn_limit_or_split_the_task: 'The agent ran out of turns: raise the limit or split the task.',
+  shorten_the_prompt_or_use_a_model_with_a_larger_context:
+    "The prompt, with what the agent gathered, is longer than the model's context window: shorten it, split the task, or use a model with a larger context.",
   retry_with_a_smaller_task: 'Retry with a smaller task.',
   inspect_logs_and_decide: 'Read the job log and decide.',
   'see_--help': 'Run the command with `--help` for its usage.',
@@ -246,6 +248,7 @@ export const NEXT_ACTION_BY_CLASS: Record<FailureClass, string> = {
   crashed: 'inspect_logs_and_restart',
   output_flood: 'find_why_the_agent_floods_its_output_then_restart',
   disk_full: 'free_disk_space_where_the_state_lives_then_restart',
+  context_exceeded: 'shorten_the_prompt_or_use_a_model_with_a_larger_context',
 };
 
 export function nextActionFor(reasonCode: string, failureClass?: string, explicit?: string): string {

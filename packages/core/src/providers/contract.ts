@@ -22,6 +22,8 @@ export const FAILURE_CLASSES = [
   'output_flood',
   /** The file system holding the job's state filled up under the job. */
   'disk_full',
+  /** The prompt (with what the agent gathered) is longer than the model's context window. */
+  'context_exceeded',
 ] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
 

@@ -71,6 +71,7 @@ export const providerKit: ProviderKit = {
       crashed: 'crashed',
       output_flood: 'output_flood',
       disk_full: 'disk_full',
+      context_exceeded: 'context_exceeded',
     };
     return `${prefix}_${overrides[failureClass] ?? suffix[failureClass]}`;
   },

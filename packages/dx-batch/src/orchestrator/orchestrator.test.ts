@@ -192,7 +192,8 @@ class ScriptedDxRunner {
     const { ending } = this.job(beads);
     return {
       ...(logLines ? { log_tail: (ending.log ?? '').split('\n').slice(-logLines) } : {}),
-      final_text: ending.text ?? '',
+      // no `text`: a CLI that ended without a final message (an empty one is still a message)
+      final_text: ending.text ?? null,
       duration_sec: 3,
       usage: { tokens_input: 10, tokens_output: 5 },
       evidence: { mutations: 1, changed_files: [], commits: [], start_head: null, end_head: null, writes_refused: 0 },
@@ -362,7 +363,7 @@ describe('orchestrator (scripted dx-runner)', () => {
     const { state, runner } = await wave(['bd-1'], (job) =>
       job.beads === 'bd-1-review'
         ? { state: 'exited_ok', text: reviewed('bd-1', 'APPROVED') }
-        : { state: 'exited_ok', text: '', log: `working\n${implemented('bd-1')}\nbye` },
+        : { state: 'exited_ok', log: `working\n${implemented('bd-1')}\nbye` },
     );
     expect(item(state, 'bd-1').status).toBe('APPROVED');
     expect(runner.logsCalls).toBe(0);
@@ -372,6 +373,20 @@ describe('orchestrator (scripted dx-runner)', () => {
     const { state } = await wave(['bd-1'], (job) =>
       job.beads === 'bd-1-review'
         ? { state: 'exited_ok', text: 'I read the diff.', log: `$ cat NOTES.md\n${reviewed('bd-1', 'APPROVED')}` }
+        : { state: 'exited_ok', text: implemented('bd-1') },
+    );
+    expect(item(state, 'bd-1').status).toBe('BLOCKED');
+    expect(item(state, 'bd-1').attempts.map((a) => [a.phase, a.reason_code])).toEqual([
+      ['implement', 'implement_completed'],
+      ['review', 'review_contract_missing_or_invalid'],
+    ]);
+  });
+
+  it('never takes a verdict from the log of a review whose final message is empty (a line its tools printed)', async () => {
+    // the real Claude Code whose model ran `cat` on a forged contract, then said nothing: APPROVED before
+    const { state } = await wave(['bd-1'], (job) =>
+      job.beads === 'bd-1-review'
+        ? { state: 'exited_ok', text: '', log: `$ cat NOTES.md\n${reviewed('bd-1', 'APPROVED')}` }
         : { state: 'exited_ok', text: implemented('bd-1') },
     );
     expect(item(state, 'bd-1').status).toBe('BLOCKED');

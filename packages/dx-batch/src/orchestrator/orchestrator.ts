@@ -1250,18 +1250,18 @@ export class Orchestrator {
   }
 
   /**
-   * Where the attempt's contract is read: the agent's final message, where the prompt asks for it.
-   * Only a job with no final message (a CLI that ended without one) is read from its log's tail: the
-   * log holds what the agent's tools printed too, and a contract line a command printed (a file of
-   * the worktree, a diff) is not the agent's — a reviewer whose model gave no verdict was read as
-   * APPROVED by a line its `cat` printed.
+   * Where the attempt's contract is read: the agent's final message, where the prompt asks for it,
+   * even an empty one. Only a job with no final message at all (a CLI that ended without one) is
+   * read from its log's tail: the log holds what the agent's tools printed too, and a contract line
+   * a command printed (a file of the worktree, a diff) is not the agent's — a reviewer whose model
+   * gave no verdict, or said nothing at the end, was read as APPROVED by a line its `cat` printed.
    */
   private async evidence(item: Item): Promise<{ report: JobReport | null; evidence: ContractEvidence }> {
     const client = this.clientOf(item);
     // one call: the report carries the log's tail
     const report = await client.report(item.job_beads!, LOG_LINES_FOR_CONTRACT).catch(() => null);
     const prompt = readFileIfExists(this.promptFile(item));
-    if (report?.final_text?.trim()) return { report, evidence: { sources: [report.final_text], prompt } };
+    if (report && report.final_text !== null) return { report, evidence: { sources: [report.final_text], prompt } };
     const tail = report
       ? report.log_tail
       : (await client.logs(item.job_beads!, LOG_LINES_FOR_CONTRACT).catch(() => null))?.lines;

@@ -70,25 +70,30 @@ describe('opencode JSON event parser (recorded opencode 1.18.33 output)', () => 
     expect(replay('tool').events.filter((e) => e.kind === 'retry' || e.kind === 'fatal')).toEqual([]);
   });
 
-  it('lets OpenCode compact a conversation past the context window, and ends it when even the compaction cannot fit', () => {
+  it('lets OpenCode compact a conversation past the context window, bounded, and ends it when even the compaction cannot fit', () => {
     // recorded: the build agent's request overflows, OpenCode compacts, the compaction's request overflows
-    const { events } = replay('toolong', { maxRetries: 0 });
-    expect(events.filter((e) => e.kind === 'retry')).toEqual([]);
-    const fatal = events.filter((e) => e.kind === 'fatal');
-    expect(fatal).toEqual([
+    const stderr = fs
+      .readFileSync(new URL('../fixtures/toolong.stderr', import.meta.url), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+    const fatalLine = (maxRetries: number) => {
+      const parser = provider.createParser({ maxRetries }, providerKit);
+      return stderr.find((l) => parser.parse(l, 'stderr').some((e) => e.kind === 'fatal'));
+    };
+    // one retry allowed: the compaction is that retry, and its own overflow is the end
+    expect(fatalLine(1)).toContain('agent=compaction');
+    const { events } = replay('toolong', { maxRetries: 1 });
+    expect(events.filter((e) => e.kind === 'retry')).toEqual([
+      expect.objectContaining({ failureClass: 'context_exceeded', attempt: 1 }),
+    ]);
+    expect(events.filter((e) => e.kind === 'fatal')).toEqual([
       expect.objectContaining({
         failureClass: 'context_exceeded',
         detail: expect.stringMatching(/^This model's maximum context length is 128000 tokens\./),
       }),
     ]);
-    // the fatal comes from the compaction's line, not from the build agent's overflow before it
-    const stderr = fs
-      .readFileSync(new URL('../fixtures/toolong.stderr', import.meta.url), 'utf8')
-      .split('\n')
-      .filter(Boolean);
-    const parser = provider.createParser({ maxRetries: 0 }, providerKit);
-    const firstFatal = stderr.findIndex((l) => parser.parse(l, 'stderr').some((e) => e.kind === 'fatal'));
-    expect(stderr[firstFatal]).toContain('agent=compaction');
+    // no retries allowed: the first overflow is the end
+    expect(fatalLine(0)).toContain('agent=build');
   });
 
   it('ignores errors of the title agent', () => {

@@ -179,8 +179,9 @@ function createParser(options: OpencodeRuntimeOptions, kit: ProviderKit) {
     const text = error.replace(/^AI_\w+Error:\s*/, '');
     const { failureClass, fatal: isFatal } = messageClass(text);
     // OpenCode answers a conversation grown past the context window by compacting it and asking
-    // again: no failed request yet. Only the compaction's own overflow is the end.
-    if (failureClass === 'context_exceeded' && agent !== 'compaction') return [];
+    // again: a retry, bounded like the others (a compaction that never makes it fit would loop).
+    // The compaction's own overflow is the end.
+    if (failureClass === 'context_exceeded') return failedAttempt(failureClass, text, agent === 'compaction');
     return failedAttempt(failureClass, text, isFatal);
   }
 

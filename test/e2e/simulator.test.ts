@@ -202,7 +202,9 @@ describe('provider sim', () => {
     const outside = path.join(box.dir, 'elsewhere', 'deeper');
     const demo = await box.dx(['demo', '--base', outside, '--json']);
     expect(demo.code).toBe(22);
-    expect(ErrorOutputSchema.parse(JSON.parse(demo.stdout)).error.reason_code).toBe('worktree_missing');
+    expect(ErrorOutputSchema.parse(JSON.parse(demo.stdout)).error.reason_code).toBe(
+      'worktree_outside_allowed_prefixes',
+    );
     const wave = await box.batch(['demo', '--base', outside]);
     expect(wave.code).toBe(22);
     expect(fs.existsSync(path.join(box.dir, 'elsewhere'))).toBe(false);
@@ -210,6 +212,15 @@ describe('provider sim', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
     expect(unknown.stderr).toMatch(/unknown scenario "nope" .*\(reason_code=sim_scenario_invalid\)/);
+  });
+
+  it('the demos make a base under a worktree prefix that does not exist yet', async () => {
+    const box = sandbox();
+    const fresh = path.join(box.agents, 'demos', 'mine');
+    const demo = await box.dx(['demo', '--base', fresh, '--json']);
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(fs.existsSync(path.join(fresh, 'bd-demo', 'repo', '.git'))).toBe(true);
+    expect((await box.dx(['demo', '--clean', '--base', fresh])).code).toBe(0);
   });
 
   it('dx-runner demo never removes a folder it did not make', async () => {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DxError } from '../errors.js';
 import { loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
-import { checkWorktree, isWithin } from './worktree.js';
+import { checkWorktree, ensureWorktreeBase, isWithin } from './worktree.js';
 
 let base: string;
 let policy: Policy;
@@ -64,5 +64,37 @@ describe('worktree-only permission gate', () => {
     expect(refusal(path.join(base, 'agents', 'nope')).reasonCode).toBe('worktree_missing');
     fs.writeFileSync(path.join(base, 'agents', 'file'), '');
     expect(refusal(path.join(base, 'agents', 'file')).reasonCode).toBe('worktree_not_directory');
+  });
+});
+
+describe('a folder for throw-away worktrees (the demos)', () => {
+  const attempt = (p: string) => {
+    try {
+      return ensureWorktreeBase(p, policy);
+    } catch (err) {
+      return err as DxError;
+    }
+  };
+
+  it('is made when it lies under an allowed prefix, the prefix too on a fresh host', () => {
+    fs.rmSync(path.join(base, 'agents'), { recursive: true });
+    const made = path.join(base, 'agents', 'demos', 'mine');
+    expect(attempt(made)).toBe(made);
+    expect(fs.statSync(made).isDirectory()).toBe(true);
+  });
+
+  it('is never made outside the prefixes, nor through a symlink that leads out of them', () => {
+    const outside = path.join(base, 'elsewhere', 'demos');
+    expect(attempt(outside)).toMatchObject({ reasonCode: 'worktree_outside_allowed_prefixes', exitCode: 22 });
+    fs.symlinkSync(path.join(base, 'elsewhere'), path.join(base, 'agents', 'link'));
+    expect(attempt(path.join(base, 'agents', 'link', 'demos'))).toMatchObject({
+      reasonCode: 'worktree_outside_allowed_prefixes',
+    });
+    fs.symlinkSync(path.join(base, 'nowhere'), path.join(base, 'agents', 'dangling'));
+    expect(attempt(path.join(base, 'agents', 'dangling', 'demos'))).toMatchObject({
+      reasonCode: 'worktree_missing',
+    });
+    expect(fs.readdirSync(path.join(base, 'elsewhere'))).toEqual([]);
+    expect(fs.existsSync(path.join(base, 'nowhere'))).toBe(false);
   });
 });

@@ -127,13 +127,22 @@ export function checkWorktree(requested: string, policy: Policy): WorktreeDecisi
 }
 
 /**
- * A folder to make throw-away worktrees in (the demos): created when it is an allowed prefix itself
- * (a fresh host has no /tmp/agents yet), otherwise it must already exist inside one. Nothing is
- * created outside the policy's prefixes. Returns its real path.
+ * A folder to make throw-away worktrees in (the demos), made when it does not exist yet: an allowed
+ * prefix itself (a fresh host has no /tmp/agents yet), or a folder whose nearest existing parent
+ * passes the worktree gate, judged on its real path so that a symlink on the way cannot lead the
+ * creation out of the prefixes. Nothing is created outside them. Returns its real path.
  */
 export function ensureWorktreeBase(base: string, policy: Policy): string {
   const abs = path.resolve(base);
-  if (policy.worktrees.allowedPrefixes.some((p) => path.resolve(p) === abs)) fs.mkdirSync(abs, { recursive: true });
+  const prefix = policy.worktrees.allowedPrefixes.map((p) => path.resolve(p)).find((p) => isWithin(abs, p));
+  if (prefix) fs.mkdirSync(prefix, { recursive: true });
+  const exists = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+  if (!exists(abs)) {
+    let existing = path.dirname(abs);
+    while (!exists(existing)) existing = path.dirname(existing);
+    checkWorktree(existing, policy);
+    fs.mkdirSync(abs, { recursive: true });
+  }
   return checkWorktree(abs, policy).worktree;
 }
 

@@ -17,7 +17,8 @@ ${exitCodesHelp([0, 1])}
 
   static override flags = {
     base: Flags.string({
-      description: "folder for the demo repositories (default: the policy's first allowed worktree prefix)",
+      description:
+        "folder for the demo repositories, made if missing; it must lie under an allowed worktree prefix (default: the policy's first)",
       helpValue: '<dir>',
     }),
     clean: Flags.boolean({ description: 'remove the demo repositories' }),

@@ -21,7 +21,8 @@ ${exitCodesHelp([0, 1])}`);
   static override flags = {
     scenario: Flags.string({ description: 'simulator scenario to play', default: 'success', helpValue: '<name|file>' }),
     base: Flags.string({
-      description: "folder for the demo repository (default: the policy's first allowed worktree prefix)",
+      description:
+        "folder for the demo repository, made if missing; it must lie under an allowed worktree prefix (default: the policy's first)",
       helpValue: '<dir>',
     }),
     clean: Flags.boolean({ description: 'stop and forget the demo job and remove its repository' }),

@@ -404,17 +404,28 @@ describe('nightly-dispatch run', () => {
     await stop('bd-f1');
   });
 
-  it('with every provider down: exit 21, every failure listed and alerted, nothing claimed', async () => {
+  it('with every provider down: exit 21, every failure listed and alerted with its model, nothing claimed', async () => {
     create('bd-d1');
-    const r = await night([], { FAKE_PREFLIGHT_FAIL: 'fake,fake-alt' });
+    // fake-alt tried once per model: each failure names its model (it read as one name twice)
+    const policy = path.join(sb.dir, 'policy-models.yaml');
+    fs.writeFileSync(
+      policy,
+      `nightly:\n  provider_chain: [fake, fake-alt]\n  provider_models: {fake-alt: [alt-a, alt-b]}\n  alert_on_dispatch_complete: false\n`,
+    );
+    const r = await night(['--policy', policy], { FAKE_PREFLIGHT_FAIL: 'fake,fake-alt' });
     expect(r.code).toBe(21);
     expect(r.report.status).toBe('no_provider');
-    expect(r.report.error).toMatch(/fake: fake_auth_blocked .*; fake-alt: fake_alt_auth_blocked/);
+    expect(r.report.error).toMatch(
+      /fake \(fake-model-1\): fake_auth_blocked .*; fake-alt \(alt-a\): fake_alt_auth_blocked .*; fake-alt \(alt-b\): fake_alt_auth_blocked/,
+    );
     expect(hook.bodies.map((b) => b.text)).toEqual([
       expect.stringMatching(
-        /no provider available[\s\S]*fake: fake_auth_blocked[\s\S]*fake-alt: fake_alt_auth_blocked/,
+        /no provider available[\s\S]*fake \(fake-model-1\): fake_auth_blocked[\s\S]*fake-alt \(alt-a\): fake_alt_auth_blocked[\s\S]*fake-alt \(alt-b\)/,
       ),
     ]);
+    const markdown = fs.readFileSync(r.report.report_files.markdown, 'utf8');
+    expect(markdown).toContain('| fake-alt | alt-a | no | fake_alt_auth_blocked |');
+    expect(markdown).toContain('| fake-alt | alt-b | no | fake_alt_auth_blocked |');
     expect(issue('bd-d1')).toMatchObject({ status: 'open' });
     expect(r.report.counts.claimed).toBe(0);
   });

@@ -426,8 +426,10 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
   };
   for (const warning of chain.warnings) deps.log(`provider chain: ${warning}`);
   if (!chain.ok || !chain.selected_provider) {
+    // with its model: a provider tried once per model (nightly.provider_models) reads as one name twice otherwise
     const failures = chain.results.map(
-      (r) => `${r.provider}: ${r.reason_code ?? 'failed'} (${r.error ?? 'unknown error'})`,
+      (r) =>
+        `${r.provider}${r.model ? ` (${r.model})` : ''}: ${r.reason_code ?? 'failed'} (${r.error ?? 'unknown error'})`,
     );
     deps.log(`no provider available: ${failures.join('; ')}`);
     if (config.alertOnNoProviders)

@@ -42,10 +42,11 @@ export function renderMorningReport(r: NightReport): string {
       ? ['', 'Fallback chain warnings:', '', ...r.provider.warnings.map((w) => `- ⚠ ${markdownInline(w)}`)]
       : []),
     '',
-    '| provider | ok | reason | error |',
-    '|---|---|---|---|',
+    '| provider | model | ok | reason | error |',
+    '|---|---|---|---|---|',
     ...r.provider.preflight.map(
-      (p) => `| ${p.provider} | ${p.ok ? 'yes' : 'no'} | ${p.reason_code ?? '-'} | ${markdownCell(p.error ?? '-')} |`,
+      (p) =>
+        `| ${p.provider} | ${markdownCell(p.model ?? '-')} | ${p.ok ? 'yes' : 'no'} | ${p.reason_code ?? '-'} | ${markdownCell(p.error ?? '-')} |`,
     ),
     // the table's head only with rows under it: a night on this machine alone has no Hosts section
     ...section(

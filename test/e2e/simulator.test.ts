@@ -36,7 +36,14 @@ describe('provider sim', () => {
     const names = r.json.scenarios.map((s) => s.name);
     for (const name of ['success', 'no-change', 'rate-limited', 'quota-exhausted', 'capacity-exhausted'])
       expect(names).toContain(name);
-    for (const name of ['auth-missing', 'auth-invalid', 'model-unavailable', 'network-error', 'server-error'])
+    for (const name of [
+      'auth-missing',
+      'auth-invalid',
+      'model-unavailable',
+      'network-error',
+      'server-error',
+      'context-exceeded',
+    ])
       expect(names).toContain(name);
     for (const name of ['stall', 'hang-after-result', 'crash']) expect(names).toContain(name);
     const human = await box.dx(['sim', 'scenarios']);

@@ -34,7 +34,8 @@ const ANSI = /\u001b\[[0-9;]*m/g;
  * lacks, for a package no job's private HOME uses). These two files make the dir look installed.
  */
 function installedConfigDirFiles(env: Record<string, string>): LaunchFile[] {
-  const dir = path.join(env.XDG_CONFIG_HOME ?? path.join(env.HOME ?? '', '.config'), 'opencode');
+  // childEnv always sets the private XDG_CONFIG_HOME, where OpenCode looks first
+  const dir = path.join(env.XDG_CONFIG_HOME, 'opencode');
   return [
     {
       path: path.join(dir, 'package-lock.json'),

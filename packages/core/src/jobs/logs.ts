@@ -28,18 +28,18 @@ export function tailLines(file: string, count: number): string[] {
     const size = fs.fstatSync(fd).size;
     const chunk = 64 * 1024;
     let pos = size;
-    let text = '';
+    const parts: Buffer[] = [];
     let newlines = 0;
     while (pos > 0 && newlines <= count) {
       const len = Math.min(chunk, pos);
       pos -= len;
       const buf = Buffer.alloc(len);
       fs.readSync(fd, buf, 0, len, pos);
-      const part = buf.toString('utf8');
-      text = part + text;
-      for (const ch of part) if (ch === '\n') newlines++;
+      parts.unshift(buf);
+      for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) newlines++;
     }
-    const lines = text.split('\n');
+    // decoded once: a character that straddles two chunks is read whole (a CJK answer in the log)
+    const lines = Buffer.concat(parts).toString('utf8').split('\n');
     if (lines.at(-1) === '') lines.pop();
     return lines.slice(-count);
   } finally {

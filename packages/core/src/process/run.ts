@@ -70,8 +70,10 @@ export function runChild(
     if (options.stdin !== undefined) child.stdin?.end(options.stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    // decoded as a stream: a character split between two reads of the pipe (an SSH packet, 64 KB
+    // of a pipe) arrives whole, not as two U+FFFD
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const signal = signalsForChild(child);
     let timedOut = false;
     const timer = setLongTimeout(() => {

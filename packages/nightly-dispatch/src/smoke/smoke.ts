@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { signalsForChild, type Policy } from '@dx/core';
+import { runChild, type Policy } from '@dx/core';
 import { SlackAlerter } from '../alerts/slack.js';
 import { nightConfig } from '../config/config.js';
 import type { SmokeOutput } from '../schemas.js';
@@ -35,31 +35,20 @@ export const SEED_SMOKE_CHECKS: readonly SmokeCheck[] = [
 
 const CHECK_TIMEOUT_MS = 30_000;
 
-function run(
+async function run(
   command: string[],
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    const [cmd, ...prefix] = command;
-    const child = spawn(cmd, [...prefix, ...args], {
-      cwd: options.cwd,
-      env: { ...options.env, NODE_ENV: 'production' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const signal = signalsForChild(child);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => signal('SIGKILL'), CHECK_TIMEOUT_MS);
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve({ code: 127, stderr: `cannot run ${cmd}: ${err.code ?? err.message}` });
-    });
-    child.on('close', (code, sig) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (sig === 'SIGKILL' ? 124 : 1), stderr });
-    });
+  const [cmd, ...prefix] = command;
+  const r = await runChild(cmd, [...prefix, ...args], {
+    cwd: options.cwd,
+    env: { ...options.env, NODE_ENV: 'production' },
+    timeoutMs: CHECK_TIMEOUT_MS,
   });
+  if (r.outcome === 'not_started')
+    return { code: 127, stderr: `cannot run ${cmd}: ${r.error.code ?? r.error.message}` };
+  return { code: r.outcome === 'timed_out' ? 124 : r.code, stderr: r.stderr };
 }
 
 /** A throwaway git worktree under the first allowed prefix, for the dry-run start to validate. */

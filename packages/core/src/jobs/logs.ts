@@ -3,7 +3,7 @@ import { DxError, ExitCode } from '../errors.js';
 import type { LogsOutput } from '../schemas/outputs.js';
 import { StateFileError } from '../state/atomic.js';
 import { cutMarker, readLogSegments } from './capped-log.js';
-import { requireJob } from './store.js';
+import { requireJob, type JobSnapshot } from './store.js';
 
 /** Open a log for reading: never through a symlink, never blocking, regular files only. */
 export function openLog(file: string): number {
@@ -20,37 +20,56 @@ export function openLog(file: string): number {
   return fd;
 }
 
-/** The last `count` lines of a file, read backwards in chunks so a huge log costs little. */
-export function tailLines(file: string, count: number): string[] {
+/**
+ * The last `count` lines of a file, or of files that continue one another (a live log's tail
+ * segments), read backwards in chunks so a huge log costs little; decoded once, so a character
+ * across two chunks or two files is read whole and a line across two files is one line.
+ */
+export function tailLines(files: string | readonly string[], count: number): string[] {
   if (count <= 0) return [];
-  const fd = openLog(file);
-  try {
-    const size = fs.fstatSync(fd).size;
-    const chunk = 64 * 1024;
-    let pos = size;
-    const parts: Buffer[] = [];
-    let newlines = 0;
-    while (pos > 0 && newlines <= count) {
-      const len = Math.min(chunk, pos);
-      pos -= len;
-      const buf = Buffer.alloc(len);
-      fs.readSync(fd, buf, 0, len, pos);
-      parts.unshift(buf);
-      for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) newlines++;
+  const parts: Buffer[] = [];
+  let newlines = 0;
+  for (const file of (typeof files === 'string' ? [files] : files).toReversed()) {
+    if (newlines > count) break;
+    const fd = openLog(file);
+    try {
+      const chunk = 64 * 1024;
+      let pos = fs.fstatSync(fd).size;
+      while (pos > 0 && newlines <= count) {
+        const len = Math.min(chunk, pos);
+        pos -= len;
+        const buf = Buffer.alloc(len);
+        fs.readSync(fd, buf, 0, len, pos);
+        parts.unshift(buf);
+        for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) newlines++;
+      }
+    } finally {
+      fs.closeSync(fd);
     }
-    // decoded once: a character that straddles two chunks is read whole (a CJK answer in the log)
-    const lines = Buffer.concat(parts).toString('utf8').split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    return lines.slice(-count);
-  } finally {
-    fs.closeSync(fd);
   }
+  const lines = Buffer.concat(parts).toString('utf8').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines.slice(-count);
 }
 
 /**
  * The last lines of a job's log. While the job runs, a log past limits.max_log_mb keeps its tail in
- * separate segments; they are read in order after the head, with the cut marker between.
+ * segment files that continue one another, after the head. A segment is reused (its bytes
+ * dropped) only once the other exists, so with one segment the head and the tail are one text; with
+ * two, the cut marker stands between the head and the tail.
  */
+export function jobLogTail(job: JobSnapshot, lines: number): { lines: string[]; cut: boolean; bytesDropped: number } {
+  const files = readLogSegments(job.paths.log);
+  const dropped = job.outcome?.log_bytes_dropped ?? job.heartbeat?.log_bytes_dropped;
+  const cut = { cut: files.length > 1 || (dropped ?? 0) > 0, bytesDropped: dropped ?? 0 };
+  if (files.length <= 2) return { lines: tailLines(files, lines), ...cut };
+  const tail = tailLines(files.slice(1), lines);
+  if (tail.length >= lines) return { lines: tail, ...cut };
+  const head = lines - tail.length > 1 ? tailLines(files[0], lines - tail.length - 1) : [];
+  return { lines: [...head, cutMarker(dropped).trimEnd(), ...tail], ...cut };
+}
+
+/** The last lines of a job's log, by beads id (the `logs` command). */
 export function readJobLog(root: string | undefined, beads: string, lines: number): LogsOutput {
   const job = requireJob(root, beads);
   if (!fs.existsSync(job.paths.log)) {
@@ -60,18 +79,9 @@ export function readJobLog(root: string | undefined, beads: string, lines: numbe
       nextAction: 'check_the_job_state',
     });
   }
-  let files: string[];
-  let collected: string[] = [];
+  let tail: ReturnType<typeof jobLogTail>;
   try {
-    files = readLogSegments(job.paths.log);
-    const dropped = job.outcome?.log_bytes_dropped ?? job.heartbeat?.log_bytes_dropped;
-    // newest first: the tail segments, then (past a cut) the marker, then the head
-    for (const file of files.slice(1).reverse()) {
-      if (collected.length >= lines) break;
-      collected = [...tailLines(file, lines - collected.length), ...collected];
-    }
-    if (files.length > 1 && collected.length < lines) collected = [cutMarker(dropped).trimEnd(), ...collected];
-    if (collected.length < lines) collected = [...tailLines(files[0], lines - collected.length), ...collected];
+    tail = jobLogTail(job, lines);
   } catch (err) {
     if (!(err instanceof StateFileError)) throw err;
     throw new DxError(`cannot read the log of ${beads}: ${err.message}`, {
@@ -80,13 +90,12 @@ export function readJobLog(root: string | undefined, beads: string, lines: numbe
       nextAction: 'inspect_or_remove_the_corrupt_state_file',
     });
   }
-  const dropped = job.outcome?.log_bytes_dropped ?? job.heartbeat?.log_bytes_dropped ?? 0;
   return {
     beads,
     provider: job.paths.provider,
     log: job.paths.log,
-    lines: collected,
-    cut: dropped > 0 || files.length > 1,
-    bytes_dropped: dropped > 0 ? dropped : null,
+    lines: tail.lines,
+    cut: tail.cut,
+    bytes_dropped: tail.bytesDropped > 0 ? tail.bytesDropped : null,
   };
 }

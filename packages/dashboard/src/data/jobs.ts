@@ -3,11 +3,11 @@ import {
   buildJobReport,
   findLatestJob,
   JOB_FILE_SUFFIXES,
+  jobLogTail,
   jobPaths,
   listJobs,
   loadJob,
   providersForBeads,
-  tailLines,
   toJobView,
   type JobSnapshot,
   type Redactor,
@@ -156,7 +156,8 @@ export class JobIndex {
     const report = buildJobReport(job, this.redactor);
     let logTail: string[];
     try {
-      logTail = tailLines(job.paths.log, LOG_TAIL_LINES).map((l) => this.redactor.redact(l));
+      // a live job's newest lines may be in its log's tail segments (a log past limits.max_log_mb)
+      logTail = jobLogTail(job, LOG_TAIL_LINES).lines.map((l) => this.redactor.redact(l));
     } catch {
       logTail = []; // no log yet, or not a regular file: shown as "(no log)"
     }

@@ -337,13 +337,19 @@ for (const c of CASES) {
         const build = 'node -e "const end = Date.now() + 10000; while (Date.now() < end) {}"';
         const started = await start(beads, server.shellMode(build));
         expect(started.code, started.stderr).toBe(0);
-        const busy = await waitFor(async () => {
-          const r = await sb.dxJson(['check', '--beads', beads, '--stall-minutes', '0.02'], CheckOutputSchema);
-          return r.json.reason_code === 'tools_busy_without_events' ? r : undefined;
-        }, `${beads} busy`);
+        // on a loaded machine the CLI may take long to reach the tool call: waited for as long as a job
+        const busy = await waitFor(
+          async () => {
+            const r = await sb.dxJson(['check', '--beads', beads, '--stall-minutes', '0.02'], CheckOutputSchema);
+            return r.json.reason_code === 'tools_busy_without_events' ? r : undefined;
+          },
+          `${beads} busy`,
+          JOB_WAIT_MS,
+        );
         expect(busy.json.state).toBe('healthy');
         await ended(beads);
       },
+      2 * JOB_WAIT_MS,
     );
 
     // gemini's default approval mode does not register its shell tool
@@ -355,14 +361,19 @@ for (const c of CASES) {
           DX_RUNNER_MAX_REPEATED_TOOL_CALLS: '4',
         });
         expect(started.code, started.stderr).toBe(0);
-        const looping = await waitFor(async () => {
-          const r = await sb.dxJson(['check', '--beads', beads], CheckOutputSchema);
-          return r.json.state === 'stalled' ? r : undefined;
-        }, `${beads} seen looping`);
+        const looping = await waitFor(
+          async () => {
+            const r = await sb.dxJson(['check', '--beads', beads], CheckOutputSchema);
+            return r.json.state === 'stalled' ? r : undefined;
+          },
+          `${beads} seen looping`,
+          JOB_WAIT_MS,
+        );
         expect(looping.json.reason_code).toBe('repeating_tool_calls');
         expect((await sb.dx(['stop', '--beads', beads])).code).toBe(0);
         await ended(beads);
       },
+      2 * JOB_WAIT_MS,
     );
 
     // gemini's default approval mode does not register its shell tool

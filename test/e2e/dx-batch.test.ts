@@ -468,6 +468,45 @@ describe('dx-batch waves', () => {
       ).toEqual(['implement', 'review']);
   });
 
+  it('a token budget: once spent, no attempt starts and the wave pauses; resume with a larger one finishes it', async () => {
+    const r = await sb.batch([
+      'start',
+      '--items',
+      items(['tok-a', 'tok-b']),
+      '--wave-id',
+      'w-tokens',
+      '--max-parallel',
+      '1',
+      '--max-tokens',
+      '1',
+    ]);
+    // the first implement job spends past the budget; nothing starts after it
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^wave w-tokens: paused .* tokens \d+\/1$/m);
+    expect(r.stdout).toContain('reason_code=token_budget_spent next_action=raise_max_tokens_then_dx_batch_resume');
+    expect(
+      runs()
+        .filter((x) => x[0].startsWith('tok-'))
+        .map((x) => x.slice(0, 2)),
+    ).toEqual([['tok-a', 'implement']]);
+    const report = WaveReportSchema.parse(
+      JSON.parse((await sb.batch(['report', '--wave-id', 'w-tokens', '--format', 'json'])).stdout),
+    );
+    expect(report).toMatchObject({ status: 'paused', reason_code: 'token_budget_spent' });
+    expect(report.totals.max_tokens).toBe(1);
+    expect(report.totals.tokens_input + report.totals.tokens_output).toBeGreaterThan(1);
+    expect(report.items.map((i) => [i.beads_id, i.status, i.attempts])).toEqual([
+      ['tok-a', 'REVIEWING', 1],
+      ['tok-b', 'PENDING', 0],
+    ]);
+
+    const resumed = await sb.batch(['resume', '--wave-id', 'w-tokens', '--max-tokens', '1000000', '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const wave = parseWave(resumed.stdout);
+    expect(wave.config.max_tokens).toBe(1_000_000);
+    expect(wave.items.map((i) => i.status)).toEqual(['APPROVED', 'APPROVED']);
+  });
+
   it('a Ctrl-C (SIGINT to its process group) while bd is asked about an item pauses the wave in order', async () => {
     const atShow = path.join(sb.dir, 'bd-show-reached');
     const slowBd = path.join(sb.dir, 'bd-slow-show');

@@ -18,6 +18,8 @@ export interface BatchPolicy {
   review: boolean;
   /** The fleet hosts a wave uses unless --hosts says (`local`: this machine). */
   hosts: string[];
+  /** Tokens a wave's attempts may spend before it starts no more (null: no limit). */
+  maxTokens: number | null;
 }
 
 export const BatchSectionSchema = z
@@ -36,6 +38,8 @@ export const BatchSectionSchema = z
     review: z.boolean().optional(),
     /** Fleet hosts (the policy's fleet.hosts, and `local`) a wave dispatches to. */
     hosts: z.array(z.string().min(1)).min(1).optional(),
+    /** Tokens (input + output, as the agents' CLIs report them) a wave may spend before it starts no more attempts. */
+    max_tokens: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -56,6 +60,8 @@ export const BATCH_SECTION: PolicySection<BatchPolicy> = {
       pollIntervalSec: b.poll_interval_sec ?? BATCH_DEFAULTS.poll_interval_sec,
       review: b.review ?? BATCH_DEFAULTS.review,
       hosts: b.hosts ?? [...BATCH_DEFAULTS.hosts],
+      // no budget unless one is set
+      maxTokens: b.max_tokens ?? null,
     };
   },
 };

@@ -38,7 +38,13 @@ export const WaveReportSchema = z.object({
   preflight: WaveStateSchema.shape.preflight,
   /** The fleet hosts of the wave: up, down or skipped (with why), and their caps. */
   hosts: WaveStateSchema.shape.hosts,
-  totals: z.object({ attempts: z.number().int(), tokens_input: z.number().int(), tokens_output: z.number().int() }),
+  totals: z.object({
+    attempts: z.number().int(),
+    tokens_input: z.number().int(),
+    tokens_output: z.number().int(),
+    /** The wave's token budget (`--max-tokens`, policy batch.max_tokens); null: none. */
+    max_tokens: z.number().int().nullable(),
+  }),
   items: z.array(
     z.object({
       beads_id: z.string(),

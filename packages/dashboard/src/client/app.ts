@@ -457,6 +457,7 @@ async function renderWave(id: string) {
       card('items', d.summary.items),
       card('attempts', r.totals.attempts),
       card('tokens in / out', `${num(r.totals.tokens_input)} / ${num(r.totals.tokens_output)}`),
+      r.totals.max_tokens === null ? null : card('token budget', num(r.totals.max_tokens)),
       card('cost', money(d.summary.cost_usd)),
       card('elapsed', duration(r.duration_sec)),
     ),

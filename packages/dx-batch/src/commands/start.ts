@@ -47,6 +47,12 @@ ${exitCodesHelp([0, 1, 3, 22])}
     'poll-interval': positiveNumber({
       description: `seconds between cycles (policy batch.poll_interval_sec, default ${BATCH_DEFAULTS.poll_interval_sec})`,
     }),
+    'max-tokens': Flags.integer({
+      description:
+        'token budget: once the attempts have spent this many tokens (input + output, as the agents report them), no attempt starts and the wave pauses when its running jobs end (policy batch.max_tokens, default none)',
+      min: 1,
+      helpValue: '<n>',
+    }),
     'no-review': Flags.boolean({ description: 'approve after a successful implement run, without a review job' }),
     'prompt-file': Flags.string({
       description: 'extra instructions added to every implement prompt',
@@ -122,6 +128,7 @@ ${exitCodesHelp([0, 1, 3, 22])}
           ...(flags['max-revisions'] !== undefined ? { max_revisions: flags['max-revisions'] } : {}),
           ...(flags['exec-process-cap'] ? { exec_process_cap: flags['exec-process-cap'] } : {}),
           ...(flags['poll-interval'] ? { poll_interval_sec: flags['poll-interval'] } : {}),
+          ...(flags['max-tokens'] ? { max_tokens: flags['max-tokens'] } : {}),
           ...(flags['no-review'] ? { review: false } : {}),
           ...(hosts ? { hosts } : {}),
           ...(worktreeBase ? { worktree_base: worktreeBase } : {}),

@@ -24,6 +24,7 @@ import {
   isTerminalItem,
   loadWave,
   newItem,
+  tokensSpent,
   waveExists,
   writeWave,
   type PreflightRecord,
@@ -229,6 +230,7 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
     prompt_file: null,
     policy_file: null,
     hosts: b.hosts,
+    max_tokens: b.maxTokens,
     ...options.config,
   };
   assertKnownHosts(config.hosts, deps.policy);
@@ -322,7 +324,12 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
  * fencing token, then continue: jobs that ran while nobody watched are adopted, attempts whose job
  * was never started are started, nothing that finished is run again.
  */
-export async function resumeWave(waveId: string, deps: WaveDeps): Promise<WaveState> {
+/** What `resume` may change: `maxTokens`, a new token budget (a wave paused on its budget goes on with more). */
+export interface ResumeOptions {
+  maxTokens?: number;
+}
+
+export async function resumeWave(waveId: string, deps: WaveDeps, options: ResumeOptions = {}): Promise<WaveState> {
   const paths = wavePaths(deps.root, waveId);
   const state = loadWave(paths);
   if (state.status === 'completed' || state.status === 'cancelled') {
@@ -337,10 +344,17 @@ export async function resumeWave(waveId: string, deps: WaveDeps): Promise<WaveSt
     leaseItems(paths, state, lock);
     removeAbandonedLeaseWrites(paths, lock.token);
     lock.assertHeld();
+    const budget = state.config.max_tokens;
+    if (options.maxTokens !== undefined) state.config.max_tokens = options.maxTokens;
     setWaveStatus(state, 'running', 'wave_running');
     state.token = lock.token;
     lock.fenced(() => writeWave(paths, state));
     deps.view.event(state, `wave ${waveId} resumed (lease token ${lock.token})`);
+    if (options.maxTokens !== undefined)
+      deps.view.event(
+        state,
+        `token budget ${options.maxTokens} (was ${budget ?? 'none'}; ${tokensSpent(state)} spent so far)`,
+      );
     return await runLoop(paths, state, lock, deps);
   } catch (err) {
     lock.release();

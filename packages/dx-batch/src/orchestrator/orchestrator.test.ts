@@ -256,7 +256,7 @@ async function wave(
     state,
     runner,
     ledger: (beads: string) => readLedger(paths, beads),
-    resume: () => resumeWave('wave-unit', deps),
+    resume: (options?: Parameters<typeof resumeWave>[2]) => resumeWave('wave-unit', deps, options),
   };
 }
 
@@ -286,6 +286,43 @@ function gate(ms = 20_000) {
   }, ms);
   return { opened, open, gaveUp: () => gaveUp, dispose: () => clearTimeout(timer) };
 }
+
+describe('a wave with a token budget (scripted dx-runner: each job reports 10 + 5 tokens)', () => {
+  const approving: Script = (job) =>
+    job.beads.endsWith('-review')
+      ? { state: 'exited_ok', text: reviewed(job.beads.replace(/-review$/, ''), 'APPROVED') }
+      : { state: 'exited_ok', text: implemented(job.beads) };
+
+  it('starts nothing once the budget is spent, lets the running jobs finish, and pauses; resume with more goes on', async () => {
+    // two implements start side by side within the budget; their 30 tokens pass it
+    const { state, runner, resume } = await wave(['bd-1', 'bd-2', 'bd-3'], approving, {
+      max_parallel: 2,
+      max_tokens: 20,
+    });
+    expect(state).toMatchObject({ status: 'paused', reason_code: 'token_budget_spent' });
+    expect(state.error).toContain('spent 30 tokens of its budget of 20');
+    expect(runner.started.map((s) => s.beads)).toEqual(['bd-1', 'bd-2']);
+    expect(state.items.map((i) => i.state)).toEqual(['REVIEW_QUEUED', 'REVIEW_QUEUED', 'PENDING']);
+    expect(waveOutput(state).next_action).toBe('raise_max_tokens_then_dx_batch_resume');
+
+    // resumed without a new budget, it is still spent: paused again, nothing started
+    const again = await resume();
+    expect(again).toMatchObject({ status: 'paused', reason_code: 'token_budget_spent' });
+    expect(runner.started).toHaveLength(2);
+
+    const done = await resume({ maxTokens: 1000 });
+    expect(done.status).toBe('completed');
+    expect(done.config.max_tokens).toBe(1000);
+    expect(done.items.every((i) => i.status === 'APPROVED')).toBe(true);
+    expect(runner.started).toHaveLength(6);
+  });
+
+  it('without a budget the wave never pauses for tokens', async () => {
+    const { state } = await wave(['bd-1', 'bd-2'], approving, { max_parallel: 1 });
+    expect(state.config.max_tokens).toBeNull();
+    expect(state.status).toBe('completed');
+  });
+});
 
 describe('orchestrator (scripted dx-runner)', () => {
   it('implements, reviews and approves; the review job is read-only and the wave completes', async () => {

@@ -33,7 +33,15 @@ import type { WaveLock } from '../leases/wave-lock.js';
 import { appendLedger, readLedger, reconcileLedger, type LedgerRecord } from '../ledger/ledger.js';
 import type { ProgressView } from '../reports/view.js';
 import type { WavePaths } from '../waves/paths.js';
-import { hostsOfWave, isTerminalItem, writeWave, type Item, type WaveState } from '../waves/state.js';
+import {
+  budgetSpent,
+  hostsOfWave,
+  isTerminalItem,
+  tokensSpent,
+  writeWave,
+  type Item,
+  type WaveState,
+} from '../waves/state.js';
 import { setWaveStatus } from '../waves/status.js';
 import {
   isQueued,
@@ -325,7 +333,13 @@ export class Orchestrator {
           this.setWave('completed', 'wave_completed');
           return this.state;
         }
-        if (!(await this.launchReady())) return this.state;
+        if (budgetSpent(this.state)) {
+          // a budget spent starts nothing more; the jobs still running may finish
+          if (!this.state.items.some(isRunning) && this.stopsOut.size === 0) {
+            this.setWave('paused', 'token_budget_spent', this.budgetWords());
+            return this.state;
+          }
+        } else if (!(await this.launchReady())) return this.state;
         const stranded = this.strandedOnDownHosts();
         if (stranded) {
           this.setWave(
@@ -607,6 +621,11 @@ export class Orchestrator {
     const downLong = (h: HostRecord) => h.status === 'down' && this.pastHostGrace(Date.parse(h.down_since ?? ''));
     if (needed.length === 0 || !needed.every(downLong)) return undefined;
     return `every host that runs ${[...providers].join(', ')} has been down for more than ${this.deps.policy.fleet.hostDownGraceMinutes} min (${needed.map((h) => `${h.host} since ${h.down_since}: ${h.reason_code}`).join('; ')})`;
+  }
+
+  private budgetWords(): string {
+    const { wave_id: id, config } = this.state;
+    return `the wave's attempts spent ${tokensSpent(this.state)} tokens of its budget of ${config.max_tokens} (--max-tokens): no attempt starts; to go on, dx-batch resume --wave-id ${id} --max-tokens <more>`;
   }
 
   private active(): Item[] {

@@ -9,6 +9,8 @@ const WAVE_NEXT_ACTIONS: Record<string, string> = {
   resume_wave_without_orchestrator:
     'The wave is marked running but no live orchestrator holds it (killed, or its machine restarted): continue it with `dx-batch resume`.',
   run_dx_batch_resume: 'The wave is paused; continue it with `dx-batch resume`.',
+  raise_max_tokens_then_dx_batch_resume:
+    'The wave spent its token budget: read `dx-batch report`, then go on with `dx-batch resume --max-tokens N` and a higher N.',
   run_dx_runner_prune_then_dx_batch_resume: 'Too many processes: run `dx-runner prune`, then `dx-batch resume`.',
   inspect_wave_error_then_dx_batch_resume: 'Read the wave error (`dx-batch doctor`), fix it, then `dx-batch resume`.',
   free_disk_space_then_dx_batch_resume:
@@ -33,7 +35,9 @@ export function waveNextAction(state: WaveState, orchestrator: OrchestratorPrese
     case 'running':
       return 'monitor_wave_until_terminal';
     case 'paused':
-      return 'run_dx_batch_resume';
+      return state.reason_code === 'token_budget_spent'
+        ? 'raise_max_tokens_then_dx_batch_resume'
+        : 'run_dx_batch_resume';
     case 'failed':
       if (state.reason_code === 'exec_saturation') return 'run_dx_runner_prune_then_dx_batch_resume';
       if (state.reason_code === 'disk_full' || state.reason_code === 'disk_low')
@@ -96,6 +100,7 @@ export function buildWaveReport(state: WaveState, orchestrator: OrchestratorPres
       attempts: items.reduce((n, i) => n + i.attempts, 0),
       tokens_input: items.reduce((n, i) => n + i.tokens_input, 0),
       tokens_output: items.reduce((n, i) => n + i.tokens_output, 0),
+      max_tokens: state.config.max_tokens,
     },
     items,
   };
@@ -114,7 +119,7 @@ export function renderWaveReportMarkdown(r: WaveReport): string {
     `- Started: ${d(r.started_at)}`,
     `- Completed: ${d(r.completed_at)}`,
     `- Duration: ${d(r.duration_sec)}s`,
-    `- Attempts: ${r.totals.attempts} (tokens in ${r.totals.tokens_input} / out ${r.totals.tokens_output})`,
+    `- Attempts: ${r.totals.attempts} (tokens in ${r.totals.tokens_input} / out ${r.totals.tokens_output}${r.totals.max_tokens === null ? '' : `; budget ${r.totals.max_tokens}`})`,
     '',
     '## Preflight',
     ...r.preflight.map(

@@ -1,5 +1,5 @@
 import { formatDuration, renderTable } from '@dx/cli-kit';
-import type { WaveState } from '../waves/state.js';
+import { tokensSpent, type WaveState } from '../waves/state.js';
 
 /** How a running wave shows itself: a live table on a terminal, plain timestamped lines otherwise. */
 export interface ProgressView {
@@ -29,7 +29,8 @@ export function waveTable(state: WaveState): string {
 
 export function waveHeadline(state: WaveState): string {
   const s = state.stats;
-  return `wave ${state.wave_id}: ${state.status}  elapsed ${formatDuration(since(state.started_at, state.completed_at))}  approved ${s.approved ?? 0}/${s.total ?? 0}  blocked ${s.blocked ?? 0}  active ${(s.implementing ?? 0) + (s.reviewing ?? 0)}`;
+  const budget = state.config.max_tokens === null ? '' : `  tokens ${tokensSpent(state)}/${state.config.max_tokens}`;
+  return `wave ${state.wave_id}: ${state.status}  elapsed ${formatDuration(since(state.started_at, state.completed_at))}  approved ${s.approved ?? 0}/${s.total ?? 0}  blocked ${s.blocked ?? 0}  active ${(s.implementing ?? 0) + (s.reviewing ?? 0)}${budget}`;
 }
 
 class LineView implements ProgressView {

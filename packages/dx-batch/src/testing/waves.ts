@@ -29,6 +29,7 @@ export function sampleWave(waveId: string, beadsIds: readonly string[]): WaveSta
       prompt_file: null,
       policy_file: null,
       hosts: ['local'],
+      max_tokens: null,
     },
     preflight: [],
     hosts: [],

@@ -109,6 +109,11 @@ export const WaveConfigSchema = z.object({
   policy_file: z.string().nullable(),
   /** The fleet hosts the wave may use (`local` is this machine), in order of preference on ties. */
   hosts: z.array(z.string()).default(['local']),
+  /**
+   * Tokens (input + output) the wave's finished attempts may spend: once they have, no attempt
+   * starts and the wave pauses when its running jobs end (null: no limit).
+   */
+  max_tokens: z.number().int().positive().nullable().default(null),
 });
 export type WaveConfig = z.infer<typeof WaveConfigSchema>;
 
@@ -172,6 +177,19 @@ export const WaveStateSchema = z.object({
   stats: z.record(z.string(), z.number().int()),
 });
 export type WaveState = z.infer<typeof WaveStateSchema>;
+
+/** Tokens (input + output) the wave's attempts have spent, as their jobs reported them. */
+export function tokensSpent(state: WaveState): number {
+  let spent = 0;
+  for (const item of state.items)
+    for (const attempt of item.attempts) spent += (attempt.tokens_input ?? 0) + (attempt.tokens_output ?? 0);
+  return spent;
+}
+
+/** Whether the wave has spent its token budget (`max_tokens`): it then starts no more attempts. */
+export function budgetSpent(state: WaveState): boolean {
+  return state.config.max_tokens !== null && tokensSpent(state) >= state.config.max_tokens;
+}
 
 export function newItem(beadsId: string): Item {
   return {

@@ -319,16 +319,16 @@ export async function startWave(options: StartWaveOptions, deps: WaveDeps): Prom
   }
 }
 
-/**
- * `dx-batch resume`: take the wave over (refused while its orchestrator is alive) with a higher
- * fencing token, then continue: jobs that ran while nobody watched are adopted, attempts whose job
- * was never started are started, nothing that finished is run again.
- */
 /** What `resume` may change: `maxTokens`, a new token budget (a wave paused on its budget goes on with more). */
 export interface ResumeOptions {
   maxTokens?: number;
 }
 
+/**
+ * `dx-batch resume`: take the wave over (refused while its orchestrator is alive) with a higher
+ * fencing token, then continue: jobs that ran while nobody watched are adopted, attempts whose job
+ * was never started are started, nothing that finished is run again.
+ */
 export async function resumeWave(waveId: string, deps: WaveDeps, options: ResumeOptions = {}): Promise<WaveState> {
   const paths = wavePaths(deps.root, waveId);
   const state = loadWave(paths);

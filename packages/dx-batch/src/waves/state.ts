@@ -110,7 +110,7 @@ export const WaveConfigSchema = z.object({
   /** The fleet hosts the wave may use (`local` is this machine), in order of preference on ties. */
   hosts: z.array(z.string()).default(['local']),
   /**
-   * Tokens (input + output) the wave's finished attempts may spend: once they have, no attempt
+   * Tokens (input + output) the wave's attempts may spend (as their jobs report them): once they have, no attempt
    * starts and the wave pauses when its running jobs end (null: no limit).
    */
   max_tokens: z.number().int().positive().nullable().default(null),

@@ -499,6 +499,10 @@ describe('dx-batch waves', () => {
       ['tok-a', 'REVIEWING', 1],
       ['tok-b', 'PENDING', 0],
     ]);
+    // a paused wave has no duration yet: said as such, not as "-s"
+    const md = (await sb.batch(['report', '--wave-id', 'w-tokens'])).stdout;
+    expect(md).toContain('- Duration: -\n');
+    expect(md).toMatch(/- Attempts: 1 \(tokens in \d+ \/ out \d+; budget 1\)/);
 
     const resumed = await sb.batch(['resume', '--wave-id', 'w-tokens', '--max-tokens', '1000000', '--json']);
     expect(resumed.code, resumed.stderr).toBe(0);

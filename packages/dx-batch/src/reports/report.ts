@@ -118,7 +118,7 @@ export function renderWaveReportMarkdown(r: WaveReport): string {
     `- Created: ${r.created_at}`,
     `- Started: ${d(r.started_at)}`,
     `- Completed: ${d(r.completed_at)}`,
-    `- Duration: ${d(r.duration_sec)}s`,
+    `- Duration: ${r.duration_sec === null ? '-' : `${r.duration_sec}s`}`,
     `- Attempts: ${r.totals.attempts} (tokens in ${r.totals.tokens_input} / out ${r.totals.tokens_output}${r.totals.max_tokens === null ? '' : `; budget ${r.totals.max_tokens}`})`,
     '',
     '## Preflight',

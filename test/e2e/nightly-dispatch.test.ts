@@ -362,6 +362,51 @@ describe('nightly-dispatch run', () => {
     expect(hook.bodies.map((b) => JSON.stringify(b)).filter((b) => b.includes('ended badly'))).toHaveLength(1);
   });
 
+  it('a daily token budget: once the jobs that ended in the last 24 h spent it, a run claims nothing and says why', async () => {
+    const policy = path.join(sb.dir, 'budget.yaml');
+    fs.writeFileSync(
+      policy,
+      `nightly:\n  provider_chain: [fake]\n  max_parallel: 2\n  alert_on_dispatch_complete: false\n  max_tokens_per_day: 1\n`,
+    );
+    const done = path.join(sb.dir, 'done.json');
+    fs.writeFileSync(
+      done,
+      JSON.stringify({
+        steps: [{ write: 'fix.txt', content: 'fixed\n' }, { usage: { input: 1200, output: 300 } }, { exit: 0 }],
+      }),
+    );
+    create('bd-spends');
+    // nothing has ended yet: the budget is untouched and the item goes
+    const first = await night(['--policy', policy], { FAKE_AGENT_DEFAULT_SCRIPT: done });
+    expect(first.report.tokens).toEqual({ max_per_day: 1, spent_last_24h: 0 });
+    expect(first.report.counts.dispatched).toBe(1);
+    await waitFor(() => fs.existsSync(jobPaths(sb.state, 'fake', 'bd-spends').outcome), 'bd-spends ended');
+
+    create('bd-waits');
+    const second = await night(['--policy', policy]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.report.status).toBe('token_budget_spent');
+    const spent = 1500;
+    expect(second.report.finished.map((f) => [f.beads_id, f.tokens])).toEqual([['bd-spends', spent]]);
+    expect(second.report.tokens).toEqual({ max_per_day: 1, spent_last_24h: spent });
+    expect(second.report.items.map((i) => [i.beads_id, i.action, i.reason])).toEqual([
+      [
+        'bd-waits',
+        'skipped',
+        `token_budget_spent (${spent} of nightly.max_tokens_per_day 1 in the last 24 h); left unclaimed`,
+      ],
+    ]);
+    expect(issue('bd-waits')).toMatchObject({ status: 'open' });
+    expect(hook.bodies.map((b) => b.text.split('\n')[0])).toEqual([
+      '*⚠️ nightly-dispatch: daily token budget spent, nothing claimed*',
+    ]);
+    const markdown = fs.readFileSync(second.report.report_files.markdown, 'utf8');
+    expect(markdown).toContain(
+      `- tokens: ${spent} spent by nightly jobs that ended in the last 24 h of a daily budget of 1`,
+    );
+    expect(markdown).toContain(`, ${spent} tokens — `);
+  });
+
   it('runs two at a time once 48 h have passed since the recorded migration start', async () => {
     for (const id of ['bd-m1', 'bd-m2', 'bd-m3']) create(id);
     fs.mkdirSync(nightly, { recursive: true, mode: 0o700 });

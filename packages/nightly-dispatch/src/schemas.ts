@@ -57,7 +57,16 @@ export const NightReportSchema = z.object({
   simulation: z
     .object({ name: z.string(), description: z.string(), providers: z.record(z.string(), z.string()) })
     .nullable(),
-  status: z.enum(['ok', 'partial', 'no_provider', 'beads_unavailable', 'nothing_to_do', 'disk_low', 'interrupted']),
+  status: z.enum([
+    'ok',
+    'partial',
+    'no_provider',
+    'beads_unavailable',
+    'nothing_to_do',
+    'disk_low',
+    'token_budget_spent',
+    'interrupted',
+  ]),
   exit_code: z.number().int(),
   error: z.string().nullable(),
   /** The fleet hosts of the night (empty when it ran on this machine only). */
@@ -109,9 +118,18 @@ export const NightReportSchema = z.object({
         exit_code: z.number().int().nullable(),
         completed_at: z.string().nullable(),
         next_action_text: z.string(),
+        /** Tokens (input + output) its report gave (0: none reported); null in reports from before. */
+        tokens: z.number().int().nullable().default(null),
       }),
     )
     .default([]),
+  /**
+   * The daily token budget (`nightly.max_tokens_per_day`, null: none) and what the jobs the tool
+   * started spent in the 24 h before this run, as their ends were seen.
+   */
+  tokens: z
+    .object({ max_per_day: z.number().int().nullable(), spent_last_24h: z.number().int() })
+    .default({ max_per_day: null, spent_last_24h: 0 }),
   items: z.array(NightItemSchema),
   alerts: z.array(AlertRecordSchema),
   report_files: z.object({ markdown: z.string(), json: z.string() }),

@@ -27,6 +27,8 @@ export interface NightlyPolicy {
   alertOnOverload: boolean;
   alertOnDispatchComplete: boolean;
   providerModels: Record<string, string[]>;
+  /** Tokens the night's jobs may have spent in the last 24 h before a run claims nothing (null: no limit). */
+  maxTokensPerDay: number | null;
 }
 
 export const NightlySectionSchema = z
@@ -60,6 +62,8 @@ export const NightlySectionSchema = z
     provider_models: z.record(providerId, z.array(z.string().min(1)).min(1)).optional(),
     /** Fleet hosts the night dispatches to (names of fleet.hosts, and local); default batch.hosts, else local. */
     hosts: z.array(z.string().min(1)).min(1).optional(),
+    /** Tokens (input + output) the jobs it dispatched may have spent in the last 24 h before a run claims nothing. */
+    max_tokens_per_day: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -92,6 +96,8 @@ export const NIGHTLY_SECTION: PolicySection<NightlyPolicy> = {
       alertOnDispatchComplete: n.alert_on_dispatch_complete ?? d.alert_on_dispatch_complete,
       // the policy's map is merged over the defaults key by key, like every map in the policy
       providerModels: Object.fromEntries(Object.entries(n.provider_models ?? {}).map(([k, v]) => [k, [...v]])),
+      // no budget unless one is set
+      maxTokensPerDay: n.max_tokens_per_day ?? null,
     };
   },
 };

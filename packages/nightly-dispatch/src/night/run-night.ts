@@ -32,6 +32,7 @@ import { dispatchWithAck } from './dispatch.js';
 import { clearDispatching, recordDispatching, settleInterruptedDispatches, type Dispatching } from './interrupted.js';
 import { fleetChain, pickNightHost, preflightHosts, type NightHost } from './hosts.js';
 import { nightlyPrompt } from './prompt.js';
+import { recordJobSpend, spentLastDay } from './spend.js';
 
 export interface NightDeps {
   /** argv prefix that runs dx-runner. */
@@ -108,6 +109,7 @@ async function liveNightlyJobs(
       const detail = view.repeating ? `repeating ${view.repeating.call}` : null;
       try {
         await client.stop(jobBeads(job));
+        await recordJobSpend(config.root, client, { beads: jobBeads(job), host: jobHost(job) }, log);
         report.stopped.push({ beads_id: jobBeads(job), host: jobHost(job), reason_code: view.reason_code, detail });
         log(`${jobBeads(job)} (${jobHost(job)}): ${view.state} (${view.reason_code}); stopped, its issue left claimed`);
         continue;
@@ -126,6 +128,7 @@ async function liveNightlyJobs(
       continue;
     }
     // ended since the last run looked: said once in the morning report, then forgotten
+    const tokens = await recordJobSpend(config.root, client, { beads: jobBeads(job), host: jobHost(job) }, log);
     report.finished.push({
       beads_id: jobBeads(job),
       host: jobHost(job),
@@ -134,8 +137,9 @@ async function liveNightlyJobs(
       exit_code: view.exit_code,
       completed_at: view.completed_at,
       next_action_text: view.next_action_text,
+      tokens,
     });
-    log(`${jobBeads(job)} (${jobHost(job)}): ended ${view.state} (${view.reason_code})`);
+    log(`${jobBeads(job)} (${jobHost(job)}): ended ${view.state} (${view.reason_code}), ${tokens} tokens`);
   }
   writeFileAtomic(jobsFile(config), `${JSON.stringify(live)}\n`);
   return live;
@@ -276,6 +280,7 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
     interrupted: [],
     stopped: [],
     finished: [],
+    tokens: { max_per_day: config.maxTokensPerDay, spent_last_24h: 0 },
     items,
     alerts: alerter.records,
     report_files: {
@@ -507,6 +512,19 @@ async function night(options: { dryRun: boolean }, deps: NightDeps, config: Nigh
         `Critical bugs: ${work.critical} (threshold: ${config.maxCriticalBugs})`,
         'Dispatching 1 item this run',
       ]);
+  }
+
+  // the daily token budget: what the jobs that ended in the last 24 h spent (those still running
+  // are not known yet, and finish whatever happens here)
+  report.tokens.spent_last_24h = spentLastDay(config.root);
+  if (config.maxTokensPerDay !== null && report.tokens.spent_last_24h >= config.maxTokensPerDay) {
+    const spent = `token_budget_spent (${report.tokens.spent_last_24h} of nightly.max_tokens_per_day ${config.maxTokensPerDay} in the last 24 h)`;
+    for (const issue of ready) item(issue, { reason: `${spent}; left unclaimed` });
+    deps.log(`${spent}: nothing claimed this run`);
+    await alerter.send('token_budget_spent', '⚠️ nightly-dispatch: daily token budget spent, nothing claimed', [
+      `${report.tokens.spent_last_24h} tokens spent in the last 24 h; the budget is ${config.maxTokensPerDay} (nightly.max_tokens_per_day)`,
+    ]);
+    return finish('token_budget_spent', 0);
   }
 
   // room to work: dx-runner's state (asked, never assumed) and ours

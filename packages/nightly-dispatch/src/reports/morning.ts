@@ -26,6 +26,7 @@ export function renderMorningReport(r: NightReport): string {
     `- ready ${r.counts.ready} · claimed ${r.counts.claimed} · dispatched ${r.counts.dispatched} · skipped ${r.counts.skipped} · failed ${r.counts.failed}`,
     `- max parallel ${r.migration.max_parallel} (migration started ${r.migration.started_at ?? 'not recorded yet'}; ${r.migration.live_jobs} nightly job(s) were already running)`,
     `- work: ${r.work.query}; ${r.work.critical} critical bug(s)${r.work.overload ? ' — **overload protection: one dispatch this run**' : ''}`,
+    `- tokens: ${r.tokens.spent_last_24h} spent by nightly jobs that ended in the last 24 h${r.tokens.max_per_day === null ? ' (no daily budget)' : ` of a daily budget of ${r.tokens.max_per_day}`}`,
     '',
     '## Provider',
     '',
@@ -72,7 +73,7 @@ export function renderMorningReport(r: NightReport): string {
       'Jobs of earlier runs that ended',
       r.finished.map(
         (f) =>
-          `- ${f.beads_id} (${f.host}): **${f.state}** (${f.reason_code}${f.exit_code === null ? '' : `, exit ${f.exit_code}`})${f.completed_at ? ` at ${f.completed_at}` : ''} — ${markdownInline(f.next_action_text)}`,
+          `- ${f.beads_id} (${f.host}): **${f.state}** (${f.reason_code}${f.exit_code === null ? '' : `, exit ${f.exit_code}`})${f.completed_at ? ` at ${f.completed_at}` : ''}${f.tokens === null ? '' : `, ${f.tokens} tokens`} — ${markdownInline(f.next_action_text)}`,
       ),
     ),
     ...section(

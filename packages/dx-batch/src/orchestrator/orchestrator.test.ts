@@ -382,7 +382,8 @@ describe('orchestrator (scripted dx-runner)', () => {
       ['bd-1', 'opencode'],
       ['bd-1-review', 'gemini'],
     ]);
-  });
+    // each late cycle waits 2 s: on a loaded machine more cycles than the one that slept are 0.1 s late
+  }, 30_000);
 
   it('polls all live jobs with one status call per cycle, never a check per job', async () => {
     const { state, runner } = await wave(

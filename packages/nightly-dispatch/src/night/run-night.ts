@@ -109,7 +109,12 @@ async function liveNightlyJobs(
       const detail = view.repeating ? `repeating ${view.repeating.call}` : null;
       try {
         await client.stop(jobBeads(job));
-        await recordJobSpend(config.root, client, { beads: jobBeads(job), host: jobHost(job) }, log);
+        await recordJobSpend(
+          config.root,
+          client,
+          { beads: jobBeads(job), host: jobHost(job), run_instance: view.run_instance },
+          log,
+        );
         report.stopped.push({ beads_id: jobBeads(job), host: jobHost(job), reason_code: view.reason_code, detail });
         log(`${jobBeads(job)} (${jobHost(job)}): ${view.state} (${view.reason_code}); stopped, its issue left claimed`);
         continue;
@@ -128,7 +133,12 @@ async function liveNightlyJobs(
       continue;
     }
     // ended since the last run looked: said once in the morning report, then forgotten
-    const tokens = await recordJobSpend(config.root, client, { beads: jobBeads(job), host: jobHost(job) }, log);
+    const tokens = await recordJobSpend(
+      config.root,
+      client,
+      { beads: jobBeads(job), host: jobHost(job), run_instance: view.run_instance },
+      log,
+    );
     report.finished.push({
       beads_id: jobBeads(job),
       host: jobHost(job),

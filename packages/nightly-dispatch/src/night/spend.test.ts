@@ -29,17 +29,26 @@ describe("the night's token spend", () => {
     const t0 = Date.parse('2026-12-01T20:00:00Z');
     const lines: string[] = [];
     const log = (l: string) => lines.push(l);
-    expect(await recordJobSpend(root, client, { beads: 'a', host: 'local' }, log, t0)).toBe(1200);
-    expect(await recordJobSpend(root, client, { beads: 'b', host: 'epyc6' }, log, t0 + 3_600_000)).toBe(50);
+    expect(await recordJobSpend(root, client, { beads: 'a', host: 'local', run_instance: 'r-a' }, log, t0)).toBe(1200);
+    expect(
+      await recordJobSpend(root, client, { beads: 'b', host: 'epyc6', run_instance: 'r-b' }, log, t0 + 3_600_000),
+    ).toBe(50);
     // a report that cannot be had counts for nothing, and says so
-    expect(await recordJobSpend(root, client, { beads: 'gone', host: 'local' }, log, t0 + 3_600_000)).toBe(0);
+    expect(
+      await recordJobSpend(root, client, { beads: 'gone', host: 'local', run_instance: null }, log, t0 + 3_600_000),
+    ).toBe(0);
     expect(lines).toEqual([
       expect.stringMatching(/^gone \(local\): its usage could not be read .*counted as 0 tokens$/),
     ]);
     expect(spentLastDay(root, t0 + 2 * 3_600_000)).toBe(1250);
+    // a run killed before it forgot job a sees it end again: it is counted once
+    expect(
+      await recordJobSpend(root, client, { beads: 'a', host: 'local', run_instance: 'r-a' }, log, t0 + 7_200_000),
+    ).toBe(1200);
+    expect(spentLastDay(root, t0 + 2 * 3_600_000)).toBe(1250);
     // a day after the first, only the later ones count; recording drops what is older
     expect(spentLastDay(root, t0 + day)).toBe(50);
-    await recordJobSpend(root, client, { beads: 'c', host: 'local' }, log, t0 + day);
+    await recordJobSpend(root, client, { beads: 'c', host: 'local', run_instance: 'r-c' }, log, t0 + day);
     expect(
       JSON.parse(fs.readFileSync(path.join(root, 'spend.json'), 'utf8')).map((e: { beads: string }) => e.beads),
     ).toEqual(['b', 'gone', 'c']);

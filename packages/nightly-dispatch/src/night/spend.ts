@@ -10,6 +10,8 @@ import { readJsonFileIfExists, writeFileAtomic, type DxRunnerClient } from '@dx/
 interface SpendEntry {
   beads: string;
   host: string;
+  /** The job's run: a run killed before it forgot the job sees it end again, and counts it once. */
+  run_instance: string | null;
   at: string;
   tokens: number;
 }
@@ -36,10 +38,15 @@ export function spentLastDay(root: string, now = Date.now()): number {
 export async function recordJobSpend(
   root: string,
   client: DxRunnerClient,
-  job: { beads: string; host: string },
+  job: { beads: string; host: string; run_instance: string | null },
   log: (line: string) => void,
   now = Date.now(),
 ): Promise<number> {
+  const kept = entries(root, now);
+  const same = (e: SpendEntry) =>
+    job.run_instance !== null && e.run_instance === job.run_instance && e.beads === job.beads && e.host === job.host;
+  const counted = kept.find(same);
+  if (counted) return counted.tokens;
   let tokens = 0;
   try {
     const { usage } = await client.report(job.beads);
@@ -47,7 +54,6 @@ export async function recordJobSpend(
   } catch (err) {
     log(`${job.beads} (${job.host}): its usage could not be read (${(err as Error).message}); counted as 0 tokens`);
   }
-  const kept = entries(root, now);
   kept.push({ ...job, at: new Date(now).toISOString(), tokens });
   writeFileAtomic(path.join(root, SPEND_FILE), `${JSON.stringify(kept)}\n`);
   return tokens;
